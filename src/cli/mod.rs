@@ -1,0 +1,101 @@
+//! The `helpdesk-slo` command line.
+//!
+//! Each subcommand is a small function over the library; exit status 0 on
+//! success, 1 on a runtime error, 2 on bad usage or a rejected config. Errors
+//! go to stderr as one readable line.
+
+pub mod batch;
+mod calendar;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::policy::Config;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "helpdesk-slo",
+    version,
+    about = "Business-hours-aware SLA/SLO attainment from helpdesk tickets",
+    long_about = "Business-hours-aware SLA/SLO attainment from helpdesk tickets.\n\n\
+        Computes when SLA clocks are due on support calendars (time zone, weekly hours, \
+        holidays, closures), validates configs, and (as it grows) polls helpdesks and \
+        exposes Prometheus metrics and monthly reports.",
+    after_help = "Examples:\n  helpdesk-slo check --config examples/celigo.yaml\n  \
+        helpdesk-slo calendar deadline --config examples/celigo.yaml --calendar preferred \
+        --start 2026-11-20T16:30:00Z --duration 4h"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate a config file and summarise what it defines.
+    #[command(
+        after_help = "Example:\n  helpdesk-slo check --config examples/workzoom.yaml\n\n\
+            Exit status 0 when the config is valid; 2 with an error naming the file, line, \
+            key and what would be valid otherwise."
+    )]
+    Check {
+        /// The config file (YAML).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Business-time arithmetic on a calendar of a config: deadlines, business
+    /// seconds between instants, batches.
+    #[command(subcommand)]
+    Calendar(calendar::CalendarCommand),
+}
+
+/// Runs the CLI on the process arguments.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Why a command failed: the user's input, or something at run time.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Usage(String),
+    Runtime(String),
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Check { config } => {
+            let cfg = load(&config)?;
+            println!("{}: ok", config.display());
+            for (name, cal) in &cfg.calendars {
+                let rules = cal.rules();
+                println!(
+                    "  calendar {name}: {}, {} open per week, 1d = {}, {} holidays, {} closures",
+                    rules.tz.name(),
+                    crate::calendar::format_seconds(i64::from(rules.weekly.weekly_seconds())),
+                    crate::calendar::format_seconds(cal.day_length()),
+                    rules.holidays.len(),
+                    rules.closures.len(),
+                );
+            }
+            Ok(())
+        }
+        Command::Calendar(cmd) => calendar::run(cmd),
+    }
+}
+
+pub(crate) fn load(path: &std::path::Path) -> Result<Config, Failure> {
+    Config::load(path).map_err(|e| Failure::Usage(e.to_string()))
+}

@@ -1,0 +1,202 @@
+//! The configuration model: the YAML file a user writes, validated into the
+//! objects the engine runs on.
+//!
+//! Loading guarantees: unknown keys are errors; every error names the file,
+//! the line and column, the key path, what is wrong and what would be valid;
+//! files the config refers to (iCalendar holidays) are resolved relative to
+//! the config file's folder and their errors name that file and its line.
+//! A config that loads is complete: nothing is looked up later.
+//!
+//! So far the config holds `calendars:`; plans, severities and metrics join
+//! it as the engine grows.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::calendar::holidays::{named_set_dates, parse_ics};
+use crate::calendar::spec::{CalendarSpec, HolidaySpec};
+use crate::calendar::{Calendar, Rules};
+
+/// The config file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigSpec {
+    pub calendars: BTreeMap<String, CalendarSpec>,
+}
+
+/// A loaded, validated config.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub calendars: BTreeMap<String, Arc<Calendar>>,
+}
+
+/// A config problem, located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file the problem is in (the config, or a file it refers to).
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// Dotted key path such as `calendars.us.hours.mon-fri`, when known.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.column {
+                write!(f, ":{col}")?;
+            }
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": {key}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Years for which named holiday sets are expanded: one either side of the
+/// supported range, because a local day can straddle a UTC year boundary.
+const HOLIDAY_YEARS: (i32, i32) = (1969, 2101);
+
+impl Config {
+    /// Reads, parses and validates a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            line: None,
+            column: None,
+            key: None,
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        Self::from_yaml(&text, path)
+    }
+
+    /// Parses and validates config text; `path` names it in errors and is the
+    /// base for relative file references.
+    pub fn from_yaml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let spec: ConfigSpec = serde_yaml_ng::from_str(text).map_err(|e| yaml_error(path, &e))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut calendars = BTreeMap::new();
+        for (name, cal) in &spec.calendars {
+            let built = build_calendar(name, cal, base).map_err(|mut e| {
+                if e.file.as_os_str().is_empty() {
+                    e.file = path.to_path_buf();
+                }
+                e
+            })?;
+            calendars.insert(name.clone(), Arc::new(built));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            calendars,
+        })
+    }
+
+    /// A calendar by name; the error lists the ones that exist.
+    pub fn calendar(&self, name: &str) -> Result<&Arc<Calendar>, String> {
+        self.calendars.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.calendars.keys().map(String::as_str).collect();
+            format!(
+                "no calendar named \"{name}\" in {}; its calendars are: {}",
+                self.path.display(),
+                known.join(", ")
+            )
+        })
+    }
+}
+
+/// Turns a YAML error into a located config error, keeping the key path that
+/// serde_yaml puts in front of the message and moving its position suffix
+/// into `line`/`column`.
+fn yaml_error(path: &Path, e: &serde_yaml_ng::Error) -> ConfigError {
+    let location = e.location();
+    let mut text = e.to_string();
+    if let Some(loc) = &location {
+        let suffix = format!(" at line {} column {}", loc.line(), loc.column());
+        if let Some(stripped) = text.strip_suffix(&suffix) {
+            text = stripped.to_string();
+        }
+    }
+    // "calendars.x.hours: message" -> key + message. Messages of our own never
+    // start with a dotted path followed by ": ".
+    let (key, message) = match text.split_once(": ") {
+        Some((k, m)) if !k.contains(' ') && !k.is_empty() => (Some(k.to_string()), m.to_string()),
+        _ => (None, text),
+    };
+    ConfigError {
+        file: path.to_path_buf(),
+        line: location.as_ref().map(|l| l.line()),
+        column: location.as_ref().map(|l| l.column()),
+        key,
+        message,
+    }
+}
+
+fn build_calendar(name: &str, spec: &CalendarSpec, base: &Path) -> Result<Calendar, ConfigError> {
+    let key = format!("calendars.{name}");
+    let located = |message: String, sub: &str| ConfigError {
+        file: PathBuf::new(),
+        line: None,
+        column: None,
+        key: Some(format!("{key}{sub}")),
+        message,
+    };
+    let mut holidays = BTreeSet::new();
+    for h in &spec.holidays {
+        match h {
+            HolidaySpec::Date(d) => {
+                holidays.insert(*d);
+            }
+            HolidaySpec::Named(set) => {
+                let dates =
+                    named_set_dates(set, HOLIDAY_YEARS.0, HOLIDAY_YEARS.1).ok_or_else(|| {
+                        located(format!("unknown holiday set \"{set}\""), ".holidays")
+                    })?;
+                holidays.extend(dates);
+            }
+            HolidaySpec::File(file) => {
+                let full = base.join(file);
+                let text = std::fs::read_to_string(&full).map_err(|e| ConfigError {
+                    file: full.clone(),
+                    line: None,
+                    column: None,
+                    key: Some(format!("{key}.holidays")),
+                    message: format!("cannot read the holiday file named in the config: {e}"),
+                })?;
+                let dates = parse_ics(&text).map_err(|e| ConfigError {
+                    file: full.clone(),
+                    line: Some(e.line),
+                    column: None,
+                    key: None,
+                    message: e.message.clone(),
+                })?;
+                holidays.extend(dates);
+            }
+        }
+    }
+    let mut closures: BTreeMap<_, Vec<_>> = BTreeMap::new();
+    for c in &spec.closures {
+        closures.entry(c.date.0).or_default().extend(c.windows());
+    }
+    let rules = Rules {
+        tz: spec.timezone.0,
+        weekly: spec.hours.0.clone(),
+        holidays,
+        closures,
+    };
+    Calendar::new(name, rules, spec.day_length.map(|d| d.0)).map_err(|e| located(e.to_string(), ""))
+}
+
+#[cfg(test)]
+mod tests;
