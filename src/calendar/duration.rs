@@ -103,8 +103,7 @@ impl fmt::Display for BusinessDuration {
 
 impl<'de> Deserialize<'de> for BusinessDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
+        crate::calendar::spec::parse_str(d, "a duration such as 45m, 4h or 2d", str::parse)
     }
 }
 

@@ -33,6 +33,29 @@ use super::duration::BusinessDuration;
 use super::holidays::NAMED_SETS;
 use super::week::{parse_days, parse_window, DayWindow, WeeklyHours, WrittenWindow};
 
+/// Deserializes a string through `parse`, raising its error while the value is
+/// being read, so the YAML error carries the exact key path and position.
+pub(crate) fn parse_str<'de, D, T>(
+    d: D,
+    expecting: &'static str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    struct V<F>(&'static str, F);
+    impl<'de, T, F: FnOnce(&str) -> Result<T, String>> Visitor<'de> for V<F> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+            (self.1)(v).map_err(E::custom)
+        }
+    }
+    d.deserialize_str(V(expecting, parse))
+}
+
 /// One calendar as written in the config.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -105,8 +128,11 @@ pub fn parse_zone(name: &str) -> Result<Tz, String> {
 
 impl<'de> Deserialize<'de> for Zone {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        parse_zone(&name).map(Zone).map_err(de::Error::custom)
+        parse_str(
+            d,
+            "an IANA time zone name such as America/Los_Angeles",
+            |s| parse_zone(s).map(Zone),
+        )
     }
 }
 
@@ -264,8 +290,7 @@ pub struct DateSpec(pub NaiveDate);
 
 impl<'de> Deserialize<'de> for DateSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        parse_date(&text).map(DateSpec).map_err(de::Error::custom)
+        parse_str(d, "a date YYYY-MM-DD", |s| parse_date(s).map(DateSpec))
     }
 }
 
@@ -283,13 +308,14 @@ pub struct DayLength(pub i64);
 
 impl<'de> Deserialize<'de> for DayLength {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        let parsed: BusinessDuration = text.parse().map_err(de::Error::custom)?;
-        if parsed.has_days() || parsed.seconds == 0 || parsed.seconds > 86_400 {
-            return Err(de::Error::custom(format!(
-                "day_length \"{text}\" must be a clock duration from 1s to 24h, such as 9h or 7h30m (it defines what 1d means)"
-            )));
-        }
-        Ok(DayLength(parsed.seconds as i64))
+        parse_str(d, "a clock duration such as 9h", |text| {
+            let parsed: BusinessDuration = text.parse()?;
+            if parsed.has_days() || parsed.seconds == 0 || parsed.seconds > 86_400 {
+                return Err(format!(
+                    "day_length \"{text}\" must be a clock duration from 1s to 24h, such as 9h or 7h30m (it defines what 1d means)"
+                ));
+            }
+            Ok(DayLength(parsed.seconds as i64))
+        })
     }
 }

@@ -112,7 +112,7 @@ fn parse_time_of_day(text: &str, allow_24: bool) -> Result<u32, String> {
     };
     let (h, m, s) = (num(0), num(1), num(2));
     if m > 59 || s > 59 {
-        return Err(format!("\"{text}\": minutes and seconds run 00-59"));
+        return Err("minutes and seconds run 00-59".to_string());
     }
     if h == 24 && m == 0 && s == 0 {
         return if allow_24 {
@@ -125,7 +125,7 @@ fn parse_time_of_day(text: &str, allow_24: bool) -> Result<u32, String> {
     }
     if h > 23 {
         return Err(format!(
-            "\"{text}\": hour {h} is not valid; hours run 00-23, and 24:00 may end a window"
+            "hour {h} is not valid; hours run 00-23, and 24:00 may end a window"
         ));
     }
     Ok(h * 3600 + m * 60 + s)

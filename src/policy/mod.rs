@@ -167,12 +167,15 @@ fn build_calendar(name: &str, spec: &CalendarSpec, base: &Path) -> Result<Calend
             }
             HolidaySpec::File(file) => {
                 let full = base.join(file);
-                let text = std::fs::read_to_string(&full).map_err(|e| ConfigError {
-                    file: full.clone(),
-                    line: None,
-                    column: None,
-                    key: Some(format!("{key}.holidays")),
-                    message: format!("cannot read the holiday file named in the config: {e}"),
+                let text = std::fs::read_to_string(&full).map_err(|e| {
+                    located(
+                        format!(
+                            "cannot read holiday file \"{}\" (looked for {}): {e}",
+                            file.display(),
+                            full.display()
+                        ),
+                        ".holidays",
+                    )
                 })?;
                 let dates = parse_ics(&text).map_err(|e| ConfigError {
                     file: full.clone(),
