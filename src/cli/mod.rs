@@ -46,8 +46,12 @@ enum Command {
         config: PathBuf,
     },
     /// Business-time arithmetic on a calendar of a config: deadlines, business
-    /// seconds between instants, batches.
-    #[command(subcommand)]
+    /// seconds between instants, open periods, batches.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  helpdesk-slo calendar deadline --config examples/workato.yaml \
+            --calendar business-hours --start 2026-11-21T00:30:00Z --duration 1h"
+    )]
     Calendar(calendar::CalendarCommand),
 }
 
