@@ -9,5 +9,6 @@
 
 pub mod calendar;
 pub mod cli;
+pub mod engine;
 pub mod policy;
 pub mod time;

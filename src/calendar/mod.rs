@@ -59,7 +59,7 @@ mod zone;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 
 pub use duration::{format_seconds, BusinessDuration};
@@ -235,7 +235,7 @@ impl Calendar {
             return Ok(a);
         }
         let mut table = self.table(y);
-        let mut target = table.cum_at(a) + n;
+        let mut target = table.cum_at(a).saturating_add(n);
         loop {
             let total = table.total();
             if target <= total {
@@ -298,6 +298,67 @@ impl Calendar {
                 Some((_, next_end)) => end = next_end,
                 None => return Ok(Some(end)),
             }
+        }
+    }
+
+    /// Whether the local date has any open time (not a holiday, has windows
+    /// left after closures).
+    pub fn is_business_day(&self, date: NaiveDate) -> bool {
+        if self.rules.holidays.contains(&date) {
+            return false;
+        }
+        let weekly = self.rules.weekly.on(date.weekday());
+        match self.rules.closures.get(&date) {
+            Some(closed) => !week::subtract(weekly, closed).is_empty(),
+            None => !weekly.is_empty(),
+        }
+    }
+
+    /// "N business days" read as a calendar rule: the same local clock time
+    /// as `a` on the Nth business day after `a`'s local date, moved forward
+    /// to the next open instant if that time is closed. (The other reading,
+    /// `N × day_length` of business time, is `deadline`.) A wall-clock time
+    /// that does not exist that day is taken an hour later; a repeated one at
+    /// its first occurrence.
+    pub fn add_business_days(&self, a: i64, n: u32) -> Result<i64, CalendarError> {
+        Self::locate(a)?;
+        let local = DateTime::from_timestamp(a, 0)
+            .ok_or(CalendarError::OutOfRange(a))?
+            .with_timezone(&self.rules.tz)
+            .naive_local();
+        let mut date = local.date();
+        let mut found = 0;
+        while found < n {
+            date = date.succ_opt().ok_or(CalendarError::DeadlineBeyondRange)?;
+            if date.year() > LAST_YEAR {
+                return Err(CalendarError::DeadlineBeyondRange);
+            }
+            if self.is_business_day(date) {
+                found += 1;
+            }
+        }
+        let wall = date.and_time(local.time());
+        let instant = self
+            .rules
+            .tz
+            .from_local_datetime(&wall)
+            .earliest()
+            .or_else(|| {
+                self.rules
+                    .tz
+                    .from_local_datetime(&(wall + chrono::Duration::hours(1)))
+                    .earliest()
+            })
+            .ok_or(CalendarError::DeadlineBeyondRange)?
+            .timestamp();
+        if instant > MAX_INSTANT {
+            return Err(CalendarError::DeadlineBeyondRange);
+        }
+        if self.is_open(instant)? {
+            Ok(instant)
+        } else {
+            self.next_open(instant)?
+                .ok_or(CalendarError::DeadlineBeyondRange)
         }
     }
 

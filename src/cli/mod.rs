@@ -6,6 +6,7 @@
 
 pub mod batch;
 mod calendar;
+mod explain;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +46,17 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Print every SLA clock of a ticket timeline: when it started, paused,
+    /// was met or breached, and when an open one is due.
+    #[command(
+        after_help = "Example:\n  helpdesk-slo explain --config examples/celigo.yaml \
+        --now 2026-11-23T18:00:00Z tests/testdata/tickets/celigo-preferred-urgent.json\n\n\
+        The input is one ticket timeline in JSON, or JSON lines of many (- reads stdin). \
+        --format json prints one line per ticket with every clock: metric, instance, plan, \
+        severity, start, due_at, state, reason, fulfilled_at, breached_at, elapsed_seconds, \
+        paused_seconds, remaining_seconds."
+    )]
+    Explain(explain::ExplainArgs),
     /// Business-time arithmetic on a calendar of a config: deadlines, business
     /// seconds between instants, open periods, batches.
     #[command(
@@ -97,6 +109,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Calendar(cmd) => calendar::run(cmd),
+        Command::Explain(args) => explain::run(args),
     }
 }
 

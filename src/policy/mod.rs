@@ -7,32 +7,74 @@
 //! the config file's folder and their errors name that file and its line.
 //! A config that loads is complete: nothing is looked up later.
 //!
-//! So far the config holds `calendars:`; plans, severities and metrics join
-//! it as the engine grows.
+//! The config holds `calendars:` (see [`crate::calendar::spec`]) and the SLA
+//! policy: `severities:`, `default_severity:`, `metrics:`, `plans:`,
+//! `credits:` and `exclusions:` (see [`spec`]). Loading runs in two passes:
+//! a lenient one collects the names each section defines, then the full
+//! deserialization checks every reference against them where it is written
+//! ([`names`]); relations between sections are checked last ([`validate`]).
+
+mod locate;
+pub mod model;
+pub mod names;
+pub mod spec;
+mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use crate::calendar::holidays::{named_set_dates, parse_ics};
 use crate::calendar::spec::{CalendarSpec, HolidaySpec};
 use crate::calendar::{Calendar, Rules};
-
-/// The config file as written.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigSpec {
-    pub calendars: BTreeMap<String, CalendarSpec>,
-}
+pub use model::Policy;
+use names::Names;
+pub use spec::ConfigSpec;
 
 /// A loaded, validated config.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub path: PathBuf,
     pub calendars: BTreeMap<String, Arc<Calendar>>,
+    pub policy: Policy,
+}
+
+/// Just the names each section defines; anything else is ignored.
+#[derive(Deserialize)]
+struct NamesPass {
+    #[serde(default)]
+    calendars: BTreeMap<String, IgnoredAny>,
+    #[serde(default)]
+    severities: Vec<SeverityName>,
+    #[serde(default)]
+    metrics: BTreeMap<String, IgnoredAny>,
+    #[serde(default)]
+    plans: BTreeMap<String, IgnoredAny>,
+    #[serde(default)]
+    credits: BTreeMap<String, IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct SeverityName {
+    name: String,
+}
+
+fn defined_names(text: &str) -> Names {
+    match serde_yaml_ng::from_str::<NamesPass>(text) {
+        Ok(p) => Names {
+            calendars: p.calendars.into_keys().collect(),
+            severities: p.severities.into_iter().map(|s| s.name).collect(),
+            metrics: p.metrics.into_keys().collect(),
+            plans: p.plans.into_keys().collect(),
+            credits: p.credits.into_keys().collect(),
+        },
+        // The full pass reports what is wrong with the file.
+        Err(_) => Names::default(),
+    }
 }
 
 /// A config problem, located.
@@ -85,7 +127,9 @@ impl Config {
     /// Parses and validates config text; `path` names it in errors and is the
     /// base for relative file references.
     pub fn from_yaml(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let spec: ConfigSpec = serde_yaml_ng::from_str(text).map_err(|e| yaml_error(path, &e))?;
+        let names = defined_names(text);
+        let spec: ConfigSpec = names::with_names(names, || serde_yaml_ng::from_str(text))
+            .map_err(|e| yaml_error(path, &e))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let mut calendars = BTreeMap::new();
         for (name, cal) in &spec.calendars {
@@ -97,9 +141,17 @@ impl Config {
             })?;
             calendars.insert(name.clone(), Arc::new(built));
         }
+        let policy = validate::build_policy(&spec, &calendars).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            line: locate::line_of(text, &e.path),
+            column: None,
+            key: Some(e.path.join(".")),
+            message: e.message,
+        })?;
         Ok(Self {
             path: path.to_path_buf(),
             calendars,
+            policy,
         })
     }
 

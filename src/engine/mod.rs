@@ -1,0 +1,171 @@
+//! The SLA engine: from one ticket's timeline and the policy, every SLA clock
+//! instance: when it started, paused, was met or breached, and when an open
+//! one will breach.
+//!
+//! Pure: the same timeline, policy and `now` give the same answer; no I/O, no
+//! clock reads. The rules, each with an example:
+//!
+//! * **Steps.** Same-instant events form one step, applied in a fixed order:
+//!   organization/tags/priority/severity/group changes, then comments, then
+//!   status changes. A reply and a solve in one update fulfil the reply first.
+//!   Events are put in a canonical order and exact duplicates dropped, so the
+//!   result depends only on the set of events. Events before `created_at`
+//!   count as at `created_at`.
+//! * **Replies.** Only a public comment by an agent is a reply or update;
+//!   internal notes count for tier clocks, and for other metrics only with
+//!   `count_internal_notes: true`.
+//! * **first_response**: instance 1 starts at creation, met by the first reply.
+//! * **next_reply**: starts at the oldest requester message that follows a
+//!   reply and is still unanswered (more messages before the answer start
+//!   nothing); met by the next reply. A requester message on a solved ticket
+//!   starts one only if the same step reopens the ticket.
+//! * **periodic_update**: the first window starts at the first reply, each
+//!   next one at the previous reply, while the ticket is unsolved; after a
+//!   reopen a window starts at the reopen.
+//! * **Solve.** A reply or update clock still open at a solve ends there: met
+//!   if not yet due, otherwise it was already breached. A tier clock ends at
+//!   its tier's first comment (public or internal), at a hand-off to another
+//!   group, or at a solve.
+//! * **resolution** ends at the solve; `on_reopen: continue` reopens the same
+//!   instance (the solved period counts as paused), `restart` starts instance
+//!   n+1 at the reopen.
+//! * **Outcome.** Met when `fulfilled_at <= due_at` (a reply exactly at the
+//!   deadline is in time); breached when fulfilled later, or still open and
+//!   `now > due_at`; `breached_at = due_at`. A clock paused at `now` has no
+//!   `due_at` and state `paused`.
+//! * **Pauses.** A metric's `pause_on` statuses stop its clock; paused time
+//!   never counts. `elapsed + paused` is the business time from start to
+//!   fulfilment (or `now`).
+//! * **Re-targeting.** A severity or plan change re-targets every clock open
+//!   at that instant from its original start; a clock already met or breached
+//!   keeps its outcome; a new due_at already before the change breaches the
+//!   clock at that due_at. Clocks exist for every metric from the start, so an
+//!   organization assigned a minute after creation still gives the ticket its
+//!   first-response clock from creation.
+//! * **Targets.** `none` gives state `no_target` (counted, never breached); a
+//!   metric without a target for the plan and severity is not tracked (no
+//!   clock). A ticket on no plan, or with a priority no severity maps, gets
+//!   `excluded` clocks with the reason, so reports can show them.
+//! * **Exclusions** (config `exclusions:`) and a plan's
+//!   `only_created_in_business_hours` turn clocks `excluded`, with a reason.
+
+mod run;
+pub mod timeline;
+
+use serde::Serialize;
+
+use crate::policy::model::{MetricId, PlanId, SeverityId};
+use crate::policy::Policy;
+pub use run::evaluate;
+pub use timeline::{Change, Event, Organization, Ticket};
+
+/// A clock's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockState {
+    Active,
+    Paused,
+    Met,
+    Breached,
+    NoTarget,
+    Excluded,
+}
+
+impl ClockState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockState::Active => "active",
+            ClockState::Paused => "paused",
+            ClockState::Met => "met",
+            ClockState::Breached => "breached",
+            ClockState::NoTarget => "no_target",
+            ClockState::Excluded => "excluded",
+        }
+    }
+}
+
+/// One SLA clock instance of a ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clock {
+    pub metric: MetricId,
+    /// 1-based, per metric, in start order.
+    pub instance: u32,
+    pub plan: Option<PlanId>,
+    pub severity: Option<SeverityId>,
+    pub start: i64,
+    pub due_at: Option<i64>,
+    pub state: ClockState,
+    /// Why the clock is excluded.
+    pub reason: Option<String>,
+    pub fulfilled_at: Option<i64>,
+    pub breached_at: Option<i64>,
+    /// Business time the clock ran.
+    pub elapsed_seconds: i64,
+    /// Business time of its span during which it was paused.
+    pub paused_seconds: i64,
+    /// Target minus elapsed, for clocks not yet fulfilled.
+    pub remaining_seconds: Option<i64>,
+}
+
+/// A clock in its JSON form, with names instead of indexes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClockView<'a> {
+    pub metric: &'a str,
+    pub instance: u32,
+    pub plan: Option<&'a str>,
+    pub severity: Option<&'a str>,
+    #[serde(serialize_with = "ser_instant")]
+    pub start: i64,
+    #[serde(serialize_with = "ser_opt_instant")]
+    pub due_at: Option<i64>,
+    pub state: ClockState,
+    pub reason: Option<&'a str>,
+    #[serde(serialize_with = "ser_opt_instant")]
+    pub fulfilled_at: Option<i64>,
+    #[serde(serialize_with = "ser_opt_instant")]
+    pub breached_at: Option<i64>,
+    pub elapsed_seconds: i64,
+    pub paused_seconds: i64,
+    pub remaining_seconds: Option<i64>,
+}
+
+impl Clock {
+    /// The clock with the policy's names, ready to serialize.
+    pub fn view<'a>(&'a self, policy: &'a Policy) -> ClockView<'a> {
+        ClockView {
+            metric: policy
+                .metrics
+                .get(self.metric)
+                .map_or("?", |m| m.name.as_str()),
+            instance: self.instance,
+            plan: self
+                .plan
+                .and_then(|p| policy.plans.get(p))
+                .map(|p| p.name.as_str()),
+            severity: self
+                .severity
+                .and_then(|s| policy.severities.get(s))
+                .map(String::as_str),
+            start: self.start,
+            due_at: self.due_at,
+            state: self.state,
+            reason: self.reason.as_deref(),
+            fulfilled_at: self.fulfilled_at,
+            breached_at: self.breached_at,
+            elapsed_seconds: self.elapsed_seconds,
+            paused_seconds: self.paused_seconds,
+            remaining_seconds: self.remaining_seconds,
+        }
+    }
+}
+
+fn ser_instant<S: serde::Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::time::format_instant(*t))
+}
+
+fn ser_opt_instant<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => ser_instant(t, s),
+        None => s.serialize_none(),
+    }
+}

@@ -1,0 +1,593 @@
+//! The walk over one ticket's timeline (the rules are in the module docs of
+//! [`super`]).
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use super::timeline::{field_matches, normalize, Author, Change, Organization, Ticket};
+use super::{Clock, ClockState};
+use crate::calendar::Calendar;
+use crate::policy::model::{MetricId, PlanId, SeverityId, Target};
+use crate::policy::spec::{MetricKindSpec, OnReopen, Status, TargetAmount};
+use crate::policy::Policy;
+
+/// Business time of clocks that have no calendar (no plan): wall-clock.
+fn wall_clock() -> &'static Calendar {
+    static ALWAYS: OnceLock<Calendar> = OnceLock::new();
+    ALWAYS.get_or_init(|| Calendar::always("24x7"))
+}
+
+/// A clock while the timeline is walked.
+#[derive(Debug, Clone)]
+struct Work {
+    metric: MetricId,
+    instance: u32,
+    start: i64,
+    /// Closed running periods.
+    segments: Vec<(i64, i64)>,
+    running_since: Option<i64>,
+    fulfilled_at: Option<i64>,
+    breached_at: Option<i64>,
+    plan: Option<PlanId>,
+    severity: Option<SeverityId>,
+    /// When it is due given what is known (None: paused, or no target).
+    due: Option<i64>,
+}
+
+impl Work {
+    fn is_open(&self) -> bool {
+        self.fulfilled_at.is_none()
+    }
+
+    fn stop(&mut self, t: i64) {
+        if let Some(since) = self.running_since.take() {
+            if t > since {
+                self.segments.push((since, t));
+            }
+        }
+    }
+}
+
+/// The target of a clock under a plan and severity.
+fn target<'p>(policy: &'p Policy, w: &Work) -> Option<&'p Target> {
+    policy.plans.get(w.plan?)?.target(w.severity?, w.metric)
+}
+
+/// Business seconds the target allows, on its calendar, and whether a due
+/// instant that falls on a closed instant moves to the next opening
+/// (`business_days` targets name a time of day on a business day).
+fn target_seconds(t: &Target, start: i64) -> Option<(i64, bool)> {
+    match t.amount {
+        TargetAmount::None => None,
+        TargetAmount::Business(d) => Some((t.calendar.duration_seconds(d), false)),
+        TargetAmount::BusinessDays(n) => {
+            let due = t.calendar.add_business_days(start, n).ok()?;
+            Some((t.calendar.business_seconds(start, due).ok()?, true))
+        }
+    }
+}
+
+/// The instant the clock reaches `seconds` of running business time; `None`
+/// while it is paused short of it.
+fn due_of(
+    w: &Work,
+    cal: &Calendar,
+    seconds: i64,
+    snap_to_open: bool,
+    resume_at: Option<i64>,
+) -> Option<i64> {
+    let finish = |t: i64| -> Option<i64> {
+        if snap_to_open && !cal.is_open(t).ok()? {
+            cal.next_open(t).ok()?
+        } else {
+            Some(t)
+        }
+    };
+    let mut rem = seconds;
+    for &(s, e) in &w.segments {
+        let b = cal.business_seconds(s, e).ok()?;
+        if rem <= b {
+            return finish(cal.deadline(s, rem).ok()?);
+        }
+        rem -= b;
+    }
+    let since = w.running_since.or(resume_at)?;
+    finish(cal.deadline(since, rem).ok()?)
+}
+
+/// What the walk knows about the ticket at the current step.
+struct Walk<'a> {
+    policy: &'a Policy,
+    organization: Option<&'a Organization>,
+    tags: &'a [String],
+    fields: &'a BTreeMap<String, serde_json::Value>,
+    priority: Option<&'a str>,
+    assigned: Option<&'a str>,
+    group: Option<&'a str>,
+    status: Status,
+    plan: Option<PlanId>,
+    severity: Option<SeverityId>,
+    /// A reply (public agent comment) has happened.
+    replied: bool,
+    clocks: Vec<Work>,
+}
+
+impl<'a> Walk<'a> {
+    fn match_plan(&self) -> Option<PlanId> {
+        let org = self.organization;
+        let found = self.policy.plans.iter().position(|p| {
+            let m = &p.matcher;
+            let org_tags =
+                org.is_some_and(|o| m.organization_tags.iter().any(|t| o.tags.contains(t)));
+            let org_id = org.is_some_and(|o| m.organization_ids.contains(&o.id));
+            let org_field = match (&m.organization_field, org) {
+                (Some(f), Some(o)) => o
+                    .fields
+                    .get(&f.name)
+                    .is_some_and(|v| field_matches(v, &f.values)),
+                _ => false,
+            };
+            let ticket_tags = m.ticket_tags.iter().any(|t| self.tags.contains(t));
+            let ticket_field = m.ticket_field.as_ref().is_some_and(|f| {
+                self.fields
+                    .get(&f.name)
+                    .is_some_and(|v| field_matches(v, &f.values))
+            });
+            org_tags || org_id || org_field || ticket_tags || ticket_field
+        });
+        found.or(self.policy.default_plan)
+    }
+
+    fn match_severity(&self) -> Option<SeverityId> {
+        match (self.assigned, self.priority) {
+            (Some(s), _) => self.policy.severity_of(s),
+            (None, Some(p)) => self.policy.severity_of(p).or(self.policy.default_severity),
+            (None, None) => self.policy.default_severity,
+        }
+    }
+
+    fn should_run(&self, metric: MetricId) -> bool {
+        !self.status.is_solved() && !self.policy.metrics[metric].pauses_on(self.status)
+    }
+
+    /// Recomputes a clock's due instant and breaches it if that is before `t`.
+    fn refresh(&mut self, i: usize, t: i64) {
+        let policy = self.policy;
+        let w = &mut self.clocks[i];
+        if w.breached_at.is_some() {
+            return;
+        }
+        w.due = target(policy, w).and_then(|tg| {
+            let (secs, snap) = target_seconds(tg, w.start)?;
+            due_of(w, &tg.calendar, secs, snap, None)
+        });
+        if let Some(d) = w.due {
+            if d < t {
+                w.breached_at = Some(d);
+            }
+        }
+    }
+
+    fn start(&mut self, metric: MetricId, t: i64) {
+        let instance = self.clocks.iter().filter(|c| c.metric == metric).count() as u32 + 1;
+        let running = self.should_run(metric);
+        self.clocks.push(Work {
+            metric,
+            instance,
+            start: t,
+            segments: Vec::new(),
+            running_since: running.then_some(t),
+            fulfilled_at: None,
+            breached_at: None,
+            plan: self.plan,
+            severity: self.severity,
+            due: None,
+        });
+        let i = self.clocks.len() - 1;
+        self.refresh(i, t);
+    }
+
+    fn fulfil(&mut self, i: usize, t: i64) {
+        self.refresh(i, t);
+        let w = &mut self.clocks[i];
+        w.stop(t);
+        w.fulfilled_at = Some(t);
+    }
+
+    fn open_of(&self, kind: MetricKindSpec) -> Vec<usize> {
+        (0..self.clocks.len())
+            .filter(|&i| {
+                self.clocks[i].is_open() && self.policy.metrics[self.clocks[i].metric].kind == kind
+            })
+            .collect()
+    }
+
+    fn metrics_of(&self, kind: MetricKindSpec) -> impl Iterator<Item = MetricId> + 'a {
+        let policy = self.policy;
+        (0..policy.metrics.len()).filter(move |&m| policy.metrics[m].kind == kind)
+    }
+
+    /// Breaches every open clock whose due instant is before `t`.
+    fn breach_until(&mut self, t: i64) {
+        for w in &mut self.clocks {
+            if w.is_open() && w.breached_at.is_none() {
+                if let Some(d) = w.due {
+                    if d < t {
+                        w.breached_at = Some(d);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Plan or severity changed: re-target every open clock not yet breached.
+    fn retarget(&mut self, t: i64) {
+        let (plan, severity) = (self.match_plan(), self.match_severity());
+        if (plan, severity) == (self.plan, self.severity) {
+            return;
+        }
+        self.plan = plan;
+        self.severity = severity;
+        for i in 0..self.clocks.len() {
+            let w = &mut self.clocks[i];
+            if w.is_open() && w.breached_at.is_none() {
+                w.plan = plan;
+                w.severity = severity;
+                self.refresh(i, t);
+            }
+        }
+    }
+
+    /// Starts or stops running clocks after a status change.
+    fn apply_running(&mut self, t: i64) {
+        for i in 0..self.clocks.len() {
+            if !self.clocks[i].is_open() {
+                continue;
+            }
+            let run = self.should_run(self.clocks[i].metric);
+            let w = &mut self.clocks[i];
+            match (w.running_since.is_some(), run) {
+                (true, false) => w.stop(t),
+                (false, true) => w.running_since = Some(t),
+                _ => continue,
+            }
+            self.refresh(i, t);
+        }
+    }
+
+    /// The group changed: hand-off ends the old tier's clock, the new tier's
+    /// clock starts.
+    fn change_group(&mut self, group: Option<&'a str>, t: i64) {
+        if group == self.group {
+            return;
+        }
+        for i in self.open_of(MetricKindSpec::TierResponse) {
+            self.fulfil(i, t);
+        }
+        self.group = group;
+        self.start_tier_clocks(t);
+    }
+
+    fn start_tier_clocks(&mut self, t: i64) {
+        let Some(group) = self.group else { return };
+        if self.status.is_solved() {
+            return;
+        }
+        let tiers: Vec<MetricId> = self
+            .metrics_of(MetricKindSpec::TierResponse)
+            .filter(|&m| self.policy.metrics[m].group.as_deref() == Some(group))
+            .collect();
+        for m in tiers {
+            self.start(m, t);
+        }
+    }
+}
+
+/// Every clock instance of `ticket` under `policy`, as of `now`.
+pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
+    let created = ticket.created_at;
+    let mut events = ticket.events.clone();
+    for e in &mut events {
+        e.at = e.at.max(created);
+    }
+    normalize(&mut events);
+    let now = now.max(created);
+
+    let mut walk = Walk {
+        policy,
+        organization: ticket.organization.as_ref(),
+        tags: &ticket.tags,
+        fields: &ticket.fields,
+        priority: ticket.priority.as_deref(),
+        assigned: None,
+        group: ticket.group.as_deref(),
+        status: ticket.status.unwrap_or(Status::New),
+        plan: None,
+        severity: None,
+        replied: false,
+        clocks: Vec::new(),
+    };
+    walk.plan = walk.match_plan();
+    walk.severity = walk.match_severity();
+    for m in walk
+        .metrics_of(MetricKindSpec::FirstResponse)
+        .chain(walk.metrics_of(MetricKindSpec::Resolution))
+        .collect::<Vec<_>>()
+    {
+        walk.start(m, created);
+    }
+    walk.start_tier_clocks(created);
+
+    let mut i = 0;
+    while i < events.len() && events[i].at <= now {
+        let t = events[i].at;
+        let mut j = i;
+        while j < events.len() && events[j].at == t {
+            j += 1;
+        }
+        step(&mut walk, &events[i..j], t);
+        i = j;
+    }
+    walk.breach_until(now);
+    finish(&walk, ticket, now)
+}
+
+/// Applies one step: all events at instant `t`.
+fn step<'a>(walk: &mut Walk<'a>, events: &'a [super::Event], t: i64) {
+    walk.breach_until(t);
+    let was_solved = walk.status.is_solved();
+
+    // Phase 0: attributes.
+    let mut new_group = walk.group;
+    for e in events.iter().filter(|e| e.change.phase() == 0) {
+        match &e.change {
+            Change::Organization { value } => walk.organization = value.as_ref(),
+            Change::Tags { value } => walk.tags = value,
+            Change::Priority { value } => walk.priority = value.as_deref(),
+            Change::Severity { value } => walk.assigned = value.as_deref(),
+            Change::Group { value } => new_group = value.as_deref(),
+            _ => {}
+        }
+    }
+    walk.retarget(t);
+    walk.change_group(new_group, t);
+
+    // Phase 1: comments.
+    let mut replied_now = false;
+    let mut requester_at = None;
+    for e in events.iter().filter(|e| e.change.phase() == 1) {
+        let Change::Comment { author, public } = e.change else {
+            continue;
+        };
+        match author {
+            Author::Agent => {
+                for i in walk.open_of(MetricKindSpec::TierResponse) {
+                    walk.fulfil(i, t);
+                }
+                for kind in [
+                    MetricKindSpec::FirstResponse,
+                    MetricKindSpec::NextReply,
+                    MetricKindSpec::PeriodicUpdate,
+                ] {
+                    for i in walk.open_of(kind) {
+                        if public || walk.policy.metrics[walk.clocks[i].metric].count_internal_notes
+                        {
+                            walk.fulfil(i, t);
+                        }
+                    }
+                }
+                if public {
+                    replied_now = true;
+                }
+            }
+            Author::Requester if public && (walk.replied || replied_now) => {
+                requester_at.get_or_insert(t);
+            }
+            _ => {}
+        }
+    }
+
+    // Phase 2: status.
+    for e in events.iter().filter(|e| e.change.phase() == 2) {
+        if let Change::Status { value } = e.change {
+            walk.status = value;
+        }
+    }
+    let solved = walk.status.is_solved();
+    if solved && !was_solved {
+        for kind in [
+            MetricKindSpec::FirstResponse,
+            MetricKindSpec::NextReply,
+            MetricKindSpec::PeriodicUpdate,
+            MetricKindSpec::TierResponse,
+            MetricKindSpec::Resolution,
+        ] {
+            for i in walk.open_of(kind) {
+                walk.fulfil(i, t);
+            }
+        }
+    }
+    walk.apply_running(t);
+    let reopened = was_solved && !solved;
+    if reopened {
+        for m in walk
+            .metrics_of(MetricKindSpec::Resolution)
+            .collect::<Vec<_>>()
+        {
+            match walk.policy.metrics[m].on_reopen {
+                OnReopen::Restart => walk.start(m, t),
+                OnReopen::Continue => {
+                    let last = (0..walk.clocks.len())
+                        .rev()
+                        .find(|&i| walk.clocks[i].metric == m);
+                    if let Some(i) = last {
+                        let run = walk.should_run(m);
+                        let w = &mut walk.clocks[i];
+                        w.fulfilled_at = None;
+                        w.running_since = run.then_some(t);
+                        walk.refresh(i, t);
+                    }
+                }
+            }
+        }
+    }
+
+    // Clocks that start now, if the ticket is (still or again) open.
+    if !solved {
+        if let Some(at) = requester_at {
+            if walk.open_of(MetricKindSpec::NextReply).is_empty() {
+                for m in walk
+                    .metrics_of(MetricKindSpec::NextReply)
+                    .collect::<Vec<_>>()
+                {
+                    walk.start(m, at);
+                }
+            }
+        }
+        let updates: Vec<MetricId> = walk.metrics_of(MetricKindSpec::PeriodicUpdate).collect();
+        let window_open = !walk.open_of(MetricKindSpec::PeriodicUpdate).is_empty();
+        if (replied_now || (reopened && walk.replied)) && !window_open {
+            for m in updates {
+                walk.start(m, t);
+            }
+        }
+        if reopened {
+            walk.start_tier_clocks(t);
+        }
+    }
+    walk.replied |= replied_now;
+}
+
+/// Turns the walk's clocks into results at `now`.
+fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64) -> Vec<Clock> {
+    let policy = walk.policy;
+    let mut out = Vec::with_capacity(walk.clocks.len());
+    for w in &walk.clocks {
+        let plan = w.plan.and_then(|p| policy.plans.get(p));
+        let tgt = target(policy, w);
+        // A tracked metric needs a target on the plan for the severity.
+        let mut exclusion: Option<String> = match (plan, w.severity) {
+            (None, _) => Some(no_plan_reason(walk)),
+            (Some(_), None) => Some(no_severity_reason(walk)),
+            (Some(_), Some(_)) if tgt.is_none() => continue,
+            _ => None,
+        };
+        let cal: &Calendar = tgt
+            .map(|t| t.calendar.as_ref())
+            .or(plan.map(|p| p.calendar.as_ref()))
+            .unwrap_or(wall_clock());
+        let end = w.fulfilled_at.unwrap_or(now).max(w.start);
+        let mut running = w.segments.clone();
+        if let (Some(since), None) = (w.running_since, w.fulfilled_at) {
+            if end > since {
+                running.push((since, end));
+            }
+        }
+        let elapsed: i64 = running
+            .iter()
+            .map(|&(s, e)| cal.business_seconds(s, e).unwrap_or(0))
+            .sum();
+        let span = cal.business_seconds(w.start, end).unwrap_or(0);
+        let target_secs = tgt.and_then(|t| target_seconds(t, w.start));
+
+        if exclusion.is_none() {
+            if let Some(p) = plan {
+                if p.only_created_in_business_hours
+                    && !p.calendar.is_open(ticket.created_at).unwrap_or(true)
+                {
+                    exclusion = Some(format!(
+                        "created outside the business hours of calendar {}",
+                        p.calendar_name
+                    ));
+                }
+            }
+        }
+        if exclusion.is_none() {
+            exclusion = policy
+                .exclusions
+                .iter()
+                .find(|x| {
+                    (x.plans.is_empty() || w.plan.is_some_and(|p| x.plans.contains(&p)))
+                        && (x.severities.is_empty()
+                            || w.severity.is_some_and(|s| x.severities.contains(&s)))
+                        && (x.metrics.is_empty() || x.metrics.contains(&w.metric))
+                        && (x.ticket_tags.is_empty()
+                            || x.ticket_tags.iter().any(|t| walk.tags.contains(t)))
+                        && x.ticket_field.as_ref().is_none_or(|f| {
+                            walk.fields
+                                .get(&f.name)
+                                .is_some_and(|v| field_matches(v, &f.values))
+                        })
+                        && x.window
+                            .is_none_or(|(from, to)| w.start < to && end.max(w.start + 1) > from)
+                })
+                .map(|x| x.reason.clone());
+        }
+
+        // The due instant: as walked; for a clock met while paused short of
+        // its target, when it would have been due had it kept running.
+        let due = match (tgt, target_secs) {
+            (Some(t), Some((secs, snap))) => w.breached_at.or_else(|| {
+                let resume = w.fulfilled_at;
+                due_of(w, &t.calendar, secs, snap, resume)
+            }),
+            _ => None,
+        };
+        let (state, due_at, breached_at) = if exclusion.is_some() {
+            (ClockState::Excluded, due, None)
+        } else if target_secs.is_none() {
+            (ClockState::NoTarget, None, None)
+        } else if let Some(b) = w.breached_at {
+            (ClockState::Breached, Some(b), Some(b))
+        } else if w.fulfilled_at.is_some() {
+            (ClockState::Met, due, None)
+        } else if w.running_since.is_none() {
+            (ClockState::Paused, None, None)
+        } else {
+            match due {
+                Some(d) if now > d => (ClockState::Breached, Some(d), Some(d)),
+                _ => (ClockState::Active, due, None),
+            }
+        };
+        out.push(Clock {
+            metric: w.metric,
+            instance: w.instance,
+            plan: w.plan,
+            severity: w.severity,
+            start: w.start,
+            due_at,
+            state,
+            reason: exclusion,
+            fulfilled_at: w.fulfilled_at,
+            breached_at,
+            elapsed_seconds: elapsed,
+            paused_seconds: span - elapsed,
+            remaining_seconds: match (w.fulfilled_at, target_secs) {
+                (None, Some((secs, _))) => Some(secs - elapsed),
+                _ => None,
+            },
+        });
+    }
+    // Instances are numbered per metric in start order.
+    out.sort_by_key(|c| (c.metric, c.start, c.instance));
+    out
+}
+
+fn no_plan_reason(walk: &Walk<'_>) -> String {
+    match walk.organization {
+        Some(o) => format!("no plan matches the ticket (organization {})", o.id),
+        None => {
+            "no plan matches the ticket (no organization) and no plan is the default".to_string()
+        }
+    }
+}
+
+fn no_severity_reason(walk: &Walk<'_>) -> String {
+    match (walk.assigned, walk.priority) {
+        (Some(s), _) => format!("assigned severity \"{s}\" is not a configured severity"),
+        (None, Some(p)) => {
+            format!("priority \"{p}\" maps to no severity and there is no default_severity")
+        }
+        (None, None) => "the ticket has no priority and there is no default_severity".to_string(),
+    }
+}

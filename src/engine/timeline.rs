@@ -1,0 +1,248 @@
+//! The normalized ticket timeline every helpdesk adapter produces, and its
+//! JSON form.
+//!
+//! ```json
+//! {"id":"4711","created_at":"2026-11-20T16:00:00Z",
+//!  "organization":{"id":"900","tags":["plan_premier"],"fields":{}},
+//!  "tags":[], "fields":{},
+//!  "events":[
+//!    {"at":"2026-11-20T16:00:00Z","type":"priority","value":"urgent"},
+//!    {"at":"2026-11-20T16:05:00Z","type":"comment","author":"agent","public":true},
+//!    {"at":"2026-11-20T17:00:00Z","type":"status","value":"pending"},
+//!    {"at":"2026-11-21T09:00:00Z","type":"comment","author":"requester","public":true},
+//!    {"at":"2026-11-21T09:00:00Z","type":"status","value":"open"},
+//!    {"at":"2026-11-21T10:00:00Z","type":"group","value":"l2-experts"},
+//!    {"at":"2026-11-22T12:00:00Z","type":"status","value":"solved"}]}
+//! ```
+//!
+//! The ticket-level `organization`, `tags`, `fields`, `priority`, `group` and
+//! `status` are the ticket's state at creation; events change it from their
+//! instant on. Event types: `priority` (the helpdesk's priority value),
+//! `severity` (the severity the support team assigned; wins over the priority
+//! mapping from then on, `null` removes it), `status` (new, open, pending,
+//! hold, solved, closed), `comment` (`author`: agent, requester or other;
+//! `public`: false for an internal note), `group`, `organization` (the plan is
+//! matched again), `tags` (the whole tag set from then on). Events may carry
+//! an `id`; instants are RFC 3339.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::policy::spec::Status;
+use crate::time::{format_instant, parse_instant};
+
+/// A ticket and everything that happened to it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Ticket {
+    #[serde(deserialize_with = "id_text")]
+    pub id: String,
+    #[serde(with = "instant")]
+    pub created_at: i64,
+    /// The helpdesk the ticket came from (`zendesk`), for links and labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// A link to the ticket in the helpdesk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub organization: Option<Organization>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub fields: BTreeMap<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    #[serde(default)]
+    pub events: Vec<Event>,
+}
+
+/// The customer organization a ticket belongs to.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Organization {
+    #[serde(deserialize_with = "id_text")]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// One thing that happened to a ticket.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Event {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(with = "instant")]
+    pub at: i64,
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+/// Who wrote a comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Author {
+    Agent,
+    Requester,
+    /// Anyone else (a CC'd user, an automation): counts for no clock.
+    Other,
+}
+
+/// What an event changed.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    Priority {
+        value: Option<String>,
+    },
+    Severity {
+        value: Option<String>,
+    },
+    Group {
+        value: Option<String>,
+    },
+    Organization {
+        value: Option<Organization>,
+    },
+    Tags {
+        value: Vec<String>,
+    },
+    Comment {
+        author: Author,
+        #[serde(default = "yes")]
+        public: bool,
+    },
+    Status {
+        value: Status,
+    },
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Change {
+    /// Same-instant events apply in this order: attribute changes, then
+    /// comments, then status changes.
+    pub fn phase(&self) -> u8 {
+        match self {
+            Change::Comment { .. } => 1,
+            Change::Status { .. } => 2,
+            _ => 0,
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            Change::Organization { .. } => 0,
+            Change::Tags { .. } => 1,
+            Change::Priority { .. } => 2,
+            Change::Severity { .. } => 3,
+            Change::Group { .. } => 4,
+            Change::Comment { .. } => 5,
+            Change::Status { .. } => 6,
+        }
+    }
+
+    /// A total order on content, so the result depends only on the set of
+    /// events, never on the order they arrived in.
+    fn cmp_content(&self, other: &Change) -> Ordering {
+        self.rank()
+            .cmp(&other.rank())
+            .then_with(|| match (self, other) {
+                (Change::Priority { value: a }, Change::Priority { value: b })
+                | (Change::Severity { value: a }, Change::Severity { value: b })
+                | (Change::Group { value: a }, Change::Group { value: b }) => a.cmp(b),
+                (Change::Tags { value: a }, Change::Tags { value: b }) => a.cmp(b),
+                (
+                    Change::Comment {
+                        author: a,
+                        public: pa,
+                    },
+                    Change::Comment {
+                        author: b,
+                        public: pb,
+                    },
+                ) => (a, pa).cmp(&(b, pb)),
+                (Change::Status { value: a }, Change::Status { value: b }) => a.cmp(b),
+                (Change::Organization { value: a }, Change::Organization { value: b }) => {
+                    let id = |o: &Option<Organization>| o.as_ref().map(|o| o.id.clone());
+                    id(a).cmp(&id(b)).then_with(|| {
+                        // Same id, different content: fall back to the JSON text.
+                        let text =
+                            |o: &Option<Organization>| serde_json::to_string(o).unwrap_or_default();
+                        text(a).cmp(&text(b))
+                    })
+                }
+                _ => Ordering::Equal,
+            })
+    }
+}
+
+/// The canonical order of events: by instant, phase, then content.
+pub fn event_order(a: &Event, b: &Event) -> Ordering {
+    a.at.cmp(&b.at)
+        .then_with(|| a.change.phase().cmp(&b.change.phase()))
+        .then_with(|| a.change.cmp_content(&b.change))
+}
+
+/// Sorts events canonically and drops duplicates (same instant, same
+/// content; the event id does not matter).
+pub fn normalize(events: &mut Vec<Event>) {
+    if events
+        .windows(2)
+        .any(|w| event_order(&w[0], &w[1]) != Ordering::Less)
+    {
+        events.sort_by(event_order);
+        events.dedup_by(|a, b| a.at == b.at && a.change == b.change);
+    }
+}
+
+fn id_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Id::deserialize(d)? {
+        Id::Text(s) => s,
+        Id::Number(n) => n.to_string(),
+    })
+}
+
+/// Serde for instants as RFC 3339 text.
+pub mod instant {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_instant(*t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        parse_instant(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Whether a field value matches any of `values` (as text, case-insensitive;
+/// an array matches when any element does).
+pub fn field_matches(value: &serde_json::Value, values: &[String]) -> bool {
+    match value {
+        serde_json::Value::String(s) => values.iter().any(|v| v.eq_ignore_ascii_case(s)),
+        serde_json::Value::Number(n) => values.iter().any(|v| *v == n.to_string()),
+        serde_json::Value::Bool(b) => values
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case(if *b { "true" } else { "false" })),
+        serde_json::Value::Array(items) => items.iter().any(|i| field_matches(i, values)),
+        _ => false,
+    }
+}

@@ -1,0 +1,151 @@
+//! The validated policy the engine runs on: names resolved to indexes,
+//! calendars to shared [`Calendar`]s, targets to a severity × metric table
+//! per plan. Built only by [`super::Config::from_yaml`], so every value here
+//! has passed validation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::spec::{
+    CreditPeriod, FieldMatch, MatchSpec, MetricKindSpec, OnReopen, Status, TargetAmount,
+};
+use crate::calendar::Calendar;
+
+pub type SeverityId = usize;
+pub type MetricId = usize;
+pub type PlanId = usize;
+
+/// The SLA policy of a config.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// Severity names, most severe first.
+    pub severities: Vec<String>,
+    /// Lower-cased priority value (and severity name) → severity.
+    pub priorities: HashMap<String, SeverityId>,
+    pub default_severity: Option<SeverityId>,
+    pub metrics: Vec<Metric>,
+    /// In match order: highest precedence first.
+    pub plans: Vec<Plan>,
+    pub default_plan: Option<PlanId>,
+    pub credits: Vec<CreditTable>,
+    pub exclusions: Vec<Exclusion>,
+}
+
+impl Policy {
+    /// The severity a priority value or severity name maps to.
+    pub fn severity_of(&self, value: &str) -> Option<SeverityId> {
+        if let Some(&s) = self.priorities.get(value) {
+            return Some(s);
+        }
+        self.priorities.get(&value.trim().to_lowercase()).copied()
+    }
+
+    pub fn metric_id(&self, name: &str) -> Option<MetricId> {
+        self.metrics.iter().position(|m| m.name == name)
+    }
+
+    pub fn plan_id(&self, name: &str) -> Option<PlanId> {
+        self.plans.iter().position(|p| p.name == name)
+    }
+}
+
+/// A metric and its settings.
+#[derive(Debug, Clone)]
+pub struct Metric {
+    pub name: String,
+    pub kind: MetricKindSpec,
+    pub pause_on: Vec<Status>,
+    pub on_reopen: OnReopen,
+    pub group: Option<String>,
+    pub count_internal_notes: bool,
+}
+
+impl Metric {
+    pub fn pauses_on(&self, status: Status) -> bool {
+        self.pause_on.contains(&status)
+    }
+}
+
+/// A customer plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub matcher: MatchSpec,
+    pub precedence: i32,
+    pub calendar_name: String,
+    pub calendar: Arc<Calendar>,
+    pub objective: Option<f64>,
+    pub credits: Option<usize>,
+    pub only_created_in_business_hours: bool,
+    /// `targets[severity][metric]`; `None`: the metric is not tracked for
+    /// that severity on this plan.
+    pub targets: Vec<Vec<Option<Target>>>,
+}
+
+impl Plan {
+    pub fn target(&self, severity: SeverityId, metric: MetricId) -> Option<&Target> {
+        self.targets.get(severity)?.get(metric)?.as_ref()
+    }
+}
+
+/// A resolved target.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub amount: TargetAmount,
+    pub calendar_name: String,
+    pub calendar: Arc<Calendar>,
+}
+
+/// One row of a credit table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CreditTier {
+    /// Violation share this row starts at.
+    pub threshold: f64,
+    /// `above` (strictly more than the threshold) instead of `from`.
+    pub strict: bool,
+    pub credit: f64,
+}
+
+/// A credit table.
+#[derive(Debug, Clone)]
+pub struct CreditTable {
+    pub name: String,
+    pub period: CreditPeriod,
+    pub metrics: Vec<MetricId>,
+    pub exclude_severities: Vec<SeverityId>,
+    pub only_created_in_business_hours: bool,
+    /// Lowest threshold first.
+    pub tiers: Vec<CreditTier>,
+}
+
+impl CreditTable {
+    /// The credit for a violation share, and the row that gave it (`None`:
+    /// below every row, no credit).
+    pub fn credit_for(&self, violation_share: f64) -> (f64, Option<usize>) {
+        let mut best = (0.0, None);
+        for (i, tier) in self.tiers.iter().enumerate() {
+            let reached = if tier.strict {
+                violation_share > tier.threshold
+            } else {
+                violation_share >= tier.threshold
+            };
+            if reached {
+                best = (tier.credit, Some(i));
+            }
+        }
+        best
+    }
+}
+
+/// A declared exclusion: clocks it matches are counted as excluded.
+#[derive(Debug, Clone)]
+pub struct Exclusion {
+    pub reason: String,
+    /// `[from, to)`: clocks open at any instant in it.
+    pub window: Option<(i64, i64)>,
+    pub ticket_tags: Vec<String>,
+    pub ticket_field: Option<FieldMatch>,
+    pub plans: Vec<PlanId>,
+    pub severities: Vec<SeverityId>,
+    pub metrics: Vec<MetricId>,
+}

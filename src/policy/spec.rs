@@ -1,0 +1,421 @@
+//! The YAML form of the SLA policy: severities, metrics, plans, credit tables
+//! and exclusions (calendars are in [`crate::calendar::spec`]).
+//!
+//! Every scalar is checked while it is read, and every reference to a name
+//! ([`Ref`]) is checked against the names the file defines, so an error names
+//! the exact line and key. Relations between sections (a plan's targets for a
+//! metric its kind cannot use, plans whose matches overlap) are checked after
+//! reading, in [`super::Config::from_yaml`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use super::names::{CalendarKind, CreditKind, MetricKind, PlanKind, Ref, SeverityKind};
+use crate::calendar::spec::{parse_str, CalendarSpec};
+use crate::calendar::BusinessDuration;
+
+/// The whole config file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigSpec {
+    pub calendars: BTreeMap<String, CalendarSpec>,
+    /// Most severe first.
+    #[serde(default)]
+    pub severities: Vec<SeveritySpec>,
+    /// The severity of a ticket whose priority is empty or unmapped.
+    #[serde(default)]
+    pub default_severity: Option<Ref<SeverityKind>>,
+    #[serde(default)]
+    pub metrics: BTreeMap<String, MetricSpec>,
+    #[serde(default)]
+    pub plans: BTreeMap<String, PlanSpec>,
+    #[serde(default)]
+    pub credits: BTreeMap<String, CreditSpec>,
+    #[serde(default)]
+    pub exclusions: Vec<ExclusionSpec>,
+}
+
+/// A severity level and the helpdesk priority values that map onto it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeveritySpec {
+    pub name: String,
+    /// Priority values (any helpdesk's: `urgent`, `4`, `P1`, `Sev 1`),
+    /// matched case-insensitively; the severity's own name always matches.
+    #[serde(default)]
+    pub priorities: Vec<String>,
+}
+
+/// Ticket statuses, as every adapter normalizes them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    New,
+    Open,
+    Pending,
+    Hold,
+    Solved,
+    Closed,
+}
+
+impl Status {
+    pub fn is_solved(self) -> bool {
+        matches!(self, Status::Solved | Status::Closed)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Open => "open",
+            Status::Pending => "pending",
+            Status::Hold => "hold",
+            Status::Solved => "solved",
+            Status::Closed => "closed",
+        }
+    }
+}
+
+/// The built-in kinds of SLA metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricKindSpec {
+    FirstResponse,
+    NextReply,
+    PeriodicUpdate,
+    Resolution,
+    TierResponse,
+}
+
+impl MetricKindSpec {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FirstResponse => "first_response",
+            Self::NextReply => "next_reply",
+            Self::PeriodicUpdate => "periodic_update",
+            Self::Resolution => "resolution",
+            Self::TierResponse => "tier_response",
+        }
+    }
+}
+
+/// What `resolution` does when a solved ticket is reopened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnReopen {
+    /// The same clock runs on from the time it had; the solved period does
+    /// not count.
+    Continue,
+    /// A new clock instance starts at the reopen.
+    #[default]
+    Restart,
+}
+
+/// A metric: a kind and its settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricSpec {
+    pub kind: MetricKindSpec,
+    /// Statuses during which the clock does not run.
+    #[serde(default)]
+    pub pause_on: Vec<Status>,
+    /// `resolution` only.
+    #[serde(default)]
+    pub on_reopen: Option<OnReopen>,
+    /// `tier_response` only: the helpdesk group that is the tier.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Whether an internal note by an agent counts as a reply or update
+    /// (reply and update metrics; tier clocks always count them).
+    #[serde(default)]
+    pub count_internal_notes: bool,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A ratio written `95%` or `0.95`.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Ratio(pub f64);
+
+/// Parses `95%`, `10.1%` or `0.95` into a ratio in `[0, 1]`.
+pub fn parse_ratio(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let value = match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+        None => t.parse::<f64>(),
+    }
+    .map_err(|_| {
+        format!(
+            "\"{text}\" is not a ratio; write a percentage such as 95% or a fraction such as 0.95"
+        )
+    })?;
+    if !(0.0..=1.0).contains(&value) || !value.is_finite() {
+        return Err(format!("\"{text}\" is outside 0%..100%"));
+    }
+    Ok(value)
+}
+
+impl<'de> Deserialize<'de> for Ratio {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Ratio;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a ratio such as 95% or 0.95")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Ratio, E> {
+                parse_ratio(v).map(Ratio).map_err(E::custom)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Ratio, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Ratio, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Ratio, E> {
+                self.visit_str(&v.to_string())
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Matches a field (of the ticket or its organization) against values.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMatch {
+    pub name: String,
+    /// Matched as text, case-insensitively.
+    pub values: Vec<String>,
+}
+
+/// Which tickets are on a plan: any listed criterion matching is enough.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchSpec {
+    #[serde(default)]
+    pub organization_tags: Vec<String>,
+    #[serde(default)]
+    pub organization_ids: Vec<String>,
+    #[serde(default)]
+    pub organization_field: Option<FieldMatch>,
+    #[serde(default)]
+    pub ticket_tags: Vec<String>,
+    #[serde(default)]
+    pub ticket_field: Option<FieldMatch>,
+}
+
+impl MatchSpec {
+    pub fn is_empty(&self) -> bool {
+        self == &MatchSpec::default()
+    }
+}
+
+/// A customer plan.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSpec {
+    #[serde(default, rename = "match")]
+    pub matches: MatchSpec,
+    /// The plan of tickets no other plan matches.
+    #[serde(default)]
+    pub default: bool,
+    /// Higher wins when several plans match one ticket.
+    #[serde(default)]
+    pub precedence: Option<i32>,
+    pub calendar: Ref<CalendarKind>,
+    /// Share of clocks that should be met (e.g. 95%).
+    #[serde(default)]
+    pub objective: Option<Ratio>,
+    /// The credit table of a plan whose targets are contractual.
+    #[serde(default)]
+    pub credits: Option<Ref<CreditKind>>,
+    /// Targets apply only to tickets created while the plan's calendar is
+    /// open (seed 000: "cases originating within business hours only").
+    #[serde(default)]
+    pub only_created_in_business_hours: bool,
+    /// Per severity, per metric.
+    #[serde(default)]
+    pub targets: BTreeMap<Ref<SeverityKind>, BTreeMap<Ref<MetricKind>, TargetSpec>>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// How long a clock may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetAmount {
+    /// "At the vendor's discretion": counted, never breached.
+    None,
+    /// Business time on the target's calendar (`4h`, `2d`).
+    Business(BusinessDuration),
+    /// The same local clock time on the Nth next business day.
+    BusinessDays(u32),
+}
+
+/// A target and, optionally, the calendar it runs on instead of the plan's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetSpec {
+    pub amount: TargetAmount,
+    pub calendar: Option<Ref<CalendarKind>>,
+}
+
+fn parse_amount(text: &str) -> Result<TargetAmount, String> {
+    if text.trim().eq_ignore_ascii_case("none") {
+        return Ok(TargetAmount::None);
+    }
+    text.parse::<BusinessDuration>()
+        .map(TargetAmount::Business)
+        .map_err(|e| format!("{e}; or `none` for no target (counted, never breached)"))
+}
+
+impl<'de> Deserialize<'de> for TargetSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TargetSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a target: 4h, 2d, none, {business_days: 3} or {target: 2h, calendar: NAME}",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TargetSpec, E> {
+                Ok(TargetSpec {
+                    amount: parse_amount(v).map_err(E::custom)?,
+                    calendar: None,
+                })
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<TargetSpec, E> {
+                Ok(TargetSpec {
+                    amount: TargetAmount::None,
+                    calendar: None,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TargetSpec, A::Error> {
+                let mut amount = None;
+                let mut calendar = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "target" if amount.is_none() => {
+                            let text: TargetText = map.next_value()?;
+                            amount = Some(text.0);
+                        }
+                        "business_days" if amount.is_none() => {
+                            let n: u32 = map.next_value()?;
+                            if n == 0 {
+                                return Err(de::Error::custom(
+                                    "business_days must be 1 or more; for an immediate target write 0m",
+                                ));
+                            }
+                            amount = Some(TargetAmount::BusinessDays(n));
+                        }
+                        "calendar" if calendar.is_none() => {
+                            calendar = Some(map.next_value::<Ref<CalendarKind>>()?);
+                        }
+                        other => {
+                            return Err(de::Error::custom(format!(
+                                "unexpected key `{other}` in a target; a target map has one of `target` (4h, 2d, none) or `business_days` (N), and optionally `calendar`"
+                            )))
+                        }
+                    }
+                }
+                let amount = amount.ok_or_else(|| {
+                    de::Error::custom(
+                        "a target map needs `target` (4h, 2d, none) or `business_days` (N)",
+                    )
+                })?;
+                Ok(TargetSpec { amount, calendar })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+struct TargetText(TargetAmount);
+
+impl<'de> Deserialize<'de> for TargetText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        parse_str(d, "a target such as 4h, 2d or none", |s| {
+            parse_amount(s).map(TargetText)
+        })
+    }
+}
+
+/// The period a credit table is evaluated over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CreditPeriod {
+    Month,
+    #[default]
+    Quarter,
+}
+
+/// A credit table: the share of SLA events that violated their target in a
+/// period maps to a credit percentage.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditSpec {
+    #[serde(default)]
+    pub period: CreditPeriod,
+    /// The metrics whose clock instances are SLA events.
+    pub metrics: Vec<Ref<MetricKind>>,
+    /// Severities whose clocks are not SLA events (seed 003: low priority).
+    #[serde(default)]
+    pub exclude_severities: Vec<Ref<SeverityKind>>,
+    /// Count only tickets created while the plan's calendar is open.
+    #[serde(default)]
+    pub only_created_in_business_hours: bool,
+    /// Thresholds, lowest first.
+    pub tiers: Vec<CreditTierSpec>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// One row of a credit table: `{from: 4%, credit: 10%}` (violation share at
+/// least 4%) or `{above: 10.1%, credit: 30%}` (strictly more than 10.1%).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditTierSpec {
+    #[serde(default)]
+    pub from: Option<Ratio>,
+    #[serde(default)]
+    pub above: Option<Ratio>,
+    pub credit: Ratio,
+}
+
+/// Clocks left out of attainment, with the reason reports show.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExclusionSpec {
+    pub reason: String,
+    /// A time range `[from, to)`: clocks open at any instant in it.
+    #[serde(default)]
+    pub from: Option<InstantSpec>,
+    #[serde(default)]
+    pub to: Option<InstantSpec>,
+    #[serde(default)]
+    pub ticket_tags: Vec<String>,
+    #[serde(default)]
+    pub ticket_field: Option<FieldMatch>,
+    #[serde(default)]
+    pub plans: Vec<Ref<PlanKind>>,
+    #[serde(default)]
+    pub severities: Vec<Ref<SeverityKind>>,
+    #[serde(default)]
+    pub metrics: Vec<Ref<MetricKind>>,
+}
+
+/// An RFC 3339 instant, as Unix seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstantSpec(pub i64);
+
+impl<'de> Deserialize<'de> for InstantSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        parse_str(d, "an RFC 3339 instant", |s| {
+            crate::time::parse_instant(s).map(InstantSpec)
+        })
+    }
+}
