@@ -21,8 +21,16 @@ const CASES: &[(&str, &str)] = &[
         r#"tests/testdata/config/invalid-bad-date.yaml:6:9: calendars.support.holidays[0]: "2026-02-30" is not a date; write YYYY-MM-DD with a real day, such as 2026-12-24"#,
     ),
     (
+        "invalid-credit-tiers-order.yaml",
+        r#"tests/testdata/config/invalid-credit-tiers-order.yaml:12: credits.sla.tiers: rows must go from the lowest violation share to the highest"#,
+    ),
+    (
         "invalid-day-length.yaml",
         r#"tests/testdata/config/invalid-day-length.yaml:5:17: calendars.support.day_length: day_length "1d" must be a clock duration from 1s to 24h, such as 9h or 7h30m (it defines what 1d means)"#,
+    ),
+    (
+        "invalid-exclusion-matches-everything.yaml",
+        r#"tests/testdata/config/invalid-exclusion-matches-everything.yaml:9: exclusions: exclusion 1 ("outage") matches everything; give from/to, ticket_tags, ticket_field, plans, severities or metrics"#,
     ),
     (
         "invalid-holiday-file.yaml",
@@ -37,6 +45,10 @@ const CASES: &[(&str, &str)] = &[
         r#"tests/testdata/config/invalid-hours-word.yaml:4:12: calendars.support.hours: hours "always" is not valid: write 24x7, or a map of day keys to windows such as {mon-fri: ["08:00-17:00"]}"#,
     ),
     (
+        "invalid-metric-kind.yaml",
+        r#"tests/testdata/config/invalid-metric-kind.yaml:7:27: metrics.first_response.kind: unknown variant `response`, expected one of `first_response`, `next_reply`, `periodic_update`, `resolution`, `tier_response`"#,
+    ),
+    (
         "invalid-missing-holiday-file.yaml",
         r#"tests/testdata/config/invalid-missing-holiday-file.yaml: calendars.support.holidays: cannot read holiday file "no-such-file.ics" (looked for tests/testdata/config/no-such-file.ics): No such file or directory (os error 2)"#,
     ),
@@ -45,12 +57,28 @@ const CASES: &[(&str, &str)] = &[
         r#"tests/testdata/config/invalid-missing-timezone.yaml:3:5: calendars.support: missing field `timezone`"#,
     ),
     (
+        "invalid-negative-duration.yaml",
+        r#"tests/testdata/config/invalid-negative-duration.yaml:14:35: plans.gold.targets.critical.first_response: "-4h" is not a duration (a duration cannot be negative); write a number and a unit, such as 45m, 4h, 1h30m or 2d (d = one business day of the calendar), units d, h, m, s in that order; or `none` for no target (counted, never breached)"#,
+    ),
+    (
         "invalid-no-windows.yaml",
         r#"tests/testdata/config/invalid-no-windows.yaml:4:12: calendars.support.hours: hours has no windows; give at least one, such as mon-fri: ["08:00-17:00"], or write 24x7"#,
     ),
     (
+        "invalid-objective.yaml",
+        r#"tests/testdata/config/invalid-objective.yaml:13:16: plans.gold.objective: "150%" is outside 0%..100%"#,
+    ),
+    (
+        "invalid-on-reopen-wrong-kind.yaml",
+        r#"tests/testdata/config/invalid-on-reopen-wrong-kind.yaml:9: metrics.follow_up: on_reopen applies only to kind resolution, not periodic_update"#,
+    ),
+    (
         "invalid-overlap-across-keys.yaml",
         r#"tests/testdata/config/invalid-overlap-across-keys.yaml:5:7: calendars.support.hours: fri 16:00-18:00 overlaps fri 09:00-17:00; windows on one day must not overlap"#,
+    ),
+    (
+        "invalid-overlapping-plans.yaml",
+        r#"tests/testdata/config/invalid-overlapping-plans.yaml:15: plans.silver: plans "gold" and "silver" can both match one ticket (an organization or ticket can carry both criteria); give each a different `precedence` (higher wins)"#,
     ),
     (
         "invalid-overlapping-windows.yaml",
@@ -59,6 +87,42 @@ const CASES: &[(&str, &str)] = &[
     (
         "invalid-overnight-overlap.yaml",
         r#"tests/testdata/config/invalid-overnight-overlap.yaml:5:7: calendars.support.hours: tue 05:00-09:00 overlaps tue 00:00-06:00; windows on one day must not overlap"#,
+    ),
+    (
+        "invalid-pause-status.yaml",
+        r#"tests/testdata/config/invalid-pause-status.yaml:9:43: metrics.waiting.pause_on[0]: unknown variant `waiting`, expected one of `new`, `open`, `pending`, `hold`, `solved`, `closed`"#,
+    ),
+    (
+        "invalid-plan-matches-nothing.yaml",
+        r#"tests/testdata/config/invalid-plan-matches-nothing.yaml:10: plans.gold: the plan matches no ticket: give `match` (organization_tags, organization_ids, organization_field, ticket_tags, ticket_field) or `default: true`"#,
+    ),
+    (
+        "invalid-plan-unknown-calendar.yaml",
+        r#"tests/testdata/config/invalid-plan-unknown-calendar.yaml:12:15: plans.gold.calendar: unknown calendar "bizz"; the calendars defined under `calendars:` are: biz"#,
+    ),
+    (
+        "invalid-priority-two-severities.yaml",
+        r#"tests/testdata/config/invalid-priority-two-severities.yaml:3: severities: priority "P1" maps to both "critical" and "high"; each priority value belongs to one severity"#,
+    ),
+    (
+        "invalid-target-map-key.yaml",
+        r#"tests/testdata/config/invalid-target-map-key.yaml:12:23: plans.gold.targets.critical.fr: unexpected key `calender` in a target; a target map has one of `target` (4h, 2d, none) or `business_days` (N), and optionally `calendar`"#,
+    ),
+    (
+        "invalid-target-unknown-metric.yaml",
+        r#"tests/testdata/config/invalid-target-unknown-metric.yaml:14:19: plans.gold.targets.critical: unknown metric "first_reply"; the metrics defined under `metrics:` are: first_response, resolution"#,
+    ),
+    (
+        "invalid-target-unknown-severity.yaml",
+        r#"tests/testdata/config/invalid-target-unknown-severity.yaml:14:7: plans.gold.targets: unknown severity "urgent"; the severities defined under `severities:` are: critical, normal"#,
+    ),
+    (
+        "invalid-tier-without-group.yaml",
+        r#"tests/testdata/config/invalid-tier-without-group.yaml:9: metrics.l2: kind tier_response needs `group`: the helpdesk group that is the tier (e.g. l2-experts)"#,
+    ),
+    (
+        "invalid-two-default-plans.yaml",
+        r#"tests/testdata/config/invalid-two-default-plans.yaml:13: plans.silver: plans gold, silver are all `default: true`; only one plan can be the default"#,
     ),
     (
         "invalid-unknown-day.yaml",
@@ -75,6 +139,10 @@ const CASES: &[(&str, &str)] = &[
     (
         "invalid-unknown-zone.yaml",
         r#"tests/testdata/config/invalid-unknown-zone.yaml:3:15: calendars.support.timezone: unknown time zone "America/LosAngeles": did you mean America/Los_Angeles? use an IANA name such as America/Los_Angeles, Europe/London or UTC"#,
+    ),
+    (
+        "invalid-unparseable-duration.yaml",
+        r#"tests/testdata/config/invalid-unparseable-duration.yaml:14:35: plans.gold.targets.critical.first_response: "4 hours" is not a duration (unknown unit "hours"); write a number and a unit, such as 45m, 4h, 1h30m or 2d (d = one business day of the calendar), units d, h, m, s in that order; or `none` for no target (counted, never breached)"#,
     ),
     (
         "invalid-window-syntax.yaml",

@@ -53,6 +53,9 @@ impl FromStr for BusinessDuration {
         let units = [('d', 0usize), ('h', 1), ('m', 2), ('s', 3)];
         let mut seen = -1i32;
         let mut out = Self::default();
+        if s.starts_with('-') {
+            return Err(invalid("a duration cannot be negative"));
+        }
         let mut rest = s;
         while !rest.is_empty() {
             let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
@@ -62,12 +65,23 @@ impl FromStr for BusinessDuration {
             let value: u64 = rest[..digits]
                 .parse()
                 .map_err(|_| invalid("the number is too large"))?;
-            let after = &rest[digits..];
-            let Some(unit) = after.chars().next() else {
-                return Err(invalid("the last number has no unit"));
+            let after = rest[digits..].trim_start();
+            let word_len = after
+                .chars()
+                .take_while(|c| c.is_alphabetic())
+                .map(char::len_utf8)
+                .sum::<usize>();
+            let word = &after[..word_len];
+            let mut chars = word.chars();
+            let (Some(unit), None) = (chars.next(), chars.next()) else {
+                return Err(if word.is_empty() {
+                    invalid("the last number has no unit")
+                } else {
+                    invalid(&format!("unknown unit \"{word}\""))
+                });
             };
             let Some(&(_, rank)) = units.iter().find(|(u, _)| *u == unit) else {
-                return Err(invalid(&format!("unknown unit '{unit}'")));
+                return Err(invalid(&format!("unknown unit \"{word}\"")));
             };
             if rank as i32 <= seen {
                 return Err(invalid("each unit at most once, largest first"));
@@ -83,7 +97,7 @@ impl FromStr for BusinessDuration {
             if out.seconds > MAX_SECONDS || u64::from(out.days) * 86_400 > MAX_SECONDS {
                 return Err(too_large());
             }
-            rest = after[unit.len_utf8()..].trim_start();
+            rest = after[word_len..].trim_start();
         }
         Ok(out)
     }
@@ -169,11 +183,12 @@ mod tests {
         for (bad, why) in [
             ("", "empty"),
             ("45", "no unit"),
-            ("4x", "unknown unit 'x'"),
+            ("4x", "unknown unit \"x\""),
+            ("4 hours", "unknown unit \"hours\""),
             ("h", "needs a number"),
             ("30m1h", "largest first"),
             ("1h1h", "largest first"),
-            ("-5m", "needs a number"),
+            ("-5m", "cannot be negative"),
             ("99999999999h", "hundred years"),
         ] {
             let e = bad.parse::<BusinessDuration>().unwrap_err();

@@ -49,6 +49,7 @@
 //! * **Exclusions** (config `exclusions:`) and a plan's
 //!   `only_created_in_business_hours` turn clocks `excluded`, with a reason.
 
+pub mod aggregate;
 mod run;
 pub mod timeline;
 
