@@ -5,6 +5,13 @@
 //! A year is the UTC range `[Jan 1 00:00Z, next Jan 1 00:00Z)`. Open periods
 //! that run across the boundary are cut there; the caller continues into the
 //! next year's table.
+//!
+//! Two small indexes make the searches O(1) in practice: `day_first` maps
+//! each UTC day of the year to the intervals that can start on it, and
+//! `cum_first` maps each bucket of accumulated business seconds to the
+//! intervals whose running total can end in it. A lookup reads its bucket's
+//! bounds and binary-searches only between them (usually zero to two
+//! entries) instead of the whole year.
 
 use chrono::{Datelike, Days, NaiveDate};
 
@@ -22,7 +29,21 @@ pub(crate) struct YearTable {
     ends: Vec<i64>,
     /// Business seconds in `[self.start, ends[i])`.
     cum_end: Vec<i64>,
+    /// First instant of the year.
+    start: i64,
+    /// `day_first[d]`: how many intervals start before UTC day `d` of the
+    /// year, `start + d * 86_400`; `d` in `0..=days + 1`, the last two
+    /// entries being `starts.len()`.
+    day_first: Vec<u32>,
+    /// Width of a `cum_first` bucket: `1 << cum_shift` business seconds.
+    cum_shift: u32,
+    /// `cum_first[j]`: how many intervals have `cum_end < j << cum_shift`;
+    /// `j` in `0..=(total >> cum_shift) + 1`, the last entry being
+    /// `cum_end.len()`.
+    cum_first: Vec<u32>,
 }
+
+const DAY: i64 = 86_400;
 
 /// Unix seconds of `year-01-01T00:00:00Z` (proleptic Gregorian).
 pub(crate) const fn year_start(year: i32) -> i64 {
@@ -77,6 +98,10 @@ impl YearTable {
             starts: Vec::with_capacity(pieces.len()),
             ends: Vec::with_capacity(pieces.len()),
             cum_end: Vec::with_capacity(pieces.len()),
+            start,
+            day_first: Vec::new(),
+            cum_shift: 0,
+            cum_first: Vec::new(),
         };
         let mut total = 0i64;
         for (a, b) in pieces {
@@ -98,7 +123,38 @@ impl YearTable {
                 }
             }
         }
+        table.build_indexes();
         table
+    }
+
+    /// Fills `day_first`, `cum_shift` and `cum_first` from the intervals.
+    fn build_indexes(&mut self) {
+        let n = self.starts.len();
+        let days = ((self.end - self.start) / DAY) as usize;
+        self.day_first = Vec::with_capacity(days + 2);
+        let mut i = 0;
+        for d in 0..=days + 1 {
+            let day_start = self.start + d as i64 * DAY;
+            while i < n && self.starts[i] < day_start {
+                i += 1;
+            }
+            self.day_first.push(i as u32);
+        }
+        // Buckets about as wide as the mean interval: one or two cum_end
+        // values in each.
+        let total = self.total();
+        let mean = (total / n.max(1) as i64).max(1);
+        self.cum_shift = mean.ilog2();
+        let buckets = (total >> self.cum_shift) as usize + 2;
+        self.cum_first = Vec::with_capacity(buckets);
+        let mut i = 0;
+        for j in 0..buckets {
+            let bound = (j as i64) << self.cum_shift;
+            while i < n && self.cum_end[i] < bound {
+                i += 1;
+            }
+            self.cum_first.push(i as u32);
+        }
     }
 
     /// Business seconds in the whole year.
@@ -110,7 +166,11 @@ impl YearTable {
     /// Number of intervals starting at or before `t`.
     #[inline]
     fn started_by(&self, t: i64) -> usize {
-        self.starts.partition_point(|&s| s <= t)
+        // Intervals starting before t's day all count; those starting after
+        // it never do. Days outside the year clamp to its first or last.
+        let d = ((t - self.start).max(0) / DAY).min(self.day_first.len() as i64 - 2) as usize;
+        let (lo, hi) = (self.day_first[d] as usize, self.day_first[d + 1] as usize);
+        lo + self.starts[lo..hi].partition_point(|&s| s <= t)
     }
 
     /// Business seconds in `[self.start, t)`, for `t` in `[start, end]`.
@@ -128,9 +188,11 @@ impl YearTable {
     /// since the year's start; `0 < target <= total()`.
     #[inline]
     pub fn instant_at(&self, target: i64) -> i64 {
-        let i = self
-            .cum_end
-            .partition_point(|&c| c < target)
+        // The first interval with cum_end >= target lies in target's bucket
+        // or is the first of the next one.
+        let j = (target.max(0) >> self.cum_shift).min(self.cum_first.len() as i64 - 2) as usize;
+        let (lo, hi) = (self.cum_first[j] as usize, self.cum_first[j + 1] as usize);
+        let i = (lo + self.cum_end[lo..hi].partition_point(|&c| c < target))
             .min(self.ends.len().saturating_sub(1));
         self.ends[i] - (self.cum_end[i] - target)
     }
