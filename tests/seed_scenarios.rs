@@ -351,7 +351,7 @@ fn celigo_quarterly_credit_for_a_preferred_customer() {
               {{"at":"{solve}","type":"status","value":"solved"}}]}}"#
         ))
     };
-    let tickets = vec![
+    let tickets = [
         // A: high, Tue 10:00, replied 11:00 (met), solved 12:00: the follow-up
         // window from the reply ends at the solve, met. Two SLA events.
         mk(
