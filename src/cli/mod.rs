@@ -94,23 +94,79 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Check { config } => {
             let cfg = load(&config)?;
-            println!("{}: ok", config.display());
-            for (name, cal) in &cfg.calendars {
-                let rules = cal.rules();
-                println!(
-                    "  calendar {name}: {}, {} open per week, 1d = {}, {} holidays, {} closures",
-                    rules.tz.name(),
-                    crate::calendar::format_seconds(i64::from(rules.weekly.weekly_seconds())),
-                    crate::calendar::format_seconds(cal.day_length()),
-                    rules.holidays.len(),
-                    rules.closures.len(),
-                );
-            }
+            print!("{}", summary(&cfg));
             Ok(())
         }
         Command::Calendar(cmd) => calendar::run(cmd),
         Command::Explain(args) => explain::run(args),
     }
+}
+
+/// What `check` prints about a valid config.
+fn summary(cfg: &Config) -> String {
+    use crate::calendar::format_seconds;
+    use std::fmt::Write;
+    let mut out = String::new();
+    let p = &cfg.policy;
+    let _ = writeln!(out, "{}: ok (config {})", cfg.path.display(), cfg.hash);
+    for (name, cal) in &cfg.calendars {
+        let rules = cal.rules();
+        let _ = writeln!(
+            out,
+            "  calendar {name}: {}, {} open per week, 1d = {}, {} holidays, {} closures",
+            rules.tz.name(),
+            format_seconds(i64::from(rules.weekly.weekly_seconds())),
+            format_seconds(cal.day_length()),
+            rules.holidays.len(),
+            rules.closures.len(),
+        );
+    }
+    if !p.severities.is_empty() {
+        let _ = writeln!(
+            out,
+            "  severities (most severe first): {}",
+            p.severities.join(", ")
+        );
+    }
+    for m in &p.metrics {
+        let _ = writeln!(out, "  metric {}: {}", m.name, m.kind.as_str());
+    }
+    for plan in &p.plans {
+        let targets = plan
+            .targets
+            .iter()
+            .flatten()
+            .filter(|t| t.is_some())
+            .count();
+        let _ = writeln!(
+            out,
+            "  plan {}: calendar {}, precedence {}{}, {} targets{}{}",
+            plan.name,
+            plan.calendar_name,
+            plan.precedence,
+            if p.default_plan.is_some_and(|d| p.plans[d].name == plan.name) {
+                " (default)"
+            } else {
+                ""
+            },
+            targets,
+            plan.objective.map_or(String::new(), |o| format!(
+                ", objective {}%",
+                (o * 1000.0).round() / 10.0
+            )),
+            plan.credits.map_or(String::new(), |c| format!(
+                ", credits {}",
+                p.credits[c].name
+            )),
+        );
+    }
+    for c in &p.credits {
+        let _ = writeln!(out, "  credit table {}: {} rows", c.name, c.tiers.len());
+    }
+    if !p.exclusions.is_empty() {
+        let _ = writeln!(out, "  exclusions: {}", p.exclusions.len());
+    }
+    out
 }
 
 pub(crate) fn load(path: &std::path::Path) -> Result<Config, Failure> {

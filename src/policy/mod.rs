@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use serde::de::IgnoredAny;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::calendar::holidays::{named_set_dates, parse_ics};
 use crate::calendar::spec::{CalendarSpec, HolidaySpec};
@@ -41,6 +42,9 @@ pub struct Config {
     pub path: PathBuf,
     pub calendars: BTreeMap<String, Arc<Calendar>>,
     pub policy: Policy,
+    /// Identifies the config's content (the file and every file it refers
+    /// to): reports and metrics name the config they were computed with.
+    pub hash: String,
 }
 
 /// Just the names each section defines; anything else is ignored.
@@ -131,9 +135,11 @@ impl Config {
         let spec: ConfigSpec = names::with_names(names, || serde_yaml_ng::from_str(text))
             .map_err(|e| yaml_error(path, &e))?;
         let base = path.parent().unwrap_or(Path::new("."));
+        let mut hasher = Sha256::new();
+        hasher.update(text.as_bytes());
         let mut calendars = BTreeMap::new();
         for (name, cal) in &spec.calendars {
-            let built = build_calendar(name, cal, base).map_err(|mut e| {
+            let built = build_calendar(name, cal, base, &mut hasher).map_err(|mut e| {
                 if e.file.as_os_str().is_empty() {
                     e.file = path.to_path_buf();
                 }
@@ -148,10 +154,13 @@ impl Config {
             key: Some(e.path.join(".")),
             message: e.message,
         })?;
+        let digest = hasher.finalize();
+        let hash = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
         Ok(Self {
             path: path.to_path_buf(),
             calendars,
             policy,
+            hash,
         })
     }
 
@@ -195,7 +204,12 @@ fn yaml_error(path: &Path, e: &serde_yaml_ng::Error) -> ConfigError {
     }
 }
 
-fn build_calendar(name: &str, spec: &CalendarSpec, base: &Path) -> Result<Calendar, ConfigError> {
+fn build_calendar(
+    name: &str,
+    spec: &CalendarSpec,
+    base: &Path,
+    hasher: &mut Sha256,
+) -> Result<Calendar, ConfigError> {
     let key = format!("calendars.{name}");
     let located = |message: String, sub: &str| ConfigError {
         file: PathBuf::new(),
@@ -229,6 +243,7 @@ fn build_calendar(name: &str, spec: &CalendarSpec, base: &Path) -> Result<Calend
                         ".holidays",
                     )
                 })?;
+                hasher.update(text.as_bytes());
                 let dates = parse_ics(&text).map_err(|e| ConfigError {
                     file: full.clone(),
                     line: Some(e.line),
