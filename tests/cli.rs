@@ -271,9 +271,144 @@ fn every_subcommand_has_help_with_an_example() {
         vec!["calendar", "between", "--help"],
         vec!["calendar", "show", "--help"],
         vec!["calendar", "batch", "--help"],
+        vec!["explain", "--help"],
     ] {
         let o = run(&args);
         assert!(o.status.success(), "{args:?}");
         assert!(stdout(&o).contains("Example"), "{args:?}: {}", stdout(&o));
     }
+}
+
+#[test]
+fn explain_prints_every_clock_as_json_lines_and_text() {
+    let args = [
+        "explain",
+        "--config",
+        "examples/celigo.yaml",
+        "--now",
+        "2026-11-23T18:00:00Z",
+        "--format",
+        "json",
+        "tests/testdata/tickets/celigo-preferred-urgent.json",
+    ];
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 1);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["ticket"], "4711");
+    let clocks = v["clocks"].as_array().unwrap();
+    // First response met; the first follow-up window breached and still open.
+    assert_eq!(clocks[0]["metric"], "first_response");
+    assert_eq!(clocks[0]["state"], "met");
+    assert_eq!(clocks[0]["due_at"], "2026-11-21T20:00:00Z");
+    assert_eq!(clocks[1]["metric"], "follow_up");
+    assert_eq!(clocks[1]["state"], "breached");
+    assert_eq!(clocks[1]["breached_at"], "2026-11-23T09:00:00Z");
+    assert_eq!(clocks[1]["fulfilled_at"], serde_json::Value::Null);
+    assert_eq!(clocks[1]["remaining_seconds"], -9 * 3600);
+    for key in [
+        "metric",
+        "instance",
+        "plan",
+        "severity",
+        "start",
+        "due_at",
+        "state",
+        "reason",
+        "fulfilled_at",
+        "breached_at",
+        "elapsed_seconds",
+        "paused_seconds",
+        "remaining_seconds",
+    ] {
+        assert!(clocks[0].get(key).is_some(), "missing {key}");
+    }
+
+    let o = run(&[
+        "explain",
+        "--config",
+        "examples/celigo.yaml",
+        "--now",
+        "2026-11-23T18:00:00Z",
+        "tests/testdata/tickets/celigo-preferred-urgent.json",
+    ]);
+    let text = stdout(&o);
+    assert!(text.contains("ticket 4711: plan preferred"), "{text}");
+    assert!(
+        text.contains("breached, still open, 9h over target"),
+        "{text}"
+    );
+}
+
+#[test]
+fn explain_reads_json_lines_from_stdin_and_names_a_bad_ticket() {
+    let line = |id: &str| {
+        format!(
+            r#"{{"id":"{id}","created_at":"2026-11-22T00:00:00Z","priority":"P2","events":[{{"at":"2026-11-22T01:00:00Z","type":"comment","author":"agent","public":true}}]}}"#
+        )
+    };
+    let input = format!("{}\n{}\n", line("a"), line("b"));
+    let mut child = bin()
+        .args([
+            "explain",
+            "--config",
+            "examples/wati.yaml",
+            "--now",
+            "2026-11-23T00:00:00Z",
+            "--format",
+            "json",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    let out = stdout(&o);
+    let ids: Vec<String> = out
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["ticket"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids, ["a", "b"]);
+
+    let mut child = bin()
+        .args(["explain", "--config", "examples/wati.yaml", "-"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            format!(
+                "{}\n{{\"id\":\"c\",\"created_at\":\"yesterday\"}}\n",
+                line("a")
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("ticket 2 (line 2"), "{err}");
+    assert!(
+        err.contains("\"yesterday\" is not an RFC 3339 instant"),
+        "{err}"
+    );
 }
