@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use super::timeline::{field_matches, normalize, Author, Change, Organization, Ticket};
+use super::timeline::{canonical, field_matches, Author, Change, Event, Organization, Ticket};
 use super::{Clock, ClockState};
 use crate::calendar::Calendar;
-use crate::policy::model::{MetricId, PlanId, SeverityId, Target};
+use crate::policy::model::{Metric, MetricId, PlanId, SeverityId, Target};
 use crate::policy::spec::{MetricKindSpec, OnReopen, Status, TargetAmount};
 use crate::policy::Policy;
 
@@ -187,24 +187,38 @@ impl<'a> Walk<'a> {
         self.refresh(i, t);
     }
 
+    /// Ends a clock at `t` (its due is current: every change refreshed it,
+    /// and the step began by breaching what fell due before `t`).
     fn fulfil(&mut self, i: usize, t: i64) {
-        self.refresh(i, t);
         let w = &mut self.clocks[i];
         w.stop(t);
         w.fulfilled_at = Some(t);
     }
 
-    fn open_of(&self, kind: MetricKindSpec) -> Vec<usize> {
-        (0..self.clocks.len())
-            .filter(|&i| {
-                self.clocks[i].is_open() && self.policy.metrics[self.clocks[i].metric].kind == kind
-            })
-            .collect()
+    fn is_open_of(&self, i: usize, kind: MetricKindSpec) -> bool {
+        let w = &self.clocks[i];
+        w.is_open() && self.policy.metrics[w.metric].kind == kind
     }
 
-    fn metrics_of(&self, kind: MetricKindSpec) -> impl Iterator<Item = MetricId> + 'a {
+    /// Ends every open clock of a kind whose metric `counts` at `t`.
+    fn fulfil_open(&mut self, kind: MetricKindSpec, t: i64, counts: impl Fn(&Metric) -> bool) {
+        for i in 0..self.clocks.len() {
+            if self.is_open_of(i, kind) && counts(&self.policy.metrics[self.clocks[i].metric]) {
+                self.fulfil(i, t);
+            }
+        }
+    }
+
+    fn any_open(&self, kind: MetricKindSpec) -> bool {
+        (0..self.clocks.len()).any(|i| self.is_open_of(i, kind))
+    }
+
+    /// Starts a clock of every metric of a kind.
+    fn start_all(&mut self, kind: MetricKindSpec, t: i64) {
         let policy = self.policy;
-        (0..policy.metrics.len()).filter(move |&m| policy.metrics[m].kind == kind)
+        for &m in policy.metrics_of(kind) {
+            self.start(m, t);
+        }
     }
 
     /// Breaches every open clock whose due instant is before `t`.
@@ -261,9 +275,7 @@ impl<'a> Walk<'a> {
         if group == self.group {
             return;
         }
-        for i in self.open_of(MetricKindSpec::TierResponse) {
-            self.fulfil(i, t);
-        }
+        self.fulfil_open(MetricKindSpec::TierResponse, t, |_| true);
         self.group = group;
         self.start_tier_clocks(t);
     }
@@ -273,12 +285,11 @@ impl<'a> Walk<'a> {
         if self.status.is_solved() {
             return;
         }
-        let tiers: Vec<MetricId> = self
-            .metrics_of(MetricKindSpec::TierResponse)
-            .filter(|&m| self.policy.metrics[m].group.as_deref() == Some(group))
-            .collect();
-        for m in tiers {
-            self.start(m, t);
+        let policy = self.policy;
+        for &m in policy.metrics_of(MetricKindSpec::TierResponse) {
+            if policy.metrics[m].group.as_deref() == Some(group) {
+                self.start(m, t);
+            }
         }
     }
 }
@@ -286,11 +297,7 @@ impl<'a> Walk<'a> {
 /// Every clock instance of `ticket` under `policy`, as of `now`.
 pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
     let created = ticket.created_at;
-    let mut events = ticket.events.clone();
-    for e in &mut events {
-        e.at = e.at.max(created);
-    }
-    normalize(&mut events);
+    let events = canonical(&ticket.events, created);
     let now = now.max(created);
 
     let mut walk = Walk {
@@ -309,20 +316,15 @@ pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
     };
     walk.plan = walk.match_plan();
     walk.severity = walk.match_severity();
-    for m in walk
-        .metrics_of(MetricKindSpec::FirstResponse)
-        .chain(walk.metrics_of(MetricKindSpec::Resolution))
-        .collect::<Vec<_>>()
-    {
-        walk.start(m, created);
-    }
+    walk.start_all(MetricKindSpec::FirstResponse, created);
+    walk.start_all(MetricKindSpec::Resolution, created);
     walk.start_tier_clocks(created);
 
     let mut i = 0;
-    while i < events.len() && events[i].at <= now {
-        let t = events[i].at;
+    while i < events.len() && events[i].at.max(created) <= now {
+        let t = events[i].at.max(created);
         let mut j = i;
-        while j < events.len() && events[j].at == t {
+        while j < events.len() && events[j].at.max(created) == t {
             j += 1;
         }
         step(&mut walk, &events[i..j], t);
@@ -333,13 +335,15 @@ pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
 }
 
 /// Applies one step: all events at instant `t`.
-fn step<'a>(walk: &mut Walk<'a>, events: &'a [super::Event], t: i64) {
+fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     walk.breach_until(t);
     let was_solved = walk.status.is_solved();
 
     // Phase 0: attributes.
     let mut new_group = walk.group;
+    let mut attributes = false;
     for e in events.iter().filter(|e| e.change.phase() == 0) {
+        attributes = true;
         match &e.change {
             Change::Organization { value } => walk.organization = value.as_ref(),
             Change::Tags { value } => walk.tags = value,
@@ -349,8 +353,10 @@ fn step<'a>(walk: &mut Walk<'a>, events: &'a [super::Event], t: i64) {
             _ => {}
         }
     }
-    walk.retarget(t);
-    walk.change_group(new_group, t);
+    if attributes {
+        walk.retarget(t);
+        walk.change_group(new_group, t);
+    }
 
     // Phase 1: comments.
     let mut replied_now = false;
@@ -361,20 +367,13 @@ fn step<'a>(walk: &mut Walk<'a>, events: &'a [super::Event], t: i64) {
         };
         match author {
             Author::Agent => {
-                for i in walk.open_of(MetricKindSpec::TierResponse) {
-                    walk.fulfil(i, t);
-                }
+                walk.fulfil_open(MetricKindSpec::TierResponse, t, |_| true);
                 for kind in [
                     MetricKindSpec::FirstResponse,
                     MetricKindSpec::NextReply,
                     MetricKindSpec::PeriodicUpdate,
                 ] {
-                    for i in walk.open_of(kind) {
-                        if public || walk.policy.metrics[walk.clocks[i].metric].count_internal_notes
-                        {
-                            walk.fulfil(i, t);
-                        }
-                    }
+                    walk.fulfil_open(kind, t, |m| public || m.count_internal_notes);
                 }
                 if public {
                     replied_now = true;
@@ -402,18 +401,14 @@ fn step<'a>(walk: &mut Walk<'a>, events: &'a [super::Event], t: i64) {
             MetricKindSpec::TierResponse,
             MetricKindSpec::Resolution,
         ] {
-            for i in walk.open_of(kind) {
-                walk.fulfil(i, t);
-            }
+            walk.fulfil_open(kind, t, |_| true);
         }
     }
     walk.apply_running(t);
     let reopened = was_solved && !solved;
     if reopened {
-        for m in walk
-            .metrics_of(MetricKindSpec::Resolution)
-            .collect::<Vec<_>>()
-        {
+        let policy = walk.policy;
+        for &m in policy.metrics_of(MetricKindSpec::Resolution) {
             match walk.policy.metrics[m].on_reopen {
                 OnReopen::Restart => walk.start(m, t),
                 OnReopen::Continue => {
@@ -435,21 +430,14 @@ fn step<'a>(walk: &mut Walk<'a>, events: &'a [super::Event], t: i64) {
     // Clocks that start now, if the ticket is (still or again) open.
     if !solved {
         if let Some(at) = requester_at {
-            if walk.open_of(MetricKindSpec::NextReply).is_empty() {
-                for m in walk
-                    .metrics_of(MetricKindSpec::NextReply)
-                    .collect::<Vec<_>>()
-                {
-                    walk.start(m, at);
-                }
+            if !walk.any_open(MetricKindSpec::NextReply) {
+                walk.start_all(MetricKindSpec::NextReply, at);
             }
         }
-        let updates: Vec<MetricId> = walk.metrics_of(MetricKindSpec::PeriodicUpdate).collect();
-        let window_open = !walk.open_of(MetricKindSpec::PeriodicUpdate).is_empty();
-        if (replied_now || (reopened && walk.replied)) && !window_open {
-            for m in updates {
-                walk.start(m, t);
-            }
+        if (replied_now || (reopened && walk.replied))
+            && !walk.any_open(MetricKindSpec::PeriodicUpdate)
+        {
+            walk.start_all(MetricKindSpec::PeriodicUpdate, t);
         }
         if reopened {
             walk.start_tier_clocks(t);
@@ -477,14 +465,14 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64) -> Vec<Clock> {
             .or(plan.map(|p| p.calendar.as_ref()))
             .unwrap_or(wall_clock());
         let end = w.fulfilled_at.unwrap_or(now).max(w.start);
-        let mut running = w.segments.clone();
-        if let (Some(since), None) = (w.running_since, w.fulfilled_at) {
-            if end > since {
-                running.push((since, end));
-            }
-        }
-        let elapsed: i64 = running
+        let open_tail = match (w.running_since, w.fulfilled_at) {
+            (Some(since), None) if end > since => Some((since, end)),
+            _ => None,
+        };
+        let elapsed: i64 = w
+            .segments
             .iter()
+            .chain(open_tail.iter())
             .map(|&(s, e)| cal.business_seconds(s, e).unwrap_or(0))
             .sum();
         let span = cal.business_seconds(w.start, end).unwrap_or(0);

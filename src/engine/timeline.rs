@@ -187,23 +187,28 @@ impl Change {
     }
 }
 
-/// The canonical order of events: by instant, phase, then content.
-pub fn event_order(a: &Event, b: &Event) -> Ordering {
-    a.at.cmp(&b.at)
+/// The canonical order of events, instants clamped to `created`: by
+/// instant, phase, then content.
+fn event_order(a: &Event, b: &Event, created: i64) -> Ordering {
+    a.at.max(created)
+        .cmp(&b.at.max(created))
         .then_with(|| a.change.phase().cmp(&b.change.phase()))
         .then_with(|| a.change.cmp_content(&b.change))
 }
 
-/// Sorts events canonically and drops duplicates (same instant, same
-/// content; the event id does not matter).
-pub fn normalize(events: &mut Vec<Event>) {
-    if events
+/// The events in canonical order without duplicates (same instant, same
+/// content; the event id does not matter). Events before `created` count as
+/// at `created`. Borrows: a ticket's events are never copied.
+pub fn canonical(events: &[Event], created: i64) -> Vec<&Event> {
+    let mut out: Vec<&Event> = events.iter().collect();
+    if out
         .windows(2)
-        .any(|w| event_order(&w[0], &w[1]) != Ordering::Less)
+        .any(|w| event_order(w[0], w[1], created) != Ordering::Less)
     {
-        events.sort_by(event_order);
-        events.dedup_by(|a, b| a.at == b.at && a.change == b.change);
+        out.sort_by(|a, b| event_order(a, b, created));
+        out.dedup_by(|a, b| a.at.max(created) == b.at.max(created) && a.change == b.change);
     }
+    out
 }
 
 fn id_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {

@@ -29,6 +29,20 @@ pub struct Policy {
     pub default_plan: Option<PlanId>,
     pub credits: Vec<CreditTable>,
     pub exclusions: Vec<Exclusion>,
+    /// Metric ids by kind, in [`kind_index`] order (the engine's hot path
+    /// asks "which metrics are of kind K" at every step).
+    pub by_kind: [Vec<MetricId>; 5],
+}
+
+/// The position of a kind in [`Policy::by_kind`].
+pub fn kind_index(kind: MetricKindSpec) -> usize {
+    match kind {
+        MetricKindSpec::FirstResponse => 0,
+        MetricKindSpec::NextReply => 1,
+        MetricKindSpec::PeriodicUpdate => 2,
+        MetricKindSpec::Resolution => 3,
+        MetricKindSpec::TierResponse => 4,
+    }
 }
 
 impl Policy {
@@ -38,6 +52,11 @@ impl Policy {
             return Some(s);
         }
         self.priorities.get(&value.trim().to_lowercase()).copied()
+    }
+
+    /// The metrics of a kind.
+    pub fn metrics_of(&self, kind: MetricKindSpec) -> &[MetricId] {
+        &self.by_kind[kind_index(kind)]
     }
 
     pub fn metric_id(&self, name: &str) -> Option<MetricId> {

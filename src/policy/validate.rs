@@ -100,6 +100,10 @@ pub(crate) fn build_policy(
         });
     }
 
+    for (id, m) in policy.metrics.iter().enumerate() {
+        policy.by_kind[super::model::kind_index(m.kind)].push(id);
+    }
+
     // Credit tables: rows in increasing order, each `from` or `above`.
     for (name, c) in &spec.credits {
         let at = ["credits", name.as_str(), "tiers"];

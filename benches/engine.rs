@@ -1,0 +1,198 @@
+//! Throughput of the SLA engine: synthetic tickets of about 15 events each,
+//! mixed plans and severities (the Celigo example: four plans on four
+//! calendars, two metrics, 24x7 overrides), evaluated one after another on
+//! one core. The tickets are generated once, outside the measurement; the
+//! year tables of the calendars are warm (as in a running daemon).
+//!
+//! Run: `cargo bench --bench engine`. The figure goes in BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use helpdesk_slo::engine::timeline::Author;
+use helpdesk_slo::engine::{evaluate, Change, Event, Organization, Ticket};
+use helpdesk_slo::policy::spec::Status;
+use helpdesk_slo::policy::Config;
+
+/// SplitMix64: a tiny deterministic generator, so every run measures the
+/// same tickets.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const PLAN_TAGS: [&str; 4] = ["csp_essential", "csp_preferred", "csp_premier", "none"];
+const PRIORITIES: [&str; 4] = ["urgent", "high", "normal", "low"];
+
+/// A ticket in 2026 with ~15 events: replies, requester messages, pending
+/// periods, a severity change now and then, a solve and sometimes a reopen.
+pub fn synthetic_ticket(rng: &mut Rng, id: u64) -> Ticket {
+    let year_start = 1_767_225_600; // 2026-01-01T00:00:00Z
+    let created = year_start + rng.below(360 * 86_400) as i64;
+    let tag = PLAN_TAGS[rng.below(4) as usize];
+    let mut events = Vec::with_capacity(16);
+    let mut t = created;
+    let mut push = |at: i64, change: Change| {
+        events.push(Event {
+            id: None,
+            at,
+            change,
+        })
+    };
+    push(
+        t,
+        Change::Priority {
+            value: Some(PRIORITIES[rng.below(4) as usize].to_string()),
+        },
+    );
+    for round in 0..4 {
+        t += 300 + rng.below(6 * 3600) as i64;
+        push(
+            t,
+            Change::Comment {
+                author: Author::Agent,
+                public: true,
+            },
+        );
+        if rng.below(3) == 0 {
+            push(
+                t,
+                Change::Status {
+                    value: Status::Pending,
+                },
+            );
+            t += 600 + rng.below(20 * 3600) as i64;
+            push(
+                t,
+                Change::Comment {
+                    author: Author::Requester,
+                    public: true,
+                },
+            );
+            push(
+                t,
+                Change::Status {
+                    value: Status::Open,
+                },
+            );
+        } else {
+            t += 60 + rng.below(3600) as i64;
+            push(
+                t,
+                Change::Comment {
+                    author: Author::Requester,
+                    public: true,
+                },
+            );
+        }
+        if round == 1 && rng.below(5) == 0 {
+            push(
+                t,
+                Change::Severity {
+                    value: Some(PRIORITIES[rng.below(4) as usize].to_string()),
+                },
+            );
+        }
+    }
+    t += 600 + rng.below(8 * 3600) as i64;
+    push(
+        t,
+        Change::Comment {
+            author: Author::Agent,
+            public: true,
+        },
+    );
+    push(
+        t,
+        Change::Status {
+            value: Status::Solved,
+        },
+    );
+    if rng.below(8) == 0 {
+        t += 3600 + rng.below(48 * 3600) as i64;
+        push(
+            t,
+            Change::Comment {
+                author: Author::Requester,
+                public: true,
+            },
+        );
+        push(
+            t,
+            Change::Status {
+                value: Status::Open,
+            },
+        );
+    }
+    Ticket {
+        id: id.to_string(),
+        created_at: created,
+        source: None,
+        url: None,
+        organization: Some(Organization {
+            id: (id % 500).to_string(),
+            name: None,
+            tags: vec![tag.to_string()],
+            fields: Default::default(),
+        }),
+        tags: Vec::new(),
+        fields: Default::default(),
+        priority: None,
+        group: None,
+        status: Some(Status::New),
+        events,
+    }
+}
+
+fn config() -> Config {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml");
+    match Config::load(&path) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn engine(c: &mut Criterion) {
+    let cfg = config();
+    let mut rng = Rng(42);
+    let tickets: Vec<Ticket> = (0..10_000).map(|i| synthetic_ticket(&mut rng, i)).collect();
+    let events: usize = tickets.iter().map(|t| t.events.len()).sum();
+    eprintln!(
+        "{} tickets, {:.1} events per ticket",
+        tickets.len(),
+        events as f64 / tickets.len() as f64
+    );
+    let now = 1_798_761_600; // 2027-01-01T00:00:00Z
+                             // Warm every year table the tickets touch.
+    for t in &tickets {
+        black_box(evaluate(&cfg.policy, t, now));
+    }
+    let mut group = c.benchmark_group("engine");
+    group.throughput(Throughput::Elements(tickets.len() as u64));
+    group.sample_size(20);
+    group.bench_function("evaluate_celigo_10k_tickets", |b| {
+        b.iter(|| {
+            let mut clocks = 0usize;
+            for t in &tickets {
+                clocks += evaluate(&cfg.policy, black_box(t), now).len();
+            }
+            clocks
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, engine);
+criterion_main!(benches);
