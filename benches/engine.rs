@@ -4,16 +4,47 @@
 //! one core. The tickets are generated once, outside the measurement; the
 //! year tables of the calendars are warm (as in a running daemon).
 //!
+//! Besides the criterion measurement, a bench run (not the once-through test
+//! run) prints two figures for BENCHMARKS.md: one million tickets streamed
+//! through the engine in chunks (tickets per second, evaluation time only),
+//! and the memory one evaluated ticket holds (the ticket and its clocks),
+//! counted by a counting allocator.
+//!
 //! Run: `cargo bench --bench engine`. The figure goes in BENCHMARKS.md.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use helpdesk_slo::engine::timeline::Author;
 use helpdesk_slo::engine::{evaluate, Change, Event, Organization, Ticket};
 use helpdesk_slo::policy::spec::Status;
 use helpdesk_slo::policy::Config;
+
+/// The system allocator, counting the bytes currently allocated.
+struct Counting;
+
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 /// SplitMix64: a tiny deterministic generator, so every run measures the
 /// same tickets.
@@ -38,7 +69,7 @@ const PRIORITIES: [&str; 4] = ["urgent", "high", "normal", "low"];
 
 /// A ticket in 2026 with ~15 events: replies, requester messages, pending
 /// periods, a severity change now and then, a solve and sometimes a reopen.
-pub fn synthetic_ticket(rng: &mut Rng, id: u64) -> Ticket {
+fn synthetic_ticket(rng: &mut Rng, id: u64) -> Ticket {
     let year_start = 1_767_225_600; // 2026-01-01T00:00:00Z
     let created = year_start + rng.below(360 * 86_400) as i64;
     let tag = PLAN_TAGS[rng.below(4) as usize];
@@ -164,8 +195,48 @@ fn config() -> Config {
     }
 }
 
+/// One million tickets, generated and evaluated in chunks of 10,000; only
+/// the evaluation is timed. Then the bytes one evaluated ticket holds.
+fn million_and_memory(cfg: &Config, now: i64) {
+    let mut rng = Rng(7);
+    let mut spent = Duration::ZERO;
+    let mut clocks = 0usize;
+    for chunk in 0..100u64 {
+        let tickets: Vec<Ticket> = (0..10_000)
+            .map(|i| synthetic_ticket(&mut rng, chunk * 10_000 + i))
+            .collect();
+        let started = Instant::now();
+        for t in &tickets {
+            clocks += black_box(evaluate(&cfg.policy, t, now)).len();
+        }
+        spent += started.elapsed();
+    }
+    eprintln!(
+        "1,000,000 tickets ({clocks} clocks) in {:.2} s of evaluation: {:.0} tickets/s",
+        spent.as_secs_f64(),
+        1e6 / spent.as_secs_f64()
+    );
+    let before = ALLOCATED.load(Ordering::Relaxed);
+    let held: Vec<(Ticket, Vec<helpdesk_slo::engine::Clock>)> = (0..100_000u64)
+        .map(|i| {
+            let t = synthetic_ticket(&mut rng, i);
+            let c = evaluate(&cfg.policy, &t, now);
+            (t, c)
+        })
+        .collect();
+    let after = ALLOCATED.load(Ordering::Relaxed);
+    eprintln!(
+        "memory held per evaluated ticket (ticket + clocks): {} bytes",
+        (after - before) / held.len()
+    );
+    drop(held);
+}
+
 fn engine(c: &mut Criterion) {
     let cfg = config();
+    if std::env::args().any(|a| a == "--bench") {
+        million_and_memory(&cfg, 1_798_761_600);
+    }
     let mut rng = Rng(42);
     let tickets: Vec<Ticket> = (0..10_000).map(|i| synthetic_ticket(&mut rng, i)).collect();
     let events: usize = tickets.iter().map(|t| t.events.len()).sum();

@@ -114,6 +114,9 @@ pub struct Calendar {
     name: String,
     rules: Rules,
     day_length: i64,
+    /// Open every second (24x7, no holidays or closures): every query is
+    /// plain arithmetic, no table needed.
+    always_open: bool,
     years: Box<[OnceLock<YearTable>]>,
 }
 
@@ -133,10 +136,14 @@ impl Calendar {
         if !(1..=86_400).contains(&day_length) {
             return Err(CalendarError::BadDayLength(day_length));
         }
+        let always_open = rules.weekly == WeeklyHours::always()
+            && rules.holidays.is_empty()
+            && rules.closures.is_empty();
         Ok(Self {
             name: name.into(),
             rules,
             day_length,
+            always_open,
             years: (0..YEARS).map(|_| OnceLock::new()).collect(),
         })
     }
@@ -153,6 +160,7 @@ impl Calendar {
             name: name.into(),
             rules,
             day_length: 86_400,
+            always_open: true,
             years: (0..YEARS).map(|_| OnceLock::new()).collect(),
         }
     }
@@ -213,6 +221,9 @@ impl Calendar {
         if b <= a {
             return Ok(0);
         }
+        if self.always_open {
+            return Ok(b - a);
+        }
         if ya == yb {
             let t = self.table(ya);
             return Ok(t.cum_at(b) - t.cum_at(a));
@@ -234,6 +245,13 @@ impl Calendar {
         if n == 0 {
             return Ok(a);
         }
+        if self.always_open {
+            return if n <= MAX_INSTANT - a {
+                Ok(a + n)
+            } else {
+                Err(CalendarError::DeadlineBeyondRange)
+            };
+        }
         let mut table = self.table(y);
         let mut target = table.cum_at(a).saturating_add(n);
         loop {
@@ -253,6 +271,9 @@ impl Calendar {
     /// Whether `t` is an open instant.
     pub fn is_open(&self, t: i64) -> Result<bool, CalendarError> {
         let y = Self::locate(t)?;
+        if self.always_open {
+            return Ok(t < MAX_INSTANT);
+        }
         Ok(self.table(y).interval_at(t).is_some())
     }
 

@@ -32,6 +32,13 @@ struct Work {
     severity: Option<SeverityId>,
     /// When it is due given what is known (None: paused, or no target).
     due: Option<i64>,
+    /// The target in business seconds (and whether a due that falls on a
+    /// closed instant moves to the next opening), for `goal_for`.
+    goal: Option<(i64, bool)>,
+    /// The plan and severity `goal` was resolved for: resolving a
+    /// `business_days` target is a calendar walk, so it is redone only when
+    /// they change.
+    goal_for: Option<(Option<PlanId>, Option<SeverityId>)>,
 }
 
 impl Work {
@@ -157,10 +164,15 @@ impl<'a> Walk<'a> {
         if w.breached_at.is_some() {
             return;
         }
-        w.due = target(policy, w).and_then(|tg| {
-            let (secs, snap) = target_seconds(tg, w.start)?;
-            due_of(w, &tg.calendar, secs, snap, None)
-        });
+        let tgt = target(policy, w);
+        if w.goal_for != Some((w.plan, w.severity)) {
+            w.goal = tgt.and_then(|tg| target_seconds(tg, w.start));
+            w.goal_for = Some((w.plan, w.severity));
+        }
+        w.due = match (tgt, w.goal) {
+            (Some(tg), Some((secs, snap))) => due_of(w, &tg.calendar, secs, snap, None),
+            _ => None,
+        };
         if let Some(d) = w.due {
             if d < t {
                 w.breached_at = Some(d);
@@ -182,6 +194,8 @@ impl<'a> Walk<'a> {
             plan: self.plan,
             severity: self.severity,
             due: None,
+            goal: None,
+            goal_for: None,
         });
         let i = self.clocks.len() - 1;
         self.refresh(i, t);
@@ -476,7 +490,11 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64) -> Vec<Clock> {
             .map(|&(s, e)| cal.business_seconds(s, e).unwrap_or(0))
             .sum();
         let span = cal.business_seconds(w.start, end).unwrap_or(0);
-        let target_secs = tgt.and_then(|t| target_seconds(t, w.start));
+        let target_secs = if w.goal_for == Some((w.plan, w.severity)) {
+            w.goal
+        } else {
+            tgt.and_then(|t| target_seconds(t, w.start))
+        };
 
         if exclusion.is_none() {
             if let Some(p) = plan {
@@ -515,7 +533,7 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64) -> Vec<Clock> {
         // The due instant: as walked; for a clock met while paused short of
         // its target, when it would have been due had it kept running.
         let due = match (tgt, target_secs) {
-            (Some(t), Some((secs, snap))) => w.breached_at.or_else(|| {
+            (Some(t), Some((secs, snap))) => w.breached_at.or(w.due).or_else(|| {
                 let resume = w.fulfilled_at;
                 due_of(w, &t.calendar, secs, snap, resume)
             }),
