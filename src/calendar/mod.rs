@@ -10,7 +10,9 @@
 //! Instants are Unix seconds (UTC, second precision) within
 //! [`MIN_INSTANT`]`..=`[`MAX_INSTANT`] (1970-01-01T00:00:00Z to
 //! 2101-01-01T00:00:00Z, i.e. the years 1970 through 2100); anything else is
-//! [`CalendarError::OutOfRange`], never a panic.
+//! [`CalendarError::OutOfRange`], never a panic. `MAX_INSTANT` itself is the
+//! exclusive end of the supported time: it may end a range, and no calendar
+//! is open at it (so `next_close(MAX_INSTANT)` is `MAX_INSTANT`).
 //!
 //! * An instant is **open** when its local wall-clock time (date and time of
 //!   day in the calendar's zone, with the zone's rules at that instant) falls
