@@ -3,44 +3,60 @@
 //! one will breach.
 //!
 //! Pure: the same timeline, policy and `now` give the same answer; no I/O, no
-//! clock reads. The rules, each with an example:
+//! clock reads. The rules, each with an example (times are business hours
+//! Mon-Fri 09:00-17:00 unless said otherwise):
 //!
 //! * **Steps.** Same-instant events form one step, applied in a fixed order:
 //!   organization/tags/priority/severity/group changes, then comments, then
-//!   status changes. A reply and a solve in one update fulfil the reply first.
-//!   Events are put in a canonical order and exact duplicates dropped, so the
-//!   result depends only on the set of events. Events before `created_at`
-//!   count as at `created_at`.
-//! * **Replies.** Only a public comment by an agent is a reply or update;
-//!   internal notes count for tier clocks, and for other metrics only with
-//!   `count_internal_notes: true`.
-//! * **first_response**: instance 1 starts at creation, met by the first reply.
+//!   status changes. *Example:* an agent replies and sets the ticket solved
+//!   in one update at 10:00: the reply fulfils first response at 10:00, then
+//!   the solve ends resolution. Events are put in a canonical order and exact
+//!   duplicates dropped, so the result depends only on the set of events.
+//!   Events before `created_at` count as at `created_at`.
+//! * **Replies.** Only a public comment by an agent is a reply or update.
+//!   *Example:* an internal note at 09:20 answers the L1 tier clock but not
+//!   first response; `count_internal_notes: true` on a metric makes notes
+//!   count for it.
+//! * **first_response**: instance 1 starts at creation and is met by the
+//!   first reply. *Example:* created 09:00, replied 10:30: met after 1h30m.
 //! * **next_reply**: starts at the oldest requester message that follows a
-//!   reply and is still unanswered (more messages before the answer start
-//!   nothing); met by the next reply. A requester message on a solved ticket
-//!   starts one only if the same step reopens the ticket.
+//!   reply and is still unanswered; more messages before the answer start
+//!   nothing; met by the next reply. *Example:* reply 10:00, requester writes
+//!   11:00 and 11:30, agent answers 12:00: one instance, 11:00 to 12:00. The
+//!   creation and the initial description belong to first_response. A
+//!   requester message on a solved ticket starts one only if the same step
+//!   reopens the ticket.
 //! * **periodic_update**: the first window starts at the first reply, each
 //!   next one at the previous reply, while the ticket is unsolved; after a
-//!   reopen a window starts at the reopen.
+//!   reopen a window starts at the reopen. *Example* (hourly, wall clock):
+//!   replies at 10:30, 11:20 and 12:40 give windows 10:30-11:20 (met) and
+//!   11:20-12:40 (breached at 12:20), and one from 12:40.
 //! * **Solve.** A reply or update clock still open at a solve ends there: met
 //!   if not yet due, otherwise it was already breached. A tier clock ends at
 //!   its tier's first comment (public or internal), at a hand-off to another
-//!   group, or at a solve.
-//! * **resolution** ends at the solve; `on_reopen: continue` reopens the same
-//!   instance (the solved period counts as paused), `restart` starts instance
-//!   n+1 at the reopen.
-//! * **Outcome.** Met when `fulfilled_at <= due_at` (a reply exactly at the
-//!   deadline is in time); breached when fulfilled later, or still open and
-//!   `now > due_at`; `breached_at = due_at`. A clock paused at `now` has no
-//!   `due_at` and state `paused`.
+//!   group, or at a solve. *Example:* an update window due 14:00 still open
+//!   when the ticket is solved at 13:00 is met at 13:00.
+//! * **resolution** runs from creation to the solve. `on_reopen: continue`
+//!   reopens the same instance (the solved period counts as paused);
+//!   `restart` starts instance n+1 at the reopen. *Example:* solved Monday
+//!   12:00 after 3h, reopened Tuesday 10:00: `continue` resumes at 3h
+//!   elapsed with Monday 12:00 to Tuesday 10:00 paused; `restart` leaves #1
+//!   met and starts #2 at Tuesday 10:00.
+//! * **Outcome.** Met when `fulfilled_at <= due_at`; breached when fulfilled
+//!   later, or still open and `now > due_at`; `breached_at = due_at`.
+//!   *Example:* due 10:00, reply at 10:00:00 is met, at 10:00:01 breached at
+//!   10:00. A clock paused at `now` has no `due_at` and state `paused`.
 //! * **Pauses.** A metric's `pause_on` statuses stop its clock; paused time
-//!   never counts. `elapsed + paused` is the business time from start to
-//!   fulfilment (or `now`).
+//!   never counts, and the due moves out by it. *Example:* a 4h resolution
+//!   from 09:00, pending 10:00-14:00: due 17:00, not 13:00; elapsed + paused
+//!   is the business time from start to fulfilment (or `now`).
 //! * **Re-targeting.** A severity or plan change re-targets every clock open
 //!   at that instant from its original start; a clock already met or breached
-//!   keeps its outcome; a new due_at already before the change breaches the
-//!   clock at that due_at. Clocks exist for every metric from the start, so an
-//!   organization assigned a minute after creation still gives the ticket its
+//!   keeps its outcome; a new due already before the change breaches the
+//!   clock at that due. *Example:* created 10:00 as high (8h), reclassified
+//!   urgent (2h) at 11:00: due 12:00; reclassified at 13:00 instead: breached
+//!   at 12:00. Clocks exist for every metric from creation, so an
+//!   organization assigned a minute after creation still gives the ticket a
 //!   first-response clock from creation.
 //! * **Targets.** `none` gives state `no_target` (counted, never breached); a
 //!   metric without a target for the plan and severity is not tracked (no
@@ -48,6 +64,8 @@
 //!   `excluded` clocks with the reason, so reports can show them.
 //! * **Exclusions** (config `exclusions:`) and a plan's
 //!   `only_created_in_business_hours` turn clocks `excluded`, with a reason.
+//!   *Example:* a Wati ticket tagged `meta_dependency` has its resolution
+//!   clock excluded, its first response counted.
 
 pub mod aggregate;
 mod run;
