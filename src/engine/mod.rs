@@ -27,8 +27,10 @@
 //!   requester message on a solved ticket starts one only if the same step
 //!   reopens the ticket.
 //! * **periodic_update**: the first window starts at the first reply, each
-//!   next one at the previous reply, while the ticket is unsolved; after a
-//!   reopen a window starts at the reopen. *Example* (hourly, wall clock):
+//!   next one at the previous reply (or counted internal note), while the
+//!   ticket is unsolved; after a reopen a window starts at the reopen, once
+//!   the ticket has had a reply. Each metric starts its own clocks: two
+//!   metrics of one kind with different settings never block each other. *Example* (hourly, wall clock):
 //!   replies at 10:30, 11:20 and 12:40 give windows 10:30-11:20 (met) and
 //!   11:20-12:40 (breached at 12:20), and one from 12:40.
 //! * **Solve.** A reply or update clock still open at a solve ends there: met
@@ -41,7 +43,9 @@
 //!   `restart` starts instance n+1 at the reopen. *Example:* solved Monday
 //!   12:00 after 3h, reopened Tuesday 10:00: `continue` resumes at 3h
 //!   elapsed with Monday 12:00 to Tuesday 10:00 paused; `restart` leaves #1
-//!   met and starts #2 at Tuesday 10:00.
+//!   met and starts #2 at Tuesday 10:00. A continued clock runs on under the
+//!   plan and severity at the reopen (re-targeted from its start), unless it
+//!   had already used its whole old target, when it is breached at that due.
 //! * **Outcome.** Met when `fulfilled_at <= due_at`; breached when fulfilled
 //!   later, or still open and `now > due_at`; `breached_at = due_at`.
 //!   *Example:* due 10:00, reply at 10:00:00 is met, at 10:00:01 breached at

@@ -223,8 +223,12 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn any_open(&self, kind: MetricKindSpec) -> bool {
-        (0..self.clocks.len()).any(|i| self.is_open_of(i, kind))
+    /// Whether a clock of the metric is open (each metric counts on its own:
+    /// two next_reply metrics with different settings start independently).
+    fn open_metric(&self, metric: MetricId) -> bool {
+        self.clocks
+            .iter()
+            .any(|w| w.metric == metric && w.is_open())
     }
 
     /// Starts a clock of every metric of a kind.
@@ -374,6 +378,7 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
 
     // Phase 1: comments.
     let mut replied_now = false;
+    let mut noted_now = false;
     let mut requester_at = None;
     for e in events.iter().filter(|e| e.change.phase() == 1) {
         let Change::Comment { author, public } = e.change else {
@@ -391,6 +396,8 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
                 }
                 if public {
                     replied_now = true;
+                } else {
+                    noted_now = true;
                 }
             }
             Author::Requester if public && (walk.replied || replied_now) => {
@@ -431,10 +438,21 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
                         .find(|&i| walk.clocks[i].metric == m);
                     if let Some(i) = last {
                         let run = walk.should_run(m);
+                        let (plan, severity) = (walk.plan, walk.severity);
                         let w = &mut walk.clocks[i];
                         w.fulfilled_at = None;
                         w.running_since = run.then_some(t);
+                        // Open again: a due already passed under its old
+                        // target breaches it (it was met exactly at its due
+                        // and runs on); otherwise it is re-targeted to the
+                        // plan and severity of now, from its original start.
                         walk.refresh(i, t);
+                        let w = &mut walk.clocks[i];
+                        if w.breached_at.is_none() && (w.plan, w.severity) != (plan, severity) {
+                            w.plan = plan;
+                            w.severity = severity;
+                            walk.refresh(i, t);
+                        }
                     }
                 }
             }
@@ -443,15 +461,23 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
 
     // Clocks that start now, if the ticket is (still or again) open.
     if !solved {
+        let policy = walk.policy;
         if let Some(at) = requester_at {
-            if !walk.any_open(MetricKindSpec::NextReply) {
-                walk.start_all(MetricKindSpec::NextReply, at);
+            for &m in policy.metrics_of(MetricKindSpec::NextReply) {
+                if !walk.open_metric(m) {
+                    walk.start(m, at);
+                }
             }
         }
-        if (replied_now || (reopened && walk.replied))
-            && !walk.any_open(MetricKindSpec::PeriodicUpdate)
-        {
-            walk.start_all(MetricKindSpec::PeriodicUpdate, t);
+        let replied_before = walk.replied || replied_now;
+        for &m in policy.metrics_of(MetricKindSpec::PeriodicUpdate) {
+            // A counted internal note ends a window and, like a reply,
+            // starts the next one (once the first reply has opened them).
+            let update = replied_now
+                || (noted_now && replied_before && policy.metrics[m].count_internal_notes);
+            if (update || (reopened && walk.replied)) && !walk.open_metric(m) {
+                walk.start(m, t);
+            }
         }
         if reopened {
             walk.start_tier_clocks(t);
