@@ -1,17 +1,17 @@
 //! One UTC year of a calendar, precomputed: its open intervals in UTC with the
 //! business seconds accumulated up to the end of each, so that every query is
-//! a binary search plus arithmetic.
+//! a search plus arithmetic.
 //!
 //! A year is the UTC range `[Jan 1 00:00Z, next Jan 1 00:00Z)`. Open periods
 //! that run across the boundary are cut there; the caller continues into the
 //! next year's table.
 //!
-//! Two small indexes make the searches O(1) in practice: `day_first` maps
-//! each UTC day of the year to the intervals that can start on it, and
-//! `cum_first` maps each bucket of accumulated business seconds to the
-//! intervals whose running total can end in it. A lookup reads its bucket's
-//! bounds and binary-searches only between them (usually zero to two
-//! entries) instead of the whole year.
+//! The two searches (by instant over interval starts, by business seconds
+//! over the running totals) go through a [`BucketIndex`]: the key range cut
+//! into power-of-two buckets about as wide as the mean gap between keys, so a
+//! lookup is one bucket read plus a fixed, usually zero to two, number of
+//! branch-free halving steps, instead of a binary search over the year with
+//! a mispredicted branch or a dependent load at every level.
 
 use chrono::{Datelike, Days, NaiveDate};
 
@@ -29,26 +29,123 @@ pub(crate) struct YearTable {
     ends: Vec<i64>,
     /// Business seconds in `[self.start, ends[i])`.
     cum_end: Vec<i64>,
-    /// First instant of the year.
-    start: i64,
-    /// `day_first[d]`: how many intervals start before UTC day `d` of the
-    /// year, `start + d * 86_400`; `d` in `0..=days + 1`, the last two
-    /// entries being `starts.len()`.
-    day_first: Vec<u32>,
-    /// Width of a `cum_first` bucket: `1 << cum_shift` business seconds.
-    cum_shift: u32,
-    /// `cum_first[j]`: how many intervals have `cum_end < j << cum_shift`;
-    /// `j` in `0..=(total >> cum_shift) + 1`, the last entry being
-    /// `cum_end.len()`.
-    cum_first: Vec<u32>,
+    /// Searches `starts`.
+    by_start: BucketIndex,
+    /// Searches `cum_end`.
+    by_cum: BucketIndex,
 }
 
-const DAY: i64 = 86_400;
+/// Counts the keys `<= x` of a sorted `i64` list in (nearly) constant time.
+///
+/// Bucket `b` covers `[origin + (b << shift), origin + ((b + 1) << shift))`
+/// and `first[b]` is the number of keys below it, so the count for `x` is
+/// `first[b]` plus the number of keys `<= x` inside `x`'s bucket. That part
+/// is found by `steps` halvings over a window of `2^steps - 1` keys starting
+/// at `first[b]`, where `2^steps - 1` is at least the fullest bucket and the
+/// keys are followed by `2^steps - 1` copies of `i64::MAX` so that every
+/// window is in bounds. Keys past the bucket are greater than `x` and count
+/// as nothing, so the result is exact whatever the distribution; the number
+/// of steps only grows (like a binary search) when keys crowd into one bucket.
+#[derive(Debug, Clone)]
+struct BucketIndex {
+    origin: i64,
+    shift: u32,
+    /// Queries are clamped to this (the largest key), keeping them below the
+    /// `i64::MAX` padding.
+    max_key: i64,
+    first: Vec<u32>,
+    steps: u32,
+    /// The keys, then `2^steps - 1` copies of `i64::MAX`.
+    keys: Vec<i64>,
+}
+
+impl BucketIndex {
+    /// An index over `keys`: sorted ascending, none below `origin`.
+    fn new(keys: &[i64], origin: i64) -> Self {
+        debug_assert!(keys.windows(2).all(|w| w[0] <= w[1]));
+        debug_assert!(keys.first().is_none_or(|&k| k >= origin));
+        let n = keys.len();
+        let max_key = keys.last().copied().unwrap_or(origin);
+        let span = max_key - origin;
+        let mean_gap = (span / n.max(1) as i64).max(1);
+        let shift = mean_gap.ilog2();
+        // The last bucket starts after the largest key: first[last] == n.
+        let buckets = (span >> shift) as usize + 2;
+        let mut first = Vec::with_capacity(buckets);
+        let mut i = 0;
+        let mut fullest = 0;
+        for b in 0..buckets {
+            let bucket_start = origin + ((b as i64) << shift);
+            let at = i;
+            while i < n && keys[i] < bucket_start {
+                i += 1;
+            }
+            fullest = fullest.max(i - at);
+            first.push(i as u32);
+        }
+        let steps = usize::BITS - fullest.leading_zeros();
+        let mut padded = Vec::with_capacity(n + (1 << steps) - 1);
+        padded.extend_from_slice(keys);
+        padded.resize(n + (1 << steps) - 1, i64::MAX);
+        Self {
+            origin,
+            shift,
+            max_key,
+            first,
+            steps,
+            keys: padded,
+        }
+    }
+
+    /// How many keys are `<= x`.
+    #[inline]
+    fn count_le(&self, x: i64) -> usize {
+        // Every key is <= max_key, so clamping changes nothing.
+        let x = x.min(self.max_key);
+        let bucket = (x.saturating_sub(self.origin).max(0) >> self.shift) as usize;
+        let lo = self.first[bucket.min(self.first.len() - 1)] as usize;
+        let window = &self.keys[lo..];
+        let mut counted = 0;
+        let mut step = self.steps;
+        while step > 0 {
+            step -= 1;
+            let half = 1 << step;
+            if window[counted + half - 1] <= x {
+                counted += half;
+            }
+        }
+        lo + counted
+    }
+}
 
 /// Unix seconds of `year-01-01T00:00:00Z` (proleptic Gregorian).
+///
+/// `Calendar::locate` calls this on every query, so the years 1970..=2101
+/// come from a table computed at compile time; other years are computed.
 pub(crate) const fn year_start(year: i32) -> i64 {
+    let i = year as i64 - TABLED_FROM as i64;
+    if i >= 0 && i < YEAR_STARTS.len() as i64 {
+        YEAR_STARTS[i as usize]
+    } else {
+        computed_year_start(year)
+    }
+}
+
+const fn computed_year_start(year: i32) -> i64 {
     days_from_civil(year as i64, 1, 1) * 86_400
 }
+
+const TABLED_FROM: i32 = 1970;
+/// `year_start` of 1970..=2101.
+const YEAR_STARTS: [i64; 132] = {
+    let mut starts = [0; 132];
+    let mut i = 0;
+    while i < starts.len() {
+        starts[i] = computed_year_start(TABLED_FROM + i as i32);
+        i += 1;
+    }
+    starts
+};
 
 fn local_day_start(date: NaiveDate) -> i64 {
     days_from_civil(
@@ -98,10 +195,8 @@ impl YearTable {
             starts: Vec::with_capacity(pieces.len()),
             ends: Vec::with_capacity(pieces.len()),
             cum_end: Vec::with_capacity(pieces.len()),
-            start,
-            day_first: Vec::new(),
-            cum_shift: 0,
-            cum_first: Vec::new(),
+            by_start: BucketIndex::new(&[], start),
+            by_cum: BucketIndex::new(&[], 0),
         };
         let mut total = 0i64;
         for (a, b) in pieces {
@@ -123,38 +218,9 @@ impl YearTable {
                 }
             }
         }
-        table.build_indexes();
+        table.by_start = BucketIndex::new(&table.starts, start);
+        table.by_cum = BucketIndex::new(&table.cum_end, 0);
         table
-    }
-
-    /// Fills `day_first`, `cum_shift` and `cum_first` from the intervals.
-    fn build_indexes(&mut self) {
-        let n = self.starts.len();
-        let days = ((self.end - self.start) / DAY) as usize;
-        self.day_first = Vec::with_capacity(days + 2);
-        let mut i = 0;
-        for d in 0..=days + 1 {
-            let day_start = self.start + d as i64 * DAY;
-            while i < n && self.starts[i] < day_start {
-                i += 1;
-            }
-            self.day_first.push(i as u32);
-        }
-        // Buckets about as wide as the mean interval: one or two cum_end
-        // values in each.
-        let total = self.total();
-        let mean = (total / n.max(1) as i64).max(1);
-        self.cum_shift = mean.ilog2();
-        let buckets = (total >> self.cum_shift) as usize + 2;
-        self.cum_first = Vec::with_capacity(buckets);
-        let mut i = 0;
-        for j in 0..buckets {
-            let bound = (j as i64) << self.cum_shift;
-            while i < n && self.cum_end[i] < bound {
-                i += 1;
-            }
-            self.cum_first.push(i as u32);
-        }
     }
 
     /// Business seconds in the whole year.
@@ -166,11 +232,7 @@ impl YearTable {
     /// Number of intervals starting at or before `t`.
     #[inline]
     fn started_by(&self, t: i64) -> usize {
-        // Intervals starting before t's day all count; those starting after
-        // it never do. Days outside the year clamp to its first or last.
-        let d = ((t - self.start).max(0) / DAY).min(self.day_first.len() as i64 - 2) as usize;
-        let (lo, hi) = (self.day_first[d] as usize, self.day_first[d + 1] as usize);
-        lo + self.starts[lo..hi].partition_point(|&s| s <= t)
+        self.by_start.count_le(t)
     }
 
     /// Business seconds in `[self.start, t)`, for `t` in `[start, end]`.
@@ -188,11 +250,11 @@ impl YearTable {
     /// since the year's start; `0 < target <= total()`.
     #[inline]
     pub fn instant_at(&self, target: i64) -> i64 {
-        // The first interval with cum_end >= target lies in target's bucket
-        // or is the first of the next one.
-        let j = (target.max(0) >> self.cum_shift).min(self.cum_first.len() as i64 - 2) as usize;
-        let (lo, hi) = (self.cum_first[j] as usize, self.cum_first[j + 1] as usize);
-        let i = (lo + self.cum_end[lo..hi].partition_point(|&c| c < target))
+        // The first interval with cum_end >= target: as many as have
+        // cum_end < target, i.e. <= target - 1.
+        let i = self
+            .by_cum
+            .count_le(target.saturating_sub(1))
             .min(self.ends.len().saturating_sub(1));
         self.ends[i] - (self.cum_end[i] - target)
     }
@@ -231,6 +293,148 @@ mod tests {
                 .and_utc()
                 .timestamp();
             assert_eq!(year_start(y), chrono, "{y}");
+        }
+        for y in 1900..2200 {
+            assert_eq!(year_start(y), computed_year_start(y), "{y}");
+        }
+    }
+
+    /// Exact against `partition_point` for even, clustered, sparse, empty
+    /// and duplicated keys, at and around every key.
+    #[test]
+    fn bucket_index_counts_exactly() {
+        let mut lists: Vec<Vec<i64>> = vec![
+            vec![],
+            vec![5],
+            (0..300).map(|i| 1_000 + i * 86_400).collect(),
+            (0..300).map(|i| 1_000 + i * i * 37).collect(),
+            vec![10, 10, 10, 11, 50_000_000],
+            (0..64).map(|i| 7 + i).chain([1 << 40]).collect(),
+        ];
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let mut random: Vec<i64> = (0..500)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % 30_000_000) as i64
+            })
+            .collect();
+        random.sort_unstable();
+        lists.push(random);
+        for keys in &lists {
+            for origin in [0, 5, 1_000] {
+                if keys.first().is_some_and(|&k| k < origin) {
+                    continue;
+                }
+                let index = BucketIndex::new(keys, origin);
+                let mut probes = vec![i64::MIN, -1, 0, origin, i64::MAX - 1, i64::MAX];
+                for &k in keys {
+                    probes.extend([k - 1, k, k + 1]);
+                }
+                for &p in &probes {
+                    assert_eq!(
+                        index.count_le(p),
+                        keys.partition_point(|&k| k <= p),
+                        "{p} in {keys:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    fn rules(tz: chrono_tz::Tz, windows: &[(usize, &str)], holidays: &[NaiveDate]) -> Rules {
+        let mut weekly = super::super::WeeklyHours::default();
+        for (day, w) in windows {
+            weekly
+                .add_written(*day, super::super::week::parse_window(w).unwrap())
+                .unwrap();
+        }
+        Rules {
+            tz,
+            weekly,
+            holidays: holidays.iter().copied().collect(),
+            closures: Default::default(),
+        }
+    }
+
+    /// A year table's bucket indexes give exactly what a binary search over
+    /// the whole year gives, at and around every boundary and between them.
+    #[test]
+    fn indexed_searches_match_full_binary_search() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let weekdays: Vec<(usize, &str)> = (0..5).map(|day| (day, "08:00-17:00")).collect();
+        let cases = [
+            rules(chrono_tz::UTC, &[], &[]),
+            rules(
+                chrono_tz::America::Los_Angeles,
+                &weekdays,
+                &[d(2026, 1, 1), d(2026, 12, 25), d(1970, 1, 1)],
+            ),
+            rules(
+                chrono_tz::America::Los_Angeles,
+                &[(6, "16:00-24:00"), (0, "00:00-24:00"), (4, "00:00-17:00")],
+                &[],
+            ),
+            rules(
+                chrono_tz::Europe::London,
+                &[(0, "22:00-06:00"), (3, "01:30-01:31")],
+                &[],
+            ),
+            rules(
+                chrono_tz::Australia::Lord_Howe,
+                &[(1, "00:00-00:01"), (1, "01:00-24:00"), (2, "02:00-02:45")],
+                &[],
+            ),
+            rules(chrono_tz::UTC, &[(0, "00:00-24:00")], &[]),
+        ];
+        for rules in &cases {
+            let rules = if rules.weekly.weekly_seconds() == 0 {
+                Rules {
+                    weekly: super::super::WeeklyHours::always(),
+                    ..rules.clone()
+                }
+            } else {
+                rules.clone()
+            };
+            for year in [1970, 2024, 2026, 2100] {
+                let table = YearTable::build(&rules, year);
+                let mut probes: Vec<i64> = (year_start(year) - 2..=table.end + 2)
+                    .step_by(3_607)
+                    .collect();
+                for (s, e) in table.intervals() {
+                    probes.extend([s - 1, s, s + 1, e - 1, e, e + 1]);
+                }
+                probes.extend([
+                    year_start(year) - 1,
+                    year_start(year),
+                    table.end,
+                    table.end + 1,
+                ]);
+                for &t in &probes {
+                    assert_eq!(
+                        table.started_by(t),
+                        table.starts.partition_point(|&s| s <= t),
+                        "started_by({t}) in {year}"
+                    );
+                }
+                let mut targets: Vec<i64> = (1..=table.total()).step_by(997).collect();
+                for &c in &table.cum_end {
+                    targets.extend([c - 1, c, c + 1]);
+                }
+                for &target in targets.iter().filter(|&&x| 0 < x && x <= table.total()) {
+                    let i = table
+                        .cum_end
+                        .partition_point(|&c| c < target)
+                        .min(table.ends.len().saturating_sub(1));
+                    let want = table.ends[i] - (table.cum_end[i] - target);
+                    assert_eq!(
+                        table.instant_at(target),
+                        want,
+                        "instant_at({target}) in {year}"
+                    );
+                }
+            }
         }
     }
 }

@@ -284,3 +284,21 @@ fn durations_resolve_with_the_calendar_day() {
     let always = Calendar::always("always");
     assert_eq!(always.duration_seconds(d), 48 * 3600);
 }
+
+#[test]
+fn every_instant_is_located_in_its_utc_year() {
+    for y in FIRST_YEAR..=LAST_YEAR {
+        let start = year_start(y);
+        for t in [start, start + 1, start + 86_399, year_start(y + 1) - 1] {
+            assert_eq!(Calendar::locate(t), Ok((y - FIRST_YEAR) as usize), "{t}");
+        }
+        if y > FIRST_YEAR {
+            assert_eq!(
+                Calendar::locate(start - 1),
+                Ok((y - 1 - FIRST_YEAR) as usize)
+            );
+        }
+    }
+    assert_eq!(Calendar::locate(MAX_INSTANT), Ok(YEARS - 1));
+    assert!(Calendar::locate(MAX_INSTANT + 1).is_err());
+}
