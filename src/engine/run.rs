@@ -330,7 +330,7 @@ pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
         plan: None,
         severity: None,
         replied: false,
-        clocks: Vec::new(),
+        clocks: Vec::with_capacity(2 * policy.metrics.len() + 4),
     };
     walk.plan = walk.match_plan();
     walk.severity = walk.match_severity();

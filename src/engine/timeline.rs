@@ -132,6 +132,7 @@ fn yes() -> bool {
 impl Change {
     /// Same-instant events apply in this order: attribute changes, then
     /// comments, then status changes.
+    #[inline]
     pub fn phase(&self) -> u8 {
         match self {
             Change::Comment { .. } => 1,
@@ -189,11 +190,13 @@ impl Change {
 
 /// The canonical order of events, instants clamped to `created`: by
 /// instant, phase, then content.
+#[inline]
 fn event_order(a: &Event, b: &Event, created: i64) -> Ordering {
-    a.at.max(created)
-        .cmp(&b.at.max(created))
-        .then_with(|| a.change.phase().cmp(&b.change.phase()))
-        .then_with(|| a.change.cmp_content(&b.change))
+    let key = |e: &Event| (e.at.max(created), e.change.phase());
+    match key(a).cmp(&key(b)) {
+        Ordering::Equal => a.change.cmp_content(&b.change),
+        other => other,
+    }
 }
 
 /// The events in canonical order without duplicates (same instant, same
