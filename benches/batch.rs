@@ -35,6 +35,9 @@
 //!
 //! Run: `cargo bench --bench batch`.
 
+#[path = "common/rng.rs"]
+mod rng;
+
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
@@ -43,6 +46,7 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throug
 use helpdesk_slo::cli::batch::run_batch;
 use helpdesk_slo::policy::Config;
 use helpdesk_slo::time::write_instant;
+use rng::SplitMix64;
 
 /// Lines per criterion iteration.
 const LINES: usize = 100_000;
@@ -54,28 +58,6 @@ const CONFIG: &str = include_str!("../examples/celigo.yaml");
 /// 2026-01-01T00:00:00Z, and the seconds in 2026.
 const Y2026: u64 = 1_767_225_600;
 const YEAR_SECONDS: u64 = 365 * 86_400;
-
-/// splitmix64, identical to `benches/gen_batch_input.py`.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Log-uniform-ish in `[min, max]` (see the module docs).
-    fn log_uniform(&mut self, min: u64, max: u64) -> u64 {
-        let buckets = (0..63).take_while(|&e| min << e <= max).count() as u64;
-        let e = self.next() % buckets;
-        let lo = min << e;
-        let hi = (min << (e + 1)).min(max + 1);
-        lo + self.next() % (hi - lo)
-    }
-}
 
 /// The first `lines` lines of `gen_batch_input.py --seed seed`.
 fn generate(lines: usize, seed: u64) -> Vec<u8> {
@@ -101,9 +83,9 @@ fn generate(lines: usize, seed: u64) -> Vec<u8> {
             let seconds = rng.log_uniform(60, 90 * 3600);
             out.extend_from_slice(format!("\",\"seconds\":{seconds}}}\n").as_bytes());
         } else {
-            let end = start + rng.log_uniform(60, 14 * 86_400);
+            let end = start as i64 + rng.log_uniform(60, 14 * 86_400);
             out.extend_from_slice(b"\",\"end\":\"");
-            write_instant(&mut out, end as i64);
+            write_instant(&mut out, end);
             out.extend_from_slice(b"\"}\n");
         }
     }

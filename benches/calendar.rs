@@ -47,6 +47,9 @@
 //! Run: `cargo bench --bench calendar` (add a filter such as `warm/` to run a
 //! subset).
 
+#[path = "common/rng.rs"]
+mod rng;
+
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
@@ -55,6 +58,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use helpdesk_slo::calendar::Calendar;
 use helpdesk_slo::policy::Config;
+use rng::SplitMix64;
 
 /// Inputs answered per criterion iteration.
 const BATCH: usize = 4096;
@@ -84,36 +88,6 @@ calendars:
 
 /// The calendars compared, reference first.
 const CALENDARS: [&str; 3] = ["business-hours", "preferred", "24x7"];
-
-/// splitmix64 (Steele, Lea, Flood 2014): tiny, seedable, good enough for
-/// benchmark inputs, and no dependency.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[lo, hi)` (modulo bias is negligible for these ranges).
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % (hi - lo) as u64) as i64
-    }
-
-    /// Log-uniform-ish in `[min, max]`: a doubling bucket `[min * 2^e,
-    /// min * 2^(e+1))` chosen uniformly among those starting at or below
-    /// `max`, then uniform within it (clipped to `max`).
-    fn log_uniform(&mut self, min: i64, max: i64) -> i64 {
-        let buckets = (0..63).take_while(|&e| min << e <= max).count() as u64;
-        let e = self.next() % buckets;
-        let lo = min << e;
-        let hi = (min << (e + 1)).min(max + 1);
-        self.range(lo, hi)
-    }
-}
 
 fn load_calendars() -> Vec<Arc<Calendar>> {
     let config = Config::from_yaml(CONFIG, Path::new("bench.yaml")).expect("bench config loads");

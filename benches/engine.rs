@@ -12,6 +12,9 @@
 //!
 //! Run: `cargo bench --bench engine`. The figure goes in BENCHMARKS.md.
 
+#[path = "common/rng.rs"]
+mod rng;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::path::Path;
@@ -23,6 +26,7 @@ use helpdesk_slo::engine::timeline::Author;
 use helpdesk_slo::engine::{evaluate, Change, Event, Organization, Ticket};
 use helpdesk_slo::policy::spec::Status;
 use helpdesk_slo::policy::Config;
+use rng::SplitMix64;
 
 /// The system allocator, counting the bytes currently allocated.
 struct Counting;
@@ -46,30 +50,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// SplitMix64: a tiny deterministic generator, so every run measures the
-/// same tickets.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 const PLAN_TAGS: [&str; 4] = ["csp_essential", "csp_preferred", "csp_premier", "none"];
 const PRIORITIES: [&str; 4] = ["urgent", "high", "normal", "low"];
 
 /// A ticket in 2026 with ~15 events: replies, requester messages, pending
 /// periods, a severity change now and then, a solve and sometimes a reopen.
-fn synthetic_ticket(rng: &mut Rng, id: u64) -> Ticket {
+fn synthetic_ticket(rng: &mut SplitMix64, id: u64) -> Ticket {
     let year_start = 1_767_225_600; // 2026-01-01T00:00:00Z
     let created = year_start + rng.below(360 * 86_400) as i64;
     let tag = PLAN_TAGS[rng.below(4) as usize];
@@ -198,7 +184,7 @@ fn config() -> Config {
 /// One million tickets, generated and evaluated in chunks of 10,000; only
 /// the evaluation is timed. Then the bytes one evaluated ticket holds.
 fn million_and_memory(cfg: &Config, now: i64) {
-    let mut rng = Rng(7);
+    let mut rng = SplitMix64(7);
     let mut spent = Duration::ZERO;
     let mut clocks = 0usize;
     for chunk in 0..100u64 {
@@ -237,7 +223,7 @@ fn engine(c: &mut Criterion) {
     if std::env::args().any(|a| a == "--bench") {
         million_and_memory(&cfg, 1_798_761_600);
     }
-    let mut rng = Rng(42);
+    let mut rng = SplitMix64(42);
     let tickets: Vec<Ticket> = (0..10_000).map(|i| synthetic_ticket(&mut rng, i)).collect();
     let events: usize = tickets.iter().map(|t| t.events.len()).sum();
     eprintln!(
