@@ -297,6 +297,11 @@ fn explain_prints_every_clock_as_json_lines_and_text() {
     assert_eq!(out.lines().count(), 1);
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["ticket"], "4711");
+    // The config the clocks were computed with, as `check` names it.
+    let hash = v["config"].as_str().unwrap().to_string();
+    assert_eq!(hash.len(), 16);
+    let check = stdout(&run(&["check", "--config", "examples/celigo.yaml"]));
+    assert!(check.contains(&format!("(config {hash})")), "{check}");
     let clocks = v["clocks"].as_array().unwrap();
     // First response met; the first follow-up window breached and still open.
     assert_eq!(clocks[0]["metric"], "first_response");

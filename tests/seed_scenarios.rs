@@ -493,3 +493,27 @@ fn support_model_tiers_hand_offs_and_lunch() {
         (ClockState::Breached, Some("2026-11-23T11:00:00Z".into()))
     );
 }
+
+#[test]
+fn an_assigned_severity_field_wins_over_the_customer_priority() {
+    // Celigo: the customer says "low"; the team's severity field says
+    // "urgent" at creation. Premier urgent first response: 1h, not 1d.
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"))
+            .unwrap();
+    let text = text.replace(
+        "default_severity: normal",
+        "default_severity: normal\nseverity_field: assigned_severity",
+    );
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml");
+    let cfg = Config::from_yaml(&text, &path).unwrap_or_else(|e| panic!("{e}"));
+    let tk = ticket(
+        r#"{"id":"10","created_at":"2026-11-23T18:00:00Z","priority":"low",
+        "fields":{"assigned_severity":"urgent"},
+        "organization":{"id":"901","tags":["csp_premier"]},"events":[]}"#,
+    );
+    let clocks = evaluate(&cfg.policy, &tk, t("2026-11-23T18:30:00Z"));
+    let fr = clock(&cfg, &clocks, "first_response", 1);
+    assert_eq!(cfg.policy.severities[fr.severity.unwrap()], "urgent");
+    assert_eq!(ts(fr.due_at), Some("2026-11-23T19:00:00Z".into()));
+}

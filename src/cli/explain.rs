@@ -39,6 +39,8 @@ pub(crate) struct ExplainArgs {
 #[derive(Serialize)]
 struct TicketView<'a> {
     ticket: &'a str,
+    /// The content hash of the config the clocks were computed with.
+    config: &'a str,
     clocks: Vec<ClockView<'a>>,
 }
 
@@ -77,6 +79,7 @@ pub(crate) fn run(args: ExplainArgs) -> Result<(), Failure> {
             Format::Json => {
                 let view = TicketView {
                     ticket: &ticket.id,
+                    config: &cfg.hash,
                     clocks: clocks.iter().map(|c| c.view(&cfg.policy)).collect(),
                 };
                 serde_json::to_writer(&mut out, &view)

@@ -324,7 +324,12 @@ pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
         tags: &ticket.tags,
         fields: &ticket.fields,
         priority: ticket.priority.as_deref(),
-        assigned: None,
+        assigned: policy
+            .severity_field
+            .as_ref()
+            .and_then(|f| ticket.fields.get(f))
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty()),
         group: ticket.group.as_deref(),
         status: ticket.status.unwrap_or(Status::New),
         plan: None,

@@ -23,6 +23,8 @@ pub struct Policy {
     /// Lower-cased priority value (and severity name) → severity.
     pub priorities: HashMap<String, SeverityId>,
     pub default_severity: Option<SeverityId>,
+    /// The ticket field holding the assigned severity, if any.
+    pub severity_field: Option<String>,
     pub metrics: Vec<Metric>,
     /// In match order: highest precedence first.
     pub plans: Vec<Plan>,

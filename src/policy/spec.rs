@@ -28,6 +28,11 @@ pub struct ConfigSpec {
     /// The severity of a ticket whose priority is empty or unmapped.
     #[serde(default)]
     pub default_severity: Option<Ref<SeverityKind>>,
+    /// A ticket field that holds the severity the support team assigned (its
+    /// value at creation is read from the ticket's `fields`; adapters turn
+    /// later changes of it into `severity` events).
+    #[serde(default)]
+    pub severity_field: Option<String>,
     #[serde(default)]
     pub metrics: BTreeMap<String, MetricSpec>,
     #[serde(default)]

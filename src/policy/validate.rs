@@ -58,6 +58,7 @@ pub(crate) fn build_policy(
             policy.priorities.insert(key, i);
         }
     }
+    policy.severity_field = spec.severity_field.clone();
     policy.default_severity = spec
         .default_severity
         .as_ref()
