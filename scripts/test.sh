@@ -12,8 +12,15 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-# Unit tests beside the code, integration tests in tests/, and each criterion
-# benchmark run once as a test (so benchmarks cannot rot).
-cargo test --locked --all-targets
-# Examples in the documentation.
-cargo test --locked --doc
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# Examples in the documentation; unit tests beside the code, integration
+# tests in tests/, and each criterion benchmark run once as a test (so
+# benchmarks cannot rot).
+cargo test --locked --doc 2>&1 | tee -a "$log"
+cargo test --locked --all-targets 2>&1 | tee -a "$log"
+
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }
+     END { printf "tests: %d passed, %d failed\n", p, f; if (p == 0) exit 1 }' "$log"
