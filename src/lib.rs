@@ -41,4 +41,5 @@ pub mod calendar;
 pub mod cli;
 pub mod engine;
 pub mod policy;
+pub mod sources;
 pub mod time;

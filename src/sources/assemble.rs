@@ -1,0 +1,152 @@
+//! From stored records to the engine's ticket timeline.
+//!
+//! The header's current organization, tags and fields are the ticket's
+//! state until an event says otherwise; adapters emit the ticket's creation
+//! values as events at `created_at`, which then win. An organization is
+//! resolved by id to the latest stored record of it (an unknown id becomes an
+//! organization with no tags, so the plan falls to the default).
+
+use std::collections::HashMap;
+
+use super::{ChangeRecord, EventRecord, OrganizationRecord, TicketHeader};
+use crate::engine::{Change, Event, Organization, Ticket};
+
+fn organization(id: &str, orgs: &HashMap<String, OrganizationRecord>) -> Organization {
+    match orgs.get(id) {
+        Some(o) => Organization {
+            id: o.id.clone(),
+            name: o.name.clone(),
+            tags: o.tags.clone(),
+            fields: o.fields.clone(),
+        },
+        None => Organization {
+            id: id.to_string(),
+            name: None,
+            tags: Vec::new(),
+            fields: Default::default(),
+        },
+    }
+}
+
+/// The timeline of one ticket.
+pub fn ticket(
+    header: &TicketHeader,
+    events: &[EventRecord],
+    orgs: &HashMap<String, OrganizationRecord>,
+    source: &str,
+) -> Ticket {
+    let events = events
+        .iter()
+        .map(|e| Event {
+            id: Some(e.id.clone()),
+            at: e.at,
+            change: match &e.change {
+                ChangeRecord::Priority { value } => Change::Priority {
+                    value: value.clone(),
+                },
+                ChangeRecord::Severity { value } => Change::Severity {
+                    value: value.clone(),
+                },
+                ChangeRecord::Group { value } => Change::Group {
+                    value: value.clone(),
+                },
+                ChangeRecord::Organization { id } => Change::Organization {
+                    value: id.as_deref().map(|id| organization(id, orgs)),
+                },
+                ChangeRecord::Tags { value } => Change::Tags {
+                    value: value.clone(),
+                },
+                ChangeRecord::Comment { author, public } => Change::Comment {
+                    author: *author,
+                    public: *public,
+                },
+                ChangeRecord::Status { value } => Change::Status { value: *value },
+            },
+        })
+        .collect();
+    Ticket {
+        id: header.id.clone(),
+        created_at: header.created_at,
+        source: Some(source.to_string()),
+        url: header.url.clone(),
+        organization: header
+            .organization_id
+            .as_deref()
+            .map(|id| organization(id, orgs)),
+        tags: header.tags.clone(),
+        fields: header.fields.clone(),
+        priority: None,
+        group: None,
+        status: None,
+        events,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::timeline::Author;
+    use crate::policy::spec::Status;
+
+    #[test]
+    fn organizations_resolve_by_id_and_events_keep_their_ids() {
+        let mut orgs = HashMap::new();
+        orgs.insert(
+            "900".to_string(),
+            OrganizationRecord {
+                id: "900".into(),
+                name: Some("Acme".into()),
+                tags: vec!["plan_premier".into()],
+                fields: Default::default(),
+            },
+        );
+        let header = TicketHeader {
+            id: "1".into(),
+            created_at: 100,
+            updated_at: 200,
+            url: None,
+            organization_id: Some("901".into()),
+            tags: vec![],
+            fields: Default::default(),
+            deleted: false,
+        };
+        let events = vec![
+            EventRecord {
+                ticket_id: "1".into(),
+                id: "e1".into(),
+                at: 100,
+                change: ChangeRecord::Organization {
+                    id: Some("900".into()),
+                },
+            },
+            EventRecord {
+                ticket_id: "1".into(),
+                id: "e2".into(),
+                at: 150,
+                change: ChangeRecord::Comment {
+                    author: Author::Agent,
+                    public: true,
+                },
+            },
+            EventRecord {
+                ticket_id: "1".into(),
+                id: "e3".into(),
+                at: 160,
+                change: ChangeRecord::Status {
+                    value: Status::Solved,
+                },
+            },
+        ];
+        let t = ticket(&header, &events, &orgs, "zendesk");
+        // The header's org is unknown: an organization with no tags.
+        assert_eq!(t.organization.as_ref().map(|o| o.tags.len()), Some(0));
+        match &t.events[0].change {
+            Change::Organization { value: Some(o) } => {
+                assert_eq!(o.tags, vec!["plan_premier".to_string()])
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t.events[1].id.as_deref(), Some("e2"));
+        assert_eq!(t.source.as_deref(), Some("zendesk"));
+    }
+}

@@ -1,0 +1,145 @@
+//! Helpdesk adapters: one module per helpdesk behind the small [`Source`]
+//! trait, all producing the same normalized records.
+//!
+//! An adapter reads its helpdesk's incremental streams (tickets, ticket
+//! events, organizations, and whatever it needs to tell agents from
+//! requesters) and turns one page of one stream into a [`Page`]: normalized
+//! [`Record`]s plus the cursor that resumes *after* them. The daemon stores
+//! the records and the cursor in one transaction, so a cursor never advances
+//! past data that is not stored, and a crash at any point resumes where the
+//! last commit left off. Adding a helpdesk touches its module and one line in
+//! [`registry`].
+//!
+//! Records carry references (an organization id), not copies: the store
+//! assembles a ticket's [`crate::engine::Ticket`] timeline from its header,
+//! its events and the organizations it has seen ([`assemble`]).
+
+pub mod assemble;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::timeline::Author;
+use crate::policy::spec::Status;
+
+/// A ticket's current header: what the helpdesk says about it now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketHeader {
+    /// The helpdesk's ticket id, as text.
+    pub id: String,
+    #[serde(with = "crate::engine::timeline::instant")]
+    pub created_at: i64,
+    #[serde(with = "crate::engine::timeline::instant")]
+    pub updated_at: i64,
+    /// A link to the ticket for people (the agent UI), not the API.
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub fields: BTreeMap<String, serde_json::Value>,
+    /// The ticket was deleted in the helpdesk: keep it out of attainment.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// One change in a ticket's history, normalized. `id` is unique per ticket
+/// and stable across re-reads, so a page read twice stores nothing twice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub ticket_id: String,
+    pub id: String,
+    #[serde(with = "crate::engine::timeline::instant")]
+    pub at: i64,
+    pub change: ChangeRecord,
+}
+
+/// What changed; like [`crate::engine::Change`], with the organization as a
+/// reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChangeRecord {
+    Priority { value: Option<String> },
+    Severity { value: Option<String> },
+    Group { value: Option<String> },
+    Organization { id: Option<String> },
+    Tags { value: Vec<String> },
+    Comment { author: Author, public: bool },
+    Status { value: Status },
+}
+
+/// A customer organization as the helpdesk has it now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrganizationRecord {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// A normalized record from any helpdesk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum Record {
+    Ticket(TicketHeader),
+    Event(EventRecord),
+    Organization(OrganizationRecord),
+}
+
+/// One page of one stream: its records and the cursor after them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// Which of the source's streams (`tickets`, `ticket_events`, …).
+    pub stream: String,
+    pub records: Vec<Record>,
+    /// Resumes after this page; store it with the records.
+    pub cursor: String,
+    /// The stream has nothing newer for now: poll again after the interval.
+    pub caught_up: bool,
+}
+
+/// Why a poll failed. The daemon retries `Transient` with backoff, logs and
+/// counts the rest.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// Rate limited: retry after this many seconds.
+    #[error("rate limited by the helpdesk; retry after {0} s")]
+    RateLimited(u64),
+    /// A 5xx, a timeout, a broken connection: retry with backoff.
+    #[error("transient failure: {0}")]
+    Transient(String),
+    /// A page that does not parse: retried, never skipped past.
+    #[error("malformed page from {stream}: {message}")]
+    Malformed { stream: String, message: String },
+    /// Authentication or configuration: needs a person.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// A boxed future, so `Source` stays object-safe.
+pub type PollFuture<'a> = Pin<Box<dyn Future<Output = Result<Page, SourceError>> + Send + 'a>>;
+
+/// One helpdesk: its streams, each polled from a stored cursor.
+pub trait Source: Send + Sync {
+    /// The helpdesk's kind (`zendesk`), for labels and logs.
+    fn kind(&self) -> &'static str;
+    /// The streams to poll, in the order a backfill should read them
+    /// (organizations before the tickets that refer to them).
+    fn streams(&self) -> &[&'static str];
+    /// Reads the page of `stream` that follows `cursor` (`None`: from the
+    /// configured start).
+    fn poll<'a>(&'a self, stream: &'a str, cursor: Option<&'a str>) -> PollFuture<'a>;
+}
+
+/// The helpdesk kinds this build knows.
+pub fn registry() -> &'static [&'static str] {
+    &["zendesk"]
+}
