@@ -4,7 +4,9 @@
 //! state until an event says otherwise; adapters emit the ticket's creation
 //! values as events at `created_at`, which then win. An organization is
 //! resolved by id to the latest stored record of it (an unknown id becomes an
-//! organization with no tags, so the plan falls to the default).
+//! organization with no tags, so the plan falls to the default). A comment's
+//! author is the ticket's requester when the ids match, else an agent or
+//! another end user by the stored users, else what the adapter read.
 
 use std::collections::HashMap;
 
@@ -28,11 +30,30 @@ fn organization(id: &str, orgs: &HashMap<String, OrganizationRecord>) -> Organiz
     }
 }
 
-/// The timeline of one ticket.
+/// `users`: user id → whether an agent.
+fn author(
+    guess: Author,
+    id: Option<&str>,
+    header: &TicketHeader,
+    users: &HashMap<String, bool>,
+) -> Author {
+    match id {
+        Some(id) if header.requester_id.as_deref() == Some(id) => Author::Requester,
+        Some(id) => match users.get(id) {
+            Some(true) => Author::Agent,
+            Some(false) => Author::Other,
+            None => guess,
+        },
+        None => guess,
+    }
+}
+
+/// The timeline of one ticket. `users`: user id → whether an agent.
 pub fn ticket(
     header: &TicketHeader,
     events: &[EventRecord],
     orgs: &HashMap<String, OrganizationRecord>,
+    users: &HashMap<String, bool>,
     source: &str,
 ) -> Ticket {
     let events = events
@@ -56,8 +77,12 @@ pub fn ticket(
                 ChangeRecord::Tags { value } => Change::Tags {
                     value: value.clone(),
                 },
-                ChangeRecord::Comment { author, public } => Change::Comment {
-                    author: *author,
+                ChangeRecord::Comment {
+                    author: guess,
+                    author_id,
+                    public,
+                } => Change::Comment {
+                    author: author(*guess, author_id.as_deref(), header, users),
                     public: *public,
                 },
                 ChangeRecord::Status { value } => Change::Status { value: *value },
@@ -106,6 +131,7 @@ mod tests {
             updated_at: 200,
             url: None,
             organization_id: Some("901".into()),
+            requester_id: Some("10".into()),
             tags: vec![],
             fields: Default::default(),
             deleted: false,

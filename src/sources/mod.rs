@@ -39,6 +39,9 @@ pub struct TicketHeader {
     pub url: Option<String>,
     #[serde(default)]
     pub organization_id: Option<String>,
+    /// Who asked: their comments are requester messages.
+    #[serde(default)]
+    pub requester_id: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]
@@ -64,13 +67,32 @@ pub struct EventRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChangeRecord {
-    Priority { value: Option<String> },
-    Severity { value: Option<String> },
-    Group { value: Option<String> },
-    Organization { id: Option<String> },
-    Tags { value: Vec<String> },
-    Comment { author: Author, public: bool },
-    Status { value: Status },
+    Priority {
+        value: Option<String>,
+    },
+    Severity {
+        value: Option<String>,
+    },
+    Group {
+        value: Option<String>,
+    },
+    Organization {
+        id: Option<String>,
+    },
+    Tags {
+        value: Vec<String>,
+    },
+    /// `author` is the adapter's reading; with `author_id`, assembly
+    /// corrects it from the stored users and the ticket's requester.
+    Comment {
+        author: Author,
+        #[serde(default)]
+        author_id: Option<String>,
+        public: bool,
+    },
+    Status {
+        value: Status,
+    },
 }
 
 /// A customer organization as the helpdesk has it now.
@@ -85,6 +107,14 @@ pub struct OrganizationRecord {
     pub fields: BTreeMap<String, serde_json::Value>,
 }
 
+/// A helpdesk user, as far as SLAs care: agent or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub id: String,
+    /// An agent or admin (their public comments are replies).
+    pub agent: bool,
+}
+
 /// A normalized record from any helpdesk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
@@ -92,6 +122,7 @@ pub enum Record {
     Ticket(TicketHeader),
     Event(EventRecord),
     Organization(OrganizationRecord),
+    User(UserRecord),
 }
 
 /// One page of one stream: its records and the cursor after them.
