@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 
 use super::{ChangeRecord, EventRecord, OrganizationRecord, TicketHeader};
+use crate::engine::timeline::Author;
 use crate::engine::{Change, Event, Organization, Ticket};
 
 fn organization(id: &str, orgs: &HashMap<String, OrganizationRecord>) -> Organization {
@@ -110,7 +111,6 @@ pub fn ticket(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::timeline::Author;
     use crate::policy::spec::Status;
 
     #[test]
@@ -150,7 +150,18 @@ mod tests {
                 id: "e2".into(),
                 at: 150,
                 change: ChangeRecord::Comment {
+                    author: Author::Other,
+                    author_id: Some("20".into()),
+                    public: true,
+                },
+            },
+            EventRecord {
+                ticket_id: "1".into(),
+                id: "e2b".into(),
+                at: 155,
+                change: ChangeRecord::Comment {
                     author: Author::Agent,
+                    author_id: Some("10".into()),
                     public: true,
                 },
             },
@@ -163,7 +174,8 @@ mod tests {
                 },
             },
         ];
-        let t = ticket(&header, &events, &orgs, "zendesk");
+        let users: HashMap<String, bool> = [("20".to_string(), true)].into_iter().collect();
+        let t = ticket(&header, &events, &orgs, &users, "zendesk");
         // The header's org is unknown: an organization with no tags.
         assert_eq!(t.organization.as_ref().map(|o| o.tags.len()), Some(0));
         match &t.events[0].change {
@@ -173,6 +185,21 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(t.events[1].id.as_deref(), Some("e2"));
+        // The stored user says agent; the requester's id says requester.
+        assert!(matches!(
+            t.events[1].change,
+            Change::Comment {
+                author: Author::Agent,
+                ..
+            }
+        ));
+        assert!(matches!(
+            t.events[2].change,
+            Change::Comment {
+                author: Author::Requester,
+                ..
+            }
+        ));
         assert_eq!(t.source.as_deref(), Some("zendesk"));
     }
 }
