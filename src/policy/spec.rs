@@ -41,6 +41,9 @@ pub struct ConfigSpec {
     pub credits: BTreeMap<String, CreditSpec>,
     #[serde(default)]
     pub exclusions: Vec<ExclusionSpec>,
+    /// The helpdesks to poll, by name.
+    #[serde(default)]
+    pub sources: BTreeMap<String, SourceSpec>,
 }
 
 /// A severity level and the helpdesk priority values that map onto it.
@@ -423,4 +426,45 @@ impl<'de> Deserialize<'de> for InstantSpec {
             crate::time::parse_instant(s).map(InstantSpec)
         })
     }
+}
+
+/// Where a secret comes from: never the config text itself.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum SecretSpec {
+    /// An environment variable holding the secret.
+    Env(String),
+    /// A file holding the secret (trailing whitespace ignored).
+    File(std::path::PathBuf),
+}
+
+/// How to authenticate to a helpdesk.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSpec {
+    /// API-token auth: the agent's email (sent as `email/token`); without
+    /// it the secret is an OAuth bearer token.
+    #[serde(default)]
+    pub email: Option<String>,
+    pub token: SecretSpec,
+}
+
+/// A helpdesk to poll.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    /// The adapter: `zendesk`.
+    pub kind: String,
+    /// The helpdesk's base URL, e.g. `https://acme.zendesk.com`.
+    pub url: String,
+    pub auth: AuthSpec,
+    /// Where the first backfill starts.
+    pub start_time: InstantSpec,
+    /// Time between polls once caught up (`60s`, `5m`).
+    #[serde(default)]
+    pub poll_interval: Option<BusinessDuration>,
+    /// Most requests a minute to send (Zendesk allows 10 incremental-export
+    /// requests a minute).
+    #[serde(default)]
+    pub requests_per_minute: Option<u32>,
 }

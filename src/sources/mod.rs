@@ -15,6 +15,7 @@
 //! its events and the organizations it has seen ([`assemble`]).
 
 pub mod assemble;
+pub mod zendesk;
 
 use std::collections::BTreeMap;
 use std::future::Future;
