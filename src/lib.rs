@@ -39,7 +39,10 @@
 
 pub mod calendar;
 pub mod cli;
+pub mod daemon;
 pub mod engine;
 pub mod policy;
+pub mod simulator;
 pub mod sources;
+pub mod store;
 pub mod time;

@@ -7,6 +7,8 @@
 pub mod batch;
 mod calendar;
 mod explain;
+mod run;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +67,25 @@ enum Command {
             --calendar business-hours --start 2026-11-21T00:30:00Z --duration 1h"
     )]
     Calendar(calendar::CalendarCommand),
+    /// Serve a synthetic Zendesk (the API subset the adapter reads), with data
+    /// shaped by a config's plans, severities and calendars.
+    #[command(
+        after_help = "Example:\n  HELPDESK_SLO_SIM_TOKEN=secret helpdesk-slo simulate \
+            --config examples/celigo.yaml --listen 127.0.0.1:8089 --seed 7 --days 30\n\n\
+            Prints the base URL and where the token comes from. Clients authenticate with \
+            Basic base64(EMAIL/token:TOKEN) or Bearer TOKEN."
+    )]
+    Simulate(simulate::SimulateArgs),
+    /// Run the daemon: poll the configured helpdesks into the store and keep
+    /// every ticket's SLA clocks current.
+    #[command(
+        after_help = "Example:\n  helpdesk-slo run --config helpdesk-slo.yaml --store /var/lib/helpdesk-slo/store.sqlite\n\n\
+        The config's `sources:` names each helpdesk (kind, url, auth with the token from an \
+        environment variable or a file, start_time). A first start backfills from start_time with \
+        progress in the logs; a restart resumes from the stored cursors. --once stops when every \
+        source is caught up. SIGTERM/SIGINT stop after the page in flight; nothing is lost."
+    )]
+    Run(run::RunArgs),
 }
 
 /// Runs the CLI on the process arguments.
@@ -99,6 +120,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Calendar(cmd) => calendar::run(cmd),
         Command::Explain(args) => explain::run(args),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Run(args) => run::run_daemon(args),
     }
 }
 

@@ -45,6 +45,8 @@ pub struct Config {
     /// Identifies the config's content (the file and every file it refers
     /// to): reports and metrics name the config they were computed with.
     pub hash: String,
+    /// The helpdesks to poll, by name.
+    pub sources: BTreeMap<String, spec::SourceSpec>,
 }
 
 /// Just the names each section defines; anything else is ignored.
@@ -161,6 +163,7 @@ impl Config {
             calendars,
             policy,
             hash,
+            sources: spec.sources.clone(),
         })
     }
 

@@ -428,14 +428,16 @@ impl<'de> Deserialize<'de> for InstantSpec {
     }
 }
 
-/// Where a secret comes from: never the config text itself.
+/// Where a secret comes from: never the config text itself. Exactly one of
+/// `env` (an environment variable) or `file` (a file; trailing whitespace
+/// ignored).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-pub enum SecretSpec {
-    /// An environment variable holding the secret.
-    Env(String),
-    /// A file holding the secret (trailing whitespace ignored).
-    File(std::path::PathBuf),
+#[serde(deny_unknown_fields)]
+pub struct SecretSpec {
+    #[serde(default)]
+    pub env: Option<String>,
+    #[serde(default)]
+    pub file: Option<std::path::PathBuf>,
 }
 
 /// How to authenticate to a helpdesk.

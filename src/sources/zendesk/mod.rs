@@ -64,13 +64,14 @@ impl std::fmt::Debug for Auth {
 
 /// Reads a secret from where the config says.
 pub fn read_secret(spec: &SecretSpec) -> Result<String, String> {
-    match spec {
-        SecretSpec::Env(name) => std::env::var(name)
+    match (&spec.env, &spec.file) {
+        (Some(name), None) => std::env::var(name)
             .map(|v| v.trim().to_string())
             .map_err(|_| format!("environment variable {name} (named in the config for the API token) is not set")),
-        SecretSpec::File(path) => std::fs::read_to_string(path)
+        (None, Some(path)) => std::fs::read_to_string(path)
             .map(|v| v.trim().to_string())
             .map_err(|e| format!("cannot read the API token file {}: {e}", path.display())),
+        _ => Err("auth.token needs exactly one of `env: VARIABLE` or `file: PATH`; the token itself never goes in the config".to_string()),
     }
 }
 
@@ -158,9 +159,16 @@ impl Zendesk {
 
     async fn poll_stream(&self, stream: &str, cursor: Option<&str>) -> Result<Page, SourceError> {
         let per_page = ("per_page", self.per_page.to_string());
+        // Users and organizations are reference data: a backfill reads all
+        // of them, however old; tickets and their events from start_time.
+        let first = if matches!(stream, "users" | "organizations") {
+            0
+        } else {
+            self.start_time
+        };
         let start = |c: Option<&str>| -> Result<String, SourceError> {
             match c {
-                None => Ok(self.start_time.to_string()),
+                None => Ok(first.to_string()),
                 Some(c) if c.parse::<i64>().is_ok() => Ok(c.to_string()),
                 Some(c) => Err(SourceError::Fatal(format!(
                     "stored cursor for {stream} is not a time: {c}"
@@ -168,7 +176,7 @@ impl Zendesk {
             }
         };
         let cursor_query = |c: Option<&str>| match c {
-            None => ("start_time", self.start_time.to_string()),
+            None => ("start_time", first.to_string()),
             Some(c) => ("cursor", c.to_string()),
         };
         match stream {

@@ -1,0 +1,101 @@
+//! `helpdesk-slo run`: the daemon, with logs and signals.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use super::Failure;
+use crate::daemon::{run, Options};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The config file (YAML) with calendars, the policy and `sources:`.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// The SQLite store (created if missing).
+    #[arg(long, value_name = "FILE", default_value = "helpdesk-slo.sqlite")]
+    store: PathBuf,
+    /// Poll every source until caught up once, then exit (a backfill).
+    #[arg(long)]
+    once: bool,
+    /// Log lines for people (text) or for log pipelines (json).
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+/// Installs the log subscriber: `RUST_LOG` filters (default `info`).
+pub(crate) fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    // A second init (tests) is harmless: keep the first.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+pub(crate) fn run_daemon(args: RunArgs) -> Result<(), Failure> {
+    init_logs(args.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async move {
+        let (tx, rx) = watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_stop().await;
+            info!("shutting down: finishing the page in flight");
+            let _ = tx.send(true);
+        });
+        let opts = Options {
+            config: args.config,
+            store: args.store,
+            once: args.once,
+        };
+        let summary = run(opts, rx).await.map_err(Failure::Usage)?;
+        for (name, s) in &summary.sources {
+            info!(source = %name, pages = s.pages, records = s.records, tickets_recomputed = s.recomputed, retries = s.retries, "done");
+        }
+        Ok(())
+    })
+}
+
+/// SIGTERM or SIGINT (Ctrl-C).
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                warn!("cannot listen for signals; stop with Ctrl-C");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,95 @@
+//! `helpdesk-slo simulate`: serve a synthetic Zendesk until interrupted.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{load, Failure};
+use crate::simulator::generator::{generate, GeneratorOptions};
+use crate::simulator::zendesk::{serve, ServerOptions, SimState, DEMO_TOKEN, TOKEN_ENV};
+
+#[derive(Debug, Args)]
+pub(crate) struct SimulateArgs {
+    /// The config file (YAML): its plans, severities and calendars shape the data.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8089")]
+    listen: SocketAddr,
+    /// Seed of the synthetic dataset (the same seed gives the same data).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Days of history, ending now.
+    #[arg(long, default_value_t = 30)]
+    days: u32,
+    /// Average tickets created per day.
+    #[arg(long, default_value_t = 40)]
+    tickets_per_day: u32,
+    /// Number of customer organizations.
+    #[arg(long, default_value_t = 40)]
+    organizations: usize,
+    /// The API token clients must send (default: $HELPDESK_SLO_SIM_TOKEN,
+    /// else a fixed demo token).
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+}
+
+pub(crate) fn run(args: SimulateArgs) -> Result<(), Failure> {
+    let config = load(&args.config)?;
+    let (token, source) = match (args.token, std::env::var(TOKEN_ENV).ok()) {
+        (Some(t), _) => (t, "from --token".to_string()),
+        (None, Some(t)) if !t.is_empty() => (t, format!("from ${TOKEN_ENV}")),
+        _ => (
+            DEMO_TOKEN.to_string(),
+            format!("the demo token {DEMO_TOKEN} (set --token or ${TOKEN_ENV})"),
+        ),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| Failure::Runtime(format!("system clock: {e}")))?
+        .as_secs() as i64;
+    let options = GeneratorOptions {
+        seed: args.seed,
+        organizations: args.organizations,
+        days: args.days,
+        tickets_per_day: args.tickets_per_day,
+        start: (now - i64::from(args.days) * 86_400) / 86_400 * 86_400,
+        now: Some(now - 60),
+        ..GeneratorOptions::default()
+    };
+    let dataset = generate(&config, &options);
+    let summary = dataset.summary();
+    let state = SimState::new(
+        &config,
+        dataset,
+        ServerOptions {
+            token,
+            ..ServerOptions::default()
+        },
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| Failure::Runtime(format!("cannot listen on {}: {e}", args.listen)))?;
+        let server = serve(listener, state)
+            .await
+            .map_err(|e| Failure::Runtime(format!("cannot serve: {e}")))?;
+        println!("Zendesk simulator at {}", server.base_url());
+        println!("token: {source}");
+        println!(
+            "{} organizations, {} users, {} tickets ({} audits); Ctrl-C stops",
+            summary.organizations,
+            summary.agents + summary.end_users,
+            summary.tickets,
+            summary.audits
+        );
+        let _ = tokio::signal::ctrl_c().await;
+        server.shutdown().await;
+        Ok(())
+    })
+}

@@ -1,0 +1,188 @@
+//! A Zendesk emulator for development and tests: a deterministic synthetic
+//! dataset ([`generator`]) served over HTTP in Zendesk's JSON shapes
+//! ([`zendesk`]), with rate limits and injectable faults.
+//!
+//! We cannot reach Zendesk from tests, so this emulates the subset of the
+//! Zendesk Support API the Zendesk adapter reads. Each endpoint follows one
+//! page of Zendesk's API reference (developer.zendesk.com/api-reference):
+//!
+//! | Endpoint | Reference page |
+//! |---|---|
+//! | `GET /api/v2/incremental/tickets/cursor.json` | Ticketing › Incremental Exports › "Incremental Ticket Export, Cursor Based" |
+//! | `GET /api/v2/incremental/ticket_events.json` | Ticketing › Incremental Exports › "Incremental Ticket Event Export" |
+//! | `GET /api/v2/incremental/organizations.json` | Ticketing › Incremental Exports › "Incremental Organization Export" |
+//! | `GET /api/v2/incremental/users/cursor.json` | Ticketing › Incremental Exports › "Incremental User Export, Cursor Based" |
+//! | `GET /api/v2/tickets/{id}.json` | Ticketing › Tickets › "Show Ticket" |
+//! | `GET /api/v2/business_hours/schedules` | Ticketing › Business Rules › Schedules › "List Schedules" |
+//! | `GET /api/v2/slas/policies` | Ticketing › Business Rules › SLA Policies › "List SLA Policies" |
+//!
+//! Cross-cutting behaviour follows "Introduction › Security and
+//! authentication" (Basic `email/token:TOKEN` and Bearer), "Introduction ›
+//! Rate limits" (`X-Rate-Limit`, `X-Rate-Limit-Remaining`, 429 with
+//! `Retry-After`; incremental exports: 10 requests per minute) and
+//! "Introduction › Response format" (errors as `{"error", "description"}`).
+//!
+//! In-process use (tests, `demo`):
+//!
+//! ```no_run
+//! # async fn run(config: &helpdesk_slo::policy::Config) -> std::io::Result<()> {
+//! use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
+//! use helpdesk_slo::simulator::zendesk::{start, ServerOptions, SimState};
+//!
+//! let dataset = generate(config, &GeneratorOptions::default());
+//! let state = SimState::new(config, dataset, ServerOptions::default());
+//! let server = start(state).await?; // 127.0.0.1, a free port
+//! println!("{} (token {})", server.base_url(), server.state().token());
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod generator;
+pub mod zendesk;
+
+/// splitmix64: a tiny, good-enough, deterministic generator (no dependency).
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// A generator for one item of a stream (`seed` mixed with `n`).
+    pub fn derive(seed: u64, n: u64) -> Self {
+        let mut r = Self(seed ^ n.wrapping_mul(0xD6E8_FEB8_6659_FD93));
+        r.next_u64();
+        r
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.unit() < p
+    }
+
+    /// Uniform in `[lo, hi)` (`lo` when the range is empty).
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        if hi <= lo {
+            return lo;
+        }
+        let span = (hi - lo) as u64;
+        lo + (self.next_u64() % span) as i64
+    }
+
+    /// An index below `n` (0 when `n` is 0).
+    pub fn index(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next_u64() % n as u64) as usize
+        }
+    }
+
+    /// An index chosen with the given weights (0 when they are all zero).
+    pub fn weighted(&mut self, weights: &[f64]) -> usize {
+        let total: f64 = weights.iter().sum();
+        if total <= 0.0 {
+            return 0;
+        }
+        let mut x = self.unit() * total;
+        for (i, w) in weights.iter().enumerate() {
+            if x < *w {
+                return i;
+            }
+            x -= w;
+        }
+        weights.len().saturating_sub(1)
+    }
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// URL-safe base64 without padding (cursors travel in query strings).
+pub fn base64_encode(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        let chars = chunk.len() + 1;
+        for i in 0..chars {
+            out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// Decodes base64 in either alphabet (standard or URL-safe), padded or not.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in text.trim_end_matches('=').bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trips() {
+        for s in [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "1700000000:12345",
+            "me@x.com/token:abc",
+        ] {
+            assert_eq!(
+                base64_decode(&base64_encode(s.as_bytes())).unwrap(),
+                s.as_bytes()
+            );
+        }
+        assert_eq!(base64_encode(b"hello"), "aGVsbG8");
+        assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
+    }
+
+    #[test]
+    fn rng_is_deterministic() {
+        let a: Vec<u64> = (0..5).map(|_| Rng::new(7).next_u64()).collect();
+        assert!(a.windows(2).all(|w| w[0] == w[1]));
+        let mut r = Rng::new(1);
+        assert!((0..1000).all(|_| (0.0..1.0).contains(&r.unit())));
+    }
+}

@@ -1,0 +1,1006 @@
+//! The Zendesk HTTP API emulator: a hyper 1 server over a [`Dataset`].
+//!
+//! Endpoints (the reference page each follows is listed in
+//! [`crate::simulator`]):
+//!
+//! * `GET /api/v2/incremental/tickets/cursor.json?start_time=UNIX` or
+//!   `?cursor=C` ("Incremental Ticket Export, Cursor Based"): tickets with
+//!   `updated_at >= start_time`, ordered by `(updated_at, id)`, `per_page`
+//!   up to 1000 (default 1000). The cursor is opaque (URL-safe base64 of
+//!   `updated_at:id` of the last ticket returned); `after_cursor` is always
+//!   set, also on the page with `end_of_stream: true`, so a client resumes
+//!   from it when new data arrive. `before_cursor`/`before_url` are null.
+//! * `GET /api/v2/incremental/ticket_events.json?start_time=UNIX
+//!   [&include=comment_events]` ("Incremental Ticket Event Export"): one
+//!   `Audit` per ticket update with its child events (`Create` and `Change`
+//!   of status, priority, group_id, organization_id, tags; `Comment` only
+//!   with `include=comment_events`), ordered by `(timestamp, id)`. Time
+//!   based: `end_time` is the last item's timestamp and `next_page` starts
+//!   there, so items sharing it repeat on the next page; `end_of_stream` is
+//!   true when the page reaches the newest item. A full page whose items all
+//!   share one timestamp is extended to all of them (else paging would
+//!   never advance).
+//! * `GET /api/v2/incremental/organizations.json?start_time=UNIX`
+//!   ("Incremental Organization Export"): time based, like ticket events.
+//! * `GET /api/v2/incremental/users/cursor.json?start_time=UNIX|cursor=C`
+//!   ("Incremental User Export, Cursor Based"): cursor based, like tickets.
+//! * `GET /api/v2/tickets/{id}.json` ("Show Ticket"); deleted tickets 404.
+//! * `GET /api/v2/business_hours/schedules` ("List Schedules"): one schedule
+//!   per config calendar; weekly hours as minutes from Sunday 00:00,
+//!   `time_zone` is the IANA name (Zendesk uses Rails names), no holidays.
+//! * `GET /api/v2/slas/policies` ("List SLA Policies"): one policy per plan;
+//!   `filter` lists the plan's match criteria as `any` conditions
+//!   (`organization.tags`/`current_tags` `includes`), `policy_metrics` one
+//!   per severity and metric with a target (first_response →
+//!   `first_reply_time`, next_reply → `next_reply_time`, periodic_update →
+//!   `periodic_update_time`, resolution → `requester_wait_time`;
+//!   tier_response has no Zendesk equivalent and is left out).
+//!
+//! Every request needs `Authorization: Basic base64(EMAIL/token:TOKEN)` or
+//! `Bearer TOKEN`; otherwise 401 `{"error":"Couldn't authenticate you"}`.
+//! Every response carries `X-Rate-Limit` and `X-Rate-Limit-Remaining`
+//! (a per-minute window; the account limit is reported, not enforced).
+//! Incremental endpoints can be given a per-minute budget (Zendesk: 10),
+//! answered with 429 and `Retry-After` when spent. [`Faults`] injects
+//! errors deterministically from a seed and the request's sequence number.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, RETRY_AFTER};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::generator::{Audit, ChildKind, Dataset, Id, Organization, Ticket, User};
+use super::{base64_decode, base64_encode, Rng};
+use crate::policy::spec::{MetricKindSpec, TargetAmount};
+use crate::policy::Config;
+use crate::time::format_instant;
+
+/// The token the emulator accepts unless told otherwise.
+pub const DEMO_TOKEN: &str = "helpdesk-slo-simulator-demo-token";
+/// The environment variable `helpdesk-slo simulate` reads the token from.
+pub const TOKEN_ENV: &str = "HELPDESK_SLO_SIM_TOKEN";
+/// Zendesk's page size limit for incremental exports.
+pub const MAX_PER_PAGE: usize = 1000;
+
+/// Endpoint names used for request counts.
+pub mod endpoint {
+    pub const TICKETS: &str = "tickets_cursor";
+    pub const TICKET_EVENTS: &str = "ticket_events";
+    pub const ORGANIZATIONS: &str = "organizations";
+    pub const USERS: &str = "users_cursor";
+    pub const TICKET: &str = "ticket_show";
+    pub const SCHEDULES: &str = "schedules";
+    pub const SLA_POLICIES: &str = "sla_policies";
+    pub const OTHER: &str = "other";
+}
+
+/// Injected faults; all off by default. Decisions depend only on `seed` and
+/// the request's sequence number (authenticated requests, counted from 1).
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    pub seed: u64,
+    /// Every Nth request gets 429 with `Retry-After`.
+    pub rate_limit_every: Option<u64>,
+    /// `Retry-After` seconds for injected 429s and 503s (0 counts as 1).
+    pub retry_after: u64,
+    /// Share of requests answered 500 or 503.
+    pub server_error_rate: f64,
+    /// A delay before every response.
+    pub delay: Option<Duration>,
+    /// Share of 200 responses whose body is cut in half.
+    pub malformed_rate: f64,
+    /// Share of incremental pages after the first that repeat the record
+    /// just before the page (a duplicate across the page boundary).
+    pub duplicate_rate: f64,
+}
+
+/// How often each fault happened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FaultStats {
+    /// Authenticated requests.
+    pub requests: u64,
+    pub unauthorized: u64,
+    /// Injected 429s (`rate_limit_every`).
+    pub rate_limited: u64,
+    /// 429s because the per-minute budget was spent.
+    pub budget_exceeded: u64,
+    pub server_errors: u64,
+    pub delayed: u64,
+    pub malformed: u64,
+    pub duplicates: u64,
+}
+
+/// How the server behaves.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub token: String,
+    /// Reported in `X-Rate-Limit` (Zendesk's account limit; not enforced).
+    pub account_limit_per_minute: u32,
+    /// Per-minute budget of incremental export requests (Zendesk: 10);
+    /// `None`: unlimited.
+    pub incremental_per_minute: Option<u32>,
+    pub faults: Faults,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            token: DEMO_TOKEN.to_string(),
+            account_limit_per_minute: 700,
+            incremental_per_minute: None,
+            faults: Faults::default(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    seq: u64,
+    stats: FaultStats,
+    by_endpoint: BTreeMap<&'static str, u64>,
+    account: Window,
+    incremental: Window,
+}
+
+#[derive(Debug, Default)]
+struct Window {
+    started: Option<Instant>,
+    used: u32,
+}
+
+impl Window {
+    /// Counts a request unless `limit` is reached; returns (allowed, used
+    /// after, seconds left in the window).
+    fn take(&mut self, now: Instant, limit: Option<u32>) -> (bool, u32, u64) {
+        let started = match self.started {
+            Some(s) if now.duration_since(s) < Duration::from_secs(60) => s,
+            _ => {
+                self.started = Some(now);
+                self.used = 0;
+                now
+            }
+        };
+        let left = 60u64
+            .saturating_sub(now.duration_since(started).as_secs())
+            .max(1);
+        if limit.is_some_and(|l| self.used >= l) {
+            return (false, self.used, left);
+        }
+        self.used += 1;
+        (true, self.used, left)
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    data: Mutex<Dataset>,
+    options: ServerOptions,
+    schedules: Value,
+    sla_policies: Value,
+    counters: Mutex<Counters>,
+}
+
+/// The emulator's state, shared by the server and its users (cheap to
+/// clone).
+#[derive(Debug, Clone)]
+pub struct SimState(Arc<Inner>);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl SimState {
+    pub fn new(config: &Config, dataset: Dataset, options: ServerOptions) -> Self {
+        Self(Arc::new(Inner {
+            data: Mutex::new(dataset),
+            schedules: schedules_json(config),
+            sla_policies: sla_policies_json(config),
+            options,
+            counters: Mutex::new(Counters::default()),
+        }))
+    }
+
+    pub fn token(&self) -> &str {
+        &self.0.options.token
+    }
+
+    pub fn options(&self) -> &ServerOptions {
+        &self.0.options
+    }
+
+    /// Reads the dataset.
+    pub fn read<R>(&self, f: impl FnOnce(&Dataset) -> R) -> R {
+        f(&lock(&self.0.data))
+    }
+
+    /// Changes the dataset while it is served.
+    pub fn modify<R>(&self, f: impl FnOnce(&mut Dataset) -> R) -> R {
+        f(&mut lock(&self.0.data))
+    }
+
+    /// Fault and request counts so far.
+    pub fn stats(&self) -> FaultStats {
+        lock(&self.0.counters).stats.clone()
+    }
+
+    /// Requests to one endpoint (see [`endpoint`]), answered or not.
+    pub fn requests(&self, endpoint: &str) -> u64 {
+        lock(&self.0.counters)
+            .by_endpoint
+            .get(endpoint)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Requests per endpoint.
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        lock(&self.0.counters)
+            .by_endpoint
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), *v))
+            .collect()
+    }
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    state: SimState,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn state(&self) -> &SimState {
+        &self.state
+    }
+
+    /// Stops accepting, closes open connections and waits for the server.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Waits until the server stops (it stops only through [`Self::shutdown`]
+    /// or when the runtime ends).
+    pub async fn wait(mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Binds 127.0.0.1 on a free port and serves `state`.
+pub async fn start(state: SimState) -> std::io::Result<Server> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    serve(listener, state).await
+}
+
+/// Serves `state` on `listener` in a background task.
+pub async fn serve(listener: TcpListener, state: SimState) -> std::io::Result<Server> {
+    let addr = listener.local_addr()?;
+    let (tx, mut rx) = oneshot::channel::<()>();
+    let served = state.clone();
+    let task = tokio::spawn(async move {
+        let mut conns = JoinSet::new();
+        loop {
+            tokio::select! {
+                _ = &mut rx => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        let st = served.clone();
+                        conns.spawn(async move {
+                            let svc = service_fn(move |req| {
+                                let st = st.clone();
+                                async move { Ok::<_, Infallible>(handle(&st, req).await) }
+                            });
+                            if let Err(e) = http1::Builder::new()
+                                .serve_connection(TokioIo::new(stream), svc)
+                                .await
+                            {
+                                tracing::debug!("simulator connection: {e}");
+                            }
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!("simulator accept: {e}");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                },
+            }
+            while conns.try_join_next().is_some() {}
+        }
+        conns.abort_all();
+        while conns.join_next().await.is_some() {}
+    });
+    Ok(Server {
+        addr,
+        state,
+        stop: Some(tx),
+        task,
+    })
+}
+
+type Resp = Response<Full<Bytes>>;
+
+fn json_response(status: StatusCode, body: &Value) -> Resp {
+    bytes_response(status, Bytes::from(body.to_string()))
+}
+
+fn bytes_response(status: StatusCode, body: Bytes) -> Resp {
+    let mut r = Response::new(Full::new(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    r
+}
+
+fn error(status: StatusCode, error: &str, description: &str) -> Resp {
+    json_response(
+        status,
+        &json!({ "error": error, "description": description }),
+    )
+}
+
+fn classify(method: &Method, path: &str) -> &'static str {
+    if method != Method::GET {
+        return endpoint::OTHER;
+    }
+    match path {
+        "/api/v2/incremental/tickets/cursor.json" => endpoint::TICKETS,
+        "/api/v2/incremental/ticket_events.json" => endpoint::TICKET_EVENTS,
+        "/api/v2/incremental/organizations.json" => endpoint::ORGANIZATIONS,
+        "/api/v2/incremental/users/cursor.json" => endpoint::USERS,
+        "/api/v2/business_hours/schedules" | "/api/v2/business_hours/schedules.json" => {
+            endpoint::SCHEDULES
+        }
+        "/api/v2/slas/policies" | "/api/v2/slas/policies.json" => endpoint::SLA_POLICIES,
+        p if ticket_id_of(p).is_some() => endpoint::TICKET,
+        _ => endpoint::OTHER,
+    }
+}
+
+fn ticket_id_of(path: &str) -> Option<Id> {
+    path.strip_prefix("/api/v2/tickets/")?
+        .strip_suffix(".json")?
+        .parse()
+        .ok()
+}
+
+fn authorized(req: &Request<Incoming>, token: &str) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    if let Some(bearer) = value.strip_prefix("Bearer ") {
+        return bearer.trim() == token;
+    }
+    let Some(basic) = value.strip_prefix("Basic ") else {
+        return false;
+    };
+    let Some(decoded) = base64_decode(basic.trim()).and_then(|b| String::from_utf8(b).ok()) else {
+        return false;
+    };
+    decoded
+        .split_once("/token:")
+        .is_some_and(|(email, t)| !email.is_empty() && t == token)
+}
+
+fn percent_decode(s: &str) -> String {
+    fn hex(c: u8) -> Option<u8> {
+        (c as char).to_digit(16).map(|d| d as u8)
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => match (
+                b.get(i + 1).and_then(|&c| hex(c)),
+                b.get(i + 2).and_then(|&c| hex(c)),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn query(q: Option<&str>) -> BTreeMap<String, String> {
+    q.unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+/// What one request decided about faults.
+struct Decision {
+    duplicate: bool,
+    malformed: bool,
+}
+
+async fn handle(state: &SimState, req: Request<Incoming>) -> Resp {
+    let inner = &state.0;
+    let ep = classify(req.method(), req.uri().path());
+    let now = Instant::now();
+    let incremental = matches!(
+        ep,
+        endpoint::TICKETS | endpoint::TICKET_EVENTS | endpoint::ORGANIZATIONS | endpoint::USERS
+    );
+    let ok = authorized(&req, &inner.options.token);
+    let faults = &inner.options.faults;
+    // Everything that needs the counters, decided at once.
+    let (seq, limit_header, remaining, budget_refusal) = {
+        let mut c = lock(&inner.counters);
+        *c.by_endpoint.entry(ep).or_default() += 1;
+        let (_, used, _) = c.account.take(now, None);
+        let mut limit = inner.options.account_limit_per_minute;
+        let mut remaining = limit.saturating_sub(used);
+        let mut refusal = None;
+        if !ok {
+            c.stats.unauthorized += 1;
+        } else {
+            c.stats.requests += 1;
+            c.seq += 1;
+            if incremental {
+                if let Some(budget) = inner.options.incremental_per_minute {
+                    let (allowed, used, left) = c.incremental.take(now, Some(budget));
+                    limit = budget;
+                    remaining = budget.saturating_sub(used);
+                    if !allowed {
+                        c.stats.budget_exceeded += 1;
+                        refusal = Some(left);
+                    }
+                }
+            }
+        }
+        (c.seq, limit, remaining, refusal)
+    };
+    let mut response = respond(state, req, ep, ok, seq, budget_refusal, faults).await;
+    let h = response.headers_mut();
+    h.insert("X-Rate-Limit", HeaderValue::from(limit_header));
+    h.insert("X-Rate-Limit-Remaining", HeaderValue::from(remaining));
+    response
+}
+
+async fn respond(
+    state: &SimState,
+    req: Request<Incoming>,
+    ep: &'static str,
+    ok: bool,
+    seq: u64,
+    budget_refusal: Option<u64>,
+    faults: &Faults,
+) -> Resp {
+    let inner = &state.0;
+    if !ok {
+        return json_response(
+            StatusCode::UNAUTHORIZED,
+            &json!({ "error": "Couldn't authenticate you" }),
+        );
+    }
+    let mut rng = Rng::derive(faults.seed, seq);
+    let server_error = rng.chance(faults.server_error_rate);
+    let error_503 = rng.chance(0.5);
+    let decision = Decision {
+        duplicate: rng.chance(faults.duplicate_rate),
+        malformed: rng.chance(faults.malformed_rate),
+    };
+    if let Some(delay) = faults.delay {
+        lock(&inner.counters).stats.delayed += 1;
+        tokio::time::sleep(delay).await;
+    }
+    let retry_after = faults.retry_after.max(1);
+    if let Some(left) = budget_refusal {
+        let mut r = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "APIRateLimitExceeded",
+            "Number of allowed incremental export API requests per minute exceeded",
+        );
+        r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(left));
+        return r;
+    }
+    if faults
+        .rate_limit_every
+        .is_some_and(|n| n > 0 && seq % n == 0)
+    {
+        lock(&inner.counters).stats.rate_limited += 1;
+        let mut r = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "APIRateLimitExceeded",
+            "Number of allowed API requests per minute exceeded",
+        );
+        r.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(retry_after));
+        return r;
+    }
+    if server_error {
+        lock(&inner.counters).stats.server_errors += 1;
+        return if error_503 {
+            let mut r = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "Zendesk is temporarily unavailable",
+            );
+            r.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(retry_after));
+            r
+        } else {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "Internal server error",
+            )
+        };
+    }
+    let host = req
+        .headers()
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_string();
+    let base = format!("http://{host}");
+    let q = query(req.uri().query());
+    let path = req.uri().path().to_string();
+    let result = {
+        let data = lock(&inner.data);
+        match ep {
+            endpoint::TICKETS => tickets_page(&data, &base, &q, decision.duplicate),
+            endpoint::USERS => users_page(&data, &base, &q, decision.duplicate),
+            endpoint::TICKET_EVENTS => events_page(&data, &base, &q, decision.duplicate),
+            endpoint::ORGANIZATIONS => organizations_page(&data, &base, &q, decision.duplicate),
+            endpoint::TICKET => match ticket_id_of(&path).and_then(|id| data.ticket(id)) {
+                Some(t) if t.status != super::generator::TicketStatus::Deleted => {
+                    Ok((json!({ "ticket": ticket_json(t, &base) }), false))
+                }
+                _ => Err(Box::new(error(
+                    StatusCode::NOT_FOUND,
+                    "RecordNotFound",
+                    "Not found",
+                ))),
+            },
+            endpoint::SCHEDULES => Ok((inner.schedules.clone(), false)),
+            endpoint::SLA_POLICIES => Ok((inner.sla_policies.clone(), false)),
+            _ => Err(Box::new(error(
+                StatusCode::NOT_FOUND,
+                "InvalidEndpoint",
+                "Not found",
+            ))),
+        }
+    };
+    let (body, duplicated) = match result {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    let mut bytes = body.to_string().into_bytes();
+    {
+        let mut c = lock(&inner.counters);
+        if duplicated {
+            c.stats.duplicates += 1;
+        }
+        if decision.malformed {
+            c.stats.malformed += 1;
+            bytes.truncate(bytes.len() / 2);
+        }
+    }
+    bytes_response(StatusCode::OK, Bytes::from(bytes))
+}
+
+type PageResult = Result<(Value, bool), Box<Resp>>;
+
+fn bad_request(description: &str) -> Box<Resp> {
+    Box::new(error(
+        StatusCode::BAD_REQUEST,
+        "InvalidPaginationParameter",
+        description,
+    ))
+}
+
+fn per_page(q: &BTreeMap<String, String>) -> Result<usize, Box<Resp>> {
+    match q.get("per_page") {
+        None => Ok(MAX_PER_PAGE),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n.min(MAX_PER_PAGE)),
+            _ => Err(bad_request("per_page must be a positive integer")),
+        },
+    }
+}
+
+fn start_time(q: &BTreeMap<String, String>) -> Result<i64, Box<Resp>> {
+    match q.get("start_time") {
+        None => Err(bad_request("start_time is required")),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|t| *t >= 0)
+            .ok_or_else(|| bad_request("start_time must be a Unix time in seconds")),
+    }
+}
+
+fn encode_cursor(key: (i64, Id)) -> String {
+    base64_encode(format!("{}:{}", key.0, key.1).as_bytes())
+}
+
+fn decode_cursor(c: &str) -> Option<(i64, Id)> {
+    let text = String::from_utf8(base64_decode(c)?).ok()?;
+    let (t, id) = text.split_once(':')?;
+    Some((t.parse().ok()?, id.parse().ok()?))
+}
+
+/// A cursor-based page over items sorted by key.
+fn cursor_page(
+    mut items: Vec<((i64, Id), Value)>,
+    key: &str,
+    url: &str,
+    q: &BTreeMap<String, String>,
+    duplicate: bool,
+) -> PageResult {
+    let per_page = per_page(q)?;
+    let (after, is_next) = match (q.get("cursor"), q.get("start_time")) {
+        (Some(c), _) => (
+            decode_cursor(c).ok_or_else(|| bad_request("cursor is invalid"))?,
+            true,
+        ),
+        (None, Some(_)) => ((start_time(q)?, 0), false),
+        (None, None) => return Err(bad_request("start_time or cursor is required")),
+    };
+    items.sort_by_key(|(k, _)| *k);
+    let from = items.partition_point(|(k, _)| *k <= after);
+    let to = (from + per_page).min(items.len());
+    let last = if to > from { items[to - 1].0 } else { after };
+    let mut page: Vec<Value> = Vec::with_capacity(to - from + 1);
+    let mut duplicated = false;
+    if duplicate && is_next && from > 0 && items[from - 1].0 == after {
+        page.push(items[from - 1].1.clone());
+        duplicated = true;
+    }
+    let end_of_stream = to == items.len();
+    page.extend(items.drain(from..to).map(|(_, v)| v));
+    let cursor = encode_cursor(last);
+    let mut after_url = format!("{url}?cursor={cursor}");
+    if q.contains_key("per_page") {
+        after_url.push_str(&format!("&per_page={per_page}"));
+    }
+    Ok((
+        json!({
+            key: page,
+            "after_cursor": cursor,
+            "after_url": after_url,
+            "before_cursor": null,
+            "before_url": null,
+            "end_of_stream": end_of_stream,
+        }),
+        duplicated,
+    ))
+}
+
+/// A time-based page over items sorted by `(timestamp, id)`.
+fn time_page(
+    mut items: Vec<((i64, Id), Value)>,
+    key: &str,
+    url: &str,
+    extra: &str,
+    q: &BTreeMap<String, String>,
+    duplicate: bool,
+) -> PageResult {
+    let per_page = per_page(q)?;
+    let start = start_time(q)?;
+    items.sort_by_key(|(k, _)| *k);
+    let from = items.partition_point(|(k, _)| k.0 < start);
+    let mut to = (from + per_page).min(items.len());
+    if to > from && to < items.len() && items[from].0 .0 == items[to - 1].0 .0 {
+        while to < items.len() && items[to].0 .0 == items[to - 1].0 .0 {
+            to += 1;
+        }
+    }
+    let end_of_stream = to == items.len();
+    let end_time = if to > from { items[to - 1].0 .0 } else { start };
+    let mut page = Vec::with_capacity(to - from + 1);
+    let mut duplicated = false;
+    if duplicate && from > 0 {
+        page.push(items[from - 1].1.clone());
+        duplicated = true;
+    }
+    page.extend(items.drain(from..to).map(|(_, v)| v));
+    let mut next = format!("{url}?start_time={end_time}{extra}");
+    if q.contains_key("per_page") {
+        next.push_str(&format!("&per_page={per_page}"));
+    }
+    Ok((
+        json!({
+            key: page,
+            "next_page": next,
+            "count": page.len(),
+            "end_time": end_time,
+            "end_of_stream": end_of_stream,
+        }),
+        duplicated,
+    ))
+}
+
+pub fn ticket_json(t: &Ticket, base: &str) -> Value {
+    json!({
+        "id": t.id,
+        "url": format!("{base}/api/v2/tickets/{}.json", t.id),
+        "subject": t.subject,
+        "created_at": format_instant(t.created_at),
+        "updated_at": format_instant(t.updated_at),
+        "generated_timestamp": t.updated_at,
+        "status": t.status.as_str(),
+        "priority": t.priority,
+        "requester_id": t.requester_id,
+        "assignee_id": t.assignee_id,
+        "organization_id": t.organization_id,
+        "group_id": t.group_id,
+        "tags": t.tags,
+        "custom_fields": t.custom_fields.iter()
+            .map(|(id, v)| json!({ "id": id, "value": v }))
+            .collect::<Vec<_>>(),
+    })
+}
+
+pub fn audit_json(a: &Audit, comments: bool) -> Value {
+    let children: Vec<Value> = a
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            ChildKind::Create { field, value } => Some(json!({
+                "id": e.id, "event_type": "Create", "field_name": field.name(), "value": value,
+            })),
+            ChildKind::Change {
+                field,
+                value,
+                previous_value,
+            } => Some(json!({
+                "id": e.id, "event_type": "Change", "field_name": field.name(),
+                "value": value, "previous_value": previous_value,
+            })),
+            ChildKind::Comment {
+                author_id,
+                public,
+                body,
+            } => comments.then(|| {
+                json!({
+                    "id": e.id, "event_type": "Comment", "author_id": author_id,
+                    "public": public, "body": body,
+                })
+            }),
+        })
+        .collect();
+    json!({
+        "id": a.id,
+        "ticket_id": a.ticket_id,
+        "timestamp": a.timestamp,
+        "created_at": format_instant(a.timestamp),
+        "updater_id": a.updater_id,
+        "via": "web",
+        "event_type": "Audit",
+        "child_events": children,
+    })
+}
+
+pub fn organization_json(o: &Organization, base: &str) -> Value {
+    json!({
+        "id": o.id,
+        "url": format!("{base}/api/v2/organizations/{}.json", o.id),
+        "name": o.name,
+        "tags": o.tags,
+        "organization_fields": o.fields,
+        "created_at": format_instant(o.created_at),
+        "updated_at": format_instant(o.updated_at),
+    })
+}
+
+pub fn user_json(u: &User, base: &str) -> Value {
+    json!({
+        "id": u.id,
+        "url": format!("{base}/api/v2/users/{}.json", u.id),
+        "name": u.name,
+        "role": u.role.as_str(),
+        "organization_id": u.organization_id,
+        "created_at": format_instant(u.created_at),
+        "updated_at": format_instant(u.updated_at),
+    })
+}
+
+fn tickets_page(d: &Dataset, base: &str, q: &BTreeMap<String, String>, dup: bool) -> PageResult {
+    let items = d
+        .tickets
+        .iter()
+        .map(|t| ((t.updated_at, t.id), ticket_json(t, base)))
+        .collect();
+    let url = format!("{base}/api/v2/incremental/tickets/cursor.json");
+    cursor_page(items, "tickets", &url, q, dup)
+}
+
+fn users_page(d: &Dataset, base: &str, q: &BTreeMap<String, String>, dup: bool) -> PageResult {
+    let items = d
+        .users
+        .iter()
+        .map(|u| ((u.updated_at, u.id), user_json(u, base)))
+        .collect();
+    let url = format!("{base}/api/v2/incremental/users/cursor.json");
+    cursor_page(items, "users", &url, q, dup)
+}
+
+fn events_page(d: &Dataset, base: &str, q: &BTreeMap<String, String>, dup: bool) -> PageResult {
+    let comments = q
+        .get("include")
+        .is_some_and(|i| i.split(',').any(|x| x == "comment_events"));
+    let items = d
+        .tickets
+        .iter()
+        .flat_map(|t| &t.audits)
+        .map(|a| ((a.timestamp, a.id), audit_json(a, comments)))
+        .collect();
+    let url = format!("{base}/api/v2/incremental/ticket_events.json");
+    let extra = if comments {
+        "&include=comment_events"
+    } else {
+        ""
+    };
+    time_page(items, "ticket_events", &url, extra, q, dup)
+}
+
+fn organizations_page(
+    d: &Dataset,
+    base: &str,
+    q: &BTreeMap<String, String>,
+    dup: bool,
+) -> PageResult {
+    let items = d
+        .organizations
+        .iter()
+        .map(|o| ((o.updated_at, o.id), organization_json(o, base)))
+        .collect();
+    let url = format!("{base}/api/v2/incremental/organizations.json");
+    time_page(items, "organizations", &url, "", q, dup)
+}
+
+/// The config's calendars as Zendesk schedules (ids from 1 in name order).
+pub fn schedules_json(config: &Config) -> Value {
+    let schedules: Vec<Value> = config
+        .calendars
+        .iter()
+        .enumerate()
+        .map(|(i, (name, cal))| {
+            let weekly = &cal.rules().weekly;
+            // Monday = 0 in the config; Zendesk counts from Sunday 00:00.
+            let mut intervals: Vec<(u32, u32)> = Vec::new();
+            for zd_day in 0..7u32 {
+                let day = ((zd_day + 6) % 7) as usize;
+                for w in weekly.on_index(day) {
+                    let (s, e) = (zd_day * 1440 + w.start / 60, zd_day * 1440 + w.end / 60);
+                    match intervals.last_mut() {
+                        Some(last) if last.1 == s => last.1 = e,
+                        _ => intervals.push((s, e)),
+                    }
+                }
+            }
+            json!({
+                "id": i + 1,
+                "name": name,
+                "time_zone": cal.timezone().name(),
+                "intervals": intervals.iter()
+                    .map(|(s, e)| json!({ "start_time": s, "end_time": e }))
+                    .collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({ "schedules": schedules })
+}
+
+/// The config's plans as Zendesk SLA policies.
+pub fn sla_policies_json(config: &Config) -> Value {
+    let p = &config.policy;
+    let zendesk = ["urgent", "high", "normal", "low"];
+    let policies: Vec<Value> = p
+        .plans
+        .iter()
+        .enumerate()
+        .map(|(i, plan)| {
+            let mut any = Vec::new();
+            for tag in &plan.matcher.organization_tags {
+                any.push(
+                    json!({"field": "organization.tags", "operator": "includes", "value": tag}),
+                );
+            }
+            for tag in &plan.matcher.ticket_tags {
+                any.push(json!({"field": "current_tags", "operator": "includes", "value": tag}));
+            }
+            for id in &plan.matcher.organization_ids {
+                any.push(json!({"field": "organization_id", "operator": "is", "value": id}));
+            }
+            let mut metrics = Vec::new();
+            for (s, sev) in p.severities.iter().enumerate() {
+                // The Zendesk priority of the severity, else its name.
+                let mut names: Vec<&String> = p
+                    .priorities
+                    .iter()
+                    .filter(|(k, &v)| v == s && zendesk.contains(&k.as_str()))
+                    .map(|(k, _)| k)
+                    .collect();
+                names.sort();
+                let priority = names.first().map_or(sev.as_str(), |n| n.as_str());
+                for (m, metric) in p.metrics.iter().enumerate() {
+                    let Some(target) = plan.target(s, m) else {
+                        continue;
+                    };
+                    let name = match metric.kind {
+                        MetricKindSpec::FirstResponse => "first_reply_time",
+                        MetricKindSpec::NextReply => "next_reply_time",
+                        MetricKindSpec::PeriodicUpdate => "periodic_update_time",
+                        MetricKindSpec::Resolution => "requester_wait_time",
+                        MetricKindSpec::TierResponse => continue,
+                    };
+                    let secs = match target.amount {
+                        TargetAmount::Business(d) => target.calendar.duration_seconds(d),
+                        TargetAmount::BusinessDays(n) => {
+                            i64::from(n) * target.calendar.day_length()
+                        }
+                        TargetAmount::None => continue,
+                    };
+                    let rules = target.calendar.rules();
+                    let always = rules.weekly.weekly_seconds() == 7 * 86_400
+                        && rules.holidays.is_empty()
+                        && rules.closures.is_empty();
+                    metrics.push(json!({
+                        "priority": priority,
+                        "metric": name,
+                        "target": secs / 60,
+                        "business_hours": !always,
+                    }));
+                }
+            }
+            json!({
+                "id": i + 1,
+                "title": plan.name,
+                "description": format!("Plan {} on calendar {}", plan.name, plan.calendar_name),
+                "position": i + 1,
+                "filter": { "all": [], "any": any },
+                "policy_metrics": metrics,
+            })
+        })
+        .collect();
+    json!({ "sla_policies": policies, "next_page": null, "previous_page": null, "count": p.plans.len() })
+}

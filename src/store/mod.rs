@@ -1,0 +1,169 @@
+//! The daemon's state: normalized records, stream cursors and computed
+//! clocks, behind the small [`Store`] trait.
+//!
+//! The default store is [`SqliteStore`]: one SQLite file in WAL mode
+//! (`synchronous=NORMAL`), its schema versioned by `PRAGMA user_version` and
+//! migrated on open by the SQL files in `src/store/migrations/`, applied in
+//! order, each in its own transaction. A file with a newer schema than the
+//! build knows is refused with [`StoreError::TooNew`], never touched.
+//!
+//! What every store guarantees:
+//!
+//! * **Atomic pages.** [`Store::apply_page`] writes a page's records *and*
+//!   the stream's new cursor in one transaction: a cursor never advances past
+//!   data that is not committed, and a failed or interrupted apply leaves
+//!   neither. A crash at any point resumes from the last committed cursor.
+//! * **Idempotent pages.** Applying the same page again changes nothing:
+//!   events are deduplicated by `(ticket, event id)`, a ticket header
+//!   replaces the stored one only if its `updated_at` is at least as new
+//!   (pages may repeat older snapshots), organizations and users are
+//!   replaced by their latest record. So a page re-read after a crash stores
+//!   nothing twice.
+//! * **Change tracking.** `apply_page` returns the tickets whose timeline
+//!   may have changed (headers replaced, new events, tickets of a changed
+//!   organization or of a user whose agent flag changed), and marks their
+//!   stored clocks stale in the same transaction; [`Store::save_clocks`]
+//!   clears the mark. After a crash between the two,
+//!   [`Store::stale_ticket_ids`] lists exactly what still needs computing.
+//! * **Last state at once.** Clocks are stored as the JSON the daemon serves,
+//!   with the config hash they were computed with, so a restarted daemon
+//!   serves them ([`Store::all_clocks`]) before its first poll.
+//!
+//! The trait is synchronous; the daemon calls it from a blocking task. A
+//! PostgreSQL store can implement the same trait.
+
+mod sqlite;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::engine::Ticket;
+use crate::sources::Page;
+
+pub use sqlite::{SqliteStore, SCHEMA_VERSION};
+
+/// Why a store operation failed. Each message names the store's file and
+/// what it was doing.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file or its folder could not be created.
+    #[error("store {path}: cannot {what}: {source}")]
+    Io {
+        path: PathBuf,
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// SQLite refused an operation.
+    #[error("store {path}: {what} failed: {source}")]
+    Sqlite {
+        path: PathBuf,
+        what: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The file was written by a newer build.
+    #[error(
+        "store {path} has schema version {found}, but this build knows versions up to {known}; \
+         run a newer helpdesk-slo or point it at another file"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    /// A stored record does not decode (or a record does not encode).
+    #[error("store {path}: {what}: {source}")]
+    Json {
+        path: PathBuf,
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// How much a store holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StoreStats {
+    /// Tickets not deleted.
+    pub tickets: u64,
+    /// Tickets the helpdesk deleted (kept so older snapshots cannot revive
+    /// them).
+    pub deleted_tickets: u64,
+    pub events: u64,
+    pub organizations: u64,
+    pub users: u64,
+    /// Tickets with stored clocks.
+    pub clocks: u64,
+    /// Stored stream cursors.
+    pub cursors: u64,
+}
+
+/// A ticket's stored clocks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredClocks {
+    pub ticket_id: String,
+    pub config_hash: String,
+    /// The JSON list of the engine's clock views.
+    pub json: String,
+    /// The ticket's timeline changed after these were computed.
+    pub stale: bool,
+}
+
+/// Where the daemon keeps its state.
+pub trait Store: Send {
+    /// Stores a page's records and the stream's new cursor in ONE
+    /// transaction; applying the same page twice changes nothing. Returns the
+    /// ids of tickets whose timeline may have changed (tickets upserted +
+    /// tickets that got events + tickets of a changed organization or user),
+    /// sorted, each once; their stored clocks are marked stale.
+    fn apply_page(&mut self, source: &str, page: &Page) -> Result<Vec<String>, StoreError>;
+
+    /// Where `stream` of `source` resumes (`None`: never polled).
+    fn cursor(&self, source: &str, stream: &str) -> Result<Option<String>, StoreError>;
+
+    /// The assembled engine timeline of one ticket (None if unknown or
+    /// deleted).
+    fn ticket(&self, source: &str, id: &str) -> Result<Option<Ticket>, StoreError>;
+
+    /// The timelines of many tickets, read in one snapshot; unknown and
+    /// deleted ids are skipped. In the order of `ids`.
+    fn tickets(&self, source: &str, ids: &[String]) -> Result<Vec<Ticket>, StoreError>;
+
+    /// Every non-deleted ticket's id of a source, sorted.
+    fn ticket_ids(&self, source: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Non-deleted tickets whose clocks are missing or stale, sorted.
+    fn stale_ticket_ids(&self, source: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Replaces the computed clocks of a ticket (JSON of the engine's
+    /// ClockView list, plus the config hash they were computed with) and
+    /// clears its stale mark.
+    fn save_clocks(
+        &mut self,
+        source: &str,
+        ticket_id: &str,
+        config_hash: &str,
+        clocks_json: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Many tickets' clocks in one transaction: `(ticket id, config hash,
+    /// json)`.
+    fn save_clocks_batch(
+        &mut self,
+        source: &str,
+        clocks: &[(String, String, String)],
+    ) -> Result<(), StoreError>;
+
+    /// A ticket's stored clocks: `(config_hash, json)`.
+    fn clocks(&self, source: &str, ticket_id: &str)
+        -> Result<Option<(String, String)>, StoreError>;
+
+    /// Every stored clocks row of a source, by ticket id: what a restarted
+    /// daemon serves at once.
+    fn all_clocks(&self, source: &str) -> Result<Vec<StoredClocks>, StoreError>;
+
+    /// Counts of what the store holds.
+    fn stats(&self) -> Result<StoreStats, StoreError>;
+}

@@ -1,0 +1,159 @@
+//! End to end over HTTP: the Zendesk emulator → the real adapter → the
+//! SQLite store → the engine, through the daemon's poll loop.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use helpdesk_slo::daemon::{run, Options};
+use helpdesk_slo::policy::Config;
+use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
+use helpdesk_slo::simulator::zendesk::{start, Faults, ServerOptions, SimState, DEMO_TOKEN};
+use helpdesk_slo::store::{SqliteStore, Store};
+
+/// A fresh folder for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("helpdesk-slo-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The Celigo example with a Zendesk source pointing at `url`.
+fn write_config(dir: &Path, url: &str) -> PathBuf {
+    let example =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"))
+            .unwrap();
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, format!("{DEMO_TOKEN}\n")).unwrap();
+    let text = format!(
+        "{example}\nsources:\n  zendesk:\n    kind: zendesk\n    url: {url}\n    auth: {{ email: demo@example.com, token: {{ file: {} }} }}\n    start_time: 2026-10-01T00:00:00Z\n    poll_interval: 1s\n",
+        token_file.display()
+    );
+    let path = dir.join("config.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn example_config() -> Config {
+    Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml")).unwrap()
+}
+
+fn options() -> GeneratorOptions {
+    GeneratorOptions {
+        seed: 7,
+        organizations: 12,
+        days: 6,
+        tickets_per_day: 30,
+        ..GeneratorOptions::default()
+    }
+}
+
+/// Backfills from an emulator with `faults` and returns every stored
+/// ticket's timeline and clocks as JSON, in id order.
+async fn backfill(name: &str, faults: Faults) -> (Vec<String>, usize) {
+    let cfg = example_config();
+    let data = generate(&cfg, &options());
+    let live = data
+        .tickets
+        .iter()
+        .filter(|t| format!("{:?}", t.status) != "Deleted")
+        .count();
+    let state = SimState::new(
+        &cfg,
+        data,
+        ServerOptions {
+            faults,
+            ..ServerOptions::default()
+        },
+    );
+    let server = start(state).await.unwrap();
+    let dir = scratch(name);
+    let config = write_config(&dir, &server.base_url());
+    let store_path = dir.join("store.sqlite");
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let opts = Options {
+        config,
+        store: store_path.clone(),
+        once: true,
+    };
+    let summary = tokio::time::timeout(Duration::from_secs(120), run(opts.clone(), rx.clone()))
+        .await
+        .expect("backfill finishes")
+        .unwrap();
+    assert!(summary.sources["zendesk"].pages > 0);
+    // A second run over the same data stores nothing new.
+    let again = run(opts, rx).await.unwrap();
+    assert!(again.sources["zendesk"].recomputed <= summary.sources["zendesk"].recomputed);
+    server.shutdown().await;
+
+    let store = SqliteStore::open(&store_path).unwrap();
+    assert!(
+        store.stale_ticket_ids("zendesk").unwrap().is_empty(),
+        "every ticket has clocks"
+    );
+    let mut out = Vec::new();
+    for id in store.ticket_ids("zendesk").unwrap() {
+        let t = store.ticket("zendesk", &id).unwrap().unwrap();
+        let (hash, clocks) = store.clocks("zendesk", &id).unwrap().unwrap();
+        assert_eq!(hash, Config::load(&dir.join("config.yaml")).unwrap().hash);
+        // Clock timestamps depend on "now" only for open clocks; strip the
+        // volatile fields by comparing the timeline and the clock states.
+        let states: Vec<serde_json::Value> =
+            serde_json::from_str::<Vec<serde_json::Value>>(&clocks)
+                .unwrap()
+                .into_iter()
+                .map(|c| {
+                    serde_json::json!([
+                        c["metric"],
+                        c["instance"],
+                        c["state"],
+                        c["start"],
+                        c["fulfilled_at"],
+                        c["breached_at"]
+                    ])
+                })
+                .collect();
+        // The emulator's port differs between runs.
+        let timeline =
+            serde_json::to_string(&helpdesk_slo::engine::Ticket { url: None, ..t }).unwrap();
+        out.push(format!(
+            "{timeline}\n{}",
+            serde_json::to_string(&states).unwrap()
+        ));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    (out, live)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_stores_every_ticket_with_clocks() {
+    let (tickets, live) = backfill("clean", Faults::default()).await;
+    assert_eq!(tickets.len(), live, "every live ticket stored once");
+    assert!(tickets.len() > 100, "{}", tickets.len());
+    // Users and organizations were read: replies are agent replies, plans
+    // match, so some first responses are met and some breached.
+    assert!(tickets.iter().any(|t| t.contains(r#""author":"agent""#)));
+    assert!(tickets
+        .iter()
+        .any(|t| t.contains(r#""first_response",1,"met""#)));
+    assert!(tickets.iter().any(|t| t.contains(r#""breached""#)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_change_nothing_in_the_stored_state() {
+    let (clean, _) = backfill("faultless", Faults::default()).await;
+    let faults = Faults {
+        seed: 3,
+        rate_limit_every: Some(7),
+        retry_after: 1,
+        server_error_rate: 0.1,
+        malformed_rate: 0.1,
+        duplicate_rate: 0.2,
+        ..Faults::default()
+    };
+    let (faulty, _) = backfill("faulty", faults).await;
+    assert_eq!(clean.len(), faulty.len());
+    for (a, b) in clean.iter().zip(&faulty) {
+        assert_eq!(a, b);
+    }
+}

@@ -1,0 +1,778 @@
+//! The embedded store through its public API, on temporary files.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use helpdesk_slo::engine::timeline::Author;
+use helpdesk_slo::engine::{Change, Ticket};
+use helpdesk_slo::policy::spec::Status;
+use helpdesk_slo::sources::{
+    ChangeRecord, EventRecord, OrganizationRecord, Page, Record, TicketHeader, UserRecord,
+};
+use helpdesk_slo::store::{SqliteStore, Store, StoreError, StoreStats, SCHEMA_VERSION};
+
+/// A store file under the temp folder, removed (with its WAL files) on drop.
+struct TempDb(PathBuf);
+
+impl TempDb {
+    fn new(name: &str) -> TempDb {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let dir = std::env::temp_dir().join(format!(
+            "helpdesk-slo-store-{}-{}-{}-{}",
+            name,
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst),
+            nanos
+        ));
+        TempDb(dir.join("state").join("store.sqlite"))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn open(&self) -> SqliteStore {
+        SqliteStore::open(&self.0).unwrap()
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        // The folder two levels up is ours alone.
+        if let Some(dir) = self.0.parent().and_then(Path::parent) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+const SRC: &str = "zendesk";
+
+fn header(id: &str, updated_at: i64, org: Option<&str>) -> TicketHeader {
+    TicketHeader {
+        id: id.into(),
+        created_at: 1_700_000_000,
+        updated_at,
+        url: Some(format!("https://example.zendesk.com/agent/tickets/{id}")),
+        organization_id: org.map(Into::into),
+        requester_id: Some("req-1".into()),
+        tags: vec!["vip".into()],
+        fields: Default::default(),
+        deleted: false,
+    }
+}
+
+fn event(ticket: &str, id: &str, at: i64, change: ChangeRecord) -> EventRecord {
+    EventRecord {
+        ticket_id: ticket.into(),
+        id: id.into(),
+        at,
+        change,
+    }
+}
+
+fn org(id: &str, tags: &[&str]) -> OrganizationRecord {
+    OrganizationRecord {
+        id: id.into(),
+        name: Some(format!("Org {id}")),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        fields: Default::default(),
+    }
+}
+
+fn page(stream: &str, cursor: &str, records: Vec<Record>) -> Page {
+    Page {
+        stream: stream.into(),
+        records,
+        cursor: cursor.into(),
+        caught_up: false,
+    }
+}
+
+/// Two tickets with organizations, users and a few events of each kind.
+fn sample_page() -> Page {
+    let t = 1_700_000_000;
+    page(
+        "tickets",
+        "cursor-1",
+        vec![
+            Record::Organization(org("900", &["plan_premier"])),
+            Record::User(UserRecord {
+                id: "agent-1".into(),
+                agent: true,
+            }),
+            Record::Ticket(header("1", t + 500, Some("900"))),
+            Record::Event(event(
+                "1",
+                "e1",
+                t,
+                ChangeRecord::Priority {
+                    value: Some("high".into()),
+                },
+            )),
+            Record::Event(event(
+                "1",
+                "e2",
+                t + 60,
+                ChangeRecord::Comment {
+                    author: Author::Other,
+                    author_id: Some("agent-1".into()),
+                    public: true,
+                },
+            )),
+            Record::Event(event(
+                "1",
+                "e3",
+                t + 120,
+                ChangeRecord::Status {
+                    value: Status::Solved,
+                },
+            )),
+            Record::Ticket(header("2", t + 300, None)),
+            Record::Event(event(
+                "2",
+                "e1",
+                t,
+                ChangeRecord::Organization {
+                    id: Some("900".into()),
+                },
+            )),
+            Record::Event(event(
+                "2",
+                "e2",
+                t + 30,
+                ChangeRecord::Comment {
+                    author: Author::Agent,
+                    author_id: Some("req-1".into()),
+                    public: true,
+                },
+            )),
+        ],
+    )
+}
+
+fn timelines(store: &SqliteStore) -> Vec<Ticket> {
+    let ids = store.ticket_ids(SRC).unwrap();
+    ids.iter()
+        .map(|id| store.ticket(SRC, id).unwrap().unwrap())
+        .collect()
+}
+
+#[test]
+fn applying_a_page_twice_changes_nothing() {
+    let db = TempDb::new("idempotent");
+    let mut store = db.open();
+    let changed = store.apply_page(SRC, &sample_page()).unwrap();
+    assert_eq!(changed, vec!["1".to_string(), "2".to_string()]);
+    let stats = store.stats().unwrap();
+    assert_eq!(
+        stats,
+        StoreStats {
+            tickets: 2,
+            deleted_tickets: 0,
+            events: 5,
+            organizations: 1,
+            users: 1,
+            clocks: 0,
+            cursors: 1,
+        }
+    );
+    let before = timelines(&store);
+
+    let changed = store.apply_page(SRC, &sample_page()).unwrap();
+    assert!(changed.is_empty(), "{changed:?}");
+    assert_eq!(store.stats().unwrap(), stats);
+    assert_eq!(timelines(&store), before);
+    assert_eq!(
+        store.cursor(SRC, "tickets").unwrap().as_deref(),
+        Some("cursor-1")
+    );
+
+    // The assembled timeline: events in order, org resolved, authors fixed.
+    let t1 = &before[0];
+    assert_eq!(t1.id, "1");
+    assert_eq!(t1.source.as_deref(), Some(SRC));
+    assert_eq!(
+        t1.organization.as_ref().map(|o| o.tags.clone()),
+        Some(vec!["plan_premier".to_string()])
+    );
+    assert_eq!(t1.events.len(), 3);
+    assert_eq!(t1.events[0].id.as_deref(), Some("e1"));
+    assert!(matches!(
+        t1.events[1].change,
+        Change::Comment {
+            author: Author::Agent,
+            ..
+        }
+    ));
+    let t2 = &before[1];
+    match &t2.events[0].change {
+        Change::Organization { value: Some(o) } => assert_eq!(o.name.as_deref(), Some("Org 900")),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        t2.events[1].change,
+        Change::Comment {
+            author: Author::Requester,
+            ..
+        }
+    ));
+
+    // The batch read gives the same timelines, skipping unknown ids.
+    let ids = vec!["2".to_string(), "nope".to_string(), "1".to_string()];
+    let batch = store.tickets(SRC, &ids).unwrap();
+    assert_eq!(batch, vec![before[1].clone(), before[0].clone()]);
+}
+
+#[test]
+fn a_failed_page_stores_neither_records_nor_cursor() {
+    let db = TempDb::new("atomic");
+    let mut store = db.open();
+    let t = 1_700_000_000;
+    let bad = page(
+        "tickets",
+        "cursor-bad",
+        vec![
+            Record::Organization(org("900", &[])),
+            Record::Ticket(header("1", t, None)),
+            Record::Event(event(
+                "1",
+                "e1",
+                t,
+                ChangeRecord::Status {
+                    value: Status::Open,
+                },
+            )),
+            // An empty event id violates a CHECK constraint: the page fails
+            // after three records were written.
+            Record::Event(event(
+                "1",
+                "",
+                t,
+                ChangeRecord::Status {
+                    value: Status::Open,
+                },
+            )),
+        ],
+    );
+    let err = store.apply_page(SRC, &bad).unwrap_err();
+    assert!(matches!(err, StoreError::Sqlite { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.contains(&db.path().display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("ticket 1"), "{message}");
+    assert_eq!(store.stats().unwrap(), StoreStats::default());
+    assert_eq!(store.cursor(SRC, "tickets").unwrap(), None);
+    assert!(store.ticket(SRC, "1").unwrap().is_none());
+
+    // Another connection on the file sees nothing either, and the store
+    // still works.
+    let other = db.open();
+    assert_eq!(other.stats().unwrap(), StoreStats::default());
+    store.apply_page(SRC, &sample_page()).unwrap();
+    assert_eq!(
+        other.cursor(SRC, "tickets").unwrap().as_deref(),
+        Some("cursor-1")
+    );
+}
+
+#[test]
+fn a_reader_never_sees_half_a_page() {
+    let db = TempDb::new("reader");
+    let mut store = db.open();
+    store.apply_page(SRC, &sample_page()).unwrap();
+    let before = store.stats().unwrap();
+    // A reader on another connection holds a snapshot open while a large
+    // page commits: its snapshot stays whole, a new read sees all.
+    let reader = rusqlite::Connection::open(db.path()).unwrap();
+    let t = 1_700_000_000;
+    let mut records = Vec::new();
+    for i in 0..500 {
+        records.push(Record::Ticket(header(&format!("n{i}"), t, None)));
+    }
+    reader.execute_batch("BEGIN").unwrap();
+    let count = |c: &rusqlite::Connection| -> i64 {
+        c.query_row("SELECT count(*) FROM tickets", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count(&reader), before.tickets as i64);
+    store
+        .apply_page(SRC, &page("tickets", "cursor-2", records))
+        .unwrap();
+    assert_eq!(count(&reader), before.tickets as i64);
+    reader.execute_batch("COMMIT").unwrap();
+    assert_eq!(count(&reader), before.tickets as i64 + 500);
+}
+
+#[test]
+fn reopening_the_file_keeps_cursors_data_and_clocks() {
+    let db = TempDb::new("reopen");
+    let (stats, before) = {
+        let mut store = db.open();
+        store.apply_page(SRC, &sample_page()).unwrap();
+        store
+            .apply_page(SRC, &page("organizations", "org-cursor", vec![]))
+            .unwrap();
+        store
+            .save_clocks(SRC, "1", "hash-a", r#"[{"metric":"first_response"}]"#)
+            .unwrap();
+        (store.stats().unwrap(), timelines(&store))
+    };
+    let store = db.open();
+    assert_eq!(store.stats().unwrap(), stats);
+    assert_eq!(timelines(&store), before);
+    assert_eq!(
+        store.cursor(SRC, "tickets").unwrap().as_deref(),
+        Some("cursor-1")
+    );
+    assert_eq!(
+        store.cursor(SRC, "organizations").unwrap().as_deref(),
+        Some("org-cursor")
+    );
+    assert_eq!(store.cursor(SRC, "ticket_events").unwrap(), None);
+    assert_eq!(store.cursor("freshdesk", "tickets").unwrap(), None);
+    assert_eq!(
+        store.clocks(SRC, "1").unwrap(),
+        Some((
+            "hash-a".to_string(),
+            r#"[{"metric":"first_response"}]"#.to_string()
+        ))
+    );
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+}
+
+#[test]
+fn an_older_header_does_not_overwrite_a_newer_one() {
+    let mut store = SqliteStore::in_memory().unwrap();
+    let mut newer = header("1", 2_000, None);
+    newer.tags = vec!["newer".into()];
+    let mut older = header("1", 1_000, None);
+    older.tags = vec!["older".into()];
+    assert_eq!(
+        store
+            .apply_page(
+                SRC,
+                &page("tickets", "c1", vec![Record::Ticket(newer.clone())])
+            )
+            .unwrap(),
+        vec!["1".to_string()]
+    );
+    assert!(store
+        .apply_page(SRC, &page("tickets", "c0", vec![Record::Ticket(older)]))
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.ticket(SRC, "1").unwrap().unwrap().tags, vec!["newer"]);
+    // The cursor still moves: it is the stream's position, not the data's.
+    assert_eq!(store.cursor(SRC, "tickets").unwrap().as_deref(), Some("c0"));
+    // An equally new header replaces (same instant, later read).
+    let mut same = header("1", 2_000, None);
+    same.tags = vec!["same".into()];
+    store
+        .apply_page(SRC, &page("tickets", "c2", vec![Record::Ticket(same)]))
+        .unwrap();
+    assert_eq!(store.ticket(SRC, "1").unwrap().unwrap().tags, vec!["same"]);
+}
+
+#[test]
+fn a_changed_organization_or_user_returns_its_tickets() {
+    let mut store = SqliteStore::in_memory().unwrap();
+    let t = 1_700_000_000;
+    store
+        .apply_page(
+            SRC,
+            &page(
+                "tickets",
+                "c1",
+                vec![
+                    Record::Ticket(header("1", t, Some("900"))),
+                    Record::Ticket(header("2", t, None)),
+                    Record::Event(event(
+                        "2",
+                        "e1",
+                        t,
+                        ChangeRecord::Organization {
+                            id: Some("900".into()),
+                        },
+                    )),
+                    Record::Ticket(header("3", t, Some("901"))),
+                    Record::Event(event(
+                        "3",
+                        "e1",
+                        t,
+                        ChangeRecord::Comment {
+                            author: Author::Other,
+                            author_id: Some("u7".into()),
+                            public: true,
+                        },
+                    )),
+                ],
+            ),
+        )
+        .unwrap();
+    let orgs = |tags: &[&str]| {
+        page(
+            "organizations",
+            "o1",
+            vec![Record::Organization(org("900", tags))],
+        )
+    };
+    // New organization: its tickets (by header and by event).
+    assert_eq!(
+        store.apply_page(SRC, &orgs(&["plan_basic"])).unwrap(),
+        vec!["1".to_string(), "2".to_string()]
+    );
+    // Unchanged: nothing.
+    assert!(store
+        .apply_page(SRC, &orgs(&["plan_basic"]))
+        .unwrap()
+        .is_empty());
+    // Changed: the same tickets, and their timelines show it.
+    assert_eq!(
+        store.apply_page(SRC, &orgs(&["plan_premier"])).unwrap(),
+        vec!["1".to_string(), "2".to_string()]
+    );
+    let t1 = store.ticket(SRC, "1").unwrap().unwrap();
+    assert_eq!(t1.organization.unwrap().tags, vec!["plan_premier"]);
+
+    // A user whose agent flag changes: the tickets they commented on.
+    let users = |agent: bool| {
+        page(
+            "users",
+            "u1",
+            vec![Record::User(UserRecord {
+                id: "u7".into(),
+                agent,
+            })],
+        )
+    };
+    assert_eq!(store.apply_page(SRC, &users(true)).unwrap(), vec!["3"]);
+    assert!(store.apply_page(SRC, &users(true)).unwrap().is_empty());
+    let t3 = store.ticket(SRC, "3").unwrap().unwrap();
+    assert!(matches!(
+        t3.events[0].change,
+        Change::Comment {
+            author: Author::Agent,
+            ..
+        }
+    ));
+    assert_eq!(store.apply_page(SRC, &users(false)).unwrap(), vec!["3"]);
+}
+
+#[test]
+fn deleted_tickets_vanish() {
+    let mut store = SqliteStore::in_memory().unwrap();
+    store.apply_page(SRC, &sample_page()).unwrap();
+    store.save_clocks(SRC, "1", "h", "[]").unwrap();
+    let mut gone = header("1", 1_700_001_000, Some("900"));
+    gone.deleted = true;
+    assert_eq!(
+        store
+            .apply_page(SRC, &page("tickets", "c2", vec![Record::Ticket(gone)]))
+            .unwrap(),
+        vec!["1"]
+    );
+    assert_eq!(store.ticket_ids(SRC).unwrap(), vec!["2"]);
+    assert!(store.ticket(SRC, "1").unwrap().is_none());
+    assert!(store.tickets(SRC, &["1".to_string()]).unwrap().is_empty());
+    assert_eq!(store.clocks(SRC, "1").unwrap(), None);
+    let stats = store.stats().unwrap();
+    assert_eq!(
+        (stats.tickets, stats.deleted_tickets, stats.clocks),
+        (1, 1, 0)
+    );
+    // An older snapshot cannot revive it; clocks for it are not kept.
+    store
+        .apply_page(
+            SRC,
+            &page(
+                "tickets",
+                "c3",
+                vec![Record::Ticket(header("1", 1_700_000_500, Some("900")))],
+            ),
+        )
+        .unwrap();
+    assert!(store.ticket(SRC, "1").unwrap().is_none());
+    store.save_clocks(SRC, "1", "h", "[]").unwrap();
+    assert_eq!(store.clocks(SRC, "1").unwrap(), None);
+    assert!(store.ticket(SRC, "unknown").unwrap().is_none());
+}
+
+#[test]
+fn clocks_round_trip_and_go_stale_when_the_timeline_changes() {
+    let mut store = SqliteStore::in_memory().unwrap();
+    store.apply_page(SRC, &sample_page()).unwrap();
+    assert_eq!(store.stale_ticket_ids(SRC).unwrap(), vec!["1", "2"]);
+    let json = r#"[{"metric":"first_response","instance":1,"state":"met"}]"#;
+    store.save_clocks(SRC, "1", "hash-1", json).unwrap();
+    assert_eq!(
+        store.clocks(SRC, "1").unwrap(),
+        Some(("hash-1".to_string(), json.to_string()))
+    );
+    store
+        .save_clocks_batch(
+            SRC,
+            &[
+                ("2".into(), "hash-1".into(), "[]".into()),
+                ("1".into(), "hash-2".into(), "[1]".into()),
+            ],
+        )
+        .unwrap();
+    assert_eq!(
+        store.clocks(SRC, "1").unwrap(),
+        Some(("hash-2".to_string(), "[1]".to_string()))
+    );
+    assert!(store.stale_ticket_ids(SRC).unwrap().is_empty());
+    assert_eq!(store.stats().unwrap().clocks, 2);
+    assert_eq!(store.clocks(SRC, "nope").unwrap(), None);
+    assert_eq!(store.clocks("other", "1").unwrap(), None);
+
+    // A new event marks ticket 2's clocks stale in the page's transaction.
+    store
+        .apply_page(
+            SRC,
+            &page(
+                "ticket_events",
+                "ev-1",
+                vec![Record::Event(event(
+                    "2",
+                    "e9",
+                    1_700_000_900,
+                    ChangeRecord::Status {
+                        value: Status::Solved,
+                    },
+                ))],
+            ),
+        )
+        .unwrap();
+    assert_eq!(store.stale_ticket_ids(SRC).unwrap(), vec!["2"]);
+    let all = store.all_clocks(SRC).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!((all[0].ticket_id.as_str(), all[0].stale), ("1", false));
+    assert_eq!((all[1].ticket_id.as_str(), all[1].stale), ("2", true));
+    store.save_clocks(SRC, "2", "hash-2", "[]").unwrap();
+    assert!(store.stale_ticket_ids(SRC).unwrap().is_empty());
+}
+
+#[test]
+fn events_before_their_ticket_wait_for_it() {
+    let mut store = SqliteStore::in_memory().unwrap();
+    let t = 1_700_000_000;
+    let ev = page(
+        "ticket_events",
+        "ev-1",
+        vec![Record::Event(event(
+            "5",
+            "e1",
+            t,
+            ChangeRecord::Status {
+                value: Status::Open,
+            },
+        ))],
+    );
+    assert_eq!(store.apply_page(SRC, &ev).unwrap(), vec!["5"]);
+    assert!(store.ticket(SRC, "5").unwrap().is_none());
+    assert!(store.ticket_ids(SRC).unwrap().is_empty());
+    store
+        .apply_page(
+            SRC,
+            &page("tickets", "c1", vec![Record::Ticket(header("5", t, None))]),
+        )
+        .unwrap();
+    assert_eq!(store.ticket(SRC, "5").unwrap().unwrap().events.len(), 1);
+    // Sources are separate.
+    assert!(store.ticket("freshdesk", "5").unwrap().is_none());
+}
+
+#[test]
+fn a_new_file_is_migrated_to_version_1_in_wal_mode() {
+    let db = TempDb::new("migrate");
+    assert!(!db.path().exists());
+    let store = db.open();
+    assert!(db.path().exists());
+    assert_eq!(SCHEMA_VERSION, 1);
+    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(store.path(), db.path());
+    drop(store);
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+    drop(conn);
+    // Opening again does not migrate again.
+    assert_eq!(db.open().schema_version().unwrap(), 1);
+}
+
+#[test]
+fn a_newer_schema_is_a_clear_error() {
+    let db = TempDb::new("toonew");
+    std::fs::create_dir_all(db.path().parent().unwrap()).unwrap();
+    {
+        let conn = rusqlite::Connection::open(db.path()).unwrap();
+        conn.execute_batch("PRAGMA user_version = 99").unwrap();
+    }
+    let err = SqliteStore::open(db.path()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::TooNew {
+                found: 99,
+                known: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains(&db.path().display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("99"), "{message}");
+    // Untouched: still version 99, no tables.
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 99);
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 0);
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_a_clear_error() {
+    let db = TempDb::new("garbage");
+    std::fs::create_dir_all(db.path().parent().unwrap()).unwrap();
+    std::fs::write(db.path(), vec![b'x'; 4096]).unwrap();
+    let err = SqliteStore::open(db.path()).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains(&db.path().display().to_string()),
+        "{message}"
+    );
+}
+
+/// This thread's time on a CPU, where Linux tells it (the machine may be
+/// busy with other work, so wall time alone says little).
+fn cpu_seconds() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e9)
+}
+
+fn rate(label: &str, n: usize, wall: f64, cpu: Option<f64>) {
+    match cpu {
+        Some(cpu) => println!(
+            "{label}: {n} tickets in {wall:.3} s wall ({:.0}/s), {cpu:.3} s CPU ({:.0}/s)",
+            n as f64 / wall,
+            n as f64 / cpu
+        ),
+        None => println!(
+            "{label}: {n} tickets in {wall:.3} s ({:.0}/s)",
+            n as f64 / wall
+        ),
+    }
+}
+
+/// Pages of 1,000 tickets × 15 events. Prints the rate; run with
+/// `cargo test --release --test store throughput -- --nocapture`.
+#[test]
+fn throughput() {
+    let db = TempDb::new("throughput");
+    let mut store = db.open();
+    let pages = if cfg!(debug_assertions) { 2 } else { 20 };
+    let per_page = 1_000;
+    let t0 = 1_700_000_000;
+    let mut input = Vec::new();
+    for p in 0..pages {
+        let mut records = Vec::with_capacity(per_page * 16);
+        for i in 0..per_page {
+            let id = format!("{}", p * per_page + i);
+            let org = format!("{}", 900 + i % 50);
+            let mut h = header(&id, t0 + 3_600, Some(&org));
+            h.fields.insert("product".into(), serde_json::json!("chat"));
+            records.push(Record::Ticket(h));
+            for e in 0..15 {
+                let at = t0 + e * 60;
+                let change = match e % 5 {
+                    0 => ChangeRecord::Priority {
+                        value: Some("high".into()),
+                    },
+                    1 => ChangeRecord::Comment {
+                        author: Author::Agent,
+                        author_id: Some(format!("agent-{}", i % 20)),
+                        public: true,
+                    },
+                    2 => ChangeRecord::Status {
+                        value: Status::Pending,
+                    },
+                    3 => ChangeRecord::Comment {
+                        author: Author::Requester,
+                        author_id: Some("req-1".into()),
+                        public: true,
+                    },
+                    _ => ChangeRecord::Status {
+                        value: Status::Open,
+                    },
+                };
+                records.push(Record::Event(event(&id, &format!("{e}"), at, change)));
+            }
+        }
+        input.push(page("tickets", &format!("c{p}"), records));
+    }
+    let (start, cpu) = (Instant::now(), cpu_seconds());
+    let mut changed = 0;
+    for p in &input {
+        changed += store.apply_page(SRC, p).unwrap().len();
+    }
+    let tickets = pages * per_page;
+    assert_eq!(changed, tickets);
+    let cpu = cpu.and_then(|c| Some(cpu_seconds()? - c));
+    rate(
+        "apply_page (x15 events)",
+        tickets,
+        start.elapsed().as_secs_f64(),
+        cpu,
+    );
+
+    // Re-applying the same pages (a re-read after a crash).
+    let (start, cpu) = (Instant::now(), cpu_seconds());
+    for p in &input {
+        assert!(store.apply_page(SRC, p).unwrap().is_empty());
+    }
+    let cpu = cpu.and_then(|c| Some(cpu_seconds()? - c));
+    rate("re-apply", tickets, start.elapsed().as_secs_f64(), cpu);
+
+    let ids = store.ticket_ids(SRC).unwrap();
+    let (start, cpu) = (Instant::now(), cpu_seconds());
+    let loaded = store.tickets(SRC, &ids).unwrap();
+    let cpu = cpu.and_then(|c| Some(cpu_seconds()? - c));
+    assert_eq!(loaded.len(), tickets);
+    assert_eq!(loaded[0].events.len(), 15);
+    rate(
+        "tickets() read",
+        tickets,
+        start.elapsed().as_secs_f64(),
+        cpu,
+    );
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.events, (tickets * 15) as u64);
+    let size = std::fs::metadata(db.path()).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "file: {} bytes ({} bytes/ticket)",
+        size,
+        size / tickets as u64
+    );
+}
