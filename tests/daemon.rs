@@ -157,3 +157,49 @@ async fn faults_change_nothing_in_the_stored_state() {
         assert_eq!(a, b);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_config_recomputes_stored_clocks_at_start() {
+    let cfg = example_config();
+    let data = generate(
+        &cfg,
+        &GeneratorOptions {
+            tickets_per_day: 10,
+            days: 3,
+            ..options()
+        },
+    );
+    let server = start(SimState::new(&cfg, data, ServerOptions::default()))
+        .await
+        .unwrap();
+    let dir = scratch("reconfig");
+    let config = write_config(&dir, &server.base_url());
+    let store_path = dir.join("store.sqlite");
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let opts = Options {
+        config: config.clone(),
+        store: store_path.clone(),
+        once: true,
+    };
+    run(opts.clone(), rx.clone()).await.unwrap();
+    // Tighten Premier's urgent target: the stored clocks carry the old hash.
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "urgent: { first_response: 1h",
+        "urgent: { first_response: 1m",
+    );
+    std::fs::write(&config, text).unwrap();
+    let new_hash = Config::load(&config).unwrap().hash;
+    run(opts, rx).await.unwrap();
+    server.shutdown().await;
+    let store = SqliteStore::open(&store_path).unwrap();
+    let ids = store.ticket_ids("zendesk").unwrap();
+    assert!(!ids.is_empty());
+    for id in &ids {
+        let (hash, _) = store.clocks("zendesk", id).unwrap().unwrap();
+        assert_eq!(
+            hash, new_hash,
+            "ticket {id} recomputed under the new config"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

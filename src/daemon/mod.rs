@@ -92,6 +92,7 @@ pub async fn run(opts: Options, shutdown: watch::Receiver<bool>) -> Result<Summa
         let source = build_source(name, spec)?;
         // Clocks lost to a crash, or computed under another config, first.
         recompute_stale(&store, name, &config).await?;
+        recompute_other_config(&store, name, &config).await?;
         let interval = spec.poll_interval.map_or(Duration::from_secs(60), |d| {
             Duration::from_secs(d.seconds_with_day(86_400).max(1) as u64)
         });
@@ -137,6 +138,29 @@ async fn blocking<T: Send + 'static>(
     })
     .await
     .map_err(|e| format!("a store task failed: {e}"))?
+}
+
+/// Recomputes tickets whose clocks were computed under another config: a
+/// changed target or calendar re-evaluates past tickets too.
+async fn recompute_other_config(
+    store: &SharedStore,
+    source: &str,
+    config: &Arc<Config>,
+) -> Result<u64, String> {
+    let (src, hash) = (source.to_string(), config.hash.clone());
+    let ids = blocking(store, move |s| {
+        let rows = s.all_clocks(&src).map_err(|e| e.to_string())?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| r.config_hash != hash)
+            .map(|r| r.ticket_id)
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    if !ids.is_empty() {
+        info!(source, tickets = ids.len(), config = %config.hash, "the config changed: recomputing these tickets' clocks");
+    }
+    recompute(store, source, config, ids).await
 }
 
 /// Recomputes tickets whose clocks are missing or stale.
