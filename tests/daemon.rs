@@ -203,3 +203,96 @@ async fn a_changed_config_recomputes_stored_clocks_at_start() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every stored ticket's timeline and its clocks' identities, in id order.
+fn stored_state(store_path: &Path) -> Vec<String> {
+    let store = SqliteStore::open(store_path).unwrap();
+    assert!(store.stale_ticket_ids("zendesk").unwrap().is_empty());
+    let mut out = Vec::new();
+    for id in store.ticket_ids("zendesk").unwrap() {
+        let t = store.ticket("zendesk", &id).unwrap().unwrap();
+        let (_, clocks) = store.clocks("zendesk", &id).unwrap().unwrap();
+        let ids: Vec<serde_json::Value> = serde_json::from_str::<Vec<serde_json::Value>>(&clocks)
+            .unwrap()
+            .into_iter()
+            .map(|c| serde_json::json!([c["metric"], c["instance"], c["start"], c["fulfilled_at"]]))
+            .collect();
+        out.push(format!(
+            "{}\n{}",
+            serde_json::to_string(&t).unwrap(),
+            serde_json::to_string(&ids).unwrap()
+        ));
+    }
+    out
+}
+
+#[test]
+fn a_daemon_killed_mid_backfill_resumes_and_loses_nothing() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let bin = env!("CARGO_BIN_EXE_helpdesk-slo");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml");
+    let mut sim = Command::new(bin)
+        .args(["simulate", "--config"])
+        .arg(&example)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--seed",
+            "11",
+            "--days",
+            "20",
+            "--tickets-per-day",
+            "150",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut out = std::io::BufReader::new(sim.stdout.take().unwrap());
+    out.read_line(&mut first).unwrap();
+    // Keep draining its stdout: a closed pipe would end the emulator.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let url = first.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+
+    let dir = scratch("sigkill");
+    let config = write_config(&dir, &url);
+    let daemon = |store: &Path| {
+        let mut c = Command::new(bin);
+        c.args(["run", "--once", "--config"])
+            .arg(&config)
+            .arg("--store")
+            .arg(store);
+        c.stdout(Stdio::null()).stderr(Stdio::null());
+        c
+    };
+    // Killed (SIGKILL) mid-backfill, twice, then run to the end.
+    let killed = dir.join("killed.sqlite");
+    for wait_ms in [700, 1500] {
+        let mut child = daemon(&killed).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(wait_ms));
+        let finished = child.try_wait().unwrap().is_some();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(
+            !finished,
+            "the backfill finished before the kill; make the dataset larger"
+        );
+    }
+    assert!(daemon(&killed).status().unwrap().success());
+    // The same backfill, never interrupted.
+    let clean = dir.join("clean.sqlite");
+    assert!(daemon(&clean).status().unwrap().success());
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+
+    let (a, b) = (stored_state(&killed), stored_state(&clean));
+    assert!(a.len() > 300, "{}", a.len());
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -33,6 +33,9 @@ use crate::sources::zendesk::Zendesk;
 use crate::sources::{Page, Source, SourceError};
 use crate::store::{SqliteStore, Store};
 
+/// Consecutive failed attempts at one page after which `--once` gives up.
+const ONCE_MAX_FAILURES: u32 = 12;
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -252,6 +255,7 @@ async fn poll_source(
     let mut last_request: Option<Instant> = None;
     let mut last_log = Instant::now();
     let mut pending = 0usize;
+    let mut failures = 0u32;
     'outer: loop {
         for &stream in source.streams() {
             let mut backoff = Duration::from_secs(1);
@@ -285,6 +289,15 @@ async fn poll_source(
                     }
                     Err(e @ (SourceError::Transient(_) | SourceError::Malformed { .. })) => {
                         summary.retries += 1;
+                        failures += 1;
+                        // A backfill (--once) gives up on a page that keeps
+                        // failing instead of waiting forever; the daemon
+                        // keeps trying.
+                        if once && failures >= ONCE_MAX_FAILURES {
+                            return Err(format!(
+                                "source {name}: stream {stream}: {failures} attempts failed, the last: {e}"
+                            ));
+                        }
                         warn!(source = %name, stream, error = %e, backoff_ms = backoff.as_millis() as u64, "poll failed; retrying the same page");
                         if sleep_or_stop(
                             backoff + jitter(backoff.as_millis() as u64 / 2),
@@ -309,6 +322,7 @@ async fn poll_source(
                     }
                 };
                 backoff = Duration::from_secs(1);
+                failures = 0;
                 let caught_up = page.caught_up;
                 let records = page.records.len() as u64;
                 let src = name.clone();
