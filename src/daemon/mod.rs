@@ -152,12 +152,8 @@ async fn recompute_other_config(
 ) -> Result<u64, String> {
     let (src, hash) = (source.to_string(), config.hash.clone());
     let ids = blocking(store, move |s| {
-        let rows = s.all_clocks(&src).map_err(|e| e.to_string())?;
-        Ok(rows
-            .into_iter()
-            .filter(|r| r.config_hash != hash)
-            .map(|r| r.ticket_id)
-            .collect::<Vec<_>>())
+        s.ticket_ids_computed_under_other_config(&src, &hash)
+            .map_err(|e| e.to_string())
     })
     .await?;
     if !ids.is_empty() {

@@ -137,6 +137,14 @@ pub trait Store: Send {
     /// Non-deleted tickets whose clocks are missing or stale, sorted.
     fn stale_ticket_ids(&self, source: &str) -> Result<Vec<String>, StoreError>;
 
+    /// Non-deleted tickets whose stored clocks were computed under a config
+    /// other than `config_hash`, sorted (reads hashes only, not the clocks).
+    fn ticket_ids_computed_under_other_config(
+        &self,
+        source: &str,
+        config_hash: &str,
+    ) -> Result<Vec<String>, StoreError>;
+
     /// Replaces the computed clocks of a ticket (JSON of the engine's
     /// ClockView list, plus the config hash they were computed with) and
     /// clears its stale mark.

@@ -680,6 +680,28 @@ impl Store for SqliteStore {
         )
     }
 
+    fn ticket_ids_computed_under_other_config(
+        &self,
+        source: &str,
+        config_hash: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let what = format!("listing the tickets of {source} computed under another config");
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT c.ticket_id FROM clocks c
+                 JOIN tickets t ON t.source = c.source AND t.id = c.ticket_id
+                 WHERE c.source = ?1 AND t.deleted = 0 AND c.config_hash <> ?2
+                 ORDER BY c.ticket_id",
+            )
+            .map_err(|e| sql_error(&self.path, &what, e))?;
+        let rows = stmt
+            .query_map(params![source, config_hash], |row| row.get::<_, String>(0))
+            .map_err(|e| sql_error(&self.path, &what, e))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| sql_error(&self.path, &what, e))
+    }
+
     fn save_clocks(
         &mut self,
         source: &str,
