@@ -75,7 +75,7 @@ pub mod aggregate;
 mod run;
 pub mod timeline;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::policy::model::{MetricId, PlanId, SeverityId};
 use crate::policy::Policy;
@@ -83,7 +83,7 @@ pub use run::evaluate;
 pub use timeline::{Change, Event, Organization, Ticket};
 
 /// A clock's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClockState {
     Active,
@@ -190,5 +190,132 @@ fn ser_opt_instant<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok,
     match t {
         Some(t) => ser_instant(t, s),
         None => s.serialize_none(),
+    }
+}
+
+/// A stored clock read back: the JSON of a [`ClockView`], owned.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+struct StoredView {
+    metric: String,
+    instance: u32,
+    plan: Option<String>,
+    severity: Option<String>,
+    #[serde(with = "timeline::instant")]
+    start: i64,
+    #[serde(default, with = "opt_instant")]
+    due_at: Option<i64>,
+    state: ClockState,
+    reason: Option<String>,
+    #[serde(default, with = "opt_instant")]
+    fulfilled_at: Option<i64>,
+    #[serde(default, with = "opt_instant")]
+    breached_at: Option<i64>,
+    elapsed_seconds: i64,
+    paused_seconds: i64,
+    remaining_seconds: Option<i64>,
+}
+
+mod opt_instant {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        let text = Option::<std::borrow::Cow<str>>::deserialize(d)?;
+        text.map(|t| crate::time::parse_instant(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+/// Why stored clocks could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("clocks JSON does not decode: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The clocks name a metric, plan or severity the policy does not have
+    /// (they were computed under another config).
+    #[error("clock names {what} \"{name}\", which the current config does not define")]
+    Unknown { what: &'static str, name: String },
+}
+
+/// Reads back a ticket's stored clocks (the JSON list of [`ClockView`]s the
+/// daemon stores) as [`Clock`]s of `policy`.
+pub fn decode_clocks(policy: &Policy, json: &str) -> Result<Vec<Clock>, DecodeError> {
+    let views: Vec<StoredView> = serde_json::from_str(json)?;
+    views
+        .into_iter()
+        .map(|v| {
+            let metric = policy.metric_id(&v.metric).ok_or(DecodeError::Unknown {
+                what: "metric",
+                name: v.metric.clone(),
+            })?;
+            let plan = v
+                .plan
+                .map(|p| {
+                    policy.plan_id(&p).ok_or(DecodeError::Unknown {
+                        what: "plan",
+                        name: p,
+                    })
+                })
+                .transpose()?;
+            let severity = v
+                .severity
+                .map(|s| {
+                    policy
+                        .severities
+                        .iter()
+                        .position(|x| *x == s)
+                        .ok_or(DecodeError::Unknown {
+                            what: "severity",
+                            name: s,
+                        })
+                })
+                .transpose()?;
+            Ok(Clock {
+                metric,
+                instance: v.instance,
+                plan,
+                severity,
+                start: v.start,
+                due_at: v.due_at,
+                state: v.state,
+                reason: v.reason,
+                fulfilled_at: v.fulfilled_at,
+                breached_at: v.breached_at,
+                elapsed_seconds: v.elapsed_seconds,
+                paused_seconds: v.paused_seconds,
+                remaining_seconds: v.remaining_seconds,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::*;
+    use crate::policy::Config;
+
+    #[test]
+    fn stored_clocks_decode_to_what_was_evaluated() {
+        let cfg = Config::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/celigo.yaml"
+        )))
+        .unwrap();
+        let ticket: Ticket = serde_json::from_str(
+            r#"{"id":"7","created_at":"2026-11-20T16:30:00Z","priority":"urgent",
+                "organization":{"id":"1","tags":["preferred"]},
+                "events":[{"at":"2026-11-20T17:00:00Z","type":"comment","public":true,"author":"agent"},
+                          {"at":"2026-11-20T18:00:00Z","type":"status","value":"pending"}]}"#,
+        )
+        .unwrap();
+        let clocks = evaluate(&cfg.policy, &ticket, 1_795_000_000);
+        assert!(!clocks.is_empty());
+        let views: Vec<_> = clocks.iter().map(|c| c.view(&cfg.policy)).collect();
+        let json = serde_json::to_string(&views).unwrap();
+        assert_eq!(decode_clocks(&cfg.policy, &json).unwrap(), clocks);
+        let err = decode_clocks(&cfg.policy, &json.replacen(views[0].metric, "gone", 1));
+        assert!(
+            matches!(err, Err(DecodeError::Unknown { what: "metric", .. })),
+            "{err:?}"
+        );
     }
 }
