@@ -590,13 +590,13 @@ fn events_before_their_ticket_wait_for_it() {
 }
 
 #[test]
-fn a_new_file_is_migrated_to_version_1_in_wal_mode() {
+fn a_new_file_is_migrated_to_the_latest_version_in_wal_mode() {
     let db = TempDb::new("migrate");
     assert!(!db.path().exists());
     let store = db.open();
     assert!(db.path().exists());
-    assert_eq!(SCHEMA_VERSION, 1);
-    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(store.schema_version().unwrap(), 2);
     assert_eq!(store.path(), db.path());
     drop(store);
     let conn = rusqlite::Connection::open(db.path()).unwrap();
@@ -607,10 +607,10 @@ fn a_new_file_is_migrated_to_version_1_in_wal_mode() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     drop(conn);
     // Opening again does not migrate again.
-    assert_eq!(db.open().schema_version().unwrap(), 1);
+    assert_eq!(db.open().schema_version().unwrap(), 2);
 }
 
 #[test]
@@ -627,7 +627,7 @@ fn a_newer_schema_is_a_clear_error() {
             err,
             StoreError::TooNew {
                 found: 99,
-                known: 1,
+                known: 2,
                 ..
             }
         ),
@@ -775,4 +775,66 @@ fn throughput() {
         size,
         size / tickets as u64
     );
+}
+
+#[test]
+fn a_version_1_file_is_migrated_keeping_its_data() {
+    let db = TempDb::new("migrate1");
+    std::fs::create_dir_all(db.path().parent().unwrap()).unwrap();
+    {
+        let conn = rusqlite::Connection::open(db.path()).unwrap();
+        conn.execute_batch(include_str!("../src/store/migrations/0001_init.sql"))
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO tickets (source, id, updated_at, header)
+                 VALUES ('zendesk', '9', 1, '{}');
+             INSERT INTO cursors VALUES ('zendesk', 'tickets', 'abc', 1);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let store = db.open();
+    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(
+        store.cursor(SRC, "tickets").unwrap().as_deref(),
+        Some("abc")
+    );
+    // Tickets stored before version 2 count as changed at 0.
+    assert_eq!(store.tickets_changed_since(SRC, 0).unwrap(), vec!["9"]);
+    assert!(store.tickets_changed_since(SRC, 1).unwrap().is_empty());
+}
+
+#[test]
+fn changed_tickets_carry_the_time_they_arrived() {
+    let db = TempDb::new("arrivals");
+    let mut store = db.open();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    store.apply_page(SRC, &sample_page()).unwrap();
+    let all = store.ticket_ids(SRC).unwrap();
+    assert!(!all.is_empty());
+    assert_eq!(store.tickets_changed_since(SRC, before).unwrap(), all);
+    assert!(store
+        .tickets_changed_since(SRC, before + 3_600)
+        .unwrap()
+        .is_empty());
+    // Re-applying the same page changes no ticket, so no arrival time moves.
+    let again = store.apply_page(SRC, &sample_page()).unwrap();
+    assert!(again.is_empty(), "{again:?}");
+}
+
+#[test]
+fn polls_are_recorded_once_and_read_by_range() {
+    let db = TempDb::new("polls");
+    let mut store = db.open();
+    for at in [100, 160, 160, 400] {
+        store.record_poll(SRC, at).unwrap();
+    }
+    store.record_poll("other", 150).unwrap();
+    assert_eq!(store.polls(SRC, 0, 1_000).unwrap(), vec![100, 160, 400]);
+    assert_eq!(store.polls(SRC, 160, 400).unwrap(), vec![160]);
+    drop(store);
+    assert_eq!(db.open().polls("other", 0, 1_000).unwrap(), vec![150]);
 }

@@ -355,6 +355,13 @@ async fn poll_source(
                 }
             }
         }
+        // Every stream caught up: a completed poll, which reports use to
+        // show gaps in the data's freshness.
+        let src = name.clone();
+        blocking(&store, move |s| {
+            s.record_poll(&src, now_unix()).map_err(|e| e.to_string())
+        })
+        .await?;
         if once || sleep_or_stop(interval + jitter(1000), &mut shutdown).await {
             break;
         }

@@ -172,6 +172,18 @@ pub trait Store: Send {
     /// daemon serves at once.
     fn all_clocks(&self, source: &str) -> Result<Vec<StoredClocks>, StoreError>;
 
+    /// Non-deleted tickets whose timeline changed in this store at or after
+    /// `since` (Unix seconds, the daemon's clock), sorted: what arrived after
+    /// a report's period closed.
+    fn tickets_changed_since(&self, source: &str, since: i64) -> Result<Vec<String>, StoreError>;
+
+    /// Notes that every stream of `source` was caught up at `at`.
+    fn record_poll(&mut self, source: &str, at: i64) -> Result<(), StoreError>;
+
+    /// When `source` completed polls in `[from, to)`, ascending: gaps between
+    /// them are gaps in the data's freshness.
+    fn polls(&self, source: &str, from: i64, to: i64) -> Result<Vec<i64>, StoreError>;
+
     /// Counts of what the store holds.
     fn stats(&self) -> Result<StoreStats, StoreError>;
 }

@@ -16,7 +16,10 @@ use crate::sources::{
 
 /// The migrations, in order; migration `n` (1-based) brings the file to
 /// schema version `n`.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_arrivals_and_polls.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -176,6 +179,8 @@ const TICKETS_OF_AUTHOR: &str =
 
 const MARK_STALE: &str =
     "UPDATE clocks SET stale = 1 WHERE source = ?1 AND ticket_id = ?2 AND stale = 0";
+
+const TOUCH_TICKET: &str = "UPDATE tickets SET changed_at = ?3 WHERE source = ?1 AND id = ?2";
 
 const DROP_CLOCKS: &str = "DELETE FROM clocks WHERE source = ?1 AND ticket_id = ?2";
 
@@ -604,10 +609,15 @@ impl Store for SqliteStore {
                 .execute(params![source, stream, page.cursor, unix_now()])
                 .map_err(|e| sql_error(path, what(), e))?;
             let mut mark = prepare(MARK_STALE)?;
+            let mut touch = prepare(TOUCH_TICKET)?;
+            let now = unix_now();
             for id in &changed {
                 mark.execute(params![source, id]).map_err(|e| {
                     sql_error(path, format!("marking the clocks of ticket {id} stale"), e)
                 })?;
+                touch
+                    .execute(params![source, id, now])
+                    .map_err(|e| sql_error(path, format!("noting when ticket {id} changed"), e))?;
             }
         }
         tx.commit()
@@ -793,6 +803,45 @@ impl Store for SqliteStore {
                     stale: row.get(3)?,
                 })
             })
+            .map_err(|e| sql_error(&self.path, what(), e))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| sql_error(&self.path, what(), e))
+    }
+
+    fn tickets_changed_since(&self, source: &str, since: i64) -> Result<Vec<String>, StoreError> {
+        let what = || format!("listing the tickets of {source} changed since {since}");
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM tickets WHERE source = ?1 AND changed_at >= ?2 AND deleted = 0
+                 ORDER BY id",
+            )
+            .map_err(|e| sql_error(&self.path, what(), e))?;
+        let rows = stmt
+            .query_map(params![source, since], |row| row.get(0))
+            .map_err(|e| sql_error(&self.path, what(), e))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| sql_error(&self.path, what(), e))
+    }
+
+    fn record_poll(&mut self, source: &str, at: i64) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("INSERT OR IGNORE INTO polls (source, at) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![source, at]))
+            .map(|_| ())
+            .map_err(|e| sql_error(&self.path, format!("recording a poll of {source}"), e))
+    }
+
+    fn polls(&self, source: &str, from: i64, to: i64) -> Result<Vec<i64>, StoreError> {
+        let what = || format!("reading the polls of {source}");
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT at FROM polls WHERE source = ?1 AND at >= ?2 AND at < ?3 ORDER BY at",
+            )
+            .map_err(|e| sql_error(&self.path, what(), e))?;
+        let rows = stmt
+            .query_map(params![source, from, to], |row| row.get(0))
             .map_err(|e| sql_error(&self.path, what(), e))?;
         rows.collect::<Result<Vec<_>, _>>()
             .map_err(|e| sql_error(&self.path, what(), e))
