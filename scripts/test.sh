@@ -1,15 +1,29 @@
 #!/usr/bin/env bash
 # Runs every test of helpdesk-slo, after installing what the tests need.
 #
-# Today the tests need only a Rust toolchain (cargo); as the project grows this
-# script installs the rest itself (promtool, a Prometheus server) so that no
-# test ever skips for want of a tool.
+# Besides a Rust toolchain (cargo) the tests need Prometheus' tools; this
+# script installs them itself, so that no test ever skips for want of a tool.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "error: cargo not found; install Rust first (https://rustup.rs), then rerun $0" >&2
   exit 1
+fi
+
+# The alert and dashboard tests run the real tools: promtool and prometheus
+# (Debian's prometheus), amtool (prometheus-alertmanager), systemd-analyze
+# (systemd). Install whichever is missing; the tests fail without them.
+need=()
+command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]} (Debian packages) for the alert and dashboard tests"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
 
 log=$(mktemp)

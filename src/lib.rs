@@ -37,11 +37,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod alerts;
 pub mod calendar;
 pub mod cli;
 pub mod daemon;
 pub mod engine;
+pub mod exposition;
 pub mod policy;
+pub mod report;
+pub mod server;
 pub mod simulator;
 pub mod sources;
 pub mod store;

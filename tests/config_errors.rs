@@ -105,6 +105,18 @@ const CASES: &[(&str, &str)] = &[
         r#"tests/testdata/config/invalid-priority-two-severities.yaml:3: severities: priority "P1" maps to both "critical" and "high"; each priority value belongs to one severity"#,
     ),
     (
+        "invalid-report-both-days.yaml",
+        r#"tests/testdata/config/invalid-report-both-days.yaml:6:13: reports.schedule: schedule "0 6 1 * mon" restricts both day-of-month and day-of-week; give one and write * for the other"#,
+    ),
+    (
+        "invalid-report-duplicate-customer.yaml",
+        r#"tests/testdata/config/invalid-report-duplicate-customer.yaml:7: reports.customers: customer "acme" is listed twice; each customer gets one report"#,
+    ),
+    (
+        "invalid-report-schedule.yaml",
+        r#"tests/testdata/config/invalid-report-schedule.yaml:5:13: reports.schedule: schedule "0 0 6 1 * *" has 6 fields; write the 5 fields of crontab: minute hour day-of-month month day-of-week, such as "0 6 1 * *" (06:00 on the 1st), or @monthly"#,
+    ),
+    (
         "invalid-target-map-key.yaml",
         r#"tests/testdata/config/invalid-target-map-key.yaml:12:23: plans.gold.targets.critical.fr: unexpected key `calender` in a target; a target map has one of `target` (4h, 2d, none) or `business_days` (N), and optionally `calendar`"#,
     ),

@@ -75,6 +75,7 @@ async fn backfill(name: &str, faults: Faults) -> (Vec<String>, usize) {
         config,
         store: store_path.clone(),
         once: true,
+        ..Options::default()
     };
     let summary = tokio::time::timeout(Duration::from_secs(120), run(opts.clone(), rx.clone()))
         .await
@@ -180,6 +181,7 @@ async fn a_changed_config_recomputes_stored_clocks_at_start() {
         config: config.clone(),
         store: store_path.clone(),
         once: true,
+        ..Options::default()
     };
     run(opts.clone(), rx.clone()).await.unwrap();
     // Tighten Premier's urgent target: the stored clocks carry the old hash.

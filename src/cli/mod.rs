@@ -6,7 +6,11 @@
 
 pub mod batch;
 mod calendar;
+mod demo;
 mod explain;
+mod import;
+mod report;
+mod rules;
 mod run;
 mod simulate;
 
@@ -37,6 +41,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the whole product on an embedded default: a simulated Zendesk
+    /// with months of tickets, the daemon, /metrics, the JSON API and last
+    /// month's report.
+    #[command(
+        after_help = "Example:\n  helpdesk-slo demo\n  helpdesk-slo demo --listen 127.0.0.1:9999 --days 90 --dir demo-state\n\n\
+        Prints the URLs of /metrics and the JSON API and the path of the report once the \
+        backfill is done, then keeps running (new tickets arrive every few seconds) until Ctrl-C. \
+        Needs no network and no helpdesk account."
+    )]
+    Demo(demo::DemoArgs),
     /// Validate a config file and summarise what it defines.
     #[command(
         after_help = "Example:\n  helpdesk-slo check --config examples/workzoom.yaml\n\n\
@@ -86,6 +100,41 @@ enum Command {
         source is caught up. SIGTERM/SIGINT stop after the page in flight; nothing is lost."
     )]
     Run(run::RunArgs),
+    /// Read a Zendesk account's SLA policies, schedules and holidays and print
+    /// the equivalent config (calendars, severities, metrics, plans).
+    #[command(
+        after_help = "Example:\n  ZENDESK_API_TOKEN=... helpdesk-slo import-zendesk-policies \
+        --url https://acme.zendesk.com --email admin@acme.com --out helpdesk-slo.yaml\n\n\
+        Needs an admin's API token (with --email) or OAuth token (without), from \
+        $ZENDESK_API_TOKEN, --token-env VARIABLE or --token-file FILE; the token is never \
+        printed. The config is checked to load before it is written. Comments starting with \
+        APPROXIMATION say where Zendesk and helpdesk-slo differ (filter conditions a plan match \
+        cannot say, pausable update and wait/work-time metrics, calendar-hours targets); review \
+        them, then add objectives, credits and `sources:`."
+    )]
+    ImportZendeskPolicies(import::ImportArgs),
+    /// Write a month's markdown SLA report from the store: attainment per
+    /// plan, breached tickets, SLA credits, data quality, methodology.
+    #[command(
+        after_help = "Example:\n  helpdesk-slo report --config helpdesk-slo.yaml --store helpdesk-slo.sqlite \
+        --month 2026-10 --out reports\n\n\
+        Writes DIR/2026-10.md (with -plan-P and -customer-ORG suffixes when filtered) and prints \
+        its path. The same store and config give the same bytes: the data cut-off is the last \
+        completed poll in the store, and the report states it. --month defaults to the last full \
+        month in the config's reports.timezone (UTC if not set)."
+    )]
+    Report(report::ReportArgs),
+    /// Write the Prometheus alerting and recording rules of a config (or the
+    /// exporter's health rules) and their `promtool test rules` tests.
+    #[command(
+        after_help = "Example:\n  helpdesk-slo rules --config examples/celigo.yaml --out alerts\n  \
+        helpdesk-slo rules --exporter --out alerts\n\n\
+        Writes DIR/NAME.rules.yaml and DIR/tests/NAME.test.yaml (NAME: the config file's stem, or \
+        exporter). Burn-rate factors that could never fire at a plan's objective are replaced by a \
+        reachable one, and the file's comments say so; an objective of 100% is rejected. Check the \
+        result with `promtool check rules` and `promtool test rules`."
+    )]
+    Rules(rules::RulesArgs),
 }
 
 /// Runs the CLI on the process arguments.
@@ -122,6 +171,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Explain(args) => explain::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Run(args) => run::run_daemon(args),
+        Command::Demo(args) => demo::run(args),
+        Command::ImportZendeskPolicies(args) => import::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Rules(args) => rules::run(args),
     }
 }
 

@@ -9,6 +9,11 @@ use tracing::{info, warn};
 use super::Failure;
 use crate::daemon::{run, Options};
 
+/// Where the daemon serves by default: loopback, so nothing is exposed
+/// until the operator says so.
+pub(crate) const DEFAULT_LISTEN: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9887);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum LogFormat {
     Text,
@@ -26,6 +31,13 @@ pub(crate) struct RunArgs {
     /// Poll every source until caught up once, then exit (a backfill).
     #[arg(long)]
     once: bool,
+    /// Serve /metrics, /-/ready, /-/reload and the JSON API on this address
+    /// [default: 127.0.0.1:9887; none with --once].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
+    /// Folder of monthly reports to serve at /api/v1/reports.
+    #[arg(long, value_name = "DIR")]
+    reports_dir: Option<PathBuf>,
     /// Log lines for people (text) or for log pipelines (json).
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -64,6 +76,12 @@ pub(crate) fn run_daemon(args: RunArgs) -> Result<(), Failure> {
             config: args.config,
             store: args.store,
             once: args.once,
+            listen: args.listen.or(if args.once {
+                None
+            } else {
+                Some(DEFAULT_LISTEN)
+            }),
+            reports_dir: args.reports_dir,
         };
         let summary = run(opts, rx).await.map_err(Failure::Usage)?;
         for (name, s) in &summary.sources {
@@ -74,7 +92,7 @@ pub(crate) fn run_daemon(args: RunArgs) -> Result<(), Failure> {
 }
 
 /// SIGTERM or SIGINT (Ctrl-C).
-async fn wait_for_stop() {
+pub(crate) async fn wait_for_stop() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

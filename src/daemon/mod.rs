@@ -17,33 +17,53 @@
 //!   abandoned before its commit; either way nothing is lost.
 //! * Secrets never reach the logs: adapters hold them, errors name paths and
 //!   statuses only.
+//! * The last state is served at once: on start the stored clocks are loaded
+//!   into the exposition before the first poll; `/-/ready` turns 200 then.
+//! * A config reload (SIGHUP, `POST /-/reload`) that fails validation is
+//!   logged and answered with the error, and the running config stays; a
+//!   valid one recomputes every ticket's clocks off to the side and swaps
+//!   them in at once. Changes to `sources:` need a restart (logged).
 
-use std::collections::BTreeMap;
+mod state;
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{error, info, warn};
 
-use crate::engine::evaluate;
+use crate::engine::{decode_clocks, evaluate};
+use crate::exposition::Live;
 use crate::policy::spec::SourceSpec;
 use crate::policy::Config;
 use crate::sources::zendesk::Zendesk;
 use crate::sources::{Page, Source, SourceError};
 use crate::store::{SqliteStore, Store};
 
+pub use state::{DaemonState, ReloadRequest};
+
+/// How often the figures are recomputed when nothing changed: clocks cross
+/// their due and calendars open and close as time passes.
+const REFRESH_EVERY: Duration = Duration::from_secs(15);
+
 /// Consecutive failed attempts at one page after which `--once` gives up.
 const ONCE_MAX_FAILURES: u32 = 12;
 
 /// What to run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     pub config: PathBuf,
     pub store: PathBuf,
     /// Poll every source until it is caught up once, then return (backfills,
     /// tests, benchmarks).
     pub once: bool,
+    /// Serve `/metrics`, health, reload and the JSON API here.
+    pub listen: Option<SocketAddr>,
+    /// Where monthly reports are written (served by the JSON API).
+    pub reports_dir: Option<PathBuf>,
 }
 
 /// What a run did.
@@ -63,7 +83,8 @@ pub struct SourceSummary {
 
 type SharedStore = Arc<Mutex<SqliteStore>>;
 
-fn now_unix() -> i64 {
+/// Now, in Unix seconds.
+pub fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -85,17 +106,126 @@ pub fn build_source(name: &str, spec: &SourceSpec) -> Result<Box<dyn Source>, St
 /// Runs the daemon until `shutdown` turns true (or, with `once`, until every
 /// source is caught up).
 pub async fn run(opts: Options, shutdown: watch::Receiver<bool>) -> Result<Summary, String> {
+    run_with(opts, shutdown, None).await
+}
+
+/// What [`run_with`] hands out once it serves: the bound address (when
+/// listening) and the shared state.
+pub type Started = (Option<SocketAddr>, Arc<DaemonState>);
+
+/// [`run`], telling `started` where it listens once the stored state is
+/// loaded and served.
+pub async fn run_with(
+    opts: Options,
+    shutdown: watch::Receiver<bool>,
+    started: Option<oneshot::Sender<Started>>,
+) -> Result<Summary, String> {
+    let text = std::fs::read_to_string(&opts.config)
+        .map_err(|e| format!("cannot read config {}: {e}", opts.config.display()))?;
     let config = Arc::new(Config::load(&opts.config).map_err(|e| e.to_string())?);
     let store = SqliteStore::open(&opts.store).map_err(|e| e.to_string())?;
     let store: SharedStore = Arc::new(Mutex::new(store));
     info!(config = %opts.config.display(), hash = %config.hash, store = %opts.store.display(), sources = config.sources.len(), "starting");
 
+    let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
+    // Reports are served from --reports-dir, else the config's
+    // `reports.out`.
+    let reports_dir = opts
+        .reports_dir
+        .clone()
+        .or_else(|| config.reports.as_ref().and_then(|r| r.out.clone()));
+    let state = Arc::new(DaemonState::new(
+        config.clone(),
+        text,
+        &opts.config,
+        reload_tx,
+        reports_dir,
+    ));
+    if let Ok(mut h) = state.health.lock() {
+        h.config_ok = true;
+        h.config_loaded_at = now_unix();
+        for name in config.sources.keys() {
+            h.sources.entry(name.clone()).or_default();
+        }
+    }
+    let mut bound = None;
+    let mut background = Vec::new();
+    if let Some(addr) = opts.listen {
+        let (listener, addr) = crate::server::bind(addr).await?;
+        info!(%addr, "serving /metrics, /api/v1/clocks, /-/ready, /-/reload");
+        bound = Some(addr);
+        background.push(tokio::spawn(crate::server::serve(
+            listener,
+            state.clone(),
+            shutdown.clone(),
+        )));
+    }
+
+    // The last state at once: stored clocks go into the exposition before
+    // anything is polled or recomputed.
+    let loaded = load_live(&store, &config).await?;
+    if let Ok(mut live) = state.live.lock() {
+        *live = loaded;
+    }
+    update_stored_counts(&state);
+    state.refresh(now_unix());
+    state.set_ready();
+    if let Some(tx) = started {
+        let _ = tx.send((bound, state.clone()));
+    }
+
+    background.push(tokio::spawn(refresher(state.clone(), shutdown.clone())));
+    {
+        let (state, store, mut shutdown) = (state.clone(), store.clone(), shutdown.clone());
+        background.push(tokio::spawn(async move {
+            #[cfg(unix)]
+            let mut hup =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+            loop {
+                #[cfg(unix)]
+                let hangup = async {
+                    match hup.as_mut() {
+                        Some(h) => {
+                            h.recv().await;
+                        }
+                        None => std::future::pending::<()>().await,
+                    }
+                };
+                #[cfg(not(unix))]
+                let hangup = std::future::pending::<()>();
+                let answer = tokio::select! {
+                    _ = shutdown.changed() => {
+                        if *shutdown.borrow() { break; }
+                        continue;
+                    }
+                    _ = hangup => None,
+                    req = reload_rx.recv() => match req {
+                        Some(r) => Some(r),
+                        None => break,
+                    },
+                };
+                let result = reload(&state, &store).await;
+                if let Some(tx) = answer {
+                    let _ = tx.send(result);
+                }
+            }
+        }));
+    }
+
+    if !opts.once {
+        background.push(tokio::spawn(report_schedule(
+            state.clone(),
+            store.clone(),
+            shutdown.clone(),
+        )));
+    }
+
     let mut tasks = Vec::new();
     for (name, spec) in &config.sources {
         let source = build_source(name, spec)?;
         // Clocks lost to a crash, or computed under another config, first.
-        recompute_stale(&store, name, &config).await?;
-        recompute_other_config(&store, name, &config).await?;
+        recompute_stale(&store, &state, name, &config, &[]).await?;
+        recompute_other_config(&store, &state, name, &config).await?;
         let interval = spec.poll_interval.map_or(Duration::from_secs(60), |d| {
             Duration::from_secs(d.seconds_with_day(86_400).max(1) as u64)
         });
@@ -109,7 +239,7 @@ pub async fn run(opts: Options, shutdown: watch::Receiver<bool>) -> Result<Summa
             name.clone(),
             source,
             store.clone(),
-            config.clone(),
+            state.clone(),
             interval,
             min_gap,
             opts.once,
@@ -117,15 +247,231 @@ pub async fn run(opts: Options, shutdown: watch::Receiver<bool>) -> Result<Summa
         );
         tasks.push(tokio::spawn(task));
     }
+    state.dirty.notify_one();
     let mut summary = Summary::default();
+    let mut failed = None;
     for t in tasks {
-        let (name, s) = t
-            .await
-            .map_err(|e| format!("a poll loop panicked: {e}"))??;
-        summary.sources.insert(name, s);
+        match t.await.map_err(|e| format!("a poll loop panicked: {e}")) {
+            Ok(Ok((name, s))) => {
+                summary.sources.insert(name, s);
+            }
+            Ok(Err(e)) | Err(e) => {
+                failed.get_or_insert(e);
+            }
+        }
     }
+    if opts.once {
+        // A backfill ends when its sources are caught up; a server it
+        // started ends with it.
+        for b in &background {
+            b.abort();
+        }
+    } else {
+        // Serve until shutdown even if no source is configured.
+        let mut sd = shutdown.clone();
+        while !*sd.borrow() {
+            if sd.changed().await.is_err() {
+                break;
+            }
+        }
+    }
+    for b in background {
+        let _ = b.await;
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    state.refresh(now_unix());
     info!("stopped");
     Ok(summary)
+}
+
+/// Writes the monthly reports when the config's `reports.schedule` says
+/// (a cron expression in `reports.timezone`). The schedule is read again
+/// after each run and every minute, so a reload that changes it applies.
+async fn report_schedule(
+    state: Arc<DaemonState>,
+    store: SharedStore,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let config = state.config();
+        let next = config
+            .reports
+            .as_ref()
+            .and_then(|r| r.schedule.as_ref())
+            .and_then(|s| s.next_run(now_unix()));
+        let wait = next.map_or(Duration::from_secs(60), |at| {
+            Duration::from_secs((at - now_unix()).clamp(0, 60) as u64)
+        });
+        tokio::select! {
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() { return; }
+                continue;
+            }
+            _ = tokio::time::sleep(wait) => {}
+        }
+        let Some(at) = next else { continue };
+        if now_unix() < at {
+            continue;
+        }
+        let cfg = config.clone();
+        let written = blocking(&store, move |s| {
+            crate::report::write_scheduled(&*s, &cfg, at).map_err(|e| e.to_string())
+        })
+        .await;
+        match written {
+            Ok(paths) => {
+                for p in paths {
+                    info!(report = %p.display(), "monthly report written");
+                }
+            }
+            Err(e) => error!(error = %e, "the scheduled report failed"),
+        }
+        // Past this run's minute before asking for the next.
+        if sleep_or_stop(Duration::from_secs(61), &mut shutdown).await {
+            return;
+        }
+    }
+}
+
+/// Recomputes the figures every [`REFRESH_EVERY`], and soon after a
+/// recompute.
+async fn refresher(state: Arc<DaemonState>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() { return; }
+            }
+            _ = tokio::time::sleep(REFRESH_EVERY) => {}
+            _ = state.dirty.notified() => {}
+        }
+        let st = state.clone();
+        let _ = tokio::task::spawn_blocking(move || st.refresh(now_unix())).await;
+    }
+}
+
+/// The stored clocks of every source, as a fresh [`Live`]. Tickets whose
+/// clocks name what the config no longer defines are left out (they are
+/// recomputed right after).
+async fn load_live(store: &SharedStore, config: &Arc<Config>) -> Result<Live, String> {
+    let cfg = config.clone();
+    blocking(store, move |s| {
+        let started = Instant::now();
+        let mut live = Live::new();
+        for name in cfg.sources.keys() {
+            let metas = s.ticket_metas(name).map_err(|e| e.to_string())?;
+            let rows = s.all_clocks(name).map_err(|e| e.to_string())?;
+            let mut metas = metas.into_iter().peekable();
+            let mut skipped = 0u64;
+            // Both lists are sorted by ticket id.
+            for row in rows {
+                while metas.peek().is_some_and(|m| m.id < row.ticket_id) {
+                    metas.next();
+                }
+                let Some(meta) = metas.peek().filter(|m| m.id == row.ticket_id) else {
+                    continue;
+                };
+                match decode_clocks(&cfg.policy, &row.json) {
+                    Ok(clocks) => live.replace(
+                        &cfg.policy,
+                        name,
+                        &meta.id,
+                        meta.created_at,
+                        meta.organization.as_deref(),
+                        &clocks,
+                    ),
+                    Err(_) => skipped += 1,
+                }
+            }
+            info!(source = %name, tickets = live.source_tickets(name), skipped, ms = started.elapsed().as_millis() as u64, "stored clocks loaded");
+        }
+        Ok(live)
+    })
+    .await
+}
+
+fn update_stored_counts(state: &DaemonState) {
+    let counts: Vec<(String, usize)> = match state.live.lock() {
+        Ok(live) => state
+            .config()
+            .sources
+            .keys()
+            .map(|k| (k.clone(), live.source_tickets(k)))
+            .collect(),
+        Err(_) => return,
+    };
+    if let Ok(mut h) = state.health.lock() {
+        for (k, n) in counts {
+            h.sources.entry(k).or_default().stored_tickets = n as u64;
+        }
+    }
+}
+
+/// Reloads the config file: a rejected config changes nothing; an accepted
+/// one is recomputed into a new [`Live`] and swapped in.
+async fn reload(state: &Arc<DaemonState>, store: &SharedStore) -> Result<String, String> {
+    let path = state.config_path().to_path_buf();
+    let loaded = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read config {}: {e}", path.display()))
+        .and_then(|text| {
+            Config::load(&path)
+                .map(|c| (c, text))
+                .map_err(|e| e.to_string())
+        });
+    let (config, text) = match loaded {
+        Ok(x) => x,
+        Err(e) => {
+            error!(config = %path.display(), error = %e, "config reload rejected; the previous config keeps running");
+            if let Ok(mut h) = state.health.lock() {
+                h.config_ok = false;
+            }
+            state.dirty.notify_one();
+            return Err(e);
+        }
+    };
+    let old = state.config();
+    let mark_ok = |state: &DaemonState| {
+        if let Ok(mut h) = state.health.lock() {
+            h.config_ok = true;
+            h.config_loaded_at = now_unix();
+        }
+        state.dirty.notify_one();
+    };
+    if config.hash == old.hash {
+        mark_ok(state);
+        info!(config = %path.display(), hash = %config.hash, "config reloaded: unchanged");
+        return Ok(format!("config {} unchanged", config.hash));
+    }
+    if config.sources != old.sources {
+        warn!("the sources changed; they apply at the next restart (the policy applies now)");
+    }
+    let config = Arc::new(config);
+    // Recompute into a side index, then swap: scrapes never see a half.
+    let side = Mutex::new(Live::new());
+    let started = Instant::now();
+    let mut tickets = 0;
+    for name in old.sources.keys() {
+        let src = name.clone();
+        let ids = blocking(store, move |s| {
+            s.ticket_ids(&src).map_err(|e| e.to_string())
+        })
+        .await?;
+        tickets += recompute_into(store, &side, name, &config, ids).await?;
+    }
+    let side = side
+        .into_inner()
+        .map_err(|_| "the clock index is poisoned".to_string())?;
+    if let Ok(mut live) = state.live.lock() {
+        *live = side;
+    }
+    state.set_config(config.clone(), text);
+    mark_ok(state);
+    info!(config = %path.display(), old = %old.hash, new = %config.hash, tickets, ms = started.elapsed().as_millis() as u64, "config reloaded: clocks recomputed");
+    Ok(format!(
+        "config {} loaded (was {}); {tickets} tickets recomputed",
+        config.hash, old.hash
+    ))
 }
 
 async fn blocking<T: Send + 'static>(
@@ -147,6 +493,7 @@ async fn blocking<T: Send + 'static>(
 /// changed target or calendar re-evaluates past tickets too.
 async fn recompute_other_config(
     store: &SharedStore,
+    state: &DaemonState,
     source: &str,
     config: &Arc<Config>,
 ) -> Result<u64, String> {
@@ -159,17 +506,20 @@ async fn recompute_other_config(
     if !ids.is_empty() {
         info!(source, tickets = ids.len(), config = %config.hash, "the config changed: recomputing these tickets' clocks");
     }
-    recompute(store, source, config, ids).await
+    recompute_into(store, &state.live, source, config, ids).await
 }
 
-/// Recomputes tickets whose clocks are missing or stale.
+/// Recomputes tickets whose clocks are missing or stale, plus `also` (ids
+/// that changed, including deleted ones, which leave the exposition).
 async fn recompute_stale(
     store: &SharedStore,
+    state: &DaemonState,
     source: &str,
     config: &Arc<Config>,
+    also: &[String],
 ) -> Result<u64, String> {
     let src = source.to_string();
-    let ids = blocking(store, move |s| {
+    let mut ids = blocking(store, move |s| {
         s.stale_ticket_ids(&src).map_err(|e| e.to_string())
     })
     .await?;
@@ -180,12 +530,17 @@ async fn recompute_stale(
             "recomputing clocks of changed tickets"
         );
     }
-    recompute(store, source, config, ids).await
+    ids.extend_from_slice(also);
+    ids.sort_unstable();
+    ids.dedup();
+    recompute_into(store, &state.live, source, config, ids).await
 }
 
-/// Evaluates the given tickets now and stores their clocks.
-async fn recompute(
+/// Evaluates the given tickets now, stores their clocks and puts them in
+/// `live`; ids the store no longer has (deleted) leave `live`.
+async fn recompute_into(
     store: &SharedStore,
+    live: &Mutex<Live>,
     source: &str,
     config: &Arc<Config>,
     ids: Vec<String>,
@@ -195,22 +550,49 @@ async fn recompute(
         let chunk = chunk.to_vec();
         let src = source.to_string();
         let cfg = config.clone();
-        done += blocking(store, move |s| {
+        let (count, evaluated) = blocking(store, move |s| {
             let tickets = s.tickets(&src, &chunk).map_err(|e| e.to_string())?;
             let now = now_unix();
             let mut rows = Vec::with_capacity(tickets.len());
+            let mut evaluated = Vec::with_capacity(chunk.len());
+            let mut found: HashSet<&str> = HashSet::with_capacity(tickets.len());
             for t in &tickets {
                 let clocks = evaluate(&cfg.policy, t, now);
                 let views: Vec<_> = clocks.iter().map(|c| c.view(&cfg.policy)).collect();
                 let json =
                     serde_json::to_string(&views).map_err(|e| format!("ticket {}: {e}", t.id))?;
                 rows.push((t.id.clone(), cfg.hash.clone(), json));
+                found.insert(t.id.as_str());
+                evaluated.push((
+                    t.id.clone(),
+                    t.created_at,
+                    t.organization.as_ref().map(|o| o.id.clone()),
+                    clocks,
+                ));
+            }
+            for id in &chunk {
+                if !found.contains(id.as_str()) {
+                    evaluated.push((id.clone(), 0, None, Vec::new()));
+                }
             }
             s.save_clocks_batch(&src, &rows)
                 .map_err(|e| e.to_string())?;
-            Ok(rows.len() as u64)
+            Ok((rows.len() as u64, evaluated))
         })
         .await?;
+        if let Ok(mut live) = live.lock() {
+            for (id, created_at, org, clocks) in &evaluated {
+                live.replace(
+                    &config.policy,
+                    source,
+                    id,
+                    *created_at,
+                    org.as_deref(),
+                    clocks,
+                );
+            }
+        }
+        done += count;
     }
     Ok(done)
 }
@@ -235,12 +617,65 @@ async fn sleep_or_stop(d: Duration, shutdown: &mut watch::Receiver<bool>) -> boo
     }
 }
 
+/// Where a backfill stands: the newest record time seen against the time
+/// it started from, for progress and ETA.
+#[derive(Debug, Default)]
+struct Progress {
+    first: Option<i64>,
+    latest: Option<i64>,
+}
+
+impl Progress {
+    fn see(&mut self, page: &Page) {
+        use crate::sources::Record;
+        let newest = page
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Ticket(t) => Some(t.updated_at),
+                Record::Event(e) => Some(e.at),
+                _ => None,
+            })
+            .max();
+        if let Some(t) = newest {
+            self.first.get_or_insert(t);
+            self.latest = Some(self.latest.map_or(t, |l| l.max(t)));
+        }
+    }
+
+    /// Share of the way from the first record to now, and the time left at
+    /// the rate so far.
+    fn estimate(&self, elapsed: Duration, now: i64) -> Option<(f64, Duration)> {
+        let (first, latest) = (self.first?, self.latest?);
+        let span = (now - first) as f64;
+        if span <= 0.0 {
+            return None;
+        }
+        let done = ((latest - first) as f64 / span).clamp(0.0, 1.0);
+        if done <= 0.0 {
+            return None;
+        }
+        let left = elapsed.as_secs_f64() * (1.0 - done) / done;
+        Some((done, Duration::from_secs_f64(left.min(1e7))))
+    }
+}
+
+fn with_health(
+    state: &DaemonState,
+    source: &str,
+    f: impl FnOnce(&mut crate::exposition::SourceHealth),
+) {
+    if let Ok(mut h) = state.health.lock() {
+        f(h.sources.entry(source.to_string()).or_default());
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn poll_source(
     name: String,
     source: Box<dyn Source>,
     store: SharedStore,
-    config: Arc<Config>,
+    state: Arc<DaemonState>,
     interval: Duration,
     min_gap: Duration,
     once: bool,
@@ -250,9 +685,13 @@ async fn poll_source(
     let started = Instant::now();
     let mut last_request: Option<Instant> = None;
     let mut last_log = Instant::now();
-    let mut pending = 0usize;
+    let mut changed_ids: Vec<String> = Vec::new();
     let mut failures = 0u32;
+    let stats = source.request_stats();
+    let mut progress = Progress::default();
+    let mut backfilling = true;
     'outer: loop {
+        let cycle = Instant::now();
         for &stream in source.streams() {
             let mut backoff = Duration::from_secs(1);
             loop {
@@ -271,7 +710,23 @@ async fn poll_source(
                     }
                 }
                 last_request = Some(Instant::now());
-                let page: Page = match source.poll(stream, cursor.as_deref()).await {
+                let result = source.poll(stream, cursor.as_deref()).await;
+                let ok = result.is_ok();
+                let limited = matches!(result, Err(SourceError::RateLimited(_)));
+                let counts = stats.as_ref().map(|s| s.snapshot());
+                with_health(&state, &name, |h| {
+                    h.up = ok || limited;
+                    if let Some(c) = counts {
+                        h.requests = c;
+                    }
+                    if !ok {
+                        h.retries += 1;
+                    }
+                    if limited {
+                        h.rate_limited += 1;
+                    }
+                });
+                let page: Page = match result {
                     Ok(p) => p,
                     Err(SourceError::RateLimited(secs)) => {
                         summary.retries += 1;
@@ -321,6 +776,9 @@ async fn poll_source(
                 failures = 0;
                 let caught_up = page.caught_up;
                 let records = page.records.len() as u64;
+                if backfilling {
+                    progress.see(&page);
+                }
                 let src = name.clone();
                 let changed = blocking(&store, move |s| {
                     s.apply_page(&src, &page).map_err(|e| e.to_string())
@@ -328,16 +786,29 @@ async fn poll_source(
                 .await?;
                 summary.pages += 1;
                 summary.records += records;
+                with_health(&state, &name, |h| h.records += records);
                 // The changed tickets are marked stale in the store with the
                 // page; during a backfill they are recomputed once the stream
                 // catches up (or every 50,000), not once per page.
-                pending += changed.len();
-                if caught_up || pending >= 50_000 {
-                    summary.recomputed += recompute_stale(&store, &name, &config).await?;
-                    pending = 0;
+                changed_ids.extend(changed);
+                if changed_ids.len() >= 50_000 {
+                    let config = state.config();
+                    let ids = std::mem::take(&mut changed_ids);
+                    let n = recompute_stale(&store, &state, &name, &config, &ids).await?;
+                    summary.recomputed += n;
+                    with_health(&state, &name, |h| h.tickets_changed += n);
+                    if n > 0 {
+                        update_stored_counts(&state);
+                        state.dirty.notify_one();
+                    }
                 }
-                if last_log.elapsed() >= Duration::from_secs(2) || caught_up {
+                if last_log.elapsed() >= Duration::from_secs(5) || (caught_up && backfilling) {
                     let secs = started.elapsed().as_secs_f64().max(0.001);
+                    let estimate = if backfilling {
+                        progress.estimate(started.elapsed(), now_unix())
+                    } else {
+                        None
+                    };
                     info!(
                         source = %name,
                         stream,
@@ -345,8 +816,10 @@ async fn poll_source(
                         records = summary.records,
                         tickets_recomputed = summary.recomputed,
                         records_per_s = (summary.records as f64 / secs).round() as u64,
+                        done_pct = estimate.map(|(d, _)| (d * 1000.0).round() / 10.0),
+                        eta_s = estimate.map(|(_, eta)| eta.as_secs()),
                         caught_up,
-                        "poll progress"
+                        "{}", if backfilling { "backfill progress" } else { "poll progress" }
                     );
                     last_log = Instant::now();
                 }
@@ -355,13 +828,35 @@ async fn poll_source(
                 }
             }
         }
+        // Every stream caught up: recompute what changed once, with every
+        // stream's records in (a ticket's header and its events arrive on
+        // different streams).
+        if !changed_ids.is_empty() {
+            let config = state.config();
+            let ids = std::mem::take(&mut changed_ids);
+            let n = recompute_stale(&store, &state, &name, &config, &ids).await?;
+            summary.recomputed += n;
+            with_health(&state, &name, |h| h.tickets_changed += n);
+            update_stored_counts(&state);
+        }
+        if backfilling {
+            info!(source = %name, pages = summary.pages, records = summary.records, tickets_recomputed = summary.recomputed, secs = started.elapsed().as_secs(), "caught up with every stream");
+        }
+        backfilling = false;
         // Every stream caught up: a completed poll, which reports use to
         // show gaps in the data's freshness.
+        let at = now_unix();
         let src = name.clone();
         blocking(&store, move |s| {
-            s.record_poll(&src, now_unix()).map_err(|e| e.to_string())
+            s.record_poll(&src, at).map_err(|e| e.to_string())
         })
         .await?;
+        let took = cycle.elapsed().as_secs_f64();
+        with_health(&state, &name, |h| {
+            h.last_success = at;
+            h.poll_duration_seconds = took;
+        });
+        state.dirty.notify_one();
         if once || sleep_or_stop(interval + jitter(1000), &mut shutdown).await {
             break;
         }

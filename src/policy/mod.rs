@@ -9,7 +9,9 @@
 //!
 //! The config holds `calendars:` (see [`crate::calendar::spec`]) and the SLA
 //! policy: `severities:`, `default_severity:`, `metrics:`, `plans:`,
-//! `credits:` and `exclusions:` (see [`spec`]). Loading runs in two passes:
+//! `credits:` and `exclusions:` (see [`spec`]), the helpdesks to poll
+//! (`sources:`) and when and where monthly reports are written (`reports:`,
+//! see [`schedule`]). Loading runs in two passes:
 //! a lenient one collects the names each section defines, then the full
 //! deserialization checks every reference against them where it is written
 //! ([`names`]); relations between sections are checked last ([`validate`]).
@@ -17,6 +19,7 @@
 mod locate;
 pub mod model;
 pub mod names;
+pub mod schedule;
 pub mod spec;
 mod validate;
 
@@ -47,6 +50,8 @@ pub struct Config {
     pub hash: String,
     /// The helpdesks to poll, by name.
     pub sources: BTreeMap<String, spec::SourceSpec>,
+    /// The `reports:` section, if given.
+    pub reports: Option<schedule::ReportSettings>,
 }
 
 /// Just the names each section defines; anything else is ignored.
@@ -156,6 +161,13 @@ impl Config {
             key: Some(e.path.join(".")),
             message: e.message,
         })?;
+        let reports = validate::build_reports(&spec, base).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            line: locate::line_of(text, &e.path),
+            column: None,
+            key: Some(e.path.join(".")),
+            message: e.message,
+        })?;
         let digest = hasher.finalize();
         let hash = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
         Ok(Self {
@@ -164,6 +176,7 @@ impl Config {
             policy,
             hash,
             sources: spec.sources.clone(),
+            reports,
         })
     }
 

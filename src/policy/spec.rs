@@ -44,6 +44,9 @@ pub struct ConfigSpec {
     /// The helpdesks to poll, by name.
     #[serde(default)]
     pub sources: BTreeMap<String, SourceSpec>,
+    /// Monthly markdown reports: when the daemon writes them and where.
+    #[serde(default)]
+    pub reports: Option<ReportsSpec>,
 }
 
 /// A severity level and the helpdesk priority values that map onto it.
@@ -469,4 +472,41 @@ pub struct SourceSpec {
     /// requests a minute).
     #[serde(default)]
     pub requests_per_minute: Option<u32>,
+}
+
+/// The `reports:` section: when the daemon writes the monthly report, in
+/// which zone "the month" is read, where files go, and which customers get a
+/// report of their own.
+///
+/// ```yaml
+/// reports:
+///   schedule: "0 6 1 * *"     # crontab's 5 fields: 06:00 on the 1st
+///   timezone: Europe/Berlin   # the schedule's zone and the month's; default UTC
+///   out: reports/             # relative to the config file's folder
+///   customers: ["900", Acme]  # organization ids or names: one report each
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsSpec {
+    #[serde(default)]
+    pub schedule: Option<CronSpec>,
+    #[serde(default)]
+    pub timezone: Option<crate::calendar::spec::Zone>,
+    #[serde(default)]
+    pub out: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub customers: Vec<String>,
+}
+
+/// A cron expression, checked when read (see [`super::schedule`]); the
+/// zone is applied once the whole section is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CronSpec(pub String);
+
+impl<'de> Deserialize<'de> for CronSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        parse_str(d, "a cron expression such as \"0 6 1 * *\"", |s| {
+            super::schedule::Schedule::parse(s, chrono_tz::UTC).map(|_| CronSpec(s.to_string()))
+        })
+    }
 }

@@ -353,3 +353,51 @@ fn disjoint(a: &MatchSpec, b: &MatchSpec) -> bool {
         _ => false,
     }
 }
+
+/// The `reports:` section, with file paths resolved against `base` (the
+/// config file's folder).
+pub(crate) fn build_reports(
+    spec: &ConfigSpec,
+    base: &std::path::Path,
+) -> Result<Option<super::schedule::ReportSettings>, PathError> {
+    let Some(r) = &spec.reports else {
+        return Ok(None);
+    };
+    let timezone = r.timezone.map_or(chrono_tz::UTC, |z| z.0);
+    let schedule = match &r.schedule {
+        Some(c) => Some(
+            super::schedule::Schedule::parse(&c.0, timezone)
+                .or_else(|m| err(&["reports", "schedule"], m))?,
+        ),
+        None => None,
+    };
+    let mut seen: Vec<String> = Vec::new();
+    for c in &r.customers {
+        let key = c.trim().to_lowercase();
+        if key.is_empty() {
+            return err(
+                &["reports", "customers"],
+                "a customer is an organization id or name; this one is empty",
+            );
+        }
+        if seen.contains(&key) {
+            return err(
+                &["reports", "customers"],
+                format!("customer \"{c}\" is listed twice; each customer gets one report"),
+            );
+        }
+        seen.push(key);
+    }
+    if r.out.as_ref().is_some_and(|o| o.as_os_str().is_empty()) {
+        return err(
+            &["reports", "out"],
+            "out is empty; give the folder reports are written to, such as reports/",
+        );
+    }
+    Ok(Some(super::schedule::ReportSettings {
+        schedule,
+        timezone,
+        out: r.out.as_ref().map(|o| base.join(o)),
+        customers: r.customers.clone(),
+    }))
+}

@@ -15,6 +15,7 @@
 //! | `GET /api/v2/tickets/{id}.json` | Ticketing › Tickets › "Show Ticket" |
 //! | `GET /api/v2/business_hours/schedules` | Ticketing › Business Rules › Schedules › "List Schedules" |
 //! | `GET /api/v2/slas/policies` | Ticketing › Business Rules › SLA Policies › "List SLA Policies" |
+//! | `GET /api/v2/slas/policies/{id}`, `/api/v2/business_hours/schedules/{id}[/holidays]` | "Show SLA Policy", "Show Schedule", "List Holidays for a Schedule" ([`zendesk_admin`]) |
 //!
 //! Cross-cutting behaviour follows "Introduction › Security and
 //! authentication" (Basic `email/token:TOKEN` and Bearer), "Introduction ›
@@ -40,6 +41,7 @@
 
 pub mod generator;
 pub mod zendesk;
+pub mod zendesk_admin;
 
 /// splitmix64: a tiny, good-enough, deterministic generator (no dependency).
 #[derive(Debug, Clone)]

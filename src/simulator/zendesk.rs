@@ -25,16 +25,12 @@
 //! * `GET /api/v2/incremental/users/cursor.json?start_time=UNIX|cursor=C`
 //!   ("Incremental User Export, Cursor Based"): cursor based, like tickets.
 //! * `GET /api/v2/tickets/{id}.json` ("Show Ticket"); deleted tickets 404.
-//! * `GET /api/v2/business_hours/schedules` ("List Schedules"): one schedule
-//!   per config calendar; weekly hours as minutes from Sunday 00:00,
-//!   `time_zone` is the IANA name (Zendesk uses Rails names), no holidays.
-//! * `GET /api/v2/slas/policies` ("List SLA Policies"): one policy per plan;
-//!   `filter` lists the plan's match criteria as `any` conditions
-//!   (`organization.tags`/`current_tags` `includes`), `policy_metrics` one
-//!   per severity and metric with a target (first_response →
-//!   `first_reply_time`, next_reply → `next_reply_time`, periodic_update →
-//!   `periodic_update_time`, resolution → `requester_wait_time`;
-//!   tier_response has no Zendesk equivalent and is left out).
+//! * `GET /api/v2/business_hours/schedules[/{id}[/holidays]]` ("List
+//!   Schedules", "Show Schedule", "List Holidays for a Schedule") and
+//!   `GET /api/v2/slas/policies[/{id}]` ("List SLA Policies", "Show SLA
+//!   Policy"): the account settings of [`super::zendesk_admin`], seeded from
+//!   the config (one schedule per calendar with its holidays, one policy per
+//!   plan) and replaceable by tests through [`SimState::admin`].
 //!
 //! Every request needs `Authorization: Basic base64(EMAIL/token:TOKEN)` or
 //! `Bearer TOKEN`; otherwise 401 `{"error":"Couldn't authenticate you"}`.
@@ -58,12 +54,14 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::generator::{Audit, ChildKind, Dataset, Id, Organization, Ticket, User};
+use super::zendesk_admin::{Admin, AdminState};
 use super::{base64_decode, base64_encode, Rng};
 use crate::policy::spec::{MetricKindSpec, TargetAmount};
 use crate::policy::Config;
@@ -187,10 +185,13 @@ impl Window {
 
 #[derive(Debug)]
 struct Inner {
+    /// Change it only through [`SimState::modify`], which drops `index`.
     data: Mutex<Dataset>,
+    /// The incremental exports' items in page order, built on the first
+    /// incremental request after a change (locked after `data`).
+    index: Mutex<Option<Arc<PageIndex>>>,
     options: ServerOptions,
-    schedules: Value,
-    sla_policies: Value,
+    admin: AdminState,
     counters: Mutex<Counters>,
 }
 
@@ -207,8 +208,8 @@ impl SimState {
     pub fn new(config: &Config, dataset: Dataset, options: ServerOptions) -> Self {
         Self(Arc::new(Inner {
             data: Mutex::new(dataset),
-            schedules: schedules_json(config),
-            sla_policies: sla_policies_json(config),
+            index: Mutex::new(None),
+            admin: AdminState::new(Admin::from_config(config)),
             options,
             counters: Mutex::new(Counters::default()),
         }))
@@ -222,6 +223,12 @@ impl SimState {
         &self.0.options
     }
 
+    /// The SLA policies, schedules and holidays served (see
+    /// [`super::zendesk_admin`]); tests may replace them.
+    pub fn admin(&self) -> &AdminState {
+        &self.0.admin
+    }
+
     /// Reads the dataset.
     pub fn read<R>(&self, f: impl FnOnce(&Dataset) -> R) -> R {
         f(&lock(&self.0.data))
@@ -229,7 +236,19 @@ impl SimState {
 
     /// Changes the dataset while it is served.
     pub fn modify<R>(&self, f: impl FnOnce(&mut Dataset) -> R) -> R {
-        f(&mut lock(&self.0.data))
+        let mut data = lock(&self.0.data);
+        let r = f(&mut data);
+        // Still under the data lock: no request pairs new data with the old
+        // order.
+        *lock(&self.0.index) = None;
+        r
+    }
+
+    /// The page order of `data` (the locked dataset), built if missing.
+    fn page_index(&self, data: &Dataset) -> Arc<PageIndex> {
+        lock(&self.0.index)
+            .get_or_insert_with(|| Arc::new(PageIndex::new(data)))
+            .clone()
     }
 
     /// Fault and request counts so far.
@@ -382,7 +401,7 @@ fn classify(method: &Method, path: &str) -> &'static str {
         }
         "/api/v2/slas/policies" | "/api/v2/slas/policies.json" => endpoint::SLA_POLICIES,
         p if ticket_id_of(p).is_some() => endpoint::TICKET,
-        _ => endpoint::OTHER,
+        p => super::zendesk_admin::classify(p).unwrap_or(endpoint::OTHER),
     }
 }
 
@@ -585,34 +604,42 @@ async fn respond(
     let result = {
         let data = lock(&inner.data);
         match ep {
-            endpoint::TICKETS => tickets_page(&data, &base, &q, decision.duplicate),
-            endpoint::USERS => users_page(&data, &base, &q, decision.duplicate),
-            endpoint::TICKET_EVENTS => events_page(&data, &base, &q, decision.duplicate),
-            endpoint::ORGANIZATIONS => organizations_page(&data, &base, &q, decision.duplicate),
-            endpoint::TICKET => match ticket_id_of(&path).and_then(|id| data.ticket(id)) {
-                Some(t) if t.status != super::generator::TicketStatus::Deleted => {
-                    Ok((json!({ "ticket": ticket_json(t, &base) }), false))
-                }
+            endpoint::TICKETS
+            | endpoint::USERS
+            | endpoint::TICKET_EVENTS
+            | endpoint::ORGANIZATIONS => {
+                let index = state.page_index(&data);
+                incremental_page(ep, &data, &index, &base, &q, decision.duplicate)
+            }
+            _ => match ep {
+                endpoint::TICKET => match ticket_id_of(&path).and_then(|id| data.ticket(id)) {
+                    Some(t) if t.status != super::generator::TicketStatus::Deleted => {
+                        Ok((json!({ "ticket": ticket_json(t, &base) }), false))
+                    }
+                    _ => Err(Box::new(error(
+                        StatusCode::NOT_FOUND,
+                        "RecordNotFound",
+                        "Not found",
+                    ))),
+                },
+                ep if super::zendesk_admin::serves(ep) => inner
+                    .admin
+                    .respond(ep, &path, &q, &base)
+                    .map(|v| (v, false))
+                    .map_err(|e| Box::new(error(e.status, e.error, &e.description))),
                 _ => Err(Box::new(error(
                     StatusCode::NOT_FOUND,
-                    "RecordNotFound",
+                    "InvalidEndpoint",
                     "Not found",
                 ))),
-            },
-            endpoint::SCHEDULES => Ok((inner.schedules.clone(), false)),
-            endpoint::SLA_POLICIES => Ok((inner.sla_policies.clone(), false)),
-            _ => Err(Box::new(error(
-                StatusCode::NOT_FOUND,
-                "InvalidEndpoint",
-                "Not found",
-            ))),
+            }
+            .map(|(v, dup)| (v.to_string().into_bytes(), dup)),
         }
     };
-    let (body, duplicated) = match result {
+    let (mut bytes, duplicated) = match result {
         Ok(b) => b,
         Err(r) => return *r,
     };
-    let mut bytes = body.to_string().into_bytes();
     {
         let mut c = lock(&inner.counters);
         if duplicated {
@@ -626,7 +653,8 @@ async fn respond(
     bytes_response(StatusCode::OK, Bytes::from(bytes))
 }
 
-type PageResult = Result<(Value, bool), Box<Resp>>;
+/// An incremental page's JSON body, and whether a duplicate was injected.
+type PageResult = Result<(Vec<u8>, bool), Box<Resp>>;
 
 fn bad_request(description: &str) -> Box<Resp> {
     Box::new(error(
@@ -657,19 +685,125 @@ fn start_time(q: &BTreeMap<String, String>) -> Result<i64, Box<Resp>> {
     }
 }
 
-fn encode_cursor(key: (i64, Id)) -> String {
+/// The order of an incremental export: `(updated_at or timestamp, id)`.
+type Key = (i64, Id);
+
+fn encode_cursor(key: Key) -> String {
     base64_encode(format!("{}:{}", key.0, key.1).as_bytes())
 }
 
-fn decode_cursor(c: &str) -> Option<(i64, Id)> {
+fn decode_cursor(c: &str) -> Option<Key> {
     let text = String::from_utf8(base64_decode(c)?).ok()?;
     let (t, id) = text.split_once(':')?;
     Some((t.parse().ok()?, id.parse().ok()?))
 }
 
-/// A cursor-based page over items sorted by key.
-fn cursor_page(
-    mut items: Vec<((i64, Id), Value)>,
+/// Every incremental export's items sorted by key, as positions in the
+/// dataset: a page is a binary search and a slice, and only the page's items
+/// are turned into JSON. Built once per version of the dataset (a backfill
+/// of 100,000 tickets reads about 900 pages).
+#[derive(Debug)]
+struct PageIndex {
+    /// Indexes into `Dataset::tickets`.
+    tickets: Sorted<usize>,
+    users: Sorted<usize>,
+    organizations: Sorted<usize>,
+    /// `(ticket index, audit index)`.
+    audits: Sorted<(usize, usize)>,
+}
+
+/// Keys in ascending order, and where the item of each is.
+#[derive(Debug)]
+struct Sorted<T> {
+    keys: Vec<Key>,
+    at: Vec<T>,
+}
+
+impl PageIndex {
+    fn new(d: &Dataset) -> Self {
+        fn sorted<T>(mut v: Vec<(Key, T)>) -> Sorted<T> {
+            v.sort_by_key(|(k, _)| *k);
+            let (keys, at) = v.into_iter().unzip();
+            Sorted { keys, at }
+        }
+        Self {
+            tickets: sorted(
+                d.tickets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| ((t.updated_at, t.id), i))
+                    .collect(),
+            ),
+            users: sorted(
+                d.users
+                    .iter()
+                    .enumerate()
+                    .map(|(i, u)| ((u.updated_at, u.id), i))
+                    .collect(),
+            ),
+            organizations: sorted(
+                d.organizations
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| ((o.updated_at, o.id), i))
+                    .collect(),
+            ),
+            audits: sorted(
+                d.tickets
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(ti, t)| {
+                        t.audits
+                            .iter()
+                            .enumerate()
+                            .map(move |(ai, a)| ((a.timestamp, a.id), (ti, ai)))
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Writes `{"k1": v1, …}` with the entries in the given order (the order
+/// serde_json's sorted maps gave, so bodies are as before).
+fn write_object(entries: &[(&str, &dyn erased::Entry)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 * 1024);
+    out.push(b'{');
+    for (i, (k, v)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // Keys are fixed ASCII names.
+        out.push(b'"');
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b"\":");
+        v.write(&mut out);
+    }
+    out.push(b'}');
+    out
+}
+
+/// Object-safe "serialize into this buffer".
+mod erased {
+    pub trait Entry {
+        fn write(&self, out: &mut Vec<u8>);
+    }
+    impl<T: serde::Serialize> Entry for T {
+        fn write(&self, out: &mut Vec<u8>) {
+            // Serializing these plain structs into a Vec cannot fail; a
+            // failure would leave `null`.
+            if serde_json::to_writer(&mut *out, self).is_err() {
+                out.extend_from_slice(b"null");
+            }
+        }
+    }
+}
+
+/// A cursor-based page over `keys` (sorted); `item(i)` is the JSON form of
+/// the item at `keys[i]`.
+fn cursor_page<T: Serialize>(
+    keys: &[Key],
+    item: impl Fn(usize) -> Option<T>,
     key: &str,
     url: &str,
     q: &BTreeMap<String, String>,
@@ -684,39 +818,40 @@ fn cursor_page(
         (None, Some(_)) => ((start_time(q)?, 0), false),
         (None, None) => return Err(bad_request("start_time or cursor is required")),
     };
-    items.sort_by_key(|(k, _)| *k);
-    let from = items.partition_point(|(k, _)| *k <= after);
-    let to = (from + per_page).min(items.len());
-    let last = if to > from { items[to - 1].0 } else { after };
-    let mut page: Vec<Value> = Vec::with_capacity(to - from + 1);
+    let from = keys.partition_point(|k| *k <= after);
+    let to = (from + per_page).min(keys.len());
+    let last = if to > from { keys[to - 1] } else { after };
+    let mut page: Vec<T> = Vec::with_capacity(to - from + 1);
     let mut duplicated = false;
-    if duplicate && is_next && from > 0 && items[from - 1].0 == after {
-        page.push(items[from - 1].1.clone());
+    if duplicate && is_next && from > 0 && keys[from - 1] == after {
+        page.extend(item(from - 1));
         duplicated = true;
     }
-    let end_of_stream = to == items.len();
-    page.extend(items.drain(from..to).map(|(_, v)| v));
+    let end_of_stream = to == keys.len();
+    page.extend((from..to).filter_map(&item));
     let cursor = encode_cursor(last);
     let mut after_url = format!("{url}?cursor={cursor}");
     if q.contains_key("per_page") {
         after_url.push_str(&format!("&per_page={per_page}"));
     }
+    let null: Option<()> = None;
     Ok((
-        json!({
-            key: page,
-            "after_cursor": cursor,
-            "after_url": after_url,
-            "before_cursor": null,
-            "before_url": null,
-            "end_of_stream": end_of_stream,
-        }),
+        write_object(&[
+            ("after_cursor", &cursor),
+            ("after_url", &after_url),
+            ("before_cursor", &null),
+            ("before_url", &null),
+            ("end_of_stream", &end_of_stream),
+            (key, &page),
+        ]),
         duplicated,
     ))
 }
 
-/// A time-based page over items sorted by `(timestamp, id)`.
-fn time_page(
-    mut items: Vec<((i64, Id), Value)>,
+/// A time-based page over `keys` (sorted by `(timestamp, id)`).
+fn time_page<T: Serialize>(
+    keys: &[Key],
+    item: impl Fn(usize) -> Option<T>,
     key: &str,
     url: &str,
     extra: &str,
@@ -725,176 +860,319 @@ fn time_page(
 ) -> PageResult {
     let per_page = per_page(q)?;
     let start = start_time(q)?;
-    items.sort_by_key(|(k, _)| *k);
-    let from = items.partition_point(|(k, _)| k.0 < start);
-    let mut to = (from + per_page).min(items.len());
-    if to > from && to < items.len() && items[from].0 .0 == items[to - 1].0 .0 {
-        while to < items.len() && items[to].0 .0 == items[to - 1].0 .0 {
+    let from = keys.partition_point(|k| k.0 < start);
+    let mut to = (from + per_page).min(keys.len());
+    if to > from && to < keys.len() && keys[from].0 == keys[to - 1].0 {
+        while to < keys.len() && keys[to].0 == keys[to - 1].0 {
             to += 1;
         }
     }
-    let end_of_stream = to == items.len();
-    let end_time = if to > from { items[to - 1].0 .0 } else { start };
-    let mut page = Vec::with_capacity(to - from + 1);
+    let end_of_stream = to == keys.len();
+    let end_time = if to > from { keys[to - 1].0 } else { start };
+    let mut page: Vec<T> = Vec::with_capacity(to - from + 1);
     let mut duplicated = false;
     if duplicate && from > 0 {
-        page.push(items[from - 1].1.clone());
+        page.extend(item(from - 1));
         duplicated = true;
     }
-    page.extend(items.drain(from..to).map(|(_, v)| v));
+    page.extend((from..to).filter_map(&item));
     let mut next = format!("{url}?start_time={end_time}{extra}");
     if q.contains_key("per_page") {
         next.push_str(&format!("&per_page={per_page}"));
     }
+    // `organizations` and `ticket_events` sort after `next_page`.
     Ok((
-        json!({
-            key: page,
-            "next_page": next,
-            "count": page.len(),
-            "end_time": end_time,
-            "end_of_stream": end_of_stream,
-        }),
+        write_object(&[
+            ("count", &page.len()),
+            ("end_of_stream", &end_of_stream),
+            ("end_time", &end_time),
+            ("next_page", &next),
+            (key, &page),
+        ]),
         duplicated,
     ))
 }
 
-pub fn ticket_json(t: &Ticket, base: &str) -> Value {
-    json!({
-        "id": t.id,
-        "url": format!("{base}/api/v2/tickets/{}.json", t.id),
-        "subject": t.subject,
-        "created_at": format_instant(t.created_at),
-        "updated_at": format_instant(t.updated_at),
-        "generated_timestamp": t.updated_at,
-        "status": t.status.as_str(),
-        "priority": t.priority,
-        "requester_id": t.requester_id,
-        "assignee_id": t.assignee_id,
-        "organization_id": t.organization_id,
-        "group_id": t.group_id,
-        "tags": t.tags,
-        "custom_fields": t.custom_fields.iter()
-            .map(|(id, v)| json!({ "id": id, "value": v }))
-            .collect::<Vec<_>>(),
-    })
-}
-
-pub fn audit_json(a: &Audit, comments: bool) -> Value {
-    let children: Vec<Value> = a
-        .events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            ChildKind::Create { field, value } => Some(json!({
-                "id": e.id, "event_type": "Create", "field_name": field.name(), "value": value,
-            })),
-            ChildKind::Change {
-                field,
-                value,
-                previous_value,
-            } => Some(json!({
-                "id": e.id, "event_type": "Change", "field_name": field.name(),
-                "value": value, "previous_value": previous_value,
-            })),
-            ChildKind::Comment {
-                author_id,
-                public,
-                body,
-            } => comments.then(|| {
-                json!({
-                    "id": e.id, "event_type": "Comment", "author_id": author_id,
-                    "public": public, "body": body,
-                })
-            }),
-        })
-        .collect();
-    json!({
-        "id": a.id,
-        "ticket_id": a.ticket_id,
-        "timestamp": a.timestamp,
-        "created_at": format_instant(a.timestamp),
-        "updater_id": a.updater_id,
-        "via": "web",
-        "event_type": "Audit",
-        "child_events": children,
-    })
-}
-
-pub fn organization_json(o: &Organization, base: &str) -> Value {
-    json!({
-        "id": o.id,
-        "url": format!("{base}/api/v2/organizations/{}.json", o.id),
-        "name": o.name,
-        "tags": o.tags,
-        "organization_fields": o.fields,
-        "created_at": format_instant(o.created_at),
-        "updated_at": format_instant(o.updated_at),
-    })
-}
-
-pub fn user_json(u: &User, base: &str) -> Value {
-    json!({
-        "id": u.id,
-        "url": format!("{base}/api/v2/users/{}.json", u.id),
-        "name": u.name,
-        "role": u.role.as_str(),
-        "organization_id": u.organization_id,
-        "created_at": format_instant(u.created_at),
-        "updated_at": format_instant(u.updated_at),
-    })
-}
-
-fn tickets_page(d: &Dataset, base: &str, q: &BTreeMap<String, String>, dup: bool) -> PageResult {
-    let items = d
-        .tickets
-        .iter()
-        .map(|t| ((t.updated_at, t.id), ticket_json(t, base)))
-        .collect();
-    let url = format!("{base}/api/v2/incremental/tickets/cursor.json");
-    cursor_page(items, "tickets", &url, q, dup)
-}
-
-fn users_page(d: &Dataset, base: &str, q: &BTreeMap<String, String>, dup: bool) -> PageResult {
-    let items = d
-        .users
-        .iter()
-        .map(|u| ((u.updated_at, u.id), user_json(u, base)))
-        .collect();
-    let url = format!("{base}/api/v2/incremental/users/cursor.json");
-    cursor_page(items, "users", &url, q, dup)
-}
-
-fn events_page(d: &Dataset, base: &str, q: &BTreeMap<String, String>, dup: bool) -> PageResult {
-    let comments = q
-        .get("include")
-        .is_some_and(|i| i.split(',').any(|x| x == "comment_events"));
-    let items = d
-        .tickets
-        .iter()
-        .flat_map(|t| &t.audits)
-        .map(|a| ((a.timestamp, a.id), audit_json(a, comments)))
-        .collect();
-    let url = format!("{base}/api/v2/incremental/ticket_events.json");
-    let extra = if comments {
-        "&include=comment_events"
-    } else {
-        ""
-    };
-    time_page(items, "ticket_events", &url, extra, q, dup)
-}
-
-fn organizations_page(
+/// The page of an incremental export (`ep` is one of the four).
+fn incremental_page(
+    ep: &str,
     d: &Dataset,
+    index: &PageIndex,
     base: &str,
     q: &BTreeMap<String, String>,
     dup: bool,
 ) -> PageResult {
-    let items = d
-        .organizations
-        .iter()
-        .map(|o| ((o.updated_at, o.id), organization_json(o, base)))
-        .collect();
-    let url = format!("{base}/api/v2/incremental/organizations.json");
-    time_page(items, "organizations", &url, "", q, dup)
+    match ep {
+        endpoint::TICKETS => {
+            let url = format!("{base}/api/v2/incremental/tickets/cursor.json");
+            let item = |i: usize| {
+                let at = index.tickets.at.get(i)?;
+                Some(TicketJson::new(d.tickets.get(*at)?, base))
+            };
+            cursor_page(&index.tickets.keys, item, "tickets", &url, q, dup)
+        }
+        endpoint::USERS => {
+            let url = format!("{base}/api/v2/incremental/users/cursor.json");
+            let item = |i: usize| {
+                let at = index.users.at.get(i)?;
+                Some(UserJson::new(d.users.get(*at)?, base))
+            };
+            cursor_page(&index.users.keys, item, "users", &url, q, dup)
+        }
+        endpoint::ORGANIZATIONS => {
+            let url = format!("{base}/api/v2/incremental/organizations.json");
+            let item = |i: usize| {
+                let at = index.organizations.at.get(i)?;
+                Some(OrganizationJson::new(d.organizations.get(*at)?, base))
+            };
+            time_page(
+                &index.organizations.keys,
+                item,
+                "organizations",
+                &url,
+                "",
+                q,
+                dup,
+            )
+        }
+        _ => {
+            let comments = q
+                .get("include")
+                .is_some_and(|i| i.split(',').any(|x| x == "comment_events"));
+            let url = format!("{base}/api/v2/incremental/ticket_events.json");
+            let extra = if comments {
+                "&include=comment_events"
+            } else {
+                ""
+            };
+            let item = |i: usize| {
+                let (ti, ai) = index.audits.at.get(i)?;
+                Some(AuditJson::new(
+                    d.tickets.get(*ti)?.audits.get(*ai)?,
+                    comments,
+                ))
+            };
+            time_page(
+                &index.audits.keys,
+                item,
+                "ticket_events",
+                &url,
+                extra,
+                q,
+                dup,
+            )
+        }
+    }
+}
+
+// The JSON forms, serialized straight from the dataset. Fields are in
+// alphabetical order: the order of the `serde_json::Value` maps the emulator
+// built before (and still returns from `ticket_json` & co.), so the bytes
+// served are the same.
+
+#[derive(Serialize)]
+struct CustomFieldJson<'a> {
+    id: Id,
+    value: &'a Value,
+}
+
+#[derive(Serialize)]
+struct TicketJson<'a> {
+    assignee_id: Option<Id>,
+    created_at: String,
+    custom_fields: Vec<CustomFieldJson<'a>>,
+    generated_timestamp: i64,
+    group_id: Option<Id>,
+    id: Id,
+    organization_id: Option<Id>,
+    priority: &'a Option<String>,
+    requester_id: Id,
+    status: &'static str,
+    subject: &'a str,
+    tags: &'a [String],
+    updated_at: String,
+    url: String,
+}
+
+impl<'a> TicketJson<'a> {
+    fn new(t: &'a Ticket, base: &str) -> Self {
+        Self {
+            assignee_id: t.assignee_id,
+            created_at: format_instant(t.created_at),
+            custom_fields: t
+                .custom_fields
+                .iter()
+                .map(|(id, value)| CustomFieldJson { id: *id, value })
+                .collect(),
+            generated_timestamp: t.updated_at,
+            group_id: t.group_id,
+            id: t.id,
+            organization_id: t.organization_id,
+            priority: &t.priority,
+            requester_id: t.requester_id,
+            status: t.status.as_str(),
+            subject: &t.subject,
+            tags: &t.tags,
+            updated_at: format_instant(t.updated_at),
+            url: format!("{base}/api/v2/tickets/{}.json", t.id),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ChildJson<'a> {
+    Create {
+        event_type: &'static str,
+        field_name: &'static str,
+        id: Id,
+        value: &'a Value,
+    },
+    Change {
+        event_type: &'static str,
+        field_name: &'static str,
+        id: Id,
+        previous_value: &'a Value,
+        value: &'a Value,
+    },
+    Comment {
+        author_id: Id,
+        body: &'a str,
+        event_type: &'static str,
+        id: Id,
+        public: bool,
+    },
+}
+
+#[derive(Serialize)]
+struct AuditJson<'a> {
+    child_events: Vec<ChildJson<'a>>,
+    created_at: String,
+    event_type: &'static str,
+    id: Id,
+    ticket_id: Id,
+    timestamp: i64,
+    updater_id: i64,
+    via: &'static str,
+}
+
+impl<'a> AuditJson<'a> {
+    fn new(a: &'a Audit, comments: bool) -> Self {
+        let child_events = a
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                ChildKind::Create { field, value } => Some(ChildJson::Create {
+                    event_type: "Create",
+                    field_name: field.name(),
+                    id: e.id,
+                    value,
+                }),
+                ChildKind::Change {
+                    field,
+                    value,
+                    previous_value,
+                } => Some(ChildJson::Change {
+                    event_type: "Change",
+                    field_name: field.name(),
+                    id: e.id,
+                    previous_value,
+                    value,
+                }),
+                ChildKind::Comment {
+                    author_id,
+                    public,
+                    body,
+                } => comments.then_some(ChildJson::Comment {
+                    author_id: *author_id,
+                    body,
+                    event_type: "Comment",
+                    id: e.id,
+                    public: *public,
+                }),
+            })
+            .collect();
+        Self {
+            child_events,
+            created_at: format_instant(a.timestamp),
+            event_type: "Audit",
+            id: a.id,
+            ticket_id: a.ticket_id,
+            timestamp: a.timestamp,
+            updater_id: a.updater_id,
+            via: "web",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct OrganizationJson<'a> {
+    created_at: String,
+    id: Id,
+    name: &'a str,
+    organization_fields: &'a BTreeMap<String, Value>,
+    tags: &'a [String],
+    updated_at: String,
+    url: String,
+}
+
+impl<'a> OrganizationJson<'a> {
+    fn new(o: &'a Organization, base: &str) -> Self {
+        Self {
+            created_at: format_instant(o.created_at),
+            id: o.id,
+            name: &o.name,
+            organization_fields: &o.fields,
+            tags: &o.tags,
+            updated_at: format_instant(o.updated_at),
+            url: format!("{base}/api/v2/organizations/{}.json", o.id),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct UserJson<'a> {
+    created_at: String,
+    id: Id,
+    name: &'a str,
+    organization_id: Option<Id>,
+    role: &'static str,
+    updated_at: String,
+    url: String,
+}
+
+impl<'a> UserJson<'a> {
+    fn new(u: &'a User, base: &str) -> Self {
+        Self {
+            created_at: format_instant(u.created_at),
+            id: u.id,
+            name: &u.name,
+            organization_id: u.organization_id,
+            role: u.role.as_str(),
+            updated_at: format_instant(u.updated_at),
+            url: format!("{base}/api/v2/users/{}.json", u.id),
+        }
+    }
+}
+
+fn to_value(v: impl Serialize) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+pub fn ticket_json(t: &Ticket, base: &str) -> Value {
+    to_value(TicketJson::new(t, base))
+}
+
+pub fn audit_json(a: &Audit, comments: bool) -> Value {
+    to_value(AuditJson::new(a, comments))
+}
+
+pub fn organization_json(o: &Organization, base: &str) -> Value {
+    to_value(OrganizationJson::new(o, base))
+}
+
+pub fn user_json(u: &User, base: &str) -> Value {
+    to_value(UserJson::new(u, base))
 }
 
 /// The config's calendars as Zendesk schedules (ids from 1 in name order).
@@ -1003,4 +1281,144 @@ pub fn sla_policies_json(config: &Config) -> Value {
         })
         .collect();
     json!({ "sla_policies": policies, "next_page": null, "previous_page": null, "count": p.plans.len() })
+}
+
+#[cfg(test)]
+mod serialization_tests {
+    //! The pages are serialized straight from the dataset; these are the
+    //! `json!` forms the emulator built before, byte for byte.
+    use super::*;
+    use crate::simulator::generator::{generate, GeneratorOptions};
+
+    fn old_ticket(t: &Ticket, base: &str) -> Value {
+        json!({
+            "id": t.id,
+            "url": format!("{base}/api/v2/tickets/{}.json", t.id),
+            "subject": t.subject,
+            "created_at": format_instant(t.created_at),
+            "updated_at": format_instant(t.updated_at),
+            "generated_timestamp": t.updated_at,
+            "status": t.status.as_str(),
+            "priority": t.priority,
+            "requester_id": t.requester_id,
+            "assignee_id": t.assignee_id,
+            "organization_id": t.organization_id,
+            "group_id": t.group_id,
+            "tags": t.tags,
+            "custom_fields": t.custom_fields.iter()
+                .map(|(id, v)| json!({ "id": id, "value": v }))
+                .collect::<Vec<_>>(),
+        })
+    }
+
+    fn old_audit(a: &Audit, comments: bool) -> Value {
+        let children: Vec<Value> = a
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                ChildKind::Create { field, value } => Some(json!({
+                    "id": e.id, "event_type": "Create", "field_name": field.name(), "value": value,
+                })),
+                ChildKind::Change {
+                    field,
+                    value,
+                    previous_value,
+                } => Some(json!({
+                    "id": e.id, "event_type": "Change", "field_name": field.name(),
+                    "value": value, "previous_value": previous_value,
+                })),
+                ChildKind::Comment {
+                    author_id,
+                    public,
+                    body,
+                } => comments.then(|| {
+                    json!({
+                        "id": e.id, "event_type": "Comment", "author_id": author_id,
+                        "public": public, "body": body,
+                    })
+                }),
+            })
+            .collect();
+        json!({
+            "id": a.id,
+            "ticket_id": a.ticket_id,
+            "timestamp": a.timestamp,
+            "created_at": format_instant(a.timestamp),
+            "updater_id": a.updater_id,
+            "via": "web",
+            "event_type": "Audit",
+            "child_events": children,
+        })
+    }
+
+    #[test]
+    fn direct_serialization_matches_the_json_values() {
+        let config = Config::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"),
+        )
+        .unwrap();
+        let d = generate(&config, &GeneratorOptions::default());
+        let base = "http://127.0.0.1:1";
+        for t in &d.tickets {
+            let new = serde_json::to_string(&TicketJson::new(t, base)).unwrap();
+            assert_eq!(new, old_ticket(t, base).to_string());
+            for a in &t.audits {
+                for comments in [false, true] {
+                    let new = serde_json::to_string(&AuditJson::new(a, comments)).unwrap();
+                    assert_eq!(new, old_audit(a, comments).to_string());
+                }
+            }
+        }
+        for o in &d.organizations {
+            let old = json!({
+                "id": o.id,
+                "url": format!("{base}/api/v2/organizations/{}.json", o.id),
+                "name": o.name,
+                "tags": o.tags,
+                "organization_fields": o.fields,
+                "created_at": format_instant(o.created_at),
+                "updated_at": format_instant(o.updated_at),
+            });
+            assert_eq!(organization_json(o, base).to_string(), old.to_string());
+            let new = serde_json::to_string(&OrganizationJson::new(o, base)).unwrap();
+            assert_eq!(new, old.to_string());
+        }
+        for u in &d.users {
+            let old = json!({
+                "id": u.id,
+                "url": format!("{base}/api/v2/users/{}.json", u.id),
+                "name": u.name,
+                "role": u.role.as_str(),
+                "organization_id": u.organization_id,
+                "created_at": format_instant(u.created_at),
+                "updated_at": format_instant(u.updated_at),
+            });
+            let new = serde_json::to_string(&UserJson::new(u, base)).unwrap();
+            assert_eq!(new, old.to_string());
+        }
+        // Whole pages: the envelope's keys in the maps' order.
+        let index = PageIndex::new(&d);
+        let q: BTreeMap<String, String> = [
+            ("start_time".to_string(), "0".to_string()),
+            ("per_page".to_string(), "50".to_string()),
+            ("include".to_string(), "comment_events".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let (bytes, _) = incremental_page(endpoint::TICKET_EVENTS, &d, &index, base, &q, false)
+            .map_err(|_| "a page")
+            .unwrap();
+        let page: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(String::from_utf8(bytes).unwrap(), page.to_string());
+        assert_eq!(page["count"], json!(50));
+        let first: Vec<&Audit> = d.audits_in_order().into_iter().take(50).collect();
+        let expected: Vec<Value> = first.iter().map(|a| old_audit(a, true)).collect();
+        assert_eq!(page["ticket_events"], json!(expected));
+        let (bytes, _) = incremental_page(endpoint::TICKETS, &d, &index, base, &q, false)
+            .map_err(|_| "a page")
+            .unwrap();
+        let page: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(String::from_utf8(bytes).unwrap(), page.to_string());
+        assert_eq!(page["tickets"].as_array().map(Vec::len), Some(50));
+    }
 }

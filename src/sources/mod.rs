@@ -169,9 +169,63 @@ pub trait Source: Send + Sync {
     /// Reads the page of `stream` that follows `cursor` (`None`: from the
     /// configured start).
     fn poll<'a>(&'a self, stream: &'a str, cursor: Option<&'a str>) -> PollFuture<'a>;
+    /// What the adapter counts of its requests, for the exporter's own
+    /// health metrics.
+    fn request_stats(&self) -> Option<std::sync::Arc<RequestStats>> {
+        None
+    }
+}
+
+/// Counts of an adapter's HTTP requests, shared with the daemon.
+#[derive(Debug, Default)]
+pub struct RequestStats {
+    inner: std::sync::Mutex<RequestCounts>,
+}
+
+/// A snapshot of [`RequestStats`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    /// Responses by HTTP status; `error` when none came.
+    pub by_code: BTreeMap<String, u64>,
+    /// Requests left in the helpdesk's rate-limit window, from its headers.
+    pub rate_limit_remaining: Option<i64>,
+    /// Response bodies that did not parse.
+    pub parse_errors: u64,
+}
+
+impl RequestStats {
+    /// Counts a response (`Some(status)`) or a request that got none.
+    pub fn response(&self, status: Option<u16>, rate_limit_remaining: Option<i64>) {
+        if let Ok(mut c) = self.inner.lock() {
+            let code = status.map_or_else(|| "error".to_string(), |s| s.to_string());
+            *c.by_code.entry(code).or_default() += 1;
+            if rate_limit_remaining.is_some() {
+                c.rate_limit_remaining = rate_limit_remaining;
+            }
+        }
+    }
+
+    pub fn parse_error(&self) {
+        if let Ok(mut c) = self.inner.lock() {
+            c.parse_errors += 1;
+        }
+    }
+
+    pub fn snapshot(&self) -> RequestCounts {
+        self.inner.lock().map(|c| c.clone()).unwrap_or_default()
+    }
 }
 
 /// The helpdesk kinds this build knows.
 pub fn registry() -> &'static [&'static str] {
     &["zendesk"]
+}
+
+/// A link for people to a ticket in the helpdesk's agent UI.
+pub fn ticket_url(spec: &crate::policy::spec::SourceSpec, id: &str) -> String {
+    let base = spec.url.trim_end_matches('/');
+    match spec.kind.as_str() {
+        "zendesk" => format!("{base}/agent/tickets/{id}"),
+        _ => format!("{base}/{id}"),
+    }
 }

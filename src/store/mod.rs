@@ -111,6 +111,14 @@ pub struct StoredClocks {
     pub stale: bool,
 }
 
+/// A ticket's identity for aggregation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketMeta {
+    pub id: String,
+    pub created_at: i64,
+    pub organization: Option<String>,
+}
+
 /// Where the daemon keeps its state.
 pub trait Store: Send {
     /// Stores a page's records and the stream's new cursor in ONE
@@ -176,6 +184,10 @@ pub trait Store: Send {
     /// `since` (Unix seconds, the daemon's clock), sorted: what arrived after
     /// a report's period closed.
     fn tickets_changed_since(&self, source: &str, since: i64) -> Result<Vec<String>, StoreError>;
+
+    /// Every non-deleted ticket's id, creation and organization, by id: what
+    /// the exporter needs besides the clocks.
+    fn ticket_metas(&self, source: &str) -> Result<Vec<TicketMeta>, StoreError>;
 
     /// Notes that every stream of `source` was caught up at `at`.
     fn record_poll(&mut self, source: &str, at: i64) -> Result<(), StoreError>;

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, ToSql};
 
-use super::{Store, StoreError, StoreStats, StoredClocks};
+use super::{Store, StoreError, StoreStats, StoredClocks, TicketMeta};
 use crate::engine::Ticket;
 use crate::sources::{
     assemble, ChangeRecord, EventRecord, OrganizationRecord, Page, Record, TicketHeader,
@@ -830,6 +830,42 @@ impl Store for SqliteStore {
             .and_then(|mut s| s.execute(params![source, at]))
             .map(|_| ())
             .map_err(|e| sql_error(&self.path, format!("recording a poll of {source}"), e))
+    }
+
+    fn ticket_metas(&self, source: &str) -> Result<Vec<TicketMeta>, StoreError> {
+        /// Just what a meta needs of a stored header.
+        #[derive(serde::Deserialize)]
+        struct Created {
+            #[serde(with = "crate::engine::timeline::instant")]
+            created_at: i64,
+        }
+        let what = || format!("reading the tickets of {source}");
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, organization_id, header FROM tickets
+                 WHERE source = ?1 AND deleted = 0 ORDER BY id",
+            )
+            .map_err(|e| sql_error(&self.path, what(), e))?;
+        let mut rows = stmt
+            .query(params![source])
+            .map_err(|e| sql_error(&self.path, what(), e))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| sql_error(&self.path, what(), e))? {
+            let id: String = row.get(0).map_err(|e| sql_error(&self.path, what(), e))?;
+            let organization: Option<String> =
+                row.get(1).map_err(|e| sql_error(&self.path, what(), e))?;
+            let header: String = row.get(2).map_err(|e| sql_error(&self.path, what(), e))?;
+            let created: Created = serde_json::from_str(&header).map_err(|e| {
+                json_error(&self.path, format!("reading the header of ticket {id}"), e)
+            })?;
+            out.push(TicketMeta {
+                id,
+                created_at: created.created_at,
+                organization,
+            });
+        }
+        Ok(out)
     }
 
     fn polls(&self, source: &str, from: i64, to: i64) -> Result<Vec<i64>, StoreError> {

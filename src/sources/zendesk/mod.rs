@@ -28,26 +28,57 @@
 //! is sent in the `Authorization` header only and never logged or put in an
 //! error (errors name the URL path and the status).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    ChangeRecord, EventRecord, OrganizationRecord, Page, PollFuture, Record, Source, SourceError,
-    TicketHeader, UserRecord,
+    ChangeRecord, EventRecord, OrganizationRecord, Page, PollFuture, Record, RequestStats, Source,
+    SourceError, TicketHeader, UserRecord,
 };
 use crate::engine::timeline::Author;
 use crate::policy::spec::{SecretSpec, SourceSpec, Status};
 use crate::time::parse_instant;
 
+pub mod import;
+
 /// How the adapter authenticates.
 #[derive(Clone)]
-enum Auth {
+pub(crate) enum Auth {
     /// `email/token:TOKEN`, basic.
     Token { email: String, token: String },
     /// OAuth access token.
     Bearer(String),
+}
+
+impl Auth {
+    /// API-token auth with an agent's email, else an OAuth bearer token.
+    pub(crate) fn new(email: Option<String>, token: String) -> Self {
+        match email {
+            Some(email) => Auth::Token { email, token },
+            None => Auth::Bearer(token),
+        }
+    }
+
+    /// Adds the `Authorization` header to a request.
+    pub(crate) fn apply(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self {
+            Auth::Token { email, token } => req.basic_auth(format!("{email}/token"), Some(token)),
+            Auth::Bearer(token) => req.bearer_auth(token),
+        }
+    }
+}
+
+/// The HTTP client every Zendesk request goes through.
+pub(crate) fn http_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("helpdesk-slo/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
 impl std::fmt::Debug for Auth {
@@ -83,6 +114,7 @@ pub struct Zendesk {
     auth: Auth,
     start_time: i64,
     per_page: u32,
+    stats: Arc<RequestStats>,
 }
 
 const STREAMS: [&str; 4] = ["users", "organizations", "tickets", "ticket_events"];
@@ -94,40 +126,42 @@ impl Zendesk {
         if token.is_empty() {
             return Err("the API token is empty".to_string());
         }
-        let auth = match &spec.auth.email {
-            Some(email) => Auth::Token {
-                email: email.clone(),
-                token,
-            },
-            None => Auth::Bearer(token),
-        };
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("helpdesk-slo/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let auth = Auth::new(spec.auth.email.clone(), token);
+        let client = http_client()?;
         Ok(Self {
             client,
             base: spec.url.trim_end_matches('/').to_string(),
             auth,
             start_time: spec.start_time.0,
             per_page: 1000,
+            stats: Arc::default(),
         })
     }
 
-    async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, SourceError> {
+    /// GETs a page and parses it straight into `T` (no `Value` tree in
+    /// between): a body that is not JSON is malformed at `path`, JSON of
+    /// the wrong shape is malformed in `stream`.
+    async fn get<T: for<'de> Deserialize<'de>>(
+        &self,
+        stream: &str,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, SourceError> {
         let url = format!("{}{}", self.base, path);
-        let mut req = self.client.get(&url).query(query);
-        req = match &self.auth {
-            Auth::Token { email, token } => req.basic_auth(format!("{email}/token"), Some(token)),
-            Auth::Bearer(token) => req.bearer_auth(token),
-        };
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| SourceError::Transient(format!("GET {path}: {}", without_url(&e))))?;
+        let req = self.auth.apply(self.client.get(&url).query(query));
+        let resp = req.send().await.map_err(|e| {
+            self.stats.response(None, None);
+            SourceError::Transient(format!("GET {path}: {}", without_url(&e)))
+        })?;
         let status = resp.status();
+        // Zendesk sends `X-Rate-Limit-Remaining` (and `ratelimit-remaining`
+        // on newer endpoints).
+        let remaining = ["x-rate-limit-remaining", "ratelimit-remaining"]
+            .iter()
+            .find_map(|h| resp.headers().get(*h))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok());
+        self.stats.response(Some(status.as_u16()), remaining);
         if status.as_u16() == 429 {
             let wait = resp
                 .headers()
@@ -151,9 +185,18 @@ impl Zendesk {
         let bytes = resp.bytes().await.map_err(|e| {
             SourceError::Transient(format!("GET {path}: reading the body: {}", without_url(&e)))
         })?;
-        serde_json::from_slice(&bytes).map_err(|e| SourceError::Malformed {
-            stream: path.to_string(),
-            message: e.to_string(),
+        serde_json::from_slice(&bytes).map_err(|e| {
+            if e.is_data() {
+                return SourceError::Malformed {
+                    stream: stream.to_string(),
+                    message: e.to_string(),
+                };
+            }
+            self.stats.parse_error();
+            SourceError::Malformed {
+                stream: path.to_string(),
+                message: e.to_string(),
+            }
         })
     }
 
@@ -181,13 +224,13 @@ impl Zendesk {
         };
         match stream {
             "users" => {
-                let v = self
+                let page: CursorPage<ZUser> = self
                     .get(
+                        stream,
                         "/api/v2/incremental/users/cursor.json",
                         &[cursor_query(cursor), per_page],
                     )
                     .await?;
-                let page: CursorPage<ZUser> = parse(stream, v)?;
                 let records = page
                     .items
                     .iter()
@@ -202,13 +245,13 @@ impl Zendesk {
                 ))
             }
             "tickets" => {
-                let v = self
+                let page: CursorPage<ZTicket> = self
                     .get(
+                        stream,
                         "/api/v2/incremental/tickets/cursor.json",
                         &[cursor_query(cursor), per_page],
                     )
                     .await?;
-                let page: CursorPage<ZTicket> = parse(stream, v)?;
                 let mut records = Vec::with_capacity(page.items.len());
                 for t in &page.items {
                     records.push(Record::Ticket(t.header(stream)?));
@@ -222,13 +265,13 @@ impl Zendesk {
                 ))
             }
             "organizations" => {
-                let v = self
+                let page: TimePage<ZOrganization> = self
                     .get(
+                        stream,
                         "/api/v2/incremental/organizations.json",
                         &[("start_time", start(cursor)?), per_page],
                     )
                     .await?;
-                let page: TimePage<ZOrganization> = parse(stream, v)?;
                 let records = page
                     .items
                     .iter()
@@ -243,8 +286,9 @@ impl Zendesk {
                 ))
             }
             "ticket_events" => {
-                let v = self
+                let page: TimePage<ZTicketEvent> = self
                     .get(
+                        stream,
                         "/api/v2/incremental/ticket_events.json",
                         &[
                             ("start_time", start(cursor)?),
@@ -253,8 +297,7 @@ impl Zendesk {
                         ],
                     )
                     .await?;
-                let page: TimePage<ZTicketEvent> = parse(stream, v)?;
-                let mut records = Vec::new();
+                let mut records = Vec::with_capacity(page.items.len() * 2);
                 for e in &page.items {
                     e.records(&mut records);
                 }
@@ -276,7 +319,7 @@ impl Zendesk {
 
 /// reqwest's error text without the URL (which is ours, but keeps the
 /// messages short and free of query strings).
-fn without_url(e: &reqwest::Error) -> String {
+pub(crate) fn without_url(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     if let Some(url) = e.url() {
         text = text.replace(url.as_str(), "");
@@ -285,13 +328,6 @@ fn without_url(e: &reqwest::Error) -> String {
         text = format!("timed out ({text})");
     }
     text
-}
-
-fn parse<T: for<'de> Deserialize<'de>>(stream: &str, v: Value) -> Result<T, SourceError> {
-    serde_json::from_value(v).map_err(|e| SourceError::Malformed {
-        stream: stream.to_string(),
-        message: e.to_string(),
-    })
 }
 
 fn cursor_page(
@@ -341,6 +377,10 @@ impl Source for Zendesk {
 
     fn poll<'a>(&'a self, stream: &'a str, cursor: Option<&'a str>) -> PollFuture<'a> {
         Box::pin(self.poll_stream(stream, cursor))
+    }
+
+    fn request_stats(&self) -> Option<Arc<RequestStats>> {
+        Some(self.stats.clone())
     }
 }
 

@@ -1,0 +1,309 @@
+//! `helpdesk-slo demo`: the whole product on an embedded default, on one
+//! machine with no helpdesk account.
+//!
+//! Starts the Zendesk emulator in-process with months of synthetic tickets
+//! on the plans of a config (the embedded Celigo example unless `--config`
+//! names another), writes a config whose source points at it, and runs the
+//! real daemon against it over HTTP with its store in a scratch folder. Once
+//! the backfill is done it writes last month's report and prints where
+//! everything is; then it keeps running, with new tickets arriving every few
+//! seconds so imminent breaches come and go, until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use tokio::sync::{oneshot, watch};
+use tracing::{info, warn};
+
+use super::run::{init_logs, LogFormat};
+use super::Failure;
+use crate::daemon::{now_unix, run_with, Options};
+use crate::policy::Config;
+use crate::simulator::generator::{generate, GeneratorOptions, NewTicket};
+use crate::simulator::zendesk::{start, ServerOptions, SimState, DEMO_TOKEN};
+
+/// The embedded default policy: seed 003 (Celigo), four plans, quarterly
+/// credits, US Pacific calendars with US federal holidays.
+const EMBEDDED_CONFIG: &str = include_str!("../../examples/celigo.yaml");
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// A config whose plans, severities and calendars shape the synthetic
+    /// tickets [default: the embedded Celigo example]. Its `sources:` are
+    /// replaced by the emulator.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Where the daemon serves /metrics and the JSON API.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9887")]
+    listen: SocketAddr,
+    /// Folder for the store, the generated config and the reports
+    /// [default: a new folder under the system's temp folder].
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Days of ticket history before now.
+    #[arg(long, default_value_t = 75, value_parser = clap::value_parser!(u32).range(60..=730))]
+    days: u32,
+    /// Tickets created per day, on average.
+    #[arg(long, default_value_t = 60)]
+    tickets_per_day: u32,
+    /// Seed of the synthetic data (the same seed gives the same history).
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    /// Stop once the report is written instead of running on (for scripts).
+    #[arg(long)]
+    exit_after_report: bool,
+    /// Log lines for people (text) or for log pipelines (json).
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+pub(crate) fn run(args: DemoArgs) -> Result<(), Failure> {
+    init_logs(args.log_format);
+    let (policy_text, policy_name) = match &args.config {
+        Some(path) => (
+            std::fs::read_to_string(path).map_err(|e| {
+                Failure::Usage(format!("cannot read config {}: {e}", path.display()))
+            })?,
+            path.display().to_string(),
+        ),
+        None => (
+            EMBEDDED_CONFIG.to_string(),
+            "the embedded Celigo example (examples/celigo.yaml)".to_string(),
+        ),
+    };
+    let config_path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("celigo.yaml"));
+    let policy =
+        Config::from_yaml(&policy_text, &config_path).map_err(|e| Failure::Usage(e.to_string()))?;
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!(
+            "helpdesk-slo-demo-{}-{}",
+            std::process::id(),
+            now_unix()
+        )),
+    };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::Runtime(format!("cannot create {}: {e}", dir.display())))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(demo(args, policy, policy_text, policy_name, dir))
+}
+
+/// Drops any `sources:` section of a config text (the demo supplies its
+/// own): everything from a top-level `sources:` line to the next top-level
+/// key.
+fn without_sources(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut skipping = false;
+    for line in text.lines() {
+        let top_level = !line.starts_with([' ', '\t', '#']) && !line.is_empty();
+        if top_level {
+            skipping = line.starts_with("sources:");
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+async fn demo(
+    args: DemoArgs,
+    policy: Config,
+    policy_text: String,
+    policy_name: String,
+    dir: PathBuf,
+) -> Result<(), Failure> {
+    let now = now_unix();
+    let start_at = now - i64::from(args.days) * 86_400;
+    let options = GeneratorOptions {
+        seed: args.seed,
+        organizations: 40,
+        days: args.days,
+        tickets_per_day: args.tickets_per_day,
+        start: start_at,
+        now: Some(now),
+        ..GeneratorOptions::default()
+    };
+    info!(days = args.days, tickets_per_day = args.tickets_per_day, seed = args.seed, policy = %policy_name, "generating synthetic tickets");
+    let data = generate(&policy, &options);
+    let tickets = data.tickets.len();
+    let sim = SimState::new(&policy, data, ServerOptions::default());
+    let server = start(sim)
+        .await
+        .map_err(|e| Failure::Runtime(format!("cannot start the emulator: {e}")))?;
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, format!("{DEMO_TOKEN}\n"))
+        .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", token_file.display())))?;
+    let config_file = dir.join("config.yaml");
+    let text = format!(
+        "# Generated by `helpdesk-slo demo` from {policy_name}:\n# the policy, plus a source pointing at the in-process Zendesk emulator.\n{}\nsources:\n  zendesk:\n    kind: zendesk\n    url: {}\n    auth: {{ email: demo@example.com, token: {{ file: {} }} }}\n    start_time: {}\n    poll_interval: 5s\n",
+        without_sources(&policy_text),
+        server.base_url(),
+        token_file.display(),
+        crate::time::format_instant(start_at - 86_400),
+    );
+    std::fs::write(&config_file, text)
+        .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", config_file.display())))?;
+    let reports = dir.join("reports");
+    std::fs::create_dir_all(&reports)
+        .map_err(|e| Failure::Runtime(format!("cannot create {}: {e}", reports.display())))?;
+    let store = dir.join("store.sqlite");
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (started_tx, started_rx) = oneshot::channel();
+    let opts = Options {
+        config: config_file.clone(),
+        store: store.clone(),
+        once: false,
+        listen: Some(args.listen),
+        reports_dir: Some(reports.clone()),
+    };
+    let daemon = tokio::spawn(run_with(opts, stop_rx.clone(), Some(started_tx)));
+    let Ok((bound, state)) = started_rx.await else {
+        // The daemon stopped before serving: its error says why.
+        return match daemon.await {
+            Ok(Err(e)) => Err(Failure::Runtime(e)),
+            _ => Err(Failure::Runtime("the daemon stopped at start".into())),
+        };
+    };
+    let base = bound.map_or_else(String::new, |a| format!("http://{a}"));
+    info!(tickets, emulator = %server.base_url(), "backfilling from the emulator");
+
+    // Wait for the first complete poll of every stream.
+    loop {
+        let polled = state
+            .health
+            .lock()
+            .map(|h| h.sources.values().all(|s| s.last_success > 0))
+            .unwrap_or(false);
+        if polled {
+            break;
+        }
+        if daemon.is_finished() {
+            return match daemon.await {
+                Ok(Err(e)) => Err(Failure::Runtime(e)),
+                _ => Err(Failure::Runtime(
+                    "the daemon stopped during the backfill".into(),
+                )),
+            };
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    state.refresh(now_unix());
+
+    let report = write_last_month_report(&config_file, &store, &reports);
+    println!();
+    println!(
+        "helpdesk-slo demo is running ({tickets} synthetic tickets over {} days, {policy_name})",
+        args.days
+    );
+    println!("  metrics:        {base}/metrics");
+    println!("  at-risk clocks: {base}/api/v1/clocks?state=at_risk");
+    println!("  breached:       {base}/api/v1/clocks?state=breached");
+    println!("  reports:        {base}/api/v1/reports");
+    match &report {
+        Ok(path) => println!("  last month:     {}", path.display()),
+        Err(e) => println!("  last month:     not written: {e}"),
+    }
+    println!("  config:         {}", config_file.display());
+    println!("  store:          {}", store.display());
+    println!(
+        "  emulator:       {} (token {DEMO_TOKEN})",
+        server.base_url()
+    );
+    println!("Stop with Ctrl-C.");
+
+    if !args.exit_after_report {
+        let arrivals = tokio::spawn(new_arrivals(
+            server.state().clone(),
+            args.seed,
+            stop_rx.clone(),
+        ));
+        super::run::wait_for_stop().await;
+        info!("shutting down");
+        let _ = stop_tx.send(true);
+        let _ = arrivals.await;
+    } else {
+        let _ = stop_tx.send(true);
+    }
+    let result = daemon
+        .await
+        .map_err(|e| Failure::Runtime(format!("the daemon task failed: {e}")))?;
+    server.shutdown().await;
+    result.map_err(Failure::Runtime)?;
+    report.map(|_| ()).map_err(Failure::Runtime)
+}
+
+/// Writes last month's report into `reports`, from what the daemon stored.
+fn write_last_month_report(config: &Path, store: &Path, reports: &Path) -> Result<PathBuf, String> {
+    let config = Config::load(config).map_err(|e| e.to_string())?;
+    // A second connection: the daemon keeps writing through its own.
+    let store = crate::store::SqliteStore::open(store).map_err(|e| e.to_string())?;
+    let options = crate::report::ReportOptions {
+        out: Some(reports.to_path_buf()),
+        ..Default::default()
+    };
+    let month = crate::report::Month::last_full(now_unix(), options.timezone(&config))
+        .ok_or_else(|| "no previous month".to_string())?;
+    crate::report::write_month(&store, &config, month, &options).map_err(|e| e.to_string())
+}
+
+/// New tickets every few seconds on random organizations, most of them
+/// urgent or high, so imminent breaches appear on the dashboards and the
+/// alerts have something to say.
+async fn new_arrivals(sim: SimState, seed: u64, mut stop: watch::Receiver<bool>) {
+    let mut x = seed | 1;
+    let mut next = move || {
+        // xorshift: a demo needs variety, not statistics.
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+        let r = next();
+        let created = sim.modify(|d| {
+            let orgs: Vec<_> = d
+                .organizations
+                .iter()
+                .filter(|o| o.plan.is_some())
+                .map(|o| o.id)
+                .collect();
+            let org = *orgs.get((r % orgs.len().max(1) as u64) as usize)?;
+            let requester = d
+                .users
+                .iter()
+                .find(|u| u.organization_id == Some(org) && !u.role.is_agent())?
+                .id;
+            let priority = ["urgent", "high", "high", "normal"][(r >> 8) as usize % 4];
+            Some(d.create_ticket(NewTicket {
+                at: now_unix(),
+                subject: "Demo: something broke".into(),
+                requester_id: requester,
+                organization_id: Some(org),
+                priority: Some(priority.to_string()),
+                group_id: None,
+                tags: Vec::new(),
+                custom_fields: Vec::new(),
+                body: "It stopped working a minute ago.".into(),
+            }))
+        });
+        match created {
+            Some(id) => info!(ticket = id, "a new demo ticket arrived"),
+            None => warn!("the demo data has no organization with a requester"),
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! What the running daemon shares between its poll loops, its refresher and
+//! the HTTP server: the config in force, the live clocks, the exporter's
+//! health and the last rendered exposition.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use crate::exposition::{self, Health, Live, Rendered};
+use crate::policy::Config;
+
+/// A request to reload the config, answered with what happened.
+pub type ReloadRequest = oneshot::Sender<Result<String, String>>;
+
+/// The daemon's shared state.
+#[derive(Debug)]
+pub struct DaemonState {
+    config: RwLock<Arc<Config>>,
+    config_text: RwLock<String>,
+    config_path: PathBuf,
+    pub(crate) live: Mutex<Live>,
+    pub(crate) health: Mutex<Health>,
+    rendered: RwLock<Arc<Rendered>>,
+    ready: AtomicBool,
+    /// Wakes the refresher after a recompute.
+    pub(crate) dirty: Notify,
+    reload: mpsc::Sender<ReloadRequest>,
+    reports_dir: Option<PathBuf>,
+}
+
+impl DaemonState {
+    pub(crate) fn new(
+        config: Arc<Config>,
+        config_text: String,
+        config_path: &Path,
+        reload: mpsc::Sender<ReloadRequest>,
+        reports_dir: Option<PathBuf>,
+    ) -> DaemonState {
+        DaemonState {
+            config: RwLock::new(config),
+            config_text: RwLock::new(config_text),
+            config_path: config_path.to_path_buf(),
+            live: Mutex::new(Live::new()),
+            health: Mutex::new(Health::default()),
+            rendered: RwLock::new(Arc::new(Rendered::default())),
+            ready: AtomicBool::new(false),
+            dirty: Notify::new(),
+            reload,
+            reports_dir,
+        }
+    }
+
+    /// A state with no daemon behind it (benchmarks, embedding): reloads
+    /// answer that no daemon runs.
+    pub fn detached(config: Arc<Config>) -> DaemonState {
+        let (tx, _) = mpsc::channel(1);
+        let path = config.path.clone();
+        let state = DaemonState::new(config, String::new(), &path, tx, None);
+        state.set_ready();
+        state
+    }
+
+    /// The live clocks (to feed them outside a daemon).
+    pub fn live(&self) -> &Mutex<Live> {
+        &self.live
+    }
+
+    /// The config in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// The config file's text as loaded (it holds no secrets: tokens come
+    /// from the environment or files it names).
+    pub fn config_text(&self) -> String {
+        self.config_text
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    pub(crate) fn set_config(&self, config: Arc<Config>, text: String) {
+        if let Ok(mut c) = self.config.write() {
+            *c = config;
+        }
+        if let Ok(mut t) = self.config_text.write() {
+            *t = text;
+        }
+    }
+
+    /// The last rendered exposition.
+    pub fn rendered(&self) -> Arc<Rendered> {
+        self.rendered.read().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// The store is loaded and the first figures are rendered.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
+    /// Where reports are written, if anywhere.
+    pub fn reports_dir(&self) -> Option<&Path> {
+        self.reports_dir.as_deref()
+    }
+
+    /// Recomputes the figures at `now` and renders them.
+    pub fn refresh(&self, now: i64) {
+        let config = self.config();
+        let figures = match self.live.lock() {
+            Ok(mut live) => exposition::compute(&config.policy, &mut live, now),
+            Err(_) => return,
+        };
+        let health = match self.health.lock() {
+            Ok(mut h) => {
+                h.computed_at = now;
+                h.clone()
+            }
+            Err(_) => return,
+        };
+        let rendered = exposition::render(&config.policy, figures, health);
+        if let Ok(mut r) = self.rendered.write() {
+            *r = Arc::new(rendered);
+        }
+    }
+
+    /// Asks the daemon to reload its config file; answers what happened (the
+    /// error when the new config is rejected and the old one kept).
+    pub async fn reload(&self) -> Result<String, String> {
+        let (tx, rx) = oneshot::channel();
+        self.reload
+            .send(tx)
+            .await
+            .map_err(|_| "the daemon is shutting down".to_string())?;
+        rx.await
+            .map_err(|_| "the daemon is shutting down".to_string())?
+    }
+}

@@ -1,0 +1,35 @@
+//! The exporter's own health: what the daemon knows about each source's
+//! polling and about its config, as plain values the renderer reads.
+
+use std::collections::BTreeMap;
+
+use crate::sources::RequestCounts;
+
+/// One source's polling.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceHealth {
+    /// The last request got a usable answer.
+    pub up: bool,
+    /// When the last poll that caught up with every stream finished.
+    pub last_success: i64,
+    /// How long the last complete poll took, in seconds.
+    pub poll_duration_seconds: f64,
+    pub requests: RequestCounts,
+    pub rate_limited: u64,
+    pub retries: u64,
+    pub records: u64,
+    pub tickets_changed: u64,
+    pub stored_tickets: u64,
+}
+
+/// Everything about the daemon itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Health {
+    pub sources: BTreeMap<String, SourceHealth>,
+    /// The last (re)load of the config succeeded.
+    pub config_ok: bool,
+    /// When the running config was loaded.
+    pub config_loaded_at: i64,
+    /// When the figures were computed.
+    pub computed_at: i64,
+}

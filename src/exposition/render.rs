@@ -1,0 +1,503 @@
+//! Renders [`Figures`] and [`Health`] as OpenMetrics text through the
+//! Prometheus client library, and that text as Prometheus text format 0.0.4
+//! for scrapers that do not ask for OpenMetrics.
+
+use std::collections::HashMap;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::exemplar::Exemplar;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+use super::figures::{budget_remaining, burn_rate, Figures, SOON, WINDOWS};
+use super::health::Health;
+use super::live::FULFIL_BUCKETS;
+use crate::policy::Policy;
+
+/// The rendered exposition, in both formats.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    pub openmetrics: String,
+    pub prometheus: String,
+}
+
+/// Everything one render reads.
+#[derive(Debug)]
+struct Snapshot {
+    names: Names,
+    figures: Figures,
+    health: Health,
+}
+
+/// Policy names by index, so the collector owns what it prints.
+#[derive(Debug)]
+struct Names {
+    plans: Vec<String>,
+    severities: Vec<String>,
+    metrics: Vec<String>,
+}
+
+type Labels = Vec<(&'static str, String)>;
+
+fn gauge(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: impl IntoIterator<Item = (Labels, f64)>,
+) -> Result<(), std::fmt::Error> {
+    let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    for (labels, v) in rows {
+        if labels.is_empty() {
+            // A single unlabelled sample: `name 1`, not `name{} 1`.
+            return ConstGauge::new(v).encode(m);
+        }
+        let fam = m.encode_family(&labels)?;
+        ConstGauge::new(v).encode(fam)?;
+    }
+    Ok(())
+}
+
+/// `name` without `_total`: the client adds it.
+fn counter(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: impl IntoIterator<Item = (Labels, u64)>,
+) -> Result<(), std::fmt::Error> {
+    let mut m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for (labels, v) in rows {
+        let fam = m.encode_family(&labels)?;
+        ConstCounter::new(v).encode(fam)?;
+    }
+    Ok(())
+}
+
+fn inf_or(v: Option<i64>) -> f64 {
+    v.map_or(f64::INFINITY, |v| v as f64)
+}
+
+impl Collector for Snapshot {
+    fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let n = &self.names;
+        let f = &self.figures;
+        let base = |s: &super::figures::SeriesFigures| -> Labels {
+            vec![
+                ("plan", n.plans[s.key.plan].clone()),
+                ("priority", n.severities[s.key.severity].clone()),
+                ("metric", n.metrics[s.key.metric].clone()),
+            ]
+        };
+        let with = |mut l: Labels, k: &'static str, v: &str| {
+            l.push((k, v.to_string()));
+            l
+        };
+
+        gauge(
+            &mut enc,
+            "helpdesk_slo_clocks_open",
+            "Open SLA clocks by state (active runs, paused does not).",
+            f.series.iter().flat_map(|s| {
+                [
+                    (with(base(s), "state", "active"), s.active as f64),
+                    (with(base(s), "state", "paused"), s.paused as f64),
+                ]
+            }),
+        )?;
+        counter(
+            &mut enc,
+            "helpdesk_slo_clocks_met",
+            "SLA clocks fulfilled by their due.",
+            f.series.iter().map(|s| (base(s), s.met_total)),
+        )?;
+        counter(
+            &mut enc,
+            "helpdesk_slo_clocks_breached",
+            "SLA clocks breached: fulfilled late, or open past their due.",
+            f.series.iter().map(|s| (base(s), s.breached_total)),
+        )?;
+        counter(
+            &mut enc,
+            "helpdesk_slo_clocks_excluded",
+            "SLA clocks the policy excludes.",
+            f.series.iter().map(|s| (base(s), s.excluded_total)),
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_clocks_decided",
+            "Met plus breached clocks that started in the window.",
+            f.series.iter().flat_map(|s| {
+                WINDOWS.iter().enumerate().map(move |(w, name)| {
+                    (with(base(s), "window", name), s.windows[w].decided as f64)
+                })
+            }),
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_attainment_ratio",
+            "Met over decided clocks that started in the window; 1 when none is decided.",
+            f.series.iter().flat_map(|s| {
+                WINDOWS.iter().enumerate().map(move |(w, name)| {
+                    (with(base(s), "window", name), s.windows[w].attainment())
+                })
+            }),
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_clocks_breaching_soon",
+            "Active clocks with at most the window of business time left.",
+            f.series.iter().flat_map(|s| {
+                SOON.iter()
+                    .enumerate()
+                    .map(move |(i, (name, _))| (with(base(s), "window", name), s.soon[i] as f64))
+            }),
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_next_breach_timestamp_seconds",
+            "Earliest due instant of an active clock not yet breached; +Inf when none.",
+            f.series.iter().map(|s| (base(s), inf_or(s.next_due))),
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_next_breach_business_seconds",
+            "Least business time left on an active clock not yet breached; +Inf when none.",
+            f.series
+                .iter()
+                .map(|s| (base(s), inf_or(s.next_business_seconds))),
+        )?;
+        {
+            let mut m = enc.encode_descriptor(
+                "helpdesk_slo_fulfilment_business_seconds",
+                "Business time from a clock's start to its fulfilment (met or breached).",
+                None,
+                MetricType::Histogram,
+            )?;
+            for s in &f.series {
+                let labels = base(s);
+                let mut fam = m.encode_family(&labels)?;
+                let mut buckets: Vec<(f64, u64)> = FULFIL_BUCKETS
+                    .iter()
+                    .zip(s.buckets.iter())
+                    .map(|(&b, &c)| (b, c))
+                    .collect();
+                buckets.push((f64::INFINITY, s.buckets[FULFIL_BUCKETS.len()]));
+                let count = s.buckets.iter().sum();
+                // Exemplars are added to the text afterwards (see
+                // `add_exemplars`): the client library builds them only
+                // from live observations.
+                let none: Option<&HashMap<usize, Exemplar<Labels, f64>>> = None;
+                fam.encode_histogram(s.fulfil_sum, count, &buckets, none)?;
+            }
+        }
+
+        let plan_label = |p: usize| -> Labels { vec![("plan", n.plans[p].clone())] };
+        let with_objective = || f.plans.iter().filter_map(|p| Some((p, p.objective?)));
+        gauge(
+            &mut enc,
+            "helpdesk_slo_objective_ratio",
+            "The plan's SLO objective.",
+            with_objective().map(|(p, o)| (plan_label(p.plan), o)),
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_plan_attainment_ratio",
+            "Met over decided clocks of the plan that started in the window; 1 when none.",
+            f.plans.iter().flat_map(|p| {
+                WINDOWS.iter().enumerate().map(move |(w, name)| {
+                    (
+                        with(plan_label(p.plan), "window", name),
+                        p.windows[w].attainment(),
+                    )
+                })
+            }),
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_plan_clocks_decided",
+            "Met plus breached clocks of the plan that started in the window.",
+            f.plans.iter().flat_map(|p| {
+                WINDOWS.iter().enumerate().map(move |(w, name)| {
+                    (
+                        with(plan_label(p.plan), "window", name),
+                        p.windows[w].decided as f64,
+                    )
+                })
+            }),
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_error_budget_remaining_ratio",
+            "Share of the error budget left in the window: 1 untouched, 0 spent, negative overspent.",
+            with_objective().flat_map(|(p, o)| {
+                WINDOWS.iter().enumerate().map(move |(w, name)| {
+                    (
+                        with(plan_label(p.plan), "window", name),
+                        budget_remaining(&p.windows[w], o),
+                    )
+                })
+            }),
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_error_budget_burn_rate",
+            "Breach share over the share the objective allows, in the window.",
+            with_objective().flat_map(|(p, o)| {
+                WINDOWS.iter().enumerate().map(move |(w, name)| {
+                    (
+                        with(plan_label(p.plan), "window", name),
+                        burn_rate(&p.windows[w], o),
+                    )
+                })
+            }),
+        )?;
+        let with_credits = || f.plans.iter().filter_map(|p| Some((p, p.credits?)));
+        gauge(
+            &mut enc,
+            "helpdesk_slo_credit_customers",
+            "Customers owed an SLA credit for the current credit period, as things stand.",
+            with_credits().map(|(p, (c, _))| (plan_label(p.plan), c as f64)),
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_credit_owed_ratio",
+            "Sum of the credit shares owed to customers for the current credit period.",
+            with_credits().map(|(p, (_, s))| (plan_label(p.plan), s)),
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_clocks_unassigned",
+            "Clocks of tickets with no plan or no mapped severity.",
+            f.unassigned
+                .iter()
+                .map(|(m, &c)| (vec![("metric", m.clone())], c as f64)),
+        )?;
+
+        let h = &self.health;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_build_info",
+            "Always 1; the version of the running build.",
+            [(
+                vec![("version", env!("CARGO_PKG_VERSION").to_string())],
+                1.0,
+            )],
+        )?;
+        let src = |name: &str| -> Labels { vec![("source", name.to_string())] };
+        gauge(
+            &mut enc,
+            "helpdesk_slo_source_up",
+            "1 when the last request to the helpdesk succeeded.",
+            h.sources
+                .iter()
+                .map(|(k, s)| (src(k), if s.up { 1.0 } else { 0.0 })),
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_source_last_success_timestamp_seconds",
+            "When the last poll that caught up with every stream finished; 0 before the first.",
+            h.sources
+                .iter()
+                .map(|(k, s)| (src(k), s.last_success as f64)),
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_source_poll_duration_seconds",
+            "How long the last complete poll took.",
+            h.sources
+                .iter()
+                .map(|(k, s)| (src(k), s.poll_duration_seconds)),
+        )?;
+        counter(
+            &mut enc,
+            "helpdesk_slo_source_requests",
+            "Requests to the helpdesk by HTTP status; code=\"error\" when no response came.",
+            h.sources.iter().flat_map(|(k, s)| {
+                s.requests
+                    .by_code
+                    .iter()
+                    .map(move |(code, &c)| (with(src(k), "code", code), c))
+            }),
+        )?;
+        counter(
+            &mut enc,
+            "helpdesk_slo_source_rate_limited",
+            "Responses 429 Too Many Requests.",
+            h.sources.iter().map(|(k, s)| (src(k), s.rate_limited)),
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_source_rate_limit_remaining",
+            "Requests left in the helpdesk's rate-limit window; -1 until known.",
+            h.sources.iter().map(|(k, s)| {
+                (
+                    src(k),
+                    s.requests.rate_limit_remaining.map_or(-1.0, |v| v as f64),
+                )
+            }),
+        )?;
+        counter(
+            &mut enc,
+            "helpdesk_slo_source_retries",
+            "Pages requested again after a failure.",
+            h.sources.iter().map(|(k, s)| (src(k), s.retries)),
+        )?;
+        counter(
+            &mut enc,
+            "helpdesk_slo_source_parse_errors",
+            "Responses whose body did not parse.",
+            h.sources
+                .iter()
+                .map(|(k, s)| (src(k), s.requests.parse_errors)),
+        )?;
+        counter(
+            &mut enc,
+            "helpdesk_slo_source_records_ingested",
+            "Records committed to the store.",
+            h.sources.iter().map(|(k, s)| (src(k), s.records)),
+        )?;
+        counter(
+            &mut enc,
+            "helpdesk_slo_source_tickets_changed",
+            "Tickets whose timeline changed and were recomputed.",
+            h.sources.iter().map(|(k, s)| (src(k), s.tickets_changed)),
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_stored_tickets",
+            "Tickets in the store.",
+            h.sources
+                .iter()
+                .map(|(k, s)| (src(k), s.stored_tickets as f64)),
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_config_last_reload_successful",
+            "1 when the last config (re)load succeeded.",
+            [(Vec::new(), if h.config_ok { 1.0 } else { 0.0 })],
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_config_last_reload_success_timestamp_seconds",
+            "When the running config was loaded.",
+            [(Vec::new(), h.config_loaded_at as f64)],
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_last_recompute_timestamp_seconds",
+            "When these figures were computed.",
+            [(Vec::new(), h.computed_at as f64)],
+        )?;
+        Ok(())
+    }
+}
+
+/// Renders the figures and health in both formats.
+pub fn render(policy: &Policy, figures: Figures, health: Health) -> Rendered {
+    let names = Names {
+        plans: policy.plans.iter().map(|p| p.name.clone()).collect(),
+        severities: policy.severities.clone(),
+        metrics: policy.metrics.iter().map(|m| m.name.clone()).collect(),
+    };
+    // Histogram bucket lines come out in series order, then bucket order.
+    let exemplars: Vec<Option<(String, f64)>> = figures
+        .series
+        .iter()
+        .flat_map(|s| s.exemplars.iter().cloned())
+        .collect();
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Snapshot {
+        names,
+        figures,
+        health,
+    }));
+    let mut openmetrics = String::with_capacity(64 * 1024);
+    // Writing to a String cannot fail; an encoder error would be a bug in
+    // a label value, and an empty exposition is then the honest answer.
+    if prometheus_client::encoding::text::encode(&mut openmetrics, &registry).is_err() {
+        openmetrics = "# EOF\n".to_string();
+    }
+    let openmetrics = add_exemplars(&openmetrics, &exemplars);
+    let prometheus = to_prometheus_text(&openmetrics);
+    Rendered {
+        openmetrics,
+        prometheus,
+    }
+}
+
+const BUCKET_LINE: &str = "helpdesk_slo_fulfilment_business_seconds_bucket{";
+
+/// Appends ` # {ticket_id="…"} value` to the n-th histogram bucket line.
+fn add_exemplars(om: &str, exemplars: &[Option<(String, f64)>]) -> String {
+    let mut out = String::with_capacity(om.len() + exemplars.len() * 32);
+    let mut n = 0;
+    for line in om.lines() {
+        out.push_str(line);
+        if line.starts_with(BUCKET_LINE) {
+            if let Some(Some((id, v))) = exemplars.get(n) {
+                out.push_str(" # {ticket_id=\"");
+                for ch in id.chars() {
+                    match ch {
+                        '\\' => out.push_str("\\\\"),
+                        '"' => out.push_str("\\\""),
+                        '\n' => out.push_str("\\n"),
+                        c => out.push(c),
+                    }
+                }
+                out.push_str("\"} ");
+                out.push_str(&format!("{v:?}"));
+            }
+            n += 1;
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// OpenMetrics text → Prometheus text format 0.0.4: counters' metadata
+/// names carry `_total`, exemplars, `# UNIT` and `# EOF` go.
+pub fn to_prometheus_text(om: &str) -> String {
+    let mut out = String::with_capacity(om.len());
+    let mut counters: Vec<&str> = Vec::new();
+    for line in om.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            if let Some(name) = rest.strip_suffix(" counter") {
+                counters.push(name);
+            }
+        }
+    }
+    for line in om.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        if let Some(rest) = line
+            .strip_prefix("# HELP ")
+            .map(|r| ("# HELP ", r))
+            .or_else(|| line.strip_prefix("# TYPE ").map(|r| ("# TYPE ", r)))
+        {
+            let (prefix, body) = rest;
+            let (name, tail) = body.split_once(' ').unwrap_or((body, ""));
+            if counters.contains(&name) {
+                out.push_str(prefix);
+                out.push_str(name);
+                out.push_str("_total ");
+                out.push_str(tail);
+                out.push('\n');
+                continue;
+            }
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        // A sample: drop an exemplar (` # {...} value`), which 0.0.4 lacks.
+        let sample = match line.find(" # {") {
+            Some(i) => &line[..i],
+            None => line,
+        };
+        out.push_str(sample);
+        out.push('\n');
+    }
+    out
+}

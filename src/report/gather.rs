@@ -1,0 +1,390 @@
+//! Reads what a report needs from a [`Store`]: every ticket timeline that can
+//! have a clock in the report's window, re-evaluated at the data cut-off,
+//! plus the store's record of polls and late changes.
+//!
+//! Only store content decides the result (never the wall clock), so the same
+//! store and config give the same [`Dataset`]:
+//!
+//! * **Cut-off.** [`ReportOptions::cutoff`] when given; otherwise the last
+//!   completed poll of the source that is furthest behind (data from every
+//!   source is complete up to it); with no poll recorded, the latest instant
+//!   in the data (a ticket's creation or event); with no data at all, the
+//!   month's end.
+//! * **Clocks** are not read from the stored clocks (they may be stale, or
+//!   computed under another config or at another instant): every timeline is
+//!   evaluated with [`evaluate`] at the cut-off, so events after it are
+//!   ignored and an open clock past its due is breached as of the cut-off.
+//! * Tickets created after the cut-off are left out.
+
+use std::collections::BTreeMap;
+
+use chrono_tz::Tz;
+
+use super::month::Month;
+use super::{ReportError, ReportOptions};
+use crate::calendar::{MAX_INSTANT, MIN_INSTANT};
+use crate::engine::{evaluate, Change, Clock, Ticket};
+use crate::policy::model::{PlanId, SeverityId};
+use crate::policy::{Config, Policy};
+use crate::store::Store;
+
+/// Months of attainment trend a report shows, ending with its month.
+pub const TREND_MONTHS: u32 = 6;
+
+/// Tickets read from the store at a time.
+const CHUNK: usize = 500;
+
+/// A customer organization.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OrgRef {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+impl OrgRef {
+    /// `Acme (900)`, or the id alone.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{n} ({})", self.id),
+            None => self.id.clone(),
+        }
+    }
+}
+
+/// One ticket as a report sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketRecord {
+    pub source: String,
+    pub id: String,
+    pub url: Option<String>,
+    /// The organization after the ticket's last organization change.
+    pub organization: Option<OrgRef>,
+    pub created_at: i64,
+    /// Priority values the ticket had that map to no severity, sorted.
+    pub unmapped_priorities: Vec<String>,
+    /// Instants at which the ticket's severity (by priority, or assigned)
+    /// changed after creation.
+    pub severity_changes: Vec<i64>,
+    /// Clocks evaluated at the cut-off that start in the report's window.
+    pub clocks: Vec<Clock>,
+    /// The ticket's data changed in the store after the month closed.
+    pub changed_after_close: bool,
+}
+
+/// How the cut-off was chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CutoffBasis {
+    /// Given by the caller.
+    Given,
+    /// The last completed poll of this source (the one furthest behind).
+    LastPoll { source: String },
+    /// No poll recorded: the latest instant in the data.
+    LatestData,
+    /// No data: the month's end.
+    MonthEnd,
+}
+
+/// A source's completed polls around the month (report zone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcePolls {
+    pub source: String,
+    /// The last poll before the month.
+    pub before: Option<i64>,
+    /// Polls during the month, ascending.
+    pub during: Vec<i64>,
+    /// The first poll after the month.
+    pub after: Option<i64>,
+    /// Longer than this between polls is a gap.
+    pub gap_threshold: i64,
+}
+
+/// Everything a report is computed from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    pub month: Month,
+    /// The zone "the month" is read in for polls, late data and tickets on
+    /// no plan.
+    pub timezone: Tz,
+    pub cutoff: i64,
+    pub cutoff_basis: CutoffBasis,
+    /// Sorted by source, then id (numbers in numeric order).
+    pub tickets: Vec<TicketRecord>,
+    pub polls: Vec<SourcePolls>,
+    pub plan: Option<PlanId>,
+    pub customer: Option<OrgRef>,
+}
+
+/// Sort key for ticket ids: numeric ids in numeric order, then the rest.
+pub fn id_key(id: &str) -> (usize, &str) {
+    (id.len(), id)
+}
+
+/// The instants a report window spans, widened by a day each side so any
+/// plan's zone is covered.
+fn window(month: Month) -> (i64, i64) {
+    let mut first = month;
+    for _ in 1..TREND_MONTHS {
+        first = first.prev();
+    }
+    let (start, _) = first.bounds(chrono_tz::UTC);
+    let (_, end) = month.bounds(chrono_tz::UTC);
+    (start - 86_400, end + 86_400)
+}
+
+/// The severity of a ticket's current priority/assigned severity state.
+fn severity_now(
+    policy: &Policy,
+    assigned: &Option<Option<SeverityId>>,
+    by_priority: Option<SeverityId>,
+) -> Option<SeverityId> {
+    match assigned {
+        Some(s) => s.or(by_priority).or(policy.default_severity),
+        None => by_priority.or(policy.default_severity),
+    }
+}
+
+/// What the report keeps of a timeline besides its clocks.
+fn describe(policy: &Policy, t: &Ticket) -> (Option<OrgRef>, Vec<String>, Vec<i64>) {
+    let org_ref = |o: &crate::engine::Organization| OrgRef {
+        id: o.id.clone(),
+        name: o.name.clone(),
+    };
+    let mut org = t.organization.as_ref().map(org_ref);
+    let mut unmapped: Vec<String> = Vec::new();
+    let mut note = |v: &Option<String>| {
+        if let Some(v) = v {
+            if !v.trim().is_empty() && policy.severity_of(v).is_none() && !unmapped.contains(v) {
+                unmapped.push(v.clone());
+            }
+        }
+    };
+    note(&t.priority);
+    let mut by_priority = t.priority.as_deref().and_then(|p| policy.severity_of(p));
+    let mut assigned: Option<Option<SeverityId>> = policy
+        .severity_field
+        .as_ref()
+        .and_then(|f| t.fields.get(f))
+        .and_then(|v| v.as_str())
+        .map(|v| policy.severity_of(v));
+    let mut current = severity_now(policy, &assigned, by_priority);
+    let mut changes = Vec::new();
+    let mut events: Vec<_> = t.events.iter().collect();
+    events.sort_by_key(|e| e.at);
+    for e in events {
+        match &e.change {
+            Change::Organization { value } => org = value.as_ref().map(org_ref),
+            Change::Priority { value } => {
+                note(value);
+                by_priority = value.as_deref().and_then(|p| policy.severity_of(p));
+            }
+            Change::Severity { value } => {
+                assigned = value.as_ref().map(|v| policy.severity_of(v));
+            }
+            _ => continue,
+        }
+        let next = severity_now(policy, &assigned, by_priority);
+        if next != current && e.at > t.created_at {
+            changes.push(e.at);
+        }
+        current = next;
+    }
+    unmapped.sort();
+    (org, unmapped, changes)
+}
+
+/// The latest instant in a timeline.
+fn latest_instant(t: &Ticket) -> i64 {
+    t.events.iter().map(|e| e.at).fold(t.created_at, i64::max)
+}
+
+/// The sources a report reads: the options' or the config's.
+fn sources(config: &Config, options: &ReportOptions) -> Result<Vec<String>, ReportError> {
+    let list: Vec<String> = if options.sources.is_empty() {
+        config.sources.keys().cloned().collect()
+    } else {
+        options.sources.clone()
+    };
+    if list.is_empty() {
+        return Err(ReportError::NoSources);
+    }
+    Ok(list)
+}
+
+/// Reads the dataset of `month`'s report.
+pub fn gather(
+    store: &dyn Store,
+    config: &Config,
+    month: Month,
+    options: &ReportOptions,
+) -> Result<Dataset, ReportError> {
+    let policy = &config.policy;
+    let plan = match &options.plan {
+        Some(name) => Some(
+            policy
+                .plan_id(name)
+                .ok_or_else(|| ReportError::UnknownPlan {
+                    plan: name.clone(),
+                    known: policy.plans.iter().map(|p| p.name.clone()).collect(),
+                })?,
+        ),
+        None => None,
+    };
+    let tz = options.timezone(config);
+    let (month_start, month_end) = month.bounds(tz);
+    let sources = sources(config, options)?;
+
+    // Polls, and the cut-off.
+    let mut polls = Vec::new();
+    let mut furthest_behind: Option<(i64, String)> = None;
+    for src in &sources {
+        let before = store.polls(src, MIN_INSTANT, month_start)?.last().copied();
+        let during = store.polls(src, month_start, month_end)?;
+        let later = store.polls(src, month_end, MAX_INSTANT)?;
+        let last = later.last().or(during.last()).copied().or(before);
+        if let Some(last) = last {
+            if furthest_behind.as_ref().is_none_or(|(t, _)| last < *t) {
+                furthest_behind = Some((last, src.clone()));
+            }
+        }
+        let interval = config
+            .sources
+            .get(src)
+            .and_then(|s| s.poll_interval)
+            .map_or(60, |d| d.seconds_with_day(86_400));
+        polls.push(SourcePolls {
+            source: src.clone(),
+            before,
+            during,
+            after: later.first().copied(),
+            gap_threshold: (3 * interval).max(3600),
+        });
+    }
+
+    let (lo, hi) = window(month);
+    let mut ids: Vec<(String, Vec<String>)> = Vec::new();
+    for src in &sources {
+        ids.push((src.clone(), store.ticket_ids(src)?));
+    }
+    let (cutoff, cutoff_basis) = match (options.cutoff, furthest_behind) {
+        (Some(t), _) => (t, CutoffBasis::Given),
+        (None, Some((t, source))) => (t, CutoffBasis::LastPoll { source }),
+        (None, None) => {
+            let mut latest: Option<i64> = None;
+            for (src, list) in &ids {
+                for chunk in list.chunks(CHUNK) {
+                    for t in store.tickets(src, chunk)? {
+                        let l = latest_instant(&t);
+                        latest = Some(latest.map_or(l, |x| x.max(l)));
+                    }
+                }
+            }
+            match latest {
+                Some(t) => (t, CutoffBasis::LatestData),
+                None => (month_end, CutoffBasis::MonthEnd),
+            }
+        }
+    };
+
+    let mut tickets = Vec::new();
+    let mut orgs: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for (src, list) in &ids {
+        let late: std::collections::BTreeSet<String> = store
+            .tickets_changed_since(src, month_end)?
+            .into_iter()
+            .collect();
+        for chunk in list.chunks(CHUNK) {
+            for t in store.tickets(src, chunk)? {
+                if t.created_at > cutoff || t.created_at >= hi {
+                    continue;
+                }
+                let (organization, unmapped_priorities, severity_changes) = describe(policy, &t);
+                if let Some(o) = &organization {
+                    let e = orgs.entry(o.id.clone()).or_default();
+                    if e.is_none() {
+                        e.clone_from(&o.name);
+                    }
+                }
+                let clocks: Vec<Clock> = evaluate(policy, &t, cutoff)
+                    .into_iter()
+                    .filter(|c| c.start >= lo && c.start < hi)
+                    .collect();
+                if clocks.is_empty() && (t.created_at < lo) {
+                    continue;
+                }
+                tickets.push(TicketRecord {
+                    source: src.clone(),
+                    changed_after_close: late.contains(&t.id),
+                    id: t.id,
+                    url: t.url,
+                    organization,
+                    created_at: t.created_at,
+                    unmapped_priorities,
+                    severity_changes,
+                    clocks,
+                });
+            }
+        }
+    }
+
+    let customer = match &options.customer {
+        Some(c) => Some(resolve_customer(c, &orgs)?),
+        None => None,
+    };
+    if let Some(c) = &customer {
+        tickets.retain(|t| t.organization.as_ref().is_some_and(|o| o.id == c.id));
+    }
+    if let Some(p) = plan {
+        for t in &mut tickets {
+            t.clocks.retain(|c| c.plan == Some(p));
+        }
+        tickets.retain(|t| !t.clocks.is_empty());
+    }
+    tickets.sort_by(|a, b| {
+        (a.source.as_str(), id_key(&a.id)).cmp(&(b.source.as_str(), id_key(&b.id)))
+    });
+    Ok(Dataset {
+        month,
+        timezone: tz,
+        cutoff,
+        cutoff_basis,
+        tickets,
+        polls,
+        plan,
+        customer,
+    })
+}
+
+/// An organization by id, or by name (case-insensitive).
+fn resolve_customer(
+    wanted: &str,
+    orgs: &BTreeMap<String, Option<String>>,
+) -> Result<OrgRef, ReportError> {
+    let w = wanted.trim();
+    let found = orgs.get_key_value(w).or_else(|| {
+        orgs.iter()
+            .find(|(_, n)| n.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(w)))
+    });
+    match found {
+        Some((id, name)) => Ok(OrgRef {
+            id: id.clone(),
+            name: name.clone(),
+        }),
+        None => {
+            let mut known: Vec<String> = orgs
+                .iter()
+                .map(|(id, n)| {
+                    OrgRef {
+                        id: id.clone(),
+                        name: n.clone(),
+                    }
+                    .label()
+                })
+                .collect();
+            known.sort();
+            Err(ReportError::UnknownCustomer {
+                customer: wanted.to_string(),
+                known,
+            })
+        }
+    }
+}

@@ -1,0 +1,1069 @@
+//! Monthly reports, end to end from scripted store contents: golden files
+//! for each seed policy's example config, month boundaries in the
+//! calendar's zone, a DST month, a quarter end for credits and an empty
+//! month; byte-identical output; figures against a hand count; errors.
+//!
+//! Golden files live in `tests/testdata/reports/`. After a deliberate change
+//! to the report, rewrite them with
+//!
+//! ```sh
+//! UPDATE_GOLDEN=1 cargo test --test report
+//! ```
+//!
+//! and review the diff like code.
+//!
+//! Stores are built by applying hand-made source pages to a SQLite store on
+//! a temporary file. The store stamps each ticket's arrival with the wall
+//! clock, which a golden file cannot depend on, so the store is wrapped in
+//! [`Arrivals`], which answers `tickets_changed_since` from scripted arrival
+//! times and passes everything else through.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use helpdesk_slo::engine::timeline::Author;
+use helpdesk_slo::engine::Ticket;
+use helpdesk_slo::policy::spec::Status;
+use helpdesk_slo::policy::Config;
+use helpdesk_slo::report::figures::compute;
+use helpdesk_slo::report::gather::gather;
+use helpdesk_slo::report::{latest, month_report, write_month, Month, ReportError, ReportOptions};
+use helpdesk_slo::sources::{
+    ChangeRecord, EventRecord, OrganizationRecord, Page, Record, TicketHeader, UserRecord,
+};
+use helpdesk_slo::store::{SqliteStore, Store, StoreError, StoreStats, StoredClocks};
+use helpdesk_slo::time::parse_instant;
+
+const SRC: &str = "zendesk";
+
+fn t(s: &str) -> i64 {
+    parse_instant(s).unwrap()
+}
+
+/// A folder of its own under the temp folder, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "helpdesk-slo-report-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A SQLite store whose "changed since" answers come from scripted arrival
+/// times (ticket id → when its data last arrived).
+struct Arrivals {
+    inner: SqliteStore,
+    arrived: BTreeMap<String, i64>,
+}
+
+impl Store for Arrivals {
+    fn apply_page(&mut self, source: &str, page: &Page) -> Result<Vec<String>, StoreError> {
+        self.inner.apply_page(source, page)
+    }
+    fn cursor(&self, source: &str, stream: &str) -> Result<Option<String>, StoreError> {
+        self.inner.cursor(source, stream)
+    }
+    fn ticket(&self, source: &str, id: &str) -> Result<Option<Ticket>, StoreError> {
+        self.inner.ticket(source, id)
+    }
+    fn tickets(&self, source: &str, ids: &[String]) -> Result<Vec<Ticket>, StoreError> {
+        self.inner.tickets(source, ids)
+    }
+    fn ticket_ids(&self, source: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.ticket_ids(source)
+    }
+    fn stale_ticket_ids(&self, source: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.stale_ticket_ids(source)
+    }
+    fn ticket_ids_computed_under_other_config(
+        &self,
+        source: &str,
+        config_hash: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        self.inner
+            .ticket_ids_computed_under_other_config(source, config_hash)
+    }
+    fn save_clocks(
+        &mut self,
+        source: &str,
+        ticket_id: &str,
+        config_hash: &str,
+        clocks_json: &str,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .save_clocks(source, ticket_id, config_hash, clocks_json)
+    }
+    fn save_clocks_batch(
+        &mut self,
+        source: &str,
+        clocks: &[(String, String, String)],
+    ) -> Result<(), StoreError> {
+        self.inner.save_clocks_batch(source, clocks)
+    }
+    fn clocks(
+        &self,
+        source: &str,
+        ticket_id: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        self.inner.clocks(source, ticket_id)
+    }
+    fn all_clocks(&self, source: &str) -> Result<Vec<StoredClocks>, StoreError> {
+        self.inner.all_clocks(source)
+    }
+    fn tickets_changed_since(&self, source: &str, since: i64) -> Result<Vec<String>, StoreError> {
+        let live = self.inner.ticket_ids(source)?;
+        Ok(live
+            .into_iter()
+            .filter(|id| self.arrived.get(id).is_some_and(|&at| at >= since))
+            .collect())
+    }
+    fn ticket_metas(
+        &self,
+        source: &str,
+    ) -> Result<Vec<helpdesk_slo::store::TicketMeta>, StoreError> {
+        self.inner.ticket_metas(source)
+    }
+    fn record_poll(&mut self, source: &str, at: i64) -> Result<(), StoreError> {
+        self.inner.record_poll(source, at)
+    }
+    fn polls(&self, source: &str, from: i64, to: i64) -> Result<Vec<i64>, StoreError> {
+        self.inner.polls(source, from, to)
+    }
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        self.inner.stats()
+    }
+}
+
+/// A scripted ticket.
+struct Script {
+    id: &'static str,
+    org: Option<&'static str>,
+    created: &'static str,
+    priority: &'static str,
+    tags: &'static [&'static str],
+    /// `(instant, what)`: `reply`, `customer`, `note`, `pending`, `open`,
+    /// `solved`, or `priority:VALUE`.
+    events: &'static [(&'static str, &'static str)],
+    /// When its data arrived in the store, if not a minute after its last
+    /// event.
+    arrived: Option<&'static str>,
+}
+
+const fn tk(
+    id: &'static str,
+    org: Option<&'static str>,
+    created: &'static str,
+    priority: &'static str,
+    events: &'static [(&'static str, &'static str)],
+) -> Script {
+    Script {
+        id,
+        org,
+        created,
+        priority,
+        tags: &[],
+        events,
+        arrived: None,
+    }
+}
+
+fn change(what: &str) -> ChangeRecord {
+    match what {
+        "reply" => ChangeRecord::Comment {
+            author: Author::Agent,
+            author_id: Some("agent-1".into()),
+            public: true,
+        },
+        "note" => ChangeRecord::Comment {
+            author: Author::Agent,
+            author_id: Some("agent-1".into()),
+            public: false,
+        },
+        "customer" => ChangeRecord::Comment {
+            author: Author::Requester,
+            author_id: Some("req-1".into()),
+            public: true,
+        },
+        "pending" => ChangeRecord::Status {
+            value: Status::Pending,
+        },
+        "open" => ChangeRecord::Status {
+            value: Status::Open,
+        },
+        "solved" => ChangeRecord::Status {
+            value: Status::Solved,
+        },
+        p => ChangeRecord::Priority {
+            value: Some(p.strip_prefix("priority:").expect(p).to_string()),
+        },
+    }
+}
+
+/// The records of some tickets: their headers and events.
+fn ticket_records(scripts: &[Script]) -> Vec<Record> {
+    let mut out = Vec::new();
+    for s in scripts {
+        let last = s
+            .events
+            .iter()
+            .map(|(at, _)| t(at))
+            .fold(t(s.created), i64::max);
+        out.push(Record::Ticket(TicketHeader {
+            id: s.id.into(),
+            created_at: t(s.created),
+            updated_at: last,
+            url: Some(format!(
+                "https://example.zendesk.com/agent/tickets/{}",
+                s.id
+            )),
+            organization_id: s.org.map(Into::into),
+            requester_id: Some("req-1".into()),
+            tags: s.tags.iter().map(|x| x.to_string()).collect(),
+            fields: Default::default(),
+            deleted: false,
+        }));
+        out.push(Record::Event(EventRecord {
+            ticket_id: s.id.into(),
+            id: "p0".into(),
+            at: t(s.created),
+            change: ChangeRecord::Priority {
+                value: Some(s.priority.into()),
+            },
+        }));
+        for (i, (at, what)) in s.events.iter().enumerate() {
+            out.push(Record::Event(EventRecord {
+                ticket_id: s.id.into(),
+                id: format!("e{i}"),
+                at: t(at),
+                change: change(what),
+            }));
+        }
+    }
+    out
+}
+
+fn org(id: &str, name: &str, tags: &[&str]) -> Record {
+    Record::Organization(OrganizationRecord {
+        id: id.into(),
+        name: Some(name.into()),
+        tags: tags.iter().map(|x| x.to_string()).collect(),
+        fields: Default::default(),
+    })
+}
+
+/// A store holding `orgs` and `scripts`, one page per ticket (in reverse
+/// order when `reversed`), and completed polls at `polls`.
+fn build(
+    dir: &Path,
+    orgs: Vec<Record>,
+    scripts: &[Script],
+    polls: &[i64],
+    reversed: bool,
+) -> Arrivals {
+    let inner = SqliteStore::open(dir.join("store.sqlite")).unwrap();
+    let mut store = Arrivals {
+        inner,
+        arrived: BTreeMap::new(),
+    };
+    let mut first = orgs;
+    first.push(Record::User(UserRecord {
+        id: "agent-1".into(),
+        agent: true,
+    }));
+    first.push(Record::User(UserRecord {
+        id: "req-1".into(),
+        agent: false,
+    }));
+    let mut pages = vec![first];
+    for s in scripts {
+        pages.push(ticket_records(std::slice::from_ref(s)));
+    }
+    if reversed {
+        pages.reverse();
+    }
+    for (i, records) in pages.into_iter().enumerate() {
+        let page = Page {
+            stream: "tickets".into(),
+            records,
+            cursor: format!("c{i}"),
+            caught_up: false,
+        };
+        store.apply_page(SRC, &page).unwrap();
+    }
+    for s in scripts {
+        let last = s
+            .events
+            .iter()
+            .map(|(at, _)| t(at))
+            .fold(t(s.created), i64::max);
+        store
+            .arrived
+            .insert(s.id.into(), s.arrived.map_or(last + 60, t));
+    }
+    for &p in polls {
+        store.record_poll(SRC, p).unwrap();
+    }
+    store
+}
+
+/// Polls every hour in `[from, to]`, except in `skip` ranges.
+fn hourly(from: &str, to: &str, skip: &[(&str, &str)]) -> Vec<i64> {
+    let mut out = Vec::new();
+    let mut at = t(from);
+    while at <= t(to) {
+        if !skip.iter().any(|(a, b)| at > t(a) && at < t(b)) {
+            out.push(at);
+        }
+        at += 3600;
+    }
+    out
+}
+
+fn example(name: &str) -> Config {
+    Config::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn opts() -> ReportOptions {
+    ReportOptions {
+        sources: vec![SRC.into()],
+        ..ReportOptions::default()
+    }
+}
+
+/// Compares with (or, with UPDATE_GOLDEN=1, rewrites) a golden file.
+fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/testdata/reports")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run UPDATE_GOLDEN=1 cargo test --test report",
+            path.display()
+        )
+    });
+    if want != actual {
+        let line = want
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(want.lines().count().min(actual.lines().count()));
+        panic!(
+            "{name} differs from the golden file at line {}:\n  want: {:?}\n  got:  {:?}\n(UPDATE_GOLDEN=1 rewrites it; review the diff)",
+            line + 1,
+            want.lines().nth(line),
+            actual.lines().nth(line)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Celigo (seed 003): three months of Q4 2026 on Essential, Preferred and
+// Premier, with credits, exclusions, a ticket on no plan, an unmapped
+// priority, a polling gap, late data and a ticket opened 23:30 Pacific on
+// December 31st.
+
+const CELIGO: &[Script] = &[
+    // Preferred, high: first response 8h, follow-up 1d; both met.
+    tk(
+        "1001",
+        Some("100"),
+        "2026-10-06T16:00:00Z",
+        "p2",
+        &[
+            ("2026-10-06T17:00:00Z", "reply"),
+            ("2026-10-07T15:00:00Z", "solved"),
+        ],
+    ),
+    // Preferred, urgent on the 24x7 after-hours calendar: created Friday
+    // 23:00 Pacific (outside support hours, so no SLA event for credits);
+    // replied after 3h30m against 2h.
+    tk(
+        "1002",
+        Some("100"),
+        "2026-10-10T06:00:00Z",
+        "p1",
+        &[
+            ("2026-10-10T09:30:00Z", "reply"),
+            ("2026-10-11T09:30:00Z", "solved"),
+        ],
+    ),
+    // Preferred, high: the follow-up (1d = 24h) runs 1h, pauses while
+    // pending, runs again from the customer's answer for 25h: breached with
+    // paused time. The next window, to the solve, is met.
+    tk(
+        "1003",
+        Some("100"),
+        "2026-11-03T17:00:00Z",
+        "p2",
+        &[
+            ("2026-11-03T18:00:00Z", "reply"),
+            ("2026-11-03T19:00:00Z", "pending"),
+            ("2026-11-05T19:00:00Z", "customer"),
+            ("2026-11-05T19:00:00Z", "open"),
+            ("2026-11-06T20:00:00Z", "reply"),
+            ("2026-11-07T20:00:00Z", "solved"),
+        ],
+    ),
+    // Preferred, high reclassified urgent an hour in: re-targeted to 2h on
+    // the 24x7 calendar and breached; the severity change shows.
+    tk(
+        "1004",
+        Some("100"),
+        "2026-12-01T17:00:00Z",
+        "p2",
+        &[
+            ("2026-12-01T18:00:00Z", "priority:p1"),
+            ("2026-12-02T03:00:00Z", "reply"),
+            ("2026-12-03T03:00:00Z", "solved"),
+        ],
+    ),
+    // Preferred, low: breached, but low priority is no SLA event.
+    tk(
+        "1005",
+        Some("100"),
+        "2026-12-08T17:00:00Z",
+        "p4",
+        &[
+            ("2026-12-11T17:00:00Z", "reply"),
+            ("2026-12-11T18:00:00Z", "solved"),
+        ],
+    ),
+    // Premier, urgent: met, and a follow-up met by the solve.
+    tk(
+        "2001",
+        Some("200"),
+        "2026-10-20T10:00:00Z",
+        "p1",
+        &[
+            ("2026-10-20T10:30:00Z", "reply"),
+            ("2026-10-20T20:00:00Z", "solved"),
+        ],
+    ),
+    // Premier, high, custom code: excluded (its data arrived in December).
+    Script {
+        id: "2002",
+        org: Some("200"),
+        created: "2026-11-15T10:00:00Z",
+        priority: "p2",
+        tags: &["custom_code"],
+        events: &[
+            ("2026-11-15T15:00:00Z", "reply"),
+            ("2026-11-16T15:00:00Z", "solved"),
+        ],
+        arrived: Some("2026-12-02T08:00:00Z"),
+    },
+    // Premier, normal, never answered: breached and still open at the
+    // cut-off.
+    tk("2003", Some("200"), "2026-12-30T08:00:00Z", "p3", &[]),
+    // Premier: opened 23:30 Pacific on December 31st (07:30Z on January
+    // 1st): counted in December; its data arrived after the month closed.
+    tk(
+        "2004",
+        Some("200"),
+        "2027-01-01T07:30:00Z",
+        "p2",
+        &[("2027-01-01T08:00:00Z", "reply")],
+    ),
+    // Essential, high: 1d = 9h, met exactly at the due (Tue 09:00 to Wed
+    // 09:00 Pacific is 9 business hours).
+    tk(
+        "3001",
+        Some("300"),
+        "2026-11-24T17:00:00Z",
+        "p2",
+        &[
+            ("2026-11-25T17:00:00Z", "reply"),
+            ("2026-11-25T18:00:00Z", "solved"),
+        ],
+    ),
+    // Essential, a priority no severity maps (default: normal).
+    tk(
+        "3002",
+        Some("300"),
+        "2026-12-02T17:00:00Z",
+        "p5",
+        &[
+            ("2026-12-02T18:00:00Z", "reply"),
+            ("2026-12-02T19:00:00Z", "solved"),
+        ],
+    ),
+    // An organization on no plan.
+    tk(
+        "4001",
+        Some("400"),
+        "2026-12-03T17:00:00Z",
+        "p2",
+        &[("2026-12-03T18:00:00Z", "reply")],
+    ),
+];
+
+fn celigo_orgs() -> Vec<Record> {
+    vec![
+        org("100", "Acme", &["csp_preferred"]),
+        org("200", "Globex", &["csp_premier"]),
+        org("300", "Initech", &["csp_essential"]),
+        org("400", "Umbrella", &[]),
+    ]
+}
+
+fn celigo_store(dir: &Path, reversed: bool) -> Arrivals {
+    let polls = hourly(
+        "2026-10-01T00:00:00Z",
+        "2027-01-01T14:00:00Z",
+        &[("2026-12-10T02:00:00Z", "2026-12-10T09:00:00Z")],
+    );
+    build(dir, celigo_orgs(), CELIGO, &polls, reversed)
+}
+
+#[test]
+fn celigo_quarter_end_and_quarter_to_date() {
+    let dir = Scratch::new("celigo");
+    let store = celigo_store(&dir.0, false);
+    let cfg = example("celigo.yaml");
+    let dec = month_report(&store, &cfg, "2026-12".parse().unwrap(), &opts()).unwrap();
+    golden("celigo-2026-12.md", &dec);
+    let nov = month_report(&store, &cfg, "2026-11".parse().unwrap(), &opts()).unwrap();
+    golden("celigo-2026-11.md", &nov);
+    // The quarter is final in December, provisional in November.
+    assert!(dec.contains("### `celigo-sla`: Q4 2026\n"), "{dec}");
+    assert!(nov.contains("### `celigo-sla`: Q4 2026 to date\n"), "{nov}");
+    let filtered = ReportOptions {
+        plan: Some("preferred".into()),
+        customer: Some("acme".into()),
+        ..opts()
+    };
+    let acme = month_report(&store, &cfg, "2026-12".parse().unwrap(), &filtered).unwrap();
+    golden("celigo-2026-12-plan-preferred-customer-acme.md", &acme);
+    assert!(!acme.contains("Globex"), "{acme}");
+}
+
+#[test]
+fn celigo_credits_match_a_hand_count() {
+    let dir = Scratch::new("celigo-credits");
+    let store = celigo_store(&dir.0, false);
+    let cfg = example("celigo.yaml");
+    let data = gather(&store, &cfg, "2026-12".parse().unwrap(), &opts()).unwrap();
+    let fig = compute(&cfg.policy, &data);
+    let rows: Vec<(String, String, u64, u64, f64)> = fig.credits[0]
+        .rows
+        .iter()
+        .map(|(label, c)| {
+            (
+                label.clone(),
+                cfg.policy.plans[c.plan].name.clone(),
+                c.events,
+                c.violations,
+                c.credit,
+            )
+        })
+        .collect();
+    // Acme (Preferred), tickets created in Q4 during support hours, low
+    // excluded: 1001 (first response met, follow-up met), 1003 (first
+    // response met, follow-up #1 breached, #2 met), 1004 (first response
+    // breached; its follow-up window from the reply to the solve met): 7
+    // events, 2 violations (28.6%: above 10.1%, 30% credit). 1002 was
+    // created out of hours, 1005 is low.
+    // Globex (Premier, 24x7): 2001 (met, met), 2003 (open, breached first
+    // response), 2004 (met; its follow-up still open and not due): 4
+    // events, 1 violation (25%: 30%). 2002 is excluded (custom code).
+    assert_eq!(
+        rows,
+        vec![
+            (
+                "Acme (100)".to_string(),
+                "preferred".to_string(),
+                7,
+                2,
+                0.30
+            ),
+            (
+                "Globex (200)".to_string(),
+                "premier".to_string(),
+                4,
+                1,
+                0.30
+            ),
+        ]
+    );
+    // The ticket opened 23:30 Pacific on December 31st counts in December.
+    let plan = cfg.policy.plan_id("premier").unwrap();
+    let premier = fig.plans.iter().find(|p| p.plan == plan).unwrap();
+    // 2003's and 2004's first responses; 2004's follow-up started at its
+    // reply, 00:00 Pacific on January 1st: January's.
+    assert_eq!(premier.month.total(), 2);
+    assert_eq!(premier.month.met, 1);
+    assert_eq!(premier.month.breached, 1);
+    assert_eq!(fig.quality.late.len(), 1);
+    assert_eq!(data.tickets[fig.quality.late[0]].id, "2004");
+    // The polling gap of December 10th: 7 hours between completed polls.
+    assert_eq!(fig.quality.gaps.len(), 1);
+    assert_eq!(
+        fig.quality.gaps[0].to - fig.quality.gaps[0].from,
+        7 * 3600,
+        "02:00 to 09:00: the polls at 03:00..08:00 are missing"
+    );
+}
+
+#[test]
+fn the_same_store_contents_give_byte_identical_reports() {
+    let a = Scratch::new("same-a");
+    let b = Scratch::new("same-b");
+    let cfg = example("celigo.yaml");
+    let m: Month = "2026-12".parse().unwrap();
+    let first = celigo_store(&a.0, false);
+    // The same records applied in the opposite order, to another file.
+    let second = celigo_store(&b.0, true);
+    let one = month_report(&first, &cfg, m, &opts()).unwrap();
+    let two = month_report(&first, &cfg, m, &opts()).unwrap();
+    let three = month_report(&second, &cfg, m, &opts()).unwrap();
+    assert_eq!(one, two);
+    assert_eq!(one, three);
+    // Written files are the same bytes, and the latest is found.
+    let out = ReportOptions {
+        out: Some(a.0.join("reports")),
+        ..opts()
+    };
+    let path = write_month(&first, &cfg, m, &out).unwrap();
+    assert_eq!(path.file_name().unwrap(), "2026-12.md");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), one);
+    write_month(&first, &cfg, m.prev(), &out).unwrap();
+    assert_eq!(latest(&a.0.join("reports")), Some(path));
+}
+
+// ---------------------------------------------------------------------------
+// Workato (seed 000): March 2026, when Los Angeles moves to daylight time on
+// the 8th.
+
+const WORKATO: &[Script] = &[
+    // February, for the trend: met.
+    tk(
+        "506",
+        Some("20"),
+        "2026-02-10T17:00:00Z",
+        "high",
+        &[
+            ("2026-02-10T18:00:00Z", "reply"),
+            ("2026-02-11T18:00:00Z", "solved"),
+        ],
+    ),
+    // Premium, severity 1 created Friday 15:00 PST, answered Monday 10:00
+    // PDT across the DST change: 2h + 2h business, met; hourly status
+    // updates (wall clock): 2h30m between replies is breached.
+    tk(
+        "501",
+        Some("10"),
+        "2026-03-06T23:00:00Z",
+        "urgent",
+        &[
+            ("2026-03-09T17:00:00Z", "reply"),
+            ("2026-03-09T19:30:00Z", "reply"),
+            ("2026-03-09T20:00:00Z", "solved"),
+        ],
+    ),
+    // Premium, created on a Saturday: outside business hours, excluded.
+    tk(
+        "502",
+        Some("10"),
+        "2026-03-07T18:00:00Z",
+        "high",
+        &[("2026-03-09T18:00:00Z", "reply")],
+    ),
+    // Professional, 23:30 PDT on March 31st (06:30Z April 1st): counted in
+    // March, and excluded (created out of hours).
+    tk(
+        "503",
+        Some("20"),
+        "2026-04-01T06:30:00Z",
+        "urgent",
+        &[("2026-04-01T16:00:00Z", "reply")],
+    ),
+    // Professional, high: resolution paused while pending, met.
+    tk(
+        "504",
+        Some("20"),
+        "2026-03-10T16:00:00Z",
+        "high",
+        &[
+            ("2026-03-10T17:00:00Z", "reply"),
+            ("2026-03-10T18:00:00Z", "pending"),
+            ("2026-03-12T16:00:00Z", "customer"),
+            ("2026-03-12T16:00:00Z", "open"),
+            ("2026-03-13T23:00:00Z", "solved"),
+        ],
+    ),
+    // Professional, medium: first response after 27 business hours against
+    // 24h; never solved, resolution (7d) still running.
+    tk(
+        "505",
+        Some("20"),
+        "2026-03-02T17:00:00Z",
+        "normal",
+        &[("2026-03-05T17:00:00Z", "reply")],
+    ),
+];
+
+#[test]
+fn workato_dst_month() {
+    let dir = Scratch::new("workato");
+    let store = build(
+        &dir.0,
+        vec![
+            org("10", "Wonka", &["workato_premium"]),
+            org("20", "Stark", &["workato_professional"]),
+        ],
+        WORKATO,
+        &[],
+        false,
+    );
+    let cfg = example("workato.yaml");
+    let text = month_report(&store, &cfg, "2026-03".parse().unwrap(), &opts()).unwrap();
+    golden("workato-2026-03.md", &text);
+    // No poll recorded: the cut-off is the latest event, and the report
+    // says so.
+    assert!(
+        text.contains("- **Data cut-off:** 2026-04-01T16:00:00Z (no completed poll recorded"),
+        "{text}"
+    );
+    // The month in Los Angeles: PST at its start, PDT at its end.
+    assert!(
+        text.contains("month from 2026-03-01 00:00 PST to 2026-04-01 00:00 PDT"),
+        "{text}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Workzoom (seed 001): October 2026 in New York, business-day targets, and
+// tickets opened 23:30 local on the last day of a month.
+
+const WORKZOOM: &[Script] = &[
+    // 23:30 EDT on September 30th (03:30Z October 1st): September's.
+    tk(
+        "602",
+        Some("7"),
+        "2026-10-01T03:30:00Z",
+        "normal",
+        &[
+            ("2026-10-02T14:00:00Z", "reply"),
+            ("2026-10-02T15:00:00Z", "solved"),
+        ],
+    ),
+    // Major, created Monday 19:00 EDT (closed): 1 business day is due
+    // Wednesday 08:00; answered 09:00, breached by 1h.
+    tk(
+        "603",
+        Some("7"),
+        "2026-10-05T23:00:00Z",
+        "high",
+        &[
+            ("2026-10-07T13:00:00Z", "reply"),
+            ("2026-10-08T13:00:00Z", "solved"),
+        ],
+    ),
+    // Minor, met.
+    tk(
+        "604",
+        Some("7"),
+        "2026-10-14T14:00:00Z",
+        "low",
+        &[
+            ("2026-10-14T15:00:00Z", "reply"),
+            ("2026-10-20T15:00:00Z", "solved"),
+        ],
+    ),
+    // Critical, 23:30 EDT on October 31st (03:30Z November 1st): October's.
+    // Answered Monday 09:00 EST: one business hour, met.
+    tk(
+        "601",
+        Some("7"),
+        "2026-11-01T03:30:00Z",
+        "urgent",
+        &[
+            ("2026-11-02T14:00:00Z", "reply"),
+            ("2026-11-03T14:00:00Z", "solved"),
+        ],
+    ),
+];
+
+#[test]
+fn workzoom_month_boundaries_are_local() {
+    let dir = Scratch::new("workzoom");
+    let store = build(
+        &dir.0,
+        vec![org("7", "Acme Health", &[])],
+        WORKZOOM,
+        &[],
+        false,
+    );
+    let cfg = example("workzoom.yaml");
+    let o = ReportOptions {
+        cutoff: Some(t("2026-11-05T00:00:00Z")),
+        timezone: Some(chrono_tz::America::New_York),
+        ..opts()
+    };
+    let oct: Month = "2026-10".parse().unwrap();
+    let text = month_report(&store, &cfg, oct, &o).unwrap();
+    golden("workzoom-2026-10.md", &text);
+    let data = gather(&store, &cfg, oct, &o).unwrap();
+    let fig = compute(&cfg.policy, &data);
+    // 601, 603 and 604 (two clocks each); not 602.
+    assert_eq!(fig.plans[0].month.total(), 6);
+    assert_eq!(fig.plans[0].month.breached, 1);
+    assert_eq!(fig.breaches.len(), 1);
+    assert_eq!(data.tickets[fig.breaches[0].ticket].id, "603");
+    assert_eq!(fig.breaches[0].over_seconds, Some(3600));
+    let sep = compute(&cfg.policy, &gather(&store, &cfg, oct.prev(), &o).unwrap());
+    assert_eq!(sep.plans[0].month.total(), 2, "602 is September's");
+}
+
+// ---------------------------------------------------------------------------
+// Wati (seed 002): a 24x7 plan in India, a severity change, a tag
+// exclusion, an unmapped priority and a gap in polling.
+
+const WATI: &[Script] = &[
+    // 00:00 IST on October 1st (18:30Z September 30th): October's.
+    tk(
+        "700",
+        Some("55"),
+        "2026-09-30T18:30:00Z",
+        "p4",
+        &[
+            ("2026-09-30T19:00:00Z", "reply"),
+            ("2026-09-30T20:00:00Z", "solved"),
+        ],
+    ),
+    // Urgent 23:30 IST on October 31st: 30m against 45m, met.
+    tk(
+        "701",
+        Some("55"),
+        "2026-10-31T18:00:00Z",
+        "p1",
+        &[("2026-10-31T18:30:00Z", "reply")],
+    ),
+    // Medium raised to urgent after 30 minutes: due at 45m, answered at
+    // 60m: breached by 15m, severity changed. Resolution excluded (Meta).
+    Script {
+        id: "702",
+        org: Some("55"),
+        created: "2026-10-05T10:00:00Z",
+        priority: "p3",
+        tags: &["meta_dependency"],
+        events: &[
+            ("2026-10-05T10:30:00Z", "priority:p1"),
+            ("2026-10-05T11:00:00Z", "reply"),
+            ("2026-10-06T11:00:00Z", "solved"),
+        ],
+        arrived: None,
+    },
+    // High, met; resolution has no target (counted, never breached).
+    tk(
+        "703",
+        Some("55"),
+        "2026-10-12T10:00:00Z",
+        "p2",
+        &[
+            ("2026-10-12T11:00:00Z", "reply"),
+            ("2026-10-12T11:00:00Z", "pending"),
+            ("2026-10-13T11:00:00Z", "solved"),
+        ],
+    ),
+    // An unmapped priority: the default severity (medium), met.
+    tk(
+        "704",
+        Some("55"),
+        "2026-10-20T10:00:00Z",
+        "critical!!",
+        &[("2026-10-20T13:00:00Z", "reply")],
+    ),
+];
+
+#[test]
+fn wati_figures_match_a_hand_count() {
+    let dir = Scratch::new("wati");
+    let polls = hourly(
+        "2026-09-29T00:00:00Z",
+        "2026-11-01T02:00:00Z",
+        &[("2026-10-15T00:00:00Z", "2026-10-15T10:00:00Z")],
+    );
+    let store = build(&dir.0, vec![org("55", "Zeta", &[])], WATI, &polls, false);
+    let cfg = example("wati.yaml");
+    let oct: Month = "2026-10".parse().unwrap();
+    let text = month_report(&store, &cfg, oct, &opts()).unwrap();
+    golden("wati-2026-10.md", &text);
+
+    let data = gather(&store, &cfg, oct, &opts()).unwrap();
+    let fig = compute(&cfg.policy, &data);
+    let pro = &fig.plans[0];
+    // First responses: 700 (low, 30m of 8h), 701 (30m of 45m), 702
+    // (60m of 45m, breached), 703 (1h of 2h), 704 (3h of 4h).
+    let fr = cfg.policy.metric_id("first_response").unwrap();
+    let (met, breached) = pro
+        .rows
+        .iter()
+        .filter(|(_, m, _)| *m == fr)
+        .fold((0, 0), |(a, b), (_, _, t)| (a + t.met, b + t.breached));
+    assert_eq!((met, breached), (4, 1));
+    // Resolutions have no target: 700, 701, 703 and 704 are no_target
+    // (solved or not), 702's is excluded (Meta dependency).
+    assert_eq!(pro.month.no_target, 4);
+    assert_eq!(pro.month.excluded, 1);
+    assert_eq!(pro.month.active + pro.month.paused, 0);
+    assert_eq!(pro.month.attainment(), Some(0.8));
+    assert_eq!(fig.breaches.len(), 1);
+    let b = &fig.breaches[0];
+    assert_eq!(data.tickets[b.ticket].id, "702");
+    assert_eq!(b.over_seconds, Some(15 * 60));
+    assert!(b.severity_changed && !b.paused);
+    assert_eq!(
+        fig.quality.unmapped.keys().collect::<Vec<_>>(),
+        vec!["critical!!"]
+    );
+    // The 00:00-10:00 gap of October 15th.
+    assert_eq!(fig.quality.gaps.len(), 1);
+    assert!(
+        text.contains(
+            "| urgent | first_response | 45m | 2 | 1 | 1 | 0 | 0 | 0 | 50.0% | 30m | 1h |"
+        ),
+        "{text}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+
+#[test]
+fn an_empty_month() {
+    let dir = Scratch::new("empty");
+    let store = build(&dir.0, Vec::new(), &[], &[], false);
+    let cfg = example("celigo.yaml");
+    let text = month_report(&store, &cfg, "2026-10".parse().unwrap(), &opts()).unwrap();
+    golden("empty-2026-10.md", &text);
+    assert!(
+        text.contains("No SLA clock started in October 2026"),
+        "{text}"
+    );
+}
+
+#[test]
+fn errors_name_what_is_valid() {
+    let dir = Scratch::new("errors");
+    let store = celigo_store(&dir.0, false);
+    let cfg = example("celigo.yaml");
+    let m: Month = "2026-12".parse().unwrap();
+    let e = month_report(
+        &store,
+        &cfg,
+        m,
+        &ReportOptions {
+            plan: Some("gold".into()),
+            ..opts()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "no plan named \"gold\"; the config's plans are: cloudextend-essential, premier, preferred, essential"
+    );
+    let e = month_report(
+        &store,
+        &cfg,
+        m,
+        &ReportOptions {
+            customer: Some("Hooli".into()),
+            ..opts()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "no organization with id or name \"Hooli\" in the store; its organizations are: Acme (100), Globex (200), Initech (300), Umbrella (400)"
+    );
+    let e = month_report(&store, &cfg, m, &ReportOptions::default()).unwrap_err();
+    assert!(matches!(e, ReportError::NoSources), "{e}");
+    // By id works as well as by name.
+    let by_id = ReportOptions {
+        customer: Some("200".into()),
+        ..opts()
+    };
+    assert!(month_report(&store, &cfg, m, &by_id)
+        .unwrap()
+        .contains("customer Globex (200)"));
+}
+
+#[test]
+fn the_report_command_writes_the_file_and_rejects_bad_input() {
+    let dir = Scratch::new("cli");
+    drop(celigo_store(&dir.0, false));
+    let config = dir.0.join("celigo.yaml");
+    let example =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"))
+            .unwrap();
+    std::fs::write(
+        &config,
+        format!("{example}\nreports:\n  timezone: America/Los_Angeles\n  out: out\n"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
+            .arg("report")
+            .arg("--config")
+            .arg(&config)
+            .arg("--store")
+            .arg(dir.0.join("store.sqlite"))
+            .arg("--source")
+            .arg(SRC)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--month", "2026-12", "--plan", "premier"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let written = dir.0.join("out").join("2026-12-plan-premier.md");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        written.display().to_string()
+    );
+    assert!(std::fs::read_to_string(&written)
+        .unwrap()
+        .starts_with("# SLA report: December 2026\n"));
+
+    let o = run(&["--month", "2026-13"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("\"2026-13\" is not a month; write YYYY-MM"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = run(&["--month", "2026-12", "--plan", "gold"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the config's plans are:"));
+    let o = Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
+        .args(["report", "--help"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Example"));
+}
