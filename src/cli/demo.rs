@@ -134,7 +134,9 @@ async fn demo(
         ..GeneratorOptions::default()
     };
     info!(days = args.days, tickets_per_day = args.tickets_per_day, seed = args.seed, policy = %policy_name, "generating synthetic tickets");
-    let data = generate(&policy, &options);
+    let mut data = generate(&policy, &options);
+    let severities = policy.policy.severities.clone();
+    seed_at_risk(&mut data, now, severities.first().map_or("urgent", String::as_str));
     let tickets = data.tickets.len();
     let sim = SimState::new(&policy, data, ServerOptions::default());
     let server = start(sim)
@@ -226,6 +228,7 @@ async fn demo(
         let arrivals = tokio::spawn(new_arrivals(
             server.state().clone(),
             args.seed,
+            severities.clone(),
             stop_rx.clone(),
         ));
         super::run::wait_for_stop().await;
@@ -257,10 +260,52 @@ fn write_last_month_report(config: &Path, store: &Path, reports: &Path) -> Resul
     crate::report::write_month(&store, &config, month, &options).map_err(|e| e.to_string())
 }
 
+/// A few urgent tickets created 50 minutes ago and not yet answered, one
+/// per plan: on a plan whose calendar is open now they breach within
+/// minutes, so the at-risk API and the imminent-breach alerts have
+/// something to show right after the backfill.
+fn seed_at_risk(d: &mut crate::simulator::generator::Dataset, now: i64, most_severe: &str) {
+    let mut plans_seen: Vec<String> = Vec::new();
+    let picks: Vec<(u64, u64)> = d
+        .organizations
+        .iter()
+        .filter_map(|o| {
+            let plan = o.plan.clone()?;
+            if plans_seen.contains(&plan) {
+                return None;
+            }
+            let requester = d
+                .users
+                .iter()
+                .find(|u| u.organization_id == Some(o.id) && !u.role.is_agent())?;
+            plans_seen.push(plan);
+            Some((o.id, requester.id))
+        })
+        .collect();
+    for (org, requester) in picks {
+        d.create_ticket(NewTicket {
+            at: now - 50 * 60,
+            subject: "Demo: production is down".into(),
+            requester_id: requester,
+            organization_id: Some(org),
+            priority: Some(most_severe.to_string()),
+            group_id: None,
+            tags: Vec::new(),
+            custom_fields: Vec::new(),
+            body: "Nothing works since a few minutes ago.".into(),
+        });
+    }
+}
+
 /// New tickets every few seconds on random organizations, most of them
 /// urgent or high, so imminent breaches appear on the dashboards and the
 /// alerts have something to say.
-async fn new_arrivals(sim: SimState, seed: u64, mut stop: watch::Receiver<bool>) {
+async fn new_arrivals(
+    sim: SimState,
+    seed: u64,
+    severities: Vec<String>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut x = seed | 1;
     let mut next = move || {
         // xorshift: a demo needs variety, not statistics.
@@ -288,7 +333,9 @@ async fn new_arrivals(sim: SimState, seed: u64, mut stop: watch::Receiver<bool>)
                 .iter()
                 .find(|u| u.organization_id == Some(org) && !u.role.is_agent())?
                 .id;
-            let priority = ["urgent", "high", "high", "normal"][(r >> 8) as usize % 4];
+            // Mostly the two most severe levels: those have short targets.
+            let level = [0, 1, 1, 2][(r >> 8) as usize % 4].min(severities.len().saturating_sub(1));
+            let priority = severities.get(level).map_or("urgent", String::as_str);
             Some(d.create_ticket(NewTicket {
                 at: now_unix(),
                 subject: "Demo: something broke".into(),
