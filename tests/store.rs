@@ -838,3 +838,61 @@ fn polls_are_recorded_once_and_read_by_range() {
     drop(store);
     assert_eq!(db.open().polls("other", 0, 1_000).unwrap(), vec![150]);
 }
+
+#[test]
+fn pages_applied_together_equal_pages_applied_one_by_one_or_nothing() {
+    let t = 1_700_000_000;
+    let second = page(
+        "ticket_events",
+        "cursor-2",
+        vec![Record::Event(event(
+            "1",
+            "e9",
+            t + 60,
+            ChangeRecord::Status {
+                value: Status::Pending,
+            },
+        ))],
+    );
+    let one_by_one = TempDb::new("pages-a");
+    let mut a = one_by_one.open();
+    let mut changed_a = a.apply_page(SRC, &sample_page()).unwrap();
+    changed_a.extend(a.apply_page(SRC, &second).unwrap());
+    changed_a.sort();
+    changed_a.dedup();
+    let together = TempDb::new("pages-b");
+    let mut b = together.open();
+    let changed_b = b
+        .apply_pages(SRC, &[sample_page(), second.clone()])
+        .unwrap();
+    assert_eq!(changed_a, changed_b);
+    assert_eq!(timelines(&a), timelines(&b));
+    assert_eq!(a.stats().unwrap(), b.stats().unwrap());
+    assert_eq!(
+        b.cursor(SRC, "tickets").unwrap().as_deref(),
+        Some("cursor-1")
+    );
+    assert_eq!(
+        b.cursor(SRC, "ticket_events").unwrap().as_deref(),
+        Some("cursor-2")
+    );
+
+    // A bad page anywhere in the batch leaves nothing of any page.
+    let bad = page(
+        "ticket_events",
+        "cursor-bad",
+        vec![Record::Event(event(
+            "1",
+            "",
+            t,
+            ChangeRecord::Status {
+                value: Status::Open,
+            },
+        ))],
+    );
+    let failing = TempDb::new("pages-c");
+    let mut c = failing.open();
+    assert!(c.apply_pages(SRC, &[sample_page(), bad]).is_err());
+    assert_eq!(c.stats().unwrap(), StoreStats::default());
+    assert_eq!(c.cursor(SRC, "tickets").unwrap(), None);
+}

@@ -136,7 +136,11 @@ async fn demo(
     info!(days = args.days, tickets_per_day = args.tickets_per_day, seed = args.seed, policy = %policy_name, "generating synthetic tickets");
     let mut data = generate(&policy, &options);
     let severities = policy.policy.severities.clone();
-    seed_at_risk(&mut data, now, severities.first().map_or("urgent", String::as_str));
+    seed_at_risk(
+        &mut data,
+        now,
+        severities.first().map_or("urgent", String::as_str),
+    );
     let tickets = data.tickets.len();
     let sim = SimState::new(&policy, data, ServerOptions::default());
     let server = start(sim)

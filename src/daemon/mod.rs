@@ -26,7 +26,7 @@
 
 mod state;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -48,6 +48,10 @@ pub use state::{DaemonState, ReloadRequest};
 /// How often the figures are recomputed when nothing changed: clocks cross
 /// their due and calendars open and close as time passes.
 const REFRESH_EVERY: Duration = Duration::from_secs(15);
+
+/// Pages (or records) fetched before they are committed together.
+const BATCH_PAGES: usize = 8;
+const BATCH_RECORDS: usize = 8_000;
 
 /// Consecutive failed attempts at one page after which `--once` gives up.
 const ONCE_MAX_FAILURES: u32 = 12;
@@ -685,7 +689,10 @@ async fn poll_source(
     let started = Instant::now();
     let mut last_request: Option<Instant> = None;
     let mut last_log = Instant::now();
-    let mut changed_ids: Vec<String> = Vec::new();
+    let mut changed_ids: BTreeSet<String> = BTreeSet::new();
+    let mut buffered: Vec<Page> = Vec::new();
+    let mut buffered_records = 0usize;
+    let mut records = 0u64;
     let mut failures = 0u32;
     let stats = source.request_stats();
     let mut progress = Progress::default();
@@ -698,11 +705,18 @@ async fn poll_source(
                 if *shutdown.borrow() {
                     break 'outer;
                 }
-                let (src, st) = (name.clone(), stream.to_string());
-                let cursor = blocking(&store, move |s| {
-                    s.cursor(&src, &st).map_err(|e| e.to_string())
-                })
-                .await?;
+                // Resume after the last page fetched: a buffered one, else
+                // the stored cursor.
+                let cursor = match buffered.last() {
+                    Some(p) => Some(p.cursor.clone()),
+                    None => {
+                        let (src, st) = (name.clone(), stream.to_string());
+                        blocking(&store, move |s| {
+                            s.cursor(&src, &st).map_err(|e| e.to_string())
+                        })
+                        .await?
+                    }
+                };
                 if let Some(last) = last_request {
                     let wait = min_gap.saturating_sub(last.elapsed());
                     if !wait.is_zero() && sleep_or_stop(wait, &mut shutdown).await {
@@ -775,25 +789,38 @@ async fn poll_source(
                 backoff = Duration::from_secs(1);
                 failures = 0;
                 let caught_up = page.caught_up;
-                let records = page.records.len() as u64;
+                records += page.records.len() as u64;
                 if backfilling {
                     progress.see(&page);
                 }
+                // Full pages wait in memory and are committed a few at a
+                // time, in one transaction with the last one's cursor: a
+                // backfill pays for far fewer commits. A crash loses only
+                // uncommitted pages, which are fetched again.
+                buffered_records += page.records.len();
+                buffered.push(page);
+                if !caught_up && buffered.len() < BATCH_PAGES && buffered_records < BATCH_RECORDS {
+                    continue;
+                }
+                let pages = std::mem::take(&mut buffered);
+                buffered_records = 0;
+                let committed = pages.len() as u64;
                 let src = name.clone();
                 let changed = blocking(&store, move |s| {
-                    s.apply_page(&src, &page).map_err(|e| e.to_string())
+                    s.apply_pages(&src, &pages).map_err(|e| e.to_string())
                 })
                 .await?;
-                summary.pages += 1;
+                summary.pages += committed;
                 summary.records += records;
                 with_health(&state, &name, |h| h.records += records);
+                records = 0;
                 // The changed tickets are marked stale in the store with the
-                // page; during a backfill they are recomputed once the stream
-                // catches up (or every 50,000), not once per page.
+                // pages; they are recomputed once every stream has caught up
+                // (or every 200,000), not once per page.
                 changed_ids.extend(changed);
-                if changed_ids.len() >= 50_000 {
+                if changed_ids.len() >= 200_000 {
                     let config = state.config();
-                    let ids = std::mem::take(&mut changed_ids);
+                    let ids: Vec<String> = std::mem::take(&mut changed_ids).into_iter().collect();
                     let n = recompute_stale(&store, &state, &name, &config, &ids).await?;
                     summary.recomputed += n;
                     with_health(&state, &name, |h| h.tickets_changed += n);
@@ -833,7 +860,7 @@ async fn poll_source(
         // different streams).
         if !changed_ids.is_empty() {
             let config = state.config();
-            let ids = std::mem::take(&mut changed_ids);
+            let ids: Vec<String> = std::mem::take(&mut changed_ids).into_iter().collect();
             let n = recompute_stale(&store, &state, &name, &config, &ids).await?;
             summary.recomputed += n;
             with_health(&state, &name, |h| h.tickets_changed += n);

@@ -63,7 +63,6 @@ use tokio::task::{JoinHandle, JoinSet};
 use super::generator::{Audit, ChildKind, Dataset, Id, Organization, Ticket, User};
 use super::zendesk_admin::{Admin, AdminState};
 use super::{base64_decode, base64_encode, Rng};
-use crate::policy::spec::{MetricKindSpec, TargetAmount};
 use crate::policy::Config;
 use crate::time::format_instant;
 
@@ -1173,114 +1172,6 @@ pub fn organization_json(o: &Organization, base: &str) -> Value {
 
 pub fn user_json(u: &User, base: &str) -> Value {
     to_value(UserJson::new(u, base))
-}
-
-/// The config's calendars as Zendesk schedules (ids from 1 in name order).
-pub fn schedules_json(config: &Config) -> Value {
-    let schedules: Vec<Value> = config
-        .calendars
-        .iter()
-        .enumerate()
-        .map(|(i, (name, cal))| {
-            let weekly = &cal.rules().weekly;
-            // Monday = 0 in the config; Zendesk counts from Sunday 00:00.
-            let mut intervals: Vec<(u32, u32)> = Vec::new();
-            for zd_day in 0..7u32 {
-                let day = ((zd_day + 6) % 7) as usize;
-                for w in weekly.on_index(day) {
-                    let (s, e) = (zd_day * 1440 + w.start / 60, zd_day * 1440 + w.end / 60);
-                    match intervals.last_mut() {
-                        Some(last) if last.1 == s => last.1 = e,
-                        _ => intervals.push((s, e)),
-                    }
-                }
-            }
-            json!({
-                "id": i + 1,
-                "name": name,
-                "time_zone": cal.timezone().name(),
-                "intervals": intervals.iter()
-                    .map(|(s, e)| json!({ "start_time": s, "end_time": e }))
-                    .collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    json!({ "schedules": schedules })
-}
-
-/// The config's plans as Zendesk SLA policies.
-pub fn sla_policies_json(config: &Config) -> Value {
-    let p = &config.policy;
-    let zendesk = ["urgent", "high", "normal", "low"];
-    let policies: Vec<Value> = p
-        .plans
-        .iter()
-        .enumerate()
-        .map(|(i, plan)| {
-            let mut any = Vec::new();
-            for tag in &plan.matcher.organization_tags {
-                any.push(
-                    json!({"field": "organization.tags", "operator": "includes", "value": tag}),
-                );
-            }
-            for tag in &plan.matcher.ticket_tags {
-                any.push(json!({"field": "current_tags", "operator": "includes", "value": tag}));
-            }
-            for id in &plan.matcher.organization_ids {
-                any.push(json!({"field": "organization_id", "operator": "is", "value": id}));
-            }
-            let mut metrics = Vec::new();
-            for (s, sev) in p.severities.iter().enumerate() {
-                // The Zendesk priority of the severity, else its name.
-                let mut names: Vec<&String> = p
-                    .priorities
-                    .iter()
-                    .filter(|(k, &v)| v == s && zendesk.contains(&k.as_str()))
-                    .map(|(k, _)| k)
-                    .collect();
-                names.sort();
-                let priority = names.first().map_or(sev.as_str(), |n| n.as_str());
-                for (m, metric) in p.metrics.iter().enumerate() {
-                    let Some(target) = plan.target(s, m) else {
-                        continue;
-                    };
-                    let name = match metric.kind {
-                        MetricKindSpec::FirstResponse => "first_reply_time",
-                        MetricKindSpec::NextReply => "next_reply_time",
-                        MetricKindSpec::PeriodicUpdate => "periodic_update_time",
-                        MetricKindSpec::Resolution => "requester_wait_time",
-                        MetricKindSpec::TierResponse => continue,
-                    };
-                    let secs = match target.amount {
-                        TargetAmount::Business(d) => target.calendar.duration_seconds(d),
-                        TargetAmount::BusinessDays(n) => {
-                            i64::from(n) * target.calendar.day_length()
-                        }
-                        TargetAmount::None => continue,
-                    };
-                    let rules = target.calendar.rules();
-                    let always = rules.weekly.weekly_seconds() == 7 * 86_400
-                        && rules.holidays.is_empty()
-                        && rules.closures.is_empty();
-                    metrics.push(json!({
-                        "priority": priority,
-                        "metric": name,
-                        "target": secs / 60,
-                        "business_hours": !always,
-                    }));
-                }
-            }
-            json!({
-                "id": i + 1,
-                "title": plan.name,
-                "description": format!("Plan {} on calendar {}", plan.name, plan.calendar_name),
-                "position": i + 1,
-                "filter": { "all": [], "any": any },
-                "policy_metrics": metrics,
-            })
-        })
-        .collect();
-    json!({ "sla_policies": policies, "next_page": null, "previous_page": null, "count": p.plans.len() })
 }
 
 #[cfg(test)]

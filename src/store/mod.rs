@@ -128,6 +128,18 @@ pub trait Store: Send {
     /// sorted, each once; their stored clocks are marked stale.
     fn apply_page(&mut self, source: &str, page: &Page) -> Result<Vec<String>, StoreError>;
 
+    /// Several pages in ONE transaction, in order (a backfill commits fewer,
+    /// larger transactions): every page's records and cursor, or none.
+    /// What it returns and marks is as for [`Store::apply_page`]. The
+    /// default applies them one transaction each.
+    fn apply_pages(&mut self, source: &str, pages: &[Page]) -> Result<Vec<String>, StoreError> {
+        let mut all = std::collections::BTreeSet::new();
+        for p in pages {
+            all.extend(self.apply_page(source, p)?);
+        }
+        Ok(all.into_iter().collect())
+    }
+
     /// Where `stream` of `source` resumes (`None`: never polled).
     fn cursor(&self, source: &str, stream: &str) -> Result<Option<String>, StoreError>;
 

@@ -318,7 +318,7 @@ impl SqliteStore {
             .map_err(|e| sql_error(path, "setting temp_store=MEMORY", e))?;
         // 64 MiB of page cache (the default 2 MiB thrashes on backfills).
         self.conn
-            .pragma_update(None, "cache_size", -65_536)
+            .pragma_update(None, "cache_size", -262_144)
             .map_err(|e| sql_error(path, "setting cache_size", e))?;
         self.conn
             .pragma_update(None, "foreign_keys", true)
@@ -490,124 +490,151 @@ fn load_ticket(
 
 impl Store for SqliteStore {
     fn apply_page(&mut self, source: &str, page: &Page) -> Result<Vec<String>, StoreError> {
+        self.apply_pages(source, std::slice::from_ref(page))
+    }
+
+    fn apply_pages(&mut self, source: &str, pages: &[Page]) -> Result<Vec<String>, StoreError> {
         let path = &self.path;
-        let stream = page.stream.as_str();
         let tx = self.conn.transaction().map_err(|e| {
             sql_error(
                 path,
-                format!("beginning the transaction of a page of {source}/{stream}"),
+                format!("beginning the transaction of pages of {source}"),
                 e,
             )
         })?;
         let mut changed: HashSet<String> = HashSet::new();
+        for page in pages {
+            let stream = page.stream.as_str();
+            {
+                let prepare = |sql: &str| {
+                    tx.prepare_cached(sql).map_err(|e| {
+                        sql_error(
+                            path,
+                            format!("preparing to store a page of {source}/{stream}"),
+                            e,
+                        )
+                    })
+                };
+                let mut put_ticket = prepare(PUT_TICKET)?;
+                let mut pending: Vec<PendingEvent<'_>> = Vec::with_capacity(EVENT_CHUNK);
+                let mut drop_clocks = prepare(DROP_CLOCKS)?;
+                for record in &page.records {
+                    match record {
+                        Record::Ticket(h) => {
+                            let what = || format!("storing ticket {} of {source}/{stream}", h.id);
+                            let json = serde_json::to_string(h)
+                                .map_err(|e| json_error(path, what(), e))?;
+                            let n = put_ticket
+                                .execute(params![
+                                    source,
+                                    h.id,
+                                    h.updated_at,
+                                    h.organization_id,
+                                    h.deleted,
+                                    json
+                                ])
+                                .map_err(|e| sql_error(path, what(), e))?;
+                            if n > 0 {
+                                if h.deleted {
+                                    drop_clocks
+                                        .execute(params![source, h.id])
+                                        .map_err(|e| sql_error(path, what(), e))?;
+                                }
+                                if !changed.contains(&h.id) {
+                                    changed.insert(h.id.clone());
+                                }
+                            }
+                        }
+                        Record::Event(ev) => {
+                            let json = serde_json::to_string(&ev.change).map_err(|e| {
+                                json_error(
+                                    path,
+                                    format!(
+                                        "encoding event {} of ticket {} of {source}/{stream}",
+                                        ev.id, ev.ticket_id
+                                    ),
+                                    e,
+                                )
+                            })?;
+                            let (org, author) = match &ev.change {
+                                ChangeRecord::Organization { id } => (id.as_deref(), None),
+                                ChangeRecord::Comment { author_id, .. } => {
+                                    (None, author_id.as_deref())
+                                }
+                                _ => (None, None),
+                            };
+                            pending.push(PendingEvent {
+                                ev,
+                                org,
+                                author,
+                                json,
+                            });
+                            if pending.len() == EVENT_CHUNK {
+                                flush_events(
+                                    &tx,
+                                    path,
+                                    source,
+                                    stream,
+                                    &mut pending,
+                                    &mut changed,
+                                )?;
+                            }
+                        }
+                        Record::Organization(o) => {
+                            // The page's events so far must be visible to the lookup.
+                            flush_events(&tx, path, source, stream, &mut pending, &mut changed)?;
+                            let what =
+                                || format!("storing organization {} of {source}/{stream}", o.id);
+                            let json = serde_json::to_string(o)
+                                .map_err(|e| json_error(path, what(), e))?;
+                            let n = prepare(PUT_ORGANIZATION)?
+                                .execute(params![source, o.id, json])
+                                .map_err(|e| sql_error(path, what(), e))?;
+                            if n > 0 {
+                                let mut stmt = prepare(TICKETS_OF_ORGANIZATION)?;
+                                let rows = stmt
+                                    .query_map(params![source, o.id], |row| row.get::<_, String>(0))
+                                    .map_err(|e| sql_error(path, what(), e))?;
+                                for id in rows {
+                                    changed.insert(id.map_err(|e| sql_error(path, what(), e))?);
+                                }
+                            }
+                        }
+                        Record::User(u) => {
+                            flush_events(&tx, path, source, stream, &mut pending, &mut changed)?;
+                            let what = || format!("storing user {} of {source}/{stream}", u.id);
+                            let n = prepare(PUT_USER)?
+                                .execute(params![source, u.id, u.agent])
+                                .map_err(|e| sql_error(path, what(), e))?;
+                            if n > 0 {
+                                let mut stmt = prepare(TICKETS_OF_AUTHOR)?;
+                                let rows = stmt
+                                    .query_map(params![source, u.id], |row| row.get::<_, String>(0))
+                                    .map_err(|e| sql_error(path, what(), e))?;
+                                for id in rows {
+                                    changed.insert(id.map_err(|e| sql_error(path, what(), e))?);
+                                }
+                            }
+                        }
+                    }
+                }
+                flush_events(&tx, path, source, stream, &mut pending, &mut changed)?;
+                let what = || format!("storing the cursor of {source}/{stream}");
+                prepare(PUT_CURSOR)?
+                    .execute(params![source, stream, page.cursor, unix_now()])
+                    .map_err(|e| sql_error(path, what(), e))?;
+            }
+        }
         {
             let prepare = |sql: &str| {
                 tx.prepare_cached(sql).map_err(|e| {
                     sql_error(
                         path,
-                        format!("preparing to store a page of {source}/{stream}"),
+                        format!("preparing to mark the changes of {source}"),
                         e,
                     )
                 })
             };
-            let mut put_ticket = prepare(PUT_TICKET)?;
-            let mut pending: Vec<PendingEvent<'_>> = Vec::with_capacity(EVENT_CHUNK);
-            let mut drop_clocks = prepare(DROP_CLOCKS)?;
-            for record in &page.records {
-                match record {
-                    Record::Ticket(h) => {
-                        let what = || format!("storing ticket {} of {source}/{stream}", h.id);
-                        let json =
-                            serde_json::to_string(h).map_err(|e| json_error(path, what(), e))?;
-                        let n = put_ticket
-                            .execute(params![
-                                source,
-                                h.id,
-                                h.updated_at,
-                                h.organization_id,
-                                h.deleted,
-                                json
-                            ])
-                            .map_err(|e| sql_error(path, what(), e))?;
-                        if n > 0 {
-                            if h.deleted {
-                                drop_clocks
-                                    .execute(params![source, h.id])
-                                    .map_err(|e| sql_error(path, what(), e))?;
-                            }
-                            if !changed.contains(&h.id) {
-                                changed.insert(h.id.clone());
-                            }
-                        }
-                    }
-                    Record::Event(ev) => {
-                        let json = serde_json::to_string(&ev.change).map_err(|e| {
-                            json_error(
-                                path,
-                                format!(
-                                    "encoding event {} of ticket {} of {source}/{stream}",
-                                    ev.id, ev.ticket_id
-                                ),
-                                e,
-                            )
-                        })?;
-                        let (org, author) = match &ev.change {
-                            ChangeRecord::Organization { id } => (id.as_deref(), None),
-                            ChangeRecord::Comment { author_id, .. } => (None, author_id.as_deref()),
-                            _ => (None, None),
-                        };
-                        pending.push(PendingEvent {
-                            ev,
-                            org,
-                            author,
-                            json,
-                        });
-                        if pending.len() == EVENT_CHUNK {
-                            flush_events(&tx, path, source, stream, &mut pending, &mut changed)?;
-                        }
-                    }
-                    Record::Organization(o) => {
-                        // The page's events so far must be visible to the lookup.
-                        flush_events(&tx, path, source, stream, &mut pending, &mut changed)?;
-                        let what = || format!("storing organization {} of {source}/{stream}", o.id);
-                        let json =
-                            serde_json::to_string(o).map_err(|e| json_error(path, what(), e))?;
-                        let n = prepare(PUT_ORGANIZATION)?
-                            .execute(params![source, o.id, json])
-                            .map_err(|e| sql_error(path, what(), e))?;
-                        if n > 0 {
-                            let mut stmt = prepare(TICKETS_OF_ORGANIZATION)?;
-                            let rows = stmt
-                                .query_map(params![source, o.id], |row| row.get::<_, String>(0))
-                                .map_err(|e| sql_error(path, what(), e))?;
-                            for id in rows {
-                                changed.insert(id.map_err(|e| sql_error(path, what(), e))?);
-                            }
-                        }
-                    }
-                    Record::User(u) => {
-                        flush_events(&tx, path, source, stream, &mut pending, &mut changed)?;
-                        let what = || format!("storing user {} of {source}/{stream}", u.id);
-                        let n = prepare(PUT_USER)?
-                            .execute(params![source, u.id, u.agent])
-                            .map_err(|e| sql_error(path, what(), e))?;
-                        if n > 0 {
-                            let mut stmt = prepare(TICKETS_OF_AUTHOR)?;
-                            let rows = stmt
-                                .query_map(params![source, u.id], |row| row.get::<_, String>(0))
-                                .map_err(|e| sql_error(path, what(), e))?;
-                            for id in rows {
-                                changed.insert(id.map_err(|e| sql_error(path, what(), e))?);
-                            }
-                        }
-                    }
-                }
-            }
-            flush_events(&tx, path, source, stream, &mut pending, &mut changed)?;
-            let what = || format!("storing the cursor of {source}/{stream}");
-            prepare(PUT_CURSOR)?
-                .execute(params![source, stream, page.cursor, unix_now()])
-                .map_err(|e| sql_error(path, what(), e))?;
             let mut mark = prepare(MARK_STALE)?;
             let mut touch = prepare(TOUCH_TICKET)?;
             let now = unix_now();
@@ -621,7 +648,7 @@ impl Store for SqliteStore {
             }
         }
         tx.commit()
-            .map_err(|e| sql_error(path, format!("committing a page of {source}/{stream}"), e))?;
+            .map_err(|e| sql_error(path, format!("committing pages of {source}"), e))?;
         let mut ids: Vec<String> = changed.into_iter().collect();
         ids.sort_unstable();
         Ok(ids)
