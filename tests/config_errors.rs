@@ -113,6 +113,14 @@ const CASES: &[(&str, &str)] = &[
         r#"tests/testdata/config/invalid-report-duplicate-customer.yaml:7: reports.customers: customer "acme" is listed twice; each customer gets one report"#,
     ),
     (
+        "invalid-exposition-duplicate-org.yaml",
+        r#"tests/testdata/config/invalid-exposition-duplicate-org.yaml:5: exposition.organizations: organization 901 is listed twice"#,
+    ),
+    (
+        "invalid-exposition-too-many-orgs.yaml",
+        r#"tests/testdata/config/invalid-exposition-too-many-orgs.yaml:6: exposition.organizations: 3 organizations, more than max_organizations (2); raise exposition.max_organizations (at most 200) or list fewer"#,
+    ),
+    (
         "invalid-report-schedule.yaml",
         r#"tests/testdata/config/invalid-report-schedule.yaml:5:13: reports.schedule: schedule "0 0 6 1 * *" has 6 fields; write the 5 fields of crontab: minute hour day-of-month month day-of-week, such as "0 6 1 * *" (06:00 on the 1st), or @monthly"#,
     ),

@@ -58,6 +58,51 @@ fn live(config: &Config) -> Live {
     live
 }
 
+#[test]
+fn allowlisted_organizations_get_series_and_the_rest_sum_into_other() {
+    let config = config();
+    let mut live = Live::with_organizations(&["901".to_string(), "910".to_string()]);
+    for t in tickets() {
+        let computed_at = if t.id == "5002" {
+            at("2026-11-23T13:00:00Z")
+        } else {
+            at(NOW)
+        };
+        let clocks = evaluate(&config.policy, &t, computed_at);
+        let org = t.organization.as_ref().map(|o| o.id.as_str());
+        live.replace(&config.policy, "zendesk", &t.id, t.created_at, org, &clocks);
+    }
+    let f = compute(&config.policy, &mut live, at(NOW));
+    // Every plan × {901, 910, other}.
+    assert_eq!(f.orgs.len(), config.policy.plans.len() * 3);
+    let org = |plan: &str, org: &str| {
+        let p = config.policy.plan_id(plan).unwrap();
+        f.orgs
+            .iter()
+            .find(|o| o.plan == p && o.org == org)
+            .unwrap()
+            .windows
+    };
+    // 901 on preferred: 5010 in November (both met); 5009 in October (first
+    // response breached, follow-up met).
+    let [_, _, month, quarter] = org("preferred", "901");
+    assert_eq!((month.met, month.decided), (2, 2));
+    assert_eq!((quarter.met, quarter.decided), (3, 4));
+    // Org 900 is not allowlisted: 4711 (met + breached) and 5006 (met).
+    let [_, _, month, _] = org("preferred", "other");
+    assert_eq!((month.met, month.decided), (2, 3));
+    // 910's open clock breached after it was computed still counts.
+    let [_, _, month, _] = org("premier", "910");
+    assert_eq!((month.met, month.decided), (0, 1));
+    let text = render(&config.policy, f, health()).prometheus;
+    assert!(text.contains(
+        "helpdesk_slo_org_attainment_ratio{plan=\"preferred\",org=\"901\",window=\"quarter\"} 0.75"
+    ));
+    assert!(text.contains(
+        "helpdesk_slo_org_clocks_decided{plan=\"essential\",org=\"910\",window=\"7d\"} 0.0"
+    ));
+}
+
 fn health() -> Health {
     let mut h = Health {
         config_ok: true,

@@ -362,7 +362,7 @@ async fn load_live(store: &SharedStore, config: &Arc<Config>) -> Result<Live, St
     let cfg = config.clone();
     blocking(store, move |s| {
         let started = Instant::now();
-        let mut live = Live::new();
+        let mut live = Live::with_organizations(&cfg.exposition_organizations);
         for name in cfg.sources.keys() {
             let metas = s.ticket_metas(name).map_err(|e| e.to_string())?;
             let rows = s.all_clocks(name).map_err(|e| e.to_string())?;
@@ -452,7 +452,7 @@ async fn reload(state: &Arc<DaemonState>, store: &SharedStore) -> Result<String,
     }
     let config = Arc::new(config);
     // Recompute into a side index, then swap: scrapes never see a half.
-    let side = Mutex::new(Live::new());
+    let side = Mutex::new(Live::with_organizations(&config.exposition_organizations));
     let started = Instant::now();
     let mut tickets = 0;
     for name in old.sources.keys() {

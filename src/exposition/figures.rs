@@ -71,12 +71,23 @@ pub struct PlanFigures {
     pub credits: Option<(u64, f64)>,
 }
 
+/// One allowlisted organization (or `other`) on one plan at `now`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgFigures {
+    pub plan: PlanId,
+    pub org: String,
+    pub windows: [WindowCounts; 4],
+}
+
 /// Every figure at one instant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Figures {
     pub now: i64,
     pub series: Vec<SeriesFigures>,
     pub plans: Vec<PlanFigures>,
+    /// Per plan × allowlisted organization and `other`; empty without an
+    /// allowlist.
+    pub orgs: Vec<OrgFigures>,
     /// Clocks of tickets with no plan or no mapped severity, per metric
     /// name.
     pub unassigned: BTreeMap<String, u64>,
@@ -139,7 +150,7 @@ pub fn compute(policy: &Policy, live: &mut Live, now: i64) -> Figures {
             met_total: totals.map_or(0, |t| t.met),
             breached_total: totals.map_or(0, |t| t.breached),
             excluded_total: totals.map_or(0, |t| t.excluded),
-            windows: live.windows.get(&key).copied().unwrap_or_default(),
+            windows: totals.map(|t| t.windowed.windows).unwrap_or_default(),
             soon: [0; 3],
             next_due: None,
             next_business_seconds: None,
@@ -156,6 +167,27 @@ pub fn compute(policy: &Policy, live: &mut Live, now: i64) -> Figures {
             *x = Some(series.len());
         }
         series.push(f);
+    }
+
+    // Per-organization windows: every plan × allowed organization and
+    // `other` exists, zero when quiet.
+    let mut orgs: BTreeMap<(PlanId, String), [WindowCounts; 4]> = BTreeMap::new();
+    if !live.organizations().is_empty() {
+        for plan in 0..policy.plans.len() {
+            for org in live
+                .organizations()
+                .iter()
+                .map(|o| o.to_string())
+                .chain([super::live::OTHER_ORG.to_string()])
+            {
+                let w = live
+                    .org_windows
+                    .get(&(plan, Box::from(org.as_str())))
+                    .map(|w| w.windows)
+                    .unwrap_or_default();
+                orgs.insert((plan, org), w);
+            }
+        }
     }
 
     // Open clocks: what time has done to them since they were computed.
@@ -177,10 +209,24 @@ pub fn compute(policy: &Policy, live: &mut Live, now: i64) -> Figures {
                 // Breached since it was computed: counted from its due.
                 f.breached_total += 1;
                 let starts = starts_by_plan.get(&key.plan).copied().unwrap_or([now; 4]);
+                let label = if live.organizations().is_empty() {
+                    None
+                } else {
+                    Some(match &open.organization {
+                        Some(o) if live.organizations().contains(o) => o.to_string(),
+                        _ => super::live::OTHER_ORG.to_string(),
+                    })
+                };
                 for (w, &start) in starts.iter().enumerate() {
                     if clock.start >= start.div_euclid(START_BUCKET_SECONDS) * START_BUCKET_SECONDS
                     {
                         f.windows[w].decided += 1;
+                        if let Some(o) = label
+                            .as_ref()
+                            .and_then(|l| orgs.get_mut(&(key.plan, l.clone())))
+                        {
+                            o[w].decided += 1;
+                        }
                     }
                 }
                 if let Some(org) = &open.organization {
@@ -269,6 +315,10 @@ pub fn compute(policy: &Policy, live: &mut Live, now: i64) -> Figures {
         now,
         series,
         plans,
+        orgs: orgs
+            .into_iter()
+            .map(|((plan, org), windows)| OrgFigures { plan, org, windows })
+            .collect(),
         unassigned,
     }
 }

@@ -21,6 +21,9 @@ use crate::engine::{Clock, ClockState};
 use crate::policy::model::{MetricId, PlanId, SeverityId};
 use crate::policy::Policy;
 
+/// The `org` label of every organization not in the allowlist.
+pub const OTHER_ORG: &str = "other";
+
 /// Buckets of clock start times, for windowed counts: 15 minutes, the finest
 /// step of any time zone's offset, so local month and quarter starts fall
 /// on bucket edges.
@@ -124,6 +127,73 @@ pub struct OpenClock {
     pub organization: Option<Box<str>>,
 }
 
+/// Decided clocks by start bucket, and the met/decided counts of the
+/// buckets inside each window: a window's counts change by one clock at a
+/// time, or by the buckets it passes as it moves.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Windowed {
+    /// Met and breached clocks by start bucket (`start / 900`).
+    by_start: BTreeMap<i64, (u32, u32)>,
+    pub windows: [WindowCounts; 4],
+}
+
+impl Windowed {
+    /// Adds (`sign` 1) or removes (-1) a decided clock; `starts` are the
+    /// windows' first buckets, when placed.
+    fn add(&mut self, start: i64, met: bool, sign: i64, starts: Option<&[i64; 4]>) {
+        let bucket = start.div_euclid(START_BUCKET_SECONDS);
+        let step = |n: &mut u64, by: u64| {
+            *n = if sign > 0 {
+                *n + by
+            } else {
+                n.saturating_sub(by)
+            }
+        };
+        if let Some(starts) = starts {
+            for (i, &first) in starts.iter().enumerate() {
+                if bucket >= first {
+                    step(&mut self.windows[i].met, u64::from(met));
+                    step(&mut self.windows[i].decided, 1);
+                }
+            }
+        }
+        let slot = self.by_start.entry(bucket).or_default();
+        let n = if met { &mut slot.0 } else { &mut slot.1 };
+        *n = if sign > 0 {
+            *n + 1
+        } else {
+            n.saturating_sub(1)
+        };
+        if *slot == (0, 0) {
+            self.by_start.remove(&bucket);
+        }
+    }
+
+    /// Moves the windows from `old` to `new` first buckets.
+    fn advance(&mut self, old: Option<[i64; 4]>, new: [i64; 4]) {
+        for i in 0..4 {
+            let w = &mut self.windows[i];
+            match old {
+                Some(o) if new[i] >= o[i] => {
+                    for (_, &(met, breached)) in self.by_start.range(o[i]..new[i]) {
+                        w.met = w.met.saturating_sub(u64::from(met));
+                        w.decided = w
+                            .decided
+                            .saturating_sub(u64::from(met) + u64::from(breached));
+                    }
+                }
+                _ => {
+                    *w = WindowCounts::default();
+                    for (_, &(met, breached)) in self.by_start.range(new[i]..) {
+                        w.met += u64::from(met);
+                        w.decided += u64::from(met) + u64::from(breached);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Per-series totals of the stored states.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SeriesTotals {
@@ -137,8 +207,8 @@ pub struct SeriesTotals {
     /// Per histogram bucket, the ticket whose clock in it was fulfilled
     /// last, and its value (OpenMetrics exemplars).
     pub exemplars: [Option<(Box<str>, i64, f64)>; FULFIL_BUCKETS.len() + 1],
-    /// Met and breached clocks by start bucket (`start / 900`).
-    pub by_start: BTreeMap<i64, (u32, u32)>,
+    /// Decided clocks by start, and the windows' counts.
+    pub windowed: Windowed,
 }
 
 /// Credit counts of one customer for one credit period.
@@ -167,9 +237,11 @@ pub struct Live {
     source_names: Vec<String>,
     /// Per plan, the first start bucket of each window as last advanced.
     window_starts: HashMap<PlanId, [i64; 4]>,
-    /// Per series, met/decided of the stored decided clocks that started in
-    /// each window (kept current by `account` and [`Live::advance`]).
-    pub(crate) windows: HashMap<SeriesKey, [WindowCounts; 4]>,
+    /// Organizations with series of their own (label `org`); when any is
+    /// set, every other organization is summed into `other`.
+    org_allow: Vec<Box<str>>,
+    /// Per plan and organization label (an allowed id, or `other`).
+    pub(crate) org_windows: HashMap<(PlanId, Box<str>), Windowed>,
     pub(crate) totals: HashMap<SeriesKey, SeriesTotals>,
     /// Clocks without a plan or severity, per metric.
     pub(crate) unassigned: HashMap<MetricId, u64>,
@@ -179,6 +251,20 @@ pub struct Live {
 impl Live {
     pub fn new() -> Live {
         Live::default()
+    }
+
+    /// A live index with series of their own for these organization ids
+    /// (the config's `exposition.organizations`).
+    pub fn with_organizations(ids: &[String]) -> Live {
+        Live {
+            org_allow: ids.iter().map(|s| Box::from(s.as_str())).collect(),
+            ..Live::default()
+        }
+    }
+
+    /// The organizations with series of their own.
+    pub fn organizations(&self) -> &[Box<str>] {
+        &self.org_allow
     }
 
     /// Tickets held.
@@ -306,39 +392,18 @@ impl Live {
                 _ => {}
             }
             if matches!(c.state, ClockState::Met | ClockState::Breached) {
-                let bucket = c.start.div_euclid(START_BUCKET_SECONDS);
-                if let Some(starts) = self.window_starts.get(&key.plan) {
-                    let w = self.windows.entry(key).or_default();
-                    for (i, &first) in starts.iter().enumerate() {
-                        if bucket >= first {
-                            let met = u64::from(c.state == ClockState::Met);
-                            if sign > 0 {
-                                w[i].met += met;
-                                w[i].decided += 1;
-                            } else {
-                                w[i].met = w[i].met.saturating_sub(met);
-                                w[i].decided = w[i].decided.saturating_sub(1);
-                            }
-                        }
-                    }
-                }
-                let slot = tot
-                    .by_start
-                    .entry(c.start.div_euclid(START_BUCKET_SECONDS))
-                    .or_default();
-                let n = if c.state == ClockState::Met {
-                    &mut slot.0
-                } else {
-                    &mut slot.1
-                };
-                *n = if sign > 0 {
-                    *n + 1
-                } else {
-                    n.saturating_sub(1)
-                };
-                if *slot == (0, 0) {
-                    tot.by_start
-                        .remove(&c.start.div_euclid(START_BUCKET_SECONDS));
+                let met = c.state == ClockState::Met;
+                let starts = self.window_starts.get(&key.plan);
+                tot.windowed.add(c.start, met, sign, starts);
+                if !self.org_allow.is_empty() {
+                    let label: Box<str> = match &t.organization {
+                        Some(o) if self.org_allow.contains(o) => o.clone(),
+                        _ => Box::from(OTHER_ORG),
+                    };
+                    self.org_windows
+                        .entry((key.plan, label))
+                        .or_default()
+                        .add(c.start, met, sign, starts);
                 }
             }
             if c.fulfilled() {
@@ -414,28 +479,13 @@ impl Live {
                 continue;
             }
             for key in keys_by_plan.get(&plan).map(Vec::as_slice).unwrap_or(&[]) {
-                let Some(tot) = self.totals.get(key) else {
-                    continue;
-                };
-                let w = self.windows.entry(*key).or_default();
-                for i in 0..4 {
-                    match old {
-                        Some(o) if new[i] >= o[i] => {
-                            for (_, &(met, breached)) in tot.by_start.range(o[i]..new[i]) {
-                                w[i].met = w[i].met.saturating_sub(u64::from(met));
-                                w[i].decided = w[i]
-                                    .decided
-                                    .saturating_sub(u64::from(met) + u64::from(breached));
-                            }
-                        }
-                        _ => {
-                            w[i] = WindowCounts::default();
-                            for (_, &(met, breached)) in tot.by_start.range(new[i]..) {
-                                w[i].met += u64::from(met);
-                                w[i].decided += u64::from(met) + u64::from(breached);
-                            }
-                        }
-                    }
+                if let Some(tot) = self.totals.get_mut(key) {
+                    tot.windowed.advance(old, new);
+                }
+            }
+            for ((p, _), w) in self.org_windows.iter_mut() {
+                if *p == plan {
+                    w.advance(old, new);
                 }
             }
             self.window_starts.insert(plan, new);

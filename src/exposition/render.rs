@@ -253,6 +253,31 @@ impl Collector for Snapshot {
                 })
             }),
         )?;
+        let org_label = |o: &super::figures::OrgFigures| -> Labels {
+            vec![("plan", n.plans[o.plan].clone()), ("org", o.org.clone())]
+        };
+        if !f.orgs.is_empty() {
+            gauge(
+            &mut enc,
+            "helpdesk_slo_org_attainment_ratio",
+            "Met over decided clocks of an allowlisted organization (or all others) on the plan, in the window; 1 when none.",
+            f.orgs.iter().flat_map(|o| {
+                WINDOWS.iter().enumerate().map(move |(w, name)| {
+                    (with(org_label(o), "window", name), o.windows[w].attainment())
+                })
+            }),
+        )?;
+            gauge(
+            &mut enc,
+            "helpdesk_slo_org_clocks_decided",
+            "Met plus breached clocks of an allowlisted organization (or all others) on the plan, in the window.",
+            f.orgs.iter().flat_map(|o| {
+                WINDOWS.iter().enumerate().map(move |(w, name)| {
+                    (with(org_label(o), "window", name), o.windows[w].decided as f64)
+                })
+            }),
+        )?;
+        }
         let with_credits = || f.plans.iter().filter_map(|p| Some((p, p.credits?)));
         gauge(
             &mut enc,

@@ -52,6 +52,8 @@ pub struct Config {
     pub sources: BTreeMap<String, spec::SourceSpec>,
     /// The `reports:` section, if given.
     pub reports: Option<schedule::ReportSettings>,
+    /// Organization ids with series of their own (`exposition.organizations`).
+    pub exposition_organizations: Vec<String>,
 }
 
 /// Just the names each section defines; anything else is ignored.
@@ -168,6 +170,14 @@ impl Config {
             key: Some(e.path.join(".")),
             message: e.message,
         })?;
+        let exposition_organizations =
+            validate::build_exposition(&spec).map_err(|e| ConfigError {
+                file: path.to_path_buf(),
+                line: locate::line_of(text, &e.path),
+                column: None,
+                key: Some(e.path.join(".")),
+                message: e.message,
+            })?;
         let digest = hasher.finalize();
         let hash = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
         Ok(Self {
@@ -177,6 +187,7 @@ impl Config {
             hash,
             sources: spec.sources.clone(),
             reports,
+            exposition_organizations,
         })
     }
 

@@ -47,6 +47,42 @@ pub struct ConfigSpec {
     /// Monthly markdown reports: when the daemon writes them and where.
     #[serde(default)]
     pub reports: Option<ReportsSpec>,
+    /// What the Prometheus exposition adds to the plan × priority × metric
+    /// series.
+    #[serde(default)]
+    pub exposition: ExpositionSpec,
+}
+
+/// Per-organization series: only for an allowlist, capped, because every
+/// organization multiplies the plans' series.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpositionSpec {
+    /// Helpdesk organization ids that get series of their own (label
+    /// `org`); every other organization is summed into `org="other"`.
+    #[serde(default)]
+    pub organizations: Vec<IdText>,
+    /// The most organizations the allowlist may hold (default 20, at most
+    /// 200).
+    #[serde(default)]
+    pub max_organizations: Option<usize>,
+}
+
+/// An id written as text or as a number (`"901"` or `901`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum IdText {
+    Text(String),
+    Number(u64),
+}
+
+impl IdText {
+    pub fn text(&self) -> String {
+        match self {
+            IdText::Text(s) => s.clone(),
+            IdText::Number(n) => n.to_string(),
+        }
+    }
 }
 
 /// A severity level and the helpdesk priority values that map onto it.

@@ -401,3 +401,49 @@ pub(crate) fn build_reports(
         customers: r.customers.clone(),
     }))
 }
+
+/// The most organizations `exposition.max_organizations` may allow.
+const MAX_ORGANIZATIONS_CAP: usize = 200;
+
+/// `exposition.organizations`, checked: no duplicates, within the cap.
+pub(crate) fn build_exposition(spec: &ConfigSpec) -> Result<Vec<String>, PathError> {
+    let e = &spec.exposition;
+    let max = e.max_organizations.unwrap_or(20);
+    if max > MAX_ORGANIZATIONS_CAP {
+        return err(
+            &["exposition", "max_organizations"],
+            format!(
+                "{max} is more than {MAX_ORGANIZATIONS_CAP}; every organization adds a series per \
+                 plan and window, so keep the allowlist to the customers people watch"
+            ),
+        );
+    }
+    let mut ids: Vec<String> = Vec::new();
+    for id in &e.organizations {
+        let id = id.text();
+        if id.trim().is_empty() || id.eq_ignore_ascii_case("other") {
+            return err(
+                &["exposition", "organizations"],
+                format!("\"{id}\" is not an organization id (\"other\" names everyone else)"),
+            );
+        }
+        if ids.contains(&id) {
+            return err(
+                &["exposition", "organizations"],
+                format!("organization {id} is listed twice"),
+            );
+        }
+        ids.push(id);
+    }
+    if ids.len() > max {
+        return err(
+            &["exposition", "organizations"],
+            format!(
+                "{} organizations, more than max_organizations ({max}); raise \
+                 exposition.max_organizations (at most {MAX_ORGANIZATIONS_CAP}) or list fewer",
+                ids.len()
+            ),
+        );
+    }
+    Ok(ids)
+}
