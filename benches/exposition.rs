@@ -270,7 +270,7 @@ fn scrape_latency(f: Fixture) {
             .await
             .expect("bind");
         let (_stop, rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(helpdesk_slo::server::serve(listener, state.clone(), rx));
+        tokio::spawn(helpdesk_slo::server::serve(listener, state.clone(), None, rx));
         let client = reqwest::Client::new();
         let url = format!("http://{addr}/metrics");
         let mut lat = Vec::with_capacity(2_000);

@@ -93,6 +93,7 @@ async fn the_daemon_serves_metrics_the_api_and_reloads() {
         once: false,
         listen: Some("127.0.0.1:0".parse().unwrap()),
         reports_dir: None,
+        web_config: None,
     };
     let daemon = tokio::spawn(run_with(opts, rx, Some(started_tx)));
     let (addr, _state) = started_rx.await.unwrap();

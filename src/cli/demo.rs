@@ -172,6 +172,7 @@ async fn demo(
         once: false,
         listen: Some(args.listen),
         reports_dir: Some(reports.clone()),
+        web_config: None,
     };
     let daemon = tokio::spawn(run_with(opts, stop_rx.clone(), Some(started_tx)));
     let Ok((bound, state)) = started_rx.await else {

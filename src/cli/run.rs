@@ -35,6 +35,10 @@ pub(crate) struct RunArgs {
     /// [default: 127.0.0.1:9887; none with --once].
     #[arg(long, value_name = "ADDR")]
     listen: Option<std::net::SocketAddr>,
+    /// TLS and basic auth for the HTTP endpoints, in Prometheus' web config
+    /// file format (tls_server_config, basic_auth_users).
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    web_config_file: Option<PathBuf>,
     /// Folder of monthly reports to serve at /api/v1/reports.
     #[arg(long, value_name = "DIR")]
     reports_dir: Option<PathBuf>,
@@ -82,6 +86,7 @@ pub(crate) fn run_daemon(args: RunArgs) -> Result<(), Failure> {
                 Some(DEFAULT_LISTEN)
             }),
             reports_dir: args.reports_dir,
+            web_config: args.web_config_file,
         };
         let summary = run(opts, rx).await.map_err(Failure::Usage)?;
         for (name, s) in &summary.sources {

@@ -68,6 +68,9 @@ pub struct Options {
     pub listen: Option<SocketAddr>,
     /// Where monthly reports are written (served by the JSON API).
     pub reports_dir: Option<PathBuf>,
+    /// TLS and basic auth for the HTTP server, in Prometheus' web config
+    /// file format.
+    pub web_config: Option<PathBuf>,
 }
 
 /// What a run did.
@@ -154,13 +157,26 @@ pub async fn run_with(
     }
     let mut bound = None;
     let mut background = Vec::new();
+    let web = opts
+        .web_config
+        .as_deref()
+        .map(crate::server::WebConfig::load)
+        .transpose()?;
     if let Some(addr) = opts.listen {
         let (listener, addr) = crate::server::bind(addr).await?;
+        if let Some(w) = &web {
+            info!(
+                tls = w.tls.is_some(),
+                basic_auth = w.requires_auth(),
+                "web config loaded"
+            );
+        }
         info!(%addr, "serving /metrics, /api/v1/clocks, /-/ready, /-/reload");
         bound = Some(addr);
         background.push(tokio::spawn(crate::server::serve(
             listener,
             state.clone(),
+            web.clone(),
             shutdown.clone(),
         )));
     }

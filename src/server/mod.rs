@@ -18,6 +18,9 @@
 //! * `GET /api/v1/reports`, `/api/v1/reports/latest`,
 //!   `/api/v1/reports/NAME.md`: the written monthly reports.
 //! * `GET /`: a page linking all of these.
+//!
+//! With `--web.config.file` (see [`WebConfig`]) every endpoint is served
+//! over TLS and/or requires basic auth, as Prometheus' own endpoints are.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -37,6 +40,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+mod web_config;
+
+pub use web_config::WebConfig;
+
 use crate::calendar::BusinessDuration;
 use crate::daemon::DaemonState;
 use crate::engine::ClockState;
@@ -47,12 +54,15 @@ type Resp = Response<Full<Bytes>>;
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 const OPENMETRICS_TEXT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Serves `state` on `listener` until `shutdown` turns true.
+/// Serves `state` on `listener` until `shutdown` turns true, with TLS and
+/// basic auth when `web` says so.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<DaemonState>,
+    web: Option<WebConfig>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let web = web.map(Arc::new);
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -60,18 +70,15 @@ pub async fn serve(
                 if *shutdown.borrow() { break; }
             }
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let st = state.clone();
+                Ok((stream, peer)) => {
+                    let (st, web) = (state.clone(), web.clone());
                     conns.spawn(async move {
-                        let svc = service_fn(move |req| {
-                            let st = st.clone();
-                            async move { Ok::<_, Infallible>(handle(&st, req).await) }
-                        });
-                        if let Err(e) = http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), svc)
-                            .await
-                        {
-                            tracing::debug!("http connection: {e}");
+                        match web.as_ref().and_then(|w| w.tls.clone()) {
+                            Some(tls) => match tls.accept(stream).await {
+                                Ok(s) => serve_connection(s, st, web).await,
+                                Err(e) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                            },
+                            None => serve_connection(stream, st, web).await,
                         }
                     });
                 }
@@ -85,6 +92,42 @@ pub async fn serve(
     }
     conns.abort_all();
     while conns.join_next().await.is_some() {}
+}
+
+async fn serve_connection<S>(io: S, state: Arc<DaemonState>, web: Option<Arc<WebConfig>>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = service_fn(move |req: Request<Incoming>| {
+        let (st, web) = (state.clone(), web.clone());
+        async move {
+            let allowed = web.as_ref().is_none_or(|w| {
+                w.authorized(
+                    req.headers()
+                        .get(hyper::header::AUTHORIZATION)
+                        .and_then(|v| v.to_str().ok()),
+                )
+            });
+            if !allowed {
+                let mut r = error(
+                    StatusCode::UNAUTHORIZED,
+                    "authentication required (basic auth, see the web config file)".into(),
+                );
+                r.headers_mut().insert(
+                    hyper::header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"helpdesk-slo\""),
+                );
+                return Ok::<_, Infallible>(r);
+            }
+            Ok::<_, Infallible>(handle(&st, req).await)
+        }
+    });
+    if let Err(e) = http1::Builder::new()
+        .serve_connection(TokioIo::new(io), svc)
+        .await
+    {
+        tracing::debug!("http connection: {e}");
+    }
 }
 
 /// Binds `addr` (port 0 picks a free one).
