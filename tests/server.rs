@@ -364,3 +364,66 @@ async fn sighup_reloads_the_config_of_the_real_binary() {
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_writes_scheduled_reports_and_serves_the_latest() {
+    let cfg = Config::from_yaml(&example(), Path::new("celigo.yaml")).unwrap();
+    let data = generate(
+        &cfg,
+        &GeneratorOptions {
+            seed: 4,
+            organizations: 4,
+            days: 3,
+            tickets_per_day: 10,
+            ..GeneratorOptions::default()
+        },
+    );
+    let server = start(SimState::new(&cfg, data, ServerOptions::default()))
+        .await
+        .unwrap();
+    let dir = scratch("schedule");
+    // Every minute, so the test sees a run within about one.
+    let policy = format!(
+        "{}\nreports:\n  schedule: \"* * * * *\"\n  timezone: Europe/Berlin\n  out: monthly\n",
+        example()
+    );
+    let config = write_config(&dir, &policy, &server.base_url());
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    let opts = Options {
+        config,
+        store: dir.join("store.sqlite"),
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..Options::default()
+    };
+    let daemon = tokio::spawn(run_with(opts, rx, Some(started_tx)));
+    let (addr, _) = started_rx.await.unwrap();
+    let base = format!("http://{}", addr.unwrap());
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let name = loop {
+        let (_, _, body) = get(&client, &format!("{base}/api/v1/reports")).await;
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if let Some(n) = v["reports"][0]["name"].as_str() {
+            break n.to_string();
+        }
+        assert!(Instant::now() < deadline, "no scheduled report was written");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    // The last full month in Berlin, written into the config's `out`.
+    assert!(dir.join("monthly").join(&name).is_file(), "{name}");
+    assert_eq!(name.len(), "2026-10.md".len(), "{name}");
+    let (status, ct, body) = get(&client, &format!("{base}/api/v1/reports/latest")).await;
+    assert_eq!((status, ct.as_str()), (200, "text/markdown; charset=utf-8"));
+    assert!(body.starts_with("# SLA report: "), "{body}");
+    assert_eq!(
+        get(&client, &format!("{base}/api/v1/reports/..%2fconfig.yaml"))
+            .await
+            .0,
+        404
+    );
+    stop.send(true).unwrap();
+    daemon.await.unwrap().unwrap();
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
