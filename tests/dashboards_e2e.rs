@@ -6,29 +6,14 @@
 //! rule must evaluate healthily, the recording rules must have values, and
 //! at least one alert of the demo must become active.
 
-use std::net::TcpListener;
+mod common;
+
+use common::{free_port, which, Guard};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-/// Kills the child process when the test ends, however it ends.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free local port")
-}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -275,16 +260,4 @@ fn dashboards_and_rules_work_on_the_demo() {
     }
     let _ = std::fs::remove_dir_all(&demo_dir);
     let _ = std::fs::remove_dir_all(&prom_dir);
-}
-
-/// A program on the PATH; the test fails (never skips) without it.
-fn which(name: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("{name} not found on PATH: scripts/test.sh installs it (Debian package `prometheus`)")
-        })
 }

@@ -3,8 +3,11 @@
 //! tickets, and PromQL through its HTTP API returns the attainment and
 //! imminent-breach values those tickets imply.
 
+mod common;
+
+use common::{free_port, which, Guard};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use helpdesk_slo::daemon::{now_unix, run_with, Options};
@@ -15,31 +18,11 @@ use helpdesk_slo::simulator::generator::{
 use helpdesk_slo::simulator::zendesk::{start, ServerOptions, SimState, DEMO_TOKEN};
 use serde_json::Value;
 
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("helpdesk-slo-prom-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn which(name: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("{name} not found on PATH: scripts/test.sh installs it (Debian package `prometheus`)")
-        })
 }
 
 async fn query(client: &reqwest::Client, base: &str, expr: &str) -> Option<f64> {
@@ -174,11 +157,7 @@ async fn prometheus_sees_the_attainment_and_imminent_breaches_of_scripted_ticket
     let target = addr.unwrap();
 
     let prom_dir = scratch("prometheus");
-    let prom_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let prom_port = free_port();
     std::fs::write(
         prom_dir.join("prometheus.yml"),
         format!(
