@@ -53,6 +53,12 @@ const REFRESH_EVERY: Duration = Duration::from_secs(15);
 const BATCH_PAGES: usize = 8;
 const BATCH_RECORDS: usize = 8_000;
 
+/// Changed tickets held before a recompute mid-poll. Recomputing before
+/// every stream has caught up evaluates tickets whose events have not
+/// arrived yet, so this only bounds memory (ids of a million tickets are a
+/// few tens of MB); the stale marks in the store cover a crash.
+const RECOMPUTE_PENDING_MAX: usize = 2_000_000;
+
 /// Consecutive failed attempts at one page after which `--once` gives up.
 const ONCE_MAX_FAILURES: u32 = 12;
 
@@ -711,12 +717,15 @@ async fn poll_source(
     let mut records = 0u64;
     let mut failures = 0u32;
     let stats = source.request_stats();
-    let mut progress = Progress::default();
     let mut backfilling = true;
     'outer: loop {
         let cycle = Instant::now();
         for &stream in source.streams() {
             let mut backoff = Duration::from_secs(1);
+            // Progress and ETA are per stream: each reads from the start
+            // time to now at its own pace.
+            let mut progress = Progress::default();
+            let stream_started = Instant::now();
             loop {
                 if *shutdown.borrow() {
                     break 'outer;
@@ -832,9 +841,9 @@ async fn poll_source(
                 records = 0;
                 // The changed tickets are marked stale in the store with the
                 // pages; they are recomputed once every stream has caught up
-                // (or every 200,000), not once per page.
+                // (or every RECOMPUTE_PENDING_MAX), not once per page.
                 changed_ids.extend(changed);
-                if changed_ids.len() >= 200_000 {
+                if changed_ids.len() >= RECOMPUTE_PENDING_MAX {
                     let config = state.config();
                     let ids: Vec<String> = std::mem::take(&mut changed_ids).into_iter().collect();
                     let n = recompute_stale(&store, &state, &name, &config, &ids).await?;
@@ -848,7 +857,7 @@ async fn poll_source(
                 if last_log.elapsed() >= Duration::from_secs(5) || (caught_up && backfilling) {
                     let secs = started.elapsed().as_secs_f64().max(0.001);
                     let estimate = if backfilling {
-                        progress.estimate(started.elapsed(), now_unix())
+                        progress.estimate(stream_started.elapsed(), now_unix())
                     } else {
                         None
                     };
