@@ -896,3 +896,22 @@ fn pages_applied_together_equal_pages_applied_one_by_one_or_nothing() {
     assert_eq!(c.stats().unwrap(), StoreStats::default());
     assert_eq!(c.cursor(SRC, "tickets").unwrap(), None);
 }
+
+#[test]
+fn clocks_stream_in_the_order_and_content_of_all_clocks() {
+    let db = TempDb::new("stream");
+    let mut store = db.open();
+    store.apply_page(SRC, &sample_page()).unwrap();
+    for (i, id) in store.ticket_ids(SRC).unwrap().iter().enumerate() {
+        store
+            .save_clocks(SRC, id, "hash", &format!("[{i}]"))
+            .unwrap();
+    }
+    let all = store.all_clocks(SRC).unwrap();
+    assert!(!all.is_empty());
+    let mut streamed = Vec::new();
+    store
+        .for_each_clocks(SRC, &mut |row| streamed.push(row))
+        .unwrap();
+    assert_eq!(streamed, all);
+}

@@ -387,16 +387,15 @@ async fn load_live(store: &SharedStore, config: &Arc<Config>) -> Result<Live, St
         let mut live = Live::with_organizations(&cfg.exposition_organizations);
         for name in cfg.sources.keys() {
             let metas = s.ticket_metas(name).map_err(|e| e.to_string())?;
-            let rows = s.all_clocks(name).map_err(|e| e.to_string())?;
             let mut metas = metas.into_iter().peekable();
             let mut skipped = 0u64;
-            // Both lists are sorted by ticket id.
-            for row in rows {
+            // Both are sorted by ticket id; rows are streamed, not collected.
+            s.for_each_clocks(name, &mut |row| {
                 while metas.peek().is_some_and(|m| m.id < row.ticket_id) {
                     metas.next();
                 }
                 let Some(meta) = metas.peek().filter(|m| m.id == row.ticket_id) else {
-                    continue;
+                    return;
                 };
                 match decode_clocks(&cfg.policy, &row.json) {
                     Ok(clocks) => live.replace(
@@ -409,7 +408,8 @@ async fn load_live(store: &SharedStore, config: &Arc<Config>) -> Result<Live, St
                     ),
                     Err(_) => skipped += 1,
                 }
-            }
+            })
+            .map_err(|e| e.to_string())?;
             info!(source = %name, tickets = live.source_tickets(name), skipped, ms = started.elapsed().as_millis() as u64, "stored clocks loaded");
         }
         Ok(live)

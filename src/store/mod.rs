@@ -208,6 +208,20 @@ pub trait Store: Send {
     /// them are gaps in the data's freshness.
     fn polls(&self, source: &str, from: i64, to: i64) -> Result<Vec<i64>, StoreError>;
 
+    /// Every stored clocks row of a source, by ticket id, handed to `f` one
+    /// at a time (a million rows need not sit in memory at once). The
+    /// default reads them all first.
+    fn for_each_clocks(
+        &self,
+        source: &str,
+        f: &mut dyn FnMut(StoredClocks),
+    ) -> Result<(), StoreError> {
+        for row in self.all_clocks(source)? {
+            f(row);
+        }
+        Ok(())
+    }
+
     /// Counts of what the store holds.
     fn stats(&self) -> Result<StoreStats, StoreError>;
 }

@@ -910,6 +910,36 @@ impl Store for SqliteStore {
             .map_err(|e| sql_error(&self.path, what(), e))
     }
 
+    fn for_each_clocks(
+        &self,
+        source: &str,
+        f: &mut dyn FnMut(StoredClocks),
+    ) -> Result<(), StoreError> {
+        let what = || format!("reading the clocks of {source}");
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT ticket_id, config_hash, json, stale FROM clocks
+                 WHERE source = ?1 ORDER BY ticket_id",
+            )
+            .map_err(|e| sql_error(&self.path, what(), e))?;
+        let mut rows = stmt
+            .query(params![source])
+            .map_err(|e| sql_error(&self.path, what(), e))?;
+        while let Some(row) = rows.next().map_err(|e| sql_error(&self.path, what(), e))? {
+            let read = (|| {
+                Ok::<_, rusqlite::Error>(StoredClocks {
+                    ticket_id: row.get(0)?,
+                    config_hash: row.get(1)?,
+                    json: row.get(2)?,
+                    stale: row.get(3)?,
+                })
+            })();
+            f(read.map_err(|e| sql_error(&self.path, what(), e))?);
+        }
+        Ok(())
+    }
+
     fn stats(&self) -> Result<StoreStats, StoreError> {
         self.conn
             .prepare_cached(
