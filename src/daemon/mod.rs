@@ -133,9 +133,10 @@ pub async fn run_with(
     shutdown: watch::Receiver<bool>,
     started: Option<oneshot::Sender<Started>>,
 ) -> Result<Summary, String> {
+    // One read: the text served at /config is the text that was loaded.
     let text = std::fs::read_to_string(&opts.config)
         .map_err(|e| format!("cannot read config {}: {e}", opts.config.display()))?;
-    let config = Arc::new(Config::load(&opts.config).map_err(|e| e.to_string())?);
+    let config = Arc::new(Config::from_yaml(&text, &opts.config).map_err(|e| e.to_string())?);
     let store = SqliteStore::open(&opts.store).map_err(|e| e.to_string())?;
     let store: SharedStore = Arc::new(Mutex::new(store));
     info!(config = %opts.config.display(), hash = %config.hash, store = %opts.store.display(), sources = config.sources.len(), "starting");
@@ -441,7 +442,7 @@ async fn reload(state: &Arc<DaemonState>, store: &SharedStore) -> Result<String,
     let loaded = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read config {}: {e}", path.display()))
         .and_then(|text| {
-            Config::load(&path)
+            Config::from_yaml(&text, &path)
                 .map(|c| (c, text))
                 .map_err(|e| e.to_string())
         });

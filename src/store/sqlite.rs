@@ -813,26 +813,9 @@ impl Store for SqliteStore {
     }
 
     fn all_clocks(&self, source: &str) -> Result<Vec<StoredClocks>, StoreError> {
-        let what = || format!("reading the clocks of {source}");
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT ticket_id, config_hash, json, stale FROM clocks
-                 WHERE source = ?1 ORDER BY ticket_id",
-            )
-            .map_err(|e| sql_error(&self.path, what(), e))?;
-        let rows = stmt
-            .query_map(params![source], |row| {
-                Ok(StoredClocks {
-                    ticket_id: row.get(0)?,
-                    config_hash: row.get(1)?,
-                    json: row.get(2)?,
-                    stale: row.get(3)?,
-                })
-            })
-            .map_err(|e| sql_error(&self.path, what(), e))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(|e| sql_error(&self.path, what(), e))
+        let mut out = Vec::new();
+        self.for_each_clocks(source, &mut |row| out.push(row))?;
+        Ok(out)
     }
 
     fn tickets_changed_since(&self, source: &str, since: i64) -> Result<Vec<String>, StoreError> {
