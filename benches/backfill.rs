@@ -17,7 +17,8 @@
 //! BACKFILL_TICKETS=20000 BACKFILL_RUNS=3 cargo bench --bench backfill
 //! ```
 //!
-//! `BACKFILL_LOG=info` prints the daemon's log lines (progress per stream,
+//! `BACKFILL_KEEP=1` keeps the store file for inspection (its folder is
+//! printed). `BACKFILL_LOG=info` prints the daemon's log lines (progress per stream,
 //! recomputations) with their times. `BACKFILL_TICKETS` is approximate: the generator creates
 //! `days × tickets_per_day` tickets (100 days here); the exact count is
 //! printed. Generating the dataset is not timed. The emulator runs on its own
@@ -233,6 +234,10 @@ fn main() {
             f.events as f64 / secs,
             f.records as f64 / secs
         );
-        let _ = std::fs::remove_dir_all(&dir);
+        if std::env::var_os("BACKFILL_KEEP").is_some() {
+            println!("  store kept in {}", dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 }

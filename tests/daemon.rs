@@ -7,7 +7,9 @@ use std::time::Duration;
 use helpdesk_slo::daemon::{run, Options};
 use helpdesk_slo::policy::Config;
 use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
-use helpdesk_slo::simulator::zendesk::{start, Faults, ServerOptions, SimState, DEMO_TOKEN};
+use helpdesk_slo::simulator::zendesk::{
+    endpoint, start, Faults, ServerOptions, SimState, DEMO_TOKEN,
+};
 use helpdesk_slo::store::{SqliteStore, Store};
 
 /// A fresh folder for one test's files.
@@ -292,6 +294,87 @@ fn a_daemon_killed_mid_backfill_resumes_and_loses_nothing() {
 
     let (a, b) = (stored_state(&killed), stored_state(&clean));
     assert!(a.len() > 300, "{}", a.len());
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A graceful shutdown (the watch channel) in the middle of a backfill waits
+/// for the batch being committed: once `run` returns, nothing writes to the
+/// store any more, and a restart completes the backfill to exactly the state
+/// of one that was never interrupted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_shutdown_mid_backfill_finishes_its_commit_and_loses_nothing() {
+    let cfg = example_config();
+    let options = GeneratorOptions {
+        seed: 5,
+        organizations: 12,
+        days: 20,
+        tickets_per_day: 150,
+        ..GeneratorOptions::default()
+    };
+    let state = SimState::new(
+        &cfg,
+        generate(&cfg, &options),
+        ServerOptions {
+            // Slow pages, so that the shutdown lands mid-backfill.
+            faults: Faults {
+                delay: Some(Duration::from_millis(5)),
+                ..Faults::default()
+            },
+            ..ServerOptions::default()
+        },
+    );
+    let server = start(state).await.unwrap();
+    let dir = scratch("graceful");
+    let config = write_config(&dir, &server.base_url());
+    let opts = |store: &Path, once: bool| Options {
+        config: config.clone(),
+        store: store.to_path_buf(),
+        once,
+        ..Options::default()
+    };
+
+    let stopped = dir.join("stopped.sqlite");
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let daemon = tokio::spawn(run(opts(&stopped, false), rx));
+    // Stop a few pages into the events stream: the first batch of them has
+    // been handed to the store, the next ones are being fetched.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while server.state().requests(endpoint::TICKET_EVENTS) < 10 {
+        assert!(std::time::Instant::now() < deadline, "no events requested");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    tx.send(true).unwrap();
+    let summary = tokio::time::timeout(Duration::from_secs(60), daemon)
+        .await
+        .expect("the daemon stops")
+        .unwrap()
+        .unwrap();
+    let pages = summary.sources["zendesk"].pages;
+    assert!(pages > 0, "nothing was committed before the shutdown");
+    // Nothing is still committing behind the returned run.
+    let before = SqliteStore::open(&stopped).unwrap().stats().unwrap();
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let after = SqliteStore::open(&stopped).unwrap().stats().unwrap();
+        assert_eq!(before, after, "the store changed after the daemon stopped");
+    }
+
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let resumed = run(opts(&stopped, true), rx.clone()).await.unwrap();
+    assert!(
+        resumed.sources["zendesk"].pages > 0,
+        "the backfill finished before the shutdown; make the dataset larger"
+    );
+    let clean = dir.join("clean.sqlite");
+    run(opts(&clean, true), rx).await.unwrap();
+    server.shutdown().await;
+
+    let (a, b) = (stored_state(&stopped), stored_state(&clean));
+    assert!(a.len() > 2_000, "{}", a.len());
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x, y);

@@ -247,7 +247,7 @@ fn a_failed_page_stores_neither_records_nor_cursor() {
                     value: Status::Open,
                 },
             )),
-            // An empty event id violates a CHECK constraint: the page fails
+            // An event without an id cannot be stored: the page fails
             // after three records were written.
             Record::Event(event(
                 "1",
@@ -260,7 +260,7 @@ fn a_failed_page_stores_neither_records_nor_cursor() {
         ],
     );
     let err = store.apply_page(SRC, &bad).unwrap_err();
-    assert!(matches!(err, StoreError::Sqlite { .. }), "{err:?}");
+    assert!(matches!(err, StoreError::Invalid { .. }), "{err:?}");
     let message = err.to_string();
     assert!(
         message.contains(&db.path().display().to_string()),
@@ -595,8 +595,8 @@ fn a_new_file_is_migrated_to_the_latest_version_in_wal_mode() {
     assert!(!db.path().exists());
     let store = db.open();
     assert!(db.path().exists());
-    assert_eq!(SCHEMA_VERSION, 2);
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(store.schema_version().unwrap(), 3);
     assert_eq!(store.path(), db.path());
     drop(store);
     let conn = rusqlite::Connection::open(db.path()).unwrap();
@@ -607,10 +607,10 @@ fn a_new_file_is_migrated_to_the_latest_version_in_wal_mode() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     drop(conn);
     // Opening again does not migrate again.
-    assert_eq!(db.open().schema_version().unwrap(), 2);
+    assert_eq!(db.open().schema_version().unwrap(), 3);
 }
 
 #[test]
@@ -627,7 +627,7 @@ fn a_newer_schema_is_a_clear_error() {
             err,
             StoreError::TooNew {
                 found: 99,
-                known: 2,
+                known: 3,
                 ..
             }
         ),
@@ -786,15 +786,15 @@ fn a_version_1_file_is_migrated_keeping_its_data() {
         conn.execute_batch(include_str!("../src/store/migrations/0001_init.sql"))
             .unwrap();
         conn.execute_batch(
-            "INSERT INTO tickets (source, id, updated_at, header)
-                 VALUES ('zendesk', '9', 1, '{}');
+            r#"INSERT INTO tickets (source, id, updated_at, header)
+                 VALUES ('zendesk', '9', 1, '{"id":"9","created_at":"1970-01-01T00:00:01Z","updated_at":"1970-01-01T00:00:01Z"}');
              INSERT INTO cursors VALUES ('zendesk', 'tickets', 'abc', 1);
-             PRAGMA user_version = 1;",
+             PRAGMA user_version = 1;"#,
         )
         .unwrap();
     }
     let store = db.open();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(
         store.cursor(SRC, "tickets").unwrap().as_deref(),
         Some("abc")
@@ -914,4 +914,267 @@ fn clocks_stream_in_the_order_and_content_of_all_clocks() {
         .for_each_clocks(SRC, &mut |row| streamed.push(row))
         .unwrap();
     assert_eq!(streamed, all);
+}
+
+/// A version 2 file, written row by row as version 2 stored them, reads
+/// back after the migration to version 3 exactly like a fresh store fed
+/// the same records: headers, events in order, clocks, stale marks, and the
+/// lookups from organizations and users to their tickets.
+#[test]
+fn a_version_2_file_is_migrated_keeping_timelines_clocks_and_lookups() {
+    let t = 1_700_000_000;
+    let h1 = header("1", t + 50, Some("900"));
+    let events = vec![
+        event(
+            "1",
+            "e2",
+            t + 10,
+            ChangeRecord::Status {
+                value: Status::Open,
+            },
+        ),
+        event(
+            "1",
+            "e1",
+            t + 10,
+            ChangeRecord::Priority {
+                value: Some("urgent".into()),
+            },
+        ),
+        event(
+            "1",
+            "e3",
+            t + 20,
+            ChangeRecord::Comment {
+                author: Author::Other,
+                author_id: Some("agent-7".into()),
+                public: true,
+            },
+        ),
+        event(
+            "1",
+            "e4",
+            t + 30,
+            ChangeRecord::Organization {
+                id: Some("901".into()),
+            },
+        ),
+        // A ticket whose header never arrived.
+        event(
+            "2",
+            "x1",
+            t,
+            ChangeRecord::Tags {
+                value: vec!["a".into(), "b".into()],
+            },
+        ),
+    ];
+    let db = TempDb::new("migrate2");
+    std::fs::create_dir_all(db.path().parent().unwrap()).unwrap();
+    {
+        let conn = rusqlite::Connection::open(db.path()).unwrap();
+        conn.execute_batch(include_str!("../src/store/migrations/0001_init.sql"))
+            .unwrap();
+        conn.execute_batch(include_str!(
+            "../src/store/migrations/0002_arrivals_and_polls.sql"
+        ))
+        .unwrap();
+        conn.execute(
+            "INSERT INTO tickets (source, id, updated_at, organization_id, deleted, header, changed_at)
+             VALUES (?1, '1', ?2, '900', 0, ?3, 77)",
+            rusqlite::params![SRC, h1.updated_at, serde_json::to_string(&h1).unwrap()],
+        )
+        .unwrap();
+        for e in &events {
+            let (org, author) = match &e.change {
+                ChangeRecord::Organization { id } => (id.clone(), None),
+                ChangeRecord::Comment { author_id, .. } => (None, author_id.clone()),
+                _ => (None, None),
+            };
+            conn.execute(
+                "INSERT INTO events (source, ticket_id, event_id, at, organization_id, author_id, change)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                rusqlite::params![
+                    SRC,
+                    e.ticket_id,
+                    e.id,
+                    e.at,
+                    org,
+                    author,
+                    serde_json::to_string(&e.change).unwrap()
+                ],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(&format!(
+            "INSERT INTO organizations VALUES ('{SRC}', '900', '{}');
+             INSERT INTO users VALUES ('{SRC}', 'agent-7', 1);
+             INSERT INTO clocks VALUES ('{SRC}', '1', 'hash-a', '[]', 0);
+             INSERT INTO cursors VALUES ('{SRC}', 'ticket_events', 'c9', 1);
+             PRAGMA user_version = 2;",
+            serde_json::to_string(&org("900", &["plan_basic"])).unwrap()
+        ))
+        .unwrap();
+    }
+
+    let mut migrated = db.open();
+    assert_eq!(migrated.schema_version().unwrap(), SCHEMA_VERSION);
+
+    let fresh_db = TempDb::new("migrate2-fresh");
+    let mut fresh = fresh_db.open();
+    let mut records = vec![
+        Record::Organization(org("900", &["plan_basic"])),
+        Record::User(UserRecord {
+            id: "agent-7".into(),
+            agent: true,
+        }),
+        Record::Ticket(h1.clone()),
+    ];
+    records.extend(events.iter().cloned().map(Record::Event));
+    fresh
+        .apply_page(SRC, &page("ticket_events", "c9", records))
+        .unwrap();
+    fresh.save_clocks(SRC, "1", "hash-a", "[]").unwrap();
+
+    let migrated_t1 = migrated.ticket(SRC, "1").unwrap().unwrap();
+    assert_eq!(migrated_t1, fresh.ticket(SRC, "1").unwrap().unwrap());
+    let ids: Vec<_> = migrated_t1
+        .events
+        .iter()
+        .map(|e| e.id.clone().unwrap())
+        .collect();
+    assert_eq!(ids, ["e1", "e2", "e3", "e4"]);
+    assert_eq!(migrated.stats().unwrap(), fresh.stats().unwrap());
+    assert_eq!(migrated.stats().unwrap().events, 5);
+    assert_eq!(
+        migrated.clocks(SRC, "1").unwrap(),
+        Some(("hash-a".to_string(), "[]".to_string()))
+    );
+    assert!(migrated.stale_ticket_ids(SRC).unwrap().is_empty());
+    assert_eq!(migrated.ticket_ids(SRC).unwrap(), vec!["1"]);
+    assert_eq!(migrated.tickets_changed_since(SRC, 77).unwrap(), vec!["1"]);
+    assert_eq!(
+        migrated.cursor(SRC, "ticket_events").unwrap().as_deref(),
+        Some("c9")
+    );
+
+    // The ticket is found from its organizations (header and event) and
+    // from its comment's author, and goes stale.
+    let changes = [
+        Record::Organization(org("900", &["plan_premier"])),
+        Record::Organization(org("901", &["plan_premier"])),
+        Record::User(UserRecord {
+            id: "agent-7".into(),
+            agent: false,
+        }),
+    ];
+    for change in changes {
+        let p = page("organizations", "o1", vec![change]);
+        assert_eq!(migrated.apply_page(SRC, &p).unwrap(), vec!["1"], "{p:?}");
+        assert_eq!(fresh.apply_page(SRC, &p).unwrap(), vec!["1"], "{p:?}");
+    }
+    assert_eq!(migrated.stale_ticket_ids(SRC).unwrap(), vec!["1"]);
+    assert_eq!(
+        migrated.ticket(SRC, "1").unwrap(),
+        fresh.ticket(SRC, "1").unwrap()
+    );
+}
+
+/// A comment by the requester needs no user lookup (the header says who
+/// the requester is), until the requester changes: then a change of the
+/// former requester's user record must still find the ticket.
+#[test]
+fn a_former_requesters_user_change_finds_the_ticket() {
+    let db = TempDb::new("requester");
+    let mut store = db.open();
+    let t = 1_700_000_000;
+    let comment = |id: &str, at: i64, author: &str| {
+        Record::Event(event(
+            "1",
+            id,
+            at,
+            ChangeRecord::Comment {
+                author: Author::Other,
+                author_id: Some(author.into()),
+                public: true,
+            },
+        ))
+    };
+    let user = |id: &str, agent: bool| {
+        page(
+            "users",
+            "u",
+            vec![Record::User(UserRecord {
+                id: id.into(),
+                agent,
+            })],
+        )
+    };
+    store
+        .apply_page(
+            SRC,
+            &page(
+                "tickets",
+                "c1",
+                vec![
+                    Record::Ticket(header("1", t, None)),
+                    comment("e1", t, "req-1"),
+                ],
+            ),
+        )
+        .unwrap();
+    // The requester's own comment: their user record does not matter.
+    assert!(store
+        .apply_page(SRC, &user("req-1", true))
+        .unwrap()
+        .is_empty());
+    // Someone else's comment: their user record does.
+    store
+        .apply_page(
+            SRC,
+            &page("ticket_events", "c2", vec![comment("e2", t + 1, "agent-9")]),
+        )
+        .unwrap();
+    assert_eq!(
+        store.apply_page(SRC, &user("agent-9", true)).unwrap(),
+        vec!["1"]
+    );
+    // The requester changes: req-1's comment is now looked up.
+    let mut moved = header("1", t + 2, None);
+    moved.requester_id = Some("req-2".into());
+    store
+        .apply_page(SRC, &page("tickets", "c3", vec![Record::Ticket(moved)]))
+        .unwrap();
+    assert_eq!(
+        store.apply_page(SRC, &user("req-1", false)).unwrap(),
+        vec!["1"]
+    );
+    let t1 = store.ticket(SRC, "1").unwrap().unwrap();
+    assert!(matches!(
+        t1.events[0].change,
+        Change::Comment {
+            author: Author::Other,
+            ..
+        }
+    ));
+    // A repeated comment by agent-9 adds no second pair, and still finds it.
+    store
+        .apply_page(
+            SRC,
+            &page("ticket_events", "c4", vec![comment("e3", t + 3, "agent-9")]),
+        )
+        .unwrap();
+    assert_eq!(
+        store.apply_page(SRC, &user("agent-9", false)).unwrap(),
+        vec!["1"]
+    );
+    let pairs: i64 = rusqlite::Connection::open(db.path())
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM ticket_refs WHERE kind = 'u' AND ref = 'agent-9'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(pairs, 1);
 }

@@ -3,9 +3,10 @@
 //!
 //! Guarantees:
 //! * A page's records and the cursor after them are committed in one store
-//!   transaction before the next page is requested, so a crash at any point
-//!   resumes from the last committed cursor and loses nothing; re-reading a
-//!   page stores nothing twice.
+//!   transaction (a batch of pages with the last one's cursor), so a crash
+//!   at any point resumes from the last committed cursor and loses nothing;
+//!   re-reading a page stores nothing twice. The next pages are fetched
+//!   while a batch commits, with at most one batch committing at a time.
 //! * A page that fails (rate limit, 5xx, timeout, malformed JSON) is retried
 //!   from the same cursor, never skipped: `Retry-After` is honoured, other
 //!   failures back off exponentially with jitter up to a minute.
@@ -13,8 +14,10 @@
 //!   marked stale in the same transaction as the change, so clocks lost to a
 //!   crash between the two are recomputed at the next start. A backfill
 //!   recomputes when a stream catches up, not after every page.
-//! * Shutdown (SIGTERM/SIGINT) lets the page in flight finish or be
-//!   abandoned before its commit; either way nothing is lost.
+//! * Shutdown (SIGTERM/SIGINT) waits for the batch being committed;
+//!   pages fetched but not yet handed to the store are abandoned before
+//!   their commit and fetched again at the next start. Either way nothing
+//!   is lost.
 //! * Secrets never reach the logs: adapters hold them, errors name paths and
 //!   statuses only.
 //! * The last state is served at once: on start the stored clocks are loaded
@@ -35,7 +38,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{error, info, warn};
 
-use crate::engine::{decode_clocks, evaluate};
+use crate::engine::{decode_clocks, evaluate, Clock, Ticket};
 use crate::exposition::Live;
 use crate::policy::spec::SourceSpec;
 use crate::policy::Config;
@@ -52,6 +55,14 @@ const REFRESH_EVERY: Duration = Duration::from_secs(15);
 /// Pages (or records) fetched before they are committed together.
 const BATCH_PAGES: usize = 8;
 const BATCH_RECORDS: usize = 8_000;
+
+/// During a backfill, a batch keeps growing up to this many pages (or
+/// records) while the store is still committing the previous one: fewer,
+/// bigger transactions, and consecutive event pages touch largely the same
+/// tickets, so each hot B-tree page is written once per batch. Two such
+/// batches (one committing, one filling) are a few tens of MB.
+const BACKFILL_BATCH_PAGES: usize = 32;
+const BACKFILL_BATCH_RECORDS: usize = 50_000;
 
 /// Changed tickets held before a recompute mid-poll. Recomputing before
 /// every stream has caught up evaluates tickets whose events have not
@@ -563,8 +574,55 @@ async fn recompute_stale(
     recompute_into(store, &state.live, source, config, ids).await
 }
 
+/// Tickets evaluated per store round trip of a recompute.
+const RECOMPUTE_CHUNK: usize = 2_000;
+
+/// One chunk's evaluation: the clocks rows to save, and what goes into the
+/// live index (deleted or unknown tickets with no clocks, so they leave it).
+type Evaluated = (
+    Vec<(String, String, String)>,
+    Vec<(String, i64, Option<String>, Vec<Clock>)>,
+);
+
+/// Evaluates the tickets of a chunk at `now` (no store access).
+fn evaluate_chunk(
+    config: &Config,
+    chunk: &[String],
+    tickets: &[Ticket],
+    now: i64,
+) -> Result<Evaluated, String> {
+    let mut rows = Vec::with_capacity(tickets.len());
+    let mut evaluated = Vec::with_capacity(chunk.len());
+    let mut found: HashSet<&str> = HashSet::with_capacity(tickets.len());
+    for t in tickets {
+        let clocks = evaluate(&config.policy, t, now);
+        let views: Vec<_> = clocks.iter().map(|c| c.view(&config.policy)).collect();
+        let json = serde_json::to_string(&views).map_err(|e| format!("ticket {}: {e}", t.id))?;
+        rows.push((t.id.clone(), config.hash.clone(), json));
+        found.insert(t.id.as_str());
+        evaluated.push((
+            t.id.clone(),
+            t.created_at,
+            t.organization.as_ref().map(|o| o.id.clone()),
+            clocks,
+        ));
+    }
+    for id in chunk {
+        if !found.contains(id.as_str()) {
+            evaluated.push((id.clone(), 0, None, Vec::new()));
+        }
+    }
+    Ok((rows, evaluated))
+}
+
 /// Evaluates the given tickets now, stores their clocks and puts them in
 /// `live`; ids the store no longer has (deleted) leave `live`.
+///
+/// Chunks flow through three stages so two cores share the work: while
+/// one chunk is evaluated (no store lock), the store reads the next and
+/// saves the previous one. The live index takes a chunk once it is
+/// evaluated; a failed save stops the recompute with its error, and the
+/// tickets stay marked stale in the store, so nothing is lost.
 async fn recompute_into(
     store: &SharedStore,
     live: &Mutex<Live>,
@@ -572,41 +630,41 @@ async fn recompute_into(
     config: &Arc<Config>,
     ids: Vec<String>,
 ) -> Result<u64, String> {
-    let mut done = 0u64;
-    for chunk in ids.chunks(2_000) {
-        let chunk = chunk.to_vec();
-        let src = source.to_string();
-        let cfg = config.clone();
-        let (count, evaluated) = blocking(store, move |s| {
-            let tickets = s.tickets(&src, &chunk).map_err(|e| e.to_string())?;
-            let now = now_unix();
-            let mut rows = Vec::with_capacity(tickets.len());
-            let mut evaluated = Vec::with_capacity(chunk.len());
-            let mut found: HashSet<&str> = HashSet::with_capacity(tickets.len());
-            for t in &tickets {
-                let clocks = evaluate(&cfg.policy, t, now);
-                let views: Vec<_> = clocks.iter().map(|c| c.view(&cfg.policy)).collect();
-                let json =
-                    serde_json::to_string(&views).map_err(|e| format!("ticket {}: {e}", t.id))?;
-                rows.push((t.id.clone(), cfg.hash.clone(), json));
-                found.insert(t.id.as_str());
-                evaluated.push((
-                    t.id.clone(),
-                    t.created_at,
-                    t.organization.as_ref().map(|o| o.id.clone()),
-                    clocks,
-                ));
-            }
-            for id in &chunk {
-                if !found.contains(id.as_str()) {
-                    evaluated.push((id.clone(), 0, None, Vec::new()));
-                }
-            }
-            s.save_clocks_batch(&src, &rows)
-                .map_err(|e| e.to_string())?;
-            Ok((rows.len() as u64, evaluated))
+    let read = |chunk: Vec<String>| {
+        let (store, src) = (store.clone(), source.to_string());
+        tokio::spawn(async move {
+            blocking(&store, move |s| {
+                let tickets = s.tickets(&src, &chunk).map_err(|e| e.to_string())?;
+                Ok((chunk, tickets))
+            })
+            .await
         })
-        .await?;
+    };
+    let joined = |e: tokio::task::JoinError| format!("a recompute task failed: {e}");
+    let mut chunks = ids.chunks(RECOMPUTE_CHUNK).map(<[String]>::to_vec);
+    let mut next = chunks.next().map(read);
+    let mut saving: Option<tokio::task::JoinHandle<Result<u64, String>>> = None;
+    let mut done = 0u64;
+    while let Some(reading) = next.take() {
+        let (chunk, tickets) = reading.await.map_err(joined)??;
+        next = chunks.next().map(read);
+        let cfg = config.clone();
+        let (rows, evaluated) =
+            tokio::task::spawn_blocking(move || evaluate_chunk(&cfg, &chunk, &tickets, now_unix()))
+                .await
+                .map_err(joined)??;
+        if let Some(previous) = saving.take() {
+            done += previous.await.map_err(joined)??;
+        }
+        let (store, src) = (store.clone(), source.to_string());
+        saving = Some(tokio::spawn(async move {
+            blocking(&store, move |s| {
+                s.save_clocks_batch(&src, &rows)
+                    .map_err(|e| e.to_string())?;
+                Ok(rows.len() as u64)
+            })
+            .await
+        }));
         if let Ok(mut live) = live.lock() {
             for (id, created_at, org, clocks) in &evaluated {
                 live.replace(
@@ -619,7 +677,9 @@ async fn recompute_into(
                 );
             }
         }
-        done += count;
+    }
+    if let Some(last) = saving {
+        done += last.await.map_err(joined)??;
     }
     Ok(done)
 }
@@ -697,6 +757,58 @@ fn with_health(
     }
 }
 
+/// A batch of pages handed to the store and not awaited yet.
+struct Applying {
+    task: tokio::task::JoinHandle<Result<Vec<String>, String>>,
+    pages: u64,
+    records: u64,
+}
+
+/// Hands `pages` to the store on a blocking task and returns at once: the
+/// poll loop fetches and parses the next pages while the store commits
+/// these (with the last one's cursor, in one transaction).
+fn spawn_apply(store: &SharedStore, source: &str, pages: Vec<Page>) -> Applying {
+    let count = pages.len() as u64;
+    let records = pages.iter().map(|p| p.records.len() as u64).sum();
+    let (store, src) = (store.clone(), source.to_string());
+    let task = tokio::task::spawn_blocking(move || {
+        let mut guard = store
+            .lock()
+            .map_err(|_| "the store lock is poisoned".to_string())?;
+        guard.apply_pages(&src, &pages).map_err(|e| e.to_string())
+    });
+    Applying {
+        task,
+        pages: count,
+        records,
+    }
+}
+
+/// Waits for the batch in flight, if any: its pages count as committed only
+/// now, and the tickets it changed join `changed_ids`. An error of the
+/// apply is returned (and stops the poll loop, as a failed commit always
+/// did).
+async fn finish_apply(
+    applying: &mut Option<Applying>,
+    name: &str,
+    state: &DaemonState,
+    summary: &mut SourceSummary,
+    changed_ids: &mut BTreeSet<String>,
+) -> Result<(), String> {
+    let Some(a) = applying.take() else {
+        return Ok(());
+    };
+    let changed = a
+        .task
+        .await
+        .map_err(|e| format!("a store task failed: {e}"))??;
+    summary.pages += a.pages;
+    summary.records += a.records;
+    with_health(state, name, |h| h.records += a.records);
+    changed_ids.extend(changed);
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn poll_source(
     name: String,
@@ -709,210 +821,360 @@ async fn poll_source(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(String, SourceSummary), String> {
     let mut summary = SourceSummary::default();
-    let started = Instant::now();
-    let mut last_request: Option<Instant> = None;
-    let mut last_log = Instant::now();
     let mut changed_ids: BTreeSet<String> = BTreeSet::new();
-    let mut buffered: Vec<Page> = Vec::new();
-    let mut buffered_records = 0usize;
-    let mut records = 0u64;
-    let mut failures = 0u32;
-    let stats = source.request_stats();
-    let mut backfilling = true;
-    'outer: loop {
-        let cycle = Instant::now();
-        for &stream in source.streams() {
-            let mut backoff = Duration::from_secs(1);
-            // Progress and ETA are per stream: each reads from the start
-            // time to now at its own pace.
-            let mut progress = Progress::default();
-            let stream_started = Instant::now();
-            loop {
-                if *shutdown.borrow() {
-                    break 'outer;
-                }
-                // Resume after the last page fetched: a buffered one, else
-                // the stored cursor.
-                let cursor = match buffered.last() {
-                    Some(p) => Some(p.cursor.clone()),
-                    None => {
-                        let (src, st) = (name.clone(), stream.to_string());
-                        blocking(&store, move |s| {
-                            s.cursor(&src, &st).map_err(|e| e.to_string())
-                        })
-                        .await?
-                    }
+    // At most one batch is being committed while the next pages are
+    // fetched; every way out of the loop below waits for it first.
+    let mut applying: Option<Applying> = None;
+    let outcome: Result<(), String> = async {
+        let started = Instant::now();
+        let mut last_request: Option<Instant> = None;
+        let mut last_log = Instant::now();
+        let mut buffered: Vec<Page> = Vec::new();
+        let mut buffered_records = 0usize;
+        let mut failures = 0u32;
+        let stats = source.request_stats();
+        let mut backfilling = true;
+        'outer: loop {
+            let cycle = Instant::now();
+            for &stream in source.streams() {
+                let mut backoff = Duration::from_secs(1);
+                // Progress and ETA are per stream: each reads from the start
+                // time to now at its own pace.
+                let mut progress = Progress::default();
+                let stream_started = Instant::now();
+                // The stored cursor is read once, when the stream starts
+                // (the previous stream's batches are all committed by then);
+                // after that the loop resumes after the last page it fetched,
+                // committed or not, without waiting for the store's lock.
+                let mut cursor = {
+                    let (src, st) = (name.clone(), stream.to_string());
+                    blocking(&store, move |s| {
+                        s.cursor(&src, &st).map_err(|e| e.to_string())
+                    })
+                    .await?
                 };
-                if let Some(last) = last_request {
-                    let wait = min_gap.saturating_sub(last.elapsed());
-                    if !wait.is_zero() && sleep_or_stop(wait, &mut shutdown).await {
+                loop {
+                    if *shutdown.borrow() {
                         break 'outer;
                     }
-                }
-                last_request = Some(Instant::now());
-                let result = source.poll(stream, cursor.as_deref()).await;
-                let ok = result.is_ok();
-                let limited = matches!(result, Err(SourceError::RateLimited(_)));
-                let counts = stats.as_ref().map(|s| s.snapshot());
-                with_health(&state, &name, |h| {
-                    h.up = ok || limited;
-                    if let Some(c) = counts {
-                        h.requests = c;
+                    if let Some(last) = last_request {
+                        let wait = min_gap.saturating_sub(last.elapsed());
+                        if !wait.is_zero() && sleep_or_stop(wait, &mut shutdown).await {
+                            break 'outer;
+                        }
                     }
-                    if !ok {
-                        h.retries += 1;
-                    }
-                    if limited {
-                        h.rate_limited += 1;
-                    }
-                });
-                let page: Page = match result {
-                    Ok(p) => p,
-                    Err(SourceError::RateLimited(secs)) => {
-                        summary.retries += 1;
-                        warn!(source = %name, stream, retry_after = secs, "rate limited");
-                        if sleep_or_stop(Duration::from_secs(secs) + jitter(250), &mut shutdown)
+                    last_request = Some(Instant::now());
+                    let result = source.poll(stream, cursor.as_deref()).await;
+                    let ok = result.is_ok();
+                    let limited = matches!(result, Err(SourceError::RateLimited(_)));
+                    let counts = stats.as_ref().map(|s| s.snapshot());
+                    with_health(&state, &name, |h| {
+                        h.up = ok || limited;
+                        if let Some(c) = counts {
+                            h.requests = c;
+                        }
+                        if !ok {
+                            h.retries += 1;
+                        }
+                        if limited {
+                            h.rate_limited += 1;
+                        }
+                    });
+                    let page: Page = match result {
+                        Ok(p) => p,
+                        Err(SourceError::RateLimited(secs)) => {
+                            summary.retries += 1;
+                            warn!(source = %name, stream, retry_after = secs, "rate limited");
+                            if sleep_or_stop(
+                                Duration::from_secs(secs) + jitter(250),
+                                &mut shutdown,
+                            )
                             .await
-                        {
-                            break 'outer;
+                            {
+                                break 'outer;
+                            }
+                            continue;
                         }
-                        continue;
-                    }
-                    Err(e @ (SourceError::Transient(_) | SourceError::Malformed { .. })) => {
-                        summary.retries += 1;
-                        failures += 1;
-                        // A backfill (--once) gives up on a page that keeps
-                        // failing instead of waiting forever; the daemon
-                        // keeps trying.
-                        if once && failures >= ONCE_MAX_FAILURES {
-                            return Err(format!(
-                                "source {name}: stream {stream}: {failures} attempts failed, the last: {e}"
-                            ));
+                        Err(e @ (SourceError::Transient(_) | SourceError::Malformed { .. })) => {
+                            summary.retries += 1;
+                            failures += 1;
+                            // A backfill (--once) gives up on a page that
+                            // keeps failing instead of waiting forever; the
+                            // daemon keeps trying.
+                            if once && failures >= ONCE_MAX_FAILURES {
+                                return Err(format!(
+                                    "source {name}: stream {stream}: {failures} attempts failed, the last: {e}"
+                                ));
+                            }
+                            warn!(source = %name, stream, error = %e, backoff_ms = backoff.as_millis() as u64, "poll failed; retrying the same page");
+                            if sleep_or_stop(
+                                backoff + jitter(backoff.as_millis() as u64 / 2),
+                                &mut shutdown,
+                            )
+                            .await
+                            {
+                                break 'outer;
+                            }
+                            backoff = (backoff * 2).min(Duration::from_secs(60));
+                            continue;
                         }
-                        warn!(source = %name, stream, error = %e, backoff_ms = backoff.as_millis() as u64, "poll failed; retrying the same page");
-                        if sleep_or_stop(
-                            backoff + jitter(backoff.as_millis() as u64 / 2),
-                            &mut shutdown,
-                        )
-                        .await
-                        {
-                            break 'outer;
+                        Err(SourceError::Fatal(msg)) => {
+                            error!(source = %name, stream, error = %msg, "poll failed and needs attention");
+                            if once {
+                                return Err(format!("source {name}: {msg}"));
+                            }
+                            if sleep_or_stop(Duration::from_secs(300), &mut shutdown).await {
+                                break 'outer;
+                            }
+                            continue;
                         }
-                        backoff = (backoff * 2).min(Duration::from_secs(60));
-                        continue;
-                    }
-                    Err(SourceError::Fatal(msg)) => {
-                        error!(source = %name, stream, error = %msg, "poll failed and needs attention");
-                        if once {
-                            return Err(format!("source {name}: {msg}"));
-                        }
-                        if sleep_or_stop(Duration::from_secs(300), &mut shutdown).await {
-                            break 'outer;
-                        }
-                        continue;
-                    }
-                };
-                backoff = Duration::from_secs(1);
-                failures = 0;
-                let caught_up = page.caught_up;
-                records += page.records.len() as u64;
-                if backfilling {
-                    progress.see(&page);
-                }
-                // Full pages wait in memory and are committed a few at a
-                // time, in one transaction with the last one's cursor: a
-                // backfill pays for far fewer commits. A crash loses only
-                // uncommitted pages, which are fetched again.
-                buffered_records += page.records.len();
-                buffered.push(page);
-                if !caught_up && buffered.len() < BATCH_PAGES && buffered_records < BATCH_RECORDS {
-                    continue;
-                }
-                let pages = std::mem::take(&mut buffered);
-                buffered_records = 0;
-                let committed = pages.len() as u64;
-                let src = name.clone();
-                let changed = blocking(&store, move |s| {
-                    s.apply_pages(&src, &pages).map_err(|e| e.to_string())
-                })
-                .await?;
-                summary.pages += committed;
-                summary.records += records;
-                with_health(&state, &name, |h| h.records += records);
-                records = 0;
-                // The changed tickets are marked stale in the store with the
-                // pages; they are recomputed once every stream has caught up
-                // (or every RECOMPUTE_PENDING_MAX), not once per page.
-                changed_ids.extend(changed);
-                if changed_ids.len() >= RECOMPUTE_PENDING_MAX {
-                    let config = state.config();
-                    let ids: Vec<String> = std::mem::take(&mut changed_ids).into_iter().collect();
-                    let n = recompute_stale(&store, &state, &name, &config, &ids).await?;
-                    summary.recomputed += n;
-                    with_health(&state, &name, |h| h.tickets_changed += n);
-                    if n > 0 {
-                        update_stored_counts(&state);
-                        state.dirty.notify_one();
-                    }
-                }
-                if last_log.elapsed() >= Duration::from_secs(5) || (caught_up && backfilling) {
-                    let secs = started.elapsed().as_secs_f64().max(0.001);
-                    let estimate = if backfilling {
-                        progress.estimate(stream_started.elapsed(), now_unix())
-                    } else {
-                        None
                     };
-                    info!(
-                        source = %name,
-                        stream,
-                        pages = summary.pages,
-                        records = summary.records,
-                        tickets_recomputed = summary.recomputed,
-                        records_per_s = (summary.records as f64 / secs).round() as u64,
-                        done_pct = estimate.map(|(d, _)| (d * 1000.0).round() / 10.0),
-                        eta_s = estimate.map(|(_, eta)| eta.as_secs()),
-                        caught_up,
-                        "{}", if backfilling { "backfill progress" } else { "poll progress" }
-                    );
-                    last_log = Instant::now();
-                }
-                if caught_up {
-                    break;
+                    backoff = Duration::from_secs(1);
+                    failures = 0;
+                    let caught_up = page.caught_up;
+                    if backfilling {
+                        progress.see(&page);
+                    }
+                    cursor = Some(page.cursor.clone());
+                    // Full pages wait in memory and are committed several at
+                    // a time, in one transaction with the last one's cursor:
+                    // a backfill pays for far fewer commits. A crash loses
+                    // only uncommitted pages, which are fetched again.
+                    buffered_records += page.records.len();
+                    buffered.push(page);
+                    // A backfill lets a batch grow up to BACKFILL_BATCH_*
+                    // while the store is still busy with the previous one
+                    // (bigger transactions write each hot B-tree page once
+                    // for more pages), and hands it over at BATCH_* as soon
+                    // as the store is idle (so the store never waits for a
+                    // big batch to fill). Steady state keeps BATCH_*.
+                    let (max_pages, max_records) = if backfilling {
+                        (BACKFILL_BATCH_PAGES, BACKFILL_BATCH_RECORDS)
+                    } else {
+                        (BATCH_PAGES, BATCH_RECORDS)
+                    };
+                    let full = buffered.len() >= max_pages || buffered_records >= max_records;
+                    let enough = buffered.len() >= BATCH_PAGES || buffered_records >= BATCH_RECORDS;
+                    let store_idle = applying.as_ref().is_none_or(|a| a.task.is_finished());
+                    let hand_over = caught_up || full || (enough && store_idle);
+                    if !hand_over {
+                        continue;
+                    }
+                    // At most one batch in flight: the previous one is
+                    // committed (or has failed, which stops the loop) before
+                    // this one is handed over, so batches commit in order and
+                    // memory stays bounded by two batches.
+                    finish_apply(&mut applying, &name, &state, &mut summary, &mut changed_ids)
+                        .await?;
+                    // The changed tickets are marked stale in the store with
+                    // the pages; they are recomputed once every stream has
+                    // caught up (or every RECOMPUTE_PENDING_MAX), not once
+                    // per page.
+                    if changed_ids.len() >= RECOMPUTE_PENDING_MAX {
+                        let config = state.config();
+                        let ids: Vec<String> =
+                            std::mem::take(&mut changed_ids).into_iter().collect();
+                        let n = recompute_stale(&store, &state, &name, &config, &ids).await?;
+                        summary.recomputed += n;
+                        with_health(&state, &name, |h| h.tickets_changed += n);
+                        if n > 0 {
+                            update_stored_counts(&state);
+                            state.dirty.notify_one();
+                        }
+                    }
+                    applying = Some(spawn_apply(
+                        &store,
+                        &name,
+                        std::mem::take(&mut buffered),
+                    ));
+                    buffered_records = 0;
+                    if caught_up {
+                        // The end of the stream: its last batch is committed
+                        // before the next stream starts (which reads its own
+                        // cursor from the store) and before the recompute at
+                        // the end of the cycle.
+                        finish_apply(&mut applying, &name, &state, &mut summary, &mut changed_ids)
+                            .await?;
+                    }
+                    if last_log.elapsed() >= Duration::from_secs(5) || (caught_up && backfilling) {
+                        let secs = started.elapsed().as_secs_f64().max(0.001);
+                        let estimate = if backfilling {
+                            progress.estimate(stream_started.elapsed(), now_unix())
+                        } else {
+                            None
+                        };
+                        info!(
+                            source = %name,
+                            stream,
+                            pages = summary.pages,
+                            records = summary.records,
+                            tickets_recomputed = summary.recomputed,
+                            records_per_s = (summary.records as f64 / secs).round() as u64,
+                            done_pct = estimate.map(|(d, _)| (d * 1000.0).round() / 10.0),
+                            eta_s = estimate.map(|(_, eta)| eta.as_secs()),
+                            caught_up,
+                            "{}", if backfilling { "backfill progress" } else { "poll progress" }
+                        );
+                        last_log = Instant::now();
+                    }
+                    if caught_up {
+                        break;
+                    }
                 }
             }
+            // Every stream caught up: recompute what changed once, with every
+            // stream's records in (a ticket's header and its events arrive on
+            // different streams).
+            if !changed_ids.is_empty() {
+                let config = state.config();
+                let ids: Vec<String> = std::mem::take(&mut changed_ids).into_iter().collect();
+                let n = recompute_stale(&store, &state, &name, &config, &ids).await?;
+                summary.recomputed += n;
+                with_health(&state, &name, |h| h.tickets_changed += n);
+                update_stored_counts(&state);
+            }
+            if backfilling {
+                info!(source = %name, pages = summary.pages, records = summary.records, tickets_recomputed = summary.recomputed, secs = started.elapsed().as_secs(), "caught up with every stream");
+            }
+            backfilling = false;
+            // Every stream caught up: a completed poll, which reports use to
+            // show gaps in the data's freshness.
+            let at = now_unix();
+            let src = name.clone();
+            blocking(&store, move |s| {
+                s.record_poll(&src, at).map_err(|e| e.to_string())
+            })
+            .await?;
+            let took = cycle.elapsed().as_secs_f64();
+            with_health(&state, &name, |h| {
+                h.last_success = at;
+                h.poll_duration_seconds = took;
+            });
+            state.dirty.notify_one();
+            if once || sleep_or_stop(interval + jitter(1000), &mut shutdown).await {
+                break;
+            }
         }
-        // Every stream caught up: recompute what changed once, with every
-        // stream's records in (a ticket's header and its events arrive on
-        // different streams).
-        if !changed_ids.is_empty() {
-            let config = state.config();
-            let ids: Vec<String> = std::mem::take(&mut changed_ids).into_iter().collect();
-            let n = recompute_stale(&store, &state, &name, &config, &ids).await?;
-            summary.recomputed += n;
-            with_health(&state, &name, |h| h.tickets_changed += n);
-            update_stored_counts(&state);
+        Ok(())
+    }
+    .await;
+    // Shutdown, an error or the end of a backfill: a batch still in flight
+    // is committed (or fails) before the loop returns, so a shutdown never
+    // leaves a commit running behind it. Pages fetched but not handed over
+    // are dropped; their cursor was not committed, so they are fetched again
+    // at the next start. Tickets changed by that last batch stay marked
+    // stale in the store and are recomputed at the next start.
+    let finished = finish_apply(&mut applying, &name, &state, &mut summary, &mut changed_ids).await;
+    outcome?;
+    finished?;
+    Ok((name, summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::{PollFuture, Record, TicketHeader};
+    use std::sync::mpsc as std_mpsc;
+
+    /// One stream of one-ticket pages, cursors "1", "2", …; `hook(n)` runs
+    /// as page `n` is requested.
+    struct Pages {
+        last: usize,
+        hook: Box<dyn Fn(usize) + Send + Sync>,
+    }
+
+    impl Source for Pages {
+        fn kind(&self) -> &'static str {
+            "pages"
         }
-        if backfilling {
-            info!(source = %name, pages = summary.pages, records = summary.records, tickets_recomputed = summary.recomputed, secs = started.elapsed().as_secs(), "caught up with every stream");
+
+        fn streams(&self) -> &[&'static str] {
+            &["tickets"]
         }
-        backfilling = false;
-        // Every stream caught up: a completed poll, which reports use to
-        // show gaps in the data's freshness.
-        let at = now_unix();
-        let src = name.clone();
-        blocking(&store, move |s| {
-            s.record_poll(&src, at).map_err(|e| e.to_string())
-        })
-        .await?;
-        let took = cycle.elapsed().as_secs_f64();
-        with_health(&state, &name, |h| {
-            h.last_success = at;
-            h.poll_duration_seconds = took;
-        });
-        state.dirty.notify_one();
-        if once || sleep_or_stop(interval + jitter(1000), &mut shutdown).await {
-            break;
+
+        fn poll<'a>(&'a self, stream: &'a str, cursor: Option<&'a str>) -> PollFuture<'a> {
+            let n = cursor.and_then(|c| c.parse::<usize>().ok()).unwrap_or(0) + 1;
+            (self.hook)(n);
+            let page = Page {
+                stream: stream.to_string(),
+                records: vec![Record::Ticket(TicketHeader {
+                    id: n.to_string(),
+                    created_at: 1_790_000_000,
+                    updated_at: 1_790_000_000 + n as i64,
+                    url: None,
+                    organization_id: None,
+                    requester_id: None,
+                    tags: Vec::new(),
+                    fields: BTreeMap::new(),
+                    deleted: false,
+                })],
+                cursor: n.to_string(),
+                caught_up: n >= self.last,
+            };
+            Box::pin(async move { Ok(page) })
         }
     }
-    Ok((name, summary))
+
+    /// A shutdown while a batch is being committed waits for that commit:
+    /// the loop returns only once the store is done, with the batch counted,
+    /// and the pages fetched after it are not committed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shutdown_waits_for_the_batch_in_flight() {
+        let config = Arc::new(
+            Config::load(
+                &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"),
+            )
+            .unwrap(),
+        );
+        let state = Arc::new(DaemonState::detached(config));
+        let store: SharedStore = Arc::new(Mutex::new(SqliteStore::in_memory().unwrap()));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let (release_tx, release_rx) = std_mpsc::channel::<()>();
+        let release_rx = Mutex::new(Some(release_rx));
+        let holder = store.clone();
+        let hook = move |n: usize| {
+            if n == 6 {
+                // Someone else holds the store from page 6 on, so the batch
+                // handed over at page 8 waits in the store.
+                let (locked_tx, locked_rx) = std_mpsc::channel();
+                let (store, release) = (holder.clone(), release_rx.lock().unwrap().take());
+                std::thread::spawn(move || {
+                    let _guard = store.lock().unwrap();
+                    locked_tx.send(()).unwrap();
+                    if let Some(r) = release {
+                        let _ = r.recv();
+                    }
+                });
+                locked_rx.recv().unwrap();
+            }
+            if n == 9 {
+                stop_tx.send(true).unwrap();
+            }
+        };
+        let source = Pages {
+            last: 100,
+            hook: Box::new(hook),
+        };
+        let task = tokio::spawn(poll_source(
+            "s".to_string(),
+            Box::new(source),
+            store.clone(),
+            state,
+            Duration::from_secs(60),
+            Duration::ZERO,
+            false,
+            stop_rx,
+        ));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !task.is_finished(),
+            "the loop returned while its batch was still being committed"
+        );
+        release_tx.send(()).unwrap();
+        let (_, summary) = task.await.unwrap().unwrap();
+        assert_eq!((summary.pages, summary.records), (8, 8));
+        let s = store.lock().unwrap();
+        assert_eq!(s.cursor("s", "tickets").unwrap().as_deref(), Some("8"));
+        assert_eq!(s.ticket_ids("s").unwrap().len(), 8);
+    }
 }

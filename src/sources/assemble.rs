@@ -49,44 +49,37 @@ fn author(
     }
 }
 
-/// The timeline of one ticket. `users`: user id → whether an agent.
+/// The timeline of one ticket, taking its events (sorted as the store keeps
+/// them). `users`: user id → whether an agent.
 pub fn ticket(
     header: &TicketHeader,
-    events: &[EventRecord],
+    events: Vec<EventRecord>,
     orgs: &HashMap<String, OrganizationRecord>,
     users: &HashMap<String, bool>,
     source: &str,
 ) -> Ticket {
     let events = events
-        .iter()
+        .into_iter()
         .map(|e| Event {
-            id: Some(e.id.clone()),
+            id: Some(e.id),
             at: e.at,
-            change: match &e.change {
-                ChangeRecord::Priority { value } => Change::Priority {
-                    value: value.clone(),
-                },
-                ChangeRecord::Severity { value } => Change::Severity {
-                    value: value.clone(),
-                },
-                ChangeRecord::Group { value } => Change::Group {
-                    value: value.clone(),
-                },
+            change: match e.change {
+                ChangeRecord::Priority { value } => Change::Priority { value },
+                ChangeRecord::Severity { value } => Change::Severity { value },
+                ChangeRecord::Group { value } => Change::Group { value },
                 ChangeRecord::Organization { id } => Change::Organization {
                     value: id.as_deref().map(|id| organization(id, orgs)),
                 },
-                ChangeRecord::Tags { value } => Change::Tags {
-                    value: value.clone(),
-                },
+                ChangeRecord::Tags { value } => Change::Tags { value },
                 ChangeRecord::Comment {
                     author: guess,
                     author_id,
                     public,
                 } => Change::Comment {
-                    author: author(*guess, author_id.as_deref(), header, users),
-                    public: *public,
+                    author: author(guess, author_id.as_deref(), header, users),
+                    public,
                 },
-                ChangeRecord::Status { value } => Change::Status { value: *value },
+                ChangeRecord::Status { value } => Change::Status { value },
             },
         })
         .collect();
@@ -175,7 +168,7 @@ mod tests {
             },
         ];
         let users: HashMap<String, bool> = [("20".to_string(), true)].into_iter().collect();
-        let t = ticket(&header, &events, &orgs, &users, "zendesk");
+        let t = ticket(&header, events, &orgs, &users, "zendesk");
         // The header's org is unknown: an organization with no tags.
         assert_eq!(t.organization.as_ref().map(|o| o.tags.len()), Some(0));
         match &t.events[0].change {

@@ -32,6 +32,7 @@
 //! The trait is synchronous; the daemon calls it from a blocking task. A
 //! PostgreSQL store can implement the same trait.
 
+mod codec;
 mod sqlite;
 
 use std::path::PathBuf;
@@ -73,6 +74,10 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    /// A record cannot be stored as it is (an event without an id), or a
+    /// stored one does not decode.
+    #[error("store {path}: {what}")]
+    Invalid { path: PathBuf, what: String },
     /// A stored record does not decode (or a record does not encode).
     #[error("store {path}: {what}: {source}")]
     Json {

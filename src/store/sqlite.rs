@@ -1,158 +1,83 @@
 //! The embedded store: one SQLite file in WAL mode.
+//!
+//! Since schema version 3 a ticket is one row: its latest header, and its
+//! events as one compact BLOB ([`super::codec`]). Applying pages groups
+//! their records by ticket and reads, merges and writes each ticket's row
+//! once per transaction, so the cost of a page grows with the tickets it
+//! touches, not with its events.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::types::ValueRef;
-use rusqlite::{params, Connection, OptionalExtension, ToSql};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
+use super::codec::{self, CodecError};
 use super::{Store, StoreError, StoreStats, StoredClocks, TicketMeta};
 use crate::engine::Ticket;
 use crate::sources::{
-    assemble, ChangeRecord, EventRecord, OrganizationRecord, Page, Record, TicketHeader,
+    assemble, ChangeRecord, EventRecord, OrganizationRecord, Page, Record, TicketHeader, UserRecord,
 };
+
+/// Code that reshapes rows in a migration's transaction.
+type CopyRows = fn(&Transaction<'_>, &Path) -> Result<(), StoreError>;
+
+/// One step of the schema: SQL, then (for a step that reshapes data) code
+/// run in the same transaction, then more SQL.
+struct Migration {
+    sql: &'static str,
+    copy: Option<CopyRows>,
+    finish: &'static str,
+}
 
 /// The migrations, in order; migration `n` (1-based) brings the file to
 /// schema version `n`.
-const MIGRATIONS: &[&str] = &[
-    include_str!("migrations/0001_init.sql"),
-    include_str!("migrations/0002_arrivals_and_polls.sql"),
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        sql: include_str!("migrations/0001_init.sql"),
+        copy: None,
+        finish: "",
+    },
+    Migration {
+        sql: include_str!("migrations/0002_arrivals_and_polls.sql"),
+        copy: None,
+        finish: "",
+    },
+    Migration {
+        sql: include_str!("migrations/0003_compact_timelines.sql"),
+        copy: Some(copy_version_2_rows),
+        finish: include_str!("migrations/0003_compact_timelines_finish.sql"),
+    },
 ];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-const PUT_TICKET: &str =
-    "INSERT INTO tickets (source, id, updated_at, organization_id, deleted, header)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-     ON CONFLICT (source, id) DO UPDATE SET
-         updated_at = excluded.updated_at,
-         organization_id = excluded.organization_id,
-         deleted = excluded.deleted,
-         header = excluded.header
-     WHERE excluded.updated_at >= tickets.updated_at AND excluded.header IS NOT tickets.header";
+const GET_ROW: &str = "SELECT key, header, updated_at, deleted, events FROM tickets
+     WHERE source = ?1 AND id = ?2";
 
-/// Events are inserted this many rows per statement.
-const EVENT_CHUNK: usize = 32;
+const GET_ROW_BY_KEY: &str = "SELECT key, header, updated_at, deleted, events FROM tickets
+     WHERE key = ?1";
 
-/// The INSERT of `rows` events: `?1` is the source, then six parameters a
-/// row. ON CONFLICT DO NOTHING (not INSERT OR IGNORE): only a duplicate id is
-/// skipped, a CHECK violation still fails the page. RETURNING gives the
-/// tickets of the rows actually inserted.
-fn events_sql(rows: usize) -> String {
-    let mut sql = String::from(
-        "INSERT INTO events (source, ticket_id, event_id, at, organization_id, author_id, change) VALUES ",
-    );
-    for row in 0..rows {
-        let b = 1 + row * 6;
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "(?1, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6
-        ));
-    }
-    sql.push_str(" ON CONFLICT (source, ticket_id, event_id) DO NOTHING RETURNING ticket_id");
-    sql
-}
+const INSERT_ROW: &str = "INSERT INTO tickets
+     (source, id, header, updated_at, created_at, organization_id, deleted, events,
+      event_count, changed_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 
-static EVENTS_CHUNK_SQL: OnceLock<String> = OnceLock::new();
-static EVENTS_ONE_SQL: OnceLock<String> = OnceLock::new();
+const UPDATE_ROW: &str = "UPDATE tickets SET header = ?2, updated_at = ?3, created_at = ?4,
+     organization_id = ?5, deleted = ?6, events = ?7, event_count = ?8, changed_at = ?9
+     WHERE key = ?1";
 
-/// An event of the page waiting for its multi-row INSERT.
-struct PendingEvent<'a> {
-    ev: &'a EventRecord,
-    org: Option<&'a str>,
-    author: Option<&'a str>,
-    json: String,
-}
+const PUT_REF: &str = "INSERT OR IGNORE INTO ticket_refs (source, kind, ref, key)
+     VALUES (?1, ?2, ?3, ?4)";
 
-/// Inserts the pending events, adding the tickets that got new ones to
-/// `changed`.
-fn flush_events(
-    conn: &Connection,
-    path: &Path,
-    source: &str,
-    stream: &str,
-    pending: &mut Vec<PendingEvent<'_>>,
-    changed: &mut HashSet<String>,
-) -> Result<(), StoreError> {
-    for chunk in pending.chunks(EVENT_CHUNK) {
-        if chunk.len() == EVENT_CHUNK {
-            let sql = EVENTS_CHUNK_SQL.get_or_init(|| events_sql(EVENT_CHUNK));
-            insert_events(conn, path, source, stream, sql, chunk, changed)?;
-        } else {
-            let sql = EVENTS_ONE_SQL.get_or_init(|| events_sql(1));
-            for one in chunk.chunks(1) {
-                insert_events(conn, path, source, stream, sql, one, changed)?;
-            }
-        }
-    }
-    pending.clear();
-    Ok(())
-}
+const TICKETS_OF_REF: &str = "SELECT t.key, t.id FROM ticket_refs r JOIN tickets t ON t.key = r.key
+     WHERE r.source = ?1 AND r.kind = ?2 AND r.ref = ?3";
 
-fn insert_events(
-    conn: &Connection,
-    path: &Path,
-    source: &str,
-    stream: &str,
-    sql: &str,
-    rows: &[PendingEvent<'_>],
-    changed: &mut HashSet<String>,
-) -> Result<(), StoreError> {
-    let what = || {
-        match (rows.first(), rows.last()) {
-        (Some(a), Some(_)) if rows.len() == 1 => format!(
-            "storing event {} of ticket {} of {source}/{stream}",
-            a.ev.id, a.ev.ticket_id
-        ),
-        (Some(a), Some(b)) => format!(
-            "storing {} events (event {} of ticket {} to event {} of ticket {}) of {source}/{stream}",
-            rows.len(),
-            a.ev.id,
-            a.ev.ticket_id,
-            b.ev.id,
-            b.ev.ticket_id
-        ),
-        _ => format!("storing events of {source}/{stream}"),
-    }
-    };
-    let mut stmt = conn
-        .prepare_cached(sql)
-        .map_err(|e| sql_error(path, what(), e))?;
-    let mut params: Vec<&dyn ToSql> = Vec::with_capacity(1 + rows.len() * 6);
-    params.push(&source);
-    for row in rows {
-        params.push(&row.ev.ticket_id);
-        params.push(&row.ev.id);
-        params.push(&row.ev.at);
-        params.push(&row.org);
-        params.push(&row.author);
-        params.push(&row.json);
-    }
-    let mut inserted = stmt
-        .query(&params[..])
-        .map_err(|e| sql_error(path, what(), e))?;
-    while let Some(row) = inserted.next().map_err(|e| sql_error(path, what(), e))? {
-        if let ValueRef::Text(bytes) = row.get_ref(0).map_err(|e| sql_error(path, what(), e))? {
-            if let Ok(id) = std::str::from_utf8(bytes) {
-                if !changed.contains(id) {
-                    changed.insert(id.to_string());
-                }
-            }
-        }
-    }
-    Ok(())
-}
+const MARK_STALE: &str = "INSERT OR IGNORE INTO stale_tickets (key) VALUES (?1)";
+
+const TOUCH: &str = "UPDATE tickets SET changed_at = ?2 WHERE key = ?1 AND changed_at <> ?2";
 
 const PUT_ORGANIZATION: &str = "INSERT INTO organizations (source, id, record) VALUES (?1, ?2, ?3)
      ON CONFLICT (source, id) DO UPDATE SET record = excluded.record
@@ -169,54 +94,26 @@ const PUT_CURSOR: &str =
          updated_at = excluded.updated_at
      WHERE excluded.value IS NOT cursors.value";
 
-const TICKETS_OF_ORGANIZATION: &str =
-    "SELECT id FROM tickets WHERE source = ?1 AND organization_id = ?2
-     UNION
-     SELECT ticket_id FROM events WHERE source = ?1 AND organization_id = ?2";
+const UPDATE_EVENTS: &str = "UPDATE tickets SET events = ?2, event_count = ?3, changed_at = ?4
+     WHERE key = ?1";
 
-const TICKETS_OF_AUTHOR: &str =
-    "SELECT DISTINCT ticket_id FROM events WHERE source = ?1 AND author_id = ?2";
+const DROP_CLOCKS: &str = "DELETE FROM clocks WHERE key = ?1";
 
-const MARK_STALE: &str =
-    "UPDATE clocks SET stale = 1 WHERE source = ?1 AND ticket_id = ?2 AND stale = 0";
-
-const TOUCH_TICKET: &str = "UPDATE tickets SET changed_at = ?3 WHERE source = ?1 AND id = ?2";
-
-const DROP_CLOCKS: &str = "DELETE FROM clocks WHERE source = ?1 AND ticket_id = ?2";
-
-const GET_HEADER: &str = "SELECT header FROM tickets WHERE source = ?1 AND id = ?2 AND deleted = 0";
-
-const GET_EVENTS: &str = "SELECT event_id, at, change FROM events
-     WHERE source = ?1 AND ticket_id = ?2 ORDER BY at, event_id";
+const GET_TIMELINE: &str = "SELECT key, header, events FROM tickets
+     WHERE source = ?1 AND id = ?2 AND deleted = 0 AND header IS NOT NULL";
 
 const GET_ORGANIZATION: &str = "SELECT record FROM organizations WHERE source = ?1 AND id = ?2";
 
 const GET_USER: &str = "SELECT agent FROM users WHERE source = ?1 AND id = ?2";
 
-// The SELECT form (with its WHERE) keeps clocks of unknown or deleted
-// tickets out.
-const PUT_CLOCKS: &str = "INSERT INTO clocks (source, ticket_id, config_hash, json, stale)
-     SELECT ?1, ?2, ?3, ?4, 0
-     WHERE EXISTS (SELECT 1 FROM tickets WHERE source = ?1 AND id = ?2 AND deleted = 0)
-     ON CONFLICT (source, ticket_id) DO UPDATE SET
-         config_hash = excluded.config_hash,
-         json = excluded.json,
-         stale = 0";
+const GET_KEY: &str = "SELECT key FROM tickets WHERE source = ?1 AND id = ?2";
 
-/// The embedded store. Not `Sync`: one owner (the daemon's blocking task);
-/// other processes may read the same file concurrently (WAL).
-pub struct SqliteStore {
-    conn: Connection,
-    path: PathBuf,
-}
+const IS_LIVE: &str = "SELECT 1 FROM tickets WHERE key = ?1 AND deleted = 0 AND header IS NOT NULL";
 
-impl std::fmt::Debug for SqliteStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore")
-            .field("path", &self.path)
-            .finish_non_exhaustive()
-    }
-}
+const CLEAR_STALE: &str = "DELETE FROM stale_tickets WHERE key = ?1";
+
+const PUT_CLOCKS: &str = "INSERT INTO clocks (key, config_hash, json) VALUES (?1, ?2, ?3)
+     ON CONFLICT (key) DO UPDATE SET config_hash = excluded.config_hash, json = excluded.json";
 
 fn sql_error(path: &Path, what: impl Into<String>, source: rusqlite::Error) -> StoreError {
     StoreError::Sqlite {
@@ -234,133 +131,579 @@ fn json_error(path: &Path, what: impl Into<String>, source: serde_json::Error) -
     }
 }
 
+fn invalid(path: &Path, what: impl Into<String>) -> StoreError {
+    StoreError::Invalid {
+        path: path.to_path_buf(),
+        what: what.into(),
+    }
+}
+
+fn codec_error(path: &Path, source: &str, id: &str, e: CodecError) -> StoreError {
+    invalid(
+        path,
+        format!("the stored events of ticket {id} of {source} do not decode: {e}"),
+    )
+}
+
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-impl SqliteStore {
-    /// Opens (creating it and its folder if missing) the store file at
-    /// `path`, switches it to WAL and migrates its schema to
-    /// [`SCHEMA_VERSION`]. A file with a newer schema is refused untouched.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let path = path.as_ref().to_path_buf();
-        if let Some(parent) = path.parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|source| StoreError::Io {
-                    path: path.clone(),
-                    what: format!("create its folder {}", parent.display()),
-                    source,
+/// The lookup a change of an organization or user needs, if any: tickets
+/// with an organization change refer to it; comments by anyone but the
+/// ticket's requester are resolved through the stored users (the requester
+/// is recognized from the header alone).
+fn event_ref<'a>(
+    change: &'a ChangeRecord,
+    requester: Option<&str>,
+) -> Option<(&'static str, &'a str)> {
+    match change {
+        ChangeRecord::Organization { id: Some(o) } => Some(("o", o.as_str())),
+        ChangeRecord::Comment {
+            author_id: Some(u), ..
+        } if requester != Some(u.as_str()) => Some(("u", u.as_str())),
+        _ => None,
+    }
+}
+
+/// What a batch of pages says about one ticket, in page order.
+#[derive(Default)]
+struct Group<'a> {
+    headers: Vec<&'a TicketHeader>,
+    events: Vec<&'a EventRecord>,
+}
+
+/// Just the requester of a stored header (a changed requester turns the old
+/// one's comments into lookups).
+#[derive(serde::Deserialize)]
+struct StoredRequester {
+    #[serde(default)]
+    requester_id: Option<String>,
+}
+
+/// Reads, merges and writes one ticket's row. Returns whether its timeline
+/// changed.
+#[allow(clippy::too_many_arguments)]
+fn merge_ticket(
+    tx: &Transaction<'_>,
+    path: &Path,
+    source: &str,
+    id: &str,
+    group: &Group<'_>,
+    now: i64,
+    keys: &mut BatchKeys<'_>,
+    refs: &mut Vec<(&'static str, String, i64)>,
+    scratch: &mut Vec<u8>,
+    merged: &mut Vec<u8>,
+) -> Result<bool, StoreError> {
+    let what = || format!("storing ticket {id} of {source}");
+    type Row = (i64, Option<String>, Option<i64>, bool, Vec<u8>);
+    let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Row> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    };
+    let known = keys.known.and_then(|k| k.get(id)).copied();
+    let row: Option<Row> = match known {
+        Some(key) => tx
+            .prepare_cached(GET_ROW_BY_KEY)
+            .and_then(|mut s| s.query_row(params![key], read).optional()),
+        None => tx
+            .prepare_cached(GET_ROW)
+            .and_then(|mut s| s.query_row(params![source, id], read).optional()),
+    }
+    .map_err(|e| sql_error(path, what(), e))?;
+    if let (None, Some((key, ..))) = (known, &row) {
+        keys.learned.push((id.to_string(), *key));
+    }
+    let (key, old_header, old_updated, old_deleted, old_events) = match row {
+        Some((k, h, u, d, e)) => (Some(k), h, u, d, e),
+        None => (None, None, None, false, Vec::new()),
+    };
+
+    // The header: the newest of the batch's, if at least as new as the
+    // stored one and different from it.
+    let mut updated_at = old_updated;
+    let mut newest: Option<(&TicketHeader, String)> = None;
+    for h in &group.headers {
+        if updated_at.is_some_and(|u| h.updated_at < u) {
+            continue;
+        }
+        let json = serde_json::to_string(h).map_err(|e| json_error(path, what(), e))?;
+        let current = newest
+            .as_ref()
+            .map(|(_, j)| j.as_str())
+            .or(old_header.as_deref());
+        if current != Some(json.as_str()) {
+            newest = Some((h, json));
+        }
+        updated_at = Some(h.updated_at);
+    }
+    // The requester decides which comment authors need a lookup; read from
+    // the stored header only when a new comment names its author.
+    let stored_requester = |json: &str| {
+        serde_json::from_str::<StoredRequester>(json)
+            .map(|r| r.requester_id)
+            .map_err(|e| json_error(path, format!("decoding the header of ticket {id}"), e))
+    };
+    let names_author = group.events.iter().any(|e| {
+        matches!(
+            e.change,
+            ChangeRecord::Comment {
+                author_id: Some(_),
+                ..
+            }
+        )
+    });
+    let mut old_requester: Option<String> = None;
+    let requester: Option<String> = match (&newest, old_header.as_deref()) {
+        (Some((h, _)), old) => {
+            if let Some(old) = old {
+                old_requester = stored_requester(old)?;
+            }
+            h.requester_id.clone()
+        }
+        (None, Some(old)) if names_author => stored_requester(old)?,
+        _ => None,
+    };
+    let requester = requester.as_deref();
+
+    // The events: the stored ones, plus those of the batch not seen before
+    // (a page read again, or records repeated across pages). A ticket has a
+    // few dozen events at most: a linear scan beats hashing them.
+    let existing = codec::frames(&old_events).map_err(|e| codec_error(path, source, id, e))?;
+    scratch.clear();
+    let mut added: Vec<(i64, &str, std::ops::Range<usize>)> = Vec::new();
+    let mut candidates: Vec<(&'static str, &str)> = Vec::new();
+    for ev in &group.events {
+        if ev.id.is_empty() {
+            return Err(invalid(
+                path,
+                format!("storing ticket {id} of {source}: an event has an empty id"),
+            ));
+        }
+        let id = ev.id.as_str();
+        if existing.iter().any(|f| f.id == id) || added.iter().any(|a| a.1 == id) {
+            continue;
+        }
+        let start = scratch.len();
+        codec::encode_event(scratch, id, ev.at, &ev.change);
+        added.push((ev.at, id, start..scratch.len()));
+        if let Some(r) = event_ref(&ev.change, requester) {
+            candidates.push(r);
+        }
+    }
+    if newest.is_none() && added.is_empty() {
+        return Ok(false);
+    }
+    let events: &[u8] = if added.is_empty() {
+        &old_events
+    } else {
+        let mut all: Vec<(i64, &str, &[u8])> =
+            existing.iter().map(|f| (f.at, f.id, f.frame)).collect();
+        all.extend(
+            added
+                .iter()
+                .map(|(at, id, r)| (*at, *id, &scratch[r.clone()])),
+        );
+        all.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        merged.clear();
+        for (_, _, frame) in &all {
+            merged.extend_from_slice(frame);
+        }
+        merged
+    };
+    let count = existing.len() + added.len();
+    if let Some((h, _)) = &newest {
+        if let Some(o) = h.organization_id.as_deref() {
+            candidates.push(("o", o));
+        }
+    }
+    // The old requester's comments are now resolved through the users.
+    let former_requester = old_requester.as_deref().filter(|&r| Some(r) != requester);
+    if let Some(r) = former_requester {
+        candidates.push(("u", r));
+    }
+    // Skip the pairs a stored event already made: its organization, or a
+    // comment author who was not the requester when it was stored (or has
+    // stopped being it since, which wrote the pair then).
+    candidates.sort_unstable();
+    candidates.dedup();
+    let mut fresh_refs: Vec<(&'static str, &str)> = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        let mut known = false;
+        if former_requester != Some(c.1) || c.0 != "u" {
+            for f in &existing {
+                if f.reference()
+                    .map_err(|e| codec_error(path, source, id, e))?
+                    == Some(c)
+                {
+                    known = true;
+                    break;
+                }
+            }
+        }
+        if !known {
+            fresh_refs.push(c);
+        }
+    }
+
+    let mut deleted = old_deleted;
+    let key = match (key, &newest) {
+        (Some(key), Some((h, json))) => {
+            deleted = h.deleted;
+            tx.prepare_cached(UPDATE_ROW)
+                .and_then(|mut s| {
+                    s.execute(params![
+                        key,
+                        json,
+                        h.updated_at,
+                        h.created_at,
+                        h.organization_id,
+                        h.deleted,
+                        events,
+                        count as i64,
+                        now
+                    ])
+                })
+                .map_err(|e| sql_error(path, what(), e))?;
+            key
+        }
+        (Some(key), None) => {
+            tx.prepare_cached(UPDATE_EVENTS)
+                .and_then(|mut s| s.execute(params![key, events, count as i64, now]))
+                .map_err(|e| sql_error(path, what(), e))?;
+            key
+        }
+        (None, header) => {
+            let h = header.as_ref().map(|(h, _)| *h);
+            deleted = h.is_some_and(|h| h.deleted);
+            tx.prepare_cached(INSERT_ROW)
+                .and_then(|mut s| {
+                    s.execute(params![
+                        source,
+                        id,
+                        header.as_ref().map(|(_, json)| json.as_str()),
+                        h.map(|h| h.updated_at),
+                        h.map(|h| h.created_at),
+                        h.and_then(|h| h.organization_id.as_deref()),
+                        deleted,
+                        events,
+                        count as i64,
+                        now
+                    ])
+                })
+                .map_err(|e| sql_error(path, what(), e))?;
+            let key = tx.last_insert_rowid();
+            keys.learned.push((id.to_string(), key));
+            key
+        }
+    };
+    tx.prepare_cached(MARK_STALE)
+        .and_then(|mut s| s.execute(params![key]))
+        .map_err(|e| sql_error(path, what(), e))?;
+    if deleted && !old_deleted {
+        tx.prepare_cached(DROP_CLOCKS)
+            .and_then(|mut s| s.execute(params![key]))
+            .map_err(|e| sql_error(path, what(), e))?;
+    }
+    refs.extend(fresh_refs.into_iter().map(|(k, r)| (k, r.to_string(), key)));
+    Ok(true)
+}
+
+/// Ticket keys of one source: those known before a transaction, and those
+/// it learned (kept only once it commits: a rolled-back row's key may be
+/// given to another ticket).
+struct BatchKeys<'a> {
+    known: Option<&'a HashMap<String, i64>>,
+    learned: Vec<(String, i64)>,
+}
+
+/// Applies pages inside `tx`: organizations and users as they come, then
+/// every touched ticket's row once, then the tickets of changed
+/// organizations and users. Returns the changed tickets' ids.
+fn apply_in(
+    tx: &Transaction<'_>,
+    path: &Path,
+    source: &str,
+    pages: &[Page],
+    keys: &mut BatchKeys<'_>,
+) -> Result<HashSet<String>, StoreError> {
+    let now = unix_now();
+    let mut groups: HashMap<&str, Group<'_>> = HashMap::new();
+    let mut changed_orgs: Vec<&str> = Vec::new();
+    let mut changed_users: Vec<&str> = Vec::new();
+    for page in pages {
+        let stream = page.stream.as_str();
+        for record in &page.records {
+            match record {
+                Record::Ticket(h) => groups.entry(h.id.as_str()).or_default().headers.push(h),
+                Record::Event(ev) => groups
+                    .entry(ev.ticket_id.as_str())
+                    .or_default()
+                    .events
+                    .push(ev),
+                Record::Organization(o) => {
+                    if put_organization(tx, path, source, stream, o)? {
+                        changed_orgs.push(&o.id);
+                    }
+                }
+                Record::User(u) => {
+                    if put_user(tx, path, source, stream, u)? {
+                        changed_users.push(&u.id);
+                    }
+                }
+            }
+        }
+        tx.prepare_cached(PUT_CURSOR)
+            .and_then(|mut s| s.execute(params![source, stream, page.cursor, unix_now()]))
+            .map_err(|e| sql_error(path, format!("storing the cursor of {source}/{stream}"), e))?;
+    }
+
+    let mut changed: HashSet<String> = HashSet::new();
+    let (mut scratch, mut merged) = (Vec::new(), Vec::new());
+    let mut refs = Vec::new();
+    // In id order: a deterministic order, and neighbouring index entries.
+    let mut groups: Vec<(&str, Group<'_>)> = groups.into_iter().collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    if std::env::var_os("DEBUG_GROUPS").is_some() {
+        eprintln!(
+            "DEBUG groups {} pages {} records {}",
+            groups.len(),
+            pages.len(),
+            pages.iter().map(|p| p.records.len()).sum::<usize>()
+        );
+    }
+    for (id, group) in &groups {
+        if merge_ticket(
+            tx,
+            path,
+            source,
+            id,
+            group,
+            now,
+            keys,
+            &mut refs,
+            &mut scratch,
+            &mut merged,
+        )? {
+            changed.insert((*id).to_string());
+        }
+    }
+    // New (reference, ticket) pairs in index order: neighbouring inserts
+    // land on the same B-tree pages.
+    refs.sort_unstable();
+    refs.dedup();
+    if !refs.is_empty() {
+        let what = || format!("storing which tickets refer to what, of {source}");
+        let mut put = tx
+            .prepare_cached(PUT_REF)
+            .map_err(|e| sql_error(path, what(), e))?;
+        for (kind, target, key) in &refs {
+            put.execute(params![source, kind, target, key])
+                .map_err(|e| sql_error(path, what(), e))?;
+        }
+    }
+
+    // Tickets that read a changed organization or user see it change too.
+    let lookups = changed_orgs
+        .iter()
+        .map(|o| ("o", *o))
+        .chain(changed_users.iter().map(|u| ("u", *u)));
+    for (kind, target) in lookups {
+        let what = || {
+            let noun = if kind == "o" { "organization" } else { "user" };
+            format!("finding the tickets of {noun} {target} of {source}")
+        };
+        let mut find = tx
+            .prepare_cached(TICKETS_OF_REF)
+            .map_err(|e| sql_error(path, what(), e))?;
+        let rows = find
+            .query_map(params![source, kind, target], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(|e| sql_error(path, what(), e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| sql_error(path, what(), e))?;
+        let mut mark = tx
+            .prepare_cached(MARK_STALE)
+            .map_err(|e| sql_error(path, what(), e))?;
+        let mut touch = tx
+            .prepare_cached(TOUCH)
+            .map_err(|e| sql_error(path, what(), e))?;
+        for (key, id) in rows {
+            mark.execute(params![key])
+                .map_err(|e| sql_error(path, what(), e))?;
+            touch
+                .execute(params![key, now])
+                .map_err(|e| sql_error(path, what(), e))?;
+            changed.insert(id);
+        }
+    }
+    Ok(changed)
+}
+
+fn put_organization(
+    tx: &Transaction<'_>,
+    path: &Path,
+    source: &str,
+    stream: &str,
+    o: &OrganizationRecord,
+) -> Result<bool, StoreError> {
+    let what = || format!("storing organization {} of {source}/{stream}", o.id);
+    let json = serde_json::to_string(o).map_err(|e| json_error(path, what(), e))?;
+    let n = tx
+        .prepare_cached(PUT_ORGANIZATION)
+        .and_then(|mut s| s.execute(params![source, o.id, json]))
+        .map_err(|e| sql_error(path, what(), e))?;
+    Ok(n > 0)
+}
+
+fn put_user(
+    tx: &Transaction<'_>,
+    path: &Path,
+    source: &str,
+    stream: &str,
+    u: &UserRecord,
+) -> Result<bool, StoreError> {
+    let n = tx
+        .prepare_cached(PUT_USER)
+        .and_then(|mut s| s.execute(params![source, u.id, u.agent]))
+        .map_err(|e| {
+            sql_error(
+                path,
+                format!("storing user {} of {source}/{stream}", u.id),
+                e,
+            )
+        })?;
+    Ok(n > 0)
+}
+
+/// Schema 2 → 3: every ticket's header and events into one row, clocks and
+/// lookups keyed by the new integer key. Runs inside the migration's
+/// transaction, before the old tables are dropped.
+fn copy_version_2_rows(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreError> {
+    let what = "migrating the schema to version 3 (copying tickets)";
+    let q = |e| sql_error(path, what, e);
+    let ids: Vec<(String, String)> = tx
+        .prepare(
+            "SELECT source, id FROM tickets UNION SELECT source, ticket_id FROM events
+             ORDER BY 1, 2",
+        )
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(q)?;
+    let mut copied = 0usize;
+    for (source, id) in ids {
+        let header: Option<(String, i64, Option<String>, bool, i64)> = tx
+            .prepare_cached(
+                "SELECT header, updated_at, organization_id, deleted, changed_at FROM tickets
+                 WHERE source = ?1 AND id = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![source, id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .optional()
+            })
+            .map_err(q)?;
+        let parsed: Option<TicketHeader> = match &header {
+            Some((json, ..)) => Some(serde_json::from_str(json).map_err(|e| {
+                json_error(
+                    path,
+                    format!("{what}: the header of ticket {id} of {source}"),
+                    e,
+                )
+            })?),
+            None => None,
+        };
+        let requester = parsed.as_ref().and_then(|h| h.requester_id.as_deref());
+        let mut blob = Vec::new();
+        let mut count = 0i64;
+        let mut refs: Vec<(&'static str, String)> = Vec::new();
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT event_id, at, change FROM events
+                     WHERE source = ?1 AND ticket_id = ?2 ORDER BY at, event_id",
+                )
+                .map_err(q)?;
+            let mut rows = stmt.query(params![source, id]).map_err(q)?;
+            while let Some(row) = rows.next().map_err(q)? {
+                let event_id: String = row.get(0).map_err(q)?;
+                let at: i64 = row.get(1).map_err(q)?;
+                let change: String = row.get(2).map_err(q)?;
+                let change: ChangeRecord = serde_json::from_str(&change).map_err(|e| {
+                    json_error(
+                        path,
+                        format!("{what}: event {event_id} of ticket {id} of {source}"),
+                        e,
+                    )
                 })?;
+                if let Some((kind, target)) = event_ref(&change, requester) {
+                    refs.push((kind, target.to_string()));
+                }
+                codec::encode_event(&mut blob, &event_id, at, &change);
+                count += 1;
             }
         }
-        let conn = Connection::open(&path).map_err(|e| sql_error(&path, "opening the file", e))?;
-        let mut store = SqliteStore { conn, path };
-        store.configure(true)?;
-        store.migrate()?;
-        Ok(store)
-    }
-
-    /// A store in memory, for tests.
-    pub fn in_memory() -> Result<Self, StoreError> {
-        let path = PathBuf::from(":memory:");
-        let conn = Connection::open_in_memory()
-            .map_err(|e| sql_error(&path, "opening an in-memory database", e))?;
-        let mut store = SqliteStore { conn, path };
-        store.configure(false)?;
-        store.migrate()?;
-        Ok(store)
-    }
-
-    /// The file this store lives in (`:memory:` for [`Self::in_memory`]).
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The file's schema version (`PRAGMA user_version`).
-    pub fn schema_version(&self) -> Result<i64, StoreError> {
-        self.conn
-            .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))
-            .map_err(|e| sql_error(&self.path, "reading the schema version", e))
-    }
-
-    fn configure(&mut self, file: bool) -> Result<(), StoreError> {
-        let path = &self.path;
-        self.conn
-            .busy_timeout(Duration::from_secs(5))
-            .map_err(|e| sql_error(path, "setting the busy timeout", e))?;
-        self.conn.set_prepared_statement_cache_capacity(64);
-        // Refuse a newer file before changing anything in it.
-        let found = self.schema_version()?;
-        if !(0..=SCHEMA_VERSION).contains(&found) {
-            return Err(StoreError::TooNew {
-                path: path.clone(),
-                found,
-                known: SCHEMA_VERSION,
-            });
+        let clocks: Option<(String, String, bool)> = tx
+            .prepare_cached(
+                "SELECT config_hash, json, stale FROM clocks WHERE source = ?1 AND ticket_id = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![source, id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()
+            })
+            .map_err(q)?;
+        let stale = !matches!(clocks, Some((_, _, false)));
+        tx.prepare_cached(
+            "INSERT INTO tickets_v3 (source, id, header, updated_at, created_at, organization_id,
+                 deleted, events, event_count, changed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                source,
+                id,
+                header.as_ref().map(|h| h.0.as_str()),
+                header.as_ref().map(|h| h.1),
+                parsed.as_ref().map(|h| h.created_at),
+                header.as_ref().and_then(|h| h.2.as_deref()),
+                header.as_ref().is_some_and(|h| h.3),
+                blob,
+                count,
+                header.as_ref().map_or(0, |h| h.4)
+            ])
+        })
+        .map_err(q)?;
+        let key = tx.last_insert_rowid();
+        if stale {
+            tx.prepare_cached(MARK_STALE)
+                .and_then(|mut s| s.execute(params![key]))
+                .map_err(q)?;
         }
-        if file {
-            let mode: String = self
-                .conn
-                .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-                .map_err(|e| sql_error(path, "switching to WAL (journal_mode=WAL)", e))?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                tracing::warn!(path = %path.display(), mode, "store file is not in WAL mode");
-            }
+        if let Some((hash, json, _)) = clocks {
+            tx.prepare_cached("INSERT INTO clocks_v3 (key, config_hash, json) VALUES (?1, ?2, ?3)")
+                .and_then(|mut s| s.execute(params![key, hash, json]))
+                .map_err(q)?;
         }
-        self.conn
-            .pragma_update(None, "synchronous", "NORMAL")
-            .map_err(|e| sql_error(path, "setting synchronous=NORMAL", e))?;
-        // Statement journals (multi-row inserts) in memory, not temp files.
-        self.conn
-            .pragma_update(None, "temp_store", "MEMORY")
-            .map_err(|e| sql_error(path, "setting temp_store=MEMORY", e))?;
-        // 64 MiB of page cache (the default 2 MiB thrashes on backfills).
-        self.conn
-            .pragma_update(None, "cache_size", -262_144)
-            .map_err(|e| sql_error(path, "setting cache_size", e))?;
-        self.conn
-            .pragma_update(None, "foreign_keys", true)
-            .map_err(|e| sql_error(path, "enabling foreign keys", e))?;
-        Ok(())
-    }
-
-    fn migrate(&mut self) -> Result<(), StoreError> {
-        let found = self.schema_version()?;
-        let path = &self.path;
-        for (index, sql) in MIGRATIONS.iter().enumerate() {
-            let version = index as i64 + 1;
-            if version <= found {
-                continue;
-            }
-            let what = format!("migrating the schema to version {version}");
-            let tx = self
-                .conn
-                .transaction()
-                .map_err(|e| sql_error(path, what.as_str(), e))?;
-            tx.execute_batch(sql)
-                .map_err(|e| sql_error(path, what.as_str(), e))?;
-            tx.pragma_update(None, "user_version", version)
-                .map_err(|e| sql_error(path, what.as_str(), e))?;
-            tx.commit().map_err(|e| sql_error(path, what.as_str(), e))?;
-            tracing::info!(path = %path.display(), version, "store schema migrated");
+        if let Some(o) = parsed.as_ref().and_then(|h| h.organization_id.clone()) {
+            refs.push(("o", o));
         }
-        Ok(())
+        for (kind, target) in refs {
+            tx.prepare_cached(PUT_REF)
+                .and_then(|mut s| s.execute(params![source, kind, target, key]))
+                .map_err(q)?;
+        }
+        copied += 1;
     }
-
-    fn ids(&self, sql: &str, source: &str, what: &str) -> Result<Vec<String>, StoreError> {
-        let path = &self.path;
-        let mut stmt = self
-            .conn
-            .prepare_cached(sql)
-            .map_err(|e| sql_error(path, what, e))?;
-        let rows = stmt
-            .query_map(params![source], |row| row.get::<_, String>(0))
-            .map_err(|e| sql_error(path, what, e))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(|e| sql_error(path, what, e))
-    }
+    tracing::info!(path = %path.display(), tickets = copied, "store rows copied to schema version 3");
+    Ok(())
 }
 
 /// Organizations and users read while assembling, shared across the tickets
@@ -378,16 +721,18 @@ fn load_ticket(
     source: &str,
     id: &str,
     lookups: &mut Lookups,
-) -> Result<Option<Ticket>, StoreError> {
+) -> Result<Option<(i64, Ticket)>, StoreError> {
     let what = || format!("reading ticket {id} of {source}");
-    let header: Option<String> = conn
-        .prepare_cached(GET_HEADER)
+    let row: Option<(i64, String, Vec<u8>)> = conn
+        .prepare_cached(GET_TIMELINE)
         .and_then(|mut s| {
-            s.query_row(params![source, id], |row| row.get(0))
-                .optional()
+            s.query_row(params![source, id], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .optional()
         })
         .map_err(|e| sql_error(path, what(), e))?;
-    let Some(header) = header else {
+    let Some((key, header, blob)) = row else {
         return Ok(None);
     };
     let header: TicketHeader = serde_json::from_str(&header).map_err(|e| {
@@ -397,35 +742,17 @@ fn load_ticket(
             e,
         )
     })?;
-
-    let mut events = Vec::new();
-    {
-        let mut stmt = conn
-            .prepare_cached(GET_EVENTS)
-            .map_err(|e| sql_error(path, what(), e))?;
-        let mut rows = stmt
-            .query(params![source, id])
-            .map_err(|e| sql_error(path, what(), e))?;
-        while let Some(row) = rows.next().map_err(|e| sql_error(path, what(), e))? {
-            let event_id: String = row.get(0).map_err(|e| sql_error(path, what(), e))?;
-            let at: i64 = row.get(1).map_err(|e| sql_error(path, what(), e))?;
-            let change: String = row.get(2).map_err(|e| sql_error(path, what(), e))?;
-            let change: ChangeRecord = serde_json::from_str(&change).map_err(|e| {
-                json_error(
-                    path,
-                    format!("decoding event {event_id} of ticket {id} of {source}"),
-                    e,
-                )
-            })?;
-            events.push(EventRecord {
-                ticket_id: id.to_string(),
-                id: event_id,
-                at,
-                change,
-            });
-        }
+    let frames = codec::frames(&blob).map_err(|e| codec_error(path, source, id, e))?;
+    let mut events = Vec::with_capacity(frames.len());
+    for f in &frames {
+        events.push(EventRecord {
+            // Assembly does not read it: no copy per event.
+            ticket_id: String::new(),
+            id: f.id.to_string(),
+            at: f.at,
+            change: f.change().map_err(|e| codec_error(path, source, id, e))?,
+        });
     }
-
     // The organizations and users the ticket refers to.
     let mut org_ids: Vec<&str> = header.organization_id.as_deref().into_iter().collect();
     let mut user_ids: Vec<&str> = header.requester_id.as_deref().into_iter().collect();
@@ -483,9 +810,205 @@ fn load_ticket(
             users.insert(user.to_string(), *agent);
         }
     }
-    Ok(Some(assemble::ticket(
-        &header, &events, &orgs, &users, source,
+    Ok(Some((
+        key,
+        assemble::ticket(&header, events, &orgs, &users, source),
     )))
+}
+
+/// The embedded store. Not `Sync`: one owner (the daemon's blocking task);
+/// other processes may read the same file concurrently (WAL).
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+    /// Ticket keys by source and id, as far as seen: a key never changes
+    /// (rows are never deleted), so a row is then found by its integer key
+    /// instead of through the text index. Bounded by [`KEY_CACHE_MAX`].
+    keys: RefCell<HashMap<String, HashMap<String, i64>>>,
+}
+
+/// Keys remembered before the cache starts over (about 60 bytes each).
+const KEY_CACHE_MAX: usize = 300_000;
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its folder if missing) the store file at
+    /// `path`, switches it to WAL and migrates its schema to
+    /// [`SCHEMA_VERSION`]. A file with a newer schema is refused untouched.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|source| StoreError::Io {
+                    path: path.clone(),
+                    what: format!("create its folder {}", parent.display()),
+                    source,
+                })?;
+            }
+        }
+        let conn = Connection::open(&path).map_err(|e| sql_error(&path, "opening the file", e))?;
+        let mut store = SqliteStore {
+            conn,
+            path,
+            keys: RefCell::default(),
+        };
+        store.configure(true)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// A store in memory, for tests.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let path = PathBuf::from(":memory:");
+        let conn = Connection::open_in_memory()
+            .map_err(|e| sql_error(&path, "opening an in-memory database", e))?;
+        let mut store = SqliteStore {
+            conn,
+            path,
+            keys: RefCell::default(),
+        };
+        store.configure(false)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The file this store lives in (`:memory:` for [`Self::in_memory`]).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's schema version (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))
+            .map_err(|e| sql_error(&self.path, "reading the schema version", e))
+    }
+
+    fn configure(&mut self, file: bool) -> Result<(), StoreError> {
+        let path = &self.path;
+        self.conn
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(|e| sql_error(path, "setting the busy timeout", e))?;
+        self.conn.set_prepared_statement_cache_capacity(64);
+        // Refuse a newer file before changing anything in it.
+        let found = self.schema_version()?;
+        if !(0..=SCHEMA_VERSION).contains(&found) {
+            return Err(StoreError::TooNew {
+                path: path.clone(),
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if file {
+            // A new file gets 8 KiB pages (rows are about 1 KB: fewer pages
+            // to split and to write back). It must precede WAL mode.
+            let tables: i64 = self
+                .conn
+                .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+                .map_err(|e| sql_error(path, "reading the schema", e))?;
+            if found == 0 && tables == 0 {
+                self.conn
+                    .pragma_update(None, "page_size", 8192)
+                    .map_err(|e| sql_error(path, "setting page_size", e))?;
+            }
+            let mode: String = self
+                .conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+                .map_err(|e| sql_error(path, "switching to WAL (journal_mode=WAL)", e))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(path = %path.display(), mode, "store file is not in WAL mode");
+            }
+        }
+        self.conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| sql_error(path, "setting synchronous=NORMAL", e))?;
+        // Statement journals (multi-row inserts) in memory, not temp files.
+        self.conn
+            .pragma_update(None, "temp_store", "MEMORY")
+            .map_err(|e| sql_error(path, "setting temp_store=MEMORY", e))?;
+        // Checkpoint when the WAL holds 64 MiB, not the default 4 MiB: each
+        // checkpoint writes the changed pages back and syncs the file, and a
+        // backfill's transactions rewrite the same pages again and again.
+        let page_size: i64 = self
+            .conn
+            .pragma_query_value(None, "page_size", |r| r.get(0))
+            .map_err(|e| sql_error(path, "reading page_size", e))?;
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", (64 << 20) / page_size.max(512))
+            .map_err(|e| sql_error(path, "setting wal_autocheckpoint", e))?;
+        // 256 MiB of page cache (the default 2 MiB thrashes on backfills).
+        self.conn
+            .pragma_update(None, "cache_size", -262_144)
+            .map_err(|e| sql_error(path, "setting cache_size", e))?;
+        self.conn
+            .pragma_update(None, "foreign_keys", true)
+            .map_err(|e| sql_error(path, "enabling foreign keys", e))?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let found = self.schema_version()?;
+        let path = &self.path;
+        for (index, step) in MIGRATIONS.iter().enumerate() {
+            let version = index as i64 + 1;
+            if version <= found {
+                continue;
+            }
+            let what = format!("migrating the schema to version {version}");
+            let tx = self
+                .conn
+                .transaction()
+                .map_err(|e| sql_error(path, what.as_str(), e))?;
+            tx.execute_batch(step.sql)
+                .map_err(|e| sql_error(path, what.as_str(), e))?;
+            if let Some(copy) = step.copy {
+                copy(&tx, path)?;
+            }
+            tx.execute_batch(step.finish)
+                .map_err(|e| sql_error(path, what.as_str(), e))?;
+            tx.pragma_update(None, "user_version", version)
+                .map_err(|e| sql_error(path, what.as_str(), e))?;
+            tx.commit().map_err(|e| sql_error(path, what.as_str(), e))?;
+            tracing::info!(path = %path.display(), version, "store schema migrated");
+        }
+        Ok(())
+    }
+
+    /// Remembers ticket keys read or written (see [`SqliteStore::keys`]).
+    fn learn_keys(&self, source: &str, learned: Vec<(String, i64)>) {
+        if learned.is_empty() {
+            return;
+        }
+        let mut cache = self.keys.borrow_mut();
+        if cache.values().map(HashMap::len).sum::<usize>() + learned.len() > KEY_CACHE_MAX {
+            cache.clear();
+        }
+        let keys = match cache.get_mut(source) {
+            Some(k) => k,
+            None => cache.entry(source.to_string()).or_default(),
+        };
+        keys.extend(learned);
+    }
+
+    fn ids(&self, sql: &str, source: &str, what: &str) -> Result<Vec<String>, StoreError> {
+        let path = &self.path;
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| sql_error(path, what, e))?;
+        let rows = stmt
+            .query_map(params![source], |row| row.get::<_, String>(0))
+            .map_err(|e| sql_error(path, what, e))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| sql_error(path, what, e))
+    }
 }
 
 impl Store for SqliteStore {
@@ -502,153 +1025,17 @@ impl Store for SqliteStore {
                 e,
             )
         })?;
-        let mut changed: HashSet<String> = HashSet::new();
-        for page in pages {
-            let stream = page.stream.as_str();
-            {
-                let prepare = |sql: &str| {
-                    tx.prepare_cached(sql).map_err(|e| {
-                        sql_error(
-                            path,
-                            format!("preparing to store a page of {source}/{stream}"),
-                            e,
-                        )
-                    })
-                };
-                let mut put_ticket = prepare(PUT_TICKET)?;
-                let mut pending: Vec<PendingEvent<'_>> = Vec::with_capacity(EVENT_CHUNK);
-                let mut drop_clocks = prepare(DROP_CLOCKS)?;
-                for record in &page.records {
-                    match record {
-                        Record::Ticket(h) => {
-                            let what = || format!("storing ticket {} of {source}/{stream}", h.id);
-                            let json = serde_json::to_string(h)
-                                .map_err(|e| json_error(path, what(), e))?;
-                            let n = put_ticket
-                                .execute(params![
-                                    source,
-                                    h.id,
-                                    h.updated_at,
-                                    h.organization_id,
-                                    h.deleted,
-                                    json
-                                ])
-                                .map_err(|e| sql_error(path, what(), e))?;
-                            if n > 0 {
-                                if h.deleted {
-                                    drop_clocks
-                                        .execute(params![source, h.id])
-                                        .map_err(|e| sql_error(path, what(), e))?;
-                                }
-                                if !changed.contains(&h.id) {
-                                    changed.insert(h.id.clone());
-                                }
-                            }
-                        }
-                        Record::Event(ev) => {
-                            let json = serde_json::to_string(&ev.change).map_err(|e| {
-                                json_error(
-                                    path,
-                                    format!(
-                                        "encoding event {} of ticket {} of {source}/{stream}",
-                                        ev.id, ev.ticket_id
-                                    ),
-                                    e,
-                                )
-                            })?;
-                            let (org, author) = match &ev.change {
-                                ChangeRecord::Organization { id } => (id.as_deref(), None),
-                                ChangeRecord::Comment { author_id, .. } => {
-                                    (None, author_id.as_deref())
-                                }
-                                _ => (None, None),
-                            };
-                            pending.push(PendingEvent {
-                                ev,
-                                org,
-                                author,
-                                json,
-                            });
-                            if pending.len() == EVENT_CHUNK {
-                                flush_events(
-                                    &tx,
-                                    path,
-                                    source,
-                                    stream,
-                                    &mut pending,
-                                    &mut changed,
-                                )?;
-                            }
-                        }
-                        Record::Organization(o) => {
-                            // The page's events so far must be visible to the lookup.
-                            flush_events(&tx, path, source, stream, &mut pending, &mut changed)?;
-                            let what =
-                                || format!("storing organization {} of {source}/{stream}", o.id);
-                            let json = serde_json::to_string(o)
-                                .map_err(|e| json_error(path, what(), e))?;
-                            let n = prepare(PUT_ORGANIZATION)?
-                                .execute(params![source, o.id, json])
-                                .map_err(|e| sql_error(path, what(), e))?;
-                            if n > 0 {
-                                let mut stmt = prepare(TICKETS_OF_ORGANIZATION)?;
-                                let rows = stmt
-                                    .query_map(params![source, o.id], |row| row.get::<_, String>(0))
-                                    .map_err(|e| sql_error(path, what(), e))?;
-                                for id in rows {
-                                    changed.insert(id.map_err(|e| sql_error(path, what(), e))?);
-                                }
-                            }
-                        }
-                        Record::User(u) => {
-                            flush_events(&tx, path, source, stream, &mut pending, &mut changed)?;
-                            let what = || format!("storing user {} of {source}/{stream}", u.id);
-                            let n = prepare(PUT_USER)?
-                                .execute(params![source, u.id, u.agent])
-                                .map_err(|e| sql_error(path, what(), e))?;
-                            if n > 0 {
-                                let mut stmt = prepare(TICKETS_OF_AUTHOR)?;
-                                let rows = stmt
-                                    .query_map(params![source, u.id], |row| row.get::<_, String>(0))
-                                    .map_err(|e| sql_error(path, what(), e))?;
-                                for id in rows {
-                                    changed.insert(id.map_err(|e| sql_error(path, what(), e))?);
-                                }
-                            }
-                        }
-                    }
-                }
-                flush_events(&tx, path, source, stream, &mut pending, &mut changed)?;
-                let what = || format!("storing the cursor of {source}/{stream}");
-                prepare(PUT_CURSOR)?
-                    .execute(params![source, stream, page.cursor, unix_now()])
-                    .map_err(|e| sql_error(path, what(), e))?;
-            }
-        }
-        {
-            let prepare = |sql: &str| {
-                tx.prepare_cached(sql).map_err(|e| {
-                    sql_error(
-                        path,
-                        format!("preparing to mark the changes of {source}"),
-                        e,
-                    )
-                })
-            };
-            let mut mark = prepare(MARK_STALE)?;
-            let mut touch = prepare(TOUCH_TICKET)?;
-            let now = unix_now();
-            for id in &changed {
-                mark.execute(params![source, id]).map_err(|e| {
-                    sql_error(path, format!("marking the clocks of ticket {id} stale"), e)
-                })?;
-                touch
-                    .execute(params![source, id, now])
-                    .map_err(|e| sql_error(path, format!("noting when ticket {id} changed"), e))?;
-            }
-        }
+        let cache = self.keys.borrow();
+        let mut keys = BatchKeys {
+            known: cache.get(source),
+            learned: Vec::new(),
+        };
+        let changed = apply_in(&tx, path, source, pages, &mut keys)?;
         tx.commit()
             .map_err(|e| sql_error(path, format!("committing pages of {source}"), e))?;
+        let learned = keys.learned;
+        drop(cache);
+        self.learn_keys(source, learned);
         let mut ids: Vec<String> = changed.into_iter().collect();
         ids.sort_unstable();
         Ok(ids)
@@ -678,7 +1065,7 @@ impl Store for SqliteStore {
             .map_err(|e| sql_error(path, format!("reading ticket {id} of {source}"), e))?;
         let ticket = load_ticket(&tx, path, source, id, &mut Lookups::default())?;
         drop(tx);
-        Ok(ticket)
+        Ok(ticket.map(|(_, t)| t))
     }
 
     fn tickets(&self, source: &str, ids: &[String]) -> Result<Vec<Ticket>, StoreError> {
@@ -689,18 +1076,23 @@ impl Store for SqliteStore {
             .map_err(|e| sql_error(path, format!("reading tickets of {source}"), e))?;
         let mut lookups = Lookups::default();
         let mut out = Vec::with_capacity(ids.len());
+        let mut learned = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(t) = load_ticket(&tx, path, source, id, &mut lookups)? {
+            if let Some((key, t)) = load_ticket(&tx, path, source, id, &mut lookups)? {
+                learned.push((t.id.clone(), key));
                 out.push(t);
             }
         }
         drop(tx);
+        // Their clocks are usually saved next.
+        self.learn_keys(source, learned);
         Ok(out)
     }
 
     fn ticket_ids(&self, source: &str) -> Result<Vec<String>, StoreError> {
         self.ids(
-            "SELECT id FROM tickets WHERE source = ?1 AND deleted = 0 ORDER BY id",
+            "SELECT id FROM tickets
+             WHERE source = ?1 AND deleted = 0 AND header IS NOT NULL ORDER BY id",
             source,
             &format!("listing the tickets of {source}"),
         )
@@ -708,9 +1100,8 @@ impl Store for SqliteStore {
 
     fn stale_ticket_ids(&self, source: &str) -> Result<Vec<String>, StoreError> {
         self.ids(
-            "SELECT t.id FROM tickets t
-             LEFT JOIN clocks c ON c.source = t.source AND c.ticket_id = t.id
-             WHERE t.source = ?1 AND t.deleted = 0 AND (c.ticket_id IS NULL OR c.stale = 1)
+            "SELECT t.id FROM stale_tickets s JOIN tickets t ON t.key = s.key
+             WHERE t.source = ?1 AND t.deleted = 0 AND t.header IS NOT NULL
              ORDER BY t.id",
             source,
             &format!("listing the tickets of {source} with stale clocks"),
@@ -726,10 +1117,9 @@ impl Store for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT c.ticket_id FROM clocks c
-                 JOIN tickets t ON t.source = c.source AND t.id = c.ticket_id
-                 WHERE c.source = ?1 AND t.deleted = 0 AND c.config_hash <> ?2
-                 ORDER BY c.ticket_id",
+                "SELECT t.id FROM clocks c JOIN tickets t ON t.key = c.key
+                 WHERE t.source = ?1 AND t.deleted = 0 AND c.config_hash <> ?2
+                 ORDER BY t.id",
             )
             .map_err(|e| sql_error(&self.path, &what, e))?;
         let rows = stmt
@@ -746,17 +1136,12 @@ impl Store for SqliteStore {
         config_hash: &str,
         clocks_json: &str,
     ) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(PUT_CLOCKS)
-            .and_then(|mut s| s.execute(params![source, ticket_id, config_hash, clocks_json]))
-            .map_err(|e| {
-                sql_error(
-                    &self.path,
-                    format!("saving the clocks of ticket {ticket_id} of {source}"),
-                    e,
-                )
-            })?;
-        Ok(())
+        let rows = [(
+            ticket_id.to_string(),
+            config_hash.to_string(),
+            clocks_json.to_string(),
+        )];
+        self.save_clocks_batch(source, &rows)
     }
 
     fn save_clocks_batch(
@@ -770,22 +1155,49 @@ impl Store for SqliteStore {
             .conn
             .transaction()
             .map_err(|e| sql_error(path, what(), e))?;
+        let mut learned = Vec::new();
         {
-            let mut stmt = tx
-                .prepare_cached(PUT_CLOCKS)
-                .map_err(|e| sql_error(path, what(), e))?;
+            let cache = self.keys.borrow();
+            let known = cache.get(source);
+            let prepare = |sql| {
+                tx.prepare_cached(sql)
+                    .map_err(|e| sql_error(path, what(), e))
+            };
+            let (mut find, mut live) = (prepare(GET_KEY)?, prepare(IS_LIVE)?);
+            let (mut clear, mut put) = (prepare(CLEAR_STALE)?, prepare(PUT_CLOCKS)?);
             for (ticket_id, config_hash, json) in clocks {
-                stmt.execute(params![source, ticket_id, config_hash, json])
-                    .map_err(|e| {
-                        sql_error(
-                            path,
-                            format!("saving the clocks of ticket {ticket_id} of {source}"),
-                            e,
-                        )
-                    })?;
+                let what = || format!("saving the clocks of ticket {ticket_id} of {source}");
+                let key = match known.and_then(|k| k.get(ticket_id.as_str())) {
+                    Some(&key) => Some(key),
+                    None => {
+                        let key = find
+                            .query_row(params![source, ticket_id], |r| r.get::<_, i64>(0))
+                            .optional()
+                            .map_err(|e| sql_error(path, what(), e))?;
+                        if let Some(key) = key {
+                            learned.push((ticket_id.clone(), key));
+                        }
+                        key
+                    }
+                };
+                // Clocks of unknown or deleted tickets are not kept.
+                let Some(key) = key else { continue };
+                if !live
+                    .exists(params![key])
+                    .map_err(|e| sql_error(path, what(), e))?
+                {
+                    continue;
+                }
+                clear
+                    .execute(params![key])
+                    .map_err(|e| sql_error(path, what(), e))?;
+                put.execute(params![key, config_hash, json])
+                    .map_err(|e| sql_error(path, what(), e))?;
             }
         }
-        tx.commit().map_err(|e| sql_error(path, what(), e))
+        tx.commit().map_err(|e| sql_error(path, what(), e))?;
+        self.learn_keys(source, learned);
+        Ok(())
     }
 
     fn clocks(
@@ -795,7 +1207,8 @@ impl Store for SqliteStore {
     ) -> Result<Option<(String, String)>, StoreError> {
         self.conn
             .prepare_cached(
-                "SELECT config_hash, json FROM clocks WHERE source = ?1 AND ticket_id = ?2",
+                "SELECT c.config_hash, c.json FROM tickets t JOIN clocks c ON c.key = t.key
+                 WHERE t.source = ?1 AND t.id = ?2",
             )
             .and_then(|mut s| {
                 s.query_row(params![source, ticket_id], |row| {
@@ -823,7 +1236,8 @@ impl Store for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id FROM tickets WHERE source = ?1 AND changed_at >= ?2 AND deleted = 0
+                "SELECT id FROM tickets
+                 WHERE source = ?1 AND changed_at >= ?2 AND deleted = 0 AND header IS NOT NULL
                  ORDER BY id",
             )
             .map_err(|e| sql_error(&self.path, what(), e))?;
@@ -843,39 +1257,25 @@ impl Store for SqliteStore {
     }
 
     fn ticket_metas(&self, source: &str) -> Result<Vec<TicketMeta>, StoreError> {
-        /// Just what a meta needs of a stored header.
-        #[derive(serde::Deserialize)]
-        struct Created {
-            #[serde(with = "crate::engine::timeline::instant")]
-            created_at: i64,
-        }
         let what = || format!("reading the tickets of {source}");
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, organization_id, header FROM tickets
-                 WHERE source = ?1 AND deleted = 0 ORDER BY id",
+                "SELECT id, created_at, organization_id FROM tickets
+                 WHERE source = ?1 AND deleted = 0 AND header IS NOT NULL ORDER BY id",
             )
             .map_err(|e| sql_error(&self.path, what(), e))?;
-        let mut rows = stmt
-            .query(params![source])
+        let rows = stmt
+            .query_map(params![source], |row| {
+                Ok(TicketMeta {
+                    id: row.get(0)?,
+                    created_at: row.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                    organization: row.get(2)?,
+                })
+            })
             .map_err(|e| sql_error(&self.path, what(), e))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(|e| sql_error(&self.path, what(), e))? {
-            let id: String = row.get(0).map_err(|e| sql_error(&self.path, what(), e))?;
-            let organization: Option<String> =
-                row.get(1).map_err(|e| sql_error(&self.path, what(), e))?;
-            let header: String = row.get(2).map_err(|e| sql_error(&self.path, what(), e))?;
-            let created: Created = serde_json::from_str(&header).map_err(|e| {
-                json_error(&self.path, format!("reading the header of ticket {id}"), e)
-            })?;
-            out.push(TicketMeta {
-                id,
-                created_at: created.created_at,
-                organization,
-            });
-        }
-        Ok(out)
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| sql_error(&self.path, what(), e))
     }
 
     fn polls(&self, source: &str, from: i64, to: i64) -> Result<Vec<i64>, StoreError> {
@@ -902,8 +1302,10 @@ impl Store for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT ticket_id, config_hash, json, stale FROM clocks
-                 WHERE source = ?1 ORDER BY ticket_id",
+                "SELECT t.id, c.config_hash, c.json, s.key IS NOT NULL FROM tickets t
+                 JOIN clocks c ON c.key = t.key
+                 LEFT JOIN stale_tickets s ON s.key = t.key
+                 WHERE t.source = ?1 ORDER BY t.id",
             )
             .map_err(|e| sql_error(&self.path, what(), e))?;
         let mut rows = stmt
@@ -927,9 +1329,9 @@ impl Store for SqliteStore {
         self.conn
             .prepare_cached(
                 "SELECT
-                    (SELECT count(*) FROM tickets WHERE deleted = 0),
-                    (SELECT count(*) FROM tickets WHERE deleted = 1),
-                    (SELECT count(*) FROM events),
+                    (SELECT count(*) FROM tickets WHERE deleted = 0 AND header IS NOT NULL),
+                    (SELECT count(*) FROM tickets WHERE deleted = 1 AND header IS NOT NULL),
+                    (SELECT coalesce(sum(event_count), 0) FROM tickets),
                     (SELECT count(*) FROM organizations),
                     (SELECT count(*) FROM users),
                     (SELECT count(*) FROM clocks),

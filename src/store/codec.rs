@@ -1,0 +1,417 @@
+//! The compact form of a ticket's events in the store (schema version 3):
+//! one BLOB per ticket instead of a row and a JSON text per event.
+//!
+//! A blob is the events sorted by `(at, id)`, each framed by its length so
+//! a merge can read ids and instants and copy the rest without decoding it:
+//!
+//! ```text
+//! blob   := event*
+//! event  := varint(len of body) body
+//! body   := str(id) zigzag(at) kind payload
+//! kind   := 0 priority | 1 severity | 2 group | 3 organization   payload := opt_str
+//!         | 4 tags        payload := varint(n) str{n}
+//!         | 5 comment     payload := author:u8 opt_str(author id) public:u8
+//!         | 6 status      payload := status:u8
+//! str    := varint(len) utf-8 bytes       opt_str := 0 | 1 str
+//! ```
+//!
+//! Varints are LEB128; `at` is zigzag-encoded (instants before 1970 exist in
+//! tests). Decoding never panics: a malformed blob is an error naming what
+//! was wrong, which the store reports with the ticket and the file.
+
+use crate::engine::timeline::Author;
+use crate::policy::spec::Status;
+use crate::sources::ChangeRecord;
+
+/// Why a blob does not decode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed event blob at byte {offset}: {what}")]
+pub struct CodecError {
+    pub offset: usize,
+    pub what: &'static str,
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        None => out.push(0),
+        Some(s) => {
+            out.push(1);
+            put_str(out, s);
+        }
+    }
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+fn author_code(a: Author) -> u8 {
+    match a {
+        Author::Agent => 0,
+        Author::Requester => 1,
+        Author::Other => 2,
+    }
+}
+
+fn status_code(s: Status) -> u8 {
+    match s {
+        Status::New => 0,
+        Status::Open => 1,
+        Status::Pending => 2,
+        Status::Hold => 3,
+        Status::Solved => 4,
+        Status::Closed => 5,
+    }
+}
+
+/// Appends one framed event to `out`.
+pub fn encode_event(out: &mut Vec<u8>, id: &str, at: i64, change: &ChangeRecord) {
+    let mut body = Vec::with_capacity(16 + id.len());
+    put_str(&mut body, id);
+    put_varint(&mut body, zigzag(at));
+    match change {
+        ChangeRecord::Priority { value } => {
+            body.push(0);
+            put_opt_str(&mut body, value.as_deref());
+        }
+        ChangeRecord::Severity { value } => {
+            body.push(1);
+            put_opt_str(&mut body, value.as_deref());
+        }
+        ChangeRecord::Group { value } => {
+            body.push(2);
+            put_opt_str(&mut body, value.as_deref());
+        }
+        ChangeRecord::Organization { id } => {
+            body.push(3);
+            put_opt_str(&mut body, id.as_deref());
+        }
+        ChangeRecord::Tags { value } => {
+            body.push(4);
+            put_varint(&mut body, value.len() as u64);
+            for t in value {
+                put_str(&mut body, t);
+            }
+        }
+        ChangeRecord::Comment {
+            author,
+            author_id,
+            public,
+        } => {
+            body.push(5);
+            body.push(author_code(*author));
+            put_opt_str(&mut body, author_id.as_deref());
+            body.push(u8::from(*public));
+        }
+        ChangeRecord::Status { value } => {
+            body.push(6);
+            body.push(status_code(*value));
+        }
+    }
+    put_varint(out, body.len() as u64);
+    out.extend_from_slice(&body);
+}
+
+/// A cursor over a byte slice; every read checks its bounds.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    /// Offset of `bytes` in the whole blob, for error messages.
+    base: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn err(&self, what: &'static str) -> CodecError {
+        CodecError {
+            offset: self.base + self.pos,
+            what,
+        }
+    }
+
+    fn byte(&mut self) -> Result<u8, CodecError> {
+        let b = *self
+            .bytes
+            .get(self.pos)
+            .ok_or_else(|| self.err("unexpected end"))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn varint(&mut self) -> Result<u64, CodecError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(self.err("varint longer than 64 bits"))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or_else(|| self.err("length past the end"))?;
+        let s = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn str(&mut self) -> Result<&'a str, CodecError> {
+        let n = usize::try_from(self.varint()?).map_err(|_| self.err("length too large"))?;
+        let bytes = self.take(n)?;
+        std::str::from_utf8(bytes).map_err(|_| self.err("text is not UTF-8"))
+    }
+
+    fn opt_str(&mut self) -> Result<Option<&'a str>, CodecError> {
+        match self.byte()? {
+            0 => Ok(None),
+            1 => self.str().map(Some),
+            _ => Err(self.err("option tag is neither 0 nor 1")),
+        }
+    }
+}
+
+/// One framed event of a blob, its payload not decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Framed<'a> {
+    pub id: &'a str,
+    pub at: i64,
+    /// The whole frame (length prefix included), to copy as is.
+    pub frame: &'a [u8],
+    /// The body after `id` and `at`: kind and payload.
+    rest: &'a [u8],
+    rest_offset: usize,
+}
+
+/// The events of a blob, in stored order, with their ids and instants.
+pub fn frames(blob: &[u8]) -> Result<Vec<Framed<'_>>, CodecError> {
+    let mut out = Vec::new();
+    let mut r = Reader {
+        bytes: blob,
+        pos: 0,
+        base: 0,
+    };
+    while r.pos < blob.len() {
+        let start = r.pos;
+        let len = usize::try_from(r.varint()?).map_err(|_| r.err("length too large"))?;
+        let body_offset = r.pos;
+        let body = r.take(len)?;
+        let mut b = Reader {
+            bytes: body,
+            pos: 0,
+            base: body_offset,
+        };
+        let id = b.str()?;
+        let at = unzigzag(b.varint()?);
+        out.push(Framed {
+            id,
+            at,
+            frame: &blob[start..r.pos],
+            rest: &body[b.pos..],
+            rest_offset: body_offset + b.pos,
+        });
+    }
+    Ok(out)
+}
+
+impl<'a> Framed<'a> {
+    /// What the event refers to, without decoding the rest: `("o", id)` for
+    /// an organization change, `("u", author id)` for a comment naming its
+    /// author.
+    pub fn reference(&self) -> Result<Option<(&'static str, &'a str)>, CodecError> {
+        let mut r = Reader {
+            bytes: self.rest,
+            pos: 0,
+            base: self.rest_offset,
+        };
+        Ok(match r.byte()? {
+            3 => r.opt_str()?.map(|o| ("o", o)),
+            5 => {
+                r.byte()?;
+                r.opt_str()?.map(|u| ("u", u))
+            }
+            _ => None,
+        })
+    }
+
+    /// Decodes what changed.
+    pub fn change(&self) -> Result<ChangeRecord, CodecError> {
+        let mut r = Reader {
+            bytes: self.rest,
+            pos: 0,
+            base: self.rest_offset,
+        };
+        let owned = |s: Option<&str>| s.map(str::to_string);
+        let change = match r.byte()? {
+            0 => ChangeRecord::Priority {
+                value: owned(r.opt_str()?),
+            },
+            1 => ChangeRecord::Severity {
+                value: owned(r.opt_str()?),
+            },
+            2 => ChangeRecord::Group {
+                value: owned(r.opt_str()?),
+            },
+            3 => ChangeRecord::Organization {
+                id: owned(r.opt_str()?),
+            },
+            4 => {
+                let n = r.varint()?;
+                let mut value = Vec::new();
+                for _ in 0..n {
+                    value.push(r.str()?.to_string());
+                }
+                ChangeRecord::Tags { value }
+            }
+            5 => {
+                let author = match r.byte()? {
+                    0 => Author::Agent,
+                    1 => Author::Requester,
+                    2 => Author::Other,
+                    _ => return Err(r.err("unknown comment author")),
+                };
+                let author_id = owned(r.opt_str()?);
+                let public = match r.byte()? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(r.err("comment visibility is neither 0 nor 1")),
+                };
+                ChangeRecord::Comment {
+                    author,
+                    author_id,
+                    public,
+                }
+            }
+            6 => ChangeRecord::Status {
+                value: match r.byte()? {
+                    0 => Status::New,
+                    1 => Status::Open,
+                    2 => Status::Pending,
+                    3 => Status::Hold,
+                    4 => Status::Solved,
+                    5 => Status::Closed,
+                    _ => return Err(r.err("unknown status")),
+                },
+            },
+            _ => return Err(r.err("unknown kind of change")),
+        };
+        if r.pos != r.bytes.len() {
+            return Err(r.err("bytes after the event"));
+        }
+        Ok(change)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        "[a-z0-9é_ -]{0,12}"
+    }
+
+    fn change() -> impl Strategy<Value = ChangeRecord> {
+        let status = prop_oneof![
+            Just(Status::New),
+            Just(Status::Open),
+            Just(Status::Pending),
+            Just(Status::Hold),
+            Just(Status::Solved),
+            Just(Status::Closed)
+        ];
+        let author = prop_oneof![
+            Just(Author::Agent),
+            Just(Author::Requester),
+            Just(Author::Other)
+        ];
+        prop_oneof![
+            proptest::option::of(text()).prop_map(|value| ChangeRecord::Priority { value }),
+            proptest::option::of(text()).prop_map(|value| ChangeRecord::Severity { value }),
+            proptest::option::of(text()).prop_map(|value| ChangeRecord::Group { value }),
+            proptest::option::of(text()).prop_map(|id| ChangeRecord::Organization { id }),
+            proptest::collection::vec(text(), 0..4).prop_map(|value| ChangeRecord::Tags { value }),
+            (author, proptest::option::of(text()), any::<bool>()).prop_map(
+                |(author, author_id, public)| ChangeRecord::Comment {
+                    author,
+                    author_id,
+                    public
+                }
+            ),
+            status.prop_map(|value| ChangeRecord::Status { value }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn events_round_trip(events in proptest::collection::vec((text(), any::<i64>(), change()), 0..20)) {
+            let mut blob = Vec::new();
+            for (id, at, c) in &events {
+                encode_event(&mut blob, id, *at, c);
+            }
+            let framed = frames(&blob).unwrap();
+            prop_assert_eq!(framed.len(), events.len());
+            let mut copied = Vec::new();
+            for (f, (id, at, c)) in framed.iter().zip(&events) {
+                prop_assert_eq!(f.id, id.as_str());
+                prop_assert_eq!(f.at, *at);
+                prop_assert_eq!(&f.change().unwrap(), c);
+                let reference = match c {
+                    ChangeRecord::Organization { id: Some(o) } => Some(("o", o.as_str())),
+                    ChangeRecord::Comment { author_id: Some(u), .. } => Some(("u", u.as_str())),
+                    _ => None,
+                };
+                prop_assert_eq!(f.reference().unwrap(), reference);
+                copied.extend_from_slice(f.frame);
+            }
+            // Frames copied as they are make the same blob.
+            prop_assert_eq!(copied, blob);
+        }
+
+        #[test]
+        fn garbage_is_an_error_never_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            if let Ok(framed) = frames(&bytes) {
+                for f in framed {
+                    let _ = f.change();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_truncated_blob_names_where() {
+        let mut blob = Vec::new();
+        encode_event(
+            &mut blob,
+            "e1",
+            1_700_000_000,
+            &ChangeRecord::Status {
+                value: Status::Open,
+            },
+        );
+        let err = frames(&blob[..blob.len() - 1]).unwrap_err();
+        assert_eq!(err.what, "length past the end");
+        assert_eq!(err.offset, 1);
+    }
+}
