@@ -54,19 +54,22 @@ const MIGRATIONS: &[Migration] = &[
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-const GET_ROW: &str = "SELECT key, header, updated_at, deleted, events FROM tickets
-     WHERE source = ?1 AND id = ?2";
+const GET_ROW: &str = "SELECT key, header IS NOT NULL, updated_at, deleted, requester_id, events
+     FROM tickets WHERE source = ?1 AND id = ?2";
 
-const GET_ROW_BY_KEY: &str = "SELECT key, header, updated_at, deleted, events FROM tickets
-     WHERE key = ?1";
+const GET_ROW_BY_KEY: &str = "SELECT key, header IS NOT NULL, updated_at, deleted, requester_id,
+     events FROM tickets WHERE key = ?1";
+
+const GET_HEADER: &str = "SELECT header FROM tickets WHERE key = ?1";
 
 const INSERT_ROW: &str = "INSERT INTO tickets
      (source, id, header, updated_at, created_at, organization_id, deleted, events,
-      event_count, changed_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+      event_count, changed_at, requester_id)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 const UPDATE_ROW: &str = "UPDATE tickets SET header = ?2, updated_at = ?3, created_at = ?4,
-     organization_id = ?5, deleted = ?6, events = ?7, event_count = ?8, changed_at = ?9
+     organization_id = ?5, deleted = ?6, events = ?7, event_count = ?8, changed_at = ?9,
+     requester_id = ?10
      WHERE key = ?1";
 
 const PUT_REF: &str = "INSERT OR IGNORE INTO ticket_refs (source, kind, ref, key)
@@ -101,6 +104,9 @@ const DROP_CLOCKS: &str = "DELETE FROM clocks WHERE key = ?1";
 
 const GET_TIMELINE: &str = "SELECT key, header, events FROM tickets
      WHERE source = ?1 AND id = ?2 AND deleted = 0 AND header IS NOT NULL";
+
+const GET_TIMELINE_BY_KEY: &str = "SELECT key, header, events FROM tickets
+     WHERE key = ?1 AND deleted = 0 AND header IS NOT NULL";
 
 const GET_ORGANIZATION: &str = "SELECT record FROM organizations WHERE source = ?1 AND id = ?2";
 
@@ -175,14 +181,6 @@ struct Group<'a> {
     events: Vec<&'a EventRecord>,
 }
 
-/// Just the requester of a stored header (a changed requester turns the old
-/// one's comments into lookups).
-#[derive(serde::Deserialize)]
-struct StoredRequester {
-    #[serde(default)]
-    requester_id: Option<String>,
-}
-
 /// Reads, merges and writes one ticket's row. Returns whether its timeline
 /// changed.
 #[allow(clippy::too_many_arguments)]
@@ -199,9 +197,16 @@ fn merge_ticket(
     merged: &mut Vec<u8>,
 ) -> Result<bool, StoreError> {
     let what = || format!("storing ticket {id} of {source}");
-    type Row = (i64, Option<String>, Option<i64>, bool, Vec<u8>);
+    type Row = (i64, bool, Option<i64>, bool, Option<String>, Vec<u8>);
     let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Row> {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
     };
     let known = keys.known.and_then(|k| k.get(id)).copied();
     let row: Option<Row> = match known {
@@ -216,9 +221,17 @@ fn merge_ticket(
     if let (None, Some((key, ..))) = (known, &row) {
         keys.learned.push((id.to_string(), *key));
     }
-    let (key, old_header, old_updated, old_deleted, old_events) = match row {
-        Some((k, h, u, d, e)) => (Some(k), h, u, d, e),
-        None => (None, None, None, false, Vec::new()),
+    let (key, has_header, old_updated, old_deleted, old_requester, old_events) = match row {
+        Some((k, h, u, d, r, e)) => (Some(k), h, u, d, r, e),
+        None => (None, false, None, false, None, Vec::new()),
+    };
+    // The stored header's text, only to compare with new ones.
+    let old_header: Option<String> = match key {
+        Some(key) if has_header && !group.headers.is_empty() => tx
+            .prepare_cached(GET_HEADER)
+            .and_then(|mut s| s.query_row(params![key], |r| r.get(0)))
+            .map_err(|e| sql_error(path, what(), e))?,
+        _ => None,
     };
 
     // The header: the newest of the batch's, if at least as new as the
@@ -239,34 +252,11 @@ fn merge_ticket(
         }
         updated_at = Some(h.updated_at);
     }
-    // The requester decides which comment authors need a lookup; read from
-    // the stored header only when a new comment names its author.
-    let stored_requester = |json: &str| {
-        serde_json::from_str::<StoredRequester>(json)
-            .map(|r| r.requester_id)
-            .map_err(|e| json_error(path, format!("decoding the header of ticket {id}"), e))
+    // The requester decides which comment authors need a lookup.
+    let requester: Option<&str> = match &newest {
+        Some((h, _)) => h.requester_id.as_deref(),
+        None => old_requester.as_deref(),
     };
-    let names_author = group.events.iter().any(|e| {
-        matches!(
-            e.change,
-            ChangeRecord::Comment {
-                author_id: Some(_),
-                ..
-            }
-        )
-    });
-    let mut old_requester: Option<String> = None;
-    let requester: Option<String> = match (&newest, old_header.as_deref()) {
-        (Some((h, _)), old) => {
-            if let Some(old) = old {
-                old_requester = stored_requester(old)?;
-            }
-            h.requester_id.clone()
-        }
-        (None, Some(old)) if names_author => stored_requester(old)?,
-        _ => None,
-    };
-    let requester = requester.as_deref();
 
     // The events: the stored ones, plus those of the batch not seen before
     // (a page read again, or records repeated across pages). A ticket has a
@@ -320,7 +310,9 @@ fn merge_ticket(
         }
     }
     // The old requester's comments are now resolved through the users.
-    let former_requester = old_requester.as_deref().filter(|&r| Some(r) != requester);
+    let former_requester = old_requester
+        .as_deref()
+        .filter(|&r| newest.is_some() && Some(r) != requester);
     if let Some(r) = former_requester {
         candidates.push(("u", r));
     }
@@ -329,24 +321,21 @@ fn merge_ticket(
     // stopped being it since, which wrote the pair then).
     candidates.sort_unstable();
     candidates.dedup();
-    let mut fresh_refs: Vec<(&'static str, &str)> = Vec::with_capacity(candidates.len());
-    for c in candidates {
-        let mut known = false;
-        if former_requester != Some(c.1) || c.0 != "u" {
-            for f in &existing {
-                if f.reference()
-                    .map_err(|e| codec_error(path, source, id, e))?
-                    == Some(c)
-                {
-                    known = true;
-                    break;
-                }
+    let mut made: Vec<(&'static str, &str)> = Vec::new();
+    if !candidates.is_empty() {
+        for f in &existing {
+            if let Some(r) = f
+                .reference()
+                .map_err(|e| codec_error(path, source, id, e))?
+            {
+                made.push(r);
             }
         }
-        if !known {
-            fresh_refs.push(c);
-        }
     }
+    let fresh_refs: Vec<(&'static str, &str)> = candidates
+        .into_iter()
+        .filter(|c| (c.0 == "u" && former_requester == Some(c.1)) || !made.contains(c))
+        .collect();
 
     let mut deleted = old_deleted;
     let key = match (key, &newest) {
@@ -363,7 +352,8 @@ fn merge_ticket(
                         h.deleted,
                         events,
                         count as i64,
-                        now
+                        now,
+                        h.requester_id
                     ])
                 })
                 .map_err(|e| sql_error(path, what(), e))?;
@@ -390,7 +380,8 @@ fn merge_ticket(
                         deleted,
                         events,
                         count as i64,
-                        now
+                        now,
+                        h.and_then(|h| h.requester_id.as_deref())
                     ])
                 })
                 .map_err(|e| sql_error(path, what(), e))?;
@@ -399,9 +390,12 @@ fn merge_ticket(
             key
         }
     };
-    tx.prepare_cached(MARK_STALE)
-        .and_then(|mut s| s.execute(params![key]))
-        .map_err(|e| sql_error(path, what(), e))?;
+    if !keys.stale.contains(&key) {
+        tx.prepare_cached(MARK_STALE)
+            .and_then(|mut s| s.execute(params![key]))
+            .map_err(|e| sql_error(path, what(), e))?;
+        keys.marked.push(key);
+    }
     if deleted && !old_deleted {
         tx.prepare_cached(DROP_CLOCKS)
             .and_then(|mut s| s.execute(params![key]))
@@ -417,6 +411,10 @@ fn merge_ticket(
 struct BatchKeys<'a> {
     known: Option<&'a HashMap<String, i64>>,
     learned: Vec<(String, i64)>,
+    /// Keys already marked stale in the file (a mark is skipped for them).
+    stale: &'a HashSet<i64>,
+    /// Keys this transaction marks stale.
+    marked: Vec<i64>,
 }
 
 /// Applies pages inside `tx`: organizations and users as they come, then
@@ -663,8 +661,8 @@ fn copy_version_2_rows(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreErr
         let stale = !matches!(clocks, Some((_, _, false)));
         tx.prepare_cached(
             "INSERT INTO tickets_v3 (source, id, header, updated_at, created_at, organization_id,
-                 deleted, events, event_count, changed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 deleted, events, event_count, changed_at, requester_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -677,7 +675,8 @@ fn copy_version_2_rows(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreErr
                 header.as_ref().is_some_and(|h| h.3),
                 blob,
                 count,
-                header.as_ref().map_or(0, |h| h.4)
+                header.as_ref().map_or(0, |h| h.4),
+                requester
             ])
         })
         .map_err(q)?;
@@ -720,18 +719,20 @@ fn load_ticket(
     path: &Path,
     source: &str,
     id: &str,
+    key: Option<i64>,
     lookups: &mut Lookups,
 ) -> Result<Option<(i64, Ticket)>, StoreError> {
     let what = || format!("reading ticket {id} of {source}");
-    let row: Option<(i64, String, Vec<u8>)> = conn
-        .prepare_cached(GET_TIMELINE)
-        .and_then(|mut s| {
-            s.query_row(params![source, id], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            })
-            .optional()
-        })
-        .map_err(|e| sql_error(path, what(), e))?;
+    let read = |row: &rusqlite::Row<'_>| Ok((row.get(0)?, row.get(1)?, row.get(2)?));
+    let row: Option<(i64, String, Vec<u8>)> = match key {
+        Some(key) => conn
+            .prepare_cached(GET_TIMELINE_BY_KEY)
+            .and_then(|mut s| s.query_row(params![key], read).optional()),
+        None => conn
+            .prepare_cached(GET_TIMELINE)
+            .and_then(|mut s| s.query_row(params![source, id], read).optional()),
+    }
+    .map_err(|e| sql_error(path, what(), e))?;
     let Some((key, header, blob)) = row else {
         return Ok(None);
     };
@@ -825,6 +826,9 @@ pub struct SqliteStore {
     /// (rows are never deleted), so a row is then found by its integer key
     /// instead of through the text index. Bounded by [`KEY_CACHE_MAX`].
     keys: RefCell<HashMap<String, HashMap<String, i64>>>,
+    /// Keys whose stale mark is committed, so applying more pages to the
+    /// ticket need not mark it again (bounded like `keys`).
+    stale: RefCell<HashSet<i64>>,
 }
 
 /// Keys remembered before the cache starts over (about 60 bytes each).
@@ -858,6 +862,7 @@ impl SqliteStore {
             conn,
             path,
             keys: RefCell::default(),
+            stale: RefCell::default(),
         };
         store.configure(true)?;
         store.migrate()?;
@@ -873,6 +878,7 @@ impl SqliteStore {
             conn,
             path,
             keys: RefCell::default(),
+            stale: RefCell::default(),
         };
         store.configure(false)?;
         store.migrate()?;
@@ -1026,16 +1032,24 @@ impl Store for SqliteStore {
             )
         })?;
         let cache = self.keys.borrow();
+        let stale = self.stale.borrow();
         let mut keys = BatchKeys {
             known: cache.get(source),
             learned: Vec::new(),
+            stale: &stale,
+            marked: Vec::new(),
         };
         let changed = apply_in(&tx, path, source, pages, &mut keys)?;
         tx.commit()
             .map_err(|e| sql_error(path, format!("committing pages of {source}"), e))?;
-        let learned = keys.learned;
-        drop(cache);
+        let (learned, marked) = (keys.learned, keys.marked);
+        drop((cache, stale));
         self.learn_keys(source, learned);
+        let mut stale = self.stale.borrow_mut();
+        if stale.len() + marked.len() > KEY_CACHE_MAX {
+            stale.clear();
+        }
+        stale.extend(marked);
         let mut ids: Vec<String> = changed.into_iter().collect();
         ids.sort_unstable();
         Ok(ids)
@@ -1063,7 +1077,13 @@ impl Store for SqliteStore {
             .conn
             .unchecked_transaction()
             .map_err(|e| sql_error(path, format!("reading ticket {id} of {source}"), e))?;
-        let ticket = load_ticket(&tx, path, source, id, &mut Lookups::default())?;
+        let key = self
+            .keys
+            .borrow()
+            .get(source)
+            .and_then(|k| k.get(id))
+            .copied();
+        let ticket = load_ticket(&tx, path, source, id, key, &mut Lookups::default())?;
         drop(tx);
         Ok(ticket.map(|(_, t)| t))
     }
@@ -1077,10 +1097,17 @@ impl Store for SqliteStore {
         let mut lookups = Lookups::default();
         let mut out = Vec::with_capacity(ids.len());
         let mut learned = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some((key, t)) = load_ticket(&tx, path, source, id, &mut lookups)? {
-                learned.push((t.id.clone(), key));
-                out.push(t);
+        {
+            let cache = self.keys.borrow();
+            let known = cache.get(source);
+            for id in ids {
+                let cached = known.and_then(|k| k.get(id.as_str())).copied();
+                if let Some((key, t)) = load_ticket(&tx, path, source, id, cached, &mut lookups)? {
+                    if cached.is_none() {
+                        learned.push((t.id.clone(), key));
+                    }
+                    out.push(t);
+                }
             }
         }
         drop(tx);
@@ -1188,6 +1215,9 @@ impl Store for SqliteStore {
                 {
                     continue;
                 }
+                // Forgotten before the commit: at worst a later page marks
+                // the ticket again.
+                self.stale.borrow_mut().remove(&key);
                 clear
                     .execute(params![key])
                     .map_err(|e| sql_error(path, what(), e))?;

@@ -20,6 +20,9 @@ CREATE TABLE tickets_v3 (
     updated_at      INTEGER,
     created_at      INTEGER,
     organization_id TEXT,
+    -- Copied out of the header: a merge decides with it which comment
+    -- authors need a user lookup without decoding the header.
+    requester_id    TEXT,
     deleted         INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
     events          BLOB    NOT NULL,
     event_count     INTEGER NOT NULL DEFAULT 0,
