@@ -245,7 +245,7 @@ fn a_daemon_killed_mid_backfill_resumes_and_loses_nothing() {
             "--seed",
             "11",
             "--days",
-            "20",
+            "40",
             "--tickets-per-day",
             "150",
         ])
