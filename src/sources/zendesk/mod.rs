@@ -28,9 +28,13 @@
 //! is sent in the `Authorization` header only and never logged or put in an
 //! error (errors name the URL path and the status).
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -138,15 +142,8 @@ impl Zendesk {
         })
     }
 
-    /// GETs a page and parses it straight into `T` (no `Value` tree in
-    /// between): a body that is not JSON is malformed at `path`, JSON of
-    /// the wrong shape is malformed in `stream`.
-    async fn get<T: for<'de> Deserialize<'de>>(
-        &self,
-        stream: &str,
-        path: &str,
-        query: &[(&str, String)],
-    ) -> Result<T, SourceError> {
+    /// GETs a page's body; [`Self::parse`] reads it.
+    async fn fetch(&self, path: &str, query: &[(&str, String)]) -> Result<Bytes, SourceError> {
         let url = format!("{}{}", self.base, path);
         let req = self.auth.apply(self.client.get(&url).query(query));
         let resp = req.send().await.map_err(|e| {
@@ -182,10 +179,21 @@ impl Zendesk {
         if !status.is_success() {
             return Err(SourceError::Fatal(format!("GET {path}: HTTP {status}")));
         }
-        let bytes = resp.bytes().await.map_err(|e| {
+        resp.bytes().await.map_err(|e| {
             SourceError::Transient(format!("GET {path}: reading the body: {}", without_url(&e)))
-        })?;
-        serde_json::from_slice(&bytes).map_err(|e| {
+        })
+    }
+
+    /// Parses a page's body straight into `T` (no `Value` tree in between),
+    /// borrowing its strings where `T` does: a body that is not JSON is
+    /// malformed at `path`, JSON of the wrong shape is malformed in `stream`.
+    fn parse<'de, T: Deserialize<'de>>(
+        &self,
+        stream: &str,
+        path: &str,
+        body: &'de [u8],
+    ) -> Result<T, SourceError> {
+        from_body(body).map_err(|e| {
             if e.is_data() {
                 return SourceError::Malformed {
                     stream: stream.to_string(),
@@ -224,13 +232,9 @@ impl Zendesk {
         };
         match stream {
             "users" => {
-                let page: CursorPage<ZUser> = self
-                    .get(
-                        stream,
-                        "/api/v2/incremental/users/cursor.json",
-                        &[cursor_query(cursor), per_page],
-                    )
-                    .await?;
+                let path = "/api/v2/incremental/users/cursor.json";
+                let body = self.fetch(path, &[cursor_query(cursor), per_page]).await?;
+                let page: CursorPage<ZUser> = self.parse(stream, path, &body)?;
                 let records = page
                     .items
                     .iter()
@@ -245,15 +249,11 @@ impl Zendesk {
                 ))
             }
             "tickets" => {
-                let page: CursorPage<ZTicket> = self
-                    .get(
-                        stream,
-                        "/api/v2/incremental/tickets/cursor.json",
-                        &[cursor_query(cursor), per_page],
-                    )
-                    .await?;
+                let path = "/api/v2/incremental/tickets/cursor.json";
+                let body = self.fetch(path, &[cursor_query(cursor), per_page]).await?;
+                let page: CursorPage<ZTicket> = self.parse(stream, path, &body)?;
                 let mut records = Vec::with_capacity(page.items.len());
-                for t in &page.items {
+                for t in page.items {
                     records.push(Record::Ticket(t.header(stream)?));
                 }
                 Ok(cursor_page(
@@ -265,16 +265,14 @@ impl Zendesk {
                 ))
             }
             "organizations" => {
-                let page: TimePage<ZOrganization> = self
-                    .get(
-                        stream,
-                        "/api/v2/incremental/organizations.json",
-                        &[("start_time", start(cursor)?), per_page],
-                    )
+                let path = "/api/v2/incremental/organizations.json";
+                let body = self
+                    .fetch(path, &[("start_time", start(cursor)?), per_page])
                     .await?;
+                let page: TimePage<ZOrganization> = self.parse(stream, path, &body)?;
                 let records = page
                     .items
-                    .iter()
+                    .into_iter()
                     .map(|o| Record::Organization(o.record()))
                     .collect();
                 Ok(time_page(
@@ -286,10 +284,10 @@ impl Zendesk {
                 ))
             }
             "ticket_events" => {
-                let page: TimePage<ZTicketEvent> = self
-                    .get(
-                        stream,
-                        "/api/v2/incremental/ticket_events.json",
+                let path = "/api/v2/incremental/ticket_events.json";
+                let body = self
+                    .fetch(
+                        path,
                         &[
                             ("start_time", start(cursor)?),
                             ("include", "comment_events".to_string()),
@@ -297,7 +295,10 @@ impl Zendesk {
                         ],
                     )
                     .await?;
-                let mut records = Vec::with_capacity(page.items.len() * 2);
+                let page: TimePage<ZTicketEvent> = self.parse(stream, path, &body)?;
+                // At most one record per child event.
+                let events = page.items.iter().map(|e| e.child_events.len()).sum();
+                let mut records = Vec::with_capacity(events);
                 for e in &page.items {
                     e.records(&mut records);
                 }
@@ -314,6 +315,16 @@ impl Zendesk {
                 STREAMS.join(", ")
             ))),
         }
+    }
+}
+
+/// `serde_json::from_slice`, with the UTF-8 of the body checked once
+/// instead of string by string; a body that is not UTF-8 goes the byte way,
+/// which words the error as before.
+fn from_body<'de, T: Deserialize<'de>>(body: &'de [u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(body),
     }
 }
 
@@ -404,85 +415,274 @@ struct TimePage<T> {
     end_of_stream: bool,
 }
 
-fn id_text(v: &Value) -> Option<String> {
-    match v {
-        Value::Number(n) => Some(n.to_string()),
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        _ => None,
+// The items are read straight from the body into these borrowed forms: a
+// string without escapes is a slice of the body, numbers stay numbers until
+// a record needs their text, and only what a record keeps is allocated
+// (once). Plain structs with optional fields, no untagged or internally
+// tagged enums, so serde never buffers an item before reading it.
+
+/// A JSON string, borrowed from the body unless it had escapes.
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Any JSON value, kept as far as an id, a status, a priority or tags need
+/// it: a number, a string, or the strings of an array (its other items are
+/// dropped). Objects, `null` and booleans are `Other`.
+#[derive(Default)]
+enum ZValue<'a> {
+    #[default]
+    Other,
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str(Cow<'a, str>),
+    Strs(Vec<Cow<'a, str>>),
+}
+
+/// Reads any value as [`ZValue`]; inside an array, only strings are kept.
+struct ValueVisitor {
+    in_array: bool,
+}
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = ZValue<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(ZValue::Other)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(ZValue::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(ZValue::Uint(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(ZValue::Float(v))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(ZValue::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(ZValue::Str(Cow::Owned(v.to_string())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(ZValue::Str(Cow::Owned(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(ZValue::Other)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(ZValue::Other)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        if self.in_array {
+            // An array inside an array is not a string: skip it whole.
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            return Ok(ZValue::Other);
+        }
+        let mut strings = Vec::with_capacity(seq.size_hint().unwrap_or(4));
+        while let Some(item) = seq.next_element::<ArrayItem>()? {
+            if let ZValue::Str(s) = item.0 {
+                strings.push(s);
+            }
+        }
+        Ok(ZValue::Strs(strings))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(ZValue::Other)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for ZValue<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValueVisitor { in_array: false })
+    }
+}
+
+/// An item of an array value (see [`ZValue::Strs`]).
+struct ArrayItem<'a>(ZValue<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for ArrayItem<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValueVisitor { in_array: true })
+            .map(ArrayItem)
+    }
+}
+
+/// Appends `n` in decimal, as `Display` writes it, without the cost of the
+/// formatting machinery (a few ids per record).
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reserve(digits.len() - at);
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+}
+
+impl ZValue<'_> {
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            ZValue::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Appends an id's text (a number, or a non-empty string); false (and
+    /// nothing appended) when it is neither.
+    fn write_id(&self, out: &mut String) -> bool {
+        match self {
+            ZValue::Int(n) => {
+                if *n < 0 {
+                    out.push('-');
+                }
+                push_decimal(out, n.unsigned_abs());
+            }
+            ZValue::Uint(n) => push_decimal(out, *n),
+            // As serde_json writes a float `Number` (JSON has no NaN or
+            // infinity, so there always is one).
+            ZValue::Float(f) => match serde_json::Number::from_f64(*f) {
+                Some(n) => out.push_str(&n.to_string()),
+                None => return false,
+            },
+            ZValue::Str(s) if !s.is_empty() => out.push_str(s),
+            _ => return false,
+        }
+        true
+    }
+
+    /// An id as text: a number, or a non-empty string.
+    fn id_text(&self) -> Option<String> {
+        let mut out = String::with_capacity(match self {
+            ZValue::Str(s) => s.len(),
+            _ => 20,
+        });
+        self.write_id(&mut out).then_some(out)
     }
 }
 
 #[derive(Deserialize)]
-struct ZUser {
-    id: Value,
-    #[serde(default)]
-    role: Option<String>,
+struct ZUser<'a> {
+    #[serde(borrow)]
+    id: ZValue<'a>,
+    #[serde(default, borrow)]
+    role: Option<Str<'a>>,
 }
 
-impl ZUser {
+impl ZUser<'_> {
     fn record(&self) -> UserRecord {
         UserRecord {
-            id: id_text(&self.id).unwrap_or_default(),
+            id: self.id.id_text().unwrap_or_default(),
             agent: matches!(self.role.as_deref(), Some("agent" | "admin")),
         }
     }
 }
 
 #[derive(Deserialize)]
-struct ZOrganization {
-    id: Value,
+struct ZOrganization<'a> {
+    #[serde(borrow)]
+    id: ZValue<'a>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
     #[serde(default)]
-    organization_fields: serde_json::Map<String, Value>,
+    organization_fields: BTreeMap<String, Value>,
 }
 
-impl ZOrganization {
-    fn record(&self) -> OrganizationRecord {
+impl ZOrganization<'_> {
+    fn record(self) -> OrganizationRecord {
         OrganizationRecord {
-            id: id_text(&self.id).unwrap_or_default(),
-            name: self.name.clone(),
-            tags: self.tags.clone(),
-            fields: self.organization_fields.clone().into_iter().collect(),
+            id: self.id.id_text().unwrap_or_default(),
+            name: self.name,
+            tags: self.tags,
+            fields: self.organization_fields,
         }
     }
 }
 
 #[derive(Deserialize)]
-struct ZCustomField {
-    id: Value,
+struct ZCustomField<'a> {
+    #[serde(borrow)]
+    id: ZValue<'a>,
     #[serde(default)]
     value: Value,
 }
 
 #[derive(Deserialize)]
-struct ZTicket {
-    id: Value,
-    #[serde(default)]
-    url: Option<String>,
-    created_at: String,
-    updated_at: String,
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    requester_id: Value,
-    #[serde(default)]
-    organization_id: Value,
+struct ZTicket<'a> {
+    #[serde(borrow)]
+    id: ZValue<'a>,
+    #[serde(default, borrow)]
+    url: Option<Str<'a>>,
+    #[serde(borrow)]
+    created_at: Str<'a>,
+    #[serde(borrow)]
+    updated_at: Str<'a>,
+    #[serde(default, borrow)]
+    status: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    requester_id: ZValue<'a>,
+    #[serde(default, borrow)]
+    organization_id: ZValue<'a>,
     #[serde(default)]
     tags: Vec<String>,
-    #[serde(default)]
-    custom_fields: Vec<ZCustomField>,
+    #[serde(default, borrow)]
+    custom_fields: Vec<ZCustomField<'a>>,
 }
 
-impl ZTicket {
-    fn header(&self, stream: &str) -> Result<TicketHeader, SourceError> {
+impl ZTicket<'_> {
+    fn header(self, stream: &str) -> Result<TicketHeader, SourceError> {
         let malformed = |what: String| SourceError::Malformed {
             stream: stream.to_string(),
             message: what,
         };
-        let id = id_text(&self.id).ok_or_else(|| malformed("a ticket without an id".into()))?;
+        let id = self
+            .id
+            .id_text()
+            .ok_or_else(|| malformed("a ticket without an id".into()))?;
         let created_at = parse_instant(&self.created_at)
             .map_err(|e| malformed(format!("ticket {id}: created_at: {e}")))?;
         let updated_at = parse_instant(&self.updated_at)
@@ -491,13 +691,13 @@ impl ZTicket {
             url: self.url.as_deref().map(agent_link),
             created_at,
             updated_at,
-            organization_id: id_text(&self.organization_id),
-            requester_id: id_text(&self.requester_id),
-            tags: self.tags.clone(),
+            organization_id: self.organization_id.id_text(),
+            requester_id: self.requester_id.id_text(),
+            tags: self.tags,
             fields: self
                 .custom_fields
-                .iter()
-                .filter_map(|f| Some((id_text(&f.id)?, f.value.clone())))
+                .into_iter()
+                .filter_map(|f| Some((f.id.id_text()?, f.value)))
                 .collect(),
             deleted: self.status.as_deref() == Some("deleted"),
             id,
@@ -507,36 +707,58 @@ impl ZTicket {
 
 /// `https://x.zendesk.com/api/v2/tickets/7.json` → `https://x.zendesk.com/agent/tickets/7`.
 fn agent_link(api_url: &str) -> String {
-    match api_url.split_once("/api/v2/tickets/") {
-        Some((host, rest)) => format!("{host}/agent/tickets/{}", rest.trim_end_matches(".json")),
+    const API: &str = "/api/v2/tickets/";
+    // The first occurrence, as `split_once` finds it, but looked for only
+    // at the slashes (a substring searcher costs more to set up than a URL
+    // takes to scan).
+    let at = api_url
+        .match_indices('/')
+        .map(|(i, _)| i)
+        .find(|&i| api_url[i..].starts_with(API));
+    match at {
+        Some(i) => {
+            let (host, rest) = (&api_url[..i], &api_url[i + API.len()..]);
+            let id = rest.trim_end_matches(".json");
+            let mut link = String::with_capacity(host.len() + 15 + id.len());
+            link.push_str(host);
+            link.push_str("/agent/tickets/");
+            link.push_str(id);
+            link
+        }
         None => api_url.to_string(),
     }
 }
 
+/// A child event of an audit: every kind in one struct, with the fields a
+/// kind does not have left at their defaults.
 #[derive(Deserialize)]
-struct ZChild {
-    id: Value,
-    event_type: String,
-    #[serde(default)]
-    field_name: Option<String>,
-    #[serde(default)]
-    value: Value,
-    #[serde(default)]
-    author_id: Value,
+struct ZChild<'a> {
+    #[serde(borrow)]
+    id: ZValue<'a>,
+    #[serde(borrow)]
+    event_type: Str<'a>,
+    #[serde(default, borrow)]
+    field_name: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    value: ZValue<'a>,
+    #[serde(default, borrow)]
+    author_id: ZValue<'a>,
     #[serde(default)]
     public: Option<bool>,
 }
 
 #[derive(Deserialize)]
-struct ZTicketEvent {
-    id: Value,
-    ticket_id: Value,
+struct ZTicketEvent<'a> {
+    #[serde(borrow)]
+    id: ZValue<'a>,
+    #[serde(borrow)]
+    ticket_id: ZValue<'a>,
     timestamp: i64,
-    #[serde(default)]
-    child_events: Vec<ZChild>,
+    #[serde(default, borrow)]
+    child_events: Vec<ZChild<'a>>,
 }
 
-fn status_of(v: &Value) -> Option<Status> {
+fn status_of(v: &ZValue) -> Option<Status> {
     match v.as_str()? {
         "new" => Some(Status::New),
         "open" => Some(Status::Open),
@@ -548,24 +770,27 @@ fn status_of(v: &Value) -> Option<Status> {
     }
 }
 
-fn tags_of(v: &Value) -> Vec<String> {
+fn tags_of(v: &ZValue) -> Vec<String> {
     match v {
-        Value::Array(items) => items
-            .iter()
-            .filter_map(|i| i.as_str().map(str::to_string))
-            .collect(),
-        Value::String(s) => s.split_whitespace().map(str::to_string).collect(),
+        ZValue::Strs(items) => items.iter().map(|i| i.to_string()).collect(),
+        ZValue::Str(s) => s.split_whitespace().map(str::to_string).collect(),
         _ => Vec::new(),
     }
 }
 
-impl ZTicketEvent {
+impl ZTicketEvent<'_> {
     fn records(&self, out: &mut Vec<Record>) {
-        let (Some(audit), Some(ticket_id)) = (id_text(&self.id), id_text(&self.ticket_id)) else {
+        let mut audit = String::with_capacity(24);
+        if !self.id.write_id(&mut audit) {
+            return;
+        }
+        let Some(ticket_id) = self.ticket_id.id_text() else {
             return;
         };
+        // `<audit id>.`, the prefix of every event id of this audit.
+        audit.push('.');
         for child in &self.child_events {
-            let change = match (child.event_type.as_str(), child.field_name.as_deref()) {
+            let change = match (&*child.event_type, child.field_name.as_deref()) {
                 ("Create" | "Change", Some("status")) => {
                     status_of(&child.value).map(|value| ChangeRecord::Status { value })
                 }
@@ -577,11 +802,11 @@ impl ZTicketEvent {
                         .map(str::to_string),
                 }),
                 ("Create" | "Change", Some("group_id")) => Some(ChangeRecord::Group {
-                    value: id_text(&child.value),
+                    value: child.value.id_text(),
                 }),
                 ("Create" | "Change", Some("organization_id")) => {
                     Some(ChangeRecord::Organization {
-                        id: id_text(&child.value),
+                        id: child.value.id_text(),
                     })
                 }
                 ("Create" | "Change", Some("tags")) => Some(ChangeRecord::Tags {
@@ -589,15 +814,19 @@ impl ZTicketEvent {
                 }),
                 ("Comment", _) => Some(ChangeRecord::Comment {
                     author: Author::Other,
-                    author_id: id_text(&child.author_id),
+                    author_id: child.author_id.id_text(),
                     public: child.public.unwrap_or(true),
                 }),
                 _ => None,
             };
             if let Some(change) = change {
+                // One allocation of the right size per id.
+                let mut id = String::with_capacity(audit.len() + 20);
+                id.push_str(&audit);
+                child.id.write_id(&mut id);
                 out.push(Record::Event(EventRecord {
                     ticket_id: ticket_id.clone(),
-                    id: format!("{audit}.{}", id_text(&child.id).unwrap_or_default()),
+                    id,
                     at: self.timestamp,
                     change,
                 }));
@@ -612,7 +841,7 @@ mod tests {
 
     #[test]
     fn audits_become_events_with_stable_ids() {
-        let e: ZTicketEvent = serde_json::from_value(serde_json::json!({
+        let text = serde_json::json!({
             "id": 55, "ticket_id": 7, "timestamp": 1_790_000_000,
             "child_events": [
                 {"id": 1, "event_type": "Create", "field_name": "status", "value": "new"},
@@ -621,8 +850,9 @@ mod tests {
                 {"id": 4, "event_type": "Comment", "author_id": 20, "public": false, "body": "note"},
                 {"id": 5, "event_type": "Notification", "value": "x"}
             ]
-        }))
-        .unwrap();
+        })
+        .to_string();
+        let e: ZTicketEvent = serde_json::from_str(&text).unwrap();
         let mut out = Vec::new();
         e.records(&mut out);
         assert_eq!(out.len(), 4);
@@ -645,13 +875,14 @@ mod tests {
 
     #[test]
     fn ticket_headers_link_to_the_agent_ui_and_mark_deletions() {
-        let t: ZTicket = serde_json::from_value(serde_json::json!({
+        let text = serde_json::json!({
             "id": 7, "url": "https://acme.zendesk.com/api/v2/tickets/7.json",
             "created_at": "2026-11-20T16:00:00Z", "updated_at": "2026-11-21T16:00:00Z",
             "status": "deleted", "requester_id": 10, "organization_id": null,
             "tags": ["x"], "custom_fields": [{"id": 360, "value": "sev1"}]
-        }))
-        .unwrap();
+        })
+        .to_string();
+        let t: ZTicket = serde_json::from_str(&text).unwrap();
         let h = t.header("tickets").unwrap();
         assert_eq!(
             h.url.as_deref(),
@@ -665,10 +896,11 @@ mod tests {
 
     #[test]
     fn a_bad_timestamp_is_malformed_naming_the_ticket() {
-        let t: ZTicket = serde_json::from_value(serde_json::json!({
+        let text = serde_json::json!({
             "id": 8, "created_at": "yesterday", "updated_at": "2026-11-21T16:00:00Z"
-        }))
-        .unwrap();
+        })
+        .to_string();
+        let t: ZTicket = serde_json::from_str(&text).unwrap();
         let e = t.header("tickets").unwrap_err().to_string();
         assert!(e.contains("ticket 8: created_at"), "{e}");
     }
@@ -681,5 +913,415 @@ mod tests {
         };
         assert!(!format!("{a:?}").contains("s3cr3t"));
         assert!(!format!("{:?}", Auth::Bearer("s3cr3t".into())).contains("s3cr3t"));
+    }
+
+    /// The adapter's item types before they borrowed from the body (over
+    /// `serde_json::Value`s): the reference the new ones are compared with.
+    mod old {
+        use serde::Deserialize;
+        use serde_json::Value;
+
+        use crate::engine::timeline::Author;
+        use crate::policy::spec::Status;
+        use crate::sources::{
+            ChangeRecord, EventRecord, OrganizationRecord, Record, SourceError, TicketHeader,
+            UserRecord,
+        };
+        use crate::time::parse_instant;
+
+        fn agent_link(api_url: &str) -> String {
+            match api_url.split_once("/api/v2/tickets/") {
+                Some((host, rest)) => {
+                    format!("{host}/agent/tickets/{}", rest.trim_end_matches(".json"))
+                }
+                None => api_url.to_string(),
+            }
+        }
+
+        fn id_text(v: &Value) -> Option<String> {
+            match v {
+                Value::Number(n) => Some(n.to_string()),
+                Value::String(s) if !s.is_empty() => Some(s.clone()),
+                _ => None,
+            }
+        }
+
+        #[derive(Deserialize)]
+        pub struct ZUser {
+            id: Value,
+            #[serde(default)]
+            role: Option<String>,
+        }
+
+        impl ZUser {
+            pub fn record(&self) -> UserRecord {
+                UserRecord {
+                    id: id_text(&self.id).unwrap_or_default(),
+                    agent: matches!(self.role.as_deref(), Some("agent" | "admin")),
+                }
+            }
+        }
+
+        #[derive(Deserialize)]
+        pub struct ZOrganization {
+            id: Value,
+            #[serde(default)]
+            name: Option<String>,
+            #[serde(default)]
+            tags: Vec<String>,
+            #[serde(default)]
+            organization_fields: serde_json::Map<String, Value>,
+        }
+
+        impl ZOrganization {
+            pub fn record(&self) -> OrganizationRecord {
+                OrganizationRecord {
+                    id: id_text(&self.id).unwrap_or_default(),
+                    name: self.name.clone(),
+                    tags: self.tags.clone(),
+                    fields: self.organization_fields.clone().into_iter().collect(),
+                }
+            }
+        }
+
+        #[derive(Deserialize)]
+        pub struct ZCustomField {
+            id: Value,
+            #[serde(default)]
+            value: Value,
+        }
+
+        #[derive(Deserialize)]
+        pub struct ZTicket {
+            id: Value,
+            #[serde(default)]
+            url: Option<String>,
+            created_at: String,
+            updated_at: String,
+            #[serde(default)]
+            status: Option<String>,
+            #[serde(default)]
+            requester_id: Value,
+            #[serde(default)]
+            organization_id: Value,
+            #[serde(default)]
+            tags: Vec<String>,
+            #[serde(default)]
+            custom_fields: Vec<ZCustomField>,
+        }
+
+        impl ZTicket {
+            pub fn header(&self, stream: &str) -> Result<TicketHeader, SourceError> {
+                let malformed = |what: String| SourceError::Malformed {
+                    stream: stream.to_string(),
+                    message: what,
+                };
+                let id =
+                    id_text(&self.id).ok_or_else(|| malformed("a ticket without an id".into()))?;
+                let created_at = parse_instant(&self.created_at)
+                    .map_err(|e| malformed(format!("ticket {id}: created_at: {e}")))?;
+                let updated_at = parse_instant(&self.updated_at)
+                    .map_err(|e| malformed(format!("ticket {id}: updated_at: {e}")))?;
+                Ok(TicketHeader {
+                    url: self.url.as_deref().map(agent_link),
+                    created_at,
+                    updated_at,
+                    organization_id: id_text(&self.organization_id),
+                    requester_id: id_text(&self.requester_id),
+                    tags: self.tags.clone(),
+                    fields: self
+                        .custom_fields
+                        .iter()
+                        .filter_map(|f| Some((id_text(&f.id)?, f.value.clone())))
+                        .collect(),
+                    deleted: self.status.as_deref() == Some("deleted"),
+                    id,
+                })
+            }
+        }
+
+        #[derive(Deserialize)]
+        pub struct ZChild {
+            id: Value,
+            event_type: String,
+            #[serde(default)]
+            field_name: Option<String>,
+            #[serde(default)]
+            value: Value,
+            #[serde(default)]
+            author_id: Value,
+            #[serde(default)]
+            public: Option<bool>,
+        }
+
+        #[derive(Deserialize)]
+        pub struct ZTicketEvent {
+            id: Value,
+            ticket_id: Value,
+            timestamp: i64,
+            #[serde(default)]
+            child_events: Vec<ZChild>,
+        }
+
+        fn status_of(v: &Value) -> Option<Status> {
+            match v.as_str()? {
+                "new" => Some(Status::New),
+                "open" => Some(Status::Open),
+                "pending" => Some(Status::Pending),
+                "hold" => Some(Status::Hold),
+                "solved" => Some(Status::Solved),
+                "closed" => Some(Status::Closed),
+                _ => None,
+            }
+        }
+
+        fn tags_of(v: &Value) -> Vec<String> {
+            match v {
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect(),
+                Value::String(s) => s.split_whitespace().map(str::to_string).collect(),
+                _ => Vec::new(),
+            }
+        }
+
+        impl ZTicketEvent {
+            pub fn records(&self, out: &mut Vec<Record>) {
+                let (Some(audit), Some(ticket_id)) = (id_text(&self.id), id_text(&self.ticket_id))
+                else {
+                    return;
+                };
+                for child in &self.child_events {
+                    let change = match (child.event_type.as_str(), child.field_name.as_deref()) {
+                        ("Create" | "Change", Some("status")) => {
+                            status_of(&child.value).map(|value| ChangeRecord::Status { value })
+                        }
+                        ("Create" | "Change", Some("priority")) => Some(ChangeRecord::Priority {
+                            value: child
+                                .value
+                                .as_str()
+                                .filter(|s| !s.is_empty())
+                                .map(str::to_string),
+                        }),
+                        ("Create" | "Change", Some("group_id")) => Some(ChangeRecord::Group {
+                            value: id_text(&child.value),
+                        }),
+                        ("Create" | "Change", Some("organization_id")) => {
+                            Some(ChangeRecord::Organization {
+                                id: id_text(&child.value),
+                            })
+                        }
+                        ("Create" | "Change", Some("tags")) => Some(ChangeRecord::Tags {
+                            value: tags_of(&child.value),
+                        }),
+                        ("Comment", _) => Some(ChangeRecord::Comment {
+                            author: Author::Other,
+                            author_id: id_text(&child.author_id),
+                            public: child.public.unwrap_or(true),
+                        }),
+                        _ => None,
+                    };
+                    if let Some(change) = change {
+                        out.push(Record::Event(EventRecord {
+                            ticket_id: ticket_id.clone(),
+                            id: format!("{audit}.{}", id_text(&child.id).unwrap_or_default()),
+                            at: self.timestamp,
+                            change,
+                        }));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Parses `text` (one item) with the new types and the old ones: the
+    /// same records, or both fail.
+    fn same_records(kind: &str, text: &str) {
+        let new = match kind {
+            "ticket" => from_body::<ZTicket>(text.as_bytes())
+                .map_err(|e| e.to_string())
+                .and_then(|t| t.header("tickets").map_err(|e| e.to_string()))
+                .map(|h| vec![Record::Ticket(h)]),
+            "audit" => from_body::<ZTicketEvent>(text.as_bytes())
+                .map_err(|e| e.to_string())
+                .map(|e| {
+                    let mut out = Vec::new();
+                    e.records(&mut out);
+                    out
+                }),
+            "organization" => from_body::<ZOrganization>(text.as_bytes())
+                .map_err(|e| e.to_string())
+                .map(|o| vec![Record::Organization(o.record())]),
+            _ => from_body::<ZUser>(text.as_bytes())
+                .map_err(|e| e.to_string())
+                .map(|u| vec![Record::User(u.record())]),
+        };
+        let old = match kind {
+            "ticket" => serde_json::from_str::<old::ZTicket>(text)
+                .map_err(|e| e.to_string())
+                .and_then(|t| t.header("tickets").map_err(|e| e.to_string()))
+                .map(|h| vec![Record::Ticket(h)]),
+            "audit" => serde_json::from_str::<old::ZTicketEvent>(text)
+                .map_err(|e| e.to_string())
+                .map(|e| {
+                    let mut out = Vec::new();
+                    e.records(&mut out);
+                    out
+                }),
+            "organization" => serde_json::from_str::<old::ZOrganization>(text)
+                .map_err(|e| e.to_string())
+                .map(|o| vec![Record::Organization(o.record())]),
+            _ => serde_json::from_str::<old::ZUser>(text)
+                .map_err(|e| e.to_string())
+                .map(|u| vec![Record::User(u.record())]),
+        };
+        match (new, old) {
+            (Ok(n), Ok(o)) => assert_eq!(n, o, "{text}"),
+            (Err(_), Err(_)) => {}
+            (n, o) => panic!("{text}: new {n:?}, old {o:?}"),
+        }
+    }
+
+    #[test]
+    fn borrowed_parsing_gives_the_records_the_value_parsing_gave() {
+        use crate::simulator::generator::{generate, GeneratorOptions};
+        use crate::simulator::zendesk::{audit_json, organization_json, ticket_json, user_json};
+        let config = crate::policy::Config::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"),
+        )
+        .unwrap();
+        let d = generate(&config, &GeneratorOptions::default());
+        let base = "https://acme.zendesk.com";
+        for t in &d.tickets {
+            same_records("ticket", &ticket_json(t, base).to_string());
+            for a in &t.audits {
+                same_records("audit", &audit_json(a, true).to_string());
+                same_records("audit", &audit_json(a, false).to_string());
+            }
+        }
+        for o in &d.organizations {
+            same_records("organization", &organization_json(o, base).to_string());
+        }
+        for u in &d.users {
+            same_records("user", &user_json(u, base).to_string());
+        }
+        // What the emulator never writes: ids as strings, empty, negative,
+        // fractional, huge or of another type; escaped strings; tags as
+        // text or arrays with other items; missing and unknown fields.
+        let ids = [
+            "1",
+            "-4",
+            "0",
+            "1.5",
+            "2e3",
+            "18446744073709551615",
+            "18446744073709551616",
+            "\"77\"",
+            "\"\"",
+            "\"a\\\"b\"",
+            "null",
+            "true",
+            "[1]",
+            "{\"x\":1}",
+        ];
+        for id in ids {
+            same_records("user", &format!(r#"{{"id":{id},"role":"agent"}}"#));
+            same_records("user", &format!(r#"{{"id":{id},"role":"\u0061dmin"}}"#));
+            same_records(
+                "organization",
+                &format!(
+                    r#"{{"id":{id},"name":"A\nB","tags":["x"],"organization_fields":{{"k":[1,{{"a":null}}]}}}}"#
+                ),
+            );
+            same_records(
+                "ticket",
+                &format!(
+                    r#"{{"id":{id},"url":"https://a.test/api/v2/tickets/\u0037.json","created_at":"2026-11-20T16:00:00Z","updated_at":"2026-11-20T17:00:00Z","status":"del\u0065ted","requester_id":{id},"organization_id":{id},"tags":["a\"b"],"custom_fields":[{{"id":{id},"value":{{"deep":[1,"x"]}}}},{{"id":3}}],"extra":[{{"y":"z"}}]}}"#
+                ),
+            );
+            for (field, value) in [
+                ("status", r#""open""#),
+                ("status", r#""p\u0065nding""#),
+                ("status", r#""weird""#),
+                ("status", "3"),
+                ("priority", r#""""#),
+                ("priority", r#""urgent""#),
+                ("priority", "null"),
+                ("group_id", id),
+                ("organization_id", id),
+                ("tags", r#"["a", 1, null, ["b"], {"c": "d"}, "e\u0066"]"#),
+                ("tags", r#"" a  b\tc ""#),
+                ("tags", "7"),
+                ("tags", "[]"),
+                ("unknown", r#""x""#),
+            ] {
+                for kind in ["Create", "Change", "Notification"] {
+                    same_records(
+                        "audit",
+                        &format!(
+                            r#"{{"id":{id},"ticket_id":{id},"timestamp":1790000000,"child_events":[{{"id":{id},"event_type":"{kind}","field_name":"{field}","value":{value},"previous_value":{value}}}]}}"#
+                        ),
+                    );
+                }
+            }
+            same_records(
+                "audit",
+                &format!(
+                    r#"{{"id":9,"ticket_id":7,"timestamp":1790000000,"child_events":[{{"id":{id},"event_type":"Comment","author_id":{id},"public":false,"body":"a\"b"}},{{"id":2,"event_type":"Comment"}},{{"id":3,"event_type":"Comment","public":null}}]}}"#
+                ),
+            );
+        }
+        for url in [
+            "https://a.test/api/v2/tickets/7.json",
+            "https://a.test/api/v2/tickets/7.json.json",
+            "https://ä.test/x/api/v2/tickets/api/v2/tickets/8",
+            "https://a.test/api/v2/ticket/7.json",
+            "/api/v2/tickets/",
+            "api/v2/tickets/9.json",
+            "",
+            "é/",
+        ] {
+            same_records(
+                "ticket",
+                &format!(
+                    r#"{{"id":1,"url":{},"created_at":"2026-11-20T16:00:00Z","updated_at":"2026-11-20T17:00:00Z"}}"#,
+                    serde_json::to_string(url).unwrap()
+                ),
+            );
+        }
+        // Not UTF-8: the same error in both.
+        for body in [
+            &b"{\"id\":1,\"role\":\"a\xffb\"}"[..],
+            b"{\"id\":1,\"x\":\"\xff\"}",
+        ] {
+            let new = from_body::<ZUser>(body).map(|u| u.record());
+            let old = serde_json::from_slice::<old::ZUser>(body).map(|u| u.record());
+            assert_eq!(
+                new.map_err(|e| e.to_string()),
+                old.map_err(|e| e.to_string())
+            );
+        }
+        // Wrong shapes fail in both.
+        same_records("audit", r#"{"id":1,"ticket_id":2,"timestamp":"x"}"#);
+        same_records("audit", r#"{"ticket_id":2,"timestamp":1}"#);
+        same_records(
+            "audit",
+            r#"{"id":1,"ticket_id":2,"timestamp":1,"child_events":[{"id":1,"event_type":5}]}"#,
+        );
+        same_records(
+            "audit",
+            r#"{"id":1,"ticket_id":2,"timestamp":1,"child_events":[{"event_type":"Comment"}]}"#,
+        );
+        same_records(
+            "audit",
+            r#"{"id":1,"ticket_id":2,"timestamp":1,"child_events":[{"id":1,"event_type":"Comment","public":"yes"}]}"#,
+        );
+        same_records(
+            "ticket",
+            r#"{"id":1,"created_at":5,"updated_at":"2026-11-20T17:00:00Z"}"#,
+        );
+        same_records("ticket", r#"{"id":1,"updated_at":"2026-11-20T17:00:00Z"}"#);
+        same_records("user", r#"{"role":"agent"}"#);
     }
 }
