@@ -595,8 +595,8 @@ fn a_new_file_is_migrated_to_the_latest_version_in_wal_mode() {
     assert!(!db.path().exists());
     let store = db.open();
     assert!(db.path().exists());
-    assert_eq!(SCHEMA_VERSION, 3);
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(store.schema_version().unwrap(), 4);
     assert_eq!(store.path(), db.path());
     drop(store);
     let conn = rusqlite::Connection::open(db.path()).unwrap();
@@ -607,10 +607,10 @@ fn a_new_file_is_migrated_to_the_latest_version_in_wal_mode() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     drop(conn);
     // Opening again does not migrate again.
-    assert_eq!(db.open().schema_version().unwrap(), 3);
+    assert_eq!(db.open().schema_version().unwrap(), 4);
 }
 
 #[test]
@@ -627,7 +627,7 @@ fn a_newer_schema_is_a_clear_error() {
             err,
             StoreError::TooNew {
                 found: 99,
-                known: 3,
+                known: SCHEMA_VERSION,
                 ..
             }
         ),
@@ -1177,4 +1177,133 @@ fn a_former_requesters_user_change_finds_the_ticket() {
         )
         .unwrap();
     assert_eq!(pairs, 1);
+}
+
+/// Event `n` of a ticket: its time and change follow from `n` alone (an
+/// event's time never changes, which the store relies on), and several
+/// events share a time.
+fn numbered_event(ticket: &str, n: u32) -> EventRecord {
+    let change = match n % 4 {
+        0 => ChangeRecord::Status {
+            value: Status::Open,
+        },
+        1 => ChangeRecord::Comment {
+            author: Author::Other,
+            author_id: Some(format!("agent-{}", n % 3)),
+            public: true,
+        },
+        2 => ChangeRecord::Status {
+            value: Status::Pending,
+        },
+        _ => ChangeRecord::Priority {
+            value: Some(format!("p{}", n % 5)),
+        },
+    };
+    let at = 1_700_000_000 + i64::from(n / 3) * 60;
+    event(ticket, &format!("{ticket}-e{n}"), at, change)
+}
+
+/// How many event chunks the file holds per ticket, at most.
+fn most_chunks_per_ticket(path: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row(
+        "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM event_chunks GROUP BY key)",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// Applies `batches` (event numbers per ticket, one page each) to a store
+/// file, reopening it after the batches marked so, and checks every
+/// ticket's timeline, the event count and what each page reported changed
+/// against a brute-force reference: the events seen, each id once, applied
+/// as one page to a fresh store.
+fn check_appends_against_reference(batches: &[(Vec<(u8, u32)>, bool)]) {
+    let tickets = ["1", "2", "3"];
+    let db = TempDb::new("chunks");
+    let mut store = db.open();
+    let headers = tickets
+        .iter()
+        .map(|id| Record::Ticket(header(id, 1_700_000_000, None)))
+        .collect();
+    store
+        .apply_page(SRC, &page("tickets", "h", headers))
+        .unwrap();
+    let mut seen: Vec<EventRecord> = Vec::new();
+    for (i, (batch, reopen)) in batches.iter().enumerate() {
+        let records: Vec<EventRecord> = batch
+            .iter()
+            .map(|&(t, n)| numbered_event(tickets[usize::from(t) % tickets.len()], n))
+            .collect();
+        let mut expected: Vec<String> = Vec::new();
+        for e in &records {
+            if !seen.iter().any(|s| s.id == e.id) {
+                seen.push(e.clone());
+                expected.push(e.ticket_id.clone());
+            }
+        }
+        expected.sort();
+        expected.dedup();
+        let page = page(
+            "ticket_events",
+            &format!("c{i}"),
+            records.into_iter().map(Record::Event).collect(),
+        );
+        let changed = store.apply_page(SRC, &page).unwrap();
+        assert_eq!(changed, expected, "page {i} of {batches:?}");
+        if *reopen {
+            drop(store);
+            store = db.open();
+        }
+    }
+
+    let mut reference = SqliteStore::in_memory().unwrap();
+    let mut records: Vec<Record> = tickets
+        .iter()
+        .map(|id| Record::Ticket(header(id, 1_700_000_000, None)))
+        .collect();
+    records.extend(seen.iter().cloned().map(Record::Event));
+    reference
+        .apply_page(SRC, &page("tickets", "all", records))
+        .unwrap();
+    for id in tickets {
+        assert_eq!(
+            store.ticket(SRC, id).unwrap(),
+            reference.ticket(SRC, id).unwrap(),
+            "ticket {id} after {batches:?}"
+        );
+    }
+    assert_eq!(store.stats().unwrap().events, seen.len() as u64);
+    drop(store);
+    let most = most_chunks_per_ticket(db.path());
+    assert!(most <= 16, "{most} chunks for one ticket");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(48))]
+
+    /// Events arrive in any order, repeated, across pages and restarts
+    /// (which empty what the store remembers): each ticket's timeline is
+    /// its events each once, sorted, however they were chunked.
+    #[test]
+    fn appended_events_equal_the_deduplicated_sorted_reference(
+        batches in proptest::collection::vec(
+            (proptest::collection::vec((0u8..3, 0u32..24), 0..8), proptest::bool::ANY),
+            1..24,
+        )
+    ) {
+        check_appends_against_reference(&batches);
+    }
+}
+
+#[test]
+fn a_ticket_changed_by_many_pages_keeps_few_chunks() {
+    // One new event per page, in time order (the fast path), then an old
+    // page again and an event earlier than all (the reading path).
+    let mut batches: Vec<(Vec<(u8, u32)>, bool)> =
+        (0..40).map(|n| (vec![(0, n + 1)], n == 20)).collect();
+    batches.push((vec![(0, 3), (0, 7)], false));
+    batches.push((vec![(0, 0), (0, 5)], true));
+    check_appends_against_reference(&batches);
 }

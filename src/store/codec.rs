@@ -1,5 +1,5 @@
-//! The compact form of a ticket's events in the store (schema version 3):
-//! one BLOB per ticket instead of a row and a JSON text per event.
+//! The compact form of a ticket's events in the store (since schema version
+//! 3): BLOBs of framed events instead of a row and a JSON text per event.
 //!
 //! A blob is the events sorted by `(at, id)`, each framed by its length so
 //! a merge can read ids and instants and copy the rest without decoding it:
@@ -236,25 +236,6 @@ pub fn frames(blob: &[u8]) -> Result<Vec<Framed<'_>>, CodecError> {
 }
 
 impl<'a> Framed<'a> {
-    /// What the event refers to, without decoding the rest: `("o", id)` for
-    /// an organization change, `("u", author id)` for a comment naming its
-    /// author.
-    pub fn reference(&self) -> Result<Option<(&'static str, &'a str)>, CodecError> {
-        let mut r = Reader {
-            bytes: self.rest,
-            pos: 0,
-            base: self.rest_offset,
-        };
-        Ok(match r.byte()? {
-            3 => r.opt_str()?.map(|o| ("o", o)),
-            5 => {
-                r.byte()?;
-                r.opt_str()?.map(|u| ("u", u))
-            }
-            _ => None,
-        })
-    }
-
     /// Decodes what changed.
     pub fn change(&self) -> Result<ChangeRecord, CodecError> {
         let mut r = Reader {
@@ -377,12 +358,6 @@ mod tests {
                 prop_assert_eq!(f.id, id.as_str());
                 prop_assert_eq!(f.at, *at);
                 prop_assert_eq!(&f.change().unwrap(), c);
-                let reference = match c {
-                    ChangeRecord::Organization { id: Some(o) } => Some(("o", o.as_str())),
-                    ChangeRecord::Comment { author_id: Some(u), .. } => Some(("u", u.as_str())),
-                    _ => None,
-                };
-                prop_assert_eq!(f.reference().unwrap(), reference);
                 copied.extend_from_slice(f.frame);
             }
             // Frames copied as they are make the same blob.

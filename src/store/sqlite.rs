@@ -1,13 +1,23 @@
 //! The embedded store: one SQLite file in WAL mode.
 //!
-//! Since schema version 3 a ticket is one row: its latest header, and its
-//! events as one compact BLOB ([`super::codec`]). Applying pages groups
-//! their records by ticket and reads, merges and writes each ticket's row
-//! once per transaction, so the cost of a page grows with the tickets it
-//! touches, not with its events.
+//! Since schema version 4 a ticket is a row with its latest header, and its
+//! events are chunks of compact BLOBs ([`super::codec`]). Applying pages
+//! groups their records by ticket; per ticket and transaction it rewrites
+//! the row only if the header changed, and appends the events it has not
+//! stored yet as one chunk. An event later than every stored one of its
+//! ticket cannot be stored yet, so a backfill's events (which come in time
+//! order) are appended without reading the stored ones; the store reads
+//! them only for events no later than that, and to merge a ticket's chunks
+//! once they are many.
+//!
+//! The store remembers ticket keys, committed stale marks and what each
+//! ticket's chunks hold, so it assumes it is the only writer of its file
+//! (other processes may read it).
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -49,28 +59,42 @@ const MIGRATIONS: &[Migration] = &[
         copy: Some(copy_version_2_rows),
         finish: include_str!("migrations/0003_compact_timelines_finish.sql"),
     },
+    Migration {
+        sql: include_str!("migrations/0004_event_chunks.sql"),
+        copy: Some(copy_version_3_rows),
+        finish: include_str!("migrations/0004_event_chunks_finish.sql"),
+    },
 ];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-const GET_ROW: &str = "SELECT key, header IS NOT NULL, updated_at, deleted, requester_id, events
+const GET_ROW: &str = "SELECT key, header IS NOT NULL, updated_at, deleted, requester_id
      FROM tickets WHERE source = ?1 AND id = ?2";
 
-const GET_ROW_BY_KEY: &str = "SELECT key, header IS NOT NULL, updated_at, deleted, requester_id,
-     events FROM tickets WHERE key = ?1";
+const GET_ROW_BY_KEY: &str = "SELECT key, header IS NOT NULL, updated_at, deleted, requester_id
+     FROM tickets WHERE key = ?1";
 
 const GET_HEADER: &str = "SELECT header FROM tickets WHERE key = ?1";
 
 const INSERT_ROW: &str = "INSERT INTO tickets
-     (source, id, header, updated_at, created_at, organization_id, deleted, events,
-      event_count, changed_at, requester_id)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+     (source, id, header, updated_at, created_at, organization_id, deleted, changed_at,
+      requester_id)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
-const UPDATE_ROW: &str = "UPDATE tickets SET header = ?2, updated_at = ?3, created_at = ?4,
-     organization_id = ?5, deleted = ?6, events = ?7, event_count = ?8, changed_at = ?9,
-     requester_id = ?10
+const UPDATE_HEADER: &str = "UPDATE tickets SET header = ?2, updated_at = ?3, created_at = ?4,
+     organization_id = ?5, deleted = ?6, changed_at = ?7, requester_id = ?8
      WHERE key = ?1";
+
+const CHUNK_INFO: &str = "SELECT coalesce(max(max_at), 0), count(*) FROM event_chunks
+     WHERE key = ?1";
+
+const GET_CHUNKS: &str = "SELECT events FROM event_chunks WHERE key = ?1";
+
+const PUT_CHUNK: &str = "INSERT INTO event_chunks (key, max_at, count, stored_at, events)
+     VALUES (?1, ?2, ?3, ?4, ?5)";
+
+const DROP_CHUNKS: &str = "DELETE FROM event_chunks WHERE key = ?1";
 
 const PUT_REF: &str = "INSERT OR IGNORE INTO ticket_refs (source, kind, ref, key)
      VALUES (?1, ?2, ?3, ?4)";
@@ -97,15 +121,12 @@ const PUT_CURSOR: &str =
          updated_at = excluded.updated_at
      WHERE excluded.value IS NOT cursors.value";
 
-const UPDATE_EVENTS: &str = "UPDATE tickets SET events = ?2, event_count = ?3, changed_at = ?4
-     WHERE key = ?1";
-
 const DROP_CLOCKS: &str = "DELETE FROM clocks WHERE key = ?1";
 
-const GET_TIMELINE: &str = "SELECT key, header, events FROM tickets
+const GET_TIMELINE: &str = "SELECT key, header FROM tickets
      WHERE source = ?1 AND id = ?2 AND deleted = 0 AND header IS NOT NULL";
 
-const GET_TIMELINE_BY_KEY: &str = "SELECT key, header, events FROM tickets
+const GET_TIMELINE_BY_KEY: &str = "SELECT key, header FROM tickets
      WHERE key = ?1 AND deleted = 0 AND header IS NOT NULL";
 
 const GET_ORGANIZATION: &str = "SELECT record FROM organizations WHERE source = ?1 AND id = ?2";
@@ -181,8 +202,46 @@ struct Group<'a> {
     events: Vec<&'a EventRecord>,
 }
 
-/// Reads, merges and writes one ticket's row. Returns whether its timeline
-/// changed.
+/// What the store knows of a ticket's stored events without reading them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct ChunkInfo {
+    /// The latest stored event time (meaningless when `chunks` is 0).
+    max_at: i64,
+    /// How many chunks hold the ticket's events.
+    chunks: u32,
+}
+
+/// A ticket with this many chunks has them merged into one when it gets
+/// more events: reads stay a few rows per ticket however often it changes.
+const COMPACT_AT: u32 = 16;
+
+/// The stored event chunks of a ticket.
+fn read_chunks(conn: &Connection, key: i64) -> rusqlite::Result<Vec<Vec<u8>>> {
+    let mut stmt = conn.prepare_cached(GET_CHUNKS)?;
+    let rows = stmt.query_map(params![key], |r| r.get::<_, Vec<u8>>(0))?;
+    rows.collect()
+}
+
+/// The events of a ticket's chunks, sorted by `(at, id)`.
+fn chunk_frames<'a>(
+    blobs: &'a [Vec<u8>],
+    path: &Path,
+    source: &str,
+    id: &str,
+) -> Result<Vec<codec::Framed<'a>>, StoreError> {
+    let mut frames = Vec::new();
+    for blob in blobs {
+        frames.extend(codec::frames(blob).map_err(|e| codec_error(path, source, id, e))?);
+    }
+    if blobs.len() > 1 {
+        frames.sort_unstable_by(|a, b| (a.at, a.id).cmp(&(b.at, b.id)));
+    }
+    Ok(frames)
+}
+
+/// Stores what one batch says about one ticket: its newest header (the
+/// row is rewritten only if the header changed) and the events it has not
+/// stored yet, appended as one chunk. Returns whether the ticket changed.
 #[allow(clippy::too_many_arguments)]
 fn merge_ticket(
     tx: &Transaction<'_>,
@@ -194,19 +253,11 @@ fn merge_ticket(
     keys: &mut BatchKeys<'_>,
     refs: &mut Vec<(&'static str, String, i64)>,
     scratch: &mut Vec<u8>,
-    merged: &mut Vec<u8>,
 ) -> Result<bool, StoreError> {
     let what = || format!("storing ticket {id} of {source}");
-    type Row = (i64, bool, Option<i64>, bool, Option<String>, Vec<u8>);
+    type Row = (i64, bool, Option<i64>, bool, Option<String>);
     let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Row> {
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-        ))
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
     };
     let known = keys.known.and_then(|k| k.get(id)).copied();
     let row: Option<Row> = match known {
@@ -221,9 +272,9 @@ fn merge_ticket(
     if let (None, Some((key, ..))) = (known, &row) {
         keys.learned.push((id.to_string(), *key));
     }
-    let (key, has_header, old_updated, old_deleted, old_requester, old_events) = match row {
-        Some((k, h, u, d, r, e)) => (Some(k), h, u, d, r, e),
-        None => (None, false, None, false, None, Vec::new()),
+    let (key, has_header, old_updated, old_deleted, old_requester) = match row {
+        Some((k, h, u, d, r)) => (Some(k), h, u, d, r),
+        None => (None, false, None, false, None),
     };
     // The stored header's text, only to compare with new ones.
     let old_header: Option<String> = match key {
@@ -258,13 +309,8 @@ fn merge_ticket(
         None => old_requester.as_deref(),
     };
 
-    // The events: the stored ones, plus those of the batch not seen before
-    // (a page read again, or records repeated across pages). A ticket has a
-    // few dozen events at most: a linear scan beats hashing them.
-    let existing = codec::frames(&old_events).map_err(|e| codec_error(path, source, id, e))?;
-    scratch.clear();
-    let mut added: Vec<(i64, &str, std::ops::Range<usize>)> = Vec::new();
-    let mut candidates: Vec<(&'static str, &str)> = Vec::new();
+    // The batch's events, each once (records repeat across pages).
+    let mut fresh: Vec<&EventRecord> = Vec::with_capacity(group.events.len());
     for ev in &group.events {
         if ev.id.is_empty() {
             return Err(invalid(
@@ -272,76 +318,72 @@ fn merge_ticket(
                 format!("storing ticket {id} of {source}: an event has an empty id"),
             ));
         }
-        let id = ev.id.as_str();
-        if existing.iter().any(|f| f.id == id) || added.iter().any(|a| a.1 == id) {
-            continue;
+        if !fresh.iter().any(|f| f.id == ev.id) {
+            fresh.push(ev);
         }
-        let start = scratch.len();
-        codec::encode_event(scratch, id, ev.at, &ev.change);
-        added.push((ev.at, id, start..scratch.len()));
+    }
+    // What is stored: from memory, or from the chunks' index.
+    let info = match key {
+        Some(key) if !fresh.is_empty() => match keys.chunks.get(&key) {
+            Some(info) => *info,
+            None => tx
+                .prepare_cached(CHUNK_INFO)
+                .and_then(|mut s| {
+                    s.query_row(params![key], |r| {
+                        Ok(ChunkInfo {
+                            max_at: r.get(0)?,
+                            chunks: r.get(1)?,
+                        })
+                    })
+                })
+                .map_err(|e| sql_error(path, what(), e))?,
+        },
+        _ => ChunkInfo::default(),
+    };
+    // Only an event no later than every stored one can be stored already;
+    // the stored events are read for those, and to compact.
+    let compact = info.chunks >= COMPACT_AT && !fresh.is_empty();
+    let overlaps = info.chunks > 0 && fresh.iter().any(|e| e.at <= info.max_at);
+    let blobs = match key {
+        Some(key) if compact || overlaps => {
+            read_chunks(tx, key).map_err(|e| sql_error(path, what(), e))?
+        }
+        _ => Vec::new(),
+    };
+    let existing = chunk_frames(&blobs, path, source, id)?;
+    if overlaps {
+        fresh.retain(|e| !existing.iter().any(|f| f.id == e.id));
+    }
+    if newest.is_none() && fresh.is_empty() {
+        return Ok(false);
+    }
+    fresh.sort_by(|a, b| (a.at, a.id.as_str()).cmp(&(b.at, b.id.as_str())));
+    scratch.clear();
+    let mut candidates: Vec<(&'static str, &str)> = Vec::new();
+    for ev in &fresh {
+        codec::encode_event(scratch, &ev.id, ev.at, &ev.change);
         if let Some(r) = event_ref(&ev.change, requester) {
             candidates.push(r);
         }
     }
-    if newest.is_none() && added.is_empty() {
-        return Ok(false);
-    }
-    let events: &[u8] = if added.is_empty() {
-        &old_events
-    } else {
-        let mut all: Vec<(i64, &str, &[u8])> =
-            existing.iter().map(|f| (f.at, f.id, f.frame)).collect();
-        all.extend(
-            added
-                .iter()
-                .map(|(at, id, r)| (*at, *id, &scratch[r.clone()])),
-        );
-        all.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        merged.clear();
-        for (_, _, frame) in &all {
-            merged.extend_from_slice(frame);
-        }
-        merged
-    };
-    let count = existing.len() + added.len();
     if let Some((h, _)) = &newest {
         if let Some(o) = h.organization_id.as_deref() {
             candidates.push(("o", o));
         }
     }
     // The old requester's comments are now resolved through the users.
-    let former_requester = old_requester
+    if let Some(r) = old_requester
         .as_deref()
-        .filter(|&r| newest.is_some() && Some(r) != requester);
-    if let Some(r) = former_requester {
+        .filter(|&r| newest.is_some() && Some(r) != requester)
+    {
         candidates.push(("u", r));
     }
-    // Skip the pairs a stored event already made: its organization, or a
-    // comment author who was not the requester when it was stored (or has
-    // stopped being it since, which wrote the pair then).
-    candidates.sort_unstable();
-    candidates.dedup();
-    let mut made: Vec<(&'static str, &str)> = Vec::new();
-    if !candidates.is_empty() {
-        for f in &existing {
-            if let Some(r) = f
-                .reference()
-                .map_err(|e| codec_error(path, source, id, e))?
-            {
-                made.push(r);
-            }
-        }
-    }
-    let fresh_refs: Vec<(&'static str, &str)> = candidates
-        .into_iter()
-        .filter(|c| (c.0 == "u" && former_requester == Some(c.1)) || !made.contains(c))
-        .collect();
 
     let mut deleted = old_deleted;
     let key = match (key, &newest) {
         (Some(key), Some((h, json))) => {
             deleted = h.deleted;
-            tx.prepare_cached(UPDATE_ROW)
+            tx.prepare_cached(UPDATE_HEADER)
                 .and_then(|mut s| {
                     s.execute(params![
                         key,
@@ -350,8 +392,6 @@ fn merge_ticket(
                         h.created_at,
                         h.organization_id,
                         h.deleted,
-                        events,
-                        count as i64,
                         now,
                         h.requester_id
                     ])
@@ -359,12 +399,7 @@ fn merge_ticket(
                 .map_err(|e| sql_error(path, what(), e))?;
             key
         }
-        (Some(key), None) => {
-            tx.prepare_cached(UPDATE_EVENTS)
-                .and_then(|mut s| s.execute(params![key, events, count as i64, now]))
-                .map_err(|e| sql_error(path, what(), e))?;
-            key
-        }
+        (Some(key), None) => key,
         (None, header) => {
             let h = header.as_ref().map(|(h, _)| *h);
             deleted = h.is_some_and(|h| h.deleted);
@@ -378,8 +413,6 @@ fn merge_ticket(
                         h.map(|h| h.created_at),
                         h.and_then(|h| h.organization_id.as_deref()),
                         deleted,
-                        events,
-                        count as i64,
                         now,
                         h.and_then(|h| h.requester_id.as_deref())
                     ])
@@ -390,6 +423,35 @@ fn merge_ticket(
             key
         }
     };
+    if let Some(last) = fresh.last() {
+        let max_at = if info.chunks > 0 {
+            info.max_at.max(last.at)
+        } else {
+            last.at
+        };
+        let mut merged = Vec::new();
+        let (blob, count, chunks): (&[u8], usize, u32) = if compact {
+            // All the ticket's events in one chunk, in place of the others.
+            let added = codec::frames(scratch).map_err(|e| codec_error(path, source, id, e))?;
+            let mut all: Vec<&codec::Framed<'_>> = existing.iter().chain(&added).collect();
+            all.sort_unstable_by(|a, b| (a.at, a.id).cmp(&(b.at, b.id)));
+            merged.reserve(all.iter().map(|f| f.frame.len()).sum());
+            for f in &all {
+                merged.extend_from_slice(f.frame);
+            }
+            tx.prepare_cached(DROP_CHUNKS)
+                .and_then(|mut s| s.execute(params![key]))
+                .map_err(|e| sql_error(path, what(), e))?;
+            (&merged, all.len(), 1)
+        } else {
+            (scratch.as_slice(), fresh.len(), info.chunks + 1)
+        };
+        tx.prepare_cached(PUT_CHUNK)
+            .and_then(|mut s| s.execute(params![key, max_at, count as i64, now, blob]))
+            .map_err(|e| sql_error(path, what(), e))?;
+        keys.chunks_learned
+            .push((key, ChunkInfo { max_at, chunks }));
+    }
     if !keys.stale.contains(&key) {
         tx.prepare_cached(MARK_STALE)
             .and_then(|mut s| s.execute(params![key]))
@@ -401,7 +463,7 @@ fn merge_ticket(
             .and_then(|mut s| s.execute(params![key]))
             .map_err(|e| sql_error(path, what(), e))?;
     }
-    refs.extend(fresh_refs.into_iter().map(|(k, r)| (k, r.to_string(), key)));
+    refs.extend(candidates.into_iter().map(|(k, r)| (k, r.to_string(), key)));
     Ok(true)
 }
 
@@ -409,12 +471,16 @@ fn merge_ticket(
 /// it learned (kept only once it commits: a rolled-back row's key may be
 /// given to another ticket).
 struct BatchKeys<'a> {
-    known: Option<&'a HashMap<String, i64>>,
+    known: Option<&'a FxHashMap<String, i64>>,
     learned: Vec<(String, i64)>,
     /// Keys already marked stale in the file (a mark is skipped for them).
-    stale: &'a HashSet<i64>,
+    stale: &'a FxHashSet<i64>,
     /// Keys this transaction marks stale.
     marked: Vec<i64>,
+    /// What the file's chunks hold, as far as remembered.
+    chunks: &'a FxHashMap<i64, ChunkInfo>,
+    /// What they hold once this transaction commits.
+    chunks_learned: Vec<(i64, ChunkInfo)>,
 }
 
 /// Applies pages inside `tx`: organizations and users as they come, then
@@ -428,7 +494,8 @@ fn apply_in(
     keys: &mut BatchKeys<'_>,
 ) -> Result<HashSet<String>, StoreError> {
     let now = unix_now();
-    let mut groups: HashMap<&str, Group<'_>> = HashMap::new();
+    // Keyed by a fast hash: every record of a backfill passes through here.
+    let mut groups: FxHashMap<&str, Group<'_>> = FxHashMap::default();
     let mut changed_orgs: Vec<&str> = Vec::new();
     let mut changed_users: Vec<&str> = Vec::new();
     for page in pages {
@@ -459,20 +526,18 @@ fn apply_in(
     }
 
     let mut changed: HashSet<String> = HashSet::new();
-    let (mut scratch, mut merged) = (Vec::new(), Vec::new());
+    let mut scratch = Vec::new();
     let mut refs = Vec::new();
-    // In id order: a deterministic order, and neighbouring index entries.
-    let mut groups: Vec<(&str, Group<'_>)> = groups.into_iter().collect();
-    groups.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    if std::env::var_os("DEBUG_GROUPS").is_some() {
-        eprintln!(
-            "DEBUG groups {} pages {} records {}",
-            groups.len(),
-            pages.len(),
-            pages.iter().map(|p| p.records.len()).sum::<usize>()
-        );
-    }
-    for (id, group) in &groups {
+    // In key order (then id order, for tickets new to the store): a
+    // deterministic order, and neighbouring rows and index entries.
+    let mut groups: Vec<(Option<i64>, &str, Group<'_>)> = groups
+        .into_iter()
+        .map(|(id, g)| (keys.known.and_then(|k| k.get(id)).copied(), id, g))
+        .collect();
+    groups.sort_unstable_by(|a, b| {
+        (a.0.unwrap_or(i64::MAX), a.1).cmp(&(b.0.unwrap_or(i64::MAX), b.1))
+    });
+    for (_, id, group) in &groups {
         if merge_ticket(
             tx,
             path,
@@ -483,7 +548,6 @@ fn apply_in(
             keys,
             &mut refs,
             &mut scratch,
-            &mut merged,
         )? {
             changed.insert((*id).to_string());
         }
@@ -705,6 +769,41 @@ fn copy_version_2_rows(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Schema 3 → 4: each ticket's events move out of its row into one chunk.
+/// Runs inside the migration's transaction, before the columns are dropped.
+fn copy_version_3_rows(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreError> {
+    let what = "migrating the schema to version 4 (moving events into chunks)";
+    let q = |e| sql_error(path, what, e);
+    let mut read = tx
+        .prepare(
+            "SELECT key, source, id, events, event_count, changed_at FROM tickets
+             WHERE event_count > 0 ORDER BY key",
+        )
+        .map_err(q)?;
+    let mut put = tx.prepare(PUT_CHUNK).map_err(q)?;
+    let mut rows = read.query([]).map_err(q)?;
+    let mut moved = 0usize;
+    while let Some(row) = rows.next().map_err(q)? {
+        let (key, source, id, events, count, changed_at): (i64, String, String, Vec<u8>, i64, i64) = (
+            row.get(0).map_err(q)?,
+            row.get(1).map_err(q)?,
+            row.get(2).map_err(q)?,
+            row.get(3).map_err(q)?,
+            row.get(4).map_err(q)?,
+            row.get(5).map_err(q)?,
+        );
+        let frames = codec::frames(&events).map_err(|e| codec_error(path, &source, &id, e))?;
+        let Some(max_at) = frames.iter().map(|f| f.at).max() else {
+            continue;
+        };
+        put.execute(params![key, max_at, count, changed_at, events])
+            .map_err(q)?;
+        moved += 1;
+    }
+    tracing::info!(path = %path.display(), tickets = moved, "store events moved into chunks (schema version 4)");
+    Ok(())
+}
+
 /// Organizations and users read while assembling, shared across the tickets
 /// of one snapshot.
 #[derive(Default)]
@@ -723,8 +822,8 @@ fn load_ticket(
     lookups: &mut Lookups,
 ) -> Result<Option<(i64, Ticket)>, StoreError> {
     let what = || format!("reading ticket {id} of {source}");
-    let read = |row: &rusqlite::Row<'_>| Ok((row.get(0)?, row.get(1)?, row.get(2)?));
-    let row: Option<(i64, String, Vec<u8>)> = match key {
+    let read = |row: &rusqlite::Row<'_>| Ok((row.get(0)?, row.get(1)?));
+    let row: Option<(i64, String)> = match key {
         Some(key) => conn
             .prepare_cached(GET_TIMELINE_BY_KEY)
             .and_then(|mut s| s.query_row(params![key], read).optional()),
@@ -733,7 +832,7 @@ fn load_ticket(
             .and_then(|mut s| s.query_row(params![source, id], read).optional()),
     }
     .map_err(|e| sql_error(path, what(), e))?;
-    let Some((key, header, blob)) = row else {
+    let Some((key, header)) = row else {
         return Ok(None);
     };
     let header: TicketHeader = serde_json::from_str(&header).map_err(|e| {
@@ -743,7 +842,8 @@ fn load_ticket(
             e,
         )
     })?;
-    let frames = codec::frames(&blob).map_err(|e| codec_error(path, source, id, e))?;
+    let blobs = read_chunks(conn, key).map_err(|e| sql_error(path, what(), e))?;
+    let frames = chunk_frames(&blobs, path, source, id)?;
     let mut events = Vec::with_capacity(frames.len());
     for f in &frames {
         events.push(EventRecord {
@@ -825,10 +925,13 @@ pub struct SqliteStore {
     /// Ticket keys by source and id, as far as seen: a key never changes
     /// (rows are never deleted), so a row is then found by its integer key
     /// instead of through the text index. Bounded by [`KEY_CACHE_MAX`].
-    keys: RefCell<HashMap<String, HashMap<String, i64>>>,
+    keys: RefCell<FxHashMap<String, FxHashMap<String, i64>>>,
     /// Keys whose stale mark is committed, so applying more pages to the
     /// ticket need not mark it again (bounded like `keys`).
-    stale: RefCell<HashSet<i64>>,
+    stale: RefCell<FxHashSet<i64>>,
+    /// What the committed chunks of a ticket hold, by key, so appending
+    /// later events needs no look at them (bounded like `keys`).
+    chunks: RefCell<FxHashMap<i64, ChunkInfo>>,
 }
 
 /// Keys remembered before the cache starts over (about 60 bytes each).
@@ -863,6 +966,7 @@ impl SqliteStore {
             path,
             keys: RefCell::default(),
             stale: RefCell::default(),
+            chunks: RefCell::default(),
         };
         store.configure(true)?;
         store.migrate()?;
@@ -879,6 +983,7 @@ impl SqliteStore {
             path,
             keys: RefCell::default(),
             stale: RefCell::default(),
+            chunks: RefCell::default(),
         };
         store.configure(false)?;
         store.migrate()?;
@@ -993,7 +1098,7 @@ impl SqliteStore {
             return;
         }
         let mut cache = self.keys.borrow_mut();
-        if cache.values().map(HashMap::len).sum::<usize>() + learned.len() > KEY_CACHE_MAX {
+        if cache.values().map(FxHashMap::len).sum::<usize>() + learned.len() > KEY_CACHE_MAX {
             cache.clear();
         }
         let keys = match cache.get_mut(source) {
@@ -1033,23 +1138,31 @@ impl Store for SqliteStore {
         })?;
         let cache = self.keys.borrow();
         let stale = self.stale.borrow();
+        let chunks = self.chunks.borrow();
         let mut keys = BatchKeys {
             known: cache.get(source),
             learned: Vec::new(),
             stale: &stale,
             marked: Vec::new(),
+            chunks: &chunks,
+            chunks_learned: Vec::new(),
         };
         let changed = apply_in(&tx, path, source, pages, &mut keys)?;
         tx.commit()
             .map_err(|e| sql_error(path, format!("committing pages of {source}"), e))?;
-        let (learned, marked) = (keys.learned, keys.marked);
-        drop((cache, stale));
+        let (learned, marked, chunks_learned) = (keys.learned, keys.marked, keys.chunks_learned);
+        drop((cache, stale, chunks));
         self.learn_keys(source, learned);
         let mut stale = self.stale.borrow_mut();
         if stale.len() + marked.len() > KEY_CACHE_MAX {
             stale.clear();
         }
         stale.extend(marked);
+        let mut chunks = self.chunks.borrow_mut();
+        if chunks.len() + chunks_learned.len() > KEY_CACHE_MAX {
+            chunks.clear();
+        }
+        chunks.extend(chunks_learned);
         let mut ids: Vec<String> = changed.into_iter().collect();
         ids.sort_unstable();
         Ok(ids)
@@ -1266,9 +1379,11 @@ impl Store for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id FROM tickets
-                 WHERE source = ?1 AND changed_at >= ?2 AND deleted = 0 AND header IS NOT NULL
-                 ORDER BY id",
+                "SELECT t.id FROM tickets t
+                 WHERE t.source = ?1 AND t.deleted = 0 AND t.header IS NOT NULL
+                   AND (t.changed_at >= ?2 OR EXISTS (SELECT 1 FROM event_chunks c
+                        WHERE c.key = t.key AND c.stored_at >= ?2))
+                 ORDER BY t.id",
             )
             .map_err(|e| sql_error(&self.path, what(), e))?;
         let rows = stmt
@@ -1361,7 +1476,7 @@ impl Store for SqliteStore {
                 "SELECT
                     (SELECT count(*) FROM tickets WHERE deleted = 0 AND header IS NOT NULL),
                     (SELECT count(*) FROM tickets WHERE deleted = 1 AND header IS NOT NULL),
-                    (SELECT coalesce(sum(event_count), 0) FROM tickets),
+                    (SELECT coalesce(sum(count), 0) FROM event_chunks),
                     (SELECT count(*) FROM organizations),
                     (SELECT count(*) FROM users),
                     (SELECT count(*) FROM clocks),
