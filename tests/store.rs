@@ -1307,3 +1307,28 @@ fn a_ticket_changed_by_many_pages_keeps_few_chunks() {
     batches.push((vec![(0, 0), (0, 5)], true));
     check_appends_against_reference(&batches);
 }
+
+#[test]
+fn a_reader_sees_what_is_committed_and_cannot_write() {
+    assert!(SqliteStore::in_memory()
+        .unwrap()
+        .open_reader()
+        .unwrap()
+        .is_none());
+    let db = TempDb::new("reader");
+    let mut store = db.open();
+    let mut reader = store.open_reader().unwrap().unwrap();
+    assert!(reader.ticket_ids(SRC).unwrap().is_empty());
+    store.apply_page(SRC, &sample_page()).unwrap();
+    assert_eq!(reader.ticket_ids(SRC).unwrap(), vec!["1", "2"]);
+    assert_eq!(
+        reader.tickets(SRC, &["2".into(), "1".into()]).unwrap(),
+        vec![
+            store.ticket(SRC, "2").unwrap().unwrap(),
+            store.ticket(SRC, "1").unwrap().unwrap()
+        ]
+    );
+    let err = reader.apply_page(SRC, &sample_page()).unwrap_err();
+    assert!(err.to_string().contains("readonly"), "{err}");
+    assert_eq!(store.stats().unwrap().events, 5);
+}

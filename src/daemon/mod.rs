@@ -61,8 +61,8 @@ const BATCH_RECORDS: usize = 8_000;
 /// bigger transactions, and consecutive event pages touch largely the same
 /// tickets, so each hot B-tree page is written once per batch. Two such
 /// batches (one committing, one filling) are a few tens of MB.
-const BACKFILL_BATCH_PAGES: usize = 32;
-const BACKFILL_BATCH_RECORDS: usize = 50_000;
+const BACKFILL_BATCH_PAGES: usize = 128;
+const BACKFILL_BATCH_RECORDS: usize = 200_000;
 
 /// Changed tickets held before a recompute mid-poll. Recomputing before
 /// every stream has caught up evaluates tickets whose events have not
@@ -615,14 +615,39 @@ fn evaluate_chunk(
     Ok((rows, evaluated))
 }
 
+/// Chunks read and evaluated at once by a recompute of many tickets, each
+/// on a reading connection of its own.
+const RECOMPUTE_WORKERS: usize = 2;
+
+/// Reads a chunk's tickets from `reader`, then evaluates them with the
+/// lock released (when `reader` is the store itself, it can save the
+/// previous chunk meanwhile).
+fn read_and_evaluate(
+    reader: &SharedStore,
+    source: &str,
+    config: &Config,
+    chunk: &[String],
+) -> Result<Evaluated, String> {
+    let tickets = {
+        let guard = reader
+            .lock()
+            .map_err(|_| "the store lock is poisoned".to_string())?;
+        guard.tickets(source, chunk).map_err(|e| e.to_string())?
+    };
+    evaluate_chunk(config, chunk, &tickets, now_unix())
+}
+
 /// Evaluates the given tickets now, stores their clocks and puts them in
 /// `live`; ids the store no longer has (deleted) leave `live`.
 ///
-/// Chunks flow through three stages so two cores share the work: while
-/// one chunk is evaluated (no store lock), the store reads the next and
-/// saves the previous one. The live index takes a chunk once it is
-/// evaluated; a failed save stops the recompute with its error, and the
-/// tickets stay marked stale in the store, so nothing is lost.
+/// Chunks flow through stages so both cores share the work: with more than
+/// one chunk, [`RECOMPUTE_WORKERS`] reading connections of their own
+/// (SQLite's WAL lets them read committed state while the store writes)
+/// each read and evaluate a chunk, while the store saves the chunk before.
+/// A store in memory has no second connection: it reads and saves, and
+/// evaluation runs beside it. The live index takes chunks in order once
+/// they are evaluated; a failed save stops the recompute with its error,
+/// and the tickets stay marked stale in the store, so nothing is lost.
 async fn recompute_into(
     store: &SharedStore,
     live: &Mutex<Live>,
@@ -630,29 +655,50 @@ async fn recompute_into(
     config: &Arc<Config>,
     ids: Vec<String>,
 ) -> Result<u64, String> {
-    let read = |chunk: Vec<String>| {
-        let (store, src) = (store.clone(), source.to_string());
-        tokio::spawn(async move {
-            blocking(&store, move |s| {
-                let tickets = s.tickets(&src, &chunk).map_err(|e| e.to_string())?;
-                Ok((chunk, tickets))
-            })
-            .await
+    let mut readers: Vec<SharedStore> = Vec::new();
+    if ids.len() > RECOMPUTE_CHUNK {
+        let opened = blocking(store, |s| {
+            let mut opened = Vec::new();
+            for _ in 0..RECOMPUTE_WORKERS {
+                match s.open_reader().map_err(|e| e.to_string())? {
+                    Some(reader) => opened.push(reader),
+                    None => break,
+                }
+            }
+            Ok(opened)
         })
-    };
+        .await?;
+        readers.extend(opened.into_iter().map(|r| Arc::new(Mutex::new(r))));
+    }
+    if readers.is_empty() {
+        readers.push(store.clone());
+    }
     let joined = |e: tokio::task::JoinError| format!("a recompute task failed: {e}");
-    let mut chunks = ids.chunks(RECOMPUTE_CHUNK).map(<[String]>::to_vec);
-    let mut next = chunks.next().map(read);
+    let spawn = |n: usize, chunk: Vec<String>| {
+        let (reader, src, cfg) = (
+            readers[n % readers.len()].clone(),
+            source.to_string(),
+            config.clone(),
+        );
+        tokio::task::spawn_blocking(move || read_and_evaluate(&reader, &src, &cfg, &chunk))
+    };
+    let mut chunks = ids
+        .chunks(RECOMPUTE_CHUNK)
+        .map(<[String]>::to_vec)
+        .enumerate();
+    let mut evaluating = std::collections::VecDeque::new();
+    // Two chunks in flight even on one connection: one is read while the
+    // other is evaluated.
+    for (n, chunk) in chunks.by_ref().take(RECOMPUTE_WORKERS.max(readers.len())) {
+        evaluating.push_back(spawn(n, chunk));
+    }
     let mut saving: Option<tokio::task::JoinHandle<Result<u64, String>>> = None;
     let mut done = 0u64;
-    while let Some(reading) = next.take() {
-        let (chunk, tickets) = reading.await.map_err(joined)??;
-        next = chunks.next().map(read);
-        let cfg = config.clone();
-        let (rows, evaluated) =
-            tokio::task::spawn_blocking(move || evaluate_chunk(&cfg, &chunk, &tickets, now_unix()))
-                .await
-                .map_err(joined)??;
+    while let Some(task) = evaluating.pop_front() {
+        let (rows, evaluated) = task.await.map_err(joined)??;
+        if let Some((n, chunk)) = chunks.next() {
+            evaluating.push_back(spawn(n, chunk));
+        }
         if let Some(previous) = saving.take() {
             done += previous.await.map_err(joined)??;
         }

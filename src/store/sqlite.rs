@@ -21,7 +21,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
 use super::codec::{self, CodecError};
 use super::{Store, StoreError, StoreStats, StoredClocks, TicketMeta};
@@ -988,6 +988,45 @@ impl SqliteStore {
         store.configure(false)?;
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Another connection to this store's file that only reads, so other
+    /// threads can read committed state while this one writes (WAL lets
+    /// them). `None` for a store in memory, which has no file to share.
+    /// The file must already be at [`SCHEMA_VERSION`] (this store opened it).
+    pub fn open_reader(&self) -> Result<Option<SqliteStore>, StoreError> {
+        if self.path == Path::new(":memory:") {
+            return Ok(None);
+        }
+        let path = self.path.clone();
+        let what = "opening a reading connection";
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| sql_error(&path, what, e))?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(|e| sql_error(&path, what, e))?;
+        conn.set_prepared_statement_cache_capacity(64);
+        // A small page cache: the file's pages are in the OS cache anyway,
+        // and a reader lives for one recompute.
+        conn.pragma_update(None, "cache_size", -16_384)
+            .map_err(|e| sql_error(&path, what, e))?;
+        let reader = SqliteStore {
+            conn,
+            path,
+            keys: RefCell::default(),
+            stale: RefCell::default(),
+            chunks: RefCell::default(),
+        };
+        let found = reader.schema_version()?;
+        if found != SCHEMA_VERSION {
+            return Err(invalid(
+                &reader.path,
+                format!("{what}: the file is at schema version {found}, not {SCHEMA_VERSION}"),
+            ));
+        }
+        Ok(Some(reader))
     }
 
     /// The file this store lives in (`:memory:` for [`Self::in_memory`]).
