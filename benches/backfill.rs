@@ -36,6 +36,10 @@ use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
 use helpdesk_slo::simulator::zendesk::{start, ServerOptions, SimState, DEMO_TOKEN};
 use helpdesk_slo::store::{SqliteStore, Store};
 
+/// The binary's allocator (`src/main.rs`), so the bench measures what runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Days of history the tickets are spread over.
 const DAYS: u32 = 100;
 
