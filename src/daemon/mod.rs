@@ -568,9 +568,18 @@ async fn recompute_stale(
             "recomputing clocks of changed tickets"
         );
     }
-    ids.extend_from_slice(also);
-    ids.sort_unstable();
-    ids.dedup();
+    // The store's order first (the cheapest to read and save in), then
+    // what else changed.
+    let known: HashSet<&String> = ids.iter().collect();
+    let extra: Vec<String> = also
+        .iter()
+        .filter(|id| !known.contains(id))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .cloned()
+        .collect();
+    drop(known);
+    ids.extend(extra);
     recompute_into(store, &state.live, source, config, ids).await
 }
 

@@ -159,11 +159,14 @@ pub trait Store: Send {
     /// Every non-deleted ticket's id of a source, sorted.
     fn ticket_ids(&self, source: &str) -> Result<Vec<String>, StoreError>;
 
-    /// Non-deleted tickets whose clocks are missing or stale, sorted.
+    /// Non-deleted tickets whose clocks are missing or stale, each once, in
+    /// the store's own order: reading them and saving their clocks in that
+    /// order touches neighbouring pages.
     fn stale_ticket_ids(&self, source: &str) -> Result<Vec<String>, StoreError>;
 
     /// Non-deleted tickets whose stored clocks were computed under a config
-    /// other than `config_hash`, sorted (reads hashes only, not the clocks).
+    /// other than `config_hash`, in the store's own order (as
+    /// [`Store::stale_ticket_ids`]; reads hashes only, not the clocks).
     fn ticket_ids_computed_under_other_config(
         &self,
         source: &str,

@@ -1015,7 +1015,8 @@ impl SqliteStore {
         let reader = SqliteStore {
             conn,
             path,
-            keys: RefCell::default(),
+            // Keys never change: the reader finds rows by key at once.
+            keys: self.keys.clone(),
             stale: RefCell::default(),
             chunks: RefCell::default(),
         };
@@ -1281,7 +1282,7 @@ impl Store for SqliteStore {
         self.ids(
             "SELECT t.id FROM stale_tickets s JOIN tickets t ON t.key = s.key
              WHERE t.source = ?1 AND t.deleted = 0 AND t.header IS NOT NULL
-             ORDER BY t.id",
+             ORDER BY t.key",
             source,
             &format!("listing the tickets of {source} with stale clocks"),
         )
@@ -1298,7 +1299,7 @@ impl Store for SqliteStore {
             .prepare_cached(
                 "SELECT t.id FROM clocks c JOIN tickets t ON t.key = c.key
                  WHERE t.source = ?1 AND t.deleted = 0 AND c.config_hash <> ?2
-                 ORDER BY t.id",
+                 ORDER BY t.key",
             )
             .map_err(|e| sql_error(&self.path, &what, e))?;
         let rows = stmt
