@@ -1182,19 +1182,6 @@ impl SqliteStore {
         self.learn_keys(source, rows);
         Ok(ids)
     }
-
-    fn ids(&self, sql: &str, source: &str, what: &str) -> Result<Vec<String>, StoreError> {
-        let path = &self.path;
-        let mut stmt = self
-            .conn
-            .prepare_cached(sql)
-            .map_err(|e| sql_error(path, what, e))?;
-        let rows = stmt
-            .query_map(params![source], |row| row.get::<_, String>(0))
-            .map_err(|e| sql_error(path, what, e))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(|e| sql_error(path, what, e))
-    }
 }
 
 impl Store for SqliteStore {
@@ -1305,9 +1292,10 @@ impl Store for SqliteStore {
     }
 
     fn ticket_ids(&self, source: &str) -> Result<Vec<String>, StoreError> {
-        self.ids(
-            "SELECT id FROM tickets
+        self.keyed_ids(
+            "SELECT id, key FROM tickets
              WHERE source = ?1 AND deleted = 0 AND header IS NOT NULL ORDER BY id",
+            params![source],
             source,
             &format!("listing the tickets of {source}"),
         )
