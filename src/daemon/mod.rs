@@ -58,9 +58,9 @@ const BATCH_RECORDS: usize = 8_000;
 
 /// During a backfill, a batch keeps growing up to this many pages (or
 /// records) while the store is still committing the previous one: fewer,
-/// bigger transactions, and consecutive event pages touch largely the same
-/// tickets, so each hot B-tree page is written once per batch. Two such
-/// batches (one committing, one filling) are a few tens of MB.
+/// bigger transactions, and a ticket whose events span a batch gets one
+/// chunk of events instead of several. Two such batches (one committing,
+/// one filling) are roughly 40 MB each at most.
 const BACKFILL_BATCH_PAGES: usize = 128;
 const BACKFILL_BATCH_RECORDS: usize = 200_000;
 
