@@ -195,6 +195,29 @@ fn event_ref<'a>(
     }
 }
 
+/// A ticket's row by one of a pair of queries: the first by its integer key
+/// when that is known, else the second by `(source, id)` through the text
+/// index.
+fn ticket_row<T>(
+    conn: &Connection,
+    (by_key, by_id): (&str, &str),
+    key: Option<i64>,
+    source: &str,
+    id: &str,
+    read: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
+    match key {
+        Some(key) => conn
+            .prepare_cached(by_key)?
+            .query_row(params![key], read)
+            .optional(),
+        None => conn
+            .prepare_cached(by_id)?
+            .query_row(params![source, id], read)
+            .optional(),
+    }
+}
+
 /// What a batch of pages says about one ticket, in page order.
 #[derive(Default)]
 struct Group<'a> {
@@ -260,15 +283,8 @@ fn merge_ticket(
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
     };
     let known = keys.known.and_then(|k| k.get(id)).copied();
-    let row: Option<Row> = match known {
-        Some(key) => tx
-            .prepare_cached(GET_ROW_BY_KEY)
-            .and_then(|mut s| s.query_row(params![key], read).optional()),
-        None => tx
-            .prepare_cached(GET_ROW)
-            .and_then(|mut s| s.query_row(params![source, id], read).optional()),
-    }
-    .map_err(|e| sql_error(path, what(), e))?;
+    let row: Option<Row> = ticket_row(tx, (GET_ROW_BY_KEY, GET_ROW), known, source, id, read)
+        .map_err(|e| sql_error(path, what(), e))?;
     if let (None, Some((key, ..))) = (known, &row) {
         keys.learned.push((id.to_string(), *key));
     }
@@ -823,14 +839,14 @@ fn load_ticket(
 ) -> Result<Option<(i64, Ticket)>, StoreError> {
     let what = || format!("reading ticket {id} of {source}");
     let read = |row: &rusqlite::Row<'_>| Ok((row.get(0)?, row.get(1)?));
-    let row: Option<(i64, String)> = match key {
-        Some(key) => conn
-            .prepare_cached(GET_TIMELINE_BY_KEY)
-            .and_then(|mut s| s.query_row(params![key], read).optional()),
-        None => conn
-            .prepare_cached(GET_TIMELINE)
-            .and_then(|mut s| s.query_row(params![source, id], read).optional()),
-    }
+    let row: Option<(i64, String)> = ticket_row(
+        conn,
+        (GET_TIMELINE_BY_KEY, GET_TIMELINE),
+        key,
+        source,
+        id,
+        read,
+    )
     .map_err(|e| sql_error(path, what(), e))?;
     let Some((key, header)) = row else {
         return Ok(None);
