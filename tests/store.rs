@@ -1332,3 +1332,135 @@ fn a_reader_sees_what_is_committed_and_cannot_write() {
     assert!(err.to_string().contains("readonly"), "{err}");
     assert_eq!(store.stats().unwrap().events, 5);
 }
+
+fn status_event(ticket: &str, id: &str, at: i64, value: Status) -> Record {
+    Record::Event(event(ticket, id, at, ChangeRecord::Status { value }))
+}
+
+/// A ticket looks complete once its stored events reach the last update
+/// its header tells of, whichever stream brought what first; a deleted
+/// ticket never does.
+#[test]
+fn a_ticket_looks_complete_once_its_events_reach_its_last_update() {
+    let db = TempDb::new("complete");
+    let mut store = db.open();
+    let t = 1_700_000_000;
+    let headers = page(
+        "tickets",
+        "h1",
+        vec![
+            Record::Ticket(header("1", t + 100, None)),
+            Record::Ticket(header("2", t + 100, None)),
+            Record::Ticket(TicketHeader {
+                deleted: true,
+                ..header("3", t + 100, None)
+            }),
+        ],
+    );
+    let applied = store.apply_batch(SRC, &[headers]).unwrap();
+    assert_eq!(applied.changed, vec!["1", "2", "3"]);
+    assert!(applied.complete.is_empty(), "{:?}", applied.complete);
+
+    // Events up to ticket 1's last update, not yet up to ticket 2's.
+    let events = page(
+        "ticket_events",
+        "e1",
+        vec![
+            status_event("1", "1a", t, Status::New),
+            status_event("1", "1b", t + 100, Status::Solved),
+            status_event("2", "2a", t, Status::New),
+            status_event("3", "3a", t + 100, Status::New),
+        ],
+    );
+    let applied = store.apply_batch(SRC, &[events]).unwrap();
+    assert_eq!(applied.changed, vec!["1", "2", "3"]);
+    assert_eq!(applied.complete, vec!["1"]);
+
+    // Ticket 2's last event arrives; then a newer header of ticket 1 that
+    // no stored event reaches yet.
+    let later = page(
+        "ticket_events",
+        "e2",
+        vec![status_event("2", "2b", t + 100, Status::Open)],
+    );
+    assert_eq!(
+        store.apply_batch(SRC, &[later]).unwrap().complete,
+        vec!["2"]
+    );
+    let newer = page(
+        "tickets",
+        "h2",
+        vec![Record::Ticket(header("1", t + 200, None))],
+    );
+    let applied = store.apply_batch(SRC, &[newer]).unwrap();
+    assert_eq!(applied.changed, vec!["1"]);
+    assert!(applied.complete.is_empty());
+
+    // After a restart the store has forgotten what its chunks hold: a
+    // header alone then says nothing, events still do.
+    drop(store);
+    let mut store = db.open();
+    let again = page(
+        "tickets",
+        "h3",
+        vec![Record::Ticket(header("2", t + 150, None))],
+    );
+    assert!(store
+        .apply_batch(SRC, &[again])
+        .unwrap()
+        .complete
+        .is_empty());
+    let last = page(
+        "ticket_events",
+        "e3",
+        vec![status_event("2", "2c", t + 150, Status::Pending)],
+    );
+    assert_eq!(store.apply_batch(SRC, &[last]).unwrap().complete, vec!["2"]);
+}
+
+/// Clocks computed from a snapshot that a later commit overtook are not
+/// saved: the ticket keeps its stale mark and its old clocks, and is
+/// returned; tickets the commit left alone are saved as usual. A snapshot
+/// read after the commit saves them all.
+#[test]
+fn clocks_of_an_overtaken_snapshot_leave_the_ticket_stale() {
+    let db = TempDb::new("overtaken");
+    let mut store = db.open();
+    store.apply_page(SRC, &sample_page()).unwrap();
+    store
+        .save_clocks_batch(SRC, &[("1".into(), "h".into(), "[\"old\"]".into())])
+        .unwrap();
+    assert_eq!(store.stale_ticket_ids(SRC).unwrap(), vec!["2"]);
+
+    // A reader's snapshot, then a page that changes ticket 1 only.
+    let reader = store.open_reader().unwrap().unwrap();
+    let as_of = reader.generation();
+    assert_eq!(as_of, store.generation());
+    let snapshot = reader.tickets(SRC, &["1".into(), "2".into()]).unwrap();
+    assert_eq!(snapshot.len(), 2);
+    let change = page(
+        "ticket_events",
+        "later",
+        vec![status_event("1", "late", 1_700_000_900, Status::Open)],
+    );
+    store.apply_page(SRC, &change).unwrap();
+    assert!(store.generation() > as_of);
+    assert_eq!(store.stale_ticket_ids(SRC).unwrap(), vec!["1", "2"]);
+
+    let rows = vec![
+        ("1".to_string(), "h".to_string(), "[\"new\"]".to_string()),
+        ("2".to_string(), "h".to_string(), "[\"new\"]".to_string()),
+    ];
+    let overtaken = store.save_clocks_as_of(SRC, &rows, as_of).unwrap();
+    assert_eq!(overtaken, vec!["1"]);
+    assert_eq!(store.stale_ticket_ids(SRC).unwrap(), vec!["1"]);
+    assert_eq!(store.clocks(SRC, "1").unwrap().unwrap().1, "[\"old\"]");
+    assert_eq!(store.clocks(SRC, "2").unwrap().unwrap().1, "[\"new\"]");
+
+    // Read again after the change: saved.
+    let as_of = reader.generation();
+    let overtaken = store.save_clocks_as_of(SRC, &rows[..1], as_of).unwrap();
+    assert!(overtaken.is_empty());
+    assert!(store.stale_ticket_ids(SRC).unwrap().is_empty());
+    assert_eq!(store.clocks(SRC, "1").unwrap().unwrap().1, "[\"new\"]");
+}

@@ -13,7 +13,12 @@
 //! * Only tickets whose timeline changed are recomputed; their clocks are
 //!   marked stale in the same transaction as the change, so clocks lost to a
 //!   crash between the two are recomputed at the next start. A backfill
-//!   recomputes when a stream catches up, not after every page.
+//!   recomputes when every stream has caught up, not after every page;
+//!   meanwhile, tickets that look complete (their events reach their last
+//!   update) are computed on a thread of the lowest priority, on the CPU
+//!   the fetching and the store's writer leave idle. Clocks read from a
+//!   snapshot that a later commit overtook are not saved (the ticket stays
+//!   stale), so computing while pages are applied loses no change.
 //! * Shutdown (SIGTERM/SIGINT) waits for the batch being committed;
 //!   pages fetched but not yet handed to the store are abandoned before
 //!   their commit and fetched again at the next start. Either way nothing
@@ -29,7 +34,7 @@
 
 mod state;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -44,7 +49,7 @@ use crate::policy::spec::SourceSpec;
 use crate::policy::Config;
 use crate::sources::zendesk::Zendesk;
 use crate::sources::{Page, Source, SourceError};
-use crate::store::{SqliteStore, Store};
+use crate::store::{Applied, SqliteStore, Store};
 
 pub use state::{DaemonState, ReloadRequest};
 
@@ -102,6 +107,9 @@ pub struct SourceSummary {
     pub pages: u64,
     pub records: u64,
     pub recomputed: u64,
+    /// Of those, computed during a backfill while pages were still being
+    /// fetched (tickets that looked complete).
+    pub recomputed_early: u64,
     pub retries: u64,
 }
 
@@ -495,7 +503,11 @@ async fn reload(state: &Arc<DaemonState>, store: &SharedStore) -> Result<String,
             s.ticket_ids(&src).map_err(|e| e.to_string())
         })
         .await?;
-        tickets += recompute_into(store, &side, name, &config, ids).await?;
+        // A ticket a poll changes meanwhile stays stale: the poll loop
+        // recomputes it.
+        tickets += recompute_into(store, &side, name, &config, ids)
+            .await?
+            .saved;
     }
     let side = side
         .into_inner()
@@ -544,7 +556,9 @@ async fn recompute_other_config(
     if !ids.is_empty() {
         info!(source, tickets = ids.len(), config = %config.hash, "the config changed: recomputing these tickets' clocks");
     }
-    recompute_into(store, &state.live, source, config, ids).await
+    Ok(recompute_into(store, &state.live, source, config, ids)
+        .await?
+        .saved)
 }
 
 /// Recomputes tickets whose clocks are missing or stale, plus `also` (ids
@@ -580,18 +594,28 @@ async fn recompute_stale(
         .collect();
     drop(known);
     ids.extend(extra);
-    recompute_into(store, &state.live, source, config, ids).await
+    Ok(recompute_into(store, &state.live, source, config, ids)
+        .await?
+        .saved)
 }
 
 /// Tickets evaluated per store round trip of a recompute.
 const RECOMPUTE_CHUNK: usize = 2_000;
 
+/// Clocks to save: `(ticket id, config hash, JSON)`.
+type ClockRows = Vec<(String, String, String)>;
+
+/// What goes into the live index for one ticket: id, creation,
+/// organization and clocks (none for a deleted or unknown ticket, which
+/// leaves it).
+type EvaluatedTicket = (String, i64, Option<String>, Vec<Clock>);
+
 /// One chunk's evaluation: the clocks rows to save, and what goes into the
-/// live index (deleted or unknown tickets with no clocks, so they leave it).
-type Evaluated = (
-    Vec<(String, String, String)>,
-    Vec<(String, i64, Option<String>, Vec<Clock>)>,
-);
+/// live index.
+type Evaluated = (ClockRows, Vec<EvaluatedTicket>);
+
+/// Evaluated chunks waiting for the store before evaluation waits too.
+const SAVE_QUEUE_CHUNKS: usize = 16;
 
 /// Evaluates the tickets of a chunk at `now` (no store access).
 fn evaluate_chunk(
@@ -630,20 +654,104 @@ const RECOMPUTE_WORKERS: usize = 2;
 
 /// Reads a chunk's tickets from `reader`, then evaluates them with the
 /// lock released (when `reader` is the store itself, it can save the
-/// previous chunk meanwhile).
+/// previous chunk meanwhile). Also returns the store generation the
+/// snapshot holds (see [`Store::generation`]).
 fn read_and_evaluate(
     reader: &SharedStore,
     source: &str,
     config: &Config,
     chunk: &[String],
-) -> Result<Evaluated, String> {
-    let tickets = {
+) -> Result<(Evaluated, u64), String> {
+    let (tickets, generation) = {
         let guard = reader
             .lock()
             .map_err(|_| "the store lock is poisoned".to_string())?;
-        guard.tickets(source, chunk).map_err(|e| e.to_string())?
+        let generation = guard.generation();
+        let tickets = guard.tickets(source, chunk).map_err(|e| e.to_string())?;
+        (tickets, generation)
     };
-    evaluate_chunk(config, chunk, &tickets, now_unix())
+    Ok((
+        evaluate_chunk(config, chunk, &tickets, now_unix())?,
+        generation,
+    ))
+}
+
+/// What a recompute did: clocks saved, and the tickets whose clocks were
+/// not saved because a commit changed them after they were read (they stay
+/// stale in the store).
+#[derive(Debug, Default)]
+struct Recomputed {
+    saved: u64,
+    overtaken: Vec<String>,
+}
+
+/// Saves evaluated chunks in order on the store's connection: what has
+/// queued up goes in one transaction whenever the store is free, so when
+/// pages are being applied meanwhile, evaluation does not wait for each
+/// chunk's turn at the store.
+struct Saver {
+    queue: mpsc::Sender<(ClockRows, u64)>,
+    task: tokio::task::JoinHandle<Result<Recomputed, String>>,
+}
+
+impl Saver {
+    fn start(store: &SharedStore, source: &str) -> Saver {
+        let (queue, mut queued) = mpsc::channel::<(ClockRows, u64)>(SAVE_QUEUE_CHUNKS);
+        let (store, src) = (store.clone(), source.to_string());
+        let task = tokio::spawn(async move {
+            let mut done = Recomputed::default();
+            while let Some((mut rows, mut generation)) = queued.recv().await {
+                while let Ok((more, g)) = queued.try_recv() {
+                    rows.extend(more);
+                    // The oldest snapshot of them all: a ticket changed
+                    // after it is only recomputed once more.
+                    generation = generation.min(g);
+                }
+                let src = src.clone();
+                let (saved, overtaken) = blocking(&store, move |s| {
+                    let overtaken = s
+                        .save_clocks_as_of(&src, &rows, generation)
+                        .map_err(|e| e.to_string())?;
+                    Ok(((rows.len() - overtaken.len()) as u64, overtaken))
+                })
+                .await?;
+                done.saved += saved;
+                done.overtaken.extend(overtaken);
+            }
+            Ok(done)
+        });
+        Saver { queue, task }
+    }
+
+    /// Queues a chunk's clocks, read at store generation `generation`;
+    /// false if the saver has stopped (on an error, which
+    /// [`Saver::finish`] returns).
+    async fn push(&self, rows: ClockRows, generation: u64) -> bool {
+        self.queue.send((rows, generation)).await.is_ok()
+    }
+
+    async fn finish(self) -> Result<Recomputed, String> {
+        drop(self.queue);
+        self.task
+            .await
+            .map_err(|e| format!("a recompute task failed: {e}"))?
+    }
+}
+
+/// Puts a chunk's evaluated tickets into `live`.
+fn publish(live: &Mutex<Live>, config: &Config, source: &str, evaluated: &[EvaluatedTicket]) {
+    if let Ok(mut live) = live.lock() {
+        for (id, created_at, org, clocks) in evaluated {
+            live.replace(
+                &config.policy,
+                source,
+                id,
+                *created_at,
+                org.as_deref(),
+                clocks,
+            );
+        }
+    }
 }
 
 /// Evaluates the given tickets now, stores their clocks and puts them in
@@ -652,18 +760,20 @@ fn read_and_evaluate(
 /// Chunks flow through stages so both cores share the work: with more than
 /// one chunk, [`RECOMPUTE_WORKERS`] reading connections of their own
 /// (SQLite's WAL lets them read committed state while the store writes)
-/// each read and evaluate a chunk, while the store saves the chunk before.
+/// each read and evaluate a chunk, while the store saves the chunks before.
 /// A store in memory has no second connection: it reads and saves, and
 /// evaluation runs beside it. The live index takes chunks in order once
 /// they are evaluated; a failed save stops the recompute with its error,
 /// and the tickets stay marked stale in the store, so nothing is lost.
+/// Pages may be applied meanwhile: a ticket they change after its snapshot
+/// keeps its stale mark (and is returned as overtaken).
 async fn recompute_into(
     store: &SharedStore,
     live: &Mutex<Live>,
     source: &str,
     config: &Arc<Config>,
     ids: Vec<String>,
-) -> Result<u64, String> {
+) -> Result<Recomputed, String> {
     let mut readers: Vec<SharedStore> = Vec::new();
     if ids.len() > RECOMPUTE_CHUNK {
         let opened = blocking(store, |s| {
@@ -701,42 +811,32 @@ async fn recompute_into(
     for (n, chunk) in chunks.by_ref().take(RECOMPUTE_WORKERS.max(readers.len())) {
         evaluating.push_back(spawn(n, chunk));
     }
-    let mut saving: Option<tokio::task::JoinHandle<Result<u64, String>>> = None;
-    let mut done = 0u64;
+    let saver = Saver::start(store, source);
     while let Some(task) = evaluating.pop_front() {
-        let (rows, evaluated) = task.await.map_err(joined)??;
+        let ((rows, evaluated), generation) = task.await.map_err(joined)??;
         if let Some((n, chunk)) = chunks.next() {
             evaluating.push_back(spawn(n, chunk));
         }
-        if let Some(previous) = saving.take() {
-            done += previous.await.map_err(joined)??;
+        if !saver.push(rows, generation).await {
+            break;
         }
-        let (store, src) = (store.clone(), source.to_string());
-        saving = Some(tokio::spawn(async move {
-            blocking(&store, move |s| {
-                s.save_clocks_batch(&src, &rows)
-                    .map_err(|e| e.to_string())?;
-                Ok(rows.len() as u64)
-            })
-            .await
-        }));
-        if let Ok(mut live) = live.lock() {
-            for (id, created_at, org, clocks) in &evaluated {
-                live.replace(
-                    &config.policy,
-                    source,
-                    id,
-                    *created_at,
-                    org.as_deref(),
-                    clocks,
-                );
-            }
-        }
+        publish(live, config, source, &evaluated);
     }
-    if let Some(last) = saving {
-        done += last.await.map_err(joined)??;
+    saver.finish().await
+}
+
+/// Lowers the calling thread's scheduling priority as far as it goes, so
+/// that it runs on what CPU the other threads leave idle. Linux only (a
+/// thread there has a nice value of its own); elsewhere nothing changes.
+fn run_on_idle_cpu() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority take plain integers and touch no
+    // memory of ours; a failure (reported as -1) only leaves the priority
+    // as it was.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
     }
-    Ok(done)
 }
 
 /// A small deterministic jitter (no RNG dependency): 0..=max_ms from the
@@ -814,7 +914,7 @@ fn with_health(
 
 /// A batch of pages handed to the store and not awaited yet.
 struct Applying {
-    task: tokio::task::JoinHandle<Result<Vec<String>, String>>,
+    task: tokio::task::JoinHandle<Result<Applied, String>>,
     pages: u64,
     records: u64,
 }
@@ -830,7 +930,7 @@ fn spawn_apply(store: &SharedStore, source: &str, pages: Vec<Page>) -> Applying 
         let mut guard = store
             .lock()
             .map_err(|_| "the store lock is poisoned".to_string())?;
-        guard.apply_pages(&src, &pages).map_err(|e| e.to_string())
+        guard.apply_batch(&src, &pages).map_err(|e| e.to_string())
     });
     Applying {
         task,
@@ -840,28 +940,197 @@ fn spawn_apply(store: &SharedStore, source: &str, pages: Vec<Page>) -> Applying 
 }
 
 /// Waits for the batch in flight, if any: its pages count as committed only
-/// now, and the tickets it changed join `changed_ids`. An error of the
-/// apply is returned (and stops the poll loop, as a failed commit always
-/// did).
+/// now, and the tickets it changed join `pending`. An error of the apply is
+/// returned (and stops the poll loop, as a failed commit always did).
 async fn finish_apply(
     applying: &mut Option<Applying>,
     name: &str,
     state: &DaemonState,
     summary: &mut SourceSummary,
-    changed_ids: &mut BTreeSet<String>,
+    pending: &mut Pending,
 ) -> Result<(), String> {
     let Some(a) = applying.take() else {
         return Ok(());
     };
-    let changed = a
+    let applied = a
         .task
         .await
         .map_err(|e| format!("a store task failed: {e}"))??;
     summary.pages += a.pages;
     summary.records += a.records;
     with_health(state, name, |h| h.records += a.records);
-    changed_ids.extend(changed);
+    pending.add(applied);
     Ok(())
+}
+
+/// Tickets changed by committed batches whose clocks are not computed yet
+/// (the store's stale marks hold the same, durably).
+#[derive(Default)]
+struct Pending {
+    /// Batches committed so far by this poll loop.
+    batches: u64,
+    /// Changed tickets, with the number of the batch that last changed
+    /// them.
+    changed: HashMap<String, u64>,
+    /// Changed tickets that looked complete, not yet handed to an early
+    /// recompute.
+    complete: Vec<String>,
+}
+
+impl Pending {
+    fn add(&mut self, applied: Applied) {
+        self.batches += 1;
+        for id in applied.changed {
+            self.changed.insert(id, self.batches);
+        }
+        self.complete.extend(applied.complete);
+    }
+
+    /// Every pending ticket, sorted; none is pending after.
+    fn take_all(&mut self) -> Vec<String> {
+        self.complete.clear();
+        let mut ids: Vec<String> = self.changed.drain().map(|(id, _)| id).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// An early recompute of `ids`, started after batch `as_of` was
+    /// committed, saved the clocks of all but `overtaken`: those of the
+    /// others no later batch changed are done.
+    fn settle(&mut self, ids: &[String], as_of: u64, overtaken: &[String]) {
+        let overtaken: HashSet<&str> = overtaken.iter().map(String::as_str).collect();
+        for id in ids {
+            if !overtaken.contains(id.as_str())
+                && self.changed.get(id).is_some_and(|&batch| batch <= as_of)
+            {
+                self.changed.remove(id);
+            }
+        }
+    }
+}
+
+/// During a backfill, tickets that look complete have their clocks
+/// computed while later pages are still being fetched and committed, on
+/// what CPU the fetching and the store's writer leave idle; they are handed
+/// over once at least this many are waiting. The rest are computed when
+/// every stream has caught up.
+const EARLY_RECOMPUTE_MIN: usize = RECOMPUTE_CHUNK;
+
+/// What an early recompute did: the ids it computed (a chunk at a time)
+/// with the batch count when they were handed over, and its saves.
+type EarlyDone = (Vec<(Vec<String>, u64)>, Recomputed);
+
+/// Computes clocks during a backfill (see [`EARLY_RECOMPUTE_MIN`]): one
+/// thread of the lowest priority reads and evaluates the tickets it is
+/// handed, on a reading connection of its own, so the fetching and the
+/// store's writer keep their pace; a task saves the clocks at normal
+/// priority (a save holds the store) and puts them in the live index.
+struct EarlyRecompute {
+    feed: std::sync::mpsc::Sender<(Vec<String>, u64)>,
+    /// Set when every stream has caught up: the thread stops after its
+    /// chunk in hand, and what it has not reached is computed with the
+    /// rest, on every core.
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<Result<EarlyDone, String>>,
+}
+
+impl EarlyRecompute {
+    fn start(
+        store: &SharedStore,
+        reader: SharedStore,
+        state: &Arc<DaemonState>,
+        source: &str,
+    ) -> Result<EarlyRecompute, String> {
+        let (feed, fed) = std::sync::mpsc::channel::<(Vec<String>, u64)>();
+        let (out, mut evaluated) = mpsc::channel(2);
+        let (src, config) = (source.to_string(), state.config());
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::Builder::new()
+            .name("early-recompute".into())
+            .spawn(move || {
+                run_on_idle_cpu();
+                for (ids, as_of) in fed {
+                    for chunk in ids.chunks(RECOMPUTE_CHUNK) {
+                        if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                            return;
+                        }
+                        let result = read_and_evaluate(&reader, &src, &config, chunk);
+                        let failed = result.is_err();
+                        let sent = out.blocking_send((chunk.to_vec(), as_of, result));
+                        if sent.is_err() || failed {
+                            return;
+                        }
+                    }
+                }
+            })
+            .map_err(|e| format!("starting a recompute thread: {e}"))?;
+        let (store, state, src) = (store.clone(), state.clone(), source.to_string());
+        let task = tokio::spawn(async move {
+            let config = state.config();
+            let saver = Saver::start(&store, &src);
+            let mut handed = Vec::new();
+            while let Some((ids, as_of, result)) = evaluated.recv().await {
+                let ((rows, tickets), generation) = result?;
+                if !saver.push(rows, generation).await {
+                    break;
+                }
+                publish(&state.live, &config, &src, &tickets);
+                handed.push((ids, as_of));
+            }
+            Ok((handed, saver.finish().await?))
+        });
+        Ok(EarlyRecompute { feed, stop, task })
+    }
+
+    /// Hands over the complete tickets `pending` holds.
+    fn feed(&self, pending: &mut Pending) {
+        let ids = std::mem::take(&mut pending.complete);
+        // A stopped thread has failed: its error comes with `finish`.
+        let _ = self.feed.send((ids, pending.batches));
+    }
+
+    /// Stops the thread after its chunk in hand, waits for what it computed
+    /// to be saved, and settles that in `pending`.
+    async fn finish(
+        self,
+        name: &str,
+        state: &DaemonState,
+        summary: &mut SourceSummary,
+        pending: &mut Pending,
+    ) -> Result<(), String> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        drop(self.feed);
+        let (handed, done) = self
+            .task
+            .await
+            .map_err(|e| format!("a recompute task failed: {e}"))??;
+        for (ids, as_of) in &handed {
+            pending.settle(ids, *as_of, &done.overtaken);
+        }
+        summary.recomputed += done.saved;
+        summary.recomputed_early += done.saved;
+        with_health(state, name, |h| h.tickets_changed += done.saved);
+        if done.saved > 0 {
+            update_stored_counts(state);
+            state.dirty.notify_one();
+        }
+        Ok(())
+    }
+}
+
+/// Finishes the early recompute, if one runs.
+async fn finish_early(
+    early: &mut Option<EarlyRecompute>,
+    name: &str,
+    state: &DaemonState,
+    summary: &mut SourceSummary,
+    pending: &mut Pending,
+) -> Result<(), String> {
+    match early.take() {
+        Some(e) => e.finish(name, state, summary, pending).await,
+        None => Ok(()),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -876,10 +1145,15 @@ async fn poll_source(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(String, SourceSummary), String> {
     let mut summary = SourceSummary::default();
-    let mut changed_ids: BTreeSet<String> = BTreeSet::new();
+    let mut pending = Pending::default();
     // At most one batch is being committed while the next pages are
-    // fetched; every way out of the loop below waits for it first.
+    // fetched, and one early recompute runs; every way out of the loop
+    // below waits for both first.
     let mut applying: Option<Applying> = None;
+    let mut early: Option<EarlyRecompute> = None;
+    // Whether an early recompute can run: not on a store in memory, which
+    // has no second connection to read on (it recomputes at the end only).
+    let mut early_possible = true;
     let outcome: Result<(), String> = async {
         let started = Instant::now();
         let mut last_request: Option<Instant> = None;
@@ -891,23 +1165,30 @@ async fn poll_source(
         let mut backfilling = true;
         'outer: loop {
             let cycle = Instant::now();
-            for &stream in source.streams() {
+            // Every stream's stored cursor, read once as the cycle starts:
+            // a stream's batches move only its own cursor, so the next
+            // stream can start fetching while the previous one's last batch
+            // is still being committed.
+            let cursors = {
+                let (src, streams) = (name.clone(), source.streams().to_vec());
+                blocking(&store, move |s| {
+                    streams
+                        .iter()
+                        .map(|st| s.cursor(&src, st).map_err(|e| e.to_string()))
+                        .collect::<Result<Vec<_>, String>>()
+                })
+                .await?
+            };
+            for (&stream, stored_cursor) in source.streams().iter().zip(cursors) {
                 let mut backoff = Duration::from_secs(1);
                 // Progress and ETA are per stream: each reads from the start
                 // time to now at its own pace.
                 let mut progress = Progress::default();
                 let stream_started = Instant::now();
-                // The stored cursor is read once, when the stream starts
-                // (the previous stream's batches are all committed by then);
-                // after that the loop resumes after the last page it fetched,
-                // committed or not, without waiting for the store's lock.
-                let mut cursor = {
-                    let (src, st) = (name.clone(), stream.to_string());
-                    blocking(&store, move |s| {
-                        s.cursor(&src, &st).map_err(|e| e.to_string())
-                    })
-                    .await?
-                };
+                // From the stored cursor on, the loop resumes after the last
+                // page it fetched, committed or not, without waiting for the
+                // store's lock.
+                let mut cursor = stored_cursor;
                 loop {
                     if *shutdown.borrow() {
                         break 'outer;
@@ -1019,16 +1300,36 @@ async fn poll_source(
                     // committed (or has failed, which stops the loop) before
                     // this one is handed over, so batches commit in order and
                     // memory stays bounded by two batches.
-                    finish_apply(&mut applying, &name, &state, &mut summary, &mut changed_ids)
+                    finish_apply(&mut applying, &name, &state, &mut summary, &mut pending)
                         .await?;
                     // The changed tickets are marked stale in the store with
                     // the pages; they are recomputed once every stream has
                     // caught up (or every RECOMPUTE_PENDING_MAX), not once
-                    // per page.
-                    if changed_ids.len() >= RECOMPUTE_PENDING_MAX {
+                    // per page. In a backfill, those that look complete are
+                    // computed meanwhile, a few thousand at a time.
+                    if backfilling && early_possible && pending.complete.len() >= EARLY_RECOMPUTE_MIN {
+                        if early.is_none() {
+                            let reader = blocking(&store, |s| {
+                                s.open_reader().map_err(|e| e.to_string())
+                            })
+                            .await?;
+                            match reader {
+                                Some(r) => {
+                                    let r = Arc::new(Mutex::new(r));
+                                    early = Some(EarlyRecompute::start(&store, r, &state, &name)?);
+                                }
+                                None => early_possible = false,
+                            }
+                        }
+                        if let Some(e) = &early {
+                            e.feed(&mut pending);
+                        }
+                    }
+                    if pending.changed.len() >= RECOMPUTE_PENDING_MAX {
+                        finish_early(&mut early, &name, &state, &mut summary, &mut pending)
+                            .await?;
                         let config = state.config();
-                        let ids: Vec<String> =
-                            std::mem::take(&mut changed_ids).into_iter().collect();
+                        let ids = pending.take_all();
                         let n = recompute_stale(&store, &state, &name, &config, &ids).await?;
                         summary.recomputed += n;
                         with_health(&state, &name, |h| h.tickets_changed += n);
@@ -1043,14 +1344,6 @@ async fn poll_source(
                         std::mem::take(&mut buffered),
                     ));
                     buffered_records = 0;
-                    if caught_up {
-                        // The end of the stream: its last batch is committed
-                        // before the next stream starts (which reads its own
-                        // cursor from the store) and before the recompute at
-                        // the end of the cycle.
-                        finish_apply(&mut applying, &name, &state, &mut summary, &mut changed_ids)
-                            .await?;
-                    }
                     if last_log.elapsed() >= Duration::from_secs(5) || (caught_up && backfilling) {
                         let secs = started.elapsed().as_secs_f64().max(0.001);
                         let estimate = if backfilling {
@@ -1077,19 +1370,21 @@ async fn poll_source(
                     }
                 }
             }
-            // Every stream caught up: recompute what changed once, with every
-            // stream's records in (a ticket's header and its events arrive on
-            // different streams).
-            if !changed_ids.is_empty() {
+            // Every stream caught up: the last batch is committed, then what
+            // changed is recomputed once, with every stream's records in (a
+            // ticket's header and its events arrive on different streams).
+            finish_apply(&mut applying, &name, &state, &mut summary, &mut pending).await?;
+            finish_early(&mut early, &name, &state, &mut summary, &mut pending).await?;
+            if !pending.changed.is_empty() {
                 let config = state.config();
-                let ids: Vec<String> = std::mem::take(&mut changed_ids).into_iter().collect();
+                let ids = pending.take_all();
                 let n = recompute_stale(&store, &state, &name, &config, &ids).await?;
                 summary.recomputed += n;
                 with_health(&state, &name, |h| h.tickets_changed += n);
                 update_stored_counts(&state);
             }
             if backfilling {
-                info!(source = %name, pages = summary.pages, records = summary.records, tickets_recomputed = summary.recomputed, secs = started.elapsed().as_secs(), "caught up with every stream");
+                info!(source = %name, pages = summary.pages, records = summary.records, tickets_recomputed = summary.recomputed, recomputed_during_backfill = summary.recomputed_early, secs = started.elapsed().as_secs(), "caught up with every stream");
             }
             backfilling = false;
             // Every stream caught up: a completed poll, which reports use to
@@ -1119,9 +1414,11 @@ async fn poll_source(
     // are dropped; their cursor was not committed, so they are fetched again
     // at the next start. Tickets changed by that last batch stay marked
     // stale in the store and are recomputed at the next start.
-    let finished = finish_apply(&mut applying, &name, &state, &mut summary, &mut changed_ids).await;
+    let finished = finish_apply(&mut applying, &name, &state, &mut summary, &mut pending).await;
+    let computed = finish_early(&mut early, &name, &state, &mut summary, &mut pending).await;
     outcome?;
     finished?;
+    computed?;
     Ok((name, summary))
 }
 

@@ -14,8 +14,10 @@
 //! ticket's chunks hold, so it assumes it is the only writer of its file
 //! (other processes may read it).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
@@ -24,7 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
 use super::codec::{self, CodecError};
-use super::{Store, StoreError, StoreStats, StoredClocks, TicketMeta};
+use super::{Applied, Store, StoreError, StoreStats, StoredClocks, TicketMeta};
 use crate::engine::Ticket;
 use crate::sources::{
     assemble, ChangeRecord, EventRecord, OrganizationRecord, Page, Record, TicketHeader, UserRecord,
@@ -264,7 +266,8 @@ fn chunk_frames<'a>(
 
 /// Stores what one batch says about one ticket: its newest header (the
 /// row is rewritten only if the header changed) and the events it has not
-/// stored yet, appended as one chunk. Returns whether the ticket changed.
+/// stored yet, appended as one chunk. Returns the ticket's key if it
+/// changed, and whether it now looks complete (see [`super::Applied`]).
 #[allow(clippy::too_many_arguments)]
 fn merge_ticket(
     tx: &Transaction<'_>,
@@ -276,7 +279,7 @@ fn merge_ticket(
     keys: &mut BatchKeys<'_>,
     refs: &mut Vec<(&'static str, String, i64)>,
     scratch: &mut Vec<u8>,
-) -> Result<bool, StoreError> {
+) -> Result<Option<(i64, bool)>, StoreError> {
     let what = || format!("storing ticket {id} of {source}");
     type Row = (i64, bool, Option<i64>, bool, Option<String>);
     let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Row> {
@@ -371,7 +374,7 @@ fn merge_ticket(
         fresh.retain(|e| !existing.iter().any(|f| f.id == e.id));
     }
     if newest.is_none() && fresh.is_empty() {
-        return Ok(false);
+        return Ok(None);
     }
     fresh.sort_by(|a, b| (a.at, a.id.as_str()).cmp(&(b.at, b.id.as_str())));
     scratch.clear();
@@ -439,6 +442,15 @@ fn merge_ticket(
             key
         }
     };
+    // The latest stored event once this batch commits, if known.
+    let mut latest_event = if fresh.is_empty() {
+        keys.chunks
+            .get(&key)
+            .filter(|i| i.chunks > 0)
+            .map(|i| i.max_at)
+    } else {
+        None
+    };
     if let Some(last) = fresh.last() {
         let max_at = if info.chunks > 0 {
             info.max_at.max(last.at)
@@ -467,6 +479,7 @@ fn merge_ticket(
             .map_err(|e| sql_error(path, what(), e))?;
         keys.chunks_learned
             .push((key, ChunkInfo { max_at, chunks }));
+        latest_event = Some(max_at);
     }
     if !keys.stale.contains(&key) {
         tx.prepare_cached(MARK_STALE)
@@ -480,7 +493,11 @@ fn merge_ticket(
             .map_err(|e| sql_error(path, what(), e))?;
     }
     refs.extend(candidates.into_iter().map(|(k, r)| (k, r.to_string(), key)));
-    Ok(true)
+    let has_header = has_header || newest.is_some();
+    let complete = !deleted
+        && has_header
+        && matches!((latest_event, updated_at), (Some(e), Some(u)) if e >= u);
+    Ok(Some((key, complete)))
 }
 
 /// Ticket keys of one source: those known before a transaction, and those
@@ -497,18 +514,21 @@ struct BatchKeys<'a> {
     chunks: &'a FxHashMap<i64, ChunkInfo>,
     /// What they hold once this transaction commits.
     chunks_learned: Vec<(i64, ChunkInfo)>,
+    /// Every ticket this transaction changes (marked stale now or before).
+    changed: Vec<i64>,
 }
 
 /// Applies pages inside `tx`: organizations and users as they come, then
 /// every touched ticket's row once, then the tickets of changed
-/// organizations and users. Returns the changed tickets' ids.
+/// organizations and users. Returns the changed tickets' ids, and those of
+/// them that look complete (in key order).
 fn apply_in(
     tx: &Transaction<'_>,
     path: &Path,
     source: &str,
     pages: &[Page],
     keys: &mut BatchKeys<'_>,
-) -> Result<HashSet<String>, StoreError> {
+) -> Result<(HashSet<String>, Vec<String>), StoreError> {
     let now = unix_now();
     // Keyed by a fast hash: every record of a backfill passes through here.
     let mut groups: FxHashMap<&str, Group<'_>> = FxHashMap::default();
@@ -542,6 +562,7 @@ fn apply_in(
     }
 
     let mut changed: HashSet<String> = HashSet::new();
+    let mut complete: Vec<String> = Vec::new();
     let mut scratch = Vec::new();
     let mut refs = Vec::new();
     // In key order (then id order, for tickets new to the store): a
@@ -554,7 +575,7 @@ fn apply_in(
         (a.0.unwrap_or(i64::MAX), a.1).cmp(&(b.0.unwrap_or(i64::MAX), b.1))
     });
     for (_, id, group) in &groups {
-        if merge_ticket(
+        if let Some((key, whole)) = merge_ticket(
             tx,
             path,
             source,
@@ -566,6 +587,10 @@ fn apply_in(
             &mut scratch,
         )? {
             changed.insert((*id).to_string());
+            keys.changed.push(key);
+            if whole {
+                complete.push((*id).to_string());
+            }
         }
     }
     // New (reference, ticket) pairs in index order: neighbouring inserts
@@ -615,10 +640,11 @@ fn apply_in(
             touch
                 .execute(params![key, now])
                 .map_err(|e| sql_error(path, what(), e))?;
+            keys.changed.push(key);
             changed.insert(id);
         }
     }
-    Ok(changed)
+    Ok((changed, complete))
 }
 
 fn put_organization(
@@ -948,6 +974,15 @@ pub struct SqliteStore {
     /// What the committed chunks of a ticket hold, by key, so appending
     /// later events needs no look at them (bounded like `keys`).
     chunks: RefCell<FxHashMap<i64, ChunkInfo>>,
+    /// Commits that changed tickets, shared with the reading connections
+    /// opened from this store ([`Store::generation`]).
+    generation: Arc<AtomicU64>,
+    /// The generation in which each ticket last changed, by key, for the
+    /// tickets changed since `changed_floor` (bounded like `keys`).
+    changed_in: RefCell<FxHashMap<i64, u64>>,
+    /// A generation no earlier than the last change of a ticket missing
+    /// from `changed_in`.
+    changed_floor: Cell<u64>,
 }
 
 /// How much of the file a reading connection maps into memory.
@@ -986,6 +1021,9 @@ impl SqliteStore {
             keys: RefCell::default(),
             stale: RefCell::default(),
             chunks: RefCell::default(),
+            generation: Arc::default(),
+            changed_in: RefCell::default(),
+            changed_floor: Cell::new(0),
         };
         store.configure(true)?;
         store.migrate()?;
@@ -1003,6 +1041,9 @@ impl SqliteStore {
             keys: RefCell::default(),
             stale: RefCell::default(),
             chunks: RefCell::default(),
+            generation: Arc::default(),
+            changed_in: RefCell::default(),
+            changed_floor: Cell::new(0),
         };
         store.configure(false)?;
         store.migrate()?;
@@ -1042,6 +1083,11 @@ impl SqliteStore {
             keys: self.keys.clone(),
             stale: RefCell::default(),
             chunks: RefCell::default(),
+            // The writer's count: a reader's snapshot holds at least the
+            // generation it reads before the snapshot starts.
+            generation: self.generation.clone(),
+            changed_in: RefCell::default(),
+            changed_floor: Cell::new(0),
         };
         let found = reader.schema_version()?;
         if found != SCHEMA_VERSION {
@@ -1206,6 +1252,10 @@ impl Store for SqliteStore {
     }
 
     fn apply_pages(&mut self, source: &str, pages: &[Page]) -> Result<Vec<String>, StoreError> {
+        Ok(self.apply_batch(source, pages)?.changed)
+    }
+
+    fn apply_batch(&mut self, source: &str, pages: &[Page]) -> Result<Applied, StoreError> {
         let path = &self.path;
         let tx = self.conn.transaction().map_err(|e| {
             sql_error(
@@ -1224,12 +1274,26 @@ impl Store for SqliteStore {
             marked: Vec::new(),
             chunks: &chunks,
             chunks_learned: Vec::new(),
+            changed: Vec::new(),
         };
-        let changed = apply_in(&tx, path, source, pages, &mut keys)?;
+        let (changed, complete) = apply_in(&tx, path, source, pages, &mut keys)?;
         tx.commit()
             .map_err(|e| sql_error(path, format!("committing pages of {source}"), e))?;
         let (learned, marked, chunks_learned) = (keys.learned, keys.marked, keys.chunks_learned);
+        let changed_keys = keys.changed;
         drop((cache, stale, chunks));
+        if !changed_keys.is_empty() {
+            // Entered before the count moves on: a snapshot that read the
+            // old count may lack this commit, and its clocks are refused.
+            let generation = self.generation.load(Ordering::SeqCst) + 1;
+            let mut changed_in = self.changed_in.borrow_mut();
+            if changed_in.len() + changed_keys.len() > KEY_CACHE_MAX {
+                changed_in.clear();
+                self.changed_floor.set(generation);
+            }
+            changed_in.extend(changed_keys.into_iter().map(|k| (k, generation)));
+            self.generation.store(generation, Ordering::SeqCst);
+        }
         self.learn_keys(source, learned);
         let mut stale = self.stale.borrow_mut();
         if stale.len() + marked.len() > KEY_CACHE_MAX {
@@ -1243,7 +1307,14 @@ impl Store for SqliteStore {
         chunks.extend(chunks_learned);
         let mut ids: Vec<String> = changed.into_iter().collect();
         ids.sort_unstable();
-        Ok(ids)
+        Ok(Applied {
+            changed: ids,
+            complete,
+        })
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 
     fn cursor(&self, source: &str, stream: &str) -> Result<Option<String>, StoreError> {
@@ -1363,6 +1434,16 @@ impl Store for SqliteStore {
         source: &str,
         clocks: &[(String, String, String)],
     ) -> Result<(), StoreError> {
+        self.save_clocks_as_of(source, clocks, u64::MAX)?;
+        Ok(())
+    }
+
+    fn save_clocks_as_of(
+        &mut self,
+        source: &str,
+        clocks: &[(String, String, String)],
+        as_of: u64,
+    ) -> Result<Vec<String>, StoreError> {
         let path = &self.path;
         let what = || format!("saving clocks of {source}");
         let tx = self
@@ -1370,9 +1451,12 @@ impl Store for SqliteStore {
             .transaction()
             .map_err(|e| sql_error(path, what(), e))?;
         let mut learned = Vec::new();
+        let mut overtaken = Vec::new();
         {
             let cache = self.keys.borrow();
             let known = cache.get(source);
+            let changed_in = self.changed_in.borrow();
+            let floor = self.changed_floor.get();
             let prepare = |sql| {
                 tx.prepare_cached(sql)
                     .map_err(|e| sql_error(path, what(), e))
@@ -1396,6 +1480,12 @@ impl Store for SqliteStore {
                 };
                 // Clocks of unknown or deleted tickets are not kept.
                 let Some(key) = key else { continue };
+                // Clocks of a snapshot a later commit has overtaken: the
+                // ticket stays stale, for a recompute that sees the change.
+                if changed_in.get(&key).copied().unwrap_or(floor) > as_of {
+                    overtaken.push(ticket_id.clone());
+                    continue;
+                }
                 if !live
                     .exists(params![key])
                     .map_err(|e| sql_error(path, what(), e))?
@@ -1414,7 +1504,7 @@ impl Store for SqliteStore {
         }
         tx.commit().map_err(|e| sql_error(path, what(), e))?;
         self.learn_keys(source, learned);
-        Ok(())
+        Ok(overtaken)
     }
 
     fn clocks(
