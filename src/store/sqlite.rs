@@ -286,8 +286,22 @@ fn merge_ticket(
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
     };
     let known = keys.known.and_then(|k| k.get(id)).copied();
-    let row: Option<Row> = ticket_row(tx, (GET_ROW_BY_KEY, GET_ROW), known, source, id, read)
-        .map_err(|e| sql_error(path, what(), e))?;
+    // The row, from memory when a batch brings only events (the header
+    // columns are then all it needs), or known absent when the store knows
+    // every key; else read.
+    let remembered = match known {
+        Some(key) if group.headers.is_empty() => keys.rows.get(&key).map(|r| {
+            let requester = r.requester.as_deref().map(str::to_string);
+            (key, r.has_header, r.updated_at, r.deleted, requester)
+        }),
+        _ => None,
+    };
+    let row: Option<Row> = match (remembered, known) {
+        (Some(row), _) => Some(row),
+        (None, None) if keys.every_key_known => None,
+        (None, _) => ticket_row(tx, (GET_ROW_BY_KEY, GET_ROW), known, source, id, read)
+            .map_err(|e| sql_error(path, what(), e))?,
+    };
     if let (None, Some((key, ..))) = (known, &row) {
         keys.learned.push((id.to_string(), *key));
     }
@@ -493,7 +507,18 @@ fn merge_ticket(
             .map_err(|e| sql_error(path, what(), e))?;
     }
     refs.extend(candidates.into_iter().map(|(k, r)| (k, r.to_string(), key)));
+    // What the row holds once this commits (`updated_at` and `requester`
+    // are the newest header's, or the stored ones).
     let has_header = has_header || newest.is_some();
+    keys.rows_learned.push((
+        key,
+        RowInfo {
+            has_header,
+            updated_at,
+            deleted,
+            requester: requester.map(Box::from),
+        },
+    ));
     let complete = !deleted
         && has_header
         && matches!((latest_event, updated_at), (Some(e), Some(u)) if e >= u);
@@ -516,6 +541,23 @@ struct BatchKeys<'a> {
     chunks_learned: Vec<(i64, ChunkInfo)>,
     /// Every ticket this transaction changes (marked stale now or before).
     changed: Vec<i64>,
+    /// What the file's ticket rows hold, as far as remembered.
+    rows: &'a FxHashMap<i64, RowInfo>,
+    /// What they hold once this transaction commits.
+    rows_learned: Vec<(i64, RowInfo)>,
+    /// Whether `known` holds every ticket key of the file: a ticket missing
+    /// from it has no row.
+    every_key_known: bool,
+}
+
+/// What a ticket's row holds besides its header's text: all that applying
+/// only events to it needs.
+#[derive(Debug, Clone)]
+struct RowInfo {
+    has_header: bool,
+    updated_at: Option<i64>,
+    deleted: bool,
+    requester: Option<Box<str>>,
 }
 
 /// Applies pages inside `tx`: organizations and users as they come, then
@@ -983,6 +1025,12 @@ pub struct SqliteStore {
     /// A generation no earlier than the last change of a ticket missing
     /// from `changed_in`.
     changed_floor: Cell<u64>,
+    /// What ticket rows hold besides the header's text, by key (bounded
+    /// like `keys`).
+    rows: RefCell<FxHashMap<i64, RowInfo>>,
+    /// Whether `keys` holds every ticket key of the file: true while a
+    /// store that started empty has never had to forget keys.
+    every_key_known: Cell<bool>,
 }
 
 /// How much of the file a reading connection maps into memory.
@@ -1024,9 +1072,12 @@ impl SqliteStore {
             generation: Arc::default(),
             changed_in: RefCell::default(),
             changed_floor: Cell::new(0),
+            rows: RefCell::default(),
+            every_key_known: Cell::new(false),
         };
         store.configure(true)?;
         store.migrate()?;
+        store.every_key_known.set(store.has_no_tickets()?);
         Ok(store)
     }
 
@@ -1044,9 +1095,12 @@ impl SqliteStore {
             generation: Arc::default(),
             changed_in: RefCell::default(),
             changed_floor: Cell::new(0),
+            rows: RefCell::default(),
+            every_key_known: Cell::new(false),
         };
         store.configure(false)?;
         store.migrate()?;
+        store.every_key_known.set(store.has_no_tickets()?);
         Ok(store)
     }
 
@@ -1088,6 +1142,8 @@ impl SqliteStore {
             generation: self.generation.clone(),
             changed_in: RefCell::default(),
             changed_floor: Cell::new(0),
+            rows: RefCell::default(),
+            every_key_known: Cell::new(false),
         };
         let found = reader.schema_version()?;
         if found != SCHEMA_VERSION {
@@ -1201,15 +1257,27 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Whether the file holds no ticket row.
+    fn has_no_tickets(&self) -> Result<bool, StoreError> {
+        self.conn
+            .query_row("SELECT NOT EXISTS (SELECT 1 FROM tickets)", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| sql_error(&self.path, "looking for tickets", e))
+    }
+
     /// Remembers ticket keys read or written (see [`SqliteStore::keys`]).
     fn learn_keys(&self, source: &str, mut learned: Vec<(String, i64)>) {
         if learned.is_empty() {
             return;
         }
-        learned.truncate(KEY_CACHE_MAX);
         let mut cache = self.keys.borrow_mut();
         if cache.values().map(FxHashMap::len).sum::<usize>() + learned.len() > KEY_CACHE_MAX {
+            // Keys are forgotten: a ticket missing from the cache may have
+            // a row from now on.
             cache.clear();
+            learned.truncate(KEY_CACHE_MAX);
+            self.every_key_known.set(false);
         }
         let keys = match cache.get_mut(source) {
             Some(k) => k,
@@ -1267,6 +1335,7 @@ impl Store for SqliteStore {
         let cache = self.keys.borrow();
         let stale = self.stale.borrow();
         let chunks = self.chunks.borrow();
+        let rows = self.rows.borrow();
         let mut keys = BatchKeys {
             known: cache.get(source),
             learned: Vec::new(),
@@ -1275,13 +1344,22 @@ impl Store for SqliteStore {
             chunks: &chunks,
             chunks_learned: Vec::new(),
             changed: Vec::new(),
+            rows: &rows,
+            rows_learned: Vec::new(),
+            every_key_known: self.every_key_known.get(),
         };
         let (changed, complete) = apply_in(&tx, path, source, pages, &mut keys)?;
         tx.commit()
             .map_err(|e| sql_error(path, format!("committing pages of {source}"), e))?;
         let (learned, marked, chunks_learned) = (keys.learned, keys.marked, keys.chunks_learned);
-        let changed_keys = keys.changed;
-        drop((cache, stale, chunks));
+        let (changed_keys, rows_learned) = (keys.changed, keys.rows_learned);
+        drop((cache, stale, chunks, rows));
+        let mut rows = self.rows.borrow_mut();
+        if rows.len() + rows_learned.len() > KEY_CACHE_MAX {
+            rows.clear();
+        }
+        rows.extend(rows_learned);
+        drop(rows);
         if !changed_keys.is_empty() {
             // Entered before the count moves on: a snapshot that read the
             // old count may lack this commit, and its clocks are refused.
