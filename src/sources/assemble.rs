@@ -9,12 +9,16 @@
 //! another end user by the stored users, else what the adapter read.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use super::{ChangeRecord, EventRecord, OrganizationRecord, TicketHeader};
 use crate::engine::timeline::Author;
 use crate::engine::{Change, Event, Organization, Ticket};
 
-fn organization(id: &str, orgs: &HashMap<String, OrganizationRecord>) -> Organization {
+fn organization<S: BuildHasher>(
+    id: &str,
+    orgs: &HashMap<String, OrganizationRecord, S>,
+) -> Organization {
     match orgs.get(id) {
         Some(o) => Organization {
             id: o.id.clone(),
@@ -36,7 +40,7 @@ fn author(
     guess: Author,
     id: Option<&str>,
     header: &TicketHeader,
-    users: &HashMap<String, bool>,
+    users: &HashMap<String, bool, impl BuildHasher>,
 ) -> Author {
     match id {
         Some(id) if header.requester_id.as_deref() == Some(id) => Author::Requester,
@@ -51,11 +55,11 @@ fn author(
 
 /// The timeline of one ticket, taking its events (sorted as the store keeps
 /// them). `users`: user id → whether an agent.
-pub fn ticket(
+pub fn ticket<S: BuildHasher>(
     header: &TicketHeader,
     events: Vec<EventRecord>,
-    orgs: &HashMap<String, OrganizationRecord>,
-    users: &HashMap<String, bool>,
+    orgs: &HashMap<String, OrganizationRecord, S>,
+    users: &HashMap<String, bool, impl BuildHasher>,
     source: &str,
 ) -> Ticket {
     let events = events

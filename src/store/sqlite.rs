@@ -15,7 +15,7 @@
 //! (other processes may read it).
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -125,11 +125,15 @@ const PUT_CURSOR: &str =
 
 const DROP_CLOCKS: &str = "DELETE FROM clocks WHERE key = ?1";
 
-const GET_TIMELINE: &str = "SELECT key, header FROM tickets
-     WHERE source = ?1 AND id = ?2 AND deleted = 0 AND header IS NOT NULL";
+/// A ticket's row with each of its chunks (one row with NULL events when
+/// it has none).
+const GET_TIMELINE: &str = "SELECT t.key, t.header, c.events FROM tickets t
+     LEFT JOIN event_chunks c ON c.key = t.key
+     WHERE t.source = ?1 AND t.id = ?2 AND t.deleted = 0 AND t.header IS NOT NULL";
 
-const GET_TIMELINE_BY_KEY: &str = "SELECT key, header FROM tickets
-     WHERE key = ?1 AND deleted = 0 AND header IS NOT NULL";
+const GET_TIMELINE_BY_KEY: &str = "SELECT t.key, t.header, c.events FROM tickets t
+     LEFT JOIN event_chunks c ON c.key = t.key
+     WHERE t.key = ?1 AND t.deleted = 0 AND t.header IS NOT NULL";
 
 const GET_ORGANIZATION: &str = "SELECT record FROM organizations WHERE source = ?1 AND id = ?2";
 
@@ -888,15 +892,83 @@ fn copy_version_3_rows(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Organizations and users read while assembling, shared across the tickets
-/// of one snapshot.
+/// The organizations and users read so far in one snapshot (what tickets
+/// refer to repeats), and those the store does not have.
 #[derive(Default)]
 struct Lookups {
-    organizations: HashMap<String, Option<OrganizationRecord>>,
-    users: HashMap<String, Option<bool>>,
+    organizations: FxHashMap<String, OrganizationRecord>,
+    missing_organizations: FxHashSet<String>,
+    users: FxHashMap<String, bool>,
+    missing_users: FxHashSet<String>,
 }
 
-/// Reads and assembles one ticket on `conn` (inside the caller's snapshot).
+impl Lookups {
+    /// Reads organization `id` unless it was read already.
+    fn organization(
+        &mut self,
+        conn: &Connection,
+        path: &Path,
+        source: &str,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        if self.organizations.contains_key(id) || self.missing_organizations.contains(id) {
+            return Ok(());
+        }
+        let what = || format!("reading organization {id} of {source}");
+        let record: Option<String> = conn
+            .prepare_cached(GET_ORGANIZATION)
+            .and_then(|mut s| {
+                s.query_row(params![source, id], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(|e| sql_error(path, what(), e))?;
+        match record {
+            Some(text) => {
+                let record = serde_json::from_str::<OrganizationRecord>(&text).map_err(|e| {
+                    json_error(path, format!("decoding organization {id} of {source}"), e)
+                })?;
+                self.organizations.insert(id.to_string(), record);
+            }
+            None => {
+                self.missing_organizations.insert(id.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads user `id` unless it was read already.
+    fn user(
+        &mut self,
+        conn: &Connection,
+        path: &Path,
+        source: &str,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        if self.users.contains_key(id) || self.missing_users.contains(id) {
+            return Ok(());
+        }
+        let agent: Option<bool> = conn
+            .prepare_cached(GET_USER)
+            .and_then(|mut s| {
+                s.query_row(params![source, id], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(|e| sql_error(path, format!("reading user {id} of {source}"), e))?;
+        match agent {
+            Some(agent) => {
+                self.users.insert(id.to_string(), agent);
+            }
+            None => {
+                self.missing_users.insert(id.to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads and assembles one ticket on `conn` (inside the caller's snapshot):
+/// its row and its chunks in one query, the events decoded straight from
+/// the rows.
 fn load_ticket(
     conn: &Connection,
     path: &Path,
@@ -906,98 +978,81 @@ fn load_ticket(
     lookups: &mut Lookups,
 ) -> Result<Option<(i64, Ticket)>, StoreError> {
     let what = || format!("reading ticket {id} of {source}");
-    let read = |row: &rusqlite::Row<'_>| Ok((row.get(0)?, row.get(1)?));
-    let row: Option<(i64, String)> = ticket_row(
-        conn,
-        (GET_TIMELINE_BY_KEY, GET_TIMELINE),
-        key,
-        source,
-        id,
-        read,
-    )
-    .map_err(|e| sql_error(path, what(), e))?;
-    let Some((key, header)) = row else {
+    let sql = |e| sql_error(path, what(), e);
+    let mut stmt = match key {
+        Some(_) => conn.prepare_cached(GET_TIMELINE_BY_KEY),
+        None => conn.prepare_cached(GET_TIMELINE),
+    }
+    .map_err(sql)?;
+    let mut rows = match key {
+        Some(key) => stmt.query(params![key]),
+        None => stmt.query(params![source, id]),
+    }
+    .map_err(sql)?;
+    let mut found: Option<(i64, TicketHeader)> = None;
+    let mut events: Vec<EventRecord> = Vec::new();
+    let mut chunks = 0;
+    while let Some(row) = rows.next().map_err(sql)? {
+        if found.is_none() {
+            let text = row
+                .get_ref(1)
+                .and_then(|v| v.as_str().map_err(rusqlite::Error::from))
+                .map_err(sql)?;
+            let header: TicketHeader = serde_json::from_str(text).map_err(|e| {
+                json_error(
+                    path,
+                    format!("decoding the header of ticket {id} of {source}"),
+                    e,
+                )
+            })?;
+            found = Some((row.get(0).map_err(sql)?, header));
+        }
+        if let rusqlite::types::ValueRef::Blob(blob) = row.get_ref(2).map_err(sql)? {
+            chunks += 1;
+            for f in codec::frames(blob).map_err(|e| codec_error(path, source, id, e))? {
+                events.push(EventRecord {
+                    // Assembly does not read it: no copy per event.
+                    ticket_id: String::new(),
+                    id: f.id.to_string(),
+                    at: f.at,
+                    change: f.change().map_err(|e| codec_error(path, source, id, e))?,
+                });
+            }
+        }
+    }
+    let Some((key, header)) = found else {
         return Ok(None);
     };
-    let header: TicketHeader = serde_json::from_str(&header).map_err(|e| {
-        json_error(
-            path,
-            format!("decoding the header of ticket {id} of {source}"),
-            e,
-        )
-    })?;
-    let blobs = read_chunks(conn, key).map_err(|e| sql_error(path, what(), e))?;
-    let frames = chunk_frames(&blobs, path, source, id)?;
-    let mut events = Vec::with_capacity(frames.len());
-    for f in &frames {
-        events.push(EventRecord {
-            // Assembly does not read it: no copy per event.
-            ticket_id: String::new(),
-            id: f.id.to_string(),
-            at: f.at,
-            change: f.change().map_err(|e| codec_error(path, source, id, e))?,
-        });
+    if chunks > 1 {
+        events.sort_unstable_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
     }
     // The organizations and users the ticket refers to.
-    let mut org_ids: Vec<&str> = header.organization_id.as_deref().into_iter().collect();
-    let mut user_ids: Vec<&str> = header.requester_id.as_deref().into_iter().collect();
+    if let Some(org) = header.organization_id.as_deref() {
+        lookups.organization(conn, path, source, org)?;
+    }
+    if let Some(user) = header.requester_id.as_deref() {
+        lookups.user(conn, path, source, user)?;
+    }
     for e in &events {
         match &e.change {
-            ChangeRecord::Organization { id: Some(o) } => org_ids.push(o),
+            ChangeRecord::Organization { id: Some(o) } => {
+                lookups.organization(conn, path, source, o)?;
+            }
             ChangeRecord::Comment {
                 author_id: Some(u), ..
-            } => user_ids.push(u),
+            } => lookups.user(conn, path, source, u)?,
             _ => {}
-        }
-    }
-    let mut orgs = HashMap::new();
-    for org in org_ids {
-        if orgs.contains_key(org) {
-            continue;
-        }
-        if !lookups.organizations.contains_key(org) {
-            let what = || format!("reading organization {org} of {source}");
-            let record: Option<String> = conn
-                .prepare_cached(GET_ORGANIZATION)
-                .and_then(|mut s| {
-                    s.query_row(params![source, org], |row| row.get(0))
-                        .optional()
-                })
-                .map_err(|e| sql_error(path, what(), e))?;
-            let record = match record {
-                Some(text) => Some(serde_json::from_str::<OrganizationRecord>(&text).map_err(
-                    |e| json_error(path, format!("decoding organization {org} of {source}"), e),
-                )?),
-                None => None,
-            };
-            lookups.organizations.insert(org.to_string(), record);
-        }
-        if let Some(Some(record)) = lookups.organizations.get(org) {
-            orgs.insert(org.to_string(), record.clone());
-        }
-    }
-    let mut users = HashMap::new();
-    for user in user_ids {
-        if users.contains_key(user) {
-            continue;
-        }
-        if !lookups.users.contains_key(user) {
-            let agent: Option<bool> = conn
-                .prepare_cached(GET_USER)
-                .and_then(|mut s| {
-                    s.query_row(params![source, user], |row| row.get(0))
-                        .optional()
-                })
-                .map_err(|e| sql_error(path, format!("reading user {user} of {source}"), e))?;
-            lookups.users.insert(user.to_string(), agent);
-        }
-        if let Some(Some(agent)) = lookups.users.get(user) {
-            users.insert(user.to_string(), *agent);
         }
     }
     Ok(Some((
         key,
-        assemble::ticket(&header, events, &orgs, &users, source),
+        assemble::ticket(
+            &header,
+            events,
+            &lookups.organizations,
+            &lookups.users,
+            source,
+        ),
     )))
 }
 
@@ -1535,6 +1590,7 @@ impl Store for SqliteStore {
             let known = cache.get(source);
             let changed_in = self.changed_in.borrow();
             let floor = self.changed_floor.get();
+            let rows = self.rows.borrow();
             let prepare = |sql| {
                 tx.prepare_cached(sql)
                     .map_err(|e| sql_error(path, what(), e))
@@ -1564,10 +1620,13 @@ impl Store for SqliteStore {
                     overtaken.push(ticket_id.clone());
                     continue;
                 }
-                if !live
-                    .exists(params![key])
-                    .map_err(|e| sql_error(path, what(), e))?
-                {
+                let is_live = match rows.get(&key) {
+                    Some(row) => row.has_header && !row.deleted,
+                    None => live
+                        .exists(params![key])
+                        .map_err(|e| sql_error(path, what(), e))?,
+                };
+                if !is_live {
                     continue;
                 }
                 // Forgotten before the commit: at worst a later page marks
