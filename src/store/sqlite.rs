@@ -346,19 +346,18 @@ fn merge_ticket(
         None => old_requester.as_deref(),
     };
 
-    // The batch's events, each once (records repeat across pages).
-    let mut fresh: Vec<&EventRecord> = Vec::with_capacity(group.events.len());
-    for ev in &group.events {
-        if ev.id.is_empty() {
-            return Err(invalid(
-                path,
-                format!("storing ticket {id} of {source}: an event has an empty id"),
-            ));
-        }
-        if !fresh.iter().any(|f| f.id == ev.id) {
-            fresh.push(ev);
-        }
+    // The batch's events in time order, each once: records repeat across
+    // pages, and a repeat (same id, so the same time: events never change)
+    // sorts next to the first.
+    if group.events.iter().any(|ev| ev.id.is_empty()) {
+        return Err(invalid(
+            path,
+            format!("storing ticket {id} of {source}: an event has an empty id"),
+        ));
     }
+    let mut fresh: Vec<&EventRecord> = group.events.clone();
+    fresh.sort_unstable_by(|a, b| (a.at, a.id.as_str()).cmp(&(b.at, b.id.as_str())));
+    fresh.dedup_by(|a, b| a.id == b.id);
     // What is stored: from memory, or from the chunks' index.
     let info = match key {
         Some(key) if !fresh.is_empty() => match keys.chunks.get(&key) {
@@ -394,7 +393,6 @@ fn merge_ticket(
     if newest.is_none() && fresh.is_empty() {
         return Ok(None);
     }
-    fresh.sort_by(|a, b| (a.at, a.id.as_str()).cmp(&(b.at, b.id.as_str())));
     scratch.clear();
     let mut candidates: Vec<(&'static str, &str)> = Vec::new();
     for ev in &fresh {
@@ -457,6 +455,8 @@ fn merge_ticket(
                 .map_err(|e| sql_error(path, what(), e))?;
             let key = tx.last_insert_rowid();
             keys.learned.push((id.to_string(), key));
+            // A new row has no chunks yet: its first events need no look.
+            keys.chunks_learned.push((key, ChunkInfo::default()));
             key
         }
     };
