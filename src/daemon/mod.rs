@@ -1043,7 +1043,10 @@ impl EarlyRecompute {
     ) -> Result<EarlyRecompute, String> {
         let (feed, fed) = std::sync::mpsc::channel::<(Vec<String>, u64)>();
         let (out, mut evaluated) = mpsc::channel(2);
-        let (src, config) = (source.to_string(), state.config());
+        // One config for the thread's evaluation and the task's publishing,
+        // even if a reload swaps the daemon's config meanwhile.
+        let config = state.config();
+        let (src, evaluating_config) = (source.to_string(), config.clone());
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = stop.clone();
         std::thread::Builder::new()
@@ -1055,7 +1058,7 @@ impl EarlyRecompute {
                         if stopped.load(std::sync::atomic::Ordering::Relaxed) {
                             return;
                         }
-                        let result = read_and_evaluate(&reader, &src, &config, chunk);
+                        let result = read_and_evaluate(&reader, &src, &evaluating_config, chunk);
                         let failed = result.is_err();
                         let sent = out.blocking_send((chunk.to_vec(), as_of, result));
                         if sent.is_err() || failed {
@@ -1067,7 +1070,6 @@ impl EarlyRecompute {
             .map_err(|e| format!("starting a recompute thread: {e}"))?;
         let (store, state, src) = (store.clone(), state.clone(), source.to_string());
         let task = tokio::spawn(async move {
-            let config = state.config();
             let saver = Saver::start(&store, &src);
             let mut handed = Vec::new();
             while let Some((ids, as_of, result)) = evaluated.recv().await {
