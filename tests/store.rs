@@ -464,6 +464,86 @@ fn a_changed_organization_or_user_returns_its_tickets() {
     assert_eq!(store.apply_page(SRC, &users(false)).unwrap(), vec!["3"]);
 }
 
+/// References a ticket gains over several batches (a backfill brings its
+/// comments a few at a time) are all stored, repeated ones once: each
+/// organization and user named finds the ticket.
+#[test]
+fn references_gained_over_several_batches_all_find_the_ticket() {
+    let mut store = SqliteStore::in_memory().unwrap();
+    let t = 1_700_000_000;
+    let comment = |id: &str, at: i64, author: &str| {
+        Record::Event(event(
+            "5",
+            id,
+            at,
+            ChangeRecord::Comment {
+                author: Author::Other,
+                author_id: Some(author.into()),
+                public: true,
+            },
+        ))
+    };
+    store
+        .apply_page(
+            SRC,
+            &page(
+                "tickets",
+                "c1",
+                vec![
+                    Record::Ticket(header("5", t + 100, Some("900"))),
+                    comment("e1", t, "u8"),
+                ],
+            ),
+        )
+        .unwrap();
+    // Events alone (the row's facts come from memory), naming u8 again,
+    // a new author and a new organization.
+    for (n, records) in [
+        vec![comment("e2", t + 10, "u8"), comment("e3", t + 20, "u9")],
+        vec![
+            comment("e4", t + 30, "u8"),
+            Record::Event(event(
+                "5",
+                "e5",
+                t + 40,
+                ChangeRecord::Organization {
+                    id: Some("902".into()),
+                },
+            )),
+        ],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let cursor = format!("e{n}");
+        assert_eq!(
+            store
+                .apply_page(SRC, &page("ticket_events", &cursor, records))
+                .unwrap(),
+            vec!["5"]
+        );
+    }
+    for user in ["u8", "u9"] {
+        let users = page(
+            "users",
+            &format!("users-{user}"),
+            vec![Record::User(UserRecord {
+                id: user.into(),
+                agent: true,
+            })],
+        );
+        assert_eq!(store.apply_page(SRC, &users).unwrap(), vec!["5"], "{user}");
+    }
+    for o in ["900", "902"] {
+        let orgs = page(
+            "organizations",
+            &format!("orgs-{o}"),
+            vec![Record::Organization(org(o, &["plan_basic"]))],
+        );
+        assert_eq!(store.apply_page(SRC, &orgs).unwrap(), vec!["5"], "{o}");
+    }
+}
+
 #[test]
 fn deleted_tickets_vanish() {
     let mut store = SqliteStore::in_memory().unwrap();

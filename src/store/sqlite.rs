@@ -290,6 +290,10 @@ fn merge_ticket(
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
     };
     let known = keys.known.and_then(|k| k.get(id)).copied();
+    // References already stored for this ticket, as far as remembered.
+    let stored_refs: &[u64] = known
+        .and_then(|k| keys.rows.get(&k))
+        .map_or(&[], |r| &r.refs);
     // The row, from memory when a batch brings only events (the header
     // columns are then all it needs), or known absent when the store knows
     // every key; else read.
@@ -510,7 +514,17 @@ fn merge_ticket(
             .and_then(|mut s| s.execute(params![key]))
             .map_err(|e| sql_error(path, what(), e))?;
     }
-    refs.extend(candidates.into_iter().map(|(k, r)| (k, r.to_string(), key)));
+    // Each pair once per ticket, and none the ticket is known to have
+    // stored: a backfill brings a ticket's agent comments over several
+    // batches, and each names the same few agents.
+    let mut ticket_refs: Vec<u64> = stored_refs.to_vec();
+    for (kind, target) in candidates {
+        let hash = ref_hash(kind, target);
+        if !ticket_refs.contains(&hash) {
+            ticket_refs.push(hash);
+            refs.push((kind, target.to_string(), key));
+        }
+    }
     // What the row holds once this commits (`updated_at` and `requester`
     // are the newest header's, or the stored ones).
     let has_header = has_header || newest.is_some();
@@ -521,6 +535,7 @@ fn merge_ticket(
             updated_at,
             deleted,
             requester: requester.map(Box::from),
+            refs: ticket_refs.into_boxed_slice(),
         },
     ));
     let complete = !deleted
@@ -562,6 +577,21 @@ struct RowInfo {
     updated_at: Option<i64>,
     deleted: bool,
     requester: Option<Box<str>>,
+    /// Hashes ([`ref_hash`]) of `ticket_refs` pairs stored for the ticket
+    /// (maybe not all of them): a pair among them is not inserted again.
+    refs: Box<[u64]>,
+}
+
+/// A `ticket_refs` pair of one ticket as 64 bits, by SipHash (fixed keys:
+/// well mixed, unlike a fast hash, on ids that differ in one digit). Two
+/// pairs of one ticket sharing a hash (about one chance in 10^16 for a
+/// ticket with a few hundred pairs) would leave the second unstored.
+fn ref_hash(kind: &str, target: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    kind.hash(&mut h);
+    target.hash(&mut h);
+    h.finish()
 }
 
 /// Applies pages inside `tx`: organizations and users as they come, then
