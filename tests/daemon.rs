@@ -10,7 +10,31 @@ use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
 use helpdesk_slo::simulator::zendesk::{
     endpoint, start, Faults, ServerOptions, SimState, DEMO_TOKEN,
 };
-use helpdesk_slo::store::{SqliteStore, Store};
+use helpdesk_slo::store::{decode_clocks, SqliteStore, Store};
+
+/// Whether the store at `path` has committed a cursor of `stream` (read
+/// from another connection, as any reader of the file may).
+fn has_cursor(path: &Path, stream: &str) -> bool {
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+    let Ok(conn) = rusqlite::Connection::open_with_flags(path, flags) else {
+        return false;
+    };
+    conn.query_row(
+        "SELECT count(*) FROM cursors WHERE stream = ?1",
+        [stream],
+        |r| r.get::<_, i64>(0),
+    )
+    .is_ok_and(|n| n > 0)
+}
+
+/// Stored clocks as the JSON values of their views (what the daemon serves).
+fn clock_values(stored: &[u8]) -> Result<Vec<serde_json::Value>, String> {
+    let views = decode_clocks(stored).map_err(|e| e.to_string())?;
+    views
+        .iter()
+        .map(|v| serde_json::to_value(v).map_err(|e| e.to_string()))
+        .collect()
+}
 
 /// A fresh folder for one test's files.
 fn scratch(name: &str) -> PathBuf {
@@ -101,21 +125,20 @@ async fn backfill(name: &str, faults: Faults) -> (Vec<String>, usize) {
         assert_eq!(hash, Config::load(&dir.join("config.yaml")).unwrap().hash);
         // Clock timestamps depend on "now" only for open clocks; strip the
         // volatile fields by comparing the timeline and the clock states.
-        let states: Vec<serde_json::Value> =
-            serde_json::from_str::<Vec<serde_json::Value>>(&clocks)
-                .unwrap()
-                .into_iter()
-                .map(|c| {
-                    serde_json::json!([
-                        c["metric"],
-                        c["instance"],
-                        c["state"],
-                        c["start"],
-                        c["fulfilled_at"],
-                        c["breached_at"]
-                    ])
-                })
-                .collect();
+        let states: Vec<serde_json::Value> = clock_values(&clocks)
+            .unwrap()
+            .into_iter()
+            .map(|c| {
+                serde_json::json!([
+                    c["metric"],
+                    c["instance"],
+                    c["state"],
+                    c["start"],
+                    c["fulfilled_at"],
+                    c["breached_at"]
+                ])
+            })
+            .collect();
         // The emulator's port differs between runs.
         let timeline =
             serde_json::to_string(&helpdesk_slo::engine::Ticket { url: None, ..t }).unwrap();
@@ -216,7 +239,7 @@ fn stored_state(store_path: &Path) -> Vec<String> {
     for id in store.ticket_ids("zendesk").unwrap() {
         let t = store.ticket("zendesk", &id).unwrap().unwrap();
         let (_, clocks) = store.clocks("zendesk", &id).unwrap().unwrap();
-        let ids: Vec<serde_json::Value> = serde_json::from_str::<Vec<serde_json::Value>>(&clocks)
+        let ids: Vec<serde_json::Value> = clock_values(&clocks)
             .unwrap()
             .into_iter()
             .map(|c| serde_json::json!([c["metric"], c["instance"], c["start"], c["fulfilled_at"]]))
@@ -272,11 +295,25 @@ fn a_daemon_killed_mid_backfill_resumes_and_loses_nothing() {
         c.stdout(Stdio::null()).stderr(Stdio::null());
         c
     };
-    // Killed (SIGKILL) mid-backfill, twice, then run to the end.
+    // Killed (SIGKILL) mid-backfill, twice, then run to the end: once
+    // when the first tickets are committed, once when the first events
+    // are (what the store holds says how far the backfill got, whatever
+    // the machine's speed).
     let killed = dir.join("killed.sqlite");
-    for wait_ms in [700, 1500] {
+    for stream in ["tickets", "ticket_events"] {
         let mut child = daemon(&killed).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(wait_ms));
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while !has_cursor(&killed, stream) {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the backfill ended before committing {stream}"
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {stream} committed"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
         let finished = child.try_wait().unwrap().is_some();
         child.kill().unwrap();
         child.wait().unwrap();
@@ -390,27 +427,26 @@ fn stored_clocks(store_path: &Path) -> Vec<(String, serde_json::Value)> {
     let mut out = Vec::new();
     for id in store.ticket_ids("zendesk").unwrap() {
         let (_, clocks) = store.clocks("zendesk", &id).unwrap().unwrap();
-        let clocks: Vec<serde_json::Value> =
-            serde_json::from_str::<Vec<serde_json::Value>>(&clocks)
-                .unwrap()
-                .into_iter()
-                .map(|c| {
-                    if c["fulfilled_at"].is_null() {
-                        serde_json::json!([c["metric"], c["instance"], c["start"]])
-                    } else {
-                        serde_json::json!([
-                            c["metric"],
-                            c["instance"],
-                            c["start"],
-                            c["state"],
-                            c["due_at"],
-                            c["fulfilled_at"],
-                            c["breached_at"],
-                            c["elapsed_seconds"]
-                        ])
-                    }
-                })
-                .collect();
+        let clocks: Vec<serde_json::Value> = clock_values(&clocks)
+            .unwrap()
+            .into_iter()
+            .map(|c| {
+                if c["fulfilled_at"].is_null() {
+                    serde_json::json!([c["metric"], c["instance"], c["start"]])
+                } else {
+                    serde_json::json!([
+                        c["metric"],
+                        c["instance"],
+                        c["start"],
+                        c["state"],
+                        c["due_at"],
+                        c["fulfilled_at"],
+                        c["breached_at"],
+                        c["elapsed_seconds"]
+                    ])
+                }
+            })
+            .collect();
         out.push((id, serde_json::Value::Array(clocks)));
     }
     out

@@ -104,15 +104,15 @@ impl Store for Arrivals {
         source: &str,
         ticket_id: &str,
         config_hash: &str,
-        clocks_json: &str,
+        clocks: &[u8],
     ) -> Result<(), StoreError> {
         self.inner
-            .save_clocks(source, ticket_id, config_hash, clocks_json)
+            .save_clocks(source, ticket_id, config_hash, clocks)
     }
     fn save_clocks_batch(
         &mut self,
         source: &str,
-        clocks: &[(String, String, String)],
+        clocks: &[(String, String, Vec<u8>)],
     ) -> Result<(), StoreError> {
         self.inner.save_clocks_batch(source, clocks)
     }
@@ -120,7 +120,7 @@ impl Store for Arrivals {
         &self,
         source: &str,
         ticket_id: &str,
-    ) -> Result<Option<(String, String)>, StoreError> {
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         self.inner.clocks(source, ticket_id)
     }
     fn all_clocks(&self, source: &str) -> Result<Vec<StoredClocks>, StoreError> {

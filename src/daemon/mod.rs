@@ -43,13 +43,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{error, info, warn};
 
-use crate::engine::{decode_clocks, evaluate, Clock, Ticket};
+use crate::engine::{clocks_from_views, evaluate, Clock, Ticket};
 use crate::exposition::Live;
 use crate::policy::spec::SourceSpec;
 use crate::policy::Config;
 use crate::sources::zendesk::Zendesk;
 use crate::sources::{Page, Source, SourceError};
-use crate::store::{Applied, SqliteStore, Store};
+use crate::store::{decode_clocks, encode_clocks, Applied, SqliteStore, Store};
 
 pub use state::{DaemonState, ReloadRequest};
 
@@ -417,7 +417,10 @@ async fn load_live(store: &SharedStore, config: &Arc<Config>) -> Result<Live, St
                 let Some(meta) = metas.peek().filter(|m| m.id == row.ticket_id) else {
                     return;
                 };
-                match decode_clocks(&cfg.policy, &row.json) {
+                let decoded = decode_clocks(&row.clocks).map_err(|e| e.to_string());
+                match decoded.and_then(|views| {
+                    clocks_from_views(&cfg.policy, &views).map_err(|e| e.to_string())
+                }) {
                     Ok(clocks) => live.replace(
                         &cfg.policy,
                         name,
@@ -602,8 +605,8 @@ async fn recompute_stale(
 /// Tickets evaluated per store round trip of a recompute.
 const RECOMPUTE_CHUNK: usize = 2_000;
 
-/// Clocks to save: `(ticket id, config hash, JSON)`.
-type ClockRows = Vec<(String, String, String)>;
+/// Clocks to save: `(ticket id, config hash, encoded clocks)`.
+type ClockRows = Vec<(String, String, Vec<u8>)>;
 
 /// What goes into the live index for one ticket: id, creation,
 /// organization and clocks (none for a deleted or unknown ticket, which
@@ -630,8 +633,7 @@ fn evaluate_chunk(
     for t in tickets {
         let clocks = evaluate(&config.policy, t, now);
         let views: Vec<_> = clocks.iter().map(|c| c.view(&config.policy)).collect();
-        let json = serde_json::to_string(&views).map_err(|e| format!("ticket {}: {e}", t.id))?;
-        rows.push((t.id.clone(), config.hash.clone(), json));
+        rows.push((t.id.clone(), config.hash.clone(), encode_clocks(&views)));
         found.insert(t.id.as_str());
         evaluated.push((
             t.id.clone(),

@@ -193,9 +193,10 @@ fn ser_opt_instant<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok,
     }
 }
 
-/// A stored clock read back: the JSON of a [`ClockView`], owned.
+/// A clock in the JSON form stores kept before schema version 5 (a list
+/// of [`ClockView`]s), read back owned: what a migration converts.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-struct StoredView {
+pub struct JsonClockView {
     metric: String,
     instance: u32,
     plan: Option<String>,
@@ -215,6 +216,31 @@ struct StoredView {
     remaining_seconds: Option<i64>,
 }
 
+impl JsonClockView {
+    /// Parses the JSON list of a ticket's clocks.
+    pub fn parse_list(json: &str) -> Result<Vec<JsonClockView>, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    pub fn view(&self) -> ClockView<'_> {
+        ClockView {
+            metric: &self.metric,
+            instance: self.instance,
+            plan: self.plan.as_deref(),
+            severity: self.severity.as_deref(),
+            start: self.start,
+            due_at: self.due_at,
+            state: self.state,
+            reason: self.reason.as_deref(),
+            fulfilled_at: self.fulfilled_at,
+            breached_at: self.breached_at,
+            elapsed_seconds: self.elapsed_seconds,
+            paused_seconds: self.paused_seconds,
+            remaining_seconds: self.remaining_seconds,
+        }
+    }
+}
+
 mod opt_instant {
     use serde::{Deserialize, Deserializer};
 
@@ -225,36 +251,35 @@ mod opt_instant {
     }
 }
 
-/// Why stored clocks could not be read back.
+/// Why stored clocks could not be taken back: they name a metric, plan or
+/// severity the policy does not have (they were computed under another
+/// config).
 #[derive(Debug, thiserror::Error)]
-pub enum DecodeError {
-    #[error("clocks JSON does not decode: {0}")]
-    Json(#[from] serde_json::Error),
-    /// The clocks name a metric, plan or severity the policy does not have
-    /// (they were computed under another config).
-    #[error("clock names {what} \"{name}\", which the current config does not define")]
-    Unknown { what: &'static str, name: String },
+#[error("clock names {what} \"{name}\", which the current config does not define")]
+pub struct UnknownName {
+    pub what: &'static str,
+    pub name: String,
 }
 
-/// Reads back a ticket's stored clocks (the JSON list of [`ClockView`]s the
-/// daemon stores) as [`Clock`]s of `policy`.
-pub fn decode_clocks(policy: &Policy, json: &str) -> Result<Vec<Clock>, DecodeError> {
-    let views: Vec<StoredView> = serde_json::from_str(json)?;
+/// Takes back a ticket's stored clocks (their [`ClockView`]s, read from
+/// the store) as [`Clock`]s of `policy`.
+pub fn clocks_from_views(
+    policy: &Policy,
+    views: &[ClockView<'_>],
+) -> Result<Vec<Clock>, UnknownName> {
+    let unknown = |what: &'static str, name: &str| UnknownName {
+        what,
+        name: name.to_string(),
+    };
     views
-        .into_iter()
+        .iter()
         .map(|v| {
-            let metric = policy.metric_id(&v.metric).ok_or(DecodeError::Unknown {
-                what: "metric",
-                name: v.metric.clone(),
-            })?;
+            let metric = policy
+                .metric_id(v.metric)
+                .ok_or_else(|| unknown("metric", v.metric))?;
             let plan = v
                 .plan
-                .map(|p| {
-                    policy.plan_id(&p).ok_or(DecodeError::Unknown {
-                        what: "plan",
-                        name: p,
-                    })
-                })
+                .map(|p| policy.plan_id(p).ok_or_else(|| unknown("plan", p)))
                 .transpose()?;
             let severity = v
                 .severity
@@ -262,11 +287,8 @@ pub fn decode_clocks(policy: &Policy, json: &str) -> Result<Vec<Clock>, DecodeEr
                     policy
                         .severities
                         .iter()
-                        .position(|x| *x == s)
-                        .ok_or(DecodeError::Unknown {
-                            what: "severity",
-                            name: s,
-                        })
+                        .position(|x| x == s)
+                        .ok_or_else(|| unknown("severity", s))
                 })
                 .transpose()?;
             Ok(Clock {
@@ -277,7 +299,7 @@ pub fn decode_clocks(policy: &Policy, json: &str) -> Result<Vec<Clock>, DecodeEr
                 start: v.start,
                 due_at: v.due_at,
                 state: v.state,
-                reason: v.reason,
+                reason: v.reason.map(str::to_string),
                 fulfilled_at: v.fulfilled_at,
                 breached_at: v.breached_at,
                 elapsed_seconds: v.elapsed_seconds,
@@ -309,12 +331,17 @@ mod decode_tests {
         .unwrap();
         let clocks = evaluate(&cfg.policy, &ticket, 1_795_000_000);
         assert!(!clocks.is_empty());
-        let views: Vec<_> = clocks.iter().map(|c| c.view(&cfg.policy)).collect();
+        let mut views: Vec<_> = clocks.iter().map(|c| c.view(&cfg.policy)).collect();
+        assert_eq!(clocks_from_views(&cfg.policy, &views).unwrap(), clocks);
+        // The JSON form of earlier stores reads back to the same views.
         let json = serde_json::to_string(&views).unwrap();
-        assert_eq!(decode_clocks(&cfg.policy, &json).unwrap(), clocks);
-        let err = decode_clocks(&cfg.policy, &json.replacen(views[0].metric, "gone", 1));
+        let parsed = JsonClockView::parse_list(&json).unwrap();
+        let reread: Vec<_> = parsed.iter().map(JsonClockView::view).collect();
+        assert_eq!(reread, views);
+        views[0].metric = "gone";
+        let err = clocks_from_views(&cfg.policy, &views);
         assert!(
-            matches!(err, Err(DecodeError::Unknown { what: "metric", .. })),
+            matches!(err, Err(UnknownName { what: "metric", .. })),
             "{err:?}"
         );
     }

@@ -32,7 +32,8 @@
 //!   they were) when it changed after the generation its clocks were
 //!   computed from. So clocks may be computed while pages are still being
 //!   applied.
-//! * **Last state at once.** Clocks are stored as the JSON the daemon serves,
+//! * **Last state at once.** Clocks are stored in a compact form of what
+//!   the daemon serves ([`encode_clocks`]: names, instants, durations),
 //!   with the config hash they were computed with, so a restarted daemon
 //!   serves them ([`Store::all_clocks`]) before its first poll.
 //!
@@ -49,6 +50,7 @@ use serde::Serialize;
 use crate::engine::Ticket;
 use crate::sources::Page;
 
+pub use codec::{decode_clocks, encode_clocks, CodecError};
 pub use sqlite::{SqliteStore, SCHEMA_VERSION};
 
 /// Why a store operation failed. Each message names the store's file and
@@ -117,8 +119,8 @@ pub struct StoreStats {
 pub struct StoredClocks {
     pub ticket_id: String,
     pub config_hash: String,
-    /// The JSON list of the engine's clock views.
-    pub json: String,
+    /// The engine's clock views in their stored form ([`decode_clocks`]).
+    pub clocks: Vec<u8>,
     /// The ticket's timeline changed after these were computed.
     pub stale: bool,
 }
@@ -212,23 +214,23 @@ pub trait Store: Send {
         config_hash: &str,
     ) -> Result<Vec<String>, StoreError>;
 
-    /// Replaces the computed clocks of a ticket (JSON of the engine's
-    /// ClockView list, plus the config hash they were computed with) and
-    /// clears its stale mark.
+    /// Replaces the computed clocks of a ticket (the engine's clock views
+    /// in their stored form, [`encode_clocks`], plus the config hash they
+    /// were computed with) and clears its stale mark.
     fn save_clocks(
         &mut self,
         source: &str,
         ticket_id: &str,
         config_hash: &str,
-        clocks_json: &str,
+        clocks: &[u8],
     ) -> Result<(), StoreError>;
 
     /// Many tickets' clocks in one transaction: `(ticket id, config hash,
-    /// json)`.
+    /// encoded clocks)`.
     fn save_clocks_batch(
         &mut self,
         source: &str,
-        clocks: &[(String, String, String)],
+        clocks: &[(String, String, Vec<u8>)],
     ) -> Result<(), StoreError>;
 
     /// As [`Store::save_clocks_batch`] for the tickets that have not
@@ -239,7 +241,7 @@ pub trait Store: Send {
     fn save_clocks_as_of(
         &mut self,
         source: &str,
-        clocks: &[(String, String, String)],
+        clocks: &[(String, String, Vec<u8>)],
         as_of: u64,
     ) -> Result<Vec<String>, StoreError> {
         let _ = as_of;
@@ -247,9 +249,12 @@ pub trait Store: Send {
         Ok(Vec::new())
     }
 
-    /// A ticket's stored clocks: `(config_hash, json)`.
-    fn clocks(&self, source: &str, ticket_id: &str)
-        -> Result<Option<(String, String)>, StoreError>;
+    /// A ticket's stored clocks: `(config_hash, encoded clocks)`.
+    fn clocks(
+        &self,
+        source: &str,
+        ticket_id: &str,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError>;
 
     /// Every stored clocks row of a source, by ticket id: what a restarted
     /// daemon serves at once.

@@ -8,7 +8,8 @@
 //! ticket cannot be stored yet, so a backfill's events (which come in time
 //! order) are appended without reading the stored ones; the store reads
 //! them only for events no later than that, and to merge a ticket's chunks
-//! once they are many.
+//! once they are many. Since schema version 5 a ticket's computed clocks
+//! are a compact BLOB as well ([`super::codec::encode_clocks`]).
 //!
 //! The store remembers ticket keys, committed stale marks and what each
 //! ticket's chunks hold, so it assumes it is the only writer of its file
@@ -27,7 +28,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
 use super::codec::{self, CodecError};
 use super::{Applied, Store, StoreError, StoreStats, StoredClocks, TicketMeta};
-use crate::engine::Ticket;
+use crate::engine::{JsonClockView, Ticket};
 use crate::sources::{
     assemble, ChangeRecord, EventRecord, OrganizationRecord, Page, Record, TicketHeader, UserRecord,
 };
@@ -65,6 +66,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0004_event_chunks.sql"),
         copy: Some(copy_version_3_rows),
         finish: include_str!("migrations/0004_event_chunks_finish.sql"),
+    },
+    Migration {
+        sql: include_str!("migrations/0005_compact_clocks.sql"),
+        copy: Some(copy_version_4_clocks),
+        finish: include_str!("migrations/0005_compact_clocks_finish.sql"),
     },
 ];
 
@@ -145,8 +151,8 @@ const IS_LIVE: &str = "SELECT 1 FROM tickets WHERE key = ?1 AND deleted = 0 AND 
 
 const CLEAR_STALE: &str = "DELETE FROM stale_tickets WHERE key = ?1";
 
-const PUT_CLOCKS: &str = "INSERT INTO clocks (key, config_hash, json) VALUES (?1, ?2, ?3)
-     ON CONFLICT (key) DO UPDATE SET config_hash = excluded.config_hash, json = excluded.json";
+const PUT_CLOCKS: &str = "INSERT INTO clocks (key, config_hash, clocks) VALUES (?1, ?2, ?3)
+     ON CONFLICT (key) DO UPDATE SET config_hash = excluded.config_hash, clocks = excluded.clocks";
 
 fn sql_error(path: &Path, what: impl Into<String>, source: rusqlite::Error) -> StoreError {
     StoreError::Sqlite {
@@ -922,6 +928,42 @@ fn copy_version_3_rows(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Schema 4 → 5: every ticket's clocks from JSON into the compact form. A
+/// row whose JSON does not parse is dropped and its ticket marked stale:
+/// clocks are derived data, computed again on the next poll.
+fn copy_version_4_clocks(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreError> {
+    let what = "migrating the schema to version 5 (compact clocks)";
+    let q = |e| sql_error(path, what, e);
+    let mut read = tx
+        .prepare("SELECT key, config_hash, json FROM clocks ORDER BY key")
+        .map_err(q)?;
+    let mut put = tx
+        .prepare("INSERT INTO clocks_v5 (key, config_hash, clocks) VALUES (?1, ?2, ?3)")
+        .map_err(q)?;
+    let mut mark = tx.prepare(MARK_STALE).map_err(q)?;
+    let mut rows = read.query([]).map_err(q)?;
+    let (mut converted, mut dropped) = (0usize, 0usize);
+    while let Some(row) = rows.next().map_err(q)? {
+        let key: i64 = row.get(0).map_err(q)?;
+        let hash: String = row.get(1).map_err(q)?;
+        let json = row.get_ref(2).map_err(q)?.as_str().unwrap_or_default();
+        match JsonClockView::parse_list(json) {
+            Ok(list) => {
+                let views: Vec<_> = list.iter().map(JsonClockView::view).collect();
+                put.execute(params![key, hash, codec::encode_clocks(&views)])
+                    .map_err(q)?;
+                converted += 1;
+            }
+            Err(_) => {
+                mark.execute(params![key]).map_err(q)?;
+                dropped += 1;
+            }
+        }
+    }
+    tracing::info!(path = %path.display(), tickets = converted, dropped, "store clocks converted to the compact form (schema version 5)");
+    Ok(())
+}
+
 /// The organizations and users read so far in one snapshot (what tickets
 /// refer to repeats), and those the store does not have.
 #[derive(Default)]
@@ -1582,12 +1624,12 @@ impl Store for SqliteStore {
         source: &str,
         ticket_id: &str,
         config_hash: &str,
-        clocks_json: &str,
+        clocks: &[u8],
     ) -> Result<(), StoreError> {
         let rows = [(
             ticket_id.to_string(),
             config_hash.to_string(),
-            clocks_json.to_string(),
+            clocks.to_vec(),
         )];
         self.save_clocks_batch(source, &rows)
     }
@@ -1595,7 +1637,7 @@ impl Store for SqliteStore {
     fn save_clocks_batch(
         &mut self,
         source: &str,
-        clocks: &[(String, String, String)],
+        clocks: &[(String, String, Vec<u8>)],
     ) -> Result<(), StoreError> {
         self.save_clocks_as_of(source, clocks, u64::MAX)?;
         Ok(())
@@ -1604,7 +1646,7 @@ impl Store for SqliteStore {
     fn save_clocks_as_of(
         &mut self,
         source: &str,
-        clocks: &[(String, String, String)],
+        clocks: &[(String, String, Vec<u8>)],
         as_of: u64,
     ) -> Result<Vec<String>, StoreError> {
         let path = &self.path;
@@ -1627,7 +1669,7 @@ impl Store for SqliteStore {
             };
             let (mut find, mut live) = (prepare(GET_KEY)?, prepare(IS_LIVE)?);
             let (mut clear, mut put) = (prepare(CLEAR_STALE)?, prepare(PUT_CLOCKS)?);
-            for (ticket_id, config_hash, json) in clocks {
+            for (ticket_id, config_hash, encoded) in clocks {
                 let what = || format!("saving the clocks of ticket {ticket_id} of {source}");
                 let key = match known.and_then(|k| k.get(ticket_id.as_str())) {
                     Some(&key) => Some(key),
@@ -1665,7 +1707,7 @@ impl Store for SqliteStore {
                 clear
                     .execute(params![key])
                     .map_err(|e| sql_error(path, what(), e))?;
-                put.execute(params![key, config_hash, json])
+                put.execute(params![key, config_hash, encoded])
                     .map_err(|e| sql_error(path, what(), e))?;
             }
         }
@@ -1678,10 +1720,10 @@ impl Store for SqliteStore {
         &self,
         source: &str,
         ticket_id: &str,
-    ) -> Result<Option<(String, String)>, StoreError> {
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         self.conn
             .prepare_cached(
-                "SELECT c.config_hash, c.json FROM tickets t JOIN clocks c ON c.key = t.key
+                "SELECT c.config_hash, c.clocks FROM tickets t JOIN clocks c ON c.key = t.key
                  WHERE t.source = ?1 AND t.id = ?2",
             )
             .and_then(|mut s| {
@@ -1778,7 +1820,7 @@ impl Store for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT t.id, c.config_hash, c.json, s.key IS NOT NULL FROM tickets t
+                "SELECT t.id, c.config_hash, c.clocks, s.key IS NOT NULL FROM tickets t
                  JOIN clocks c ON c.key = t.key
                  LEFT JOIN stale_tickets s ON s.key = t.key
                  WHERE t.source = ?1 ORDER BY t.id",
@@ -1792,7 +1834,7 @@ impl Store for SqliteStore {
                 Ok::<_, rusqlite::Error>(StoredClocks {
                     ticket_id: row.get(0)?,
                     config_hash: row.get(1)?,
-                    json: row.get(2)?,
+                    clocks: row.get(2)?,
                     stale: row.get(3)?,
                 })
             })();
