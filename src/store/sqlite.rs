@@ -16,7 +16,6 @@
 //! (other processes may read it).
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -610,7 +609,7 @@ fn apply_in(
     source: &str,
     pages: &[Page],
     keys: &mut BatchKeys<'_>,
-) -> Result<(HashSet<String>, Vec<String>), StoreError> {
+) -> Result<(Vec<String>, Vec<String>), StoreError> {
     let now = unix_now();
     // Keyed by a fast hash: every record of a backfill passes through here.
     let mut groups: FxHashMap<&str, Group<'_>> = FxHashMap::default();
@@ -643,7 +642,9 @@ fn apply_in(
             .map_err(|e| sql_error(path, format!("storing the cursor of {source}/{stream}"), e))?;
     }
 
-    let mut changed: HashSet<String> = HashSet::new();
+    // Changed ids (sorted and deduplicated by the caller: a ticket of a
+    // changed organization may have changed itself too).
+    let mut changed: Vec<String> = Vec::new();
     let mut complete: Vec<String> = Vec::new();
     let mut scratch = Vec::new();
     let mut refs = Vec::new();
@@ -668,7 +669,7 @@ fn apply_in(
             &mut refs,
             &mut scratch,
         )? {
-            changed.insert((*id).to_string());
+            changed.push((*id).to_string());
             keys.changed.push(key);
             if whole {
                 complete.push((*id).to_string());
@@ -723,7 +724,7 @@ fn apply_in(
                 .execute(params![key, now])
                 .map_err(|e| sql_error(path, what(), e))?;
             keys.changed.push(key);
-            changed.insert(id);
+            changed.push(id);
         }
     }
     Ok((changed, complete))
@@ -1510,8 +1511,9 @@ impl Store for SqliteStore {
             chunks.clear();
         }
         chunks.extend(chunks_learned);
-        let mut ids: Vec<String> = changed.into_iter().collect();
+        let mut ids = changed;
         ids.sort_unstable();
+        ids.dedup();
         Ok(Applied {
             changed: ids,
             complete,
