@@ -16,9 +16,12 @@
 //!   recomputes when every stream has caught up, not after every page;
 //!   meanwhile, tickets that look complete (their events reach their last
 //!   update) are computed on a thread of the lowest priority, on the CPU
-//!   the fetching and the store's writer leave idle. Clocks read from a
-//!   snapshot that a later commit overtook are not saved (the ticket stays
-//!   stale), so computing while pages are applied loses no change.
+//!   the fetching and the store's writer leave idle. When every stream has
+//!   caught up, what that thread was not handed or had not started on is
+//!   computed on every core while it finishes its chunk in hand. Clocks
+//!   read from a snapshot that a later commit overtook are not saved (the
+//!   ticket stays stale), so computing while pages are applied loses no
+//!   change.
 //! * Shutdown (SIGTERM/SIGINT) waits for the batch being committed;
 //!   pages fetched but not yet handed to the store are abandoned before
 //!   their commit and fetched again at the next start. Either way nothing
@@ -34,7 +37,7 @@
 
 mod state;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -807,7 +810,7 @@ async fn recompute_into(
         .chunks(RECOMPUTE_CHUNK)
         .map(<[String]>::to_vec)
         .enumerate();
-    let mut evaluating = std::collections::VecDeque::new();
+    let mut evaluating = VecDeque::new();
     // Two chunks in flight even on one connection: one is read while the
     // other is evaluated.
     for (n, chunk) in chunks.by_ref().take(RECOMPUTE_WORKERS.max(readers.len())) {
@@ -972,8 +975,8 @@ struct Pending {
     /// Batches committed so far by this poll loop.
     batches: u64,
     /// Changed tickets, with the number of the batch that last changed
-    /// them.
-    changed: HashMap<String, u64>,
+    /// them, and whether they were handed to an early recompute since.
+    changed: HashMap<String, (u64, bool)>,
     /// Changed tickets that looked complete, not yet handed to an early
     /// recompute.
     complete: Vec<String>,
@@ -983,7 +986,7 @@ impl Pending {
     fn add(&mut self, applied: Applied) {
         self.batches += 1;
         for id in applied.changed {
-            self.changed.insert(id, self.batches);
+            self.changed.insert(id, (self.batches, false));
         }
         self.complete.extend(applied.complete);
     }
@@ -996,14 +999,40 @@ impl Pending {
         ids
     }
 
-    /// An early recompute of `ids`, started after batch `as_of` was
-    /// committed, saved the clocks of all but `overtaken`: those of the
-    /// others no later batch changed are done.
+    /// The complete tickets not handed over yet, now marked handed.
+    fn hand_over(&mut self) -> Vec<String> {
+        let ids = std::mem::take(&mut self.complete);
+        for id in &ids {
+            if let Some(entry) = self.changed.get_mut(id) {
+                entry.1 = true;
+            }
+        }
+        ids
+    }
+
+    /// Pending tickets never handed to an early recompute, sorted.
+    fn not_handed(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .changed
+            .iter()
+            .filter(|(_, &(_, handed))| !handed)
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// A recompute of `ids`, started after batch `as_of` was committed,
+    /// saved the clocks of all but `overtaken`: those of the others no
+    /// later batch changed are done.
     fn settle(&mut self, ids: &[String], as_of: u64, overtaken: &[String]) {
         let overtaken: HashSet<&str> = overtaken.iter().map(String::as_str).collect();
         for id in ids {
             if !overtaken.contains(id.as_str())
-                && self.changed.get(id).is_some_and(|&batch| batch <= as_of)
+                && self
+                    .changed
+                    .get(id)
+                    .is_some_and(|&(batch, _)| batch <= as_of)
             {
                 self.changed.remove(id);
             }
@@ -1022,17 +1051,21 @@ const EARLY_RECOMPUTE_MIN: usize = RECOMPUTE_CHUNK;
 /// with the batch count when they were handed over, and its saves.
 type EarlyDone = (Vec<(Vec<String>, u64)>, Recomputed);
 
+/// Chunks of ids handed to an early recompute and not started yet, each
+/// with the batch count when it was handed over; `None` once stopped.
+type EarlyQueue = Arc<(
+    Mutex<Option<VecDeque<(Vec<String>, u64)>>>,
+    std::sync::Condvar,
+)>;
+
 /// Computes clocks during a backfill (see [`EARLY_RECOMPUTE_MIN`]): one
 /// thread of the lowest priority reads and evaluates the tickets it is
-/// handed, on a reading connection of its own, so the fetching and the
-/// store's writer keep their pace; a task saves the clocks at normal
-/// priority (a save holds the store) and puts them in the live index.
+/// handed, a chunk at a time, on a reading connection of its own, so the
+/// fetching and the store's writer keep their pace; a task saves the
+/// clocks at normal priority (a save holds the store) and puts them in the
+/// live index.
 struct EarlyRecompute {
-    feed: std::sync::mpsc::Sender<(Vec<String>, u64)>,
-    /// Set when every stream has caught up: the thread stops after its
-    /// chunk in hand, and what it has not reached is computed with the
-    /// rest, on every core.
-    stop: Arc<std::sync::atomic::AtomicBool>,
+    queue: EarlyQueue,
     task: tokio::task::JoinHandle<Result<EarlyDone, String>>,
 }
 
@@ -1043,29 +1076,41 @@ impl EarlyRecompute {
         state: &Arc<DaemonState>,
         source: &str,
     ) -> Result<EarlyRecompute, String> {
-        let (feed, fed) = std::sync::mpsc::channel::<(Vec<String>, u64)>();
+        let queue: EarlyQueue =
+            Arc::new((Mutex::new(Some(VecDeque::new())), std::sync::Condvar::new()));
         let (out, mut evaluated) = mpsc::channel(2);
         // One config for the thread's evaluation and the task's publishing,
         // even if a reload swaps the daemon's config meanwhile.
         let config = state.config();
         let (src, evaluating_config) = (source.to_string(), config.clone());
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stopped = stop.clone();
+        let work = queue.clone();
         std::thread::Builder::new()
             .name("early-recompute".into())
             .spawn(move || {
                 run_on_idle_cpu();
-                for (ids, as_of) in fed {
-                    for chunk in ids.chunks(RECOMPUTE_CHUNK) {
-                        if stopped.load(std::sync::atomic::Ordering::Relaxed) {
-                            return;
+                let (lock, wake) = &*work;
+                loop {
+                    let next = {
+                        let Ok(mut guard) = lock.lock() else { return };
+                        loop {
+                            match guard.as_mut() {
+                                None => return,
+                                Some(q) => match q.pop_front() {
+                                    Some(chunk) => break chunk,
+                                    None => match wake.wait(guard) {
+                                        Ok(g) => guard = g,
+                                        Err(_) => return,
+                                    },
+                                },
+                            }
                         }
-                        let result = read_and_evaluate(&reader, &src, &evaluating_config, chunk);
-                        let failed = result.is_err();
-                        let sent = out.blocking_send((chunk.to_vec(), as_of, result));
-                        if sent.is_err() || failed {
-                            return;
-                        }
+                    };
+                    let (chunk, as_of) = next;
+                    let result = read_and_evaluate(&reader, &src, &evaluating_config, &chunk);
+                    let failed = result.is_err();
+                    let sent = out.blocking_send((chunk, as_of, result));
+                    if sent.is_err() || failed {
+                        return;
                     }
                 }
             })
@@ -1084,18 +1129,38 @@ impl EarlyRecompute {
             }
             Ok((handed, saver.finish().await?))
         });
-        Ok(EarlyRecompute { feed, stop, task })
+        Ok(EarlyRecompute { queue, task })
     }
 
     /// Hands over the complete tickets `pending` holds.
     fn feed(&self, pending: &mut Pending) {
-        let ids = std::mem::take(&mut pending.complete);
-        // A stopped thread has failed: its error comes with `finish`.
-        let _ = self.feed.send((ids, pending.batches));
+        let ids = pending.hand_over();
+        let (lock, wake) = &*self.queue;
+        if let Ok(mut guard) = lock.lock() {
+            if let Some(q) = guard.as_mut() {
+                for chunk in ids.chunks(RECOMPUTE_CHUNK) {
+                    q.push_back((chunk.to_vec(), pending.batches));
+                }
+            }
+        }
+        wake.notify_one();
     }
 
-    /// Stops the thread after its chunk in hand, waits for what it computed
-    /// to be saved, and settles that in `pending`.
+    /// Stops the thread after its chunk in hand and returns the ids it had
+    /// not started on.
+    fn stop(&self) -> Vec<String> {
+        let (lock, wake) = &*self.queue;
+        let left = lock
+            .lock()
+            .ok()
+            .and_then(|mut guard| guard.take())
+            .unwrap_or_default();
+        wake.notify_one();
+        left.into_iter().flat_map(|(ids, _)| ids).collect()
+    }
+
+    /// Stops the thread (see [`EarlyRecompute::stop`]), waits for what it
+    /// computed to be saved, and settles that in `pending`.
     async fn finish(
         self,
         name: &str,
@@ -1103,8 +1168,7 @@ impl EarlyRecompute {
         summary: &mut SourceSummary,
         pending: &mut Pending,
     ) -> Result<(), String> {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        drop(self.feed);
+        self.stop();
         let (handed, done) = self
             .task
             .await
@@ -1135,6 +1199,36 @@ async fn finish_early(
         Some(e) => e.finish(name, state, summary, pending).await,
         None => Ok(()),
     }
+}
+
+/// Ends a backfill's early recompute: the tickets it was never handed, and
+/// those it had not started on, are computed on every core while it
+/// finishes its chunk in hand and saves what it computed. What is still
+/// pending after both is left in `pending`.
+async fn finish_early_with_the_rest(
+    early: EarlyRecompute,
+    store: &SharedStore,
+    name: &str,
+    state: &DaemonState,
+    summary: &mut SourceSummary,
+    pending: &mut Pending,
+) -> Result<(), String> {
+    let mut rest = early.stop();
+    rest.extend(pending.not_handed());
+    rest.sort_unstable();
+    rest.dedup();
+    let config = state.config();
+    let (first, finished) = tokio::join!(
+        recompute_into(store, &state.live, name, &config, rest.clone()),
+        early.finish(name, state, summary, pending)
+    );
+    finished?;
+    let first = first?;
+    // No batch was committed meanwhile: all but the overtaken are done.
+    pending.settle(&rest, pending.batches, &first.overtaken);
+    summary.recomputed += first.saved;
+    with_health(state, name, |h| h.tickets_changed += first.saved);
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1378,7 +1472,11 @@ async fn poll_source(
             // changed is recomputed once, with every stream's records in (a
             // ticket's header and its events arrive on different streams).
             finish_apply(&mut applying, &name, &state, &mut summary, &mut pending).await?;
-            finish_early(&mut early, &name, &state, &mut summary, &mut pending).await?;
+            if let Some(e) = early.take() {
+                finish_early_with_the_rest(e, &store, &name, &state, &mut summary, &mut pending)
+                    .await?;
+                update_stored_counts(&state);
+            }
             if !pending.changed.is_empty() {
                 let config = state.config();
                 let ids = pending.take_all();
@@ -1474,6 +1572,37 @@ mod tests {
     /// A shutdown while a batch is being committed waits for that commit:
     /// the loop returns only once the store is done, with the batch counted,
     /// and the pages fetched after it are not committed.
+    fn applied(changed: &[&str], complete: &[&str]) -> Applied {
+        let own = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect();
+        Applied {
+            changed: own(changed),
+            complete: own(complete),
+        }
+    }
+
+    /// What an early recompute was handed, what it settled and what it
+    /// never got: a ticket changed again after it was handed over is not
+    /// settled by the old hand-over, and counts as not handed again.
+    #[test]
+    fn pending_tells_what_was_handed_over_and_what_is_done() {
+        let mut pending = Pending::default();
+        pending.add(applied(&["1", "2", "3"], &["1", "2"]));
+        let handed = pending.hand_over();
+        assert_eq!(handed, ["1", "2"]);
+        assert!(pending.complete.is_empty());
+        assert_eq!(pending.not_handed(), ["3"]);
+        // Ticket 2 changes again in batch 2, after the hand-over of batch 1.
+        pending.add(applied(&["2", "4"], &[]));
+        assert_eq!(pending.not_handed(), ["2", "3", "4"]);
+        pending.settle(&handed, 1, &[]);
+        let mut left: Vec<_> = pending.changed.keys().cloned().collect();
+        left.sort();
+        assert_eq!(left, ["2", "3", "4"]);
+        // Overtaken clocks settle nothing.
+        pending.settle(&["3".to_string(), "4".to_string()], 2, &["4".to_string()]);
+        assert_eq!(pending.take_all(), ["2", "4"]);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn shutdown_waits_for_the_batch_in_flight() {
         let config = Arc::new(
