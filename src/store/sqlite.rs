@@ -1494,8 +1494,22 @@ impl Store for SqliteStore {
             let generation = self.generation.load(Ordering::SeqCst) + 1;
             let mut changed_in = self.changed_in.borrow_mut();
             if changed_in.len() + changed_keys.len() > KEY_CACHE_MAX {
-                changed_in.clear();
-                self.changed_floor.set(generation);
+                // The older half is forgotten, the newer kept: a snapshot
+                // from before the forgotten commits has all its clocks
+                // refused, a newer one only those of tickets changed
+                // after it (snapshots are usually recent).
+                let mut generations: Vec<u64> = changed_in.values().copied().collect();
+                let half = generations.len() / 2;
+                let mut cutoff = match generations.is_empty() {
+                    true => generation,
+                    false => *generations.select_nth_unstable(half).1,
+                };
+                changed_in.retain(|_, g| *g > cutoff);
+                if changed_in.len() + changed_keys.len() > KEY_CACHE_MAX {
+                    changed_in.clear();
+                    cutoff = generation;
+                }
+                self.changed_floor.set(self.changed_floor.get().max(cutoff));
             }
             changed_in.extend(changed_keys.into_iter().map(|k| (k, generation)));
             self.generation.store(generation, Ordering::SeqCst);
