@@ -87,6 +87,7 @@ pub(crate) fn run_daemon(args: RunArgs) -> Result<(), Failure> {
             }),
             reports_dir: args.reports_dir,
             web_config: args.web_config_file,
+            early_recompute_at_normal_priority: false,
         };
         let summary = run(opts, rx).await.map_err(Failure::Usage)?;
         for (name, s) in &summary.sources {

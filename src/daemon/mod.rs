@@ -96,6 +96,10 @@ pub struct Options {
     /// TLS and basic auth for the HTTP server, in Prometheus' web config
     /// file format.
     pub web_config: Option<PathBuf>,
+    /// Run a backfill's early recompute (see [`EARLY_RECOMPUTE_MIN`]) at
+    /// normal priority instead of on idle CPU only: for tests, which must
+    /// see it run however busy the machine is.
+    pub early_recompute_at_normal_priority: bool,
 }
 
 /// What a run did.
@@ -292,6 +296,7 @@ pub async fn run_with(
             interval,
             min_gap,
             opts.once,
+            opts.early_recompute_at_normal_priority,
             shutdown.clone(),
         );
         tasks.push(tokio::spawn(task));
@@ -1075,6 +1080,7 @@ impl EarlyRecompute {
         reader: SharedStore,
         state: &Arc<DaemonState>,
         source: &str,
+        on_idle_cpu: bool,
     ) -> Result<EarlyRecompute, String> {
         let queue: EarlyQueue =
             Arc::new((Mutex::new(Some(VecDeque::new())), std::sync::Condvar::new()));
@@ -1087,7 +1093,9 @@ impl EarlyRecompute {
         std::thread::Builder::new()
             .name("early-recompute".into())
             .spawn(move || {
-                run_on_idle_cpu();
+                if on_idle_cpu {
+                    run_on_idle_cpu();
+                }
                 let (lock, wake) = &*work;
                 loop {
                     let next = {
@@ -1217,6 +1225,13 @@ async fn finish_early_with_the_rest(
     rest.extend(pending.not_handed());
     rest.sort_unstable();
     rest.dedup();
+    if !rest.is_empty() {
+        info!(
+            source = name,
+            tickets = rest.len(),
+            "recomputing clocks the backfill did not reach"
+        );
+    }
     let config = state.config();
     let (first, finished) = tokio::join!(
         recompute_into(store, &state.live, name, &config, rest.clone()),
@@ -1240,6 +1255,7 @@ async fn poll_source(
     interval: Duration,
     min_gap: Duration,
     once: bool,
+    early_at_normal_priority: bool,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(String, SourceSummary), String> {
     let mut summary = SourceSummary::default();
@@ -1414,7 +1430,7 @@ async fn poll_source(
                             match reader {
                                 Some(r) => {
                                     let r = Arc::new(Mutex::new(r));
-                                    early = Some(EarlyRecompute::start(&store, r, &state, &name)?);
+                                    early = Some(EarlyRecompute::start(&store, r, &state, &name, !early_at_normal_priority)?);
                                 }
                                 None => early_possible = false,
                             }
@@ -1647,6 +1663,7 @@ mod tests {
             state,
             Duration::from_secs(60),
             Duration::ZERO,
+            false,
             false,
             stop_rx,
         ));
