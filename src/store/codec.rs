@@ -20,7 +20,7 @@
 //! was wrong, which the store reports with the ticket and the file.
 //!
 //! Since schema version 5 a ticket's computed clocks are a BLOB too, in
-//! place of the JSON list of the engine's clock views (about a sixth of its
+//! place of the JSON list of the engine's clock views (about a fifth of its
 //! size, and no text to format or parse). Names stay names, so clocks
 //! computed under one config are read back under another, which tells
 //! apart what it no longer defines:

@@ -4,7 +4,7 @@
 -- 1 KB per ticket: more than half of a backfilled file, and most of the
 -- time of saving clocks and of loading them when the daemon starts. Now
 -- they are the form of `src/store/codec.rs` (names, instants as offsets,
--- durations), about a sixth of that.
+-- durations), about a fifth of that.
 --
 -- The store's code converts each version 4 row before the second half of
 -- this file runs; a row that does not convert is dropped and its ticket
