@@ -77,6 +77,21 @@ fn event(ticket: &str, id: &str, at: i64, change: ChangeRecord) -> EventRecord {
     }
 }
 
+/// A public comment on `ticket` by `author`, who is neither its requester
+/// nor known as an agent.
+fn comment_by(ticket: &str, id: &str, at: i64, author: &str) -> Record {
+    Record::Event(event(
+        ticket,
+        id,
+        at,
+        ChangeRecord::Comment {
+            author: Author::Other,
+            author_id: Some(author.into()),
+            public: true,
+        },
+    ))
+}
+
 fn org(id: &str, tags: &[&str]) -> OrganizationRecord {
     OrganizationRecord {
         id: id.into(),
@@ -468,18 +483,7 @@ fn a_changed_organization_or_user_returns_its_tickets() {
 fn references_gained_over_several_batches_all_find_the_ticket() {
     let mut store = SqliteStore::in_memory().unwrap();
     let t = 1_700_000_000;
-    let comment = |id: &str, at: i64, author: &str| {
-        Record::Event(event(
-            "5",
-            id,
-            at,
-            ChangeRecord::Comment {
-                author: Author::Other,
-                author_id: Some(author.into()),
-                public: true,
-            },
-        ))
-    };
+    let comment = |id: &str, at: i64, author: &str| comment_by("5", id, at, author);
     store
         .apply_page(
             SRC,
@@ -1216,18 +1220,7 @@ fn a_former_requesters_user_change_finds_the_ticket() {
     let db = TempDb::new("requester");
     let mut store = db.open();
     let t = 1_700_000_000;
-    let comment = |id: &str, at: i64, author: &str| {
-        Record::Event(event(
-            "1",
-            id,
-            at,
-            ChangeRecord::Comment {
-                author: Author::Other,
-                author_id: Some(author.into()),
-                public: true,
-            },
-        ))
-    };
+    let comment = |id: &str, at: i64, author: &str| comment_by("1", id, at, author);
     let user = |id: &str, agent: bool| {
         page(
             "users",
