@@ -295,18 +295,18 @@ fn merge_ticket(
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
     };
     let known = keys.known.and_then(|k| k.get(id)).copied();
+    // What is remembered of the row, looked up once.
+    let row_info = known.and_then(|k| Some((k, keys.rows.get(&k)?)));
     // References already stored for this ticket, as far as remembered.
-    let stored_refs: &[u64] = known
-        .and_then(|k| keys.rows.get(&k))
-        .map_or(&[], |r| &r.refs);
+    let stored_refs: &[u64] = row_info.map_or(&[], |(_, r)| &r.refs);
     // The row, from memory when a batch brings only events (the header
     // columns are then all it needs), or known absent when the store knows
     // every key; else read.
-    let remembered = match known {
-        Some(key) if group.headers.is_empty() => keys.rows.get(&key).map(|r| {
+    let remembered = match row_info {
+        Some((key, r)) if group.headers.is_empty() => {
             let requester = r.requester.as_deref().map(str::to_string);
-            (key, r.has_header, r.updated_at, r.deleted, requester)
-        }),
+            Some((key, r.has_header, r.updated_at, r.deleted, requester))
+        }
         _ => None,
     };
     let row: Option<Row> = match (remembered, known) {
