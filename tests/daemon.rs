@@ -475,6 +475,12 @@ async fn clocks_computed_during_the_backfill_equal_a_full_recompute() {
     .unwrap();
     let dir = scratch("early");
     let config = write_config(&dir, &server.base_url());
+    // Pages paced (50 ms apart) so that batches commit one after another
+    // with time between them for the early recompute, however busy the
+    // machine: unpaced, a loaded store takes the events in one or two big
+    // batches and the backfill may end before any chunk is computed.
+    let paced = std::fs::read_to_string(&config).unwrap() + "    requests_per_minute: 1200\n";
+    std::fs::write(&config, paced).unwrap();
     let store_path = dir.join("store.sqlite");
     let opts = Options {
         config: config.clone(),
