@@ -7,6 +7,10 @@
 //!   at any point resumes from the last committed cursor and loses nothing;
 //!   re-reading a page stores nothing twice. The next pages are fetched
 //!   while a batch commits, with at most one batch committing at a time.
+//!   Streams that only meet in the store (Zendesk's tickets and their
+//!   events) are read at the same time, each by a task of its own, after
+//!   the reference data they refer to ([`Source::stream_groups`]); the
+//!   source's request budget and its `Retry-After` hold them all.
 //! * A page that fails (rate limit, 5xx, timeout, malformed JSON) is retried
 //!   from the same cursor, never skipped: `Retry-After` is honoured, other
 //!   failures back off exponentially with jitter up to a minute.
@@ -1246,6 +1250,174 @@ async fn finish_early_with_the_rest(
     Ok(())
 }
 
+/// Spaces a source's requests (`requests_per_minute`) and holds every
+/// stream back while the helpdesk says to wait (`429` with `Retry-After`):
+/// the request budget and the rate limit are the account's, not a
+/// stream's, and streams are read at the same time.
+struct RequestGate {
+    min_gap: Duration,
+    /// The earliest time of the next request.
+    next: tokio::sync::Mutex<Option<Instant>>,
+}
+
+impl RequestGate {
+    fn new(min_gap: Duration) -> RequestGate {
+        RequestGate {
+            min_gap,
+            next: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Waits for a request's turn, one request at a time; true when
+    /// shutting down first.
+    async fn turn(&self, shutdown: &mut watch::Receiver<bool>) -> bool {
+        let mut next = self.next.lock().await;
+        if let Some(at) = *next {
+            let wait = at.saturating_duration_since(Instant::now());
+            if !wait.is_zero() && sleep_or_stop(wait, shutdown).await {
+                return true;
+            }
+        }
+        *next = Some(Instant::now() + self.min_gap);
+        *shutdown.borrow()
+    }
+
+    /// No request goes out before `wait` from now.
+    async fn hold(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut next = self.next.lock().await;
+        *next = Some(next.map_or(until, |n| n.max(until)));
+    }
+}
+
+/// What a stream's reader hands the poll loop.
+enum Fetched {
+    Page(Page),
+    /// The reader gave up (a backfill whose page keeps failing, or an
+    /// error that needs a person in a backfill); the poll loop stops.
+    Failed(String),
+}
+
+/// Reads one stream of a source from `cursor` until it has caught up,
+/// sending each page to the poll loop, which commits them. A page that
+/// fails is retried from the same cursor (see the module docs). Returns
+/// when the stream has caught up, on shutdown, when the poll loop is gone,
+/// or after sending [`Fetched::Failed`].
+#[allow(clippy::too_many_arguments)]
+async fn read_stream(
+    source: Arc<dyn Source>,
+    name: String,
+    stream: &'static str,
+    mut cursor: Option<String>,
+    gate: Arc<RequestGate>,
+    state: Arc<DaemonState>,
+    once: bool,
+    retries: Arc<std::sync::atomic::AtomicU64>,
+    out: mpsc::Sender<Fetched>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let stats = source.request_stats();
+    let mut backoff = Duration::from_secs(1);
+    let mut failures = 0u32;
+    let retried = || retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    loop {
+        if *shutdown.borrow() || gate.turn(&mut shutdown).await {
+            return;
+        }
+        let result = source.poll(stream, cursor.as_deref()).await;
+        let ok = result.is_ok();
+        let limited = matches!(result, Err(SourceError::RateLimited(_)));
+        let counts = stats.as_ref().map(|s| s.snapshot());
+        with_health(&state, &name, |h| {
+            h.up = ok || limited;
+            if let Some(c) = counts {
+                h.requests = c;
+            }
+            if !ok {
+                h.retries += 1;
+            }
+            if limited {
+                h.rate_limited += 1;
+            }
+        });
+        let page: Page = match result {
+            Ok(p) => p,
+            Err(SourceError::RateLimited(secs)) => {
+                retried();
+                warn!(source = %name, stream, retry_after = secs, "rate limited");
+                gate.hold(Duration::from_secs(secs) + jitter(250)).await;
+                continue;
+            }
+            Err(e @ (SourceError::Transient(_) | SourceError::Malformed { .. })) => {
+                retried();
+                failures += 1;
+                // A backfill (--once) gives up on a page that keeps
+                // failing instead of waiting forever; the daemon keeps
+                // trying.
+                if once && failures >= ONCE_MAX_FAILURES {
+                    let msg = format!(
+                        "source {name}: stream {stream}: {failures} attempts failed, the last: {e}"
+                    );
+                    let _ = out.send(Fetched::Failed(msg)).await;
+                    return;
+                }
+                warn!(source = %name, stream, error = %e, backoff_ms = backoff.as_millis() as u64, "poll failed; retrying the same page");
+                if sleep_or_stop(
+                    backoff + jitter(backoff.as_millis() as u64 / 2),
+                    &mut shutdown,
+                )
+                .await
+                {
+                    return;
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(60));
+                continue;
+            }
+            Err(SourceError::Fatal(msg)) => {
+                error!(source = %name, stream, error = %msg, "poll failed and needs attention");
+                if once {
+                    let _ = out
+                        .send(Fetched::Failed(format!("source {name}: {msg}")))
+                        .await;
+                    return;
+                }
+                if sleep_or_stop(Duration::from_secs(300), &mut shutdown).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        backoff = Duration::from_secs(1);
+        failures = 0;
+        let caught_up = page.caught_up;
+        cursor = Some(page.cursor.clone());
+        if out.send(Fetched::Page(page)).await.is_err() || caught_up {
+            return;
+        }
+    }
+}
+
+/// Pages a stream's reader may fetch ahead of the poll loop while the loop
+/// waits for the store.
+const PAGES_AHEAD: usize = 4;
+
+/// The source's stream groups (see [`Source::stream_groups`]), checked to
+/// name each of its streams once.
+fn stream_groups(name: &str, source: &dyn Source) -> Result<Vec<Vec<&'static str>>, String> {
+    let groups = source.stream_groups();
+    let mut named: Vec<&str> = groups.iter().flatten().copied().collect();
+    let mut streams = source.streams().to_vec();
+    named.sort_unstable();
+    streams.sort_unstable();
+    if named != streams {
+        return Err(format!(
+            "source {name}: the {} adapter groups the streams {named:?}, but has {streams:?}",
+            source.kind()
+        ));
+    }
+    Ok(groups)
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn poll_source(
     name: String,
@@ -1258,6 +1430,7 @@ async fn poll_source(
     early_at_normal_priority: bool,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(String, SourceSummary), String> {
+    let source: Arc<dyn Source> = Arc::from(source);
     let mut summary = SourceSummary::default();
     let mut pending = Pending::default();
     // At most one batch is being committed while the next pages are
@@ -1268,128 +1441,87 @@ async fn poll_source(
     // Whether an early recompute can run: not on a store in memory, which
     // has no second connection to read on (it recomputes at the end only).
     let mut early_possible = true;
+    let gate = Arc::new(RequestGate::new(min_gap));
+    let retries = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let outcome: Result<(), String> = async {
+        let groups = stream_groups(&name, source.as_ref())?;
         let started = Instant::now();
-        let mut last_request: Option<Instant> = None;
         let mut last_log = Instant::now();
         let mut buffered: Vec<Page> = Vec::new();
         let mut buffered_records = 0usize;
-        let mut failures = 0u32;
-        let stats = source.request_stats();
         let mut backfilling = true;
         'outer: loop {
             let cycle = Instant::now();
             // Every stream's stored cursor, read once as the cycle starts:
-            // a stream's batches move only its own cursor, so the next
-            // stream can start fetching while the previous one's last batch
-            // is still being committed.
-            let cursors = {
+            // a stream's batches move only its own cursor, so a stream
+            // reads on from the last page it fetched, committed or not,
+            // while the store commits.
+            let mut cursors: HashMap<&'static str, Option<String>> = {
                 let (src, streams) = (name.clone(), source.streams().to_vec());
-                blocking(&store, move |s| {
+                let values = blocking(&store, move |s| {
                     streams
                         .iter()
                         .map(|st| s.cursor(&src, st).map_err(|e| e.to_string()))
                         .collect::<Result<Vec<_>, String>>()
                 })
-                .await?
+                .await?;
+                source.streams().iter().copied().zip(values).collect()
             };
-            for (&stream, stored_cursor) in source.streams().iter().zip(cursors) {
-                let mut backoff = Duration::from_secs(1);
-                // Progress and ETA are per stream: each reads from the start
-                // time to now at its own pace.
-                let mut progress = Progress::default();
-                let stream_started = Instant::now();
-                // From the stored cursor on, the loop resumes after the last
-                // page it fetched, committed or not, without waiting for the
-                // store's lock.
-                let mut cursor = stored_cursor;
-                loop {
+            for group in &groups {
+                // The group's streams are read at the same time, each by a
+                // reader task of its own; their pages meet here and are
+                // committed in batches, in the order they came. Dropping
+                // the set stops the readers.
+                let (out, mut fetched) = mpsc::channel::<Fetched>(PAGES_AHEAD * group.len());
+                let mut readers = tokio::task::JoinSet::new();
+                // Progress and ETA are per stream: each reads from the
+                // start time to now at its own pace.
+                let mut progress: Vec<(&'static str, Progress, bool)> = Vec::new();
+                for &stream in group {
+                    readers.spawn(read_stream(
+                        source.clone(),
+                        name.clone(),
+                        stream,
+                        cursors.remove(stream).flatten(),
+                        gate.clone(),
+                        state.clone(),
+                        once,
+                        retries.clone(),
+                        out.clone(),
+                        shutdown.clone(),
+                    ));
+                    progress.push((stream, Progress::default(), false));
+                }
+                drop(out);
+                let group_started = Instant::now();
+                let mut open = group.len();
+                while open > 0 {
+                    let page = match fetched.recv().await {
+                        Some(Fetched::Page(page)) => page,
+                        Some(Fetched::Failed(e)) => return Err(e),
+                        // Every reader is gone without catching up: they
+                        // stop on shutdown only.
+                        None if *shutdown.borrow() => break 'outer,
+                        None => return Err(format!("source {name}: a stream's reader stopped")),
+                    };
                     if *shutdown.borrow() {
                         break 'outer;
                     }
-                    if let Some(last) = last_request {
-                        let wait = min_gap.saturating_sub(last.elapsed());
-                        if !wait.is_zero() && sleep_or_stop(wait, &mut shutdown).await {
-                            break 'outer;
-                        }
-                    }
-                    last_request = Some(Instant::now());
-                    let result = source.poll(stream, cursor.as_deref()).await;
-                    let ok = result.is_ok();
-                    let limited = matches!(result, Err(SourceError::RateLimited(_)));
-                    let counts = stats.as_ref().map(|s| s.snapshot());
-                    with_health(&state, &name, |h| {
-                        h.up = ok || limited;
-                        if let Some(c) = counts {
-                            h.requests = c;
-                        }
-                        if !ok {
-                            h.retries += 1;
-                        }
-                        if limited {
-                            h.rate_limited += 1;
-                        }
-                    });
-                    let page: Page = match result {
-                        Ok(p) => p,
-                        Err(SourceError::RateLimited(secs)) => {
-                            summary.retries += 1;
-                            warn!(source = %name, stream, retry_after = secs, "rate limited");
-                            if sleep_or_stop(
-                                Duration::from_secs(secs) + jitter(250),
-                                &mut shutdown,
-                            )
-                            .await
-                            {
-                                break 'outer;
-                            }
-                            continue;
-                        }
-                        Err(e @ (SourceError::Transient(_) | SourceError::Malformed { .. })) => {
-                            summary.retries += 1;
-                            failures += 1;
-                            // A backfill (--once) gives up on a page that
-                            // keeps failing instead of waiting forever; the
-                            // daemon keeps trying.
-                            if once && failures >= ONCE_MAX_FAILURES {
-                                return Err(format!(
-                                    "source {name}: stream {stream}: {failures} attempts failed, the last: {e}"
-                                ));
-                            }
-                            warn!(source = %name, stream, error = %e, backoff_ms = backoff.as_millis() as u64, "poll failed; retrying the same page");
-                            if sleep_or_stop(
-                                backoff + jitter(backoff.as_millis() as u64 / 2),
-                                &mut shutdown,
-                            )
-                            .await
-                            {
-                                break 'outer;
-                            }
-                            backoff = (backoff * 2).min(Duration::from_secs(60));
-                            continue;
-                        }
-                        Err(SourceError::Fatal(msg)) => {
-                            error!(source = %name, stream, error = %msg, "poll failed and needs attention");
-                            if once {
-                                return Err(format!("source {name}: {msg}"));
-                            }
-                            if sleep_or_stop(Duration::from_secs(300), &mut shutdown).await {
-                                break 'outer;
-                            }
-                            continue;
-                        }
-                    };
-                    backoff = Duration::from_secs(1);
-                    failures = 0;
                     let caught_up = page.caught_up;
-                    if backfilling {
-                        progress.see(&page);
+                    if let Some(p) = progress.iter_mut().find(|p| p.0 == page.stream) {
+                        if backfilling {
+                            p.1.see(&page);
+                        }
+                        p.2 = caught_up;
                     }
-                    cursor = Some(page.cursor.clone());
-                    // Full pages wait in memory and are committed several at
-                    // a time, in one transaction with the last one's cursor:
-                    // a backfill pays for far fewer commits. A crash loses
-                    // only uncommitted pages, which are fetched again.
+                    if caught_up {
+                        open -= 1;
+                    }
+                    // Full pages wait in memory and are committed several
+                    // at a time, in one transaction with each stream's last
+                    // cursor: a backfill pays for far fewer commits. A
+                    // crash loses only uncommitted pages, which are fetched
+                    // again.
                     buffered_records += page.records.len();
                     buffered.push(page);
                     // A backfill lets a batch grow up to BACKFILL_BATCH_*
@@ -1411,17 +1543,22 @@ async fn poll_source(
                         continue;
                     }
                     // At most one batch in flight: the previous one is
-                    // committed (or has failed, which stops the loop) before
-                    // this one is handed over, so batches commit in order and
-                    // memory stays bounded by two batches.
+                    // committed (or has failed, which stops the loop)
+                    // before this one is handed over, so batches commit in
+                    // order and memory stays bounded by two batches (and
+                    // the few pages the readers fetch meanwhile).
                     finish_apply(&mut applying, &name, &state, &mut summary, &mut pending)
                         .await?;
-                    // The changed tickets are marked stale in the store with
-                    // the pages; they are recomputed once every stream has
-                    // caught up (or every RECOMPUTE_PENDING_MAX), not once
-                    // per page. In a backfill, those that look complete are
-                    // computed meanwhile, a few thousand at a time.
-                    if backfilling && early_possible && pending.complete.len() >= EARLY_RECOMPUTE_MIN {
+                    // The changed tickets are marked stale in the store
+                    // with the pages; they are recomputed once every stream
+                    // has caught up (or every RECOMPUTE_PENDING_MAX), not
+                    // once per page. In a backfill, those that look
+                    // complete are computed meanwhile, a few thousand at a
+                    // time.
+                    if backfilling
+                        && early_possible
+                        && pending.complete.len() >= EARLY_RECOMPUTE_MIN
+                    {
                         if early.is_none() {
                             let reader = blocking(&store, |s| {
                                 s.open_reader().map_err(|e| e.to_string())
@@ -1430,7 +1567,13 @@ async fn poll_source(
                             match reader {
                                 Some(r) => {
                                     let r = Arc::new(Mutex::new(r));
-                                    early = Some(EarlyRecompute::start(&store, r, &state, &name, !early_at_normal_priority)?);
+                                    early = Some(EarlyRecompute::start(
+                                        &store,
+                                        r,
+                                        &state,
+                                        &name,
+                                        !early_at_normal_priority,
+                                    )?);
                                 }
                                 None => early_possible = false,
                             }
@@ -1452,37 +1595,35 @@ async fn poll_source(
                             state.dirty.notify_one();
                         }
                     }
-                    applying = Some(spawn_apply(
-                        &store,
-                        &name,
-                        std::mem::take(&mut buffered),
-                    ));
+                    applying = Some(spawn_apply(&store, &name, std::mem::take(&mut buffered)));
                     buffered_records = 0;
                     if last_log.elapsed() >= Duration::from_secs(5) || (caught_up && backfilling) {
                         let secs = started.elapsed().as_secs_f64().max(0.001);
-                        let estimate = if backfilling {
-                            progress.estimate(stream_started.elapsed(), now_unix())
-                        } else {
-                            None
-                        };
-                        info!(
-                            source = %name,
-                            stream,
-                            pages = summary.pages,
-                            records = summary.records,
-                            tickets_recomputed = summary.recomputed,
-                            records_per_s = (summary.records as f64 / secs).round() as u64,
-                            done_pct = estimate.map(|(d, _)| (d * 1000.0).round() / 10.0),
-                            eta_s = estimate.map(|(_, eta)| eta.as_secs()),
-                            caught_up,
-                            "{}", if backfilling { "backfill progress" } else { "poll progress" }
-                        );
+                        for (stream, p, done) in &progress {
+                            let estimate = if backfilling {
+                                p.estimate(group_started.elapsed(), now_unix())
+                            } else {
+                                None
+                            };
+                            info!(
+                                source = %name,
+                                stream,
+                                pages = summary.pages,
+                                records = summary.records,
+                                tickets_recomputed = summary.recomputed,
+                                records_per_s = (summary.records as f64 / secs).round() as u64,
+                                done_pct = estimate.map(|(d, _)| (d * 1000.0).round() / 10.0),
+                                eta_s = estimate.map(|(_, eta)| eta.as_secs()),
+                                caught_up = *done,
+                                "{}", if backfilling { "backfill progress" } else { "poll progress" }
+                            );
+                        }
+                        // A stream that caught up is not reported again.
+                        progress.retain(|p| !p.2);
                         last_log = Instant::now();
                     }
-                    if caught_up {
-                        break;
-                    }
                 }
+                summary.retries += retries.swap(0, std::sync::atomic::Ordering::Relaxed);
             }
             // Every stream caught up: the last batch is committed, then what
             // changed is recomputed once, with every stream's records in (a
@@ -1526,6 +1667,7 @@ async fn poll_source(
         Ok(())
     }
     .await;
+    summary.retries += retries.swap(0, std::sync::atomic::Ordering::Relaxed);
     // Shutdown, an error or the end of a backfill: a batch still in flight
     // is committed (or fails) before the loop returns, so a shutdown never
     // leaves a commit running behind it. Pages fetched but not handed over
@@ -1585,9 +1727,6 @@ mod tests {
         }
     }
 
-    /// A shutdown while a batch is being committed waits for that commit:
-    /// the loop returns only once the store is done, with the batch counted,
-    /// and the pages fetched after it are not committed.
     fn applied(changed: &[&str], complete: &[&str]) -> Applied {
         let own = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect();
         Applied {
@@ -1619,6 +1758,9 @@ mod tests {
         assert_eq!(pending.take_all(), ["2", "4"]);
     }
 
+    /// A shutdown while a batch is being committed waits for that commit:
+    /// the loop returns only once the store is done, with the batch counted,
+    /// and the pages fetched after it are not committed.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn shutdown_waits_for_the_batch_in_flight() {
         let config = Arc::new(
@@ -1648,7 +1790,10 @@ mod tests {
                 });
                 locked_rx.recv().unwrap();
             }
-            if n == 9 {
+            // The reader fetches at most PAGES_AHEAD pages ahead of the
+            // loop: once it asks for page 14, the loop has taken page 9,
+            // so the batch of pages 1-8 was handed over.
+            if n == 9 + PAGES_AHEAD + 1 {
                 stop_tx.send(true).unwrap();
             }
         };

@@ -166,6 +166,15 @@ pub trait Source: Send + Sync {
     /// The streams to poll, in the order a backfill should read them
     /// (organizations before the tickets that refer to them).
     fn streams(&self) -> &[&'static str];
+    /// The streams in groups that are read at the same time, each group
+    /// once every stream of the groups before it has caught up. Reference
+    /// data (organizations, users) goes in a group before the tickets that
+    /// refer to it; streams that only meet in the store (a ticket's header
+    /// and its events) can share one. By default each stream is a group of
+    /// its own, read in the order of [`Source::streams`].
+    fn stream_groups(&self) -> Vec<Vec<&'static str>> {
+        self.streams().iter().map(|s| vec![*s]).collect()
+    }
     /// Reads the page of `stream` that follows `cursor` (`None`: from the
     /// configured start).
     fn poll<'a>(&'a self, stream: &'a str, cursor: Option<&'a str>) -> PollFuture<'a>;
