@@ -676,8 +676,8 @@ fn a_new_file_is_migrated_to_the_latest_version_in_wal_mode() {
     assert!(!db.path().exists());
     let store = db.open();
     assert!(db.path().exists());
-    assert_eq!(SCHEMA_VERSION, 5);
-    assert_eq!(store.schema_version().unwrap(), 5);
+    assert_eq!(SCHEMA_VERSION, 6);
+    assert_eq!(store.schema_version().unwrap(), 6);
     assert_eq!(store.path(), db.path());
     drop(store);
     let conn = rusqlite::Connection::open(db.path()).unwrap();
@@ -688,10 +688,10 @@ fn a_new_file_is_migrated_to_the_latest_version_in_wal_mode() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     drop(conn);
     // Opening again does not migrate again.
-    assert_eq!(db.open().schema_version().unwrap(), 5);
+    assert_eq!(db.open().schema_version().unwrap(), 6);
 }
 
 #[test]
@@ -858,6 +858,32 @@ fn throughput() {
     );
 }
 
+/// Brings an empty file to schema `version` by the SQL of its migrations
+/// alone: their code steps only move rows, and there are none.
+fn schema_by_sql_alone(conn: &rusqlite::Connection, version: usize) {
+    let steps: [&[&str]; 5] = [
+        &[include_str!("../src/store/migrations/0001_init.sql")],
+        &[include_str!(
+            "../src/store/migrations/0002_arrivals_and_polls.sql"
+        )],
+        &[
+            include_str!("../src/store/migrations/0003_compact_timelines.sql"),
+            include_str!("../src/store/migrations/0003_compact_timelines_finish.sql"),
+        ],
+        &[
+            include_str!("../src/store/migrations/0004_event_chunks.sql"),
+            include_str!("../src/store/migrations/0004_event_chunks_finish.sql"),
+        ],
+        &[
+            include_str!("../src/store/migrations/0005_compact_clocks.sql"),
+            include_str!("../src/store/migrations/0005_compact_clocks_finish.sql"),
+        ],
+    ];
+    for sql in steps[..version].iter().flat_map(|s| s.iter()) {
+        conn.execute_batch(sql).unwrap();
+    }
+}
+
 /// Clocks a version 4 file holds as JSON are read back after the migration
 /// to version 5 as the same clock views; a row that is not clocks JSON is
 /// dropped and its ticket marked stale, to be computed again.
@@ -868,18 +894,7 @@ fn a_version_4_file_is_migrated_with_its_clocks_in_the_compact_form() {
     let json = r#"[{"metric":"first_response","instance":1,"plan":"premier","severity":"high","start":"2026-08-14T00:01:20Z","due_at":"2026-08-14T08:01:20Z","state":"met","reason":null,"fulfilled_at":"2026-08-14T04:37:28Z","breached_at":null,"elapsed_seconds":16568,"paused_seconds":0,"remaining_seconds":null},{"metric":"follow_up","instance":2,"plan":"premier","severity":"high","start":"2026-08-14T04:37:28Z","due_at":"2026-08-17T03:37:28Z","state":"active","reason":null,"fulfilled_at":null,"breached_at":null,"elapsed_seconds":41148,"paused_seconds":600,"remaining_seconds":-3}]"#;
     {
         let conn = rusqlite::Connection::open(db.path()).unwrap();
-        // An empty file brought to version 4 by the SQL alone (the code
-        // steps of versions 3 and 4 only move rows, and there are none).
-        for sql in [
-            include_str!("../src/store/migrations/0001_init.sql"),
-            include_str!("../src/store/migrations/0002_arrivals_and_polls.sql"),
-            include_str!("../src/store/migrations/0003_compact_timelines.sql"),
-            include_str!("../src/store/migrations/0003_compact_timelines_finish.sql"),
-            include_str!("../src/store/migrations/0004_event_chunks.sql"),
-            include_str!("../src/store/migrations/0004_event_chunks_finish.sql"),
-        ] {
-            conn.execute_batch(sql).unwrap();
-        }
+        schema_by_sql_alone(&conn, 4);
         let header = r#"{"id":"ID","created_at":"2026-08-14T00:01:20Z","updated_at":"2026-08-14T00:01:20Z"}"#;
         for (key, id) in [(1, "1"), (2, "2")] {
             conn.execute(
@@ -905,6 +920,51 @@ fn a_version_4_file_is_migrated_with_its_clocks_in_the_compact_form() {
     assert!(clocks.len() * 5 < json.len(), "{} bytes", clocks.len());
     assert_eq!(store.clocks(SRC, "2").unwrap(), None);
     assert_eq!(store.stale_ticket_ids(SRC).unwrap(), vec!["2"]);
+}
+
+/// Version 6 stores headers in the compact form: a version 5 file's JSON
+/// headers are rewritten in place and read back the same; one that does
+/// not parse stays as it was, and reading its ticket names it.
+#[test]
+fn a_version_5_file_is_migrated_with_its_headers_in_the_compact_form() {
+    let db = TempDb::new("migrate5");
+    std::fs::create_dir_all(db.path().parent().unwrap()).unwrap();
+    let good = r#"{"id":"1","created_at":"2026-08-14T00:01:20Z","updated_at":"2026-08-15T00:00:00Z","url":"https://acme.zendesk.com/agent/tickets/1","organization_id":"900","requester_id":"10","tags":["vip","eu"],"fields":{"360001":"urgent","360002":null,"360003":7},"deleted":false}"#;
+    {
+        let conn = rusqlite::Connection::open(db.path()).unwrap();
+        schema_by_sql_alone(&conn, 5);
+        for (key, id, header) in [(1, "1", good), (2, "2", "not json")] {
+            conn.execute(
+                "INSERT INTO tickets (key, source, id, header, updated_at, created_at, organization_id, requester_id)
+                 VALUES (?1, ?2, ?3, ?4, 1786752000, 1786665680, '900', '10')",
+                rusqlite::params![key, SRC, id, header],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("PRAGMA user_version = 5").unwrap();
+    }
+    let store = db.open();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let t = store.ticket(SRC, "1").unwrap().unwrap();
+    let expected: helpdesk_slo::sources::TicketHeader = serde_json::from_str(good).unwrap();
+    assert_eq!(t.created_at, expected.created_at);
+    assert_eq!(t.url, expected.url);
+    assert_eq!(t.tags, expected.tags);
+    assert_eq!(t.fields, expected.fields);
+    assert_eq!(t.organization.map(|o| o.id).as_deref(), Some("900"));
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    let (kind, size): (String, i64) = conn
+        .query_row(
+            "SELECT typeof(header), length(header) FROM tickets WHERE key = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(kind, "blob");
+    assert!((size as usize) * 2 < good.len(), "{size} bytes");
+    let err = store.ticket(SRC, "2").unwrap_err().to_string();
+    assert!(err.contains("header of ticket 2"), "{err}");
+    assert!(err.contains(&db.path().display().to_string()), "{err}");
 }
 
 #[test]

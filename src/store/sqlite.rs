@@ -9,7 +9,8 @@
 //! order) are appended without reading the stored ones; the store reads
 //! them only for events no later than that, and to merge a ticket's chunks
 //! once they are many. Since schema version 5 a ticket's computed clocks
-//! are a compact BLOB as well ([`super::codec::encode_clocks`]).
+//! are a compact BLOB as well ([`super::codec::encode_clocks`]), and since
+//! version 6 its header ([`super::codec::encode_header`]).
 //!
 //! The store remembers ticket keys, committed stale marks and what each
 //! ticket's chunks hold, so it assumes it is the only writer of its file
@@ -70,6 +71,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0005_compact_clocks.sql"),
         copy: Some(copy_version_4_clocks),
         finish: include_str!("migrations/0005_compact_clocks_finish.sql"),
+    },
+    Migration {
+        sql: include_str!("migrations/0006_compact_headers.sql"),
+        copy: Some(copy_version_5_headers),
+        finish: "",
     },
 ];
 
@@ -322,11 +328,15 @@ fn merge_ticket(
         Some((k, h, u, d, r)) => (Some(k), h, u, d, r),
         None => (None, false, None, false, None),
     };
-    // The stored header's text, only to compare with new ones.
-    let old_header: Option<String> = match key {
+    // The stored header's bytes, only to compare with new ones.
+    let old_header: Option<Vec<u8>> = match key {
         Some(key) if has_header && !group.headers.is_empty() => tx
             .prepare_cached(GET_HEADER)
-            .and_then(|mut s| s.query_row(params![key], |r| r.get(0)))
+            .and_then(|mut s| {
+                s.query_row(params![key], |r| {
+                    Ok(r.get_ref(0)?.as_bytes().ok().map(<[u8]>::to_vec))
+                })
+            })
             .map_err(|e| sql_error(path, what(), e))?,
         _ => None,
     };
@@ -334,18 +344,19 @@ fn merge_ticket(
     // The header: the newest of the batch's, if at least as new as the
     // stored one and different from it.
     let mut updated_at = old_updated;
-    let mut newest: Option<(&TicketHeader, String)> = None;
+    let mut newest: Option<(&TicketHeader, Vec<u8>)> = None;
     for h in &group.headers {
         if updated_at.is_some_and(|u| h.updated_at < u) {
             continue;
         }
-        let json = serde_json::to_string(h).map_err(|e| json_error(path, what(), e))?;
+        let mut encoded = Vec::with_capacity(128);
+        codec::encode_header(&mut encoded, h);
         let current = newest
             .as_ref()
-            .map(|(_, j)| j.as_str())
+            .map(|(_, b)| b.as_slice())
             .or(old_header.as_deref());
-        if current != Some(json.as_str()) {
-            newest = Some((h, json));
+        if current != Some(encoded.as_slice()) {
+            newest = Some((h, encoded));
         }
         updated_at = Some(h.updated_at);
     }
@@ -425,13 +436,13 @@ fn merge_ticket(
 
     let mut deleted = old_deleted;
     let key = match (key, &newest) {
-        (Some(key), Some((h, json))) => {
+        (Some(key), Some((h, encoded))) => {
             deleted = h.deleted;
             tx.prepare_cached(UPDATE_HEADER)
                 .and_then(|mut s| {
                     s.execute(params![
                         key,
-                        json,
+                        encoded,
                         h.updated_at,
                         h.created_at,
                         h.organization_id,
@@ -452,7 +463,7 @@ fn merge_ticket(
                     s.execute(params![
                         source,
                         id,
-                        header.as_ref().map(|(_, json)| json.as_str()),
+                        header.as_ref().map(|(_, encoded)| encoded.as_slice()),
                         h.map(|h| h.updated_at),
                         h.map(|h| h.created_at),
                         h.and_then(|h| h.organization_id.as_deref()),
@@ -965,6 +976,38 @@ fn copy_version_4_clocks(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreE
     Ok(())
 }
 
+/// Schema 5 → 6: each ticket's header from JSON text to the compact form,
+/// in place. A header that does not parse is left as it was (reading the
+/// ticket reports it, as it did before).
+fn copy_version_5_headers(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreError> {
+    let what = "migrating the schema to version 6 (compact headers)";
+    let q = |e| sql_error(path, what, e);
+    let mut read = tx
+        .prepare("SELECT key, header FROM tickets WHERE header IS NOT NULL ORDER BY key")
+        .map_err(q)?;
+    let mut put = tx
+        .prepare("UPDATE tickets SET header = ?2 WHERE key = ?1")
+        .map_err(q)?;
+    let mut rows = read.query([]).map_err(q)?;
+    let (mut converted, mut unreadable) = (0usize, 0usize);
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(q)? {
+        let key: i64 = row.get(0).map_err(q)?;
+        let text = row.get_ref(1).map_err(q)?.as_str().ok();
+        match text.map(serde_json::from_str::<TicketHeader>) {
+            Some(Ok(h)) => {
+                out.clear();
+                codec::encode_header(&mut out, &h);
+                put.execute(params![key, out]).map_err(q)?;
+                converted += 1;
+            }
+            _ => unreadable += 1,
+        }
+    }
+    tracing::info!(path = %path.display(), tickets = converted, unreadable, "store headers converted to the compact form (schema version 6)");
+    Ok(())
+}
+
 /// The organizations and users read so far in one snapshot (what tickets
 /// refer to repeats), and those the store does not have.
 #[derive(Default)]
@@ -1067,15 +1110,14 @@ fn load_ticket(
     let mut chunks = 0;
     while let Some(row) = rows.next().map_err(sql)? {
         if found.is_none() {
-            let text = row
+            let bytes = row
                 .get_ref(1)
-                .and_then(|v| v.as_str().map_err(rusqlite::Error::from))
+                .and_then(|v| v.as_bytes().map_err(rusqlite::Error::from))
                 .map_err(sql)?;
-            let header: TicketHeader = serde_json::from_str(text).map_err(|e| {
-                json_error(
+            let header = codec::decode_header(bytes).map_err(|e| {
+                invalid(
                     path,
-                    format!("decoding the header of ticket {id} of {source}"),
-                    e,
+                    format!("decoding the header of ticket {id} of {source}: {e}"),
                 )
             })?;
             found = Some((row.get(0).map_err(sql)?, header));

@@ -1,0 +1,7 @@
+-- Schema version 6: a ticket's header is a compact BLOB (see
+-- `src/store/codec.rs`) in place of its JSON text.
+--
+-- The store's code rewrites each row's header in place (the column keeps
+-- its declared type: SQLite stores a BLOB as it is in any column), so the
+-- tickets table and its indexes are not rebuilt. A header that does not
+-- parse is left as it was; reading that ticket reports it.
