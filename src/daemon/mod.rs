@@ -944,7 +944,13 @@ fn spawn_apply(store: &SharedStore, source: &str, pages: Vec<Page>) -> Applying 
         let mut guard = store
             .lock()
             .map_err(|_| "the store lock is poisoned".to_string())?;
-        guard.apply_batch(&src, &pages).map_err(|e| e.to_string())
+        let applied = guard.apply_batch(&src, &pages).map_err(|e| e.to_string());
+        drop(guard);
+        // Freeing a batch's records (millions of small allocations in a
+        // backfill) is left to another thread: the next batch waits for
+        // this task, not for that.
+        tokio::task::spawn_blocking(move || drop(pages));
+        applied
     });
     Applying {
         task,
