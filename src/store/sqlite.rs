@@ -1124,7 +1124,9 @@ fn load_ticket(
         }
         if let rusqlite::types::ValueRef::Blob(blob) = row.get_ref(2).map_err(sql)? {
             chunks += 1;
-            for f in codec::frames(blob).map_err(|e| codec_error(path, source, id, e))? {
+            let frames = codec::frames(blob).map_err(|e| codec_error(path, source, id, e))?;
+            events.reserve(frames.len());
+            for f in frames {
                 events.push(EventRecord {
                     // Assembly does not read it: no copy per event.
                     ticket_id: String::new(),
