@@ -1403,6 +1403,33 @@ async fn read_stream(
     }
 }
 
+/// What the poll loop holds of a stream being read: its pages not yet
+/// handed to the store, and where it stands.
+struct StreamInLoop {
+    stream: &'static str,
+    pages: Vec<Page>,
+    records: usize,
+    /// Progress and ETA are per stream: each reads from the start time to
+    /// now at its own pace.
+    progress: Progress,
+    caught_up: bool,
+    /// Caught up, and logged so.
+    reported: bool,
+}
+
+impl StreamInLoop {
+    fn new(stream: &'static str) -> StreamInLoop {
+        StreamInLoop {
+            stream,
+            pages: Vec::new(),
+            records: 0,
+            progress: Progress::default(),
+            caught_up: false,
+            reported: false,
+        }
+    }
+}
+
 /// Pages a stream's reader may fetch ahead of the poll loop while the loop
 /// waits for the store.
 const PAGES_AHEAD: usize = 4;
@@ -1453,8 +1480,6 @@ async fn poll_source(
         let groups = stream_groups(&name, source.as_ref())?;
         let started = Instant::now();
         let mut last_log = Instant::now();
-        let mut buffered: Vec<Page> = Vec::new();
-        let mut buffered_records = 0usize;
         let mut backfilling = true;
         'outer: loop {
             let cycle = Instant::now();
@@ -1480,9 +1505,7 @@ async fn poll_source(
                 // the set stops the readers.
                 let (out, mut fetched) = mpsc::channel::<Fetched>(PAGES_AHEAD * group.len());
                 let mut readers = tokio::task::JoinSet::new();
-                // Progress and ETA are per stream: each reads from the
-                // start time to now at its own pace.
-                let mut progress: Vec<(&'static str, Progress, bool)> = Vec::new();
+                let mut streams: Vec<StreamInLoop> = Vec::new();
                 for &stream in group {
                     readers.spawn(read_stream(
                         source.clone(),
@@ -1496,7 +1519,7 @@ async fn poll_source(
                         out.clone(),
                         shutdown.clone(),
                     ));
-                    progress.push((stream, Progress::default(), false));
+                    streams.push(StreamInLoop::new(stream));
                 }
                 drop(out);
                 let group_started = Instant::now();
@@ -1514,22 +1537,31 @@ async fn poll_source(
                         break 'outer;
                     }
                     let caught_up = page.caught_up;
-                    if let Some(p) = progress.iter_mut().find(|p| p.0 == page.stream) {
-                        if backfilling {
-                            p.1.see(&page);
-                        }
-                        p.2 = caught_up;
+                    let Some(at) = streams.iter().position(|s| s.stream == page.stream) else {
+                        return Err(format!(
+                            "source {name}: a page of stream {} came from the reader of another",
+                            page.stream
+                        ));
+                    };
+                    let this = &mut streams[at];
+                    if backfilling {
+                        this.progress.see(&page);
                     }
+                    this.caught_up = caught_up;
                     if caught_up {
                         open -= 1;
                     }
                     // Full pages wait in memory and are committed several
-                    // at a time, in one transaction with each stream's last
+                    // at a time, in one transaction with the last one's
                     // cursor: a backfill pays for far fewer commits. A
                     // crash loses only uncommitted pages, which are fetched
-                    // again.
-                    buffered_records += page.records.len();
-                    buffered.push(page);
+                    // again. Each stream fills batches of its own: a batch
+                    // of a ticket's events is then as long as it was when
+                    // streams were read one after another, and so is the
+                    // chunk of events it stores per ticket.
+                    this.records += page.records.len();
+                    this.pages.push(page);
+                    let (pages, records) = (this.pages.len(), this.records);
                     // A backfill lets a batch grow up to BACKFILL_BATCH_*
                     // while the store is still busy with the previous one
                     // (bigger transactions write each hot B-tree page once
@@ -1541,8 +1573,8 @@ async fn poll_source(
                     } else {
                         (BATCH_PAGES, BATCH_RECORDS)
                     };
-                    let full = buffered.len() >= max_pages || buffered_records >= max_records;
-                    let enough = buffered.len() >= BATCH_PAGES || buffered_records >= BATCH_RECORDS;
+                    let full = pages >= max_pages || records >= max_records;
+                    let enough = pages >= BATCH_PAGES || records >= BATCH_RECORDS;
                     let store_idle = applying.as_ref().is_none_or(|a| a.task.is_finished());
                     let hand_over = caught_up || full || (enough && store_idle);
                     if !hand_over {
@@ -1601,31 +1633,32 @@ async fn poll_source(
                             state.dirty.notify_one();
                         }
                     }
-                    applying = Some(spawn_apply(&store, &name, std::mem::take(&mut buffered)));
-                    buffered_records = 0;
+                    let batch = std::mem::take(&mut streams[at].pages);
+                    streams[at].records = 0;
+                    applying = Some(spawn_apply(&store, &name, batch));
                     if last_log.elapsed() >= Duration::from_secs(5) || (caught_up && backfilling) {
                         let secs = started.elapsed().as_secs_f64().max(0.001);
-                        for (stream, p, done) in &progress {
+                        for s in streams.iter_mut().filter(|s| !s.reported) {
                             let estimate = if backfilling {
-                                p.estimate(group_started.elapsed(), now_unix())
+                                s.progress.estimate(group_started.elapsed(), now_unix())
                             } else {
                                 None
                             };
                             info!(
                                 source = %name,
-                                stream,
+                                stream = s.stream,
                                 pages = summary.pages,
                                 records = summary.records,
                                 tickets_recomputed = summary.recomputed,
                                 records_per_s = (summary.records as f64 / secs).round() as u64,
                                 done_pct = estimate.map(|(d, _)| (d * 1000.0).round() / 10.0),
                                 eta_s = estimate.map(|(_, eta)| eta.as_secs()),
-                                caught_up = *done,
+                                caught_up = s.caught_up,
                                 "{}", if backfilling { "backfill progress" } else { "poll progress" }
                             );
+                            // A stream that caught up is not reported again.
+                            s.reported = s.caught_up;
                         }
-                        // A stream that caught up is not reported again.
-                        progress.retain(|p| !p.2);
                         last_log = Instant::now();
                     }
                 }
