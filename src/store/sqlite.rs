@@ -1191,12 +1191,8 @@ pub struct SqliteStore {
     /// Commits that changed tickets, shared with the reading connections
     /// opened from this store ([`Store::generation`]).
     generation: Arc<AtomicU64>,
-    /// The generation in which each ticket last changed, by key, for the
-    /// tickets changed since `changed_floor` (bounded like `keys`).
-    changed_in: RefCell<FxHashMap<i64, u64>>,
-    /// A generation no earlier than the last change of a ticket missing
-    /// from `changed_in`.
-    changed_floor: Cell<u64>,
+    /// The generation in which each ticket last changed, by key.
+    changed_in: RefCell<ChangeGenerations>,
     /// What ticket rows hold besides the header's text, by key (bounded
     /// like `keys`).
     rows: RefCell<FxHashMap<i64, RowInfo>>,
@@ -1210,6 +1206,51 @@ const READER_MMAP_BYTES: i64 = 1 << 32;
 
 /// Keys remembered before the cache starts over (about 60 bytes each).
 const KEY_CACHE_MAX: usize = 300_000;
+
+/// The commit (generation) in which each ticket last changed, in a list
+/// indexed by the ticket's key: keys are the row ids of a table whose rows
+/// are never deleted, so they run densely from 1, and the list costs 8
+/// bytes a ticket with no bound to forget at. Only commits made through this
+/// connection are recorded; a ticket without an entry changed before any of
+/// them, which no snapshot taken from this connection's count can lack.
+#[derive(Debug, Default)]
+struct ChangeGenerations {
+    by_key: Vec<u64>,
+    /// A generation no earlier than the last change of a ticket whose key
+    /// is past [`MAX_KEY_RECORDED`]: such a key (only a file edited by hand
+    /// could have one) makes every older snapshot's clocks refused, which
+    /// costs a recompute, never a wrong clock.
+    floor: u64,
+}
+
+/// The largest key recorded one by one (a list of 512 MiB at most).
+const MAX_KEY_RECORDED: i64 = 1 << 26;
+
+impl ChangeGenerations {
+    fn record(&mut self, key: i64, generation: u64) {
+        match usize::try_from(key) {
+            Ok(index) if key <= MAX_KEY_RECORDED => {
+                if index >= self.by_key.len() {
+                    // Grown by half again at least, as keys arrive in order.
+                    let len = (index + 1).max(self.by_key.len() * 3 / 2);
+                    self.by_key.resize(len, 0);
+                }
+                self.by_key[index] = generation;
+            }
+            _ => self.floor = self.floor.max(generation),
+        }
+    }
+
+    /// The generation of the ticket's last change recorded here, 0 if none.
+    fn last_change(&self, key: i64) -> u64 {
+        let recorded = usize::try_from(key)
+            .ok()
+            .and_then(|index| self.by_key.get(index))
+            .copied()
+            .unwrap_or(0);
+        recorded.max(self.floor)
+    }
+}
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1243,7 +1284,6 @@ impl SqliteStore {
             chunks: RefCell::default(),
             generation: Arc::default(),
             changed_in: RefCell::default(),
-            changed_floor: Cell::new(0),
             rows: RefCell::default(),
             every_key_known: Cell::new(false),
         };
@@ -1266,7 +1306,6 @@ impl SqliteStore {
             chunks: RefCell::default(),
             generation: Arc::default(),
             changed_in: RefCell::default(),
-            changed_floor: Cell::new(0),
             rows: RefCell::default(),
             every_key_known: Cell::new(false),
         };
@@ -1313,7 +1352,6 @@ impl SqliteStore {
             // generation it reads before the snapshot starts.
             generation: self.generation.clone(),
             changed_in: RefCell::default(),
-            changed_floor: Cell::new(0),
             rows: RefCell::default(),
             every_key_known: Cell::new(false),
         };
@@ -1537,25 +1575,9 @@ impl Store for SqliteStore {
             // old count may lack this commit, and its clocks are refused.
             let generation = self.generation.load(Ordering::SeqCst) + 1;
             let mut changed_in = self.changed_in.borrow_mut();
-            if changed_in.len() + changed_keys.len() > KEY_CACHE_MAX {
-                // The older half is forgotten, the newer kept: a snapshot
-                // from before the forgotten commits has all its clocks
-                // refused, a newer one only those of tickets changed
-                // after it (snapshots are usually recent).
-                let mut generations: Vec<u64> = changed_in.values().copied().collect();
-                let half = generations.len() / 2;
-                let mut cutoff = match generations.is_empty() {
-                    true => generation,
-                    false => *generations.select_nth_unstable(half).1,
-                };
-                changed_in.retain(|_, g| *g > cutoff);
-                if changed_in.len() + changed_keys.len() > KEY_CACHE_MAX {
-                    changed_in.clear();
-                    cutoff = generation;
-                }
-                self.changed_floor.set(self.changed_floor.get().max(cutoff));
+            for key in changed_keys {
+                changed_in.record(key, generation);
             }
-            changed_in.extend(changed_keys.into_iter().map(|k| (k, generation)));
             self.generation.store(generation, Ordering::SeqCst);
         }
         self.learn_keys(source, learned);
@@ -1721,7 +1743,6 @@ impl Store for SqliteStore {
             let cache = self.keys.borrow();
             let known = cache.get(source);
             let changed_in = self.changed_in.borrow();
-            let floor = self.changed_floor.get();
             let rows = self.rows.borrow();
             let prepare = |sql| {
                 tx.prepare_cached(sql)
@@ -1748,7 +1769,7 @@ impl Store for SqliteStore {
                 let Some(key) = key else { continue };
                 // Clocks of a snapshot a later commit has overtaken: the
                 // ticket stays stale, for a recompute that sees the change.
-                if changed_in.get(&key).copied().unwrap_or(floor) > as_of {
+                if changed_in.last_change(key) > as_of {
                     overtaken.push(ticket_id.clone());
                     continue;
                 }
@@ -1929,5 +1950,50 @@ impl Store for SqliteStore {
                 })
             })
             .map_err(|e| sql_error(&self.path, "counting the stored records", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ChangeGenerations, MAX_KEY_RECORDED};
+
+    #[test]
+    fn a_ticket_reports_the_generation_of_its_last_recorded_change() {
+        let mut changes = ChangeGenerations::default();
+        assert_eq!(changes.last_change(7), 0);
+        changes.record(7, 3);
+        changes.record(2, 4);
+        changes.record(7, 5);
+        assert_eq!(changes.last_change(7), 5);
+        assert_eq!(changes.last_change(2), 4);
+        assert_eq!(changes.last_change(3), 0);
+        assert_eq!(changes.last_change(1_000), 0);
+    }
+
+    /// A million tickets are all remembered: none is forgotten to a floor
+    /// that would refuse the clocks of tickets that did not change.
+    #[test]
+    fn a_million_keys_are_remembered_one_by_one() {
+        let mut changes = ChangeGenerations::default();
+        for key in 1..=1_000_000 {
+            changes.record(key, 1 + key as u64 / 1_000);
+        }
+        assert_eq!(changes.last_change(1), 1);
+        assert_eq!(changes.last_change(500_000), 501);
+        assert_eq!(changes.last_change(1_000_000), 1_001);
+    }
+
+    /// A key past the bound cannot grow the list: it raises the floor, so
+    /// every ticket answers at least its generation (a recompute too many,
+    /// never a clock saved from a snapshot that lacks a change).
+    #[test]
+    fn a_key_past_the_bound_raises_every_ticket_to_its_generation() {
+        let mut changes = ChangeGenerations::default();
+        changes.record(5, 2);
+        changes.record(MAX_KEY_RECORDED + 1, 9);
+        changes.record(-1, 4);
+        assert_eq!(changes.last_change(5), 9);
+        assert_eq!(changes.last_change(MAX_KEY_RECORDED + 1), 9);
+        assert!(changes.by_key.len() < 10);
     }
 }
