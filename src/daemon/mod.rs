@@ -122,6 +122,10 @@ pub struct SourceSummary {
     /// fetched (tickets that looked complete).
     pub recomputed_early: u64,
     pub retries: u64,
+    /// For a backfill: how long from the start until every stream's
+    /// records were committed to the store, before the clocks still to
+    /// compute were.
+    pub stored_after: Option<Duration>,
 }
 
 type SharedStore = Arc<Mutex<SqliteStore>>;
@@ -1668,6 +1672,9 @@ async fn poll_source(
             // changed is recomputed once, with every stream's records in (a
             // ticket's header and its events arrive on different streams).
             finish_apply(&mut applying, &name, &state, &mut summary, &mut pending).await?;
+            if backfilling {
+                summary.stored_after = Some(started.elapsed());
+            }
             if let Some(e) = early.take() {
                 finish_early_with_the_rest(e, &store, &name, &state, &mut summary, &mut pending)
                     .await?;
@@ -1682,7 +1689,7 @@ async fn poll_source(
                 update_stored_counts(&state);
             }
             if backfilling {
-                info!(source = %name, pages = summary.pages, records = summary.records, tickets_recomputed = summary.recomputed, recomputed_during_backfill = summary.recomputed_early, secs = started.elapsed().as_secs(), "caught up with every stream");
+                info!(source = %name, pages = summary.pages, records = summary.records, tickets_recomputed = summary.recomputed, recomputed_during_backfill = summary.recomputed_early, stored_secs = summary.stored_after.map_or(0.0, |d| (d.as_secs_f64() * 10.0).round() / 10.0), secs = started.elapsed().as_secs(), "caught up with every stream");
             }
             backfilling = false;
             // Every stream caught up: a completed poll, which reports use to
