@@ -676,8 +676,8 @@ fn a_new_file_is_migrated_to_the_latest_version_in_wal_mode() {
     assert!(!db.path().exists());
     let store = db.open();
     assert!(db.path().exists());
-    assert_eq!(SCHEMA_VERSION, 6);
-    assert_eq!(store.schema_version().unwrap(), 6);
+    assert_eq!(SCHEMA_VERSION, 7);
+    assert_eq!(store.schema_version().unwrap(), 7);
     assert_eq!(store.path(), db.path());
     drop(store);
     let conn = rusqlite::Connection::open(db.path()).unwrap();
@@ -688,10 +688,10 @@ fn a_new_file_is_migrated_to_the_latest_version_in_wal_mode() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
     drop(conn);
     // Opening again does not migrate again.
-    assert_eq!(db.open().schema_version().unwrap(), 6);
+    assert_eq!(db.open().schema_version().unwrap(), 7);
 }
 
 #[test]
@@ -965,6 +965,81 @@ fn a_version_5_file_is_migrated_with_its_headers_in_the_compact_form() {
     let err = store.ticket(SRC, "2").unwrap_err().to_string();
     assert!(err.contains("header of ticket 2"), "{err}");
     assert!(err.contains(&db.path().display().to_string()), "{err}");
+}
+
+/// A version 6 file keeps its chunks in a table ordered as written (one
+/// ticket's chunks between another's), with an index by ticket. Migrated,
+/// they are ordered by ticket and numbered in the order they were written;
+/// every timeline reads back the same, and events appended afterwards are
+/// numbered after them.
+#[test]
+fn a_version_6_file_is_migrated_with_its_chunks_ordered_by_ticket() {
+    let db = TempDb::new("migrate6");
+    let t = 1_700_000_000;
+    let mut store = db.open();
+    store.apply_page(SRC, &sample_page()).unwrap();
+    let later = page(
+        "ticket_events",
+        "later",
+        vec![
+            status_event("1", "late-1", t + 900, Status::Open),
+            status_event("2", "late-2", t + 950, Status::Pending),
+        ],
+    );
+    store.apply_page(SRC, &later).unwrap();
+    let before = timelines(&store);
+    drop(store);
+    {
+        // Back to version 6: the table of versions 4 to 6, filled in the
+        // order the chunks were written (each ticket's first chunk, then
+        // each one's second).
+        let conn = rusqlite::Connection::open(db.path()).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE written (
+                 seq INTEGER PRIMARY KEY, key INTEGER NOT NULL, max_at INTEGER NOT NULL,
+                 count INTEGER NOT NULL, stored_at INTEGER NOT NULL, events BLOB NOT NULL);
+             INSERT INTO written (key, max_at, count, stored_at, events)
+                 SELECT key, max_at, count, stored_at, events FROM event_chunks
+                 ORDER BY seq, key;
+             DROP TABLE event_chunks;
+             ALTER TABLE written RENAME TO event_chunks;
+             CREATE INDEX event_chunks_by_key ON event_chunks (key, max_at);
+             PRAGMA user_version = 6;",
+        )
+        .unwrap();
+    }
+    let mut store = db.open();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(timelines(&store), before);
+    let chunks = |store: &SqliteStore| -> Vec<(String, i64, i64)> {
+        let conn = rusqlite::Connection::open(store.path()).unwrap();
+        let mut stmt = conn
+            .prepare(
+                "SELECT t.id, c.seq, c.max_at FROM event_chunks c JOIN tickets t ON t.key = c.key
+                 ORDER BY t.id, c.seq",
+            )
+            .unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)));
+        rows.unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(
+        chunks(&store),
+        vec![
+            ("1".to_string(), 0, t + 120),
+            ("1".to_string(), 1, t + 900),
+            ("2".to_string(), 0, t + 30),
+            ("2".to_string(), 1, t + 950),
+        ]
+    );
+    let again = page(
+        "ticket_events",
+        "again",
+        vec![status_event("1", "late-3", t + 1_000, Status::Solved)],
+    );
+    store.apply_page(SRC, &again).unwrap();
+    assert_eq!(chunks(&store)[2], ("1".to_string(), 2, t + 1_000));
+    let one = store.ticket(SRC, "1").unwrap().unwrap();
+    assert_eq!(one.events.len(), before[0].events.len() + 1);
 }
 
 #[test]

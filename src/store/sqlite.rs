@@ -9,8 +9,10 @@
 //! order) are appended without reading the stored ones; the store reads
 //! them only for events no later than that, and to merge a ticket's chunks
 //! once they are many. Since schema version 5 a ticket's computed clocks
-//! are a compact BLOB as well ([`super::codec::encode_clocks`]), and since
-//! version 6 its header ([`super::codec::encode_header`]).
+//! are a compact BLOB as well ([`super::codec::encode_clocks`]), since
+//! version 6 its header ([`super::codec::encode_header`]), and since
+//! version 7 a ticket's chunks are stored together, keyed by ticket and
+//! chunk number, so reading them is one range and appending one is one row.
 //!
 //! The store remembers ticket keys, committed stale marks and what each
 //! ticket's chunks hold, so it assumes it is the only writer of its file
@@ -77,6 +79,11 @@ const MIGRATIONS: &[Migration] = &[
         copy: Some(copy_version_5_headers),
         finish: "",
     },
+    Migration {
+        sql: include_str!("migrations/0007_chunks_by_ticket.sql"),
+        copy: None,
+        finish: "",
+    },
 ];
 
 /// The schema version this build writes.
@@ -104,7 +111,12 @@ const CHUNK_INFO: &str = "SELECT coalesce(max(max_at), 0), count(*) FROM event_c
 
 const GET_CHUNKS: &str = "SELECT events FROM event_chunks WHERE key = ?1";
 
-const PUT_CHUNK: &str = "INSERT INTO event_chunks (key, max_at, count, stored_at, events)
+/// A chunk numbered `?6` within its ticket.
+const PUT_CHUNK: &str = "INSERT INTO event_chunks (key, max_at, count, stored_at, events, seq)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/// A chunk in the table of schema version 4 to 6, numbered as written.
+const PUT_CHUNK_V4: &str = "INSERT INTO event_chunks (key, max_at, count, stored_at, events)
      VALUES (?1, ?2, ?3, ?4, ?5)";
 
 const DROP_CHUNKS: &str = "DELETE FROM event_chunks WHERE key = ?1";
@@ -512,8 +524,10 @@ fn merge_ticket(
         } else {
             (scratch.as_slice(), fresh.len(), info.chunks + 1)
         };
+        // Numbered after the ticket's other chunks (the only one, compacted).
+        let number = chunks - 1;
         tx.prepare_cached(PUT_CHUNK)
-            .and_then(|mut s| s.execute(params![key, max_at, count as i64, now, blob]))
+            .and_then(|mut s| s.execute(params![key, max_at, count as i64, now, blob, number]))
             .map_err(|e| sql_error(path, what(), e))?;
         keys.chunks_learned
             .push((key, ChunkInfo { max_at, chunks }));
@@ -916,7 +930,7 @@ fn copy_version_3_rows(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreErr
              WHERE event_count > 0 ORDER BY key",
         )
         .map_err(q)?;
-    let mut put = tx.prepare(PUT_CHUNK).map_err(q)?;
+    let mut put = tx.prepare(PUT_CHUNK_V4).map_err(q)?;
     let mut rows = read.query([]).map_err(q)?;
     let mut moved = 0usize;
     while let Some(row) = rows.next().map_err(q)? {
