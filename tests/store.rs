@@ -1720,3 +1720,44 @@ fn clocks_of_an_overtaken_snapshot_leave_the_ticket_stale() {
     assert!(store.stale_ticket_ids(SRC).unwrap().is_empty());
     assert_eq!(store.clocks(SRC, "1").unwrap().unwrap().1, b"new");
 }
+
+/// A reading connection keeps the organizations and users it read from one
+/// read of tickets to the next, but not past a commit that changed one of
+/// them: the next read sees the new plan tags and the new agent flag.
+#[test]
+fn a_reader_sees_organizations_and_users_changed_since_its_last_read() {
+    let db = TempDb::new("lookups");
+    let mut store = db.open();
+    store.apply_page(SRC, &sample_page()).unwrap();
+    let reader = store.open_reader().unwrap().unwrap();
+    let ids = vec!["1".to_string()];
+    let tags = |t: &Ticket| t.organization.as_ref().unwrap().tags.clone();
+    let commenter = |t: &Ticket| {
+        t.events.iter().find_map(|e| match e.change {
+            Change::Comment { author, .. } => Some(author),
+            _ => None,
+        })
+    };
+    let first = reader.tickets(SRC, &ids).unwrap();
+    assert_eq!(tags(&first[0]), vec!["plan_premier"]);
+    assert_eq!(commenter(&first[0]), Some(Author::Agent));
+
+    // Read again with nothing changed: the same.
+    assert_eq!(reader.tickets(SRC, &ids).unwrap(), first);
+
+    let change = page(
+        "organizations",
+        "orgs-2",
+        vec![
+            Record::Organization(org("900", &["plan_essential"])),
+            Record::User(UserRecord {
+                id: "agent-1".into(),
+                agent: false,
+            }),
+        ],
+    );
+    store.apply_page(SRC, &change).unwrap();
+    let second = reader.tickets(SRC, &ids).unwrap();
+    assert_eq!(tags(&second[0]), vec!["plan_essential"]);
+    assert_eq!(commenter(&second[0]), Some(Author::Other));
+}

@@ -597,6 +597,8 @@ struct BatchKeys<'a> {
     /// Whether `known` holds every ticket key of the file: a ticket missing
     /// from it has no row.
     every_key_known: bool,
+    /// Whether this transaction changes an organization or a user.
+    directory_changed: bool,
 }
 
 /// What a ticket's row holds besides its header's text: all that applying
@@ -667,6 +669,7 @@ fn apply_in(
             .map_err(|e| sql_error(path, format!("storing the cursor of {source}/{stream}"), e))?;
     }
 
+    keys.directory_changed = !changed_orgs.is_empty() || !changed_users.is_empty();
     // Changed ids (sorted and deduplicated by the caller: a ticket of a
     // changed organization may have changed itself too).
     let mut changed: Vec<String> = Vec::new();
@@ -1022,8 +1025,8 @@ fn copy_version_5_headers(tx: &Transaction<'_>, path: &Path) -> Result<(), Store
     Ok(())
 }
 
-/// The organizations and users read so far in one snapshot (what tickets
-/// refer to repeats), and those the store does not have.
+/// The organizations and users read so far (what tickets refer to
+/// repeats), and those the store does not have.
 #[derive(Default)]
 struct Lookups {
     organizations: FxHashMap<String, OrganizationRecord>,
@@ -1032,7 +1035,17 @@ struct Lookups {
     missing_users: FxHashSet<String>,
 }
 
+/// Organizations and users kept across reads before the cache starts over.
+const LOOKUPS_MAX: usize = 200_000;
+
 impl Lookups {
+    fn len(&self) -> usize {
+        self.organizations.len()
+            + self.missing_organizations.len()
+            + self.users.len()
+            + self.missing_users.len()
+    }
+
     /// Reads organization `id` unless it was read already.
     fn organization(
         &mut self,
@@ -1157,13 +1170,12 @@ fn load_ticket(
     if chunks > 1 {
         events.sort_unstable_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
     }
-    // The organizations and users the ticket refers to.
+    // The organizations and users the ticket refers to (not its requester:
+    // a comment of the requester is the requester's whoever they are).
     if let Some(org) = header.organization_id.as_deref() {
         lookups.organization(conn, path, source, org)?;
     }
-    if let Some(user) = header.requester_id.as_deref() {
-        lookups.user(conn, path, source, user)?;
-    }
+    let requester = header.requester_id.as_deref();
     for e in &events {
         match &e.change {
             ChangeRecord::Organization { id: Some(o) } => {
@@ -1171,7 +1183,7 @@ fn load_ticket(
             }
             ChangeRecord::Comment {
                 author_id: Some(u), ..
-            } => lookups.user(conn, path, source, u)?,
+            } if Some(u.as_str()) != requester => lookups.user(conn, path, source, u)?,
             _ => {}
         }
     }
@@ -1207,6 +1219,18 @@ pub struct SqliteStore {
     generation: Arc<AtomicU64>,
     /// The generation in which each ticket last changed, by key.
     changed_in: RefCell<ChangeGenerations>,
+    /// Commits that changed an organization or a user, shared with the
+    /// reading connections like `generation`, and counted before it.
+    directory: Arc<AtomicU64>,
+    /// Organizations and users read for timelines, with the `directory`
+    /// count they were read under: kept from one read of tickets to the
+    /// next while the count stays. A read that finds an older count starts
+    /// over. One that still finds the old count while its snapshot already
+    /// holds a newer commit (the count moves on just after the commit) can
+    /// only be one whose clocks are refused: the generation it read before
+    /// is older than that commit, and the commit changed every ticket that
+    /// refers to a changed organization or user.
+    lookups: RefCell<(u64, Lookups)>,
     /// What ticket rows hold besides the header's text, by key (bounded
     /// like `keys`).
     rows: RefCell<FxHashMap<i64, RowInfo>>,
@@ -1298,6 +1322,8 @@ impl SqliteStore {
             chunks: RefCell::default(),
             generation: Arc::default(),
             changed_in: RefCell::default(),
+            directory: Arc::default(),
+            lookups: RefCell::default(),
             rows: RefCell::default(),
             every_key_known: Cell::new(false),
         };
@@ -1320,6 +1346,8 @@ impl SqliteStore {
             chunks: RefCell::default(),
             generation: Arc::default(),
             changed_in: RefCell::default(),
+            directory: Arc::default(),
+            lookups: RefCell::default(),
             rows: RefCell::default(),
             every_key_known: Cell::new(false),
         };
@@ -1366,6 +1394,8 @@ impl SqliteStore {
             // generation it reads before the snapshot starts.
             generation: self.generation.clone(),
             changed_in: RefCell::default(),
+            directory: self.directory.clone(),
+            lookups: RefCell::default(),
             rows: RefCell::default(),
             every_key_known: Cell::new(false),
         };
@@ -1571,12 +1601,17 @@ impl Store for SqliteStore {
             rows: &rows,
             rows_learned: Vec::new(),
             every_key_known: self.every_key_known.get(),
+            directory_changed: false,
         };
         let (changed, complete) = apply_in(&tx, path, source, pages, &mut keys)?;
         tx.commit()
             .map_err(|e| sql_error(path, format!("committing pages of {source}"), e))?;
         let (learned, marked, chunks_learned) = (keys.learned, keys.marked, keys.chunks_learned);
         let (changed_keys, rows_learned) = (keys.changed, keys.rows_learned);
+        if keys.directory_changed {
+            // Before the generation moves on (see `directory`).
+            self.directory.fetch_add(1, Ordering::SeqCst);
+        }
         drop((cache, stale, chunks, rows));
         let mut rows = self.rows.borrow_mut();
         if rows.len() + rows_learned.len() > KEY_CACHE_MAX {
@@ -1657,7 +1692,12 @@ impl Store for SqliteStore {
             .conn
             .unchecked_transaction()
             .map_err(|e| sql_error(path, format!("reading tickets of {source}"), e))?;
-        let mut lookups = Lookups::default();
+        let mut lookups = self.lookups.borrow_mut();
+        let directory = self.directory.load(Ordering::SeqCst);
+        if lookups.0 != directory || lookups.1.len() > LOOKUPS_MAX {
+            *lookups = (directory, Lookups::default());
+        }
+        let lookups = &mut lookups.1;
         let mut out = Vec::with_capacity(ids.len());
         let mut learned = Vec::with_capacity(ids.len());
         {
@@ -1665,7 +1705,7 @@ impl Store for SqliteStore {
             let known = cache.get(source);
             for id in ids {
                 let cached = known.and_then(|k| k.get(id.as_str())).copied();
-                if let Some((key, t)) = load_ticket(&tx, path, source, id, cached, &mut lookups)? {
+                if let Some((key, t)) = load_ticket(&tx, path, source, id, cached, lookups)? {
                     if cached.is_none() {
                         learned.push((t.id.clone(), key));
                     }
