@@ -557,21 +557,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for ArrayItem<'a> {
 
 /// Appends `n` in decimal, as `Display` writes it, without the cost of the
 /// formatting machinery (a few ids per record).
-fn push_decimal(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.reserve(digits.len() - at);
-    for &d in &digits[at..] {
-        out.push(char::from(d));
-    }
+fn push_decimal(out: &mut String, n: u64) {
+    out.push_str(itoa::Buffer::new().format(n));
 }
 
 impl ZValue<'_> {
