@@ -1229,7 +1229,9 @@ pub struct SqliteStore {
     /// holds a newer commit (the count moves on just after the commit) can
     /// only be one whose clocks are refused: the generation it read before
     /// is older than that commit, and the commit changed every ticket that
-    /// refers to a changed organization or user.
+    /// refers to a changed organization or user. The count covers this
+    /// process's writer only: a process that reads while another writes (a
+    /// report run beside the daemon) keeps what it read first.
     lookups: RefCell<(u64, Lookups)>,
     /// What ticket rows hold besides the header's text, by key (bounded
     /// like `keys`).
