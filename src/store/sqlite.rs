@@ -1271,9 +1271,8 @@ impl ChangeGenerations {
         match usize::try_from(key) {
             Ok(index) if key <= MAX_KEY_RECORDED => {
                 if index >= self.by_key.len() {
-                    // Grown by half again at least, as keys arrive in order.
-                    let len = (index + 1).max(self.by_key.len() * 3 / 2);
-                    self.by_key.resize(len, 0);
+                    // Capacity grows amortized, as keys arrive in order.
+                    self.by_key.resize(index + 1, 0);
                 }
                 self.by_key[index] = generation;
             }
