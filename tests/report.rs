@@ -237,6 +237,9 @@ fn ticket_records(scripts: &[Script]) -> Vec<Record> {
             tags: s.tags.iter().map(|x| x.to_string()).collect(),
             fields: Default::default(),
             deleted: false,
+            status: None,
+            priority: None,
+            group: None,
         }));
         out.push(Record::Event(EventRecord {
             ticket_id: s.id.into(),

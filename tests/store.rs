@@ -65,6 +65,9 @@ fn header(id: &str, updated_at: i64, org: Option<&str>) -> TicketHeader {
         tags: vec!["vip".into()],
         fields: Default::default(),
         deleted: false,
+        status: None,
+        priority: None,
+        group: None,
     }
 }
 

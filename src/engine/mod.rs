@@ -66,12 +66,24 @@
 //!   metric without a target for the plan and severity is not tracked (no
 //!   clock). A ticket on no plan, or with a priority no severity maps, gets
 //!   `excluded` clocks with the reason, so reports can show them.
+//! * **Fields.** A `field` event changes one ticket field from its instant
+//!   on (plan matching and exclusions by `ticket_field` follow it); a change
+//!   of the policy's `severity_field` re-targets like a severity event.
+//!   *Example:* a ticket created with severity field `sev3` and set to `sev1`
+//!   at 11:00 runs on sev3 targets until 11:00 and sev1 targets, from its
+//!   start, after.
+//! * **The helpdesk's record.** A ticket whose `current` record says solved
+//!   or closed, while its events leave it unsolved at the record's
+//!   `updated_at`, is solved at that instant. *Example:* the events show an
+//!   open ticket, the record says solved, last updated Tuesday 12:00: every
+//!   open clock ends at Tuesday 12:00.
 //! * **Exclusions** (config `exclusions:`) and a plan's
 //!   `only_created_in_business_hours` turn clocks `excluded`, with a reason.
 //!   *Example:* a Wati ticket tagged `meta_dependency` has its resolution
 //!   clock excluded, its first response counted.
 
 pub mod aggregate;
+pub mod crosscheck;
 mod run;
 pub mod timeline;
 
@@ -80,7 +92,7 @@ use serde::{Deserialize, Serialize};
 use crate::policy::model::{MetricId, PlanId, SeverityId};
 use crate::policy::Policy;
 pub use run::evaluate;
-pub use timeline::{Change, Event, Organization, Ticket};
+pub use timeline::{Change, Current, Event, Organization, Ticket};
 
 /// A clock's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

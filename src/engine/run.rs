@@ -1,6 +1,7 @@
 //! The walk over one ticket's timeline (the rules are in the module docs of
 //! [`super`]).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
@@ -107,7 +108,8 @@ struct Walk<'a> {
     policy: &'a Policy,
     organization: Option<&'a Organization>,
     tags: &'a [String],
-    fields: &'a BTreeMap<String, serde_json::Value>,
+    /// Copied only when a field event changes a field.
+    fields: Cow<'a, BTreeMap<String, serde_json::Value>>,
     priority: Option<&'a str>,
     assigned: Option<&'a str>,
     group: Option<&'a str>,
@@ -312,24 +314,62 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// The assigned severity a severity field's value names (text, not empty).
+fn assigned_of(value: Option<&serde_json::Value>) -> Option<&str> {
+    value.and_then(|v| v.as_str()).filter(|v| !v.is_empty())
+}
+
+/// The solve the helpdesk's ticket record shows and the events never
+/// brought: the record says solved or closed, and the last status at or
+/// before its `updated_at` is not.
+fn unseen_solve(ticket: &Ticket, events: &[&Event]) -> Option<Event> {
+    let current = ticket.current.as_ref()?;
+    let status = current.status.filter(|s| s.is_solved())?;
+    let created = ticket.created_at;
+    let last = events
+        .iter()
+        .filter(|e| e.at.max(created) <= current.updated_at.max(created))
+        .filter_map(|e| match e.change {
+            Change::Status { value } => Some(value),
+            _ => None,
+        })
+        .last()
+        .or(ticket.status);
+    if last.is_some_and(|s| s.is_solved()) {
+        return None;
+    }
+    Some(Event {
+        id: Some("current.status".to_string()),
+        at: current.updated_at,
+        change: Change::Status { value: status },
+    })
+}
+
 /// Every clock instance of `ticket` under `policy`, as of `now`.
 pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
     let created = ticket.created_at;
-    let events = canonical(&ticket.events, created);
+    let mut events = canonical(&ticket.events, created);
+    let unseen = unseen_solve(ticket, &events);
+    if let Some(e) = &unseen {
+        let at = e.at.max(created);
+        // After everything else at its instant: it is the step's status.
+        let i = events.partition_point(|x| x.at.max(created) <= at);
+        events.insert(i, e);
+    }
     let now = now.max(created);
 
     let mut walk = Walk {
         policy,
         organization: ticket.organization.as_ref(),
         tags: &ticket.tags,
-        fields: &ticket.fields,
+        fields: Cow::Borrowed(&ticket.fields),
         priority: ticket.priority.as_deref(),
-        assigned: policy
-            .severity_field
-            .as_ref()
-            .and_then(|f| ticket.fields.get(f))
-            .and_then(|v| v.as_str())
-            .filter(|v| !v.is_empty()),
+        assigned: assigned_of(
+            policy
+                .severity_field
+                .as_ref()
+                .and_then(|f| ticket.fields.get(f)),
+        ),
         group: ticket.group.as_deref(),
         status: ticket.status.unwrap_or(Status::New),
         plan: None,
@@ -373,6 +413,12 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
             Change::Priority { value } => walk.priority = value.as_deref(),
             Change::Severity { value } => walk.assigned = value.as_deref(),
             Change::Group { value } => new_group = value.as_deref(),
+            Change::Field { name, value } => {
+                if walk.policy.severity_field.as_deref() == Some(name.as_str()) {
+                    walk.assigned = assigned_of(Some(value));
+                }
+                walk.fields.to_mut().insert(name.clone(), value.clone());
+            }
             _ => {}
         }
     }

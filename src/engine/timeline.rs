@@ -22,8 +22,17 @@
 //! mapping from then on, `null` removes it), `status` (new, open, pending,
 //! hold, solved, closed), `comment` (`author`: agent, requester or other;
 //! `public`: false for an internal note), `group`, `organization` (the plan is
-//! matched again), `tags` (the whole tag set from then on). Events may carry
-//! an `id`; instants are RFC 3339.
+//! matched again), `tags` (the whole tag set from then on), `field` (`name`
+//! and `value`: another ticket field, such as a custom field by its id or
+//! the ticket's `type`; the ticket's `fields` from then on; a change of the
+//! policy's `severity_field` is a change of the assigned severity). Events
+//! may carry an `id`; instants are RFC 3339.
+//!
+//! An optional `current` object is what the helpdesk's ticket record says
+//! now (`updated_at`, `status`, `priority`, `group`, `organization_id`): a
+//! ticket the helpdesk has solved or closed whose events never solved it is
+//! solved at `updated_at`, and any other disagreement is a data-quality
+//! finding ([`super::crosscheck`]).
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -60,6 +69,26 @@ pub struct Ticket {
     pub status: Option<Status>,
     #[serde(default)]
     pub events: Vec<Event>,
+    /// What the helpdesk's ticket record says now, if known: checked
+    /// against where the events lead ([`super::crosscheck`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<Current>,
+}
+
+/// A ticket's state as the helpdesk's ticket record has it now.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct Current {
+    /// When the helpdesk last changed the ticket.
+    #[serde(with = "instant")]
+    pub updated_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
 }
 
 /// The customer organization a ticket belongs to.
@@ -94,6 +123,10 @@ pub enum Author {
     Requester,
     /// Anyone else (a CC'd user, an automation): counts for no clock.
     Other,
+    /// Someone the helpdesk's user list does not have (a deleted user, an
+    /// API user): counts for no clock, and is reported as a data-quality
+    /// finding.
+    Unknown,
 }
 
 /// What an event changed.
@@ -114,6 +147,14 @@ pub enum Change {
     },
     Tags {
         value: Vec<String>,
+    },
+    /// Another ticket field changed (a custom field by its id, or a system
+    /// field the engine has no event of its own for, such as `type`); `null`
+    /// clears it. A change of the policy's `severity_field` is a change of
+    /// the assigned severity.
+    Field {
+        name: String,
+        value: serde_json::Value,
     },
     Comment {
         author: Author,
@@ -148,8 +189,9 @@ impl Change {
             Change::Priority { .. } => 2,
             Change::Severity { .. } => 3,
             Change::Group { .. } => 4,
-            Change::Comment { .. } => 5,
-            Change::Status { .. } => 6,
+            Change::Field { .. } => 5,
+            Change::Comment { .. } => 6,
+            Change::Status { .. } => 7,
         }
     }
 
@@ -163,6 +205,9 @@ impl Change {
                 | (Change::Severity { value: a }, Change::Severity { value: b })
                 | (Change::Group { value: a }, Change::Group { value: b }) => a.cmp(b),
                 (Change::Tags { value: a }, Change::Tags { value: b }) => a.cmp(b),
+                (Change::Field { name: a, value: va }, Change::Field { name: b, value: vb }) => {
+                    a.cmp(b).then_with(|| va.to_string().cmp(&vb.to_string()))
+                }
                 (
                     Change::Comment {
                         author: a,

@@ -508,6 +508,28 @@ pub struct SourceSpec {
     /// requests a minute).
     #[serde(default)]
     pub requests_per_minute: Option<u32>,
+    /// Zendesk custom ticket statuses that count as another status than
+    /// their category (`"1500001234": hold` pauses the clocks that pause
+    /// on hold while a ticket is in that open-category custom status).
+    /// Without an entry a custom status counts as its category.
+    #[serde(default)]
+    pub custom_statuses: BTreeMap<String, Status>,
+    /// Voice comments (Zendesk Talk call recordings and voicemails):
+    /// `count` (the default: a public one by an agent is a reply) or
+    /// `ignore`.
+    #[serde(default)]
+    pub voice_comments: VoiceComments,
+}
+
+/// What a voice comment counts as.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoiceComments {
+    /// Like any comment: public by an agent is a reply.
+    #[default]
+    Count,
+    /// Not a comment for any clock.
+    Ignore,
 }
 
 /// The `reports:` section: when the daemon writes the monthly report, in

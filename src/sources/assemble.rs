@@ -2,18 +2,25 @@
 //!
 //! The header's current organization, tags and fields are the ticket's
 //! state until an event says otherwise; adapters emit the ticket's creation
-//! values as events at `created_at`, which then win. An organization is
-//! resolved by id to the latest stored record of it (an unknown id becomes an
-//! organization with no tags, so the plan falls to the default). A comment's
-//! author is the ticket's requester when the ids match, else an agent or
-//! another end user by the stored users, else what the adapter read.
+//! values as events at `created_at`, which then win. A field that has events
+//! starts unset: its history is in them (else a value set later would count
+//! from creation). An organization is resolved by id to the latest stored
+//! record of it (an unknown id becomes an organization with no tags, so the
+//! plan falls to the default). A comment's author is the ticket's requester
+//! when the ids match, else an agent or another end user by the stored
+//! users; an author id the stored users lack keeps the adapter's reading
+//! when it had one (agent or requester), else is `unknown` (a deleted user,
+//! an API user: reported, counted for no clock); a comment without an
+//! author id keeps what the adapter read. The header's status, priority, group and
+//! organization become the timeline's `current` record, for the
+//! cross-check ([`crate::engine::crosscheck`]).
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use super::{ChangeRecord, EventRecord, OrganizationRecord, TicketHeader};
 use crate::engine::timeline::Author;
-use crate::engine::{Change, Event, Organization, Ticket};
+use crate::engine::{Change, Current, Event, Organization, Ticket};
 
 fn organization<S: BuildHasher>(
     id: &str,
@@ -47,6 +54,8 @@ fn author(
         Some(id) => match users.get(id) {
             Some(true) => Author::Agent,
             Some(false) => Author::Other,
+            // The adapter's own reading if it had one; else nobody knows.
+            None if guess == Author::Other => Author::Unknown,
             None => guess,
         },
         None => guess,
@@ -62,6 +71,12 @@ pub fn ticket<S: BuildHasher>(
     users: &HashMap<String, bool, impl BuildHasher>,
     source: &str,
 ) -> Ticket {
+    let mut fields = header.fields.clone();
+    for e in &events {
+        if let ChangeRecord::Field { name, .. } = &e.change {
+            fields.remove(name);
+        }
+    }
     let events = events
         .into_iter()
         .map(|e| Event {
@@ -84,6 +99,7 @@ pub fn ticket<S: BuildHasher>(
                     public,
                 },
                 ChangeRecord::Status { value } => Change::Status { value },
+                ChangeRecord::Field { name, value } => Change::Field { name, value },
             },
         })
         .collect();
@@ -97,11 +113,18 @@ pub fn ticket<S: BuildHasher>(
             .as_deref()
             .map(|id| organization(id, orgs)),
         tags: header.tags.clone(),
-        fields: header.fields.clone(),
+        fields,
         priority: None,
         group: None,
         status: None,
         events,
+        current: Some(Current {
+            updated_at: header.updated_at,
+            status: header.status,
+            priority: header.priority.clone(),
+            group: header.group.clone(),
+            organization_id: header.organization_id.clone(),
+        }),
     }
 }
 
@@ -130,8 +153,13 @@ mod tests {
             organization_id: Some("901".into()),
             requester_id: Some("10".into()),
             tags: vec![],
-            fields: Default::default(),
+            fields: [("360".to_string(), serde_json::json!("sev3"))]
+                .into_iter()
+                .collect(),
             deleted: false,
+            status: Some(Status::Solved),
+            priority: None,
+            group: None,
         };
         let events = vec![
             EventRecord {
@@ -160,6 +188,25 @@ mod tests {
                     author: Author::Agent,
                     author_id: Some("10".into()),
                     public: true,
+                },
+            },
+            EventRecord {
+                ticket_id: "1".into(),
+                id: "e2c".into(),
+                at: 156,
+                change: ChangeRecord::Comment {
+                    author: Author::Other,
+                    author_id: Some("404".into()),
+                    public: true,
+                },
+            },
+            EventRecord {
+                ticket_id: "1".into(),
+                id: "e2d".into(),
+                at: 157,
+                change: ChangeRecord::Field {
+                    name: "360".into(),
+                    value: serde_json::json!("sev1"),
                 },
             },
             EventRecord {
@@ -197,6 +244,21 @@ mod tests {
                 ..
             }
         ));
+        // An author the stored users lack is unknown, not "other".
+        assert!(matches!(
+            t.events[3].change,
+            Change::Comment {
+                author: Author::Unknown,
+                ..
+            }
+        ));
+        // The field's history is in its events: it starts unset.
+        assert!(t.fields.get("360").is_none());
+        assert_eq!(t.current.as_ref().map(|c| c.updated_at), Some(200));
+        assert_eq!(
+            t.current.as_ref().and_then(|c| c.status),
+            Some(Status::Solved)
+        );
         assert_eq!(t.source.as_deref(), Some("zendesk"));
     }
 }

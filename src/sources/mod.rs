@@ -50,6 +50,16 @@ pub struct TicketHeader {
     /// The ticket was deleted in the helpdesk: keep it out of attainment.
     #[serde(default)]
     pub deleted: bool,
+    /// Its status now (a custom status already resolved to the status it
+    /// counts as), for the cross-check with its events.
+    #[serde(default)]
+    pub status: Option<Status>,
+    /// Its priority now, as the helpdesk names it.
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// Its group now.
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 /// One change in a ticket's history, normalized. `id` is unique per ticket
@@ -82,6 +92,12 @@ pub enum ChangeRecord {
     },
     Tags {
         value: Vec<String>,
+    },
+    /// Another ticket field (a custom field by its id, or a system field the
+    /// engine has no event of its own for, such as `type`); `null` clears it.
+    Field {
+        name: String,
+        value: serde_json::Value,
     },
     /// `author` is the adapter's reading; with `author_id`, assembly
     /// corrects it from the stored users and the ticket's requester.
@@ -200,7 +216,21 @@ pub struct RequestCounts {
     pub rate_limit_remaining: Option<i64>,
     /// Response bodies that did not parse.
     pub parse_errors: u64,
+    /// Records of kinds the adapter reads past (they change nothing an SLA
+    /// reads), by the helpdesk's name of the kind.
+    pub ignored_events: BTreeMap<String, u64>,
+    /// Values the adapter could not map (a status it does not know), by
+    /// field, and the distinct values seen (bounded).
+    pub unmapped: BTreeMap<String, u64>,
+    unmapped_seen: std::collections::BTreeSet<(String, String)>,
+    /// Time-based pages whose events all shared one second (more than a
+    /// page holds), read past to the next second.
+    pub same_second_pages: u64,
 }
+
+/// The most distinct kinds and values counted by name; past it they count
+/// as `other`, so remote input cannot grow the exposition without bound.
+const MAX_NAMED: usize = 64;
 
 impl RequestStats {
     /// Counts a response (`Some(status)`) or a request that got none.
@@ -218,6 +248,42 @@ impl RequestStats {
         if let Ok(mut c) = self.inner.lock() {
             c.parse_errors += 1;
         }
+    }
+
+    pub fn same_second_page(&self) {
+        if let Ok(mut c) = self.inner.lock() {
+            c.same_second_pages += 1;
+        }
+    }
+
+    /// Counts `n` records of `kind` read past; true the first time the kind
+    /// is seen (log it then).
+    pub fn ignored(&self, kind: &str, n: u64) -> bool {
+        let Ok(mut c) = self.inner.lock() else {
+            return false;
+        };
+        let first = !c.ignored_events.contains_key(kind);
+        let key = if first && c.ignored_events.len() >= MAX_NAMED {
+            "other"
+        } else {
+            kind
+        };
+        *c.ignored_events.entry(key.to_string()).or_default() += n;
+        first
+    }
+
+    /// Counts a value of `field` the adapter could not map; true the first
+    /// time this value is seen (log it then).
+    pub fn unmapped(&self, field: &str, value: &str) -> bool {
+        let Ok(mut c) = self.inner.lock() else {
+            return false;
+        };
+        *c.unmapped.entry(field.to_string()).or_default() += 1;
+        if c.unmapped_seen.len() >= MAX_NAMED {
+            return false;
+        }
+        c.unmapped_seen
+            .insert((field.to_string(), value.to_string()))
     }
 
     pub fn snapshot(&self) -> RequestCounts {

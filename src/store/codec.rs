@@ -11,7 +11,10 @@
 //! kind   := 0 priority | 1 severity | 2 group | 3 organization   payload := opt_str
 //!         | 4 tags        payload := varint(n) str{n}
 //!         | 5 comment     payload := author:u8 opt_str(author id) public:u8
+//!                         author := 0 agent | 1 requester | 2 other | 3 unknown
 //!         | 6 status      payload := status:u8
+//!         | 7 field       payload := str(name) value
+//! value  := 0 null | 1 str | 2 str(JSON text)
 //! str    := varint(len) utf-8 bytes       opt_str := 0 | 1 str
 //! ```
 //!
@@ -24,11 +27,16 @@
 //! Custom field values other than null and text stay JSON text inside it:
 //!
 //! ```text
-//! header := 1:u8 str(id) zigzag(created_at) zigzag(updated_at) opt_str(url)
+//! header := form:u8 str(id) zigzag(created_at) zigzag(updated_at) opt_str(url)
 //!           opt_str(organization_id) opt_str(requester_id)
 //!           varint(n) str{n}(tags) varint(m) field{m} deleted:u8
-//! field  := str(name) (0 null | 1 str | 2 str(JSON text))
+//!           [status:u8 opt_str(priority) opt_str(group)]   (form 2)
+//! field  := str(name) value
+//! status := 0..5 as in events | 255 none
 //! ```
+//!
+//! Form 1 headers (written before the header carried the ticket's current
+//! status, priority and group) are still read, with those three unknown.
 //!
 //! Since schema version 5 a ticket's computed clocks are a BLOB too, in
 //! place of the JSON list of the engine's clock views (about a fifth of its
@@ -96,6 +104,7 @@ fn author_code(a: Author) -> u8 {
         Author::Agent => 0,
         Author::Requester => 1,
         Author::Other => 2,
+        Author::Unknown => 3,
     }
 }
 
@@ -158,6 +167,11 @@ pub fn encode_event(out: &mut Vec<u8>, id: &str, at: i64, change: &ChangeRecord)
             out.push(6);
             out.push(status_code(*value));
         }
+        ChangeRecord::Field { name, value } => {
+            out.push(7);
+            put_str(out, name);
+            put_value(out, value);
+        }
     }
     let len = out.len() - body_at;
     if len < 0x80 {
@@ -167,6 +181,34 @@ pub fn encode_event(out: &mut Vec<u8>, id: &str, at: i64, change: &ChangeRecord)
         put_varint(&mut prefix, len as u64);
         out.splice(len_at..body_at, prefix);
     }
+}
+
+/// A field value: null and text as themselves, anything else (numbers,
+/// booleans, lists: rare in fields) as JSON text.
+fn put_value(out: &mut Vec<u8>, value: &serde_json::Value) {
+    match value {
+        serde_json::Value::Null => out.push(0),
+        serde_json::Value::String(v) => {
+            out.push(1);
+            put_str(out, v);
+        }
+        other => {
+            out.push(2);
+            put_str(out, &other.to_string());
+        }
+    }
+}
+
+fn status_of_code(code: u8) -> Option<Status> {
+    Some(match code {
+        0 => Status::New,
+        1 => Status::Open,
+        2 => Status::Pending,
+        3 => Status::Hold,
+        4 => Status::Solved,
+        5 => Status::Closed,
+        _ => return None,
+    })
 }
 
 /// A cursor over a byte slice; every read checks its bounds.
@@ -229,6 +271,18 @@ impl<'a> Reader<'a> {
             1 => self.str().map(Some),
             _ => Err(self.err("option tag is neither 0 nor 1")),
         }
+    }
+
+    fn value(&mut self) -> Result<serde_json::Value, CodecError> {
+        Ok(match self.byte()? {
+            0 => serde_json::Value::Null,
+            1 => serde_json::Value::String(self.str()?.to_string()),
+            2 => {
+                let text = self.str()?;
+                serde_json::from_str(text).map_err(|_| self.err("field value is not JSON"))?
+            }
+            _ => return Err(self.err("unknown kind of field value")),
+        })
     }
 }
 
@@ -311,6 +365,7 @@ impl<'a> Framed<'a> {
                     0 => Author::Agent,
                     1 => Author::Requester,
                     2 => Author::Other,
+                    3 => Author::Unknown,
                     _ => return Err(r.err("unknown comment author")),
                 };
                 let author_id = owned(r.opt_str()?);
@@ -326,16 +381,13 @@ impl<'a> Framed<'a> {
                 }
             }
             6 => ChangeRecord::Status {
-                value: match r.byte()? {
-                    0 => Status::New,
-                    1 => Status::Open,
-                    2 => Status::Pending,
-                    3 => Status::Hold,
-                    4 => Status::Solved,
-                    5 => Status::Closed,
-                    _ => return Err(r.err("unknown status")),
-                },
+                value: status_of_code(r.byte()?).ok_or_else(|| r.err("unknown status"))?,
             },
+            7 => {
+                let name = r.str()?.to_string();
+                let value = r.value()?;
+                ChangeRecord::Field { name, value }
+            }
             _ => return Err(r.err("unknown kind of change")),
         };
         if r.pos != r.bytes.len() {
@@ -346,7 +398,11 @@ impl<'a> Framed<'a> {
 }
 
 /// The first byte of an encoded header: the form's version.
-const HEADER_FORM: u8 = 1;
+const HEADER_FORM: u8 = 2;
+/// The form before headers carried the current status, priority and group.
+const HEADER_FORM_1: u8 = 1;
+/// A header without a status.
+const NO_STATUS: u8 = 255;
 
 /// Appends a ticket's header in the compact form to `out`.
 pub fn encode_header(out: &mut Vec<u8>, h: &TicketHeader) {
@@ -364,20 +420,12 @@ pub fn encode_header(out: &mut Vec<u8>, h: &TicketHeader) {
     put_varint(out, h.fields.len() as u64);
     for (name, value) in &h.fields {
         put_str(out, name);
-        match value {
-            serde_json::Value::Null => out.push(0),
-            serde_json::Value::String(v) => {
-                out.push(1);
-                put_str(out, v);
-            }
-            // Numbers, booleans, lists: rare in fields, kept as JSON text.
-            other => {
-                out.push(2);
-                put_str(out, &other.to_string());
-            }
-        }
+        put_value(out, value);
     }
     out.push(u8::from(h.deleted));
+    out.push(h.status.map_or(NO_STATUS, status_code));
+    put_opt_str(out, h.priority.as_deref());
+    put_opt_str(out, h.group.as_deref());
 }
 
 /// Reads a header written by [`encode_header`].
@@ -387,7 +435,8 @@ pub fn decode_header(bytes: &[u8]) -> Result<TicketHeader, CodecError> {
         pos: 0,
         base: 0,
     };
-    if r.byte()? != HEADER_FORM {
+    let form = r.byte()?;
+    if form != HEADER_FORM && form != HEADER_FORM_1 {
         return Err(r.err("unknown form of header"));
     }
     let owned = |s: Option<&str>| s.map(str::to_string);
@@ -406,15 +455,7 @@ pub fn decode_header(bytes: &[u8]) -> Result<TicketHeader, CodecError> {
     let mut fields = std::collections::BTreeMap::new();
     for _ in 0..n {
         let name = r.str()?.to_string();
-        let value = match r.byte()? {
-            0 => serde_json::Value::Null,
-            1 => serde_json::Value::String(r.str()?.to_string()),
-            2 => {
-                let text = r.str()?;
-                serde_json::from_str(text).map_err(|_| r.err("field value is not JSON"))?
-            }
-            _ => return Err(r.err("unknown kind of field value")),
-        };
+        let value = r.value()?;
         fields.insert(name, value);
     }
     let deleted = match r.byte()? {
@@ -422,6 +463,15 @@ pub fn decode_header(bytes: &[u8]) -> Result<TicketHeader, CodecError> {
         1 => true,
         _ => return Err(r.err("deleted is neither 0 nor 1")),
     };
+    let (mut status, mut priority, mut group) = (None, None, None);
+    if form == HEADER_FORM {
+        status = match r.byte()? {
+            NO_STATUS => None,
+            code => Some(status_of_code(code).ok_or_else(|| r.err("unknown status"))?),
+        };
+        priority = owned(r.opt_str()?);
+        group = owned(r.opt_str()?);
+    }
     if r.pos != bytes.len() {
         return Err(r.err("bytes after the header"));
     }
@@ -435,6 +485,9 @@ pub fn decode_header(bytes: &[u8]) -> Result<TicketHeader, CodecError> {
         tags,
         fields,
         deleted,
+        status,
+        priority,
+        group,
     })
 }
 
@@ -583,7 +636,8 @@ mod tests {
         let author = prop_oneof![
             Just(Author::Agent),
             Just(Author::Requester),
-            Just(Author::Other)
+            Just(Author::Other),
+            Just(Author::Unknown)
         ];
         prop_oneof![
             proptest::option::of(text()).prop_map(|value| ChangeRecord::Priority { value }),
@@ -600,17 +654,35 @@ mod tests {
                 }
             ),
             status.prop_map(|value| ChangeRecord::Status { value }),
+            (text(), field_value()).prop_map(|(name, value)| ChangeRecord::Field { name, value }),
         ]
     }
 
-    fn header() -> impl Strategy<Value = TicketHeader> {
-        let value = prop_oneof![
+    fn field_value() -> impl Strategy<Value = serde_json::Value> {
+        prop_oneof![
             Just(serde_json::Value::Null),
             text().prop_map(serde_json::Value::String),
             any::<i64>().prop_map(|n| serde_json::json!(n)),
             any::<bool>().prop_map(serde_json::Value::Bool),
             proptest::collection::vec(text(), 0..3).prop_map(|v| serde_json::json!(v)),
-        ];
+        ]
+    }
+
+    fn header() -> impl Strategy<Value = TicketHeader> {
+        let value = field_value();
+        let status = proptest::option::of(prop_oneof![
+            Just(Status::New),
+            Just(Status::Open),
+            Just(Status::Pending),
+            Just(Status::Hold),
+            Just(Status::Solved),
+            Just(Status::Closed)
+        ]);
+        let now = (
+            status,
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+        );
         let ids = (
             text(),
             proptest::option::of(text()),
@@ -624,6 +696,7 @@ mod tests {
             proptest::collection::vec(text(), 0..4),
             proptest::collection::btree_map(text(), value, 0..4),
             any::<bool>(),
+            now,
         )
             .prop_map(
                 |(
@@ -633,6 +706,7 @@ mod tests {
                     tags,
                     fields,
                     deleted,
+                    (status, priority, group),
                 )| {
                     TicketHeader {
                         id,
@@ -644,6 +718,9 @@ mod tests {
                         tags,
                         fields,
                         deleted,
+                        status,
+                        priority,
+                        group,
                     }
                 },
             )
@@ -679,10 +756,26 @@ mod tests {
                 .into_iter()
                 .collect(),
             deleted: false,
+            status: Some(Status::Pending),
+            priority: Some("high".into()),
+            group: None,
         };
         let mut out = Vec::new();
         encode_header(&mut out, &h);
         assert_eq!(decode_header(&out).unwrap(), h);
+        // The same header as form 1 wrote it: read, its status, priority
+        // and group unknown.
+        let unknown_now = TicketHeader {
+            status: None,
+            priority: None,
+            group: None,
+            ..h.clone()
+        };
+        let mut form_1 = Vec::new();
+        encode_header(&mut form_1, &unknown_now);
+        form_1[0] = HEADER_FORM_1;
+        form_1.truncate(form_1.len() - 3);
+        assert_eq!(decode_header(&form_1).unwrap(), unknown_now);
         for cut in 0..out.len() {
             assert!(decode_header(&out[..cut]).is_err(), "cut at {cut}");
         }

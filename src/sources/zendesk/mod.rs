@@ -29,23 +29,24 @@
 //! error (errors name the URL path and the status).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
+use self::events::ZTicketEvent;
 use super::{
-    ChangeRecord, EventRecord, OrganizationRecord, Page, PollFuture, Record, RequestStats, Source,
-    SourceError, TicketHeader, UserRecord,
+    OrganizationRecord, Page, PollFuture, Record, RequestStats, Source, SourceError, TicketHeader,
+    UserRecord,
 };
-use crate::engine::timeline::Author;
-use crate::policy::spec::{SecretSpec, SourceSpec, Status};
+use crate::policy::spec::{SecretSpec, SourceSpec, Status, VoiceComments};
 use crate::time::parse_instant;
 
+pub mod events;
 pub mod import;
 
 /// How the adapter authenticates.
@@ -119,6 +120,41 @@ pub struct Zendesk {
     start_time: i64,
     per_page: u32,
     stats: Arc<RequestStats>,
+    /// The config's custom statuses that count as another status than
+    /// their category.
+    custom_status_overrides: Arc<BTreeMap<String, Status>>,
+    voice_comments: VoiceComments,
+    /// The account's custom statuses, read when first needed and again when
+    /// an unknown one shows up.
+    custom_statuses: Arc<Mutex<CustomStatuses>>,
+}
+
+/// The account's custom statuses as last read.
+#[derive(Debug, Default)]
+struct CustomStatuses {
+    /// Custom status id → its `status_category`.
+    categories: HashMap<String, Status>,
+    /// When last read (`None`: never).
+    read_at: Option<Instant>,
+}
+
+/// The least time between two reads of the custom statuses an unknown id
+/// asks for (each read is one request of the account's budget).
+const CUSTOM_STATUSES_REREAD: Duration = Duration::from_secs(300);
+
+/// `GET /api/v2/custom_statuses`.
+#[derive(Deserialize)]
+struct CustomStatusList<'a> {
+    #[serde(borrow)]
+    custom_statuses: Vec<ZCustomStatus<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ZCustomStatus<'a> {
+    #[serde(borrow)]
+    id: ZValue<'a>,
+    #[serde(default, borrow)]
+    status_category: Option<Str<'a>>,
 }
 
 const STREAMS: [&str; 4] = ["users", "organizations", "tickets", "ticket_events"];
@@ -139,7 +175,78 @@ impl Zendesk {
             start_time: spec.start_time.0,
             per_page: 1000,
             stats: Arc::default(),
+            custom_status_overrides: Arc::new(spec.custom_statuses.clone()),
+            voice_comments: spec.voice_comments,
+            custom_statuses: Arc::default(),
         })
+    }
+
+    /// Reads the account's custom statuses if never read, or if `again` and
+    /// the last read is older than [`CUSTOM_STATUSES_REREAD`]. An account
+    /// that cannot list them (custom statuses off: 404; a role without
+    /// access: 403) has none.
+    async fn read_custom_statuses(&self, again: bool) -> Result<(), SourceError> {
+        let due = {
+            let cs = lock(&self.custom_statuses);
+            match cs.read_at {
+                None => true,
+                Some(at) => again && at.elapsed() >= CUSTOM_STATUSES_REREAD,
+            }
+        };
+        if !due {
+            return Ok(());
+        }
+        let path = "/api/v2/custom_statuses.json";
+        let categories = match self.fetch(path, &[]).await {
+            Ok(body) => {
+                let list: CustomStatusList = self.parse("custom_statuses", path, &body)?;
+                list.custom_statuses
+                    .iter()
+                    .filter_map(|c| {
+                        let status = c.status_category.as_deref().and_then(events::status_of)?;
+                        Some((c.id.id_text()?, status))
+                    })
+                    .collect()
+            }
+            Err(SourceError::Fatal(msg))
+                if msg.contains("HTTP 404") || msg.contains("HTTP 403") =>
+            {
+                HashMap::new()
+            }
+            Err(e) => return Err(e),
+        };
+        let mut cs = lock(&self.custom_statuses);
+        cs.categories = categories;
+        cs.read_at = Some(Instant::now());
+        Ok(())
+    }
+
+    /// The status a custom status counts as: the config's choice, else its
+    /// category.
+    fn custom_status(&self, id: &str) -> Option<Status> {
+        if let Some(s) = self.custom_status_overrides.get(id) {
+            return Some(*s);
+        }
+        lock(&self.custom_statuses).categories.get(id).copied()
+    }
+
+    /// Counts what mapping a page noticed, and logs each new kind once.
+    fn note(&self, stream: &str, noticed: &events::Noticed) {
+        for (kind, n) in &noticed.ignored {
+            if self.stats.ignored(kind, *n) {
+                tracing::info!(stream, event_type = %kind, "ignoring Zendesk child events of this kind (they change nothing an SLA reads); counted in helpdesk_slo_source_ignored_events_total");
+            }
+        }
+        for id in &noticed.unknown_custom_statuses {
+            if self.stats.unmapped("custom_status_id", id) {
+                tracing::warn!(stream, custom_status_id = %id, "a status change names a custom status the account does not list; the change is skipped (map it under the source's custom_statuses)");
+            }
+        }
+        for value in &noticed.unknown_statuses {
+            if self.stats.unmapped("status", value) {
+                tracing::warn!(stream, status = %value, "a status change names no Zendesk status; the change is skipped");
+            }
+        }
     }
 
     /// GETs a page's body; [`Self::parse`] reads it.
@@ -164,7 +271,7 @@ impl Zendesk {
                 .headers()
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
+                .and_then(retry_after_seconds)
                 .unwrap_or(60);
             return Err(SourceError::RateLimited(wait));
         }
@@ -251,10 +358,12 @@ impl Zendesk {
             "tickets" => {
                 let path = "/api/v2/incremental/tickets/cursor.json";
                 let body = self.fetch(path, &[cursor_query(cursor), per_page]).await?;
+                self.read_custom_statuses(false).await?;
                 let page: CursorPage<ZTicket> = self.parse(stream, path, &body)?;
                 let mut records = Vec::with_capacity(page.items.len());
+                let custom = |id: &str| self.custom_status(id);
                 for t in page.items {
-                    records.push(Record::Ticket(t.header(stream)?));
+                    records.push(Record::Ticket(t.header(stream, &custom)?));
                 }
                 Ok(cursor_page(
                     stream,
@@ -295,17 +404,42 @@ impl Zendesk {
                         ],
                     )
                     .await?;
+                self.read_custom_statuses(false).await?;
                 let page: TimePage<ZTicketEvent> = self.parse(stream, path, &body)?;
-                // At most one record per child event.
-                let events = page.items.iter().map(|e| e.child_events.len()).sum();
-                let mut records = Vec::with_capacity(events);
-                for e in &page.items {
-                    e.records(&mut records);
+                let mut records = Vec::with_capacity(page.items.len() * 4);
+                let mut noticed = self.map_events(&page.items, &mut records);
+                if !noticed.unknown_custom_statuses.is_empty() {
+                    // A custom status made since the list was read: read it
+                    // again (not more often than every few minutes) and map
+                    // the page again.
+                    self.read_custom_statuses(true).await?;
+                    records.clear();
+                    noticed = self.map_events(&page.items, &mut records);
+                }
+                self.note(stream, &noticed);
+                let start_time = start(cursor)?.parse::<i64>().unwrap_or(0);
+                let mut end_time = page.end_time;
+                if !page.end_of_stream && end_time.is_some_and(|e| e <= start_time) {
+                    // More events share this second than a page holds.
+                    // Zendesk puts every event of a page's last second on
+                    // the page ("the system may exceed the 1000-item limit
+                    // if items share the same timestamp"), so the second is
+                    // whole here and the next page starts after it; asking
+                    // from the same second again would return this page
+                    // forever.
+                    self.stats.same_second_page();
+                    tracing::info!(
+                        stream,
+                        start_time,
+                        events = page.items.len(),
+                        "a page of ticket events all in one second; continuing from the next second"
+                    );
+                    end_time = Some(start_time + 1);
                 }
                 Ok(time_page(
                     stream,
                     records,
-                    page.end_time,
+                    end_time,
                     page.end_of_stream,
                     cursor,
                 ))
@@ -316,6 +450,32 @@ impl Zendesk {
             ))),
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Zendesk {
+    /// The records of a page of ticket events, and what mapping noticed.
+    fn map_events(&self, items: &[ZTicketEvent], records: &mut Vec<Record>) -> events::Noticed {
+        let custom = |id: &str| self.custom_status(id);
+        let mapping = events::Mapping {
+            custom_statuses: &custom,
+            voice_comments: self.voice_comments,
+        };
+        let mut noticed = events::Noticed::default();
+        for e in items {
+            e.records(&mapping, records, &mut noticed);
+        }
+        noticed
+    }
+}
+
+/// Seconds from a `Retry-After` value. Zendesk has been seen to send two
+/// joined by a comma (`50, 53`): the first counts.
+fn retry_after_seconds(value: &str) -> Option<u64> {
+    value.split(',').next()?.trim().parse().ok()
 }
 
 /// `serde_json::from_slice`, with the UTF-8 of the body checked once
@@ -663,6 +823,12 @@ struct ZTicket<'a> {
     #[serde(default, borrow)]
     status: Option<Str<'a>>,
     #[serde(default, borrow)]
+    custom_status_id: ZValue<'a>,
+    #[serde(default, borrow)]
+    priority: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    group_id: ZValue<'a>,
+    #[serde(default, borrow)]
     requester_id: ZValue<'a>,
     #[serde(default, borrow)]
     organization_id: ZValue<'a>,
@@ -673,7 +839,13 @@ struct ZTicket<'a> {
 }
 
 impl ZTicket<'_> {
-    fn header(self, stream: &str) -> Result<TicketHeader, SourceError> {
+    /// The ticket's header; `custom_status` says what a custom status
+    /// counts as.
+    fn header(
+        self,
+        stream: &str,
+        custom_status: &dyn Fn(&str) -> Option<Status>,
+    ) -> Result<TicketHeader, SourceError> {
         let malformed = |what: String| SourceError::Malformed {
             stream: stream.to_string(),
             message: what,
@@ -699,6 +871,17 @@ impl ZTicket<'_> {
                 .filter_map(|f| Some((f.id.id_text()?, f.value)))
                 .collect(),
             deleted: self.status.as_deref() == Some("deleted"),
+            status: self
+                .custom_status_id
+                .id_text()
+                .and_then(|c| custom_status(&c))
+                .or_else(|| self.status.as_deref().and_then(events::status_of)),
+            priority: self
+                .priority
+                .as_deref()
+                .filter(|p| !p.is_empty())
+                .map(str::to_string),
+            group: self.group_id.id_text(),
             id,
         })
     }
@@ -728,169 +911,54 @@ fn agent_link(api_url: &str) -> String {
     }
 }
 
-/// A child event of an audit: every kind in one struct, with the fields a
-/// kind does not have left at their defaults.
-#[derive(Deserialize)]
-struct ZChild<'a> {
-    #[serde(borrow)]
-    id: ZValue<'a>,
-    #[serde(borrow)]
-    event_type: Str<'a>,
-    #[serde(default, borrow)]
-    field_name: Option<Str<'a>>,
-    #[serde(default, borrow)]
-    value: ZValue<'a>,
-    #[serde(default, borrow)]
-    author_id: ZValue<'a>,
-    #[serde(default)]
-    public: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct ZTicketEvent<'a> {
-    #[serde(borrow)]
-    id: ZValue<'a>,
-    #[serde(borrow)]
-    ticket_id: ZValue<'a>,
-    timestamp: i64,
-    #[serde(default, borrow)]
-    child_events: Vec<ZChild<'a>>,
-}
-
-fn status_of(v: &ZValue) -> Option<Status> {
-    match v.as_str()? {
-        "new" => Some(Status::New),
-        "open" => Some(Status::Open),
-        "pending" => Some(Status::Pending),
-        "hold" => Some(Status::Hold),
-        "solved" => Some(Status::Solved),
-        "closed" => Some(Status::Closed),
-        _ => None,
-    }
-}
-
-fn tags_of(v: &ZValue) -> Vec<String> {
-    match v {
-        ZValue::Strs(items) => items.iter().map(|i| i.to_string()).collect(),
-        ZValue::Str(s) => s.split_whitespace().map(str::to_string).collect(),
-        _ => Vec::new(),
-    }
-}
-
-impl ZTicketEvent<'_> {
-    fn records(&self, out: &mut Vec<Record>) {
-        let mut audit = String::with_capacity(24);
-        if !self.id.write_id(&mut audit) {
-            return;
-        }
-        let Some(ticket_id) = self.ticket_id.id_text() else {
-            return;
-        };
-        // `<audit id>.`, the prefix of every event id of this audit.
-        audit.push('.');
-        for child in &self.child_events {
-            let change = match (&*child.event_type, child.field_name.as_deref()) {
-                ("Create" | "Change", Some("status")) => {
-                    status_of(&child.value).map(|value| ChangeRecord::Status { value })
-                }
-                ("Create" | "Change", Some("priority")) => Some(ChangeRecord::Priority {
-                    value: child
-                        .value
-                        .as_str()
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string),
-                }),
-                ("Create" | "Change", Some("group_id")) => Some(ChangeRecord::Group {
-                    value: child.value.id_text(),
-                }),
-                ("Create" | "Change", Some("organization_id")) => {
-                    Some(ChangeRecord::Organization {
-                        id: child.value.id_text(),
-                    })
-                }
-                ("Create" | "Change", Some("tags")) => Some(ChangeRecord::Tags {
-                    value: tags_of(&child.value),
-                }),
-                ("Comment", _) => Some(ChangeRecord::Comment {
-                    author: Author::Other,
-                    author_id: child.author_id.id_text(),
-                    public: child.public.unwrap_or(true),
-                }),
-                _ => None,
-            };
-            if let Some(change) = change {
-                // One allocation of the right size per id.
-                let mut id = String::with_capacity(audit.len() + 20);
-                id.push_str(&audit);
-                child.id.write_id(&mut id);
-                out.push(Record::Event(EventRecord {
-                    ticket_id: ticket_id.clone(),
-                    id,
-                    at: self.timestamp,
-                    change,
-                }));
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn audits_become_events_with_stable_ids() {
-        let text = serde_json::json!({
-            "id": 55, "ticket_id": 7, "timestamp": 1_790_000_000,
-            "child_events": [
-                {"id": 1, "event_type": "Create", "field_name": "status", "value": "new"},
-                {"id": 2, "event_type": "Create", "field_name": "priority", "value": "urgent"},
-                {"id": 3, "event_type": "Create", "field_name": "tags", "value": ["a", "b"]},
-                {"id": 4, "event_type": "Comment", "author_id": 20, "public": false, "body": "note"},
-                {"id": 5, "event_type": "Notification", "value": "x"}
-            ]
-        })
-        .to_string();
-        let e: ZTicketEvent = serde_json::from_str(&text).unwrap();
-        let mut out = Vec::new();
-        e.records(&mut out);
-        assert_eq!(out.len(), 4);
-        match &out[3] {
-            Record::Event(ev) => {
-                assert_eq!(ev.id, "55.4");
-                assert_eq!(ev.ticket_id, "7");
-                assert_eq!(
-                    ev.change,
-                    ChangeRecord::Comment {
-                        author: Author::Other,
-                        author_id: Some("20".into()),
-                        public: false
-                    }
-                );
-            }
-            other => panic!("{other:?}"),
-        }
+    fn no_custom(_: &str) -> Option<Status> {
+        None
     }
 
     #[test]
-    fn ticket_headers_link_to_the_agent_ui_and_mark_deletions() {
+    fn ticket_headers_link_to_the_agent_ui_and_carry_their_state_now() {
         let text = serde_json::json!({
             "id": 7, "url": "https://acme.zendesk.com/api/v2/tickets/7.json",
             "created_at": "2026-11-20T16:00:00Z", "updated_at": "2026-11-21T16:00:00Z",
-            "status": "deleted", "requester_id": 10, "organization_id": null,
-            "tags": ["x"], "custom_fields": [{"id": 360, "value": "sev1"}]
+            "status": "pending", "custom_status_id": 4044396, "priority": "high",
+            "group_id": 360001, "requester_id": 10, "organization_id": null,
+            "tags": ["x"], "custom_fields": [{"id": 360, "value": "sev1"}],
+            "via": {"channel": "web", "source": {"from": {}, "to": {}, "rel": null}}
         })
         .to_string();
         let t: ZTicket = serde_json::from_str(&text).unwrap();
-        let h = t.header("tickets").unwrap();
+        let h = t.header("tickets", &no_custom).unwrap();
         assert_eq!(
             h.url.as_deref(),
             Some("https://acme.zendesk.com/agent/tickets/7")
         );
-        assert!(h.deleted);
+        assert!(!h.deleted);
+        assert_eq!(h.status, Some(Status::Pending));
+        assert_eq!(h.priority.as_deref(), Some("high"));
+        assert_eq!(h.group.as_deref(), Some("360001"));
         assert_eq!(h.organization_id, None);
         assert_eq!(h.requester_id.as_deref(), Some("10"));
         assert_eq!(h.fields.get("360"), Some(&serde_json::json!("sev1")));
+        // A custom status the config counts as hold wins over the category.
+        let t: ZTicket = serde_json::from_str(&text).unwrap();
+        let hold = |id: &str| (id == "4044396").then_some(Status::Hold);
+        assert_eq!(
+            t.header("tickets", &hold).unwrap().status,
+            Some(Status::Hold)
+        );
+    }
+
+    #[test]
+    fn deleted_tickets_are_marked() {
+        let text = r#"{"id":8,"created_at":"2026-11-20T16:00:00Z","updated_at":"2026-11-21T16:00:00Z","status":"deleted"}"#;
+        let t: ZTicket = serde_json::from_str(text).unwrap();
+        let h = t.header("tickets", &no_custom).unwrap();
+        assert!(h.deleted);
+        assert_eq!(h.status, None);
     }
 
     #[test]
@@ -900,8 +968,15 @@ mod tests {
         })
         .to_string();
         let t: ZTicket = serde_json::from_str(&text).unwrap();
-        let e = t.header("tickets").unwrap_err().to_string();
+        let e = t.header("tickets", &no_custom).unwrap_err().to_string();
         assert!(e.contains("ticket 8: created_at"), "{e}");
+    }
+
+    #[test]
+    fn retry_after_takes_the_first_of_joined_values() {
+        assert_eq!(retry_after_seconds("49"), Some(49));
+        assert_eq!(retry_after_seconds("50, 53"), Some(50));
+        assert_eq!(retry_after_seconds("soon"), None);
     }
 
     #[test]
@@ -912,415 +987,5 @@ mod tests {
         };
         assert!(!format!("{a:?}").contains("s3cr3t"));
         assert!(!format!("{:?}", Auth::Bearer("s3cr3t".into())).contains("s3cr3t"));
-    }
-
-    /// The adapter's item types before they borrowed from the body (over
-    /// `serde_json::Value`s): the reference the new ones are compared with.
-    mod old {
-        use serde::Deserialize;
-        use serde_json::Value;
-
-        use crate::engine::timeline::Author;
-        use crate::policy::spec::Status;
-        use crate::sources::{
-            ChangeRecord, EventRecord, OrganizationRecord, Record, SourceError, TicketHeader,
-            UserRecord,
-        };
-        use crate::time::parse_instant;
-
-        fn agent_link(api_url: &str) -> String {
-            match api_url.split_once("/api/v2/tickets/") {
-                Some((host, rest)) => {
-                    format!("{host}/agent/tickets/{}", rest.trim_end_matches(".json"))
-                }
-                None => api_url.to_string(),
-            }
-        }
-
-        fn id_text(v: &Value) -> Option<String> {
-            match v {
-                Value::Number(n) => Some(n.to_string()),
-                Value::String(s) if !s.is_empty() => Some(s.clone()),
-                _ => None,
-            }
-        }
-
-        #[derive(Deserialize)]
-        pub struct ZUser {
-            id: Value,
-            #[serde(default)]
-            role: Option<String>,
-        }
-
-        impl ZUser {
-            pub fn record(&self) -> UserRecord {
-                UserRecord {
-                    id: id_text(&self.id).unwrap_or_default(),
-                    agent: matches!(self.role.as_deref(), Some("agent" | "admin")),
-                }
-            }
-        }
-
-        #[derive(Deserialize)]
-        pub struct ZOrganization {
-            id: Value,
-            #[serde(default)]
-            name: Option<String>,
-            #[serde(default)]
-            tags: Vec<String>,
-            #[serde(default)]
-            organization_fields: serde_json::Map<String, Value>,
-        }
-
-        impl ZOrganization {
-            pub fn record(&self) -> OrganizationRecord {
-                OrganizationRecord {
-                    id: id_text(&self.id).unwrap_or_default(),
-                    name: self.name.clone(),
-                    tags: self.tags.clone(),
-                    fields: self.organization_fields.clone().into_iter().collect(),
-                }
-            }
-        }
-
-        #[derive(Deserialize)]
-        pub struct ZCustomField {
-            id: Value,
-            #[serde(default)]
-            value: Value,
-        }
-
-        #[derive(Deserialize)]
-        pub struct ZTicket {
-            id: Value,
-            #[serde(default)]
-            url: Option<String>,
-            created_at: String,
-            updated_at: String,
-            #[serde(default)]
-            status: Option<String>,
-            #[serde(default)]
-            requester_id: Value,
-            #[serde(default)]
-            organization_id: Value,
-            #[serde(default)]
-            tags: Vec<String>,
-            #[serde(default)]
-            custom_fields: Vec<ZCustomField>,
-        }
-
-        impl ZTicket {
-            pub fn header(&self, stream: &str) -> Result<TicketHeader, SourceError> {
-                let malformed = |what: String| SourceError::Malformed {
-                    stream: stream.to_string(),
-                    message: what,
-                };
-                let id =
-                    id_text(&self.id).ok_or_else(|| malformed("a ticket without an id".into()))?;
-                let created_at = parse_instant(&self.created_at)
-                    .map_err(|e| malformed(format!("ticket {id}: created_at: {e}")))?;
-                let updated_at = parse_instant(&self.updated_at)
-                    .map_err(|e| malformed(format!("ticket {id}: updated_at: {e}")))?;
-                Ok(TicketHeader {
-                    url: self.url.as_deref().map(agent_link),
-                    created_at,
-                    updated_at,
-                    organization_id: id_text(&self.organization_id),
-                    requester_id: id_text(&self.requester_id),
-                    tags: self.tags.clone(),
-                    fields: self
-                        .custom_fields
-                        .iter()
-                        .filter_map(|f| Some((id_text(&f.id)?, f.value.clone())))
-                        .collect(),
-                    deleted: self.status.as_deref() == Some("deleted"),
-                    id,
-                })
-            }
-        }
-
-        #[derive(Deserialize)]
-        pub struct ZChild {
-            id: Value,
-            event_type: String,
-            #[serde(default)]
-            field_name: Option<String>,
-            #[serde(default)]
-            value: Value,
-            #[serde(default)]
-            author_id: Value,
-            #[serde(default)]
-            public: Option<bool>,
-        }
-
-        #[derive(Deserialize)]
-        pub struct ZTicketEvent {
-            id: Value,
-            ticket_id: Value,
-            timestamp: i64,
-            #[serde(default)]
-            child_events: Vec<ZChild>,
-        }
-
-        fn status_of(v: &Value) -> Option<Status> {
-            match v.as_str()? {
-                "new" => Some(Status::New),
-                "open" => Some(Status::Open),
-                "pending" => Some(Status::Pending),
-                "hold" => Some(Status::Hold),
-                "solved" => Some(Status::Solved),
-                "closed" => Some(Status::Closed),
-                _ => None,
-            }
-        }
-
-        fn tags_of(v: &Value) -> Vec<String> {
-            match v {
-                Value::Array(items) => items
-                    .iter()
-                    .filter_map(|i| i.as_str().map(str::to_string))
-                    .collect(),
-                Value::String(s) => s.split_whitespace().map(str::to_string).collect(),
-                _ => Vec::new(),
-            }
-        }
-
-        impl ZTicketEvent {
-            pub fn records(&self, out: &mut Vec<Record>) {
-                let (Some(audit), Some(ticket_id)) = (id_text(&self.id), id_text(&self.ticket_id))
-                else {
-                    return;
-                };
-                for child in &self.child_events {
-                    let change = match (child.event_type.as_str(), child.field_name.as_deref()) {
-                        ("Create" | "Change", Some("status")) => {
-                            status_of(&child.value).map(|value| ChangeRecord::Status { value })
-                        }
-                        ("Create" | "Change", Some("priority")) => Some(ChangeRecord::Priority {
-                            value: child
-                                .value
-                                .as_str()
-                                .filter(|s| !s.is_empty())
-                                .map(str::to_string),
-                        }),
-                        ("Create" | "Change", Some("group_id")) => Some(ChangeRecord::Group {
-                            value: id_text(&child.value),
-                        }),
-                        ("Create" | "Change", Some("organization_id")) => {
-                            Some(ChangeRecord::Organization {
-                                id: id_text(&child.value),
-                            })
-                        }
-                        ("Create" | "Change", Some("tags")) => Some(ChangeRecord::Tags {
-                            value: tags_of(&child.value),
-                        }),
-                        ("Comment", _) => Some(ChangeRecord::Comment {
-                            author: Author::Other,
-                            author_id: id_text(&child.author_id),
-                            public: child.public.unwrap_or(true),
-                        }),
-                        _ => None,
-                    };
-                    if let Some(change) = change {
-                        out.push(Record::Event(EventRecord {
-                            ticket_id: ticket_id.clone(),
-                            id: format!("{audit}.{}", id_text(&child.id).unwrap_or_default()),
-                            at: self.timestamp,
-                            change,
-                        }));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Parses `text` (one item) with the new types and the old ones: the
-    /// same records, or both fail.
-    fn same_records(kind: &str, text: &str) {
-        let new = match kind {
-            "ticket" => from_body::<ZTicket>(text.as_bytes())
-                .map_err(|e| e.to_string())
-                .and_then(|t| t.header("tickets").map_err(|e| e.to_string()))
-                .map(|h| vec![Record::Ticket(h)]),
-            "audit" => from_body::<ZTicketEvent>(text.as_bytes())
-                .map_err(|e| e.to_string())
-                .map(|e| {
-                    let mut out = Vec::new();
-                    e.records(&mut out);
-                    out
-                }),
-            "organization" => from_body::<ZOrganization>(text.as_bytes())
-                .map_err(|e| e.to_string())
-                .map(|o| vec![Record::Organization(o.record())]),
-            _ => from_body::<ZUser>(text.as_bytes())
-                .map_err(|e| e.to_string())
-                .map(|u| vec![Record::User(u.record())]),
-        };
-        let old = match kind {
-            "ticket" => serde_json::from_str::<old::ZTicket>(text)
-                .map_err(|e| e.to_string())
-                .and_then(|t| t.header("tickets").map_err(|e| e.to_string()))
-                .map(|h| vec![Record::Ticket(h)]),
-            "audit" => serde_json::from_str::<old::ZTicketEvent>(text)
-                .map_err(|e| e.to_string())
-                .map(|e| {
-                    let mut out = Vec::new();
-                    e.records(&mut out);
-                    out
-                }),
-            "organization" => serde_json::from_str::<old::ZOrganization>(text)
-                .map_err(|e| e.to_string())
-                .map(|o| vec![Record::Organization(o.record())]),
-            _ => serde_json::from_str::<old::ZUser>(text)
-                .map_err(|e| e.to_string())
-                .map(|u| vec![Record::User(u.record())]),
-        };
-        match (new, old) {
-            (Ok(n), Ok(o)) => assert_eq!(n, o, "{text}"),
-            (Err(_), Err(_)) => {}
-            (n, o) => panic!("{text}: new {n:?}, old {o:?}"),
-        }
-    }
-
-    #[test]
-    fn borrowed_parsing_gives_the_records_the_value_parsing_gave() {
-        use crate::simulator::generator::{generate, GeneratorOptions};
-        use crate::simulator::zendesk::{audit_json, organization_json, ticket_json, user_json};
-        let config = crate::policy::Config::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"),
-        )
-        .unwrap();
-        let d = generate(&config, &GeneratorOptions::default());
-        let base = "https://acme.zendesk.com";
-        for t in &d.tickets {
-            same_records("ticket", &ticket_json(t, base).to_string());
-            for a in &t.audits {
-                same_records("audit", &audit_json(a, true).to_string());
-                same_records("audit", &audit_json(a, false).to_string());
-            }
-        }
-        for o in &d.organizations {
-            same_records("organization", &organization_json(o, base).to_string());
-        }
-        for u in &d.users {
-            same_records("user", &user_json(u, base).to_string());
-        }
-        // What the emulator never writes: ids as strings, empty, negative,
-        // fractional, huge or of another type; escaped strings; tags as
-        // text or arrays with other items; missing and unknown fields.
-        let ids = [
-            "1",
-            "-4",
-            "0",
-            "1.5",
-            "2e3",
-            "18446744073709551615",
-            "18446744073709551616",
-            "\"77\"",
-            "\"\"",
-            "\"a\\\"b\"",
-            "null",
-            "true",
-            "[1]",
-            "{\"x\":1}",
-        ];
-        for id in ids {
-            same_records("user", &format!(r#"{{"id":{id},"role":"agent"}}"#));
-            same_records("user", &format!(r#"{{"id":{id},"role":"\u0061dmin"}}"#));
-            same_records(
-                "organization",
-                &format!(
-                    r#"{{"id":{id},"name":"A\nB","tags":["x"],"organization_fields":{{"k":[1,{{"a":null}}]}}}}"#
-                ),
-            );
-            same_records(
-                "ticket",
-                &format!(
-                    r#"{{"id":{id},"url":"https://a.test/api/v2/tickets/\u0037.json","created_at":"2026-11-20T16:00:00Z","updated_at":"2026-11-20T17:00:00Z","status":"del\u0065ted","requester_id":{id},"organization_id":{id},"tags":["a\"b"],"custom_fields":[{{"id":{id},"value":{{"deep":[1,"x"]}}}},{{"id":3}}],"extra":[{{"y":"z"}}]}}"#
-                ),
-            );
-            for (field, value) in [
-                ("status", r#""open""#),
-                ("status", r#""p\u0065nding""#),
-                ("status", r#""weird""#),
-                ("status", "3"),
-                ("priority", r#""""#),
-                ("priority", r#""urgent""#),
-                ("priority", "null"),
-                ("group_id", id),
-                ("organization_id", id),
-                ("tags", r#"["a", 1, null, ["b"], {"c": "d"}, "e\u0066"]"#),
-                ("tags", r#"" a  b\tc ""#),
-                ("tags", "7"),
-                ("tags", "[]"),
-                ("unknown", r#""x""#),
-            ] {
-                for kind in ["Create", "Change", "Notification"] {
-                    same_records(
-                        "audit",
-                        &format!(
-                            r#"{{"id":{id},"ticket_id":{id},"timestamp":1790000000,"child_events":[{{"id":{id},"event_type":"{kind}","field_name":"{field}","value":{value},"previous_value":{value}}}]}}"#
-                        ),
-                    );
-                }
-            }
-            same_records(
-                "audit",
-                &format!(
-                    r#"{{"id":9,"ticket_id":7,"timestamp":1790000000,"child_events":[{{"id":{id},"event_type":"Comment","author_id":{id},"public":false,"body":"a\"b"}},{{"id":2,"event_type":"Comment"}},{{"id":3,"event_type":"Comment","public":null}}]}}"#
-                ),
-            );
-        }
-        for url in [
-            "https://a.test/api/v2/tickets/7.json",
-            "https://a.test/api/v2/tickets/7.json.json",
-            "https://ä.test/x/api/v2/tickets/api/v2/tickets/8",
-            "https://a.test/api/v2/ticket/7.json",
-            "/api/v2/tickets/",
-            "api/v2/tickets/9.json",
-            "",
-            "é/",
-        ] {
-            same_records(
-                "ticket",
-                &format!(
-                    r#"{{"id":1,"url":{},"created_at":"2026-11-20T16:00:00Z","updated_at":"2026-11-20T17:00:00Z"}}"#,
-                    serde_json::to_string(url).unwrap()
-                ),
-            );
-        }
-        // Not UTF-8: the same error in both.
-        for body in [
-            &b"{\"id\":1,\"role\":\"a\xffb\"}"[..],
-            b"{\"id\":1,\"x\":\"\xff\"}",
-        ] {
-            let new = from_body::<ZUser>(body).map(|u| u.record());
-            let old = serde_json::from_slice::<old::ZUser>(body).map(|u| u.record());
-            assert_eq!(
-                new.map_err(|e| e.to_string()),
-                old.map_err(|e| e.to_string())
-            );
-        }
-        // Wrong shapes fail in both.
-        same_records("audit", r#"{"id":1,"ticket_id":2,"timestamp":"x"}"#);
-        same_records("audit", r#"{"ticket_id":2,"timestamp":1}"#);
-        same_records(
-            "audit",
-            r#"{"id":1,"ticket_id":2,"timestamp":1,"child_events":[{"id":1,"event_type":5}]}"#,
-        );
-        same_records(
-            "audit",
-            r#"{"id":1,"ticket_id":2,"timestamp":1,"child_events":[{"event_type":"Comment"}]}"#,
-        );
-        same_records(
-            "audit",
-            r#"{"id":1,"ticket_id":2,"timestamp":1,"child_events":[{"id":1,"event_type":"Comment","public":"yes"}]}"#,
-        );
-        same_records(
-            "ticket",
-            r#"{"id":1,"created_at":5,"updated_at":"2026-11-20T17:00:00Z"}"#,
-        );
-        same_records("ticket", r#"{"id":1,"updated_at":"2026-11-20T17:00:00Z"}"#);
-        same_records("user", r#"{"role":"agent"}"#);
     }
 }

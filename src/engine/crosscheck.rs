@@ -1,0 +1,185 @@
+//! Where a ticket's events lead against what the helpdesk's ticket record
+//! says now: the check that turns silently lost events into findings.
+//!
+//! A timeline is right only if the adapter read every change. The ticket
+//! record (its header: status, priority, group, organization now) is read
+//! from another stream, so comparing the two catches events an adapter
+//! dropped or the helpdesk never exported. Pure: the caller passes `now`,
+//! and a ticket changed within `grace` of it is not judged yet (the helpdesk
+//! exports events later than records: Zendesk holds back the last minute).
+
+use serde::Serialize;
+
+use super::timeline::{canonical, Change, Ticket};
+use crate::policy::spec::Status;
+
+/// One field on which the events and the ticket record disagree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Disagreement {
+    /// `status`, `priority`, `group` or `organization`.
+    pub field: &'static str,
+    /// Where the events lead (`None`: unset).
+    pub events: Option<String>,
+    /// What the ticket record says.
+    pub record: Option<String>,
+}
+
+/// The fields on which `ticket`'s events disagree with its `current` record,
+/// if the record is older than `now - grace`; none when there is no record.
+pub fn disagreements(ticket: &Ticket, now: i64, grace: i64) -> Vec<Disagreement> {
+    let Some(current) = &ticket.current else {
+        return Vec::new();
+    };
+    if current.updated_at > now.saturating_sub(grace) {
+        return Vec::new();
+    }
+    let mut status = ticket.status;
+    let mut priority = ticket.priority.clone();
+    let mut group = ticket.group.clone();
+    let mut organization = ticket.organization.as_ref().map(|o| o.id.clone());
+    let created = ticket.created_at;
+    for e in canonical(&ticket.events, created) {
+        if e.at.max(created) > current.updated_at.max(created) {
+            break;
+        }
+        match &e.change {
+            Change::Status { value } => status = Some(*value),
+            Change::Priority { value } => priority = value.clone(),
+            Change::Group { value } => group = value.clone(),
+            Change::Organization { value } => organization = value.as_ref().map(|o| o.id.clone()),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    let mut compare = |field, events: Option<String>, record: Option<String>| {
+        if events != record {
+            out.push(Disagreement {
+                field,
+                events,
+                record,
+            });
+        }
+    };
+    // Solved and closed are one state for SLAs: a solved ticket the
+    // helpdesk closed later (an automation, without an event some
+    // exports omit) agrees.
+    let same_status = match (status, current.status) {
+        (Some(a), Some(b)) => a == b || (a.is_solved() && b.is_solved()),
+        (_, None) => true,
+        (None, Some(b)) => b == Status::New,
+    };
+    if !same_status {
+        compare(
+            "status",
+            status.map(|s| s.as_str().to_string()),
+            current.status.map(|s| s.as_str().to_string()),
+        );
+    }
+    compare("priority", priority, current.priority.clone());
+    compare("group", group, current.group.clone());
+    compare(
+        "organization",
+        organization,
+        current.organization_id.clone(),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::timeline::{Current, Event};
+
+    fn ticket(events: Vec<Event>, current: Option<Current>) -> Ticket {
+        Ticket {
+            id: "1".into(),
+            created_at: 1_000,
+            source: None,
+            url: None,
+            organization: None,
+            tags: vec![],
+            fields: Default::default(),
+            priority: None,
+            group: None,
+            status: None,
+            events,
+            current,
+        }
+    }
+
+    fn at(at: i64, change: Change) -> Event {
+        Event {
+            id: None,
+            at,
+            change,
+        }
+    }
+
+    #[test]
+    fn a_record_the_events_reach_agrees() {
+        let t = ticket(
+            vec![
+                at(
+                    1_000,
+                    Change::Priority {
+                        value: Some("high".into()),
+                    },
+                ),
+                at(
+                    1_000,
+                    Change::Status {
+                        value: Status::Open,
+                    },
+                ),
+                at(
+                    2_000,
+                    Change::Status {
+                        value: Status::Solved,
+                    },
+                ),
+            ],
+            Some(Current {
+                updated_at: 3_000,
+                status: Some(Status::Closed),
+                priority: Some("high".into()),
+                ..Default::default()
+            }),
+        );
+        assert_eq!(disagreements(&t, 10_000, 600), vec![]);
+    }
+
+    #[test]
+    fn lost_events_are_named_field_by_field() {
+        // The events only ever created the ticket; the record has moved on.
+        let t = ticket(
+            vec![at(1_000, Change::Status { value: Status::New })],
+            Some(Current {
+                updated_at: 3_000,
+                status: Some(Status::Pending),
+                priority: Some("urgent".into()),
+                group: Some("360001".into()),
+                organization_id: Some("900".into()),
+            }),
+        );
+        let found = disagreements(&t, 10_000, 600);
+        let fields: Vec<_> = found.iter().map(|d| d.field).collect();
+        assert_eq!(fields, ["status", "priority", "group", "organization"]);
+        assert_eq!(found[0].events.as_deref(), Some("new"));
+        assert_eq!(found[0].record.as_deref(), Some("pending"));
+        assert_eq!(found[1].events, None);
+    }
+
+    #[test]
+    fn a_record_changed_within_the_grace_is_not_judged_yet() {
+        let t = ticket(
+            vec![],
+            Some(Current {
+                updated_at: 9_500,
+                status: Some(Status::Solved),
+                ..Default::default()
+            }),
+        );
+        assert_eq!(disagreements(&t, 10_000, 600), vec![]);
+        assert_eq!(disagreements(&t, 10_100, 600).len(), 1);
+    }
+}
