@@ -170,6 +170,7 @@ fn synthetic_ticket(rng: &mut SplitMix64, id: u64) -> Ticket {
         group: None,
         status: Some(Status::New),
         events,
+        current: None,
     }
 }
 

@@ -175,6 +175,7 @@ fn timeline(rng: &mut SplitMix64, id: usize) -> Ticket {
         group: None,
         status: None,
         events,
+        current: None,
     }
 }
 

@@ -954,6 +954,7 @@ fn arb_scenario(attributes: bool, max_events: usize, unique: bool) -> BoxedStrat
                         group: None,
                         status,
                         events: evs,
+                        current: None,
                     },
                     now: created + now_min * (span + 1440) / (3 * 1440) * MINUTE + now_sec,
                 }

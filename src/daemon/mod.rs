@@ -50,6 +50,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{error, info, warn};
 
+use crate::engine::crosscheck::{disagreements, Disagreement, CROSSCHECK_GRACE};
 use crate::engine::{clocks_from_views, evaluate, Clock, Ticket};
 use crate::exposition::Live;
 use crate::policy::spec::SourceSpec;
@@ -457,18 +458,20 @@ async fn load_live(store: &SharedStore, config: &Arc<Config>) -> Result<Live, St
 }
 
 fn update_stored_counts(state: &DaemonState) {
-    let counts: Vec<(String, usize)> = match state.live.lock() {
+    let counts: Vec<(String, usize, usize)> = match state.live.lock() {
         Ok(live) => state
             .config()
             .sources
             .keys()
-            .map(|k| (k.clone(), live.source_tickets(k)))
+            .map(|k| (k.clone(), live.source_tickets(k), live.inconsistent(k)))
             .collect(),
         Err(_) => return,
     };
     if let Ok(mut h) = state.health.lock() {
-        for (k, n) in counts {
-            h.sources.entry(k).or_default().stored_tickets = n as u64;
+        for (k, n, inconsistent) in counts {
+            let source = h.sources.entry(k).or_default();
+            source.stored_tickets = n as u64;
+            source.inconsistent_tickets = inconsistent as u64;
         }
     }
 }
@@ -625,9 +628,9 @@ const RECOMPUTE_CHUNK: usize = 2_000;
 type ClockRows = Vec<(String, String, Vec<u8>)>;
 
 /// What goes into the live index for one ticket: id, creation,
-/// organization and clocks (none for a deleted or unknown ticket, which
-/// leaves it).
-type EvaluatedTicket = (String, i64, Option<String>, Vec<Clock>);
+/// organization, clocks (none for a deleted or unknown ticket, which
+/// leaves it) and where its events disagree with its ticket record.
+type EvaluatedTicket = (String, i64, Option<String>, Vec<Clock>, Vec<Disagreement>);
 
 /// One chunk's evaluation: the clocks rows to save, and what goes into the
 /// live index.
@@ -656,11 +659,12 @@ fn evaluate_chunk(
             t.created_at,
             t.organization.as_ref().map(|o| o.id.clone()),
             clocks,
+            disagreements(t, now, CROSSCHECK_GRACE),
         ));
     }
     for id in chunk {
         if !found.contains(id.as_str()) {
-            evaluated.push((id.clone(), 0, None, Vec::new()));
+            evaluated.push((id.clone(), 0, None, Vec::new(), Vec::new()));
         }
     }
     Ok((rows, evaluated))
@@ -758,8 +762,9 @@ impl Saver {
 
 /// Puts a chunk's evaluated tickets into `live`.
 fn publish(live: &Mutex<Live>, config: &Config, source: &str, evaluated: &[EvaluatedTicket]) {
+    let mut found: Vec<(&str, &[Disagreement])> = Vec::new();
     if let Ok(mut live) = live.lock() {
-        for (id, created_at, org, clocks) in evaluated {
+        for (id, created_at, org, clocks, disagree) in evaluated {
             live.replace(
                 &config.policy,
                 source,
@@ -768,7 +773,31 @@ fn publish(live: &Mutex<Live>, config: &Config, source: &str, evaluated: &[Evalu
                 org.as_deref(),
                 clocks,
             );
+            if live.mark_inconsistent(source, id, !disagree.is_empty()) {
+                found.push((id, disagree));
+            }
         }
+    }
+    // Logged once per ticket (until it agrees again), one line per chunk.
+    if let Some((id, first)) = found.first() {
+        let what: Vec<String> = first
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}: {} in events, {} in the record",
+                    d.field,
+                    d.events.as_deref().unwrap_or("none"),
+                    d.record.as_deref().unwrap_or("none")
+                )
+            })
+            .collect();
+        warn!(
+            source,
+            tickets = found.len(),
+            first = %id,
+            disagreement = %what.join("; "),
+            "tickets whose events disagree with the helpdesk's ticket record (events missing from the export?); counted in helpdesk_slo_source_inconsistent_tickets and listed in the report"
+        );
     }
 }
 

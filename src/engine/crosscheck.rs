@@ -13,6 +13,11 @@ use serde::Serialize;
 use super::timeline::{canonical, Change, Ticket};
 use crate::policy::spec::Status;
 
+/// How long after a ticket's last change its record and events are
+/// compared: the helpdesk exports events later than records (Zendesk holds
+/// back the last minute; polls come every few minutes).
+pub const CROSSCHECK_GRACE: i64 = 15 * 60;
+
 /// One field on which the events and the ticket record disagree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Disagreement {

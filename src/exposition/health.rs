@@ -20,6 +20,9 @@ pub struct SourceHealth {
     pub records: u64,
     pub tickets_changed: u64,
     pub stored_tickets: u64,
+    /// Tickets (evaluated since the start) whose events disagree with the
+    /// helpdesk's ticket record.
+    pub inconsistent_tickets: u64,
 }
 
 /// Everything about the daemon itself.

@@ -13,7 +13,7 @@
 //!   computed by [`super::figures`] from the open clocks only; the totals here
 //!   hold what the stored states say.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::figures::WindowCounts;
 
@@ -246,6 +246,9 @@ pub struct Live {
     /// Clocks without a plan or severity, per metric.
     pub(crate) unassigned: HashMap<MetricId, u64>,
     pub(crate) credits: HashMap<CreditKey, CreditCounts>,
+    /// Per source, the tickets whose events disagree with their ticket
+    /// record as last evaluated.
+    inconsistent: BTreeMap<String, HashSet<Box<str>>>,
 }
 
 impl Live {
@@ -275,6 +278,29 @@ impl Live {
     /// Tickets of one source.
     pub fn source_tickets(&self, source: &str) -> usize {
         self.tickets.get(source).map_or(0, HashMap::len)
+    }
+
+    /// Records whether a ticket's events disagree with its ticket record;
+    /// true when it newly does.
+    pub fn mark_inconsistent(&mut self, source: &str, id: &str, inconsistent: bool) -> bool {
+        if inconsistent {
+            if !self.inconsistent.contains_key(source) {
+                self.inconsistent.insert(source.to_string(), HashSet::new());
+            }
+            self.inconsistent
+                .get_mut(source)
+                .is_some_and(|set| set.insert(Box::from(id)))
+        } else {
+            if let Some(set) = self.inconsistent.get_mut(source) {
+                set.remove(id);
+            }
+            false
+        }
+    }
+
+    /// Tickets of one source whose events disagree with their record.
+    pub fn inconsistent(&self, source: &str) -> usize {
+        self.inconsistent.get(source).map_or(0, HashSet::len)
     }
 
     /// Replaces a ticket's clocks (an empty list removes it: deleted).

@@ -379,6 +379,44 @@ impl Collector for Snapshot {
         )?;
         counter(
             &mut enc,
+            "helpdesk_slo_source_ignored_events",
+            "Helpdesk records of kinds that change nothing an SLA reads (Zendesk child events such as Notification), by the helpdesk's name of the kind.",
+            h.sources.iter().flat_map(|(k, s)| {
+                s.requests
+                    .ignored_events
+                    .iter()
+                    .map(move |(kind, &c)| (with(src(k), "event_type", kind), c))
+            }),
+        )?;
+        counter(
+            &mut enc,
+            "helpdesk_slo_source_unmapped_values",
+            "Values the adapter could not map and skipped (a custom status the account does not list), by field.",
+            h.sources.iter().flat_map(|(k, s)| {
+                s.requests
+                    .unmapped
+                    .iter()
+                    .map(move |(field, &c)| (with(src(k), "field", field), c))
+            }),
+        )?;
+        counter(
+            &mut enc,
+            "helpdesk_slo_source_same_second_pages",
+            "Time-based export pages whose records all shared one second (more than a page holds); read on from the next second.",
+            h.sources
+                .iter()
+                .map(|(k, s)| (src(k), s.requests.same_second_pages)),
+        )?;
+        gauge(
+            &mut enc,
+            "helpdesk_slo_source_inconsistent_tickets",
+            "Tickets (evaluated since the daemon started) whose events disagree with the helpdesk's ticket record on status, priority, group or organization.",
+            h.sources
+                .iter()
+                .map(|(k, s)| (src(k), s.inconsistent_tickets as f64)),
+        )?;
+        counter(
+            &mut enc,
             "helpdesk_slo_source_records_ingested",
             "Records committed to the store.",
             h.sources.iter().map(|(k, s)| (src(k), s.records)),

@@ -101,6 +101,12 @@ pub struct Quality {
     pub no_plan: Vec<usize>,
     /// Priority value → tickets that had it.
     pub unmapped: BTreeMap<String, Vec<usize>>,
+    /// Tickets that never had a priority (nor an assigned severity).
+    pub missing_priority: Vec<usize>,
+    /// Tickets with comments by authors the helpdesk's user list lacks.
+    pub unknown_authors: Vec<usize>,
+    /// Tickets whose events disagree with the helpdesk's ticket record.
+    pub inconsistent: Vec<usize>,
     pub gaps: Vec<PollGap>,
     /// Sources with no completed poll around the month.
     pub never_polled: Vec<String>,
@@ -383,6 +389,15 @@ fn quality(data: &Dataset, month_tickets: &[usize]) -> Quality {
         }
         for v in &t.unmapped_priorities {
             q.unmapped.entry(v.clone()).or_default().push(i);
+        }
+        if t.missing_priority {
+            q.missing_priority.push(i);
+        }
+        if t.unknown_author_comments > 0 {
+            q.unknown_authors.push(i);
+        }
+        if !t.disagreements.is_empty() {
+            q.inconsistent.push(i);
         }
         if t.changed_after_close {
             q.late.push(i);

@@ -62,6 +62,13 @@ pub struct TicketRecord {
     pub created_at: i64,
     /// Priority values the ticket had that map to no severity, sorted.
     pub unmapped_priorities: Vec<String>,
+    /// The ticket never had a priority nor an assigned severity (its
+    /// severity is the default, if there is one).
+    pub missing_priority: bool,
+    /// Comments by authors the helpdesk's user list lacks.
+    pub unknown_author_comments: usize,
+    /// Where its events disagree with the helpdesk's ticket record.
+    pub disagreements: Vec<crate::engine::crosscheck::Disagreement>,
     /// Instants at which the ticket's severity (by priority, or assigned)
     /// changed after creation.
     pub severity_changes: Vec<i64>,
@@ -144,7 +151,16 @@ fn severity_now(
 }
 
 /// What the report keeps of a timeline besides its clocks.
-fn describe(policy: &Policy, t: &Ticket) -> (Option<OrgRef>, Vec<String>, Vec<i64>) {
+struct Described {
+    organization: Option<OrgRef>,
+    unmapped: Vec<String>,
+    severity_changes: Vec<i64>,
+    missing_priority: bool,
+    unknown_author_comments: usize,
+}
+
+/// What the report keeps of a timeline besides its clocks.
+fn describe(policy: &Policy, t: &Ticket) -> Described {
     let org_ref = |o: &crate::engine::Organization| OrgRef {
         id: o.id.clone(),
         name: o.name.clone(),
@@ -160,12 +176,19 @@ fn describe(policy: &Policy, t: &Ticket) -> (Option<OrgRef>, Vec<String>, Vec<i6
     };
     note(&t.priority);
     let mut by_priority = t.priority.as_deref().and_then(|p| policy.severity_of(p));
+    let assigned_of = |v: &serde_json::Value| {
+        v.as_str()
+            .filter(|v| !v.is_empty())
+            .map(|v| policy.severity_of(v))
+    };
     let mut assigned: Option<Option<SeverityId>> = policy
         .severity_field
         .as_ref()
         .and_then(|f| t.fields.get(f))
-        .and_then(|v| v.as_str())
-        .map(|v| policy.severity_of(v));
+        .and_then(assigned_of);
+    let mut any_priority =
+        t.priority.as_deref().is_some_and(|p| !p.trim().is_empty()) || assigned.is_some();
+    let mut unknown_author_comments = 0;
     let mut current = severity_now(policy, &assigned, by_priority);
     let mut changes = Vec::new();
     let mut events: Vec<_> = t.events.iter().collect();
@@ -175,10 +198,25 @@ fn describe(policy: &Policy, t: &Ticket) -> (Option<OrgRef>, Vec<String>, Vec<i6
             Change::Organization { value } => org = value.as_ref().map(org_ref),
             Change::Priority { value } => {
                 note(value);
+                any_priority |= value.as_deref().is_some_and(|p| !p.trim().is_empty());
                 by_priority = value.as_deref().and_then(|p| policy.severity_of(p));
             }
             Change::Severity { value } => {
+                any_priority |= value.is_some();
                 assigned = value.as_ref().map(|v| policy.severity_of(v));
+            }
+            Change::Field { name, value }
+                if policy.severity_field.as_deref() == Some(name.as_str()) =>
+            {
+                assigned = assigned_of(value);
+                any_priority |= assigned.is_some();
+            }
+            Change::Comment {
+                author: crate::engine::timeline::Author::Unknown,
+                ..
+            } => {
+                unknown_author_comments += 1;
+                continue;
             }
             _ => continue,
         }
@@ -189,7 +227,13 @@ fn describe(policy: &Policy, t: &Ticket) -> (Option<OrgRef>, Vec<String>, Vec<i6
         current = next;
     }
     unmapped.sort();
-    (org, unmapped, changes)
+    Described {
+        organization: org,
+        unmapped,
+        severity_changes: changes,
+        missing_priority: !any_priority,
+        unknown_author_comments,
+    }
 }
 
 /// The latest instant in a timeline.
@@ -297,7 +341,18 @@ pub fn gather(
                 if t.created_at > cutoff || t.created_at >= hi {
                     continue;
                 }
-                let (organization, unmapped_priorities, severity_changes) = describe(policy, &t);
+                let Described {
+                    organization,
+                    unmapped: unmapped_priorities,
+                    severity_changes,
+                    missing_priority,
+                    unknown_author_comments,
+                } = describe(policy, &t);
+                let disagreements = crate::engine::crosscheck::disagreements(
+                    &t,
+                    cutoff,
+                    crate::engine::crosscheck::CROSSCHECK_GRACE,
+                );
                 if let Some(o) = &organization {
                     let e = orgs.entry(o.id.clone()).or_default();
                     if e.is_none() {
@@ -319,6 +374,9 @@ pub fn gather(
                     organization,
                     created_at: t.created_at,
                     unmapped_priorities,
+                    missing_priority,
+                    unknown_author_comments,
+                    disagreements,
                     severity_changes,
                     clocks,
                 });

@@ -748,6 +748,70 @@ fn quality(out: &mut String, config: &Config, data: &Dataset, fig: &Figures) {
             );
         }
     }
+    if q.missing_priority.is_empty() {
+        let _ = writeln!(out, "- Tickets without a priority: none.");
+    } else {
+        let fallback = policy
+            .default_severity
+            .map_or("no severity: their clocks are excluded".to_string(), |s| {
+                format!("on the default severity `{}`", policy.severities[s])
+            });
+        let _ = writeln!(
+            out,
+            "- Tickets without a priority ({}, {fallback}): {}.",
+            q.missing_priority.len(),
+            ids(&q.missing_priority)
+        );
+    }
+    if q.unknown_authors.is_empty() {
+        let _ = writeln!(
+            out,
+            "- Comments by authors missing from the helpdesk's users: none."
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "- Comments by authors missing from the helpdesk's users (deleted or API users; such a comment counts for no clock) on {} ticket(s): {}.",
+            q.unknown_authors.len(),
+            q.unknown_authors
+                .iter()
+                .map(|&i| format!(
+                    "{} ({})",
+                    ticket_link(&data.tickets[i]),
+                    data.tickets[i].unknown_author_comments
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if q.inconsistent.is_empty() {
+        let _ = writeln!(
+            out,
+            "- Tickets whose events disagree with the helpdesk's ticket record: none."
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "- Tickets whose events disagree with the helpdesk's ticket record ({}; a ticket the record shows solved is counted solved at its last update):",
+            q.inconsistent.len()
+        );
+        for &i in &q.inconsistent {
+            let t = &data.tickets[i];
+            let what: Vec<String> = t
+                .disagreements
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} `{}` in events, `{}` in the record",
+                        d.field,
+                        cell(d.events.as_deref().unwrap_or("(none)")),
+                        cell(d.record.as_deref().unwrap_or("(none)"))
+                    )
+                })
+                .collect();
+            let _ = writeln!(out, "  - {}: {}", ticket_link(t), what.join("; "));
+        }
+    }
     if q.gaps.is_empty() && q.never_polled.is_empty() {
         let _ = writeln!(
             out,
