@@ -13,7 +13,9 @@
 //! an API user: reported, counted for no clock); a comment without an
 //! author id keeps what the adapter read. The header's status, priority, group and
 //! organization become the timeline's `current` record, for the
-//! cross-check ([`crate::engine::crosscheck`]).
+//! cross-check ([`crate::engine::crosscheck`]), when the header has a
+//! status (headers stored before they carried the ticket's state have
+//! none, and are not checked).
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -118,9 +120,11 @@ pub fn ticket<S: BuildHasher>(
         group: None,
         status: None,
         events,
-        current: Some(Current {
+        // A header without a status does not carry the ticket's state (one
+        // stored before headers did): nothing to check against.
+        current: header.status.map(|status| Current {
             updated_at: header.updated_at,
-            status: header.status,
+            status: Some(status),
             priority: header.priority.clone(),
             group: header.group.clone(),
             organization_id: header.organization_id.clone(),
