@@ -956,6 +956,131 @@ fn wati_figures_match_a_hand_count() {
     );
 }
 
+/// Tickets whose data tells on itself: events lost on the way (the record
+/// says solved, the events never solved it), a comment by someone the users
+/// export lacks, and a ticket that never had a priority.
+#[test]
+fn data_quality_names_lost_events_unknown_authors_and_missing_priorities() {
+    let dir = Scratch::new("quality");
+    let polls = hourly("2026-09-29T00:00:00Z", "2026-11-01T02:00:00Z", &[]);
+    let store = build(&dir.0, vec![org("55", "Zeta", &[])], &[], &polls, false);
+    let mut store = store;
+    let header = |id: &str, status: Status, priority: Option<&str>| {
+        Record::Ticket(TicketHeader {
+            id: id.into(),
+            created_at: t("2026-10-05T09:00:00Z"),
+            updated_at: t("2026-10-06T12:00:00Z"),
+            url: Some(format!("https://example.zendesk.com/agent/tickets/{id}")),
+            organization_id: Some("55".into()),
+            requester_id: Some("req-1".into()),
+            tags: Vec::new(),
+            fields: Default::default(),
+            deleted: false,
+            status: Some(status),
+            priority: priority.map(Into::into),
+            group: None,
+        })
+    };
+    let event = |ticket: &str, id: &str, at: &str, change: ChangeRecord| {
+        Record::Event(EventRecord {
+            ticket_id: ticket.into(),
+            id: id.into(),
+            at: t(at),
+            change,
+        })
+    };
+    let priority = |p: &str| ChangeRecord::Priority {
+        value: Some(p.into()),
+    };
+    let records = vec![
+        // 801: the record says solved; the events stop at an open ticket.
+        header("801", Status::Solved, Some("p2")),
+        event("801", "a", "2026-10-05T09:00:00Z", priority("p2")),
+        event(
+            "801",
+            "b",
+            "2026-10-05T09:00:00Z",
+            ChangeRecord::Status {
+                value: Status::Open,
+            },
+        ),
+        // 802: answered by a deleted user, then by an agent.
+        header("802", Status::Open, Some("p3")),
+        event("802", "a", "2026-10-05T09:00:00Z", priority("p3")),
+        event(
+            "802",
+            "b",
+            "2026-10-05T09:00:00Z",
+            ChangeRecord::Status {
+                value: Status::Open,
+            },
+        ),
+        event(
+            "802",
+            "c",
+            "2026-10-05T09:30:00Z",
+            ChangeRecord::Comment {
+                author: Author::Other,
+                author_id: Some("gone-9".into()),
+                public: true,
+            },
+        ),
+        event("802", "d", "2026-10-05T10:00:00Z", change("reply")),
+        // 803: never a priority.
+        header("803", Status::Open, None),
+        event(
+            "803",
+            "b",
+            "2026-10-05T09:00:00Z",
+            ChangeRecord::Status {
+                value: Status::Open,
+            },
+        ),
+    ];
+    let page = Page {
+        stream: "tickets".into(),
+        records,
+        cursor: "q1".into(),
+        caught_up: false,
+    };
+    store.apply_page(SRC, &page).unwrap();
+    let cfg = example("wati.yaml");
+    let oct: Month = "2026-10".parse().unwrap();
+    let data = gather(&store, &cfg, oct, &opts()).unwrap();
+    let fig = compute(&cfg.policy, &data);
+    let ids = |list: &[usize]| -> Vec<String> {
+        list.iter().map(|&i| data.tickets[i].id.clone()).collect()
+    };
+    assert_eq!(ids(&fig.quality.inconsistent), ["801"]);
+    assert_eq!(ids(&fig.quality.unknown_authors), ["802"]);
+    assert_eq!(ids(&fig.quality.missing_priority), ["803"]);
+    // 801 counts solved at the record's last update: no clock of it is
+    // still running.
+    let solved = data.tickets.iter().find(|t| t.id == "801").unwrap();
+    assert!(
+        solved.clocks.iter().all(|c| c.fulfilled_at.is_some()),
+        "{:?}",
+        solved.clocks
+    );
+    // The unknown author's comment answered nothing: 802's first response
+    // is the agent's reply at 10:00.
+    let answered = data.tickets.iter().find(|t| t.id == "802").unwrap();
+    let fr = cfg.policy.metric_id("first_response").unwrap();
+    let first = answered.clocks.iter().find(|c| c.metric == fr).unwrap();
+    assert_eq!(first.fulfilled_at, Some(t("2026-10-05T10:00:00Z")));
+    let text = month_report(&store, &cfg, oct, &opts()).unwrap();
+    assert!(
+        text.contains("- Tickets whose events disagree with the helpdesk's ticket record (1; ")
+            && text.contains("[#801](https://example.zendesk.com/agent/tickets/801): status `open` in events, `solved` in the record"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[#802](https://example.zendesk.com/agent/tickets/802) (1)"),
+        "{text}"
+    );
+    assert!(text.contains("- Tickets without a priority (1, "), "{text}");
+}
+
 // ---------------------------------------------------------------------------
 
 #[test]

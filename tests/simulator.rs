@@ -1,12 +1,15 @@
-//! The Zendesk emulator over HTTP: paging, overlap, updates during a
-//! backfill, auth, rate limits, faults and the generator's determinism.
+//! The Zendesk emulator over HTTP: the documented shapes of records and
+//! child events, custom statuses, paging, overlap, same-second bursts, the
+//! last-minute exclusion, updates during a backfill, auth, rate limits,
+//! faults and the generator's determinism.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use helpdesk_slo::policy::Config;
 use helpdesk_slo::simulator::generator::{
-    generate, Dataset, Edit, GeneratorOptions, NewComment, Update,
+    generate, Dataset, Edit, GeneratorOptions, NewComment, TicketStatus, Update, STATUS_ESCALATED,
+    STATUS_WAITING_ON_THIRD_PARTY,
 };
 use helpdesk_slo::simulator::zendesk::{
     endpoint, start, Faults, Server, ServerOptions, SimState, DEMO_TOKEN,
@@ -27,9 +30,15 @@ fn small() -> GeneratorOptions {
     }
 }
 
+/// The emulator's clock is pinned an hour after the data end unless the
+/// options pin it.
 async fn server_with(options: ServerOptions, gen: &GeneratorOptions) -> Server {
     let cfg = config();
     let data = generate(&cfg, gen);
+    let options = ServerOptions {
+        now: options.now.or(Some(gen.end() + 3600)),
+        ..options
+    };
     start(SimState::new(&cfg, data, options)).await.unwrap()
 }
 
@@ -211,6 +220,7 @@ async fn ticket_event_pages_overlap_on_the_boundary_and_cover_everything() {
                 if c["event_type"] == "Comment" {
                     comments += 1;
                     assert!(c["author_id"].is_u64() && c["public"].is_boolean());
+                    assert_eq!(c["audit_id"], e["id"]);
                 }
             }
         }
@@ -231,12 +241,26 @@ async fn ticket_event_pages_overlap_on_the_boundary_and_cover_everything() {
         .iter()
         .map(|c| {
             assert_eq!(c["event_type"], "Create");
-            c["field_name"].as_str().unwrap()
+            assert!(c.get("field_name").is_none() && c.get("previous_value").is_none());
+            field_key(c).unwrap()
         })
         .collect();
     assert_eq!(
         fields,
-        ["status", "priority", "group_id", "organization_id", "tags"].into()
+        [
+            "subject",
+            "requester_id",
+            "status",
+            "priority",
+            "type",
+            "group_id",
+            "organization_id",
+            "tags",
+            "custom_status_id",
+            "ticket_form_id",
+            "brand_id"
+        ]
+        .into()
     );
     s.shutdown().await;
 }
@@ -583,6 +607,12 @@ fn the_generator_is_deterministic_and_produces_the_documented_mix() {
     assert!(share(s.priority_changes) > 0.01);
     assert!(s.holds > 0);
     assert!(share(s.reopened_tickets) > 0.02 && share(s.reopened_tickets) < 0.15);
+    // Around the SLA history: kinds a consumer must ignore or map.
+    assert!(s.notifications as f64 > 0.9 * s.public_agent_replies as f64);
+    assert!(s.deleted_user_comments > 0 && share(s.deleted_user_comments) < 0.05);
+    assert!(s.satisfaction_ratings > 0 && s.voice_comments > 0);
+    assert_eq!(s.non_default_custom_statuses, 0, "off by default");
+    assert_eq!(s.merged_tickets, 0, "off by default");
     let late = a.stats.late_replies as f64 / a.stats.replies_with_target as f64;
     assert!((0.06..0.2).contains(&late), "late share {late}");
     // Nothing after `now`; event ids unique.
@@ -659,4 +689,442 @@ fn the_simulate_command_serves_until_killed() {
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(status, 200);
+}
+
+/// The one key of a Create/Change child that names its field.
+fn field_key(c: &Value) -> Option<&str> {
+    const OTHER: [&str; 7] = [
+        "id",
+        "via",
+        "via_reference_id",
+        "event_type",
+        "previous_value",
+        "added_tags",
+        "removed_tags",
+    ];
+    let keys: Vec<&str> = c
+        .as_object()?
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !OTHER.contains(k))
+        .collect();
+    (keys.len() == 1).then(|| keys[0])
+}
+
+/// Every ticket event from `start` (with comments), paged by end_time.
+async fn all_events(base: &str, start: i64) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut start = start;
+    loop {
+        let p = get_json(&format!(
+            "{base}/api/v2/incremental/ticket_events.json?start_time={start}&include=comment_events"
+        ))
+        .await;
+        for e in p["ticket_events"].as_array().unwrap() {
+            if seen.insert(e["id"].as_u64().unwrap()) {
+                out.push(e.clone());
+            }
+        }
+        if p["end_of_stream"] == true {
+            return out;
+        }
+        let end = p["end_time"].as_i64().unwrap();
+        start = if end == start { end + 1 } else { end };
+    }
+}
+
+#[tokio::test]
+async fn child_events_carry_their_field_as_a_key_and_comments_every_documented_field() {
+    let s = server_with(
+        ServerOptions::default(),
+        &GeneratorOptions {
+            custom_status_rate: 0.3,
+            merge_rate: 0.1,
+            ..small()
+        },
+    )
+    .await;
+    let users: BTreeSet<u64> = s.state().read(|d| d.users.iter().map(|u| u.id).collect());
+    let events = all_events(&s.base_url(), 0).await;
+    let mut kinds = BTreeMap::<String, usize>::new();
+    let mut deleted_authors = 0;
+    let mut merges = 0;
+    for e in &events {
+        for k in [
+            "id",
+            "ticket_id",
+            "timestamp",
+            "created_at",
+            "updater_id",
+            "via",
+            "system",
+            "metadata",
+            "event_type",
+            "merged_ticket_ids",
+        ] {
+            assert!(e.get(k).is_some(), "{k} in {e}");
+        }
+        let via = e["via"].as_str().expect("via is a label");
+        if e["updater_id"] == -1 {
+            assert!(["Closed ticket", "Rule"].contains(&via), "{via}");
+        }
+        if !e["merged_ticket_ids"].as_array().unwrap().is_empty() {
+            merges += 1;
+            assert_eq!(via, "Merge");
+        }
+        let children = e["child_events"].as_array().unwrap();
+        let has = |key: &str| children.iter().any(|c| c.get(key).is_some());
+        // A status change comes with its custom status.
+        if has("status") && children.iter().any(|c| c["event_type"] == "Change") {
+            assert!(has("custom_status_id"), "{e}");
+        }
+        for c in children {
+            let kind = c["event_type"].as_str().unwrap().to_string();
+            match kind.as_str() {
+                "Create" | "Change" => {
+                    let key = field_key(c).unwrap_or_else(|| panic!("one field in {c}"));
+                    assert!(c["via"].is_string() && c["via_reference_id"].is_null());
+                    assert_eq!(c.get("previous_value").is_some(), kind == "Change");
+                    if key == "tags" {
+                        assert!(c["added_tags"].is_array() && c["removed_tags"].is_array());
+                    }
+                    if key == "custom_ticket_fields" {
+                        assert_eq!(c[key].as_object().unwrap().len(), 1);
+                    }
+                }
+                "Comment" => {
+                    for k in [
+                        "via",
+                        "via_reference_id",
+                        "type",
+                        "author_id",
+                        "body",
+                        "html_body",
+                        "plain_body",
+                        "public",
+                        "attachments",
+                        "audit_id",
+                        "created_at",
+                    ] {
+                        assert!(c.get(k).is_some(), "{k} in {c}");
+                    }
+                    assert!(c["via"]["channel"].is_string());
+                    assert!(["Comment", "VoiceComment"].contains(&c["type"].as_str().unwrap()));
+                    if c["type"] == "VoiceComment" {
+                        assert_eq!(c["via"]["channel"], "voice");
+                        *kinds.entry("VoiceComment".into()).or_default() += 1;
+                    }
+                    if !users.contains(&c["author_id"].as_u64().unwrap()) {
+                        deleted_authors += 1;
+                    }
+                }
+                "Notification" => {
+                    assert_eq!(c["via"]["source"]["rel"], "trigger");
+                    assert!(c["recipients"].is_array() && c["subject"].is_string());
+                }
+                _ => {}
+            }
+            *kinds.entry(kind).or_default() += 1;
+        }
+    }
+    for k in [
+        "Create",
+        "Change",
+        "Comment",
+        "VoiceComment",
+        "Notification",
+        "Cc",
+        "SatisfactionRating",
+    ] {
+        assert!(kinds.contains_key(k), "{k}: {kinds:?}");
+    }
+    assert!(deleted_authors > 0, "comments by deleted users");
+    assert!(merges > 0, "merges");
+    // Without the include, no comments.
+    let plain = get_json(&format!(
+        "{}/api/v2/incremental/ticket_events.json?start_time=0",
+        s.base_url()
+    ))
+    .await;
+    assert!(plain["ticket_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["child_events"].as_array().unwrap())
+        .all(|c| c["event_type"] != "Comment"));
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn custom_statuses_are_served_and_tickets_refer_to_them() {
+    let s = server_with(
+        ServerOptions::default(),
+        &GeneratorOptions {
+            custom_status_rate: 0.5,
+            ..small()
+        },
+    )
+    .await;
+    let base = s.base_url();
+    let list = get_json(&format!("{base}/api/v2/custom_statuses.json")).await;
+    assert_eq!(
+        list,
+        get_json(&format!("{base}/api/v2/custom_statuses")).await
+    );
+    let statuses = list["custom_statuses"].as_array().unwrap();
+    let mut category = BTreeMap::new();
+    for c in statuses {
+        for k in [
+            "url",
+            "id",
+            "status_category",
+            "agent_label",
+            "raw_agent_label",
+            "end_user_label",
+            "raw_end_user_label",
+            "description",
+            "raw_description",
+            "end_user_description",
+            "raw_end_user_description",
+            "active",
+            "default",
+            "created_at",
+            "updated_at",
+        ] {
+            assert!(c.get(k).is_some(), "{k}");
+        }
+        category.insert(
+            c["id"].as_u64().unwrap(),
+            c["status_category"].as_str().unwrap().to_string(),
+        );
+    }
+    for cat in ["new", "open", "pending", "hold", "solved"] {
+        let defaults = statuses
+            .iter()
+            .filter(|c| c["status_category"] == cat && c["default"] == true)
+            .count();
+        assert_eq!(defaults, 1, "{cat}");
+    }
+    assert!(statuses.iter().any(|c| c["default"] == false));
+    // Every ticket's custom status is one of them, in its status's category.
+    let tickets = get_json(&format!(
+        "{base}/api/v2/incremental/tickets/cursor.json?start_time=0"
+    ))
+    .await;
+    for t in tickets["tickets"].as_array().unwrap() {
+        let cat = &category[&t["custom_status_id"].as_u64().unwrap()];
+        match t["status"].as_str().unwrap() {
+            "closed" | "deleted" => assert_eq!(cat, "solved"),
+            s => assert_eq!(cat, s),
+        }
+    }
+    // Some updates go to the non-default ones.
+    let events = all_events(&base, 0).await;
+    let to_custom = events
+        .iter()
+        .flat_map(|e| e["child_events"].as_array().unwrap())
+        .filter(|c| {
+            c["custom_status_id"]
+                .as_u64()
+                .is_some_and(|id| [STATUS_ESCALATED, STATUS_WAITING_ON_THIRD_PARTY].contains(&id))
+        })
+        .count();
+    assert!(to_custom > 0);
+
+    // A test can serve an update with only a custom_status_id child.
+    let (id, at) = s.state().read(|d| {
+        let t = d
+            .tickets
+            .iter()
+            .find(|t| t.status == TicketStatus::Open)
+            .unwrap();
+        (
+            t.id,
+            d.tickets.iter().map(|t| t.updated_at).max().unwrap() + 10,
+        )
+    });
+    s.state()
+        .modify(|d| {
+            d.update_ticket(Update {
+                ticket_id: id,
+                at,
+                updater_id: 370_000_001,
+                edits: vec![Edit::CustomStatusOnly(STATUS_WAITING_ON_THIRD_PARTY)],
+                comment: None,
+            })
+        })
+        .unwrap();
+    let page = get_json(&format!(
+        "{base}/api/v2/incremental/ticket_events.json?start_time={at}"
+    ))
+    .await;
+    let children = page["ticket_events"][0]["child_events"].as_array().unwrap();
+    assert_eq!(children.len(), 1, "{children:?}");
+    assert_eq!(
+        children[0]["custom_status_id"],
+        STATUS_WAITING_ON_THIRD_PARTY
+    );
+    assert_eq!(children[0]["event_type"], "Change");
+    let t = get_json(&format!("{base}/api/v2/tickets/{id}.json")).await;
+    assert_eq!(t["ticket"]["status"], "hold");
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_second_with_more_items_than_a_page_comes_whole_and_ends_where_it_began() {
+    let s = server().await;
+    let base = s.base_url();
+    // 45 updates in one second, in the middle of the data.
+    let at = s.state().read(|d| d.tickets[40].created_at + 1);
+    let made = s.state().modify(|d| d.same_second_burst(at, 45));
+    assert_eq!(made, 45);
+    let url = |start: i64| {
+        format!("{base}/api/v2/incremental/ticket_events.json?start_time={start}&per_page=20")
+    };
+    let page = get_json(&url(at)).await;
+    let items = page["ticket_events"].as_array().unwrap();
+    assert!(items.len() >= 45, "{}", items.len());
+    assert_eq!(page["count"].as_u64().unwrap() as usize, items.len());
+    assert!(items.iter().all(|e| e["timestamp"] == at));
+    assert!(items.iter().any(|e| e["via"] == "Web service"));
+    assert_eq!(page["end_time"], at);
+    assert_eq!(page["end_of_stream"], false);
+    assert!(page["next_page"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("start_time={at}")));
+    // A page that reaches into the second takes all of it too.
+    let before = get_json(&url(at - 1)).await;
+    let n = before["ticket_events"].as_array().unwrap().len();
+    assert!(n > 20);
+    assert_eq!(before["end_time"], at);
+    // Any page ends with every item of its last second.
+    let mut start = 0;
+    loop {
+        let p = get_json(&url(start)).await;
+        let end = p["end_time"].as_i64().unwrap();
+        if p["end_of_stream"] == true {
+            break;
+        }
+        let next = get_json(&url(end)).await;
+        let last: BTreeSet<u64> = p["ticket_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["timestamp"] == end)
+            .map(|e| e["id"].as_u64().unwrap())
+            .collect();
+        let again: BTreeSet<u64> = next["ticket_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["timestamp"] == end)
+            .map(|e| e["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(last, again, "the second {end} is whole on both pages");
+        start = if end == start { end + 1 } else { end };
+    }
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_most_recent_minute_is_left_out() {
+    let s = server().await;
+    let base = s.base_url();
+    let (t, total) = s.state().read(|d| {
+        let all = d.audits_in_order();
+        (all[all.len() / 2].timestamp, all.len())
+    });
+    s.state().set_now(Some(t + 30));
+    assert_eq!(s.state().now(), t + 30);
+    let page = get_json(&format!(
+        "{base}/api/v2/incremental/ticket_events.json?start_time=0"
+    ))
+    .await;
+    let items = page["ticket_events"].as_array().unwrap();
+    assert!(!items.is_empty() && items.len() < total);
+    assert!(items
+        .iter()
+        .all(|e| e["timestamp"].as_i64().unwrap() <= t - 30));
+    assert_eq!(page["end_of_stream"], true);
+    let end = page["end_time"].as_i64().unwrap();
+    assert!(end <= t - 30);
+    let tickets = get_json(&format!(
+        "{base}/api/v2/incremental/tickets/cursor.json?start_time=0"
+    ))
+    .await;
+    assert!(tickets["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["generated_timestamp"].as_i64().unwrap() <= t - 30));
+    // A minute later the rest of that minute is there, from end_time on.
+    s.state().set_now(Some(t + 90));
+    let later = get_json(&format!(
+        "{base}/api/v2/incremental/ticket_events.json?start_time={end}"
+    ))
+    .await;
+    let ts: Vec<i64> = later["ticket_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["timestamp"].as_i64().unwrap())
+        .collect();
+    assert!(ts.iter().any(|&x| x > t - 30 && x <= t + 30), "{ts:?}");
+    assert!(ts.iter().all(|&x| x <= t + 30));
+    s.shutdown().await;
+}
+
+#[test]
+fn the_severity_field_changes_over_time_and_ends_at_the_header_value() {
+    let text = std::fs::read_to_string("examples/celigo.yaml").unwrap();
+    let text = format!("severity_field: \"360012345\"\n{text}");
+    let cfg = Config::from_yaml(&text, Path::new("examples/celigo.yaml")).unwrap();
+    let d = generate(
+        &cfg,
+        &GeneratorOptions {
+            severity_change_rate: 0.3,
+            ..small()
+        },
+    );
+    use helpdesk_slo::simulator::generator::{ChildKind, Field};
+    let mut changed = 0;
+    for t in &d.tickets {
+        let mut current: Option<Value> = None;
+        for a in &t.audits {
+            for e in &a.events {
+                let v = match &e.kind {
+                    ChildKind::Create {
+                        field: Field::Custom(360_012_345),
+                        value,
+                    } => value,
+                    ChildKind::Change {
+                        field: Field::Custom(360_012_345),
+                        value,
+                        previous_value,
+                    } => {
+                        // Each change starts from the value before it.
+                        assert_eq!(&current.clone().unwrap_or(Value::Null), previous_value);
+                        changed += 1;
+                        value
+                    }
+                    _ => continue,
+                };
+                current = Some(v.clone());
+            }
+        }
+        let header = t
+            .custom_fields
+            .iter()
+            .find(|(f, _)| *f == 360_012_345)
+            .map(|(_, v)| v.clone());
+        assert_eq!(
+            current.filter(|v| !v.is_null()),
+            header.filter(|v| !v.is_null()),
+            "ticket {}",
+            t.id
+        );
+    }
+    assert!(changed > 5, "{changed}");
 }

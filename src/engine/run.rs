@@ -333,7 +333,7 @@ fn unseen_solve(ticket: &Ticket, events: &[&Event]) -> Option<Event> {
             Change::Status { value } => Some(value),
             _ => None,
         })
-        .last()
+        .next_back()
         .or(ticket.status);
     if last.is_some_and(|s| s.is_solved()) {
         return None;

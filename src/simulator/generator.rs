@@ -23,6 +23,26 @@
 //!   few deletions. Nothing happens after `now`: tickets near the end are
 //!   still open.
 //!
+//! * around the SLA-relevant history, and from a separate random stream so
+//!   that history stays the same whatever these options say: each status
+//!   change also records the `custom_status_id` (the category's default, or
+//!   with [`GeneratorOptions::custom_status_rate`] some non-default custom
+//!   statuses of [`standard_custom_statuses`]); the assignee is recorded;
+//!   public agent comments record the trigger's `Notification` (and on some
+//!   tickets a `Cc`); some tickets come in by mail or voicemail (a
+//!   `VoiceComment`); with a numeric `severity_field` in the policy, the
+//!   field changes with the priority and, on some tickets, with the first
+//!   reply; some tickets get a private note by a deleted user (absent from
+//!   the users); some closed tickets get a satisfaction rating; with
+//!   [`GeneratorOptions::merge_rate`], some tickets are merged into an
+//!   earlier one of the same requester.
+//!
+//! Test hooks: [`Edit::CustomStatus`], [`Edit::CustomStatusOnly`] (an update
+//! with only a `custom_status_id` child), [`Edit::CustomField`],
+//! [`Dataset::same_second_burst`] (more updates in one second than a page
+//! holds), [`Dataset::comment_by_deleted_user`], [`Dataset::rate_ticket`],
+//! [`Dataset::merge_tickets`].
+//!
 //! The dataset can be changed while it is served ([`Dataset::create_ticket`],
 //! [`Dataset::update_ticket`], [`Dataset::delete_ticket`],
 //! [`Dataset::update_organization`]); every change bumps `updated_at`, so
@@ -66,6 +86,26 @@ pub struct GeneratorOptions {
     pub late_reply_rate: f64,
     /// Share of tickets that are deleted.
     pub deletion_rate: f64,
+    /// Share of holds, escalations and pending replies that go to a
+    /// non-default custom status ("Waiting on third party", "Escalated to
+    /// engineering", "Awaiting customer test"), so a consumer must map
+    /// `custom_status_id` through `/api/v2/custom_statuses`. The `status`
+    /// child still names the system status.
+    pub custom_status_rate: f64,
+    /// With a numeric `severity_field` in the policy: share of tickets
+    /// whose severity field an agent changes with the first reply (a
+    /// `custom_ticket_fields` Change); priority changes change it too.
+    pub severity_change_rate: f64,
+    /// Share of tickets with a private note by a user who was deleted
+    /// since (absent from the users export).
+    pub deleted_user_comment_rate: f64,
+    /// Share of closed tickets the requester rated before they closed (a
+    /// `SatisfactionRating` child).
+    pub satisfaction_rate: f64,
+    /// Share of tickets merged into an earlier open ticket of the same
+    /// requester (closed via "Merge"; `merged_ticket_ids` on the target's
+    /// update).
+    pub merge_rate: f64,
 }
 
 impl Default for GeneratorOptions {
@@ -80,6 +120,11 @@ impl Default for GeneratorOptions {
             now: None,
             late_reply_rate: 0.12,
             deletion_rate: 0.015,
+            custom_status_rate: 0.0,
+            severity_change_rate: 0.1,
+            deleted_user_comment_rate: 0.02,
+            satisfaction_rate: 0.3,
+            merge_rate: 0.0,
         }
     }
 }
@@ -169,21 +214,38 @@ pub struct Group {
 }
 
 /// A ticket: its current header and its audits, oldest first.
+/// A ticket: its current header and its audits, oldest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ticket {
     pub id: Id,
     pub subject: String,
+    /// The first comment's text.
+    pub description: String,
     pub created_at: i64,
     pub updated_at: i64,
     pub status: TicketStatus,
+    /// Always one of [`Dataset::custom_statuses`]; its category matches
+    /// `status` (closed tickets keep a solved-category status).
+    pub custom_status_id: Id,
     pub priority: Option<String>,
+    /// `incident`, `problem`, `question`, `task` or none.
+    pub ticket_type: Option<String>,
     pub requester_id: Id,
+    pub submitter_id: Id,
     pub assignee_id: Option<Id>,
     pub organization_id: Option<Id>,
     pub group_id: Option<Id>,
     pub tags: Vec<String>,
     /// `(field id, value)`.
     pub custom_fields: Vec<(Id, Value)>,
+    pub ticket_form_id: Id,
+    pub brand_id: Id,
+    /// How the ticket came in.
+    pub via: Via,
+    /// `(rating id, score, comment)` once the requester rated the ticket.
+    pub satisfaction_rating: Option<(Id, String, String)>,
+    /// Set on a ticket closed by merging it into another.
+    pub merged_into: Option<Id>,
     pub audits: Vec<Audit>,
 }
 
@@ -194,6 +256,10 @@ pub struct Audit {
     pub ticket_id: Id,
     pub timestamp: i64,
     pub updater_id: i64,
+    /// How the update was made (the event's `via` label).
+    pub via: Via,
+    /// Tickets merged into this one by this update.
+    pub merged_ticket_ids: Vec<Id>,
     pub events: Vec<ChildEvent>,
 }
 
@@ -203,25 +269,88 @@ pub struct ChildEvent {
     pub kind: ChildKind,
 }
 
-/// The ticket fields audits record.
+/// How an update was made: Zendesk's via types ("Via types" reference),
+/// with the label the ticket event export writes in `via` and the channel
+/// a comment's `via` object names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Via {
+    WebForm,
+    Mail,
+    WebService,
+    Rule,
+    Voicemail,
+    ClosedTicket,
+    Mobile,
+    Merge,
+}
+
+impl Via {
+    /// The ticket event's `via` string.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::WebForm => "Web form",
+            Self::Mail => "Mail",
+            Self::WebService => "Web service",
+            Self::Rule => "Rule",
+            Self::Voicemail => "Voicemail",
+            Self::ClosedTicket => "Closed ticket",
+            Self::Mobile => "Mobile",
+            Self::Merge => "Merge",
+        }
+    }
+
+    /// `via.channel` of tickets and comments.
+    pub fn channel(self) -> &'static str {
+        match self {
+            Self::WebForm => "web",
+            Self::Mail => "email",
+            Self::WebService => "api",
+            Self::Rule => "rule",
+            Self::Voicemail => "voice",
+            Self::ClosedTicket => "closed_ticket",
+            Self::Mobile => "mobile",
+            Self::Merge => "merge",
+        }
+    }
+}
+
+/// The ticket fields updates record. Each is the key of its own in a
+/// Create/Change child event (custom fields under `custom_ticket_fields`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {
+    Subject,
+    RequesterId,
     Status,
+    CustomStatusId,
     Priority,
+    Type,
     GroupId,
+    AssigneeId,
     OrganizationId,
     Tags,
+    TicketFormId,
+    BrandId,
+    /// A custom ticket field, by id.
+    Custom(Id),
 }
 
 impl Field {
-    /// Zendesk's `field_name`.
+    /// The child event's key for the field.
     pub fn name(self) -> &'static str {
         match self {
+            Self::Subject => "subject",
+            Self::RequesterId => "requester_id",
             Self::Status => "status",
+            Self::CustomStatusId => "custom_status_id",
             Self::Priority => "priority",
+            Self::Type => "type",
             Self::GroupId => "group_id",
+            Self::AssigneeId => "assignee_id",
             Self::OrganizationId => "organization_id",
             Self::Tags => "tags",
+            Self::TicketFormId => "ticket_form_id",
+            Self::BrandId => "brand_id",
+            Self::Custom(_) => "custom_ticket_fields",
         }
     }
 }
@@ -235,9 +364,28 @@ pub enum ChildKind {
         value: Value,
         previous_value: Value,
     },
+    /// A comment (`type: "VoiceComment"` when `voice`).
     Comment {
         author_id: Id,
         public: bool,
+        body: String,
+        voice: bool,
+    },
+    /// An email a trigger sent (`event_type: "Notification"`).
+    Notification {
+        trigger_id: Id,
+        title: &'static str,
+        subject: String,
+        body: String,
+        recipients: Vec<Id>,
+    },
+    /// People copied on the update (`event_type: "Cc"`).
+    Cc { recipients: Vec<Id> },
+    /// The requester's satisfaction rating (`event_type:
+    /// "SatisfactionRating"`).
+    SatisfactionRating {
+        score: String,
+        assignee_id: Option<Id>,
         body: String,
     },
 }
@@ -245,14 +393,25 @@ pub enum ChildKind {
 /// A change to one field of a ticket.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Edit {
-    /// Not `Deleted`: use [`Dataset::delete_ticket`].
+    /// Not `Deleted`: use [`Dataset::delete_ticket`]. Records a `status`
+    /// and a `custom_status_id` child (the category's default status).
     Status(TicketStatus),
+    /// Moves the ticket to this custom status: a `status` child when the
+    /// system status changes, and a `custom_status_id` child.
+    CustomStatus(Id),
+    /// A test hook: only a `custom_status_id` child, even when the
+    /// status category changes (the header's `status` follows it).
+    CustomStatusOnly(Id),
     Priority(Option<String>),
+    /// The ticket type (incident, problem, question, task or none).
+    Type(Option<String>),
+    Subject(String),
     Group(Option<Id>),
     Organization(Option<Id>),
     Tags(Vec<String>),
-    /// Not recorded in audits (like the fields the emulator leaves out).
     Assignee(Option<Id>),
+    /// A custom ticket field's new value (`custom_ticket_fields`).
+    CustomField(Id, Value),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -287,6 +446,146 @@ pub struct NewTicket {
     pub body: String,
 }
 
+/// A custom ticket status (Zendesk's "Custom Ticket Statuses" API).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomStatus {
+    pub id: Id,
+    /// `new`, `open`, `pending`, `hold` or `solved`.
+    pub category: &'static str,
+    pub agent_label: &'static str,
+    pub end_user_label: &'static str,
+    pub description: Option<&'static str>,
+    pub active: bool,
+    pub default: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The default status of each category (ids as in a real account).
+pub const STATUS_NEW: Id = 4_044_356;
+pub const STATUS_OPEN: Id = 4_044_376;
+pub const STATUS_PENDING: Id = 4_044_396;
+pub const STATUS_HOLD: Id = 4_044_416;
+pub const STATUS_SOLVED: Id = 4_044_436;
+/// A custom status in the `hold` category.
+pub const STATUS_WAITING_ON_THIRD_PARTY: Id = 4_044_456;
+/// A custom status in the `open` category.
+pub const STATUS_ESCALATED: Id = 4_044_476;
+/// A custom status in the `pending` category.
+pub const STATUS_AWAITING_CUSTOMER_TEST: Id = 4_044_496;
+/// The account's one ticket form and brand.
+pub const TICKET_FORM_ID: Id = 360_000_111_222;
+pub const BRAND_ID: Id = 360_000_333_444;
+/// The ids of users who were deleted: they author some comments but are
+/// not in the users export.
+pub const DELETED_USER_BASE: Id = 379_000_000;
+/// The trigger that notifies the requester of a public agent comment.
+pub const NOTIFY_TRIGGER_ID: Id = 360_100_000_001;
+/// The first satisfaction rating id.
+const RATING_BASE: Id = 390_000_000;
+
+/// The account's custom statuses: each category's default, and a few
+/// custom ones.
+pub fn standard_custom_statuses() -> Vec<CustomStatus> {
+    // 2022-12-01T00:00:00Z, when the account turned custom statuses on.
+    let at = 1_669_852_800;
+    let s = |id, category, label, default, description| CustomStatus {
+        id,
+        category,
+        agent_label: label,
+        end_user_label: match category {
+            "new" | "open" | "hold" => "Open",
+            "pending" => "Awaiting your reply",
+            _ => "Solved",
+        },
+        description,
+        active: true,
+        default,
+        created_at: at,
+        updated_at: at,
+    };
+    vec![
+        s(
+            STATUS_NEW,
+            "new",
+            "New",
+            true,
+            Some("Ticket is awaiting assignment to an agent"),
+        ),
+        s(
+            STATUS_OPEN,
+            "open",
+            "Open",
+            true,
+            Some("Staff is working on the ticket"),
+        ),
+        s(
+            STATUS_PENDING,
+            "pending",
+            "Pending",
+            true,
+            Some("Staff is waiting for the requester to reply"),
+        ),
+        s(
+            STATUS_HOLD,
+            "hold",
+            "On-hold",
+            true,
+            Some("Staff is waiting for a third party"),
+        ),
+        s(
+            STATUS_SOLVED,
+            "solved",
+            "Solved",
+            true,
+            Some("The ticket has been solved"),
+        ),
+        s(
+            STATUS_WAITING_ON_THIRD_PARTY,
+            "hold",
+            "Waiting on third party",
+            false,
+            Some("A vendor or partner has to act"),
+        ),
+        s(
+            STATUS_ESCALATED,
+            "open",
+            "Escalated to engineering",
+            false,
+            None,
+        ),
+        s(
+            STATUS_AWAITING_CUSTOMER_TEST,
+            "pending",
+            "Awaiting customer test",
+            false,
+            None,
+        ),
+    ]
+}
+
+/// The default custom status of a system status (closed: solved).
+pub fn default_custom_status(s: TicketStatus) -> Id {
+    match s {
+        TicketStatus::New => STATUS_NEW,
+        TicketStatus::Open => STATUS_OPEN,
+        TicketStatus::Pending => STATUS_PENDING,
+        TicketStatus::Hold => STATUS_HOLD,
+        TicketStatus::Solved | TicketStatus::Closed | TicketStatus::Deleted => STATUS_SOLVED,
+    }
+}
+
+fn category_status(category: &str) -> Option<TicketStatus> {
+    Some(match category {
+        "new" => TicketStatus::New,
+        "open" => TicketStatus::Open,
+        "pending" => TicketStatus::Pending,
+        "hold" => TicketStatus::Hold,
+        "solved" => TicketStatus::Solved,
+        _ => return None,
+    })
+}
+
 /// Counts the generator keeps while it decides (the data alone cannot tell
 /// a late reply from an on-time one).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -302,15 +601,32 @@ pub struct GenerationStats {
 }
 
 /// Everything the emulator serves.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     pub organizations: Vec<Organization>,
+    /// In id order.
     pub users: Vec<User>,
     pub groups: Vec<Group>,
     /// Ticket `id` is at index `id - 1`.
     pub tickets: Vec<Ticket>,
+    /// Served by `/api/v2/custom_statuses`.
+    pub custom_statuses: Vec<CustomStatus>,
     pub stats: GenerationStats,
     next_event_id: Id,
+}
+
+impl Default for Dataset {
+    fn default() -> Self {
+        Self {
+            organizations: Vec::new(),
+            users: Vec::new(),
+            groups: Vec::new(),
+            tickets: Vec::new(),
+            custom_statuses: standard_custom_statuses(),
+            stats: GenerationStats::default(),
+            next_event_id: 0,
+        }
+    }
 }
 
 /// What a dataset contains, counted from its data.
@@ -336,6 +652,35 @@ pub struct Summary {
     /// Tickets reopened at least once (solved → open).
     pub reopened_tickets: usize,
     pub deleted: usize,
+    /// Comments whose author is not in the users export.
+    pub deleted_user_comments: usize,
+    /// Changes of a custom ticket field.
+    pub custom_field_changes: usize,
+    /// Updates that moved a ticket to a non-default custom status.
+    pub non_default_custom_statuses: usize,
+    pub voice_comments: usize,
+    pub notifications: usize,
+    pub satisfaction_ratings: usize,
+    pub merged_tickets: usize,
+}
+
+/// What an update records besides its edits and comment.
+struct Extra {
+    via: Option<Via>,
+    events: Vec<ChildKind>,
+    merged_ticket_ids: Vec<Id>,
+    voice: bool,
+}
+
+impl Extra {
+    fn none() -> Self {
+        Self {
+            via: None,
+            events: Vec::new(),
+            merged_ticket_ids: Vec::new(),
+            voice: false,
+        }
+    }
 }
 
 impl Dataset {
@@ -354,11 +699,19 @@ impl Dataset {
     }
 
     pub fn user(&self, id: Id) -> Option<&User> {
-        self.users.iter().find(|u| u.id == id)
+        match self.users.binary_search_by_key(&id, |u| u.id) {
+            Ok(i) => self.users.get(i),
+            // Not sorted (a test pushed users): look everywhere.
+            Err(_) => self.users.iter().find(|u| u.id == id),
+        }
     }
 
     pub fn agents(&self) -> impl Iterator<Item = &User> {
         self.users.iter().filter(|u| u.role.is_agent())
+    }
+
+    pub fn custom_status(&self, id: Id) -> Option<&CustomStatus> {
+        self.custom_statuses.iter().find(|s| s.id == id)
     }
 
     fn event_id(&mut self) -> Id {
@@ -367,17 +720,57 @@ impl Dataset {
     }
 
     /// Creates a ticket (status `new`) with its Create audit; returns its id.
+    /// The channel (web form, mail or, for some, a voicemail) and the
+    /// ticket type follow from the id.
     pub fn create_ticket(&mut self, new: NewTicket) -> Id {
         let id = self.tickets.len() as Id + 1;
+        let via = match id % 20 {
+            7 => Via::Voicemail,
+            1 | 4 | 10 | 13 | 16 => Via::Mail,
+            _ => Via::WebForm,
+        };
+        let ticket_type = match id % 10 {
+            0 | 5 => Some("question"),
+            3 => Some("incident"),
+            8 => Some("task"),
+            _ if id % 37 == 0 => Some("problem"),
+            _ => None,
+        }
+        .map(str::to_string);
         let audit_id = self.event_id();
-        let mut events = Vec::new();
-        let creates = [
+        let mut creates = vec![
+            (Field::Subject, json!(new.subject)),
+            (Field::RequesterId, json!(new.requester_id)),
             (Field::Status, json!("new")),
             (Field::Priority, json!(new.priority)),
+            (Field::Type, json!(ticket_type)),
             (Field::GroupId, json!(new.group_id)),
-            (Field::OrganizationId, json!(new.organization_id)),
             (Field::Tags, json!(new.tags)),
+            (Field::CustomStatusId, json!(STATUS_NEW)),
+            (Field::TicketFormId, json!(TICKET_FORM_ID)),
+            (Field::BrandId, json!(BRAND_ID)),
         ];
+        // A ticket without an organization has no Create child for it (the
+        // recorded creations show one only when it is set).
+        if let Some(org) = new.organization_id {
+            creates.push((Field::OrganizationId, json!(org)));
+        }
+        for (fid, value) in &new.custom_fields {
+            if !value.is_null() {
+                creates.push((Field::Custom(*fid), value.clone()));
+            }
+        }
+        let mut events = Vec::new();
+        let eid = self.event_id();
+        events.push(ChildEvent {
+            id: eid,
+            kind: ChildKind::Comment {
+                author_id: new.requester_id,
+                public: true,
+                body: new.body.clone(),
+                voice: via == Via::Voicemail,
+            },
+        });
         for (field, value) in creates {
             let eid = self.event_id();
             events.push(ChildEvent {
@@ -385,33 +778,35 @@ impl Dataset {
                 kind: ChildKind::Create { field, value },
             });
         }
-        let eid = self.event_id();
-        events.push(ChildEvent {
-            id: eid,
-            kind: ChildKind::Comment {
-                author_id: new.requester_id,
-                public: true,
-                body: new.body,
-            },
-        });
         self.tickets.push(Ticket {
             id,
             subject: new.subject,
+            description: new.body,
             created_at: new.at,
             updated_at: new.at,
             status: TicketStatus::New,
+            custom_status_id: STATUS_NEW,
             priority: new.priority,
+            ticket_type,
             requester_id: new.requester_id,
+            submitter_id: new.requester_id,
             assignee_id: None,
             organization_id: new.organization_id,
             group_id: new.group_id,
             tags: new.tags,
             custom_fields: new.custom_fields,
+            ticket_form_id: TICKET_FORM_ID,
+            brand_id: BRAND_ID,
+            via,
+            satisfaction_rating: None,
+            merged_into: None,
             audits: vec![Audit {
                 id: audit_id,
                 ticket_id: id,
                 timestamp: new.at,
                 updater_id: new.requester_id as i64,
+                via,
+                merged_ticket_ids: Vec::new(),
                 events,
             }],
         });
@@ -420,8 +815,20 @@ impl Dataset {
 
     /// Records an update as an audit and applies it to the ticket's header;
     /// returns the audit id. Fails on an unknown or deleted ticket, an
-    /// update before its creation, or `Edit::Status(Deleted)`.
+    /// update before its creation, `Edit::Status(Deleted)` or an unknown
+    /// custom status.
+    ///
+    /// The update's `via` follows from who makes it: the system closes
+    /// tickets ("Closed ticket") and runs rules ("Rule"); the requester
+    /// writes through the ticket's channel; agents use the web form, now
+    /// and then the mobile app. A public comment by someone other than the
+    /// requester also records the trigger's `Notification` to the
+    /// requester, and on some tickets a `Cc` of the admin.
     pub fn update_ticket(&mut self, update: Update) -> Result<Id, String> {
+        self.update_with(update, Extra::none())
+    }
+
+    fn update_with(&mut self, update: Update, extra: Extra) -> Result<Id, String> {
         let ticket = self
             .ticket(update.ticket_id)
             .ok_or_else(|| format!("no ticket {}", update.ticket_id))?;
@@ -437,71 +844,182 @@ impl Dataset {
         if update.edits.contains(&Edit::Status(TicketStatus::Deleted)) {
             return Err("delete tickets with delete_ticket".into());
         }
-        let audit_id = self.event_id();
-        let mut ids = Vec::new();
-        for _ in 0..update.edits.len() + 1 {
-            ids.push(self.event_id());
+        // Custom statuses: their category as a system status.
+        let mut categories = BTreeMap::new();
+        for e in &update.edits {
+            if let Edit::CustomStatus(id) | Edit::CustomStatusOnly(id) = e {
+                let cat = self
+                    .custom_status(*id)
+                    .and_then(|s| category_status(s.category))
+                    .ok_or_else(|| format!("no custom status {id}"))?;
+                categories.insert(*id, cat);
+            }
         }
-        let mut ids = ids.into_iter();
+        let (requester, ticket_via, ticket_index) = (ticket.requester_id, ticket.via, ticket.id);
+        let closing = update.edits.contains(&Edit::Status(TicketStatus::Closed));
+        let n_audits = ticket.audits.len() as u64;
+        let updater_is_agent = u64::try_from(update.updater_id)
+            .ok()
+            .and_then(|u| self.user(u))
+            .is_some_and(|u| u.role.is_agent());
+        let via = extra.via.unwrap_or(if update.updater_id == SYSTEM_UPDATER {
+            if closing {
+                Via::ClosedTicket
+            } else {
+                Via::Rule
+            }
+        } else if update.updater_id == requester as i64 {
+            match ticket_via {
+                Via::Voicemail => Via::Mail,
+                v => v,
+            }
+        } else if updater_is_agent && (ticket_index + n_audits) % 11 == 0 {
+            Via::Mobile
+        } else {
+            Via::WebForm
+        });
+        let notify = update
+            .comment
+            .as_ref()
+            .filter(|c| c.public && c.author_id != requester)
+            .map(|c| c.body.clone());
+        let cc =
+            notify.is_some() && ticket_index % 13 == 0 && update.updater_id != USER_BASE as i64 + 1;
+        let severity_of_fields = |t: &Ticket, fid: Id| {
+            t.custom_fields
+                .iter()
+                .find(|(f, _)| *f == fid)
+                .map_or(Value::Null, |(_, v)| v.clone())
+        };
+        let audit_id = self.event_id();
         let Some(ticket) = self.ticket_mut(update.ticket_id) else {
             return Err(format!("no ticket {}", update.ticket_id));
         };
-        let mut events = Vec::new();
+        let mut kinds = Vec::new();
+        let change = |field, value, previous_value| ChildKind::Change {
+            field,
+            value,
+            previous_value,
+        };
         for edit in update.edits {
-            let (field, value, previous_value) = match edit {
+            match edit {
                 Edit::Status(s) => {
                     let prev = ticket.status;
                     ticket.status = s;
-                    (Field::Status, json!(s.as_str()), json!(prev.as_str()))
+                    kinds.push(change(
+                        Field::Status,
+                        json!(s.as_str()),
+                        json!(prev.as_str()),
+                    ));
+                    let custom = default_custom_status(s);
+                    let prev = std::mem::replace(&mut ticket.custom_status_id, custom);
+                    kinds.push(change(Field::CustomStatusId, json!(custom), json!(prev)));
+                }
+                Edit::CustomStatus(id) | Edit::CustomStatusOnly(id) => {
+                    let only = matches!(edit, Edit::CustomStatusOnly(_));
+                    let cat = categories.get(&id).copied().unwrap_or(ticket.status);
+                    // A closed ticket's solved-category status keeps `closed`.
+                    let s = if ticket.status == TicketStatus::Closed && cat == TicketStatus::Solved
+                    {
+                        TicketStatus::Closed
+                    } else {
+                        cat
+                    };
+                    let prev = std::mem::replace(&mut ticket.status, s);
+                    if !only && prev != s {
+                        kinds.push(change(
+                            Field::Status,
+                            json!(s.as_str()),
+                            json!(prev.as_str()),
+                        ));
+                    }
+                    let prev = std::mem::replace(&mut ticket.custom_status_id, id);
+                    kinds.push(change(Field::CustomStatusId, json!(id), json!(prev)));
                 }
                 Edit::Priority(p) => {
                     let prev = std::mem::replace(&mut ticket.priority, p.clone());
-                    (Field::Priority, json!(p), json!(prev))
+                    kinds.push(change(Field::Priority, json!(p), json!(prev)));
+                }
+                Edit::Type(k) => {
+                    let prev = std::mem::replace(&mut ticket.ticket_type, k.clone());
+                    kinds.push(change(Field::Type, json!(k), json!(prev)));
+                }
+                Edit::Subject(s) => {
+                    let prev = std::mem::replace(&mut ticket.subject, s.clone());
+                    kinds.push(change(Field::Subject, json!(s), json!(prev)));
                 }
                 Edit::Group(g) => {
                     let prev = std::mem::replace(&mut ticket.group_id, g);
-                    (Field::GroupId, json!(g), json!(prev))
+                    kinds.push(change(Field::GroupId, json!(g), json!(prev)));
                 }
                 Edit::Organization(o) => {
                     let prev = std::mem::replace(&mut ticket.organization_id, o);
-                    (Field::OrganizationId, json!(o), json!(prev))
+                    kinds.push(change(Field::OrganizationId, json!(o), json!(prev)));
                 }
                 Edit::Tags(t) => {
                     let prev = std::mem::replace(&mut ticket.tags, t.clone());
-                    (Field::Tags, json!(t), json!(prev))
+                    kinds.push(change(Field::Tags, json!(t), json!(prev)));
                 }
                 Edit::Assignee(a) => {
-                    ticket.assignee_id = a;
-                    continue;
+                    let prev = std::mem::replace(&mut ticket.assignee_id, a);
+                    kinds.push(change(Field::AssigneeId, json!(a), json!(prev)));
                 }
-            };
-            events.push(ChildEvent {
-                id: ids.next().unwrap_or_default(),
-                kind: ChildKind::Change {
-                    field,
-                    value,
-                    previous_value,
-                },
-            });
+                Edit::CustomField(fid, value) => {
+                    let prev = severity_of_fields(ticket, fid);
+                    match ticket.custom_fields.iter_mut().find(|(f, _)| *f == fid) {
+                        Some((_, v)) => *v = value.clone(),
+                        None => ticket.custom_fields.push((fid, value.clone())),
+                    }
+                    kinds.push(change(Field::Custom(fid), value, prev));
+                }
+            }
         }
+        let mut events = Vec::new();
         if let Some(c) = update.comment {
-            events.push(ChildEvent {
-                id: ids.next().unwrap_or_default(),
-                kind: ChildKind::Comment {
-                    author_id: c.author_id,
-                    public: c.public,
-                    body: c.body,
-                },
+            events.push(ChildKind::Comment {
+                author_id: c.author_id,
+                public: c.public,
+                body: c.body,
+                voice: extra.voice,
             });
         }
+        events.extend(kinds);
+        if let Some(body) = notify {
+            events.push(ChildKind::Notification {
+                trigger_id: NOTIFY_TRIGGER_ID,
+                title: "Notify requester of comment update",
+                subject: format!("[Request received] Re: {}", ticket.subject),
+                body,
+                recipients: vec![ticket.requester_id],
+            });
+        }
+        if cc {
+            events.push(ChildKind::Cc {
+                recipients: vec![USER_BASE + 1],
+            });
+        }
+        events.extend(extra.events);
         ticket.updated_at = ticket.updated_at.max(update.at);
-        ticket.audits.push(Audit {
+        let ticket_id = ticket.id;
+        let events = events
+            .into_iter()
+            .map(|kind| ChildEvent { id: 0, kind })
+            .collect::<Vec<_>>();
+        let mut audit = Audit {
             id: audit_id,
-            ticket_id: update.ticket_id,
+            ticket_id,
             timestamp: update.at,
             updater_id: update.updater_id,
+            via,
+            merged_ticket_ids: extra.merged_ticket_ids,
             events,
-        });
+        };
+        for e in &mut audit.events {
+            e.id = self.event_id();
+        }
+        if let Some(t) = self.ticket_mut(ticket_id) {
+            t.audits.push(audit);
+        }
         Ok(audit_id)
     }
 
@@ -514,6 +1032,155 @@ impl Dataset {
         ticket.status = TicketStatus::Deleted;
         ticket.updated_at = ticket.updated_at.max(at);
         Ok(())
+    }
+
+    /// Merges ticket `source` into `target` at `at`, by agent `agent`, as
+    /// Zendesk does: the source gets a private comment and is closed (via
+    /// "Merge"); the target gets a private comment and the update lists
+    /// the source in `merged_ticket_ids`.
+    pub fn merge_tickets(
+        &mut self,
+        source: Id,
+        target: Id,
+        at: i64,
+        agent: Id,
+    ) -> Result<(), String> {
+        if source == target || self.ticket(target).is_none() {
+            return Err(format!("cannot merge {source} into {target}"));
+        }
+        let merge = Extra {
+            via: Some(Via::Merge),
+            ..Extra::none()
+        };
+        self.update_with(
+            Update {
+                ticket_id: source,
+                at,
+                updater_id: agent as i64,
+                edits: vec![Edit::Status(TicketStatus::Closed)],
+                comment: Some(NewComment {
+                    author_id: agent,
+                    public: false,
+                    body: format!("This request was closed and merged into request #{target}."),
+                }),
+            },
+            merge,
+        )?;
+        if let Some(t) = self.ticket_mut(source) {
+            t.merged_into = Some(target);
+        }
+        self.update_with(
+            Update {
+                ticket_id: target,
+                at,
+                updater_id: agent as i64,
+                edits: Vec::new(),
+                comment: Some(NewComment {
+                    author_id: agent,
+                    public: false,
+                    body: format!("Request #{source} was closed and merged into this request."),
+                }),
+            },
+            Extra {
+                via: Some(Via::Merge),
+                merged_ticket_ids: vec![source],
+                ..Extra::none()
+            },
+        )?;
+        Ok(())
+    }
+
+    /// The requester rates a solved ticket: an update with a
+    /// `SatisfactionRating` child; the header's `satisfaction_rating` is
+    /// set.
+    pub fn rate_ticket(
+        &mut self,
+        id: Id,
+        at: i64,
+        score: &str,
+        comment: &str,
+    ) -> Result<Id, String> {
+        let t = self.ticket(id).ok_or_else(|| format!("no ticket {id}"))?;
+        let (requester, assignee) = (t.requester_id, t.assignee_id);
+        let audit = self.update_with(
+            Update {
+                ticket_id: id,
+                at,
+                updater_id: requester as i64,
+                edits: Vec::new(),
+                comment: None,
+            },
+            Extra {
+                events: vec![ChildKind::SatisfactionRating {
+                    score: score.to_string(),
+                    assignee_id: assignee,
+                    body: comment.to_string(),
+                }],
+                ..Extra::none()
+            },
+        )?;
+        if let Some(t) = self.ticket_mut(id) {
+            t.satisfaction_rating =
+                Some((RATING_BASE + id, score.to_string(), comment.to_string()));
+        }
+        Ok(audit)
+    }
+
+    /// A test hook: `n` updates in the same second `at` (an API bulk
+    /// update, via "Web service", adding the tag `bulk_update`), spread
+    /// over the tickets that exist and are not deleted at `at`, several per
+    /// ticket when there are fewer than `n`. Returns how many were made.
+    pub fn same_second_burst(&mut self, at: i64, n: usize) -> usize {
+        let ids: Vec<Id> = self
+            .tickets
+            .iter()
+            .filter(|t| t.status != TicketStatus::Deleted && t.created_at <= at)
+            .map(|t| t.id)
+            .collect();
+        if ids.is_empty() {
+            return 0;
+        }
+        let admin = self.agents().next().map_or(USER_BASE + 1, |u| u.id);
+        let mut made = 0;
+        for k in 0..n {
+            let id = ids[k % ids.len()];
+            let mut tags = self.ticket(id).map(|t| t.tags.clone()).unwrap_or_default();
+            if !tags.iter().any(|t| t == "bulk_update") {
+                tags.push("bulk_update".into());
+            }
+            let update = Update {
+                ticket_id: id,
+                at,
+                updater_id: admin as i64,
+                edits: vec![Edit::Tags(tags)],
+                comment: None,
+            };
+            let extra = Extra {
+                via: Some(Via::WebService),
+                ..Extra::none()
+            };
+            if self.update_with(update, extra).is_ok() {
+                made += 1;
+            }
+        }
+        made
+    }
+
+    /// A test hook: an update by a user who was since deleted (absent
+    /// from the users export): a private note.
+    pub fn comment_by_deleted_user(&mut self, id: Id, at: i64, n: u64) -> Result<Id, String> {
+        let author = DELETED_USER_BASE + n;
+        self.update_ticket(Update {
+            ticket_id: id,
+            at,
+            updater_id: author as i64,
+            edits: Vec::new(),
+            comment: Some(NewComment {
+                author_id: author,
+                public: false,
+                body: "Note from a former colleague.".into(),
+            }),
+        })
     }
 
     /// Replaces an organization's tags.
@@ -586,14 +1253,25 @@ impl Dataset {
                 s.deleted += 1;
             }
             let mut reopened = false;
+            if t.merged_into.is_some() {
+                s.merged_tickets += 1;
+            }
             for a in &t.audits {
                 s.audits += 1;
                 for e in &a.events {
                     match &e.kind {
                         ChildKind::Comment {
-                            author_id, public, ..
+                            author_id,
+                            public,
+                            voice,
+                            ..
                         } => {
-                            if agents.contains(author_id) {
+                            if *voice {
+                                s.voice_comments += 1;
+                            }
+                            if self.user(*author_id).is_none() {
+                                s.deleted_user_comments += 1;
+                            } else if agents.contains(author_id) {
                                 if *public {
                                     s.public_agent_replies += 1;
                                 } else {
@@ -619,11 +1297,20 @@ impl Dataset {
                                     reopened = true;
                                 }
                             }
+                            Field::CustomStatusId => {
+                                let id = value.as_u64().unwrap_or_default();
+                                if self.custom_status(id).is_some_and(|c| !c.default) {
+                                    s.non_default_custom_statuses += 1;
+                                }
+                            }
                             Field::GroupId => s.group_changes += 1,
                             Field::Priority => s.priority_changes += 1,
+                            Field::Custom(_) => s.custom_field_changes += 1,
                             _ => {}
                         },
-                        ChildKind::Create { .. } => {}
+                        ChildKind::Notification { .. } => s.notifications += 1,
+                        ChildKind::SatisfactionRating { .. } => s.satisfaction_ratings += 1,
+                        ChildKind::Create { .. } | ChildKind::Cc { .. } => {}
                     }
                 }
             }
@@ -771,6 +1458,10 @@ struct Ctx<'a> {
     end: i64,
     late_rate: f64,
     deletion_rate: f64,
+    custom_status_rate: f64,
+    severity_change_rate: f64,
+    /// The policy's `severity_field`, when it is a ticket field id.
+    severity_field: Option<Id>,
 }
 
 /// Generates the dataset.
@@ -943,11 +1634,14 @@ pub fn generate(config: &Config, options: &GeneratorOptions) -> Dataset {
         end: options.end(),
         late_rate: options.late_reply_rate,
         deletion_rate: options.deletion_rate,
+        custom_status_rate: options.custom_status_rate,
+        severity_change_rate: options.severity_change_rate,
+        severity_field: policy
+            .severity_field
+            .as_deref()
+            .and_then(|f| f.parse().ok()),
     };
-    let severity_field_id: Option<Id> = policy
-        .severity_field
-        .as_deref()
-        .and_then(|f| f.parse().ok());
+    let severity_field_id = ctx.severity_field;
     for (at, org, requester, tags, plan_name, tz) in creations {
         let plan = plan_name
             .as_deref()
@@ -983,10 +1677,83 @@ pub fn generate(config: &Config, options: &GeneratorOptions) -> Dataset {
             custom_fields,
             body: format!("Something is wrong ({n})."),
         });
-        lifecycle(&ctx, &mut data, &mut rng, id, plan, &agent_ids);
+        // Another stream for what the SLA does not depend on, so the
+        // tickets' lives stay the same whatever these options say.
+        let mut extra = Rng::derive(options.seed ^ EXTRA_SALT, id);
+        lifecycle(&ctx, &mut data, &mut rng, &mut extra, id, plan, &agent_ids);
     }
+    decorate(&mut data, options, &agent_ids);
     data.renumber();
     data
+}
+
+const EXTRA_SALT: u64 = 0x5A7E_11E5_DEC0_0001;
+
+/// Adds what the SLA clocks do not depend on: private notes by deleted
+/// users, satisfaction ratings between a solve and the close, merges.
+fn decorate(data: &mut Dataset, options: &GeneratorOptions, agents: &[Id]) {
+    let end = options.end();
+    let agent = agents.first().copied().unwrap_or(USER_BASE + 1);
+    for i in 0..data.tickets.len() {
+        let id = i as Id + 1;
+        let mut rng = Rng::derive(options.seed ^ EXTRA_SALT ^ 0xFF, id);
+        let Some(t) = data.ticket(id) else { continue };
+        if t.status == TicketStatus::Deleted {
+            continue;
+        }
+        let times: Vec<i64> = t.audits.iter().map(|a| a.timestamp).collect();
+        if rng.chance(options.deleted_user_comment_rate) && times.len() >= 3 {
+            let at = times[1] + (times[2] - times[1]) / 2;
+            if at > times[1] {
+                let _ = data.comment_by_deleted_user(id, at, 1 + id % 7);
+            }
+        }
+        // Solved, then closed by the system: a rating in between.
+        let Some(t) = data.ticket(id) else { continue };
+        if t.status == TicketStatus::Closed && rng.chance(options.satisfaction_rate) {
+            let closed = t.updated_at;
+            let solved = t
+                .audits
+                .iter()
+                .filter(|a| {
+                    a.events.iter().any(|e| {
+                        matches!(&e.kind, ChildKind::Change { field: Field::Status, value, .. } if value == "solved")
+                    })
+                })
+                .map(|a| a.timestamp)
+                .max();
+            if let Some(solved) = solved.filter(|s| closed - s > 7200) {
+                let at = solved + 3600 + rng.range(0, closed - solved - 7200);
+                let (score, comment) = if rng.chance(0.85) {
+                    ("good", "Quick and helpful, thanks!")
+                } else {
+                    ("bad", "Took too long.")
+                };
+                let _ = data.rate_ticket(id, at, score, comment);
+            }
+        }
+        if rng.chance(options.merge_rate) {
+            let Some(t) = data.ticket(id) else { continue };
+            let (requester, created) = (t.requester_id, t.created_at);
+            let at = created + 600;
+            let target = data.tickets[..i]
+                .iter()
+                .rev()
+                .take(200)
+                .find(|o| {
+                    o.requester_id == requester
+                        && !matches!(o.status, TicketStatus::Deleted | TicketStatus::Closed)
+                        && o.merged_into.is_none()
+                })
+                .map(|o| o.id);
+            let later = data
+                .ticket(id)
+                .is_some_and(|t| t.audits.iter().any(|a| a.timestamp >= at));
+            if let Some(target) = target.filter(|_| at <= end && !later) {
+                let _ = data.merge_tickets(id, target, at, agent);
+            }
+        }
+    }
 }
 
 /// Plays one ticket's life after its creation, stopping at `ctx.end`.
@@ -994,6 +1761,7 @@ fn lifecycle(
     ctx: &Ctx,
     data: &mut Dataset,
     rng: &mut Rng,
+    extra: &mut Rng,
     id: Id,
     plan: Option<&Plan>,
     agents: &[Id],
@@ -1034,6 +1802,7 @@ fn lifecycle(
     };
     let agent_reply = |data: &mut Dataset,
                        rng: &mut Rng,
+                       extra: &mut Rng,
                        apply: &mut Apply,
                        from: i64,
                        metric: Option<usize>,
@@ -1065,7 +1834,11 @@ fn lifecycle(
         } else {
             TicketStatus::Open
         };
-        edits.push(Edit::Status(status));
+        edits.push(match (status, extra.chance(ctx.custom_status_rate)) {
+            (TicketStatus::Pending, true) => Edit::CustomStatus(STATUS_AWAITING_CUSTOMER_TEST),
+            (TicketStatus::Open, true) => Edit::CustomStatus(STATUS_ESCALATED),
+            (s, _) => Edit::Status(s),
+        });
         apply(
             data,
             at,
@@ -1076,13 +1849,34 @@ fn lifecycle(
         .then_some((at, status))
     };
 
+    let mut first_edits = vec![Edit::Assignee(Some(agent))];
+    // An agent re-assesses the severity with the first reply.
+    let n = ctx.policy.severities.len();
+    if let Some(fid) = ctx.severity_field.filter(|_| n > 1) {
+        if extra.chance(ctx.severity_change_rate) {
+            let current = data.ticket(id).and_then(|t| {
+                t.custom_fields
+                    .iter()
+                    .find(|(f, _)| *f == fid)
+                    .map(|(_, v)| v.clone())
+            });
+            let mut pick = extra.index(n);
+            if current.as_ref().and_then(Value::as_str)
+                == ctx.policy.severities.get(pick).map(String::as_str)
+            {
+                pick = (pick + 1) % n;
+            }
+            first_edits.push(Edit::CustomField(fid, json!(ctx.policy.severities[pick])));
+        }
+    }
     let Some((mut t, mut status)) = agent_reply(
         data,
         rng,
+        extra,
         &mut apply,
         created,
         ctx.first_response,
-        vec![Edit::Assignee(Some(agent))],
+        first_edits,
     ) else {
         return;
     };
@@ -1107,7 +1901,11 @@ fn lifecycle(
                 data,
                 t,
                 agent as i64,
-                vec![Edit::Status(TicketStatus::Hold)],
+                vec![if extra.chance(ctx.custom_status_rate) {
+                    Edit::CustomStatus(STATUS_WAITING_ON_THIRD_PARTY)
+                } else {
+                    Edit::Status(TicketStatus::Hold)
+                }],
                 reply(agent, false, "Waiting on engineering."),
             ) {
                 return;
@@ -1153,12 +1951,21 @@ fn lifecycle(
             let current = data.ticket(id).and_then(|x| x.priority.clone());
             if p.is_some() && p != current {
                 t += rng.range(60, 3600);
-                if !apply(data, t, agent as i64, vec![Edit::Priority(p)], None) {
+                let mut edits = vec![Edit::Priority(p.clone())];
+                // The severity field follows the priority.
+                if let Some(fid) = ctx.severity_field {
+                    let sev = p
+                        .as_deref()
+                        .and_then(|p| ctx.policy.severity_of(p))
+                        .and_then(|s| ctx.policy.severities.get(s));
+                    edits.push(Edit::CustomField(fid, json!(sev)));
+                }
+                if !apply(data, t, agent as i64, edits, None) {
                     return;
                 }
             }
         }
-        match agent_reply(data, rng, &mut apply, t, ctx.follow_up, vec![]) {
+        match agent_reply(data, rng, extra, &mut apply, t, ctx.follow_up, vec![]) {
             Some((at, s)) => (t, status) = (at, s),
             None => return,
         }
@@ -1185,7 +1992,7 @@ fn lifecycle(
             ) {
                 return;
             }
-            match agent_reply(data, rng, &mut apply, t, ctx.follow_up, vec![]) {
+            match agent_reply(data, rng, extra, &mut apply, t, ctx.follow_up, vec![]) {
                 Some((at, _)) => t = at,
                 None => return,
             }

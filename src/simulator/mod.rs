@@ -9,10 +9,11 @@
 //! | Endpoint | Reference page |
 //! |---|---|
 //! | `GET /api/v2/incremental/tickets/cursor.json` | Ticketing › Incremental Exports › "Incremental Ticket Export, Cursor Based" |
-//! | `GET /api/v2/incremental/ticket_events.json` | Ticketing › Incremental Exports › "Incremental Ticket Event Export" |
+//! | `GET /api/v2/incremental/ticket_events.json` | Ticketing › Incremental Exports › "Incremental Ticket Event Export" (items and child events as in real recordings: the page's example shows metric events by mistake) |
 //! | `GET /api/v2/incremental/organizations.json` | Ticketing › Incremental Exports › "Incremental Organization Export" |
 //! | `GET /api/v2/incremental/users/cursor.json` | Ticketing › Incremental Exports › "Incremental User Export, Cursor Based" |
-//! | `GET /api/v2/tickets/{id}.json` | Ticketing › Tickets › "Show Ticket" |
+//! | `GET /api/v2/custom_statuses[.json]` | Ticketing › Tickets › Custom Ticket Statuses › "List Custom Ticket Statuses" |
+//! | `GET /api/v2/tickets/{id}.json` | Ticketing › Tickets › "Show Ticket" (ticket keys: Tickets › "JSON format") |
 //! | `GET /api/v2/business_hours/schedules` | Ticketing › Business Rules › Schedules › "List Schedules" |
 //! | `GET /api/v2/slas/policies` | Ticketing › Business Rules › SLA Policies › "List SLA Policies" |
 //! | `GET /api/v2/slas/policies/{id}`, `/api/v2/business_hours/schedules/{id}[/holidays]` | "Show SLA Policy", "Show Schedule", "List Holidays for a Schedule" ([`zendesk_admin`]) |
@@ -22,6 +23,12 @@
 //! Rate limits" (`X-Rate-Limit`, `X-Rate-Limit-Remaining`, 429 with
 //! `Retry-After`; incremental exports: 10 requests per minute) and
 //! "Introduction › Response format" (errors as `{"error", "description"}`).
+//! Time-based paging and the excluded most recent minute follow
+//! Incremental Exports › "Time-based incremental exports" and the Oct 2024
+//! announcement "Announcing a new limit for the Incremental Export API";
+//! `via` labels follow the "Via types" reference; the other child events
+//! (Notification, Cc, SatisfactionRating) follow the "Ticket audit events"
+//! reference.
 //!
 //! In-process use (tests, `demo`):
 //!

@@ -257,7 +257,7 @@ mod tests {
             }
         ));
         // The field's history is in its events: it starts unset.
-        assert!(t.fields.get("360").is_none());
+        assert!(!t.fields.contains_key("360"));
         assert_eq!(t.current.as_ref().map(|c| c.updated_at), Some(200));
         assert_eq!(
             t.current.as_ref().and_then(|c| c.status),

@@ -138,9 +138,10 @@ fn tags_of(v: &ZValue) -> Vec<String> {
 
 /// What mapping needs besides the page: custom statuses and settings.
 pub(super) struct Mapping<'m> {
-    /// Custom status id → the status it counts as (the config's choice,
-    /// else its category).
-    pub custom_statuses: &'m dyn Fn(&str) -> Option<Status>,
+    /// Custom status id → the status the config counts it as.
+    pub custom_status_override: &'m dyn Fn(&str) -> Option<Status>,
+    /// Custom status id → its category, as the account lists it.
+    pub custom_status_category: &'m dyn Fn(&str) -> Option<Status>,
     pub voice_comments: VoiceComments,
 }
 
@@ -167,15 +168,26 @@ impl ZTicketEvent<'_> {
         };
         audit.push('.');
         // With custom statuses, one update changes `status` and
-        // `custom_status_id` in two children: the custom status decides
-        // (the config may count it as another status than its category).
+        // `custom_status_id` in two children. The system status says it
+        // (and tells closed from solved, which share a category) unless the
+        // config counts the custom status as another status, or the update
+        // has no `status` child: then the custom status decides.
+        let has_status = self.child_events.iter().any(|c| {
+            matches!(c.status, Key::Given(_)) && matches!(&*c.event_type, "Create" | "Change")
+        });
         let custom_status = self
             .child_events
             .iter()
             .find_map(|c| match &c.custom_status_id {
                 Key::Given(v) if matches!(&*c.event_type, "Create" | "Change") => {
                     let id = v.id_text()?;
-                    let found = (map.custom_statuses)(&id);
+                    if let Some(s) = (map.custom_status_override)(&id) {
+                        return Some(s);
+                    }
+                    if has_status {
+                        return None;
+                    }
+                    let found = (map.custom_status_category)(&id);
                     if found.is_none() {
                         noticed.unknown_custom_statuses.push(id);
                     }
@@ -188,14 +200,15 @@ impl ZTicketEvent<'_> {
             let mut child_id = String::with_capacity(audit.len() + 20);
             child_id.push_str(&audit);
             child.id.write_id(&mut child_id);
-            let mut emitted = 0usize;
+            // The first record of the child gets `child_id` itself, moved in
+            // once the child is done (most children give one record).
+            let first = out.len();
             let mut push = |key: &str, change: ChangeRecord| {
-                let id = if emitted == 0 {
-                    child_id.clone()
+                let id = if out.len() == first {
+                    String::new()
                 } else {
                     format!("{child_id}.{key}")
                 };
-                emitted += 1;
                 out.push(Record::Event(EventRecord {
                     ticket_id: ticket_id.clone(),
                     id,
@@ -240,7 +253,7 @@ impl ZTicketEvent<'_> {
                         push("tags", ChangeRecord::Tags { value: tags_of(v) });
                     }
                     if let Key::Given(v) = &child.kind {
-                        let value = v.as_str().map_or(Value::Null, |s| Value::from(s));
+                        let value = v.as_str().map_or(Value::Null, Value::from);
                         push(
                             "type",
                             ChangeRecord::Field {
@@ -284,6 +297,9 @@ impl ZTicketEvent<'_> {
                     *noticed.ignored.entry(other.to_string()).or_default() += 1;
                 }
             }
+            if let Some(Record::Event(e)) = out.get_mut(first) {
+                e.id = child_id;
+            }
         }
     }
 }
@@ -292,14 +308,20 @@ impl ZTicketEvent<'_> {
 mod tests {
     use super::*;
 
-    fn map(
+    fn none(_: &str) -> Option<Status> {
+        None
+    }
+
+    fn map_with(
         text: &str,
-        custom: &dyn Fn(&str) -> Option<Status>,
+        overrides: &dyn Fn(&str) -> Option<Status>,
+        categories: &dyn Fn(&str) -> Option<Status>,
         voice: VoiceComments,
     ) -> (Vec<EventRecord>, Noticed) {
         let e: ZTicketEvent = serde_json::from_str(text).unwrap();
         let mapping = Mapping {
-            custom_statuses: custom,
+            custom_status_override: overrides,
+            custom_status_category: categories,
             voice_comments: voice,
         };
         let mut out = Vec::new();
@@ -313,6 +335,15 @@ mod tests {
             })
             .collect();
         (events, noticed)
+    }
+
+    /// Mapped with custom status categories and no overrides.
+    fn map(
+        text: &str,
+        categories: &dyn Fn(&str) -> Option<Status>,
+        voice: VoiceComments,
+    ) -> (Vec<EventRecord>, Noticed) {
+        map_with(text, &none, categories, voice)
     }
 
     fn changes(events: &[EventRecord]) -> Vec<ChangeRecord> {
@@ -390,13 +421,36 @@ mod tests {
         let text = r#"{"id":56,"ticket_id":7,"timestamp":1790000000,"event_type":"Audit","child_events":[
               {"id":1,"via":"Web form","status":"open","previous_value":"new","event_type":"Change"},
               {"id":2,"via":"Web form","custom_status_id":1500001,"previous_value":4044356,"event_type":"Change"}]}"#;
-        // The account lists it in the open category; the config counts it as hold.
+        // The account lists it in the open category: the status child says
+        // the same.
+        let open = |id: &str| (id == "1500001").then_some(Status::Open);
+        let (events, _) = map(text, &open, VoiceComments::Count);
+        assert_eq!(
+            changes(&events),
+            vec![ChangeRecord::Status {
+                value: Status::Open
+            }]
+        );
+        // The config counts it as hold: that decides.
         let hold = |id: &str| (id == "1500001").then_some(Status::Hold);
-        let (events, _) = map(text, &hold, VoiceComments::Count);
+        let (events, _) = map_with(text, &hold, &open, VoiceComments::Count);
         assert_eq!(
             changes(&events),
             vec![ChangeRecord::Status {
                 value: Status::Hold
+            }]
+        );
+        // Closed shares the solved category: the status child tells them
+        // apart.
+        let closed = r#"{"id":61,"ticket_id":7,"timestamp":1790000000,"child_events":[
+              {"id":1,"status":"closed","previous_value":"solved","event_type":"Change"},
+              {"id":2,"custom_status_id":4044436,"previous_value":4044436,"event_type":"Change"}]}"#;
+        let solved = |_: &str| Some(Status::Solved);
+        let (events, _) = map(closed, &solved, VoiceComments::Count);
+        assert_eq!(
+            changes(&events),
+            vec![ChangeRecord::Status {
+                value: Status::Closed
             }]
         );
         // Only the custom status, no `status` child: its category.

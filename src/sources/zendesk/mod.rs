@@ -136,6 +136,8 @@ struct CustomStatuses {
     categories: HashMap<String, Status>,
     /// When last read (`None`: never).
     read_at: Option<Instant>,
+    /// A page named a custom status the list lacks: read it again.
+    again: bool,
 }
 
 /// The least time between two reads of the custom statuses an unknown id
@@ -181,21 +183,28 @@ impl Zendesk {
         })
     }
 
-    /// Reads the account's custom statuses if never read, or if `again` and
-    /// the last read is older than [`CUSTOM_STATUSES_REREAD`]. An account
-    /// that cannot list them (custom statuses off: 404; a role without
-    /// access: 403) has none.
-    async fn read_custom_statuses(&self, again: bool) -> Result<(), SourceError> {
-        let due = {
-            let cs = lock(&self.custom_statuses);
-            match cs.read_at {
-                None => true,
-                Some(at) => again && at.elapsed() >= CUSTOM_STATUSES_REREAD,
-            }
-        };
-        if !due {
-            return Ok(());
-        }
+    /// Whether the custom statuses are to be read now: never read yet, or
+    /// asked for again.
+    fn custom_statuses_due(&self) -> bool {
+        let cs = lock(&self.custom_statuses);
+        cs.read_at.is_none() || cs.again
+    }
+
+    /// Asks for the custom statuses to be read again, unless they were read
+    /// less than [`CUSTOM_STATUSES_REREAD`] ago; true when asked.
+    fn reread_custom_statuses(&self) -> bool {
+        let mut cs = lock(&self.custom_statuses);
+        let due = cs
+            .read_at
+            .is_none_or(|at| at.elapsed() >= CUSTOM_STATUSES_REREAD);
+        cs.again |= due;
+        due
+    }
+
+    /// Reads the account's custom statuses (one request). An account that
+    /// cannot list them (custom statuses off: 404; a role without access:
+    /// 403) has none.
+    async fn read_custom_statuses(&self) -> Result<(), SourceError> {
         let path = "/api/v2/custom_statuses.json";
         let categories = match self.fetch(path, &[]).await {
             Ok(body) => {
@@ -218,15 +227,17 @@ impl Zendesk {
         let mut cs = lock(&self.custom_statuses);
         cs.categories = categories;
         cs.read_at = Some(Instant::now());
+        cs.again = false;
         Ok(())
     }
 
-    /// The status a custom status counts as: the config's choice, else its
-    /// category.
-    fn custom_status(&self, id: &str) -> Option<Status> {
-        if let Some(s) = self.custom_status_overrides.get(id) {
-            return Some(*s);
-        }
+    /// The status the config counts a custom status as.
+    fn custom_status_override(&self, id: &str) -> Option<Status> {
+        self.custom_status_overrides.get(id).copied()
+    }
+
+    /// A custom status' category, as the account lists it.
+    fn custom_status_category(&self, id: &str) -> Option<Status> {
         lock(&self.custom_statuses).categories.get(id).copied()
     }
 
@@ -358,12 +369,12 @@ impl Zendesk {
             "tickets" => {
                 let path = "/api/v2/incremental/tickets/cursor.json";
                 let body = self.fetch(path, &[cursor_query(cursor), per_page]).await?;
-                self.read_custom_statuses(false).await?;
                 let page: CursorPage<ZTicket> = self.parse(stream, path, &body)?;
                 let mut records = Vec::with_capacity(page.items.len());
-                let custom = |id: &str| self.custom_status(id);
+                let overrides = |id: &str| self.custom_status_override(id);
+                let categories = |id: &str| self.custom_status_category(id);
                 for t in page.items {
-                    records.push(Record::Ticket(t.header(stream, &custom)?));
+                    records.push(Record::Ticket(t.header(stream, &overrides, &categories)?));
                 }
                 Ok(cursor_page(
                     stream,
@@ -393,6 +404,19 @@ impl Zendesk {
                 ))
             }
             "ticket_events" => {
+                // Custom statuses are read as a poll of their own (every
+                // request waits its turn under the source's budget): before
+                // the first page, and when a page named one the account did
+                // not list (then that page is asked for again after).
+                if self.custom_statuses_due() {
+                    self.read_custom_statuses().await?;
+                    return Ok(Page {
+                        stream: stream.to_string(),
+                        records: Vec::new(),
+                        cursor: start(cursor)?,
+                        caught_up: false,
+                    });
+                }
                 let path = "/api/v2/incremental/ticket_events.json";
                 let body = self
                     .fetch(
@@ -404,17 +428,18 @@ impl Zendesk {
                         ],
                     )
                     .await?;
-                self.read_custom_statuses(false).await?;
                 let page: TimePage<ZTicketEvent> = self.parse(stream, path, &body)?;
                 let mut records = Vec::with_capacity(page.items.len() * 4);
-                let mut noticed = self.map_events(&page.items, &mut records);
-                if !noticed.unknown_custom_statuses.is_empty() {
+                let noticed = self.map_events(&page.items, &mut records);
+                if !noticed.unknown_custom_statuses.is_empty() && self.reread_custom_statuses() {
                     // A custom status made since the list was read: read it
-                    // again (not more often than every few minutes) and map
-                    // the page again.
-                    self.read_custom_statuses(true).await?;
-                    records.clear();
-                    noticed = self.map_events(&page.items, &mut records);
+                    // again on the next poll, then this page again.
+                    return Ok(Page {
+                        stream: stream.to_string(),
+                        records: Vec::new(),
+                        cursor: start(cursor)?,
+                        caught_up: false,
+                    });
                 }
                 self.note(stream, &noticed);
                 let start_time = start(cursor)?.parse::<i64>().unwrap_or(0);
@@ -459,9 +484,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Zendesk {
     /// The records of a page of ticket events, and what mapping noticed.
     fn map_events(&self, items: &[ZTicketEvent], records: &mut Vec<Record>) -> events::Noticed {
-        let custom = |id: &str| self.custom_status(id);
+        let overrides = |id: &str| self.custom_status_override(id);
+        let categories = |id: &str| self.custom_status_category(id);
         let mapping = events::Mapping {
-            custom_statuses: &custom,
+            custom_status_override: &overrides,
+            custom_status_category: &categories,
             voice_comments: self.voice_comments,
         };
         let mut noticed = events::Noticed::default();
@@ -839,12 +866,14 @@ struct ZTicket<'a> {
 }
 
 impl ZTicket<'_> {
-    /// The ticket's header; `custom_status` says what a custom status
-    /// counts as.
+    /// The ticket's header. Its status is the config's choice for its
+    /// custom status, else its system status, else its custom status'
+    /// category.
     fn header(
         self,
         stream: &str,
-        custom_status: &dyn Fn(&str) -> Option<Status>,
+        custom_status_override: &dyn Fn(&str) -> Option<Status>,
+        custom_status_category: &dyn Fn(&str) -> Option<Status>,
     ) -> Result<TicketHeader, SourceError> {
         let malformed = |what: String| SourceError::Malformed {
             stream: stream.to_string(),
@@ -871,11 +900,14 @@ impl ZTicket<'_> {
                 .filter_map(|f| Some((f.id.id_text()?, f.value)))
                 .collect(),
             deleted: self.status.as_deref() == Some("deleted"),
-            status: self
-                .custom_status_id
-                .id_text()
-                .and_then(|c| custom_status(&c))
-                .or_else(|| self.status.as_deref().and_then(events::status_of)),
+            status: {
+                let custom = self.custom_status_id.id_text();
+                custom
+                    .as_deref()
+                    .and_then(custom_status_override)
+                    .or_else(|| self.status.as_deref().and_then(events::status_of))
+                    .or_else(|| custom.as_deref().and_then(custom_status_category))
+            },
             priority: self
                 .priority
                 .as_deref()
@@ -931,7 +963,7 @@ mod tests {
         })
         .to_string();
         let t: ZTicket = serde_json::from_str(&text).unwrap();
-        let h = t.header("tickets", &no_custom).unwrap();
+        let h = t.header("tickets", &no_custom, &no_custom).unwrap();
         assert_eq!(
             h.url.as_deref(),
             Some("https://acme.zendesk.com/agent/tickets/7")
@@ -947,7 +979,7 @@ mod tests {
         let t: ZTicket = serde_json::from_str(&text).unwrap();
         let hold = |id: &str| (id == "4044396").then_some(Status::Hold);
         assert_eq!(
-            t.header("tickets", &hold).unwrap().status,
+            t.header("tickets", &hold, &no_custom).unwrap().status,
             Some(Status::Hold)
         );
     }
@@ -956,7 +988,7 @@ mod tests {
     fn deleted_tickets_are_marked() {
         let text = r#"{"id":8,"created_at":"2026-11-20T16:00:00Z","updated_at":"2026-11-21T16:00:00Z","status":"deleted"}"#;
         let t: ZTicket = serde_json::from_str(text).unwrap();
-        let h = t.header("tickets", &no_custom).unwrap();
+        let h = t.header("tickets", &no_custom, &no_custom).unwrap();
         assert!(h.deleted);
         assert_eq!(h.status, None);
     }
@@ -968,7 +1000,10 @@ mod tests {
         })
         .to_string();
         let t: ZTicket = serde_json::from_str(&text).unwrap();
-        let e = t.header("tickets", &no_custom).unwrap_err().to_string();
+        let e = t
+            .header("tickets", &no_custom, &no_custom)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("ticket 8: created_at"), "{e}");
     }
 
