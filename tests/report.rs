@@ -31,7 +31,8 @@ use helpdesk_slo::report::figures::compute;
 use helpdesk_slo::report::gather::gather;
 use helpdesk_slo::report::{latest, month_report, write_month, Month, ReportError, ReportOptions};
 use helpdesk_slo::sources::{
-    ChangeRecord, EventRecord, OrganizationRecord, Page, Record, TicketHeader, UserRecord,
+    ChangeRecord, EventRecord, NoteRecord, OrganizationRecord, Page, Record, TicketHeader,
+    UserRecord,
 };
 use helpdesk_slo::store::{SqliteStore, Store, StoreError, StoreStats, StoredClocks};
 use helpdesk_slo::time::parse_instant;
@@ -78,6 +79,9 @@ impl Store for Arrivals {
     }
     fn cursor(&self, source: &str, stream: &str) -> Result<Option<String>, StoreError> {
         self.inner.cursor(source, stream)
+    }
+    fn notes(&self, source: &str, from: i64, to: i64) -> Result<Vec<NoteRecord>, StoreError> {
+        self.inner.notes(source, from, to)
     }
     fn ticket(&self, source: &str, id: &str) -> Result<Option<Ticket>, StoreError> {
         self.inner.ticket(source, id)
@@ -1037,6 +1041,41 @@ fn data_quality_names_lost_events_unknown_authors_and_missing_priorities() {
             },
         ),
     ];
+    let mut records = records;
+    let note = |kind: &str, name: &str, first: &str, last: &str| {
+        Record::Note(NoteRecord {
+            kind: kind.into(),
+            name: name.into(),
+            first_at: t(first),
+            last_at: t(last),
+        })
+    };
+    records.push(note(
+        "ignored_event",
+        "Notification",
+        "2026-10-05T09:00:00Z",
+        "2026-10-06T12:00:00Z",
+    ));
+    // Seen again in a later page: the span widens, the note stays one.
+    records.push(note(
+        "ignored_event",
+        "Notification",
+        "2026-10-20T09:00:00Z",
+        "2026-10-21T09:00:00Z",
+    ));
+    records.push(note(
+        "unmapped_custom_status_id",
+        "1500009",
+        "2026-10-07T09:00:00Z",
+        "2026-10-07T09:00:00Z",
+    ));
+    // Seen only in September: not this month's.
+    records.push(note(
+        "ignored_event",
+        "Cc",
+        "2026-09-07T09:00:00Z",
+        "2026-09-08T09:00:00Z",
+    ));
     let page = Page {
         stream: "tickets".into(),
         records,
@@ -1079,6 +1118,20 @@ fn data_quality_names_lost_events_unknown_authors_and_missing_priorities() {
         "{text}"
     );
     assert!(text.contains("- Tickets without a priority (1, "), "{text}");
+    assert!(
+        text.contains("- Helpdesk records read past (kinds that change nothing an SLA reads): `Notification` (zendesk)."),
+        "{text}"
+    );
+    assert!(
+        text.contains("map a custom status under the source's `custom_statuses`): custom_status_id `1500009` (zendesk)."),
+        "{text}"
+    );
+    let notes = store
+        .notes(SRC, t("2026-10-01T00:00:00Z"), t("2026-11-01T00:00:00Z"))
+        .unwrap();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert_eq!(notes[0].first_at, t("2026-10-05T09:00:00Z"));
+    assert_eq!(notes[0].last_at, t("2026-10-21T09:00:00Z"));
 }
 
 // ---------------------------------------------------------------------------

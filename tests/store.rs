@@ -679,8 +679,8 @@ fn a_new_file_is_migrated_to_the_latest_version_in_wal_mode() {
     assert!(!db.path().exists());
     let store = db.open();
     assert!(db.path().exists());
-    assert_eq!(SCHEMA_VERSION, 7);
-    assert_eq!(store.schema_version().unwrap(), 7);
+    assert_eq!(SCHEMA_VERSION, 8);
+    assert_eq!(store.schema_version().unwrap(), 8);
     assert_eq!(store.path(), db.path());
     drop(store);
     let conn = rusqlite::Connection::open(db.path()).unwrap();
@@ -691,10 +691,10 @@ fn a_new_file_is_migrated_to_the_latest_version_in_wal_mode() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 7);
+    assert_eq!(version, 8);
     drop(conn);
     // Opening again does not migrate again.
-    assert_eq!(db.open().schema_version().unwrap(), 7);
+    assert_eq!(db.open().schema_version().unwrap(), 8);
 }
 
 #[test]
@@ -1007,6 +1007,7 @@ fn a_version_6_file_is_migrated_with_its_chunks_ordered_by_ticket() {
              DROP TABLE event_chunks;
              ALTER TABLE written RENAME TO event_chunks;
              CREATE INDEX event_chunks_by_key ON event_chunks (key, max_at);
+             DROP TABLE source_notes;
              PRAGMA user_version = 6;",
         )
         .unwrap();

@@ -117,6 +117,9 @@ pub struct Dataset {
     /// Sorted by source, then id (numbers in numeric order).
     pub tickets: Vec<TicketRecord>,
     pub polls: Vec<SourcePolls>,
+    /// What the adapters read past or could not map in the month's
+    /// helpdesk records: `(source, note)`.
+    pub notes: Vec<(String, crate::sources::NoteRecord)>,
     pub plan: Option<PlanId>,
     pub customer: Option<OrgRef>,
 }
@@ -279,8 +282,12 @@ pub fn gather(
 
     // Polls, and the cut-off.
     let mut polls = Vec::new();
+    let mut notes = Vec::new();
     let mut furthest_behind: Option<(i64, String)> = None;
     for src in &sources {
+        for n in store.notes(src, month_start, month_end)? {
+            notes.push((src.clone(), n));
+        }
         let before = store.polls(src, MIN_INSTANT, month_start)?.last().copied();
         let during = store.polls(src, month_start, month_end)?;
         let later = store.polls(src, month_end, MAX_INSTANT)?;
@@ -407,6 +414,7 @@ pub fn gather(
         cutoff_basis,
         tickets,
         polls,
+        notes,
         plan,
         customer,
     })

@@ -812,6 +812,40 @@ fn quality(out: &mut String, config: &Config, data: &Dataset, fig: &Figures) {
             let _ = writeln!(out, "  - {}: {}", ticket_link(t), what.join("; "));
         }
     }
+    let named = |kind: &str| -> Vec<String> {
+        data.notes
+            .iter()
+            .filter(|(_, n)| n.kind == kind)
+            .map(|(src, n)| format!("`{}` ({})", cell(&n.name), cell(src)))
+            .collect()
+    };
+    let ignored = named("ignored_event");
+    if ignored.is_empty() {
+        let _ = writeln!(out, "- Helpdesk records read past: none.");
+    } else {
+        let _ = writeln!(
+            out,
+            "- Helpdesk records read past (kinds that change nothing an SLA reads): {}.",
+            ignored.join(", ")
+        );
+    }
+    let unmapped: Vec<String> = data
+        .notes
+        .iter()
+        .filter_map(|(src, n)| {
+            let field = n.kind.strip_prefix("unmapped_")?;
+            Some(format!("{field} `{}` ({})", cell(&n.name), cell(src)))
+        })
+        .collect();
+    if unmapped.is_empty() {
+        let _ = writeln!(out, "- Helpdesk values skipped: none.");
+    } else {
+        let _ = writeln!(
+            out,
+            "- Helpdesk values skipped (no status they count as; map a custom status under the source's `custom_statuses`): {}.",
+            unmapped.join(", ")
+        );
+    }
     if q.gaps.is_empty() && q.never_polled.is_empty() {
         let _ = writeln!(
             out,

@@ -132,6 +132,24 @@ pub struct UserRecord {
     pub agent: bool,
 }
 
+/// Something an adapter read past or could not map, kept for the report's
+/// data quality: which kinds and values, and over which span of time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteRecord {
+    /// `ignored_event` (a kind of record that changes nothing an SLA reads,
+    /// named by the helpdesk's kind), or `unmapped_<field>` (a value the
+    /// adapter skipped, such as `unmapped_custom_status_id`).
+    pub kind: String,
+    /// The kind of record or the value.
+    pub name: String,
+    /// The earliest and latest instants of the helpdesk's records it was
+    /// seen in.
+    #[serde(with = "crate::engine::timeline::instant")]
+    pub first_at: i64,
+    #[serde(with = "crate::engine::timeline::instant")]
+    pub last_at: i64,
+}
+
 /// A normalized record from any helpdesk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
@@ -140,6 +158,7 @@ pub enum Record {
     Event(EventRecord),
     Organization(OrganizationRecord),
     User(UserRecord),
+    Note(NoteRecord),
 }
 
 /// One page of one stream: its records and the cursor after them.

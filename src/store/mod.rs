@@ -48,7 +48,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::engine::Ticket;
-use crate::sources::Page;
+use crate::sources::{NoteRecord, Page};
 
 pub use codec::{decode_clocks, encode_clocks, CodecError};
 pub use sqlite::{SqliteStore, SCHEMA_VERSION};
@@ -271,6 +271,10 @@ pub trait Store: Send {
 
     /// Notes that every stream of `source` was caught up at `at`.
     fn record_poll(&mut self, source: &str, at: i64) -> Result<(), StoreError>;
+
+    /// What the adapter of `source` read past or could not map, seen in
+    /// helpdesk records of `[from, to)` (by kind, then name).
+    fn notes(&self, source: &str, from: i64, to: i64) -> Result<Vec<NoteRecord>, StoreError>;
 
     /// When `source` completed polls in `[from, to)`, ascending: gaps between
     /// them are gaps in the data's freshness.

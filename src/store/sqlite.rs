@@ -32,7 +32,8 @@ use super::codec::{self, CodecError};
 use super::{Applied, Store, StoreError, StoreStats, StoredClocks, TicketMeta};
 use crate::engine::{JsonClockView, Ticket};
 use crate::sources::{
-    assemble, ChangeRecord, EventRecord, OrganizationRecord, Page, Record, TicketHeader, UserRecord,
+    assemble, ChangeRecord, EventRecord, NoteRecord, OrganizationRecord, Page, Record,
+    TicketHeader, UserRecord,
 };
 
 /// Code that reshapes rows in a migration's transaction.
@@ -81,6 +82,11 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         sql: include_str!("migrations/0007_chunks_by_ticket.sql"),
+        copy: None,
+        finish: "",
+    },
+    Migration {
+        sql: include_str!("migrations/0008_source_notes.sql"),
         copy: None,
         finish: "",
     },
@@ -626,6 +632,25 @@ fn ref_hash(kind: &str, target: &str) -> u64 {
     h.finish()
 }
 
+/// Stores a note, widening the span of one already stored.
+fn put_note(
+    tx: &Transaction<'_>,
+    path: &Path,
+    source: &str,
+    n: &NoteRecord,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO source_notes (source, kind, name, first_at, last_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (source, kind, name) DO UPDATE SET
+           first_at = min(first_at, excluded.first_at),
+           last_at = max(last_at, excluded.last_at)",
+    )
+    .and_then(|mut s| s.execute(params![source, n.kind, n.name, n.first_at, n.last_at]))
+    .map(|_| ())
+    .map_err(|e| sql_error(path, format!("storing a note of {source}"), e))
+}
+
 /// Applies pages inside `tx`: organizations and users as they come, then
 /// every touched ticket's row once, then the tickets of changed
 /// organizations and users. Returns the changed tickets' ids, and those of
@@ -662,6 +687,7 @@ fn apply_in(
                         changed_users.push(&u.id);
                     }
                 }
+                Record::Note(n) => put_note(tx, path, source, n)?,
             }
         }
         tx.prepare_cached(PUT_CURSOR)
@@ -1925,6 +1951,29 @@ impl Store for SqliteStore {
                     id: row.get(0)?,
                     created_at: row.get::<_, Option<i64>>(1)?.unwrap_or(0),
                     organization: row.get(2)?,
+                })
+            })
+            .map_err(|e| sql_error(&self.path, what(), e))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| sql_error(&self.path, what(), e))
+    }
+
+    fn notes(&self, source: &str, from: i64, to: i64) -> Result<Vec<NoteRecord>, StoreError> {
+        let what = || format!("reading the notes of {source}");
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT kind, name, first_at, last_at FROM source_notes
+                 WHERE source = ?1 AND last_at >= ?2 AND first_at < ?3 ORDER BY kind, name",
+            )
+            .map_err(|e| sql_error(&self.path, what(), e))?;
+        let rows = stmt
+            .query_map(params![source, from, to], |row| {
+                Ok(NoteRecord {
+                    kind: row.get(0)?,
+                    name: row.get(1)?,
+                    first_at: row.get(2)?,
+                    last_at: row.get(3)?,
                 })
             })
             .map_err(|e| sql_error(&self.path, what(), e))?;

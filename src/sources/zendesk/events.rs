@@ -39,7 +39,7 @@ use serde_json::Value;
 use super::{Str, ZValue};
 use crate::engine::timeline::Author;
 use crate::policy::spec::{Status, VoiceComments};
-use crate::sources::{ChangeRecord, EventRecord, Record};
+use crate::sources::{ChangeRecord, EventRecord, NoteRecord, Record};
 
 /// A key of a child event: absent, or present with a value (`null`
 /// included, which [`Option`] would not tell from absent).
@@ -154,6 +154,33 @@ pub(super) struct Noticed {
     pub unknown_custom_statuses: Vec<String>,
     /// Status values that are no Zendesk status.
     pub unknown_statuses: Vec<String>,
+    /// Per (note kind, name): the first and last update instants seen.
+    pub seen: BTreeMap<(&'static str, String), (i64, i64)>,
+}
+
+impl Noticed {
+    fn saw(&mut self, kind: &'static str, name: &str, at: i64) {
+        let span = self
+            .seen
+            .entry((kind, name.to_string()))
+            .or_insert((at, at));
+        span.0 = span.0.min(at);
+        span.1 = span.1.max(at);
+    }
+
+    /// What was noticed, as records for the store.
+    pub(super) fn notes(&self) -> impl Iterator<Item = Record> + '_ {
+        self.seen
+            .iter()
+            .map(|((kind, name), &(first_at, last_at))| {
+                Record::Note(NoteRecord {
+                    kind: (*kind).to_string(),
+                    name: name.clone(),
+                    first_at,
+                    last_at,
+                })
+            })
+    }
 }
 
 impl ZTicketEvent<'_> {
@@ -189,6 +216,7 @@ impl ZTicketEvent<'_> {
                     }
                     let found = (map.custom_status_category)(&id);
                     if found.is_none() {
+                        noticed.saw("unmapped_custom_status_id", &id, self.timestamp);
                         noticed.unknown_custom_statuses.push(id);
                     }
                     found
@@ -230,9 +258,11 @@ impl ZTicketEvent<'_> {
                                 Some(value) => push("status", ChangeRecord::Status { value }),
                                 // `deleted` and anything new: not a status
                                 // an SLA knows.
-                                None => noticed
-                                    .unknown_statuses
-                                    .push(v.as_str().unwrap_or("(not text)").to_string()),
+                                None => {
+                                    let value = v.as_str().unwrap_or("(not text)");
+                                    noticed.saw("unmapped_status", value, self.timestamp);
+                                    noticed.unknown_statuses.push(value.to_string());
+                                }
                             }
                         }
                     }
@@ -282,6 +312,7 @@ impl ZTicketEvent<'_> {
                             .ignored
                             .entry("VoiceComment".to_string())
                             .or_default() += 1;
+                        noticed.saw("ignored_event", "VoiceComment", self.timestamp);
                         continue;
                     }
                     push(
@@ -295,6 +326,7 @@ impl ZTicketEvent<'_> {
                 }
                 other => {
                     *noticed.ignored.entry(other.to_string()).or_default() += 1;
+                    noticed.saw("ignored_event", other, self.timestamp);
                 }
             }
             if let Some(Record::Event(e)) = out.get_mut(first) {
@@ -499,6 +531,25 @@ mod tests {
         );
         assert_eq!(noticed.ignored.get("Notification"), Some(&2));
         assert_eq!(noticed.ignored.get("Cc"), Some(&1));
+        // Kept for the report as notes with the update's instant.
+        let notes: Vec<_> = noticed.notes().collect();
+        assert_eq!(
+            notes,
+            vec![
+                Record::Note(NoteRecord {
+                    kind: "ignored_event".into(),
+                    name: "Cc".into(),
+                    first_at: 1_790_000_000,
+                    last_at: 1_790_000_000,
+                }),
+                Record::Note(NoteRecord {
+                    kind: "ignored_event".into(),
+                    name: "Notification".into(),
+                    first_at: 1_790_000_000,
+                    last_at: 1_790_000_000,
+                }),
+            ]
+        );
         // Voice comments left out when the config says so.
         let (events, noticed) = map(text, &|_| None, VoiceComments::Ignore);
         assert_eq!(events.len(), 1);

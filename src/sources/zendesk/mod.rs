@@ -442,6 +442,7 @@ impl Zendesk {
                     });
                 }
                 self.note(stream, &noticed);
+                records.extend(noticed.notes());
                 let start_time = start(cursor)?.parse::<i64>().unwrap_or(0);
                 let mut end_time = page.end_time;
                 if !page.end_of_stream && end_time.is_some_and(|e| e <= start_time) {
