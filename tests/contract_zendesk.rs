@@ -301,7 +301,11 @@ async fn run_scenario(dir: &Path, token_env: &str) -> Vec<String> {
         "kind: zendesk\nurl: {base}\nauth:\n  email: ops@acme.example\n  token:\n    env: {token_env}\nstart_time: \"{}\"\n",
         m.start_time
     );
-    let spec: SourceSpec = serde_yaml_ng::from_str(&yaml).unwrap();
+    // A scenario may configure the source further (custom statuses, …).
+    let extra = std::fs::read_to_string(dir.join("source.yaml")).unwrap_or_default();
+    let yaml = format!("{yaml}{extra}");
+    let spec: SourceSpec = serde_yaml_ng::from_str(&yaml)
+        .unwrap_or_else(|e| panic!("{}: source config: {e}", dir.display()));
     let source = Zendesk::new(&spec).unwrap();
     let mut store = SqliteStore::in_memory().unwrap();
     let mut problems = Vec::new();
@@ -362,12 +366,66 @@ async fn run_scenario(dir: &Path, token_env: &str) -> Vec<String> {
             }
         }
     }
+    problems.extend(check_clocks(dir, &store));
     if !problems.is_empty() {
         let requests: Vec<String> = log
             .iter()
             .map(|s| format!("    {} {}", s.status, s.request))
             .collect();
         problems.push(format!("requests made:\n{}", requests.join("\n")));
+    }
+    problems
+}
+
+/// A scenario's `clocks.json`: the clocks its stored timelines give under
+/// `policy.yaml` at `now`, worked out by hand. Each expected clock lists the
+/// keys it pins; the engine's view must have the same value for each.
+fn check_clocks(dir: &Path, store: &SqliteStore) -> Vec<String> {
+    let path = dir.join("clocks.json");
+    if !path.exists() {
+        return Vec::new();
+    }
+    let spec = read_json(&path);
+    let config = Config::load(&fixtures().join("policy.yaml"))
+        .unwrap_or_else(|e| panic!("policy.yaml: {e}"));
+    let now = spec["now"]
+        .as_str()
+        .and_then(|t| helpdesk_slo::time::parse_instant(t).ok())
+        .unwrap_or_else(|| panic!("{}: now must be an RFC 3339 instant", path.display()));
+    let mut problems = Vec::new();
+    let tickets = spec["tickets"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{}: tickets: id → clocks", path.display()));
+    for (id, want) in tickets {
+        let Some(ticket) = store.ticket(SOURCE, id).unwrap() else {
+            problems.push(format!("clocks of ticket {id}: not in the store"));
+            continue;
+        };
+        let clocks = helpdesk_slo::engine::evaluate(&config.policy, &ticket, now);
+        let got: Vec<Value> = clocks
+            .iter()
+            .map(|c| serde_json::to_value(c.view(&config.policy)).unwrap())
+            .collect();
+        let want = want.as_array().cloned().unwrap_or_default();
+        if got.len() != want.len() {
+            problems.push(format!(
+                "ticket {id}: {} clocks, expected {}: {}",
+                got.len(),
+                want.len(),
+                serde_json::to_string(&got).unwrap()
+            ));
+            continue;
+        }
+        for (w, g) in want.iter().zip(&got) {
+            for (key, value) in w.as_object().into_iter().flatten() {
+                if g.get(key) != Some(value) {
+                    problems.push(format!(
+                        "ticket {id} clock {}#{}: {key} is {}, expected {value}",
+                        w["metric"], w["instance"], g[key]
+                    ));
+                }
+            }
+        }
     }
     problems
 }
