@@ -10,7 +10,9 @@
 
 use serde::Serialize;
 
-use super::timeline::{canonical, Change, Ticket};
+use std::cmp::Ordering;
+
+use super::timeline::{Change, Event, Ticket};
 use crate::policy::spec::Status;
 
 /// How long after a ticket's last change its record and events are
@@ -38,15 +40,37 @@ pub fn disagreements(ticket: &Ticket, now: i64, grace: i64) -> Vec<Disagreement>
     if current.updated_at > now.saturating_sub(grace) {
         return Vec::new();
     }
+    // Where the events lead: per field, the change the engine applies
+    // last up to the record's instant (the latest instant, and at one
+    // instant the last in the canonical order). One pass, in any order, no
+    // copy: this runs for every ticket evaluated.
+    let created = ticket.created_at;
+    let until = current.updated_at.max(created);
+    let mut last: [Option<&Event>; 4] = [None; 4];
+    for e in &ticket.events {
+        let at = e.at.max(created);
+        if at > until {
+            continue;
+        }
+        let slot = match e.change {
+            Change::Status { .. } => 0,
+            Change::Priority { .. } => 1,
+            Change::Group { .. } => 2,
+            Change::Organization { .. } => 3,
+            _ => continue,
+        };
+        let later = last[slot].is_none_or(|b| {
+            (at, Ordering::Greater) > (b.at.max(created), b.change.cmp_content(&e.change))
+        });
+        if later {
+            last[slot] = Some(e);
+        }
+    }
     let mut status = ticket.status;
     let mut priority = ticket.priority.clone();
     let mut group = ticket.group.clone();
     let mut organization = ticket.organization.as_ref().map(|o| o.id.clone());
-    let created = ticket.created_at;
-    for e in canonical(&ticket.events, created) {
-        if e.at.max(created) > current.updated_at.max(created) {
-            break;
-        }
+    for e in last.into_iter().flatten() {
         match &e.change {
             Change::Status { value } => status = Some(*value),
             Change::Priority { value } => priority = value.clone(),
@@ -93,7 +117,7 @@ pub fn disagreements(ticket: &Ticket, now: i64, grace: i64) -> Vec<Disagreement>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::timeline::{Current, Event};
+    use crate::engine::timeline::Current;
 
     fn ticket(events: Vec<Event>, current: Option<Current>) -> Ticket {
         Ticket {
@@ -172,6 +196,41 @@ mod tests {
         assert_eq!(found[0].events.as_deref(), Some("new"));
         assert_eq!(found[0].record.as_deref(), Some("pending"));
         assert_eq!(found[1].events, None);
+    }
+
+    #[test]
+    fn the_events_lead_where_the_engine_would_in_any_order() {
+        // At one instant a Create gives `new` and an update `open`: the
+        // engine applies them in canonical order, so `open` is where they
+        // lead, however they are listed; an event after the record's
+        // instant does not count.
+        let status = |at: i64, value| Event {
+            id: None,
+            at,
+            change: Change::Status { value },
+        };
+        let events = vec![
+            status(2_000, Status::Open),
+            status(2_000, Status::New),
+            status(1_000, Status::Pending),
+            status(5_000, Status::Solved),
+        ];
+        let record = Some(Current {
+            updated_at: 3_000,
+            status: Some(Status::Open),
+            ..Default::default()
+        });
+        for rotation in 0..events.len() {
+            let mut shuffled = events.clone();
+            shuffled.rotate_left(rotation);
+            shuffled.swap(0, rotation.min(1));
+            let t = ticket(shuffled, record.clone());
+            assert_eq!(
+                disagreements(&t, 10_000, 600),
+                vec![],
+                "rotation {rotation}"
+            );
+        }
     }
 
     #[test]

@@ -197,7 +197,7 @@ impl Change {
 
     /// A total order on content, so the result depends only on the set of
     /// events, never on the order they arrived in.
-    fn cmp_content(&self, other: &Change) -> Ordering {
+    pub(crate) fn cmp_content(&self, other: &Change) -> Ordering {
         self.rank()
             .cmp(&other.rank())
             .then_with(|| match (self, other) {

@@ -282,18 +282,26 @@ impl ZTicketEvent<'_> {
                     if let Key::Given(v) = &child.tags {
                         push("tags", ChangeRecord::Tags { value: tags_of(v) });
                     }
+                    // A field created empty is as a field with events starts
+                    // (unset): no event for it.
+                    let create = &*child.event_type == "Create";
                     if let Key::Given(v) = &child.kind {
                         let value = v.as_str().map_or(Value::Null, Value::from);
-                        push(
-                            "type",
-                            ChangeRecord::Field {
-                                name: "type".to_string(),
-                                value,
-                            },
-                        );
+                        if !(create && value.is_null()) {
+                            push(
+                                "type",
+                                ChangeRecord::Field {
+                                    name: "type".to_string(),
+                                    value,
+                                },
+                            );
+                        }
                     }
                     if let Some(fields) = &child.custom_ticket_fields.0 {
                         for (name, value) in fields {
+                            if create && value.is_null() {
+                                continue;
+                            }
                             push(
                                 name,
                                 ChangeRecord::Field {
