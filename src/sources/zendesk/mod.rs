@@ -12,17 +12,24 @@
 //! A poll makes exactly one request: no per-ticket requests, so a poll
 //! costs one request per page of up to 1,000 changed records, and the
 //! helpdesk's rate limit (10 incremental-export requests a minute on
-//! Zendesk) is the real ceiling. Time-based pages end at a timestamp that the
-//! next page starts at again, so records sharing it repeat; events carry
-//! stable ids (`<audit id>.<child event id>`) and the store ignores repeats.
+//! Zendesk) is the real ceiling. The account's custom statuses
+//! (`/api/v2/custom_statuses`) are read by a poll of the `ticket_events`
+//! stream of their own, before its first page and when a page names one the
+//! account did not list. Time-based pages end at a timestamp that the next
+//! page starts at again, so records sharing it repeat; events carry stable
+//! ids (`<audit id>.<child event id>`) and the store ignores repeats. A page
+//! whose events all share the second it was asked from holds that whole
+//! second (Zendesk's rule), so the stream goes on from the next second.
 //!
-//! Mapping: ticket status `deleted` marks the header deleted; the `Create`
-//! audit's child events give the ticket's initial status, priority, group,
-//! organization and tags at its creation; `Change` events the later ones;
-//! `Comment` events become comments with their author's id, resolved to
-//! agent / requester / other at assembly (users with role `agent` or `admin`
-//! are agents). Group ids are used as group names (`group: "360001"` in a
-//! tier metric). Custom fields become ticket fields keyed by field id.
+//! Mapping ([`events`] for the ticket events, `docs/zendesk.md` for users):
+//! a ticket's header gives its state now (status, priority, group,
+//! organization, tags, custom fields; status `deleted` marks it deleted);
+//! its `Create` update's children give its values at creation, `Change`
+//! children the later ones, each with the changed field as a key of its
+//! own; `Comment` children become comments with their author's id, resolved
+//! to agent / requester / other / unknown at assembly (users with role
+//! `agent` or `admin` are agents). Group ids are used as group names
+//! (`group: "360001"` in a tier metric).
 //!
 //! Secrets: the API token comes from an environment variable or a file; it
 //! is sent in the `Authorization` header only and never logged or put in an
