@@ -32,8 +32,8 @@ trap 'rm -f "$log"' EXIT
 # Examples in the documentation; unit tests beside the code, integration
 # tests in tests/, and each criterion benchmark run once as a test (so
 # benchmarks cannot rot).
-cargo test --locked --doc 2>&1 | tee -a "$log"
-cargo test --locked --all-targets 2>&1 | tee -a "$log"
+cargo test --locked --workspace --doc 2>&1 | tee -a "$log"
+cargo test --locked --workspace --all-targets 2>&1 | tee -a "$log"
 
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }

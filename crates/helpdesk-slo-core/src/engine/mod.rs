@@ -331,7 +331,7 @@ mod decode_tests {
     fn stored_clocks_decode_to_what_was_evaluated() {
         let cfg = Config::load(std::path::Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/examples/celigo.yaml"
+            "/../../examples/celigo.yaml"
         )))
         .unwrap();
         let ticket: Ticket = serde_json::from_str(

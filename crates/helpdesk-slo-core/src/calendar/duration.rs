@@ -6,7 +6,7 @@
 //! `2d` is 18 hours on a 9-hour calendar and 48 hours on a 24x7 one.
 //!
 //! ```
-//! use helpdesk_slo::calendar::BusinessDuration;
+//! use helpdesk_slo_core::calendar::BusinessDuration;
 //! let d: BusinessDuration = "1d4h".parse().unwrap();
 //! assert_eq!(d.seconds_with_day(9 * 3600), 13 * 3600);
 //! assert!("4 hours".parse::<BusinessDuration>().unwrap_err().contains("unknown unit \"hours\""));

@@ -1,0 +1,16 @@
+//! The pure core of helpdesk-slo: business-time arithmetic ([`calendar`]),
+//! instants ([`time`]), the SLA policy and its validation ([`policy`]), and
+//! the SLA engine ([`engine`]): from one ticket's timeline and the policy,
+//! every SLA clock.
+//!
+//! Pure by construction: this crate depends on no I/O crate (no async
+//! runtime, HTTP, database or logging), so nothing here can poll, store or
+//! log; the same inputs give the same answer. The one exception is
+//! [`policy::Config::load`], which reads the config file and the iCalendar
+//! files it names. The daemon crate (`helpdesk-slo`) re-exports these
+//! modules under the same names.
+
+pub mod calendar;
+pub mod engine;
+pub mod policy;
+pub mod time;
