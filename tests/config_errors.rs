@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use helpdesk_slo::policy::Config;
+use helpdesk_slo::sources::load_config;
 
 const CASES: &[(&str, &str)] = &[
     (
@@ -125,6 +126,22 @@ const CASES: &[(&str, &str)] = &[
         r#"tests/testdata/config/invalid-report-schedule.yaml:5:13: reports.schedule: schedule "0 0 6 1 * *" has 6 fields; write the 5 fields of crontab: minute hour day-of-month month day-of-week, such as "0 6 1 * *" (06:00 on the 1st), or @monthly"#,
     ),
     (
+        "invalid-source-key.yaml",
+        r#"tests/testdata/config/invalid-source-key.yaml:9: sources.zendesk.custom_status: unknown field `custom_status`, expected one of `url`, `auth`, `start_time`, `custom_statuses`, `voice_comments` (besides kind, poll_interval and requests_per_minute)"#,
+    ),
+    (
+        "invalid-source-kind.yaml",
+        r#"tests/testdata/config/invalid-source-kind.yaml:5: sources.helpdesk.kind: unknown kind "zendesks"; this build knows: zendesk"#,
+    ),
+    (
+        "invalid-source-missing-start.yaml",
+        r#"tests/testdata/config/invalid-source-missing-start.yaml:4: sources.zendesk: missing field `start_time`"#,
+    ),
+    (
+        "invalid-source-url.yaml",
+        r#"tests/testdata/config/invalid-source-url.yaml:6: sources.zendesk.url: "acme.zendesk.com" is not a URL: the account's base URL with its scheme, such as https://acme.zendesk.com"#,
+    ),
+    (
         "invalid-target-map-key.yaml",
         r#"tests/testdata/config/invalid-target-map-key.yaml:12:23: plans.gold.targets.critical.fr: unexpected key `calender` in a target; a target map has one of `target` (4h, 2d, none) or `business_days` (N), and optionally `calendar`"#,
     ),
@@ -179,7 +196,7 @@ fn each_invalid_config_gets_its_exact_error() {
     let mut failures = Vec::new();
     for (file, want) in CASES {
         let path = Path::new("tests/testdata/config").join(file);
-        match Config::load(&path) {
+        match load_config(&path) {
             Ok(_) => failures.push(format!("{file}: loaded, expected: {want}")),
             Err(e) if e.to_string() != *want => {
                 failures.push(format!("{file}:\n  got:  {e}\n  want: {want}"))

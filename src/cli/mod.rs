@@ -246,5 +246,5 @@ fn summary(cfg: &Config) -> String {
 }
 
 pub(crate) fn load(path: &std::path::Path) -> Result<Config, Failure> {
-    Config::load(path).map_err(|e| Failure::Usage(e.to_string()))
+    crate::sources::load_config(path).map_err(|e| Failure::Usage(e.to_string()))
 }

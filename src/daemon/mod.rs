@@ -55,7 +55,6 @@ use crate::engine::{clocks_from_views, evaluate, Clock, Ticket};
 use crate::exposition::Live;
 use crate::policy::spec::SourceSpec;
 use crate::policy::Config;
-use crate::sources::zendesk::Zendesk;
 use crate::sources::{Page, Source, SourceError};
 use crate::store::{decode_clocks, encode_clocks, Applied, SqliteStore, Store};
 
@@ -140,15 +139,7 @@ pub fn now_unix() -> i64 {
 
 /// Builds the adapter a source config names.
 pub fn build_source(name: &str, spec: &SourceSpec) -> Result<Box<dyn Source>, String> {
-    match spec.kind.as_str() {
-        "zendesk" => Zendesk::new(spec)
-            .map(|z| Box::new(z) as Box<dyn Source>)
-            .map_err(|e| format!("source {name}: {e}")),
-        other => Err(format!(
-            "source {name}: unknown kind \"{other}\"; this build knows: {}",
-            crate::sources::registry().join(", ")
-        )),
-    }
+    crate::sources::build(name, spec)
 }
 
 /// Runs the daemon until `shutdown` turns true (or, with `once`, until every
@@ -171,7 +162,8 @@ pub async fn run_with(
     // One read: the text served at /config is the text that was loaded.
     let text = std::fs::read_to_string(&opts.config)
         .map_err(|e| format!("cannot read config {}: {e}", opts.config.display()))?;
-    let config = Arc::new(Config::from_yaml(&text, &opts.config).map_err(|e| e.to_string())?);
+    let config =
+        Arc::new(crate::sources::config_from_yaml(&text, &opts.config).map_err(|e| e.to_string())?);
     let store = SqliteStore::open(&opts.store).map_err(|e| e.to_string())?;
     let store: SharedStore = Arc::new(Mutex::new(store));
     info!(config = %opts.config.display(), hash = %config.hash, store = %opts.store.display(), sources = config.sources.len(), "starting");
@@ -483,7 +475,7 @@ async fn reload(state: &Arc<DaemonState>, store: &SharedStore) -> Result<String,
     let loaded = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read config {}: {e}", path.display()))
         .and_then(|text| {
-            Config::from_yaml(&text, &path)
+            crate::sources::config_from_yaml(&text, &path)
                 .map(|c| (c, text))
                 .map_err(|e| e.to_string())
         });

@@ -453,7 +453,7 @@ fn clocks(state: &DaemonState, query: &str) -> Resp {
             url: config
                 .sources
                 .get(source)
-                .map(|spec| crate::sources::ticket_url(spec, id)),
+                .and_then(|spec| crate::sources::ticket_url(spec, id)),
             plan: plan_name,
             severity: sev_name,
             metric: metric_def.name.clone(),

@@ -7,8 +7,9 @@
 //! [`Record`]s plus the cursor that resumes *after* them. The daemon stores
 //! the records and the cursor in one transaction, so a cursor never advances
 //! past data that is not stored, and a crash at any point resumes where the
-//! last commit left off. Adding a helpdesk touches its module and one line in
-//! [`registry`].
+//! last commit left off. Adding a helpdesk is its folder (its typed config,
+//! client, wire types and mapping, and a [`Kind`]) and one line in
+//! [`KINDS`].
 //!
 //! Records carry references (an organization id), not copies: the store
 //! assembles a ticket's [`crate::engine::Ticket`] timeline from its header,
@@ -21,10 +22,13 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
 use crate::engine::timeline::Author;
-use crate::policy::spec::Status;
+use crate::policy::spec::{SourceSpec, Status};
+use crate::policy::{Config, ConfigError};
 
 /// A ticket's current header: what the helpdesk says about it now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -310,16 +314,126 @@ impl RequestStats {
     }
 }
 
-/// The helpdesk kinds this build knows.
-pub fn registry() -> &'static [&'static str] {
-    &["zendesk"]
+/// A kind of helpdesk this build can poll: how to check a source's
+/// settings, build its adapter, and link to one of its tickets. Each
+/// adapter's folder defines its own (`zendesk::KIND`).
+pub struct Kind {
+    /// The `kind:` of a source config.
+    pub name: &'static str,
+    /// Checks the adapter's settings (the source's keys besides `kind`,
+    /// `poll_interval` and `requests_per_minute`) without I/O.
+    pub check: fn(&SourceSpec) -> Result<(), SettingError>,
+    /// The adapter for a source; may read its secret.
+    pub build: fn(&SourceSpec) -> Result<Box<dyn Source>, String>,
+    /// A link for people to a ticket in the helpdesk's agent UI.
+    pub ticket_url: fn(&SourceSpec, &str) -> Option<String>,
+}
+
+/// The helpdesk kinds this build knows: one line per helpdesk.
+pub const KINDS: &[Kind] = &[zendesk::KIND];
+
+/// The kind of helpdesk named `name`.
+pub fn kind(name: &str) -> Option<&'static Kind> {
+    KINDS.iter().find(|k| k.name == name)
+}
+
+/// The names of the helpdesk kinds this build knows.
+pub fn registry() -> Vec<&'static str> {
+    KINDS.iter().map(|k| k.name).collect()
+}
+
+/// What is wrong with a source's settings: the key under the source, when
+/// known, and what would be valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingError {
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl SettingError {
+    /// From a serde message: `unknown field `x`` names the key `x`.
+    pub fn from_serde(message: &str) -> SettingError {
+        let key = message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(k, _)| k.to_string());
+        let mut message = message.to_string();
+        if key.is_some() {
+            message.push_str(" (besides kind, poll_interval and requests_per_minute)");
+        }
+        SettingError { key, message }
+    }
+}
+
+impl std::fmt::Display for SettingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.key {
+            Some(k) => write!(f, "{k}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Checks every source of a config (its kind, and its settings by its
+/// adapter), with errors at the file's line of the key.
+pub fn check(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError> {
+    for (name, spec) in &config.sources {
+        let Some(k) = kind(&spec.kind) else {
+            return Err(ConfigError::at_key(
+                file,
+                text,
+                &["sources", name, "kind"],
+                format!(
+                    "unknown kind {:?}; this build knows: {}",
+                    spec.kind,
+                    registry().join(", ")
+                ),
+            ));
+        };
+        (k.check)(spec).map_err(|e| {
+            let mut key = vec!["sources", name.as_str()];
+            if let Some(k) = &e.key {
+                key.push(k);
+            }
+            ConfigError::at_key(file, text, &key, e.message)
+        })?;
+    }
+    Ok(())
+}
+
+/// Parses and validates config text, its sources included (`file` names
+/// it in errors and is the base of the files it refers to).
+pub fn config_from_yaml(text: &str, file: &Path) -> Result<Config, ConfigError> {
+    let config = Config::from_yaml(text, file)?;
+    check(&config, file, text)?;
+    Ok(config)
+}
+
+/// Reads, parses and validates a config file, its sources included.
+pub fn load_config(file: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(file).map_err(|e| ConfigError {
+        file: file.to_path_buf(),
+        line: None,
+        column: None,
+        key: None,
+        message: format!("cannot read the config file: {e}"),
+    })?;
+    config_from_yaml(&text, file)
+}
+
+/// Builds the adapter of a source.
+pub fn build(name: &str, spec: &SourceSpec) -> Result<Box<dyn Source>, String> {
+    let k = kind(&spec.kind).ok_or_else(|| {
+        format!(
+            "source {name}: unknown kind {:?}; this build knows: {}",
+            spec.kind,
+            registry().join(", ")
+        )
+    })?;
+    (k.build)(spec).map_err(|e| format!("source {name}: {e}"))
 }
 
 /// A link for people to a ticket in the helpdesk's agent UI.
-pub fn ticket_url(spec: &crate::policy::spec::SourceSpec, id: &str) -> String {
-    let base = spec.url.trim_end_matches('/');
-    match spec.kind.as_str() {
-        "zendesk" => format!("{base}/agent/tickets/{id}"),
-        _ => format!("{base}/{id}"),
-    }
+pub fn ticket_url(spec: &SourceSpec, id: &str) -> Option<String> {
+    (kind(&spec.kind)?.ticket_url)(spec, id)
 }

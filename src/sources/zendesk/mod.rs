@@ -53,8 +53,34 @@ use super::{
 use crate::policy::spec::{SecretSpec, SourceSpec, Status, VoiceComments};
 use crate::time::parse_instant;
 
+pub mod config;
 pub mod events;
 pub mod import;
+
+use self::config::ZendeskConfig;
+
+/// Zendesk in the registry of helpdesk kinds ([`super::KINDS`]).
+pub const KIND: super::Kind = super::Kind {
+    name: "zendesk",
+    check: check_spec,
+    build: build_source,
+    ticket_url: agent_ticket_url,
+};
+
+fn check_spec(spec: &SourceSpec) -> Result<(), super::SettingError> {
+    ZendeskConfig::from_spec(spec).map(|_| ())
+}
+
+fn build_source(spec: &SourceSpec) -> Result<Box<dyn Source>, String> {
+    Ok(Box::new(Zendesk::new(spec)?))
+}
+
+/// `https://acme.zendesk.com/agent/tickets/7` (the `url` key alone is read:
+/// this runs for every ticket a JSON API answer lists).
+fn agent_ticket_url(spec: &SourceSpec, id: &str) -> Option<String> {
+    let base = spec.settings.get("url")?.as_str()?.trim_end_matches('/');
+    Some(format!("{base}/agent/tickets/{id}"))
+}
 
 /// How the adapter authenticates.
 #[derive(Clone)]
@@ -171,21 +197,22 @@ const STREAMS: [&str; 4] = ["users", "organizations", "tickets", "ticket_events"
 impl Zendesk {
     /// The adapter for a configured source; reads the token now.
     pub fn new(spec: &SourceSpec) -> Result<Self, String> {
-        let token = read_secret(&spec.auth.token)?;
+        let config = ZendeskConfig::from_spec(spec).map_err(|e| e.to_string())?;
+        let token = read_secret(&config.auth.token)?;
         if token.is_empty() {
             return Err("the API token is empty".to_string());
         }
-        let auth = Auth::new(spec.auth.email.clone(), token);
+        let auth = Auth::new(config.auth.email.clone(), token);
         let client = http_client()?;
         Ok(Self {
             client,
-            base: spec.url.trim_end_matches('/').to_string(),
+            base: config.url.trim_end_matches('/').to_string(),
             auth,
-            start_time: spec.start_time.0,
+            start_time: config.start_time.0,
             per_page: 1000,
             stats: Arc::default(),
-            custom_status_overrides: Arc::new(spec.custom_statuses.clone()),
-            voice_comments: spec.voice_comments,
+            custom_status_overrides: Arc::new(config.custom_statuses),
+            voice_comments: config.voice_comments,
             custom_statuses: Arc::default(),
         })
     }

@@ -120,6 +120,21 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+impl ConfigError {
+    /// An error found after the config was read, at the line of the key
+    /// path `key` in `text` (or of its deepest parent found there).
+    pub fn at_key(file: &Path, text: &str, key: &[&str], message: String) -> ConfigError {
+        let path: Vec<String> = key.iter().map(|k| k.to_string()).collect();
+        ConfigError {
+            file: file.to_path_buf(),
+            line: locate::line_of(text, &path),
+            column: None,
+            key: Some(key.join(".")),
+            message,
+        }
+    }
+}
+
 /// Years for which named holiday sets are expanded: one either side of the
 /// supported range, because a local day can straddle a UTC year boundary.
 const HOLIDAY_YEARS: (i32, i32) = (1969, 2101);

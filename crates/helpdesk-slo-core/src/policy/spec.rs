@@ -490,35 +490,75 @@ pub struct AuthSpec {
     pub token: SecretSpec,
 }
 
-/// A helpdesk to poll.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A helpdesk to poll, as the core sees it: its kind, the settings the
+/// daemon reads for every source, and the rest of its keys, which belong to
+/// its adapter. Each adapter reads those into a typed config of its own and
+/// checks them (the kinds this build knows and their keys are the daemon's
+/// business: the core knows no helpdesk).
+///
+/// ```yaml
+/// sources:
+///   zendesk:                  # the source's name, used in labels
+///     kind: zendesk           # the adapter
+///     poll_interval: 1m       # time between polls once caught up
+///     requests_per_minute: 10 # the helpdesk's budget
+///     url: https://acme.zendesk.com   # ...the adapter's own keys
+/// ```
+#[derive(Debug, Clone, PartialEq)]
 pub struct SourceSpec {
-    /// The adapter: `zendesk`.
+    /// The adapter (`zendesk`).
     pub kind: String,
-    /// The helpdesk's base URL, e.g. `https://acme.zendesk.com`.
-    pub url: String,
-    pub auth: AuthSpec,
-    /// Where the first backfill starts.
-    pub start_time: InstantSpec,
     /// Time between polls once caught up (`60s`, `5m`).
-    #[serde(default)]
     pub poll_interval: Option<BusinessDuration>,
     /// Most requests a minute to send (Zendesk allows 10 incremental-export
     /// requests a minute).
-    #[serde(default)]
     pub requests_per_minute: Option<u32>,
-    /// Zendesk custom ticket statuses that count as another status than
-    /// their category (`"1500001234": hold` pauses the clocks that pause
-    /// on hold while a ticket is in that open-category custom status).
-    /// Without an entry a custom status counts as its category.
-    #[serde(default)]
-    pub custom_statuses: BTreeMap<String, Status>,
-    /// Voice comments (Zendesk Talk call recordings and voicemails):
-    /// `count` (the default: a public one by an agent is a reply) or
-    /// `ignore`.
-    #[serde(default)]
-    pub voice_comments: VoiceComments,
+    /// Every other key, for the adapter of `kind`.
+    pub settings: BTreeMap<String, serde_yaml_ng::Value>,
+}
+
+impl<'de> Deserialize<'de> for SourceSpec {
+    // By hand rather than with `#[serde(flatten)]`, which would buffer the
+    // whole map first and lose the line of an error in `poll_interval`.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SourceSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a source: `kind` and the adapter's settings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SourceSpec, A::Error> {
+                let mut kind = None;
+                let mut poll_interval = None;
+                let mut requests_per_minute = None;
+                let mut settings = BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "kind" => kind = Some(map.next_value::<String>()?),
+                        "poll_interval" => {
+                            poll_interval = map.next_value::<Option<BusinessDuration>>()?
+                        }
+                        "requests_per_minute" => {
+                            requests_per_minute = map.next_value::<Option<u32>>()?
+                        }
+                        _ => {
+                            let value = map.next_value::<serde_yaml_ng::Value>()?;
+                            if settings.insert(key.clone(), value).is_some() {
+                                return Err(de::Error::custom(format!("duplicate key `{key}`")));
+                            }
+                        }
+                    }
+                }
+                Ok(SourceSpec {
+                    kind: kind.ok_or_else(|| de::Error::missing_field("kind"))?,
+                    poll_interval,
+                    requests_per_minute,
+                    settings,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// What a voice comment counts as.
