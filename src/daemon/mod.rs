@@ -880,6 +880,16 @@ fn run_on_idle_cpu() {
 
 /// A small deterministic jitter (no RNG dependency): 0..=max_ms from the
 /// clock's sub-second nanos.
+/// The longest a `Retry-After` holds a source: the helpdesk's word comes
+/// from outside, and a huge one (or one a proxy mangled) must not stop a
+/// source for days or overflow a timer.
+const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// How long to hold a source the helpdesk rate limited for `secs`.
+fn rate_limit_wait(secs: u64) -> Duration {
+    Duration::from_secs(secs).min(MAX_RATE_LIMIT_WAIT)
+}
+
 fn jitter(max_ms: u64) -> Duration {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1375,8 +1385,9 @@ async fn read_stream(
             Ok(p) => p,
             Err(SourceError::RateLimited(secs)) => {
                 retried();
-                warn!(source = %name, stream, retry_after = secs, "rate limited");
-                gate.hold(Duration::from_secs(secs) + jitter(250)).await;
+                let wait = rate_limit_wait(secs);
+                warn!(source = %name, stream, retry_after = secs, wait_s = wait.as_secs(), "rate limited");
+                gate.hold(wait + jitter(250)).await;
                 continue;
             }
             Err(e @ (SourceError::Transient(_) | SourceError::Malformed { .. })) => {
@@ -1747,6 +1758,20 @@ async fn poll_source(
     finished?;
     computed?;
     Ok((name, summary))
+}
+
+#[cfg(test)]
+mod rate_limit_tests {
+    use super::*;
+
+    #[test]
+    fn a_retry_after_of_any_size_is_held_at_most_fifteen_minutes() {
+        assert_eq!(rate_limit_wait(49), Duration::from_secs(49));
+        assert_eq!(rate_limit_wait(0), Duration::ZERO);
+        assert_eq!(rate_limit_wait(86_400), MAX_RATE_LIMIT_WAIT);
+        // The largest value a header can give: no overflow with the jitter.
+        assert!(rate_limit_wait(u64::MAX) + jitter(250) >= MAX_RATE_LIMIT_WAIT);
+    }
 }
 
 #[cfg(test)]
