@@ -269,39 +269,26 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
     url_decode_pairs(query)
 }
 
-/// `a=b&c=d` with `%XX` and `+` decoded.
+/// `a=b&c=d` with `%XX` and `+` decoded (an invalid `%` sequence is kept
+/// as written).
 fn url_decode_pairs(query: &str) -> Vec<(String, String)> {
-    fn decode(s: &str) -> String {
-        let bytes = s.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => {
-                    let hex = |c: u8| (c as char).to_digit(16);
-                    match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                        (Some(h), Some(l)) => {
-                            out.push((h * 16 + l) as u8);
-                            i += 2;
-                        }
-                        _ => out.push(b'%'),
-                    }
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
         .collect()
+}
+
+/// Decodes base64 in either alphabet (standard, as HTTP basic auth uses,
+/// or URL-safe), padded or not.
+pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    use base64::alphabet::{STANDARD, URL_SAFE};
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use base64::Engine;
+    let lenient =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    GeneralPurpose::new(&STANDARD, lenient)
+        .decode(text)
+        .or_else(|_| GeneralPurpose::new(&URL_SAFE, lenient).decode(text))
+        .ok()
 }
 
 fn clocks(state: &DaemonState, query: &str) -> Resp {

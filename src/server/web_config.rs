@@ -137,7 +137,7 @@ impl WebConfig {
 /// `Basic base64(user:password)` → (user, password).
 fn parse_basic(header: &str) -> Option<(String, String)> {
     let encoded = header.strip_prefix("Basic ")?.trim();
-    let decoded = crate::simulator::base64_decode(encoded)?;
+    let decoded = super::decode_base64(encoded)?;
     let text = String::from_utf8(decoded).ok()?;
     let (user, password) = text.split_once(':')?;
     Some((user.to_string(), password.to_string()))
