@@ -46,6 +46,7 @@ pub mod alerts;
 pub mod cli;
 pub mod daemon;
 pub mod exposition;
+pub mod import;
 pub mod report;
 pub mod server;
 pub mod simulator;

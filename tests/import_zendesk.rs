@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
+use helpdesk_slo::import::zendesk::{import, ImportError, ImportOptions, Imported};
 use helpdesk_slo::policy::spec::{MetricKindSpec, SecretSpec, Status, TargetAmount};
 use helpdesk_slo::policy::Config;
 use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
@@ -14,7 +15,6 @@ use helpdesk_slo::simulator::zendesk::{
     endpoint, start, Faults, Server, ServerOptions, SimState, DEMO_TOKEN,
 };
 use helpdesk_slo::simulator::zendesk_admin::{Admin, Holiday, Schedule};
-use helpdesk_slo::sources::zendesk::import::{import, ImportError, ImportOptions, Imported};
 use serde_json::json;
 
 fn celigo() -> Config {

@@ -2,15 +2,15 @@
 //! policies, schedules and holidays through the Zendesk API ("List SLA
 //! Policies", "List Schedules", "List Holidays for a Schedule") and prints
 //! the equivalent config YAML, commented where Zendesk and helpdesk-slo
-//! differ. The conversion is in [`crate::sources::zendesk::import`].
+//! differ. The conversion is in [`crate::import::zendesk`].
 
 use std::path::PathBuf;
 
 use clap::Args;
 
 use super::Failure;
+use crate::import::zendesk::{import, ImportError, ImportOptions};
 use crate::policy::spec::SecretSpec;
-use crate::sources::zendesk::import::{import, ImportError, ImportOptions};
 
 /// The variable the token is read from when neither --token-env nor
 /// --token-file is given.

@@ -48,9 +48,9 @@ use chrono::{Datelike, NaiveDate};
 use hyper::StatusCode;
 use serde_json::{json, Value};
 
+use crate::import::zendesk::rails_name_for;
 use crate::policy::spec::{MetricKindSpec, Status, TargetAmount};
 use crate::policy::Config;
-use crate::sources::zendesk::import::rails_name_for;
 
 /// Endpoint names of the request counts (beside [`super::zendesk::endpoint`]).
 pub mod endpoint {

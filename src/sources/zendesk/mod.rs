@@ -55,7 +55,6 @@ use crate::time::parse_instant;
 
 pub mod config;
 pub mod events;
-pub mod import;
 
 use self::config::ZendeskConfig;
 

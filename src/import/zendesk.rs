@@ -62,10 +62,10 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{http_client, read_secret, without_url, Auth};
 use crate::calendar::format_seconds;
 use crate::policy::spec::SecretSpec;
 use crate::policy::Config;
+use crate::sources::zendesk::{http_client, read_secret, without_url, Auth};
 
 /// Zendesk's (Rails ActiveSupport's) time zone names and their IANA zones.
 /// Where several names share a zone, the first listed is the one the
