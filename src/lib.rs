@@ -44,6 +44,7 @@ pub use helpdesk_slo_core::{calendar, engine, policy, time};
 
 pub mod alerts;
 pub mod cli;
+pub mod clock;
 pub mod daemon;
 pub mod exposition;
 pub mod import;
@@ -51,4 +52,5 @@ pub mod report;
 pub mod server;
 pub mod simulator;
 pub mod sources;
+pub mod state;
 pub mod store;

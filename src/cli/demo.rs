@@ -19,7 +19,8 @@ use tracing::{info, warn};
 
 use super::run::{init_logs, LogFormat};
 use super::Failure;
-use crate::daemon::{now_unix, run_with, Options};
+use crate::clock::now_unix;
+use crate::daemon::{run_with, Options};
 use crate::policy::Config;
 use crate::simulator::generator::{generate, GeneratorOptions, NewTicket};
 use crate::simulator::zendesk::{start, ServerOptions, SimState, DEMO_TOKEN};

@@ -39,8 +39,6 @@
 //!   valid one recomputes every ticket's clocks off to the side and swaps
 //!   them in at once. Changes to `sources:` need a restart (logged).
 
-mod state;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -58,7 +56,7 @@ use crate::policy::Config;
 use crate::sources::{Page, Source, SourceError};
 use crate::store::{decode_clocks, encode_clocks, Applied, SqliteStore, Store};
 
-pub use state::{DaemonState, ReloadRequest};
+pub use crate::state::{DaemonState, ReloadRequest};
 
 /// How often the figures are recomputed when nothing changed: clocks cross
 /// their due and calendars open and close as time passes.
@@ -130,12 +128,7 @@ pub struct SourceSummary {
 
 type SharedStore = Arc<Mutex<SqliteStore>>;
 
-/// Now, in Unix seconds.
-pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
+pub use crate::clock::now_unix;
 
 /// Builds the adapter a source config names.
 pub fn build_source(name: &str, spec: &SourceSpec) -> Result<Box<dyn Source>, String> {

@@ -45,9 +45,9 @@ mod web_config;
 pub use web_config::WebConfig;
 
 use crate::calendar::BusinessDuration;
-use crate::daemon::DaemonState;
 use crate::engine::ClockState;
 use crate::exposition::live::SeriesKey;
+use crate::state::DaemonState;
 
 type Resp = Response<Full<Bytes>>;
 
@@ -371,7 +371,7 @@ fn clocks(state: &DaemonState, query: &str) -> Resp {
             format!("unknown state \"{want_state}\"; use at_risk, breached, active or paused"),
         );
     }
-    let now = crate::daemon::now_unix();
+    let now = crate::clock::now_unix();
     let live = match state.live.lock() {
         Ok(l) => l,
         Err(_) => {

@@ -290,7 +290,7 @@ impl SimState {
     /// clock.
     pub fn now(&self) -> i64 {
         match self.0.clock.load(Ordering::Relaxed) {
-            WALL_CLOCK => crate::daemon::now_unix(),
+            WALL_CLOCK => crate::clock::now_unix(),
             t => t,
         }
     }

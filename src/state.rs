@@ -1,6 +1,7 @@
 //! What the running daemon shares between its poll loops, its refresher and
 //! the HTTP server: the config in force, the live clocks, the exporter's
-//! health and the last rendered exposition.
+//! health and the last rendered exposition. It lives beneath both, so the
+//! server reads it without importing the daemon.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
