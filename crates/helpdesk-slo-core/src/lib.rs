@@ -11,6 +11,7 @@
 //! modules under the same names.
 
 pub mod calendar;
+mod de;
 pub mod engine;
 pub mod policy;
 pub mod time;

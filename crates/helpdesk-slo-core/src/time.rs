@@ -8,7 +8,10 @@
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use crate::calendar::{MAX_INSTANT, MIN_INSTANT};
+/// First supported instant: 1970-01-01T00:00:00Z.
+pub const MIN_INSTANT: i64 = 0;
+/// Last supported instant: 2101-01-01T00:00:00Z, the end of the year 2100.
+pub const MAX_INSTANT: i64 = days_from_civil(2101, 1, 1) * 86_400;
 
 /// Parses an RFC 3339 instant with second precision into Unix seconds.
 pub fn parse_instant(text: &str) -> Result<i64, String> {

@@ -124,7 +124,7 @@ impl fmt::Display for BusinessDuration {
 
 impl<'de> Deserialize<'de> for BusinessDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::calendar::spec::parse_str(d, "a duration such as 45m, 4h or 2d", str::parse)
+        crate::de::parse_str(d, "a duration such as 45m, 4h or 2d", str::parse)
     }
 }
 

@@ -68,10 +68,11 @@ pub use duration::{format_seconds, BusinessDuration};
 use table::{year_start, YearTable};
 pub use week::{DayWindow, WeeklyHours};
 
-/// First supported instant: 1970-01-01T00:00:00Z.
-pub const MIN_INSTANT: i64 = 0;
-/// Last supported instant: 2101-01-01T00:00:00Z, the end of the year 2100.
-pub const MAX_INSTANT: i64 = year_start(LAST_YEAR + 1);
+/// The supported instants (defined with instants, in [`crate::time`]).
+pub use crate::time::{MAX_INSTANT, MIN_INSTANT};
+
+// The last supported instant is where the year after the last one starts.
+const _: () = assert!(MAX_INSTANT == year_start(LAST_YEAR + 1));
 
 const FIRST_YEAR: i32 = 1970;
 const LAST_YEAR: i32 = 2100;

@@ -29,32 +29,11 @@ use chrono_tz::Tz;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use crate::de::parse_str;
+
 use super::duration::BusinessDuration;
 use super::holidays::NAMED_SETS;
 use super::week::{parse_days, parse_window, DayWindow, WeeklyHours, WrittenWindow};
-
-/// Deserializes a string through `parse`, raising its error while the value is
-/// being read, so the YAML error carries the exact key path and position.
-pub(crate) fn parse_str<'de, D, T>(
-    d: D,
-    expecting: &'static str,
-    parse: impl FnOnce(&str) -> Result<T, String>,
-) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    struct V<F>(&'static str, F);
-    impl<'de, T, F: FnOnce(&str) -> Result<T, String>> Visitor<'de> for V<F> {
-        type Value = T;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str(self.0)
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
-            (self.1)(v).map_err(E::custom)
-        }
-    }
-    d.deserialize_str(V(expecting, parse))
-}
 
 /// One calendar as written in the config.
 #[derive(Debug, Clone, Deserialize)]

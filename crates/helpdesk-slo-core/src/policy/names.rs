@@ -13,7 +13,7 @@ use std::marker::PhantomData;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::calendar::spec::parse_str;
+use crate::de::parse_str;
 
 /// The names defined in a config, by kind.
 #[derive(Debug, Clone, Default)]

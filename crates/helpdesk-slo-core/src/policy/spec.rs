@@ -14,8 +14,9 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use super::names::{CalendarKind, CreditKind, MetricKind, PlanKind, Ref, SeverityKind};
-use crate::calendar::spec::{parse_str, CalendarSpec};
+use crate::calendar::spec::CalendarSpec;
 use crate::calendar::BusinessDuration;
+use crate::de::parse_str;
 
 /// The whole config file as written.
 #[derive(Debug, Clone, Deserialize)]
