@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+pub use super::live::WindowCounts;
 use super::live::{credit_key, Live, SeriesKey, FULFIL_BUCKETS, START_BUCKET_SECONDS};
 use crate::engine::aggregate::period_bounds;
 use crate::engine::ClockState;
@@ -20,24 +21,6 @@ pub const WINDOWS: [&str; 4] = ["7d", "30d", "month", "quarter"];
 
 /// The imminent-breach horizons (business seconds), with their labels.
 pub const SOON: [(&str, i64); 3] = [("15m", 900), ("1h", 3600), ("4h", 14_400)];
-
-/// Met and decided counts of one window.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WindowCounts {
-    pub met: u64,
-    pub decided: u64,
-}
-
-impl WindowCounts {
-    /// met / decided; 1 with nothing decided.
-    pub fn attainment(&self) -> f64 {
-        if self.decided == 0 {
-            1.0
-        } else {
-            self.met as f64 / self.decided as f64
-        }
-    }
-}
 
 /// One plan × severity × metric series at `now`.
 #[derive(Debug, Clone, PartialEq)]

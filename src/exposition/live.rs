@@ -15,11 +15,27 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::figures::WindowCounts;
-
 use crate::engine::{Clock, ClockState};
 use crate::policy::model::{MetricId, PlanId, SeverityId};
 use crate::policy::Policy;
+
+/// Met and decided counts of one window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WindowCounts {
+    pub met: u64,
+    pub decided: u64,
+}
+
+impl WindowCounts {
+    /// met / decided; 1 with nothing decided.
+    pub fn attainment(&self) -> f64 {
+        if self.decided == 0 {
+            1.0
+        } else {
+            self.met as f64 / self.decided as f64
+        }
+    }
+}
 
 /// The `org` label of every organization not in the allowlist.
 pub const OTHER_ORG: &str = "other";

@@ -50,6 +50,20 @@ pub mod generator;
 pub mod zendesk;
 pub mod zendesk_admin;
 
+/// Endpoint names used for the emulator's request counts (the Zendesk
+/// API's and the admin endpoints').
+pub mod endpoint {
+    pub const TICKETS: &str = "tickets_cursor";
+    pub const TICKET_EVENTS: &str = "ticket_events";
+    pub const ORGANIZATIONS: &str = "organizations";
+    pub const USERS: &str = "users_cursor";
+    pub const TICKET: &str = "ticket_show";
+    pub const SCHEDULES: &str = "schedules";
+    pub const SLA_POLICIES: &str = "sla_policies";
+    pub const CUSTOM_STATUSES: &str = "custom_statuses";
+    pub const OTHER: &str = "other";
+}
+
 /// splitmix64: a tiny, good-enough, deterministic generator (no dependency).
 #[derive(Debug, Clone)]
 pub struct Rng(u64);

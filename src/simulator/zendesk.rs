@@ -127,18 +127,7 @@ pub const RECENT_EXCLUSION_SECONDS: i64 = 60;
 /// [`Inner::clock`] when it follows the wall clock.
 const WALL_CLOCK: i64 = i64::MIN;
 
-/// Endpoint names used for request counts.
-pub mod endpoint {
-    pub const TICKETS: &str = "tickets_cursor";
-    pub const TICKET_EVENTS: &str = "ticket_events";
-    pub const ORGANIZATIONS: &str = "organizations";
-    pub const USERS: &str = "users_cursor";
-    pub const TICKET: &str = "ticket_show";
-    pub const SCHEDULES: &str = "schedules";
-    pub const SLA_POLICIES: &str = "sla_policies";
-    pub const CUSTOM_STATUSES: &str = "custom_statuses";
-    pub const OTHER: &str = "other";
-}
+pub use super::endpoint;
 
 /// Injected faults; all off by default. Decisions depend only on `seed` and
 /// the request's sequence number (authenticated requests, counted from 1).

@@ -52,7 +52,7 @@ use crate::import::zendesk::rails_name_for;
 use crate::policy::spec::{MetricKindSpec, Status, TargetAmount};
 use crate::policy::Config;
 
-/// Endpoint names of the request counts (beside [`super::zendesk::endpoint`]).
+/// Endpoint names of the request counts (beside [`super::endpoint`]).
 pub mod endpoint {
     pub const SCHEDULE: &str = "schedule_show";
     pub const HOLIDAYS: &str = "schedule_holidays";
@@ -128,7 +128,7 @@ impl AdminState {
     ) -> Result<Value, AdminError> {
         let admin = self.lock();
         match ep {
-            super::zendesk::endpoint::SCHEDULES => Ok(json!({
+            super::endpoint::SCHEDULES => Ok(json!({
                 "schedules": admin.schedules.iter().map(|s| schedule_json(s, base)).collect::<Vec<_>>(),
             })),
             endpoint::SCHEDULE => {
@@ -141,7 +141,7 @@ impl AdminState {
                     "holidays": s.holidays.iter().map(holiday_json).collect::<Vec<_>>(),
                 }))
             }
-            super::zendesk::endpoint::SLA_POLICIES => policies_page(&admin, query, base),
+            super::endpoint::SLA_POLICIES => policies_page(&admin, query, base),
             endpoint::SLA_POLICY => {
                 let id = id_in(path, "/api/v2/slas/policies/").ok_or_else(not_found)?;
                 admin
@@ -192,8 +192,8 @@ pub fn classify(path: &str) -> Option<&'static str> {
 pub fn serves(ep: &str) -> bool {
     matches!(
         ep,
-        super::zendesk::endpoint::SCHEDULES
-            | super::zendesk::endpoint::SLA_POLICIES
+        super::endpoint::SCHEDULES
+            | super::endpoint::SLA_POLICIES
             | endpoint::SCHEDULE
             | endpoint::HOLIDAYS
             | endpoint::SLA_POLICY
