@@ -249,3 +249,31 @@ fn config_errors_never_panic_on_odd_yaml() {
         );
     }
 }
+
+/// The source config `docs/zendesk.md` shows loads and passes the source
+/// checks, with the keys it documents.
+#[test]
+fn the_zendesk_config_in_the_docs_loads() {
+    let doc = std::fs::read_to_string("docs/zendesk.md").unwrap();
+    let block = doc
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/zendesk.md has a yaml block");
+    let text = format!(
+        "calendars:\n  support: {{ timezone: UTC, hours: 24x7 }}\nseverities: [{{ name: sev1, priorities: [urgent, sev1] }}]\n{block}"
+    );
+    let config = helpdesk_slo::sources::config_from_yaml(&text, Path::new("docs/zendesk.md"))
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let spec = &config.sources["zendesk"];
+    let zendesk = helpdesk_slo::sources::zendesk::config::ZendeskConfig::from_spec(spec).unwrap();
+    assert_eq!(zendesk.url, "https://acme.zendesk.com");
+    assert_eq!(
+        zendesk.custom_statuses.get("1500001234"),
+        Some(&helpdesk_slo::policy::spec::Status::Hold)
+    );
+    assert_eq!(
+        config.policy.severity_field.as_deref(),
+        Some("360041597112")
+    );
+}
