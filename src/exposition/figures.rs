@@ -97,6 +97,24 @@ pub fn configured_series(policy: &Policy) -> Vec<SeriesKey> {
     out
 }
 
+/// Business seconds from `now` to `due` on the calendar of the series'
+/// target, negative once past due (wall-clock seconds when the series has
+/// no target): what the exposition's imminent-breach gauges and the JSON
+/// API's `business_seconds_remaining` both say.
+pub fn business_seconds_left(policy: &Policy, key: SeriesKey, due: i64, now: i64) -> i64 {
+    let calendar = policy
+        .plans
+        .get(key.plan)
+        .and_then(|p| p.target(key.severity, key.metric))
+        .map(|t| &t.calendar);
+    let signed = if now <= due {
+        calendar.and_then(|c| c.business_seconds(now, due).ok())
+    } else {
+        calendar.and_then(|c| c.business_seconds(due, now).ok().map(|x| -x))
+    };
+    signed.unwrap_or(due - now)
+}
+
 /// The first instant of each window ending at `now`, for a plan.
 fn window_starts(policy: &Policy, plan: PlanId, now: i64) -> [i64; 4] {
     let tz = policy
@@ -220,14 +238,7 @@ pub fn compute(policy: &Policy, live: &mut Live, now: i64) -> Figures {
             }
             (ClockState::Active, Some(due)) => {
                 f.active += 1;
-                let calendar = policy
-                    .plans
-                    .get(key.plan)
-                    .and_then(|p| p.target(key.severity, key.metric))
-                    .map(|t| &t.calendar);
-                let left = calendar
-                    .and_then(|c| c.business_seconds(now, due).ok())
-                    .unwrap_or(due - now);
+                let left = business_seconds_left(policy, key, due, now);
                 for (i, &(_, horizon)) in SOON.iter().enumerate() {
                     if left <= horizon {
                         f.soon[i] += 1;

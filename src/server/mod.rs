@@ -398,19 +398,14 @@ fn clocks(state: &DaemonState, query: &str) -> Resp {
         {
             continue;
         }
-        let calendar = policy
-            .plans
-            .get(p)
-            .and_then(|pl| pl.target(s, m))
-            .map(|t| &t.calendar);
-        let remaining = clock.due_at.map(|due| {
-            let signed = if now <= due {
-                calendar.and_then(|c| c.business_seconds(now, due).ok())
-            } else {
-                calendar.and_then(|c| c.business_seconds(due, now).ok().map(|x| -x))
-            };
-            signed.unwrap_or(due - now)
-        });
+        let key = SeriesKey {
+            plan: p,
+            severity: s,
+            metric: m,
+        };
+        let remaining = clock
+            .due_at
+            .map(|due| crate::exposition::figures::business_seconds_left(policy, key, due, now));
         let current = match clock.state {
             ClockState::Paused => "paused",
             ClockState::Active
