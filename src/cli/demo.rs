@@ -180,7 +180,7 @@ async fn demo(
     let Ok((bound, state)) = started_rx.await else {
         // The daemon stopped before serving: its error says why.
         return match daemon.await {
-            Ok(Err(e)) => Err(Failure::Runtime(e)),
+            Ok(Err(e)) => Err(e.into()),
             _ => Err(Failure::Runtime("the daemon stopped at start".into())),
         };
     };
@@ -199,7 +199,7 @@ async fn demo(
         }
         if daemon.is_finished() {
             return match daemon.await {
-                Ok(Err(e)) => Err(Failure::Runtime(e)),
+                Ok(Err(e)) => Err(e.into()),
                 _ => Err(Failure::Runtime(
                     "the daemon stopped during the backfill".into(),
                 )),
@@ -249,7 +249,7 @@ async fn demo(
         .await
         .map_err(|e| Failure::Runtime(format!("the daemon task failed: {e}")))?;
     server.shutdown().await;
-    result.map_err(Failure::Runtime)?;
+    result?;
     report.map(|_| ()).map_err(Failure::Runtime)
 }
 

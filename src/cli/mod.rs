@@ -160,6 +160,18 @@ pub(crate) enum Failure {
     Runtime(String),
 }
 
+impl From<crate::daemon::DaemonError> for Failure {
+    /// The daemon's bad input (config, web config, a source's settings, a
+    /// store location) is a usage error; the rest failed at run time.
+    fn from(e: crate::daemon::DaemonError) -> Failure {
+        if e.is_bad_input() {
+            Failure::Usage(e.to_string())
+        } else {
+            Failure::Runtime(e.to_string())
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Check { config } => {

@@ -89,7 +89,7 @@ pub(crate) fn run_daemon(args: RunArgs) -> Result<(), Failure> {
             web_config: args.web_config_file,
             early_recompute_at_normal_priority: false,
         };
-        let summary = run(opts, rx).await.map_err(Failure::Usage)?;
+        let summary = run(opts, rx).await?;
         for (name, s) in &summary.sources {
             info!(source = %name, pages = s.pages, records = s.records, tickets_recomputed = s.recomputed, retries = s.retries, "done");
         }

@@ -130,14 +130,11 @@ where
     }
 }
 
-/// Binds `addr` (port 0 picks a free one).
-pub async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), String> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+/// Binds `addr` (port 0 picks a free one); returns the listener and the
+/// address it is bound to.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
     Ok((listener, bound))
 }
 

@@ -1,0 +1,304 @@
+//! Recomputation: reads tickets from the store, evaluates their clocks on
+//! every core, saves them and puts them in the live index, chunk by chunk,
+//! without losing a change a poll commits meanwhile.
+
+use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use super::store_access::{blocking, open_readers, SharedStore};
+use super::DaemonError;
+use crate::clock::now_unix;
+use crate::engine::crosscheck::{disagreements, Disagreement, CROSSCHECK_GRACE};
+use crate::engine::{evaluate, Clock, Ticket};
+use crate::exposition::Live;
+use crate::policy::Config;
+use crate::store::{encode_clocks, Store};
+
+/// Tickets evaluated per store round trip of a recompute.
+pub(super) const RECOMPUTE_CHUNK: usize = 2_000;
+
+/// Clocks to save: `(ticket id, config hash, encoded clocks)`.
+type ClockRows = Vec<(String, String, Vec<u8>)>;
+
+/// What goes into the live index for one ticket: id, creation,
+/// organization, clocks (none for a deleted or unknown ticket, which
+/// leaves it) and where its events disagree with its ticket record.
+type EvaluatedTicket = (String, i64, Option<String>, Vec<Clock>, Vec<Disagreement>);
+
+/// One chunk's evaluation: the clocks rows to save, and what goes into the
+/// live index.
+pub(super) type Evaluated = (ClockRows, Vec<EvaluatedTicket>);
+
+/// Evaluated chunks waiting for the store before evaluation waits too.
+const SAVE_QUEUE_CHUNKS: usize = 16;
+
+/// Chunks read and evaluated at once by a recompute of many tickets, each
+/// on a reading connection of its own.
+const RECOMPUTE_WORKERS: usize = 2;
+
+/// A recompute of one source's tickets under one config, into one live
+/// index (the daemon's, or a reload's side index).
+pub(super) struct Recompute<'a> {
+    pub(super) store: &'a SharedStore,
+    pub(super) live: &'a Mutex<Live>,
+    pub(super) source: &'a str,
+    pub(super) config: &'a Arc<Config>,
+}
+
+impl Recompute<'_> {
+    /// Recomputes tickets whose clocks were computed under another config:
+    /// a changed target or calendar re-evaluates past tickets too.
+    pub(super) async fn computed_under_other_config(&self) -> Result<u64, DaemonError> {
+        let (src, hash) = (self.source.to_string(), self.config.hash.clone());
+        let ids = blocking(self.store, move |s| {
+            Ok(s.ticket_ids_computed_under_other_config(&src, &hash)?)
+        })
+        .await?;
+        if !ids.is_empty() {
+            info!(tickets = ids.len(), config = %self.config.hash, "the config changed: recomputing these tickets' clocks");
+        }
+        Ok(self.tickets(ids).await?.saved)
+    }
+
+    /// Recomputes tickets whose clocks are missing or stale, plus `also`
+    /// (ids that changed, including deleted ones, which leave the
+    /// exposition).
+    pub(super) async fn stale(&self, also: &[String]) -> Result<u64, DaemonError> {
+        let src = self.source.to_string();
+        let mut ids = blocking(self.store, move |s| Ok(s.stale_ticket_ids(&src)?)).await?;
+        if !ids.is_empty() {
+            info!(tickets = ids.len(), "recomputing clocks of changed tickets");
+        }
+        // The store's order first (the cheapest to read and save in), then
+        // what else changed.
+        let known: HashSet<&String> = ids.iter().collect();
+        let extra: Vec<String> = also
+            .iter()
+            .filter(|id| !known.contains(id))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .cloned()
+            .collect();
+        drop(known);
+        ids.extend(extra);
+        Ok(self.tickets(ids).await?.saved)
+    }
+
+    /// Evaluates the given tickets now, stores their clocks and puts them
+    /// in the live index; ids the store no longer has (deleted) leave it.
+    ///
+    /// Chunks flow through stages so both cores share the work: with more
+    /// than one chunk, [`RECOMPUTE_WORKERS`] reading connections of their
+    /// own (SQLite's WAL lets them read committed state while the store
+    /// writes) each read and evaluate a chunk, while the store saves the
+    /// chunks before. A store in memory has no second connection: it reads
+    /// and saves, and evaluation runs beside it. The live index takes
+    /// chunks in order once they are evaluated; a failed save stops the
+    /// recompute with its error, and the tickets stay marked stale in the
+    /// store, so nothing is lost. Pages may be applied meanwhile: a ticket
+    /// they change after its snapshot keeps its stale mark (and is returned
+    /// as overtaken).
+    pub(super) async fn tickets(&self, ids: Vec<String>) -> Result<Recomputed, DaemonError> {
+        let mut readers = if ids.len() > RECOMPUTE_CHUNK {
+            open_readers(self.store, RECOMPUTE_WORKERS).await?
+        } else {
+            Vec::new()
+        };
+        if readers.is_empty() {
+            readers.push(self.store.clone());
+        }
+        let span = tracing::Span::current();
+        let spawn = |n: usize, chunk: Vec<String>| {
+            let (reader, src, cfg, span) = (
+                readers[n % readers.len()].clone(),
+                self.source.to_string(),
+                self.config.clone(),
+                span.clone(),
+            );
+            tokio::task::spawn_blocking(move || {
+                let _in_source = span.enter();
+                read_and_evaluate(&reader, &src, &cfg, &chunk)
+            })
+        };
+        let mut chunks = ids
+            .chunks(RECOMPUTE_CHUNK)
+            .map(<[String]>::to_vec)
+            .enumerate();
+        let mut evaluating = VecDeque::new();
+        // Two chunks in flight even on one connection: one is read while
+        // the other is evaluated.
+        for (n, chunk) in chunks.by_ref().take(RECOMPUTE_WORKERS.max(readers.len())) {
+            evaluating.push_back(spawn(n, chunk));
+        }
+        let saver = Saver::start(self.store, self.source);
+        while let Some(task) = evaluating.pop_front() {
+            let ((rows, evaluated), generation) = task
+                .await
+                .map_err(DaemonError::task("a recompute task"))??;
+            if let Some((n, chunk)) = chunks.next() {
+                evaluating.push_back(spawn(n, chunk));
+            }
+            if !saver.push(rows, generation).await {
+                break;
+            }
+            publish(self.live, self.config, self.source, &evaluated);
+        }
+        saver.finish().await
+    }
+}
+
+/// Evaluates the tickets of a chunk at `now` (no store access).
+fn evaluate_chunk(config: &Config, chunk: &[String], tickets: &[Ticket], now: i64) -> Evaluated {
+    let mut rows = Vec::with_capacity(tickets.len());
+    let mut evaluated = Vec::with_capacity(chunk.len());
+    let mut found: HashSet<&str> = HashSet::with_capacity(tickets.len());
+    for t in tickets {
+        let clocks = evaluate(&config.policy, t, now);
+        let views: Vec<_> = clocks.iter().map(|c| c.view(&config.policy)).collect();
+        rows.push((t.id.clone(), config.hash.clone(), encode_clocks(&views)));
+        found.insert(t.id.as_str());
+        evaluated.push((
+            t.id.clone(),
+            t.created_at,
+            t.organization.as_ref().map(|o| o.id.clone()),
+            clocks,
+            disagreements(t, now, CROSSCHECK_GRACE),
+        ));
+    }
+    for id in chunk {
+        if !found.contains(id.as_str()) {
+            evaluated.push((id.clone(), 0, None, Vec::new(), Vec::new()));
+        }
+    }
+    (rows, evaluated)
+}
+
+/// Reads a chunk's tickets from `reader`, then evaluates them with the
+/// lock released (when `reader` is the store itself, it can save the
+/// previous chunk meanwhile). Also returns the store generation the
+/// snapshot holds (see [`Store::generation`]).
+pub(super) fn read_and_evaluate(
+    reader: &SharedStore,
+    source: &str,
+    config: &Config,
+    chunk: &[String],
+) -> Result<(Evaluated, u64), DaemonError> {
+    let (tickets, generation) = {
+        let guard = reader.lock().map_err(|_| DaemonError::Poisoned("store"))?;
+        let generation = guard.generation();
+        let tickets = guard.tickets(source, chunk)?;
+        (tickets, generation)
+    };
+    Ok((
+        evaluate_chunk(config, chunk, &tickets, now_unix()),
+        generation,
+    ))
+}
+
+/// What a recompute did: clocks saved, and the tickets whose clocks were
+/// not saved because a commit changed them after they were read (they stay
+/// stale in the store).
+#[derive(Debug, Default)]
+pub(super) struct Recomputed {
+    pub(super) saved: u64,
+    pub(super) overtaken: Vec<String>,
+}
+
+/// Saves evaluated chunks in order on the store's connection: what has
+/// queued up goes in one transaction whenever the store is free, so when
+/// pages are being applied meanwhile, evaluation does not wait for each
+/// chunk's turn at the store.
+pub(super) struct Saver {
+    queue: mpsc::Sender<(ClockRows, u64)>,
+    task: tokio::task::JoinHandle<Result<Recomputed, DaemonError>>,
+}
+
+impl Saver {
+    pub(super) fn start(store: &SharedStore, source: &str) -> Saver {
+        let (queue, mut queued) = mpsc::channel::<(ClockRows, u64)>(SAVE_QUEUE_CHUNKS);
+        let (store, src) = (store.clone(), source.to_string());
+        let task = tokio::spawn(async move {
+            let mut done = Recomputed::default();
+            while let Some((mut rows, mut generation)) = queued.recv().await {
+                while let Ok((more, g)) = queued.try_recv() {
+                    rows.extend(more);
+                    // The oldest snapshot of them all: a ticket changed
+                    // after it is only recomputed once more.
+                    generation = generation.min(g);
+                }
+                let src = src.clone();
+                let (saved, overtaken) = blocking(&store, move |s| {
+                    let overtaken = s.save_clocks_as_of(&src, &rows, generation)?;
+                    Ok(((rows.len() - overtaken.len()) as u64, overtaken))
+                })
+                .await?;
+                done.saved += saved;
+                done.overtaken.extend(overtaken);
+            }
+            Ok(done)
+        });
+        Saver { queue, task }
+    }
+
+    /// Queues a chunk's clocks, read at store generation `generation`;
+    /// false if the saver has stopped (on an error, which
+    /// [`Saver::finish`] returns).
+    pub(super) async fn push(&self, rows: ClockRows, generation: u64) -> bool {
+        self.queue.send((rows, generation)).await.is_ok()
+    }
+
+    pub(super) async fn finish(self) -> Result<Recomputed, DaemonError> {
+        drop(self.queue);
+        self.task
+            .await
+            .map_err(DaemonError::task("a recompute task"))?
+    }
+}
+
+/// Puts a chunk's evaluated tickets into `live`.
+pub(super) fn publish(
+    live: &Mutex<Live>,
+    config: &Config,
+    source: &str,
+    evaluated: &[EvaluatedTicket],
+) {
+    let mut found: Vec<(&str, &[Disagreement])> = Vec::new();
+    if let Ok(mut live) = live.lock() {
+        for (id, created_at, org, clocks, disagree) in evaluated {
+            live.replace(
+                &config.policy,
+                source,
+                id,
+                *created_at,
+                org.as_deref(),
+                clocks,
+            );
+            if live.mark_inconsistent(source, id, !disagree.is_empty()) {
+                found.push((id, disagree));
+            }
+        }
+    }
+    // Logged once per ticket (until it agrees again), one line per chunk.
+    if let Some((id, first)) = found.first() {
+        let what: Vec<String> = first
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}: {} in events, {} in the record",
+                    d.field,
+                    d.events.as_deref().unwrap_or("none"),
+                    d.record.as_deref().unwrap_or("none")
+                )
+            })
+            .collect();
+        warn!(
+            tickets = found.len(),
+            first = %id,
+            disagreement = %what.join("; "),
+            "tickets whose events disagree with the helpdesk's ticket record (events missing from the export?); counted in helpdesk_slo_source_inconsistent_tickets and listed in the report"
+        );
+    }
+}

@@ -1,0 +1,270 @@
+//! The daemon's start: reads the config, opens the store, serves the last
+//! stored state before the first poll, then starts the server, the timers,
+//! the reload listener and one poll loop per source.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{info, info_span, Instrument};
+
+use super::health::update_stored_counts;
+use super::poll::{PollLoop, PollSettings};
+use super::recompute::Recompute;
+use super::reload::serve_reloads;
+use super::store_access::{self, blocking, SharedStore};
+use super::timers::{refresher, report_schedule};
+use super::{DaemonError, Options, Started, Summary};
+use crate::clock::now_unix;
+use crate::engine::clocks_from_views;
+use crate::exposition::Live;
+use crate::policy::spec::SourceSpec;
+use crate::policy::Config;
+use crate::state::{DaemonState, ReloadRequest};
+use crate::store::{decode_clocks, Store};
+
+/// Reads and validates the config file, sources included; returns it with
+/// the text it was read from (one read: the text served at `/config` is
+/// the text that was loaded).
+pub(super) fn read_config(path: &Path) -> Result<(Config, String), DaemonError> {
+    let text = std::fs::read_to_string(path).map_err(|source| DaemonError::ReadConfig {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let config = crate::sources::config_from_yaml(&text, path)?;
+    Ok((config, text))
+}
+
+/// See [`super::run_with`].
+pub(super) async fn run_with(
+    opts: Options,
+    shutdown: watch::Receiver<bool>,
+    started: Option<oneshot::Sender<Started>>,
+) -> Result<Summary, DaemonError> {
+    let (config, text) = read_config(&opts.config)?;
+    let config = Arc::new(config);
+    let store = store_access::open(&opts.store)?;
+    info!(config = %opts.config.display(), hash = %config.hash, store = %opts.store.display(), sources = config.sources.len(), "starting");
+
+    let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(4);
+    // Reports are served from --reports-dir, else the config's
+    // `reports.out`.
+    let reports_dir = opts
+        .reports_dir
+        .clone()
+        .or_else(|| config.reports.as_ref().and_then(|r| r.out.clone()));
+    let state = Arc::new(DaemonState::new(
+        config.clone(),
+        text,
+        &opts.config,
+        reload_tx,
+        reports_dir,
+    ));
+    if let Ok(mut h) = state.health.lock() {
+        h.config_ok = true;
+        h.config_loaded_at = now_unix();
+        for name in config.sources.keys() {
+            h.sources.entry(name.clone()).or_default();
+        }
+    }
+    let mut background = Vec::new();
+    let bound = serve(&opts, &state, &shutdown, &mut background).await?;
+
+    // The last state at once: stored clocks go into the exposition before
+    // anything is polled or recomputed.
+    let loaded = load_live(&store, &config).await?;
+    if let Ok(mut live) = state.live.lock() {
+        *live = loaded;
+    }
+    update_stored_counts(&state);
+    state.refresh(now_unix());
+    state.set_ready();
+    if let Some(tx) = started {
+        let _ = tx.send((bound, state.clone()));
+    }
+
+    background.push(tokio::spawn(refresher(state.clone(), shutdown.clone())));
+    background.push(tokio::spawn(serve_reloads(
+        state.clone(),
+        store.clone(),
+        reload_rx,
+        shutdown.clone(),
+    )));
+    if !opts.once {
+        background.push(tokio::spawn(report_schedule(
+            state.clone(),
+            store.clone(),
+            shutdown.clone(),
+        )));
+    }
+
+    let mut tasks = Vec::new();
+    for (name, spec) in &config.sources {
+        let source = crate::sources::build(name, spec).map_err(DaemonError::BuildSource)?;
+        // Every line a source's tasks log carries its name.
+        let span = info_span!("source", source = %name);
+        // Clocks lost to a crash, or computed under another config, first.
+        let recompute = Recompute {
+            store: &store,
+            live: &state.live,
+            source: name,
+            config: &config,
+        };
+        async {
+            recompute.stale(&[]).await?;
+            recompute.computed_under_other_config().await
+        }
+        .instrument(span.clone())
+        .await?;
+        let settings = poll_settings(spec, &opts);
+        let poll = PollLoop::new(
+            name,
+            source,
+            store.clone(),
+            state.clone(),
+            settings,
+            shutdown.clone(),
+        );
+        tasks.push(tokio::spawn(poll.run().instrument(span)));
+    }
+    state.dirty.notify_one();
+    let mut summary = Summary::default();
+    let mut failed = None;
+    for t in tasks {
+        match t.await.map_err(DaemonError::task("a poll loop")) {
+            Ok(Ok((name, s))) => {
+                summary.sources.insert(name, s);
+            }
+            Ok(Err(e)) | Err(e) => {
+                failed.get_or_insert(e);
+            }
+        }
+    }
+    if opts.once {
+        // A backfill ends when its sources are caught up; a server it
+        // started ends with it.
+        for b in &background {
+            b.abort();
+        }
+    } else {
+        // Serve until shutdown even if no source is configured.
+        let mut sd = shutdown.clone();
+        while !*sd.borrow() {
+            if sd.changed().await.is_err() {
+                break;
+            }
+        }
+    }
+    for b in background {
+        let _ = b.await;
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    state.refresh(now_unix());
+    info!("stopped");
+    Ok(summary)
+}
+
+/// How a source is polled, from its config and the run's options.
+fn poll_settings(spec: &SourceSpec, opts: &Options) -> PollSettings {
+    PollSettings {
+        interval: spec.poll_interval.map_or(Duration::from_secs(60), |d| {
+            Duration::from_secs(d.seconds_with_day(86_400).max(1) as u64)
+        }),
+        min_gap: spec
+            .requests_per_minute
+            .filter(|&r| r > 0)
+            .map_or(Duration::ZERO, |r| {
+                Duration::from_secs_f64(60.0 / f64::from(r))
+            }),
+        once: opts.once,
+        early_on_idle_cpu: !opts.early_recompute_at_normal_priority,
+    }
+}
+
+/// Starts the HTTP server when the options say where; returns the address
+/// it is bound to.
+async fn serve(
+    opts: &Options,
+    state: &Arc<DaemonState>,
+    shutdown: &watch::Receiver<bool>,
+    background: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> Result<Option<std::net::SocketAddr>, DaemonError> {
+    let web = opts
+        .web_config
+        .as_deref()
+        .map(crate::server::WebConfig::load)
+        .transpose()
+        .map_err(DaemonError::WebConfig)?;
+    let Some(addr) = opts.listen else {
+        return Ok(None);
+    };
+    let (listener, bound) = crate::server::bind(addr)
+        .await
+        .map_err(|source| DaemonError::Listen { addr, source })?;
+    if let Some(w) = &web {
+        info!(
+            tls = w.tls.is_some(),
+            basic_auth = w.requires_auth(),
+            "web config loaded"
+        );
+    }
+    info!(addr = %bound, "serving /metrics, /api/v1/clocks, /-/ready, /-/reload");
+    background.push(tokio::spawn(crate::server::serve(
+        listener,
+        state.clone(),
+        web,
+        shutdown.clone(),
+    )));
+    Ok(Some(bound))
+}
+
+/// The stored clocks of every source, as a fresh [`Live`]. Tickets whose
+/// clocks name what the config no longer defines are left out (they are
+/// recomputed right after).
+async fn load_live(store: &SharedStore, config: &Arc<Config>) -> Result<Live, DaemonError> {
+    let cfg = config.clone();
+    blocking(store, move |s| {
+        let started = Instant::now();
+        let mut live = Live::with_organizations(&cfg.exposition_organizations);
+        for name in cfg.sources.keys() {
+            let _in_source = info_span!("source", source = %name).entered();
+            let metas = s.ticket_metas(name)?;
+            let mut metas = metas.into_iter().peekable();
+            let mut skipped = 0u64;
+            // Both are sorted by ticket id; rows are streamed, not collected.
+            s.for_each_clocks(name, &mut |row| {
+                while metas.peek().is_some_and(|m| m.id < row.ticket_id) {
+                    metas.next();
+                }
+                let Some(meta) = metas.peek().filter(|m| m.id == row.ticket_id) else {
+                    return;
+                };
+                let clocks = decode_clocks(&row.clocks)
+                    .ok()
+                    .and_then(|views| clocks_from_views(&cfg.policy, &views).ok());
+                match clocks {
+                    Some(clocks) => live.replace(
+                        &cfg.policy,
+                        name,
+                        &meta.id,
+                        meta.created_at,
+                        meta.organization.as_deref(),
+                        &clocks,
+                    ),
+                    None => skipped += 1,
+                }
+            })?;
+            info!(
+                tickets = live.source_tickets(name),
+                skipped,
+                ms = started.elapsed().as_millis() as u64,
+                "stored clocks loaded"
+            );
+        }
+        Ok(live)
+    })
+    .await
+}

@@ -1,0 +1,142 @@
+//! The reader of one stream of a source: polls pages from a cursor until
+//! the stream has caught up, retrying a failed page from the same cursor
+//! (backoff, `Retry-After`), and hands each page to the poll loop.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tracing::{error, warn};
+
+use super::health::with_health;
+use super::pace::{jitter, rate_limit_wait, sleep_or_stop, RequestGate};
+use crate::sources::{Page, Source, SourceError};
+use crate::state::DaemonState;
+
+/// Consecutive failed attempts at one page after which `--once` gives up.
+const ONCE_MAX_FAILURES: u32 = 12;
+
+/// How long a source whose poll needs a person (a revoked token, say)
+/// waits before it tries again.
+const FATAL_RETRY: Duration = Duration::from_secs(300);
+
+/// What a stream's reader hands the poll loop.
+pub(super) enum Fetched {
+    Page(Page),
+    /// The reader gave up (a backfill whose page keeps failing, or an
+    /// error that needs a person in a backfill); the poll loop stops.
+    Failed(String),
+}
+
+/// What every reader of one source shares.
+pub(super) struct SourceShared {
+    /// The source's name in the config.
+    pub(super) name: String,
+    pub(super) source: Arc<dyn Source>,
+    pub(super) state: Arc<DaemonState>,
+    /// The source's request budget and rate limit, shared by its streams.
+    pub(super) gate: RequestGate,
+    /// Failed attempts since the poll loop last counted them.
+    pub(super) retries: AtomicU64,
+    /// A backfill (`--once`): give up on a page that keeps failing.
+    pub(super) once: bool,
+}
+
+/// Reads one stream of a source.
+pub(super) struct StreamReader {
+    pub(super) shared: Arc<SourceShared>,
+    pub(super) stream: &'static str,
+    pub(super) out: mpsc::Sender<Fetched>,
+    pub(super) shutdown: watch::Receiver<bool>,
+}
+
+impl StreamReader {
+    /// Reads the stream from `cursor` until it has caught up, sending each
+    /// page to the poll loop, which commits them. A page that fails is
+    /// retried from the same cursor (see the module docs). Returns when the
+    /// stream has caught up, on shutdown, when the poll loop is gone, or
+    /// after sending [`Fetched::Failed`].
+    pub(super) async fn run(mut self, mut cursor: Option<String>) {
+        let shared = self.shared.clone();
+        let (name, stream) = (shared.name.as_str(), self.stream);
+        let stats = shared.source.request_stats();
+        let mut backoff = Duration::from_secs(1);
+        let mut failures = 0u32;
+        let retried = || shared.retries.fetch_add(1, Ordering::Relaxed);
+        loop {
+            if *self.shutdown.borrow() || shared.gate.turn(&mut self.shutdown).await {
+                return;
+            }
+            let result = shared.source.poll(stream, cursor.as_deref()).await;
+            let ok = result.is_ok();
+            let limited = matches!(result, Err(SourceError::RateLimited(_)));
+            let counts = stats.as_ref().map(|s| s.snapshot());
+            with_health(&shared.state, name, |h| {
+                h.up = ok || limited;
+                if let Some(c) = counts {
+                    h.requests = c;
+                }
+                if !ok {
+                    h.retries += 1;
+                }
+                if limited {
+                    h.rate_limited += 1;
+                }
+            });
+            let page: Page = match result {
+                Ok(p) => p,
+                Err(SourceError::RateLimited(secs)) => {
+                    retried();
+                    let wait = rate_limit_wait(secs);
+                    warn!(
+                        stream,
+                        retry_after = secs,
+                        wait_s = wait.as_secs(),
+                        "rate limited"
+                    );
+                    shared.gate.hold(wait + jitter(250)).await;
+                    continue;
+                }
+                Err(e @ (SourceError::Transient(_) | SourceError::Malformed { .. })) => {
+                    retried();
+                    failures += 1;
+                    // A backfill (--once) gives up on a page that keeps
+                    // failing instead of waiting forever; the daemon keeps
+                    // trying.
+                    if shared.once && failures >= ONCE_MAX_FAILURES {
+                        let msg =
+                            format!("stream {stream}: {failures} attempts failed, the last: {e}");
+                        let _ = self.out.send(Fetched::Failed(msg)).await;
+                        return;
+                    }
+                    warn!(stream, error = %e, backoff_ms = backoff.as_millis() as u64, "poll failed; retrying the same page");
+                    let wait = backoff + jitter(backoff.as_millis() as u64 / 2);
+                    if sleep_or_stop(wait, &mut self.shutdown).await {
+                        return;
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                    continue;
+                }
+                Err(SourceError::Fatal(msg)) => {
+                    error!(stream, error = %msg, "poll failed and needs attention");
+                    if shared.once {
+                        let _ = self.out.send(Fetched::Failed(msg)).await;
+                        return;
+                    }
+                    if sleep_or_stop(FATAL_RETRY, &mut self.shutdown).await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            backoff = Duration::from_secs(1);
+            failures = 0;
+            let caught_up = page.caught_up;
+            cursor = Some(page.cursor.clone());
+            if self.out.send(Fetched::Page(page)).await.is_err() || caught_up {
+                return;
+            }
+        }
+    }
+}
