@@ -16,6 +16,8 @@
 //! its events and the organizations it has seen ([`assemble`]).
 
 pub mod assemble;
+#[cfg(test)]
+mod testing;
 pub mod zendesk;
 
 use std::collections::BTreeMap;
@@ -330,7 +332,11 @@ pub struct Kind {
 }
 
 /// The helpdesk kinds this build knows: one line per helpdesk.
-pub const KINDS: &[Kind] = &[zendesk::KIND];
+pub const KINDS: &[Kind] = &[
+    zendesk::KIND,
+    #[cfg(test)]
+    testing::KIND,
+];
 
 /// The kind of helpdesk named `name`.
 pub fn kind(name: &str) -> Option<&'static Kind> {
@@ -340,6 +346,19 @@ pub fn kind(name: &str) -> Option<&'static Kind> {
 /// The names of the helpdesk kinds this build knows.
 pub fn registry() -> Vec<&'static str> {
     KINDS.iter().map(|k| k.name).collect()
+}
+
+/// A source's settings (its keys besides `kind`, `poll_interval` and
+/// `requests_per_minute`) read as an adapter's typed config; an unknown or
+/// mistyped key is an error naming it.
+pub fn settings<T: serde::de::DeserializeOwned>(spec: &SourceSpec) -> Result<T, SettingError> {
+    let map: serde_yaml_ng::Mapping = spec
+        .settings
+        .iter()
+        .map(|(k, v)| (serde_yaml_ng::Value::String(k.clone()), v.clone()))
+        .collect();
+    serde_yaml_ng::from_value(serde_yaml_ng::Value::Mapping(map))
+        .map_err(|e| SettingError::from_serde(&e.to_string()))
 }
 
 /// What is wrong with a source's settings: the key under the source, when

@@ -31,13 +31,7 @@ impl ZendeskConfig {
     /// Reads and checks the Zendesk keys of a source (no I/O: the token is
     /// read when the adapter is built).
     pub fn from_spec(spec: &SourceSpec) -> Result<ZendeskConfig, SettingError> {
-        let map: serde_yaml_ng::Mapping = spec
-            .settings
-            .iter()
-            .map(|(k, v)| (serde_yaml_ng::Value::String(k.clone()), v.clone()))
-            .collect();
-        let config: ZendeskConfig = serde_yaml_ng::from_value(serde_yaml_ng::Value::Mapping(map))
-            .map_err(|e| SettingError::from_serde(&e.to_string()))?;
+        let config: ZendeskConfig = super::super::settings(spec)?;
         let scheme = config.url.split_once("://").map(|(s, _)| s);
         if !matches!(scheme, Some("https" | "http")) {
             return Err(SettingError {
