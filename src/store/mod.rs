@@ -43,8 +43,6 @@
 mod codec;
 mod sqlite;
 
-use std::path::PathBuf;
-
 use serde::Serialize;
 
 use crate::engine::Ticket;
@@ -53,44 +51,46 @@ use crate::sources::{NoteRecord, Page};
 pub use codec::{decode_clocks, encode_clocks, CodecError};
 pub use sqlite::{SqliteStore, SCHEMA_VERSION};
 
-/// Why a store operation failed. Each message names the store's file and
-/// what it was doing.
+/// Why a store operation failed. Each message names the store's location
+/// (a file path, or a URL without its password) and what it was doing. No
+/// variant carries a backend's own types: a backend's error is kept as the
+/// [`std::error::Error::source`] of [`StoreError::Backend`].
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The file or its folder could not be created.
-    #[error("store {path}: cannot {what}: {source}")]
+    /// A file or folder the store needs could not be created or read.
+    #[error("store {location}: cannot {what}: {source}")]
     Io {
-        path: PathBuf,
+        location: String,
         what: String,
         #[source]
         source: std::io::Error,
     },
-    /// SQLite refused an operation.
-    #[error("store {path}: {what} failed: {source}")]
-    Sqlite {
-        path: PathBuf,
+    /// The backend (the database behind the store) refused an operation.
+    #[error("store {location}: {what} failed: {source}")]
+    Backend {
+        location: String,
         what: String,
         #[source]
-        source: rusqlite::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// The file was written by a newer build.
+    /// The store was written by a newer build.
     #[error(
-        "store {path} has schema version {found}, but this build knows versions up to {known}; \
-         run a newer helpdesk-slo or point it at another file"
+        "store {location} has schema version {found}, but this build knows versions up to {known}; \
+         run a newer helpdesk-slo or point it at another store"
     )]
     TooNew {
-        path: PathBuf,
+        location: String,
         found: i64,
         known: i64,
     },
     /// A record cannot be stored as it is (an event without an id), or a
     /// stored one does not decode.
-    #[error("store {path}: {what}")]
-    Invalid { path: PathBuf, what: String },
+    #[error("store {location}: {what}")]
+    Invalid { location: String, what: String },
     /// A stored record does not decode (or a record does not encode).
-    #[error("store {path}: {what}: {source}")]
+    #[error("store {location}: {what}: {source}")]
     Json {
-        path: PathBuf,
+        location: String,
         what: String,
         #[source]
         source: serde_json::Error,

@@ -178,16 +178,16 @@ const PUT_CLOCKS: &str = "INSERT INTO clocks (key, config_hash, clocks) VALUES (
      ON CONFLICT (key) DO UPDATE SET config_hash = excluded.config_hash, clocks = excluded.clocks";
 
 fn sql_error(path: &Path, what: impl Into<String>, source: rusqlite::Error) -> StoreError {
-    StoreError::Sqlite {
-        path: path.to_path_buf(),
+    StoreError::Backend {
+        location: path.display().to_string(),
         what: what.into(),
-        source,
+        source: Box::new(source),
     }
 }
 
 fn json_error(path: &Path, what: impl Into<String>, source: serde_json::Error) -> StoreError {
     StoreError::Json {
-        path: path.to_path_buf(),
+        location: path.display().to_string(),
         what: what.into(),
         source,
     }
@@ -195,7 +195,7 @@ fn json_error(path: &Path, what: impl Into<String>, source: serde_json::Error) -
 
 fn invalid(path: &Path, what: impl Into<String>) -> StoreError {
     StoreError::Invalid {
-        path: path.to_path_buf(),
+        location: path.display().to_string(),
         what: what.into(),
     }
 }
@@ -1334,7 +1334,7 @@ impl SqliteStore {
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent).map_err(|source| StoreError::Io {
-                    path: path.clone(),
+                    location: path.display().to_string(),
                     what: format!("create its folder {}", parent.display()),
                     source,
                 })?;
@@ -1458,7 +1458,7 @@ impl SqliteStore {
         let found = self.schema_version()?;
         if !(0..=SCHEMA_VERSION).contains(&found) {
             return Err(StoreError::TooNew {
-                path: path.clone(),
+                location: path.display().to_string(),
                 found,
                 known: SCHEMA_VERSION,
             });
