@@ -186,6 +186,28 @@ pub trait Store: Send {
         0
     }
 
+    /// Where this store lives, for logs and messages: a file path, or a URL
+    /// with any password removed. The default (for stores that do not say)
+    /// is `unnamed store`.
+    fn location(&self) -> String {
+        String::from("unnamed store")
+    }
+
+    /// A second connection to the same store, for reads concurrent with
+    /// this one's writes: each read sees what this store had committed when
+    /// it started, whole, and its [`Store::generation`] counts this store's
+    /// commits, so clocks computed from what it read are saved through this
+    /// store by [`Store::save_clocks_as_of`] while pages go on being
+    /// applied. It is for reading only (a backend may refuse its writes).
+    /// Each call opens another one.
+    ///
+    /// `None` (the default): this store has no separate reader; read through
+    /// it. SQLite: a read-only connection on the same file, which WAL lets
+    /// read while the writer writes; `None` for a store in memory.
+    fn reader(&self) -> Result<Option<Box<dyn Store>>, StoreError> {
+        Ok(None)
+    }
+
     /// Where `stream` of `source` resumes (`None`: never polled).
     fn cursor(&self, source: &str, stream: &str) -> Result<Option<String>, StoreError>;
 

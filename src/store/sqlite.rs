@@ -1680,6 +1680,16 @@ impl Store for SqliteStore {
         self.generation.load(Ordering::SeqCst)
     }
 
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn reader(&self) -> Result<Option<Box<dyn Store>>, StoreError> {
+        Ok(self
+            .open_reader()?
+            .map(|reader| Box::new(reader) as Box<dyn Store>))
+    }
+
     fn cursor(&self, source: &str, stream: &str) -> Result<Option<String>, StoreError> {
         self.conn
             .prepare_cached("SELECT value FROM cursors WHERE source = ?1 AND stream = ?2")
