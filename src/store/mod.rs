@@ -1,6 +1,12 @@
 //! The daemon's state: normalized records, stream cursors and computed
 //! clocks, behind the small [`Store`] trait.
 //!
+//! A store is opened from its location by [`open`] (the `--store` value:
+//! `sqlite:PATH`, `sqlite::memory:`, a plain file path; see
+//! [`StoreLocation`]), and used through `Box<dyn Store>`: nothing outside
+//! this module needs to know which backend it is. Errors
+//! ([`StoreError`]) carry no backend type.
+//!
 //! The default store is [`SqliteStore`]: one SQLite file in WAL mode
 //! (`synchronous=NORMAL`), its schema versioned by `PRAGMA user_version` and
 //! migrated on open by the SQL files in `src/store/migrations/`, applied in
@@ -38,9 +44,12 @@
 //!   serves them ([`Store::all_clocks`]) before its first poll.
 //!
 //! The trait is synchronous; the daemon calls it from a blocking task. A
-//! PostgreSQL store can implement the same trait.
+//! PostgreSQL store can implement the same trait (its locations,
+//! `postgres://…`, are recognized and refused until one does). The contract
+//! tests (`tests/store/`) run on every backend.
 
 mod codec;
+mod open;
 mod sqlite;
 
 use serde::Serialize;
@@ -49,6 +58,7 @@ use crate::engine::Ticket;
 use crate::sources::{NoteRecord, Page};
 
 pub use codec::{decode_clocks, encode_clocks, CodecError};
+pub use open::{open, redact_location, StoreLocation};
 pub use sqlite::{SqliteStore, SCHEMA_VERSION};
 
 /// Why a store operation failed. Each message names the store's location
@@ -95,6 +105,11 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    /// The location names no store this build can open: an unknown scheme,
+    /// or a kind of store this build does not have (see [`StoreLocation`]).
+    /// The location is shown without its password.
+    #[error("store {location}: {why}")]
+    Unsupported { location: String, why: String },
 }
 
 /// How much a store holds.
