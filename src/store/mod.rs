@@ -159,7 +159,10 @@ pub struct Applied {
     /// helpdesk has said so far, their timeline is whole, so their clocks
     /// are worth computing before the other streams catch up. In the
     /// store's order. (A ticket whose last update left no event the store
-    /// keeps never looks complete; it is computed with the rest.)
+    /// keeps never looks complete; it is computed with the rest.) A store
+    /// may leave out a complete ticket it cannot tell is complete without
+    /// reading its events (the SQLite store, for a batch with a ticket's
+    /// header alone, after a restart); it never lists one that is not.
     pub complete: Vec<String>,
 }
 
