@@ -1,6 +1,12 @@
 //! The daemon's state: normalized records, stream cursors and computed
 //! clocks, behind the small [`Store`] trait.
 //!
+//! A store is opened from its location by [`open`] (the `--store` value:
+//! `sqlite:PATH`, `sqlite::memory:`, a plain file path; see
+//! [`StoreLocation`]), and used through `Box<dyn Store>`: nothing outside
+//! this module needs to know which backend it is. Errors
+//! ([`StoreError`]) carry no backend type.
+//!
 //! The default store is [`SqliteStore`]: one SQLite file in WAL mode
 //! (`synchronous=NORMAL`), its schema versioned by `PRAGMA user_version` and
 //! migrated on open by the SQL files in `src/store/migrations/`, applied in
@@ -38,12 +44,13 @@
 //!   serves them ([`Store::all_clocks`]) before its first poll.
 //!
 //! The trait is synchronous; the daemon calls it from a blocking task. A
-//! PostgreSQL store can implement the same trait.
+//! PostgreSQL store can implement the same trait (its locations,
+//! `postgres://…`, are recognized and refused until one does). The contract
+//! tests (`tests/store/`) run on every backend.
 
 mod codec;
+mod open;
 mod sqlite;
-
-use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -51,50 +58,58 @@ use crate::engine::Ticket;
 use crate::sources::{NoteRecord, Page};
 
 pub use codec::{decode_clocks, encode_clocks, CodecError};
+pub use open::{open, redact_location, StoreLocation};
 pub use sqlite::{SqliteStore, SCHEMA_VERSION};
 
-/// Why a store operation failed. Each message names the store's file and
-/// what it was doing.
+/// Why a store operation failed. Each message names the store's location
+/// (a file path, or a URL without its password) and what it was doing. No
+/// variant carries a backend's own types: a backend's error is kept as the
+/// [`std::error::Error::source`] of [`StoreError::Backend`].
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The file or its folder could not be created.
-    #[error("store {path}: cannot {what}: {source}")]
+    /// A file or folder the store needs could not be created or read.
+    #[error("store {location}: cannot {what}: {source}")]
     Io {
-        path: PathBuf,
+        location: String,
         what: String,
         #[source]
         source: std::io::Error,
     },
-    /// SQLite refused an operation.
-    #[error("store {path}: {what} failed: {source}")]
-    Sqlite {
-        path: PathBuf,
+    /// The backend (the database behind the store) refused an operation.
+    #[error("store {location}: {what} failed: {source}")]
+    Backend {
+        location: String,
         what: String,
         #[source]
-        source: rusqlite::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// The file was written by a newer build.
+    /// The store was written by a newer build.
     #[error(
-        "store {path} has schema version {found}, but this build knows versions up to {known}; \
-         run a newer helpdesk-slo or point it at another file"
+        "store {location} has schema version {found}, but this build knows versions up to {known}; \
+         run a newer helpdesk-slo or point it at another store"
     )]
     TooNew {
-        path: PathBuf,
+        location: String,
         found: i64,
         known: i64,
     },
     /// A record cannot be stored as it is (an event without an id), or a
     /// stored one does not decode.
-    #[error("store {path}: {what}")]
-    Invalid { path: PathBuf, what: String },
+    #[error("store {location}: {what}")]
+    Invalid { location: String, what: String },
     /// A stored record does not decode (or a record does not encode).
-    #[error("store {path}: {what}: {source}")]
+    #[error("store {location}: {what}: {source}")]
     Json {
-        path: PathBuf,
+        location: String,
         what: String,
         #[source]
         source: serde_json::Error,
     },
+    /// The location names no store this build can open: an unknown scheme,
+    /// or a kind of store this build does not have (see [`StoreLocation`]).
+    /// The location is shown without its password.
+    #[error("store {location}: {why}")]
+    Unsupported { location: String, why: String },
 }
 
 /// How much a store holds.
@@ -144,7 +159,10 @@ pub struct Applied {
     /// helpdesk has said so far, their timeline is whole, so their clocks
     /// are worth computing before the other streams catch up. In the
     /// store's order. (A ticket whose last update left no event the store
-    /// keeps never looks complete; it is computed with the rest.)
+    /// keeps never looks complete; it is computed with the rest.) A store
+    /// may leave out a complete ticket it cannot tell is complete without
+    /// reading its events (the SQLite store, for a batch with a ticket's
+    /// header alone, after a restart); it never lists one that is not.
     pub complete: Vec<String>,
 }
 
@@ -184,6 +202,28 @@ pub trait Store: Send {
     /// default).
     fn generation(&self) -> u64 {
         0
+    }
+
+    /// Where this store lives, for logs and messages: a file path, or a URL
+    /// with any password removed. The default (for stores that do not say)
+    /// is `unnamed store`.
+    fn location(&self) -> String {
+        String::from("unnamed store")
+    }
+
+    /// A second connection to the same store, for reads concurrent with
+    /// this one's writes: each read sees what this store had committed when
+    /// it started, whole, and its [`Store::generation`] counts this store's
+    /// commits, so clocks computed from what it read are saved through this
+    /// store by [`Store::save_clocks_as_of`] while pages go on being
+    /// applied. It is for reading only (a backend may refuse its writes).
+    /// Each call opens another one.
+    ///
+    /// `None` (the default): this store has no separate reader; read through
+    /// it. SQLite: a read-only connection on the same file, which WAL lets
+    /// read while the writer writes; `None` for a store in memory.
+    fn reader(&self) -> Result<Option<Box<dyn Store>>, StoreError> {
+        Ok(None)
     }
 
     /// Where `stream` of `source` resumes (`None`: never polled).

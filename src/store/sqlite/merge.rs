@@ -1,0 +1,467 @@
+//! Merging what a batch of pages says about one ticket into its row and
+//! its event chunks: the newest header, the events not stored yet (one
+//! chunk appended, or all merged into one), the stale mark, and the
+//! organizations and users the ticket refers to.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::path::Path;
+
+use super::{codec_error, invalid, sql_error};
+use crate::sources::{ChangeRecord, EventRecord, TicketHeader};
+use crate::store::codec;
+use crate::store::StoreError;
+
+const GET_ROW: &str = "SELECT key, header IS NOT NULL, updated_at, deleted, requester_id
+     FROM tickets WHERE source = ?1 AND id = ?2";
+
+const GET_ROW_BY_KEY: &str = "SELECT key, header IS NOT NULL, updated_at, deleted, requester_id
+     FROM tickets WHERE key = ?1";
+
+const GET_HEADER: &str = "SELECT header FROM tickets WHERE key = ?1";
+
+const INSERT_ROW: &str = "INSERT INTO tickets
+     (source, id, header, updated_at, created_at, organization_id, deleted, changed_at,
+      requester_id)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+const UPDATE_HEADER: &str = "UPDATE tickets SET header = ?2, updated_at = ?3, created_at = ?4,
+     organization_id = ?5, deleted = ?6, changed_at = ?7, requester_id = ?8
+     WHERE key = ?1";
+
+const CHUNK_INFO: &str = "SELECT coalesce(max(max_at), 0), count(*) FROM event_chunks
+     WHERE key = ?1";
+
+const GET_CHUNKS: &str = "SELECT events FROM event_chunks WHERE key = ?1";
+
+/// A chunk numbered `?6` within its ticket.
+const PUT_CHUNK: &str = "INSERT INTO event_chunks (key, max_at, count, stored_at, events, seq)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+const DROP_CHUNKS: &str = "DELETE FROM event_chunks WHERE key = ?1";
+
+pub(super) const PUT_REF: &str = "INSERT OR IGNORE INTO ticket_refs (source, kind, ref, key)
+     VALUES (?1, ?2, ?3, ?4)";
+
+pub(super) const MARK_STALE: &str = "INSERT OR IGNORE INTO stale_tickets (key) VALUES (?1)";
+
+const DROP_CLOCKS: &str = "DELETE FROM clocks WHERE key = ?1";
+
+/// The lookup a change of an organization or user needs, if any: tickets
+/// with an organization change refer to it; comments by anyone but the
+/// ticket's requester are resolved through the stored users (the requester
+/// is recognized from the header alone).
+pub(super) fn event_ref<'a>(
+    change: &'a ChangeRecord,
+    requester: Option<&str>,
+) -> Option<(&'static str, &'a str)> {
+    match change {
+        ChangeRecord::Organization { id: Some(o) } => Some(("o", o.as_str())),
+        ChangeRecord::Comment {
+            author_id: Some(u), ..
+        } if requester != Some(u.as_str()) => Some(("u", u.as_str())),
+        _ => None,
+    }
+}
+
+/// A ticket's row by one of a pair of queries: the first by its integer key
+/// when that is known, else the second by `(source, id)` through the text
+/// index.
+fn ticket_row<T>(
+    conn: &Connection,
+    (by_key, by_id): (&str, &str),
+    key: Option<i64>,
+    source: &str,
+    id: &str,
+    read: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
+    match key {
+        Some(key) => conn
+            .prepare_cached(by_key)?
+            .query_row(params![key], read)
+            .optional(),
+        None => conn
+            .prepare_cached(by_id)?
+            .query_row(params![source, id], read)
+            .optional(),
+    }
+}
+
+/// What a batch of pages says about one ticket, in page order.
+#[derive(Default)]
+pub(super) struct Group<'a> {
+    pub(super) headers: Vec<&'a TicketHeader>,
+    pub(super) events: Vec<&'a EventRecord>,
+}
+
+/// What the store knows of a ticket's stored events without reading them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct ChunkInfo {
+    /// The latest stored event time (meaningless when `chunks` is 0).
+    max_at: i64,
+    /// How many chunks hold the ticket's events.
+    chunks: u32,
+}
+
+/// A ticket with this many chunks has them merged into one when it gets
+/// more events: reads stay a few rows per ticket however often it changes.
+const COMPACT_AT: u32 = 16;
+
+/// The stored event chunks of a ticket.
+fn read_chunks(conn: &Connection, key: i64) -> rusqlite::Result<Vec<Vec<u8>>> {
+    let mut stmt = conn.prepare_cached(GET_CHUNKS)?;
+    let rows = stmt.query_map(params![key], |r| r.get::<_, Vec<u8>>(0))?;
+    rows.collect()
+}
+
+/// The events of a ticket's chunks, sorted by `(at, id)`.
+fn chunk_frames<'a>(
+    blobs: &'a [Vec<u8>],
+    path: &Path,
+    source: &str,
+    id: &str,
+) -> Result<Vec<codec::Framed<'a>>, StoreError> {
+    let mut frames = Vec::new();
+    for blob in blobs {
+        frames.extend(codec::frames(blob).map_err(|e| codec_error(path, source, id, e))?);
+    }
+    if blobs.len() > 1 {
+        frames.sort_unstable_by(|a, b| (a.at, a.id).cmp(&(b.at, b.id)));
+    }
+    Ok(frames)
+}
+
+/// Stores what one batch says about one ticket: its newest header (the
+/// row is rewritten only if the header changed) and the events it has not
+/// stored yet, appended as one chunk. Returns the ticket's key if it
+/// changed, and whether it now looks complete (see [`crate::store::Applied`]).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn merge_ticket(
+    tx: &Transaction<'_>,
+    path: &Path,
+    source: &str,
+    id: &str,
+    group: &Group<'_>,
+    now: i64,
+    keys: &mut BatchKeys<'_>,
+    refs: &mut Vec<(&'static str, String, i64)>,
+    scratch: &mut Vec<u8>,
+) -> Result<Option<(i64, bool)>, StoreError> {
+    let what = || format!("storing ticket {id} of {source}");
+    type Row = (i64, bool, Option<i64>, bool, Option<String>);
+    let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Row> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    };
+    let known = keys.known.and_then(|k| k.get(id)).copied();
+    // What is remembered of the row, looked up once.
+    let row_info = known.and_then(|k| Some((k, keys.rows.get(&k)?)));
+    // References already stored for this ticket, as far as remembered.
+    let stored_refs: &[u64] = row_info.map_or(&[], |(_, r)| &r.refs);
+    // The row, from memory when a batch brings only events (the header
+    // columns are then all it needs), or known absent when the store knows
+    // every key; else read.
+    let remembered = match row_info {
+        Some((key, r)) if group.headers.is_empty() => {
+            let requester = r.requester.as_deref().map(str::to_string);
+            Some((key, r.has_header, r.updated_at, r.deleted, requester))
+        }
+        _ => None,
+    };
+    let row: Option<Row> = match (remembered, known) {
+        (Some(row), _) => Some(row),
+        (None, None) if keys.every_key_known => None,
+        (None, _) => ticket_row(tx, (GET_ROW_BY_KEY, GET_ROW), known, source, id, read)
+            .map_err(|e| sql_error(path, what(), e))?,
+    };
+    if let (None, Some((key, ..))) = (known, &row) {
+        keys.learned.push((id.to_string(), *key));
+    }
+    let (key, has_header, old_updated, old_deleted, old_requester) = match row {
+        Some((k, h, u, d, r)) => (Some(k), h, u, d, r),
+        None => (None, false, None, false, None),
+    };
+    // The stored header's bytes, only to compare with new ones.
+    let old_header: Option<Vec<u8>> = match key {
+        Some(key) if has_header && !group.headers.is_empty() => tx
+            .prepare_cached(GET_HEADER)
+            .and_then(|mut s| {
+                s.query_row(params![key], |r| {
+                    Ok(r.get_ref(0)?.as_bytes().ok().map(<[u8]>::to_vec))
+                })
+            })
+            .map_err(|e| sql_error(path, what(), e))?,
+        _ => None,
+    };
+
+    // The header: the newest of the batch's, if at least as new as the
+    // stored one and different from it.
+    let mut updated_at = old_updated;
+    let mut newest: Option<(&TicketHeader, Vec<u8>)> = None;
+    for h in &group.headers {
+        if updated_at.is_some_and(|u| h.updated_at < u) {
+            continue;
+        }
+        let mut encoded = Vec::with_capacity(128);
+        codec::encode_header(&mut encoded, h);
+        let current = newest
+            .as_ref()
+            .map(|(_, b)| b.as_slice())
+            .or(old_header.as_deref());
+        if current != Some(encoded.as_slice()) {
+            newest = Some((h, encoded));
+        }
+        updated_at = Some(h.updated_at);
+    }
+    // The requester decides which comment authors need a lookup.
+    let requester: Option<&str> = match &newest {
+        Some((h, _)) => h.requester_id.as_deref(),
+        None => old_requester.as_deref(),
+    };
+
+    // The batch's events in time order, each once: records repeat across
+    // pages, and a repeat (same id, so the same time: events never change)
+    // sorts next to the first.
+    if group.events.iter().any(|ev| ev.id.is_empty()) {
+        return Err(invalid(
+            path,
+            format!("storing ticket {id} of {source}: an event has an empty id"),
+        ));
+    }
+    let mut fresh: Vec<&EventRecord> = group.events.clone();
+    fresh.sort_unstable_by(|a, b| (a.at, a.id.as_str()).cmp(&(b.at, b.id.as_str())));
+    fresh.dedup_by(|a, b| a.id == b.id);
+    // What is stored: from memory, or from the chunks' index.
+    let info = match key {
+        Some(key) if !fresh.is_empty() => match keys.chunks.get(&key) {
+            Some(info) => *info,
+            None => tx
+                .prepare_cached(CHUNK_INFO)
+                .and_then(|mut s| {
+                    s.query_row(params![key], |r| {
+                        Ok(ChunkInfo {
+                            max_at: r.get(0)?,
+                            chunks: r.get(1)?,
+                        })
+                    })
+                })
+                .map_err(|e| sql_error(path, what(), e))?,
+        },
+        _ => ChunkInfo::default(),
+    };
+    // Only an event no later than every stored one can be stored already;
+    // the stored events are read for those, and to compact.
+    let compact = info.chunks >= COMPACT_AT && !fresh.is_empty();
+    let overlaps = info.chunks > 0 && fresh.iter().any(|e| e.at <= info.max_at);
+    let blobs = match key {
+        Some(key) if compact || overlaps => {
+            read_chunks(tx, key).map_err(|e| sql_error(path, what(), e))?
+        }
+        _ => Vec::new(),
+    };
+    let existing = chunk_frames(&blobs, path, source, id)?;
+    if overlaps {
+        fresh.retain(|e| !existing.iter().any(|f| f.id == e.id));
+    }
+    if newest.is_none() && fresh.is_empty() {
+        return Ok(None);
+    }
+    scratch.clear();
+    let mut candidates: Vec<(&'static str, &str)> = Vec::new();
+    for ev in &fresh {
+        codec::encode_event(scratch, &ev.id, ev.at, &ev.change);
+        if let Some(r) = event_ref(&ev.change, requester) {
+            candidates.push(r);
+        }
+    }
+    if let Some((h, _)) = &newest {
+        if let Some(o) = h.organization_id.as_deref() {
+            candidates.push(("o", o));
+        }
+    }
+    // The old requester's comments are now resolved through the users.
+    if let Some(r) = old_requester
+        .as_deref()
+        .filter(|&r| newest.is_some() && Some(r) != requester)
+    {
+        candidates.push(("u", r));
+    }
+
+    let mut deleted = old_deleted;
+    let key = match (key, &newest) {
+        (Some(key), Some((h, encoded))) => {
+            deleted = h.deleted;
+            tx.prepare_cached(UPDATE_HEADER)
+                .and_then(|mut s| {
+                    s.execute(params![
+                        key,
+                        encoded,
+                        h.updated_at,
+                        h.created_at,
+                        h.organization_id,
+                        h.deleted,
+                        now,
+                        h.requester_id
+                    ])
+                })
+                .map_err(|e| sql_error(path, what(), e))?;
+            key
+        }
+        (Some(key), None) => key,
+        (None, header) => {
+            let h = header.as_ref().map(|(h, _)| *h);
+            deleted = h.is_some_and(|h| h.deleted);
+            tx.prepare_cached(INSERT_ROW)
+                .and_then(|mut s| {
+                    s.execute(params![
+                        source,
+                        id,
+                        header.as_ref().map(|(_, encoded)| encoded.as_slice()),
+                        h.map(|h| h.updated_at),
+                        h.map(|h| h.created_at),
+                        h.and_then(|h| h.organization_id.as_deref()),
+                        deleted,
+                        now,
+                        h.and_then(|h| h.requester_id.as_deref())
+                    ])
+                })
+                .map_err(|e| sql_error(path, what(), e))?;
+            let key = tx.last_insert_rowid();
+            keys.learned.push((id.to_string(), key));
+            // A new row has no chunks yet: its first events need no look.
+            keys.chunks_learned.push((key, ChunkInfo::default()));
+            key
+        }
+    };
+    // The latest stored event once this batch commits, if known.
+    let mut latest_event = if fresh.is_empty() {
+        keys.chunks
+            .get(&key)
+            .filter(|i| i.chunks > 0)
+            .map(|i| i.max_at)
+    } else {
+        None
+    };
+    if let Some(last) = fresh.last() {
+        let max_at = if info.chunks > 0 {
+            info.max_at.max(last.at)
+        } else {
+            last.at
+        };
+        let mut merged = Vec::new();
+        let (blob, count, chunks): (&[u8], usize, u32) = if compact {
+            // All the ticket's events in one chunk, in place of the others.
+            let added = codec::frames(scratch).map_err(|e| codec_error(path, source, id, e))?;
+            let mut all: Vec<&codec::Framed<'_>> = existing.iter().chain(&added).collect();
+            all.sort_unstable_by(|a, b| (a.at, a.id).cmp(&(b.at, b.id)));
+            merged.reserve(all.iter().map(|f| f.frame.len()).sum());
+            for f in &all {
+                merged.extend_from_slice(f.frame);
+            }
+            tx.prepare_cached(DROP_CHUNKS)
+                .and_then(|mut s| s.execute(params![key]))
+                .map_err(|e| sql_error(path, what(), e))?;
+            (&merged, all.len(), 1)
+        } else {
+            (scratch.as_slice(), fresh.len(), info.chunks + 1)
+        };
+        // Numbered after the ticket's other chunks (the only one, compacted).
+        let number = chunks - 1;
+        tx.prepare_cached(PUT_CHUNK)
+            .and_then(|mut s| s.execute(params![key, max_at, count as i64, now, blob, number]))
+            .map_err(|e| sql_error(path, what(), e))?;
+        keys.chunks_learned
+            .push((key, ChunkInfo { max_at, chunks }));
+        latest_event = Some(max_at);
+    }
+    if !keys.stale.contains(&key) {
+        tx.prepare_cached(MARK_STALE)
+            .and_then(|mut s| s.execute(params![key]))
+            .map_err(|e| sql_error(path, what(), e))?;
+        keys.marked.push(key);
+    }
+    if deleted && !old_deleted {
+        tx.prepare_cached(DROP_CLOCKS)
+            .and_then(|mut s| s.execute(params![key]))
+            .map_err(|e| sql_error(path, what(), e))?;
+    }
+    // Each pair once per ticket, and none the ticket is known to have
+    // stored: a backfill brings a ticket's agent comments over several
+    // batches, and each names the same few agents.
+    let mut ticket_refs: Vec<u64> = stored_refs.to_vec();
+    for (kind, target) in candidates {
+        let hash = ref_hash(kind, target);
+        if !ticket_refs.contains(&hash) {
+            ticket_refs.push(hash);
+            refs.push((kind, target.to_string(), key));
+        }
+    }
+    // What the row holds once this commits (`updated_at` and `requester`
+    // are the newest header's, or the stored ones).
+    let has_header = has_header || newest.is_some();
+    keys.rows_learned.push((
+        key,
+        RowInfo {
+            has_header,
+            updated_at,
+            deleted,
+            requester: requester.map(Box::from),
+            refs: ticket_refs.into_boxed_slice(),
+        },
+    ));
+    let complete = !deleted
+        && has_header
+        && matches!((latest_event, updated_at), (Some(e), Some(u)) if e >= u);
+    Ok(Some((key, complete)))
+}
+
+/// Ticket keys of one source: those known before a transaction, and those
+/// it learned (kept only once it commits: a rolled-back row's key may be
+/// given to another ticket).
+pub(super) struct BatchKeys<'a> {
+    pub(super) known: Option<&'a FxHashMap<String, i64>>,
+    pub(super) learned: Vec<(String, i64)>,
+    /// Keys already marked stale in the file (a mark is skipped for them).
+    pub(super) stale: &'a FxHashSet<i64>,
+    /// Keys this transaction marks stale.
+    pub(super) marked: Vec<i64>,
+    /// What the file's chunks hold, as far as remembered.
+    pub(super) chunks: &'a FxHashMap<i64, ChunkInfo>,
+    /// What they hold once this transaction commits.
+    pub(super) chunks_learned: Vec<(i64, ChunkInfo)>,
+    /// Every ticket this transaction changes (marked stale now or before).
+    pub(super) changed: Vec<i64>,
+    /// What the file's ticket rows hold, as far as remembered.
+    pub(super) rows: &'a FxHashMap<i64, RowInfo>,
+    /// What they hold once this transaction commits.
+    pub(super) rows_learned: Vec<(i64, RowInfo)>,
+    /// Whether `known` holds every ticket key of the file: a ticket missing
+    /// from it has no row.
+    pub(super) every_key_known: bool,
+    /// Whether this transaction changes an organization or a user.
+    pub(super) directory_changed: bool,
+}
+
+/// What a ticket's row holds besides its header's text: all that applying
+/// only events to it needs.
+#[derive(Debug, Clone)]
+pub(super) struct RowInfo {
+    pub(super) has_header: bool,
+    pub(super) updated_at: Option<i64>,
+    pub(super) deleted: bool,
+    pub(super) requester: Option<Box<str>>,
+    /// Hashes ([`ref_hash`]) of `ticket_refs` pairs stored for the ticket
+    /// (maybe not all of them): a pair among them is not inserted again.
+    pub(super) refs: Box<[u64]>,
+}
+
+/// A `ticket_refs` pair of one ticket as 64 bits, by SipHash (fixed keys:
+/// well mixed, unlike a fast hash, on ids that differ in one digit). Two
+/// pairs of one ticket sharing a hash (about one chance in 10^16 for a
+/// ticket with a few hundred pairs) would leave the second unstored.
+fn ref_hash(kind: &str, target: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    kind.hash(&mut h);
+    target.hash(&mut h);
+    h.finish()
+}

@@ -1,0 +1,462 @@
+//! Reading a store: tickets assembled into engine timelines (with the
+//! organizations and users they refer to), cursors, the lists of tickets
+//! the daemon works through, notes, polls and counts.
+
+use std::sync::atomic::Ordering;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::path::Path;
+
+use super::{codec_error, invalid, json_error, sql_error, SqliteStore};
+use crate::engine::Ticket;
+use crate::sources::{
+    assemble, ChangeRecord, EventRecord, NoteRecord, OrganizationRecord, TicketHeader,
+};
+use crate::store::codec;
+use crate::store::{StoreError, StoreStats, TicketMeta};
+
+/// A ticket's row with each of its chunks (one row with NULL events when
+/// it has none).
+const GET_TIMELINE: &str = "SELECT t.key, t.header, c.events FROM tickets t
+     LEFT JOIN event_chunks c ON c.key = t.key
+     WHERE t.source = ?1 AND t.id = ?2 AND t.deleted = 0 AND t.header IS NOT NULL";
+
+const GET_TIMELINE_BY_KEY: &str = "SELECT t.key, t.header, c.events FROM tickets t
+     LEFT JOIN event_chunks c ON c.key = t.key
+     WHERE t.key = ?1 AND t.deleted = 0 AND t.header IS NOT NULL";
+
+const GET_ORGANIZATION: &str = "SELECT record FROM organizations WHERE source = ?1 AND id = ?2";
+
+const GET_USER: &str = "SELECT agent FROM users WHERE source = ?1 AND id = ?2";
+
+/// The organizations and users read so far (what tickets refer to
+/// repeats), and those the store does not have.
+#[derive(Default)]
+pub(super) struct Lookups {
+    organizations: FxHashMap<String, OrganizationRecord>,
+    missing_organizations: FxHashSet<String>,
+    users: FxHashMap<String, bool>,
+    missing_users: FxHashSet<String>,
+}
+
+/// Organizations and users kept across reads before the cache starts over.
+const LOOKUPS_MAX: usize = 200_000;
+
+impl Lookups {
+    fn len(&self) -> usize {
+        self.organizations.len()
+            + self.missing_organizations.len()
+            + self.users.len()
+            + self.missing_users.len()
+    }
+
+    /// Reads organization `id` unless it was read already.
+    fn organization(
+        &mut self,
+        conn: &Connection,
+        path: &Path,
+        source: &str,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        if self.organizations.contains_key(id) || self.missing_organizations.contains(id) {
+            return Ok(());
+        }
+        let what = || format!("reading organization {id} of {source}");
+        let record: Option<String> = conn
+            .prepare_cached(GET_ORGANIZATION)
+            .and_then(|mut s| {
+                s.query_row(params![source, id], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(|e| sql_error(path, what(), e))?;
+        match record {
+            Some(text) => {
+                let record = serde_json::from_str::<OrganizationRecord>(&text).map_err(|e| {
+                    json_error(path, format!("decoding organization {id} of {source}"), e)
+                })?;
+                self.organizations.insert(id.to_string(), record);
+            }
+            None => {
+                self.missing_organizations.insert(id.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads user `id` unless it was read already.
+    fn user(
+        &mut self,
+        conn: &Connection,
+        path: &Path,
+        source: &str,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        if self.users.contains_key(id) || self.missing_users.contains(id) {
+            return Ok(());
+        }
+        let agent: Option<bool> = conn
+            .prepare_cached(GET_USER)
+            .and_then(|mut s| {
+                s.query_row(params![source, id], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(|e| sql_error(path, format!("reading user {id} of {source}"), e))?;
+        match agent {
+            Some(agent) => {
+                self.users.insert(id.to_string(), agent);
+            }
+            None => {
+                self.missing_users.insert(id.to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads and assembles one ticket on `conn` (inside the caller's snapshot):
+/// its row and its chunks in one query, the events decoded straight from
+/// the rows.
+fn load_ticket(
+    conn: &Connection,
+    path: &Path,
+    source: &str,
+    id: &str,
+    key: Option<i64>,
+    lookups: &mut Lookups,
+) -> Result<Option<(i64, Ticket)>, StoreError> {
+    let what = || format!("reading ticket {id} of {source}");
+    let sql = |e| sql_error(path, what(), e);
+    let mut stmt = match key {
+        Some(_) => conn.prepare_cached(GET_TIMELINE_BY_KEY),
+        None => conn.prepare_cached(GET_TIMELINE),
+    }
+    .map_err(sql)?;
+    let mut rows = match key {
+        Some(key) => stmt.query(params![key]),
+        None => stmt.query(params![source, id]),
+    }
+    .map_err(sql)?;
+    let mut found: Option<(i64, TicketHeader)> = None;
+    let mut events: Vec<EventRecord> = Vec::new();
+    let mut chunks = 0;
+    while let Some(row) = rows.next().map_err(sql)? {
+        if found.is_none() {
+            let bytes = row
+                .get_ref(1)
+                .and_then(|v| v.as_bytes().map_err(rusqlite::Error::from))
+                .map_err(sql)?;
+            let header = codec::decode_header(bytes).map_err(|e| {
+                invalid(
+                    path,
+                    format!("decoding the header of ticket {id} of {source}: {e}"),
+                )
+            })?;
+            found = Some((row.get(0).map_err(sql)?, header));
+        }
+        if let rusqlite::types::ValueRef::Blob(blob) = row.get_ref(2).map_err(sql)? {
+            chunks += 1;
+            let frames = codec::frames(blob).map_err(|e| codec_error(path, source, id, e))?;
+            events.reserve(frames.len());
+            for f in frames {
+                events.push(EventRecord {
+                    // Assembly does not read it: no copy per event.
+                    ticket_id: String::new(),
+                    id: f.id.to_string(),
+                    at: f.at,
+                    change: f.change().map_err(|e| codec_error(path, source, id, e))?,
+                });
+            }
+        }
+    }
+    let Some((key, header)) = found else {
+        return Ok(None);
+    };
+    if chunks > 1 {
+        events.sort_unstable_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    }
+    // The organizations and users the ticket refers to (not its requester:
+    // a comment of the requester is the requester's whoever they are).
+    if let Some(org) = header.organization_id.as_deref() {
+        lookups.organization(conn, path, source, org)?;
+    }
+    let requester = header.requester_id.as_deref();
+    for e in &events {
+        match &e.change {
+            ChangeRecord::Organization { id: Some(o) } => {
+                lookups.organization(conn, path, source, o)?;
+            }
+            ChangeRecord::Comment {
+                author_id: Some(u), ..
+            } if Some(u.as_str()) != requester => lookups.user(conn, path, source, u)?,
+            _ => {}
+        }
+    }
+    Ok(Some((
+        key,
+        assemble::ticket(
+            &header,
+            events,
+            &lookups.organizations,
+            &lookups.users,
+            source,
+        ),
+    )))
+}
+
+/// [`Store::cursor`](super::Store::cursor) on a SQLite store.
+pub(super) fn cursor(
+    store: &SqliteStore,
+    source: &str,
+    stream: &str,
+) -> Result<Option<String>, StoreError> {
+    store
+        .conn
+        .prepare_cached("SELECT value FROM cursors WHERE source = ?1 AND stream = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![source, stream], |row| row.get(0))
+                .optional()
+        })
+        .map_err(|e| {
+            sql_error(
+                &store.path,
+                format!("reading the cursor of {source}/{stream}"),
+                e,
+            )
+        })
+}
+
+/// [`Store::ticket`](super::Store::ticket) on a SQLite store.
+pub(super) fn ticket(
+    store: &SqliteStore,
+    source: &str,
+    id: &str,
+) -> Result<Option<Ticket>, StoreError> {
+    let path = &store.path;
+    let tx = store
+        .conn
+        .unchecked_transaction()
+        .map_err(|e| sql_error(path, format!("reading ticket {id} of {source}"), e))?;
+    let key = store
+        .keys
+        .borrow()
+        .get(source)
+        .and_then(|k| k.get(id))
+        .copied();
+    let ticket = load_ticket(&tx, path, source, id, key, &mut Lookups::default())?;
+    drop(tx);
+    Ok(ticket.map(|(_, t)| t))
+}
+
+/// [`Store::tickets`](super::Store::tickets) on a SQLite store.
+pub(super) fn tickets(
+    store: &SqliteStore,
+    source: &str,
+    ids: &[String],
+) -> Result<Vec<Ticket>, StoreError> {
+    let path = &store.path;
+    let tx = store
+        .conn
+        .unchecked_transaction()
+        .map_err(|e| sql_error(path, format!("reading tickets of {source}"), e))?;
+    let mut lookups = store.lookups.borrow_mut();
+    let directory = store.directory.load(Ordering::SeqCst);
+    if lookups.0 != directory || lookups.1.len() > LOOKUPS_MAX {
+        *lookups = (directory, Lookups::default());
+    }
+    let lookups = &mut lookups.1;
+    let mut out = Vec::with_capacity(ids.len());
+    let mut learned = Vec::with_capacity(ids.len());
+    {
+        let cache = store.keys.borrow();
+        let known = cache.get(source);
+        for id in ids {
+            let cached = known.and_then(|k| k.get(id.as_str())).copied();
+            if let Some((key, t)) = load_ticket(&tx, path, source, id, cached, lookups)? {
+                if cached.is_none() {
+                    learned.push((t.id.clone(), key));
+                }
+                out.push(t);
+            }
+        }
+    }
+    drop(tx);
+    // Their clocks are usually saved next.
+    store.learn_keys(source, learned);
+    Ok(out)
+}
+
+/// [`Store::ticket_ids`](super::Store::ticket_ids) on a SQLite store.
+pub(super) fn ticket_ids(store: &SqliteStore, source: &str) -> Result<Vec<String>, StoreError> {
+    store.keyed_ids(
+        "SELECT id, key FROM tickets
+         WHERE source = ?1 AND deleted = 0 AND header IS NOT NULL ORDER BY id",
+        params![source],
+        source,
+        &format!("listing the tickets of {source}"),
+    )
+}
+
+/// [`Store::stale_ticket_ids`](super::Store::stale_ticket_ids) on a SQLite store.
+pub(super) fn stale_ticket_ids(
+    store: &SqliteStore,
+    source: &str,
+) -> Result<Vec<String>, StoreError> {
+    store.keyed_ids(
+        "SELECT t.id, t.key FROM stale_tickets s JOIN tickets t ON t.key = s.key
+         WHERE t.source = ?1 AND t.deleted = 0 AND t.header IS NOT NULL
+         ORDER BY t.key",
+        params![source],
+        source,
+        &format!("listing the tickets of {source} with stale clocks"),
+    )
+}
+
+/// [`Store::ticket_ids_computed_under_other_config`] on a SQLite store.
+///
+/// [`Store::ticket_ids_computed_under_other_config`]:
+/// super::Store::ticket_ids_computed_under_other_config
+pub(super) fn ticket_ids_computed_under_other_config(
+    store: &SqliteStore,
+    source: &str,
+    config_hash: &str,
+) -> Result<Vec<String>, StoreError> {
+    store.keyed_ids(
+        "SELECT t.id, t.key FROM clocks c JOIN tickets t ON t.key = c.key
+         WHERE t.source = ?1 AND t.deleted = 0 AND c.config_hash <> ?2
+         ORDER BY t.key",
+        params![source, config_hash],
+        source,
+        &format!("listing the tickets of {source} computed under another config"),
+    )
+}
+
+/// [`Store::tickets_changed_since`](super::Store::tickets_changed_since) on a SQLite store.
+pub(super) fn tickets_changed_since(
+    store: &SqliteStore,
+    source: &str,
+    since: i64,
+) -> Result<Vec<String>, StoreError> {
+    let what = || format!("listing the tickets of {source} changed since {since}");
+    let mut stmt = store
+        .conn
+        .prepare_cached(
+            "SELECT t.id FROM tickets t
+             WHERE t.source = ?1 AND t.deleted = 0 AND t.header IS NOT NULL
+               AND (t.changed_at >= ?2 OR EXISTS (SELECT 1 FROM event_chunks c
+                    WHERE c.key = t.key AND c.stored_at >= ?2))
+             ORDER BY t.id",
+        )
+        .map_err(|e| sql_error(&store.path, what(), e))?;
+    let rows = stmt
+        .query_map(params![source, since], |row| row.get(0))
+        .map_err(|e| sql_error(&store.path, what(), e))?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .map_err(|e| sql_error(&store.path, what(), e))
+}
+
+/// [`Store::ticket_metas`](super::Store::ticket_metas) on a SQLite store.
+pub(super) fn ticket_metas(
+    store: &SqliteStore,
+    source: &str,
+) -> Result<Vec<TicketMeta>, StoreError> {
+    let what = || format!("reading the tickets of {source}");
+    let mut stmt = store
+        .conn
+        .prepare_cached(
+            "SELECT id, created_at, organization_id FROM tickets
+             WHERE source = ?1 AND deleted = 0 AND header IS NOT NULL ORDER BY id",
+        )
+        .map_err(|e| sql_error(&store.path, what(), e))?;
+    let rows = stmt
+        .query_map(params![source], |row| {
+            Ok(TicketMeta {
+                id: row.get(0)?,
+                created_at: row.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                organization: row.get(2)?,
+            })
+        })
+        .map_err(|e| sql_error(&store.path, what(), e))?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .map_err(|e| sql_error(&store.path, what(), e))
+}
+
+/// [`Store::notes`](super::Store::notes) on a SQLite store.
+pub(super) fn notes(
+    store: &SqliteStore,
+    source: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<NoteRecord>, StoreError> {
+    let what = || format!("reading the notes of {source}");
+    let mut stmt = store
+        .conn
+        .prepare_cached(
+            "SELECT kind, name, first_at, last_at FROM source_notes
+             WHERE source = ?1 AND last_at >= ?2 AND first_at < ?3 ORDER BY kind, name",
+        )
+        .map_err(|e| sql_error(&store.path, what(), e))?;
+    let rows = stmt
+        .query_map(params![source, from, to], |row| {
+            Ok(NoteRecord {
+                kind: row.get(0)?,
+                name: row.get(1)?,
+                first_at: row.get(2)?,
+                last_at: row.get(3)?,
+            })
+        })
+        .map_err(|e| sql_error(&store.path, what(), e))?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .map_err(|e| sql_error(&store.path, what(), e))
+}
+
+/// [`Store::polls`](super::Store::polls) on a SQLite store.
+pub(super) fn polls(
+    store: &SqliteStore,
+    source: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let what = || format!("reading the polls of {source}");
+    let mut stmt = store
+        .conn
+        .prepare_cached(
+            "SELECT at FROM polls WHERE source = ?1 AND at >= ?2 AND at < ?3 ORDER BY at",
+        )
+        .map_err(|e| sql_error(&store.path, what(), e))?;
+    let rows = stmt
+        .query_map(params![source, from, to], |row| row.get(0))
+        .map_err(|e| sql_error(&store.path, what(), e))?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .map_err(|e| sql_error(&store.path, what(), e))
+}
+
+/// [`Store::stats`](super::Store::stats) on a SQLite store.
+pub(super) fn stats(store: &SqliteStore) -> Result<StoreStats, StoreError> {
+    store
+        .conn
+        .prepare_cached(
+            "SELECT
+                (SELECT count(*) FROM tickets WHERE deleted = 0 AND header IS NOT NULL),
+                (SELECT count(*) FROM tickets WHERE deleted = 1 AND header IS NOT NULL),
+                (SELECT coalesce(sum(count), 0) FROM event_chunks),
+                (SELECT count(*) FROM organizations),
+                (SELECT count(*) FROM users),
+                (SELECT count(*) FROM clocks),
+                (SELECT count(*) FROM cursors)",
+        )
+        .and_then(|mut s| {
+            s.query_row([], |row| {
+                Ok(StoreStats {
+                    tickets: row.get(0)?,
+                    deleted_tickets: row.get(1)?,
+                    events: row.get(2)?,
+                    organizations: row.get(3)?,
+                    users: row.get(4)?,
+                    clocks: row.get(5)?,
+                    cursors: row.get(6)?,
+                })
+            })
+        })
+        .map_err(|e| sql_error(&store.path, "counting the stored records", e))
+}
