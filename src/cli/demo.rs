@@ -257,14 +257,14 @@ async fn demo(
 fn write_last_month_report(config: &Path, store: &Path, reports: &Path) -> Result<PathBuf, String> {
     let config = Config::load(config).map_err(|e| e.to_string())?;
     // A second connection: the daemon keeps writing through its own.
-    let store = crate::store::SqliteStore::open(store).map_err(|e| e.to_string())?;
+    let store = crate::store::open(&store.to_string_lossy()).map_err(|e| e.to_string())?;
     let options = crate::report::ReportOptions {
         out: Some(reports.to_path_buf()),
         ..Default::default()
     };
     let month = crate::report::Month::last_full(now_unix(), options.timezone(&config))
         .ok_or_else(|| "no previous month".to_string())?;
-    crate::report::write_month(&store, &config, month, &options).map_err(|e| e.to_string())
+    crate::report::write_month(&*store, &config, month, &options).map_err(|e| e.to_string())
 }
 
 /// A few urgent tickets created 50 minutes ago and not yet answered, one

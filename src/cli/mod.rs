@@ -257,6 +257,26 @@ fn summary(cfg: &Config) -> String {
     out
 }
 
+/// Opens a store a command only reads (`report`, `evaluate`): a store
+/// file must exist already (reading never creates one); a location this
+/// build cannot open is bad input.
+pub(crate) fn open_store_to_read(location: &str) -> Result<Box<dyn crate::store::Store>, Failure> {
+    use crate::store::{StoreError, StoreLocation};
+    let parsed = StoreLocation::parse(location).map_err(|e| Failure::Usage(e.to_string()))?;
+    if let StoreLocation::SqliteFile(path) = &parsed {
+        if !path.exists() {
+            return Err(Failure::Usage(format!(
+                "store {} does not exist; give --store with the store the daemon writes (`run --store`)",
+                path.display()
+            )));
+        }
+    }
+    parsed.open().map_err(|e| match e {
+        StoreError::Unsupported { .. } => Failure::Usage(e.to_string()),
+        _ => Failure::Runtime(e.to_string()),
+    })
+}
+
 pub(crate) fn load(path: &std::path::Path) -> Result<Config, Failure> {
     crate::sources::load_config(path).map_err(|e| Failure::Usage(e.to_string()))
 }

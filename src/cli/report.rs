@@ -6,16 +6,16 @@ use clap::Args;
 
 use super::Failure;
 use crate::report::{write_month, Month, ReportError, ReportOptions};
-use crate::store::SqliteStore;
 
 #[derive(Debug, Args)]
 pub(crate) struct ReportArgs {
     /// The config file (YAML) the daemon runs with.
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
-    /// The SQLite store the daemon writes (`run --store`).
-    #[arg(long, value_name = "FILE", default_value = "helpdesk-slo.sqlite")]
-    store: PathBuf,
+    /// The store the daemon writes (`run --store`): a file path or
+    /// sqlite:PATH.
+    #[arg(long, value_name = "STORE", default_value = "helpdesk-slo.sqlite")]
+    store: String,
     /// The month to report on; default: the last full month in the config's
     /// `reports.timezone` (UTC if not set).
     #[arg(long, value_name = "YYYY-MM")]
@@ -73,22 +73,16 @@ pub(crate) fn run(args: ReportArgs) -> Result<(), Failure> {
             })?
         }
     };
-    if !args.store.exists() {
-        return Err(Failure::Usage(format!(
-            "store {} does not exist; give --store with the file the daemon writes (`run --store`)",
-            args.store.display()
-        )));
-    }
-    let store = SqliteStore::open(&args.store).map_err(|e| Failure::Runtime(e.to_string()))?;
+    let store = super::open_store_to_read(&args.store)?;
     let fail = |e: ReportError| match e {
         ReportError::Store(_) | ReportError::Io { .. } => Failure::Runtime(e.to_string()),
         _ => Failure::Usage(e.to_string()),
     };
     if args.stdout {
-        let text = crate::report::month_report(&store, &config, month, &options).map_err(fail)?;
+        let text = crate::report::month_report(&*store, &config, month, &options).map_err(fail)?;
         print!("{text}");
     } else {
-        let path = write_month(&store, &config, month, &options).map_err(fail)?;
+        let path = write_month(&*store, &config, month, &options).map_err(fail)?;
         println!("{}", path.display());
     }
     Ok(())

@@ -66,13 +66,15 @@ impl DaemonError {
     /// Whether the operator's input is at fault (a config, a web config, a
     /// source's settings, a store location): exit status 2, not 1.
     pub fn is_bad_input(&self) -> bool {
-        matches!(
-            self,
+        match self {
             DaemonError::ReadConfig { .. }
-                | DaemonError::Config(_)
-                | DaemonError::WebConfig(_)
-                | DaemonError::BuildSource(_)
-        )
+            | DaemonError::Config(_)
+            | DaemonError::WebConfig(_)
+            | DaemonError::BuildSource(_) => true,
+            // A store location this build cannot open is the operator's.
+            DaemonError::Store(e) => matches!(e, StoreError::Unsupported { .. }),
+            _ => false,
+        }
     }
 
     /// A task that failed to join.

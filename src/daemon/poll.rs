@@ -22,7 +22,7 @@ use super::{DaemonError, SourceSummary};
 use crate::clock::now_unix;
 use crate::sources::{Page, Source};
 use crate::state::DaemonState;
-use crate::store::{Applied, Store};
+use crate::store::Applied;
 
 /// Pages (or records) fetched before they are committed together.
 const BATCH_PAGES: usize = 8;
@@ -635,7 +635,7 @@ mod tests {
             .unwrap(),
         );
         let state = Arc::new(DaemonState::detached(config));
-        let store: SharedStore = Arc::new(Mutex::new(SqliteStore::in_memory().unwrap()));
+        let store: SharedStore = Arc::new(Mutex::new(Box::new(SqliteStore::in_memory().unwrap())));
         let (stop_tx, stop_rx) = watch::channel(false);
         let (release_tx, release_rx) = std_mpsc::channel::<()>();
         let release_rx = Mutex::new(Some(release_rx));

@@ -15,7 +15,7 @@ use crate::engine::crosscheck::{disagreements, Disagreement, CROSSCHECK_GRACE};
 use crate::engine::{evaluate, Clock, Ticket};
 use crate::exposition::Live;
 use crate::policy::Config;
-use crate::store::{encode_clocks, Store};
+use crate::store::encode_clocks;
 
 /// Tickets evaluated per store round trip of a recompute.
 pub(super) const RECOMPUTE_CHUNK: usize = 2_000;
@@ -179,7 +179,7 @@ fn evaluate_chunk(config: &Config, chunk: &[String], tickets: &[Ticket], now: i6
 /// Reads a chunk's tickets from `reader`, then evaluates them with the
 /// lock released (when `reader` is the store itself, it can save the
 /// previous chunk meanwhile). Also returns the store generation the
-/// snapshot holds (see [`Store::generation`]).
+/// snapshot holds (see [`crate::store::Store::generation`]).
 pub(super) fn read_and_evaluate(
     reader: &SharedStore,
     source: &str,

@@ -15,7 +15,6 @@ use super::DaemonError;
 use crate::clock::now_unix;
 use crate::exposition::Live;
 use crate::state::{DaemonState, ReloadRequest};
-use crate::store::Store;
 
 /// Reloads on SIGHUP and on each request from the server, one at a time,
 /// until shutdown.

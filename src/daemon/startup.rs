@@ -22,7 +22,7 @@ use crate::exposition::Live;
 use crate::policy::spec::SourceSpec;
 use crate::policy::Config;
 use crate::state::{DaemonState, ReloadRequest};
-use crate::store::{decode_clocks, Store};
+use crate::store::decode_clocks;
 
 /// Reads and validates the config file, sources included; returns it with
 /// the text it was read from (one read: the text served at `/config` is
@@ -44,8 +44,12 @@ pub(super) async fn run_with(
 ) -> Result<Summary, DaemonError> {
     let (config, text) = read_config(&opts.config)?;
     let config = Arc::new(config);
-    let store = store_access::open(&opts.store)?;
-    info!(config = %opts.config.display(), hash = %config.hash, store = %opts.store.display(), sources = config.sources.len(), "starting");
+    let store = store_access::open(&opts.store.to_string_lossy())?;
+    let location = store
+        .lock()
+        .map_err(|_| DaemonError::Poisoned("store"))?
+        .location();
+    info!(config = %opts.config.display(), hash = %config.hash, store = %location, sources = config.sources.len(), "starting");
 
     let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(4);
     // Reports are served from --reports-dir, else the config's

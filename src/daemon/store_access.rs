@@ -5,14 +5,14 @@
 use std::sync::{Arc, Mutex};
 
 use super::DaemonError;
-use crate::store::SqliteStore;
+use crate::store::Store;
 
 /// The store's writing connection, shared by the poll loops, recomputes,
 /// reloads and the report schedule.
-pub(super) type SharedStore = Arc<Mutex<SqliteStore>>;
+pub(super) type SharedStore = Arc<Mutex<Connection>>;
 
-/// The connection the store's lock guards.
-pub(super) type Connection = SqliteStore;
+/// The connection the store's lock guards: any backend.
+pub(super) type Connection = Box<dyn Store>;
 
 /// Runs `f` on the store on a blocking task (the store's calls are
 /// synchronous and may take a while).
@@ -38,7 +38,7 @@ pub(super) async fn open_readers(
     let opened = blocking(store, move |s| {
         let mut opened = Vec::new();
         for _ in 0..n {
-            match s.open_reader()? {
+            match s.reader()? {
                 Some(reader) => opened.push(reader),
                 None => break,
             }
@@ -52,7 +52,8 @@ pub(super) async fn open_readers(
         .collect())
 }
 
-/// Opens the store at `location` for the daemon.
-pub(super) fn open(location: &std::path::Path) -> Result<SharedStore, DaemonError> {
-    Ok(Arc::new(Mutex::new(SqliteStore::open(location)?)))
+/// Opens the store at `location` (a path, `sqlite:PATH`, …: see
+/// [`crate::store::open`]) for the daemon.
+pub(super) fn open(location: &str) -> Result<SharedStore, DaemonError> {
+    Ok(Arc::new(Mutex::new(crate::store::open(location)?)))
 }

@@ -48,7 +48,7 @@ pub(super) async fn report_schedule(
         }
         let cfg = config.clone();
         let written = blocking(&store, move |s| {
-            Ok(crate::report::write_scheduled(&*s, &cfg, at))
+            Ok(crate::report::write_scheduled(&**s, &cfg, at))
         })
         .await;
         match written {
