@@ -1852,7 +1852,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn shutdown_waits_for_the_batch_in_flight() {
         let config = Arc::new(
-            Config::load(
+            crate::config_files::load(
                 &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"),
             )
             .unwrap(),
