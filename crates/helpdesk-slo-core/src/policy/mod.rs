@@ -147,18 +147,6 @@ impl ConfigError {
 const HOLIDAY_YEARS: (i32, i32) = (1969, 2101);
 
 impl Config {
-    /// Reads, parses and validates a config file.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            file: path.to_path_buf(),
-            line: None,
-            column: None,
-            key: None,
-            message: format!("cannot read the config file: {e}"),
-        })?;
-        Self::from_yaml_with(&text, path, &ReadFiles)
-    }
-
     /// Parses and validates the text of a config that includes no file;
     /// `path` names it in errors. An include (`holidays: [{file: …}]`) is an
     /// error: load such a config with [`Config::from_yaml_with`].
@@ -235,15 +223,6 @@ impl Config {
                 known.join(", ")
             )
         })
-    }
-}
-
-/// Included files read from the file system, for [`Config::load`].
-struct ReadFiles;
-
-impl IncludedFiles for ReadFiles {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        std::fs::read_to_string(path)
     }
 }
 
