@@ -32,6 +32,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use helpdesk_slo::config_files;
 use helpdesk_slo::daemon::{run, Options};
 use helpdesk_slo::policy::Config;
 use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
@@ -197,7 +198,7 @@ fn main() {
     let tickets = env_usize("BACKFILL_TICKETS", if bench { 100_000 } else { 2_000 });
     let runs = env_usize("BACKFILL_RUNS", 1).max(1);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = Config::load(&root.join("examples/celigo.yaml")).expect("the example loads");
+    let config = config_files::load(&root.join("examples/celigo.yaml")).expect("the example loads");
 
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

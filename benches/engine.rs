@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use helpdesk_slo::config_files;
 use helpdesk_slo::engine::timeline::Author;
 use helpdesk_slo::engine::{evaluate, Change, Event, Organization, Ticket};
 use helpdesk_slo::policy::spec::Status;
@@ -176,7 +177,7 @@ fn synthetic_ticket(rng: &mut SplitMix64, id: u64) -> Ticket {
 
 fn config() -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml");
-    match Config::load(&path) {
+    match config_files::load(&path) {
         Ok(c) => c,
         Err(e) => panic!("{e}"),
     }

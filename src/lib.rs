@@ -45,6 +45,7 @@ pub use helpdesk_slo_core::{calendar, engine, policy, time};
 pub mod alerts;
 pub mod cli;
 pub mod clock;
+pub mod config_files;
 pub mod daemon;
 pub mod exposition;
 pub mod import;

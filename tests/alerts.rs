@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use helpdesk_slo::alerts::{config_rules, exporter_rules, Options};
+use helpdesk_slo::config_files;
 use helpdesk_slo::policy::Config;
 use serde_json::Value;
 
@@ -55,7 +56,7 @@ fn tool(name: &str, package: &str, args: &[&str]) -> (bool, String) {
 fn examples_with_plans() -> Vec<(String, Config)> {
     let mut out = Vec::new();
     for path in files("examples", ".yaml") {
-        let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let config = config_files::load(&path).unwrap_or_else(|e| panic!("{e}"));
         if config.policy.plans.is_empty() {
             continue;
         }

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use helpdesk_slo::config_files;
 use helpdesk_slo::policy::Config;
 use helpdesk_slo::sources::load_config;
 
@@ -226,7 +227,7 @@ fn every_example_config_loads() {
     for entry in std::fs::read_dir("examples").unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "yaml") {
-            let cfg = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            let cfg = config_files::load(&path).unwrap_or_else(|e| panic!("{e}"));
             assert!(!cfg.calendars.is_empty(), "{}", path.display());
             n += 1;
         }

@@ -30,8 +30,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
+use helpdesk_slo::config_files;
 use helpdesk_slo::policy::spec::SourceSpec;
-use helpdesk_slo::policy::Config;
 use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
 use helpdesk_slo::simulator::zendesk::{start, ServerOptions, SimState, DEMO_TOKEN};
 use helpdesk_slo::sources::zendesk::Zendesk;
@@ -386,7 +386,7 @@ fn check_clocks(dir: &Path, store: &SqliteStore) -> Vec<String> {
         return Vec::new();
     }
     let spec = read_json(&path);
-    let config = Config::load(&fixtures().join("policy.yaml"))
+    let config = config_files::load(&fixtures().join("policy.yaml"))
         .unwrap_or_else(|e| panic!("policy.yaml: {e}"));
     let now = spec["now"]
         .as_str()
@@ -746,7 +746,8 @@ fn find_key(v: &Value, key: &str, path: &str, out: &mut Vec<String>) {
 async fn the_emulator_writes_only_documented_shapes() {
     let fixtures = fixture_shape();
     let config =
-        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml")).unwrap();
+        config_files::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"))
+            .unwrap();
     let data = generate(
         &config,
         &GeneratorOptions {

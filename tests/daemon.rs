@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use helpdesk_slo::config_files;
 use helpdesk_slo::daemon::{run, Options};
 use helpdesk_slo::policy::Config;
 use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
@@ -61,7 +62,7 @@ fn write_config(dir: &Path, url: &str) -> PathBuf {
 }
 
 fn example_config() -> Config {
-    Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml")).unwrap()
+    config_files::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml")).unwrap()
 }
 
 fn options() -> GeneratorOptions {
@@ -122,7 +123,10 @@ async fn backfill(name: &str, faults: Faults) -> (Vec<String>, usize) {
     for id in store.ticket_ids("zendesk").unwrap() {
         let t = store.ticket("zendesk", &id).unwrap().unwrap();
         let (hash, clocks) = store.clocks("zendesk", &id).unwrap().unwrap();
-        assert_eq!(hash, Config::load(&dir.join("config.yaml")).unwrap().hash);
+        assert_eq!(
+            hash,
+            config_files::load(&dir.join("config.yaml")).unwrap().hash
+        );
         // Clock timestamps depend on "now" only for open clocks; strip the
         // volatile fields by comparing the timeline and the clock states.
         let states: Vec<serde_json::Value> = clock_values(&clocks)
@@ -215,7 +219,7 @@ async fn a_changed_config_recomputes_stored_clocks_at_start() {
         "urgent: { first_response: 1m",
     );
     std::fs::write(&config, text).unwrap();
-    let new_hash = Config::load(&config).unwrap().hash;
+    let new_hash = config_files::load(&config).unwrap().hash;
     run(opts, rx).await.unwrap();
     server.shutdown().await;
     let store = SqliteStore::open(&store_path).unwrap();
@@ -504,7 +508,7 @@ async fn clocks_computed_during_the_backfill_equal_a_full_recompute() {
 
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, format!("{text}\n# every ticket once more\n")).unwrap();
-    let new_hash = Config::load(&config).unwrap().hash;
+    let new_hash = config_files::load(&config).unwrap().hash;
     run(opts, rx).await.unwrap();
     server.shutdown().await;
     let store = SqliteStore::open(&store_path).unwrap();

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use helpdesk_slo::config_files;
 use helpdesk_slo::engine::{evaluate, Ticket};
 use helpdesk_slo::exposition::figures::SeriesFigures;
 use helpdesk_slo::exposition::{compute, render, Figures, Health, Live, SourceHealth};
@@ -24,7 +25,7 @@ fn at(s: &str) -> i64 {
 const NOW: &str = "2026-11-23T18:00:00Z";
 
 fn config() -> Config {
-    Config::load(&root().join("examples/celigo.yaml")).unwrap()
+    config_files::load(&root().join("examples/celigo.yaml")).unwrap()
 }
 
 fn tickets() -> Vec<Ticket> {

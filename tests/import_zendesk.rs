@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
+use helpdesk_slo::config_files;
 use helpdesk_slo::import::zendesk::{import, ImportError, ImportOptions, Imported};
 use helpdesk_slo::policy::spec::{MetricKindSpec, SecretSpec, Status, TargetAmount};
 use helpdesk_slo::policy::Config;
@@ -18,7 +19,7 @@ use helpdesk_slo::simulator::zendesk_admin::{Admin, Holiday, Schedule};
 use serde_json::json;
 
 fn celigo() -> Config {
-    Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml")).unwrap()
+    config_files::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml")).unwrap()
 }
 
 fn scratch(name: &str) -> PathBuf {

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use helpdesk_slo::config_files;
 use helpdesk_slo::daemon::{now_unix, run_with, Options};
-use helpdesk_slo::policy::Config;
 use helpdesk_slo::simulator::generator::{
     generate, GeneratorOptions, NewComment, NewTicket, Update,
 };
@@ -58,7 +58,7 @@ async fn wait_for(
 async fn prometheus_sees_the_attainment_and_imminent_breaches_of_scripted_tickets() {
     let prometheus = which("prometheus");
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml");
-    let cfg = Config::load(&example).unwrap();
+    let cfg = config_files::load(&example).unwrap();
     let now = now_unix();
     // Organizations and people, no tickets: the tickets are scripted.
     let mut data = generate(

@@ -1,6 +1,7 @@
 //! The pure core (`crates/helpdesk-slo-core`: calendar, time, policy,
 //! engine) depends on no I/O crate, directly or through another crate: read
-//! from `Cargo.lock`, the dependency graph cargo builds.
+//! from `Cargo.lock`, the dependency graph cargo builds. Nor does its source
+//! touch the file system: a config's included files come through a resolver.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -63,6 +64,54 @@ fn the_core_crate_reaches_no_io_crate() {
     assert!(graph["helpdesk-slo"]
         .iter()
         .any(|d| d == "helpdesk-slo-core"));
+}
+
+/// What the core's source must not contain: the standard library's file
+/// system access (the core reads no file; the daemon crate hands it texts).
+const FILE_SYSTEM_ACCESS: [&str; 2] = ["std::fs", "File::open"];
+
+/// Every `.rs` file under `dir`, depth first.
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn the_core_source_touches_no_file_system() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/helpdesk-slo-core/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(
+        files.iter().any(|f| f.ends_with("policy/mod.rs")),
+        "the core's source was not found under {}",
+        src.display()
+    );
+    let mut found = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            if FILE_SYSTEM_ACCESS.iter().any(|n| line.contains(n)) {
+                let rel = file.strip_prefix(&src).unwrap_or(file);
+                found.push(format!("{}:{}: {}", rel.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the pure core touches the file system (load files in the daemon crate \
+         and hand the core their text, or an IncludedFiles):\n{}",
+        found.join("\n")
+    );
 }
 
 /// Just enough of `Cargo.lock`'s TOML: `[[package]]` tables with `name` and

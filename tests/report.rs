@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use helpdesk_slo::config_files;
 use helpdesk_slo::engine::timeline::Author;
 use helpdesk_slo::engine::Ticket;
 use helpdesk_slo::policy::spec::Status;
@@ -343,7 +344,7 @@ fn hourly(from: &str, to: &str, skip: &[(&str, &str)]) -> Vec<i64> {
 }
 
 fn example(name: &str) -> Config {
-    Config::load(
+    config_files::load(
         &Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("examples")
             .join(name),

@@ -6,14 +6,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use helpdesk_slo::calendar::{BusinessDuration, Calendar};
-use helpdesk_slo::policy::Config;
+use helpdesk_slo::config_files;
 use helpdesk_slo::time::{format_instant, parse_instant};
 
 fn calendar(file: &str, name: &str) -> Arc<Calendar> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("examples")
         .join(file);
-    let cfg = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = config_files::load(&path).unwrap_or_else(|e| panic!("{e}"));
     cfg.calendar(name).unwrap().clone()
 }
 

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use helpdesk_slo::config_files;
 use helpdesk_slo::engine::aggregate::{credits, period_bounds, TicketMeta};
 use helpdesk_slo::engine::{evaluate, Clock, ClockState, Ticket};
 use helpdesk_slo::policy::spec::CreditPeriod;
@@ -14,7 +15,7 @@ fn config(file: &str) -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("examples")
         .join(file);
-    Config::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    config_files::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn t(s: &str) -> i64 {

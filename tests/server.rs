@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use helpdesk_slo::config_files;
 use helpdesk_slo::daemon::{run_with, Options};
 use helpdesk_slo::policy::Config;
 use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
@@ -199,7 +200,7 @@ async fn the_daemon_serves_metrics_the_api_and_reloads() {
     // /config shows the file, and no token.
     let (_, _, shown) = get(&client, &format!("{base}/config")).await;
     assert!(shown.contains("csp_premier") && !shown.contains(DEMO_TOKEN));
-    let old_hash = Config::load(&config).unwrap().hash;
+    let old_hash = config_files::load(&config).unwrap().hash;
     assert!(shown.contains(&old_hash));
 
     // A broken config is rejected; the old one keeps running.
@@ -326,7 +327,7 @@ async fn sighup_reloads_the_config_of_the_real_binary() {
         good.replacen("objective: 95%", "objective: 91%", 1),
     )
     .unwrap();
-    let new_hash = Config::load(&config).unwrap().hash;
+    let new_hash = config_files::load(&config).unwrap().hash;
     let pid = child.id().to_string();
     assert!(std::process::Command::new("kill")
         .args(["-HUP", &pid])

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use helpdesk_slo::config_files;
 use helpdesk_slo::policy::Config;
 use helpdesk_slo::simulator::generator::{
     generate, Dataset, Edit, GeneratorOptions, NewComment, TicketStatus, Update, STATUS_ESCALATED,
@@ -17,7 +18,7 @@ use helpdesk_slo::simulator::zendesk::{
 use serde_json::Value;
 
 fn config() -> Config {
-    Config::load(Path::new("examples/celigo.yaml")).unwrap()
+    config_files::load(Path::new("examples/celigo.yaml")).unwrap()
 }
 
 fn small() -> GeneratorOptions {

@@ -78,8 +78,8 @@ pub(crate) fn run(args: DemoArgs) -> Result<(), Failure> {
         .config
         .clone()
         .unwrap_or_else(|| PathBuf::from("celigo.yaml"));
-    let policy =
-        Config::from_yaml(&policy_text, &config_path).map_err(|e| Failure::Usage(e.to_string()))?;
+    let policy = crate::config_files::from_yaml(&policy_text, &config_path)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     let dir = match &args.dir {
         Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!(
@@ -255,7 +255,7 @@ async fn demo(
 
 /// Writes last month's report into `reports`, from what the daemon stored.
 fn write_last_month_report(config: &Path, store: &Path, reports: &Path) -> Result<PathBuf, String> {
-    let config = Config::load(config).map_err(|e| e.to_string())?;
+    let config = crate::config_files::load(config).map_err(|e| e.to_string())?;
     // A second connection: the daemon keeps writing through its own.
     let store = crate::store::open(&store.to_string_lossy()).map_err(|e| e.to_string())?;
     let options = crate::report::ReportOptions {

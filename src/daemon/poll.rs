@@ -574,7 +574,6 @@ fn stream_groups(name: &str, source: &dyn Source) -> Result<Vec<Vec<&'static str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::Config;
     use crate::sources::{PollFuture, Record, TicketHeader};
     use crate::store::SqliteStore;
     use std::collections::BTreeMap;
@@ -629,7 +628,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn shutdown_waits_for_the_batch_in_flight() {
         let config = Arc::new(
-            Config::load(
+            crate::config_files::load(
                 &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"),
             )
             .unwrap(),

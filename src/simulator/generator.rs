@@ -2033,7 +2033,7 @@ mod tests {
     use std::path::Path;
 
     fn config() -> Config {
-        Config::load(Path::new("examples/celigo.yaml")).unwrap()
+        crate::config_files::load(Path::new("examples/celigo.yaml")).unwrap()
     }
 
     #[test]

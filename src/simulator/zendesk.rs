@@ -1932,7 +1932,7 @@ mod serialization_tests {
 
     #[test]
     fn records_have_the_documented_keys() {
-        let config = Config::load(
+        let config = crate::config_files::load(
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"),
         )
         .unwrap();
@@ -2110,7 +2110,7 @@ mod serialization_tests {
     /// escaping.
     #[test]
     fn serialized_up_front_serves_the_same_bytes() {
-        let config = Config::load(
+        let config = crate::config_files::load(
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"),
         )
         .unwrap();

@@ -504,7 +504,7 @@ mod tests {
 
     #[test]
     fn a_config_seeds_schedules_holidays_and_policies() {
-        let cfg = Config::load(Path::new("examples/celigo.yaml")).unwrap();
+        let cfg = crate::config_files::load(Path::new("examples/celigo.yaml")).unwrap();
         let admin = Admin::from_config_years(&cfg, 2026, 2026);
         assert_eq!(admin.schedules.len(), cfg.calendars.len());
         let essential = admin

@@ -423,7 +423,7 @@ pub fn check(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError
 /// Parses and validates config text, its sources included (`file` names
 /// it in errors and is the base of the files it refers to).
 pub fn config_from_yaml(text: &str, file: &Path) -> Result<Config, ConfigError> {
-    let config = Config::from_yaml(text, file)?;
+    let config = crate::config_files::from_yaml(text, file)?;
     check(&config, file, text)?;
     Ok(config)
 }

@@ -329,10 +329,10 @@ mod decode_tests {
 
     #[test]
     fn stored_clocks_decode_to_what_was_evaluated() {
-        let cfg = Config::load(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../examples/celigo.yaml"
-        )))
+        let cfg = Config::from_yaml(
+            include_str!("../../../../examples/celigo.yaml"),
+            std::path::Path::new("examples/celigo.yaml"),
+        )
         .unwrap();
         let ticket: Ticket = serde_json::from_str(
             r#"{"id":"7","created_at":"2026-11-20T16:30:00Z","priority":"urgent",

@@ -7,6 +7,11 @@
 //! the config file's folder and their errors name that file and its line.
 //! A config that loads is complete: nothing is looked up later.
 //!
+//! Loading reads nothing: it takes the config's text, its path (for messages
+//! and as the base of relative includes) and an [`IncludedFiles`] that gives
+//! the text of each file the config includes ([`includes`]). The daemon
+//! crate reads the config file and its includes from the file system.
+//!
 //! The config holds `calendars:` (see [`crate::calendar::spec`]) and the SLA
 //! policy: `severities:`, `default_severity:`, `metrics:`, `plans:`,
 //! `credits:` and `exclusions:` (see [`spec`]), the helpdesks to poll
@@ -16,6 +21,7 @@
 //! deserialization checks every reference against them where it is written
 //! ([`names`]); relations between sections are checked last ([`validate`]).
 
+pub mod includes;
 mod locate;
 pub mod model;
 pub mod names;
@@ -35,6 +41,7 @@ use sha2::{Digest, Sha256};
 use crate::calendar::holidays::{named_set_dates, parse_ics};
 use crate::calendar::spec::{CalendarSpec, HolidaySpec};
 use crate::calendar::{Calendar, Rules};
+pub use includes::{IncludedFiles, MemoryFiles, NoFiles};
 pub use model::Policy;
 use names::Names;
 pub use spec::ConfigSpec;
@@ -140,21 +147,21 @@ impl ConfigError {
 const HOLIDAY_YEARS: (i32, i32) = (1969, 2101);
 
 impl Config {
-    /// Reads, parses and validates a config file.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            file: path.to_path_buf(),
-            line: None,
-            column: None,
-            key: None,
-            message: format!("cannot read the config file: {e}"),
-        })?;
-        Self::from_yaml(&text, path)
+    /// Parses and validates the text of a config that includes no file;
+    /// `path` names it in errors. An include (`holidays: [{file: …}]`) is an
+    /// error: load such a config with [`Config::from_yaml_with`].
+    pub fn from_yaml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        Self::from_yaml_with(text, path, &NoFiles)
     }
 
-    /// Parses and validates config text; `path` names it in errors and is the
-    /// base for relative file references.
-    pub fn from_yaml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+    /// Parses and validates config text; `path` names it in errors and its
+    /// folder is the base of relative includes, whose text `files` gives
+    /// (see [`includes`]). Reads nothing itself.
+    pub fn from_yaml_with(
+        text: &str,
+        path: &Path,
+        files: &dyn IncludedFiles,
+    ) -> Result<Self, ConfigError> {
         let names = defined_names(text);
         let spec: ConfigSpec = names::with_names(names, || serde_yaml_ng::from_str(text))
             .map_err(|e| yaml_error(path, &e))?;
@@ -163,7 +170,7 @@ impl Config {
         hasher.update(text.as_bytes());
         let mut calendars = BTreeMap::new();
         for (name, cal) in &spec.calendars {
-            let built = build_calendar(name, cal, base, &mut hasher).map_err(|mut e| {
+            let built = build_calendar(name, cal, base, files, &mut hasher).map_err(|mut e| {
                 if e.file.as_os_str().is_empty() {
                     e.file = path.to_path_buf();
                 }
@@ -250,6 +257,7 @@ fn build_calendar(
     name: &str,
     spec: &CalendarSpec,
     base: &Path,
+    files: &dyn IncludedFiles,
     hasher: &mut Sha256,
 ) -> Result<Calendar, ConfigError> {
     let key = format!("calendars.{name}");
@@ -275,7 +283,7 @@ fn build_calendar(
             }
             HolidaySpec::File(file) => {
                 let full = base.join(file);
-                let text = std::fs::read_to_string(&full).map_err(|e| {
+                let text = files.read(&full).map_err(|e| {
                     located(
                         format!(
                             "cannot read holiday file \"{}\" (looked for {}): {e}",

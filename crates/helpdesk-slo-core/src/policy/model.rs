@@ -1,6 +1,6 @@
 //! The validated policy the engine runs on: names resolved to indexes,
 //! calendars to shared [`Calendar`]s, targets to a severity × metric table
-//! per plan. Built only by [`super::Config::from_yaml`], so every value here
+//! per plan. Built only by [`super::Config::from_yaml_with`], so every value here
 //! has passed validation.
 
 use std::collections::HashMap;

@@ -5,7 +5,7 @@
 //! ([`Ref`]) is checked against the names the file defines, so an error names
 //! the exact line and key. Relations between sections (a plan's targets for a
 //! metric its kind cannot use, plans whose matches overlap) are checked after
-//! reading, in [`super::Config::from_yaml`].
+//! reading, in [`super::Config::from_yaml_with`].
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,1 +1,109 @@
+//! Loading a config with included files, through a resolver and no file
+//! system.
 
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use super::{Config, ConfigError, MemoryFiles};
+
+const CONFIG: &str = "\
+calendars:
+  support:
+    timezone: Europe/London
+    hours: { mon-fri: [\"09:00-17:00\"] }
+    holidays:
+      - 2026-12-24
+      - file: holidays/uk.ics
+";
+
+const ICS: &str = "\
+BEGIN:VCALENDAR
+VERSION:2.0
+BEGIN:VEVENT
+DTSTART;VALUE=DATE:20260831
+SUMMARY:Summer bank holiday
+END:VEVENT
+END:VCALENDAR
+";
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+#[test]
+fn an_ics_include_is_read_through_the_resolver_relative_to_the_config_folder() {
+    let files = MemoryFiles::new().with("teams/holidays/uk.ics", ICS);
+    let cfg = Config::from_yaml_with(CONFIG, Path::new("teams/support.yaml"), &files)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cal = cfg.calendar("support").unwrap();
+    assert!(cal.rules().holidays.contains(&date(2026, 8, 31)));
+    assert!(cal.rules().holidays.contains(&date(2026, 12, 24)));
+    assert!(!cal.is_business_day(date(2026, 8, 31)), "a Monday holiday");
+    assert!(cal.is_business_day(date(2026, 9, 1)));
+
+    // The hash covers the included file's text, not just the config's.
+    let other =
+        MemoryFiles::new().with("teams/holidays/uk.ics", ICS.replace("20260831", "20260601"));
+    let cfg2 = Config::from_yaml_with(CONFIG, Path::new("teams/support.yaml"), &other).unwrap();
+    assert_ne!(cfg.hash, cfg2.hash);
+    assert!(cfg2
+        .calendar("support")
+        .unwrap()
+        .rules()
+        .holidays
+        .contains(&date(2026, 6, 1)));
+
+    // A config path without a folder: the include is asked for as written.
+    let here = MemoryFiles::new().with("holidays/uk.ics", ICS);
+    assert!(Config::from_yaml_with(CONFIG, Path::new("support.yaml"), &here).is_ok());
+}
+
+#[test]
+fn a_failing_resolver_is_an_error_naming_the_include_and_the_key() {
+    // The resolver has the file, but not where the config's folder puts it.
+    let files = MemoryFiles::new().with("holidays/uk.ics", ICS);
+    let err = Config::from_yaml_with(CONFIG, Path::new("teams/support.yaml"), &files).unwrap_err();
+    assert_eq!(
+        err,
+        ConfigError {
+            file: PathBuf::from("teams/support.yaml"),
+            line: None,
+            column: None,
+            key: Some("calendars.support.holidays".to_string()),
+            message: "cannot read holiday file \"holidays/uk.ics\" (looked for \
+                      teams/holidays/uk.ics): no such file among the files given in memory"
+                .to_string(),
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "teams/support.yaml: calendars.support.holidays: cannot read holiday file \
+         \"holidays/uk.ics\" (looked for teams/holidays/uk.ics): \
+         no such file among the files given in memory"
+    );
+}
+
+#[test]
+fn an_error_in_an_included_file_names_that_file_and_its_line() {
+    let bad = ICS.replace("DTSTART;VALUE=DATE:20260831", "DTSTART:20260831T090000Z");
+    let files = MemoryFiles::new().with("teams/holidays/uk.ics", bad);
+    let err = Config::from_yaml_with(CONFIG, Path::new("teams/support.yaml"), &files).unwrap_err();
+    assert_eq!(err.file, PathBuf::from("teams/holidays/uk.ics"));
+    assert_eq!(err.line, Some(4));
+    assert!(err.message.contains("all-day"), "{}", err.message);
+}
+
+#[test]
+fn from_yaml_loads_configs_without_includes_and_refuses_includes() {
+    let plain = CONFIG.replace("      - file: holidays/uk.ics\n", "");
+    assert!(Config::from_yaml(&plain, Path::new("support.yaml")).is_ok());
+    let err = Config::from_yaml(CONFIG, Path::new("support.yaml")).unwrap_err();
+    assert_eq!(err.key.as_deref(), Some("calendars.support.holidays"));
+    assert!(
+        err.message
+            .starts_with("cannot read holiday file \"holidays/uk.ics\" (looked for holidays/uk.ics): this config was loaded without access to files"),
+        "{}",
+        err.message
+    );
+}

@@ -1,0 +1,261 @@
+//! The four streams: one poll is one page of one stream, its records and
+//! the cursor to go on from (cursor or time based pagination).
+
+use serde::Deserialize;
+
+use super::events::{self, ZTicketEvent};
+use super::records::{ZOrganization, ZTicket, ZUser};
+use super::Zendesk;
+use crate::sources::{Page, Record, SourceError};
+
+pub(super) const STREAMS: [&str; 4] = ["users", "organizations", "tickets", "ticket_events"];
+
+impl Zendesk {
+    /// Counts what mapping a page noticed, and logs each new kind once.
+    fn note(&self, stream: &str, noticed: &events::Noticed) {
+        for (kind, n) in &noticed.ignored {
+            if self.stats.ignored(kind, *n) {
+                tracing::info!(stream, event_type = %kind, "ignoring Zendesk child events of this kind (they change nothing an SLA reads); counted in helpdesk_slo_source_ignored_events_total");
+            }
+        }
+        for id in &noticed.unknown_custom_statuses {
+            if self.stats.unmapped("custom_status_id", id) {
+                tracing::warn!(stream, custom_status_id = %id, "a status change names a custom status the account does not list; the change is skipped (map it under the source's custom_statuses)");
+            }
+        }
+        for value in &noticed.unknown_statuses {
+            if self.stats.unmapped("status", value) {
+                tracing::warn!(stream, status = %value, "a status change names no Zendesk status; the change is skipped");
+            }
+        }
+    }
+
+    pub(super) async fn poll_stream(
+        &self,
+        stream: &str,
+        cursor: Option<&str>,
+    ) -> Result<Page, SourceError> {
+        let per_page = ("per_page", self.per_page.to_string());
+        // Users and organizations are reference data: a backfill reads all
+        // of them, however old; tickets and their events from start_time.
+        let first = if matches!(stream, "users" | "organizations") {
+            0
+        } else {
+            self.start_time
+        };
+        let start = |c: Option<&str>| -> Result<String, SourceError> {
+            match c {
+                None => Ok(first.to_string()),
+                Some(c) if c.parse::<i64>().is_ok() => Ok(c.to_string()),
+                Some(c) => Err(SourceError::Fatal(format!(
+                    "stored cursor for {stream} is not a time: {c}"
+                ))),
+            }
+        };
+        let cursor_query = |c: Option<&str>| match c {
+            None => ("start_time", first.to_string()),
+            Some(c) => ("cursor", c.to_string()),
+        };
+        match stream {
+            "users" => {
+                let path = "/api/v2/incremental/users/cursor.json";
+                let body = self.fetch(path, &[cursor_query(cursor), per_page]).await?;
+                let page: CursorPage<ZUser> = self.parse(stream, path, &body)?;
+                let records = page
+                    .items
+                    .iter()
+                    .map(|u| Record::User(u.record()))
+                    .collect();
+                Ok(cursor_page(
+                    stream,
+                    records,
+                    page.after_cursor,
+                    page.end_of_stream,
+                    cursor,
+                ))
+            }
+            "tickets" => {
+                let path = "/api/v2/incremental/tickets/cursor.json";
+                let body = self.fetch(path, &[cursor_query(cursor), per_page]).await?;
+                let page: CursorPage<ZTicket> = self.parse(stream, path, &body)?;
+                let mut records = Vec::with_capacity(page.items.len());
+                let overrides = |id: &str| self.custom_status_override(id);
+                let categories = |id: &str| self.custom_status_category(id);
+                for t in page.items {
+                    records.push(Record::Ticket(t.header(stream, &overrides, &categories)?));
+                }
+                Ok(cursor_page(
+                    stream,
+                    records,
+                    page.after_cursor,
+                    page.end_of_stream,
+                    cursor,
+                ))
+            }
+            "organizations" => {
+                let path = "/api/v2/incremental/organizations.json";
+                let body = self
+                    .fetch(path, &[("start_time", start(cursor)?), per_page])
+                    .await?;
+                let page: TimePage<ZOrganization> = self.parse(stream, path, &body)?;
+                let records = page
+                    .items
+                    .into_iter()
+                    .map(|o| Record::Organization(o.record()))
+                    .collect();
+                Ok(time_page(
+                    stream,
+                    records,
+                    page.end_time,
+                    page.end_of_stream,
+                    cursor,
+                ))
+            }
+            "ticket_events" => {
+                // Custom statuses are read as a poll of their own (every
+                // request waits its turn under the source's budget): before
+                // the first page, and when a page named one the account did
+                // not list (then that page is asked for again after).
+                if self.custom_statuses_due() {
+                    self.read_custom_statuses().await?;
+                    return Ok(Page {
+                        stream: stream.to_string(),
+                        records: Vec::new(),
+                        cursor: start(cursor)?,
+                        caught_up: false,
+                    });
+                }
+                let path = "/api/v2/incremental/ticket_events.json";
+                let body = self
+                    .fetch(
+                        path,
+                        &[
+                            ("start_time", start(cursor)?),
+                            ("include", "comment_events".to_string()),
+                            per_page,
+                        ],
+                    )
+                    .await?;
+                let page: TimePage<ZTicketEvent> = self.parse(stream, path, &body)?;
+                let mut records = Vec::with_capacity(page.items.len() * 4);
+                let noticed = self.map_events(&page.items, &mut records);
+                if !noticed.unknown_custom_statuses.is_empty() && self.reread_custom_statuses() {
+                    // A custom status made since the list was read: read it
+                    // again on the next poll, then this page again.
+                    return Ok(Page {
+                        stream: stream.to_string(),
+                        records: Vec::new(),
+                        cursor: start(cursor)?,
+                        caught_up: false,
+                    });
+                }
+                self.note(stream, &noticed);
+                records.extend(noticed.notes());
+                let start_time = start(cursor)?.parse::<i64>().unwrap_or(0);
+                let mut end_time = page.end_time;
+                if !page.end_of_stream && end_time.is_some_and(|e| e <= start_time) {
+                    // More events share this second than a page holds.
+                    // Zendesk puts every event of a page's last second on
+                    // the page ("the system may exceed the 1000-item limit
+                    // if items share the same timestamp"), so the second is
+                    // whole here and the next page starts after it; asking
+                    // from the same second again would return this page
+                    // forever.
+                    self.stats.same_second_page();
+                    tracing::info!(
+                        stream,
+                        start_time,
+                        events = page.items.len(),
+                        "a page of ticket events all in one second; continuing from the next second"
+                    );
+                    end_time = Some(start_time + 1);
+                }
+                Ok(time_page(
+                    stream,
+                    records,
+                    end_time,
+                    page.end_of_stream,
+                    cursor,
+                ))
+            }
+            other => Err(SourceError::Fatal(format!(
+                "the zendesk adapter has no stream {other}; its streams are {}",
+                STREAMS.join(", ")
+            ))),
+        }
+    }
+}
+
+impl Zendesk {
+    /// The records of a page of ticket events, and what mapping noticed.
+    fn map_events(&self, items: &[ZTicketEvent], records: &mut Vec<Record>) -> events::Noticed {
+        let overrides = |id: &str| self.custom_status_override(id);
+        let categories = |id: &str| self.custom_status_category(id);
+        let mapping = events::Mapping {
+            custom_status_override: &overrides,
+            custom_status_category: &categories,
+            voice_comments: self.voice_comments,
+        };
+        let mut noticed = events::Noticed::default();
+        for e in items {
+            e.records(&mapping, records, &mut noticed);
+        }
+        noticed
+    }
+}
+
+fn cursor_page(
+    stream: &str,
+    records: Vec<Record>,
+    after: Option<String>,
+    end: bool,
+    old: Option<&str>,
+) -> Page {
+    Page {
+        stream: stream.to_string(),
+        records,
+        // No after_cursor: stay where we are.
+        cursor: after
+            .or_else(|| old.map(str::to_string))
+            .unwrap_or_default(),
+        caught_up: end,
+    }
+}
+
+fn time_page(
+    stream: &str,
+    records: Vec<Record>,
+    end_time: Option<i64>,
+    end: bool,
+    old: Option<&str>,
+) -> Page {
+    Page {
+        stream: stream.to_string(),
+        records,
+        cursor: end_time
+            .map(|t| t.to_string())
+            .or_else(|| old.map(str::to_string))
+            .unwrap_or_default(),
+        caught_up: end,
+    }
+}
+
+#[derive(Deserialize)]
+struct CursorPage<T> {
+    #[serde(alias = "tickets", alias = "users")]
+    items: Vec<T>,
+    #[serde(default)]
+    after_cursor: Option<String>,
+    #[serde(default)]
+    end_of_stream: bool,
+}
+
+#[derive(Deserialize)]
+struct TimePage<T> {
+    #[serde(alias = "organizations", alias = "ticket_events")]
+    items: Vec<T>,
+    #[serde(default)]
+    end_time: Option<i64>,
+    #[serde(default)]
+    end_of_stream: bool,
+}
