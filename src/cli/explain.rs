@@ -67,7 +67,7 @@ pub(crate) fn run(args: ExplainArgs) -> Result<(), Failure> {
     for (n, ticket) in stream.enumerate() {
         let ticket = ticket.map_err(|e| {
             Failure::Usage(format!(
-                "{}: ticket {} (line {}, column {}): {e}; see the timeline format in the engine docs (id, created_at, events with at and type)",
+                "{}: ticket {} (line {}, column {}): {e}; see docs/timeline.md for the timeline form (id, created_at, events with at and type)",
                 args.input,
                 n + 1,
                 e.line(),

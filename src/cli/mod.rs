@@ -55,7 +55,7 @@ enum Command {
     #[command(
         after_help = "Example:\n  helpdesk-slo check --config examples/workzoom.yaml\n\n\
             Exit status 0 when the config is valid; 2 with an error naming the file, line, \
-            key and what would be valid otherwise."
+            key and what would be valid otherwise. Every key of the config is in docs/config.md."
     )]
     Check {
         /// The config file (YAML).
@@ -67,7 +67,8 @@ enum Command {
     #[command(
         after_help = "Example:\n  helpdesk-slo explain --config examples/celigo.yaml \
         --now 2026-11-23T18:00:00Z tests/testdata/tickets/celigo-preferred-urgent.json\n\n\
-        The input is one ticket timeline in JSON, or JSON lines of many (- reads stdin). \
+        The input is one ticket timeline in JSON, or JSON lines of many (- reads stdin); \
+        docs/timeline.md gives its form, docs/engine.md how each clock is counted. \
         --format json prints one line per ticket with every clock: metric, instance, plan, \
         severity, start, due_at, state, reason, fulfilled_at, breached_at, elapsed_seconds, \
         paused_seconds, remaining_seconds."
