@@ -17,6 +17,9 @@ use helpdesk_slo::config_files;
 use helpdesk_slo::policy::Config;
 use serde_json::Value;
 
+mod common;
+use common::scratch;
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -119,15 +122,15 @@ fn shipped_rules_are_what_the_examples_generate() {
 
 #[test]
 fn the_rules_command_writes_the_shipped_files() {
-    let out = std::env::temp_dir().join(format!("helpdesk-slo-rules-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
+    let tmp = scratch("rules");
+    let out = tmp.path();
     for args in [
         vec!["rules", "--config", "examples/celigo.yaml", "--out"],
         vec!["rules", "--exporter", "--out"],
     ] {
         let o = Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
             .args(&args)
-            .arg(&out)
+            .arg(out)
             .current_dir(repo())
             .output()
             .unwrap();
@@ -156,12 +159,11 @@ fn the_rules_command_writes_the_shipped_files() {
         .args(["rules", "--config"])
         .arg(&bad)
         .arg("--out")
-        .arg(&out)
+        .arg(out)
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no error budget"));
-    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]
@@ -414,8 +416,8 @@ fn systemd_analyze_verifies_the_unit() {
     ] {
         assert!(unit.contains(key), "the unit lacks {key}");
     }
-    let dir = std::env::temp_dir().join(format!("helpdesk-slo-unit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = scratch("unit");
+    let dir = tmp.path();
     let copy = dir.join("helpdesk-slo.service");
     std::fs::write(
         &copy,
@@ -430,7 +432,6 @@ fn systemd_analyze_verifies_the_unit() {
         "systemd",
         &["verify", &copy.display().to_string()],
     );
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         ok && !out.contains("helpdesk-slo.service:"),
         "systemd-analyze verify:\n{out}"

@@ -13,6 +13,9 @@ use helpdesk_slo::simulator::zendesk::{
 };
 use helpdesk_slo::store::{decode_clocks, SqliteStore, Store};
 
+mod common;
+use common::scratch;
+
 /// Whether the store at `path` has committed a cursor of `stream` (read
 /// from another connection, as any reader of the file may).
 fn has_cursor(path: &Path, stream: &str) -> bool {
@@ -35,14 +38,6 @@ fn clock_values(stored: &[u8]) -> Result<Vec<serde_json::Value>, String> {
         .iter()
         .map(|v| serde_json::to_value(v).map_err(|e| e.to_string()))
         .collect()
-}
-
-/// A fresh folder for one test's files.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("helpdesk-slo-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// The Celigo example with a Zendesk source pointing at `url`.
@@ -94,8 +89,9 @@ async fn backfill(name: &str, faults: Faults) -> (Vec<String>, usize) {
         },
     );
     let server = start(state).await.unwrap();
-    let dir = scratch(name);
-    let config = write_config(&dir, &server.base_url());
+    let tmp = scratch(name);
+    let dir = tmp.path();
+    let config = write_config(dir, &server.base_url());
     let store_path = dir.join("store.sqlite");
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let opts = Options {
@@ -151,7 +147,6 @@ async fn backfill(name: &str, faults: Faults) -> (Vec<String>, usize) {
             serde_json::to_string(&states).unwrap()
         ));
     }
-    let _ = std::fs::remove_dir_all(&dir);
     (out, live)
 }
 
@@ -202,8 +197,9 @@ async fn a_changed_config_recomputes_stored_clocks_at_start() {
     let server = start(SimState::new(&cfg, data, ServerOptions::default()))
         .await
         .unwrap();
-    let dir = scratch("reconfig");
-    let config = write_config(&dir, &server.base_url());
+    let tmp = scratch("reconfig");
+    let dir = tmp.path();
+    let config = write_config(dir, &server.base_url());
     let store_path = dir.join("store.sqlite");
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let opts = Options {
@@ -232,7 +228,6 @@ async fn a_changed_config_recomputes_stored_clocks_at_start() {
             "ticket {id} recomputed under the new config"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Every stored ticket's timeline and its clocks' identities, in id order.
@@ -288,8 +283,9 @@ fn a_daemon_killed_mid_backfill_resumes_and_loses_nothing() {
     let url = first.trim().rsplit(' ').next().unwrap().to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{first}");
 
-    let dir = scratch("sigkill");
-    let config = write_config(&dir, &url);
+    let tmp = scratch("sigkill");
+    let dir = tmp.path();
+    let config = write_config(dir, &url);
     let daemon = |store: &Path| {
         let mut c = Command::new(bin);
         c.args(["run", "--once", "--config"])
@@ -339,7 +335,6 @@ fn a_daemon_killed_mid_backfill_resumes_and_loses_nothing() {
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x, y);
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A graceful shutdown (the watch channel) in the middle of a backfill waits
@@ -369,8 +364,9 @@ async fn a_graceful_shutdown_mid_backfill_finishes_its_commit_and_loses_nothing(
         },
     );
     let server = start(state).await.unwrap();
-    let dir = scratch("graceful");
-    let config = write_config(&dir, &server.base_url());
+    let tmp = scratch("graceful");
+    let dir = tmp.path();
+    let config = write_config(dir, &server.base_url());
     let opts = |store: &Path, once: bool| Options {
         config: config.clone(),
         store: store.to_path_buf(),
@@ -420,7 +416,6 @@ async fn a_graceful_shutdown_mid_backfill_finishes_its_commit_and_loses_nothing(
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x, y);
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Every stored ticket's clocks, in id order, without what depends on the
@@ -477,8 +472,9 @@ async fn clocks_computed_during_the_backfill_equal_a_full_recompute() {
     ))
     .await
     .unwrap();
-    let dir = scratch("early");
-    let config = write_config(&dir, &server.base_url());
+    let tmp = scratch("early");
+    let dir = tmp.path();
+    let config = write_config(dir, &server.base_url());
     // Pages paced (50 ms apart) so that batches commit one after another
     // with time between them for the early recompute, however busy the
     // machine: unpaced, a loaded store takes the events in one or two big
@@ -521,5 +517,4 @@ async fn clocks_computed_during_the_backfill_equal_a_full_recompute() {
     for (a, b) in early.iter().zip(&full) {
         assert_eq!(a, b);
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{free_port, which, Guard};
+use common::{free_port, scratch, which, Guard};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,13 +17,6 @@ use serde_json::Value;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("helpdesk-slo-e2e-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    dir
 }
 
 fn get(client: &reqwest::Client, rt: &tokio::runtime::Runtime, url: &str) -> Option<(u16, String)> {
@@ -119,7 +112,8 @@ fn dashboards_and_rules_work_on_the_demo() {
 
     // The demo: the embedded Celigo example, with live tickets.
     let demo_port = free_port();
-    let demo_dir = scratch("demo");
+    let demo_tmp = scratch("demo");
+    let demo_dir = demo_tmp.path();
     let demo = Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
         .args([
             "demo",
@@ -127,7 +121,7 @@ fn dashboards_and_rules_work_on_the_demo() {
             &format!("127.0.0.1:{demo_port}"),
             "--dir",
         ])
-        .arg(&demo_dir)
+        .arg(demo_dir)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(demo_dir.join("demo.log")).expect("log file"))
         .spawn()
@@ -140,7 +134,8 @@ fn dashboards_and_rules_work_on_the_demo() {
 
     // Prometheus, scraping it and loading the demo config's rules.
     let prom_port = free_port();
-    let prom_dir = scratch("prometheus");
+    let prom_tmp = scratch("prometheus");
+    let prom_dir = prom_tmp.path();
     let rules = [
         repo().join("alerts/celigo.rules.yaml"),
         repo().join("alerts/exporter.rules.yaml"),
@@ -258,6 +253,4 @@ fn dashboards_and_rules_work_on_the_demo() {
             .unwrap_or("{{")
             .contains("{{"));
     }
-    let _ = std::fs::remove_dir_all(&demo_dir);
-    let _ = std::fs::remove_dir_all(&prom_dir);
 }

@@ -3,10 +3,13 @@
 
 use std::process::Command;
 
+mod common;
+use common::scratch;
+
 #[test]
 fn the_demo_backfills_serves_and_writes_last_months_report() {
-    let dir = std::env::temp_dir().join(format!("helpdesk-slo-demo-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let tmp = scratch("demo");
+    let dir = tmp.path();
     let out = Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
         .args([
             "demo",
@@ -19,7 +22,7 @@ fn the_demo_backfills_serves_and_writes_last_months_report() {
             "15",
             "--dir",
         ])
-        .arg(&dir)
+        .arg(dir)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -48,5 +51,4 @@ fn the_demo_backfills_serves_and_writes_last_months_report() {
     // Progress was logged, and no token leaked into the logs.
     assert!(stderr.contains("caught up with every stream"), "{stderr}");
     assert!(!stderr.contains("helpdesk-slo-simulator-demo-token"));
-    let _ = std::fs::remove_dir_all(&dir);
 }

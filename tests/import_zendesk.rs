@@ -18,16 +18,11 @@ use helpdesk_slo::simulator::zendesk::{
 use helpdesk_slo::simulator::zendesk_admin::{Admin, Holiday, Schedule};
 use serde_json::json;
 
+mod common;
+use common::scratch;
+
 fn celigo() -> Config {
     config_files::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml")).unwrap()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("helpdesk-slo-import-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 async fn emulator(options: ServerOptions) -> Server {
@@ -115,8 +110,9 @@ async fn the_celigo_config_round_trips_through_the_emulator() {
         // Two policies a page: the importer must follow next_page.
         a.policies_per_page = 2;
     });
-    let dir = scratch("celigo");
-    let out = run_import(&server, &dir, DEMO_TOKEN).await.unwrap();
+    let tmp = scratch("celigo");
+    let dir = tmp.path();
+    let out = run_import(&server, dir, DEMO_TOKEN).await.unwrap();
     let got = load(&out.yaml);
     assert_eq!(out.policies, 4);
     assert_eq!(out.schedules, cfg.calendars.len());
@@ -310,8 +306,9 @@ fn account() -> Admin {
 async fn an_account_imports_with_its_targets_holidays_and_approximations() {
     let server = emulator(ServerOptions::default()).await;
     server.state().admin().modify(|a| *a = account());
-    let dir = scratch("account");
-    let out = run_import(&server, &dir, DEMO_TOKEN).await.unwrap();
+    let tmp = scratch("account");
+    let dir = tmp.path();
+    let out = run_import(&server, dir, DEMO_TOKEN).await.unwrap();
     let got = load(&out.yaml);
     let yaml = &unwrapped(&out.yaml);
 
@@ -440,9 +437,10 @@ async fn an_account_imports_with_its_targets_holidays_and_approximations() {
 #[tokio::test]
 async fn a_wrong_token_is_refused_without_printing_it() {
     let server = emulator(ServerOptions::default()).await;
-    let dir = scratch("wrong-token");
+    let tmp = scratch("wrong-token");
+    let dir = tmp.path();
     let wrong = "wrong-token-7f3a9c1e55";
-    let err = run_import(&server, &dir, wrong).await.unwrap_err();
+    let err = run_import(&server, dir, wrong).await.unwrap_err();
     assert!(matches!(err, ImportError::Auth(_)), "{err:?}");
     let text = err.to_string();
     assert!(text.contains("HTTP 401"), "{text}");
@@ -461,8 +459,9 @@ async fn an_unknown_time_zone_is_an_error_naming_the_schedule() {
         *a = account();
         a.schedules[1].time_zone = "Olympus Mons Time".into();
     });
-    let dir = scratch("zone");
-    let err = run_import(&server, &dir, DEMO_TOKEN).await.unwrap_err();
+    let tmp = scratch("zone");
+    let dir = tmp.path();
+    let err = run_import(&server, dir, DEMO_TOKEN).await.unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, ImportError::UnknownZone { .. }), "{text}");
     assert!(
@@ -488,8 +487,9 @@ async fn rate_limits_and_server_errors_are_retried() {
     })
     .await;
     server.state().admin().modify(|a| *a = account());
-    let dir = scratch("faults");
-    let out = run_import(&server, &dir, DEMO_TOKEN).await.unwrap();
+    let tmp = scratch("faults");
+    let dir = tmp.path();
+    let out = run_import(&server, dir, DEMO_TOKEN).await.unwrap();
     load(&out.yaml);
     let stats = server.state().stats();
     assert!(stats.rate_limited >= 1, "{stats:?}");
@@ -500,7 +500,8 @@ async fn rate_limits_and_server_errors_are_retried() {
 async fn the_command_writes_the_config_and_fails_cleanly_on_a_bad_token() {
     let server = emulator(ServerOptions::default()).await;
     server.state().admin().modify(|a| *a = account());
-    let dir = scratch("cli");
+    let tmp = scratch("cli");
+    let dir = tmp.path();
     let out = dir.join("imported.yaml");
     let url = server.base_url();
     let bin = env!("CARGO_BIN_EXE_helpdesk-slo");

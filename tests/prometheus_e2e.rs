@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::{free_port, which, Guard};
-use std::path::{Path, PathBuf};
+use common::{free_port, scratch, which, Guard};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,13 +17,6 @@ use helpdesk_slo::simulator::generator::{
 };
 use helpdesk_slo::simulator::zendesk::{start, ServerOptions, SimState, DEMO_TOKEN};
 use serde_json::Value;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("helpdesk-slo-prom-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 async fn query(client: &reqwest::Client, base: &str, expr: &str) -> Option<f64> {
     let url = reqwest::Url::parse_with_params(&format!("{base}/api/v1/query"), &[("query", expr)])
@@ -127,7 +120,8 @@ async fn prometheus_sees_the_attainment_and_imminent_breaches_of_scripted_ticket
         .await
         .unwrap();
 
-    let dir = scratch("daemon");
+    let tmp = scratch("daemon");
+    let dir = tmp.path();
     std::fs::write(dir.join("token"), DEMO_TOKEN).unwrap();
     let config = dir.join("config.yaml");
     std::fs::write(
@@ -156,7 +150,8 @@ async fn prometheus_sees_the_attainment_and_imminent_breaches_of_scripted_ticket
     let (addr, _) = started.await.unwrap();
     let target = addr.unwrap();
 
-    let prom_dir = scratch("prometheus");
+    let prom_tmp = scratch("prometheus");
+    let prom_dir = prom_tmp.path();
     let prom_port = free_port();
     std::fs::write(
         prom_dir.join("prometheus.yml"),
@@ -238,6 +233,4 @@ async fn prometheus_sees_the_attainment_and_imminent_breaches_of_scripted_ticket
     stop.send(true).unwrap();
     daemon.await.unwrap().unwrap();
     server.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
-    let _ = std::fs::remove_dir_all(&prom_dir);
 }

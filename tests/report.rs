@@ -19,9 +19,8 @@
 //! times and passes everything else through.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use helpdesk_slo::config_files;
 use helpdesk_slo::engine::timeline::Author;
@@ -38,33 +37,13 @@ use helpdesk_slo::sources::{
 use helpdesk_slo::store::{SqliteStore, Store, StoreError, StoreStats, StoredClocks};
 use helpdesk_slo::time::parse_instant;
 
+mod common;
+use common::scratch;
+
 const SRC: &str = "zendesk";
 
 fn t(s: &str) -> i64 {
     parse_instant(s).unwrap()
-}
-
-/// A folder of its own under the temp folder, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "helpdesk-slo-report-{name}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A SQLite store whose "changed since" answers come from scripted arrival
@@ -551,8 +530,8 @@ fn celigo_store(dir: &Path, reversed: bool) -> Arrivals {
 
 #[test]
 fn celigo_quarter_end_and_quarter_to_date() {
-    let dir = Scratch::new("celigo");
-    let store = celigo_store(&dir.0, false);
+    let dir = scratch("celigo");
+    let store = celigo_store(dir.path(), false);
     let cfg = example("celigo.yaml");
     let dec = month_report(&store, &cfg, "2026-12".parse().unwrap(), &opts()).unwrap();
     golden("celigo-2026-12.md", &dec);
@@ -573,8 +552,8 @@ fn celigo_quarter_end_and_quarter_to_date() {
 
 #[test]
 fn celigo_credits_match_a_hand_count() {
-    let dir = Scratch::new("celigo-credits");
-    let store = celigo_store(&dir.0, false);
+    let dir = scratch("celigo-credits");
+    let store = celigo_store(dir.path(), false);
     let cfg = example("celigo.yaml");
     let data = gather(&store, &cfg, "2026-12".parse().unwrap(), &opts()).unwrap();
     let fig = compute(&cfg.policy, &data);
@@ -640,13 +619,13 @@ fn celigo_credits_match_a_hand_count() {
 
 #[test]
 fn the_same_store_contents_give_byte_identical_reports() {
-    let a = Scratch::new("same-a");
-    let b = Scratch::new("same-b");
+    let a = scratch("same-a");
+    let b = scratch("same-b");
     let cfg = example("celigo.yaml");
     let m: Month = "2026-12".parse().unwrap();
-    let first = celigo_store(&a.0, false);
+    let first = celigo_store(a.path(), false);
     // The same records applied in the opposite order, to another file.
-    let second = celigo_store(&b.0, true);
+    let second = celigo_store(b.path(), true);
     let one = month_report(&first, &cfg, m, &opts()).unwrap();
     let two = month_report(&first, &cfg, m, &opts()).unwrap();
     let three = month_report(&second, &cfg, m, &opts()).unwrap();
@@ -654,14 +633,14 @@ fn the_same_store_contents_give_byte_identical_reports() {
     assert_eq!(one, three);
     // Written files are the same bytes, and the latest is found.
     let out = ReportOptions {
-        out: Some(a.0.join("reports")),
+        out: Some(a.path().join("reports")),
         ..opts()
     };
     let path = write_month(&first, &cfg, m, &out).unwrap();
     assert_eq!(path.file_name().unwrap(), "2026-12.md");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), one);
     write_month(&first, &cfg, m.prev(), &out).unwrap();
-    assert_eq!(latest(&a.0.join("reports")), Some(path));
+    assert_eq!(latest(&a.path().join("reports")), Some(path));
 }
 
 // ---------------------------------------------------------------------------
@@ -738,9 +717,9 @@ const WORKATO: &[Script] = &[
 
 #[test]
 fn workato_dst_month() {
-    let dir = Scratch::new("workato");
+    let dir = scratch("workato");
     let store = build(
-        &dir.0,
+        dir.path(),
         vec![
             org("10", "Wonka", &["workato_premium"]),
             org("20", "Stark", &["workato_professional"]),
@@ -820,9 +799,9 @@ const WORKZOOM: &[Script] = &[
 
 #[test]
 fn workzoom_month_boundaries_are_local() {
-    let dir = Scratch::new("workzoom");
+    let dir = scratch("workzoom");
     let store = build(
-        &dir.0,
+        dir.path(),
         vec![org("7", "Acme Health", &[])],
         WORKZOOM,
         &[],
@@ -912,13 +891,19 @@ const WATI: &[Script] = &[
 
 #[test]
 fn wati_figures_match_a_hand_count() {
-    let dir = Scratch::new("wati");
+    let dir = scratch("wati");
     let polls = hourly(
         "2026-09-29T00:00:00Z",
         "2026-11-01T02:00:00Z",
         &[("2026-10-15T00:00:00Z", "2026-10-15T10:00:00Z")],
     );
-    let store = build(&dir.0, vec![org("55", "Zeta", &[])], WATI, &polls, false);
+    let store = build(
+        dir.path(),
+        vec![org("55", "Zeta", &[])],
+        WATI,
+        &polls,
+        false,
+    );
     let cfg = example("wati.yaml");
     let oct: Month = "2026-10".parse().unwrap();
     let text = month_report(&store, &cfg, oct, &opts()).unwrap();
@@ -966,9 +951,9 @@ fn wati_figures_match_a_hand_count() {
 /// export lacks, and a ticket that never had a priority.
 #[test]
 fn data_quality_names_lost_events_unknown_authors_and_missing_priorities() {
-    let dir = Scratch::new("quality");
+    let dir = scratch("quality");
     let polls = hourly("2026-09-29T00:00:00Z", "2026-11-01T02:00:00Z", &[]);
-    let store = build(&dir.0, vec![org("55", "Zeta", &[])], &[], &polls, false);
+    let store = build(dir.path(), vec![org("55", "Zeta", &[])], &[], &polls, false);
     let mut store = store;
     let header = |id: &str, status: Status, priority: Option<&str>| {
         Record::Ticket(TicketHeader {
@@ -1139,8 +1124,8 @@ fn data_quality_names_lost_events_unknown_authors_and_missing_priorities() {
 
 #[test]
 fn an_empty_month() {
-    let dir = Scratch::new("empty");
-    let store = build(&dir.0, Vec::new(), &[], &[], false);
+    let dir = scratch("empty");
+    let store = build(dir.path(), Vec::new(), &[], &[], false);
     let cfg = example("celigo.yaml");
     let text = month_report(&store, &cfg, "2026-10".parse().unwrap(), &opts()).unwrap();
     golden("empty-2026-10.md", &text);
@@ -1152,8 +1137,8 @@ fn an_empty_month() {
 
 #[test]
 fn errors_name_what_is_valid() {
-    let dir = Scratch::new("errors");
-    let store = celigo_store(&dir.0, false);
+    let dir = scratch("errors");
+    let store = celigo_store(dir.path(), false);
     let cfg = example("celigo.yaml");
     let m: Month = "2026-12".parse().unwrap();
     let e = month_report(
@@ -1198,9 +1183,9 @@ fn errors_name_what_is_valid() {
 
 #[test]
 fn the_report_command_writes_the_file_and_rejects_bad_input() {
-    let dir = Scratch::new("cli");
-    drop(celigo_store(&dir.0, false));
-    let config = dir.0.join("celigo.yaml");
+    let dir = scratch("cli");
+    drop(celigo_store(dir.path(), false));
+    let config = dir.path().join("celigo.yaml");
     let example =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"))
             .unwrap();
@@ -1215,7 +1200,7 @@ fn the_report_command_writes_the_file_and_rejects_bad_input() {
             .arg("--config")
             .arg(&config)
             .arg("--store")
-            .arg(dir.0.join("store.sqlite"))
+            .arg(dir.path().join("store.sqlite"))
             .arg("--source")
             .arg(SRC)
             .args(args)
@@ -1224,7 +1209,7 @@ fn the_report_command_writes_the_file_and_rejects_bad_input() {
     };
     let o = run(&["--month", "2026-12", "--plan", "premier"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let written = dir.0.join("out").join("2026-12-plan-premier.md");
+    let written = dir.path().join("out").join("2026-12-plan-premier.md");
     assert_eq!(
         String::from_utf8_lossy(&o.stdout).trim(),
         written.display().to_string()

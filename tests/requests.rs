@@ -10,15 +10,8 @@ use helpdesk_slo::policy::Config;
 use helpdesk_slo::simulator::generator::{generate, GeneratorOptions, NewComment, Update};
 use helpdesk_slo::simulator::zendesk::{endpoint, start, ServerOptions, SimState, DEMO_TOKEN};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "helpdesk-slo-requests-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::scratch;
 
 fn example() -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"))
@@ -57,8 +50,9 @@ async fn a_poll_costs_a_few_requests_per_thousand_changed_tickets() {
     let server = start(SimState::new(&cfg, data, ServerOptions::default()))
         .await
         .unwrap();
-    let dir = scratch("economy");
-    let config = write_config(&dir, &server.base_url(), "");
+    let tmp = scratch("economy");
+    let dir = tmp.path();
+    let config = write_config(dir, &server.base_url(), "");
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let opts = Options {
         config,
@@ -139,7 +133,6 @@ async fn a_poll_costs_a_few_requests_per_thousand_changed_tickets() {
         );
     }
     server.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,9 +151,10 @@ async fn the_request_budget_spaces_requests_out() {
     let server = start(SimState::new(&cfg, data, ServerOptions::default()))
         .await
         .unwrap();
-    let dir = scratch("budget");
+    let tmp = scratch("budget");
+    let dir = tmp.path();
     // 300 a minute: at least 200 ms between requests.
-    let config = write_config(&dir, &server.base_url(), "    requests_per_minute: 300\n");
+    let config = write_config(dir, &server.base_url(), "    requests_per_minute: 300\n");
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let opts = Options {
         config,
@@ -179,5 +173,4 @@ async fn the_request_budget_spaces_requests_out() {
         "{requests} requests in {elapsed:?}: faster than 300 a minute"
     );
     server.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,13 +11,8 @@ use helpdesk_slo::policy::Config;
 use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
 use helpdesk_slo::simulator::zendesk::{start, ServerOptions, SimState, DEMO_TOKEN};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("helpdesk-slo-server-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::scratch;
 
 fn example() -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"))
@@ -84,8 +79,9 @@ async fn the_daemon_serves_metrics_the_api_and_reloads() {
     let server = start(SimState::new(&cfg, data, ServerOptions::default()))
         .await
         .unwrap();
-    let dir = scratch("serve");
-    let config = write_config(&dir, &example(), &server.base_url());
+    let tmp = scratch("serve");
+    let dir = tmp.path();
+    let config = write_config(dir, &example(), &server.base_url());
     let (stop, rx) = tokio::sync::watch::channel(false);
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();
     let opts = Options {
@@ -272,7 +268,6 @@ async fn the_daemon_serves_metrics_the_api_and_reloads() {
         .unwrap()
         .unwrap();
     server.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[cfg(unix)]
@@ -292,8 +287,9 @@ async fn sighup_reloads_the_config_of_the_real_binary() {
     let server = start(SimState::new(&cfg, data, ServerOptions::default()))
         .await
         .unwrap();
-    let dir = scratch("sighup");
-    let config = write_config(&dir, &example(), &server.base_url());
+    let tmp = scratch("sighup");
+    let dir = tmp.path();
+    let config = write_config(dir, &example(), &server.base_url());
     // A free port for the child.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -364,7 +360,6 @@ async fn sighup_reloads_the_config_of_the_real_binary() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     server.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -383,13 +378,14 @@ async fn the_daemon_writes_scheduled_reports_and_serves_the_latest() {
     let server = start(SimState::new(&cfg, data, ServerOptions::default()))
         .await
         .unwrap();
-    let dir = scratch("schedule");
+    let tmp = scratch("schedule");
+    let dir = tmp.path();
     // Every minute, so the test sees a run within about one.
     let policy = format!(
         "{}\nreports:\n  schedule: \"* * * * *\"\n  timezone: Europe/Berlin\n  out: monthly\n",
         example()
     );
-    let config = write_config(&dir, &policy, &server.base_url());
+    let config = write_config(dir, &policy, &server.base_url());
     let (stop, rx) = tokio::sync::watch::channel(false);
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();
     let opts = Options {
@@ -427,5 +423,4 @@ async fn the_daemon_writes_scheduled_reports_and_serves_the_latest() {
     stop.send(true).unwrap();
     daemon.await.unwrap().unwrap();
     server.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,18 +2,14 @@
 //! Prometheus' web config file describes them, and clear errors for a file
 //! this build cannot honour.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use helpdesk_slo::daemon::{run_with, Options};
 use helpdesk_slo::server::WebConfig;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("helpdesk-slo-web-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::scratch;
 
 /// A self-signed certificate for 127.0.0.1, written as PEM files.
 fn certificate(dir: &Path) -> String {
@@ -26,8 +22,9 @@ fn certificate(dir: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endpoints_need_tls_and_the_right_password() {
-    let dir = scratch("tls");
-    let pem = certificate(&dir);
+    let tmp = scratch("tls");
+    let dir = tmp.path();
+    let pem = certificate(dir);
     let hash = bcrypt::hash("s3cret", 4).unwrap();
     let web = dir.join("web.yml");
     std::fs::write(
@@ -95,12 +92,12 @@ async fn endpoints_need_tls_and_the_right_password() {
 
     stop.send(true).unwrap();
     daemon.await.unwrap().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_web_config_this_build_cannot_honour_is_an_error() {
-    let dir = scratch("bad");
+    let tmp = scratch("bad");
+    let dir = tmp.path();
     let unknown = dir.join("unknown.yml");
     std::fs::write(&unknown, "http_server_config:\n  http2: false\n").unwrap();
     let e = WebConfig::load(&unknown).unwrap_err();
@@ -130,5 +127,4 @@ fn a_web_config_this_build_cannot_honour_is_an_error() {
         e.contains("tls_server_config.cert_file") && e.contains("nope.crt"),
         "{e}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

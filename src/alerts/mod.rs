@@ -41,6 +41,12 @@ mod render;
 
 pub use render::parse_duration;
 
+use crate::exposition::names::{
+    CLOCKS_BREACHED_TOTAL, CLOCKS_BREACHING_SOON, CLOCKS_MET_TOTAL, CONFIG_LAST_RELOAD_SUCCESSFUL,
+    CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS, LAST_RECOMPUTE_TIMESTAMP_SECONDS,
+    NEXT_BREACH_TIMESTAMP_SECONDS, OBJECTIVE_RATIO, SOURCE_LAST_SUCCESS_TIMESTAMP_SECONDS,
+    SOURCE_RATE_LIMITED_TOTAL, SOURCE_REQUESTS_TOTAL, SOURCE_UP,
+};
 use crate::policy::Config;
 use render::{regex_alternatives, str_lit, Group, Rule};
 
@@ -104,6 +110,37 @@ pub(crate) const IMMINENT: [Imminent; 2] = [
 
 /// Windows of the per plan × priority × metric recording rules.
 pub const PPM_WINDOWS: [&str; 4] = ["1h", "6h", "1d", "3d"];
+
+/// What a recording rule records: the `metric:operation` of its
+/// `level:metric:operationWINDOW` name (`docs/alerts.md`, "Recording
+/// rules"). The metric part names what is counted, in the exporter's
+/// `helpdesk_slo_` namespace; only the breach count is an exported counter
+/// itself (by its family name, without `_total`, as the convention asks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Recorded {
+    /// `increase()` of the breached counter.
+    Breached,
+    /// `increase()` of the met plus the breached counter.
+    Decided,
+    /// One minus breached over decided.
+    Attainment,
+    /// Breached over decided, over the share the objective allows.
+    BurnRate,
+}
+
+impl Recorded {
+    /// The rule's name at an aggregation level (`plan`,
+    /// `plan_priority_metric`) over a window: `plan:helpdesk_slo_burn_rate:ratio1h`.
+    pub(crate) fn name(self, level: &str, window: &str) -> String {
+        let (metric, operation) = match self {
+            Recorded::Breached => (CLOCKS_BREACHED_TOTAL.family(), "increase"),
+            Recorded::Decided => ("helpdesk_slo_clocks_decided", "increase"),
+            Recorded::Attainment => ("helpdesk_slo_attainment", "ratio"),
+            Recorded::BurnRate => ("helpdesk_slo_burn_rate", "ratio"),
+        };
+        format!("{level}:{metric}:{operation}{window}")
+    }
+}
 
 /// Dashboard UIDs (`dashboards/*.json`).
 pub const OVERVIEW_UID: &str = "helpdesk-slo-overview";
@@ -205,7 +242,7 @@ fn exporter_rules_groups(opts: &Options) -> Vec<Group> {
         .annotate("dashboard_url", &dash),
         Rule::alert(
             "HelpdeskSloSourceDown",
-            format!("helpdesk_slo_source_up{{job={job}}} == 0"),
+            format!("{SOURCE_UP}{{job={job}}} == 0"),
         )
         .for_("10m")
         .label("severity", "warning")
@@ -220,9 +257,9 @@ fn exporter_rules_groups(opts: &Options) -> Vec<Group> {
         Rule::alert(
             "HelpdeskSloPollsStale",
             format!(
-                "(time() - helpdesk_slo_source_last_success_timestamp_seconds{{job={job}}}) > {stale}\n\
+                "(time() - {SOURCE_LAST_SUCCESS_TIMESTAMP_SECONDS}{{job={job}}}) > {stale}\n\
                  unless on (job, instance)\n\
-                 (time() - helpdesk_slo_config_last_reload_success_timestamp_seconds{{job={job}}}) < {stale}"
+                 (time() - {CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS}{{job={job}}}) < {stale}"
             ),
         )
         .label("severity", "warning")
@@ -244,9 +281,9 @@ fn exporter_rules_groups(opts: &Options) -> Vec<Group> {
         Rule::alert(
             "HelpdeskSloRateLimited",
             format!(
-                "sum by (job, instance, source) (rate(helpdesk_slo_source_rate_limited_total{{job={job}}}[15m]))\n\
+                "sum by (job, instance, source) (rate({SOURCE_RATE_LIMITED_TOTAL}{{job={job}}}[15m]))\n\
                  /\n\
-                 sum by (job, instance, source) (rate(helpdesk_slo_source_requests_total{{job={job}}}[15m]))\n\
+                 sum by (job, instance, source) (rate({SOURCE_REQUESTS_TOTAL}{{job={job}}}[15m]))\n\
                  > 0.25"
             ),
         )
@@ -266,7 +303,7 @@ fn exporter_rules_groups(opts: &Options) -> Vec<Group> {
         .annotate("dashboard_url", &dash_source),
         Rule::alert(
             "HelpdeskSloConfigReloadFailed",
-            format!("helpdesk_slo_config_last_reload_successful{{job={job}}} == 0"),
+            format!("{CONFIG_LAST_RELOAD_SUCCESSFUL}{{job={job}}} == 0"),
         )
         .for_("1m")
         .label("severity", "warning")
@@ -280,7 +317,7 @@ fn exporter_rules_groups(opts: &Options) -> Vec<Group> {
         .annotate("dashboard_url", &dash),
         Rule::alert(
             "HelpdeskSloMetricsStale",
-            format!("time() - helpdesk_slo_last_recompute_timestamp_seconds{{job={job}}} > 120"),
+            format!("time() - {LAST_RECOMPUTE_TIMESTAMP_SECONDS}{{job={job}}} > 120"),
         )
         .for_("5m")
         .label("severity", "warning")
@@ -318,9 +355,9 @@ fn clock_group(config: &Config, name: &str, plan_re: &str, opts: &Options) -> Gr
             Rule::alert(
                 "HelpdeskSloBreachImminent",
                 format!(
-                    "(helpdesk_slo_next_breach_timestamp_seconds{{plan=~{plan_re}, priority={prio}}} - time()) <= {s}\n\
+                    "({NEXT_BREACH_TIMESTAMP_SECONDS}{{plan=~{plan_re}, priority={prio}}} - time()) <= {s}\n\
                      and on (job, instance, plan, priority, metric)\n\
-                     helpdesk_slo_clocks_breaching_soon{{plan=~{plan_re}, priority={prio}, window=\"{w}\"}} > 0"
+                     {CLOCKS_BREACHING_SOON}{{plan=~{plan_re}, priority={prio}, window=\"{w}\"}} > 0"
                 ),
             )
             .label("severity", imminent.severity)
@@ -345,7 +382,7 @@ fn clock_group(config: &Config, name: &str, plan_re: &str, opts: &Options) -> Gr
     rules.push(
         Rule::alert(
             "HelpdeskSloBreached",
-            format!("round(increase(helpdesk_slo_clocks_breached_total{{plan=~{plan_re}}}[10m])) > 0"),
+            format!("round(increase({CLOCKS_BREACHED_TOTAL}{{plan=~{plan_re}}}[10m])) > 0"),
         )
         .label("severity", "ticket")
         .annotate(
@@ -417,13 +454,14 @@ fn plan_group(
             Rule::alert(
                 "HelpdeskSloErrorBudgetBurn",
                 format!(
-                    "plan:helpdesk_slo_burn_rate:ratio{long}{{{sel}}} > {f}\n\
+                    "{burn_long}{{{sel}}} > {f}\n\
                      and\n\
-                     plan:helpdesk_slo_burn_rate:ratio{short}{{{sel}}} > {f}\n\
+                     {burn_short}{{{sel}}} > {f}\n\
                      and\n\
-                     plan:helpdesk_slo_clocks_decided:increase{long}{{{sel}}} >= {min}",
-                    long = p.long,
-                    short = p.short,
+                     {decided_long}{{{sel}}} >= {min}",
+                    burn_long = Recorded::BurnRate.name("plan", p.long),
+                    burn_short = Recorded::BurnRate.name("plan", p.short),
+                    decided_long = Recorded::Decided.name("plan", p.long),
                     min = opts.min_clocks,
                 ),
             )
@@ -461,9 +499,9 @@ fn plan_group(
         Rule::alert(
             "HelpdeskSloObjectiveMismatch",
             format!(
-                "helpdesk_slo_objective_ratio{{{sel}}}\n\
+                "{OBJECTIVE_RATIO}{{{sel}}}\n\
                  unless\n\
-                 abs(helpdesk_slo_objective_ratio{{{sel}}} - {o}) < 0.000001"
+                 abs({OBJECTIVE_RATIO}{{{sel}}} - {o}) < 0.000001"
             ),
         )
         .for_("15m")
@@ -499,31 +537,31 @@ fn plan_group(
 /// Breached, decided, attainment and burn rate over one window, at one
 /// aggregation level.
 fn window_rules(level: &str, by: &str, sel: &str, w: &str) -> Vec<Rule> {
-    let breached = format!("{level}:helpdesk_slo_clocks_breached:increase{w}");
-    let decided = format!("{level}:helpdesk_slo_clocks_decided:increase{w}");
+    let breached = Recorded::Breached.name(level, w);
+    let decided = Recorded::Decided.name(level, w);
     vec![
         Rule::record(
             &breached,
-            format!("sum by ({by}) (increase(helpdesk_slo_clocks_breached_total{{{sel}}}[{w}]))"),
+            format!("sum by ({by}) (increase({CLOCKS_BREACHED_TOTAL}{{{sel}}}[{w}]))"),
         ),
         Rule::record(
             &decided,
             format!(
-                "sum by ({by}) (increase(helpdesk_slo_clocks_met_total{{{sel}}}[{w}]))\n\
+                "sum by ({by}) (increase({CLOCKS_MET_TOTAL}{{{sel}}}[{w}]))\n\
                  +\n\
-                 sum by ({by}) (increase(helpdesk_slo_clocks_breached_total{{{sel}}}[{w}]))"
+                 sum by ({by}) (increase({CLOCKS_BREACHED_TOTAL}{{{sel}}}[{w}]))"
             ),
         ),
         Rule::record(
-            &format!("{level}:helpdesk_slo_attainment:ratio{w}"),
+            &Recorded::Attainment.name(level, w),
             format!("1 - {breached}{{{sel}}} / ({decided}{{{sel}}} > 0)"),
         ),
         Rule::record(
-            &format!("{level}:helpdesk_slo_burn_rate:ratio{w}"),
+            &Recorded::BurnRate.name(level, w),
             format!(
                 "{breached}{{{sel}}} / ({decided}{{{sel}}} > 0)\n\
                  / on (plan) group_left ()\n\
-                 (1 - max by (plan) (helpdesk_slo_objective_ratio{{{sel}}}))"
+                 (1 - max by (plan) ({OBJECTIVE_RATIO}{{{sel}}}))"
             ),
         ),
     ]

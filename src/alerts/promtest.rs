@@ -11,7 +11,14 @@ use std::fmt::Write;
 
 use super::burn::BurnPair;
 use super::render::{duration, quoted, Group, Rule};
-use super::{objective_literal, Options, IMMINENT};
+use super::{objective_literal, Options, Recorded, IMMINENT};
+use crate::exposition::names::{
+    CLOCKS_BREACHED_TOTAL, CLOCKS_BREACHING_SOON, CLOCKS_MET_TOTAL, CONFIG_LAST_RELOAD_SUCCESSFUL,
+    CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS, LAST_RECOMPUTE_TIMESTAMP_SECONDS,
+    NEXT_BREACH_BUSINESS_SECONDS, NEXT_BREACH_TIMESTAMP_SECONDS, OBJECTIVE_RATIO,
+    SOURCE_LAST_SUCCESS_TIMESTAMP_SECONDS, SOURCE_RATE_LIMITED_TOTAL, SOURCE_REQUESTS_TOTAL,
+    SOURCE_UP,
+};
 use crate::policy::Config;
 
 const INSTANCE_A: &str = "helpdesk-slo-a:9464";
@@ -165,28 +172,24 @@ pub(crate) fn config_tests(
         let left = if rank == 0 { 600 } else { 1_800 };
         let due = 39_000 + left;
         t.series(
-            "helpdesk_slo_next_breach_timestamp_seconds",
+            NEXT_BREACH_TIMESTAMP_SECONDS.name,
             &base,
             format!("{due}+0x140"),
         );
         t.series(
-            "helpdesk_slo_next_breach_business_seconds",
+            NEXT_BREACH_BUSINESS_SECONDS.name,
             &base,
             format!("{left}+0x140"),
         );
         let mut soon = base.clone();
         soon.push(("window".into(), imminent.window.into()));
-        t.series("helpdesk_slo_clocks_breaching_soon", &soon, "1+0x140");
+        t.series(CLOCKS_BREACHING_SOON.name, &soon, "1+0x140");
         // The same level, paused: not counted, nothing due.
         let mut paused = base.clone();
         paused[1].1 = INSTANCE_B.to_string();
-        t.series(
-            "helpdesk_slo_next_breach_timestamp_seconds",
-            &paused,
-            "+Inf+0x140",
-        );
+        t.series(NEXT_BREACH_TIMESTAMP_SECONDS.name, &paused, "+Inf+0x140");
         paused.push(("window".into(), imminent.window.into()));
-        t.series("helpdesk_slo_clocks_breaching_soon", &paused, "0+0x140");
+        t.series(CLOCKS_BREACHING_SOON.name, &paused, "0+0x140");
         if let Some(r) = rule(
             groups,
             "HelpdeskSloBreachImminent",
@@ -204,14 +207,10 @@ pub(crate) fn config_tests(
             ("priority", sev),
             ("metric", metric0),
         ]);
-        t.series(
-            "helpdesk_slo_next_breach_timestamp_seconds",
-            &base,
-            "39300+0x140",
-        );
+        t.series(NEXT_BREACH_TIMESTAMP_SECONDS.name, &base, "39300+0x140");
         let mut soon = base.clone();
         soon.push(("window".into(), "15m".into()));
-        t.series("helpdesk_slo_clocks_breaching_soon", &soon, "1+0x140");
+        t.series(CLOCKS_BREACHING_SOON.name, &soon, "1+0x140");
     }
     t.alerts("1h", "HelpdeskSloBreachImminent", Vec::new());
     t.alerts("10h50m", "HelpdeskSloBreachImminent", at_due);
@@ -234,9 +233,9 @@ pub(crate) fn config_tests(
         b[1].1 = INSTANCE_B.to_string();
         let mut c = a.clone();
         c[1].1 = INSTANCE_C.to_string();
-        t.series("helpdesk_slo_clocks_breached_total", &a, "3+0x9 4+0x20");
-        t.series("helpdesk_slo_clocks_breached_total", &b, "3+0x9 _x5 3+0x15");
-        t.series("helpdesk_slo_clocks_breached_total", &c, "0+0x30");
+        t.series(CLOCKS_BREACHED_TOTAL.name, &a, "3+0x9 4+0x20");
+        t.series(CLOCKS_BREACHED_TOTAL.name, &b, "3+0x9 _x5 3+0x15");
+        t.series(CLOCKS_BREACHED_TOTAL.name, &c, "0+0x30");
         let expected = rule(groups, "HelpdeskSloBreached", &[])
             .map(|r| vec![firing(r, &a, 1.0)])
             .unwrap_or_default();
@@ -283,17 +282,17 @@ pub(crate) fn config_tests(
         let objective_series = labels(&[("job", job), ("instance", INSTANCE_A), ("plan", plan)]);
         let objective_values = format!("{}+0x300", objective_literal(*objective));
         t.series(
-            "helpdesk_slo_objective_ratio",
+            OBJECTIVE_RATIO.name,
             &objective_series,
             objective_values.clone(),
         );
         let stop = 240 * rate;
         t.series(
-            "helpdesk_slo_clocks_breached_total",
+            CLOCKS_BREACHED_TOTAL.name,
             &series,
             format!("0+{rate}x240 {stop}+0x60"),
         );
-        t.series("helpdesk_slo_clocks_met_total", &series, "0+0x300");
+        t.series(CLOCKS_MET_TOTAL.name, &series, "0+0x300");
         let burning = |short_ok: &dyn Fn(&BurnPair) -> bool| {
             pairs
                 .iter()
@@ -315,21 +314,17 @@ pub(crate) fn config_tests(
             "HelpdeskSloErrorBudgetBurn",
             burning(&|p| p.short != "5m"),
         );
+        let attainment = Recorded::Attainment.name("plan_priority_metric", "1h");
         t.samples.push(SampleCheck {
             eval_time: "1h".into(),
-            expr: format!("plan_priority_metric:helpdesk_slo_attainment:ratio1h{ppm}"),
-            samples: vec![(
-                format!("plan_priority_metric:helpdesk_slo_attainment:ratio1h{ppm}"),
-                "0".into(),
-            )],
+            expr: format!("{attainment}{ppm}"),
+            samples: vec![(format!("{attainment}{ppm}"), "0".into())],
         });
+        let burn = Recorded::BurnRate.name("plan", "1h");
         t.samples.push(SampleCheck {
             eval_time: "1h".into(),
-            expr: format!("plan:helpdesk_slo_burn_rate:ratio1h{{plan=\"{plan}\"}}"),
-            samples: vec![(
-                format!("plan:helpdesk_slo_burn_rate:ratio1h{{plan=\"{plan}\"}}"),
-                format!("{max}"),
-            )],
+            expr: format!("{burn}{{plan=\"{plan}\"}}"),
+            samples: vec![(format!("{burn}{{plan=\"{plan}\"}}"), format!("{max}"))],
         });
         tests.push(t);
 
@@ -338,14 +333,10 @@ pub(crate) fn config_tests(
                 format!("plan {plan}: one late ticket among few does not burn the budget"),
                 "1m",
             );
+            t.series(CLOCKS_BREACHED_TOTAL.name, &series, "0+0x30 1+0x60");
+            t.series(CLOCKS_MET_TOTAL.name, &series, "0+0x90");
             t.series(
-                "helpdesk_slo_clocks_breached_total",
-                &series,
-                "0+0x30 1+0x60",
-            );
-            t.series("helpdesk_slo_clocks_met_total", &series, "0+0x90");
-            t.series(
-                "helpdesk_slo_objective_ratio",
+                OBJECTIVE_RATIO.name,
                 &objective_series,
                 objective_values.clone(),
             );
@@ -358,30 +349,28 @@ pub(crate) fn config_tests(
             format!("plan {plan}: a healthy plan and a scrape gap burn nothing"),
             "1m",
         );
+        t.series(CLOCKS_BREACHED_TOTAL.name, &series, "50+0x30 _x10 50+0x30");
         t.series(
-            "helpdesk_slo_clocks_breached_total",
-            &series,
-            "50+0x30 _x10 50+0x30",
-        );
-        t.series(
-            "helpdesk_slo_clocks_met_total",
+            CLOCKS_MET_TOTAL.name,
             &series,
             format!("200+0x30 _x10 200+{rate}x30"),
         );
-        t.series(
-            "helpdesk_slo_objective_ratio",
-            &objective_series,
-            objective_values,
-        );
+        t.series(OBJECTIVE_RATIO.name, &objective_series, objective_values);
         t.alerts("45m", "HelpdeskSloErrorBudgetBurn", Vec::new());
         t.alerts("70m", "HelpdeskSloErrorBudgetBurn", Vec::new());
         for (expr, value) in [
             (
-                format!("plan_priority_metric:helpdesk_slo_attainment:ratio1h{ppm}"),
+                format!(
+                    "{}{ppm}",
+                    Recorded::Attainment.name("plan_priority_metric", "1h")
+                ),
                 "1",
             ),
             (
-                format!("plan_priority_metric:helpdesk_slo_burn_rate:ratio1h{ppm}"),
+                format!(
+                    "{}{ppm}",
+                    Recorded::BurnRate.name("plan_priority_metric", "1h")
+                ),
                 "0",
             ),
         ] {
@@ -403,7 +392,7 @@ pub(crate) fn config_tests(
         for (plan, objective, _) in plans {
             let l = labels(&[("job", job), ("instance", INSTANCE_A), ("plan", plan)]);
             t.series(
-                "helpdesk_slo_objective_ratio",
+                OBJECTIVE_RATIO.name,
                 &l,
                 format!("{}+0x30", objective_literal(*objective)),
             );
@@ -414,7 +403,7 @@ pub(crate) fn config_tests(
             0.5
         };
         let b = labels(&[("job", job), ("instance", INSTANCE_B), ("plan", first)]);
-        t.series("helpdesk_slo_objective_ratio", &b, format!("{other}+0x30"));
+        t.series(OBJECTIVE_RATIO.name, &b, format!("{other}+0x30"));
         t.alerts("5m", "HelpdeskSloObjectiveMismatch", Vec::new());
         let expected = plan_rule(groups, first, "HelpdeskSloObjectiveMismatch", &[])
             .map(|r| vec![firing(r, &b, other)])
@@ -451,12 +440,8 @@ pub(crate) fn exporter_tests(opts: &Options) -> String {
         "a source failing for 10 minutes warns; a blip does not",
         "1m",
     );
-    t.series("helpdesk_slo_source_up", &src(INSTANCE_A), "1+0x5 0+0x20");
-    t.series(
-        "helpdesk_slo_source_up",
-        &src(INSTANCE_B),
-        "1+0x5 0+0x3 1+0x20",
-    );
+    t.series(SOURCE_UP.name, &src(INSTANCE_A), "1+0x5 0+0x20");
+    t.series(SOURCE_UP.name, &src(INSTANCE_B), "1+0x5 0+0x3 1+0x20");
     let expected = rule(groups, "HelpdeskSloSourceDown", &[])
         .map(|r| vec![firing(r, &src(INSTANCE_A), 0.0)])
         .unwrap_or_default();
@@ -471,32 +456,32 @@ pub(crate) fn exporter_tests(opts: &Options) -> String {
         "1m",
     );
     t.series(
-        "helpdesk_slo_source_last_success_timestamp_seconds",
+        SOURCE_LAST_SUCCESS_TIMESTAMP_SECONDS.name,
         &src(INSTANCE_A),
         format!("60+0x{steps}"),
     );
     t.series(
-        "helpdesk_slo_config_last_reload_success_timestamp_seconds",
+        CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS.name,
         &inst(INSTANCE_A),
         format!("0+0x{steps}"),
     );
     t.series(
-        "helpdesk_slo_source_last_success_timestamp_seconds",
+        SOURCE_LAST_SUCCESS_TIMESTAMP_SECONDS.name,
         &src(INSTANCE_B),
         format!("0+60x{steps}"),
     );
     t.series(
-        "helpdesk_slo_config_last_reload_success_timestamp_seconds",
+        CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS.name,
         &inst(INSTANCE_B),
         format!("0+0x{steps}"),
     );
     t.series(
-        "helpdesk_slo_source_last_success_timestamp_seconds",
+        SOURCE_LAST_SUCCESS_TIMESTAMP_SECONDS.name,
         &src(INSTANCE_C),
         format!("0+0x{steps}"),
     );
     t.series(
-        "helpdesk_slo_config_last_reload_success_timestamp_seconds",
+        CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS.name,
         &inst(INSTANCE_C),
         format!("{}+0x{steps}", eval - 120),
     );
@@ -513,19 +498,11 @@ pub(crate) fn exporter_tests(opts: &Options) -> String {
     for (i, ok, limited) in [(INSTANCE_A, 5, 5), (INSTANCE_B, 9, 1)] {
         let mut l = src(i);
         l.push(("code".into(), "200".into()));
-        t.series(
-            "helpdesk_slo_source_requests_total",
-            &l,
-            format!("0+{ok}x60"),
-        );
+        t.series(SOURCE_REQUESTS_TOTAL.name, &l, format!("0+{ok}x60"));
         l[3].1 = "429".into();
+        t.series(SOURCE_REQUESTS_TOTAL.name, &l, format!("0+{limited}x60"));
         t.series(
-            "helpdesk_slo_source_requests_total",
-            &l,
-            format!("0+{limited}x60"),
-        );
-        t.series(
-            "helpdesk_slo_source_rate_limited_total",
+            SOURCE_RATE_LIMITED_TOTAL.name,
             &src(i),
             format!("0+{limited}x60"),
         );
@@ -539,12 +516,12 @@ pub(crate) fn exporter_tests(opts: &Options) -> String {
 
     let mut t = Test::new("a rejected config reload warns", "1m");
     t.series(
-        "helpdesk_slo_config_last_reload_successful",
+        CONFIG_LAST_RELOAD_SUCCESSFUL.name,
         &inst(INSTANCE_A),
         "1+0x5 0+0x10",
     );
     t.series(
-        "helpdesk_slo_config_last_reload_successful",
+        CONFIG_LAST_RELOAD_SUCCESSFUL.name,
         &inst(INSTANCE_B),
         "1+0x15",
     );
@@ -556,12 +533,12 @@ pub(crate) fn exporter_tests(opts: &Options) -> String {
 
     let mut t = Test::new("frozen figures warn; figures recomputed do not", "1m");
     t.series(
-        "helpdesk_slo_last_recompute_timestamp_seconds",
+        LAST_RECOMPUTE_TIMESTAMP_SECONDS.name,
         &inst(INSTANCE_A),
         "0+60x5 300+0x20",
     );
     t.series(
-        "helpdesk_slo_last_recompute_timestamp_seconds",
+        LAST_RECOMPUTE_TIMESTAMP_SECONDS.name,
         &inst(INSTANCE_B),
         "0+60x25",
     );

@@ -4,7 +4,8 @@
 //! totals), and a background task turns `Live` plus the time into
 //! [`Figures`] and renders them once ([`render()`]); a scrape only copies the
 //! rendered text, so its cost does not grow with the store. `docs/metrics.md`
-//! is the contract: every metric, its labels and meaning.
+//! is the contract: every metric, its labels and meaning; [`names`] holds
+//! every metric's name, type and HELP text, for the exposition and the rules.
 //!
 //! Guarantees:
 //! * every configured plan × severity × metric series is present from the
@@ -17,6 +18,7 @@
 pub mod figures;
 pub mod health;
 pub mod live;
+pub mod names;
 pub mod render;
 
 pub use figures::{compute, Figures};

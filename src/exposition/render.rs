@@ -15,6 +15,7 @@ use prometheus_client::registry::Registry;
 use super::figures::{budget_remaining, burn_rate, Figures, SOON, WINDOWS};
 use super::health::Health;
 use super::live::FULFIL_BUCKETS;
+use super::names::{self, Kind, Metric};
 use crate::policy::Policy;
 
 /// The rendered exposition, in both formats.
@@ -44,11 +45,11 @@ type Labels = Vec<(&'static str, String)>;
 
 fn gauge(
     enc: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
+    metric: &Metric,
     rows: impl IntoIterator<Item = (Labels, f64)>,
 ) -> Result<(), std::fmt::Error> {
-    let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    debug_assert_eq!(metric.kind, Kind::Gauge, "{metric}");
+    let mut m = enc.encode_descriptor(metric.family(), metric.help, None, MetricType::Gauge)?;
     for (labels, v) in rows {
         if labels.is_empty() {
             // A single unlabelled sample: `name 1`, not `name{} 1`.
@@ -60,14 +61,15 @@ fn gauge(
     Ok(())
 }
 
-/// `name` without `_total`: the client adds it.
+/// Described by its family name, without `_total`: the client adds it to
+/// the samples.
 fn counter(
     enc: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
+    metric: &Metric,
     rows: impl IntoIterator<Item = (Labels, u64)>,
 ) -> Result<(), std::fmt::Error> {
-    let mut m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
+    debug_assert_eq!(metric.kind, Kind::Counter, "{metric}");
+    let mut m = enc.encode_descriptor(metric.family(), metric.help, None, MetricType::Counter)?;
     for (labels, v) in rows {
         let fam = m.encode_family(&labels)?;
         ConstCounter::new(v).encode(fam)?;
@@ -97,8 +99,7 @@ impl Collector for Snapshot {
 
         gauge(
             &mut enc,
-            "helpdesk_slo_clocks_open",
-            "Open SLA clocks by state (active runs, paused does not).",
+            &names::CLOCKS_OPEN,
             f.series.iter().flat_map(|s| {
                 [
                     (with(base(s), "state", "active"), s.active as f64),
@@ -108,26 +109,22 @@ impl Collector for Snapshot {
         )?;
         counter(
             &mut enc,
-            "helpdesk_slo_clocks_met",
-            "SLA clocks fulfilled by their due.",
+            &names::CLOCKS_MET_TOTAL,
             f.series.iter().map(|s| (base(s), s.met_total)),
         )?;
         counter(
             &mut enc,
-            "helpdesk_slo_clocks_breached",
-            "SLA clocks breached: fulfilled late, or open past their due.",
+            &names::CLOCKS_BREACHED_TOTAL,
             f.series.iter().map(|s| (base(s), s.breached_total)),
         )?;
         counter(
             &mut enc,
-            "helpdesk_slo_clocks_excluded",
-            "SLA clocks the policy excludes.",
+            &names::CLOCKS_EXCLUDED_TOTAL,
             f.series.iter().map(|s| (base(s), s.excluded_total)),
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_clocks_decided",
-            "Met plus breached clocks that started in the window.",
+            &names::CLOCKS_DECIDED,
             f.series.iter().flat_map(|s| {
                 WINDOWS.iter().enumerate().map(move |(w, name)| {
                     (with(base(s), "window", name), s.windows[w].decided as f64)
@@ -136,8 +133,7 @@ impl Collector for Snapshot {
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_attainment_ratio",
-            "Met over decided clocks that started in the window; 1 when none is decided.",
+            &names::ATTAINMENT_RATIO,
             f.series.iter().flat_map(|s| {
                 WINDOWS.iter().enumerate().map(move |(w, name)| {
                     (with(base(s), "window", name), s.windows[w].attainment())
@@ -146,8 +142,7 @@ impl Collector for Snapshot {
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_clocks_breaching_soon",
-            "Active clocks with at most the window of business time left.",
+            &names::CLOCKS_BREACHING_SOON,
             f.series.iter().flat_map(|s| {
                 SOON.iter()
                     .enumerate()
@@ -156,25 +151,19 @@ impl Collector for Snapshot {
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_next_breach_timestamp_seconds",
-            "Earliest due instant of an active clock not yet breached; +Inf when none.",
+            &names::NEXT_BREACH_TIMESTAMP_SECONDS,
             f.series.iter().map(|s| (base(s), inf_or(s.next_due))),
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_next_breach_business_seconds",
-            "Least business time left on an active clock not yet breached; +Inf when none.",
+            &names::NEXT_BREACH_BUSINESS_SECONDS,
             f.series
                 .iter()
                 .map(|s| (base(s), inf_or(s.next_business_seconds))),
         )?;
         {
-            let mut m = enc.encode_descriptor(
-                "helpdesk_slo_fulfilment_business_seconds",
-                "Business time from a clock's start to its fulfilment (met or breached).",
-                None,
-                MetricType::Histogram,
-            )?;
+            let h = &names::FULFILMENT_BUSINESS_SECONDS;
+            let mut m = enc.encode_descriptor(h.family(), h.help, None, MetricType::Histogram)?;
             for s in &f.series {
                 let labels = base(s);
                 let mut fam = m.encode_family(&labels)?;
@@ -197,14 +186,12 @@ impl Collector for Snapshot {
         let with_objective = || f.plans.iter().filter_map(|p| Some((p, p.objective?)));
         gauge(
             &mut enc,
-            "helpdesk_slo_objective_ratio",
-            "The plan's SLO objective.",
+            &names::OBJECTIVE_RATIO,
             with_objective().map(|(p, o)| (plan_label(p.plan), o)),
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_plan_attainment_ratio",
-            "Met over decided clocks of the plan that started in the window; 1 when none.",
+            &names::PLAN_ATTAINMENT_RATIO,
             f.plans.iter().flat_map(|p| {
                 WINDOWS.iter().enumerate().map(move |(w, name)| {
                     (
@@ -216,8 +203,7 @@ impl Collector for Snapshot {
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_plan_clocks_decided",
-            "Met plus breached clocks of the plan that started in the window.",
+            &names::PLAN_CLOCKS_DECIDED,
             f.plans.iter().flat_map(|p| {
                 WINDOWS.iter().enumerate().map(move |(w, name)| {
                     (
@@ -229,8 +215,7 @@ impl Collector for Snapshot {
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_error_budget_remaining_ratio",
-            "Share of the error budget left in the window: 1 untouched, 0 spent, negative overspent.",
+            &names::ERROR_BUDGET_REMAINING_RATIO,
             with_objective().flat_map(|(p, o)| {
                 WINDOWS.iter().enumerate().map(move |(w, name)| {
                     (
@@ -242,8 +227,7 @@ impl Collector for Snapshot {
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_error_budget_burn_rate",
-            "Breach share over the share the objective allows, in the window.",
+            &names::ERROR_BUDGET_BURN_RATE,
             with_objective().flat_map(|(p, o)| {
                 WINDOWS.iter().enumerate().map(move |(w, name)| {
                     (
@@ -258,43 +242,44 @@ impl Collector for Snapshot {
         };
         if !f.orgs.is_empty() {
             gauge(
-            &mut enc,
-            "helpdesk_slo_org_attainment_ratio",
-            "Met over decided clocks of an allowlisted organization (or all others) on the plan, in the window; 1 when none.",
-            f.orgs.iter().flat_map(|o| {
-                WINDOWS.iter().enumerate().map(move |(w, name)| {
-                    (with(org_label(o), "window", name), o.windows[w].attainment())
-                })
-            }),
-        )?;
+                &mut enc,
+                &names::ORG_ATTAINMENT_RATIO,
+                f.orgs.iter().flat_map(|o| {
+                    WINDOWS.iter().enumerate().map(move |(w, name)| {
+                        (
+                            with(org_label(o), "window", name),
+                            o.windows[w].attainment(),
+                        )
+                    })
+                }),
+            )?;
             gauge(
-            &mut enc,
-            "helpdesk_slo_org_clocks_decided",
-            "Met plus breached clocks of an allowlisted organization (or all others) on the plan, in the window.",
-            f.orgs.iter().flat_map(|o| {
-                WINDOWS.iter().enumerate().map(move |(w, name)| {
-                    (with(org_label(o), "window", name), o.windows[w].decided as f64)
-                })
-            }),
-        )?;
+                &mut enc,
+                &names::ORG_CLOCKS_DECIDED,
+                f.orgs.iter().flat_map(|o| {
+                    WINDOWS.iter().enumerate().map(move |(w, name)| {
+                        (
+                            with(org_label(o), "window", name),
+                            o.windows[w].decided as f64,
+                        )
+                    })
+                }),
+            )?;
         }
         let with_credits = || f.plans.iter().filter_map(|p| Some((p, p.credits?)));
         gauge(
             &mut enc,
-            "helpdesk_slo_credit_customers",
-            "Customers owed an SLA credit for the current credit period, as things stand.",
+            &names::CREDIT_CUSTOMERS,
             with_credits().map(|(p, (c, _))| (plan_label(p.plan), c as f64)),
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_credit_owed_ratio",
-            "Sum of the credit shares owed to customers for the current credit period.",
+            &names::CREDIT_OWED_RATIO,
             with_credits().map(|(p, (_, s))| (plan_label(p.plan), s)),
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_clocks_unassigned",
-            "Clocks of tickets with no plan or no mapped severity.",
+            &names::CLOCKS_UNASSIGNED,
             f.unassigned
                 .iter()
                 .map(|(m, &c)| (vec![("metric", m.clone())], c as f64)),
@@ -303,8 +288,7 @@ impl Collector for Snapshot {
         let h = &self.health;
         gauge(
             &mut enc,
-            "helpdesk_slo_build_info",
-            "Always 1; the version of the running build.",
+            &names::BUILD_INFO,
             [(
                 vec![("version", env!("CARGO_PKG_VERSION").to_string())],
                 1.0,
@@ -313,32 +297,28 @@ impl Collector for Snapshot {
         let src = |name: &str| -> Labels { vec![("source", name.to_string())] };
         gauge(
             &mut enc,
-            "helpdesk_slo_source_up",
-            "1 when the last request to the helpdesk succeeded.",
+            &names::SOURCE_UP,
             h.sources
                 .iter()
                 .map(|(k, s)| (src(k), if s.up { 1.0 } else { 0.0 })),
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_source_last_success_timestamp_seconds",
-            "When the last poll that caught up with every stream finished; 0 before the first.",
+            &names::SOURCE_LAST_SUCCESS_TIMESTAMP_SECONDS,
             h.sources
                 .iter()
                 .map(|(k, s)| (src(k), s.last_success as f64)),
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_source_poll_duration_seconds",
-            "How long the last complete poll took.",
+            &names::SOURCE_POLL_DURATION_SECONDS,
             h.sources
                 .iter()
                 .map(|(k, s)| (src(k), s.poll_duration_seconds)),
         )?;
         counter(
             &mut enc,
-            "helpdesk_slo_source_requests",
-            "Requests to the helpdesk by HTTP status; code=\"error\" when no response came.",
+            &names::SOURCE_REQUESTS_TOTAL,
             h.sources.iter().flat_map(|(k, s)| {
                 s.requests
                     .by_code
@@ -348,14 +328,12 @@ impl Collector for Snapshot {
         )?;
         counter(
             &mut enc,
-            "helpdesk_slo_source_rate_limited",
-            "Responses 429 Too Many Requests.",
+            &names::SOURCE_RATE_LIMITED_TOTAL,
             h.sources.iter().map(|(k, s)| (src(k), s.rate_limited)),
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_source_rate_limit_remaining",
-            "Requests left in the helpdesk's rate-limit window; -1 until known.",
+            &names::SOURCE_RATE_LIMIT_REMAINING,
             h.sources.iter().map(|(k, s)| {
                 (
                     src(k),
@@ -365,22 +343,19 @@ impl Collector for Snapshot {
         )?;
         counter(
             &mut enc,
-            "helpdesk_slo_source_retries",
-            "Pages requested again after a failure.",
+            &names::SOURCE_RETRIES_TOTAL,
             h.sources.iter().map(|(k, s)| (src(k), s.retries)),
         )?;
         counter(
             &mut enc,
-            "helpdesk_slo_source_parse_errors",
-            "Responses whose body did not parse.",
+            &names::SOURCE_PARSE_ERRORS_TOTAL,
             h.sources
                 .iter()
                 .map(|(k, s)| (src(k), s.requests.parse_errors)),
         )?;
         counter(
             &mut enc,
-            "helpdesk_slo_source_ignored_events",
-            "Helpdesk records of kinds that change nothing an SLA reads (Zendesk child events such as Notification), by the helpdesk's name of the kind.",
+            &names::SOURCE_IGNORED_EVENTS_TOTAL,
             h.sources.iter().flat_map(|(k, s)| {
                 s.requests
                     .ignored_events
@@ -390,8 +365,7 @@ impl Collector for Snapshot {
         )?;
         counter(
             &mut enc,
-            "helpdesk_slo_source_unmapped_values",
-            "Values the adapter could not map and skipped (a custom status the account does not list), by field.",
+            &names::SOURCE_UNMAPPED_VALUES_TOTAL,
             h.sources.iter().flat_map(|(k, s)| {
                 s.requests
                     .unmapped
@@ -401,56 +375,48 @@ impl Collector for Snapshot {
         )?;
         counter(
             &mut enc,
-            "helpdesk_slo_source_same_second_pages",
-            "Time-based export pages whose records all shared one second (more than a page holds); read on from the next second.",
+            &names::SOURCE_SAME_SECOND_PAGES_TOTAL,
             h.sources
                 .iter()
                 .map(|(k, s)| (src(k), s.requests.same_second_pages)),
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_source_inconsistent_tickets",
-            "Tickets (evaluated since the daemon started) whose events disagree with the helpdesk's ticket record on status, priority, group or organization.",
+            &names::SOURCE_INCONSISTENT_TICKETS,
             h.sources
                 .iter()
                 .map(|(k, s)| (src(k), s.inconsistent_tickets as f64)),
         )?;
         counter(
             &mut enc,
-            "helpdesk_slo_source_records_ingested",
-            "Records committed to the store.",
+            &names::SOURCE_RECORDS_INGESTED_TOTAL,
             h.sources.iter().map(|(k, s)| (src(k), s.records)),
         )?;
         counter(
             &mut enc,
-            "helpdesk_slo_source_tickets_changed",
-            "Tickets whose timeline changed and were recomputed.",
+            &names::SOURCE_TICKETS_CHANGED_TOTAL,
             h.sources.iter().map(|(k, s)| (src(k), s.tickets_changed)),
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_stored_tickets",
-            "Tickets in the store.",
+            &names::STORED_TICKETS,
             h.sources
                 .iter()
                 .map(|(k, s)| (src(k), s.stored_tickets as f64)),
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_config_last_reload_successful",
-            "1 when the last config (re)load succeeded.",
+            &names::CONFIG_LAST_RELOAD_SUCCESSFUL,
             [(Vec::new(), if h.config_ok { 1.0 } else { 0.0 })],
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_config_last_reload_success_timestamp_seconds",
-            "When the running config was loaded.",
+            &names::CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS,
             [(Vec::new(), h.config_loaded_at as f64)],
         )?;
         gauge(
             &mut enc,
-            "helpdesk_slo_last_recompute_timestamp_seconds",
-            "When these figures were computed.",
+            &names::LAST_RECOMPUTE_TIMESTAMP_SECONDS,
             [(Vec::new(), h.computed_at as f64)],
         )?;
         Ok(())
@@ -490,15 +456,16 @@ pub fn render(policy: &Policy, figures: Figures, health: Health) -> Rendered {
     }
 }
 
-const BUCKET_LINE: &str = "helpdesk_slo_fulfilment_business_seconds_bucket{";
-
 /// Appends ` # {ticket_id="…"} value` to the n-th histogram bucket line.
 fn add_exemplars(om: &str, exemplars: &[Option<(String, f64)>]) -> String {
     let mut out = String::with_capacity(om.len() + exemplars.len() * 32);
     let mut n = 0;
     for line in om.lines() {
         out.push_str(line);
-        if line.starts_with(BUCKET_LINE) {
+        let bucket = line
+            .strip_prefix(names::FULFILMENT_BUSINESS_SECONDS.name)
+            .is_some_and(|rest| rest.starts_with("_bucket{"));
+        if bucket {
             if let Some(Some((id, v))) = exemplars.get(n) {
                 out.push_str(" # {ticket_id=\"");
                 for ch in id.chars() {

@@ -14,6 +14,19 @@ impl Drop for Guard {
     }
 }
 
+/// A folder of its own for one test under the temp folder, named
+/// `helpdesk-slo-NAME-…` (unique, created without races between tests and
+/// test binaries running at once), removed with everything in it when the
+/// returned value is dropped, however the test ends. Bind it for as long as
+/// the test uses the folder: `let tmp = scratch("x"); let dir = tmp.path();`.
+#[must_use = "the folder is removed when this is dropped"]
+pub fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("helpdesk-slo-{name}-"))
+        .tempdir()
+        .expect("a scratch folder under the temp folder")
+}
+
 /// A free local port (free when asked; good enough for a test).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
