@@ -47,6 +47,7 @@ pub mod cli;
 pub mod clock;
 pub mod config_files;
 pub mod daemon;
+pub mod evaluate;
 pub mod exposition;
 pub mod import;
 pub mod report;

@@ -166,6 +166,28 @@ pub struct CustomerCredit {
     pub tier: Option<usize>,
 }
 
+/// Whether a clock of a ticket is an SLA event of credit table `table_id`:
+/// its plan uses the table, its metric is one of the table's, its severity
+/// is not excluded, it is decided (met or breached), and, when the table
+/// says so, the ticket was created in support hours. (Which period it
+/// counts in is the caller's: the period of the ticket's creation.)
+pub fn counts_for_credit(policy: &Policy, table_id: usize, meta: &TicketMeta, c: &Clock) -> bool {
+    let Some(table) = policy.credits.get(table_id) else {
+        return false;
+    };
+    let Some(plan) = c.plan.and_then(|p| policy.plans.get(p)) else {
+        return false;
+    };
+    plan.credits == Some(table_id)
+        && table.metrics.contains(&c.metric)
+        && !c
+            .severity
+            .is_some_and(|s| table.exclude_severities.contains(&s))
+        && matches!(c.state, ClockState::Met | ClockState::Breached)
+        && (!table.only_created_in_business_hours
+            || plan.calendar.is_open(meta.created_at).unwrap_or(false))
+}
+
 /// Credits for the period `[from, to)`: per organization on a plan with
 /// `table`, over tickets created in the period.
 pub fn credits(
@@ -188,18 +210,7 @@ pub fn credits(
         };
         for c in clocks {
             let Some(plan_id) = c.plan else { continue };
-            let Some(plan) = policy.plans.get(plan_id) else {
-                continue;
-            };
-            let counted = plan.credits == Some(table_id)
-                && table.metrics.contains(&c.metric)
-                && !c
-                    .severity
-                    .is_some_and(|s| table.exclude_severities.contains(&s))
-                && matches!(c.state, ClockState::Met | ClockState::Breached)
-                && (!table.only_created_in_business_hours
-                    || plan.calendar.is_open(meta.created_at).unwrap_or(false));
-            if counted {
+            if counts_for_credit(policy, table_id, meta, c) {
                 let e = per.entry((org.clone(), plan_id)).or_default();
                 e.0 += 1;
                 if c.state == ClockState::Breached {
