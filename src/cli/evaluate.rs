@@ -129,12 +129,15 @@ pub(crate) fn run(args: EvaluateArgs) -> Result<(), Failure> {
     if let (Some(path), Some(c)) = (&args.what_if, &what_if) {
         about.push(format!("what-if config {} ({})", path.display(), c.hash));
     }
-    about.push(format!(
-        "clocks that started {} to {}, as of {}",
-        opts.from.map_or_else(|| "any time".into(), format_instant),
-        opts.to.map_or_else(|| "now".into(), format_instant),
-        format_instant(now)
-    ));
+    about.push(match (opts.from, opts.to) {
+        (None, None) => format!("every clock, as of {}", format_instant(now)),
+        (from, to) => format!(
+            "clocks that started from {} to {} (credits: tickets created then), as of {}",
+            from.map_or_else(|| "the first".into(), format_instant),
+            to.map_or_else(|| "the last".into(), format_instant),
+            format_instant(now)
+        ),
+    });
     let stdout = io::stdout();
     let out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut evaluation = Evaluation::new(&config, what_if.as_ref(), opts, &about, out)

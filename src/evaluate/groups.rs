@@ -2,7 +2,7 @@
 //! counts of each group, kept in memory that grows with the groups, not
 //! with the tickets.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use chrono::Datelike;
 
@@ -131,14 +131,14 @@ pub struct Group {
 #[derive(Debug, Default)]
 pub struct Groups {
     by: Vec<Dimension>,
-    counts: HashMap<Key, Counts>,
+    counts: FxHashMap<Key, Counts>,
 }
 
 impl Groups {
     pub fn new(by: &[Dimension]) -> Groups {
         Groups {
             by: by.to_vec(),
-            counts: HashMap::new(),
+            counts: FxHashMap::default(),
         }
     }
 

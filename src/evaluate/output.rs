@@ -539,7 +539,8 @@ impl<W: Write> Writer<W> {
                 };
                 write!(out, "{} tickets, {} clocks", t.tickets, t.clocks)?;
                 if let Some(n) = t.tickets_changed {
-                    write!(out, "; {n} tickets with a clock that changes")?;
+                    let s = if n == 1 { "" } else { "s" };
+                    write!(out, "; {n} ticket{s} with a clock that changes")?;
                 }
                 writeln!(out, ".")?;
             }

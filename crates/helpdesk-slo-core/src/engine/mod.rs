@@ -84,6 +84,7 @@
 
 pub mod aggregate;
 pub mod crosscheck;
+mod event_json;
 mod run;
 pub mod timeline;
 

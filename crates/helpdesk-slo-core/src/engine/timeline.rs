@@ -45,7 +45,7 @@ use crate::time::{format_instant, parse_instant};
 /// A ticket and everything that happened to it.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Ticket {
-    #[serde(deserialize_with = "id_text")]
+    #[serde(deserialize_with = "super::event_json::id_text")]
     pub id: String,
     #[serde(with = "instant")]
     pub created_at: i64,
@@ -94,7 +94,7 @@ pub struct Current {
 /// The customer organization a ticket belongs to.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Organization {
-    #[serde(deserialize_with = "id_text")]
+    #[serde(deserialize_with = "super::event_json::id_text")]
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -104,8 +104,9 @@ pub struct Organization {
     pub fields: BTreeMap<String, serde_json::Value>,
 }
 
-/// One thing that happened to a ticket.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+/// One thing that happened to a ticket. (Read from JSON by
+/// [`super::event_json`], in one pass.)
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -130,7 +131,7 @@ pub enum Author {
 }
 
 /// What an event changed.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Change {
     Priority {
@@ -158,16 +159,12 @@ pub enum Change {
     },
     Comment {
         author: Author,
-        #[serde(default = "yes")]
+        /// `false` for an internal note; `true` when not given.
         public: bool,
     },
     Status {
         value: Status,
     },
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl Change {
@@ -257,19 +254,6 @@ pub fn canonical(events: &[Event], created: i64) -> Vec<&Event> {
         out.dedup_by(|a, b| a.at.max(created) == b.at.max(created) && a.change == b.change);
     }
     out
-}
-
-fn id_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        Text(String),
-        Number(u64),
-    }
-    Ok(match Id::deserialize(d)? {
-        Id::Text(s) => s,
-        Id::Number(n) => n.to_string(),
-    })
 }
 
 /// Serde for instants as RFC 3339 text.
