@@ -145,7 +145,7 @@ fn backfill_once(config: &Config, options: &GeneratorOptions, dir: &Path) -> Fig
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let opts = Options {
         config: config_path,
-        store: store_path.clone(),
+        store: Some(store_path.clone().display().to_string()),
         once: true,
         ..Options::default()
     };

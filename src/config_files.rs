@@ -10,6 +10,7 @@ use std::io;
 use std::path::Path;
 
 use crate::policy::{Config, ConfigError, IncludedFiles};
+use crate::store::{redact_location, StoreLocation};
 
 /// Included files read from the file system.
 #[derive(Debug, Clone, Copy, Default)]
@@ -35,7 +36,79 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 }
 
 /// Parses and validates config text whose includes are read from the file
-/// system, relative to `path`'s folder; `path` names it in errors.
+/// system, relative to `path`'s folder; `path` names it in errors. Its
+/// `store:` is checked to be a store this build opens, and a relative
+/// store path is made relative to the config's folder.
 pub fn from_yaml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-    Config::from_yaml_with(text, path, &FileSystem)
+    let mut config = Config::from_yaml_with(text, path, &FileSystem)?;
+    if let Some(location) = config.store.take() {
+        config.store = Some(store_location(&location, path, text)?);
+    }
+    Ok(config)
+}
+
+/// The config's `store:`, checked, with a relative path resolved against
+/// the config's folder (as `reports.out` is).
+fn store_location(location: &str, path: &Path, text: &str) -> Result<String, ConfigError> {
+    let at = |message: String| ConfigError::at_key(path, text, &["store"], message);
+    if redact_location(location) != location {
+        // The config is served at /config and kept in version control.
+        return Err(at(format!(
+            "{}: a password does not belong in the config; write the location without it \
+             and give the password in the environment (PGPASSWORD) or a password file",
+            redact_location(location)
+        )));
+    }
+    match StoreLocation::parse(location) {
+        Ok(StoreLocation::SqliteFile(file)) if file.is_relative() => {
+            let base = path.parent().unwrap_or(Path::new(""));
+            Ok(format!("sqlite:{}", base.join(file).display()))
+        }
+        Ok(StoreLocation::Postgres(url)) => Err(at(format!(
+            "{}: PostgreSQL stores are not supported by this build yet; use a path or sqlite:PATH",
+            redact_location(&url)
+        ))),
+        Ok(_) => Ok(location.to_string()),
+        Err(e) => Err(at(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "calendars:\n  c: { timezone: UTC, hours: 24x7 }\n";
+
+    fn store_of(line: &str) -> Result<Option<String>, ConfigError> {
+        let text = format!("{BASE}{line}\n");
+        from_yaml(&text, Path::new("deploy/helpdesk-slo.yaml")).map(|c| c.store)
+    }
+
+    #[test]
+    fn a_relative_store_is_beside_the_config_and_others_stay_as_written() {
+        assert_eq!(store_of("").unwrap(), None);
+        assert_eq!(
+            store_of("store: state/slo.sqlite").unwrap().as_deref(),
+            Some("sqlite:deploy/state/slo.sqlite")
+        );
+        assert_eq!(
+            store_of("store: sqlite:/var/lib/slo.sqlite")
+                .unwrap()
+                .as_deref(),
+            Some("sqlite:/var/lib/slo.sqlite")
+        );
+    }
+
+    #[test]
+    fn a_store_this_build_cannot_open_or_a_password_is_refused_at_its_line() {
+        let e = store_of("store: postgres://slo@db/slo").unwrap_err();
+        assert_eq!((e.key.as_deref(), e.line), (Some("store"), Some(3)), "{e}");
+        assert!(e.to_string().contains("not supported"), "{e}");
+        let e = store_of("store: postgres://slo:hunter2@db/slo").unwrap_err();
+        let shown = e.to_string();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("PGPASSWORD"), "{shown}");
+        let e = store_of("store: mysql://db/slo").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("store"), "{e}");
+    }
 }

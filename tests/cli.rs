@@ -417,3 +417,59 @@ fn explain_reads_json_lines_from_stdin_and_names_a_bad_ticket() {
         "{err}"
     );
 }
+
+/// The store comes from `--store`, else the config's `store:` (relative to
+/// the config's folder); one this build cannot open is bad input, and a
+/// password in it is never printed.
+#[test]
+fn the_store_comes_from_the_flag_or_the_config_and_a_bad_one_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"),
+    )
+    .unwrap();
+    let config = dir.path().join("slo.yaml");
+    std::fs::write(&config, format!("{example}\nstore: state/kept.sqlite\n")).unwrap();
+    let config = config.to_str().unwrap();
+    // No sources: a backfill with --once stops at once, its store created.
+    let o = run(&["run", "--config", config, "--once"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        dir.path().join("state/kept.sqlite").exists(),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = run(&[
+        "run",
+        "--config",
+        config,
+        "--once",
+        "--store",
+        "postgres://slo:hunter2@db/slo",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not supported"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("hunter2"), "{}", stderr(&o));
+
+    let o = run(&[
+        "report",
+        "--config",
+        config,
+        "--store",
+        dir.path().join("none.sqlite").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        format!("{example}\nstore: postgres://slo:hunter2@db/slo\n"),
+    )
+    .unwrap();
+    let o = run(&["check", "--config", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("store"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("hunter2"), "{}", stderr(&o));
+}

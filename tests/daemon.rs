@@ -96,7 +96,7 @@ async fn backfill(name: &str, faults: Faults) -> (Vec<String>, usize) {
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let opts = Options {
         config,
-        store: store_path.clone(),
+        store: Some(store_path.clone().display().to_string()),
         once: true,
         ..Options::default()
     };
@@ -204,7 +204,7 @@ async fn a_changed_config_recomputes_stored_clocks_at_start() {
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let opts = Options {
         config: config.clone(),
-        store: store_path.clone(),
+        store: Some(store_path.clone().display().to_string()),
         once: true,
         ..Options::default()
     };
@@ -369,7 +369,7 @@ async fn a_graceful_shutdown_mid_backfill_finishes_its_commit_and_loses_nothing(
     let config = write_config(dir, &server.base_url());
     let opts = |store: &Path, once: bool| Options {
         config: config.clone(),
-        store: store.to_path_buf(),
+        store: Some(store.to_path_buf().display().to_string()),
         once,
         ..Options::default()
     };
@@ -484,7 +484,7 @@ async fn clocks_computed_during_the_backfill_equal_a_full_recompute() {
     let store_path = dir.join("store.sqlite");
     let opts = Options {
         config: config.clone(),
-        store: store_path.clone(),
+        store: Some(store_path.clone().display().to_string()),
         once: true,
         // On idle CPU only, a busy machine (other tests run beside this
         // one) could leave it no time at all before the backfill ends.

@@ -140,7 +140,7 @@ async fn prometheus_sees_the_attainment_and_imminent_breaches_of_scripted_ticket
     let daemon = tokio::spawn(run_with(
         Options {
             config,
-            store: dir.join("store.sqlite"),
+            store: Some(dir.join("store.sqlite").display().to_string()),
             listen: Some("127.0.0.1:0".parse().unwrap()),
             ..Options::default()
         },

@@ -56,7 +56,7 @@ async fn a_poll_costs_a_few_requests_per_thousand_changed_tickets() {
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let opts = Options {
         config,
-        store: dir.join("store.sqlite"),
+        store: Some(dir.join("store.sqlite").display().to_string()),
         once: true,
         ..Options::default()
     };
@@ -158,7 +158,7 @@ async fn the_request_budget_spaces_requests_out() {
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let opts = Options {
         config,
-        store: dir.join("store.sqlite"),
+        store: Some(dir.join("store.sqlite").display().to_string()),
         once: true,
         ..Options::default()
     };

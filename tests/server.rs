@@ -86,7 +86,7 @@ async fn the_daemon_serves_metrics_the_api_and_reloads() {
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();
     let opts = Options {
         config: config.clone(),
-        store: dir.join("store.sqlite"),
+        store: Some(dir.join("store.sqlite").display().to_string()),
         once: false,
         listen: Some("127.0.0.1:0".parse().unwrap()),
         reports_dir: None,
@@ -390,7 +390,7 @@ async fn the_daemon_writes_scheduled_reports_and_serves_the_latest() {
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();
     let opts = Options {
         config,
-        store: dir.join("store.sqlite"),
+        store: Some(dir.join("store.sqlite").display().to_string()),
         listen: Some("127.0.0.1:0".parse().unwrap()),
         ..Options::default()
     };

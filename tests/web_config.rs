@@ -38,7 +38,7 @@ async fn endpoints_need_tls_and_the_right_password() {
     let (tx, started) = tokio::sync::oneshot::channel();
     let opts = Options {
         config: Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"),
-        store: dir.join("store.sqlite"),
+        store: Some(dir.join("store.sqlite").display().to_string()),
         listen: Some("127.0.0.1:0".parse().unwrap()),
         web_config: Some(web),
         ..Options::default()

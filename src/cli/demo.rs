@@ -169,7 +169,7 @@ async fn demo(
     let (started_tx, started_rx) = oneshot::channel();
     let opts = Options {
         config: config_file.clone(),
-        store: store.clone(),
+        store: Some(store.display().to_string()),
         once: false,
         listen: Some(args.listen),
         reports_dir: Some(reports.clone()),

@@ -13,9 +13,10 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
     /// The store the daemon writes (`run --store`): a file path or
-    /// sqlite:PATH.
-    #[arg(long, value_name = "STORE", default_value = "helpdesk-slo.sqlite")]
-    store: String,
+    /// sqlite:PATH [default: the config's `store:`, else
+    /// helpdesk-slo.sqlite].
+    #[arg(long, value_name = "STORE")]
+    store: Option<String>,
     /// The month to report on; default: the last full month in the config's
     /// `reports.timezone` (UTC if not set).
     #[arg(long, value_name = "YYYY-MM")]
@@ -73,7 +74,12 @@ pub(crate) fn run(args: ReportArgs) -> Result<(), Failure> {
             })?
         }
     };
-    let store = super::open_store_to_read(&args.store)?;
+    let location = args
+        .store
+        .as_deref()
+        .or(config.store.as_deref())
+        .unwrap_or(crate::store::DEFAULT_LOCATION);
+    let store = super::open_store_to_read(location)?;
     let fail = |e: ReportError| match e {
         ReportError::Store(_) | ReportError::Io { .. } => Failure::Runtime(e.to_string()),
         _ => Failure::Usage(e.to_string()),

@@ -25,9 +25,11 @@ pub(crate) struct RunArgs {
     /// The config file (YAML) with calendars, the policy and `sources:`.
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
-    /// The SQLite store (created if missing).
-    #[arg(long, value_name = "FILE", default_value = "helpdesk-slo.sqlite")]
-    store: PathBuf,
+    /// Where the daemon keeps its state, created if missing: a file path or
+    /// sqlite:PATH [default: the config's `store:`, else
+    /// helpdesk-slo.sqlite].
+    #[arg(long, value_name = "STORE")]
+    store: Option<String>,
     /// Poll every source until caught up once, then exit (a backfill).
     #[arg(long)]
     once: bool,

@@ -80,7 +80,10 @@ pub use error::DaemonError;
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub config: PathBuf,
-    pub store: PathBuf,
+    /// Where the store is (a path, `sqlite:PATH`: see
+    /// [`crate::store::open`]); `None`: the config's `store:`, else
+    /// [`crate::store::DEFAULT_LOCATION`].
+    pub store: Option<String>,
     /// Poll every source until it is caught up once, then return (backfills,
     /// tests, benchmarks).
     pub once: bool,

@@ -44,7 +44,12 @@ pub(super) async fn run_with(
 ) -> Result<Summary, DaemonError> {
     let (config, text) = read_config(&opts.config)?;
     let config = Arc::new(config);
-    let store = store_access::open(&opts.store.to_string_lossy())?;
+    let location = opts
+        .store
+        .as_deref()
+        .or(config.store.as_deref())
+        .unwrap_or(crate::store::DEFAULT_LOCATION);
+    let store = store_access::open(location)?;
     let location = store
         .lock()
         .map_err(|_| DaemonError::Poisoned("store"))?

@@ -59,6 +59,10 @@ use crate::sources::{NoteRecord, Page};
 
 pub use codec::{decode_clocks, encode_clocks, CodecError};
 pub use open::{open, redact_location, StoreLocation};
+
+/// Where a store is when neither `--store` nor the config's `store:` says:
+/// an SQLite file in the working directory.
+pub const DEFAULT_LOCATION: &str = "helpdesk-slo.sqlite";
 pub use sqlite::{SqliteStore, SCHEMA_VERSION};
 
 /// Why a store operation failed. Each message names the store's location

@@ -46,7 +46,7 @@ async fn the_daemon_runs_a_kind_it_was_never_told_of() {
     let store = dir.path().join("store.sqlite");
     let opts = Options {
         config: config.clone(),
-        store: store.clone(),
+        store: Some(store.clone().display().to_string()),
         once: true,
         ..Options::default()
     };

@@ -61,6 +61,8 @@ pub struct Config {
     pub reports: Option<schedule::ReportSettings>,
     /// Organization ids with series of their own (`exposition.organizations`).
     pub exposition_organizations: Vec<String>,
+    /// Where the daemon keeps its state (`store:`), if the config says.
+    pub store: Option<String>,
 }
 
 /// Just the names each section defines; anything else is ignored.
@@ -210,6 +212,7 @@ impl Config {
             sources: spec.sources.clone(),
             reports,
             exposition_organizations,
+            store: spec.store.clone(),
         })
     }
 

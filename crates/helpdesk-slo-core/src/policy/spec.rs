@@ -52,6 +52,11 @@ pub struct ConfigSpec {
     /// series.
     #[serde(default)]
     pub exposition: ExpositionSpec,
+    /// Where the daemon keeps its state (a path, or `sqlite:PATH`); the
+    /// command line's `--store` wins. Checked by the binary, which knows
+    /// the stores it was built with.
+    #[serde(default)]
+    pub store: Option<String>,
 }
 
 /// Per-organization series: only for an allowlist, capped, because every
