@@ -74,12 +74,7 @@ pub(crate) fn run(args: ReportArgs) -> Result<(), Failure> {
             })?
         }
     };
-    let location = args
-        .store
-        .as_deref()
-        .or(config.store.as_deref())
-        .unwrap_or(crate::store::DEFAULT_LOCATION);
-    let store = super::open_store_to_read(location)?;
+    let store = super::open_store_to_read(crate::store::location(args.store.as_deref(), &config))?;
     let fail = |e: ReportError| match e {
         ReportError::Store(_) | ReportError::Io { .. } => Failure::Runtime(e.to_string()),
         _ => Failure::Usage(e.to_string()),

@@ -44,12 +44,7 @@ pub(super) async fn run_with(
 ) -> Result<Summary, DaemonError> {
     let (config, text) = read_config(&opts.config)?;
     let config = Arc::new(config);
-    let location = opts
-        .store
-        .as_deref()
-        .or(config.store.as_deref())
-        .unwrap_or(crate::store::DEFAULT_LOCATION);
-    let store = store_access::open(location)?;
+    let store = store_access::open(crate::store::location(opts.store.as_deref(), &config))?;
     let location = store
         .lock()
         .map_err(|_| DaemonError::Poisoned("store"))?

@@ -63,6 +63,12 @@ pub use open::{open, redact_location, StoreLocation};
 /// Where a store is when neither `--store` nor the config's `store:` says:
 /// an SQLite file in the working directory.
 pub const DEFAULT_LOCATION: &str = "helpdesk-slo.sqlite";
+
+/// The store a command uses: its `--store`, else the config's `store:`,
+/// else [`DEFAULT_LOCATION`].
+pub fn location<'a>(flag: Option<&'a str>, config: &'a crate::policy::Config) -> &'a str {
+    flag.or(config.store.as_deref()).unwrap_or(DEFAULT_LOCATION)
+}
 pub use sqlite::{SqliteStore, SCHEMA_VERSION};
 
 /// Why a store operation failed. Each message names the store's location
