@@ -30,7 +30,7 @@ const TICKETS: u64 = 200_000;
 
 fn config() -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml");
-    match helpdesk_slo::sources::load_config(&path) {
+    match helpdesk_slo::config_files::load(&path) {
         Ok(c) => c,
         Err(e) => panic!("{e}"),
     }

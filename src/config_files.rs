@@ -1,5 +1,7 @@
 //! Config loading from the file system: the config file and the files it
-//! includes, read for the pure core's loader ([`Config::from_yaml_with`]).
+//! includes, read for the pure core's loader ([`Config::from_yaml_with`]),
+//! and the checks of what only this binary knows (its helpdesk kinds and
+//! stores).
 //!
 //! Relative includes are resolved by the core against the config file's
 //! folder (see [`crate::policy::includes`]); [`FileSystem`] reads the path it
@@ -22,8 +24,8 @@ impl IncludedFiles for FileSystem {
     }
 }
 
-/// Reads, parses and validates a config file and the files it includes
-/// (its `sources:` are not checked: [`crate::sources::load_config`] does).
+/// Reads, parses and validates a config file and the files it includes,
+/// its sources and store too.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         file: path.to_path_buf(),
@@ -36,11 +38,13 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 }
 
 /// Parses and validates config text whose includes are read from the file
-/// system, relative to `path`'s folder; `path` names it in errors. Its
-/// `store:` is checked to be a store this build opens, and a relative
+/// system, relative to `path`'s folder; `path` names it in errors. Each
+/// source's settings are checked by its adapter ([`crate::sources::check`]);
+/// the `store:` is checked to be a store this build opens, and a relative
 /// store path is made relative to the config's folder.
 pub fn from_yaml(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let mut config = Config::from_yaml_with(text, path, &FileSystem)?;
+    crate::sources::check(&config, path, text)?;
     if let Some(location) = config.store.take() {
         config.store = Some(store_location(&location, path, text)?);
     }

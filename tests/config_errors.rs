@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use helpdesk_slo::config_files;
+use helpdesk_slo::config_files::load as load_config;
 use helpdesk_slo::policy::Config;
-use helpdesk_slo::sources::load_config;
 
 const CASES: &[(&str, &str)] = &[
     (
@@ -264,7 +264,7 @@ fn the_zendesk_config_in_the_docs_loads() {
     let text = format!(
         "calendars:\n  support: {{ timezone: UTC, hours: 24x7 }}\nseverities: [{{ name: sev1, priorities: [urgent, sev1] }}]\n{block}"
     );
-    let config = helpdesk_slo::sources::config_from_yaml(&text, Path::new("docs/zendesk.md"))
+    let config = helpdesk_slo::config_files::from_yaml(&text, Path::new("docs/zendesk.md"))
         .unwrap_or_else(|e| panic!("{e}\n{text}"));
     let spec = &config.sources["zendesk"];
     let zendesk = helpdesk_slo::sources::zendesk::config::ZendeskConfig::from_spec(spec).unwrap();

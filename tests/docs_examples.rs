@@ -8,7 +8,7 @@
 //!
 //! | Marker | What the test does with the block |
 //! |---|---|
-//! | `<!-- test: config -->` | Loads it as a whole config (`sources::config_from_yaml`), as if it were the page's own file, so relative file references resolve from `docs/`. |
+//! | `<!-- test: config -->` | Loads it as a whole config (`config_files::from_yaml`), as if it were the page's own file, so relative file references resolve from `docs/`. |
 //! | `<!-- test: config at=PATH -->` | The same, as if it were the repository file `PATH` (for `file:` holidays beside it). |
 //! | `<!-- test: config over=BASE -->` | A fragment: merged key by key over `BASE` (a `file` block of the page, or a repository file such as `examples/celigo.yaml`), then loaded where `BASE` is. |
 //! | `<!-- test: file NAME -->` | The page's file `NAME`, written to a temporary folder for the page's `run` blocks. A `yaml` block must load as a config there, a `json` or `jsonl` block must parse as ticket timelines; a `text` block is only written (for input that is wrong on purpose). |
@@ -31,8 +31,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use helpdesk_slo::config_files::from_yaml as config_from_yaml;
 use helpdesk_slo::engine::Ticket;
-use helpdesk_slo::sources::config_from_yaml;
 
 /// The pages that must carry tested examples.
 const REQUIRED: &[&str] = &["docs/config.md", "docs/timeline.md", "docs/engine.md"];

@@ -296,5 +296,5 @@ pub(crate) fn open_store_to_read(location: &str) -> Result<Box<dyn crate::store:
 }
 
 pub(crate) fn load(path: &std::path::Path) -> Result<Config, Failure> {
-    crate::sources::load_config(path).map_err(|e| Failure::Usage(e.to_string()))
+    crate::config_files::load(path).map_err(|e| Failure::Usage(e.to_string()))
 }

@@ -2,6 +2,7 @@
 //! nothing; an accepted one is recomputed into a side index and swapped in
 //! at once, so scrapes never see half of it.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -9,12 +10,24 @@ use tokio::sync::{mpsc, watch};
 use tracing::{error, info, info_span, warn, Instrument};
 
 use super::recompute::Recompute;
-use super::startup::read_config;
 use super::store_access::{blocking, SharedStore};
 use super::DaemonError;
 use crate::clock::now_unix;
 use crate::exposition::Live;
+use crate::policy::Config;
 use crate::state::{DaemonState, ReloadRequest};
+
+/// Reads and validates the config file, sources included; returns it with
+/// the text it was read from (one read: the text served at `/config` is
+/// the text that was loaded).
+pub(super) fn read_config(path: &Path) -> Result<(Config, String), DaemonError> {
+    let text = std::fs::read_to_string(path).map_err(|source| DaemonError::ReadConfig {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let config = crate::config_files::from_yaml(&text, path)?;
+    Ok((config, text))
+}
 
 /// Reloads on SIGHUP and on each request from the server, one at a time,
 /// until shutdown.

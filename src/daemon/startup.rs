@@ -2,7 +2,6 @@
 //! stored state before the first poll, then starts the server, the timers,
 //! the reload listener and one poll loop per source.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,7 +11,7 @@ use tracing::{info, info_span, Instrument};
 use super::health::update_stored_counts;
 use super::poll::{PollLoop, PollSettings};
 use super::recompute::Recompute;
-use super::reload::serve_reloads;
+use super::reload::{read_config, serve_reloads};
 use super::store_access::{self, blocking, SharedStore};
 use super::timers::{refresher, report_schedule};
 use super::{DaemonError, Options, Started, Summary};
@@ -23,18 +22,6 @@ use crate::policy::spec::SourceSpec;
 use crate::policy::Config;
 use crate::state::{DaemonState, ReloadRequest};
 use crate::store::decode_clocks;
-
-/// Reads and validates the config file, sources included; returns it with
-/// the text it was read from (one read: the text served at `/config` is
-/// the text that was loaded).
-pub(super) fn read_config(path: &Path) -> Result<(Config, String), DaemonError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DaemonError::ReadConfig {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let config = crate::sources::config_from_yaml(&text, path)?;
-    Ok((config, text))
-}
 
 /// See [`super::run_with`].
 pub(super) async fn run_with(

@@ -420,26 +420,6 @@ pub fn check(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError
     Ok(())
 }
 
-/// Parses and validates config text, its sources included (`file` names
-/// it in errors and is the base of the files it refers to).
-pub fn config_from_yaml(text: &str, file: &Path) -> Result<Config, ConfigError> {
-    let config = crate::config_files::from_yaml(text, file)?;
-    check(&config, file, text)?;
-    Ok(config)
-}
-
-/// Reads, parses and validates a config file, its sources included.
-pub fn load_config(file: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(file).map_err(|e| ConfigError {
-        file: file.to_path_buf(),
-        line: None,
-        column: None,
-        key: None,
-        message: format!("cannot read the config file: {e}"),
-    })?;
-    config_from_yaml(&text, file)
-}
-
 /// Builds the adapter of a source.
 pub fn build(name: &str, spec: &SourceSpec) -> Result<Box<dyn Source>, String> {
     let k = kind(&spec.kind).ok_or_else(|| {

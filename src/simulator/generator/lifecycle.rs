@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::population::{pick_priority, Ctx};
+use super::context::{pick_priority, Ctx};
 use super::{
     Dataset, Edit, Id, NewComment, TicketStatus, Update, STATUS_AWAITING_CUSTOMER_TEST,
     STATUS_ESCALATED, STATUS_WAITING_ON_THIRD_PARTY, USER_BASE,

@@ -49,6 +49,7 @@
 //! incremental exports return the record again.
 
 mod changes;
+mod context;
 mod dataset;
 mod lifecycle;
 mod model;

@@ -8,84 +8,22 @@ use chrono::{Datelike, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
 
+use super::context::{pick_priority, severity_values, Ctx};
 use super::lifecycle::lifecycle;
 use super::{
     ChildKind, Dataset, Field, GeneratorOptions, Group, Id, NewTicket, Organization, Role,
     TicketStatus, User, GROUP_BASE, ORGANIZATION_BASE, USER_BASE,
 };
-use crate::policy::model::{Plan, Policy};
+use crate::policy::model::Plan;
 use crate::policy::spec::MetricKindSpec;
 use crate::policy::Config;
 use crate::simulator::Rng;
 
-const ZENDESK_PRIORITIES: [&str; 4] = ["urgent", "high", "normal", "low"];
 const NAMES: [&str; 10] = [
     "Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "Soylent",
     "Tyrell",
 ];
 const TICKET_TAGS: [&str; 5] = ["billing", "integration", "login", "api", "question"];
-
-/// The priority values of one severity: Zendesk names first.
-pub(super) struct SeverityValues {
-    weight: f64,
-    zendesk: Vec<String>,
-    other: Vec<String>,
-}
-
-fn severity_values(policy: &Policy) -> Vec<SeverityValues> {
-    let n = policy.severities.len();
-    if n == 0 {
-        return ZENDESK_PRIORITIES
-            .iter()
-            .zip([1.0, 3.0, 6.0, 3.0])
-            .map(|(p, weight)| SeverityValues {
-                weight,
-                zendesk: vec![(*p).to_string()],
-                other: Vec::new(),
-            })
-            .collect();
-    }
-    (0..n)
-        .map(|s| {
-            let mut values: Vec<String> = policy
-                .priorities
-                .iter()
-                .filter(|(_, &v)| v == s)
-                .map(|(k, _)| k.clone())
-                .collect();
-            values.sort();
-            let (zendesk, other) = values
-                .into_iter()
-                .partition(|v| ZENDESK_PRIORITIES.contains(&v.as_str()));
-            let weight = if s == 0 {
-                1.0
-            } else if s == n - 1 {
-                3.0
-            } else {
-                6.0
-            };
-            SeverityValues {
-                weight,
-                zendesk,
-                other,
-            }
-        })
-        .collect()
-}
-
-pub(super) fn pick_priority(rng: &mut Rng, values: &[SeverityValues]) -> Option<String> {
-    if rng.chance(0.04) {
-        return None;
-    }
-    let weights: Vec<f64> = values.iter().map(|v| v.weight).collect();
-    let v = values.get(rng.weighted(&weights))?;
-    let list = if !v.zendesk.is_empty() && (v.other.is_empty() || rng.chance(0.85)) {
-        &v.zendesk
-    } else {
-        &v.other
-    };
-    list.get(rng.index(list.len())).cloned()
-}
 
 /// How likely a ticket is created at this local time.
 fn seasonality(weekday: u32, hour: u32) -> f64 {
@@ -107,20 +45,6 @@ fn plan_tz(plan: Option<&Plan>, config: &Config) -> Tz {
     plan.map(|p| p.calendar.timezone())
         .or_else(|| config.calendars.values().next().map(|c| c.timezone()))
         .unwrap_or(chrono_tz::UTC)
-}
-
-pub(super) struct Ctx<'a> {
-    pub(super) policy: &'a Policy,
-    pub(super) severities: Vec<SeverityValues>,
-    pub(super) first_response: Option<usize>,
-    pub(super) follow_up: Option<usize>,
-    pub(super) end: i64,
-    pub(super) late_rate: f64,
-    pub(super) deletion_rate: f64,
-    pub(super) custom_status_rate: f64,
-    pub(super) severity_change_rate: f64,
-    /// The policy's `severity_field`, when it is a ticket field id.
-    pub(super) severity_field: Option<Id>,
 }
 
 /// Generates the dataset.

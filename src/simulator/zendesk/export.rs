@@ -7,7 +7,7 @@ use hyper::StatusCode;
 
 use super::index::{json_string_contents, write_json, Key, PageIndex};
 use super::json::{AuditJson, OrganizationJson, TicketJson, UserJson};
-use super::routing::{error, Resp};
+use super::respond::{error, Resp};
 use super::{endpoint, MAX_PER_PAGE};
 use crate::simulator::generator::Dataset;
 use crate::simulator::{base64_decode, base64_encode};

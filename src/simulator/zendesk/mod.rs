@@ -90,6 +90,7 @@
 mod export;
 mod index;
 mod json;
+mod respond;
 mod routing;
 mod state;
 

@@ -5,41 +5,18 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, RETRY_AFTER};
-use hyper::{Method, Request, Response, StatusCode};
-use serde_json::{json, Value};
+use hyper::header::{HeaderValue, AUTHORIZATION, HOST, RETRY_AFTER};
+use hyper::{Method, Request, StatusCode};
+use serde_json::json;
 
 use super::export::incremental_page;
 use super::json::{custom_statuses_json, ticket_json};
+use super::respond::{bytes_response, error, json_response, Resp};
 use super::state::lock;
 use super::{endpoint, Faults, SimState};
 use crate::simulator::generator::{Id, TicketStatus};
 use crate::simulator::{base64_decode, Rng};
-
-pub(super) type Resp = Response<Full<Bytes>>;
-
-fn json_response(status: StatusCode, body: &Value) -> Resp {
-    bytes_response(status, Bytes::from(body.to_string()))
-}
-
-fn bytes_response(status: StatusCode, body: Bytes) -> Resp {
-    let mut r = Response::new(Full::new(body));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    r
-}
-
-pub(super) fn error(status: StatusCode, error: &str, description: &str) -> Resp {
-    json_response(
-        status,
-        &json!({ "error": error, "description": description }),
-    )
-}
 
 fn classify(method: &Method, path: &str) -> &'static str {
     if method != Method::GET {

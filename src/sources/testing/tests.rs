@@ -22,15 +22,15 @@ fn config_with(source: &str) -> String {
 fn the_kind_is_checked_like_any_other() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(CONFIG);
     let ok = config_with("    kind: testing\n    tickets: 3\n    start: 1790000000\n");
-    let config = crate::sources::config_from_yaml(&ok, &file).unwrap();
+    let config = crate::config_files::from_yaml(&ok, &file).unwrap();
     assert_eq!(config.sources["made"].kind, "testing");
 
     let unknown = config_with("    kind: testing\n    tickets: 3\n    start: 1\n    colour: red\n");
-    let e = crate::sources::config_from_yaml(&unknown, &file).unwrap_err();
+    let e = crate::config_files::from_yaml(&unknown, &file).unwrap_err();
     assert_eq!(e.key.as_deref(), Some("sources.made.colour"), "{e}");
 
     let zero = config_with("    kind: testing\n    tickets: 0\n    start: 1\n");
-    let e = crate::sources::config_from_yaml(&zero, &file).unwrap_err();
+    let e = crate::config_files::from_yaml(&zero, &file).unwrap_err();
     assert_eq!(e.key.as_deref(), Some("sources.made.tickets"), "{e}");
     assert!(e.to_string().contains("give 1 or more"), "{e}");
 }
