@@ -1,3 +1,6 @@
+//! The `helpdesk-slo` binary: installs the allocator and hands the process
+//! arguments to [`helpdesk_slo::cli`].
+
 use std::process::ExitCode;
 
 /// mimalloc instead of the system allocator: a backfill allocates and frees

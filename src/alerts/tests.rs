@@ -1,3 +1,7 @@
+//! Unit tests of rule generation on a small inline config: the files are
+//! YAML, alerts carry their annotations and routing, burn-rate rules use
+//! reachable factors, names are quoted, bad configs are refused.
+
 use std::path::Path;
 
 use super::*;
