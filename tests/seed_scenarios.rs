@@ -518,3 +518,70 @@ fn an_assigned_severity_field_wins_over_the_customer_priority() {
     assert_eq!(cfg.policy.severities[fr.severity.unwrap()], "urgent");
     assert_eq!(ts(fr.due_at), Some("2026-11-23T19:00:00Z".into()));
 }
+
+/// The tier metrics' clocks of `clocks`, as `(metric, instance)`.
+fn tier_clocks(cfg: &Config, clocks: &[Clock]) -> Vec<(String, u32)> {
+    clocks
+        .iter()
+        .map(|c| (cfg.policy.metrics[c.metric].name.clone(), c.instance))
+        .filter(|(m, _)| m.ends_with("_response") && m != "first_response")
+        .collect()
+}
+
+#[test]
+fn a_reopen_is_not_an_assignment_and_starts_no_tier_clock() {
+    let cfg = config("support-model.yaml");
+    // Monday 2026-11-23 09:00 GMT, P2, assigned to the L1 desk, which
+    // answers at 09:20; solved at 10:00, reopened Tuesday 09:00 and still
+    // with L1 at 12:00. L1 already answered: the reopen owes it nothing.
+    let tk = ticket(
+        r#"{"id":"10","created_at":"2026-11-23T09:00:00Z","priority":"p2","group":"l1-desk",
+        "events":[
+          {"at":"2026-11-23T09:20:00Z","type":"comment","author":"agent","public":false},
+          {"at":"2026-11-23T10:00:00Z","type":"status","value":"solved"},
+          {"at":"2026-11-24T09:00:00Z","type":"status","value":"open"}]}"#,
+    );
+    let clocks = evaluate(&cfg.policy, &tk, t("2026-11-24T12:00:00Z"));
+    assert_eq!(tier_clocks(&cfg, &clocks), [("l1_response".into(), 1)]);
+    assert_eq!(
+        clock(&cfg, &clocks, "l1_response", 1).state,
+        ClockState::Met
+    );
+
+    // Reopened and handed to L2 in one step: that is an assignment, and
+    // L2's clock starts there.
+    let tk = ticket(
+        r#"{"id":"11","created_at":"2026-11-23T09:00:00Z","priority":"p2","group":"l1-desk",
+        "events":[
+          {"at":"2026-11-23T09:20:00Z","type":"comment","author":"agent","public":false},
+          {"at":"2026-11-23T10:00:00Z","type":"status","value":"solved"},
+          {"at":"2026-11-24T09:00:00Z","type":"status","value":"open"},
+          {"at":"2026-11-24T09:00:00Z","type":"group","value":"l2-experts"}]}"#,
+    );
+    let clocks = evaluate(&cfg.policy, &tk, t("2026-11-24T12:00:00Z"));
+    assert_eq!(
+        tier_clocks(&cfg, &clocks),
+        [("l1_response".into(), 1), ("l2_response".into(), 1)]
+    );
+    let l2 = clock(&cfg, &clocks, "l2_response", 1);
+    assert_eq!(
+        (ts(Some(l2.start)), l2.state),
+        (Some("2026-11-24T09:00:00Z".into()), ClockState::Active)
+    );
+}
+
+#[test]
+fn an_assignment_and_a_solve_in_one_step_start_no_tier_clock() {
+    let cfg = config("support-model.yaml");
+    // Handed to L2 and solved in the same update: L2 was never asked to
+    // act, so it gets no clock (not a clock met after 0s).
+    let tk = ticket(
+        r#"{"id":"12","created_at":"2026-11-23T09:00:00Z","priority":"p2","group":"l1-desk",
+        "events":[
+          {"at":"2026-11-23T09:20:00Z","type":"comment","author":"agent","public":false},
+          {"at":"2026-11-23T10:00:00Z","type":"group","value":"l2-experts"},
+          {"at":"2026-11-23T10:00:00Z","type":"status","value":"solved"}]}"#,
+    );
+    let clocks = evaluate(&cfg.policy, &tk, t("2026-11-23T12:00:00Z"));
+    assert_eq!(tier_clocks(&cfg, &clocks), [("l1_response".into(), 1)]);
+}

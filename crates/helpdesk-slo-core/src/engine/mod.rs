@@ -34,10 +34,14 @@
 //!   replies at 10:30, 11:20 and 12:40 give windows 10:30-11:20 (met) and
 //!   11:20-12:40 (breached at 12:20), and one from 12:40.
 //! * **Solve.** A reply or update clock still open at a solve ends there: met
-//!   if not yet due, otherwise it was already breached. A tier clock ends at
-//!   its tier's first comment (public or internal), at a hand-off to another
-//!   group, or at a solve. *Example:* an update window due 14:00 still open
-//!   when the ticket is solved at 13:00 is met at 13:00.
+//!   if not yet due, otherwise it was already breached. A tier clock starts
+//!   at an assignment to its group (creation in the group, or a `group`
+//!   event in a step that leaves the ticket unsolved; a reopen is not an
+//!   assignment) and ends at the first agent comment after it (public or
+//!   internal, by any agent: the timeline does not say which group an agent
+//!   is in), at a hand-off to another group, or at a solve. *Example:* an
+//!   update window due 14:00 still open when the ticket is solved at 13:00 is
+//!   met at 13:00.
 //! * **resolution** runs from creation to the solve. `on_reopen: continue`
 //!   reopens the same instance (the solved period counts as paused);
 //!   `restart` starts instance n+1 at the reopen. *Example:* solved Monday

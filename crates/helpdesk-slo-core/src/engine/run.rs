@@ -289,22 +289,26 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// The group changed: hand-off ends the old tier's clock, the new tier's
-    /// clock starts.
-    fn change_group(&mut self, group: Option<&'a str>, t: i64) {
+    /// The group changed: hand-off ends the old tier's clock, and the
+    /// assignment starts the new tier's clock, unless the step leaves the
+    /// ticket solved (`ends_solved`): an assignment and a solve in one step
+    /// start nothing.
+    fn change_group(&mut self, group: Option<&'a str>, t: i64, ends_solved: bool) {
         if group == self.group {
             return;
         }
         self.fulfil_open(MetricKindSpec::TierResponse, t, |_| true);
         self.group = group;
-        self.start_tier_clocks(t);
+        if !ends_solved {
+            self.start_tier_clocks(t);
+        }
     }
 
+    /// Starts the clock of every tier metric of the current group: only at
+    /// an assignment (creation in the group, or a `group` event), never at a
+    /// reopen.
     fn start_tier_clocks(&mut self, t: i64) {
         let Some(group) = self.group else { return };
-        if self.status.is_solved() {
-            return;
-        }
         let policy = self.policy;
         for &m in policy.metrics_of(MetricKindSpec::TierResponse) {
             if policy.metrics[m].group.as_deref() == Some(group) {
@@ -381,7 +385,9 @@ pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
     walk.severity = walk.match_severity();
     walk.start_all(MetricKindSpec::FirstResponse, created);
     walk.start_all(MetricKindSpec::Resolution, created);
-    walk.start_tier_clocks(created);
+    if !walk.status.is_solved() {
+        walk.start_tier_clocks(created);
+    }
 
     let mut i = 0;
     while i < events.len() && events[i].at.max(created) <= now {
@@ -401,6 +407,16 @@ pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
 fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     walk.breach_until(t);
     let was_solved = walk.status.is_solved();
+    // Whether the ticket is solved once the step's status changes apply.
+    let ends_solved = events
+        .iter()
+        .filter_map(|e| match e.change {
+            Change::Status { value } => Some(value),
+            _ => None,
+        })
+        .next_back()
+        .unwrap_or(walk.status)
+        .is_solved();
 
     // Phase 0: attributes.
     let mut new_group = walk.group;
@@ -424,7 +440,7 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     }
     if attributes {
         walk.retarget(t);
-        walk.change_group(new_group, t);
+        walk.change_group(new_group, t, ends_solved);
     }
 
     // Phase 1: comments.
@@ -529,9 +545,6 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
             if (update || (reopened && walk.replied)) && !walk.open_metric(m) {
                 walk.start(m, t);
             }
-        }
-        if reopened {
-            walk.start_tier_clocks(t);
         }
     }
     walk.replied |= replied_now;
