@@ -34,8 +34,7 @@
 //!   reply follows it. A clock that would start in a step that leaves the
 //!   ticket solved does not start (`periodic_update`: "while the ticket is
 //!   unsolved"; `next_reply` likewise), and a reopen starts a periodic-update
-//!   window only once the ticket has had a reply ("the first window starts at
-//!   the first reply").
+//!   window whether or not the ticket has had a reply.
 //! * Generated tickets for the reference have at most one status, priority
 //!   and tags change per instant (the contract does not say which of two
 //!   same-instant status changes wins).
@@ -561,7 +560,7 @@ fn replay(ticket: &Ticket, now: i64) -> Replay {
                     }
                 }
             }
-            if reply || (reopened && replied) {
+            if reply || reopened {
                 for metric in metrics_of(Kind::PeriodicUpdate) {
                     if !clocks.iter().any(|c| c.metric == metric && c.is_open()) {
                         start_clock(&mut clocks, metric, t, key);
@@ -1592,6 +1591,30 @@ fn reopen_continues_or_restarts_the_resolution_clock() {
     // And the reopen starts a periodic-update window.
     let pu = clock(&c, "periodic_update", 2);
     assert_eq!(pu.start, at("2026-03-16T11:00:00Z"));
+}
+
+/// A ticket solved without any reply and reopened is on an update clock
+/// again: the reopen starts a periodic-update window, reply or not (before,
+/// such a ticket was on no response clock at all after the reopen).
+#[test]
+fn a_reopen_starts_an_update_window_without_an_earlier_reply() {
+    let (solve, reopen) = (status("solved"), status("open"));
+    // Standard plan, normal: updates every 2h on Mon-Fri 09:00-17:00.
+    let t = ticket(
+        r#""created_at":"2026-03-16T09:00:00Z","priority":"p3""#,
+        &[
+            ("2026-03-16T10:00:00Z", &solve),
+            ("2026-03-16T11:00:00Z", &reopen),
+        ],
+    );
+    let c = clocks(&t, "2026-03-16T12:00:00Z");
+    let pu = clock(&c, "periodic_update", 1);
+    assert_eq!(pu.start, at("2026-03-16T11:00:00Z"));
+    assert_eq!(pu.state, ClockState::Active);
+    assert_eq!(pu.due_at, Some(at("2026-03-16T13:00:00Z")));
+    // The first response ended at the solve and is not reopened.
+    let fr = clock(&c, "first_response", 1);
+    assert_eq!(fr.fulfilled_at, Some(at("2026-03-16T10:00:00Z")));
 }
 
 /// Replies, requester messages and notes: internal notes count for nothing

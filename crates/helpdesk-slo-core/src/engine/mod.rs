@@ -28,8 +28,8 @@
 //!   reopens the ticket.
 //! * **periodic_update**: the first window starts at the first reply, each
 //!   next one at the previous reply (or counted internal note), while the
-//!   ticket is unsolved; after a reopen a window starts at the reopen, once
-//!   the ticket has had a reply. Each metric starts its own clocks: two
+//!   ticket is unsolved; after a reopen a window starts at the reopen, even
+//!   on a ticket that never had a reply. Each metric starts its own clocks: two
 //!   metrics of one kind with different settings never block each other. *Example* (hourly, wall clock):
 //!   replies at 10:30, 11:20 and 12:40 give windows 10:30-11:20 (met) and
 //!   11:20-12:40 (breached at 12:20), and one from 12:40.

@@ -540,9 +540,11 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
         for &m in policy.metrics_of(MetricKindSpec::PeriodicUpdate) {
             // A counted internal note ends a window and, like a reply,
             // starts the next one (once the first reply has opened them).
+            // A reopen starts one whether or not the ticket had a reply: a
+            // reopened ticket is owed updates again.
             let update = replied_now
                 || (noted_now && replied_before && policy.metrics[m].count_internal_notes);
-            if (update || (reopened && walk.replied)) && !walk.open_metric(m) {
+            if (update || reopened) && !walk.open_metric(m) {
                 walk.start(m, t);
             }
         }
