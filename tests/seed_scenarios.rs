@@ -585,3 +585,65 @@ fn an_assignment_and_a_solve_in_one_step_start_no_tier_clock() {
     let clocks = evaluate(&cfg.policy, &tk, t("2026-11-23T12:00:00Z"));
     assert_eq!(tier_clocks(&cfg, &clocks), [("l1_response".into(), 1)]);
 }
+
+#[test]
+fn a_violation_share_of_exactly_10_1_percent_is_not_above_10_1_percent() {
+    // Celigo: `from: 10%` gives 25%, `above: 10.1%` gives 30%. 101
+    // violations in 1,000 SLA events is a share of exactly 10.1%: not above
+    // it, so 25%. (As floats, 10.1 / 100 is 0.10099999999999999 and the
+    // share 0.101 looked above it.) 102 in 1,000 is above: 30%.
+    let cfg = config("celigo.yaml");
+    let plan = cfg.policy.plan_id("preferred").unwrap();
+    let metric = cfg.policy.metric_id("first_response").unwrap();
+    let high = cfg.policy.severities.iter().position(|s| s == "high");
+    // Tuesday 10:00 Pacific: in Preferred's support hours.
+    let created = t("2026-11-24T18:00:00Z");
+    let decided = |breached: usize| -> Vec<Clock> {
+        (0..1000)
+            .map(|i| {
+                let state = if i < breached {
+                    ClockState::Breached
+                } else {
+                    ClockState::Met
+                };
+                Clock {
+                    metric,
+                    instance: 1,
+                    plan: Some(plan),
+                    severity: high,
+                    start: created,
+                    due_at: Some(created + H),
+                    state,
+                    reason: None,
+                    fulfilled_at: Some(created + 2 * H),
+                    breached_at: (state == ClockState::Breached).then_some(created + H),
+                    elapsed_seconds: 2 * H,
+                    paused_seconds: 0,
+                    remaining_seconds: None,
+                }
+            })
+            .collect()
+    };
+    let meta = TicketMeta {
+        id: "1".into(),
+        organization: Some("900".into()),
+        created_at: created,
+    };
+    let tz = cfg.calendars["preferred"].timezone();
+    let (from, to) = period_bounds(created, CreditPeriod::Quarter, tz).unwrap();
+    for (breached, credit, tier) in [(101, 0.25, Some(4)), (102, 0.30, Some(5))] {
+        let out = credits(
+            &cfg.policy,
+            0,
+            &[(meta.clone(), decided(breached))],
+            from,
+            to,
+        );
+        let c = &out[0];
+        assert_eq!(
+            (c.events, c.violations, c.credit, c.tier),
+            (1000, breached as u64, credit, tier),
+            "{breached} of 1000"
+        );
+    }
+}

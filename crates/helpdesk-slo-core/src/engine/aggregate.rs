@@ -226,7 +226,7 @@ pub fn credits(
             } else {
                 violations as f64 / events as f64
             };
-            let (credit, tier) = table.credit_for(share);
+            let (credit, tier) = table.credit_for(violations, events);
             CustomerCredit {
                 organization,
                 plan,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::spec::{
-    CreditPeriod, FieldMatch, MatchSpec, MetricKindSpec, OnReopen, Status, TargetAmount,
+    CreditPeriod, FieldMatch, Fraction, MatchSpec, MetricKindSpec, OnReopen, Status, TargetAmount,
 };
 use crate::calendar::Calendar;
 
@@ -120,7 +120,10 @@ pub struct Target {
 /// One row of a credit table.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CreditTier {
-    /// Violation share this row starts at.
+    /// Violation share this row starts at, exactly as written: what
+    /// [`CreditTable::credit_for`] compares.
+    pub share: Fraction,
+    /// The same as a float, for display only.
     pub threshold: f64,
     /// `above` (strictly more than the threshold) instead of `from`.
     pub strict: bool,
@@ -140,15 +143,18 @@ pub struct CreditTable {
 }
 
 impl CreditTable {
-    /// The credit for a violation share, and the row that gave it (`None`:
-    /// below every row, no credit).
-    pub fn credit_for(&self, violation_share: f64) -> (f64, Option<usize>) {
+    /// The credit for `violations` out of `events` SLA events, and the row
+    /// that gave it (`None`: below every row, no credit). The share is
+    /// compared with each row's threshold exactly, in integers: 101 of 1000
+    /// is not above 10.1%. No events is a share of 0.
+    pub fn credit_for(&self, violations: u64, events: u64) -> (f64, Option<usize>) {
         let mut best = (0.0, None);
         for (i, tier) in self.tiers.iter().enumerate() {
+            let order = tier.share.cmp_share(violations, events);
             let reached = if tier.strict {
-                violation_share > tier.threshold
+                order.is_gt()
             } else {
-                violation_share >= tier.threshold
+                order.is_ge()
             };
             if reached {
                 best = (tier.credit, Some(i));
