@@ -647,3 +647,66 @@ fn a_violation_share_of_exactly_10_1_percent_is_not_above_10_1_percent() {
         );
     }
 }
+
+#[test]
+fn only_created_in_business_hours_judges_a_ticket_on_its_response_calendar() {
+    // Celigo with Preferred limited to tickets created in support hours:
+    // an urgent ticket's support hours are those of its first-response
+    // target, the 24x7 after-hours-urgent calendar; a high one's are the
+    // plan's calendar (Sunday 16:00 to Friday 17:00 Pacific).
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"))
+            .unwrap();
+    let text = text.replace(
+        "    credits: celigo-sla\n    targets:\n      urgent:\n        first_response: { target: 2h",
+        "    credits: celigo-sla\n    only_created_in_business_hours: true\n    targets:\n      urgent:\n        first_response: { target: 2h",
+    );
+    assert!(text.contains("only_created_in_business_hours: true\n    targets"));
+    let cfg = Config::from_yaml(&text, Path::new("examples/celigo.yaml")).unwrap();
+    // Saturday 10:00 Pacific.
+    let mk = |priority: &str| {
+        ticket(&format!(
+            r#"{{"id":"1","created_at":"2026-11-21T18:00:00Z","priority":"{priority}",
+            "organization":{{"id":"900","tags":["csp_preferred"]}},
+            "events":[{{"at":"2026-11-21T19:00:00Z","type":"comment","author":"agent","public":true}}]}}"#
+        ))
+    };
+    let now = t("2026-11-21T20:00:00Z");
+    let urgent = evaluate(&cfg.policy, &mk("urgent"), now);
+    let fr = clock(&cfg, &urgent, "first_response", 1);
+    assert_eq!((fr.state, fr.reason.as_deref()), (ClockState::Met, None));
+    let high = evaluate(&cfg.policy, &mk("high"), now);
+    let fr = clock(&cfg, &high, "first_response", 1);
+    assert_eq!(
+        (fr.state, fr.reason.as_deref()),
+        (
+            ClockState::Excluded,
+            Some("created outside the business hours of calendar preferred")
+        )
+    );
+
+    // Workato: "all time frames apply to cases originating within business
+    // hours only". A critical case opened on Saturday has its hourly
+    // status updates (on a wall clock: how their time counts, not when
+    // support is open) excluded with the rest.
+    let cfg = config("workato.yaml");
+    let tk = ticket(
+        r#"{"id":"3","created_at":"2026-11-21T18:00:00Z","priority":"urgent",
+        "organization":{"id":"acme","tags":["workato_professional"]},
+        "events":[{"at":"2026-11-21T19:00:00Z","type":"comment","author":"agent","public":true}]}"#,
+    );
+    let clocks = evaluate(&cfg.policy, &tk, t("2026-11-21T19:30:00Z"));
+    assert!(clocks
+        .iter()
+        .any(|c| cfg.policy.metrics[c.metric].name == "status_update"));
+    for c in &clocks {
+        assert_eq!(
+            (c.state, c.reason.as_deref()),
+            (
+                ClockState::Excluded,
+                Some("created outside the business hours of calendar business-hours")
+            ),
+            "{c:?}"
+        );
+    }
+}

@@ -589,13 +589,15 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64) -> Vec<Clock> {
         };
 
         if exclusion.is_none() {
-            if let Some(p) = plan {
+            if let (Some(p), Some(plan_id)) = (plan, w.plan) {
+                // Support hours as credits judge them: the calendar of the
+                // plan's first-response target for the severity.
                 if p.only_created_in_business_hours
-                    && !p.calendar.is_open(ticket.created_at).unwrap_or(true)
+                    && !policy.created_in_support_hours(plan_id, w.severity, ticket.created_at)
                 {
+                    let (name, _) = policy.support_calendar(plan_id, w.severity);
                     exclusion = Some(format!(
-                        "created outside the business hours of calendar {}",
-                        p.calendar_name
+                        "created outside the business hours of calendar {name}"
                     ));
                 }
             }

@@ -68,6 +68,45 @@ impl Policy {
     pub fn plan_id(&self, name: &str) -> Option<PlanId> {
         self.plans.iter().position(|p| p.name == name)
     }
+
+    /// The calendar whose open hours are a ticket's support hours on `plan`
+    /// at `severity`, with its name: the calendar of the plan's
+    /// first-response target for the severity (Celigo's Preferred urgent
+    /// targets run on the 24x7 `after-hours-urgent` calendar: urgent support
+    /// is around the clock), or the plan's calendar when there is no such
+    /// target. Other targets' calendars say how time counts (Workato's hourly
+    /// updates on a wall clock), not when support is open.
+    pub fn support_calendar(
+        &self,
+        plan: PlanId,
+        severity: Option<SeverityId>,
+    ) -> (&str, &Calendar) {
+        let p = &self.plans[plan];
+        severity
+            .and_then(|s| {
+                self.metrics_of(MetricKindSpec::FirstResponse)
+                    .iter()
+                    .find_map(|&m| p.target(s, m))
+            })
+            .map_or((p.calendar_name.as_str(), p.calendar.as_ref()), |t| {
+                (t.calendar_name.as_str(), t.calendar.as_ref())
+            })
+    }
+
+    /// Whether a ticket created at `created` was created in its support
+    /// hours on `plan` at `severity` ([`Policy::support_calendar`]), for
+    /// `only_created_in_business_hours` of plans and credit tables alike.
+    /// An instant the calendar cannot place (before 1970 or from 2101) is
+    /// not in support hours: no calendar is open there.
+    pub fn created_in_support_hours(
+        &self,
+        plan: PlanId,
+        severity: Option<SeverityId>,
+        created: i64,
+    ) -> bool {
+        let (_, calendar) = self.support_calendar(plan, severity);
+        calendar.is_open(created).unwrap_or(false)
+    }
 }
 
 /// A metric and its settings.
