@@ -29,15 +29,16 @@
 //!   (from the original start) is before the epoch's end (the next re-target,
 //!   or fulfilment, or `now`), at that due; the clock then keeps that epoch's
 //!   severity and plan.
-//! * In one step, agent comments come before requester comments (the
-//!   canonical event order): a requester message at the same instant as a
-//!   reply follows it. A clock that would start in a step that leaves the
-//!   ticket solved does not start (`periodic_update`: "while the ticket is
-//!   unsolved"; `next_reply` likewise), and a reopen starts a periodic-update
-//!   window whether or not the ticket has had a reply.
+//! * In one step, comments apply in the order listed (the helpdesk's order;
+//!   generated events have no ids): a reply listed after a requester message
+//!   of the same instant answers it, one listed before it does not. A clock
+//!   that would start in a step that leaves the ticket solved does not start
+//!   (`periodic_update`: "while the ticket is unsolved"; `next_reply`
+//!   likewise), and a reopen starts a periodic-update window whether or not
+//!   the ticket has had a reply.
 //! * Generated tickets for the reference have at most one status, priority
-//!   and tags change per instant (the contract does not say which of two
-//!   same-instant status changes wins).
+//!   and tags change per instant (of several, the engine keeps the last in
+//!   the helpdesk's order: tested on its own below).
 //!
 //! The two tests at the end pin down `count_internal_notes: true` (the random
 //! policy does not use it): each metric starts its own clocks, and a counted
@@ -497,23 +498,6 @@ fn replay(ticket: &Ticket, now: i64) -> Replay {
             }
         }
 
-        // Comments: agent ones first.
-        let comment = |author: Author, public: bool| {
-            step.iter().any(|c| {
-                matches!(c, Change::Comment { author: a, public: p } if *a == author && *p == public)
-            })
-        };
-        let reply = comment(Author::Agent, true);
-        if reply {
-            for c in clocks.iter_mut().filter(|c| c.is_open()) {
-                if METRICS[c.metric].kind != Kind::Resolution {
-                    c.fulfilled_at = Some(t);
-                }
-            }
-        }
-        let message = comment(Author::Requester, true) && (replied || reply);
-
-        // Status.
         let was_solved = solved(status);
         let changes: Vec<Status> = step
             .iter()
@@ -523,6 +507,38 @@ fn replay(ticket: &Ticket, now: i64) -> Replay {
             })
             .collect();
         assert!(changes.len() <= 1, "one status change per instant");
+        let ends_solved = solved(changes.first().copied().unwrap_or(status));
+
+        // Comments, in the order listed (the helpdesk's order).
+        let mut reply = false;
+        for c in &step {
+            match c {
+                Change::Comment {
+                    author: Author::Agent,
+                    public: true,
+                } => {
+                    reply = true;
+                    for c in clocks.iter_mut().filter(|c| c.is_open()) {
+                        if METRICS[c.metric].kind != Kind::Resolution {
+                            c.fulfilled_at = Some(t);
+                        }
+                    }
+                }
+                Change::Comment {
+                    author: Author::Requester,
+                    public: true,
+                } if (replied || reply) && !ends_solved => {
+                    for metric in metrics_of(Kind::NextReply) {
+                        if !clocks.iter().any(|c| c.metric == metric && c.is_open()) {
+                            start_clock(&mut clocks, metric, t, key);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        // Status.
         if let Some(&s) = changes.first() {
             status = s;
             statuses.push((t, s));
@@ -552,19 +568,10 @@ fn replay(ticket: &Ticket, now: i64) -> Replay {
                 }
             }
         }
-        if !now_solved {
-            if message {
-                for metric in metrics_of(Kind::NextReply) {
-                    if !clocks.iter().any(|c| c.metric == metric && c.is_open()) {
-                        start_clock(&mut clocks, metric, t, key);
-                    }
-                }
-            }
-            if reply || reopened {
-                for metric in metrics_of(Kind::PeriodicUpdate) {
-                    if !clocks.iter().any(|c| c.metric == metric && c.is_open()) {
-                        start_clock(&mut clocks, metric, t, key);
-                    }
+        if !now_solved && (reply || reopened) {
+            for metric in metrics_of(Kind::PeriodicUpdate) {
+                if !clocks.iter().any(|c| c.metric == metric && c.is_open()) {
+                    start_clock(&mut clocks, metric, t, key);
                 }
             }
         }
@@ -1075,9 +1082,12 @@ proptest! {
         compare(&s)?;
     }
 
-    /// Property 2: the result depends only on the set of events: shuffled,
-    /// with exact duplicates (other ids) added, and with events at or before
-    /// creation moved to other instants before creation, it is the same.
+    /// Property 2: given the helpdesk's order of the events of one instant
+    /// and kind (here: their ids), the result does not depend on the order
+    /// they are listed in: shuffled, with ids that number them in their
+    /// original order, with exact duplicates (other ids) added, and with
+    /// events at or before creation moved to other instants before
+    /// creation, it is the same.
     #[test]
     fn event_order_and_exact_duplicates_change_nothing(
         (s, order, dups, early) in arb_scenario(true, 15, false).prop_flat_map(|s| {
@@ -1102,7 +1112,8 @@ proptest! {
                 } else {
                     e.at
                 };
-                t.events.push(Event { id: Some(format!("e{i}-{k}")), at, ..e.clone() });
+                // `i.k`: numbered in the original order (`9.0` before `10.0`).
+                t.events.push(Event { id: Some(format!("{i}.{k}")), at, ..e.clone() });
             }
         }
         let shuffled = evaluate(policy(), &t, s.now);
@@ -1615,6 +1626,111 @@ fn a_reopen_starts_an_update_window_without_an_earlier_reply() {
     // The first response ended at the solve and is not reopened.
     let fr = clock(&c, "first_response", 1);
     assert_eq!(fr.fulfilled_at, Some(at("2026-03-16T10:00:00Z")));
+}
+
+/// Comments of one instant apply in the helpdesk's order: a requester
+/// message then a reply in the same second is a message answered at once
+/// (a next reply met after 0s); a reply then a message leaves the message
+/// waiting. (Before, agent comments always went first, so the reply never
+/// answered the message listed before it.)
+#[test]
+fn same_instant_comments_keep_the_helpdesks_order() {
+    let head = r#""created_at":"2026-03-16T09:00:00Z","priority":"p3""#;
+    let answered = ticket(
+        head,
+        &[
+            ("2026-03-16T09:05:00Z", REPLY),
+            ("2026-03-16T10:00:00Z", MESSAGE),
+            ("2026-03-16T10:00:00Z", REPLY),
+        ],
+    );
+    let c = clocks(&answered, "2026-03-16T12:00:00Z");
+    let nr = clock(&c, "next_reply", 1);
+    assert_eq!(
+        (nr.start, nr.fulfilled_at),
+        (at("2026-03-16T10:00:00Z"), Some(at("2026-03-16T10:00:00Z")))
+    );
+    assert_eq!((nr.state, nr.elapsed_seconds), (ClockState::Met, 0));
+    assert_eq!(c.iter().filter(|x| x.metric == nr.metric).count(), 1);
+
+    let waiting = ticket(
+        head,
+        &[
+            ("2026-03-16T09:05:00Z", REPLY),
+            ("2026-03-16T10:00:00Z", REPLY),
+            ("2026-03-16T10:00:00Z", MESSAGE),
+        ],
+    );
+    let c = clocks(&waiting, "2026-03-16T12:00:00Z");
+    let nr = clock(&c, "next_reply", 1);
+    assert_eq!(
+        (nr.start, nr.fulfilled_at),
+        (at("2026-03-16T10:00:00Z"), None)
+    );
+    assert_eq!(nr.state, ClockState::Active);
+
+    // A message before the first reply, in the same second, comes before
+    // any reply: it starts nothing (the first response is still open).
+    let first = ticket(
+        head,
+        &[
+            ("2026-03-16T10:00:00Z", MESSAGE),
+            ("2026-03-16T10:00:00Z", REPLY),
+        ],
+    );
+    let c = clocks(&first, "2026-03-16T12:00:00Z");
+    let nr = policy().metric_id("next_reply").unwrap();
+    assert!(c.iter().all(|x| x.metric != nr), "{c:#?}");
+}
+
+/// Status changes of one instant apply in the helpdesk's order and the
+/// last stays, not the last by value: the order listed, or with ids, the
+/// ids' order, segment by segment as numbers (`7.9` before `7.10`).
+#[test]
+fn same_instant_status_changes_keep_the_helpdesks_order() {
+    let head = r#""created_at":"2026-03-16T09:00:00Z","priority":"p3""#;
+    let (pending, open) = (status("pending"), status("open"));
+    let resolution = |t: &Ticket| {
+        let c = evaluate(policy(), t, at("2026-03-16T12:00:00Z"));
+        clock(&c, "resolution", 1).state
+    };
+    // Listed pending then open: open stays, the clock runs.
+    let t = ticket(
+        head,
+        &[
+            ("2026-03-16T10:00:00Z", pending.as_str()),
+            ("2026-03-16T10:00:00Z", open.as_str()),
+        ],
+    );
+    assert_eq!(resolution(&t), ClockState::Active);
+    // Listed open then pending: pending stays, the clock is paused.
+    let t = ticket(
+        head,
+        &[
+            ("2026-03-16T10:00:00Z", open.as_str()),
+            ("2026-03-16T10:00:00Z", pending.as_str()),
+        ],
+    );
+    assert_eq!(resolution(&t), ClockState::Paused);
+    // With ids, the ids say: 7.9 (open) before 7.10 (pending), whatever the
+    // listing (and although "7.10" < "7.9" as text).
+    let with_ids = |first: &str, second: &str| {
+        ticket(
+            head,
+            &[
+                (
+                    "2026-03-16T10:00:00Z",
+                    &format!("\"id\":\"{first}\",{pending}"),
+                ),
+                (
+                    "2026-03-16T10:00:00Z",
+                    &format!("\"id\":\"{second}\",{open}"),
+                ),
+            ],
+        )
+    };
+    assert_eq!(resolution(&with_ids("7.10", "7.9")), ClockState::Paused);
+    assert_eq!(resolution(&with_ids("7.8", "7.9")), ClockState::Active);
 }
 
 /// Replies, requester messages and notes: internal notes count for nothing

@@ -10,8 +10,10 @@
 //!   organization/tags/priority/severity/group changes, then comments, then
 //!   status changes. *Example:* an agent replies and sets the ticket solved
 //!   in one update at 10:00: the reply fulfils first response at 10:00, then
-//!   the solve ends resolution. Events are put in a canonical order and exact
-//!   duplicates dropped, so the result depends only on the set of events.
+//!   the solve ends resolution. Events of one instant and one kind keep the
+//!   helpdesk's order: by id (in `.`-separated segments, digits as
+//!   numbers), else as listed; a requester comment then a reply in one
+//!   second is a message answered at once. Exact duplicates count once.
 //!   Events before `created_at` count as at `created_at`.
 //! * **Replies.** Only a public comment by an agent is a reply or update.
 //!   *Example:* an internal note at 09:20 answers the L1 tier clock but not

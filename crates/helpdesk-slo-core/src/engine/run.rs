@@ -443,10 +443,10 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
         walk.change_group(new_group, t, ends_solved);
     }
 
-    // Phase 1: comments.
+    // Phase 1: comments, one by one in the helpdesk's order: a reply after
+    // a requester comment of the same instant answers it.
     let mut replied_now = false;
     let mut noted_now = false;
-    let mut requester_at = None;
     for e in events.iter().filter(|e| e.change.phase() == 1) {
         let Change::Comment { author, public } = e.change else {
             continue;
@@ -467,8 +467,16 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
                     noted_now = true;
                 }
             }
-            Author::Requester if public && (walk.replied || replied_now) => {
-                requester_at.get_or_insert(t);
+            // After a reply (earlier, or earlier in this step), in a step
+            // that leaves the ticket open: a requester comment on a solved
+            // ticket starts a clock only if the same step reopens it.
+            Author::Requester if public && (walk.replied || replied_now) && !ends_solved => {
+                let policy = walk.policy;
+                for &m in policy.metrics_of(MetricKindSpec::NextReply) {
+                    if !walk.open_metric(m) {
+                        walk.start(m, t);
+                    }
+                }
             }
             _ => {}
         }
@@ -529,13 +537,6 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     // Clocks that start now, if the ticket is (still or again) open.
     if !solved {
         let policy = walk.policy;
-        if let Some(at) = requester_at {
-            for &m in policy.metrics_of(MetricKindSpec::NextReply) {
-                if !walk.open_metric(m) {
-                    walk.start(m, at);
-                }
-            }
-        }
         let replied_before = walk.replied || replied_now;
         for &m in policy.metrics_of(MetricKindSpec::PeriodicUpdate) {
             // A counted internal note ends a window and, like a reply,
