@@ -409,6 +409,9 @@ struct RefClock {
     /// Target epochs: `(from, plan, severity)`; the first at the start.
     epochs: Vec<(i64, usize, usize)>,
     fulfilled_at: Option<i64>,
+    /// Ended by a plan or severity change to one without a target for the
+    /// metric: excluded, with this reason.
+    ended: Option<String>,
 }
 
 impl RefClock {
@@ -431,6 +434,7 @@ fn start_clock(clocks: &mut Vec<RefClock>, metric: usize, t: i64, key: (usize, u
         start: t,
         epochs: vec![(t, key.0, key.1)],
         fulfilled_at: None,
+        ended: None,
     });
 }
 
@@ -492,8 +496,30 @@ fn replay(ticket: &Ticket, now: i64) -> Replay {
         );
         let new_key = (plan_of(&tags), severity_of(priority.as_deref()));
         if new_key != key {
+            let plan_changed = new_key.0 != key.0;
             key = new_key;
             for c in clocks.iter_mut().filter(|c| c.is_open()) {
+                // A clock that had a target and has none now ends here,
+                // excluded, unless it breached before (then it keeps that).
+                let &(_, plan, sev) = c.epochs.last().unwrap();
+                let tracked = target_of(plan, sev, c.metric).is_some();
+                if tracked && target_of(key.0, key.1, c.metric).is_none() {
+                    let pieces: Vec<(i64, bool)> = statuses
+                        .iter()
+                        .map(|&(s, st)| (s, runs(c.metric, st)))
+                        .collect();
+                    if breach_of(c, &pieces, t).is_none() {
+                        let (metric, plan, sev) =
+                            (METRICS[c.metric].name, PLANS[key.0].name, SEVERITIES[key.1]);
+                        c.fulfilled_at = Some(t);
+                        c.ended = Some(if plan_changed {
+                            format!("plan changed to {plan}, which has no target for {metric} at severity {sev}")
+                        } else {
+                            format!("severity changed to {sev}, for which plan {plan} has no target for {metric}")
+                        });
+                        continue;
+                    }
+                }
                 c.epochs.push((t, key.0, key.1));
             }
         }
@@ -552,7 +578,12 @@ fn replay(ticket: &Ticket, now: i64) -> Replay {
         let reopened = was_solved && !now_solved;
         if reopened {
             for metric in metrics_of(Kind::Resolution) {
-                if METRICS[metric].reopen_continues {
+                let ended = clocks
+                    .iter()
+                    .rev()
+                    .find(|c| c.metric == metric)
+                    .is_some_and(|c| c.ended.is_some());
+                if METRICS[metric].reopen_continues && !ended {
                     let last = clocks
                         .iter_mut()
                         .rev()
@@ -685,10 +716,28 @@ struct Outcome {
     elapsed: i64,
     paused: i64,
     remaining: Option<i64>,
+    reason: Option<String>,
 }
 
 fn text(t: i64) -> String {
     format_instant(t)
+}
+
+/// The first target epoch in which the clock breaches, and its due: the
+/// first whose due (from the start) is before the epoch's end (the next
+/// epoch's start, or `end`).
+fn breach_of(c: &RefClock, pieces: &[(i64, bool)], end: i64) -> Option<(usize, i64)> {
+    for (k, &(_, plan, sev)) in c.epochs.iter().enumerate() {
+        let epoch_end = c.epochs.get(k + 1).map_or(end, |e| e.0);
+        if let Some((Some(secs), cal)) = target_of(plan, sev, c.metric) {
+            if let Some(d) = due(c.start, secs, pieces, cal) {
+                if d < epoch_end {
+                    return Some((k, d));
+                }
+            }
+        }
+    }
+    None
 }
 
 fn measure(c: &RefClock, statuses: &[(i64, Status)], now: i64) -> Option<Outcome> {
@@ -703,23 +752,17 @@ fn measure(c: &RefClock, statuses: &[(i64, Status)], now: i64) -> Option<Outcome
         pieces.push((f, true));
     }
 
-    let mut breach = None;
-    for (k, &(_, plan, sev)) in c.epochs.iter().enumerate() {
-        let epoch_end = c.epochs.get(k + 1).map_or(end, |e| e.0);
-        if let Some((Some(secs), cal)) = target_of(plan, sev, c.metric) {
-            if let Some(d) = due(c.start, secs, &pieces, cal) {
-                if d < epoch_end {
-                    breach = Some((k, d));
-                    break;
-                }
-            }
-        }
-    }
+    let breach = breach_of(c, &pieces, end);
     let k = breach.map_or(c.epochs.len() - 1, |b| b.0);
     let (_, plan, sev) = c.epochs[k];
     let (secs, cal) = target_of(plan, sev, c.metric)?;
     let (elapsed, paused) = accumulate(c.start, end, &pieces, cal);
     let (state, due_at, breached_at) = match (breach, secs) {
+        (None, secs) if c.ended.is_some() => (
+            ClockState::Excluded,
+            secs.and_then(|secs| due(c.start, secs, &pieces, cal)),
+            None,
+        ),
         (Some((_, d)), _) => (ClockState::Breached, Some(d), Some(d)),
         (None, None) => (ClockState::NoTarget, None, None),
         (None, Some(secs)) => {
@@ -749,6 +792,7 @@ fn measure(c: &RefClock, statuses: &[(i64, Status)], now: i64) -> Option<Outcome
             (None, Some(secs)) => Some(secs - elapsed),
             _ => None,
         },
+        reason: c.ended.clone(),
     })
 }
 
@@ -779,6 +823,7 @@ fn outcome(c: &Clock) -> Outcome {
         elapsed: c.elapsed_seconds,
         paused: c.paused_seconds,
         remaining: c.remaining_seconds,
+        reason: c.reason.clone(),
     }
 }
 
@@ -1138,9 +1183,9 @@ proptest! {
         let before = evaluate(policy(), &s.ticket, s.now);
         let after = evaluate(policy(), &longer.ticket, longer.now);
         let key = |c: &Clock| (c.metric, c.instance);
-        // A clock that no longer breaches before a change to a severity
-        // without a target for its metric is no longer tracked; no clock
-        // appears.
+        // No clock appears or disappears (a clock that no longer breaches
+        // before a change to a severity without a target for its metric is
+        // ended there, excluded).
         for y in &after {
             prop_assert!(before.iter().any(|x| key(x) == key(y)), "{:?}\n{:?}", longer, y);
         }
@@ -1157,6 +1202,12 @@ proptest! {
                     "{:?}\n{:?}\n{:?}", longer, x, y);
             }
             let Some(y) = y else { continue };
+            if y.state == ClockState::Excluded && x.state != ClockState::Excluded {
+                // It no longer breaches before a change to a severity
+                // without a target for its metric: it ends there.
+                prop_assert!(x.state == ClockState::Breached, "{:?}\n{:?}\n{:?}", longer, x, y);
+                continue;
+            }
             prop_assert_eq!((x.start, x.fulfilled_at), (y.start, y.fulfilled_at), "{:?}", longer);
             // Less running time, on the same calendar. (Not across calendars:
             // a clock that no longer breaches before a plan change is
@@ -1205,7 +1256,13 @@ proptest! {
                     prop_assert!(target.is_none() && c.due_at.is_none(), "{:?} {:?}", s, c);
                     prop_assert!(c.breached_at.is_none(), "{:?} {:?}", s, c);
                 }
-                ClockState::Excluded => prop_assert!(false, "nothing is excluded here: {:?}", c),
+                // Only a clock ended by a change to a severity (or plan)
+                // without a target for its metric.
+                ClockState::Excluded => {
+                    prop_assert!(c.fulfilled_at.is_some() && c.breached_at.is_none(), "{:?} {:?}", s, c);
+                    prop_assert!(c.reason.as_deref().is_some_and(|r| r.contains("has no target for")),
+                        "{:?} {:?}", s, c);
+                }
             }
             let remaining = match (c.fulfilled_at, target) {
                 (None, Some(secs)) => Some(secs - c.elapsed_seconds),
@@ -1731,6 +1788,47 @@ fn same_instant_status_changes_keep_the_helpdesks_order() {
     };
     assert_eq!(resolution(&with_ids("7.10", "7.9")), ClockState::Paused);
     assert_eq!(resolution(&with_ids("7.8", "7.9")), ClockState::Active);
+}
+
+/// A severity change to one whose targets leave out an open clock's metric
+/// ends that clock there, `excluded` with the reason, under the plan and
+/// severity it ran under (before, it silently disappeared).
+#[test]
+fn a_severity_without_a_target_ends_the_open_clock_excluded() {
+    // Standard plan, normal; low has no next-reply or update target.
+    let t = ticket(
+        r#""created_at":"2026-03-16T09:00:00Z","priority":"p3""#,
+        &[
+            ("2026-03-16T09:05:00Z", REPLY),
+            ("2026-03-16T09:10:00Z", MESSAGE),
+            ("2026-03-16T09:30:00Z", &priority("p4")),
+        ],
+    );
+    let c = clocks(&t, "2026-03-16T12:00:00Z");
+    for (metric, start) in [
+        ("next_reply", "2026-03-16T09:10:00Z"),
+        ("periodic_update", "2026-03-16T09:05:00Z"),
+    ] {
+        let x = clock(&c, metric, 1);
+        assert_eq!(x.state, ClockState::Excluded, "{x:?}");
+        assert_eq!(
+            (x.start, x.fulfilled_at),
+            (at(start), Some(at("2026-03-16T09:30:00Z")))
+        );
+        assert_eq!((plan(x), severity(x)), ("standard", "normal"));
+        assert_eq!(
+            x.reason.as_deref(),
+            Some(
+                format!(
+                    "severity changed to low, for which plan standard has no target for {metric}"
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(x.elapsed_seconds, at("2026-03-16T09:30:00Z") - at(start));
+    }
+    // The resolution clocks have targets for low and are re-targeted.
+    assert_eq!(severity(clock(&c, "resolution", 1)), "low");
 }
 
 /// Replies, requester messages and notes: internal notes count for nothing

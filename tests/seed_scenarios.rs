@@ -710,3 +710,42 @@ fn only_created_in_business_hours_judges_a_ticket_on_its_response_calendar() {
         );
     }
 }
+
+#[test]
+fn a_plan_change_to_a_plan_without_the_metric_ends_its_clock_excluded() {
+    let cfg = config("celigo.yaml");
+    // Tuesday 10:00 Pacific, high, a Preferred customer's ticket; replied
+    // at 11:00 (the follow-up window opens). At 12:00 it is tagged
+    // cloudextend, and the CloudExtend plan (which takes precedence) has no
+    // follow-up target. The open window ends there, excluded with the
+    // reason, on the plan it ran on: not dropped, and not met or breached.
+    let tk = ticket(
+        r#"{"id":"13","created_at":"2026-11-24T18:00:00Z","priority":"high",
+        "organization":{"id":"900","tags":["csp_preferred"]},
+        "events":[
+          {"at":"2026-11-24T19:00:00Z","type":"comment","author":"agent","public":true},
+          {"at":"2026-11-24T20:00:00Z","type":"tags","value":["cloudextend"]}]}"#,
+    );
+    let clocks = evaluate(&cfg.policy, &tk, t("2026-11-26T00:00:00Z"));
+    let fu = clock(&cfg, &clocks, "follow_up", 1);
+    assert_eq!(
+        (
+            fu.state,
+            fu.reason.as_deref(),
+            ts(fu.fulfilled_at),
+            fu.elapsed_seconds
+        ),
+        (
+            ClockState::Excluded,
+            Some("plan changed to cloudextend-essential, which has no target for follow_up at severity high"),
+            Some("2026-11-24T20:00:00Z".into()),
+            H
+        )
+    );
+    assert_eq!(cfg.policy.plans[fu.plan.unwrap()].name, "preferred");
+    // The first response, met before the change, keeps its outcome.
+    assert_eq!(
+        clock(&cfg, &clocks, "first_response", 1).state,
+        ClockState::Met
+    );
+}

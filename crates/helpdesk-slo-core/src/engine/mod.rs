@@ -67,7 +67,9 @@
 //!   urgent (2h) at 11:00: due 12:00; reclassified at 13:00 instead: breached
 //!   at 12:00. Clocks exist for every metric from creation, so an
 //!   organization assigned a minute after creation still gives the ticket a
-//!   first-response clock from creation.
+//!   first-response clock from creation. A change to a plan or severity
+//!   without a target for an open clock's metric ends the clock there,
+//!   `excluded` with the reason, under the plan and severity it ran under.
 //! * **Targets.** `none` gives state `no_target` (counted, never breached); a
 //!   metric without a target for the plan and severity is not tracked (no
 //!   clock). A ticket on no plan, or with a priority no severity maps, gets

@@ -40,6 +40,10 @@ struct Work {
     /// `business_days` target is a calendar walk, so it is redone only when
     /// they change.
     goal_for: Option<(Option<PlanId>, Option<SeverityId>)>,
+    /// Why the clock was ended by a plan or severity change that left its
+    /// metric without a target (it is then `excluded`, under the plan and
+    /// severity it ran under).
+    ended: Option<String>,
 }
 
 impl Work {
@@ -198,6 +202,7 @@ impl<'a> Walk<'a> {
             due: None,
             goal: None,
             goal_for: None,
+            ended: None,
         });
         let i = self.clocks.len() - 1;
         self.refresh(i, t);
@@ -255,20 +260,47 @@ impl<'a> Walk<'a> {
     }
 
     /// Plan or severity changed: re-target every open clock not yet breached.
+    /// A clock whose metric had a target and has none under the new plan
+    /// and severity ends here, excluded with the reason, under the plan and
+    /// severity it ran under: it can no longer be met or breached, and
+    /// dropping it would hide it.
     fn retarget(&mut self, t: i64) {
         let (plan, severity) = (self.match_plan(), self.match_severity());
         if (plan, severity) == (self.plan, self.severity) {
             return;
         }
+        let policy = self.policy;
+        let plan_changed = plan != self.plan;
         self.plan = plan;
         self.severity = severity;
         for i in 0..self.clocks.len() {
             let w = &mut self.clocks[i];
-            if w.is_open() && w.breached_at.is_none() {
-                w.plan = plan;
-                w.severity = severity;
-                self.refresh(i, t);
+            if !w.is_open() || w.breached_at.is_some() {
+                continue;
             }
+            if let (Some(_), Some(p), Some(s)) = (target(policy, w), plan, severity) {
+                if policy.plans[p].target(s, w.metric).is_none() {
+                    let (metric, plan, severity) = (
+                        &policy.metrics[w.metric].name,
+                        &policy.plans[p].name,
+                        &policy.severities[s],
+                    );
+                    w.ended = Some(if plan_changed {
+                        format!(
+                            "plan changed to {plan}, which has no target for {metric} at severity {severity}"
+                        )
+                    } else {
+                        format!(
+                            "severity changed to {severity}, for which plan {plan} has no target for {metric}"
+                        )
+                    });
+                    self.fulfil(i, t);
+                    continue;
+                }
+            }
+            w.plan = plan;
+            w.severity = severity;
+            self.refresh(i, t);
         }
     }
 
@@ -511,7 +543,11 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
                     let last = (0..walk.clocks.len())
                         .rev()
                         .find(|&i| walk.clocks[i].metric == m);
-                    if let Some(i) = last {
+                    // A clock a plan change ended stays ended: there is
+                    // nothing to continue, so a new one starts.
+                    if last.is_some_and(|i| walk.clocks[i].ended.is_some()) {
+                        walk.start(m, t);
+                    } else if let Some(i) = last {
                         let run = walk.should_run(m);
                         let (plan, severity) = (walk.plan, walk.severity);
                         let w = &mut walk.clocks[i];
@@ -565,7 +601,7 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64) -> Vec<Clock> {
             (None, _) => Some(no_plan_reason(walk)),
             (Some(_), None) => Some(no_severity_reason(walk)),
             (Some(_), Some(_)) if tgt.is_none() => continue,
-            _ => None,
+            _ => w.ended.clone(),
         };
         let cal: &Calendar = tgt
             .map(|t| t.calendar.as_ref())
