@@ -139,6 +139,31 @@ fn clocks_and_credits_name_the_rule_that_gave_each_credit() {
 }
 
 #[test]
+fn urgent_tickets_created_in_after_hours_urgent_support_count_for_credits() {
+    let tmp = scratch("evaluate-credits-after-hours");
+    // TICKETS as they are: created Saturday 10:00 Pacific, outside the
+    // Preferred plan's calendar, but urgent, and Preferred's urgent targets
+    // run on the 24x7 after-hours-urgent calendar ("After Hours, Urgent
+    // Support: 24 hours per day, 7 days per week"): submitted during the
+    // applicable support hours, so their clocks are SLA events.
+    let out = evaluate(tmp.path(), &["--format", "json", "--clocks", "--credits"]);
+    let lines = json_lines(&out);
+    let credits = records(&lines, "credit");
+    assert_eq!(credits.len(), 1, "{credits:?}");
+    let c = credits[0];
+    assert_eq!(
+        (&c["organization"], &c["plan"]),
+        (&"900".into(), &"preferred".into())
+    );
+    // Two first responses (one late) and two follow-ups breached by --now.
+    assert_eq!(
+        (c["events"].as_u64(), c["violations"].as_u64()),
+        (Some(4), Some(3))
+    );
+    assert_eq!(c["rule"], "above 10.1%: 30% credit");
+}
+
+#[test]
 fn what_if_shows_which_clocks_change_and_the_tickets_that_move() {
     let tmp = scratch("evaluate-what-if");
     let text = std::fs::read_to_string(repo().join("examples/celigo.yaml")).unwrap();

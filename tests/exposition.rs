@@ -192,9 +192,11 @@ fn figures_match_a_hand_count() {
     assert_eq!((d30.met, d30.decided), (4, 5));
 
     // Credits this quarter: org 901 has 1 violation in 4 events (25% →
-    // 30%); org 900's Saturday ticket was created outside support hours,
-    // its Friday one has 1 met event (0%).
-    assert_eq!(p.credits, Some((1, 0.30)));
+    // 30%); org 900's Saturday ticket 4711 is urgent, and Preferred's
+    // urgent support (its first-response target's calendar) is 24x7, so it
+    // was created in support hours: FR met + FU breached, with its Friday
+    // ticket's met event 1 violation in 3 (33% → 30%).
+    assert_eq!(p.credits, Some((2, 0.60)));
     // Premier: org 910's late breach (no decided clock stored) counts.
     let premier = config.policy.plan_id("premier").unwrap();
     let p = f.plans.iter().find(|p| p.plan == premier).unwrap();

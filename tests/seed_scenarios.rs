@@ -518,3 +518,234 @@ fn an_assigned_severity_field_wins_over_the_customer_priority() {
     assert_eq!(cfg.policy.severities[fr.severity.unwrap()], "urgent");
     assert_eq!(ts(fr.due_at), Some("2026-11-23T19:00:00Z".into()));
 }
+
+/// The tier metrics' clocks of `clocks`, as `(metric, instance)`.
+fn tier_clocks(cfg: &Config, clocks: &[Clock]) -> Vec<(String, u32)> {
+    clocks
+        .iter()
+        .map(|c| (cfg.policy.metrics[c.metric].name.clone(), c.instance))
+        .filter(|(m, _)| m.ends_with("_response") && m != "first_response")
+        .collect()
+}
+
+#[test]
+fn a_reopen_is_not_an_assignment_and_starts_no_tier_clock() {
+    let cfg = config("support-model.yaml");
+    // Monday 2026-11-23 09:00 GMT, P2, assigned to the L1 desk, which
+    // answers at 09:20; solved at 10:00, reopened Tuesday 09:00 and still
+    // with L1 at 12:00. L1 already answered: the reopen owes it nothing.
+    let tk = ticket(
+        r#"{"id":"10","created_at":"2026-11-23T09:00:00Z","priority":"p2","group":"l1-desk",
+        "events":[
+          {"at":"2026-11-23T09:20:00Z","type":"comment","author":"agent","public":false},
+          {"at":"2026-11-23T10:00:00Z","type":"status","value":"solved"},
+          {"at":"2026-11-24T09:00:00Z","type":"status","value":"open"}]}"#,
+    );
+    let clocks = evaluate(&cfg.policy, &tk, t("2026-11-24T12:00:00Z"));
+    assert_eq!(tier_clocks(&cfg, &clocks), [("l1_response".into(), 1)]);
+    assert_eq!(
+        clock(&cfg, &clocks, "l1_response", 1).state,
+        ClockState::Met
+    );
+
+    // Reopened and handed to L2 in one step: that is an assignment, and
+    // L2's clock starts there.
+    let tk = ticket(
+        r#"{"id":"11","created_at":"2026-11-23T09:00:00Z","priority":"p2","group":"l1-desk",
+        "events":[
+          {"at":"2026-11-23T09:20:00Z","type":"comment","author":"agent","public":false},
+          {"at":"2026-11-23T10:00:00Z","type":"status","value":"solved"},
+          {"at":"2026-11-24T09:00:00Z","type":"status","value":"open"},
+          {"at":"2026-11-24T09:00:00Z","type":"group","value":"l2-experts"}]}"#,
+    );
+    let clocks = evaluate(&cfg.policy, &tk, t("2026-11-24T12:00:00Z"));
+    assert_eq!(
+        tier_clocks(&cfg, &clocks),
+        [("l1_response".into(), 1), ("l2_response".into(), 1)]
+    );
+    let l2 = clock(&cfg, &clocks, "l2_response", 1);
+    assert_eq!(
+        (ts(Some(l2.start)), l2.state),
+        (Some("2026-11-24T09:00:00Z".into()), ClockState::Active)
+    );
+}
+
+#[test]
+fn an_assignment_and_a_solve_in_one_step_start_no_tier_clock() {
+    let cfg = config("support-model.yaml");
+    // Handed to L2 and solved in the same update: L2 was never asked to
+    // act, so it gets no clock (not a clock met after 0s).
+    let tk = ticket(
+        r#"{"id":"12","created_at":"2026-11-23T09:00:00Z","priority":"p2","group":"l1-desk",
+        "events":[
+          {"at":"2026-11-23T09:20:00Z","type":"comment","author":"agent","public":false},
+          {"at":"2026-11-23T10:00:00Z","type":"group","value":"l2-experts"},
+          {"at":"2026-11-23T10:00:00Z","type":"status","value":"solved"}]}"#,
+    );
+    let clocks = evaluate(&cfg.policy, &tk, t("2026-11-23T12:00:00Z"));
+    assert_eq!(tier_clocks(&cfg, &clocks), [("l1_response".into(), 1)]);
+}
+
+#[test]
+fn a_violation_share_of_exactly_10_1_percent_is_not_above_10_1_percent() {
+    // Celigo: `from: 10%` gives 25%, `above: 10.1%` gives 30%. 101
+    // violations in 1,000 SLA events is a share of exactly 10.1%: not above
+    // it, so 25%. (As floats, 10.1 / 100 is 0.10099999999999999 and the
+    // share 0.101 looked above it.) 102 in 1,000 is above: 30%.
+    let cfg = config("celigo.yaml");
+    let plan = cfg.policy.plan_id("preferred").unwrap();
+    let metric = cfg.policy.metric_id("first_response").unwrap();
+    let high = cfg.policy.severities.iter().position(|s| s == "high");
+    // Tuesday 10:00 Pacific: in Preferred's support hours.
+    let created = t("2026-11-24T18:00:00Z");
+    let decided = |breached: usize| -> Vec<Clock> {
+        (0..1000)
+            .map(|i| {
+                let state = if i < breached {
+                    ClockState::Breached
+                } else {
+                    ClockState::Met
+                };
+                Clock {
+                    metric,
+                    instance: 1,
+                    plan: Some(plan),
+                    severity: high,
+                    start: created,
+                    due_at: Some(created + H),
+                    state,
+                    reason: None,
+                    fulfilled_at: Some(created + 2 * H),
+                    breached_at: (state == ClockState::Breached).then_some(created + H),
+                    elapsed_seconds: 2 * H,
+                    paused_seconds: 0,
+                    remaining_seconds: None,
+                }
+            })
+            .collect()
+    };
+    let meta = TicketMeta {
+        id: "1".into(),
+        organization: Some("900".into()),
+        created_at: created,
+    };
+    let tz = cfg.calendars["preferred"].timezone();
+    let (from, to) = period_bounds(created, CreditPeriod::Quarter, tz).unwrap();
+    for (breached, credit, tier) in [(101, 0.25, Some(4)), (102, 0.30, Some(5))] {
+        let out = credits(
+            &cfg.policy,
+            0,
+            &[(meta.clone(), decided(breached))],
+            from,
+            to,
+        );
+        let c = &out[0];
+        assert_eq!(
+            (c.events, c.violations, c.credit, c.tier),
+            (1000, breached as u64, credit, tier),
+            "{breached} of 1000"
+        );
+    }
+}
+
+#[test]
+fn only_created_in_business_hours_judges_a_ticket_on_its_response_calendar() {
+    // Celigo with Preferred limited to tickets created in support hours:
+    // an urgent ticket's support hours are those of its first-response
+    // target, the 24x7 after-hours-urgent calendar; a high one's are the
+    // plan's calendar (Sunday 16:00 to Friday 17:00 Pacific).
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"))
+            .unwrap();
+    let text = text.replace(
+        "    credits: celigo-sla\n    targets:\n      urgent:\n        first_response: { target: 2h",
+        "    credits: celigo-sla\n    only_created_in_business_hours: true\n    targets:\n      urgent:\n        first_response: { target: 2h",
+    );
+    assert!(text.contains("only_created_in_business_hours: true\n    targets"));
+    let cfg = Config::from_yaml(&text, Path::new("examples/celigo.yaml")).unwrap();
+    // Saturday 10:00 Pacific.
+    let mk = |priority: &str| {
+        ticket(&format!(
+            r#"{{"id":"1","created_at":"2026-11-21T18:00:00Z","priority":"{priority}",
+            "organization":{{"id":"900","tags":["csp_preferred"]}},
+            "events":[{{"at":"2026-11-21T19:00:00Z","type":"comment","author":"agent","public":true}}]}}"#
+        ))
+    };
+    let now = t("2026-11-21T20:00:00Z");
+    let urgent = evaluate(&cfg.policy, &mk("urgent"), now);
+    let fr = clock(&cfg, &urgent, "first_response", 1);
+    assert_eq!((fr.state, fr.reason.as_deref()), (ClockState::Met, None));
+    let high = evaluate(&cfg.policy, &mk("high"), now);
+    let fr = clock(&cfg, &high, "first_response", 1);
+    assert_eq!(
+        (fr.state, fr.reason.as_deref()),
+        (
+            ClockState::Excluded,
+            Some("created outside the business hours of calendar preferred")
+        )
+    );
+
+    // Workato: "all time frames apply to cases originating within business
+    // hours only". A critical case opened on Saturday has its hourly
+    // status updates (on a wall clock: how their time counts, not when
+    // support is open) excluded with the rest.
+    let cfg = config("workato.yaml");
+    let tk = ticket(
+        r#"{"id":"3","created_at":"2026-11-21T18:00:00Z","priority":"urgent",
+        "organization":{"id":"acme","tags":["workato_professional"]},
+        "events":[{"at":"2026-11-21T19:00:00Z","type":"comment","author":"agent","public":true}]}"#,
+    );
+    let clocks = evaluate(&cfg.policy, &tk, t("2026-11-21T19:30:00Z"));
+    assert!(clocks
+        .iter()
+        .any(|c| cfg.policy.metrics[c.metric].name == "status_update"));
+    for c in &clocks {
+        assert_eq!(
+            (c.state, c.reason.as_deref()),
+            (
+                ClockState::Excluded,
+                Some("created outside the business hours of calendar business-hours")
+            ),
+            "{c:?}"
+        );
+    }
+}
+
+#[test]
+fn a_plan_change_to_a_plan_without_the_metric_ends_its_clock_excluded() {
+    let cfg = config("celigo.yaml");
+    // Tuesday 10:00 Pacific, high, a Preferred customer's ticket; replied
+    // at 11:00 (the follow-up window opens). At 12:00 it is tagged
+    // cloudextend, and the CloudExtend plan (which takes precedence) has no
+    // follow-up target. The open window ends there, excluded with the
+    // reason, on the plan it ran on: not dropped, and not met or breached.
+    let tk = ticket(
+        r#"{"id":"13","created_at":"2026-11-24T18:00:00Z","priority":"high",
+        "organization":{"id":"900","tags":["csp_preferred"]},
+        "events":[
+          {"at":"2026-11-24T19:00:00Z","type":"comment","author":"agent","public":true},
+          {"at":"2026-11-24T20:00:00Z","type":"tags","value":["cloudextend"]}]}"#,
+    );
+    let clocks = evaluate(&cfg.policy, &tk, t("2026-11-26T00:00:00Z"));
+    let fu = clock(&cfg, &clocks, "follow_up", 1);
+    assert_eq!(
+        (
+            fu.state,
+            fu.reason.as_deref(),
+            ts(fu.fulfilled_at),
+            fu.elapsed_seconds
+        ),
+        (
+            ClockState::Excluded,
+            Some("plan changed to cloudextend-essential, which has no target for follow_up at severity high"),
+            Some("2026-11-24T20:00:00Z".into()),
+            H
+        )
+    );
+    assert_eq!(cfg.policy.plans[fu.plan.unwrap()].name, "preferred");
+    // The first response, met before the change, keeps its outcome.
+    assert_eq!(
+        clock(&cfg, &clocks, "first_response", 1).state,
+        ClockState::Met
+    );
+}

@@ -94,7 +94,7 @@ impl Credits {
                     } else {
                         violations as f64 / events as f64
                     };
-                    let (credit, tier) = table.credit_for(share);
+                    let (credit, tier) = table.credit_for(violations, events);
                     let rule = tier.and_then(|t| table.tiers.get(t)).map(|t| {
                         format!(
                             "{} {}: {} credit",

@@ -284,7 +284,7 @@ pub fn compute(policy: &Policy, live: &mut Live, now: i64) -> Figures {
                 if *events == 0 {
                     continue;
                 }
-                let (credit, _) = table.credit_for(*violations as f64 / *events as f64);
+                let (credit, _) = table.credit_for(*violations, *events);
                 if credit > 0.0 {
                     owed.0 += 1;
                     owed.1 += credit;

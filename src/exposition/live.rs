@@ -557,7 +557,9 @@ pub(crate) fn credit_key(
     if !table.metrics.contains(&key.metric) || table.exclude_severities.contains(&key.severity) {
         return None;
     }
-    if table.only_created_in_business_hours && !plan.calendar.is_open(created_at).unwrap_or(false) {
+    if table.only_created_in_business_hours
+        && !policy.created_in_support_hours(key.plan, Some(key.severity), created_at)
+    {
         return None;
     }
     let (from, _) = crate::engine::aggregate::period_bounds(

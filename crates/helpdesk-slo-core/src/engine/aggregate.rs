@@ -169,13 +169,16 @@ pub struct CustomerCredit {
 /// Whether a clock of a ticket is an SLA event of credit table `table_id`:
 /// its plan uses the table, its metric is one of the table's, its severity
 /// is not excluded, it is decided (met or breached), and, when the table
-/// says so, the ticket was created in support hours. (Which period it
-/// counts in is the caller's: the period of the ticket's creation.)
+/// says so, the ticket was created in its support hours
+/// ([`Policy::created_in_support_hours`]: on the calendar of the plan's
+/// first-response target for the clock's severity, so a Celigo Preferred
+/// urgent ticket created on a Saturday counts). (Which period it counts in
+/// is the caller's: the period of the ticket's creation.)
 pub fn counts_for_credit(policy: &Policy, table_id: usize, meta: &TicketMeta, c: &Clock) -> bool {
     let Some(table) = policy.credits.get(table_id) else {
         return false;
     };
-    let Some(plan) = c.plan.and_then(|p| policy.plans.get(p)) else {
+    let Some((plan_id, plan)) = c.plan.and_then(|p| Some((p, policy.plans.get(p)?))) else {
         return false;
     };
     plan.credits == Some(table_id)
@@ -185,7 +188,7 @@ pub fn counts_for_credit(policy: &Policy, table_id: usize, meta: &TicketMeta, c:
             .is_some_and(|s| table.exclude_severities.contains(&s))
         && matches!(c.state, ClockState::Met | ClockState::Breached)
         && (!table.only_created_in_business_hours
-            || plan.calendar.is_open(meta.created_at).unwrap_or(false))
+            || policy.created_in_support_hours(plan_id, c.severity, meta.created_at))
 }
 
 /// Credits for the period `[from, to)`: per organization on a plan with
@@ -226,7 +229,7 @@ pub fn credits(
             } else {
                 violations as f64 / events as f64
             };
-            let (credit, tier) = table.credit_for(share);
+            let (credit, tier) = table.credit_for(violations, events);
             CustomerCredit {
                 organization,
                 plan,

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use std::cmp::Ordering;
 
-use super::timeline::{Change, Event, Ticket};
+use super::timeline::{event_order, Change, Event, Ticket};
 use crate::policy::spec::Status;
 
 /// How long after a ticket's last change its record and events are
@@ -59,9 +59,8 @@ pub fn disagreements(ticket: &Ticket, now: i64, grace: i64) -> Vec<Disagreement>
             Change::Organization { .. } => 3,
             _ => continue,
         };
-        let later = last[slot].is_none_or(|b| {
-            (at, Ordering::Greater) > (b.at.max(created), b.change.cmp_content(&e.change))
-        });
+        // Listed later and equal in the canonical order: applied later.
+        let later = last[slot].is_none_or(|b| event_order(e, b, created) != Ordering::Less);
         if later {
             last[slot] = Some(e);
         }
@@ -199,32 +198,65 @@ mod tests {
     }
 
     #[test]
-    fn the_events_lead_where_the_engine_would_in_any_order() {
+    fn the_events_lead_where_the_engine_would_in_the_helpdesks_order() {
         // At one instant a Create gives `new` and an update `open`: the
-        // engine applies them in canonical order, so `open` is where they
-        // lead, however they are listed; an event after the record's
-        // instant does not count.
-        let status = |at: i64, value| Event {
-            id: None,
+        // engine applies them in the helpdesk's order (their ids), so
+        // `open` is where they lead, however they are listed; an event
+        // after the record's instant does not count.
+        let status = |id: &str, at: i64, value| Event {
+            id: Some(id.into()),
             at,
             change: Change::Status { value },
         };
         let events = vec![
-            status(2_000, Status::Open),
-            status(2_000, Status::New),
-            status(1_000, Status::Pending),
-            status(5_000, Status::Solved),
+            status("2.10", 2_000, Status::Open),
+            status("2.9", 2_000, Status::New),
+            status("1.1", 1_000, Status::Pending),
+            status("5.1", 5_000, Status::Solved),
         ];
-        let record = Some(Current {
-            updated_at: 3_000,
-            status: Some(Status::Open),
-            ..Default::default()
-        });
+        let record = |status| {
+            Some(Current {
+                updated_at: 3_000,
+                status: Some(status),
+                ..Default::default()
+            })
+        };
         for rotation in 0..events.len() {
             let mut shuffled = events.clone();
             shuffled.rotate_left(rotation);
             shuffled.swap(0, rotation.min(1));
-            let t = ticket(shuffled, record.clone());
+            let t = ticket(shuffled.clone(), record(Status::Open));
+            assert_eq!(
+                disagreements(&t, 10_000, 600),
+                vec![],
+                "rotation {rotation}"
+            );
+            // Without ids the order listed is the helpdesk's: the status
+            // listed last at 2_000 is where they lead, as in the engine.
+            let no_ids: Vec<Event> = shuffled
+                .into_iter()
+                .map(|e| Event { id: None, ..e })
+                .collect();
+            let last = crate::engine::timeline::canonical(&no_ids, 1_000)
+                .into_iter()
+                .filter(|e| e.at == 2_000)
+                .filter_map(|e| match e.change {
+                    Change::Status { value } => Some(value),
+                    _ => None,
+                })
+                .next_back()
+                .unwrap();
+            let listed_last = no_ids
+                .iter()
+                .filter(|e| e.at == 2_000)
+                .filter_map(|e| match e.change {
+                    Change::Status { value } => Some(value),
+                    _ => None,
+                })
+                .next_back()
+                .unwrap();
+            assert_eq!(last, listed_last, "rotation {rotation}");
+            let t = ticket(no_ids, record(last));
             assert_eq!(
                 disagreements(&t, 10_000, 600),
                 vec![],

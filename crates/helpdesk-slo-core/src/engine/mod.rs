@@ -10,8 +10,10 @@
 //!   organization/tags/priority/severity/group changes, then comments, then
 //!   status changes. *Example:* an agent replies and sets the ticket solved
 //!   in one update at 10:00: the reply fulfils first response at 10:00, then
-//!   the solve ends resolution. Events are put in a canonical order and exact
-//!   duplicates dropped, so the result depends only on the set of events.
+//!   the solve ends resolution. Events of one instant and one kind keep the
+//!   helpdesk's order: by id (in `.`-separated segments, digits as
+//!   numbers), else as listed; a requester comment then a reply in one
+//!   second is a message answered at once. Exact duplicates count once.
 //!   Events before `created_at` count as at `created_at`.
 //! * **Replies.** Only a public comment by an agent is a reply or update.
 //!   *Example:* an internal note at 09:20 answers the L1 tier clock but not
@@ -28,16 +30,20 @@
 //!   reopens the ticket.
 //! * **periodic_update**: the first window starts at the first reply, each
 //!   next one at the previous reply (or counted internal note), while the
-//!   ticket is unsolved; after a reopen a window starts at the reopen, once
-//!   the ticket has had a reply. Each metric starts its own clocks: two
+//!   ticket is unsolved; after a reopen a window starts at the reopen, even
+//!   on a ticket that never had a reply. Each metric starts its own clocks: two
 //!   metrics of one kind with different settings never block each other. *Example* (hourly, wall clock):
 //!   replies at 10:30, 11:20 and 12:40 give windows 10:30-11:20 (met) and
 //!   11:20-12:40 (breached at 12:20), and one from 12:40.
 //! * **Solve.** A reply or update clock still open at a solve ends there: met
-//!   if not yet due, otherwise it was already breached. A tier clock ends at
-//!   its tier's first comment (public or internal), at a hand-off to another
-//!   group, or at a solve. *Example:* an update window due 14:00 still open
-//!   when the ticket is solved at 13:00 is met at 13:00.
+//!   if not yet due, otherwise it was already breached. A tier clock starts
+//!   at an assignment to its group (creation in the group, or a `group`
+//!   event in a step that leaves the ticket unsolved; a reopen is not an
+//!   assignment) and ends at the first agent comment after it (public or
+//!   internal, by any agent: the timeline does not say which group an agent
+//!   is in), at a hand-off to another group, or at a solve. *Example:* an
+//!   update window due 14:00 still open when the ticket is solved at 13:00 is
+//!   met at 13:00.
 //! * **resolution** runs from creation to the solve. `on_reopen: continue`
 //!   reopens the same instance (the solved period counts as paused);
 //!   `restart` starts instance n+1 at the reopen. *Example:* solved Monday
@@ -61,7 +67,9 @@
 //!   urgent (2h) at 11:00: due 12:00; reclassified at 13:00 instead: breached
 //!   at 12:00. Clocks exist for every metric from creation, so an
 //!   organization assigned a minute after creation still gives the ticket a
-//!   first-response clock from creation.
+//!   first-response clock from creation. A change to a plan or severity
+//!   without a target for an open clock's metric ends the clock there,
+//!   `excluded` with the reason, under the plan and severity it ran under.
 //! * **Targets.** `none` gives state `no_target` (counted, never breached); a
 //!   metric without a target for the plan and severity is not tracked (no
 //!   clock). A ticket on no plan, or with a priority no severity maps, gets

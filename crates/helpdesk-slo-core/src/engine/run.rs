@@ -40,6 +40,10 @@ struct Work {
     /// `business_days` target is a calendar walk, so it is redone only when
     /// they change.
     goal_for: Option<(Option<PlanId>, Option<SeverityId>)>,
+    /// Why the clock was ended by a plan or severity change that left its
+    /// metric without a target (it is then `excluded`, under the plan and
+    /// severity it ran under).
+    ended: Option<String>,
 }
 
 impl Work {
@@ -198,6 +202,7 @@ impl<'a> Walk<'a> {
             due: None,
             goal: None,
             goal_for: None,
+            ended: None,
         });
         let i = self.clocks.len() - 1;
         self.refresh(i, t);
@@ -255,20 +260,47 @@ impl<'a> Walk<'a> {
     }
 
     /// Plan or severity changed: re-target every open clock not yet breached.
+    /// A clock whose metric had a target and has none under the new plan
+    /// and severity ends here, excluded with the reason, under the plan and
+    /// severity it ran under: it can no longer be met or breached, and
+    /// dropping it would hide it.
     fn retarget(&mut self, t: i64) {
         let (plan, severity) = (self.match_plan(), self.match_severity());
         if (plan, severity) == (self.plan, self.severity) {
             return;
         }
+        let policy = self.policy;
+        let plan_changed = plan != self.plan;
         self.plan = plan;
         self.severity = severity;
         for i in 0..self.clocks.len() {
             let w = &mut self.clocks[i];
-            if w.is_open() && w.breached_at.is_none() {
-                w.plan = plan;
-                w.severity = severity;
-                self.refresh(i, t);
+            if !w.is_open() || w.breached_at.is_some() {
+                continue;
             }
+            if let (Some(_), Some(p), Some(s)) = (target(policy, w), plan, severity) {
+                if policy.plans[p].target(s, w.metric).is_none() {
+                    let (metric, plan, severity) = (
+                        &policy.metrics[w.metric].name,
+                        &policy.plans[p].name,
+                        &policy.severities[s],
+                    );
+                    w.ended = Some(if plan_changed {
+                        format!(
+                            "plan changed to {plan}, which has no target for {metric} at severity {severity}"
+                        )
+                    } else {
+                        format!(
+                            "severity changed to {severity}, for which plan {plan} has no target for {metric}"
+                        )
+                    });
+                    self.fulfil(i, t);
+                    continue;
+                }
+            }
+            w.plan = plan;
+            w.severity = severity;
+            self.refresh(i, t);
         }
     }
 
@@ -289,22 +321,26 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// The group changed: hand-off ends the old tier's clock, the new tier's
-    /// clock starts.
-    fn change_group(&mut self, group: Option<&'a str>, t: i64) {
+    /// The group changed: hand-off ends the old tier's clock, and the
+    /// assignment starts the new tier's clock, unless the step leaves the
+    /// ticket solved (`ends_solved`): an assignment and a solve in one step
+    /// start nothing.
+    fn change_group(&mut self, group: Option<&'a str>, t: i64, ends_solved: bool) {
         if group == self.group {
             return;
         }
         self.fulfil_open(MetricKindSpec::TierResponse, t, |_| true);
         self.group = group;
-        self.start_tier_clocks(t);
+        if !ends_solved {
+            self.start_tier_clocks(t);
+        }
     }
 
+    /// Starts the clock of every tier metric of the current group: only at
+    /// an assignment (creation in the group, or a `group` event), never at a
+    /// reopen.
     fn start_tier_clocks(&mut self, t: i64) {
         let Some(group) = self.group else { return };
-        if self.status.is_solved() {
-            return;
-        }
         let policy = self.policy;
         for &m in policy.metrics_of(MetricKindSpec::TierResponse) {
             if policy.metrics[m].group.as_deref() == Some(group) {
@@ -381,7 +417,9 @@ pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
     walk.severity = walk.match_severity();
     walk.start_all(MetricKindSpec::FirstResponse, created);
     walk.start_all(MetricKindSpec::Resolution, created);
-    walk.start_tier_clocks(created);
+    if !walk.status.is_solved() {
+        walk.start_tier_clocks(created);
+    }
 
     let mut i = 0;
     while i < events.len() && events[i].at.max(created) <= now {
@@ -401,6 +439,16 @@ pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
 fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     walk.breach_until(t);
     let was_solved = walk.status.is_solved();
+    // Whether the ticket is solved once the step's status changes apply.
+    let ends_solved = events
+        .iter()
+        .filter_map(|e| match e.change {
+            Change::Status { value } => Some(value),
+            _ => None,
+        })
+        .next_back()
+        .unwrap_or(walk.status)
+        .is_solved();
 
     // Phase 0: attributes.
     let mut new_group = walk.group;
@@ -424,13 +472,13 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     }
     if attributes {
         walk.retarget(t);
-        walk.change_group(new_group, t);
+        walk.change_group(new_group, t, ends_solved);
     }
 
-    // Phase 1: comments.
+    // Phase 1: comments, one by one in the helpdesk's order: a reply after
+    // a requester comment of the same instant answers it.
     let mut replied_now = false;
     let mut noted_now = false;
-    let mut requester_at = None;
     for e in events.iter().filter(|e| e.change.phase() == 1) {
         let Change::Comment { author, public } = e.change else {
             continue;
@@ -451,8 +499,16 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
                     noted_now = true;
                 }
             }
-            Author::Requester if public && (walk.replied || replied_now) => {
-                requester_at.get_or_insert(t);
+            // After a reply (earlier, or earlier in this step), in a step
+            // that leaves the ticket open: a requester comment on a solved
+            // ticket starts a clock only if the same step reopens it.
+            Author::Requester if public && (walk.replied || replied_now) && !ends_solved => {
+                let policy = walk.policy;
+                for &m in policy.metrics_of(MetricKindSpec::NextReply) {
+                    if !walk.open_metric(m) {
+                        walk.start(m, t);
+                    }
+                }
             }
             _ => {}
         }
@@ -487,7 +543,11 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
                     let last = (0..walk.clocks.len())
                         .rev()
                         .find(|&i| walk.clocks[i].metric == m);
-                    if let Some(i) = last {
+                    // A clock a plan change ended stays ended: there is
+                    // nothing to continue, so a new one starts.
+                    if last.is_some_and(|i| walk.clocks[i].ended.is_some()) {
+                        walk.start(m, t);
+                    } else if let Some(i) = last {
                         let run = walk.should_run(m);
                         let (plan, severity) = (walk.plan, walk.severity);
                         let w = &mut walk.clocks[i];
@@ -513,25 +573,17 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     // Clocks that start now, if the ticket is (still or again) open.
     if !solved {
         let policy = walk.policy;
-        if let Some(at) = requester_at {
-            for &m in policy.metrics_of(MetricKindSpec::NextReply) {
-                if !walk.open_metric(m) {
-                    walk.start(m, at);
-                }
-            }
-        }
         let replied_before = walk.replied || replied_now;
         for &m in policy.metrics_of(MetricKindSpec::PeriodicUpdate) {
             // A counted internal note ends a window and, like a reply,
             // starts the next one (once the first reply has opened them).
+            // A reopen starts one whether or not the ticket had a reply: a
+            // reopened ticket is owed updates again.
             let update = replied_now
                 || (noted_now && replied_before && policy.metrics[m].count_internal_notes);
-            if (update || (reopened && walk.replied)) && !walk.open_metric(m) {
+            if (update || reopened) && !walk.open_metric(m) {
                 walk.start(m, t);
             }
-        }
-        if reopened {
-            walk.start_tier_clocks(t);
         }
     }
     walk.replied |= replied_now;
@@ -549,7 +601,7 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64) -> Vec<Clock> {
             (None, _) => Some(no_plan_reason(walk)),
             (Some(_), None) => Some(no_severity_reason(walk)),
             (Some(_), Some(_)) if tgt.is_none() => continue,
-            _ => None,
+            _ => w.ended.clone(),
         };
         let cal: &Calendar = tgt
             .map(|t| t.calendar.as_ref())
@@ -574,13 +626,15 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64) -> Vec<Clock> {
         };
 
         if exclusion.is_none() {
-            if let Some(p) = plan {
+            if let (Some(p), Some(plan_id)) = (plan, w.plan) {
+                // Support hours as credits judge them: the calendar of the
+                // plan's first-response target for the severity.
                 if p.only_created_in_business_hours
-                    && !p.calendar.is_open(ticket.created_at).unwrap_or(true)
+                    && !policy.created_in_support_hours(plan_id, w.severity, ticket.created_at)
                 {
+                    let (name, _) = policy.support_calendar(plan_id, w.severity);
                     exclusion = Some(format!(
-                        "created outside the business hours of calendar {}",
-                        p.calendar_name
+                        "created outside the business hours of calendar {name}"
                     ));
                 }
             }

@@ -179,6 +179,7 @@ impl Change {
         }
     }
 
+    /// Same-instant events of one phase apply kind by kind in this order.
     fn rank(&self) -> u8 {
         match self {
             Change::Organization { .. } => 0,
@@ -191,68 +192,77 @@ impl Change {
             Change::Status { .. } => 7,
         }
     }
+}
 
-    /// A total order on content, so the result depends only on the set of
-    /// events, never on the order they arrived in.
-    pub(crate) fn cmp_content(&self, other: &Change) -> Ordering {
-        self.rank()
-            .cmp(&other.rank())
-            .then_with(|| match (self, other) {
-                (Change::Priority { value: a }, Change::Priority { value: b })
-                | (Change::Severity { value: a }, Change::Severity { value: b })
-                | (Change::Group { value: a }, Change::Group { value: b }) => a.cmp(b),
-                (Change::Tags { value: a }, Change::Tags { value: b }) => a.cmp(b),
-                (Change::Field { name: a, value: va }, Change::Field { name: b, value: vb }) => {
-                    a.cmp(b).then_with(|| va.to_string().cmp(&vb.to_string()))
-                }
-                (
-                    Change::Comment {
-                        author: a,
-                        public: pa,
-                    },
-                    Change::Comment {
-                        author: b,
-                        public: pb,
-                    },
-                ) => (a, pa).cmp(&(b, pb)),
-                (Change::Status { value: a }, Change::Status { value: b }) => a.cmp(b),
-                (Change::Organization { value: a }, Change::Organization { value: b }) => {
-                    let id = |o: &Option<Organization>| o.as_ref().map(|o| o.id.clone());
-                    id(a).cmp(&id(b)).then_with(|| {
-                        // Same id, different content: fall back to the JSON text.
-                        let text =
-                            |o: &Option<Organization>| serde_json::to_string(o).unwrap_or_default();
-                        text(a).cmp(&text(b))
-                    })
-                }
-                _ => Ordering::Equal,
-            })
+/// Orders two event ids as helpdesks number them: in `.`-separated
+/// segments, digits by their number (`7.9` before `7.10`, where text order
+/// would put `7.10` first), anything else as text; a prefix first.
+fn cmp_ids(a: &str, b: &str) -> Ordering {
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    let mut x = a.split('.');
+    let mut y = b.split('.');
+    loop {
+        let order = match (x.next(), y.next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(p), Some(q)) if number(p) && number(q) => {
+                let (p, q) = (p.trim_start_matches('0'), q.trim_start_matches('0'));
+                p.len().cmp(&q.len()).then_with(|| p.cmp(q))
+            }
+            (Some(p), Some(q)) => p.cmp(q),
+        };
+        if order != Ordering::Equal {
+            return order;
+        }
     }
 }
 
 /// The canonical order of events, instants clamped to `created`: by
-/// instant, phase, then content.
+/// instant, phase and kind, then in the helpdesk's order: by event id
+/// ([`cmp_ids`]), events without an id first. Events this leaves equal
+/// (no ids, or the same id) keep the order they are listed in: sorts with
+/// it must be stable.
 #[inline]
-fn event_order(a: &Event, b: &Event, created: i64) -> Ordering {
-    let key = |e: &Event| (e.at.max(created), e.change.phase());
-    match key(a).cmp(&key(b)) {
-        Ordering::Equal => a.change.cmp_content(&b.change),
-        other => other,
-    }
+pub(crate) fn event_order(a: &Event, b: &Event, created: i64) -> Ordering {
+    let key = |e: &Event| (e.at.max(created), e.change.phase(), e.change.rank());
+    key(a).cmp(&key(b)).then_with(|| match (&a.id, &b.id) {
+        (Some(x), Some(y)) => cmp_ids(x, y),
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    })
 }
 
 /// The events in canonical order without duplicates (same instant, same
-/// content; the event id does not matter). Events before `created` count as
-/// at `created`. Borrows: a ticket's events are never copied.
+/// content; the event id does not matter: the first in the order stays).
+/// Events before `created` count as at `created`. Borrows: a ticket's
+/// events are never copied.
 pub fn canonical(events: &[Event], created: i64) -> Vec<&Event> {
     let mut out: Vec<&Event> = events.iter().collect();
     if out
         .windows(2)
-        .any(|w| event_order(w[0], w[1], created) != Ordering::Less)
+        .any(|w| event_order(w[0], w[1], created) == Ordering::Greater)
     {
         out.sort_by(|a, b| event_order(a, b, created));
-        out.dedup_by(|a, b| a.at.max(created) == b.at.max(created) && a.change == b.change);
     }
+    // Duplicates need not be neighbours (a reply listed twice with other
+    // ids, a requester comment between): compare with everything kept at
+    // the same instant.
+    let mut kept = 0;
+    let mut instant_from = 0;
+    for i in 0..out.len() {
+        let e = out[i];
+        let at = e.at.max(created);
+        if kept > 0 && out[kept - 1].at.max(created) != at {
+            instant_from = kept;
+        }
+        if !out[instant_from..kept].iter().any(|k| k.change == e.change) {
+            out[kept] = e;
+            kept += 1;
+        }
+    }
+    out.truncate(kept);
     out
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::spec::{
-    CreditPeriod, FieldMatch, MatchSpec, MetricKindSpec, OnReopen, Status, TargetAmount,
+    CreditPeriod, FieldMatch, Fraction, MatchSpec, MetricKindSpec, OnReopen, Status, TargetAmount,
 };
 use crate::calendar::Calendar;
 
@@ -68,6 +68,45 @@ impl Policy {
     pub fn plan_id(&self, name: &str) -> Option<PlanId> {
         self.plans.iter().position(|p| p.name == name)
     }
+
+    /// The calendar whose open hours are a ticket's support hours on `plan`
+    /// at `severity`, with its name: the calendar of the plan's
+    /// first-response target for the severity (Celigo's Preferred urgent
+    /// targets run on the 24x7 `after-hours-urgent` calendar: urgent support
+    /// is around the clock), or the plan's calendar when there is no such
+    /// target. Other targets' calendars say how time counts (Workato's hourly
+    /// updates on a wall clock), not when support is open.
+    pub fn support_calendar(
+        &self,
+        plan: PlanId,
+        severity: Option<SeverityId>,
+    ) -> (&str, &Calendar) {
+        let p = &self.plans[plan];
+        severity
+            .and_then(|s| {
+                self.metrics_of(MetricKindSpec::FirstResponse)
+                    .iter()
+                    .find_map(|&m| p.target(s, m))
+            })
+            .map_or((p.calendar_name.as_str(), p.calendar.as_ref()), |t| {
+                (t.calendar_name.as_str(), t.calendar.as_ref())
+            })
+    }
+
+    /// Whether a ticket created at `created` was created in its support
+    /// hours on `plan` at `severity` ([`Policy::support_calendar`]), for
+    /// `only_created_in_business_hours` of plans and credit tables alike.
+    /// An instant the calendar cannot place (before 1970 or from 2101) is
+    /// not in support hours: no calendar is open there.
+    pub fn created_in_support_hours(
+        &self,
+        plan: PlanId,
+        severity: Option<SeverityId>,
+        created: i64,
+    ) -> bool {
+        let (_, calendar) = self.support_calendar(plan, severity);
+        calendar.is_open(created).unwrap_or(false)
+    }
 }
 
 /// A metric and its settings.
@@ -120,7 +159,10 @@ pub struct Target {
 /// One row of a credit table.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CreditTier {
-    /// Violation share this row starts at.
+    /// Violation share this row starts at, exactly as written: what
+    /// [`CreditTable::credit_for`] compares.
+    pub share: Fraction,
+    /// The same as a float, for display only.
     pub threshold: f64,
     /// `above` (strictly more than the threshold) instead of `from`.
     pub strict: bool,
@@ -140,15 +182,18 @@ pub struct CreditTable {
 }
 
 impl CreditTable {
-    /// The credit for a violation share, and the row that gave it (`None`:
-    /// below every row, no credit).
-    pub fn credit_for(&self, violation_share: f64) -> (f64, Option<usize>) {
+    /// The credit for `violations` out of `events` SLA events, and the row
+    /// that gave it (`None`: below every row, no credit). The share is
+    /// compared with each row's threshold exactly, in integers: 101 of 1000
+    /// is not above 10.1%. No events is a share of 0.
+    pub fn credit_for(&self, violations: u64, events: u64) -> (f64, Option<usize>) {
         let mut best = (0.0, None);
         for (i, tier) in self.tiers.iter().enumerate() {
+            let order = tier.share.cmp_share(violations, events);
             let reached = if tier.strict {
-                violation_share > tier.threshold
+                order.is_gt()
             } else {
-                violation_share >= tier.threshold
+                order.is_ge()
             };
             if reached {
                 best = (tier.credit, Some(i));

@@ -201,39 +201,153 @@ pub fn parse_ratio(text: &str) -> Result<f64, String> {
         Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
         None => t.parse::<f64>(),
     }
-    .map_err(|_| {
-        format!(
-            "\"{text}\" is not a ratio; write a percentage such as 95% or a fraction such as 0.95"
-        )
-    })?;
+    .map_err(|_| not_a_ratio(text))?;
     if !(0.0..=1.0).contains(&value) || !value.is_finite() {
         return Err(format!("\"{text}\" is outside 0%..100%"));
     }
     Ok(value)
 }
 
+fn not_a_ratio(text: &str) -> String {
+    format!("\"{text}\" is not a ratio; write a percentage such as 95% or a fraction such as 0.95")
+}
+
+/// A ratio in `[0, 1]` kept exactly as written: `10.1%` is 101/1000, where
+/// a binary float would be 0.10099999999999999. Credit thresholds are
+/// compared in integers with it, never as floats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fraction {
+    pub num: u64,
+    /// At most 10^18, so `count * den` fits in a `u128` for any `u64` count.
+    pub den: u64,
+}
+
+/// The most digits after the point a [`Fraction`] keeps (of the fraction;
+/// a percentage may have two fewer).
+const FRACTION_DIGITS: u32 = 18;
+
+impl Fraction {
+    /// The nearest float, for display only.
+    pub fn value(self) -> f64 {
+        self.num as f64 / self.den as f64
+    }
+
+    /// `count / total` against this fraction, exactly (`total` 0 counts as
+    /// the share 0).
+    pub fn cmp_share(self, count: u64, total: u64) -> std::cmp::Ordering {
+        let (count, total) = if total == 0 { (0, 1) } else { (count, total) };
+        (u128::from(count) * u128::from(self.den)).cmp(&(u128::from(self.num) * u128::from(total)))
+    }
+
+    /// Orders two fractions exactly.
+    pub fn cmp_exact(self, other: Fraction) -> std::cmp::Ordering {
+        (u128::from(self.num) * u128::from(other.den))
+            .cmp(&(u128::from(other.num) * u128::from(self.den)))
+    }
+}
+
+/// Parses `95%`, `10.1%`, `0.101` or `1e-1` into the exact fraction its
+/// decimal text says, in `[0, 1]`.
+pub fn parse_fraction(text: &str) -> Result<Fraction, String> {
+    let t = text.trim();
+    let (t, percent) = match t.strip_suffix('%') {
+        Some(p) => (p.trim(), true),
+        None => (t, false),
+    };
+    let (negative, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (mantissa, exponent) = match t.find(['e', 'E']) {
+        Some(i) => (
+            &t[..i],
+            t[i + 1..].parse::<i32>().map_err(|_| not_a_ratio(text))?,
+        ),
+        None => (t, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.len() + frac.len() == 0 || !all_digits(int) || !all_digits(frac) {
+        return Err(not_a_ratio(text));
+    }
+    let outside = || format!("\"{text}\" is outside 0%..100%");
+    // value = digits / 10^scale
+    let mut digits = format!("{int}{frac}");
+    let mut scale = i64::try_from(frac.len()).map_err(|_| not_a_ratio(text))?
+        + if percent { 2 } else { 0 }
+        - i64::from(exponent);
+    let significant = digits.trim_start_matches('0');
+    if significant.is_empty() {
+        return Ok(Fraction { num: 0, den: 1 });
+    }
+    if negative {
+        return Err(outside());
+    }
+    digits = significant.to_string();
+    while scale > 0 && digits.ends_with('0') {
+        digits.pop();
+        scale -= 1;
+    }
+    // digits >= 10^(len - 1) > 10^scale: more than 1.
+    if scale < 0 || digits.len() as i64 > scale + 1 {
+        return Err(outside());
+    }
+    if scale > i64::from(FRACTION_DIGITS) {
+        return Err(format!(
+            "\"{text}\" has more digits after the point than the {FRACTION_DIGITS} a ratio can keep exactly"
+        ));
+    }
+    let num: u64 = digits.parse().map_err(|_| outside())?;
+    let den = 10u64.pow(scale as u32);
+    if num > den {
+        return Err(outside());
+    }
+    let g = gcd(num, den);
+    Ok(Fraction {
+        num: num / g,
+        den: den / g,
+    })
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// Reads a ratio's text (or a YAML number, as its shortest decimal text).
+struct RatioText<T>(fn(&str) -> Result<T, String>);
+
+impl<T> Visitor<'_> for RatioText<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a ratio such as 95% or 0.95")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        (self.0)(v).map_err(E::custom)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        self.visit_str(&v.to_string())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        self.visit_str(&v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        self.visit_str(&v.to_string())
+    }
+}
+
 impl<'de> Deserialize<'de> for Ratio {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Ratio;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a ratio such as 95% or 0.95")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Ratio, E> {
-                parse_ratio(v).map(Ratio).map_err(E::custom)
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Ratio, E> {
-                self.visit_str(&v.to_string())
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Ratio, E> {
-                self.visit_str(&v.to_string())
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Ratio, E> {
-                self.visit_str(&v.to_string())
-            }
-        }
-        d.deserialize_any(V)
+        d.deserialize_any(RatioText(|t| parse_ratio(t).map(Ratio)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Fraction {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(RatioText(parse_fraction))
     }
 }
 
@@ -433,9 +547,9 @@ pub struct CreditSpec {
 #[serde(deny_unknown_fields)]
 pub struct CreditTierSpec {
     #[serde(default)]
-    pub from: Option<Ratio>,
+    pub from: Option<Fraction>,
     #[serde(default)]
-    pub above: Option<Ratio>,
+    pub above: Option<Fraction>,
     pub credit: Ratio,
 }
 

@@ -107,3 +107,35 @@ fn from_yaml_loads_configs_without_includes_and_refuses_includes() {
         err.message
     );
 }
+
+#[test]
+fn credit_thresholds_are_read_as_exact_fractions() {
+    use super::spec::{parse_fraction, Fraction};
+    let f = |num, den| Ok(Fraction { num, den });
+    assert_eq!(parse_fraction("10.1%"), f(101, 1000));
+    assert_eq!(parse_fraction("0.101"), f(101, 1000));
+    assert_eq!(parse_fraction(" 4 % "), f(1, 25));
+    assert_eq!(parse_fraction("10.10%"), f(101, 1000));
+    assert_eq!(parse_fraction("1e-1"), f(1, 10));
+    assert_eq!(parse_fraction("100%"), f(1, 1));
+    assert_eq!(parse_fraction("0%"), f(0, 1));
+    assert_eq!(parse_fraction("-0"), f(0, 1));
+    assert_eq!(parse_fraction(".5"), f(1, 2));
+    for outside in ["100.1%", "1.5", "-4%", "2", "1e1"] {
+        let e = parse_fraction(outside).unwrap_err();
+        assert!(e.contains("outside 0%..100%"), "{outside}: {e}");
+    }
+    for wrong in ["ten", "", "%", ".", "1e", "4%%", "inf", "NaN"] {
+        let e = parse_fraction(wrong).unwrap_err();
+        assert!(e.contains("is not a ratio"), "{wrong}: {e}");
+    }
+    assert!(parse_fraction("0.0000000000000000001")
+        .unwrap_err()
+        .contains("more digits"));
+    // Exact comparison: 101 of 1000 equals 10.1%; 102 is above.
+    let t = parse_fraction("10.1%").unwrap();
+    assert!(t.cmp_share(101, 1000).is_eq());
+    assert!(t.cmp_share(102, 1000).is_gt());
+    assert!(t.cmp_share(u64::MAX, u64::MAX).is_gt());
+    assert!(t.cmp_share(0, 0).is_lt());
+}

@@ -110,16 +110,15 @@ pub(crate) fn build_policy(
         let at = ["credits", name.as_str(), "tiers"];
         let mut tiers = Vec::new();
         for row in &c.tiers {
-            let (threshold, strict) = match (row.from, row.above) {
-                (Some(f), None) => (f.0, false),
-                (None, Some(a)) => (a.0, true),
+            let (share, strict) = match (row.from, row.above) {
+                (Some(f), None) => (f, false),
+                (None, Some(a)) => (a, true),
                 _ => return err(&at, "each row has exactly one of `from` (at least) or `above` (strictly more), and `credit`"),
             };
             if let Some(prev) = tiers.last() {
                 let prev: &CreditTier = prev;
-                if threshold < prev.threshold
-                    || (threshold == prev.threshold && (prev.strict || !strict))
-                {
+                let order = share.cmp_exact(prev.share);
+                if order.is_lt() || (order.is_eq() && (prev.strict || !strict)) {
                     return err(
                         &at,
                         "rows must go from the lowest violation share to the highest",
@@ -127,7 +126,8 @@ pub(crate) fn build_policy(
                 }
             }
             tiers.push(CreditTier {
-                threshold,
+                share,
+                threshold: share.value(),
                 strict,
                 credit: row.credit.0,
             });
