@@ -5,7 +5,8 @@
 //!
 //! The file is written once, outside the measurement, to
 //! `target/bench-evaluate-tickets.jsonl`; the same file times the whole
-//! command (see BENCHMARKS.md).
+//! command (see BENCHMARKS.md). The once-through test run (`cargo test
+//! --benches`) uses 2,000 tickets of its own file instead.
 //!
 //! Run: `cargo bench --bench evaluate`.
 
@@ -26,7 +27,18 @@ use helpdesk_slo::policy::Config;
 use rng::SplitMix64;
 use tickets::synthetic_ticket;
 
+/// Tickets measured by `cargo bench`.
 const TICKETS: u64 = 200_000;
+
+/// How many tickets this run uses, and the file they are in: the test run
+/// (no `--bench` argument) only checks that the bench works.
+fn size() -> (u64, &'static str) {
+    if std::env::args().any(|a| a == "--bench") {
+        (TICKETS, "target/bench-evaluate-tickets.jsonl")
+    } else {
+        (2_000, "target/bench-evaluate-tickets-test.jsonl")
+    }
+}
 
 fn config() -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml");
@@ -37,14 +49,17 @@ fn config() -> Config {
 }
 
 /// Writes the tickets as JSON lines, once.
-fn input() -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-evaluate-tickets.jsonl");
+fn input(tickets: u64, file: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     if path.exists() {
         return path;
     }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("the input's folder");
+    }
     let mut rng = SplitMix64(11);
     let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("input file"));
-    for i in 0..TICKETS {
+    for i in 0..tickets {
         let t = synthetic_ticket(&mut rng, i);
         serde_json::to_writer(&mut out, &t).expect("ticket");
         writeln!(out).expect("newline");
@@ -78,9 +93,10 @@ fn run_once(cfg: &Config, path: &Path) -> u64 {
 
 fn evaluate(c: &mut Criterion) {
     let cfg = config();
-    let path = input();
+    let (tickets, file) = size();
+    let path = input(tickets, file);
     let mut group = c.benchmark_group("evaluate");
-    group.throughput(Throughput::Elements(TICKETS));
+    group.throughput(Throughput::Elements(tickets));
     group.sample_size(10);
     group.bench_function("file_200k_tickets_md_credits", |b| {
         b.iter(|| run_once(&cfg, &path))
