@@ -164,6 +164,9 @@ impl Config {
         path: &Path,
         files: &dyn IncludedFiles,
     ) -> Result<Self, ConfigError> {
+        // A syntax error first, at its own line: the passes below read the
+        // file as they go, and would blame a name the broken part defines.
+        serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text).map_err(|e| yaml_error(path, &e))?;
         let names = defined_names(text);
         let spec: ConfigSpec = names::with_names(names, || serde_yaml_ng::from_str(text))
             .map_err(|e| yaml_error(path, &e))?;

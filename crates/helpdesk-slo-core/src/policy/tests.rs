@@ -139,3 +139,30 @@ fn credit_thresholds_are_read_as_exact_fractions() {
     assert!(t.cmp_share(u64::MAX, u64::MAX).is_gt());
     assert!(t.cmp_share(0, 0).is_lt());
 }
+
+/// A syntax error late in the file is reported at its line, as the YAML
+/// parser sees it, not as a name the broken part would have defined.
+#[test]
+fn a_syntax_error_is_reported_first_at_its_own_line() {
+    let good = "calendars:\n  office: { timezone: Europe/London, hours: { mon-fri: [\"09:00-17:30\"] } }\n\
+                severities:\n  - { name: urgent, priorities: [urgent] }\n  - { name: normal, priorities: [normal] }\n\
+                default_severity: normal\n\
+                metrics:\n  first_response: { kind: first_response }\n\
+                plans:\n  standard:\n    default: true\n    calendar: office\n    targets:\n\
+                \x20     urgent: { first_response: 1h }\n";
+    assert!(Config::from_yaml(good, Path::new("c.yaml")).is_ok());
+    for (broken, what) in [
+        ("\t  normal: { first_response: 8h }\n", "a tab"),
+        ("      normal: \"unclosed\n", "an unclosed quote"),
+        ("    normal: { first_response: 8h }\n", "a bad indent"),
+    ] {
+        let text = format!("{good}{broken}");
+        let e = Config::from_yaml(&text, Path::new("c.yaml")).unwrap_err();
+        assert!(
+            e.line.is_some_and(|l| l >= 15),
+            "{what}: reported at {:?}: {e}",
+            e.line
+        );
+        assert!(!e.to_string().contains("unknown severity"), "{what}: {e}");
+    }
+}
