@@ -473,3 +473,49 @@ fn the_store_comes_from_the_flag_or_the_config_and_a_bad_one_exits_2() {
     assert!(stderr(&o).contains("store"), "{}", stderr(&o));
     assert!(!stderr(&o).contains("hunter2"), "{}", stderr(&o));
 }
+
+/// A token written into the config, where `{env: …}` or `{file: …}`
+/// belongs, is refused without ever being printed: not by `check`, not by
+/// `run`, whatever the log format.
+#[test]
+fn a_token_written_into_the_config_is_refused_and_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"),
+    )
+    .unwrap();
+    const CANARY: &str = "zdCanary7f3aPastedToken";
+    for (name, auth) in [
+        ("inline", format!("token: \"{CANARY}\"")),
+        ("under-env", format!("token: {{ env: \"{CANARY}-x\" }}")),
+        ("as-a-list", format!("token: [\"{CANARY}\"]")),
+    ] {
+        let config = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(
+            &config,
+            format!(
+                "{example}\nsources:\n  zendesk:\n    kind: zendesk\n    url: https://acme.zendesk.com\n    \
+                 auth: {{ email: ops@acme.com, {auth} }}\n    start_time: 2026-01-01T00:00:00Z\n"
+            ),
+        )
+        .unwrap();
+        let config = config.to_str().unwrap();
+        for args in [
+            vec!["check", "--config", config],
+            vec!["run", "--config", config, "--once"],
+            vec!["run", "--config", config, "--once", "--log-format", "json"],
+        ] {
+            let o = run(&args);
+            let (out, err) = (stdout(&o), stderr(&o));
+            assert_eq!(o.status.code(), Some(2), "{name} {args:?}: {err}");
+            assert!(
+                !out.contains("zdCanary") && !err.contains("zdCanary"),
+                "{name} {args:?}: {err}"
+            );
+            assert!(
+                err.contains("auth.token") || err.contains("env:"),
+                "{name} {args:?}: {err}"
+            );
+        }
+    }
+}

@@ -64,7 +64,16 @@ pub fn read_secret(spec: &SecretSpec) -> Result<String, String> {
     match (&spec.env, &spec.file) {
         (Some(name), None) => std::env::var(name)
             .map(|v| v.trim().to_string())
-            .map_err(|_| format!("environment variable {name} (named in the config for the API token) is not set")),
+            .map_err(|_| {
+                // Only a name that looks like one is printed: a token pasted
+                // under `env:` must not reach a log.
+                let shown = if SecretSpec::is_variable_name(name) {
+                    name.as_str()
+                } else {
+                    "(its name is not printed)"
+                };
+                format!("environment variable {shown} (named in the config for the API token) is not set")
+            }),
         (None, Some(path)) => std::fs::read_to_string(path)
             .map(|v| v.trim().to_string())
             .map_err(|e| format!("cannot read the API token file {}: {e}", path.display())),

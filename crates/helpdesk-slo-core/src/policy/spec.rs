@@ -590,13 +590,107 @@ impl<'de> Deserialize<'de> for InstantSpec {
 /// Where a secret comes from: never the config text itself. Exactly one of
 /// `env` (an environment variable) or `file` (a file; trailing whitespace
 /// ignored).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// Read by hand, not by serde's derive: no value written where a secret
+/// belongs is ever repeated in an error (a token pasted into the config, or
+/// into `env:`, would otherwise be printed by `check`, the reload answer
+/// and the daemon's log).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretSpec {
-    #[serde(default)]
     pub env: Option<String>,
-    #[serde(default)]
     pub file: Option<std::path::PathBuf>,
+}
+
+/// What a secret must be written as.
+const SECRET_FORMS: &str = "auth.token must be {env: VARIABLE} or {file: PATH}; a token written \
+     in the config is refused (it would end up in backups and logs)";
+
+impl SecretSpec {
+    /// An environment variable's name as people write them (`ZENDESK_TOKEN`):
+    /// uppercase letters, digits and `_`, not starting with a digit. Only
+    /// such a name is ever printed back.
+    pub fn is_variable_name(name: &str) -> bool {
+        !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct SecretVisitor;
+
+        impl SecretVisitor {
+            fn refuse<E: de::Error>() -> E {
+                E::custom(SECRET_FORMS)
+            }
+        }
+
+        impl<'de> Visitor<'de> for SecretVisitor {
+            type Value = SecretSpec;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("{env: VARIABLE} or {file: PATH}")
+            }
+
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<SecretSpec, E> {
+                Err(Self::refuse())
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<SecretSpec, E> {
+                Err(Self::refuse())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<SecretSpec, E> {
+                Err(Self::refuse())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<SecretSpec, E> {
+                Err(Self::refuse())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<SecretSpec, E> {
+                Err(Self::refuse())
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<SecretSpec, E> {
+                Err(Self::refuse())
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<SecretSpec, A::Error> {
+                Err(Self::refuse())
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretSpec, A::Error> {
+                let mut spec = SecretSpec {
+                    env: None,
+                    file: None,
+                };
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "env" => {
+                            // Read as any value, so a token pasted here is
+                            // never in a type error either.
+                            let value: serde_yaml_ng::Value = map.next_value()?;
+                            match value.as_str() {
+                                Some(name) if SecretSpec::is_variable_name(name) => {
+                                    spec.env = Some(name.to_string());
+                                }
+                                _ => {
+                                    return Err(de::Error::custom(
+                                        "auth.token.env: not an environment variable's name (uppercase \
+                                         letters, digits and _, such as ZENDESK_API_TOKEN); what \
+                                         is written there is not printed, in case it is a token",
+                                    ))
+                                }
+                            }
+                        }
+                        "file" => spec.file = Some(map.next_value()?),
+                        other => return Err(de::Error::unknown_field(other, &["env", "file"])),
+                    }
+                }
+                Ok(spec)
+            }
+        }
+
+        d.deserialize_any(SecretVisitor)
+    }
 }
 
 /// How to authenticate to a helpdesk.
