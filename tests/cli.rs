@@ -519,3 +519,37 @@ fn a_token_written_into_the_config_is_refused_and_never_printed() {
         }
     }
 }
+
+/// A command piped into a reader that stops early (`| head -1`) ends
+/// quietly, without a panic and its exit status 101.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    use std::io::Read;
+    let mut child = bin()
+        .args([
+            "calendar",
+            "show",
+            "--config",
+            "examples/celigo.yaml",
+            "--calendar",
+            "essential",
+            "--start",
+            "2026-11-02T00:00:00Z",
+            "--days",
+            "3000",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, then hang up.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    let _ = stdout.read(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+}

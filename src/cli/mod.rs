@@ -157,6 +157,12 @@ enum Command {
 /// Runs the CLI on the process arguments.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(
+        cli.command,
+        Command::Run(_) | Command::Demo(_) | Command::Simulate(_)
+    ) {
+        end_quietly_on_a_closed_pipe();
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(msg)) => {
@@ -167,6 +173,21 @@ pub fn main() -> ExitCode {
             eprintln!("error: {msg}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// A command that prints and exits (`check`, `report --stdout`, `calendar
+/// show`, …) piped into `head` ends quietly when the reader closes the
+/// pipe, as Unix tools do, instead of panicking on the failed write: the
+/// default action of SIGPIPE, which Rust's runtime ignores, is restored.
+/// Not for the commands that serve (`run`, `demo`, `simulate`): a client
+/// that hangs up must not end a server.
+fn end_quietly_on_a_closed_pipe() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: signal() with SIG_DFL installs no handler of ours and touches
+    // no memory; it runs before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
