@@ -12,8 +12,11 @@
 //!   the reference data they refer to ([`Source::stream_groups`]); the
 //!   source's request budget and its `Retry-After` hold them all.
 //! * A page that fails (rate limit, 5xx, timeout, malformed JSON) is retried
-//!   from the same cursor, never skipped: `Retry-After` is honoured, other
-//!   failures back off exponentially with jitter up to a minute.
+//!   from the same cursor, never skipped: `Retry-After` is honoured (at most
+//!   15 minutes), other failures back off exponentially with jitter up to a
+//!   minute. An answer that needs a person (401, 403, 404) is retried the
+//!   same way; three in a row are logged as needing attention and retried
+//!   every five minutes (a backfill with `--once` stops then).
 //! * Only tickets whose timeline changed are recomputed; their clocks are
 //!   marked stale in the same transaction as the change, so clocks lost to a
 //!   crash between the two are recomputed at the next start. A backfill

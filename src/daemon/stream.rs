@@ -21,6 +21,44 @@ const ONCE_MAX_FAILURES: u32 = 12;
 /// waits before it tries again.
 const FATAL_RETRY: Duration = Duration::from_secs(300);
 
+/// Consecutive failures that need a person (401, 403, 404) before the
+/// daemon says so and slows down: one such answer is often a blip (a
+/// token rotated a moment late, a proxy restarting), retried like any
+/// other failure.
+const FATAL_ATTEMPTS: u32 = 3;
+
+/// The longest backoff between retries of a failed page.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// What to do after a failed attempt at a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Try the same page again after this long.
+    Retry(Duration),
+    /// Say the source needs a person, and try again after this long.
+    Attention(Duration),
+    /// A backfill gives up (the command fails, saying why).
+    GiveUp,
+}
+
+/// The rule for failed pages: back off and retry; a failure that needs a
+/// person only counts as one after [`FATAL_ATTEMPTS`] in a row; a backfill
+/// (`once`) gives up instead of waiting for a person, or after
+/// [`ONCE_MAX_FAILURES`] failures of any kind.
+fn after_failure(fatal: bool, failures: u32, backoff: Duration, once: bool) -> Step {
+    if fatal && failures >= FATAL_ATTEMPTS {
+        return if once {
+            Step::GiveUp
+        } else {
+            Step::Attention(FATAL_RETRY)
+        };
+    }
+    if once && failures >= ONCE_MAX_FAILURES {
+        return Step::GiveUp;
+    }
+    Step::Retry(backoff)
+}
+
 /// What a stream's reader hands the poll loop.
 pub(super) enum Fetched {
     Page(Page),
@@ -98,34 +136,32 @@ impl StreamReader {
                     shared.gate.hold(wait + jitter(250)).await;
                     continue;
                 }
-                Err(e @ (SourceError::Transient(_) | SourceError::Malformed { .. })) => {
+                Err(e) => {
                     retried();
                     failures += 1;
-                    // A backfill (--once) gives up on a page that keeps
-                    // failing instead of waiting forever; the daemon keeps
-                    // trying.
-                    if shared.once && failures >= ONCE_MAX_FAILURES {
-                        let msg =
-                            format!("stream {stream}: {failures} attempts failed, the last: {e}");
-                        let _ = self.out.send(Fetched::Failed(msg)).await;
-                        return;
-                    }
-                    warn!(stream, error = %e, backoff_ms = backoff.as_millis() as u64, "poll failed; retrying the same page");
-                    let wait = backoff + jitter(backoff.as_millis() as u64 / 2);
-                    if sleep_or_stop(wait, &mut self.shutdown).await {
-                        return;
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(60));
-                    continue;
-                }
-                Err(SourceError::Fatal(msg)) => {
-                    error!(stream, error = %msg, "poll failed and needs attention");
-                    if shared.once {
-                        let _ = self.out.send(Fetched::Failed(msg)).await;
-                        return;
-                    }
-                    if sleep_or_stop(FATAL_RETRY, &mut self.shutdown).await {
-                        return;
+                    let fatal = matches!(e, SourceError::Fatal(_));
+                    match after_failure(fatal, failures, backoff, shared.once) {
+                        Step::GiveUp => {
+                            let msg = format!(
+                                "stream {stream}: {failures} attempts failed, the last: {e}"
+                            );
+                            let _ = self.out.send(Fetched::Failed(msg)).await;
+                            return;
+                        }
+                        Step::Retry(wait) => {
+                            warn!(stream, error = %e, backoff_ms = wait.as_millis() as u64, "poll failed; retrying the same page");
+                            let wait = wait + jitter(wait.as_millis() as u64 / 2);
+                            if sleep_or_stop(wait, &mut self.shutdown).await {
+                                return;
+                            }
+                            backoff = (backoff * 2).min(MAX_BACKOFF);
+                        }
+                        Step::Attention(wait) => {
+                            error!(stream, error = %e, attempts = failures, retry_in_s = wait.as_secs(), "poll failed and needs attention");
+                            if sleep_or_stop(wait, &mut self.shutdown).await {
+                                return;
+                            }
+                        }
                     }
                     continue;
                 }
@@ -138,5 +174,51 @@ impl StreamReader {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    /// One 401 is retried like any failure, a second later; three in a row
+    /// need a person: the daemon says so and waits five minutes, a backfill
+    /// stops.
+    #[test]
+    fn a_failure_that_needs_a_person_is_retried_before_it_is_called_one() {
+        assert_eq!(after_failure(true, 1, SECOND, false), Step::Retry(SECOND));
+        assert_eq!(
+            after_failure(true, 2, 2 * SECOND, true),
+            Step::Retry(2 * SECOND)
+        );
+        assert_eq!(
+            after_failure(true, 3, 4 * SECOND, false),
+            Step::Attention(FATAL_RETRY)
+        );
+        assert_eq!(after_failure(true, 3, 4 * SECOND, true), Step::GiveUp);
+    }
+
+    /// Other failures are retried with the backoff; only a backfill gives
+    /// up, after [`ONCE_MAX_FAILURES`].
+    #[test]
+    fn other_failures_back_off_and_only_a_backfill_gives_up() {
+        assert_eq!(
+            after_failure(false, 5, 16 * SECOND, false),
+            Step::Retry(16 * SECOND)
+        );
+        assert_eq!(
+            after_failure(false, 500, MAX_BACKOFF, false),
+            Step::Retry(MAX_BACKOFF)
+        );
+        assert_eq!(
+            after_failure(false, ONCE_MAX_FAILURES - 1, SECOND, true),
+            Step::Retry(SECOND)
+        );
+        assert_eq!(
+            after_failure(false, ONCE_MAX_FAILURES, SECOND, true),
+            Step::GiveUp
+        );
     }
 }
