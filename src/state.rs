@@ -41,7 +41,7 @@ impl DaemonState {
     ) -> DaemonState {
         DaemonState {
             config: RwLock::new(config),
-            config_text: RwLock::new(config_text),
+            config_text: RwLock::new(without_credentials(&config_text)),
             config_path: config_path.to_path_buf(),
             live: Mutex::new(Live::new()),
             health: Mutex::new(Health::default()),
@@ -76,8 +76,9 @@ impl DaemonState {
             .unwrap_or_else(|e| e.into_inner().clone())
     }
 
-    /// The config file's text as loaded (it holds no secrets: tokens come
-    /// from the environment or files it names).
+    /// The config file's text as loaded, with the credentials of any URL
+    /// in it hidden (tokens never are in it: they come from the
+    /// environment or files it names, and a config with one is refused).
     pub fn config_text(&self) -> String {
         self.config_text
             .read()
@@ -94,7 +95,7 @@ impl DaemonState {
             *c = config;
         }
         if let Ok(mut t) = self.config_text.write() {
-            *t = text;
+            *t = without_credentials(&text);
         }
     }
 
@@ -147,5 +148,62 @@ impl DaemonState {
             .map_err(|_| "the daemon is shutting down".to_string())?;
         rx.await
             .map_err(|_| "the daemon is shutting down".to_string())?
+    }
+}
+
+/// `text` with the user and password of every URL in it (`https://user:pw@host`)
+/// replaced by `***`: what `/config` serves.
+fn without_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        // The authority ends where the path, the line or the YAML value
+        // does.
+        let end = after
+            .find(|c: char| c.is_whitespace() || "/?#\"'}],".contains(c))
+            .unwrap_or(after.len());
+        let authority = &after[..end];
+        match authority.rfind('@') {
+            Some(userinfo) => {
+                out.push_str("***");
+                out.push_str(&authority[userinfo..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod credentials_tests {
+    use super::without_credentials;
+
+    #[test]
+    fn credentials_in_urls_are_hidden_and_the_rest_is_kept() {
+        let text = "url: https://ops:hunter2@acme.zendesk.com/api\n\
+                    store: \"postgres://slo:pw@db:5432/slo?sslmode=require\"\n\
+                    other: { a: http://example.com, b: x@y }\n";
+        let shown = without_credentials(text);
+        assert!(
+            !shown.contains("hunter2") && !shown.contains(":pw@"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("url: https://***@acme.zendesk.com/api"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("postgres://***@db:5432/slo?sslmode=require"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("{ a: http://example.com, b: x@y }"),
+            "{shown}"
+        );
+        assert_eq!(without_credentials("no urls: here"), "no urls: here");
     }
 }
