@@ -43,7 +43,7 @@ pub(crate) struct DemoArgs {
     /// [default: a new folder under the system's temp folder].
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
-    /// Days of ticket history before now.
+    /// Days of ticket history before now, 60 to 730.
     #[arg(long, default_value_t = 75, value_parser = clap::value_parser!(u32).range(60..=730))]
     days: u32,
     /// Tickets created per day, on average.

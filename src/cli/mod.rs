@@ -28,9 +28,10 @@ use crate::policy::Config;
     version,
     about = "Business-hours-aware SLA/SLO attainment from helpdesk tickets",
     long_about = "Business-hours-aware SLA/SLO attainment from helpdesk tickets.\n\n\
-        Computes when SLA clocks are due on support calendars (time zone, weekly hours, \
-        holidays, closures), validates configs, and (as it grows) polls helpdesks and \
-        exposes Prometheus metrics and monthly reports.",
+        Polls helpdesks (Zendesk) into a store, keeps every ticket's SLA clocks current on \
+        support calendars (time zone, weekly hours, holidays, closures), and exposes them as \
+        Prometheus metrics, a JSON API, alert rules and monthly reports; evaluates exported \
+        tickets offline. Exit status: 0 ok, 1 a failure at run time, 2 bad input.",
     after_help = "Examples:\n  helpdesk-slo check --config examples/celigo.yaml\n  \
         helpdesk-slo calendar deadline --config examples/celigo.yaml --calendar preferred \
         --start 2026-11-20T16:30:00Z --duration 4h"
