@@ -55,6 +55,14 @@ const CASES: &[(&str, &str)] = &[
         r#"tests/testdata/config/invalid-missing-holiday-file.yaml: calendars.support.holidays: cannot read holiday file "no-such-file.ics" (looked for tests/testdata/config/no-such-file.ics): No such file or directory (os error 2)"#,
     ),
     (
+        "invalid-precedence-word.yaml",
+        r#"tests/testdata/config/invalid-precedence-word.yaml:9:17: plans.gold.precedence: "two" is not a whole number; write one such as 2 (higher wins)"#,
+    ),
+    (
+        "invalid-schedule-shorthand.yaml",
+        r#"tests/testdata/config/invalid-schedule-shorthand.yaml:4:13: reports.schedule: schedule "@fortnightly" is not a shorthand this build knows; write one of @yearly, @annually, @monthly, @weekly, @daily, @hourly, or the 5 fields of crontab such as "0 6 1 * *" (06:00 on the 1st)"#,
+    ),
+    (
         "invalid-missing-timezone.yaml",
         r#"tests/testdata/config/invalid-missing-timezone.yaml:3:5: calendars.support: missing field `timezone`"#,
     ),

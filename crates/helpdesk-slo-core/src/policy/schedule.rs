@@ -139,6 +139,12 @@ impl Schedule {
             text.to_ascii_lowercase()
         } else {
             let fields: Vec<&str> = text.split_whitespace().collect();
+            if text.starts_with('@') {
+                return Err(format!(
+                    "schedule \"{expression}\" is not a shorthand this build knows; write one of {}, or the 5 fields of crontab such as \"0 6 1 * *\" (06:00 on the 1st)",
+                    SHORTHANDS.join(", ")
+                ));
+            }
             if fields.len() != 5 {
                 return Err(format!(
                     "schedule \"{expression}\" has {} fields; write the 5 fields of crontab: minute hour day-of-month month day-of-week, such as \"0 6 1 * *\" (06:00 on the 1st), or @monthly",

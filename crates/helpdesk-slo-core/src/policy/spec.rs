@@ -190,6 +190,40 @@ pub struct MetricSpec {
     pub description: Option<String>,
 }
 
+/// A whole number (`precedence: 2`), with an error that says so instead of
+/// naming a Rust type (`expected i32`).
+fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+    struct Whole;
+    impl Visitor<'_> for Whole {
+        type Value = Option<i32>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a whole number such as 2 (higher wins)")
+        }
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Option<i32>, E> {
+            i32::try_from(n)
+                .map(Some)
+                .map_err(|_| E::custom(format!("{n} is too large; write a whole number such as 2")))
+        }
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Option<i32>, E> {
+            self.visit_i64(i64::try_from(n).unwrap_or(i64::MAX))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Option<i32>, E> {
+            Ok(None)
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Option<i32>, E> {
+            Err(E::custom(format!(
+                "{s:?} is not a whole number; write one such as 2 (higher wins)"
+            )))
+        }
+        fn visit_f64<E: de::Error>(self, n: f64) -> Result<Option<i32>, E> {
+            Err(E::custom(format!(
+                "{n} is not a whole number; write one such as 2 (higher wins)"
+            )))
+        }
+    }
+    d.deserialize_any(Whole)
+}
+
 /// A ratio written `95%` or `0.95`.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Ratio(pub f64);
@@ -392,7 +426,7 @@ pub struct PlanSpec {
     #[serde(default)]
     pub default: bool,
     /// Higher wins when several plans match one ticket.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub precedence: Option<i32>,
     pub calendar: Ref<CalendarKind>,
     /// Share of clocks that should be met (e.g. 95%).
