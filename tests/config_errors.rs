@@ -55,6 +55,10 @@ const CASES: &[(&str, &str)] = &[
         r#"tests/testdata/config/invalid-missing-holiday-file.yaml: calendars.support.holidays: cannot read holiday file "no-such-file.ics" (looked for tests/testdata/config/no-such-file.ics): No such file or directory (os error 2)"#,
     ),
     (
+        "invalid-poll-interval-words.yaml",
+        r#"tests/testdata/config/invalid-poll-interval-words.yaml:9:20: sources.zendesk.poll_interval: "5 minutes" is not a duration (unknown unit "minutes"); write a number and a unit, such as 45m, 4h, 1h30m or 2d (d = 24 hours), units d, h, m, s in that order"#,
+    ),
+    (
         "invalid-precedence-word.yaml",
         r#"tests/testdata/config/invalid-precedence-word.yaml:9:17: plans.gold.precedence: "two" is not a whole number; write one such as 2 (higher wins)"#,
     ),

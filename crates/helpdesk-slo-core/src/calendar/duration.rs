@@ -48,9 +48,17 @@ impl FromStr for BusinessDuration {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
+        Self::parse_where_a_day_is(text, "one business day of the calendar")
+    }
+}
+
+impl BusinessDuration {
+    /// Parses `text`; an error says what `d` means where it is written
+    /// (a business day for a target, 24 hours for a poll interval).
+    pub fn parse_where_a_day_is(text: &str, day: &str) -> Result<Self, String> {
         let invalid = |why: &str| {
             format!(
-                "\"{text}\" is not a duration ({why}); write a number and a unit, such as 45m, 4h, 1h30m or 2d (d = one business day of the calendar), units d, h, m, s in that order"
+                "\"{text}\" is not a duration ({why}); write a number and a unit, such as 45m, 4h, 1h30m or 2d (d = {day}), units d, h, m, s in that order"
             )
         };
         let s = text.trim();

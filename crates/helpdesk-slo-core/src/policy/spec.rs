@@ -190,6 +190,18 @@ pub struct MetricSpec {
     pub description: Option<String>,
 }
 
+/// A duration on the wall clock (`poll_interval: 5m`): `d` is 24 hours, and
+/// errors say so.
+struct WallDuration(BusinessDuration);
+
+impl<'de> Deserialize<'de> for WallDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::de::parse_str(d, "a duration such as 30s, 1m or 5m", |s| {
+            BusinessDuration::parse_where_a_day_is(s, "24 hours").map(WallDuration)
+        })
+    }
+}
+
 /// A whole number (`precedence: 2`), with an error that says so instead of
 /// naming a Rust type (`expected i32`).
 fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
@@ -784,7 +796,7 @@ impl<'de> Deserialize<'de> for SourceSpec {
                     match key.as_str() {
                         "kind" => kind = Some(map.next_value::<String>()?),
                         "poll_interval" => {
-                            poll_interval = map.next_value::<Option<BusinessDuration>>()?
+                            poll_interval = map.next_value::<Option<WallDuration>>()?.map(|w| w.0)
                         }
                         "requests_per_minute" => {
                             requests_per_minute = map.next_value::<Option<u32>>()?
