@@ -55,6 +55,10 @@ const CASES: &[(&str, &str)] = &[
         r#"tests/testdata/config/invalid-missing-holiday-file.yaml: calendars.support.holidays: cannot read holiday file "no-such-file.ics" (looked for tests/testdata/config/no-such-file.ics): No such file or directory (os error 2)"#,
     ),
     (
+        "invalid-objective-100.yaml",
+        r#"tests/testdata/config/invalid-objective-100.yaml:10: plans.gold.objective: objective 100%: give one above 0% and below 100%, such as 99.9% (100% leaves no error budget: one breach would use it all, and burn-rate alerts could not be computed)"#,
+    ),
+    (
         "invalid-poll-interval-words.yaml",
         r#"tests/testdata/config/invalid-poll-interval-words.yaml:9:20: sources.zendesk.poll_interval: "5 minutes" is not a duration (unknown unit "minutes"); write a number and a unit, such as 45m, 4h, 1h30m or 2d (d = 24 hours), units d, h, m, s in that order"#,
     ),

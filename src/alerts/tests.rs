@@ -180,13 +180,16 @@ fn configs_without_plans_or_budget_are_rejected() {
     let err = config_rules(&no_plans, "cal", &Options::default()).unwrap_err();
     assert!(err.contains("no plans"), "{err}");
 
+    // An objective of 100% leaves no budget to burn: the config itself is
+    // refused, so `check` says what `rules` would.
     let full = CONFIG.replace("objective: 90%", "objective: 100%");
-    let cfg = Config::from_yaml(&full, Path::new("team.yaml")).unwrap();
-    let err = config_rules(&cfg, "team", &Options::default()).unwrap_err();
-    assert!(
-        err.contains("plans.gold") && err.contains("no error budget"),
-        "{err}"
-    );
+    let err = Config::from_yaml(&full, Path::new("team.yaml")).unwrap_err();
+    assert_eq!(err.key.as_deref(), Some("plans.gold.objective"), "{err}");
+    assert!(err.message.contains("no error budget"), "{err}");
+    // The rules keep their own check for a policy built otherwise.
+    assert!(super::burn::pairs(1.0)
+        .unwrap_err()
+        .contains("no error budget"));
 }
 
 #[test]

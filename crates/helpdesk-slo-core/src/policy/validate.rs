@@ -168,6 +168,19 @@ pub(crate) fn build_policy(
         if p.matches.is_empty() && !p.default {
             return err(&at, "the plan matches no ticket: give `match` (organization_tags, organization_ids, organization_field, ticket_tags, ticket_field) or `default: true`");
         }
+        // Attainment, the error budget and the alert rules divide by what
+        // an objective leaves: 0% promises nothing, 100% leaves no budget.
+        if let Some(o) = p.objective.filter(|o| !(o.0 > 0.0 && o.0 < 1.0)) {
+            let shown = (o.0 * 1000.0).round() / 10.0;
+            return err(
+                &["plans", name.as_str(), "objective"],
+                format!(
+                    "objective {shown}%: give one above 0% and below 100%, such as 99.9% \
+                     (100% leaves no error budget: one breach would use it all, and burn-rate \
+                     alerts could not be computed)"
+                ),
+            );
+        }
         let calendar = |n: &str| -> Arc<Calendar> {
             calendars
                 .get(n)
