@@ -43,6 +43,9 @@ impl Zendesk {
         } else {
             self.start_time
         };
+        // A cursor stored empty (by a build before this one, after an
+        // empty first page) means: never polled.
+        let cursor = cursor.filter(|c| !c.is_empty());
         let start = |c: Option<&str>| -> Result<String, SourceError> {
             match c {
                 None => Ok(first.to_string()),
@@ -52,10 +55,7 @@ impl Zendesk {
                 ))),
             }
         };
-        let cursor_query = |c: Option<&str>| match c {
-            None => ("start_time", first.to_string()),
-            Some(c) => ("cursor", c.to_string()),
-        };
+        let cursor_query = |c: Option<&str>| cursor_query(c, first);
         match stream {
             "users" => {
                 let path = "/api/v2/incremental/users/cursor.json";
@@ -72,6 +72,7 @@ impl Zendesk {
                     page.after_cursor,
                     page.end_of_stream,
                     cursor,
+                    first,
                 ))
             }
             "tickets" => {
@@ -90,6 +91,7 @@ impl Zendesk {
                     page.after_cursor,
                     page.end_of_stream,
                     cursor,
+                    first,
                 ))
             }
             "organizations" => {
@@ -109,6 +111,7 @@ impl Zendesk {
                     page.end_time,
                     page.end_of_stream,
                     cursor,
+                    first,
                 ))
             }
             "ticket_events" => {
@@ -176,6 +179,7 @@ impl Zendesk {
                     end_time,
                     page.end_of_stream,
                     cursor,
+                    first,
                 ))
             }
             other => Err(SourceError::Fatal(format!(
@@ -204,39 +208,127 @@ impl Zendesk {
     }
 }
 
+/// A stored cursor that says "from this start time": what a cursor-based
+/// stream resumes from when Zendesk has given no cursor yet (an empty
+/// first page may come with `after_cursor: null`).
+const FROM_START_TIME: &str = "start_time:";
+
+/// The query that resumes a cursor-based stream from `cursor` (`None`:
+/// never polled, from `first`).
+fn cursor_query(cursor: Option<&str>, first: i64) -> (&'static str, String) {
+    match cursor.filter(|c| !c.is_empty()) {
+        None => ("start_time", first.to_string()),
+        Some(c) => match c.strip_prefix(FROM_START_TIME) {
+            Some(time) => ("start_time", time.to_string()),
+            None => ("cursor", c.to_string()),
+        },
+    }
+}
+
+/// A cursor-based page and where its stream goes on from: the page's
+/// `after_cursor`; without one, where the stream was (`old`); never
+/// polled before, the start time, so that an empty cursor is never stored.
 fn cursor_page(
     stream: &str,
     records: Vec<Record>,
     after: Option<String>,
     end: bool,
     old: Option<&str>,
+    first: i64,
 ) -> Page {
+    let cursor = after
+        .filter(|a| !a.is_empty())
+        .or_else(|| old.filter(|o| !o.is_empty()).map(str::to_string))
+        .unwrap_or_else(|| format!("{FROM_START_TIME}{first}"));
     Page {
         stream: stream.to_string(),
         records,
-        // No after_cursor: stay where we are.
-        cursor: after
-            .or_else(|| old.map(str::to_string))
-            .unwrap_or_default(),
+        cursor,
         caught_up: end,
     }
 }
 
+/// A time-based page and where its stream goes on from: the page's
+/// `end_time`; without one, where the stream was; never polled before, the
+/// start time (never an empty cursor).
 fn time_page(
     stream: &str,
     records: Vec<Record>,
     end_time: Option<i64>,
     end: bool,
     old: Option<&str>,
+    first: i64,
 ) -> Page {
     Page {
         stream: stream.to_string(),
         records,
         cursor: end_time
             .map(|t| t.to_string())
-            .or_else(|| old.map(str::to_string))
-            .unwrap_or_default(),
+            .or_else(|| old.filter(|o| !o.is_empty()).map(str::to_string))
+            .unwrap_or_else(|| first.to_string()),
         caught_up: end,
+    }
+}
+
+#[cfg(test)]
+mod cursor_tests {
+    use super::*;
+
+    const FIRST: i64 = 1_767_225_600;
+
+    /// An empty first page without a cursor (`after_cursor: null`) stores
+    /// where the stream starts, and the next poll asks from there: never
+    /// `cursor=` with nothing, which Zendesk answers 400 forever.
+    #[test]
+    fn an_empty_first_page_without_a_cursor_resumes_from_the_start_time() {
+        let page = cursor_page("users", Vec::new(), None, true, None, FIRST);
+        assert_eq!(page.cursor, format!("start_time:{FIRST}"));
+        assert_eq!(
+            cursor_query(Some(&page.cursor), FIRST),
+            ("start_time", FIRST.to_string())
+        );
+        // A cursor an older build stored empty reads as never polled.
+        assert_eq!(
+            cursor_query(Some(""), FIRST),
+            ("start_time", FIRST.to_string())
+        );
+        assert_eq!(cursor_query(None, FIRST), ("start_time", FIRST.to_string()));
+    }
+
+    #[test]
+    fn a_page_goes_on_from_its_cursor_else_from_where_the_stream_was() {
+        let after = cursor_page(
+            "tickets",
+            Vec::new(),
+            Some("MTc4".into()),
+            false,
+            None,
+            FIRST,
+        );
+        assert_eq!(
+            cursor_query(Some(&after.cursor), FIRST),
+            ("cursor", "MTc4".to_string())
+        );
+        let kept = cursor_page(
+            "tickets",
+            Vec::new(),
+            Some(String::new()),
+            true,
+            Some("MTc4"),
+            FIRST,
+        );
+        assert_eq!(kept.cursor, "MTc4");
+        let time = time_page("organizations", Vec::new(), None, true, Some(""), FIRST);
+        assert_eq!(time.cursor, FIRST.to_string());
+        let time = time_page(
+            "organizations",
+            Vec::new(),
+            Some(FIRST + 60),
+            true,
+            None,
+            FIRST,
+        );
+        assert_eq!(time.cursor, (FIRST + 60).to_string());
     }
 }
 
