@@ -553,3 +553,28 @@ fn a_closed_pipe_ends_a_command_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert_ne!(out.status.code(), Some(101), "{err}");
 }
+
+/// A failure at run time (the port is taken) exits 1, bad input exits 2:
+/// the daemon's errors keep the README's exit statuses apart.
+#[test]
+fn a_port_in_use_is_a_runtime_failure_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml");
+    let store = dir.path().join("store.sqlite");
+    let o = run(&[
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--listen",
+        &addr,
+        // Were the port free, a run without sources would end at once.
+        "--once",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot listen on"), "{}", stderr(&o));
+    drop(taken);
+}
