@@ -158,23 +158,7 @@ impl SqliteStore {
             }
         }
         let conn = Connection::open(&path).map_err(|e| sql_error(&path, "opening the file", e))?;
-        let mut store = SqliteStore {
-            conn,
-            path,
-            keys: RefCell::default(),
-            stale: RefCell::default(),
-            chunks: RefCell::default(),
-            generation: Arc::default(),
-            changed_in: RefCell::default(),
-            directory: Arc::default(),
-            lookups: RefCell::default(),
-            rows: RefCell::default(),
-            every_key_known: Cell::new(false),
-        };
-        store.configure(true)?;
-        store.migrate()?;
-        store.every_key_known.set(store.has_no_tickets()?);
-        Ok(store)
+        Self::writer(conn, path, true)
     }
 
     /// A store in memory, for tests.
@@ -182,6 +166,12 @@ impl SqliteStore {
         let path = PathBuf::from(":memory:");
         let conn = Connection::open_in_memory()
             .map_err(|e| sql_error(&path, "opening an in-memory database", e))?;
+        Self::writer(conn, path, false)
+    }
+
+    /// The writing connection's store on `conn`: configured (`file`: the
+    /// pragmas of a file, WAL among them), migrated to [`SCHEMA_VERSION`].
+    fn writer(conn: Connection, path: PathBuf, file: bool) -> Result<Self, StoreError> {
         let mut store = SqliteStore {
             conn,
             path,
@@ -195,7 +185,7 @@ impl SqliteStore {
             rows: RefCell::default(),
             every_key_known: Cell::new(false),
         };
-        store.configure(false)?;
+        store.configure(file)?;
         store.migrate()?;
         store.every_key_known.set(store.has_no_tickets()?);
         Ok(store)
