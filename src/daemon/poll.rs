@@ -313,7 +313,10 @@ impl PollLoop {
             let batch = std::mem::take(&mut this.pages);
             this.records = 0;
             self.hand_over(batch, backfilling).await?;
-            if timing.last_log.elapsed() >= PROGRESS_EVERY || (caught_up && backfilling) {
+            // A routine poll takes a moment and says nothing at info: only
+            // a backfill, or a poll that has run for a while, reports.
+            let long = backfilling || group_started.elapsed() >= PROGRESS_EVERY;
+            if long && (timing.last_log.elapsed() >= PROGRESS_EVERY || (caught_up && backfilling)) {
                 self.log_progress(&mut streams, backfilling, timing, group_started);
                 timing.last_log = Instant::now();
             }
