@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
-use tracing::{info, Instrument};
+use tracing::{info, warn, Instrument};
 
 use super::early::{EarlyRecompute, EARLY_RECOMPUTE_MIN};
 use super::health::{count_recomputed, update_stored_counts, with_health};
@@ -495,6 +495,11 @@ impl PollLoop {
                 secs = started.elapsed().as_secs(),
                 "caught up with every stream"
             );
+            // The backfill's write-ahead log back into the file: a store
+            // that keeps a log as large as its data wastes the disk.
+            if let Err(e) = blocking(&self.store, |s| Ok(s.checkpoint()?)).await {
+                warn!(error = %e, "could not checkpoint the store after the backfill");
+            }
         }
         Ok(())
     }
