@@ -128,19 +128,32 @@ fn config() -> &'static Config {
 const HOLIDAY_CONFIG: &str = "calendars:
   uk:
     timezone: Europe/London
-    hours: { mon-fri: \"09:00-17:00\" }
+    hours: { mon-fri: [\"09:00-17:00\"] }
     holidays:
       - file: holidays.ics
+severities:
+  - { name: high, priorities: [high] }
 metrics:
   first_response: { kind: first_response }
-severities: [high]
 plans:
   standard:
+    default: true
     calendar: uk
     objective: 95%
     targets:
       high: { first_response: 4h }
 ";
+
+/// The undamaged documents load: the damaged ones reach the parsers.
+#[test]
+fn the_undamaged_documents_load() {
+    let files = MemoryFiles::new().with("holidays.ics", String::from_utf8_lossy(ics()));
+    let c = Config::from_yaml_with(HOLIDAY_CONFIG, Path::new("fuzz.yaml"), &files).unwrap();
+    // The file's bank holidays are in (eight a year).
+    assert!(c.calendars["uk"].rules().holidays.len() >= 8);
+    serde_json::from_slice::<Ticket>(ticket()).unwrap();
+    config_files::from_yaml(&String::from_utf8_lossy(celigo()), Path::new("fuzz.yaml")).unwrap();
+}
 
 fn ics() -> &'static [u8] {
     static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
