@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, info_span, Instrument};
 
 use super::health::update_stored_counts;
-use super::poll::{PollLoop, PollSettings};
+use super::poll::{supervise, PollSettings, RESTART_FIRST};
 use super::recompute::Recompute;
 use super::reload::{read_config, serve_reloads};
 use super::store_access::{self, blocking, SharedStore};
@@ -109,15 +109,27 @@ pub(super) async fn run_with(
         .instrument(span.clone())
         .await?;
         let settings = poll_settings(spec, &opts);
-        let poll = PollLoop::new(
-            name,
-            source,
-            store.clone(),
-            state.clone(),
-            settings,
-            shutdown.clone(),
-        );
-        tasks.push(tokio::spawn(poll.run().instrument(span)));
+        // The first adapter was built above, so a bad source fails the
+        // start; a restart builds a fresh one.
+        let first = std::sync::Mutex::new(Some(source));
+        let (name2, spec2) = (name.clone(), spec.clone());
+        let build = move || {
+            if let Some(s) = first.lock().ok().and_then(|mut f| f.take()) {
+                return Ok(s);
+            }
+            crate::sources::build(&name2, &spec2).map_err(DaemonError::BuildSource)
+        };
+        tasks.push(tokio::spawn(
+            supervise(
+                name.clone(),
+                build,
+                store.clone(),
+                state.clone(),
+                settings,
+                shutdown.clone(),
+            )
+            .instrument(span),
+        ));
     }
     state.dirty.notify_one();
     let mut summary = Summary::default();
@@ -172,6 +184,7 @@ fn poll_settings(spec: &SourceSpec, opts: &Options) -> PollSettings {
             }),
         once: opts.once,
         early_on_idle_cpu: !opts.early_recompute_at_normal_priority,
+        restart_after: RESTART_FIRST,
     }
 }
 

@@ -7,7 +7,8 @@
 //!   text 0.0.4 otherwise. A scrape copies bytes; nothing is computed.
 //! * `GET /-/healthy`: 200 while the process serves.
 //! * `GET /-/ready`: 200 once the store is loaded and the first figures are
-//!   rendered, 503 before.
+//!   rendered and while every source's poll loop runs; 503 with the reason
+//!   otherwise.
 //! * `POST /-/reload` (or `PUT`): reloads the config file like SIGHUP; 200
 //!   with what changed, or 400 with why the new config was rejected (the old
 //!   one keeps running).
@@ -167,17 +168,14 @@ async fn handle(state: &DaemonState, req: Request<Incoming>) -> Resp {
     match (req.method(), path.as_str()) {
         (&Method::GET, "/metrics") => metrics(state, &req),
         (&Method::GET, "/-/healthy") => respond(StatusCode::OK, "text/plain", "OK\n"),
-        (&Method::GET, "/-/ready") => {
-            if state.is_ready() {
-                respond(StatusCode::OK, "text/plain", "ready\n")
-            } else {
-                respond(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "text/plain",
-                    "loading the store\n",
-                )
-            }
-        }
+        (&Method::GET, "/-/ready") => match state.not_ready() {
+            None => respond(StatusCode::OK, "text/plain", "ready\n"),
+            Some(why) => respond(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain; charset=utf-8",
+                why + "\n",
+            ),
+        },
         (&Method::POST | &Method::PUT, "/-/reload") => {
             // The body is ignored; drain it so the connection stays usable.
             let _ = req.into_body().collect().await;
