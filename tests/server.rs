@@ -91,6 +91,7 @@ async fn the_daemon_serves_metrics_the_api_and_reloads() {
         listen: Some("127.0.0.1:0".parse().unwrap()),
         reports_dir: None,
         web_config: None,
+        enable_lifecycle: true,
         ..Options::default()
     };
     let daemon = tokio::spawn(run_with(opts, rx, Some(started_tx)));

@@ -215,11 +215,24 @@ async fn serve(
             "web config loaded"
         );
     }
-    info!(addr = %bound, "serving /metrics, /api/v1/clocks, /-/ready, /-/reload");
-    background.push(tokio::spawn(crate::server::serve(
+    info!(
+        addr = %bound,
+        lifecycle = opts.enable_lifecycle,
+        external_url = opts.external_url.as_ref().map(|u| u.as_str()),
+        max_connections = opts.http_limits.max_connections,
+        "serving /metrics, /api/v1/clocks, /-/ready{}",
+        if opts.enable_lifecycle { ", /-/reload" } else { "" }
+    );
+    let options = crate::server::ServeOptions {
+        web,
+        enable_lifecycle: opts.enable_lifecycle,
+        external_url: opts.external_url.clone(),
+        limits: opts.http_limits,
+    };
+    background.push(tokio::spawn(crate::server::serve_with(
         listener,
         state.clone(),
-        web,
+        options,
         shutdown.clone(),
     )));
     Ok(Some(bound))
