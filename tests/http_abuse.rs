@@ -175,6 +175,17 @@ async fn oversized_and_malformed_bodies_never_reload() {
     assert!(text.contains("1024 bytes"), "{text}");
     assert!(started.elapsed() < Duration::from_secs(3));
 
+    // A body nobody asked for on another endpoint is not read either: the
+    // answer comes at once.
+    let started = Instant::now();
+    let (status, text) = raw(
+        d.addr,
+        b"GET /-/healthy HTTP/1.1\r\nhost: x\r\ncontent-length: 300000000\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, Some(200), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+
     let mut chunked =
         b"POST /-/reload HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
     for _ in 0..4 {
@@ -398,6 +409,19 @@ async fn symlinks_in_the_reports_folder_are_not_followed() {
             "name": "2025-12.md",
             "url": "https://slo.example.com/hs/api/v1/reports/2025-12.md",
         }])
+    );
+    // The landing page links through the external URL too.
+    let landing = client()
+        .get(format!("{}/", d.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        landing.contains("href=\"https://slo.example.com/hs/metrics\""),
+        "{landing}"
     );
     let r = client()
         .get(format!("{}/api/v1/reports/2026-01.md", d.base))

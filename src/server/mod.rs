@@ -317,7 +317,15 @@ async fn handle(state: &Arc<DaemonState>, options: &ServeOptions, req: Request<I
             let (st, name) = (state.clone(), p["/api/v1/reports/".len()..].to_string());
             off_executor(move || report(&st, &name)).await
         }
-        (&Method::GET, "/") => respond(StatusCode::OK, "text/html; charset=utf-8", LANDING),
+        (&Method::GET, "/") => {
+            // Behind a proxy that serves the daemon under a path, the links
+            // go through it.
+            let page = match &options.external_url {
+                Some(u) => LANDING.replace("href=\"/", &format!("href=\"{u}/")),
+                None => LANDING.to_string(),
+            };
+            respond(StatusCode::OK, "text/html; charset=utf-8", page)
+        }
         _ => {
             let mut r = error(
                 StatusCode::METHOD_NOT_ALLOWED,
