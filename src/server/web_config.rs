@@ -20,6 +20,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
@@ -54,6 +55,8 @@ pub struct WebConfig {
     verified: Arc<Mutex<HashSet<[u8; 32]>>>,
     /// Turns at bcrypt ([`MAX_VERIFYING`]).
     verifying: Arc<tokio::sync::Semaphore>,
+    /// bcrypt checks running now, and the most seen at once.
+    running: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -116,6 +119,7 @@ impl WebConfig {
             dummy: Arc::from(dummy),
             verified: Arc::default(),
             verifying: Arc::new(tokio::sync::Semaphore::new(MAX_VERIFYING)),
+            running: Arc::default(),
         })
     }
 
@@ -156,9 +160,16 @@ impl WebConfig {
         let Ok(_turn) = self.verifying.acquire().await else {
             return false;
         };
-        let verified = tokio::task::spawn_blocking(move || bcrypt::verify(&password, &hash))
-            .await
-            .is_ok_and(|r| r.unwrap_or(false));
+        let running = self.running.clone();
+        let verified = tokio::task::spawn_blocking(move || {
+            let now = running.0.fetch_add(1, Ordering::SeqCst) + 1;
+            running.1.fetch_max(now, Ordering::SeqCst);
+            let ok = bcrypt::verify(&password, &hash);
+            running.0.fetch_sub(1, Ordering::SeqCst);
+            ok
+        })
+        .await
+        .is_ok_and(|r| r.unwrap_or(false));
         let ok = verified && known;
         if ok {
             if let Ok(mut v) = self.verified.lock() {
@@ -279,6 +290,28 @@ mod tests {
             !web.authorize(Some(&basic("nobody", "helpdesk-slo: no such user")))
                 .await
         );
+    }
+
+    /// However many clients try passwords at once, at most
+    /// [`MAX_VERIFYING`] bcrypt checks run together.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_bcrypt_checks_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let web = config(dir.path(), &[("prometheus", "s3cret")], 6);
+        let tries: Vec<_> = (0..12)
+            .map(|i| {
+                let web = web.clone();
+                let user = if i % 2 == 0 { "prometheus" } else { "nobody" };
+                tokio::spawn(
+                    async move { web.authorize(Some(&basic(user, &format!("x{i}")))).await },
+                )
+            })
+            .collect();
+        for t in tries {
+            assert!(!t.await.unwrap());
+        }
+        let peak = web.running.1.load(Ordering::SeqCst);
+        assert!((1..=MAX_VERIFYING).contains(&peak), "{peak} at once");
     }
 
     /// bcrypt runs off the executor: on a runtime of one thread, a scrape
