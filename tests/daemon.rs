@@ -591,3 +591,75 @@ async fn an_unreachable_host_is_named_with_the_cause() {
     assert!(!e.contains("()") && !e.contains('?'), "{e}");
     assert!(e.to_lowercase().contains("refused"), "{e}");
 }
+
+/// A `Retry-After` near 2^64 (the probe) holds the source at most
+/// the limit and kills nothing: the source stays up and the daemon ready,
+/// with the rate limit counted, instead of a reader that panicked while
+/// the daemon said all was well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_near_2_pow_64_holds_the_source_and_kills_nothing() {
+    let cfg = example_config();
+    let data = generate(
+        &cfg,
+        &GeneratorOptions {
+            tickets_per_day: 5,
+            days: 2,
+            ..options()
+        },
+    );
+    let server = start(SimState::new(
+        &cfg,
+        data,
+        ServerOptions {
+            faults: Faults {
+                rate_limit_every: Some(2),
+                retry_after: u64::MAX - 1,
+                ..Faults::default()
+            },
+            ..ServerOptions::default()
+        },
+    ))
+    .await
+    .unwrap();
+    let tmp = scratch("huge-retry-after");
+    let dir = tmp.path();
+    let config = write_config(dir, &server.base_url());
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let (tx, started) = tokio::sync::oneshot::channel();
+    let opts = Options {
+        config,
+        store: Some(dir.join("store.sqlite").display().to_string()),
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..Options::default()
+    };
+    let daemon = tokio::spawn(helpdesk_slo::daemon::run_with(opts, rx, Some(tx)));
+    let (_, state) = started.await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.state().stats().rate_limited == 0 {
+        assert!(std::time::Instant::now() < deadline, "no 429 was sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Time for a reader that would panic or stop to be noticed.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!daemon.is_finished());
+    assert_eq!(state.not_ready(), None);
+    state.refresh(helpdesk_slo::daemon::now_unix());
+    let text = state.rendered().prometheus.clone();
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+            .to_string()
+    };
+    assert!(line("helpdesk_slo_source_up{").ends_with(" 1.0"), "{text}");
+    assert!(
+        line("helpdesk_slo_source_rate_limited_total{").ends_with(" 1"),
+        "{text}"
+    );
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), daemon)
+        .await
+        .expect("the daemon stops while the source is held")
+        .unwrap()
+        .unwrap();
+}
