@@ -603,22 +603,29 @@ where
     let name = name.as_str();
     let mut wait = settings.restart_after;
     loop {
-        let poll = PollLoop::new(
-            name,
-            build()?,
-            store.clone(),
-            state.clone(),
-            settings,
-            shutdown.clone(),
-        );
         let started = Instant::now();
-        let outcome = tokio::spawn(poll.run().in_current_span())
-            .await
-            .map_err(|e| DaemonError::Source {
-                name: name.to_string(),
-                message: format!("the poll loop failed: {}", task_failure(e)),
-            })
-            .and_then(|r| r);
+        // An adapter that cannot be built again (a token file gone, say)
+        // is a stop like any other: retried, and the source down meanwhile.
+        let outcome = match build() {
+            Ok(source) => {
+                let poll = PollLoop::new(
+                    name,
+                    source,
+                    store.clone(),
+                    state.clone(),
+                    settings,
+                    shutdown.clone(),
+                );
+                tokio::spawn(poll.run().in_current_span())
+                    .await
+                    .map_err(|e| DaemonError::Source {
+                        name: name.to_string(),
+                        message: format!("the poll loop failed: {}", task_failure(e)),
+                    })
+                    .and_then(|r| r)
+            }
+            Err(e) => Err(e),
+        };
         let e = match outcome {
             Ok(done) => return Ok(done),
             Err(e) if settings.once || *shutdown.borrow() => return Err(e),
@@ -717,8 +724,8 @@ mod tests {
 
     /// A reader that panics (as one did on a `Retry-After` near 2^64)
     /// stops the loop; the source is then down and not ready, saying why,
-    /// and its loop is started again with a fresh adapter, which polls on
-    /// from the stored cursor.
+    /// and its loop is started again with a fresh adapter (retried when
+    /// that cannot be built), which polls on from the stored cursor.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_reader_that_panics_marks_the_source_down_and_is_restarted() {
         let config = Arc::new(
@@ -733,7 +740,12 @@ mod tests {
         let builds = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counted = builds.clone();
         let build = move || -> Result<Box<dyn Source>, DaemonError> {
-            let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            if n == 1 {
+                // The first restart cannot build the adapter: retried too.
+                return Err(DaemonError::BuildSource("injected build failure".into()));
+            }
+            let first = n == 0;
             let hook = move |n: usize| {
                 if first && n == 3 {
                     panic!("injected reader failure");
@@ -791,7 +803,7 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        assert_eq!(builds.load(Ordering::SeqCst), 2);
+        assert_eq!(builds.load(Ordering::SeqCst), 3);
         assert_eq!(state.not_ready(), None);
         assert!(state.health.lock().unwrap().sources["s"].up);
         stop_tx.send(true).unwrap();
