@@ -109,6 +109,27 @@ impl DaemonState {
         self.ready.load(Ordering::Acquire)
     }
 
+    /// Why the daemon is not ready, or `None` when it is: the store is
+    /// still loading, or a source's poll loop stopped and waits to be
+    /// started again.
+    pub fn not_ready(&self) -> Option<String> {
+        if !self.is_ready() {
+            return Some("loading the store".to_string());
+        }
+        let health = self.health.lock().ok()?;
+        let stopped: Vec<String> = health
+            .sources
+            .iter()
+            .filter_map(|(name, h)| {
+                let why = h.stopped.as_ref()?;
+                Some(format!(
+                    "source {name}: its poll loop stopped ({why}); it restarts shortly"
+                ))
+            })
+            .collect();
+        (!stopped.is_empty()).then(|| stopped.join("\n"))
+    }
+
     pub(crate) fn set_ready(&self) {
         self.ready.store(true, Ordering::Release);
     }

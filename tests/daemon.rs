@@ -518,3 +518,148 @@ async fn clocks_computed_during_the_backfill_equal_a_full_recompute() {
         assert_eq!(a, b);
     }
 }
+
+/// A Zendesk adapter at `url`, its token in a file under `dir`.
+fn zendesk_at(dir: &Path, url: &str) -> helpdesk_slo::sources::zendesk::Zendesk {
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, "fixture-token\n").unwrap();
+    let yaml = format!(
+        "kind: zendesk\nurl: {url}\nauth: {{ email: ops@acme.example, token: {{ file: {} }} }}\nstart_time: 2026-10-01T00:00:00Z\n",
+        token_file.display()
+    );
+    let spec: helpdesk_slo::policy::spec::SourceSpec = serde_yaml_ng::from_str(&yaml).unwrap();
+    helpdesk_slo::sources::zendesk::Zendesk::new(&spec).unwrap()
+}
+
+/// A loopback server answering every request with `200` and `body`.
+async fn answering(body: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = s.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// JSON of the wrong shape (a field of another type) is a parse error the
+/// exporter counts, like a body that is not JSON at all, not only a retry.
+#[tokio::test]
+async fn json_of_the_wrong_shape_counts_as_a_parse_error() {
+    use helpdesk_slo::sources::Source;
+    let tmp = scratch("wrong-shape");
+    let url = answering(r#"{"tickets": "not a list", "end_of_stream": "soon"}"#).await;
+    let source = zendesk_at(tmp.path(), &url);
+    let stats = source.request_stats().unwrap();
+    let e = tokio::time::timeout(Duration::from_secs(10), source.poll("tickets", None))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(e.to_string().contains("tickets"), "{e}");
+    assert_eq!(stats.snapshot().parse_errors, 1, "{e}");
+}
+
+/// A host that cannot be reached: the error names the URL it asked (no
+/// query string) and why it failed, not `error sending request for url ()`.
+#[tokio::test]
+async fn an_unreachable_host_is_named_with_the_cause() {
+    use helpdesk_slo::sources::Source;
+    let tmp = scratch("unreachable");
+    // A port that was free a moment ago: nothing listens there.
+    let port = common::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let source = zendesk_at(tmp.path(), &url);
+    let e = tokio::time::timeout(Duration::from_secs(20), source.poll("tickets", None))
+        .await
+        .unwrap()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!("{url}/api/v2/incremental/tickets/cursor.json:")),
+        "{e}"
+    );
+    assert!(!e.contains("()") && !e.contains('?'), "{e}");
+    assert!(e.to_lowercase().contains("refused"), "{e}");
+}
+
+/// A `Retry-After` near 2^64 (the issue's probe) holds the source at most
+/// the limit and kills nothing: the source stays up and the daemon ready,
+/// with the rate limit counted, instead of a reader that panicked while
+/// the daemon said all was well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_near_2_pow_64_holds_the_source_and_kills_nothing() {
+    let cfg = example_config();
+    let data = generate(
+        &cfg,
+        &GeneratorOptions {
+            tickets_per_day: 5,
+            days: 2,
+            ..options()
+        },
+    );
+    let server = start(SimState::new(
+        &cfg,
+        data,
+        ServerOptions {
+            faults: Faults {
+                rate_limit_every: Some(2),
+                retry_after: u64::MAX - 1,
+                ..Faults::default()
+            },
+            ..ServerOptions::default()
+        },
+    ))
+    .await
+    .unwrap();
+    let tmp = scratch("huge-retry-after");
+    let dir = tmp.path();
+    let config = write_config(dir, &server.base_url());
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let (tx, started) = tokio::sync::oneshot::channel();
+    let opts = Options {
+        config,
+        store: Some(dir.join("store.sqlite").display().to_string()),
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..Options::default()
+    };
+    let daemon = tokio::spawn(helpdesk_slo::daemon::run_with(opts, rx, Some(tx)));
+    let (_, state) = started.await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.state().stats().rate_limited == 0 {
+        assert!(std::time::Instant::now() < deadline, "no 429 was sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Time for a reader that would panic or stop to be noticed.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!daemon.is_finished());
+    assert_eq!(state.not_ready(), None);
+    state.refresh(helpdesk_slo::daemon::now_unix());
+    let text = state.rendered().prometheus.clone();
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+            .to_string()
+    };
+    assert!(line("helpdesk_slo_source_up{").ends_with(" 1.0"), "{text}");
+    assert!(
+        line("helpdesk_slo_source_rate_limited_total{").ends_with(" 1"),
+        "{text}"
+    );
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), daemon)
+        .await
+        .expect("the daemon stops while the source is held")
+        .unwrap()
+        .unwrap();
+}

@@ -205,6 +205,7 @@ async fn demo(
         reports_dir: Some(reports.clone()),
         web_config: None,
         early_recompute_at_normal_priority: false,
+        ..Options::default()
     };
     let daemon = tokio::spawn(run_with(opts, stop_rx.clone(), Some(started_tx)));
     let Ok((bound, state)) = started_rx.await else {
