@@ -663,3 +663,128 @@ async fn a_retry_after_near_2_pow_64_holds_the_source_and_kills_nothing() {
         .unwrap()
         .unwrap();
 }
+
+/// Reloads that alternate two configs while a backfill runs: once all is
+/// done, every stored clock was computed under the config in force at the
+/// end (its hash, and its due instants as that config gives them), never
+/// left under a superseded one by a recompute that started before a reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reloads_during_a_backfill_leave_no_clock_under_an_old_config() {
+    let cfg = example_config();
+    let data = generate(
+        &cfg,
+        &GeneratorOptions {
+            days: 30,
+            tickets_per_day: 120,
+            ..options()
+        },
+    );
+    let server = start(SimState::new(
+        &cfg,
+        data,
+        ServerOptions {
+            // A backfill of a few seconds, for the reloads to land in.
+            faults: Faults {
+                delay: Some(Duration::from_millis(40)),
+                ..Faults::default()
+            },
+            ..ServerOptions::default()
+        },
+    ))
+    .await
+    .unwrap();
+    let tmp = scratch("reload-backfill");
+    let dir = tmp.path();
+    let config = write_config(dir, &server.base_url());
+    let a = std::fs::read_to_string(&config).unwrap();
+    // Another premier urgent first-response target: other due instants.
+    let b = a.replacen(
+        "urgent: { first_response: 1h, follow_up: 12h }",
+        "urgent: { first_response: 3h, follow_up: 10h }",
+        1,
+    );
+    assert_ne!(a, b);
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let (tx, started) = tokio::sync::oneshot::channel();
+    let opts = Options {
+        config: config.clone(),
+        store: Some(dir.join("store.sqlite").display().to_string()),
+        ..Options::default()
+    };
+    let daemon = tokio::spawn(helpdesk_slo::daemon::run_with(opts, rx, Some(tx)));
+    let (_, state) = started.await.unwrap();
+    // A completed poll of every stream shows as its last success.
+    let caught_up = || {
+        state.refresh(helpdesk_slo::daemon::now_unix());
+        let text = state.rendered().prometheus.clone();
+        text.lines()
+            .find(|l| l.starts_with("helpdesk_slo_source_last_success_timestamp_seconds{"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .is_some_and(|v| v > 0.0)
+    };
+    // Reloads only while the backfill runs: the last one lands in it, and
+    // nothing recomputes everything after it.
+    let mut reloads = 0;
+    for text in [&b, &a].iter().cycle() {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if caught_up() {
+            break;
+        }
+        std::fs::write(&config, text).unwrap();
+        state.reload().await.unwrap();
+        reloads += 1;
+    }
+    assert!(reloads >= 2, "the backfill ended after {reloads} reloads");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !caught_up() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the backfill never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A poll after the backfill: whatever is pending is recomputed.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    stop.send(true).unwrap();
+    daemon.await.unwrap().unwrap();
+    server.shutdown().await;
+
+    let final_config = config_files::load(&config).unwrap();
+    let store = SqliteStore::open(dir.join("store.sqlite")).unwrap();
+    let ids = store.ticket_ids("zendesk").unwrap();
+    assert!(ids.len() > 1000, "{}", ids.len());
+    let mut wrong = Vec::new();
+    for id in &ids {
+        let (hash, clocks) = store.clocks("zendesk", id).unwrap().unwrap();
+        let ticket = store.ticket("zendesk", id).unwrap().unwrap();
+        let fresh = helpdesk_slo::engine::evaluate(
+            &final_config.policy,
+            &ticket,
+            helpdesk_slo::daemon::now_unix(),
+        );
+        let due = |views: Vec<(String, u32, i64, Option<i64>)>| views;
+        let stored = due(decode_clocks(&clocks)
+            .unwrap()
+            .iter()
+            .map(|c| (c.metric.to_string(), c.instance, c.start, c.due_at))
+            .collect());
+        let expected = due(fresh
+            .iter()
+            .map(|c| {
+                let v = c.view(&final_config.policy);
+                (v.metric.to_string(), v.instance, v.start, v.due_at)
+            })
+            .collect());
+        if hash != final_config.hash || stored != expected {
+            wrong.push(format!("{id} {hash} {stored:?} {expected:?}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} tickets keep clocks of a superseded config after {reloads} reloads, e.g. {:?}",
+        wrong.len(),
+        ids.len(),
+        &wrong[..wrong.len().min(5)]
+    );
+}

@@ -75,7 +75,11 @@ struct Proxy {
     seen: Mutex<BTreeMap<Fault, u64>>,
 }
 
-fn respond(status: StatusCode, headers: &[(&'static str, &str)], body: Bytes) -> Response<Full<Bytes>> {
+fn respond(
+    status: StatusCode,
+    headers: &[(&'static str, &str)],
+    body: Bytes,
+) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(body));
     *r.status_mut() = status;
     for (k, v) in headers {

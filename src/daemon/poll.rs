@@ -459,13 +459,14 @@ impl PollLoop {
     /// Recomputes every pending ticket (and whatever else the store has
     /// marked stale).
     async fn recompute_pending(&mut self) -> Result<(), DaemonError> {
-        let config = self.state().config();
+        let (config, turn) = self.state().config_and_turn();
         let ids = self.pending.take_all();
         let n = Recompute {
             store: &self.store,
             live: &self.state().live,
             source: self.name(),
             config: &config,
+            turn: &turn,
         }
         .stale(&ids)
         .await?;

@@ -19,7 +19,7 @@ use super::DaemonError;
 use crate::clock::now_unix;
 use crate::exposition::Live;
 use crate::policy::Config;
-use crate::state::{DaemonState, ReloadRequest};
+use crate::state::{ConfigTurn, DaemonState, ReloadRequest};
 
 /// Reads and validates the config file, sources included; returns it with
 /// the text it was read from (one read: the text served at `/config` is
@@ -129,20 +129,64 @@ async fn reload(state: &Arc<DaemonState>, store: &SharedStore) -> Result<String,
         warn!("the sources changed; they apply at the next restart (the policy applies now)");
     }
     let config = Arc::new(config);
-    // Recompute into a side index, then swap: scrapes never see a half.
-    let side = Mutex::new(Live::with_organizations(&config.exposition_organizations));
+    // From here on, recomputes under the old config (a backfill's among
+    // them) save and publish nothing: what they computed is the reload's
+    // to compute, under the new one.
+    let turn = state.supersede_config();
     let started = Instant::now();
-    let mut tickets = 0;
+    let sources: Vec<String> = old.sources.keys().cloned().collect();
+    let tickets = match recompute_all(state, store, &sources, &config, &turn).await {
+        Ok(n) => n,
+        Err(e) => {
+            state.keep_config_in_force();
+            return Err(e);
+        }
+    };
+    state.install_config(config.clone(), text, &turn);
+    mark_ok(state);
+    // Tickets whose clocks a recompute under the old config was refused,
+    // or that a poll changed while this one read them, are stale: now.
     for name in old.sources.keys() {
+        Recompute {
+            store,
+            live: &state.live,
+            source: name,
+            config: &config,
+            turn: &turn,
+        }
+        .stale(&[])
+        .instrument(info_span!("source", source = %name))
+        .await?;
+    }
+    info!(config = %path.display(), old = %old.hash, new = %config.hash, tickets, ms = started.elapsed().as_millis() as u64, "config reloaded: clocks recomputed");
+    Ok(format!(
+        "config {} loaded (was {}); {tickets} tickets recomputed",
+        config.hash, old.hash
+    ))
+}
+
+/// Recomputes every ticket of `sources` (those in force: sources change at
+/// a restart) under `config` into a side index, then swaps it in: scrapes
+/// never see a half. Returns the tickets saved.
+async fn recompute_all(
+    state: &Arc<DaemonState>,
+    store: &SharedStore,
+    sources: &[String],
+    config: &Arc<Config>,
+    turn: &ConfigTurn,
+) -> Result<u64, DaemonError> {
+    let side = Mutex::new(Live::with_organizations(&config.exposition_organizations));
+    let mut tickets = 0;
+    for name in sources {
         let src = name.clone();
         let ids = blocking(store, move |s| Ok(s.ticket_ids(&src)?)).await?;
-        // A ticket a poll changes meanwhile stays stale: the poll loop
-        // recomputes it.
+        // A ticket a poll changes meanwhile stays stale: recomputed after.
         let recompute = Recompute {
             store,
             live: &side,
             source: name,
-            config: &config,
+            config,
+            turn,
         };
         tickets += recompute
             .tickets(ids)
@@ -156,13 +200,7 @@ async fn reload(state: &Arc<DaemonState>, store: &SharedStore) -> Result<String,
     if let Ok(mut live) = state.live.lock() {
         *live = side;
     }
-    state.set_config(config.clone(), text);
-    mark_ok(state);
-    info!(config = %path.display(), old = %old.hash, new = %config.hash, tickets, ms = started.elapsed().as_millis() as u64, "config reloaded: clocks recomputed");
-    Ok(format!(
-        "config {} loaded (was {}); {tickets} tickets recomputed",
-        config.hash, old.hash
-    ))
+    Ok(tickets)
 }
 
 #[cfg(test)]

@@ -96,11 +96,13 @@ pub(super) async fn run_with(
         // Every line a source's tasks log carries its name.
         let span = info_span!("source", source = %name);
         // Clocks lost to a crash, or computed under another config, first.
+        let (_, turn) = state.config_and_turn();
         let recompute = Recompute {
             store: &store,
             live: &state.live,
             source: name,
             config: &config,
+            turn: &turn,
         };
         async {
             recompute.stale(&[]).await?;
