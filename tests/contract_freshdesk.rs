@@ -458,3 +458,199 @@ async fn the_emulator_serves_the_fixture_account_alike() {
         server.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn an_export_day_past_the_retention_is_noted_and_passed() {
+    let key_env = format!("HELPDESK_SLO_CONTRACT_FRESHDESK_OLD_{}", std::process::id());
+    std::env::set_var(&key_env, DEMO_API_KEY);
+    let dir = fixtures().join("lifecycle");
+    let m: Manifest = serde_json::from_value(read_json(&dir.join("manifest.json"))).unwrap();
+    // Freshdesk keeps export files 30 days: on 10 December those of early
+    // November are gone.
+    let now = helpdesk_slo::time::parse_instant("2026-12-10T00:00:00Z").unwrap();
+    let options = ServerOptions {
+        now: Some(now),
+        ..ServerOptions::default()
+    };
+    let server = start(FdState::new(fixture_account(&dir), options))
+        .await
+        .unwrap();
+    let source = source(&dir, &server.base_url(), &m.start_time, &key_env);
+    let mut store = SqliteStore::in_memory().unwrap();
+    let (problems, _) = backfill(&source, &mut store).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    let missing: Vec<String> = store
+        .notes(SOURCE, 0, i64::MAX)
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.kind == "missing_activities_export")
+        .map(|n| n.name)
+        .collect();
+    assert_eq!(
+        missing,
+        vec!["2026-11-02".to_string(), "2026-11-03".to_string()]
+    );
+    server.shutdown().await;
+}
+
+/// `(object path, key, JSON type)`; array items are `[]`, the keys of
+/// open maps (`custom_fields`, `choices`, `activity`'s custom field labels
+/// aside) `*`.
+type Shape = BTreeSet<(String, String, String)>;
+
+const OPEN_MAPS: [&str; 2] = ["custom_fields", "choices"];
+
+fn type_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn shape_of(path: &str, v: &Value, out: &mut Shape) {
+    match v {
+        Value::Object(o) => {
+            let open = OPEN_MAPS.iter().any(|m| path.ends_with(m));
+            for (k, x) in o {
+                let key = if open { "*" } else { k.as_str() };
+                out.insert((path.to_string(), key.to_string(), type_of(x).to_string()));
+                shape_of(&format!("{path}.{key}"), x, out);
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                out.insert((path.to_string(), "[]".into(), type_of(x).to_string()));
+                shape_of(&format!("{path}[]"), x, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_emulator_writes_only_documented_shapes() {
+    let dir = fixtures();
+    let mut documented: BTreeMap<&str, Shape> = BTreeMap::new();
+    let files: [(&str, &[&str]); 6] = [
+        (
+            "tickets",
+            &[
+                "lifecycle/tickets_1.json",
+                "lifecycle/tickets_2.json",
+                "lifecycle/tickets_3.json",
+            ],
+        ),
+        (
+            "conversations",
+            &[
+                "lifecycle/conversations_201_1.json",
+                "lifecycle/conversations_201_2.json",
+                "lifecycle/conversations_202.json",
+                "lifecycle/conversations_204.json",
+            ],
+        ),
+        (
+            "export_file",
+            &[
+                "lifecycle/activities_2026-11-02.json",
+                "lifecycle/activities_2026-11-03.json",
+            ],
+        ),
+        ("agents", &["_account/agents.json"]),
+        ("companies", &["_account/companies.json"]),
+        ("ticket_fields", &["_account/ticket_fields.json"]),
+    ];
+    for (ep, paths) in files {
+        let shape = documented.entry(ep).or_default();
+        for p in paths {
+            shape_of("", &read_json(&dir.join(p)), shape);
+        }
+    }
+    // Types documented for a key beyond the ones the pages happen to show.
+    for w in read_json(&dir.join("shape_widenings.json"))
+        .as_array()
+        .unwrap()
+    {
+        let ep = match w["endpoint"].as_str().unwrap() {
+            "tickets" => "tickets",
+            other => panic!("shape_widenings.json: unknown endpoint {other}"),
+        };
+        let s = |k: &str| w[k].as_str().unwrap().to_string();
+        documented
+            .entry(ep)
+            .or_default()
+            .insert((s("path"), s("key"), s("type")));
+    }
+    let now = helpdesk_slo::time::parse_instant("2026-11-30T00:00:00Z").unwrap();
+    let account = helpdesk_slo::simulator::freshdesk::synthetic::account(
+        &helpdesk_slo::simulator::freshdesk::synthetic::Options {
+            seed: 11,
+            tickets: 300,
+            start: now - 20 * 86_400,
+            span: 19 * 86_400,
+            now,
+        },
+    );
+    let mut written: BTreeMap<&str, Shape> = BTreeMap::new();
+    shape_of(
+        "",
+        &Value::Array(account.tickets.clone()),
+        written.entry("tickets").or_default(),
+    );
+    for list in account.conversations.values() {
+        shape_of(
+            "",
+            &Value::Array(list.clone()),
+            written.entry("conversations").or_default(),
+        );
+    }
+    shape_of(
+        "",
+        &Value::Array(account.agents.clone()),
+        written.entry("agents").or_default(),
+    );
+    shape_of(
+        "",
+        &Value::Array(account.companies.clone()),
+        written.entry("companies").or_default(),
+    );
+    shape_of(
+        "",
+        &Value::Array(account.ticket_fields.clone()),
+        written.entry("ticket_fields").or_default(),
+    );
+    // The export file as served.
+    let options = ServerOptions {
+        now: Some(now),
+        ..ServerOptions::default()
+    };
+    let day = account.activities.keys().nth(3).cloned().unwrap();
+    let server = start(FdState::new(account, options)).await.unwrap();
+    let file: Value = reqwest::get(format!(
+        "{}/exports/ticket_activities_{day}.json",
+        server.files_url()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    shape_of("", &file, written.entry("export_file").or_default());
+    server.shutdown().await;
+    let mut undocumented = Vec::new();
+    for (ep, shape) in &written {
+        let doc = &documented[ep];
+        for t in shape.difference(doc) {
+            undocumented.push(format!("{ep}: {t:?}"));
+        }
+    }
+    assert!(
+        undocumented.is_empty(),
+        "the emulator writes shapes no fixture documents:\n{}",
+        undocumented.join("\n")
+    );
+}

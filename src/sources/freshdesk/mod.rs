@@ -121,9 +121,7 @@ impl Freshdesk {
         self.latest_update.fetch_max(at, Ordering::Relaxed);
     }
 
-    /// GETs `url` (a path on the account, or a full URL elsewhere); with
-    /// `auth` the API key goes along. Returns the body and the `Link`
-    /// header's next page.
+    /// GETs `url` like [`Self::get`]; a 404 is an error naming the request.
     async fn fetch(
         &self,
         what: &str,
@@ -131,6 +129,21 @@ impl Freshdesk {
         query: &[(&str, String)],
         auth: bool,
     ) -> Result<(Bytes, Option<String>), SourceError> {
+        self.get(what, url, query, auth)
+            .await?
+            .ok_or_else(|| SourceError::Fatal(format!("GET {what}: HTTP 404 Not Found")))
+    }
+
+    /// GETs `url` (a path on the account, or a full URL elsewhere); with
+    /// `auth` the API key goes along. Returns the body and the `Link`
+    /// header's next page, or `None` for a 404.
+    async fn get(
+        &self,
+        what: &str,
+        url: &str,
+        query: &[(&str, String)],
+        auth: bool,
+    ) -> Result<Option<(Bytes, Option<String>)>, SourceError> {
         let full = if url.starts_with("http://") || url.starts_with("https://") {
             url.to_string()
         } else {
@@ -171,6 +184,9 @@ impl Freshdesk {
                 "GET {what}: HTTP {status}: check the source's api_key (an agent's API key, sent as the Basic user) and that the agent may read it"
             )));
         }
+        if status.as_u16() == 404 {
+            return Ok(None);
+        }
         if !status.is_success() {
             return Err(SourceError::Fatal(format!("GET {what}: HTTP {status}")));
         }
@@ -178,7 +194,7 @@ impl Freshdesk {
         let body = resp.bytes().await.map_err(|e| {
             SourceError::Transient(format!("GET {what}: reading the body: {}", without_url(&e)))
         })?;
-        Ok((body, next))
+        Ok(Some((body, next)))
     }
 
     /// Parses a body; a body that does not parse is malformed, counted,

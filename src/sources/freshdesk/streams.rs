@@ -187,7 +187,7 @@ impl Freshdesk {
             // The conversations of a ticket just delivered.
             let path = format!("/api/v2/tickets/{}/conversations", owed.ticket);
             let answer = self
-                .fetch(
+                .get(
                     &path,
                     &path,
                     &[
@@ -196,9 +196,9 @@ impl Freshdesk {
                     ],
                     true,
                 )
-                .await;
+                .await?;
             let (records, next) = match answer {
-                Ok((body, next)) => {
+                Some((body, next)) => {
                     let list: Vec<FdConversation> = self.parse(stream, &path, &body)?;
                     let ticket = owed.ticket.to_string();
                     let mut records = Vec::with_capacity(list.len());
@@ -216,8 +216,7 @@ impl Freshdesk {
                     (records, next)
                 }
                 // Deleted since it was listed: nothing to read.
-                Err(SourceError::Fatal(m)) if m.contains("404") => (Vec::new(), None),
-                Err(e) => return Err(e),
+                None => (Vec::new(), None),
             };
             match next {
                 Some(_) if owed.page < MAX_PAGES => state.owed[0].page += 1,
@@ -343,48 +342,40 @@ impl Freshdesk {
         let next_day = day.succ_opt().unwrap_or(day).format("%Y-%m-%d").to_string();
         let Some(url) = url else {
             let path = "/api/v2/export/ticket_activities";
-            match self
-                .fetch(path, path, &[("created_at", here.clone())], true)
+            let answer = self
+                .get(path, path, &[("created_at", here.clone())], true)
                 .await
-            {
-                Ok((body, _)) => {
-                    let answer: ExportAnswer = self.parse(stream, path, &body)?;
-                    let url = match &answer.export {
-                        Value::Object(o) => o.get("url").and_then(Value::as_str),
-                        Value::Array(a) => {
-                            a.iter().find_map(|e| e.get("url").and_then(Value::as_str))
-                        }
-                        _ => None,
-                    };
-                    return match url {
-                        Some(u) if !u.contains(' ') => {
-                            Ok(page(Vec::new(), format!("{here} {u}"), false))
-                        }
-                        _ => Err(malformed(
-                            stream,
-                            format!("GET {path}?created_at={here}: no export url in the answer"),
-                        )),
-                    };
-                }
-                Err(SourceError::Fatal(m)) if m.contains("HTTP 404") => {
-                    // No file for that day (past the retention): reported,
-                    // and the day is passed.
-                    tracing::warn!(stream, day = %here, "no ticket activities export for this day; its tickets' history is incomplete");
-                    let note = Record::Note(NoteRecord {
-                        kind: "missing_activities_export".into(),
-                        name: here.clone(),
-                        first_at: day_start,
-                        last_at: day_start + 86_399,
-                    });
-                    return Ok(page(vec![note], next_day, false));
-                }
-                Err(SourceError::Fatal(m)) if m.contains("HTTP 403") => {
-                    return Err(SourceError::Fatal(format!(
+                .map_err(|e| match e {
+                    SourceError::Fatal(m) => SourceError::Fatal(format!(
                         "{m}. If the account has no ticket activities export, set the source's history: stats (clocks are then approximated and flagged)"
-                    )));
-                }
-                Err(e) => return Err(e),
-            }
+                    )),
+                    other => other,
+                })?;
+            let Some((body, _)) = answer else {
+                // No file for that day (past the retention): reported, and
+                // the day is passed.
+                tracing::warn!(stream, day = %here, "no ticket activities export for this day; its tickets' history is incomplete");
+                let note = Record::Note(NoteRecord {
+                    kind: "missing_activities_export".into(),
+                    name: here.clone(),
+                    first_at: day_start,
+                    last_at: day_start + 86_399,
+                });
+                return Ok(page(vec![note], next_day, false));
+            };
+            let answer: ExportAnswer = self.parse(stream, path, &body)?;
+            let url = match &answer.export {
+                Value::Object(o) => o.get("url").and_then(Value::as_str),
+                Value::Array(a) => a.iter().find_map(|e| e.get("url").and_then(Value::as_str)),
+                _ => None,
+            };
+            return match url {
+                Some(u) if !u.contains(' ') => Ok(page(Vec::new(), format!("{here} {u}"), false)),
+                _ => Err(malformed(
+                    stream,
+                    format!("GET {path}?created_at={here}: no export url in the answer"),
+                )),
+            };
         };
         // The file lives on another host: no credentials go there.
         let (body, _) = self
