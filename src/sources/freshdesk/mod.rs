@@ -227,11 +227,18 @@ impl Source for Freshdesk {
         }
     }
 
-    /// Agents and companies first; then tickets and the activities export
-    /// at the same time (the export's days follow the tickets read).
+    /// Agents and companies first; then tickets; then the activities
+    /// export, whose last day to read is the last day a ticket changed (so
+    /// it waits for the tickets it would otherwise report caught up
+    /// without).
     fn stream_groups(&self) -> Vec<Vec<&'static str>> {
-        let second: Vec<&'static str> = self.streams()[2..].to_vec();
-        vec![vec!["agents", "companies"], second]
+        self.streams().split_at(2).1.iter().fold(
+            vec![vec!["agents", "companies"]],
+            |mut groups, s| {
+                groups.push(vec![*s]);
+                groups
+            },
+        )
     }
 
     fn poll<'a>(&'a self, stream: &'a str, cursor: Option<&'a str>) -> PollFuture<'a> {
