@@ -137,6 +137,10 @@ pub(crate) struct Inner {
     pub(crate) window: Mutex<(i64, u64, u64)>,
     /// The files address, once both listeners are bound.
     pub(crate) files_base: Mutex<String>,
+    /// Ticket indexes sorted by a key and id, until the account changes.
+    pub(crate) orders: Mutex<BTreeMap<&'static str, Arc<Vec<usize>>>>,
+    /// The account's ticket ids, until it changes.
+    pub(crate) ids: Mutex<Option<Arc<std::collections::HashSet<u64>>>>,
 }
 
 /// The emulator's shared state.
@@ -151,6 +155,8 @@ impl FdState {
             counts: Mutex::default(),
             window: Mutex::new((0, 0, 0)),
             files_base: Mutex::new(String::new()),
+            orders: Mutex::default(),
+            ids: Mutex::default(),
         }))
     }
 
@@ -161,7 +167,55 @@ impl FdState {
 
     /// Changes the account (a test adding a ticket between polls).
     pub fn with_account<R>(&self, f: impl FnOnce(&mut Account) -> R) -> Option<R> {
+        if let Ok(mut o) = self.0.orders.lock() {
+            o.clear();
+        }
+        if let Ok(mut i) = self.0.ids.lock() {
+            *i = None;
+        }
         self.0.account.lock().ok().map(|mut a| f(&mut a))
+    }
+
+    /// Whether the account has ticket `id`.
+    pub(crate) fn has_ticket(&self, account: &Account, id: u64) -> bool {
+        let cached = self.0.ids.lock().ok().and_then(|i| i.clone());
+        let ids = cached.unwrap_or_else(|| {
+            let ids: Arc<std::collections::HashSet<u64>> = Arc::new(
+                account
+                    .tickets
+                    .iter()
+                    .filter_map(|t| t["id"].as_u64())
+                    .collect(),
+            );
+            if let Ok(mut i) = self.0.ids.lock() {
+                *i = Some(ids.clone());
+            }
+            ids
+        });
+        ids.contains(&id)
+    }
+
+    /// The account's tickets (indexes) in ascending `key` order, ties by id.
+    pub(crate) fn order(&self, account: &Account, key: &'static str) -> Arc<Vec<usize>> {
+        if let Some(o) = self.0.orders.lock().ok().and_then(|o| o.get(key).cloned()) {
+            return o;
+        }
+        let sort_key = |t: &Value| match &t[key] {
+            Value::String(s) => s.clone(),
+            v => format!("{:020}", v.as_u64().unwrap_or(0)),
+        };
+        let mut keyed: Vec<(String, u64, usize)> = account
+            .tickets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (sort_key(t), t["id"].as_u64().unwrap_or(0), i))
+            .collect();
+        keyed.sort_unstable();
+        let order = Arc::new(keyed.into_iter().map(|k| k.2).collect::<Vec<_>>());
+        if let Ok(mut o) = self.0.orders.lock() {
+            o.insert(key, order.clone());
+        }
+        order
     }
 
     pub(crate) fn now(&self) -> i64 {

@@ -264,15 +264,37 @@ fn page_of(
     path: &str,
     seq: u64,
 ) -> Resp {
+    page_with(
+        state,
+        items.len(),
+        |r| items[r].to_vec(),
+        q,
+        base,
+        path,
+        seq,
+    )
+}
+
+/// One page of a listing of `total` items, `slice` giving the items of a
+/// range (only the page's are built), with its `Link` header.
+fn page_with(
+    state: &FdState,
+    total: usize,
+    slice: impl FnOnce(std::ops::Range<usize>) -> Vec<Value>,
+    q: &BTreeMap<String, String>,
+    base: &str,
+    path: &str,
+    seq: u64,
+) -> Resp {
     let (per_page, page) = match paging(q) {
         Ok(p) => p,
         Err(r) => return *r,
     };
-    let from = (page - 1).saturating_mul(per_page).min(items.len());
-    let to = (from + per_page).min(items.len());
-    let body = Value::Array(items[from..to].to_vec());
+    let from = (page - 1).saturating_mul(per_page).min(total);
+    let to = (from + per_page).min(total);
+    let body = Value::Array(slice(from..to));
     let mut r = json_resp(StatusCode::OK, &body);
-    if to < items.len() && page < MAX_PAGES {
+    if to < total && page < MAX_PAGES {
         let mut next = q.clone();
         next.insert("page".into(), (page + 1).to_string());
         next.entry("per_page".into())
@@ -337,34 +359,35 @@ fn answer(
             let stats = q
                 .get("include")
                 .is_some_and(|i| i.split(',').any(|s| s == "stats"));
-            // UTC instants written alike sort as text.
-            let mut list: Vec<&Value> = account
-                .tickets
-                .iter()
-                .filter(|t| {
-                    t["updated_at"]
-                        .as_str()
-                        .is_some_and(|u| u >= since.as_str())
-                })
-                .collect();
-            let sort_key = |t: &Value| match &t[key] {
-                Value::String(s) => s.clone(),
-                v => format!("{:020}", v.as_u64().unwrap_or(0)),
+            // The tickets in `key` order (cached until the account
+            // changes); UTC instants written alike sort as text.
+            let order = state.order(&account, key);
+            let matching: Vec<usize> = if key == "updated_at" {
+                let at = |i: usize| account.tickets[i]["updated_at"].as_str().unwrap_or("");
+                let first = order.partition_point(|&i| at(i) < since.as_str());
+                order[first..].to_vec()
+            } else {
+                order
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        account.tickets[i]["updated_at"]
+                            .as_str()
+                            .is_some_and(|u| u >= since.as_str())
+                    })
+                    .collect()
             };
-            list.sort_by(|a, b| {
-                let o = sort_key(a)
-                    .cmp(&sort_key(b))
-                    .then(a["id"].as_u64().cmp(&b["id"].as_u64()));
-                if desc {
-                    o.reverse()
-                } else {
-                    o
-                }
-            });
-            let items: Vec<Value> = list
-                .into_iter()
-                .map(|t| {
-                    let mut t = t.clone();
+            let total = matching.len();
+            let slice = |r: std::ops::Range<usize>| -> Vec<Value> {
+                r.map(|n| {
+                    if desc {
+                        matching[total - 1 - n]
+                    } else {
+                        matching[n]
+                    }
+                })
+                .map(|i| {
+                    let mut t = account.tickets[i].clone();
                     if !stats {
                         if let Some(o) = t.as_object_mut() {
                             o.remove("stats");
@@ -372,22 +395,20 @@ fn answer(
                     }
                     t
                 })
-                .collect();
-            page_of(state, &items, q, base, path, seq)
+                .collect()
+            };
+            page_with(state, total, slice, q, base, path, seq)
         }
-        "conversations" => match conversations_of(path).filter(|id| {
-            account
-                .tickets
-                .iter()
-                .any(|t| t["id"].as_u64() == Some(*id))
-        }) {
-            Some(id) => {
-                let empty = Vec::new();
-                let list = account.conversations.get(&id).unwrap_or(&empty);
-                page_of(state, list, q, base, path, seq)
+        "conversations" => {
+            match conversations_of(path).filter(|id| state.has_ticket(&account, *id)) {
+                Some(id) => {
+                    let empty = Vec::new();
+                    let list = account.conversations.get(&id).unwrap_or(&empty);
+                    page_of(state, list, q, base, path, seq)
+                }
+                None => not_found(),
             }
-            None => not_found(),
-        },
+        }
         "agents" => page_of(state, &account.agents, q, base, path, seq),
         "companies" => page_of(state, &account.companies, q, base, path, seq),
         "ticket_fields" => json_resp(StatusCode::OK, &Value::Array(account.ticket_fields.clone())),

@@ -66,6 +66,12 @@ fn id_text(v: &Value) -> Option<String> {
 #[derive(Debug, Deserialize)]
 pub(super) struct Stats {
     #[serde(default)]
+    pub first_responded_at: Option<String>,
+    #[serde(default)]
+    pub agent_responded_at: Option<String>,
+    #[serde(default)]
+    pub requester_responded_at: Option<String>,
+    #[serde(default)]
     pub resolved_at: Option<String>,
     #[serde(default)]
     pub closed_at: Option<String>,
@@ -116,6 +122,20 @@ pub(super) struct FdTicket {
     pub nr_escalated: Value,
     #[serde(default)]
     pub stats: Option<Stats>,
+}
+
+impl FdTicket {
+    /// Nothing has happened to it since it was created (no update, no
+    /// response in its stats): it can have no conversation yet, so none is
+    /// asked for.
+    pub(super) fn untouched(&self) -> bool {
+        self.created_at == self.updated_at
+            && self.stats.as_ref().is_some_and(|s| {
+                s.first_responded_at.is_none()
+                    && s.agent_responded_at.is_none()
+                    && s.requester_responded_at.is_none()
+            })
+    }
 }
 
 /// Outbound email (`source` 10): created by an agent, already closed.
@@ -578,6 +598,24 @@ mod tests {
             .iter()
             .any(|r| matches!(r, Record::Event(e) if e.id.starts_with("s."))));
         assert!(!records.iter().any(|r| matches!(r, Record::Note(_))));
+    }
+
+    #[test]
+    fn a_ticket_untouched_since_creation_needs_no_conversations() {
+        let new: FdTicket = serde_json::from_value(serde_json::json!({"id": 4, "created_at": "2026-11-02T09:00:00Z",
+            "updated_at": "2026-11-02T09:00:00Z", "status": 2,
+            "stats": {"first_responded_at": null, "agent_responded_at": null, "requester_responded_at": null}})).unwrap();
+        assert!(new.untouched());
+        let noted: FdTicket = serde_json::from_value(serde_json::json!({"id": 4, "created_at": "2026-11-02T09:00:00Z",
+            "updated_at": "2026-11-02T09:05:00Z", "status": 2,
+            "stats": {"first_responded_at": null, "agent_responded_at": null, "requester_responded_at": null}})).unwrap();
+        assert!(!noted.untouched(), "updated since: a note may exist");
+        let no_stats: FdTicket = serde_json::from_value(
+            serde_json::json!({"id": 4, "created_at": "2026-11-02T09:00:00Z",
+            "updated_at": "2026-11-02T09:00:00Z"}),
+        )
+        .unwrap();
+        assert!(!no_stats.untouched(), "without stats nothing is known");
     }
 
     #[test]

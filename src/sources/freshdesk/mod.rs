@@ -15,8 +15,10 @@
 //! `updated_since` to the last `updated_at` read after every page (never
 //! near Freshdesk's 300-page cap); the tickets of that instant come again
 //! and are skipped by id. A ticket's conversations are read after the page
-//! that delivered it (it changed), never on every poll; the stored cursor
-//! lists the ones still owed, so a crash loses none. The activities export
+//! that delivered it (it changed), never on every poll, and not at all for
+//! a ticket untouched since its creation (no update, no response in its
+//! stats); the stored cursor lists the ones still owed, so a crash loses
+//! none. The activities export
 //! is read up to the last day that has ended and on which a ticket changed
 //! (no request for days nothing happened on after the last change seen).
 //!

@@ -250,12 +250,14 @@ impl Freshdesk {
                 continue;
             }
             let id = t.id;
+            let untouched = t.untouched();
             match t.records(&mapping).map_err(|e| malformed(stream, e))? {
                 TicketRecords::Skipped => {
                     if self.stats.ignored("outbound_email_ticket", 1) {
                         tracing::info!(stream, "outbound-email tickets get no clocks (outbound_email: ignore); counted in helpdesk_slo_source_ignored_events_total");
                     }
                 }
+                TicketRecords::Mapped(r, _) if untouched => records.extend(r),
                 TicketRecords::Mapped(r, requester) => {
                     records.extend(r);
                     state.owed.push(Owed {
