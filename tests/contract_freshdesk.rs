@@ -654,3 +654,43 @@ async fn the_emulator_writes_only_documented_shapes() {
         undocumented.join("\n")
     );
 }
+
+#[tokio::test]
+async fn the_report_names_tickets_whose_history_is_approximated() {
+    let key_env = format!(
+        "HELPDESK_SLO_CONTRACT_FRESHDESK_REPORT_{}",
+        std::process::id()
+    );
+    std::env::set_var(&key_env, DEMO_API_KEY);
+    let dir = fixtures().join("lifecycle");
+    let m: Manifest = serde_json::from_value(read_json(&dir.join("manifest.json"))).unwrap();
+    let now = helpdesk_slo::time::parse_instant("2026-11-10T00:00:00Z").unwrap();
+    let options = ServerOptions {
+        now: Some(now),
+        ..ServerOptions::default()
+    };
+    let server = start(FdState::new(fixture_account(&dir), options))
+        .await
+        .unwrap();
+    let source = source(&dir, &server.base_url(), &m.start_time, &key_env);
+    let mut store = SqliteStore::in_memory().unwrap();
+    let (problems, _) = backfill(&source, &mut store).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    server.shutdown().await;
+    let config = config_files::load(&fixtures().join("policy.yaml")).unwrap();
+    let options = helpdesk_slo::report::ReportOptions {
+        sources: vec![SOURCE.into()],
+        ..Default::default()
+    };
+    let text =
+        helpdesk_slo::report::month_report(&store, &config, "2026-11".parse().unwrap(), &options)
+            .unwrap();
+    assert!(
+        text.contains("- Tickets whose status history is approximated from the helpdesk's last-value stats (it kept no history for them; their clocks can differ from what happened): `204` (freshdesk)."),
+        "{text}"
+    );
+    assert!(
+        !text.contains("`201` (freshdesk)"),
+        "201's history was exported"
+    );
+}
