@@ -15,8 +15,9 @@
 //!   credit. Outbound-email tickets are listed like any other.
 //! * `GET /api/v2/tickets/{id}/conversations?per_page=&page=`: a bare array,
 //!   oldest first; `404` for an unknown ticket.
-//! * `GET /api/v2/ticket_fields`, `/api/v2/agents`, `/api/v2/companies`
-//!   (the last two paged like tickets).
+//! * `GET /api/v2/ticket_fields`, `/api/v2/agents`, `/api/v2/companies`,
+//!   `/api/v2/sla_policies`, `/api/v2/business_hours` (all but the first
+//!   paged like tickets).
 //! * `GET /api/v2/export/ticket_activities?created_at=YYYY-MM-DD`:
 //!   `{"export": {"url": …}}` pointing at the **files address** (a second
 //!   listener), for a day that has ended; `404` for today, the future, or a
@@ -74,6 +75,9 @@ pub struct Account {
     pub agents: Vec<Value>,
     pub companies: Vec<Value>,
     pub ticket_fields: Vec<Value>,
+    /// `GET /api/v2/sla_policies` and `GET /api/v2/business_hours`.
+    pub sla_policies: Vec<Value>,
+    pub business_hours: Vec<Value>,
 }
 
 /// Injected faults; all off by default. Decisions depend only on `seed`

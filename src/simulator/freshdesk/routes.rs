@@ -52,6 +52,8 @@ fn endpoint(path: &str) -> &'static str {
         "/api/v2/ticket_fields" => "ticket_fields",
         "/api/v2/agents" => "agents",
         "/api/v2/companies" => "companies",
+        "/api/v2/sla_policies" => "sla_policies",
+        "/api/v2/business_hours" => "business_hours",
         "/api/v2/export/ticket_activities" => "export",
         p if conversations_of(p).is_some() => "conversations",
         _ => "other",
@@ -411,6 +413,8 @@ fn answer(
         }
         "agents" => page_of(state, &account.agents, q, base, path, seq),
         "companies" => page_of(state, &account.companies, q, base, path, seq),
+        "sla_policies" => page_of(state, &account.sla_policies, q, base, path, seq),
+        "business_hours" => page_of(state, &account.business_hours, q, base, path, seq),
         "ticket_fields" => json_resp(StatusCode::OK, &Value::Array(account.ticket_fields.clone())),
         "export" => {
             let Some(day) = q

@@ -474,7 +474,7 @@ pub(super) fn status_names(fields: &[Value]) -> BTreeMap<String, u64> {
 /// The URL of `rel="next"` in a `Link` header, read leniently: spaces
 /// around and inside `<…>` and around `;`, several links in one header,
 /// `rel=next` with or without quotes.
-pub(super) fn next_link(header: &str) -> Option<String> {
+pub(crate) fn next_link(header: &str) -> Option<String> {
     for part in header.split(',') {
         let Some((target, params)) = part.split_once(';') else {
             continue;

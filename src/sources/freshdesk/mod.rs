@@ -28,6 +28,7 @@
 
 pub mod config;
 mod map;
+pub(crate) use self::map::next_link;
 mod streams;
 
 use std::collections::BTreeMap;
