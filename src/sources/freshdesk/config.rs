@@ -101,3 +101,51 @@ impl FreshdeskConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(yaml: &str) -> SourceSpec {
+        serde_yaml_ng::from_str(&format!(
+            "kind: freshdesk\napi_key: {{ env: FD_KEY }}\nstart_time: 2026-11-01T00:00:00Z\n{yaml}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_account_is_a_url_or_a_domain_never_both() {
+        let c = FreshdeskConfig::from_spec(&spec("domain: acme")).unwrap();
+        assert_eq!(c.base_url().unwrap(), "https://acme.freshdesk.com");
+        assert_eq!(c.history, History::ActivitiesExport);
+        assert_eq!(c.outbound_email, OutboundEmail::Ignore);
+        let c = FreshdeskConfig::from_spec(&spec("url: https://support.acme.test/")).unwrap();
+        assert_eq!(c.base_url().unwrap(), "https://support.acme.test");
+        let e = FreshdeskConfig::from_spec(&spec("url: https://a.test\ndomain: a")).unwrap_err();
+        assert!(e.message.contains("exactly one of url"), "{e}");
+        let e = FreshdeskConfig::from_spec(&spec("domain: acme.freshdesk.com")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("domain"));
+        let e = FreshdeskConfig::from_spec(&spec("url: acme.freshdesk.com")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("url"));
+    }
+
+    #[test]
+    fn custom_statuses_are_numbers_from_6() {
+        let c = FreshdeskConfig::from_spec(&spec("domain: acme\ncustom_statuses: { \"6\": pending, \"21\": hold }\nhistory: stats\noutbound_email: count")).unwrap();
+        assert_eq!(c.custom_statuses["21"], Status::Hold);
+        assert_eq!(
+            (c.history, c.outbound_email),
+            (History::Stats, OutboundEmail::Count)
+        );
+        for bad in ["\"3\"", "waiting"] {
+            let e = FreshdeskConfig::from_spec(&spec(&format!(
+                "domain: acme\ncustom_statuses: {{ {bad}: pending }}"
+            )))
+            .unwrap_err();
+            assert_eq!(e.key.as_deref(), Some("custom_statuses"), "{bad}");
+            assert!(e.message.contains("numbers from 6 up"), "{e}");
+        }
+        let e = FreshdeskConfig::from_spec(&spec("domain: acme\ntoken: x")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("token"));
+    }
+}

@@ -619,6 +619,25 @@ mod tests {
     }
 
     #[test]
+    fn with_history_stats_every_ticket_is_approximated() {
+        let t: FdTicket = serde_json::from_value(serde_json::json!({"id": 5, "created_at": "2026-11-20T09:00:00Z",
+            "updated_at": "2026-11-21T09:00:00Z", "status": 3, "priority": 4,
+            "stats": {"pending_since": "2026-11-21T09:00:00Z", "status_updated_at": "2026-11-21T09:00:00Z"}})).unwrap();
+        let custom = BTreeMap::new();
+        let TicketRecords::Mapped(records, _) =
+            t.records(&mapping(&custom, History::Stats)).unwrap()
+        else {
+            panic!("skipped")
+        };
+        let Record::Ticket(h) = &records[0] else {
+            panic!()
+        };
+        assert_eq!(h.fields["freshdesk_history"], "approximated");
+        assert_eq!(h.status, Some(Status::Pending));
+        assert!(records.iter().any(|r| matches!(r, Record::Event(EventRecord { id, change: ChangeRecord::Status { value: Status::Pending }, .. }) if id == "s.5.pending_since")));
+    }
+
+    #[test]
     fn outbound_email_is_left_out_by_default() {
         let t: FdTicket = serde_json::from_value(
             serde_json::json!({"id": 3, "created_at": "2026-11-02T09:00:00Z",
