@@ -152,8 +152,8 @@ pub(super) enum TicketRecords {
 
 impl FdTicket {
     /// The ticket's header and its events from the list: its state at
-    /// creation, and for tickets without exported history the status
-    /// history approximated from `stats`.
+    /// creation, and the status changes its `stats` name (for tickets
+    /// without exported history, all there is: flagged approximated).
     pub(super) fn records(self, m: &Mapping) -> Result<TicketRecords, String> {
         if self.source == Some(OUTBOUND_EMAIL) && m.outbound_email == OutboundEmail::Ignore {
             return Ok(TicketRecords::Skipped);
@@ -220,28 +220,33 @@ impl FdTicket {
                 },
             ));
         }
-        if approximated {
-            if let Some(stats) = &self.stats {
-                let now_status = status.unwrap_or(Status::Open);
-                for (name, value, value_status) in [
-                    ("reopened_at", &stats.reopened_at, Status::Open),
-                    ("pending_since", &stats.pending_since, Status::Pending),
-                    ("resolved_at", &stats.resolved_at, Status::Solved),
-                    ("closed_at", &stats.closed_at, Status::Closed),
-                    ("status_updated_at", &stats.status_updated_at, now_status),
-                ] {
-                    let Some(text) = value else { continue };
-                    let at = parse_instant(text)
-                        .map_err(|e| format!("ticket {id}: stats.{name}: {e}"))?;
-                    records.push(event(
-                        &format!("s.{id}.{name}"),
-                        at,
-                        ChangeRecord::Status {
-                            value: value_status,
-                        },
-                    ));
-                }
+        // The stats are the latest instant of each kind of status change:
+        // true facts for every ticket. Where the export gives the history
+        // they repeat its records (same instant, same status) and carry
+        // today's changes until tomorrow's export file exists; where it
+        // cannot, they are all there is (approximated, flagged).
+        if let Some(stats) = &self.stats {
+            let now_status = status.unwrap_or(Status::Open);
+            for (name, value, value_status) in [
+                ("reopened_at", &stats.reopened_at, Status::Open),
+                ("pending_since", &stats.pending_since, Status::Pending),
+                ("resolved_at", &stats.resolved_at, Status::Solved),
+                ("closed_at", &stats.closed_at, Status::Closed),
+                ("status_updated_at", &stats.status_updated_at, now_status),
+            ] {
+                let Some(text) = value else { continue };
+                let at =
+                    parse_instant(text).map_err(|e| format!("ticket {id}: stats.{name}: {e}"))?;
+                records.push(event(
+                    &format!("s.{id}.{name}"),
+                    at,
+                    ChangeRecord::Status {
+                        value: value_status,
+                    },
+                ));
             }
+        }
+        if approximated {
             records.push(Record::Note(NoteRecord {
                 kind: "approximated_history".into(),
                 name: id.clone(),
@@ -560,7 +565,7 @@ mod tests {
     }
 
     #[test]
-    fn stats_approximate_history_only_where_none_is_exported_and_flag_it() {
+    fn stats_give_status_changes_and_approximate_history_only_where_none_is_exported() {
         let text = serde_json::json!({"id": 9, "created_at": "2026-10-30T09:00:00Z", "updated_at": "2026-11-02T12:00:00Z",
             "status": 4, "priority": 1, "source": 3, "tags": null, "custom_fields": null,
             "stats": {"resolved_at": "2026-11-02T12:00:00Z", "reopened_at": "2026-10-31T09:00:00Z", "closed_at": null,
@@ -584,7 +589,8 @@ mod tests {
         assert!(records.iter().any(
             |r| matches!(r, Record::Note(n) if n.kind == "approximated_history" && n.name == "9")
         ));
-        // Created after the export starts: no stats events, no flag.
+        // Created after the export starts: the same stats events (today's
+        // changes, before the export has them), and no flag.
         let mut newer = text;
         newer["created_at"] = "2026-11-02T09:00:00Z".into();
         let t: FdTicket = serde_json::from_value(newer).unwrap();
@@ -594,10 +600,14 @@ mod tests {
         else {
             panic!("skipped")
         };
-        assert!(!records
+        assert!(records
             .iter()
-            .any(|r| matches!(r, Record::Event(e) if e.id.starts_with("s."))));
+            .any(|r| matches!(r, Record::Event(e) if e.id == "s.9.resolved_at")));
         assert!(!records.iter().any(|r| matches!(r, Record::Note(_))));
+        let Record::Ticket(h) = &records[0] else {
+            panic!()
+        };
+        assert!(!h.fields.contains_key("freshdesk_history"));
     }
 
     #[test]
