@@ -289,7 +289,18 @@ impl PollLoop {
                 // Every reader is gone without catching up: they stop on
                 // shutdown only.
                 None if *self.shutdown.borrow() => return Ok(true),
-                None => return Err(self.failed("a stream's reader stopped".into())),
+                None => {
+                    // Every reader is gone: say why, if one failed (its
+                    // channel may close before its failure is joined).
+                    let mut why = "a stream's reader stopped".to_string();
+                    while let Some(joined) = readers.join_next().await {
+                        if let Err(e) = joined {
+                            why = format!("a stream's reader failed: {}", task_failure(e));
+                            break;
+                        }
+                    }
+                    return Err(self.failed(why));
+                }
             };
             if *self.shutdown.borrow() {
                 return Ok(true);
