@@ -29,7 +29,9 @@ use helpdesk_slo::policy::spec::Status;
 use helpdesk_slo::policy::Config;
 use helpdesk_slo::report::figures::compute;
 use helpdesk_slo::report::gather::gather;
-use helpdesk_slo::report::{latest, month_report, write_month, Month, ReportError, ReportOptions};
+use helpdesk_slo::report::{
+    latest, month_files, month_report, write_month, Month, ReportError, ReportOptions,
+};
 use helpdesk_slo::sources::{
     ChangeRecord, EventRecord, NoteRecord, OrganizationRecord, Page, Record, TicketHeader,
     UserRecord,
@@ -1120,6 +1122,217 @@ fn data_quality_names_lost_events_unknown_authors_and_missing_priorities() {
     assert_eq!(notes.len(), 2, "{notes:?}");
     assert_eq!(notes[0].first_at, t("2026-10-05T09:00:00Z"));
     assert_eq!(notes[0].last_at, t("2026-10-21T09:00:00Z"));
+}
+
+// ---------------------------------------------------------------------------
+// At scale: many breaches, customers and data quality findings. The
+// markdown stays short (capped lists, no long line) and the CSV files
+// beside it hold every row.
+
+/// The longest line a report may have, in characters.
+const MAX_LINE: usize = 400;
+
+/// A Celigo store with `n` tickets in November 2026 on 40 customers (long
+/// names) of all three plans: every ticket's first response breaches, a
+/// third have no priority, a third an unmapped priority (one value each),
+/// every tenth a comment by an unknown author, and the customers of the
+/// last tenth are on no plan.
+fn celigo_at_scale(dir: &Path, n: usize) -> Arrivals {
+    let mut store = build(dir, Vec::new(), &[], &[], false);
+    let plans = ["csp_preferred", "csp_premier", "csp_essential"];
+    let mut records: Vec<Record> = (0..40)
+        .map(|o| {
+            let tags: &[&str] = if o < 36 {
+                &plans[o % 3..o % 3 + 1]
+            } else {
+                &[]
+            };
+            org(
+                &format!("{}", 900 + o),
+                &format!("Customer {o} {}", "with a very long legal name ".repeat(8)),
+                tags,
+            )
+        })
+        .collect();
+    for i in 0..n {
+        let id = format!("{}", 10_000 + i);
+        // Tuesdays to Thursdays of November, 09:00 Pacific.
+        let day = [3, 4, 5, 10, 11, 12, 17, 18, 19][i % 9];
+        let created = t(&format!("2026-11-{day:02}T17:00:00Z"));
+        let priority = match i % 3 {
+            0 => None,
+            1 => Some(format!("custom-priority-{i}")),
+            _ => Some("p2".to_string()),
+        };
+        records.push(Record::Ticket(TicketHeader {
+            id: id.clone(),
+            created_at: created,
+            updated_at: created + 5 * 86_400,
+            url: Some(format!("https://example.zendesk.com/agent/tickets/{id}")),
+            organization_id: Some(format!("{}", 900 + i % 40)),
+            requester_id: Some("req-1".into()),
+            tags: Vec::new(),
+            fields: Default::default(),
+            deleted: false,
+            status: None,
+            priority: None,
+            group: None,
+        }));
+        let mut events = Vec::new();
+        if let Some(p) = priority {
+            events.push((created, ChangeRecord::Priority { value: Some(p) }));
+        }
+        if i % 10 == 0 {
+            events.push((
+                created + 600,
+                ChangeRecord::Comment {
+                    author: Author::Other,
+                    author_id: Some(format!("gone-{i}")),
+                    public: true,
+                },
+            ));
+        }
+        // Answered five days later: every first response breached.
+        events.push((created + 5 * 86_400, change("reply")));
+        for (k, (at, change)) in events.into_iter().enumerate() {
+            records.push(Record::Event(EventRecord {
+                ticket_id: id.clone(),
+                id: format!("e{k}"),
+                at,
+                change,
+            }));
+        }
+        store.arrived.insert(id, created + 5 * 86_400 + 60);
+    }
+    let page = Page {
+        stream: "tickets".into(),
+        records,
+        cursor: "scale".into(),
+        caught_up: false,
+    };
+    store.apply_page(SRC, &page).unwrap();
+    for p in hourly("2026-10-01T00:00:00Z", "2026-12-01T02:00:00Z", &[]) {
+        store.record_poll(SRC, p).unwrap();
+    }
+    store
+}
+
+/// Rows of a CSV file without its header whose first field is `first`
+/// (any row when empty).
+fn csv_rows(text: &str, first: &str) -> usize {
+    text.split("\r\n")
+        .skip(1)
+        .filter(|l| !l.is_empty() && (first.is_empty() || l.split(',').next() == Some(first)))
+        .count()
+}
+
+#[test]
+fn at_scale_the_report_caps_its_lists_and_the_csv_files_hold_every_row() {
+    let dir = scratch("scale");
+    let n = 900;
+    let store = celigo_at_scale(dir.path(), n);
+    let cfg = example("celigo.yaml");
+    let nov: Month = "2026-11".parse().unwrap();
+    let out = ReportOptions {
+        out: Some(dir.path().join("reports")),
+        ..opts()
+    };
+    let path = write_month(&store, &cfg, nov, &out).unwrap();
+    let md = std::fs::read_to_string(&path).unwrap();
+    let longest = md.lines().map(|l| l.chars().count()).max().unwrap();
+    let long_line = md.lines().find(|l| l.chars().count() == longest).unwrap();
+    assert!(
+        longest <= MAX_LINE,
+        "a line of {longest} characters: {long_line}"
+    );
+    assert!(md.len() < 40_000, "{} bytes", md.len());
+
+    let files = month_files(&store, &cfg, nov, &out).unwrap();
+    assert_eq!(files.markdown, md);
+    let names: Vec<&str> = files.csv.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "2026-11.breaches.csv",
+            "2026-11.data-quality.csv",
+            "2026-11.credits.csv"
+        ]
+    );
+    for (name, text) in &files.csv {
+        // Written beside the report, and linked from it.
+        assert_eq!(
+            &std::fs::read_to_string(dir.path().join("reports").join(name)).unwrap(),
+            text
+        );
+        assert!(md.contains(&format!("]({name})")), "{name} is not linked");
+    }
+    let (breaches, quality, credits) = (&files.csv[0].1, &files.csv[1].1, &files.csv[2].1);
+
+    // Every breach in the CSV; 25 per plan in the markdown.
+    let data = gather(&store, &cfg, nov, &opts()).unwrap();
+    let fig = compute(&cfg.policy, &data);
+    assert!(fig.breaches.len() > 3 * 25, "{}", fig.breaches.len());
+    assert_eq!(csv_rows(breaches, ""), fig.breaches.len());
+    assert!(
+        md.contains(&format!("{} breached clock(s): ", fig.breaches.len())),
+        "{md}"
+    );
+    let section = md.split("## Breached clocks").nth(1).unwrap();
+    let section = section.split("\n## ").next().unwrap();
+    let rows = section.lines().filter(|l| l.starts_with("| [#")).count();
+    let plans_with_breaches = fig
+        .breaches
+        .iter()
+        .map(|b| b.clock.plan)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    assert_eq!(rows, 25 * plans_with_breaches);
+
+    // Every data quality finding in the CSV; five examples in the markdown.
+    let q = &fig.quality;
+    assert_eq!(q.missing_priority.len(), n / 3);
+    assert_eq!(
+        csv_rows(quality, "missing_priority"),
+        q.missing_priority.len()
+    );
+    assert_eq!(csv_rows(quality, "unmapped_priority"), n / 3);
+    assert_eq!(csv_rows(quality, "unknown_author_comments"), n / 10);
+    assert_eq!(csv_rows(quality, "no_plan"), q.no_plan.len());
+    // Customers 36 to 39 of every 40 tickets.
+    assert_eq!(q.no_plan.len(), 88);
+    assert!(
+        md.contains(&format!(
+            "- Unmapped priorities ({} value(s), mapped to the default severity `normal`):",
+            n / 3
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "  - {} more value(s) on {} ticket(s).",
+            n / 3 - 10,
+            n / 3 - 10
+        )),
+        "{md}"
+    );
+    assert!(md.contains(&format!(", and {} more.", n / 10 - 5)), "{md}");
+
+    // Every customer in the credits CSV; ten in the markdown.
+    assert_eq!(csv_rows(credits, "celigo-sla"), 24);
+    assert!(
+        md.contains("24 customer(s) with SLA events, 24 owed a credit; "),
+        "{md}"
+    );
+    let section = md.split("## SLA credits").nth(1).unwrap();
+    let section = section.split("\n## ").next().unwrap();
+    assert_eq!(
+        section
+            .lines()
+            .filter(|l| l.starts_with("| Customer "))
+            .count()
+            - 1,
+        10
+    );
 }
 
 // ---------------------------------------------------------------------------

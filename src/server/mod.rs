@@ -16,7 +16,8 @@
 //! * `GET /api/v1/clocks?state=at_risk|breached|active|paused&plan=&severity=&metric=&within=4h`:
 //!   open clocks as JSON, soonest due first, each with a link to the ticket.
 //! * `GET /api/v1/reports`, `/api/v1/reports/latest`,
-//!   `/api/v1/reports/NAME.md`: the written monthly reports.
+//!   `/api/v1/reports/NAME.md`: the written monthly reports;
+//!   `/api/v1/reports/NAME.csv`: the CSV files beside them.
 //! * `GET /`: a page linking all of these.
 //!
 //! With `--web.config.file` (see [`WebConfig`]) every endpoint is served
@@ -470,7 +471,7 @@ fn report_files(state: &DaemonState) -> Vec<String> {
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|n| n.ends_with(".md"))
+                .filter(|n| n.ends_with(".md") || n.ends_with(".csv"))
                 .collect()
         })
         .unwrap_or_default();
@@ -511,6 +512,9 @@ fn report(state: &DaemonState, name: &str) -> Resp {
         );
     };
     match std::fs::read(dir.join(file)) {
+        Ok(body) if file.ends_with(".csv") => {
+            respond(StatusCode::OK, "text/csv; charset=utf-8", body)
+        }
         Ok(body) => respond(StatusCode::OK, "text/markdown; charset=utf-8", body),
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
