@@ -536,7 +536,13 @@ fn celigo_quarter_end_and_quarter_to_date() {
     let dir = scratch("celigo");
     let store = celigo_store(dir.path(), false);
     let cfg = example("celigo.yaml");
-    let dec = month_report(&store, &cfg, "2026-12".parse().unwrap(), &opts()).unwrap();
+    // First issued at 06:00 on January 1st, before 2004's data arrived:
+    // this is a re-issue.
+    let reissue = ReportOptions {
+        first_issue: Some(t("2027-01-01T06:00:00Z")),
+        ..opts()
+    };
+    let dec = month_report(&store, &cfg, "2026-12".parse().unwrap(), &reissue).unwrap();
     golden("celigo-2026-12.md", &dec);
     let nov = month_report(&store, &cfg, "2026-11".parse().unwrap(), &opts()).unwrap();
     golden("celigo-2026-11.md", &nov);
@@ -1122,6 +1128,97 @@ fn data_quality_names_lost_events_unknown_authors_and_missing_priorities() {
     assert_eq!(notes.len(), 2, "{notes:?}");
     assert_eq!(notes[0].first_at, t("2026-10-05T09:00:00Z"));
     assert_eq!(notes[0].last_at, t("2026-10-21T09:00:00Z"));
+}
+
+// ---------------------------------------------------------------------------
+// The first report after a backfill: the store was first synchronised on
+// December 3rd, after the month it reports on. Nothing in it is late, no
+// poll was missed before the first one, and it is no re-issue; data that
+// arrives later is late, and makes a re-issue only of a report that was
+// issued before it arrived.
+
+const BACKFILLED: &[Script] = &[
+    tk(
+        "7001",
+        Some("100"),
+        "2026-11-03T17:00:00Z",
+        "p2",
+        &[("2026-11-03T18:00:00Z", "reply")],
+    ),
+    Script {
+        id: "7002",
+        org: Some("200"),
+        created: "2026-11-10T17:00:00Z",
+        priority: "p2",
+        tags: &[],
+        events: &[("2026-11-10T18:00:00Z", "reply")],
+        arrived: Some("2026-12-03T07:30:00Z"),
+    },
+];
+
+#[test]
+fn the_first_report_after_a_backfill_has_no_false_alarms() {
+    let dir = scratch("backfilled");
+    let first_poll = "2026-12-03T08:00:00Z";
+    let polls = hourly(first_poll, "2026-12-04T08:00:00Z", &[]);
+    let mut store = build(dir.path(), celigo_orgs(), BACKFILLED, &polls, false);
+    // Everything arrived during the backfill, which ended at the first poll.
+    store
+        .arrived
+        .insert("7001".into(), t("2026-12-03T07:00:00Z"));
+    let cfg = example("celigo.yaml");
+    let nov: Month = "2026-11".parse().unwrap();
+    let out = ReportOptions {
+        out: Some(dir.path().join("reports")),
+        ..opts()
+    };
+    let path = write_month(&store, &cfg, nov, &out).unwrap();
+    let first = std::fs::read_to_string(&path).unwrap();
+    assert!(!first.contains("no completed poll from"), "{first}");
+    assert!(
+        first.contains("- `zendesk` first synchronised on 2026-12-03 08:00 UTC: "),
+        "{first}"
+    );
+    assert!(
+        first.contains("- Data that arrived after the month closed: none."),
+        "{first}"
+    );
+    assert!(!first.contains("Re-issue"), "{first}");
+    assert_eq!(
+        helpdesk_slo::report::first_issue_of(&first),
+        Some(t("2026-12-04T08:00:00Z"))
+    );
+
+    // Written again with nothing new: the same report.
+    write_month(&store, &cfg, nov, &out).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), first);
+
+    // 7001 changes after the first issue: late, and a re-issue.
+    store
+        .arrived
+        .insert("7001".into(), t("2026-12-05T10:00:00Z"));
+    store.record_poll(SRC, t("2026-12-05T11:00:00Z")).unwrap();
+    write_month(&store, &cfg, nov, &out).unwrap();
+    let second = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        second.contains("- **Re-issue:** first issued with data cut-off 2026-12-04T08:00:00Z; data of 1 ticket(s) of this month arrived since"),
+        "{second}"
+    );
+    assert!(
+        second.contains("1 ticket(s) changed in the store since; their figures here include that data up to the cut-off; 1 of them after the first issue of this report (cut-off 2026-12-04T08:00:00Z):\n  - [#7001]("),
+        "{second}"
+    );
+    // Written again: still a re-issue of the first issue.
+    write_month(&store, &cfg, nov, &out).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), second);
+
+    // Printed with no earlier issue known: late, but no re-issue.
+    let text = month_report(&store, &cfg, nov, &opts()).unwrap();
+    assert!(!text.contains("Re-issue"), "{text}");
+    assert!(
+        text.contains("1 ticket(s) changed in the store since; their figures here include that data up to the cut-off:\n"),
+        "{text}"
+    );
 }
 
 // ---------------------------------------------------------------------------

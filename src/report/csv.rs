@@ -226,7 +226,12 @@ pub fn data_quality(config: &Config, data: &Dataset, fig: &Figures) -> String {
         ticket_row(&mut out, "events_disagree_with_record", i, &what.join("; "));
     }
     for &i in &q.late {
-        ticket_row(&mut out, "arrived_after_month_closed", i, "");
+        let detail = if q.since_first_issue.binary_search(&i).is_ok() {
+            "after the first issue"
+        } else {
+            ""
+        };
+        ticket_row(&mut out, "arrived_after_month_closed", i, detail);
     }
     for (src, n) in &data.notes {
         let finding = if n.kind == "ignored_event" {
@@ -256,6 +261,18 @@ pub fn data_quality(config: &Config, data: &Dataset, fig: &Figures) -> String {
                 (false, ""),
                 (false, ""),
                 (false, ""),
+            ],
+        );
+    }
+    for (src, at) in &q.first_sync {
+        row(
+            &mut out,
+            &[
+                (false, "first_synchronised"),
+                (true, src),
+                (false, ""),
+                (false, ""),
+                (false, &format_instant(*at)),
             ],
         );
     }

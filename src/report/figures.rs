@@ -110,8 +110,15 @@ pub struct Quality {
     pub gaps: Vec<PollGap>,
     /// Sources with no completed poll around the month.
     pub never_polled: Vec<String>,
-    /// Tickets whose data changed after the month closed.
+    /// Tickets whose data changed after the month closed (and after their
+    /// source's first synchronisation).
     pub late: Vec<usize>,
+    /// Of those, the tickets whose data changed after the first issue of
+    /// this report.
+    pub since_first_issue: Vec<usize>,
+    /// Sources first synchronised (their first completed poll ever) after
+    /// the month started: `(source, first poll)`. No gap is counted before.
+    pub first_sync: Vec<(String, i64)>,
 }
 
 /// Everything a report shows.
@@ -401,6 +408,9 @@ fn quality(data: &Dataset, month_tickets: &[usize]) -> Quality {
         }
         if t.changed_after_close {
             q.late.push(i);
+            if t.changed_since_first_issue {
+                q.since_first_issue.push(i);
+            }
         }
     }
     let (start, end) = data.month.bounds(data.timezone);
@@ -410,17 +420,28 @@ fn quality(data: &Dataset, month_tickets: &[usize]) -> Quality {
             q.never_polled.push(s.source.clone());
             continue;
         }
+        // A source first synchronised in or after the month had no poll to
+        // miss before: its data up to then came in its first backfill, and
+        // gaps are measured from that first poll.
+        let first_sync = s.first.filter(|&f| f >= start);
+        if let Some(f) = first_sync {
+            q.first_sync.push((s.source.clone(), f));
+        }
         if horizon <= start {
             continue;
         }
         // Each completed poll, and the next one (or the month's end, or the
         // cut-off if earlier): longer than the threshold between them is a
-        // gap; with no poll before the month, it is measured from its start.
+        // gap.
         let mut points = s.during.clone();
         points.push(s.after.unwrap_or(horizon));
-        let mut prev = s.before;
+        let mut prev = s.before.or(first_sync);
         for p in points {
-            let from = prev.unwrap_or(start);
+            let Some(from) = prev else {
+                // Not synchronised before this point: nothing to miss.
+                prev = Some(p);
+                continue;
+            };
             if p > from && p - from > s.gap_threshold {
                 q.gaps.push(PollGap {
                     source: s.source.clone(),

@@ -74,8 +74,13 @@ pub struct TicketRecord {
     pub severity_changes: Vec<i64>,
     /// Clocks evaluated at the cut-off that start in the report's window.
     pub clocks: Vec<Clock>,
-    /// The ticket's data changed in the store after the month closed.
+    /// The ticket's data changed in the store after the month closed and
+    /// after the first synchronisation of its source (data of the first
+    /// backfill is not late).
     pub changed_after_close: bool,
+    /// The ticket's data changed in the store after the data cut-off of the
+    /// first issue of this report ([`ReportOptions::first_issue`]).
+    pub changed_since_first_issue: bool,
 }
 
 /// How the cut-off was chosen.
@@ -95,6 +100,9 @@ pub enum CutoffBasis {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourcePolls {
     pub source: String,
+    /// The source's first completed poll ever: its first synchronisation
+    /// (the end of its first backfill).
+    pub first: Option<i64>,
     /// The last poll before the month.
     pub before: Option<i64>,
     /// Polls during the month, ascending.
@@ -122,6 +130,9 @@ pub struct Dataset {
     pub notes: Vec<(String, crate::sources::NoteRecord)>,
     pub plan: Option<PlanId>,
     pub customer: Option<OrgRef>,
+    /// The data cut-off of the first issue of this report, when this one
+    /// replaces it ([`ReportOptions::first_issue`]).
+    pub first_issue: Option<i64>,
 }
 
 /// Sort key for ticket ids: numeric ids in numeric order, then the rest.
@@ -288,9 +299,15 @@ pub fn gather(
         for n in store.notes(src, month_start, month_end)? {
             notes.push((src.clone(), n));
         }
-        let before = store.polls(src, MIN_INSTANT, month_start)?.last().copied();
+        let earlier = store.polls(src, MIN_INSTANT, month_start)?;
+        let before = earlier.last().copied();
         let during = store.polls(src, month_start, month_end)?;
         let later = store.polls(src, month_end, MAX_INSTANT)?;
+        let first = earlier
+            .first()
+            .or(during.first())
+            .or(later.first())
+            .copied();
         let last = later.last().or(during.last()).copied().or(before);
         if let Some(last) = last {
             if furthest_behind.as_ref().is_none_or(|(t, _)| last < *t) {
@@ -304,6 +321,7 @@ pub fn gather(
             .map_or(60, |d| d.seconds_with_day(86_400));
         polls.push(SourcePolls {
             source: src.clone(),
+            first,
             before,
             during,
             after: later.first().copied(),
@@ -339,10 +357,24 @@ pub fn gather(
     let mut tickets = Vec::new();
     let mut orgs: BTreeMap<String, Option<String>> = BTreeMap::new();
     for (src, list) in &ids {
+        // Data stored up to the source's first completed poll came in its
+        // first backfill: not late, however long after the month it came.
+        let first_sync = polls
+            .iter()
+            .find(|p| &p.source == src)
+            .and_then(|p| p.first);
+        let late_since = first_sync.map_or(month_end, |f| f.max(month_end));
         let late: std::collections::BTreeSet<String> = store
-            .tickets_changed_since(src, month_end)?
+            .tickets_changed_since(src, late_since)?
             .into_iter()
             .collect();
+        let since_first_issue: std::collections::BTreeSet<String> = match options.first_issue {
+            Some(at) => store
+                .tickets_changed_since(src, at.max(late_since))?
+                .into_iter()
+                .collect(),
+            None => Default::default(),
+        };
         for chunk in list.chunks(CHUNK) {
             for t in store.tickets(src, chunk)? {
                 if t.created_at > cutoff || t.created_at >= hi {
@@ -376,6 +408,7 @@ pub fn gather(
                 tickets.push(TicketRecord {
                     source: src.clone(),
                     changed_after_close: late.contains(&t.id),
+                    changed_since_first_issue: since_first_issue.contains(&t.id),
                     id: t.id,
                     url: t.url,
                     organization,
@@ -417,6 +450,7 @@ pub fn gather(
         notes,
         plan,
         customer,
+        first_issue: options.first_issue,
     })
 }
 

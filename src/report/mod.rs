@@ -66,6 +66,11 @@ pub struct ReportOptions {
     pub cutoff: Option<i64>,
     /// The store's sources to read: else the config's `sources:`.
     pub sources: Vec<String>,
+    /// The data cut-off (Unix seconds) of the first issue of this report,
+    /// when this one replaces it: data of the month's tickets that arrived
+    /// after it makes this a re-issue, and the header says so.
+    /// [`write_month`] reads it from the file it replaces when not given.
+    pub first_issue: Option<i64>,
 }
 
 impl ReportOptions {
@@ -203,14 +208,33 @@ pub fn write_month(
     month: Month,
     options: &ReportOptions,
 ) -> Result<PathBuf, ReportError> {
-    let files = month_files(store, config, month, options)?;
     let dir = options.out_dir(config);
+    let mut options = options.clone();
+    if options.first_issue.is_none() {
+        options.first_issue = std::fs::read_to_string(dir.join(file_name(month, &options)))
+            .ok()
+            .and_then(|text| first_issue_of(&text));
+    }
+    let files = month_files(store, config, month, &options)?;
     for (name, text) in &files.csv {
         write_whole(&dir, &dir.join(name), text.as_bytes())?;
     }
     let path = dir.join(&files.name);
     write_whole(&dir, &path, files.markdown.as_bytes())?;
     Ok(path)
+}
+
+/// The data cut-off of the first issue of a report, read from an issue of
+/// it: its re-issue line, else its own cut-off.
+pub fn first_issue_of(markdown: &str) -> Option<i64> {
+    let after = |prefix: &str| {
+        markdown
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|rest| rest.split([' ', ';', ',']).next())
+            .and_then(|t| crate::time::parse_instant(t).ok())
+    };
+    after(render::REISSUE_PREFIX).or_else(|| after(render::CUTOFF_PREFIX))
 }
 
 /// Writes through a temporary file and a rename.

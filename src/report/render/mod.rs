@@ -52,6 +52,12 @@ pub const ITEMS_PER_LIST: usize = 10;
 /// Characters of a name or value from the helpdesk shown in the markdown.
 pub const NAME_CHARS: usize = 40;
 
+/// How the header states the data cut-off (read back by
+/// [`crate::report::first_issue_of`]).
+pub const CUTOFF_PREFIX: &str = "- **Data cut-off:** ";
+/// How the header of a re-issue names the first issue's cut-off.
+pub const REISSUE_PREFIX: &str = "- **Re-issue:** first issued with data cut-off ";
+
 /// Renders the report whose file name without `.md` is `stem`: the CSV
 /// files it links are named after it ([`CsvKind::file_name`]).
 pub fn render(config: &Config, data: &Dataset, fig: &Figures, stem: &str) -> String {

@@ -203,6 +203,14 @@ pub(super) fn quality(out: &mut String, config: &Config, data: &Dataset, fig: &F
             capped(unmapped)
         );
     }
+    for (src, at) in &q.first_sync {
+        let _ = writeln!(
+            out,
+            "- `{}` first synchronised on {}: its data up to then came in that first backfill (not late), and no poll was missed before it.",
+            short(src, NAME_CHARS),
+            local(*at, data.timezone)
+        );
+    }
     if q.gaps.is_empty() && q.never_polled.is_empty() {
         let _ = writeln!(
             out,
@@ -245,12 +253,27 @@ pub(super) fn quality(out: &mut String, config: &Config, data: &Dataset, fig: &F
         let _ = writeln!(out, "- Data that arrived after the month closed: none.");
     } else {
         let (_, end) = data.month.bounds(data.timezone);
+        let reissue = match data.first_issue {
+            Some(first) if !q.since_first_issue.is_empty() => format!(
+                "; {} of them after the first issue of this report (cut-off {})",
+                q.since_first_issue.len(),
+                format_instant(first)
+            ),
+            Some(_) => "; none after the first issue of this report".to_string(),
+            None => String::new(),
+        };
+        // Data of a source's first backfill is not late; a source with no
+        // poll recorded has no first synchronisation to tell it by.
+        let synced = if data.polls.iter().all(|p| p.first.is_some()) {
+            " and after the first synchronisation"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "- Data that arrived after the month closed ({}): {} ticket(s) changed in the store after {}; their figures here include that data up to the cut-off; this is a re-issue of any earlier issue of the report:\n  - {}.",
+            "- Data that arrived after the month closed ({}){synced}: {} ticket(s) changed in the store since; their figures here include that data up to the cut-off{reissue}:\n  - {}.",
             local(end, data.timezone),
             q.late.len(),
-            format_instant(end),
             ids(&q.late)
         );
     }
