@@ -1026,6 +1026,16 @@ fn data_quality_names_lost_events_unknown_authors_and_missing_priorities() {
             },
         ),
         event("802", "d", "2026-10-05T10:00:00Z", change("reply")),
+        // 804: the record has a priority its events never set.
+        header("804", Status::Open, Some("p3")),
+        event(
+            "804",
+            "b",
+            "2026-10-05T09:00:00Z",
+            ChangeRecord::Status {
+                value: Status::Open,
+            },
+        ),
         // 803: never a priority.
         header("803", Status::Open, None),
         event(
@@ -1086,9 +1096,9 @@ fn data_quality_names_lost_events_unknown_authors_and_missing_priorities() {
     let ids = |list: &[usize]| -> Vec<String> {
         list.iter().map(|&i| data.tickets[i].id.clone()).collect()
     };
-    assert_eq!(ids(&fig.quality.inconsistent), ["801"]);
+    assert_eq!(ids(&fig.quality.inconsistent), ["801", "804"]);
     assert_eq!(ids(&fig.quality.unknown_authors), ["802"]);
-    assert_eq!(ids(&fig.quality.missing_priority), ["803"]);
+    assert_eq!(ids(&fig.quality.missing_priority), ["803", "804"]);
     // 801 counts solved at the record's last update: no clock of it is
     // still running.
     let solved = data.tickets.iter().find(|t| t.id == "801").unwrap();
@@ -1105,7 +1115,7 @@ fn data_quality_names_lost_events_unknown_authors_and_missing_priorities() {
     assert_eq!(first.fulfilled_at, Some(t("2026-10-05T10:00:00Z")));
     let text = month_report(&store, &cfg, oct, &opts()).unwrap();
     assert!(
-        text.contains("- Tickets whose events disagree with the helpdesk's ticket record (1; ")
+        text.contains("- Tickets whose events disagree with the helpdesk's ticket record (2; ")
             && text.contains("[#801](https://example.zendesk.com/agent/tickets/801): status `open` in events, `solved` in the record"),
         "{text}"
     );
@@ -1113,7 +1123,21 @@ fn data_quality_names_lost_events_unknown_authors_and_missing_priorities() {
         text.contains("[#802](https://example.zendesk.com/agent/tickets/802) (1)"),
         "{text}"
     );
-    assert!(text.contains("- Tickets without a priority (1, "), "{text}");
+    // A missing priority is said to be missing, never shown as a value
+    // "none".
+    assert!(
+        text.contains("- Tickets without a priority (2; the priority is missing: never set in its events, and no severity assigned; their clocks are counted under the default severity `"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[#804](https://example.zendesk.com/agent/tickets/804): priority missing in events, `p3` in the record"),
+        "{text}"
+    );
+    assert!(
+        text.contains(" clock(s) are on tickets whose priority is missing (never set in their events): they are counted under `"),
+        "{text}"
+    );
+    assert!(!text.contains("(none)"), "{text}");
     assert!(
         text.contains("- Helpdesk records read past (kinds that change nothing an SLA reads): `Notification` (zendesk)."),
         "{text}"

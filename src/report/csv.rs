@@ -143,7 +143,11 @@ pub fn breaches(config: &Config, data: &Dataset, fig: &Figures) -> String {
                         .unwrap_or(""),
                 ),
                 (true, plan_name(policy, c.plan)),
-                (true, &severity_name(policy, c.severity)),
+                (
+                    true,
+                    &c.severity
+                        .map_or(String::new(), |s| severity_name(policy, Some(s))),
+                ),
                 (true, metric_name(policy, c.metric)),
                 (false, &c.instance.to_string()),
                 (false, &format_instant(c.start)),

@@ -56,6 +56,9 @@ pub struct PlanFigures {
     pub distribution: [u64; 6],
     /// Excluded clocks by reason, sorted by reason.
     pub excluded: Vec<(String, u64)>,
+    /// Clocks of the month on tickets that never had a priority (nor an
+    /// assigned severity): counted under the default severity, if any.
+    pub missing_priority_clocks: u64,
 }
 
 /// A breached clock.
@@ -267,8 +270,16 @@ fn plan_figures(policy: &Policy, data: &Dataset, plan: PlanId) -> PlanFigures {
         };
         distribution[bucket] += 1;
     }
+    let missing_priority_clocks = data
+        .tickets
+        .iter()
+        .filter(|t| t.missing_priority)
+        .flat_map(|t| &t.clocks)
+        .filter(|c| c.plan == Some(plan) && c.start >= bounds.0 && c.start < bounds.1)
+        .count() as u64;
     PlanFigures {
         plan,
+        missing_priority_clocks,
         timezone: tz,
         bounds,
         month: merged(&this, plan),

@@ -58,10 +58,14 @@ pub(crate) fn delta(now: Option<f64>, before: Option<f64>) -> String {
     }
 }
 
+/// The severity column of clocks with no severity: their ticket's priority
+/// was missing or maps to no severity, and there is no default.
+pub(crate) const NO_SEVERITY: &str = "(no severity)";
+
 pub(crate) fn severity_name(policy: &Policy, s: Option<usize>) -> String {
     s.and_then(|s| policy.severities.get(s))
         .cloned()
-        .unwrap_or_else(|| "(none)".to_string())
+        .unwrap_or_else(|| NO_SEVERITY.to_string())
 }
 
 pub(crate) fn metric_name(policy: &Policy, m: usize) -> &str {

@@ -82,14 +82,18 @@ pub(super) fn quality(out: &mut String, config: &Config, data: &Dataset, fig: &F
     if q.missing_priority.is_empty() {
         let _ = writeln!(out, "- Tickets without a priority: none.");
     } else {
-        let fallback = policy
-            .default_severity
-            .map_or("no severity: their clocks are excluded".to_string(), |s| {
-                format!("on the default severity `{}`", policy.severities[s])
-            });
+        let fallback = policy.default_severity.map_or(
+            "they have no severity, so their clocks are excluded".to_string(),
+            |s| {
+                format!(
+                    "their clocks are counted under the default severity `{}`",
+                    policy.severities[s]
+                )
+            },
+        );
         let _ = writeln!(
             out,
-            "- Tickets without a priority ({}, {fallback}):\n  - {}.",
+            "- Tickets without a priority ({}; the priority is missing: never set in its events, and no severity assigned; {fallback}):\n  - {}.",
             q.missing_priority.len(),
             ids(&q.missing_priority)
         );
@@ -134,11 +138,18 @@ pub(super) fn quality(out: &mut String, config: &Config, data: &Dataset, fig: &F
                 .disagreements
                 .iter()
                 .map(|d| {
+                    // A value the helpdesk never set is missing, not a
+                    // value called "none".
+                    let value = |v: &Option<String>| {
+                        v.as_deref().map_or("missing".to_string(), |v| {
+                            format!("`{}`", short(v, NAME_CHARS))
+                        })
+                    };
                     format!(
-                        "{} `{}` in events, `{}` in the record",
+                        "{} {} in events, {} in the record",
                         d.field,
-                        short(d.events.as_deref().unwrap_or("(none)"), NAME_CHARS),
-                        short(d.record.as_deref().unwrap_or("(none)"), NAME_CHARS)
+                        value(&d.events),
+                        value(&d.record)
                     )
                 })
                 .collect();
