@@ -330,16 +330,13 @@ pub fn gather(
     }
 
     let (lo, hi) = window(month);
-    let mut ids: Vec<(String, Vec<String>)> = Vec::new();
-    for src in &sources {
-        ids.push((src.clone(), store.ticket_ids(src)?));
-    }
     let (cutoff, cutoff_basis) = match (options.cutoff, furthest_behind) {
         (Some(t), _) => (t, CutoffBasis::Given),
         (None, Some((t, source))) => (t, CutoffBasis::LastPoll { source }),
         (None, None) => {
             let mut latest: Option<i64> = None;
-            for (src, list) in &ids {
+            for src in &sources {
+                let list = store.ticket_ids(src)?;
                 for chunk in list.chunks(CHUNK) {
                     for t in store.tickets(src, chunk)? {
                         let l = latest_instant(&t);
@@ -356,7 +353,7 @@ pub fn gather(
 
     let mut tickets = Vec::new();
     let mut orgs: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for (src, list) in &ids {
+    for src in &sources {
         // Data stored up to the source's first completed poll came in its
         // first backfill: not late, however long after the month it came.
         let first_sync = polls
@@ -375,53 +372,53 @@ pub fn gather(
                 .collect(),
             None => Default::default(),
         };
-        for chunk in list.chunks(CHUNK) {
-            for t in store.tickets(src, chunk)? {
-                if t.created_at > cutoff || t.created_at >= hi {
-                    continue;
-                }
-                let Described {
-                    organization,
-                    unmapped: unmapped_priorities,
-                    severity_changes,
-                    missing_priority,
-                    unknown_author_comments,
-                } = describe(policy, &t);
-                let disagreements = crate::engine::crosscheck::disagreements(
-                    &t,
-                    cutoff,
-                    crate::engine::crosscheck::CROSSCHECK_GRACE,
-                );
-                if let Some(o) = &organization {
-                    let e = orgs.entry(o.id.clone()).or_default();
-                    if e.is_none() {
-                        e.clone_from(&o.name);
-                    }
-                }
-                let clocks: Vec<Clock> = evaluate(policy, &t, cutoff)
-                    .into_iter()
-                    .filter(|c| c.start >= lo && c.start < hi)
-                    .collect();
-                if clocks.is_empty() && (t.created_at < lo) {
-                    continue;
-                }
-                tickets.push(TicketRecord {
-                    source: src.clone(),
-                    changed_after_close: late.contains(&t.id),
-                    changed_since_first_issue: since_first_issue.contains(&t.id),
-                    id: t.id,
-                    url: t.url,
-                    organization,
-                    created_at: t.created_at,
-                    unmapped_priorities,
-                    missing_priority,
-                    unknown_author_comments,
-                    disagreements,
-                    severity_changes,
-                    clocks,
-                });
+        // Only the tickets that can have a clock in the window, one at a
+        // time: a store of a million tickets is never listed whole.
+        store.for_each_ticket_active_in(src, lo, hi, &mut |t| {
+            if t.created_at > cutoff || t.created_at >= hi {
+                return;
             }
-        }
+            let Described {
+                organization,
+                unmapped: unmapped_priorities,
+                severity_changes,
+                missing_priority,
+                unknown_author_comments,
+            } = describe(policy, &t);
+            let disagreements = crate::engine::crosscheck::disagreements(
+                &t,
+                cutoff,
+                crate::engine::crosscheck::CROSSCHECK_GRACE,
+            );
+            if let Some(o) = &organization {
+                let e = orgs.entry(o.id.clone()).or_default();
+                if e.is_none() {
+                    e.clone_from(&o.name);
+                }
+            }
+            let clocks: Vec<Clock> = evaluate(policy, &t, cutoff)
+                .into_iter()
+                .filter(|c| c.start >= lo && c.start < hi)
+                .collect();
+            if clocks.is_empty() && (t.created_at < lo) {
+                return;
+            }
+            tickets.push(TicketRecord {
+                source: src.clone(),
+                changed_after_close: late.contains(&t.id),
+                changed_since_first_issue: since_first_issue.contains(&t.id),
+                id: t.id,
+                url: t.url,
+                organization,
+                created_at: t.created_at,
+                unmapped_priorities,
+                missing_priority,
+                unknown_author_comments,
+                disagreements,
+                severity_changes,
+                clocks,
+            });
+        })?;
     }
 
     let customer = match &options.customer {
