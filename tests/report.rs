@@ -1245,6 +1245,69 @@ fn the_first_report_after_a_backfill_has_no_false_alarms() {
     );
 }
 
+/// Tickets that only count for the trend (before the month's quarter) are
+/// counted as they are read, not kept: the trend shows them, nothing else
+/// holds them.
+#[test]
+fn trend_only_tickets_are_counted_not_kept() {
+    const EARLY: &[Script] = &[
+        // Preferred, high, August: first response met, follow-up met.
+        tk(
+            "6001",
+            Some("100"),
+            "2026-08-04T17:00:00Z",
+            "p2",
+            &[
+                ("2026-08-04T18:00:00Z", "reply"),
+                ("2026-08-04T19:00:00Z", "solved"),
+            ],
+        ),
+        // Preferred, high, September: first response breached.
+        tk(
+            "6002",
+            Some("100"),
+            "2026-09-08T17:00:00Z",
+            "p2",
+            &[
+                ("2026-09-10T17:00:00Z", "reply"),
+                ("2026-09-10T18:00:00Z", "solved"),
+            ],
+        ),
+    ];
+    let dir = scratch("folded");
+    let polls = hourly("2026-07-01T00:00:00Z", "2027-01-01T14:00:00Z", &[]);
+    let mut scripts: Vec<Script> = Vec::new();
+    for s in EARLY.iter().chain(CELIGO) {
+        scripts.push(Script { ..*s });
+    }
+    let store = build(dir.path(), celigo_orgs(), &scripts, &polls, false);
+    let cfg = example("celigo.yaml");
+    let dec: Month = "2026-12".parse().unwrap();
+    let data = gather(&store, &cfg, dec, &opts()).unwrap();
+    assert!(!data.tickets.iter().any(|t| t.id.starts_with("600")));
+    let preferred = cfg.policy.plan_id("preferred").unwrap();
+    let aug = data
+        .folded
+        .get(&(preferred, "2026-08".parse().unwrap()))
+        .unwrap();
+    assert_eq!((aug.met, aug.breached), (2, 0));
+    let text = month_report(&store, &cfg, dec, &opts()).unwrap();
+    assert!(
+        text.contains("| `preferred` | n/a | 100.0% (2/2) | 50.0% (1/2) | 75.0% (3/4) | 66.7% (2/3) | 50.0% (2/4) |"),
+        "{text}"
+    );
+    // A customer report folds nothing and shows the same trend.
+    let acme = ReportOptions {
+        customer: Some("acme".into()),
+        ..opts()
+    };
+    let text = month_report(&store, &cfg, dec, &acme).unwrap();
+    assert!(
+        text.contains("| `preferred` | n/a | 100.0% (2/2) | 50.0% (1/2) | 75.0% (3/4) | 66.7% (2/3) | 50.0% (2/4) |"),
+        "{text}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // At scale: many breaches, customers and data quality findings. The
 // markdown stays short (capped lists, no long line) and the CSV files

@@ -9,7 +9,8 @@
 //! * **Attainment** is met / (met + breached); excluded, no-target and open
 //!   clocks are counted but not in the ratio. An open clock past its due at
 //!   the cut-off is breached.
-//! * **Credits** follow [`crate::engine::aggregate::credits`]: tickets
+//! * **Credits** follow [`crate::engine::aggregate::credits`] (counted here
+//!   without copying the tickets' clocks): tickets
 //!   created in the period (the quarter to date, or the month), per
 //!   organization on a plan with a credit table, each plan's period read in
 //!   its calendar's zone.
@@ -20,7 +21,7 @@ use chrono_tz::Tz;
 
 use super::gather::{Dataset, TicketRecord, TREND_MONTHS};
 use super::month::Month;
-use crate::engine::aggregate::{credits, tally, CustomerCredit, Key, Tally, TicketMeta};
+use crate::engine::aggregate::{counts_for_credit, tally, CustomerCredit, Key, Tally, TicketMeta};
 use crate::engine::{Clock, ClockState};
 use crate::policy::model::{MetricId, PlanId, SeverityId};
 use crate::policy::spec::CreditPeriod;
@@ -193,7 +194,17 @@ fn plan_figures(policy: &Policy, data: &Dataset, plan: PlanId) -> PlanFigures {
     let mut trend = Vec::new();
     let mut m = data.month;
     for _ in 0..TREND_MONTHS {
-        trend.push((m, merged(&per_month(m), plan)));
+        let mut t = merged(&per_month(m), plan);
+        // The trend-only tickets, counted as they were read.
+        if let Some(f) = data.folded.get(&(plan, m)) {
+            t.met += f.met;
+            t.breached += f.breached;
+            t.excluded += f.excluded;
+            t.no_target += f.no_target;
+            t.active += f.active;
+            t.paused += f.paused;
+        }
+        trend.push((m, t));
         m = m.prev();
     }
     trend.reverse();
@@ -334,21 +345,65 @@ fn breaches(policy: &Policy, data: &Dataset) -> Vec<Breach> {
     out
 }
 
-fn credit_figures(policy: &Policy, data: &Dataset, plans: &[PlanId]) -> Vec<CreditFigures> {
-    let metas: Vec<(TicketMeta, Vec<Clock>)> = data
-        .tickets
-        .iter()
-        .map(|t| {
-            (
-                TicketMeta {
-                    id: format!("{}/{}", t.source, t.id),
-                    organization: t.organization.as_ref().map(|o| o.id.clone()),
-                    created_at: t.created_at,
-                },
-                t.clocks.clone(),
-            )
+/// Per organization and plan, SLA events and violations of tickets created
+/// in `[from, to)` on table `table_id` ([`credits`] without copying every
+/// ticket's clocks).
+fn credit_rows(
+    policy: &Policy,
+    table_id: usize,
+    data: &Dataset,
+    from: i64,
+    to: i64,
+) -> Vec<CustomerCredit> {
+    let Some(table) = policy.credits.get(table_id) else {
+        return Vec::new();
+    };
+    let mut per: BTreeMap<(&str, PlanId), (u64, u64)> = BTreeMap::new();
+    for t in &data.tickets {
+        if t.created_at < from || t.created_at >= to {
+            continue;
+        }
+        let Some(org) = &t.organization else {
+            continue;
+        };
+        let meta = TicketMeta {
+            id: String::new(),
+            organization: None,
+            created_at: t.created_at,
+        };
+        for c in &t.clocks {
+            let Some(plan_id) = c.plan else { continue };
+            if counts_for_credit(policy, table_id, &meta, c) {
+                let e = per.entry((org.id.as_str(), plan_id)).or_default();
+                e.0 += 1;
+                if c.state == ClockState::Breached {
+                    e.1 += 1;
+                }
+            }
+        }
+    }
+    per.into_iter()
+        .map(|((organization, plan), (events, violations))| {
+            let share = if events == 0 {
+                0.0
+            } else {
+                violations as f64 / events as f64
+            };
+            let (credit, tier) = table.credit_for(violations, events);
+            CustomerCredit {
+                organization: organization.to_string(),
+                plan,
+                events,
+                violations,
+                violation_share: share,
+                credit,
+                tier,
+            }
         })
-        .collect();
+        .collect()
+}
+
+fn credit_figures(policy: &Policy, data: &Dataset, plans: &[PlanId]) -> Vec<CreditFigures> {
     let labels: BTreeMap<&str, String> = data
         .tickets
         .iter()
@@ -376,7 +431,7 @@ fn credit_figures(policy: &Policy, data: &Dataset, plans: &[PlanId]) -> Vec<Cred
             let from = first.bounds(tz).0;
             let to = data.month.bounds(tz).1;
             periods.push((p, tz, from, to));
-            for c in credits(policy, table_id, &metas, from, to) {
+            for c in credit_rows(policy, table_id, data, from, to) {
                 if c.plan == p {
                     let label = labels
                         .get(c.organization.as_str())

@@ -23,6 +23,7 @@ use chrono_tz::Tz;
 use super::month::Month;
 use super::{ReportError, ReportOptions};
 use crate::calendar::{MAX_INSTANT, MIN_INSTANT};
+use crate::engine::aggregate::Tally;
 use crate::engine::{evaluate, Change, Clock, Ticket};
 use crate::policy::model::{PlanId, SeverityId};
 use crate::policy::{Config, Policy};
@@ -133,6 +134,12 @@ pub struct Dataset {
     /// The data cut-off of the first issue of this report, when this one
     /// replaces it ([`ReportOptions::first_issue`]).
     pub first_issue: Option<i64>,
+    /// Clocks of tickets that only count for the trend (created, and all
+    /// their clocks started, before the credit period), counted per plan
+    /// and month (in the plan's zone) as they were read instead of kept in
+    /// [`Dataset::tickets`]; without business times to fulfil, which only
+    /// the report's month shows.
+    pub folded: BTreeMap<(PlanId, Month), Tally>,
 }
 
 /// Sort key for ticket ids: numeric ids in numeric order, then the rest.
@@ -268,7 +275,20 @@ fn sources(config: &Config, options: &ReportOptions) -> Result<Vec<String>, Repo
     Ok(list)
 }
 
+/// Adds a clock to a tally, without its business time to fulfil.
+fn fold(t: &mut Tally, c: &Clock) {
+    t.add(c);
+    t.fulfil_seconds.clear();
+}
+
 /// Reads the dataset of `month`'s report.
+///
+/// The tickets are streamed ([`Store::for_each_ticket_active_in`]) and each
+/// is evaluated as it comes: a ticket that only counts for the trend
+/// (created, and all its clocks started, before the month's quarter) is
+/// folded into per-plan, per-month counts ([`Dataset::folded`]) and not
+/// kept, so memory grows with the tickets of the quarter, not of the six
+/// months read.
 pub fn gather(
     store: &dyn Store,
     config: &Config,
@@ -352,6 +372,13 @@ pub fn gather(
     };
 
     let mut tickets = Vec::new();
+    let mut folded: BTreeMap<(PlanId, Month), Tally> = BTreeMap::new();
+    // Whatever the zone, a ticket created and with every clock started
+    // before this instant is of no month of the quarter.
+    let keep_from = month.quarter_start().bounds(chrono_tz::UTC).0 - 86_400;
+    // A customer report keeps only its candidates (by id or name); it folds
+    // nothing, as the customer is known only once every ticket was read.
+    let wanted = options.customer.as_deref().map(str::trim);
     let mut orgs: BTreeMap<String, Option<String>> = BTreeMap::new();
     for src in &sources {
         // Data stored up to the source's first completed poll came in its
@@ -396,11 +423,33 @@ pub fn gather(
                     e.clone_from(&o.name);
                 }
             }
+            if let Some(w) = wanted {
+                let candidate = organization.as_ref().is_some_and(|o| {
+                    o.id == w || o.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(w))
+                });
+                if !candidate {
+                    return;
+                }
+            }
             let clocks: Vec<Clock> = evaluate(policy, &t, cutoff)
                 .into_iter()
                 .filter(|c| c.start >= lo && c.start < hi)
+                .filter(|c| plan.is_none() || c.plan == plan)
                 .collect();
             if clocks.is_empty() && (t.created_at < lo) {
+                return;
+            }
+            if wanted.is_none()
+                && t.created_at < keep_from
+                && clocks.iter().all(|c| c.start < keep_from)
+            {
+                for c in &clocks {
+                    let Some(p) = c.plan else { continue };
+                    let tz = policy.plans[p].calendar.timezone();
+                    if let Some(m) = Month::containing(c.start, tz) {
+                        fold(folded.entry((p, m)).or_default(), c);
+                    }
+                }
                 return;
             }
             tickets.push(TicketRecord {
@@ -448,6 +497,7 @@ pub fn gather(
         plan,
         customer,
         first_issue: options.first_issue,
+        folded,
     })
 }
 
