@@ -1285,6 +1285,15 @@ fn trend_only_tickets_are_counted_not_kept() {
     let dec: Month = "2026-12".parse().unwrap();
     let data = gather(&store, &cfg, dec, &opts()).unwrap();
     assert!(!data.tickets.iter().any(|t| t.id.starts_with("600")));
+    // October's tickets count for the quarter's credits (the golden file's
+    // table), but are not kept either.
+    assert!(!data.tickets.iter().any(|t| t.id == "1001"));
+    let acme = data
+        .credit_counts
+        .iter()
+        .find(|((_, org, p), _)| org == "100" && *p == cfg.policy.plan_id("preferred").unwrap())
+        .unwrap();
+    assert_eq!(*acme.1, (9, 3));
     let preferred = cfg.policy.plan_id("preferred").unwrap();
     let aug = data
         .folded

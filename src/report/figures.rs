@@ -9,8 +9,8 @@
 //! * **Attainment** is met / (met + breached); excluded, no-target and open
 //!   clocks are counted but not in the ratio. An open clock past its due at
 //!   the cut-off is breached.
-//! * **Credits** follow [`crate::engine::aggregate::credits`] (counted here
-//!   without copying the tickets' clocks): tickets
+//! * **Credits** follow [`crate::engine::aggregate::credits`] (counted as
+//!   the tickets are read, [`Dataset::credit_counts`]): tickets
 //!   created in the period (the quarter to date, or the month), per
 //!   organization on a plan with a credit table, each plan's period read in
 //!   its calendar's zone.
@@ -21,7 +21,7 @@ use chrono_tz::Tz;
 
 use super::gather::{Dataset, TicketRecord, TREND_MONTHS};
 use super::month::Month;
-use crate::engine::aggregate::{counts_for_credit, tally, CustomerCredit, Key, Tally, TicketMeta};
+use crate::engine::aggregate::{tally, CustomerCredit, Key, Tally};
 use crate::engine::{Clock, ClockState};
 use crate::policy::model::{MetricId, PlanId, SeverityId};
 use crate::policy::spec::CreditPeriod;
@@ -345,45 +345,21 @@ fn breaches(policy: &Policy, data: &Dataset) -> Vec<Breach> {
     out
 }
 
-/// Per organization and plan, SLA events and violations of tickets created
-/// in `[from, to)` on table `table_id` ([`credits`] without copying every
-/// ticket's clocks).
+/// Per organization, the credit of `plan` on table `table_id`, from the
+/// counts made as the tickets were read ([`Dataset::credit_counts`]).
 fn credit_rows(
     policy: &Policy,
     table_id: usize,
+    plan: PlanId,
     data: &Dataset,
-    from: i64,
-    to: i64,
 ) -> Vec<CustomerCredit> {
     let Some(table) = policy.credits.get(table_id) else {
         return Vec::new();
     };
-    let mut per: BTreeMap<(&str, PlanId), (u64, u64)> = BTreeMap::new();
-    for t in &data.tickets {
-        if t.created_at < from || t.created_at >= to {
-            continue;
-        }
-        let Some(org) = &t.organization else {
-            continue;
-        };
-        let meta = TicketMeta {
-            id: String::new(),
-            organization: None,
-            created_at: t.created_at,
-        };
-        for c in &t.clocks {
-            let Some(plan_id) = c.plan else { continue };
-            if counts_for_credit(policy, table_id, &meta, c) {
-                let e = per.entry((org.id.as_str(), plan_id)).or_default();
-                e.0 += 1;
-                if c.state == ClockState::Breached {
-                    e.1 += 1;
-                }
-            }
-        }
-    }
-    per.into_iter()
-        .map(|((organization, plan), (events, violations))| {
+    data.credit_counts
+        .iter()
+        .filter(|((t, _, p), _)| *t == table_id && *p == plan)
+        .map(|((_, organization, _), &(events, violations))| {
             let share = if events == 0 {
                 0.0
             } else {
@@ -391,7 +367,7 @@ fn credit_rows(
             };
             let (credit, tier) = table.credit_for(violations, events);
             CustomerCredit {
-                organization: organization.to_string(),
+                organization: organization.clone(),
                 plan,
                 events,
                 violations,
@@ -405,10 +381,15 @@ fn credit_rows(
 
 fn credit_figures(policy: &Policy, data: &Dataset, plans: &[PlanId]) -> Vec<CreditFigures> {
     let labels: BTreeMap<&str, String> = data
-        .tickets
+        .organizations
         .iter()
-        .filter_map(|t| t.organization.as_ref())
-        .map(|o| (o.id.as_str(), o.label()))
+        .map(|(id, name)| {
+            let o = super::gather::OrgRef {
+                id: id.clone(),
+                name: name.clone(),
+            };
+            (id.as_str(), o.label())
+        })
         .collect();
     let mut out = Vec::new();
     for (table_id, table) in policy.credits.iter().enumerate() {
@@ -431,14 +412,12 @@ fn credit_figures(policy: &Policy, data: &Dataset, plans: &[PlanId]) -> Vec<Cred
             let from = first.bounds(tz).0;
             let to = data.month.bounds(tz).1;
             periods.push((p, tz, from, to));
-            for c in credit_rows(policy, table_id, data, from, to) {
-                if c.plan == p {
-                    let label = labels
-                        .get(c.organization.as_str())
-                        .cloned()
-                        .unwrap_or_else(|| c.organization.clone());
-                    rows.push((label, c));
-                }
+            for c in credit_rows(policy, table_id, p, data) {
+                let label = labels
+                    .get(c.organization.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| c.organization.clone());
+                rows.push((label, c));
             }
         }
         rows.sort_by(|a, b| (a.0.as_str(), a.1.plan).cmp(&(b.0.as_str(), b.1.plan)));

@@ -134,12 +134,19 @@ pub struct Dataset {
     /// The data cut-off of the first issue of this report, when this one
     /// replaces it ([`ReportOptions::first_issue`]).
     pub first_issue: Option<i64>,
-    /// Clocks of tickets that only count for the trend (created, and all
-    /// their clocks started, before the credit period), counted per plan
+    /// Clocks of tickets that only count for the trend and credits
+    /// (created, and all their clocks started, before the month), counted per plan
     /// and month (in the plan's zone) as they were read instead of kept in
     /// [`Dataset::tickets`]; without business times to fulfil, which only
     /// the report's month shows.
     pub folded: BTreeMap<(PlanId, Month), Tally>,
+    /// SLA events and violations per credit table, organization (id) and
+    /// plan, of the tickets created in the plan's credit period (the
+    /// quarter to date, or the month; in the plan's zone), counted as the
+    /// tickets were read ([`crate::engine::aggregate::counts_for_credit`]).
+    pub credit_counts: BTreeMap<(usize, String, PlanId), (u64, u64)>,
+    /// Every organization of the tickets read: id → name.
+    pub organizations: BTreeMap<String, Option<String>>,
 }
 
 /// Sort key for ticket ids: numeric ids in numeric order, then the rest.
@@ -285,10 +292,10 @@ fn fold(t: &mut Tally, c: &Clock) {
 ///
 /// The tickets are streamed ([`Store::for_each_ticket_active_in`]) and each
 /// is evaluated as it comes: a ticket that only counts for the trend
-/// (created, and all its clocks started, before the month's quarter) is
-/// folded into per-plan, per-month counts ([`Dataset::folded`]) and not
-/// kept, so memory grows with the tickets of the quarter, not of the six
-/// months read.
+/// (created, and all its clocks started, before the month) is folded into
+/// per-plan, per-month counts ([`Dataset::folded`]) and its SLA events into
+/// credit counts ([`Dataset::credit_counts`]), and not kept: memory grows
+/// with the tickets of the month, not of the six months read.
 pub fn gather(
     store: &dyn Store,
     config: &Config,
@@ -374,8 +381,25 @@ pub fn gather(
     let mut tickets = Vec::new();
     let mut folded: BTreeMap<(PlanId, Month), Tally> = BTreeMap::new();
     // Whatever the zone, a ticket created and with every clock started
-    // before this instant is of no month of the quarter.
-    let keep_from = month.quarter_start().bounds(chrono_tz::UTC).0 - 86_400;
+    // before this instant is not of the month: it counts for the trend and
+    // the credits only, which are counted as it passes.
+    let keep_from = month.bounds(chrono_tz::UTC).0 - 86_400;
+    // Each plan's credit table and period.
+    let periods: Vec<Option<(usize, i64, i64)>> = policy
+        .plans
+        .iter()
+        .map(|p| {
+            let table_id = p.credits?;
+            let table = policy.credits.get(table_id)?;
+            let tz = p.calendar.timezone();
+            let first = match table.period {
+                crate::policy::spec::CreditPeriod::Quarter => month.quarter_start(),
+                crate::policy::spec::CreditPeriod::Month => month,
+            };
+            Some((table_id, first.bounds(tz).0, month.bounds(tz).1))
+        })
+        .collect();
+    let mut credit_counts: BTreeMap<(usize, String, PlanId), (u64, u64)> = BTreeMap::new();
     // A customer report keeps only its candidates (by id or name); it folds
     // nothing, as the customer is known only once every ticket was read.
     let wanted = options.customer.as_deref().map(str::trim);
@@ -439,6 +463,30 @@ pub fn gather(
             if clocks.is_empty() && (t.created_at < lo) {
                 return;
             }
+            if let Some(o) = &organization {
+                let meta = crate::engine::aggregate::TicketMeta {
+                    id: String::new(),
+                    organization: None,
+                    created_at: t.created_at,
+                };
+                for c in &clocks {
+                    let Some((p, Some((table, from, to)))) =
+                        c.plan.map(|p| (p, periods.get(p).copied().flatten()))
+                    else {
+                        continue;
+                    };
+                    if t.created_at >= from
+                        && t.created_at < to
+                        && crate::engine::aggregate::counts_for_credit(policy, table, &meta, c)
+                    {
+                        let e = credit_counts.entry((table, o.id.clone(), p)).or_default();
+                        e.0 += 1;
+                        if c.state == crate::engine::ClockState::Breached {
+                            e.1 += 1;
+                        }
+                    }
+                }
+            }
             if wanted.is_none()
                 && t.created_at < keep_from
                 && clocks.iter().all(|c| c.start < keep_from)
@@ -476,6 +524,7 @@ pub fn gather(
     };
     if let Some(c) = &customer {
         tickets.retain(|t| t.organization.as_ref().is_some_and(|o| o.id == c.id));
+        credit_counts.retain(|(_, org, _), _| *org == c.id);
     }
     if let Some(p) = plan {
         for t in &mut tickets {
@@ -498,6 +547,8 @@ pub fn gather(
         customer,
         first_issue: options.first_issue,
         folded,
+        credit_counts,
+        organizations: orgs,
     })
 }
 

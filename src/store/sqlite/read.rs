@@ -229,8 +229,10 @@ fn push_chunk(
 }
 
 /// The tickets a report window needs, streamed: a ticket's row and its
-/// chunks come in key order, so one ticket is assembled at a time.
-const TICKETS_ACTIVE_IN: &str = "SELECT t.key, t.id, t.header, c.events FROM tickets t
+/// chunks come in key order, so one ticket is assembled at a time. The scan
+/// goes by key (`NOT INDEXED`): through the `(source, id)` index, SQLite
+/// would sort every row it returns, events included, before the first.
+const TICKETS_ACTIVE_IN: &str = "SELECT t.key, t.id, t.header, c.events FROM tickets t NOT INDEXED
      LEFT JOIN event_chunks c ON c.key = t.key
      WHERE t.source = ?1 AND t.deleted = 0 AND t.header IS NOT NULL
        AND t.created_at < ?3
@@ -241,6 +243,44 @@ const TICKETS_ACTIVE_IN: &str = "SELECT t.key, t.id, t.header, c.events FROM tic
 /// [`Store::for_each_ticket_active_in`](super::Store::for_each_ticket_active_in)
 /// on a SQLite store: one query in one snapshot, rows decoded as they come.
 pub(super) fn for_each_ticket_active_in(
+    store: &SqliteStore,
+    source: &str,
+    from: i64,
+    to: i64,
+    f: &mut dyn FnMut(Ticket),
+) -> Result<(), StoreError> {
+    let what = format!("reading the tickets of {source} active in [{from}, {to})");
+    with_scan_cache(store, what, || stream_active_in(store, source, from, to, f))
+}
+
+/// Runs `read`, one pass over the file, with a small page cache: a page is
+/// read once, so it does as well as the connection's large one, and memory
+/// stays flat (the connection's own size is put back after).
+fn with_scan_cache<T>(
+    store: &SqliteStore,
+    what: String,
+    read: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let sql = |e| sql_error(&store.path, what.clone(), e);
+    let cache: i64 = store
+        .conn
+        .pragma_query_value(None, "cache_size", |r| r.get(0))
+        .map_err(sql)?;
+    store
+        .conn
+        .pragma_update(None, "cache_size", SCAN_CACHE_KIB)
+        .map_err(sql)?;
+    let result = read();
+    let restored = store.conn.pragma_update(None, "cache_size", cache);
+    let value = result?;
+    restored.map_err(sql)?;
+    Ok(value)
+}
+
+/// The page cache of a streaming read, in KiB (SQLite's negative form).
+const SCAN_CACHE_KIB: i64 = -16_384;
+
+fn stream_active_in(
     store: &SqliteStore,
     source: &str,
     from: i64,
@@ -433,6 +473,12 @@ pub(super) fn tickets_changed_since(
     source: &str,
     since: i64,
 ) -> Result<Vec<String>, StoreError> {
+    let what = || format!("listing the tickets of {source} changed since {since}");
+    // A scan of every ticket: with a small page cache.
+    with_scan_cache(store, what(), || changed_since(store, source, since))
+}
+
+fn changed_since(store: &SqliteStore, source: &str, since: i64) -> Result<Vec<String>, StoreError> {
     let what = || format!("listing the tickets of {source} changed since {since}");
     let mut stmt = store
         .conn
