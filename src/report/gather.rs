@@ -123,7 +123,10 @@ pub struct Dataset {
     pub timezone: Tz,
     pub cutoff: i64,
     pub cutoff_basis: CutoffBasis,
-    /// Sorted by source, then id (numbers in numeric order).
+    /// The tickets of the month: created, or with a clock started, from a
+    /// day before it on (the others are in [`Dataset::folded`] and
+    /// [`Dataset::credit_counts`]; a customer report keeps all of that
+    /// customer's). Sorted by source, then id (numbers in numeric order).
     pub tickets: Vec<TicketRecord>,
     pub polls: Vec<SourcePolls>,
     /// What the adapters read past or could not map in the month's
