@@ -8,6 +8,14 @@
 //! command (see BENCHMARKS.md). The once-through test run (`cargo test
 //! --benches`) uses 2,000 tickets of its own file instead.
 //!
+//! `evaluate_parts/*` splits the same work over the first 20,000 tickets
+//! of the file, held in memory: reading the lines alone, parsing them
+//! alone, the engine alone on parsed tickets, and the engine with the
+//! grouping and credits (`Evaluation::add`), so the cost of each step is
+//! known.
+//!
+//! The allocator is mimalloc, as in the binary.
+//!
 //! Run: `cargo bench --bench evaluate`.
 
 #[path = "common/rng.rs"]
@@ -15,10 +23,12 @@ mod rng;
 #[path = "common/tickets.rs"]
 mod tickets;
 
-use std::io::{BufReader, Write};
+use std::hint::black_box;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use helpdesk_slo::engine::{evaluate as evaluate_ticket, Ticket};
 use helpdesk_slo::evaluate::groups::Dimension;
 use helpdesk_slo::evaluate::input::{for_each_ticket, InputError};
 use helpdesk_slo::evaluate::output::Format;
@@ -26,6 +36,9 @@ use helpdesk_slo::evaluate::{Evaluation, Options};
 use helpdesk_slo::policy::Config;
 use rng::SplitMix64;
 use tickets::synthetic_ticket;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Tickets measured by `cargo bench`.
 const TICKETS: u64 = 200_000;
@@ -68,18 +81,24 @@ fn input(tickets: u64, file: &str) -> PathBuf {
     path
 }
 
-fn run_once(cfg: &Config, path: &Path) -> u64 {
-    let opts = Options {
-        now: 1_798_761_600, // 2027-01-01T00:00:00Z
+/// Now, 2027-01-01T00:00:00Z.
+const NOW: i64 = 1_798_761_600;
+
+fn options() -> Options {
+    Options {
+        now: NOW,
         from: None,
         to: None,
         group_by: vec![Dimension::Plan, Dimension::Severity, Dimension::Metric],
         clocks: false,
         credits: true,
         format: Format::Md,
-    };
+    }
+}
+
+fn run_once(cfg: &Config, path: &Path) -> u64 {
     let mut evaluation =
-        Evaluation::new(cfg, None, opts, &[], std::io::sink()).expect("evaluation");
+        Evaluation::new(cfg, None, options(), &[], std::io::sink()).expect("evaluation");
     let file = std::fs::File::open(path).expect("input");
     let read =
         for_each_ticket::<InputError>("bench", BufReader::with_capacity(1 << 16, file), |t| {
@@ -104,5 +123,66 @@ fn evaluate(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, evaluate);
+/// Tickets of the file the parts are measured on.
+const PART_TICKETS: usize = 20_000;
+
+/// Each step of the same work, alone, over the first tickets of the file.
+fn parts(c: &mut Criterion) {
+    let cfg = config();
+    let (tickets, file) = size();
+    let path = input(tickets, file);
+    let mut text = Vec::new();
+    let mut reader = BufReader::new(std::fs::File::open(&path).expect("input"));
+    let mut lines = 0;
+    while lines < PART_TICKETS && reader.read_until(b'\n', &mut text).expect("read") > 0 {
+        lines += 1;
+    }
+    let text = String::from_utf8(text).expect("UTF-8");
+    let parsed: Vec<Ticket> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("ticket"))
+        .collect();
+    let mut group = c.benchmark_group("evaluate_parts");
+    group.throughput(Throughput::Elements(parsed.len() as u64));
+    group.sample_size(20);
+    group.bench_function("read_lines", |b| {
+        b.iter(|| {
+            let mut line = String::new();
+            let mut r = text.as_bytes();
+            let mut n = 0usize;
+            while r.read_line(&mut line).expect("read") > 0 {
+                n += line.len();
+                line.clear();
+            }
+            black_box(n)
+        })
+    });
+    group.bench_function("parse", |b| {
+        b.iter(|| {
+            for l in text.lines() {
+                black_box(serde_json::from_str::<Ticket>(l).expect("ticket"));
+            }
+        })
+    });
+    group.bench_function("engine", |b| {
+        b.iter(|| {
+            for t in &parsed {
+                black_box(evaluate_ticket(&cfg.policy, t, NOW));
+            }
+        })
+    });
+    group.bench_function("engine_groups_credits", |b| {
+        b.iter(|| {
+            let mut evaluation =
+                Evaluation::new(&cfg, None, options(), &[], std::io::sink()).expect("evaluation");
+            for t in &parsed {
+                evaluation.add(t).expect("sink");
+            }
+            evaluation.finish().expect("sink")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, evaluate, parts);
 criterion_main!(benches);

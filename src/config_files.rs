@@ -20,14 +20,48 @@ pub struct FileSystem;
 
 impl IncludedFiles for FileSystem {
     fn read(&self, path: &Path) -> io::Result<String> {
-        std::fs::read_to_string(path)
+        read_limited(path)
     }
+}
+
+/// The largest config file (or file it includes, such as a holiday
+/// calendar) read: real ones are a few kilobytes, and a path such as
+/// `/dev/zero` or a log file named by mistake must not fill the memory.
+pub const MAX_CONFIG_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a config file (or an included one) as UTF-8 text, refusing one
+/// above [`MAX_CONFIG_FILE_BYTES`]: by its size before reading when it
+/// has one, and by reading at most one byte past the limit otherwise
+/// (devices and pipes say 0).
+pub fn read_limited(path: &Path) -> io::Result<String> {
+    use std::io::Read;
+    let too_big = || {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "larger than the {} MiB limit for config and holiday files",
+                MAX_CONFIG_FILE_BYTES / (1024 * 1024)
+            ),
+        )
+    };
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.len() > MAX_CONFIG_FILE_BYTES {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_CONFIG_FILE_BYTES {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("not UTF-8 text: {e}")))
 }
 
 /// Reads, parses and validates a config file and the files it includes,
 /// its sources and store too.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+    let text = read_limited(path).map_err(|e| ConfigError {
         file: path.to_path_buf(),
         line: None,
         column: None,
@@ -101,6 +135,36 @@ mod tests {
                 .as_deref(),
             Some("sqlite:/var/lib/slo.sqlite")
         );
+    }
+
+    /// A file past the limit is refused before it is read whole, naming
+    /// the file and the limit; a device that never ends (size 0) too.
+    #[test]
+    fn config_files_above_the_limit_are_refused_naming_file_and_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.yaml");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(MAX_CONFIG_FILE_BYTES + 1).unwrap();
+        let e = load(&big).unwrap_err().to_string();
+        assert!(e.contains("big.yaml") && e.contains("16 MiB"), "{e}");
+        #[cfg(unix)]
+        {
+            let e = load(Path::new("/dev/zero")).unwrap_err().to_string();
+            assert!(e.contains("/dev/zero") && e.contains("16 MiB"), "{e}");
+        }
+        // A holiday file the config includes: the same limit, named.
+        std::fs::File::create(dir.path().join("h.ics"))
+            .unwrap()
+            .set_len(MAX_CONFIG_FILE_BYTES + 1)
+            .unwrap();
+        let cfg = dir.path().join("c.yaml");
+        std::fs::write(
+            &cfg,
+            "calendars:\n  c: { timezone: UTC, hours: 24x7, holidays: [{ file: h.ics }] }\n",
+        )
+        .unwrap();
+        let e = load(&cfg).unwrap_err().to_string();
+        assert!(e.contains("h.ics") && e.contains("16 MiB"), "{e}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! server reads it without importing the daemon.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -29,6 +29,29 @@ pub struct DaemonState {
     pub(crate) dirty: Notify,
     reload: mpsc::Sender<ReloadRequest>,
     reports_dir: Option<PathBuf>,
+    /// The turn of the newest config: moved on when a reload starts
+    /// applying one (see [`ConfigTurn`]).
+    newest_turn: Arc<AtomicU64>,
+    /// The turn of the config in force.
+    installed_turn: AtomicU64,
+}
+
+/// Which config a recompute computes under, and whether a reload has
+/// superseded it since: clocks of a superseded config are neither saved
+/// nor published (the reload computes them under the new one, and a ticket
+/// left stale is recomputed after it), so a recompute that started before
+/// a reload never writes over the reload's clocks.
+#[derive(Debug, Clone)]
+pub(crate) struct ConfigTurn {
+    newest: Arc<AtomicU64>,
+    at: u64,
+}
+
+impl ConfigTurn {
+    /// No reload has started applying another config since this one's turn.
+    pub(crate) fn is_current(&self) -> bool {
+        self.newest.load(Ordering::SeqCst) == self.at
+    }
 }
 
 impl DaemonState {
@@ -50,6 +73,8 @@ impl DaemonState {
             dirty: Notify::new(),
             reload,
             reports_dir,
+            newest_turn: Arc::default(),
+            installed_turn: AtomicU64::new(0),
         }
     }
 
@@ -90,6 +115,41 @@ impl DaemonState {
         &self.config_path
     }
 
+    /// The config in force and its turn. The turn is read first: a swap in
+    /// between gives the new config with the old turn, which is refused
+    /// (and redone), never the old config with the new turn.
+    pub(crate) fn config_and_turn(&self) -> (Arc<Config>, ConfigTurn) {
+        let at = self.installed_turn.load(Ordering::SeqCst);
+        let turn = ConfigTurn {
+            newest: self.newest_turn.clone(),
+            at,
+        };
+        (self.config(), turn)
+    }
+
+    /// A reload starts applying a new config: from now on, clocks of the
+    /// config in force are refused. Returns the new config's turn.
+    pub(crate) fn supersede_config(&self) -> ConfigTurn {
+        let at = self.newest_turn.fetch_add(1, Ordering::SeqCst) + 1;
+        ConfigTurn {
+            newest: self.newest_turn.clone(),
+            at,
+        }
+    }
+
+    /// A reload that superseded the config in force failed before it was
+    /// swapped in: the config in force is current again.
+    pub(crate) fn keep_config_in_force(&self) {
+        let installed = self.installed_turn.load(Ordering::SeqCst);
+        self.newest_turn.store(installed, Ordering::SeqCst);
+    }
+
+    /// Swaps in a config a reload computed under `turn`.
+    pub(crate) fn install_config(&self, config: Arc<Config>, text: String, turn: &ConfigTurn) {
+        self.set_config(config, text);
+        self.installed_turn.store(turn.at, Ordering::SeqCst);
+    }
+
     pub(crate) fn set_config(&self, config: Arc<Config>, text: String) {
         if let Ok(mut c) = self.config.write() {
             *c = config;
@@ -107,6 +167,27 @@ impl DaemonState {
     /// The store is loaded and the first figures are rendered.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
+    }
+
+    /// Why the daemon is not ready, or `None` when it is: the store is
+    /// still loading, or a source's poll loop stopped and waits to be
+    /// started again.
+    pub fn not_ready(&self) -> Option<String> {
+        if !self.is_ready() {
+            return Some("loading the store".to_string());
+        }
+        let health = self.health.lock().ok()?;
+        let stopped: Vec<String> = health
+            .sources
+            .iter()
+            .filter_map(|(name, h)| {
+                let why = h.stopped.as_ref()?;
+                Some(format!(
+                    "source {name}: its poll loop stopped ({why}); it restarts shortly"
+                ))
+            })
+            .collect();
+        (!stopped.is_empty()).then(|| stopped.join("\n"))
     }
 
     pub(crate) fn set_ready(&self) {

@@ -293,6 +293,12 @@ fn dashboards_follow_the_conventions() {
         } else {
             assert!(var("source").is_some(), "{what}: no source variable");
         }
+        // Several daemons scraped by one Prometheus: pick them by job and
+        // instance.
+        for n in ["job", "instance"] {
+            let v = var(n).unwrap_or_else(|| panic!("{what}: no {n} variable"));
+            assert_eq!(v["includeAll"], true, "{what}: {n}");
+        }
         // No hard-coded data source: every uid is the variable (or the
         // dashboard's own, or Grafana's built-in annotations).
         let own = d["uid"].as_str().unwrap().to_string();
@@ -335,6 +341,57 @@ fn dashboards_follow_the_conventions() {
                 if expr.contains("priority=~") {
                     assert!(expr.contains("priority=~\"$severity\""), "{what}: {expr}");
                 }
+                // Every selector of a daemon's own series honours the job
+                // and instance variables (recorded series are summed over
+                // instances by the rules).
+                let own = expr
+                    .match_indices("helpdesk_slo_")
+                    .filter(|(i, _)| !expr[..*i].ends_with(':'));
+                let scoped = expr
+                    .matches("{job=~\"$job\", instance=~\"$instance\"")
+                    .count();
+                assert_eq!(own.count(), scoped, "{what}: {expr}");
+            }
+            // Attainment is coloured against each plan's own objective,
+            // never against fixed thresholds.
+            let exprs: Vec<&str> = p["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|t| t["expr"].as_str())
+                .collect();
+            let coloured = p["fieldConfig"]["defaults"]["thresholds"]["steps"]
+                .as_array()
+                .is_some_and(|steps| {
+                    steps
+                        .iter()
+                        .any(|s| s["value"].as_f64().is_some_and(|v| v != 0.0))
+                });
+            let ratio = p["fieldConfig"]["defaults"]["unit"] == "percentunit";
+            if coloured && ratio && exprs.iter().any(|e| e.contains("attainment_ratio")) {
+                assert!(
+                    exprs.iter().all(|e| e.contains("objective_ratio")),
+                    "{what}: {} colours attainment at fixed thresholds",
+                    p["title"]
+                );
+            }
+            // Every single-value panel says what its numbers are.
+            if ["stat", "bargauge", "gauge"].contains(&p["type"].as_str().unwrap()) {
+                let units = p["fieldConfig"]["defaults"]["unit"].is_string()
+                    || p["fieldConfig"]["overrides"]
+                        .as_array()
+                        .is_some_and(|o| o.len() >= exprs.len());
+                assert!(units, "{what}: {} has no unit", p["title"]);
+            }
+            // The on-call tables lead to the clocks behind a row (the JSON
+            // API lists each ticket with its link).
+            if what == "on-call.json" && p["type"] == "table" {
+                let links = p["fieldConfig"]["defaults"]["links"].to_string();
+                assert!(
+                    links.contains("${daemon_url}/api/v1/clocks?state="),
+                    "{what}: {} has no link to the clocks",
+                    p["title"]
+                );
             }
         }
         assert!(queries >= 6, "{what}: {queries} queries");

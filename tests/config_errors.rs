@@ -23,6 +23,10 @@ const CASES: &[(&str, &str)] = &[
         r#"tests/testdata/config/invalid-bad-date.yaml:6:9: calendars.support.holidays[0]: "2026-02-30" is not a date; write YYYY-MM-DD with a real day, such as 2026-12-24"#,
     ),
     (
+        "invalid-closure-outside-hours.yaml",
+        r#"tests/testdata/config/invalid-closure-outside-hours.yaml:7: calendars.support.closures[1]: the closure of 2026-12-31 19:00-21:00 closes nothing: the calendar is open 09:00-17:00 on Thursdays; a closure removes open hours (check its hours against the calendar's, in Europe/London)"#,
+    ),
+    (
         "invalid-credit-tiers-order.yaml",
         r#"tests/testdata/config/invalid-credit-tiers-order.yaml:12: credits.sla.tiers: rows must go from the lowest violation share to the highest"#,
     ),
@@ -52,7 +56,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "invalid-missing-holiday-file.yaml",
-        r#"tests/testdata/config/invalid-missing-holiday-file.yaml: calendars.support.holidays: cannot read holiday file "no-such-file.ics" (looked for tests/testdata/config/no-such-file.ics): No such file or directory (os error 2)"#,
+        r#"tests/testdata/config/invalid-missing-holiday-file.yaml:6: calendars.support.holidays[0]: cannot read holiday file "no-such-file.ics" (looked for tests/testdata/config/no-such-file.ics): No such file or directory (os error 2)"#,
     ),
     (
         "invalid-objective-100.yaml",
@@ -148,7 +152,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "invalid-source-kind.yaml",
-        r#"tests/testdata/config/invalid-source-kind.yaml:5: sources.helpdesk.kind: unknown kind "zendesks"; this build knows: zendesk"#,
+        r#"tests/testdata/config/invalid-source-kind.yaml:5: sources.helpdesk.kind: unknown kind "zendesks"; this build knows: zendesk, freshdesk"#,
     ),
     (
         "invalid-source-missing-start.yaml",

@@ -518,3 +518,273 @@ async fn clocks_computed_during_the_backfill_equal_a_full_recompute() {
         assert_eq!(a, b);
     }
 }
+
+/// A Zendesk adapter at `url`, its token in a file under `dir`.
+fn zendesk_at(dir: &Path, url: &str) -> helpdesk_slo::sources::zendesk::Zendesk {
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, "fixture-token\n").unwrap();
+    let yaml = format!(
+        "kind: zendesk\nurl: {url}\nauth: {{ email: ops@acme.example, token: {{ file: {} }} }}\nstart_time: 2026-10-01T00:00:00Z\n",
+        token_file.display()
+    );
+    let spec: helpdesk_slo::policy::spec::SourceSpec = serde_yaml_ng::from_str(&yaml).unwrap();
+    helpdesk_slo::sources::zendesk::Zendesk::new(&spec).unwrap()
+}
+
+/// A loopback server answering every request with `200` and `body`.
+async fn answering(body: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = s.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// JSON of the wrong shape (a field of another type) is a parse error the
+/// exporter counts, like a body that is not JSON at all, not only a retry.
+#[tokio::test]
+async fn json_of_the_wrong_shape_counts_as_a_parse_error() {
+    use helpdesk_slo::sources::Source;
+    let tmp = scratch("wrong-shape");
+    let url = answering(r#"{"tickets": "not a list", "end_of_stream": "soon"}"#).await;
+    let source = zendesk_at(tmp.path(), &url);
+    let stats = source.request_stats().unwrap();
+    let e = tokio::time::timeout(Duration::from_secs(10), source.poll("tickets", None))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(e.to_string().contains("tickets"), "{e}");
+    assert_eq!(stats.snapshot().parse_errors, 1, "{e}");
+}
+
+/// A host that cannot be reached: the error names the URL it asked (no
+/// query string) and why it failed, not `error sending request for url ()`.
+#[tokio::test]
+async fn an_unreachable_host_is_named_with_the_cause() {
+    use helpdesk_slo::sources::Source;
+    let tmp = scratch("unreachable");
+    // A port that was free a moment ago: nothing listens there.
+    let port = common::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let source = zendesk_at(tmp.path(), &url);
+    let e = tokio::time::timeout(Duration::from_secs(20), source.poll("tickets", None))
+        .await
+        .unwrap()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!("{url}/api/v2/incremental/tickets/cursor.json:")),
+        "{e}"
+    );
+    assert!(!e.contains("()") && !e.contains('?'), "{e}");
+    assert!(e.to_lowercase().contains("refused"), "{e}");
+}
+
+/// A `Retry-After` near 2^64 (the issue's probe) holds the source at most
+/// the limit and kills nothing: the source stays up and the daemon ready,
+/// with the rate limit counted, instead of a reader that panicked while
+/// the daemon said all was well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_near_2_pow_64_holds_the_source_and_kills_nothing() {
+    let cfg = example_config();
+    let data = generate(
+        &cfg,
+        &GeneratorOptions {
+            tickets_per_day: 5,
+            days: 2,
+            ..options()
+        },
+    );
+    let server = start(SimState::new(
+        &cfg,
+        data,
+        ServerOptions {
+            faults: Faults {
+                rate_limit_every: Some(2),
+                retry_after: u64::MAX - 1,
+                ..Faults::default()
+            },
+            ..ServerOptions::default()
+        },
+    ))
+    .await
+    .unwrap();
+    let tmp = scratch("huge-retry-after");
+    let dir = tmp.path();
+    let config = write_config(dir, &server.base_url());
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let (tx, started) = tokio::sync::oneshot::channel();
+    let opts = Options {
+        config,
+        store: Some(dir.join("store.sqlite").display().to_string()),
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..Options::default()
+    };
+    let daemon = tokio::spawn(helpdesk_slo::daemon::run_with(opts, rx, Some(tx)));
+    let (_, state) = started.await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.state().stats().rate_limited == 0 {
+        assert!(std::time::Instant::now() < deadline, "no 429 was sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Time for a reader that would panic or stop to be noticed.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!daemon.is_finished());
+    assert_eq!(state.not_ready(), None);
+    state.refresh(helpdesk_slo::daemon::now_unix());
+    let text = state.rendered().prometheus.clone();
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+            .to_string()
+    };
+    assert!(line("helpdesk_slo_source_up{").ends_with(" 1.0"), "{text}");
+    assert!(
+        line("helpdesk_slo_source_rate_limited_total{").ends_with(" 1"),
+        "{text}"
+    );
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), daemon)
+        .await
+        .expect("the daemon stops while the source is held")
+        .unwrap()
+        .unwrap();
+}
+
+/// Reloads that alternate two configs while a backfill runs: once all is
+/// done, every stored clock was computed under the config in force at the
+/// end (its hash, and its due instants as that config gives them), never
+/// left under a superseded one by a recompute that started before a reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reloads_during_a_backfill_leave_no_clock_under_an_old_config() {
+    let cfg = example_config();
+    let data = generate(
+        &cfg,
+        &GeneratorOptions {
+            days: 30,
+            tickets_per_day: 120,
+            ..options()
+        },
+    );
+    let server = start(SimState::new(
+        &cfg,
+        data,
+        ServerOptions {
+            // A backfill of a few seconds, for the reloads to land in.
+            faults: Faults {
+                delay: Some(Duration::from_millis(40)),
+                ..Faults::default()
+            },
+            ..ServerOptions::default()
+        },
+    ))
+    .await
+    .unwrap();
+    let tmp = scratch("reload-backfill");
+    let dir = tmp.path();
+    let config = write_config(dir, &server.base_url());
+    let a = std::fs::read_to_string(&config).unwrap();
+    // Another premier urgent first-response target: other due instants.
+    let b = a.replacen(
+        "urgent: { first_response: 1h, follow_up: 12h }",
+        "urgent: { first_response: 3h, follow_up: 10h }",
+        1,
+    );
+    assert_ne!(a, b);
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let (tx, started) = tokio::sync::oneshot::channel();
+    let opts = Options {
+        config: config.clone(),
+        store: Some(dir.join("store.sqlite").display().to_string()),
+        ..Options::default()
+    };
+    let daemon = tokio::spawn(helpdesk_slo::daemon::run_with(opts, rx, Some(tx)));
+    let (_, state) = started.await.unwrap();
+    // A completed poll of every stream shows as its last success.
+    let caught_up = || {
+        state.refresh(helpdesk_slo::daemon::now_unix());
+        let text = state.rendered().prometheus.clone();
+        text.lines()
+            .find(|l| l.starts_with("helpdesk_slo_source_last_success_timestamp_seconds{"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .is_some_and(|v| v > 0.0)
+    };
+    // Reloads only while the backfill runs: the last one lands in it, and
+    // nothing recomputes everything after it.
+    let mut reloads = 0;
+    for text in [&b, &a].iter().cycle() {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if caught_up() {
+            break;
+        }
+        std::fs::write(&config, text).unwrap();
+        state.reload().await.unwrap();
+        reloads += 1;
+    }
+    assert!(reloads >= 2, "the backfill ended after {reloads} reloads");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !caught_up() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the backfill never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A poll after the backfill: whatever is pending is recomputed.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    stop.send(true).unwrap();
+    daemon.await.unwrap().unwrap();
+    server.shutdown().await;
+
+    let final_config = config_files::load(&config).unwrap();
+    let store = SqliteStore::open(dir.join("store.sqlite")).unwrap();
+    let ids = store.ticket_ids("zendesk").unwrap();
+    assert!(ids.len() > 1000, "{}", ids.len());
+    let mut wrong = Vec::new();
+    for id in &ids {
+        let (hash, clocks) = store.clocks("zendesk", id).unwrap().unwrap();
+        let ticket = store.ticket("zendesk", id).unwrap().unwrap();
+        let fresh = helpdesk_slo::engine::evaluate(
+            &final_config.policy,
+            &ticket,
+            helpdesk_slo::daemon::now_unix(),
+        );
+        let due = |views: Vec<(String, u32, i64, Option<i64>)>| views;
+        let stored = due(decode_clocks(&clocks)
+            .unwrap()
+            .iter()
+            .map(|c| (c.metric.to_string(), c.instance, c.start, c.due_at))
+            .collect());
+        let expected = due(fresh
+            .iter()
+            .map(|c| {
+                let v = c.view(&final_config.policy);
+                (v.metric.to_string(), v.instance, v.start, v.due_at)
+            })
+            .collect());
+        if hash != final_config.hash || stored != expected {
+            wrong.push(format!("{id} {hash} {stored:?} {expected:?}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} tickets keep clocks of a superseded config after {reloads} reloads, e.g. {:?}",
+        wrong.len(),
+        ids.len(),
+        &wrong[..wrong.len().min(5)]
+    );
+}

@@ -66,6 +66,10 @@ fn substitute(expr: &str) -> String {
         ("$severity", ".*"),
         ("${metric}", ".*"),
         ("$metric", ".*"),
+        ("${job}", ".*"),
+        ("$job", ".*"),
+        ("${instance}", ".*"),
+        ("$instance", ".*"),
         ("${source}", ".*"),
         ("$source", ".*"),
     ] {

@@ -1,7 +1,11 @@
 //! The README's first command: `helpdesk-slo demo` runs the emulator, the
 //! daemon, the metrics and the JSON API, and writes last month's report.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
 
 mod common;
 use common::scratch;
@@ -62,4 +66,201 @@ fn the_demo_backfills_serves_and_writes_last_months_report() {
     // Progress was logged, and no token leaked into the logs.
     assert!(stderr.contains("caught up with every stream"), "{stderr}");
     assert!(!stderr.contains("helpdesk-slo-simulator-demo-token"));
+}
+
+/// Runs `helpdesk-slo` with `args`, expecting success; returns stdout.
+fn run_ok(args: &[&str], dir: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{args:?}\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The demo's history looks like a real support organisation, not a stress
+/// test: most plans meet their objective, one slips, a few customers are
+/// owed credits (not every one at the maximum), and few tickets are on no
+/// plan. Read back with `evaluate` from the demo's own store.
+#[test]
+fn the_demos_history_looks_like_a_support_org() {
+    let tmp = scratch("demo-realism");
+    let dir = tmp.path();
+    run_ok(
+        &[
+            "demo",
+            "--exit-after-report",
+            "--listen",
+            "127.0.0.1:0",
+            "--dir",
+            ".",
+        ],
+        dir,
+    );
+    let out = run_ok(
+        &[
+            "evaluate",
+            "--config",
+            "config.yaml",
+            "--store",
+            "store.sqlite",
+            "--group-by",
+            "plan",
+            "--credits",
+            "--format",
+            "json",
+        ],
+        dir,
+    );
+    let records: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // The embedded example's objectives.
+    let objective = |plan: &str| match plan {
+        "preferred" | "premier" => 0.96,
+        _ => 0.95,
+    };
+    let groups: Vec<&Value> = records.iter().filter(|r| r["record"] == "group").collect();
+    let mut met = 0;
+    let mut below = 0;
+    let mut planless = 0;
+    let mut clocks = 0;
+    for g in &groups {
+        let n: u64 = [
+            "met",
+            "breached",
+            "excluded",
+            "active",
+            "paused",
+            "no_target",
+        ]
+        .iter()
+        .map(|k| g[*k].as_u64().unwrap())
+        .sum();
+        clocks += n;
+        let plan = g["plan"].as_str().unwrap();
+        if plan == "-" {
+            planless += n;
+            continue;
+        }
+        let attainment = g["attainment"].as_f64().unwrap();
+        assert!(
+            attainment > 0.85,
+            "{plan} at {attainment}: not a believable desk"
+        );
+        if attainment >= objective(plan) {
+            met += 1;
+        } else {
+            below += 1;
+        }
+    }
+    assert!(
+        met >= 2 && below >= 1 && met > below,
+        "met {met}, below {below}: {groups:?}"
+    );
+    assert!(
+        (planless as f64) < 0.12 * clocks as f64,
+        "{planless} of {clocks} clocks on no plan"
+    );
+    // Credits of the last credit period the demo covers.
+    let credits: Vec<&Value> = records.iter().filter(|r| r["record"] == "credit").collect();
+    let last = credits
+        .iter()
+        .filter_map(|c| c["from"].as_str())
+        .max()
+        .unwrap();
+    let period: Vec<&&Value> = credits.iter().filter(|c| c["from"] == last).collect();
+    let owed = period
+        .iter()
+        .filter(|c| c["credit"].as_f64().unwrap() > 0.0)
+        .count();
+    let at_most = period
+        .iter()
+        .filter(|c| c["credit"].as_f64().unwrap() >= 0.3)
+        .count();
+    assert!(owed >= 1, "nobody owed a credit: {period:?}");
+    assert!(
+        2 * owed < period.len(),
+        "{owed} of {} customers owed credits",
+        period.len()
+    );
+    assert!(
+        at_most < owed || owed <= 2,
+        "{at_most} of {owed} at the maximum"
+    );
+}
+
+/// `demo --config` with a config that includes a holiday file by a relative
+/// path (the shipped support model): the include comes along.
+#[test]
+fn the_demo_runs_a_config_with_relative_holiday_files() {
+    let tmp = scratch("demo-includes");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/support-model.yaml");
+    let out = Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
+        .args(["demo", "--exit-after-report", "--listen", "127.0.0.1:0"])
+        .args(["--days", "60", "--tickets-per-day", "10", "--config"])
+        .arg(&config)
+        .arg("--dir")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(tmp
+        .path()
+        .join("holidays/uk-england-wales-2026-2027.ics")
+        .is_file());
+}
+
+/// Without `--dir`, an interactive demo removes its temp folder when it is
+/// stopped, and says so.
+#[test]
+fn the_demo_cleans_up_its_temp_folder_on_exit() {
+    let tmp = scratch("demo-tmp");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--days", "60"])
+        .args(["--tickets-per-day", "5"])
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut store = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(path) = line.trim().strip_prefix("store:") {
+            store = Some(std::path::PathBuf::from(path.trim()));
+        }
+        if line.starts_with("Stop with Ctrl-C") {
+            break;
+        }
+    }
+    let store = store.expect("the banner names the store");
+    let folder = store.parent().unwrap().to_path_buf();
+    assert!(folder.starts_with(tmp.path()), "{folder:?}");
+    assert!(folder.is_dir());
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    assert!(child.wait().unwrap().success());
+    assert!(!folder.exists(), "{folder:?} left behind");
+    assert!(
+        rest.iter().any(|l| l.contains("Removed the demo's folder")),
+        "{rest:?}"
+    );
 }

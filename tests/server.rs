@@ -91,6 +91,7 @@ async fn the_daemon_serves_metrics_the_api_and_reloads() {
         listen: Some("127.0.0.1:0".parse().unwrap()),
         reports_dir: None,
         web_config: None,
+        enable_lifecycle: true,
         ..Options::default()
     };
     let daemon = tokio::spawn(run_with(opts, rx, Some(started_tx)));
@@ -436,4 +437,27 @@ async fn the_daemon_writes_scheduled_reports_and_serves_the_latest() {
     stop.send(true).unwrap();
     daemon.await.unwrap().unwrap();
     server.shutdown().await;
+}
+
+/// The shipped systemd unit exposes nothing by itself: it listens on
+/// localhost, leaves the lifecycle endpoint off (reload is SIGHUP), and has
+/// descriptors to spare beyond the connection limit.
+#[test]
+fn the_systemd_unit_listens_on_localhost_with_descriptors_to_spare() {
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/systemd/helpdesk-slo.service"),
+    )
+    .unwrap();
+    let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert!(exec.contains("--listen 127.0.0.1:"), "{exec}");
+    assert!(!exec.contains("--web.enable-lifecycle"), "{exec}");
+    assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"));
+    let nofile: u64 = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("LimitNOFILE="))
+        .expect("LimitNOFILE= in the unit")
+        .parse()
+        .unwrap();
+    let connections = helpdesk_slo::server::Limits::default().max_connections as u64;
+    assert!(nofile >= 4 * connections, "LimitNOFILE={nofile}");
 }

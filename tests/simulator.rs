@@ -335,6 +335,37 @@ async fn a_ticket_updated_during_the_backfill_shows_up_again() {
     s.shutdown().await;
 }
 
+/// The links of reports and the JSON API (`{url}/agent/tickets/{id}`) lead
+/// to a page a person can read, without an API token.
+#[tokio::test]
+async fn ticket_links_answer_with_the_tickets_page() {
+    let s = server().await;
+    let c = reqwest::Client::new();
+    let tickets = get_json(&format!(
+        "{}/api/v2/incremental/tickets/cursor.json?start_time=0",
+        s.base_url()
+    ))
+    .await;
+    let first = &tickets["tickets"][0];
+    let id = first["id"].as_u64().unwrap();
+    let page = c
+        .get(format!("{}/agent/tickets/{id}", s.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    let html = page.text().await.unwrap();
+    assert!(html.contains(first["subject"].as_str().unwrap()), "{html}");
+    assert!(html.contains(&format!("#{id}")), "{html}");
+    let missing = c
+        .get(format!("{}/agent/tickets/999999999", s.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
 #[tokio::test]
 async fn requests_need_the_token() {
     let s = server().await;

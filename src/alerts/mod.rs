@@ -64,6 +64,11 @@ pub struct Options {
     pub job: String,
     /// Seconds without a completed poll after which a source is stale.
     pub stale_after: u32,
+    /// Where people reach the daemon (`--web.external-url`, without a
+    /// trailing `/`): the alerts' links to its API start with it. Without
+    /// it they point at `http://` and the scraped `instance`, which is only
+    /// right when that address is reachable by whoever reads the alert.
+    pub external_url: Option<String>,
 }
 
 impl Default for Options {
@@ -74,6 +79,7 @@ impl Default for Options {
             min_clocks: 10,
             job: "helpdesk-slo".to_string(),
             stale_after: 600,
+            external_url: None,
         }
     }
 }
@@ -371,10 +377,10 @@ fn clock_group(config: &Config, name: &str, plan_re: &str, opts: &Options) -> Gr
                     "An open {{{{ $labels.priority }}}} ticket on plan {{{{ $labels.plan }}}} has at most {w} of \
                      business time left on its {{{{ $labels.metric }}}} target and is due in \
                      {{{{ $value | humanizeDuration }}}}. The tickets: {}",
-                    api_url("at_risk")
+                    api_url(opts, "at_risk")
                 ),
             )
-            .annotate("api_url", &api_url("at_risk"))
+            .annotate("api_url", &api_url(opts, "at_risk"))
             .annotate("runbook_url", &runbook(opts, "HelpdeskSloBreachImminent"))
             .annotate("dashboard_url", &oncall_url(opts)),
         );
@@ -395,10 +401,10 @@ fn clock_group(config: &Config, name: &str, plan_re: &str, opts: &Options) -> Gr
                 "In the last 10 minutes {{{{ $value }}}} {{{{ $labels.metric }}}} clock(s) of \
                  {{{{ $labels.priority }}}} tickets on plan {{{{ $labels.plan }}}} passed their due \
                  unfulfilled. Follow up on each ticket: {}",
-                api_url("breached")
+                api_url(opts, "breached")
             ),
         )
-        .annotate("api_url", &api_url("breached"))
+        .annotate("api_url", &api_url(opts, "breached"))
         .annotate("runbook_url", &runbook(opts, "HelpdeskSloBreached"))
         .annotate("dashboard_url", &oncall_url(opts)),
     );
@@ -583,9 +589,13 @@ fn oncall_url(opts: &Options) -> String {
     )
 }
 
-fn api_url(state: &str) -> String {
+fn api_url(opts: &Options, state: &str) -> String {
+    let base = opts
+        .external_url
+        .clone()
+        .unwrap_or_else(|| "http://{{ $labels.instance }}".to_string());
     format!(
-        "http://{{{{ $labels.instance }}}}/api/v1/clocks?state={state}&plan={{{{ $labels.plan }}}}&severity={{{{ $labels.priority }}}}"
+        "{base}/api/v1/clocks?state={state}&plan={{{{ $labels.plan }}}}&severity={{{{ $labels.priority }}}}"
     )
 }
 

@@ -152,6 +152,7 @@ fn options_reach_the_output() {
         min_clocks: 25,
         job: "hs".into(),
         stale_after: 1_800,
+        external_url: Some("https://slo.example.com/helpdesk".into()),
     };
     let g = config_rules(&config(), "team", &opts).unwrap();
     assert!(g
@@ -161,6 +162,11 @@ fn options_reach_the_output() {
         .rules
         .contains("https://grafana.example.com/d/helpdesk-slo-oncall?"));
     assert!(g.rules.contains(">= 25"));
+    // The API links use the external URL, never the scraped instance.
+    assert!(g
+        .rules
+        .contains("https://slo.example.com/helpdesk/api/v1/clocks?state=at_risk&plan="));
+    assert!(!g.rules.contains("http://{{ $labels.instance }}"));
     let e = exporter_rules(&opts);
     let absent = alerts(&parsed(&e.rules))
         .into_iter()

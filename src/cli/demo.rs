@@ -15,14 +15,15 @@ use std::time::Duration;
 
 use clap::Args;
 use tokio::sync::{oneshot, watch};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::run::{init_logs, LogFormat};
 use super::Failure;
 use crate::clock::now_unix;
+use crate::config_files::FileSystem;
 use crate::daemon::{run_with, Options};
-use crate::policy::Config;
-use crate::simulator::generator::{generate, GeneratorOptions, NewTicket};
+use crate::policy::{Config, IncludedFiles};
+use crate::simulator::generator::{generate, organization_plan, GeneratorOptions, NewTicket};
 use crate::simulator::zendesk::{start, ServerOptions, SimState, DEMO_TOKEN};
 
 /// The embedded default policy: seed 003 (Celigo), four plans, quarterly
@@ -40,7 +41,8 @@ pub(crate) struct DemoArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9887")]
     listen: SocketAddr,
     /// Folder for the store, the generated config and the reports
-    /// [default: a new folder under the system's temp folder].
+    /// [default: a new folder under the system's temp folder, removed on
+    /// exit; kept and printed with --exit-after-report].
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
     /// Days of ticket history before now, 60 to 730.
@@ -90,11 +92,36 @@ pub(crate) fn run(args: DemoArgs) -> Result<(), Failure> {
     };
     std::fs::create_dir_all(&dir)
         .map_err(|e| Failure::Runtime(format!("cannot create {}: {e}", dir.display())))?;
+    if args.config.is_some() {
+        copy_includes(&policy_text, &config_path, &dir)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::Runtime(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(demo(args, policy, policy_text, policy_name, dir))
+    let temporary = args.dir.is_none();
+    let keep = args.exit_after_report;
+    let result = runtime.block_on(demo(args, policy, policy_text, policy_name, dir.clone()));
+    drop(runtime);
+    if temporary {
+        // The folder was ours: an interactive run cleans up after itself; a
+        // scripted one (--exit-after-report) leaves its report to be read.
+        if keep {
+            println!(
+                "The store, config and reports are left in {}",
+                dir.display()
+            );
+        } else {
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => println!(
+                    "Removed the demo's folder {} (run with --dir DIR to keep the store and reports).",
+                    dir.display()
+                ),
+                Err(e) => println!("Left the demo's folder {} ({e}).", dir.display()),
+            }
+        }
+    }
+    result
 }
 
 /// Drops any `sources:` section of a config text (the demo supplies its
@@ -125,15 +152,18 @@ async fn demo(
 ) -> Result<(), Failure> {
     let now = now_unix();
     let start_at = now - i64::from(args.days) * 86_400;
-    let options = GeneratorOptions {
-        seed: args.seed,
-        organizations: 40,
-        days: args.days,
-        tickets_per_day: args.tickets_per_day,
-        start: start_at,
-        now: Some(now),
-        ..GeneratorOptions::default()
-    };
+    let options = realistic(
+        &policy.policy,
+        GeneratorOptions {
+            seed: args.seed,
+            organizations: 40,
+            days: args.days,
+            tickets_per_day: args.tickets_per_day,
+            start: start_at,
+            now: Some(now),
+            ..GeneratorOptions::default()
+        },
+    );
     info!(days = args.days, tickets_per_day = args.tickets_per_day, seed = args.seed, policy = %policy_name, "generating synthetic tickets");
     let mut data = generate(&policy, &options);
     let severities = policy.policy.severities.clone();
@@ -175,6 +205,7 @@ async fn demo(
         reports_dir: Some(reports.clone()),
         web_config: None,
         early_recompute_at_normal_priority: false,
+        ..Options::default()
     };
     let daemon = tokio::spawn(run_with(opts, stop_rx.clone(), Some(started_tx)));
     let Ok((bound, state)) = started_rx.await else {
@@ -210,6 +241,8 @@ async fn demo(
     state.refresh(now_unix());
 
     let report = write_last_month_report(&config_file, &store, &reports);
+    // Listening for Ctrl-C from before the banner invites it.
+    let stop_signal = stop_signals();
     println!();
     println!(
         "helpdesk-slo demo is running ({tickets} synthetic tickets over {} days, {policy_name})",
@@ -238,7 +271,7 @@ async fn demo(
             severities.clone(),
             stop_rx.clone(),
         ));
-        super::run::wait_for_stop().await;
+        stop_signal.await;
         info!("shutting down");
         let _ = stop_tx.send(true);
         let _ = arrivals.await;
@@ -251,6 +284,124 @@ async fn demo(
     server.shutdown().await;
     result?;
     report.map(|_| ()).map_err(Failure::Runtime)
+}
+
+/// SIGINT or SIGTERM, listened for from the moment this is called (the
+/// handlers are installed before it returns).
+fn stop_signals() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            return Box::pin(async move {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            });
+        }
+    }
+    Box::pin(super::run::wait_for_stop())
+}
+
+/// Share of replies that miss their target on most plans: attainment
+/// lands at or a little above a typical 95% objective.
+const LATE_REPLIES: f64 = 0.01;
+/// On the one plan that is slipping: a few points below its objective.
+const LATE_REPLIES_SLIPPING: f64 = 0.05;
+/// For the two customers served badly enough to be owed credits.
+const LATE_REPLIES_CREDITED: f64 = 0.2;
+
+/// Synthetic history shaped like a real support organisation rather than a
+/// stress test: most plans at or near their objective, one plan slipping,
+/// two customers on a plan with credits owed some, and few tickets on no
+/// plan.
+fn realistic(policy: &crate::policy::model::Policy, base: GeneratorOptions) -> GeneratorOptions {
+    let mut options = GeneratorOptions {
+        late_reply_rate: LATE_REPLIES,
+        organizations_without_plan: Some(2),
+        requesters_without_organization: 0.02,
+        prompt_updates: true,
+        ..base
+    };
+    let plan_of = |i: usize| organization_plan(policy, &options, i);
+    // The second plan organizations are on slips (the first when only one).
+    let slipping = (0..options.organizations)
+        .filter_map(plan_of)
+        .map(|p| p.name.clone())
+        .take(2)
+        .last();
+    // Two customers of plans with credits, away from the first of each plan.
+    let credited: Vec<usize> = (0..options.organizations)
+        .filter(|&i| plan_of(i).is_some_and(|p| p.credits.is_some()))
+        .skip(3)
+        .step_by(3)
+        .take(2)
+        .collect();
+    if let Some(plan) = slipping {
+        options
+            .late_reply_rate_by_plan
+            .insert(plan, LATE_REPLIES_SLIPPING);
+    }
+    for i in credited {
+        options
+            .late_reply_rate_by_organization
+            .insert(i, LATE_REPLIES_CREDITED);
+    }
+    options
+}
+
+/// Included files as the loader asked for them, recorded.
+#[derive(Default)]
+struct Recorded(std::cell::RefCell<Vec<(PathBuf, String)>>);
+
+impl IncludedFiles for Recorded {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        let text = FileSystem.read(path)?;
+        self.0.borrow_mut().push((path.to_path_buf(), text.clone()));
+        Ok(text)
+    }
+}
+
+/// Copies the files the config includes by a relative path (holiday
+/// calendars) into `dir`, where the generated config's includes resolve.
+/// Absolute includes resolve as they are; one that climbs out of the
+/// config's folder (`../`) cannot be placed and is refused with the fix.
+fn copy_includes(text: &str, config: &Path, dir: &Path) -> Result<(), Failure> {
+    let recorded = Recorded::default();
+    Config::from_yaml_with(text, config, &recorded).map_err(|e| Failure::Usage(e.to_string()))?;
+    let folder = config.parent().unwrap_or(Path::new(""));
+    for (path, contents) in recorded.0.into_inner() {
+        let Ok(relative) = path.strip_prefix(folder) else {
+            continue; // absolute: the generated config finds it too
+        };
+        if relative.is_absolute() {
+            continue;
+        }
+        if relative
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(Failure::Usage(format!(
+                "{}: the demo copies the config into its own folder and cannot place \
+                 the include {} there; write it as an absolute path or move it beside the config",
+                config.display(),
+                relative.display()
+            )));
+        }
+        let target = dir.join(relative);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                Failure::Runtime(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+        std::fs::write(&target, contents)
+            .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", target.display())))?;
+    }
+    Ok(())
 }
 
 /// Writes last month's report into `reports`, from what the daemon stored.
@@ -356,7 +507,8 @@ async fn new_arrivals(
             }))
         });
         match created {
-            Some(id) => info!(ticket = id, "a new demo ticket arrived"),
+            // At debug: one every few seconds would scroll the banner away.
+            Some(id) => debug!(ticket = id, "a new demo ticket arrived"),
             None => warn!("the demo data has no organization with a requester"),
         }
     }

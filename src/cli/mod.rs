@@ -10,6 +10,7 @@ mod demo;
 mod evaluate;
 mod explain;
 mod import;
+mod import_freshdesk;
 mod report;
 mod rules;
 mod run;
@@ -131,6 +132,18 @@ enum Command {
         them, then add objectives, credits and `sources:`."
     )]
     ImportZendeskPolicies(import::ImportArgs),
+    /// Read a Freshdesk account's SLA policies and business hours (with
+    /// holidays) and print the equivalent config.
+    #[command(
+        after_help = "Example:\n  FRESHDESK_API_KEY=... helpdesk-slo import-freshdesk-policies \
+        --url https://acme.freshdesk.com --out helpdesk-slo.yaml\n\n\
+        Needs an admin's API key, from $FRESHDESK_API_KEY, --api-key-env VARIABLE or \
+        --api-key-file FILE; the key is never printed. The config is checked to load before it is \
+        written. Comments starting with APPROXIMATION say where Freshdesk and helpdesk-slo differ \
+        (conditions on groups, sources or products, yearly holidays, one calendar per plan); \
+        review them, then add objectives, credits and `sources:` (docs/freshdesk.md)."
+    )]
+    ImportFreshdeskPolicies(import_freshdesk::ImportFreshdeskArgs),
     /// Write a month's markdown SLA report from the store: attainment per
     /// plan, breached tickets, SLA credits, data quality, methodology.
     #[command(
@@ -225,6 +238,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Run(args) => run::run_daemon(args),
         Command::Demo(args) => demo::run(args),
         Command::ImportZendeskPolicies(args) => import::run(args),
+        Command::ImportFreshdeskPolicies(args) => import_freshdesk::run(args),
         Command::Report(args) => report::run(args),
         Command::Rules(args) => rules::run(args),
     }

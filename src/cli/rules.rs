@@ -28,6 +28,11 @@ pub(crate) struct RulesArgs {
     /// Grafana's base URL, for each alert's dashboard_url.
     #[arg(long, value_name = "URL", default_value = "http://localhost:3000")]
     grafana_url: String,
+    /// Where people reach the daemon (its --web.external-url, e.g.
+    /// https://slo.example.com): the alerts' links to its API start with
+    /// it [default: http:// and the scraped instance's address].
+    #[arg(long = "web.external-url", value_name = "URL")]
+    web_external_url: Option<crate::server::ExternalUrl>,
     /// Fewest decided clocks in a burn-rate alert's long window (so one late
     /// ticket among few does not page).
     #[arg(long, value_name = "N", default_value_t = 10)]
@@ -49,6 +54,7 @@ pub(crate) fn run(args: RulesArgs) -> Result<(), Failure> {
         job: args.job,
         stale_after: parse_duration(&args.stale_after)
             .map_err(|e| Failure::Usage(format!("--stale-after: {e}")))?,
+        external_url: args.web_external_url.map(|u| u.to_string()),
     };
     let (name, generated) = match &args.config {
         Some(path) => {

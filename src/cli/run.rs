@@ -41,6 +41,17 @@ pub(crate) struct RunArgs {
     /// file format (tls_server_config, basic_auth_users).
     #[arg(long = "web.config.file", value_name = "FILE")]
     web_config_file: Option<PathBuf>,
+    /// Allow POST /-/reload over HTTP (as Prometheus' flag); without it the
+    /// endpoint answers 403 and SIGHUP reloads the config.
+    #[arg(long = "web.enable-lifecycle")]
+    web_enable_lifecycle: bool,
+    /// The URL users reach the daemon at (behind a proxy or ingress, e.g.
+    /// https://slo.example.com): links the API hands out start with it.
+    #[arg(long = "web.external-url", value_name = "URL")]
+    web_external_url: Option<crate::server::ExternalUrl>,
+    /// The most HTTP connections served at once; more wait until one closes.
+    #[arg(long = "web.max-connections", value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    web_max_connections: u32,
     /// Folder of monthly reports to serve at /api/v1/reports.
     #[arg(long, value_name = "DIR")]
     reports_dir: Option<PathBuf>,
@@ -90,6 +101,12 @@ pub(crate) fn run_daemon(args: RunArgs) -> Result<(), Failure> {
             reports_dir: args.reports_dir,
             web_config: args.web_config_file,
             early_recompute_at_normal_priority: false,
+            enable_lifecycle: args.web_enable_lifecycle,
+            external_url: args.web_external_url,
+            http_limits: crate::server::Limits {
+                max_connections: args.web_max_connections as usize,
+                ..crate::server::Limits::default()
+            },
         };
         let summary = run(opts, rx).await?;
         for (name, s) in &summary.sources {

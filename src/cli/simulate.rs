@@ -1,4 +1,5 @@
-//! `helpdesk-slo simulate`: serve a synthetic Zendesk until interrupted.
+//! `helpdesk-slo simulate`: serve a synthetic Zendesk (or, with `--kind
+//! freshdesk`, a synthetic Freshdesk) until interrupted.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,8 +10,18 @@ use super::{load, Failure};
 use crate::simulator::generator::{generate, GeneratorOptions};
 use crate::simulator::zendesk::{serve, ServerOptions, SimState, DEMO_TOKEN, TOKEN_ENV};
 
+/// Which helpdesk to emulate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SimKind {
+    Zendesk,
+    Freshdesk,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct SimulateArgs {
+    /// The helpdesk to emulate.
+    #[arg(long, value_enum, default_value_t = SimKind::Zendesk)]
+    kind: SimKind,
     /// The config file (YAML): its plans, severities and calendars shape the data.
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
@@ -29,7 +40,7 @@ pub(crate) struct SimulateArgs {
     /// Number of customer organizations.
     #[arg(long, default_value_t = 40)]
     organizations: usize,
-    /// The API token clients must send (default: $HELPDESK_SLO_SIM_TOKEN,
+    /// The API token (Freshdesk: API key) clients must send (default: $HELPDESK_SLO_SIM_TOKEN,
     /// else a fixed demo token).
     #[arg(long, value_name = "TOKEN")]
     token: Option<String>,
@@ -37,7 +48,7 @@ pub(crate) struct SimulateArgs {
 
 pub(crate) fn run(args: SimulateArgs) -> Result<(), Failure> {
     let config = load(&args.config)?;
-    let (token, source) = match (args.token, std::env::var(TOKEN_ENV).ok()) {
+    let (token, source) = match (args.token.clone(), std::env::var(TOKEN_ENV).ok()) {
         (Some(t), _) => (t, "from --token".to_string()),
         (None, Some(t)) if !t.is_empty() => (t, format!("from ${TOKEN_ENV}")),
         _ => (
@@ -49,6 +60,9 @@ pub(crate) fn run(args: SimulateArgs) -> Result<(), Failure> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|e| Failure::Runtime(format!("system clock: {e}")))?
         .as_secs() as i64;
+    if args.kind == SimKind::Freshdesk {
+        return freshdesk(&args, token, &source, now);
+    }
     let options = GeneratorOptions {
         seed: args.seed,
         organizations: args.organizations,
@@ -88,6 +102,49 @@ pub(crate) fn run(args: SimulateArgs) -> Result<(), Failure> {
             summary.tickets,
             summary.audits
         );
+        let _ = tokio::signal::ctrl_c().await;
+        server.shutdown().await;
+        Ok(())
+    })
+}
+
+/// Serves a synthetic Freshdesk account (its API key is the token).
+fn freshdesk(args: &SimulateArgs, api_key: String, source: &str, now: i64) -> Result<(), Failure> {
+    use crate::simulator::freshdesk::{
+        serve as serve_fd, synthetic, FdState, ServerOptions as FdOptions,
+    };
+    let span = i64::from(args.days) * 86_400;
+    let account = synthetic::account(&synthetic::Options {
+        seed: args.seed,
+        tickets: (u64::from(args.days) * u64::from(args.tickets_per_day)) as usize,
+        start: now - span,
+        span,
+        now: now - 60,
+    });
+    let tickets = account.tickets.len();
+    let state = FdState::new(
+        account,
+        FdOptions {
+            api_key,
+            ..FdOptions::default()
+        },
+    );
+    let listen = args.listen;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| Failure::Runtime(format!("cannot listen on {listen}: {e}")))?;
+        let server = serve_fd(listener, state)
+            .await
+            .map_err(|e| Failure::Runtime(format!("cannot serve: {e}")))?;
+        println!("Freshdesk simulator at {}", server.base_url());
+        println!("export files at {}", server.files_url());
+        println!("API key: {source}");
+        println!("{tickets} tickets; Ctrl-C stops");
         let _ = tokio::signal::ctrl_c().await;
         server.shutdown().await;
         Ok(())

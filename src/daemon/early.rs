@@ -62,7 +62,7 @@ impl EarlyRecompute {
         let (out, mut evaluated) = mpsc::channel(2);
         // One config for the thread's evaluation and the task's publishing,
         // even if a reload swaps the daemon's config meanwhile.
-        let config = state.config();
+        let (config, turn) = state.config_and_turn();
         let (src, evaluating_config) = (source.to_string(), config.clone());
         let work = queue.clone();
         let span = tracing::Span::current();
@@ -106,14 +106,14 @@ impl EarlyRecompute {
         let (saving_store, saving_state, src) = (store.clone(), state.clone(), source.to_string());
         let task = tokio::spawn(
             async move {
-                let saver = Saver::start(&saving_store, &src);
+                let saver = Saver::start(&saving_store, &src, turn.clone());
                 let mut handed = Vec::new();
                 while let Some((ids, as_of, result)) = evaluated.recv().await {
                     let ((rows, tickets), generation) = result?;
                     if !saver.push(rows, generation).await {
                         break;
                     }
-                    publish(&saving_state.live, &config, &src, &tickets);
+                    publish(&saving_state.live, &config, &src, &tickets, &turn);
                     handed.push((ids, as_of));
                 }
                 Ok((handed, saver.finish().await?))
@@ -199,12 +199,13 @@ impl EarlyRecompute {
             );
         }
         let (store, state, source) = (self.store.clone(), self.state.clone(), self.source.clone());
-        let config = state.config();
+        let (config, turn) = state.config_and_turn();
         let recompute = Recompute {
             store: &store,
             live: &state.live,
             source: &source,
             config: &config,
+            turn: &turn,
         };
         let mut early_summary = SourceSummary::default();
         let (first, finished) = tokio::join!(

@@ -97,6 +97,14 @@ pub struct Options {
     /// TLS and basic auth for the HTTP server, in Prometheus' web config
     /// file format.
     pub web_config: Option<PathBuf>,
+    /// Allow `POST /-/reload` (`--web.enable-lifecycle`); without it the
+    /// endpoint answers 403 and SIGHUP is the way to reload.
+    pub enable_lifecycle: bool,
+    /// Where users reach the server (`--web.external-url`), for the links
+    /// it hands out.
+    pub external_url: Option<crate::server::ExternalUrl>,
+    /// The HTTP server's timeouts and limits.
+    pub http_limits: crate::server::Limits,
     /// Run a backfill's early recompute (see the `early` module) at
     /// normal priority instead of on idle CPU only: for tests, which must
     /// see it run however busy the machine is.

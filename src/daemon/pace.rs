@@ -15,6 +15,14 @@ pub(super) fn rate_limit_wait(secs: u64) -> Duration {
     Duration::from_secs(secs).min(MAX_RATE_LIMIT_WAIT)
 }
 
+/// `at + wait`, or `at + MAX_RATE_LIMIT_WAIT` when the sum does not fit an
+/// `Instant` (which panics rather than wrapping).
+fn later(at: Instant, wait: Duration) -> Instant {
+    at.checked_add(wait)
+        .or_else(|| at.checked_add(MAX_RATE_LIMIT_WAIT))
+        .unwrap_or(at)
+}
+
 /// A small jitter (no RNG dependency): 0..=max_ms from the clock's
 /// sub-second nanos, so sources and streams that failed together do not
 /// retry in step.
@@ -64,13 +72,13 @@ impl RequestGate {
                 return true;
             }
         }
-        *next = Some(Instant::now() + self.min_gap);
+        *next = Some(later(Instant::now(), self.min_gap));
         *shutdown.borrow()
     }
 
     /// No request goes out before `wait` from now.
     pub(super) async fn hold(&self, wait: Duration) {
-        let until = Instant::now() + wait;
+        let until = later(Instant::now(), wait.min(MAX_RATE_LIMIT_WAIT * 2));
         let mut next = self.next.lock().await;
         *next = Some(next.map_or(until, |n| n.max(until)));
     }
@@ -87,6 +95,17 @@ mod tests {
         assert_eq!(rate_limit_wait(86_400), MAX_RATE_LIMIT_WAIT);
         // The largest value a header can give: no overflow with the jitter.
         assert!(rate_limit_wait(u64::MAX) + jitter(250) >= MAX_RATE_LIMIT_WAIT);
+    }
+
+    /// A hold of any length neither panics nor holds the source past the
+    /// longest rate-limit wait (with room for the jitter).
+    #[tokio::test]
+    async fn a_hold_of_any_length_is_bounded() {
+        let gate = RequestGate::new(Duration::ZERO);
+        gate.hold(Duration::MAX).await;
+        let next = gate.next.lock().await.unwrap();
+        assert!(next <= Instant::now() + MAX_RATE_LIMIT_WAIT * 2);
+        assert!(later(Instant::now(), Duration::MAX) > Instant::now());
     }
 
     /// A hold spaces the next turn; a shorter hold does not shorten it.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
-use tracing::{info, Instrument};
+use tracing::{info, warn, Instrument};
 
 use super::early::{EarlyRecompute, EARLY_RECOMPUTE_MIN};
 use super::health::{count_recomputed, update_stored_counts, with_health};
@@ -60,6 +60,9 @@ pub(super) struct PollSettings {
     pub(super) once: bool,
     /// Run a backfill's early recompute on idle CPU only.
     pub(super) early_on_idle_cpu: bool,
+    /// The first wait before a stopped poll loop is started again (see
+    /// [`supervise`]).
+    pub(super) restart_after: Duration,
 }
 
 /// A batch of pages handed to the store and not awaited yet.
@@ -271,7 +274,16 @@ impl PollLoop {
         let group_started = Instant::now();
         let mut open = group.len();
         while open > 0 {
-            let page = match fetched.recv().await {
+            let received = tokio::select! {
+                received = fetched.recv() => received,
+                Some(Err(e)) = readers.join_next(), if !readers.is_empty() => {
+                    // A reader that panicked polls nothing more: the loop
+                    // stops, and its supervisor marks the source down and
+                    // starts it again.
+                    return Err(self.failed(format!("a stream's reader failed: {}", task_failure(e))));
+                }
+            };
+            let page = match received {
                 Some(Fetched::Page(page)) => page,
                 Some(Fetched::Failed(message)) => return Err(self.failed(message)),
                 // Every reader is gone without catching up: they stop on
@@ -313,7 +325,10 @@ impl PollLoop {
             let batch = std::mem::take(&mut this.pages);
             this.records = 0;
             self.hand_over(batch, backfilling).await?;
-            if timing.last_log.elapsed() >= PROGRESS_EVERY || (caught_up && backfilling) {
+            // A routine poll takes a moment and says nothing at info: only
+            // a backfill, or a poll that has run for a while, reports.
+            let long = backfilling || group_started.elapsed() >= PROGRESS_EVERY;
+            if long && (timing.last_log.elapsed() >= PROGRESS_EVERY || (caught_up && backfilling)) {
                 self.log_progress(&mut streams, backfilling, timing, group_started);
                 timing.last_log = Instant::now();
             }
@@ -444,13 +459,14 @@ impl PollLoop {
     /// Recomputes every pending ticket (and whatever else the store has
     /// marked stale).
     async fn recompute_pending(&mut self) -> Result<(), DaemonError> {
-        let config = self.state().config();
+        let (config, turn) = self.state().config_and_turn();
         let ids = self.pending.take_all();
         let n = Recompute {
             store: &self.store,
             live: &self.state().live,
             source: self.name(),
             config: &config,
+            turn: &turn,
         }
         .stale(&ids)
         .await?;
@@ -492,6 +508,11 @@ impl PollLoop {
                 secs = started.elapsed().as_secs(),
                 "caught up with every stream"
             );
+            // The backfill's write-ahead log back into the file: a store
+            // that keeps a log as large as its data wastes the disk.
+            if let Err(e) = blocking(&self.store, |s| Ok(s.checkpoint()?)).await {
+                warn!(error = %e, "could not checkpoint the store after the backfill");
+            }
         }
         Ok(())
     }
@@ -548,6 +569,94 @@ impl PollLoop {
             // A stream that caught up is not reported again.
             stream.reported = stream.caught_up;
         }
+    }
+}
+
+/// Why a task ended without returning: its panic message, or that it was
+/// cancelled.
+fn task_failure(e: tokio::task::JoinError) -> String {
+    if !e.is_panic() {
+        return e.to_string();
+    }
+    let panic = e.into_panic();
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string());
+    format!("panicked: {text}")
+}
+
+/// The first wait before a stopped poll loop starts again; it doubles with
+/// each stop, up to [`RESTART_MAX`], and starts over once a loop ran for
+/// [`RESTART_MAX`] without stopping.
+pub(super) const RESTART_FIRST: Duration = Duration::from_secs(5);
+const RESTART_MAX: Duration = Duration::from_secs(300);
+
+/// Runs a source's poll loop and, unless it is a backfill, starts it again
+/// (with a fresh adapter from `build`) whenever it stops before shutdown:
+/// an error, or a panic in it or one of its readers. Meanwhile the source
+/// is down (`up` false, `stopped` says why, so `/-/ready` answers 503),
+/// never silently polling nothing. A backfill (`once`) fails instead.
+pub(super) async fn supervise<B>(
+    name: String,
+    build: B,
+    store: SharedStore,
+    state: Arc<DaemonState>,
+    settings: PollSettings,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(String, SourceSummary), DaemonError>
+where
+    B: Fn() -> Result<Box<dyn Source>, DaemonError> + Send,
+{
+    let name = name.as_str();
+    let mut wait = settings.restart_after;
+    loop {
+        let started = Instant::now();
+        // An adapter that cannot be built again (a token file gone, say)
+        // is a stop like any other: retried, and the source down meanwhile.
+        let outcome = match build() {
+            Ok(source) => {
+                let poll = PollLoop::new(
+                    name,
+                    source,
+                    store.clone(),
+                    state.clone(),
+                    settings,
+                    shutdown.clone(),
+                );
+                tokio::spawn(poll.run().in_current_span())
+                    .await
+                    .map_err(|e| DaemonError::Source {
+                        name: name.to_string(),
+                        message: format!("the poll loop failed: {}", task_failure(e)),
+                    })
+                    .and_then(|r| r)
+            }
+            Err(e) => Err(e),
+        };
+        let e = match outcome {
+            Ok(done) => return Ok(done),
+            Err(e) if settings.once || *shutdown.borrow() => return Err(e),
+            Err(e) => e,
+        };
+        if started.elapsed() >= RESTART_MAX {
+            wait = settings.restart_after;
+        }
+        tracing::error!(error = %e, restart_in_s = wait.as_secs_f64(), "the source's poll loop stopped; the source is down until it restarts");
+        with_health(&state, name, |h| {
+            h.up = false;
+            h.retries += 1;
+            h.stopped = Some(e.to_string());
+        });
+        state.dirty.notify_one();
+        let stopping = sleep_or_stop(wait, &mut shutdown).await;
+        with_health(&state, name, |h| h.stopped = None);
+        if stopping {
+            return Ok((name.to_string(), SourceSummary::default()));
+        }
+        info!("restarting the source's poll loop");
+        wait = (wait * 2).min(RESTART_MAX);
     }
 }
 
@@ -622,6 +731,98 @@ mod tests {
         }
     }
 
+    /// A reader that panics (as one did on a `Retry-After` near 2^64)
+    /// stops the loop; the source is then down and not ready, saying why,
+    /// and its loop is started again with a fresh adapter (retried when
+    /// that cannot be built), which polls on from the stored cursor.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reader_that_panics_marks_the_source_down_and_is_restarted() {
+        let config = Arc::new(
+            crate::config_files::load(
+                &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"),
+            )
+            .unwrap(),
+        );
+        let state = Arc::new(DaemonState::detached(config));
+        let store: SharedStore = Arc::new(Mutex::new(Box::new(SqliteStore::in_memory().unwrap())));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let builds = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = builds.clone();
+        let build = move || -> Result<Box<dyn Source>, DaemonError> {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            if n == 1 {
+                // The first restart cannot build the adapter: retried too.
+                return Err(DaemonError::BuildSource("injected build failure".into()));
+            }
+            let first = n == 0;
+            let hook = move |n: usize| {
+                if first && n == 3 {
+                    panic!("injected reader failure");
+                }
+            };
+            Ok(Box::new(Pages {
+                last: 5,
+                hook: Box::new(hook),
+            }))
+        };
+        let settings = PollSettings {
+            interval: Duration::from_secs(60),
+            min_gap: Duration::ZERO,
+            once: false,
+            early_on_idle_cpu: true,
+            restart_after: Duration::from_millis(300),
+        };
+        let task = tokio::spawn(supervise(
+            "s".to_string(),
+            build,
+            store.clone(),
+            state.clone(),
+            settings,
+            stop_rx,
+        ));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let stopped = loop {
+            let h = state.health.lock().unwrap().sources.get("s").cloned();
+            if let Some(h) = h.filter(|h| h.stopped.is_some()) {
+                break h;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the source was never marked down"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert!(!stopped.up);
+        let why = state
+            .not_ready()
+            .expect("not ready while the source is down");
+        assert!(
+            why.contains("source s") && why.contains("injected reader failure"),
+            "{why}"
+        );
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let cursor = store.lock().unwrap().cursor("s", "tickets").unwrap();
+            if cursor.as_deref() == Some("5") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the source was never restarted: cursor {cursor:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(builds.load(Ordering::SeqCst), 3);
+        assert_eq!(state.not_ready(), None);
+        assert!(state.health.lock().unwrap().sources["s"].up);
+        stop_tx.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+
     /// A shutdown while a batch is being committed waits for that commit:
     /// the loop returns only once the store is done, with the batch counted,
     /// and the pages fetched after it are not committed.
@@ -670,6 +871,7 @@ mod tests {
             min_gap: Duration::ZERO,
             once: false,
             early_on_idle_cpu: true,
+            restart_after: RESTART_FIRST,
         };
         let poll = PollLoop::new(
             "s",

@@ -15,6 +15,7 @@ use crate::engine::crosscheck::{disagreements, Disagreement, CROSSCHECK_GRACE};
 use crate::engine::{evaluate, Clock, Ticket};
 use crate::exposition::Live;
 use crate::policy::Config;
+use crate::state::ConfigTurn;
 use crate::store::encode_clocks;
 
 /// Tickets evaluated per store round trip of a recompute.
@@ -46,6 +47,9 @@ pub(super) struct Recompute<'a> {
     pub(super) live: &'a Mutex<Live>,
     pub(super) source: &'a str,
     pub(super) config: &'a Arc<Config>,
+    /// The config's turn: once a reload supersedes it, nothing of this
+    /// recompute is saved or published any more.
+    pub(super) turn: &'a ConfigTurn,
 }
 
 impl Recompute<'_> {
@@ -133,7 +137,7 @@ impl Recompute<'_> {
         for (n, chunk) in chunks.by_ref().take(RECOMPUTE_WORKERS.max(readers.len())) {
             evaluating.push_back(spawn(n, chunk));
         }
-        let saver = Saver::start(self.store, self.source);
+        let saver = Saver::start(self.store, self.source, self.turn.clone());
         while let Some(task) = evaluating.pop_front() {
             let ((rows, evaluated), generation) = task
                 .await
@@ -144,7 +148,7 @@ impl Recompute<'_> {
             if !saver.push(rows, generation).await {
                 break;
             }
-            publish(self.live, self.config, self.source, &evaluated);
+            publish(self.live, self.config, self.source, &evaluated, self.turn);
         }
         saver.finish().await
     }
@@ -217,7 +221,10 @@ pub(super) struct Saver {
 }
 
 impl Saver {
-    pub(super) fn start(store: &SharedStore, source: &str) -> Saver {
+    /// Saves on `store` while `turn` is current; once a reload supersedes
+    /// it, each chunk is refused whole (its tickets count as overtaken and
+    /// keep their stale marks, for a recompute under the new config).
+    pub(super) fn start(store: &SharedStore, source: &str, turn: ConfigTurn) -> Saver {
         let (queue, mut queued) = mpsc::channel::<(ClockRows, u64)>(SAVE_QUEUE_CHUNKS);
         let (store, src) = (store.clone(), source.to_string());
         let task = tokio::spawn(async move {
@@ -230,7 +237,13 @@ impl Saver {
                     generation = generation.min(g);
                 }
                 let src = src.clone();
+                let turn = turn.clone();
                 let (saved, overtaken) = blocking(&store, move |s| {
+                    // Checked holding the store: a reload that supersedes
+                    // the config after this saves its own clocks later.
+                    if !turn.is_current() {
+                        return Ok((0, rows.into_iter().map(|(id, _, _)| id).collect()));
+                    }
                     let overtaken = s.save_clocks_as_of(&src, &rows, generation)?;
                     Ok(((rows.len() - overtaken.len()) as u64, overtaken))
                 })
@@ -264,9 +277,14 @@ pub(super) fn publish(
     config: &Config,
     source: &str,
     evaluated: &[EvaluatedTicket],
+    turn: &ConfigTurn,
 ) {
     let mut found: Vec<(&str, &[Disagreement])> = Vec::new();
     if let Ok(mut live) = live.lock() {
+        // Checked holding the index: a reload swaps its own in later.
+        if !turn.is_current() {
+            return;
+        }
         for (id, created_at, org, clocks, disagree) in evaluated {
             live.replace(
                 &config.policy,
@@ -300,5 +318,73 @@ pub(super) fn publish(
             disagreement = %what.join("; "),
             "tickets whose events disagree with the helpdesk's ticket record (events missing from the export?); counted in helpdesk_slo_source_inconsistent_tickets and listed in the report"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::{Page, Record, TicketHeader};
+    use crate::state::DaemonState;
+    use crate::store::{SqliteStore, Store};
+
+    const CONFIG: &str = "calendars:\n  c: { timezone: UTC, hours: 24x7 }\nseverities:\n  - { name: high, priorities: [high] }\nmetrics:\n  first_response: { kind: first_response }\nplans:\n  p:\n    default: true\n    calendar: c\n    objective: 95%\n    targets:\n      high: { first_response: 4h }\n";
+
+    fn store_with_a_ticket() -> SharedStore {
+        let mut store = SqliteStore::in_memory().unwrap();
+        let header = TicketHeader {
+            id: "7".into(),
+            created_at: 1_790_000_000,
+            updated_at: 1_790_000_000,
+            url: None,
+            organization_id: None,
+            requester_id: None,
+            tags: Vec::new(),
+            fields: Default::default(),
+            deleted: false,
+            status: None,
+            priority: Some("high".into()),
+            group: None,
+        };
+        let page = Page {
+            stream: "tickets".into(),
+            records: vec![Record::Ticket(header)],
+            cursor: "c1".into(),
+            caught_up: true,
+        };
+        store.apply_page("s", &page).unwrap();
+        Arc::new(Mutex::new(Box::new(store)))
+    }
+
+    /// A recompute whose config a reload has superseded saves and
+    /// publishes nothing: its tickets stay stale, for the new config.
+    #[tokio::test]
+    async fn a_superseded_recompute_saves_and_publishes_nothing() {
+        let config = Arc::new(crate::policy::Config::from_yaml(CONFIG, "c.yaml".as_ref()).unwrap());
+        let state = DaemonState::detached(config.clone());
+        let store = store_with_a_ticket();
+        let (config, turn) = state.config_and_turn();
+        let recompute = Recompute {
+            store: &store,
+            live: &state.live,
+            source: "s",
+            config: &config,
+            turn: &turn,
+        };
+        // Current: saved and published.
+        let done = recompute.tickets(vec!["7".into()]).await.unwrap();
+        assert_eq!(done.saved, 1);
+        assert!(state.live.lock().unwrap().ticket_count() > 0);
+        // Superseded (a reload started): refused whole.
+        *state.live.lock().unwrap() = Live::new();
+        let _new = state.supersede_config();
+        assert!(!turn.is_current());
+        let done = recompute.tickets(vec!["7".into()]).await.unwrap();
+        assert_eq!(done.saved, 0);
+        assert_eq!(done.overtaken, vec!["7".to_string()]);
+        assert_eq!(state.live.lock().unwrap().ticket_count(), 0);
+        // A failed reload gives the turn back.
+        state.keep_config_in_force();
+        assert!(turn.is_current());
     }
 }

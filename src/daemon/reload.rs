@@ -1,6 +1,10 @@
 //! Config reloads (SIGHUP, `POST /-/reload`): a rejected config changes
 //! nothing; an accepted one is recomputed into a side index and swapped in
-//! at once, so scrapes never see half of it.
+//! at once, so scrapes never see half of it. One reload runs at a time, the
+//! file is read and validated on the blocking pool (files above
+//! [`crate::config_files::MAX_CONFIG_FILE_BYTES`] are refused unread),
+//! requests that wait meanwhile share the next reload, and a request whose
+//! client has gone is dropped.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -15,16 +19,17 @@ use super::DaemonError;
 use crate::clock::now_unix;
 use crate::exposition::Live;
 use crate::policy::Config;
-use crate::state::{DaemonState, ReloadRequest};
+use crate::state::{ConfigTurn, DaemonState, ReloadRequest};
 
 /// Reads and validates the config file, sources included; returns it with
 /// the text it was read from (one read: the text served at `/config` is
 /// the text that was loaded).
 pub(super) fn read_config(path: &Path) -> Result<(Config, String), DaemonError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DaemonError::ReadConfig {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text =
+        crate::config_files::read_limited(path).map_err(|source| DaemonError::ReadConfig {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let config = crate::config_files::from_yaml(&text, path)?;
     Ok((config, text))
 }
@@ -51,20 +56,33 @@ pub(super) async fn serve_reloads(
         };
         #[cfg(not(unix))]
         let hangup = std::future::pending::<()>();
-        let answer = tokio::select! {
+        let mut waiting: Vec<ReloadRequest> = tokio::select! {
             _ = shutdown.changed() => {
                 if *shutdown.borrow() { break; }
                 continue;
             }
-            _ = hangup => None,
+            _ = hangup => Vec::new(),
             req = requests.recv() => match req {
-                Some(r) => Some(r),
+                Some(r) => vec![r],
                 None => break,
             },
         };
-        let result = reload(&state, &store).await;
-        if let Some(tx) = answer {
-            let _ = tx.send(result.map_err(|e| e.to_string()));
+        // Requests that came while the last reload ran are answered by one
+        // reload, which reads the file after all of them came; a request
+        // whose client has gone is dropped, and when only such requests
+        // wait, nothing is reloaded.
+        while let Ok(r) = requests.try_recv() {
+            waiting.push(r);
+        }
+        let asked = !waiting.is_empty();
+        waiting.retain(|r| !r.is_closed());
+        if asked && waiting.is_empty() {
+            info!("config reload skipped: every client that asked for it has gone");
+            continue;
+        }
+        let result = reload(&state, &store).await.map_err(|e| e.to_string());
+        for tx in waiting {
+            let _ = tx.send(result.clone());
         }
     }
 }
@@ -74,7 +92,16 @@ pub(super) async fn serve_reloads(
 /// happened, in words.
 async fn reload(state: &Arc<DaemonState>, store: &SharedStore) -> Result<String, DaemonError> {
     let path = state.config_path().to_path_buf();
-    let (config, text) = match read_config(&path) {
+    // Reading and validating can take long (a big or deeply nested file):
+    // on the blocking pool, so the server and the poll loops go on.
+    let read = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || read_config(&path))
+            .await
+            .map_err(DaemonError::task("reading the config"))
+            .and_then(|r| r)
+    };
+    let (config, text) = match read {
         Ok(x) => x,
         Err(e) => {
             error!(config = %path.display(), error = %e, "config reload rejected; the previous config keeps running");
@@ -102,20 +129,64 @@ async fn reload(state: &Arc<DaemonState>, store: &SharedStore) -> Result<String,
         warn!("the sources changed; they apply at the next restart (the policy applies now)");
     }
     let config = Arc::new(config);
-    // Recompute into a side index, then swap: scrapes never see a half.
-    let side = Mutex::new(Live::with_organizations(&config.exposition_organizations));
+    // From here on, recomputes under the old config (a backfill's among
+    // them) save and publish nothing: what they computed is the reload's
+    // to compute, under the new one.
+    let turn = state.supersede_config();
     let started = Instant::now();
-    let mut tickets = 0;
+    let sources: Vec<String> = old.sources.keys().cloned().collect();
+    let tickets = match recompute_all(state, store, &sources, &config, &turn).await {
+        Ok(n) => n,
+        Err(e) => {
+            state.keep_config_in_force();
+            return Err(e);
+        }
+    };
+    state.install_config(config.clone(), text, &turn);
+    mark_ok(state);
+    // Tickets whose clocks a recompute under the old config was refused,
+    // or that a poll changed while this one read them, are stale: now.
     for name in old.sources.keys() {
+        Recompute {
+            store,
+            live: &state.live,
+            source: name,
+            config: &config,
+            turn: &turn,
+        }
+        .stale(&[])
+        .instrument(info_span!("source", source = %name))
+        .await?;
+    }
+    info!(config = %path.display(), old = %old.hash, new = %config.hash, tickets, ms = started.elapsed().as_millis() as u64, "config reloaded: clocks recomputed");
+    Ok(format!(
+        "config {} loaded (was {}); {tickets} tickets recomputed",
+        config.hash, old.hash
+    ))
+}
+
+/// Recomputes every ticket of `sources` (those in force: sources change at
+/// a restart) under `config` into a side index, then swaps it in: scrapes
+/// never see a half. Returns the tickets saved.
+async fn recompute_all(
+    state: &Arc<DaemonState>,
+    store: &SharedStore,
+    sources: &[String],
+    config: &Arc<Config>,
+    turn: &ConfigTurn,
+) -> Result<u64, DaemonError> {
+    let side = Mutex::new(Live::with_organizations(&config.exposition_organizations));
+    let mut tickets = 0;
+    for name in sources {
         let src = name.clone();
         let ids = blocking(store, move |s| Ok(s.ticket_ids(&src)?)).await?;
-        // A ticket a poll changes meanwhile stays stale: the poll loop
-        // recomputes it.
+        // A ticket a poll changes meanwhile stays stale: recomputed after.
         let recompute = Recompute {
             store,
             live: &side,
             source: name,
-            config: &config,
+            config,
+            turn,
         };
         tickets += recompute
             .tickets(ids)
@@ -129,11 +200,52 @@ async fn reload(state: &Arc<DaemonState>, store: &SharedStore) -> Result<String,
     if let Ok(mut live) = state.live.lock() {
         *live = side;
     }
-    state.set_config(config.clone(), text);
-    mark_ok(state);
-    info!(config = %path.display(), old = %old.hash, new = %config.hash, tickets, ms = started.elapsed().as_millis() as u64, "config reloaded: clocks recomputed");
-    Ok(format!(
-        "config {} loaded (was {}); {tickets} tickets recomputed",
-        config.hash, old.hash
-    ))
+    Ok(tickets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SqliteStore;
+    use std::time::Duration;
+    use tokio::sync::oneshot;
+
+    fn config_ok(state: &DaemonState) -> bool {
+        state.health.lock().unwrap().config_ok
+    }
+
+    /// A reload asked for by a client that has gone is not run; one whose
+    /// client waits is, and answers.
+    #[tokio::test]
+    async fn a_reload_whose_client_has_gone_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yaml");
+        let text = "calendars:\n  c: { timezone: UTC, hours: 24x7 }\n";
+        std::fs::write(&path, text).unwrap();
+        let config = Arc::new(crate::config_files::load(&path).unwrap());
+        let (tx, rx) = mpsc::channel(4);
+        let state = Arc::new(DaemonState::new(
+            config,
+            text.into(),
+            &path,
+            tx.clone(),
+            None,
+        ));
+        state.health.lock().unwrap().config_ok = true;
+        let store: SharedStore = Arc::new(Mutex::new(Box::new(SqliteStore::in_memory().unwrap())));
+        // Any reload from now on is rejected, which shows in the health.
+        std::fs::write(&path, "calendars: [not, a, map]\n").unwrap();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(serve_reloads(state.clone(), store, rx, stop_rx));
+        let (gone, answer) = oneshot::channel();
+        drop(answer);
+        tx.send(gone).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(config_ok(&state), "a reload nobody waits for ran");
+        let e = state.reload().await.unwrap_err();
+        assert!(e.contains("c.yaml"), "{e}");
+        assert!(!config_ok(&state));
+        stop_tx.send(true).unwrap();
+        task.await.unwrap();
+    }
 }

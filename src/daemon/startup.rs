@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, info_span, Instrument};
 
 use super::health::update_stored_counts;
-use super::poll::{PollLoop, PollSettings};
+use super::poll::{supervise, PollSettings, RESTART_FIRST};
 use super::recompute::Recompute;
 use super::reload::{read_config, serve_reloads};
 use super::store_access::{self, blocking, SharedStore};
@@ -96,11 +96,13 @@ pub(super) async fn run_with(
         // Every line a source's tasks log carries its name.
         let span = info_span!("source", source = %name);
         // Clocks lost to a crash, or computed under another config, first.
+        let (_, turn) = state.config_and_turn();
         let recompute = Recompute {
             store: &store,
             live: &state.live,
             source: name,
             config: &config,
+            turn: &turn,
         };
         async {
             recompute.stale(&[]).await?;
@@ -109,15 +111,27 @@ pub(super) async fn run_with(
         .instrument(span.clone())
         .await?;
         let settings = poll_settings(spec, &opts);
-        let poll = PollLoop::new(
-            name,
-            source,
-            store.clone(),
-            state.clone(),
-            settings,
-            shutdown.clone(),
-        );
-        tasks.push(tokio::spawn(poll.run().instrument(span)));
+        // The first adapter was built above, so a bad source fails the
+        // start; a restart builds a fresh one.
+        let first = std::sync::Mutex::new(Some(source));
+        let (name2, spec2) = (name.clone(), spec.clone());
+        let build = move || {
+            if let Some(s) = first.lock().ok().and_then(|mut f| f.take()) {
+                return Ok(s);
+            }
+            crate::sources::build(&name2, &spec2).map_err(DaemonError::BuildSource)
+        };
+        tasks.push(tokio::spawn(
+            supervise(
+                name.clone(),
+                build,
+                store.clone(),
+                state.clone(),
+                settings,
+                shutdown.clone(),
+            )
+            .instrument(span),
+        ));
     }
     state.dirty.notify_one();
     let mut summary = Summary::default();
@@ -172,6 +186,7 @@ fn poll_settings(spec: &SourceSpec, opts: &Options) -> PollSettings {
             }),
         once: opts.once,
         early_on_idle_cpu: !opts.early_recompute_at_normal_priority,
+        restart_after: RESTART_FIRST,
     }
 }
 
@@ -202,11 +217,24 @@ async fn serve(
             "web config loaded"
         );
     }
-    info!(addr = %bound, "serving /metrics, /api/v1/clocks, /-/ready, /-/reload");
-    background.push(tokio::spawn(crate::server::serve(
+    info!(
+        addr = %bound,
+        lifecycle = opts.enable_lifecycle,
+        external_url = opts.external_url.as_ref().map(|u| u.as_str()),
+        max_connections = opts.http_limits.max_connections,
+        "serving /metrics, /api/v1/clocks, /-/ready{}",
+        if opts.enable_lifecycle { ", /-/reload" } else { "" }
+    );
+    let options = crate::server::ServeOptions {
+        web,
+        enable_lifecycle: opts.enable_lifecycle,
+        external_url: opts.external_url.clone(),
+        limits: opts.http_limits,
+    };
+    background.push(tokio::spawn(crate::server::serve_with(
         listener,
         state.clone(),
-        web,
+        options,
         shutdown.clone(),
     )));
     Ok(Some(bound))

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{error, warn};
 
 use super::health::with_health;
-use super::pace::{jitter, rate_limit_wait, sleep_or_stop, RequestGate};
+use super::pace::{jitter, rate_limit_wait, sleep_or_stop, RequestGate, MAX_RATE_LIMIT_WAIT};
 use crate::sources::{Page, Source, SourceError};
 use crate::state::DaemonState;
 
@@ -127,12 +127,24 @@ impl StreamReader {
                 Err(SourceError::RateLimited(secs)) => {
                     retried();
                     let wait = rate_limit_wait(secs);
-                    warn!(
-                        stream,
-                        retry_after = secs,
-                        wait_s = wait.as_secs(),
-                        "rate limited"
-                    );
+                    if wait < Duration::from_secs(secs) {
+                        // The helpdesk's number (or a proxy's) is not trusted
+                        // past the limit; the wait counts as rate limited.
+                        warn!(
+                            stream,
+                            retry_after = secs,
+                            wait_s = wait.as_secs(),
+                            "rate limited with a Retry-After above the limit of {} minutes; waiting that long",
+                            MAX_RATE_LIMIT_WAIT.as_secs() / 60
+                        );
+                    } else {
+                        warn!(
+                            stream,
+                            retry_after = secs,
+                            wait_s = wait.as_secs(),
+                            "rate limited"
+                        );
+                    }
                     shared.gate.hold(wait + jitter(250)).await;
                     continue;
                 }

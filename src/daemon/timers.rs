@@ -33,7 +33,7 @@ pub(super) async fn report_schedule(
             .and_then(|r| r.schedule.as_ref())
             .and_then(|s| s.next_run(now_unix()));
         let wait = next.map_or(Duration::from_secs(60), |at| {
-            Duration::from_secs((at - now_unix()).clamp(0, 60) as u64)
+            Duration::from_secs(at.saturating_sub(now_unix()).clamp(0, 60) as u64)
         });
         tokio::select! {
             _ = shutdown.changed() => {

@@ -4,13 +4,22 @@
 
 use std::collections::BTreeMap;
 
+use rustc_hash::FxHashMap;
+
 use crate::engine::aggregate::{counts_for_credit, period_bounds, TicketMeta};
 use crate::engine::{Clock, ClockState, Ticket};
 use crate::policy::model::PlanId;
 use crate::policy::Policy;
 
-/// Where an SLA event counts: table, customer, plan, period start.
-type Key = (usize, String, PlanId, i64);
+/// Where an SLA event counts within one customer: table, plan, period
+/// start.
+type Key = (usize, PlanId, i64);
+
+/// Per key: SLA events, violations, period end.
+type Count = (u64, u64, i64);
+
+/// A credit period, `[from, to)`.
+type Period = (i64, i64);
 
 /// One customer's credit for one period of one table.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,10 +42,15 @@ pub struct Credit {
     pub rule: Option<String>,
 }
 
-/// Counts SLA events per table, customer, plan and period.
+/// Counts SLA events per customer, table, plan and period. Customers are
+/// looked up by the ticket's organization id as it lies in the ticket:
+/// its text is copied once per customer, not once per clock.
 #[derive(Debug, Default)]
 pub struct Credits {
-    counts: BTreeMap<Key, (u64, u64, i64)>,
+    counts: FxHashMap<String, BTreeMap<Key, Count>>,
+    /// The clocks of the ticket being added that count: key, breached,
+    /// period end (kept to reuse its memory).
+    counted: Vec<(Key, bool, i64)>,
 }
 
 impl Credits {
@@ -54,6 +68,10 @@ impl Credits {
             organization: Some(org.id.clone()),
             created_at: ticket.created_at,
         };
+        // The period depends on the table and the plan's calendar only:
+        // found once for the ticket's clocks of one table and plan.
+        let mut last: Option<((usize, PlanId), Option<Period>)> = None;
+        self.counted.clear();
         for c in clocks {
             let Some(plan_id) = c.plan else { continue };
             let Some(plan) = policy.plans.get(plan_id) else {
@@ -65,26 +83,49 @@ impl Credits {
             if !counts_for_credit(policy, table_id, &meta, c) {
                 continue;
             }
-            let period = policy.credits[table_id].period;
-            let Some((from, to)) =
-                period_bounds(ticket.created_at, period, plan.calendar.timezone())
-            else {
-                continue;
+            let bounds = match last {
+                Some((k, b)) if k == (table_id, plan_id) => b,
+                _ => {
+                    let period = policy.credits[table_id].period;
+                    let b = period_bounds(ticket.created_at, period, plan.calendar.timezone());
+                    last = Some(((table_id, plan_id), b));
+                    b
+                }
             };
-            let e = self
-                .counts
-                .entry((table_id, org.id.clone(), plan_id, from))
-                .or_insert((0, 0, to));
-            e.0 += 1;
-            if c.state == ClockState::Breached {
-                e.1 += 1;
+            if let Some((from, to)) = bounds {
+                self.counted.push((
+                    (table_id, plan_id, from),
+                    c.state == ClockState::Breached,
+                    to,
+                ));
             }
+        }
+        if self.counted.is_empty() {
+            return;
+        }
+        if !self.counts.contains_key(org.id.as_str()) {
+            self.counts.insert(org.id.clone(), BTreeMap::new());
+        }
+        let Some(customer) = self.counts.get_mut(org.id.as_str()) else {
+            return;
+        };
+        for &(key, breached, to) in &self.counted {
+            let e = customer.entry(key).or_insert((0, 0, to));
+            e.0 += 1;
+            e.1 += u64::from(breached);
         }
     }
 
     /// Each customer's credit per table, plan and period, sorted by them.
     pub fn into_credits(self, policy: &Policy) -> Vec<Credit> {
-        self.counts
+        let mut counts: Vec<((usize, String, PlanId, i64), Count)> = Vec::new();
+        for (organization, by_key) in self.counts {
+            for ((table_id, plan, from), count) in by_key {
+                counts.push(((table_id, organization.clone(), plan, from), count));
+            }
+        }
+        counts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        counts
             .into_iter()
             .map(
                 |((table_id, organization, plan, from), (events, violations, to))| {
@@ -130,6 +171,161 @@ pub fn percent(share: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::{evaluate, Change, Event, Organization};
+    use proptest::prelude::*;
+
+    /// What counting did before customers were looked up in place: one
+    /// ordered map over (table, customer, plan, period start), the period
+    /// found for every clock. The reference the property test compares
+    /// with.
+    fn reference(
+        policy: &Policy,
+        tickets: &[(Ticket, Vec<Clock>)],
+    ) -> BTreeMap<(usize, String, PlanId, i64), Count> {
+        let mut counts = BTreeMap::new();
+        for (ticket, clocks) in tickets {
+            let Some(org) = &ticket.organization else {
+                continue;
+            };
+            let meta = TicketMeta {
+                id: String::new(),
+                organization: Some(org.id.clone()),
+                created_at: ticket.created_at,
+            };
+            for c in clocks {
+                let Some(plan_id) = c.plan else { continue };
+                let plan = &policy.plans[plan_id];
+                let Some(table_id) = plan.credits else {
+                    continue;
+                };
+                if !counts_for_credit(policy, table_id, &meta, c) {
+                    continue;
+                }
+                let period = policy.credits[table_id].period;
+                let Some((from, to)) =
+                    period_bounds(ticket.created_at, period, plan.calendar.timezone())
+                else {
+                    continue;
+                };
+                let e = counts
+                    .entry((table_id, org.id.clone(), plan_id, from))
+                    .or_insert((0, 0, to));
+                e.0 += 1;
+                if c.state == ClockState::Breached {
+                    e.1 += 1;
+                }
+            }
+        }
+        counts
+    }
+
+    fn org(id: u8, tag: u8) -> Organization {
+        Organization {
+            id: format!("org-{id}"),
+            name: None,
+            tags: vec![
+                ["csp_essential", "csp_preferred", "csp_premier", "other"][tag as usize].into(),
+            ],
+            fields: Default::default(),
+        }
+    }
+
+    /// A ticket of one of a few customers on the Celigo plans, created
+    /// around a quarter's end, answered after a while; some move to
+    /// another customer's plan on the way.
+    fn ticket() -> impl Strategy<Value = Ticket> {
+        (
+            0u8..6,
+            0u8..4,
+            0i64..200 * 86_400,
+            0usize..4,
+            60i64..4 * 86_400,
+            proptest::option::of((0u8..6, 0u8..4, 0i64..86_400)),
+            proptest::bool::ANY,
+        )
+            .prop_map(|(o, tag, created, p, reply, moved, named)| {
+                let created = 1_774_000_000 + created;
+                let mut events = vec![Event {
+                    id: None,
+                    at: created + reply,
+                    change: Change::Comment {
+                        author: crate::engine::timeline::Author::Agent,
+                        public: true,
+                    },
+                }];
+                if let Some((o2, tag2, at)) = moved {
+                    events.push(Event {
+                        id: None,
+                        at: created + at,
+                        change: Change::Organization {
+                            value: Some(org(o2, tag2)),
+                        },
+                    });
+                }
+                Ticket {
+                    id: format!("{created}"),
+                    created_at: created,
+                    source: None,
+                    url: None,
+                    organization: named.then(|| org(o, tag)),
+                    tags: Vec::new(),
+                    fields: Default::default(),
+                    priority: Some(["p1", "p2", "p3", "p4"][p].into()),
+                    group: None,
+                    status: None,
+                    events,
+                    current: None,
+                }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Credits counted with customers looked up in place and periods
+        /// found once per ticket, table and plan are the reference's, in
+        /// its order.
+        #[test]
+        fn credits_count_as_the_reference_does(
+            tickets in proptest::collection::vec(ticket(), 0..60),
+            now in 1_774_000_000i64..1_800_000_000,
+        ) {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml");
+            let config = crate::config_files::load(&path).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let policy = &config.policy;
+            let evaluated: Vec<(Ticket, Vec<Clock>)> = tickets
+                .into_iter()
+                .map(|t| {
+                    let clocks = evaluate(policy, &t, now);
+                    (t, clocks)
+                })
+                .collect();
+            let mut credits = Credits::default();
+            for (t, clocks) in &evaluated {
+                credits.add(policy, t, clocks);
+            }
+            let got: Vec<_> = credits
+                .into_credits(policy)
+                .into_iter()
+                .map(|c| (c.table, c.organization, c.plan, c.from, c.events, c.violations, c.to))
+                .collect();
+            let want: Vec<_> = reference(policy, &evaluated)
+                .into_iter()
+                .map(|((table, org, plan, from), (events, violations, to))| {
+                    (
+                        policy.credits[table].name.clone(),
+                        org,
+                        policy.plans[plan].name.clone(),
+                        from,
+                        events,
+                        violations,
+                        to,
+                    )
+                })
+                .collect();
+            prop_assert_eq!(got, want);
+        }
+    }
 
     #[test]
     fn percentages_print_without_float_noise() {

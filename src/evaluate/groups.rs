@@ -73,7 +73,8 @@ struct Key {
     plan: Option<Option<PlanId>>,
     severity: Option<Option<SeverityId>>,
     metric: Option<MetricId>,
-    org: Option<Option<String>>,
+    /// An index into [`Groups::orgs`].
+    org: Option<Option<u32>>,
     /// `(year, month 1-12)` or `(year, quarter 1-4)`.
     month: Option<(i32, u32)>,
     quarter: Option<(i32, u32)>,
@@ -132,6 +133,10 @@ pub struct Group {
 pub struct Groups {
     by: Vec<Dimension>,
     counts: FxHashMap<Key, Counts>,
+    /// The organizations seen, each once, indexed by the keys (a key holds
+    /// the index, so counting a clock copies no text).
+    orgs: Vec<String>,
+    org_index: FxHashMap<String, u32>,
 }
 
 impl Groups {
@@ -139,19 +144,22 @@ impl Groups {
         Groups {
             by: by.to_vec(),
             counts: FxHashMap::default(),
+            orgs: Vec::new(),
+            org_index: FxHashMap::default(),
         }
     }
 
     /// Counts a ticket's clock.
     pub fn add(&mut self, policy: &Policy, ticket: &Ticket, c: &Clock) {
         let mut key = Key::default();
-        for d in &self.by {
+        for i in 0..self.by.len() {
+            let d = self.by[i];
             match d {
                 Dimension::Plan => key.plan = Some(c.plan),
                 Dimension::Severity => key.severity = Some(c.severity),
                 Dimension::Metric => key.metric = Some(c.metric),
                 Dimension::Org => {
-                    key.org = Some(ticket.organization.as_ref().map(|o| o.id.clone()))
+                    key.org = Some(ticket.organization.as_ref().map(|o| self.org(&o.id)))
                 }
                 Dimension::Month | Dimension::Quarter => {
                     let tz = c
@@ -161,7 +169,7 @@ impl Groups {
                     if let Some(local) =
                         chrono::DateTime::from_timestamp(c.start, 0).map(|t| t.with_timezone(&tz))
                     {
-                        if *d == Dimension::Month {
+                        if d == Dimension::Month {
                             key.month = Some((local.year(), local.month()));
                         } else {
                             key.quarter = Some((local.year(), local.month0() / 3 + 1));
@@ -173,6 +181,17 @@ impl Groups {
         self.counts.entry(key).or_default().add(c.state);
     }
 
+    /// The index of an organization, given one when first seen.
+    fn org(&mut self, id: &str) -> u32 {
+        if let Some(&i) = self.org_index.get(id) {
+            return i;
+        }
+        let i = self.orgs.len() as u32;
+        self.orgs.push(id.to_string());
+        self.org_index.insert(id.to_string(), i);
+        i
+    }
+
     /// The dimensions grouped by.
     pub fn dimensions(&self) -> &[Dimension] {
         &self.by
@@ -180,12 +199,12 @@ impl Groups {
 
     /// Every group with its values named, sorted by them.
     pub fn into_groups(self, policy: &Policy) -> Vec<Group> {
-        let by = self.by;
+        let (by, orgs) = (self.by, self.orgs);
         let mut out: Vec<Group> = self
             .counts
             .into_iter()
             .map(|(k, counts)| Group {
-                values: by.iter().map(|d| value(policy, &k, *d)).collect(),
+                values: by.iter().map(|d| value(policy, &orgs, &k, *d)).collect(),
                 counts,
             })
             .collect();
@@ -194,7 +213,7 @@ impl Groups {
     }
 }
 
-fn value(policy: &Policy, k: &Key, d: Dimension) -> String {
+fn value(policy: &Policy, orgs: &[String], k: &Key, d: Dimension) -> String {
     let none = || "-".to_string();
     match d {
         Dimension::Plan => k
@@ -211,7 +230,11 @@ fn value(policy: &Policy, k: &Key, d: Dimension) -> String {
             .metric
             .and_then(|m| policy.metrics.get(m))
             .map_or_else(none, |m| m.name.clone()),
-        Dimension::Org => k.org.clone().flatten().unwrap_or_else(none),
+        Dimension::Org => k
+            .org
+            .flatten()
+            .and_then(|i| orgs.get(i as usize))
+            .map_or_else(none, Clone::clone),
         Dimension::Month => k.month.map_or_else(none, |(y, m)| format!("{y:04}-{m:02}")),
         Dimension::Quarter => k.quarter.map_or_else(none, |(y, q)| format!("{y:04}-Q{q}")),
     }
@@ -220,6 +243,70 @@ fn value(policy: &Policy, k: &Key, d: Dimension) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Grouped by organization (with plan and metric), the counts are
+        /// those of a plain count by the organization's text, whatever the
+        /// order the organizations come in.
+        #[test]
+        fn organizations_group_as_their_text_does(
+            clocks in proptest::collection::vec(
+                (proptest::option::of(0u8..5), 0usize..4, 0usize..2, 0usize..6),
+                0..80,
+            ),
+        ) {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml");
+            let config = crate::config_files::load(&path).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let policy = &config.policy;
+            let states = [
+                ClockState::Met,
+                ClockState::Breached,
+                ClockState::Active,
+                ClockState::Paused,
+                ClockState::NoTarget,
+                ClockState::Excluded,
+            ];
+            let mut groups = Groups::new(&[Dimension::Org, Dimension::Plan, Dimension::Metric]);
+            let mut want: std::collections::BTreeMap<Vec<String>, Counts> = Default::default();
+            for (org, plan, metric, state) in clocks {
+                let ticket: Ticket = serde_json::from_value(serde_json::json!({
+                    "id": "1",
+                    "created_at": "2026-11-02T09:00:00Z",
+                    "organization": org.map(|o| serde_json::json!({"id": format!("org-{o}")})),
+                }))
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let clock = Clock {
+                    metric,
+                    instance: 1,
+                    plan: Some(plan),
+                    severity: None,
+                    start: 1_793_000_000,
+                    due_at: None,
+                    state: states[state],
+                    reason: None,
+                    fulfilled_at: None,
+                    breached_at: None,
+                    elapsed_seconds: 0,
+                    paused_seconds: 0,
+                    remaining_seconds: None,
+                };
+                groups.add(policy, &ticket, &clock);
+                let values = vec![
+                    org.map_or_else(|| "-".to_string(), |o| format!("org-{o}")),
+                    policy.plans[plan].name.clone(),
+                    policy.metrics[metric].name.clone(),
+                ];
+                want.entry(values).or_default().add(states[state]);
+            }
+            let got: Vec<(Vec<String>, Counts)> = groups
+                .into_groups(policy)
+                .into_iter()
+                .map(|g| (g.values, g.counts))
+                .collect();
+            prop_assert_eq!(got, want.into_iter().collect::<Vec<_>>());
+        }
+    }
 
     #[test]
     fn group_lists_parse_and_name_what_is_valid() {

@@ -2,4 +2,5 @@
 //! and write the equivalent helpdesk-slo config. Offline tools, not
 //! adapters: they run once, from the CLI, and share no state with polling.
 
+pub mod freshdesk;
 pub mod zendesk;

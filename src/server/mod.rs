@@ -1,24 +1,36 @@
 //! The daemon's HTTP server (hyper): metrics, health, reload, the effective
 //! config and the JSON API.
 //!
-//! Endpoints:
+//! Endpoints (`HEAD` answers like `GET`, without the body):
 //! * `GET /metrics`: the last rendered exposition; OpenMetrics when the
 //!   `Accept` header asks for `application/openmetrics-text`, Prometheus
 //!   text 0.0.4 otherwise. A scrape copies bytes; nothing is computed.
 //! * `GET /-/healthy`: 200 while the process serves.
 //! * `GET /-/ready`: 200 once the store is loaded and the first figures are
-//!   rendered, 503 before.
+//!   rendered and while every source's poll loop runs; 503 with the reason
+//!   otherwise.
 //! * `POST /-/reload` (or `PUT`): reloads the config file like SIGHUP; 200
 //!   with what changed, or 400 with why the new config was rejected (the old
-//!   one keeps running).
+//!   one keeps running). A lifecycle endpoint: only with
+//!   `--web.enable-lifecycle` ([`ServeOptions::enable_lifecycle`]), 403
+//!   otherwise, as Prometheus does.
 //! * `GET /config`: the config file in force (tokens are never in it; they
 //!   come from the environment or files it names).
 //! * `GET /api/v1/clocks?state=at_risk|breached|active|paused&plan=&severity=&metric=&within=4h`:
 //!   open clocks as JSON, soonest due first, each with a link to the ticket.
 //! * `GET /api/v1/reports`, `/api/v1/reports/latest`,
-//!   `/api/v1/reports/NAME.md`: the written monthly reports;
-//!   `/api/v1/reports/NAME.csv`: the CSV files beside them.
+//!   `/api/v1/reports/NAME.md`: the written monthly reports, and
+//!   `/api/v1/reports/NAME.csv`: the CSV files beside them (regular files
+//!   of the folder only: symbolic links in it are not followed).
 //! * `GET /`: a page linking all of these.
+//!
+//! Limits ([`Limits`]), so that no client can starve the others: a request's
+//! headers must arrive within the header-read timeout (idle keep-alive
+//! connections are closed after it too), a TLS handshake within its own
+//! timeout; at most `max_connections` connections are served at once (the
+//! next wait in the kernel's queue until one closes); request bodies above
+//! `max_body_bytes` are refused with 413 before they are read. Blocking work
+//! (bcrypt, reading reports) runs off the async executor.
 //!
 //! With `--web.config.file` (see [`WebConfig`]) every endpoint is served
 //! over TLS and/or requires basic auth, as Prometheus' own endpoints are.
@@ -29,20 +41,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ACCEPT, ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::Serialize;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
+mod external_url;
 mod web_config;
 
+pub use external_url::ExternalUrl;
 pub use web_config::WebConfig;
 
 use crate::calendar::BusinessDuration;
@@ -55,35 +69,117 @@ type Resp = Response<Full<Bytes>>;
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 const OPENMETRICS_TEXT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// What the server holds its clients to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// How long a client has to send a request's headers; an idle
+    /// keep-alive connection is closed after this long too.
+    pub header_read_timeout: Duration,
+    /// How long a client has to complete a TLS handshake.
+    pub tls_handshake_timeout: Duration,
+    /// Connections served at once; the next wait until one closes.
+    pub max_connections: usize,
+    /// The largest request body read (only `/-/reload` takes one, and
+    /// ignores it).
+    pub max_body_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            header_read_timeout: Duration::from_secs(10),
+            tls_handshake_timeout: Duration::from_secs(10),
+            // Prometheus' --web.max-connections default.
+            max_connections: 512,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// How the server runs: TLS and users, what it allows, where users reach
+/// it, and its limits.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// TLS and basic auth (`--web.config.file`).
+    pub web: Option<WebConfig>,
+    /// Allow the lifecycle endpoints (`POST /-/reload`), as Prometheus'
+    /// `--web.enable-lifecycle`; without it they answer 403.
+    pub enable_lifecycle: bool,
+    /// Where users reach the server (`--web.external-url`): links in its
+    /// answers start with it instead of a bare path.
+    pub external_url: Option<ExternalUrl>,
+    pub limits: Limits,
+}
+
 /// Serves `state` on `listener` until `shutdown` turns true, with TLS and
-/// basic auth when `web` says so.
+/// basic auth when `web` says so, and the default [`ServeOptions`]
+/// otherwise.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<DaemonState>,
     web: Option<WebConfig>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let options = ServeOptions {
+        web,
+        ..ServeOptions::default()
+    };
+    serve_with(listener, state, options, shutdown).await
+}
+
+/// Serves `state` on `listener` as `options` say until `shutdown` turns
+/// true.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: Arc<DaemonState>,
+    options: ServeOptions,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let web = web.map(Arc::new);
+    let limits = options.limits;
+    let options = Arc::new(options);
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut conns = JoinSet::new();
     loop {
+        // A free slot first: at the limit, new connections wait in the
+        // kernel's queue (as Prometheus' limit listener does) and idle or
+        // slow ones free their slot within the header-read timeout.
+        let slot = tokio::select! {
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() { break; }
+                continue;
+            }
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(s) => s,
+                Err(_) => break,
+            },
+        };
         tokio::select! {
             _ = shutdown.changed() => {
                 if *shutdown.borrow() { break; }
             }
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let (st, web) = (state.clone(), web.clone());
+                    let (st, opts) = (state.clone(), options.clone());
                     conns.spawn(async move {
-                        match web.as_ref().and_then(|w| w.tls.clone()) {
-                            Some(tls) => match tls.accept(stream).await {
-                                Ok(s) => serve_connection(s, st, web).await,
-                                Err(e) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
-                            },
-                            None => serve_connection(stream, st, web).await,
+                        let _slot = slot;
+                        match opts.web.as_ref().and_then(|w| w.tls.clone()) {
+                            Some(tls) => {
+                                let handshake = tokio::time::timeout(
+                                    opts.limits.tls_handshake_timeout,
+                                    tls.accept(stream),
+                                );
+                                match handshake.await {
+                                    Ok(Ok(s)) => serve_connection(s, st, opts).await,
+                                    Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                                }
+                            }
+                            None => serve_connection(stream, st, opts).await,
                         }
                     });
                 }
                 Err(e) => {
+                    // Out of descriptors, say: wait a moment rather than spin.
                     tracing::warn!("http accept: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
@@ -95,35 +191,37 @@ pub async fn serve(
     while conns.join_next().await.is_some() {}
 }
 
-async fn serve_connection<S>(io: S, state: Arc<DaemonState>, web: Option<Arc<WebConfig>>)
+async fn serve_connection<S>(io: S, state: Arc<DaemonState>, options: Arc<ServeOptions>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let header_read_timeout = options.limits.header_read_timeout;
     let svc = service_fn(move |req: Request<Incoming>| {
-        let (st, web) = (state.clone(), web.clone());
+        let (st, opts) = (state.clone(), options.clone());
         async move {
-            let allowed = web.as_ref().is_none_or(|w| {
-                w.authorized(
-                    req.headers()
-                        .get(hyper::header::AUTHORIZATION)
-                        .and_then(|v| v.to_str().ok()),
-                )
-            });
-            if !allowed {
-                let mut r = error(
-                    StatusCode::UNAUTHORIZED,
-                    "authentication required (basic auth, see the web config file)".into(),
-                );
-                r.headers_mut().insert(
-                    hyper::header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"helpdesk-slo\""),
-                );
-                return Ok::<_, Infallible>(r);
+            if let Some(web) = opts.web.as_ref() {
+                let header = req
+                    .headers()
+                    .get(hyper::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok());
+                if !web.authorize(header).await {
+                    let mut r = error(
+                        StatusCode::UNAUTHORIZED,
+                        "authentication required (basic auth, see the web config file)".into(),
+                    );
+                    r.headers_mut().insert(
+                        hyper::header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Basic realm=\"helpdesk-slo\""),
+                    );
+                    return Ok::<_, Infallible>(r);
+                }
             }
-            Ok::<_, Infallible>(handle(&st, req).await)
+            Ok::<_, Infallible>(handle(&st, &opts, req).await)
         }
     });
     if let Err(e) = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
         .serve_connection(TokioIo::new(io), svc)
         .await
     {
@@ -162,35 +260,44 @@ fn error(status: StatusCode, message: String) -> Resp {
     json(status, &serde_json::json!({ "error": message }))
 }
 
-async fn handle(state: &DaemonState, req: Request<Incoming>) -> Resp {
+/// The endpoints and the methods each answers (besides `HEAD` wherever
+/// `GET` is).
+fn allowed_methods(path: &str) -> Option<&'static str> {
+    match path {
+        "/-/reload" => Some("POST, PUT"),
+        "/metrics" | "/-/healthy" | "/-/ready" | "/config" | "/" | "/api/v1/clocks"
+        | "/api/v1/reports" => Some("GET, HEAD"),
+        p if p.starts_with("/api/v1/reports/") => Some("GET, HEAD"),
+        _ => None,
+    }
+}
+
+async fn handle(state: &Arc<DaemonState>, options: &ServeOptions, req: Request<Incoming>) -> Resp {
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
-    match (req.method(), path.as_str()) {
+    let Some(allow) = allowed_methods(&path) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no such endpoint: {path}; see / for the list"),
+        );
+    };
+    // HEAD is GET without the body: hyper sends the headers only.
+    let method = match req.method() {
+        &Method::HEAD => Method::GET,
+        m => m.clone(),
+    };
+    match (&method, path.as_str()) {
         (&Method::GET, "/metrics") => metrics(state, &req),
         (&Method::GET, "/-/healthy") => respond(StatusCode::OK, "text/plain", "OK\n"),
-        (&Method::GET, "/-/ready") => {
-            if state.is_ready() {
-                respond(StatusCode::OK, "text/plain", "ready\n")
-            } else {
-                respond(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "text/plain",
-                    "loading the store\n",
-                )
-            }
-        }
-        (&Method::POST | &Method::PUT, "/-/reload") => {
-            // The body is ignored; drain it so the connection stays usable.
-            let _ = req.into_body().collect().await;
-            match state.reload().await {
-                Ok(msg) => respond(StatusCode::OK, "text/plain; charset=utf-8", msg + "\n"),
-                Err(msg) => respond(
-                    StatusCode::BAD_REQUEST,
-                    "text/plain; charset=utf-8",
-                    format!("config rejected; the previous config keeps running: {msg}\n"),
-                ),
-            }
-        }
+        (&Method::GET, "/-/ready") => match state.not_ready() {
+            None => respond(StatusCode::OK, "text/plain", "ready\n"),
+            Some(why) => respond(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain; charset=utf-8",
+                why + "\n",
+            ),
+        },
+        (&Method::POST | &Method::PUT, "/-/reload") => reload(state, options, req).await,
         (&Method::GET, "/config") => respond(
             StatusCode::OK,
             "text/yaml; charset=utf-8",
@@ -202,18 +309,100 @@ async fn handle(state: &DaemonState, req: Request<Incoming>) -> Resp {
             ),
         ),
         (&Method::GET, "/api/v1/clocks") => clocks(state, &query),
-        (&Method::GET, "/api/v1/reports") => reports_index(state),
-        (&Method::GET, p) if p.starts_with("/api/v1/reports/") => {
-            report(state, &p["/api/v1/reports/".len()..])
+        (&Method::GET, "/api/v1/reports") => {
+            let st = state.clone();
+            let base = options.external_url.clone();
+            off_executor(move || reports_index(&st, base.as_ref())).await
         }
-        (&Method::GET, "/") => respond(StatusCode::OK, "text/html; charset=utf-8", LANDING),
-        (_, "/metrics" | "/-/healthy" | "/-/ready" | "/-/reload" | "/config" | "/") => error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!("{} is not allowed on {path}", req.method()),
-        ),
-        _ => error(
-            StatusCode::NOT_FOUND,
-            format!("no such endpoint: {path}; see / for the list"),
+        (&Method::GET, p) if p.starts_with("/api/v1/reports/") => {
+            let (st, name) = (state.clone(), p["/api/v1/reports/".len()..].to_string());
+            off_executor(move || report(&st, &name)).await
+        }
+        (&Method::GET, "/") => {
+            // Behind a proxy that serves the daemon under a path, the links
+            // go through it.
+            let page = match &options.external_url {
+                Some(u) => LANDING.replace("href=\"/", &format!("href=\"{u}/")),
+                None => LANDING.to_string(),
+            };
+            respond(StatusCode::OK, "text/html; charset=utf-8", page)
+        }
+        _ => {
+            let mut r = error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!(
+                    "{} is not allowed on {path}; allowed: {allow}",
+                    req.method()
+                ),
+            );
+            r.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static(allow));
+            r
+        }
+    }
+}
+
+/// Runs blocking work (file reads) on the blocking pool.
+async fn off_executor(work: impl FnOnce() -> Resp + Send + 'static) -> Resp {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the request failed: {e}"),
+        )
+    })
+}
+
+/// `POST /-/reload`: only with `--web.enable-lifecycle`; a body (ignored)
+/// is read only up to the limit and must arrive whole, or nothing is
+/// reloaded.
+async fn reload(state: &DaemonState, options: &ServeOptions, req: Request<Incoming>) -> Resp {
+    if !options.enable_lifecycle {
+        return error(
+            StatusCode::FORBIDDEN,
+            "lifecycle APIs are not enabled: start the daemon with --web.enable-lifecycle \
+             to reload over HTTP, or send it SIGHUP"
+                .into(),
+        );
+    }
+    let limit = options.limits.max_body_bytes;
+    let too_large = || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body is larger than {limit} bytes; /-/reload takes none; \
+                 nothing was reloaded"
+            ),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return too_large();
+    }
+    let body = Limited::new(
+        req.into_body(),
+        usize::try_from(limit).unwrap_or(usize::MAX),
+    );
+    if let Err(e) = body.collect().await {
+        if e.downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some()
+        {
+            return too_large();
+        }
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("the request body could not be read ({e}); nothing was reloaded"),
+        );
+    }
+    match state.reload().await {
+        Ok(msg) => respond(StatusCode::OK, "text/plain; charset=utf-8", msg + "\n"),
+        Err(msg) => respond(
+            StatusCode::BAD_REQUEST,
+            "text/plain; charset=utf-8",
+            format!("config rejected; the previous config keeps running: {msg}\n"),
         ),
     }
 }
@@ -225,7 +414,7 @@ const LANDING: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title
 <li><a href=\"/api/v1/clocks?state=breached\">/api/v1/clocks?state=breached</a>: open clocks past their due</li>\
 <li><a href=\"/api/v1/reports\">/api/v1/reports</a>: monthly reports</li>\
 <li><a href=\"/config\">/config</a>: the config in force</li>\
-<li><a href=\"/-/healthy\">/-/healthy</a>, <a href=\"/-/ready\">/-/ready</a>; POST /-/reload reloads the config</li>\
+<li><a href=\"/-/healthy\">/-/healthy</a>, <a href=\"/-/ready\">/-/ready</a>; POST /-/reload reloads the config (with --web.enable-lifecycle)</li>\
 </ul></body></html>\n";
 
 fn metrics(state: &DaemonState, req: &Request<Incoming>) -> Resp {
@@ -463,6 +652,9 @@ fn clocks(state: &DaemonState, query: &str) -> Resp {
     )
 }
 
+/// The reports in the folder: regular files only (`DirEntry::file_type`
+/// does not follow links), so a symbolic link placed in the folder never
+/// serves a file from elsewhere.
 fn report_files(state: &DaemonState) -> Vec<String> {
     let Some(dir) = state.reports_dir() else {
         return Vec::new();
@@ -470,6 +662,7 @@ fn report_files(state: &DaemonState) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
                 .filter_map(|e| e.file_name().into_string().ok())
                 .filter(|n| n.ends_with(".md") || n.ends_with(".csv"))
                 .collect()
@@ -479,14 +672,15 @@ fn report_files(state: &DaemonState) -> Vec<String> {
     names
 }
 
-fn reports_index(state: &DaemonState) -> Resp {
+fn reports_index(state: &DaemonState, external_url: Option<&ExternalUrl>) -> Resp {
     let names = report_files(state);
+    let prefix = external_url.map_or("", |u| u.as_str());
     json(
         StatusCode::OK,
         &serde_json::json!({
             "reports": names.iter().map(|n| serde_json::json!({
                 "name": n,
-                "url": format!("/api/v1/reports/{n}"),
+                "url": format!("{prefix}/api/v1/reports/{n}"),
             })).collect::<Vec<_>>(),
         }),
     )
@@ -511,7 +705,7 @@ fn report(state: &DaemonState, name: &str) -> Resp {
             format!("no report named {name}; see /api/v1/reports"),
         );
     };
-    match std::fs::read(dir.join(file)) {
+    match read_regular_file(&dir.join(file)) {
         Ok(body) if file.ends_with(".csv") => {
             respond(StatusCode::OK, "text/csv; charset=utf-8", body)
         }
@@ -521,6 +715,36 @@ fn report(state: &DaemonState, name: &str) -> Resp {
             format!("reading report {file}: {e}"),
         ),
     }
+}
+
+/// Reads `path` if it is a regular file and not a symbolic link (checked
+/// again as it is opened, where the system can: a link swapped in after
+/// the listing is refused too).
+fn read_regular_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.custom_flags(libc::O_NOFOLLOW);
+    }
+    if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "a symbolic link, which is not followed",
+        ));
+    }
+    let mut file = open.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut body = Vec::new();
+    file.read_to_end(&mut body)?;
+    Ok(body)
 }
 
 #[cfg(test)]

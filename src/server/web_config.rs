@@ -15,9 +15,12 @@
 //! force when it is not. Passwords are checked against bcrypt hashes; a
 //! successful check is remembered (by a SHA-256 of user and password) so a
 //! scrape every few seconds does not pay bcrypt's deliberate cost each time.
+//! As in Prometheus' exporter toolkit, checks run off the async executor,
+//! a few at a time, and an unknown user costs as much as a known one.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
@@ -46,8 +49,14 @@ struct TlsSpec {
 pub struct WebConfig {
     pub tls: Option<TlsAcceptor>,
     users: Arc<BTreeMap<String, String>>,
+    /// What a user the file does not name is checked against.
+    dummy: Arc<str>,
     /// SHA-256 of `user:password` pairs that verified.
     verified: Arc<Mutex<HashSet<[u8; 32]>>>,
+    /// Turns at bcrypt ([`MAX_VERIFYING`]).
+    verifying: Arc<tokio::sync::Semaphore>,
+    /// bcrypt checks running now, and the most seen at once.
+    running: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -90,10 +99,27 @@ impl WebConfig {
                 ));
             }
         }
+        // Unknown users are checked against a hash as slow as the real
+        // ones' (the dearest of them).
+        let cost = spec
+            .basic_auth_users
+            .values()
+            .map(|h| bcrypt_cost(h))
+            .max()
+            .unwrap_or(MIN_BCRYPT_COST);
+        let dummy = bcrypt::hash("helpdesk-slo: no such user", cost).map_err(|e| {
+            format!(
+                "web config {}: cannot make a bcrypt hash: {e}",
+                path.display()
+            )
+        })?;
         Ok(WebConfig {
             tls,
             users: Arc::new(spec.basic_auth_users),
+            dummy: Arc::from(dummy),
             verified: Arc::default(),
+            verifying: Arc::new(tokio::sync::Semaphore::new(MAX_VERIFYING)),
+            running: Arc::default(),
         })
     }
 
@@ -102,16 +128,23 @@ impl WebConfig {
         !self.users.is_empty()
     }
 
-    /// Checks an `Authorization` header value.
-    pub fn authorized(&self, header: Option<&str>) -> bool {
+    /// Checks an `Authorization` header value. bcrypt is slow by design,
+    /// so it runs on the blocking pool, at most [`MAX_VERIFYING`] at once
+    /// (a crowd of wrong passwords waits for its turn and never holds up a
+    /// scrape whose credentials verified before: those are remembered). A
+    /// user the file does not name is checked against a dummy hash of the
+    /// same cost and refused, so an answer's time does not tell which user
+    /// names exist.
+    pub async fn authorize(&self, header: Option<&str>) -> bool {
         if self.users.is_empty() {
             return true;
         }
         let Some((user, password)) = header.and_then(parse_basic) else {
             return false;
         };
-        let Some(hash) = self.users.get(&user) else {
-            return false;
+        let (hash, known) = match self.users.get(&user) {
+            Some(h) => (h.clone(), true),
+            None => (self.dummy.to_string(), false),
         };
         let key: [u8; 32] = Sha256::new()
             .chain_update(user.as_bytes())
@@ -121,10 +154,23 @@ impl WebConfig {
             .chain_update(hash.as_bytes())
             .finalize()
             .into();
-        if self.verified.lock().is_ok_and(|v| v.contains(&key)) {
+        if known && self.verified.lock().is_ok_and(|v| v.contains(&key)) {
             return true;
         }
-        let ok = bcrypt::verify(&password, hash).unwrap_or(false);
+        let Ok(_turn) = self.verifying.acquire().await else {
+            return false;
+        };
+        let running = self.running.clone();
+        let verified = tokio::task::spawn_blocking(move || {
+            let now = running.0.fetch_add(1, Ordering::SeqCst) + 1;
+            running.1.fetch_max(now, Ordering::SeqCst);
+            let ok = bcrypt::verify(&password, &hash);
+            running.0.fetch_sub(1, Ordering::SeqCst);
+            ok
+        })
+        .await
+        .is_ok_and(|r| r.unwrap_or(false));
+        let ok = verified && known;
         if ok {
             if let Ok(mut v) = self.verified.lock() {
                 v.insert(key);
@@ -132,6 +178,23 @@ impl WebConfig {
         }
         ok
     }
+}
+
+/// bcrypt verifications run at once, at most: each takes a core for tens of
+/// milliseconds at cost 10.
+pub const MAX_VERIFYING: usize = 2;
+
+/// bcrypt's lowest cost (the crate does not export it).
+const MIN_BCRYPT_COST: u32 = 4;
+
+/// The cost of a bcrypt hash (`$2y$10$...` → 10), clamped to what a dummy
+/// hash is made with at load.
+fn bcrypt_cost(hash: &str) -> u32 {
+    hash.split('$')
+        .nth(2)
+        .and_then(|c| c.parse::<u32>().ok())
+        .unwrap_or(bcrypt::DEFAULT_COST)
+        .clamp(MIN_BCRYPT_COST, 16)
 }
 
 /// `Basic base64(user:password)` → (user, password).
@@ -174,4 +237,113 @@ fn acceptor(config: &Path, cert: &Path, key: &Path) -> Result<TlsAcceptor, Strin
             )
         })?;
     Ok(TlsAcceptor::from(Arc::new(server)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn config(dir: &Path, users: &[(&str, &str)], cost: u32) -> WebConfig {
+        let mut text = String::from("basic_auth_users:\n");
+        for (user, password) in users {
+            let hash = bcrypt::hash(password, cost).unwrap();
+            text.push_str(&format!("  {user}: {hash}\n"));
+        }
+        let path = dir.join("web.yml");
+        std::fs::write(&path, text).unwrap();
+        WebConfig::load(&path).unwrap()
+    }
+
+    fn basic(user: &str, password: &str) -> String {
+        use base64::Engine;
+        let raw = format!("{user}:{password}");
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
+    }
+
+    /// A user name the file does not have costs a bcrypt check like a
+    /// wrong password does, so timing does not reveal the names.
+    #[tokio::test]
+    async fn an_unknown_user_costs_as_much_as_a_wrong_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let web = config(dir.path(), &[("prometheus", "s3cret")], 8);
+        let time = |header: String| {
+            let web = web.clone();
+            async move {
+                let started = Instant::now();
+                assert!(!web.authorize(Some(&header)).await);
+                started.elapsed()
+            }
+        };
+        let wrong = time(basic("prometheus", "guess")).await;
+        let unknown = time(basic("nobody", "guess")).await;
+        assert!(
+            unknown * 3 >= wrong,
+            "unknown user {unknown:?}, wrong password {wrong:?}"
+        );
+        assert!(web.authorize(Some(&basic("prometheus", "s3cret"))).await);
+        // The dummy hash never lets anyone in, whatever the password.
+        assert!(
+            !web.authorize(Some(&basic("nobody", "helpdesk-slo: no such user")))
+                .await
+        );
+    }
+
+    /// However many clients try passwords at once, at most
+    /// [`MAX_VERIFYING`] bcrypt checks run together.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_bcrypt_checks_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let web = config(dir.path(), &[("prometheus", "s3cret")], 6);
+        let tries: Vec<_> = (0..12)
+            .map(|i| {
+                let web = web.clone();
+                let user = if i % 2 == 0 { "prometheus" } else { "nobody" };
+                tokio::spawn(
+                    async move { web.authorize(Some(&basic(user, &format!("x{i}")))).await },
+                )
+            })
+            .collect();
+        for t in tries {
+            assert!(!t.await.unwrap());
+        }
+        let peak = web.running.1.load(Ordering::SeqCst);
+        assert!((1..=MAX_VERIFYING).contains(&peak), "{peak} at once");
+    }
+
+    /// bcrypt runs off the executor: on a runtime of one thread, a scrape
+    /// whose credentials verified before is answered while wrong passwords
+    /// are being checked.
+    #[tokio::test(flavor = "current_thread")]
+    async fn bcrypt_never_blocks_the_executor() {
+        let dir = tempfile::tempdir().unwrap();
+        let web = config(dir.path(), &[("prometheus", "s3cret")], 6);
+        let good = basic("prometheus", "s3cret");
+        assert!(web.authorize(Some(&good)).await);
+        let attackers: Vec<_> = (0..4)
+            .map(|i| {
+                let web = web.clone();
+                tokio::spawn(async move {
+                    web.authorize(Some(&basic("prometheus", &format!("x{i}"))))
+                        .await
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        let started = Instant::now();
+        assert!(web.authorize(Some(&good)).await);
+        let cached = started.elapsed();
+        let pending = attackers.iter().filter(|a| !a.is_finished()).count();
+        assert!(
+            pending > 0,
+            "the wrong passwords were checked before the scrape"
+        );
+        assert!(cached < Duration::from_millis(50), "{cached:?}");
+        for a in attackers {
+            assert!(!a.await.unwrap());
+        }
+    }
 }

@@ -46,6 +46,7 @@
 //! # }
 //! ```
 
+pub mod freshdesk;
 pub mod generator;
 pub mod zendesk;
 pub mod zendesk_admin;

@@ -16,6 +16,7 @@
 //! its events and the organizations it has seen ([`assemble`]).
 
 pub mod assemble;
+pub mod freshdesk;
 #[cfg(test)]
 mod testing;
 pub mod zendesk;
@@ -334,6 +335,7 @@ pub struct Kind {
 /// The helpdesk kinds this build knows: one line per helpdesk.
 pub const KINDS: &[Kind] = &[
     zendesk::KIND,
+    freshdesk::KIND,
     #[cfg(test)]
     testing::KIND,
 ];

@@ -375,4 +375,12 @@ pub trait Store: Send {
 
     /// Counts of what the store holds.
     fn stats(&self) -> Result<StoreStats, StoreError>;
+
+    /// Gives back what a burst of writes (a backfill) left behind; called
+    /// once the burst is over. SQLite copies its write-ahead log into the
+    /// file and truncates it (after a backfill the log can be as large as
+    /// the data). The default does nothing.
+    fn checkpoint(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

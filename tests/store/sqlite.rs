@@ -724,3 +724,82 @@ proptest::proptest! {
         proptest::prop_assert!(most <= 16, "{} chunks for one ticket", most);
     }
 }
+
+fn stale_marks(path: &Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM stale_tickets", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// A deleted ticket has no clocks to compute, so it holds no stale mark
+/// that nothing would ever clear; marks left by older builds go at open.
+#[test]
+fn a_deleted_ticket_leaves_no_stale_mark() {
+    let db = TempDb::new("deleted-stale");
+    let mut store = db.open();
+    let t = 1_700_000_000;
+    store
+        .apply_page(
+            SRC,
+            &page("tickets", "c1", vec![Record::Ticket(header("7", t, None))]),
+        )
+        .unwrap();
+    assert_eq!(stale_marks(db.path()), 1);
+    let mut deleted = header("7", t + 60, None);
+    deleted.deleted = true;
+    store
+        .apply_page(SRC, &page("tickets", "c2", vec![Record::Ticket(deleted)]))
+        .unwrap();
+    assert_eq!(stale_marks(db.path()), 0);
+    assert!(store.stale_ticket_ids(SRC).unwrap().is_empty());
+    // Restored in the helpdesk: marked again (the cache forgot the mark).
+    store
+        .apply_page(
+            SRC,
+            &page(
+                "tickets",
+                "c3",
+                vec![Record::Ticket(header("7", t + 120, None))],
+            ),
+        )
+        .unwrap();
+    assert_eq!(store.stale_ticket_ids(SRC).unwrap(), vec!["7".to_string()]);
+    drop(store);
+    // A mark an older build left on a deleted ticket is cleared at open.
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    conn.execute("UPDATE tickets SET deleted = 1", []).unwrap();
+    drop(conn);
+    assert_eq!(stale_marks(db.path()), 1);
+    drop(db.open());
+    assert_eq!(stale_marks(db.path()), 0);
+}
+
+/// After a burst of writes the write-ahead log is copied into the file and
+/// truncated, not left as large as the data.
+#[test]
+fn a_checkpoint_truncates_the_write_ahead_log() {
+    let db = TempDb::new("checkpoint");
+    let mut store = db.open();
+    for n in 0..200 {
+        let records = (0..20)
+            .map(|k| {
+                Record::Ticket(header(
+                    &format!("{n}-{k}"),
+                    1_700_000_000 + n,
+                    Some("org-1"),
+                ))
+            })
+            .collect();
+        store
+            .apply_page(SRC, &page("tickets", &format!("c{n}"), records))
+            .unwrap();
+    }
+    let wal = db.path().with_extension("sqlite-wal");
+    let before = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert!(before > 100_000, "{before} bytes of log after the writes");
+    store.checkpoint().unwrap();
+    let after = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(after, 0);
+    assert_eq!(store.ticket_ids(SRC).unwrap().len(), 4000);
+}

@@ -23,7 +23,10 @@ pub fn parse_instant(text: &str) -> Result<i64, String> {
                     "\"{text}\" is not an RFC 3339 instant; write e.g. 2026-11-20T16:30:00Z or 2026-11-20T08:30:00-08:00"
                 )
             })?;
-            if dt.timestamp_subsec_nanos() != 0 {
+            // chrono reads a leap second (`23:59:60`) as 59 s plus a whole
+            // second of nanoseconds; Unix time has no such second, so it is
+            // 23:59:59 (as POSIX clocks count it), not a fraction.
+            if dt.timestamp_subsec_nanos() % 1_000_000_000 != 0 {
                 return Err(format!(
                     "\"{text}\" has fractional seconds; instants are whole seconds, e.g. 2026-11-20T16:30:00Z"
                 ));
@@ -205,6 +208,21 @@ mod tests {
             .unwrap_err()
             .contains("fractional"));
         assert!(parse_instant("tomorrow").is_err());
+    }
+
+    #[test]
+    fn a_leap_second_is_the_second_before_it() {
+        assert_eq!(
+            parse_instant("2016-12-31T23:59:60Z"),
+            parse_instant("2016-12-31T23:59:59Z")
+        );
+        assert_eq!(
+            parse_instant("2016-12-31T15:59:60-08:00"),
+            parse_instant("2016-12-31T23:59:59Z")
+        );
+        assert!(parse_instant("2016-12-31T23:59:60.5Z")
+            .unwrap_err()
+            .contains("fractional"));
     }
 
     #[test]

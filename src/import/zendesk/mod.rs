@@ -71,7 +71,7 @@ mod api;
 mod filters;
 mod wire;
 mod yaml;
-mod zones;
+pub(crate) mod zones;
 
 pub use self::wire::*;
 pub use self::zones::*;

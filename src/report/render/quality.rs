@@ -222,6 +222,24 @@ pub(super) fn quality(out: &mut String, config: &Config, data: &Dataset, fig: &F
             local(*at, data.timezone)
         );
     }
+    // Written only when a helpdesk reported any (Freshdesk: tickets with no
+    // exported history, days whose history export had expired).
+    let approximated = named("approximated_history");
+    if !approximated.is_empty() {
+        let _ = writeln!(
+            out,
+            "- Tickets whose status history is approximated from the helpdesk's last-value stats (it kept no history for them; their clocks can differ from what happened): {}.",
+            capped(approximated)
+        );
+    }
+    let missing = named("missing_activities_export");
+    if !missing.is_empty() {
+        let _ = writeln!(
+            out,
+            "- Days whose ticket history the helpdesk no longer had (their status and priority changes are missing): {}.",
+            capped(missing)
+        );
+    }
     if q.gaps.is_empty() && q.never_polled.is_empty() {
         let _ = writeln!(
             out,

@@ -76,9 +76,10 @@ pub(super) struct Ctx<'a> {
     pub(super) first_response: Option<usize>,
     pub(super) follow_up: Option<usize>,
     pub(super) end: i64,
-    pub(super) late_rate: f64,
     pub(super) deletion_rate: f64,
     pub(super) custom_status_rate: f64,
+    /// [`GeneratorOptions::prompt_updates`](super::GeneratorOptions::prompt_updates).
+    pub(super) prompt_updates: bool,
     pub(super) severity_change_rate: f64,
     /// The policy's `severity_field`, when it is a ticket field id.
     pub(super) severity_field: Option<Id>,

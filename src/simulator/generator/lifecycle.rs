@@ -49,6 +49,14 @@ fn reply_time(
 /// Records one update; false once it would be after the end.
 type Apply<'a> = dyn FnMut(&mut Dataset, i64, i64, Vec<Edit>, Option<NewComment>) -> bool + 'a;
 
+/// Whose ticket it is: its plan, the agents who answer it, and how often
+/// they answer late.
+pub(super) struct Who<'a> {
+    pub(super) plan: Option<&'a Plan>,
+    pub(super) agents: &'a [Id],
+    pub(super) late_rate: f64,
+}
+
 /// Plays one ticket's life after its creation, stopping at `ctx.end`.
 pub(super) fn lifecycle(
     ctx: &Ctx,
@@ -56,9 +64,9 @@ pub(super) fn lifecycle(
     rng: &mut Rng,
     extra: &mut Rng,
     id: Id,
-    plan: Option<&Plan>,
-    agents: &[Id],
+    who: &Who,
 ) {
+    let (plan, agents) = (who.plan, who.agents);
     let Some(t) = data.ticket(id) else { return };
     let (requester, created) = (t.requester_id, t.created_at);
     let severity = |data: &Dataset| {
@@ -97,12 +105,20 @@ pub(super) fn lifecycle(
                        rng: &mut Rng,
                        extra: &mut Rng,
                        apply: &mut Apply,
-                       from: i64,
+                       (from, not_before): (i64, i64),
                        metric: Option<usize>,
                        mut edits: Vec<Edit>|
      -> Option<(i64, TicketStatus)> {
-        let late = rng.chance(ctx.late_rate);
+        // Timed against the clock that started at `from`, but never before
+        // what already happened at `not_before`.
+        let late = rng.chance(who.late_rate);
         let (at, timed) = reply_time(rng, plan, severity(data), metric, from, late);
+        let at = if from < not_before {
+            at.max(not_before + 60)
+        } else {
+            at
+        };
+        let from = not_before;
         if at > end {
             return None;
         }
@@ -167,13 +183,17 @@ pub(super) fn lifecycle(
         rng,
         extra,
         &mut apply,
-        created,
+        (created, created),
         ctx.first_response,
         first_edits,
     ) else {
         return;
     };
     for _ in 0..rng.index(4) {
+        // The follow-up clock runs from the agent's last update while the
+        // ticket stays open; a requester's reply to a pending ticket
+        // starts it again.
+        let mut window = t;
         if status == TicketStatus::Pending {
             if rng.chance(0.3) {
                 break; // stays pending until solved
@@ -188,6 +208,7 @@ pub(super) fn lifecycle(
             ) {
                 return;
             }
+            window = t;
         } else if rng.chance(0.08) {
             t += rng.range(600, 4 * 3600);
             if !apply(
@@ -214,7 +235,11 @@ pub(super) fn lifecycle(
                 return;
             }
         } else {
-            t += rng.range(2 * 3600, 2 * 86_400);
+            t += if ctx.prompt_updates {
+                rng.range(600, 3600)
+            } else {
+                rng.range(2 * 3600, 2 * 86_400)
+            };
             if !apply(
                 data,
                 t,
@@ -258,13 +283,30 @@ pub(super) fn lifecycle(
                 }
             }
         }
-        match agent_reply(data, rng, extra, &mut apply, t, ctx.follow_up, vec![]) {
+        let from = if ctx.prompt_updates { window } else { t };
+        match agent_reply(
+            data,
+            rng,
+            extra,
+            &mut apply,
+            (from, t),
+            ctx.follow_up,
+            vec![],
+        ) {
             Some((at, s)) => (t, status) = (at, s),
             None => return,
         }
     }
+    // How long until the solve after an agent's update at `t`.
+    let solve_at = |data: &Dataset, rng: &mut Rng, t: i64, status: TicketStatus| {
+        if ctx.prompt_updates && status == TicketStatus::Open {
+            reply_time(rng, plan, severity(data), ctx.follow_up, t, false).0
+        } else {
+            t + rng.range(3600, 2 * 86_400)
+        }
+    };
     if rng.chance(0.8) {
-        t += rng.range(3600, 2 * 86_400);
+        t = solve_at(data, rng, t, status);
         if !apply(
             data,
             t,
@@ -285,11 +327,15 @@ pub(super) fn lifecycle(
             ) {
                 return;
             }
-            match agent_reply(data, rng, extra, &mut apply, t, ctx.follow_up, vec![]) {
+            match agent_reply(data, rng, extra, &mut apply, (t, t), ctx.follow_up, vec![]) {
                 Some((at, _)) => t = at,
                 None => return,
             }
-            t += rng.range(3600, 86_400);
+            t = if ctx.prompt_updates {
+                solve_at(data, rng, t, TicketStatus::Open)
+            } else {
+                t + rng.range(3600, 86_400)
+            };
             if !apply(
                 data,
                 t,
@@ -309,6 +355,19 @@ pub(super) fn lifecycle(
                 None,
             )
         {
+            return;
+        }
+    } else if ctx.prompt_updates && status == TicketStatus::Open {
+        // Not solved: a desk that keeps its updates waits on the customer
+        // rather than leaving the ticket open and silent.
+        t = solve_at(data, rng, t, status);
+        if !apply(
+            data,
+            t,
+            agent as i64,
+            vec![Edit::Status(TicketStatus::Pending)],
+            reply(agent, true, "Could you confirm it works for you now?"),
+        ) {
             return;
         }
     }

@@ -63,7 +63,9 @@ pub use model::{
     Via, BRAND_ID, DELETED_USER_BASE, GROUP_BASE, NOTIFY_TRIGGER_ID, ORGANIZATION_BASE,
     SYSTEM_UPDATER, TICKET_FORM_ID, USER_BASE,
 };
-pub use population::generate;
+pub use population::{generate, organization_plan};
+use std::collections::BTreeMap;
+
 pub use statuses::{
     default_custom_status, standard_custom_statuses, CustomStatus, STATUS_AWAITING_CUSTOMER_TEST,
     STATUS_ESCALATED, STATUS_HOLD, STATUS_NEW, STATUS_OPEN, STATUS_PENDING, STATUS_SOLVED,
@@ -84,6 +86,25 @@ pub struct GeneratorOptions {
     pub now: Option<i64>,
     /// Share of replies that miss their target (breaches).
     pub late_reply_rate: f64,
+    /// `late_reply_rate` for the tickets of a plan, by plan name: one plan
+    /// slipping while the others hold.
+    pub late_reply_rate_by_plan: BTreeMap<String, f64>,
+    /// `late_reply_rate` for the tickets of an organization, by its
+    /// position (0-based, in creation order); ahead of the plan's rate. A
+    /// customer served badly enough to be owed credits.
+    pub late_reply_rate_by_organization: BTreeMap<usize, f64>,
+    /// How many organizations are on no plan. `None`: "no plan" takes its
+    /// turn round-robin with the plans (a 1/(plans+1) share, which tests
+    /// of unmatched tickets rely on); `Some(n)`: the last `n` organizations
+    /// have no plan and the others are spread over the plans.
+    pub organizations_without_plan: Option<usize>,
+    /// Share of tickets whose requester has no organization.
+    pub requesters_without_organization: f64,
+    /// Agents keep open tickets updated: while a ticket is open, the next
+    /// agent update or solve comes within the follow-up target (unless the
+    /// reply is one of the late ones), as on a desk that meets its periodic
+    /// updates. Off: waits of up to two days, breaching most follow-ups.
+    pub prompt_updates: bool,
     /// Share of tickets that are deleted.
     pub deletion_rate: f64,
     /// Share of holds, escalations and pending replies that go to a
@@ -119,6 +140,11 @@ impl Default for GeneratorOptions {
             start: 1_793_577_600,
             now: None,
             late_reply_rate: 0.12,
+            late_reply_rate_by_plan: BTreeMap::new(),
+            late_reply_rate_by_organization: BTreeMap::new(),
+            organizations_without_plan: None,
+            requesters_without_organization: 0.1,
+            prompt_updates: false,
             deletion_rate: 0.015,
             custom_status_rate: 0.0,
             severity_change_rate: 0.1,

@@ -9,12 +9,12 @@ use chrono_tz::Tz;
 use serde_json::json;
 
 use super::context::{pick_priority, severity_values, Ctx};
-use super::lifecycle::lifecycle;
+use super::lifecycle::{lifecycle, Who};
 use super::{
     ChildKind, Dataset, Field, GeneratorOptions, Group, Id, NewTicket, Organization, Role,
     TicketStatus, User, GROUP_BASE, ORGANIZATION_BASE, USER_BASE,
 };
-use crate::policy::model::Plan;
+use crate::policy::model::{Plan, Policy};
 use crate::policy::spec::MetricKindSpec;
 use crate::policy::Config;
 use crate::simulator::Rng;
@@ -47,6 +47,28 @@ fn plan_tz(plan: Option<&Plan>, config: &Config) -> Tz {
         .unwrap_or(chrono_tz::UTC)
 }
 
+/// The plan the `i`th organization (0-based) is generated on: round-robin
+/// over the plans that match organizations (by tag or field), with "no
+/// plan" as in [`GeneratorOptions::organizations_without_plan`].
+pub fn organization_plan<'a>(
+    policy: &'a Policy,
+    options: &GeneratorOptions,
+    i: usize,
+) -> Option<&'a Plan> {
+    let org_plans: Vec<&Plan> = policy
+        .plans
+        .iter()
+        .filter(|p| {
+            !p.matcher.organization_tags.is_empty() || p.matcher.organization_field.is_some()
+        })
+        .collect();
+    match options.organizations_without_plan {
+        None => org_plans.get(i % (org_plans.len() + 1)).copied(),
+        Some(n) if i + n >= options.organizations => None,
+        Some(_) => org_plans.get(i % org_plans.len().max(1)).copied(),
+    }
+}
+
 /// Generates the dataset.
 pub fn generate(config: &Config, options: &GeneratorOptions) -> Dataset {
     let policy = &config.policy;
@@ -64,17 +86,8 @@ pub fn generate(config: &Config, options: &GeneratorOptions) -> Dataset {
     };
     let before = options.start - 365 * 86_400;
 
-    // Organizations, round-robin over the plans that match organizations.
-    let org_plans: Vec<&Plan> = policy
-        .plans
-        .iter()
-        .filter(|p| {
-            !p.matcher.organization_tags.is_empty() || p.matcher.organization_field.is_some()
-        })
-        .collect();
     for i in 0..options.organizations {
-        let bucket = i % (org_plans.len() + 1);
-        let plan = org_plans.get(bucket).copied();
+        let plan = organization_plan(policy, options, i);
         let mut tags = Vec::new();
         let mut fields = BTreeMap::new();
         if let Some(p) = plan {
@@ -162,8 +175,9 @@ pub fn generate(config: &Config, options: &GeneratorOptions) -> Dataset {
         .collect();
     let mut creations = Vec::with_capacity(total);
     for _ in 0..total {
-        // 10% of tickets come from requesters without an organization.
-        let bucket = if requesters.len() > 1 && rng.chance(0.9) {
+        // Some tickets come from requesters without an organization.
+        let with_organization = 1.0 - options.requesters_without_organization;
+        let bucket = if requesters.len() > 1 && rng.chance(with_organization) {
             rng.index(requesters.len() - 1)
         } else {
             requesters.len() - 1
@@ -215,9 +229,9 @@ pub fn generate(config: &Config, options: &GeneratorOptions) -> Dataset {
             .or_else(|| policy.metrics_of(MetricKindSpec::PeriodicUpdate).first())
             .copied(),
         end: options.end(),
-        late_rate: options.late_reply_rate,
         deletion_rate: options.deletion_rate,
         custom_status_rate: options.custom_status_rate,
+        prompt_updates: options.prompt_updates,
         severity_change_rate: options.severity_change_rate,
         severity_field: policy
             .severity_field
@@ -263,7 +277,21 @@ pub fn generate(config: &Config, options: &GeneratorOptions) -> Dataset {
         // Another stream for what the SLA does not depend on, so the
         // tickets' lives stay the same whatever these options say.
         let mut extra = Rng::derive(options.seed ^ EXTRA_SALT, id);
-        lifecycle(&ctx, &mut data, &mut rng, &mut extra, id, plan, &agent_ids);
+        let late_rate = org
+            .and_then(|o| o.checked_sub(ORGANIZATION_BASE + 1))
+            .and_then(|i| {
+                let i = usize::try_from(i).ok()?;
+                options.late_reply_rate_by_organization.get(&i)
+            })
+            .or_else(|| plan.and_then(|p| options.late_reply_rate_by_plan.get(&p.name)))
+            .copied()
+            .unwrap_or(options.late_reply_rate);
+        let who = Who {
+            plan,
+            agents: &agent_ids,
+            late_rate,
+        };
+        lifecycle(&ctx, &mut data, &mut rng, &mut extra, id, &who);
     }
     decorate(&mut data, options, &agent_ids);
     data.renumber();

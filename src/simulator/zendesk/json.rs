@@ -218,8 +218,8 @@ struct ChildJson<'a> {
     audit: &'a Audit,
 }
 
-/// Minimal HTML escaping for a comment's `html_body`.
-fn html_escape(text: &str) -> String {
+/// Minimal HTML escaping for a comment's `html_body` (and the agent page).
+pub(super) fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
         match c {

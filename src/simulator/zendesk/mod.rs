@@ -87,6 +87,7 @@
 //! [`Dataset`]: super::generator::Dataset
 //! [`Dataset::same_second_burst`]: super::generator::Dataset::same_second_burst
 
+mod agent_page;
 mod export;
 mod index;
 mod json;

@@ -80,6 +80,12 @@ struct Decision {
 
 pub(super) async fn handle(state: &SimState, req: Request<Incoming>) -> Resp {
     let inner = &state.0;
+    // A person's browser following a ticket link: no API token, no budget.
+    if req.method() == Method::GET {
+        if let Some(id) = super::agent_page::ticket_id(req.uri().path()) {
+            return super::agent_page::page(&lock(&inner.data), id);
+        }
+    }
     let ep = classify(req.method(), req.uri().path());
     let now = Instant::now();
     let incremental = matches!(

@@ -92,7 +92,9 @@ impl Zendesk {
         let req = self.auth.apply(self.client.get(&url).query(query));
         let resp = req.send().await.map_err(|e| {
             self.stats.response(None, None);
-            SourceError::Transient(format!("GET {path}: {}", without_url(&e)))
+            // The URL (without its query) and the cause: "error sending
+            // request" alone says neither where nor why.
+            SourceError::Transient(format!("GET {}: {}", shown_url(&url), without_url(&e)))
         })?;
         let status = resp.status();
         // Zendesk sends `X-Rate-Limit-Remaining` (and `ratelimit-remaining`
@@ -138,13 +140,15 @@ impl Zendesk {
         body: &'de [u8],
     ) -> Result<T, SourceError> {
         from_body(body).map_err(|e| {
+            // JSON of the wrong shape is as unusable as a body that is not
+            // JSON: both count as parse errors, not only as retries.
+            self.stats.parse_error();
             if e.is_data() {
                 return SourceError::Malformed {
                     stream: stream.to_string(),
                     message: e.to_string(),
                 };
             }
-            self.stats.parse_error();
             SourceError::Malformed {
                 stream: path.to_string(),
                 message: e.to_string(),
@@ -169,17 +173,41 @@ fn from_body<'de, T: Deserialize<'de>>(body: &'de [u8]) -> serde_json::Result<T>
     }
 }
 
-/// reqwest's error text without the URL (which is ours, but keeps the
-/// messages short and free of query strings).
+/// reqwest's error text without the URL (the caller names it, without
+/// its query string) and with its causes (`error sending request` alone
+/// hides why: refused, DNS, TLS, …), each once.
 pub(crate) fn without_url(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     if let Some(url) = e.url() {
+        text = text.replace(&format!(" ({})", url.as_str()), "");
         text = text.replace(url.as_str(), "");
+    }
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !said.is_empty() && !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
     }
     if e.is_timeout() {
         text = format!("timed out ({text})");
     }
     text
+}
+
+/// `url` without its query and without any user and password in it.
+fn shown_url(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or(url);
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit('@').next().unwrap_or(authority);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -191,6 +219,15 @@ mod tests {
         assert_eq!(retry_after_seconds("49"), Some(49));
         assert_eq!(retry_after_seconds("50, 53"), Some(50));
         assert_eq!(retry_after_seconds("soon"), None);
+    }
+
+    #[test]
+    fn a_shown_url_has_no_query_and_no_credentials() {
+        assert_eq!(
+            shown_url("https://ops:pw@acme.zendesk.com/api/v2/x.json?cursor=abc"),
+            "https://acme.zendesk.com/api/v2/x.json"
+        );
+        assert_eq!(shown_url("http://127.0.0.1:9/a"), "http://127.0.0.1:9/a");
     }
 
     #[test]

@@ -171,7 +171,7 @@ impl Zendesk {
                         events = page.items.len(),
                         "a page of ticket events all in one second; continuing from the next second"
                     );
-                    end_time = Some(start_time + 1);
+                    end_time = Some(start_time.saturating_add(1));
                 }
                 Ok(time_page(
                     stream,

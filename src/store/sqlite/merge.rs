@@ -44,6 +44,7 @@ pub(super) const PUT_REF: &str = "INSERT OR IGNORE INTO ticket_refs (source, kin
      VALUES (?1, ?2, ?3, ?4)";
 
 pub(super) const MARK_STALE: &str = "INSERT OR IGNORE INTO stale_tickets (key) VALUES (?1)";
+const UNMARK_STALE: &str = "DELETE FROM stale_tickets WHERE key = ?1";
 
 const DROP_CLOCKS: &str = "DELETE FROM clocks WHERE key = ?1";
 
@@ -373,7 +374,14 @@ pub(super) fn merge_ticket(
             .push((key, ChunkInfo { max_at, chunks }));
         latest_event = Some(max_at);
     }
-    if !keys.stale.contains(&key) {
+    if deleted {
+        // A deleted ticket has no clocks to compute: a stale mark would be
+        // one nothing ever clears.
+        tx.prepare_cached(UNMARK_STALE)
+            .and_then(|mut s| s.execute(params![key]))
+            .map_err(|e| sql_error(path, what(), e))?;
+        keys.unmarked.push(key);
+    } else if !keys.stale.contains(&key) {
         tx.prepare_cached(MARK_STALE)
             .and_then(|mut s| s.execute(params![key]))
             .map_err(|e| sql_error(path, what(), e))?;
@@ -424,6 +432,8 @@ pub(super) struct BatchKeys<'a> {
     pub(super) stale: &'a FxHashSet<i64>,
     /// Keys this transaction marks stale.
     pub(super) marked: Vec<i64>,
+    /// Keys whose stale mark this transaction removes (deleted tickets).
+    pub(super) unmarked: Vec<i64>,
     /// What the file's chunks hold, as far as remembered.
     pub(super) chunks: &'a FxHashMap<i64, ChunkInfo>,
     /// What they hold once this transaction commits.

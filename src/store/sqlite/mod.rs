@@ -187,8 +187,23 @@ impl SqliteStore {
         };
         store.configure(file)?;
         store.migrate()?;
+        store.unmark_deleted()?;
         store.every_key_known.set(store.has_no_tickets()?);
         Ok(store)
+    }
+
+    /// Drops the stale marks of deleted tickets, which nothing would ever
+    /// clear (builds before this one marked them when a deletion arrived).
+    fn unmark_deleted(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "DELETE FROM stale_tickets WHERE key IN (
+                     SELECT s.key FROM stale_tickets s JOIN tickets t ON t.key = s.key
+                     WHERE t.deleted = 1)",
+                [],
+            )
+            .map_err(|e| sql_error(&self.path, "clearing the stale marks of deleted tickets", e))?;
+        Ok(())
     }
 
     /// Another connection to this store's file that only reads, so other
@@ -512,6 +527,22 @@ impl Store for SqliteStore {
         f: &mut dyn FnMut(StoredClocks),
     ) -> Result<(), StoreError> {
         clocks::for_each_clocks(self, source, f)
+    }
+
+    fn checkpoint(&mut self) -> Result<(), StoreError> {
+        if self.path == Path::new(":memory:") {
+            return Ok(());
+        }
+        // (busy, log frames, frames checkpointed): busy when a reader holds
+        // an old snapshot; the rest is copied at the next checkpoint.
+        let (busy, frames, copied): (i64, i64, i64) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(|e| sql_error(&self.path, "checkpointing the write-ahead log", e))?;
+        tracing::debug!(path = %self.path.display(), busy, frames, copied, "write-ahead log checkpointed");
+        Ok(())
     }
 
     fn stats(&self) -> Result<StoreStats, StoreError> {

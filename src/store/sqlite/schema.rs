@@ -101,7 +101,13 @@ impl SqliteStore {
             tx.pragma_update(None, "user_version", version)
                 .map_err(|e| sql_error(path, what.as_str(), e))?;
             tx.commit().map_err(|e| sql_error(path, what.as_str(), e))?;
-            tracing::info!(path = %path.display(), version, "store schema migrated");
+            tracing::debug!(path = %path.display(), version, "store schema migrated");
+        }
+        // One line, not one per version: a new file is simply created.
+        if found == 0 {
+            tracing::info!(path = %path.display(), version = SCHEMA_VERSION, "store created");
+        } else if found < SCHEMA_VERSION {
+            tracing::info!(path = %path.display(), from = found, to = SCHEMA_VERSION, "store schema migrated");
         }
         Ok(())
     }
@@ -231,7 +237,9 @@ fn copy_version_2_rows(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreErr
         }
         copied += 1;
     }
-    tracing::info!(path = %path.display(), tickets = copied, "store rows copied to schema version 3");
+    if copied > 0 {
+        tracing::info!(path = %path.display(), tickets = copied, "store rows copied to schema version 3");
+    }
     Ok(())
 }
 
@@ -266,7 +274,9 @@ fn copy_version_3_rows(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreErr
             .map_err(q)?;
         moved += 1;
     }
-    tracing::info!(path = %path.display(), tickets = moved, "store events moved into chunks (schema version 4)");
+    if moved > 0 {
+        tracing::info!(path = %path.display(), tickets = moved, "store events moved into chunks (schema version 4)");
+    }
     Ok(())
 }
 
@@ -302,7 +312,9 @@ fn copy_version_4_clocks(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreE
             }
         }
     }
-    tracing::info!(path = %path.display(), tickets = converted, dropped, "store clocks converted to the compact form (schema version 5)");
+    if converted + dropped > 0 {
+        tracing::info!(path = %path.display(), tickets = converted, dropped, "store clocks converted to the compact form (schema version 5)");
+    }
     Ok(())
 }
 
@@ -334,6 +346,60 @@ fn copy_version_5_headers(tx: &Transaction<'_>, path: &Path) -> Result<(), Store
             _ => unreadable += 1,
         }
     }
-    tracing::info!(path = %path.display(), tickets = converted, unreadable, "store headers converted to the compact form (schema version 6)");
+    if converted + unreadable > 0 {
+        tracing::info!(path = %path.display(), tickets = converted, unreadable, "store headers converted to the compact form (schema version 6)");
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::super::SqliteStore;
+
+    /// Log lines written while `f` runs, at info and above.
+    fn logged(f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Lines(Arc<Mutex<Vec<u8>>>);
+        impl Write for Lines {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0
+                    .lock()
+                    .map_err(|_| std::io::ErrorKind::Other)?
+                    .extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let bytes = lines.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn a_new_store_says_it_was_created_in_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.sqlite");
+        let out = logged(|| {
+            SqliteStore::open(&path).unwrap();
+        });
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(out.contains("store created"), "{out}");
+        // Opening it again migrates nothing and says nothing.
+        let again = logged(|| {
+            SqliteStore::open(&path).unwrap();
+        });
+        assert_eq!(again, "");
+    }
 }

@@ -245,6 +245,7 @@ pub(super) fn apply_batch(
         learned: Vec::new(),
         stale: &stale,
         marked: Vec::new(),
+        unmarked: Vec::new(),
         chunks: &chunks,
         chunks_learned: Vec::new(),
         changed: Vec::new(),
@@ -257,6 +258,7 @@ pub(super) fn apply_batch(
     tx.commit()
         .map_err(|e| sql_error(path, format!("committing pages of {source}"), e))?;
     let (learned, marked, chunks_learned) = (keys.learned, keys.marked, keys.chunks_learned);
+    let unmarked = keys.unmarked;
     let (changed_keys, rows_learned) = (keys.changed, keys.rows_learned);
     if keys.directory_changed {
         // Before the generation moves on (see `directory`).
@@ -285,6 +287,11 @@ pub(super) fn apply_batch(
         stale.clear();
     }
     stale.extend(marked);
+    // After the marks: a key the cache lacks costs a redundant mark later,
+    // a key it holds wrongly would lose one.
+    for key in unmarked {
+        stale.remove(&key);
+    }
     let mut chunks = store.chunks.borrow_mut();
     if chunks.len() + chunks_learned.len() > KEY_CACHE_MAX {
         chunks.clear();

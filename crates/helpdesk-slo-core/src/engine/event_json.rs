@@ -39,6 +39,51 @@ enum Kind {
     Status,
 }
 
+/// `type`, matched where the deserializer holds the text (no `String`).
+/// An unknown type is refused once the text is read, as before, so the
+/// error is placed where it was.
+impl<'de> Deserialize<'de> for Kind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
+        struct KindVisitor;
+        impl Visitor<'_> for KindVisitor {
+            type Value = Result<Kind, Unknown>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Kind::parse(v))
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+                match std::str::from_utf8(v) {
+                    Ok(text) => self.visit_str(text),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Bytes(v), &self)),
+                }
+            }
+        }
+        d.deserialize_string(KindVisitor)?
+            .map_err(|Unknown(message)| de::Error::custom(message))
+    }
+}
+
+/// The message of an unknown type, as serde words it, to be raised by
+/// the caller's deserializer.
+#[derive(Debug)]
+struct Unknown(String);
+
+impl fmt::Display for Unknown {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unknown {}
+
+impl de::Error for Unknown {
+    fn custom<T: fmt::Display>(message: T) -> Unknown {
+        Unknown(message.to_string())
+    }
+}
+
 impl Kind {
     fn parse<E: de::Error>(text: &str) -> Result<Kind, E> {
         Ok(match text {
@@ -139,7 +184,7 @@ impl<'de> Visitor<'de> for EventVisitor {
             match key {
                 Key::Id => id = map.next_value()?,
                 Key::At => at = Some(map.next_value::<At>()?.0),
-                Key::Type => kind = Some(Kind::parse(&map.next_value::<std::borrow::Cow<str>>()?)?),
+                Key::Type => kind = Some(map.next_value()?),
                 Key::Value => {
                     value = Some(match kind {
                         Some(Kind::Priority | Kind::Severity | Kind::Group) => {
@@ -230,6 +275,27 @@ fn late<T: serde::de::DeserializeOwned, E: de::Error>(value: Value) -> Result<T,
         }
     };
     T::deserialize(json).map_err(E::custom)
+}
+
+/// A ticket's events, read into a list made for a typical ticket's count
+/// at once (serde's own starts empty and grows by doubling, copying the
+/// events each time, as JSON does not say how many follow).
+pub(super) fn events<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Event>, D::Error> {
+    struct EventsVisitor;
+    impl<'de> Visitor<'de> for EventsVisitor {
+        type Value = Vec<Event>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a sequence")
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Event>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(16).clamp(16, 1024));
+            while let Some(e) = seq.next_element()? {
+                out.push(e);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(EventsVisitor)
 }
 
 /// A ticket's or organization's id: text, or a number written as text.
@@ -370,5 +436,164 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("yesterday"), "{e}");
+    }
+
+    /// What reading an instant, a type and the events did before they were
+    /// read in place: through `Cow<str>` (always a `String`) and serde's
+    /// own `Vec`. The references the property tests compare with.
+    mod before {
+        use super::*;
+
+        #[derive(Debug, PartialEq, Deserialize)]
+        pub struct Instant {
+            #[serde(deserialize_with = "instant")]
+            pub at: i64,
+        }
+
+        fn instant<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+            let text = std::borrow::Cow::<str>::deserialize(d)?;
+            crate::time::parse_instant(&text).map_err(de::Error::custom)
+        }
+
+        #[derive(Deserialize)]
+        pub struct Type {
+            #[serde(rename = "type", deserialize_with = "kind")]
+            pub _kind: Kind,
+        }
+
+        /// As the event's map did: the text read, then matched.
+        fn kind<'de, D: Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
+            let text = std::borrow::Cow::<str>::deserialize(d)?;
+            Kind::parse(&text)
+        }
+
+        #[derive(Debug, PartialEq, Deserialize)]
+        pub struct Events {
+            pub events: Vec<Event>,
+        }
+    }
+
+    /// The same through what reads them now.
+    mod now {
+        use super::*;
+
+        #[derive(Debug, PartialEq, Deserialize)]
+        pub struct Instant {
+            #[serde(with = "crate::engine::timeline::instant")]
+            pub at: i64,
+        }
+
+        #[derive(Deserialize)]
+        pub struct Type {
+            #[serde(rename = "type")]
+            pub _kind: Kind,
+        }
+
+        #[derive(Debug, PartialEq, Deserialize)]
+        pub struct Events {
+            #[serde(deserialize_with = "events")]
+            pub events: Vec<Event>,
+        }
+    }
+
+    /// JSON for a value: instants in the canonical form and near it, with
+    /// offsets, fractions, out of range, escaped, and other JSON.
+    fn value_json() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let instant = (
+            1960i64..2110,
+            0u32..14,
+            0u32..33,
+            0u32..25,
+            0u32..61,
+            0u32..61,
+            prop::sample::select(vec![
+                "Z", "z", "+00:00", "-08:00", "+14:00", "+24:00", ".5Z", ".000Z", "", " ",
+            ]),
+        )
+            .prop_map(|(y, mo, d, h, mi, s, tail)| {
+                format!("\"{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{tail}\"")
+            });
+        prop_oneof![
+            4 => instant,
+            1 => "\"[0-9TZ:+. -]{0,24}\"",
+            1 => Just(r#""2026-11-20T16:30:00\u005A""#.to_string()),
+            1 => Just(r#""2026-11-20t16:30:00Z""#.to_string()),
+            1 => prop::sample::select(vec!["null", "5", "-1.5", "true", "[]", "{}", "[\"x\"]", "\"\""])
+                .prop_map(str::to_string),
+        ]
+    }
+
+    fn type_json() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => prop::sample::select(TYPES.to_vec()).prop_map(|t| format!("\"{t}\"")),
+            1 => "\"[a-z]{0,12}\"",
+            1 => Just(r#""st\u0061tus""#.to_string()),
+            1 => prop::sample::select(vec!["null", "5", "true", "[]", "{}"]).prop_map(str::to_string),
+        ]
+    }
+
+    fn text<T>(r: Result<T, serde_json::Error>) -> Result<T, String> {
+        r.map_err(|e| e.to_string())
+    }
+
+    proptest::proptest! {
+        /// An instant is accepted exactly when it was before, as the same
+        /// second, and refused with the same error (from text and from a
+        /// JSON value).
+        #[test]
+        fn instants_read_in_place_as_before(v in value_json()) {
+            for json in [format!(r#"{{"at": {v}}}"#), format!(r#"{{"at": {v}, "x": 1}}"#)] {
+                let was = text(serde_json::from_str::<before::Instant>(&json)).map(|i| i.at);
+                let is = text(serde_json::from_str::<now::Instant>(&json)).map(|i| i.at);
+                proptest::prop_assert_eq!(&is, &was, "{}", json);
+                if let Ok(value) = serde_json::from_str::<serde_json::Value>(&json) {
+                    let was = text(serde_json::from_value::<before::Instant>(value.clone())).map(|i| i.at);
+                    let is = text(serde_json::from_value::<now::Instant>(value)).map(|i| i.at);
+                    proptest::prop_assert_eq!(is, was, "{}", json);
+                }
+            }
+        }
+
+        /// An event's type is accepted exactly when it was before, and
+        /// refused with the same error at the same place.
+        #[test]
+        fn types_read_in_place_as_before(v in type_json()) {
+            // Last in its object, and followed by another key: serde_json
+            // places an error differently in the two.
+            for json in [format!(r#"{{"type": {v}}}"#), format!(r#"{{"type": {v}, "x": 1}}"#)] {
+                let was = text(serde_json::from_str::<before::Type>(&json).map(|_| ()));
+                let is = text(serde_json::from_str::<now::Type>(&json).map(|_| ()));
+                proptest::prop_assert_eq!(is, was, "{}", json);
+            }
+        }
+
+        /// A list of events reads as serde's own list did, whatever its
+        /// length, and so do values that are not lists.
+        #[test]
+        fn events_read_as_serdes_list_did(
+            n in 0usize..40,
+            kinds in proptest::collection::vec(0usize..4, 40),
+            other in proptest::sample::select(vec!["null", "5", "{}", "\"x\"", "[1]", "[{}]"]),
+            list in proptest::bool::ANY,
+        ) {
+            let forms = [
+                r#"{"at":"2026-11-20T16:00:00Z","type":"comment","author":"agent"}"#,
+                r#"{"at":"2026-11-20T17:00:00Z","type":"status","value":"pending"}"#,
+                r#"{"at":"2026-11-20T15:00:00+01:00","type":"priority","value":"high"}"#,
+                r#"{"at":"2026-11-20T18:00:00Z","type":"tags","value":["a"]}"#,
+            ];
+            let body = if list {
+                let events: Vec<&str> = kinds[..n].iter().map(|&k| forms[k]).collect();
+                format!("[{}]", events.join(","))
+            } else {
+                other.to_string()
+            };
+            let json = format!(r#"{{"events": {body}}}"#);
+            let was = text(serde_json::from_str::<before::Events>(&json));
+            let is = text(serde_json::from_str::<now::Events>(&json));
+            proptest::prop_assert_eq!(is.map(|e| e.events), was.map(|e| e.events), "{}", json);
+        }
     }
 }

@@ -67,7 +67,7 @@ pub struct Ticket {
     pub group: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::event_json::events")]
     pub events: Vec<Event>,
     /// What the helpdesk's ticket record says now, if known: checked
     /// against where the events lead ([`super::crosscheck`]).
@@ -274,9 +274,32 @@ pub mod instant {
         s.serialize_str(&format_instant(*t))
     }
 
+    /// Parses the text where the deserializer holds it: serde's `Cow<str>`
+    /// (what this read before) copies it into a `String` first, and
+    /// instants are most of a timeline's values. Accepts what a `String`
+    /// accepts, with the same errors at the same place: a text that is not
+    /// an instant is refused once the text is read, as before (inside the
+    /// deserializer, `serde_json` would place the error a character
+    /// earlier when the instant ends its object).
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        let text = std::borrow::Cow::<str>::deserialize(d)?;
-        parse_instant(&text).map_err(serde::de::Error::custom)
+        struct InstantVisitor;
+        impl serde::de::Visitor<'_> for InstantVisitor {
+            type Value = Result<i64, String>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(parse_instant(v))
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+                match std::str::from_utf8(v) {
+                    Ok(text) => self.visit_str(text),
+                    Err(_) => Err(E::invalid_value(serde::de::Unexpected::Bytes(v), &self)),
+                }
+            }
+        }
+        d.deserialize_string(InstantVisitor)?
+            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -31,6 +31,8 @@ mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+
+use chrono::Datelike;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -40,6 +42,7 @@ use sha2::{Digest, Sha256};
 
 use crate::calendar::holidays::{named_set_dates, parse_ics};
 use crate::calendar::spec::{CalendarSpec, HolidaySpec};
+use crate::calendar::week::{format_time_of_day, DayWindow};
 use crate::calendar::{Calendar, Rules};
 pub use includes::{IncludedFiles, MemoryFiles, NoFiles};
 pub use model::Policy;
@@ -177,7 +180,14 @@ impl Config {
         for (name, cal) in &spec.calendars {
             let built = build_calendar(name, cal, base, files, &mut hasher).map_err(|mut e| {
                 if e.file.as_os_str().is_empty() {
+                    // An error of the config itself: at its key's line.
                     e.file = path.to_path_buf();
+                    if e.line.is_none() {
+                        if let Some(key) = &e.key {
+                            let parts: Vec<String> = key.split('.').map(str::to_string).collect();
+                            e.line = locate::line_of(text, &parts);
+                        }
+                    }
                 }
                 e
             })?;
@@ -275,7 +285,7 @@ fn build_calendar(
         message,
     };
     let mut holidays = BTreeSet::new();
-    for h in &spec.holidays {
+    for (i, h) in spec.holidays.iter().enumerate() {
         match h {
             HolidaySpec::Date(d) => {
                 holidays.insert(*d);
@@ -296,7 +306,7 @@ fn build_calendar(
                             file.display(),
                             full.display()
                         ),
-                        ".holidays",
+                        &format!(".holidays[{i}]"),
                     )
                 })?;
                 hasher.update(text.as_bytes());
@@ -312,8 +322,44 @@ fn build_calendar(
         }
     }
     let mut closures: BTreeMap<_, Vec<_>> = BTreeMap::new();
-    for c in &spec.closures {
-        closures.entry(c.date.0).or_default().extend(c.windows());
+    for (i, c) in spec.closures.iter().enumerate() {
+        let windows = c.windows();
+        // A closure removes open hours; one that removes none is a mistake
+        // (a wrong time zone, or hours of another calendar).
+        let open = spec.hours.0.on(c.date.0.weekday());
+        let overlaps = windows
+            .iter()
+            .any(|w| open.iter().any(|o| o.start < w.end && w.start < o.end));
+        if !overlaps && !holidays.contains(&c.date.0) {
+            let show = |ws: &[DayWindow]| {
+                ws.iter()
+                    .map(|w| {
+                        format!(
+                            "{}-{}",
+                            format_time_of_day(w.start),
+                            format_time_of_day(w.end)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let day = c.date.0.format("%A");
+            return Err(located(
+                format!(
+                    "the closure of {} {} closes nothing: the calendar is {} on {day}s; a closure removes open hours (check its hours against the calendar's, in {})",
+                    c.date.0,
+                    show(&windows),
+                    if open.is_empty() {
+                        "closed all day".to_string()
+                    } else {
+                        format!("open {}", show(open))
+                    },
+                    spec.timezone.0
+                ),
+                &format!(".closures[{i}]"),
+            ));
+        }
+        closures.entry(c.date.0).or_default().extend(windows);
     }
     let rules = Rules {
         tz: spec.timezone.0,

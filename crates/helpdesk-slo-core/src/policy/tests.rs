@@ -68,9 +68,9 @@ fn a_failing_resolver_is_an_error_naming_the_include_and_the_key() {
         err,
         ConfigError {
             file: PathBuf::from("teams/support.yaml"),
-            line: None,
+            line: Some(7),
             column: None,
-            key: Some("calendars.support.holidays".to_string()),
+            key: Some("calendars.support.holidays[1]".to_string()),
             message: "cannot read holiday file \"holidays/uk.ics\" (looked for \
                       teams/holidays/uk.ics): no such file among the files given in memory"
                 .to_string(),
@@ -78,7 +78,7 @@ fn a_failing_resolver_is_an_error_naming_the_include_and_the_key() {
     );
     assert_eq!(
         err.to_string(),
-        "teams/support.yaml: calendars.support.holidays: cannot read holiday file \
+        "teams/support.yaml:7: calendars.support.holidays[1]: cannot read holiday file \
          \"holidays/uk.ics\" (looked for teams/holidays/uk.ics): \
          no such file among the files given in memory"
     );
@@ -99,7 +99,8 @@ fn from_yaml_loads_configs_without_includes_and_refuses_includes() {
     let plain = CONFIG.replace("      - file: holidays/uk.ics\n", "");
     assert!(Config::from_yaml(&plain, Path::new("support.yaml")).is_ok());
     let err = Config::from_yaml(CONFIG, Path::new("support.yaml")).unwrap_err();
-    assert_eq!(err.key.as_deref(), Some("calendars.support.holidays"));
+    assert_eq!(err.key.as_deref(), Some("calendars.support.holidays[1]"));
+    assert_eq!(err.line, Some(7));
     assert!(
         err.message
             .starts_with("cannot read holiday file \"holidays/uk.ics\" (looked for holidays/uk.ics): this config was loaded without access to files"),

@@ -1,0 +1,299 @@
+//! A synthetic Freshdesk account for `simulate --kind freshdesk`, demos and
+//! benchmarks: deterministic from a seed, written in Freshdesk's shapes
+//! (the same keys as the hand-written pages in `tests/testdata/freshdesk/`).
+//!
+//! Each ticket is created by a customer (or, one in fifty, sent by an agent
+//! as an outbound email and Closed at once), answered by an agent, may wait
+//! on the customer (custom status 6), is resolved, and closed two days
+//! later; only what happened before `now` is in the account.
+
+use serde_json::{json, Value};
+
+use super::Account;
+use crate::simulator::Rng;
+use crate::time::format_instant;
+
+/// What to make.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub seed: u64,
+    pub tickets: usize,
+    /// The first ticket's creation (Unix seconds).
+    pub start: i64,
+    /// Tickets are spread evenly from `start` over this many seconds.
+    pub span: i64,
+    /// Nothing after this instant is in the account.
+    pub now: i64,
+}
+
+/// The status field with the default statuses and six custom ones (not
+/// contiguous, as accounts have them).
+pub fn ticket_fields() -> Vec<Value> {
+    vec![
+        json!({"id": 80004, "name": "status", "label": "Status", "description": "Ticket status", "position": 4,
+               "required_for_closure": false, "required_for_agents": true, "type": "default_status", "default": true,
+               "customers_can_edit": false, "label_for_customers": "Status", "required_for_customers": false,
+               "displayed_to_customers": true, "created_at": "2026-01-05T08:00:00Z", "updated_at": "2026-09-01T08:00:00Z",
+               "choices": {"2": ["Open", "Being Processed"], "3": ["Pending", "Awaiting your Reply"],
+                           "4": ["Resolved", "This ticket has been Resolved"], "5": ["Closed", "This ticket has been Closed"],
+                           "6": ["Waiting on Customer", "Awaiting your Reply"], "7": ["Investigating", "Being Processed"],
+                           "9": ["Waiting on Third Party", "Being Processed"], "12": ["Awaiting Deploy", "Being Processed"],
+                           "15": ["Escalated to Engineering", "Being Processed"], "21": ["On Hold - Legal", "Being Processed"]}}),
+        json!({"id": 80005, "name": "priority", "label": "Priority", "description": "Ticket priority", "position": 5,
+               "required_for_closure": false, "required_for_agents": true, "type": "default_priority", "default": true,
+               "customers_can_edit": false, "label_for_customers": "Priority", "required_for_customers": false,
+               "displayed_to_customers": true, "created_at": "2026-01-05T08:00:00Z", "updated_at": "2026-01-05T08:00:00Z",
+               "choices": {"Low": 1, "Medium": 2, "High": 3, "Urgent": 4}}),
+    ]
+}
+
+fn status_name(code: u64) -> &'static str {
+    match code {
+        2 => "Open",
+        3 => "Pending",
+        4 => "Resolved",
+        5 => "Closed",
+        6 => "Waiting on Customer",
+        _ => "Investigating",
+    }
+}
+
+fn conversation(id: u64, ticket: u64, user: u64, at: i64, incoming: bool, private: bool) -> Value {
+    let at = format_instant(at);
+    json!({"id": id, "incoming": incoming, "private": private, "source": if private { 2 } else { 0 },
+           "user_id": user, "ticket_id": ticket, "body": "<div>…</div>", "body_text": "…",
+           "to_emails": [], "from_email": null, "cc_emails": [], "bcc_emails": null, "support_email": null,
+           "attachments": [], "created_at": at, "updated_at": at, "last_edited_at": null,
+           "last_edited_user_id": null, "source_additional_info": null})
+}
+
+/// A synthetic account.
+pub fn account(o: &Options) -> Account {
+    let mut a = Account {
+        ticket_fields: ticket_fields(),
+        ..Account::default()
+    };
+    for i in 0..10u64 {
+        a.agents.push(json!({"available": true, "occasional": false, "id": 9000 + i, "ticket_scope": 1,
+            "signature": null, "group_ids": [5001, 5002], "role_ids": [1], "skill_ids": [], "available_since": null,
+            "type": "support_agent", "created_at": "2026-01-05T08:00:00Z", "updated_at": "2026-01-05T08:00:00Z",
+            "last_active_at": null, "contact": {"active": true, "email": format!("agent{i}@acme.example"),
+            "job_title": null, "language": "en", "last_login_at": null, "mobile": null, "name": format!("Agent {i}"),
+            "phone": null, "time_zone": "Eastern Time (US & Canada)", "created_at": "2026-01-05T08:00:00Z",
+            "updated_at": "2026-01-05T08:00:00Z"}}));
+    }
+    for i in 0..20u64 {
+        a.companies.push(json!({"id": 7000 + i, "name": format!("Customer {i}"), "description": null, "note": null,
+            "domains": [], "created_at": "2026-01-10T00:00:00Z", "updated_at": "2026-01-10T00:00:00Z",
+            "custom_fields": {"plan": if i % 3 == 0 { "premier" } else { "standard" }}, "health_score": null,
+            "account_tier": null, "renewal_date": null, "industry": null}));
+    }
+    let step = (o.span / o.tickets.max(1) as i64).max(1);
+    let mut conv_id = 1_000_000u64;
+    for n in 0..o.tickets as u64 {
+        let mut r = Rng::derive(o.seed, n);
+        let id = n + 1;
+        let created = o.start + n as i64 * step;
+        if created > o.now {
+            break;
+        }
+        let priority = 1 + r.index(4) as u64;
+        let group = if r.chance(0.5) { 5001 } else { 5002 };
+        let company = 7000 + r.index(20) as u64;
+        let requester = 300_000 + id;
+        let agent = 9000 + r.index(10) as u64;
+        let outbound = r.chance(0.02);
+        let day = |t: i64| format_instant(t)[..10].to_string();
+        let performed = |t: i64| {
+            let s = format_instant(t);
+            format!(
+                "{}-{}-{} {} +0000",
+                &s[8..10],
+                &s[5..7],
+                &s[..4],
+                &s[11..19]
+            )
+        };
+        let mut activities: Vec<(i64, Value)> = Vec::new();
+        let mut convs = Vec::new();
+        let mut status = 2u64;
+        let mut updated = created;
+        let (mut first_resp, mut agent_resp, mut req_resp) = (None, None, None);
+        let (mut resolved, mut closed, mut pending_since, mut status_at) =
+            (None, None, None, created);
+        let source = if outbound {
+            10
+        } else {
+            [1, 2, 3, 7][r.index(4)]
+        };
+        let mut act = |t: i64, performer: u64, kind: &str, activity: Value| {
+            activities.push((
+                t,
+                json!({"performed_at": performed(t), "ticket_id": id,
+                "performer_type": kind, "performer_id": performer, "activity": activity}),
+            ));
+        };
+        if outbound {
+            status = 5;
+            resolved = Some(created);
+            closed = Some(created);
+            act(
+                created,
+                agent,
+                "user",
+                json!({"new_ticket": true, "status": "Closed", "priority": priority,
+                "source": 10, "group_id": group, "company_id": company}),
+            );
+        } else {
+            act(
+                created,
+                requester,
+                "contact",
+                json!({"new_ticket": true, "status": "Open", "priority": priority,
+                "source": source, "group_id": group, "company_id": company}),
+            );
+            let mut t = created + r.range(600, 6 * 3600);
+            let waits = r.chance(0.4);
+            let mut events: Vec<(i64, u8)> = vec![(t, 0)]; // 0 reply, 1 note, 2 customer, 3 resolve, 4 close
+            if r.chance(0.3) {
+                events.push((t - 300, 1));
+            }
+            if waits {
+                t += r.range(3600, 86_400);
+                events.push((t, 2));
+                t += r.range(600, 4 * 3600);
+                events.push((t, 0));
+            }
+            t += r.range(600, 8 * 3600);
+            events.push((t, 3));
+            events.push((t + 2 * 86_400, 4));
+            events.sort_by_key(|e| e.0);
+            for (at, what) in events {
+                if at > o.now {
+                    break;
+                }
+                conv_id += 1;
+                match what {
+                    0 => {
+                        convs.push(conversation(conv_id, id, agent, at, false, false));
+                        first_resp.get_or_insert(at);
+                        agent_resp = Some(at);
+                        if waits && status == 2 {
+                            status = 6;
+                            pending_since = Some(at);
+                            status_at = at;
+                            act(at, agent, "user", json!({"status": status_name(6)}));
+                        }
+                    }
+                    1 => {
+                        convs.push(conversation(conv_id, id, agent, at, false, true));
+                        act(
+                            at,
+                            agent,
+                            "user",
+                            json!({"note": {"id": conv_id, "type": "private"}}),
+                        );
+                    }
+                    2 => {
+                        convs.push(conversation(conv_id, id, requester, at, true, false));
+                        req_resp = Some(at);
+                        status = 2;
+                        pending_since = None;
+                        status_at = at;
+                        act(
+                            at,
+                            0,
+                            "system",
+                            json!({"automation": {"type": "observer", "name": "Reopen on reply"}, "status": "Open"}),
+                        );
+                    }
+                    3 => {
+                        status = 4;
+                        resolved = Some(at);
+                        pending_since = None;
+                        status_at = at;
+                        act(at, agent, "user", json!({"status": status_name(4)}));
+                    }
+                    _ => {
+                        status = 5;
+                        closed = Some(at);
+                        status_at = at;
+                        act(
+                            at,
+                            0,
+                            "system",
+                            json!({"automation": {"type": "supervisor", "name": "Close resolved"}, "status": "Closed"}),
+                        );
+                    }
+                }
+                updated = updated.max(at);
+            }
+        }
+        let opt = |t: Option<i64>| t.map_or(Value::Null, |t| Value::String(format_instant(t)));
+        let empty_or_null = |r: &mut Rng| {
+            if r.chance(0.2) {
+                Value::Null
+            } else {
+                json!([])
+            }
+        };
+        let cc = empty_or_null(&mut r);
+        let fwd = empty_or_null(&mut r);
+        let kind = if r.chance(0.5) {
+            json!("Incident")
+        } else {
+            Value::Null
+        };
+        let tags = if r.chance(0.1) {
+            Value::Null
+        } else {
+            json!([])
+        };
+        let mut t = json!({
+            "cc_emails": cc, "fwd_emails": fwd, "reply_cc_emails": [],
+            "ticket_cc_emails": [], "ticket_bcc_emails": [], "fr_escalated": false, "spam": false,
+            "email_config_id": null, "group_id": group, "priority": priority, "requester_id": requester,
+            "responder_id": agent, "source": source, "company_id": company, "status": status,
+            "subject": format!("Ticket {id}"), "association_type": null, "support_email": null, "to_emails": null,
+            "product_id": null, "id": id, "type": kind,
+        });
+        let rest = json!({
+            "due_by": format_instant(created + 86_400), "fr_due_by": format_instant(created + 4 * 3600),
+            "is_escalated": false, "custom_fields": {"cf_product": null}, "created_at": format_instant(created),
+            "updated_at": format_instant(updated), "associated_tickets_count": null,
+            "tags": tags, "description": "<div>…</div>",
+            "description_text": "…", "structured_description": null, "nr_due_by": null, "nr_escalated": false,
+            "stats": {"agent_responded_at": opt(agent_resp), "requester_responded_at": opt(req_resp),
+                "first_responded_at": opt(first_resp), "status_updated_at": format_instant(status_at),
+                "reopened_at": null, "resolved_at": opt(resolved), "closed_at": opt(closed),
+                "pending_since": opt(pending_since)}
+        });
+        if let (Some(t), Value::Object(rest)) = (t.as_object_mut(), rest) {
+            t.extend(rest);
+        }
+        a.tickets.push(t);
+        if !convs.is_empty() {
+            a.conversations.insert(id, convs);
+        }
+        for (t, v) in activities {
+            a.activities.entry(day(t)).or_default().push(v);
+        }
+    }
+    for list in a.activities.values_mut() {
+        list.sort_by(|x, y| {
+            let key = |v: &Value| {
+                let p = v["performed_at"].as_str().unwrap_or("");
+                // dd-mm-yyyy HH:MM:SS → sortable
+                format!(
+                    "{}{}{}{}",
+                    p.get(6..10).unwrap_or(""),
+                    p.get(3..5).unwrap_or(""),
+                    p.get(..2).unwrap_or(""),
+                    p.get(11..19).unwrap_or("")
+                )
+            };
+            key(x).cmp(&key(y))
+        });
+    }
+    a
+}

@@ -1,0 +1,151 @@
+//! The Freshdesk source's own config: the keys under a source of
+//! `kind: freshdesk` besides `kind`, `poll_interval` and
+//! `requests_per_minute`. Documented in `docs/freshdesk.md`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::policy::spec::{InstantSpec, SecretSpec, SourceSpec, Status};
+use crate::sources::SettingError;
+
+/// Where status and priority history comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum History {
+    /// The daily ticket activities export (the account must enable it).
+    #[default]
+    ActivitiesExport,
+    /// Approximated from each ticket's `stats` (last values only).
+    Stats,
+}
+
+/// Whether outbound-email tickets (`source` 10) get clocks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboundEmail {
+    #[default]
+    Ignore,
+    Count,
+}
+
+/// A Freshdesk account to poll.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreshdeskConfig {
+    /// `https://acme.freshdesk.com` (or `domain`).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `acme` for `https://acme.freshdesk.com`.
+    #[serde(default)]
+    pub domain: Option<String>,
+    pub api_key: SecretSpec,
+    pub start_time: InstantSpec,
+    #[serde(default)]
+    pub history: History,
+    /// Custom status number → the status it counts as.
+    #[serde(default)]
+    pub custom_statuses: BTreeMap<String, Status>,
+    #[serde(default)]
+    pub outbound_email: OutboundEmail,
+}
+
+impl FreshdeskConfig {
+    /// Reads and checks the Freshdesk keys of a source (no I/O).
+    pub fn from_spec(spec: &SourceSpec) -> Result<FreshdeskConfig, SettingError> {
+        let config: FreshdeskConfig = super::super::settings(spec)?;
+        config.base_url()?;
+        for key in config.custom_statuses.keys() {
+            match key.parse::<u32>() {
+                Ok(n) if n >= 6 => {}
+                _ => {
+                    return Err(SettingError {
+                        key: Some("custom_statuses".into()),
+                        message: format!(
+                            "{key:?} is not a custom status: Freshdesk's custom statuses are numbers from 6 up (2-5 are Open, Pending, Resolved, Closed), as in GET /api/v2/ticket_fields"
+                        ),
+                    })
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// The account's base URL, without a trailing slash.
+    pub fn base_url(&self) -> Result<String, SettingError> {
+        match (&self.url, &self.domain) {
+            (Some(url), None) => {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(SettingError {
+                        key: Some("url".into()),
+                        message: format!("{url:?} is not a URL: the account's base URL with its scheme, such as https://acme.freshdesk.com"),
+                    });
+                }
+                Ok(url.trim_end_matches('/').to_string())
+            }
+            (None, Some(d)) => {
+                let ok = !d.is_empty() && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+                if !ok {
+                    return Err(SettingError {
+                        key: Some("domain".into()),
+                        message: format!("{d:?} is not a Freshdesk subdomain: write acme for https://acme.freshdesk.com (or give url instead)"),
+                    });
+                }
+                Ok(format!("https://{d}.freshdesk.com"))
+            }
+            _ => Err(SettingError {
+                key: None,
+                message: "give exactly one of url (https://acme.freshdesk.com) or domain (acme)"
+                    .into(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(yaml: &str) -> SourceSpec {
+        serde_yaml_ng::from_str(&format!(
+            "kind: freshdesk\napi_key: {{ env: FD_KEY }}\nstart_time: 2026-11-01T00:00:00Z\n{yaml}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_account_is_a_url_or_a_domain_never_both() {
+        let c = FreshdeskConfig::from_spec(&spec("domain: acme")).unwrap();
+        assert_eq!(c.base_url().unwrap(), "https://acme.freshdesk.com");
+        assert_eq!(c.history, History::ActivitiesExport);
+        assert_eq!(c.outbound_email, OutboundEmail::Ignore);
+        let c = FreshdeskConfig::from_spec(&spec("url: https://support.acme.test/")).unwrap();
+        assert_eq!(c.base_url().unwrap(), "https://support.acme.test");
+        let e = FreshdeskConfig::from_spec(&spec("url: https://a.test\ndomain: a")).unwrap_err();
+        assert!(e.message.contains("exactly one of url"), "{e}");
+        let e = FreshdeskConfig::from_spec(&spec("domain: acme.freshdesk.com")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("domain"));
+        let e = FreshdeskConfig::from_spec(&spec("url: acme.freshdesk.com")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("url"));
+    }
+
+    #[test]
+    fn custom_statuses_are_numbers_from_6() {
+        let c = FreshdeskConfig::from_spec(&spec("domain: acme\ncustom_statuses: { \"6\": pending, \"21\": hold }\nhistory: stats\noutbound_email: count")).unwrap();
+        assert_eq!(c.custom_statuses["21"], Status::Hold);
+        assert_eq!(
+            (c.history, c.outbound_email),
+            (History::Stats, OutboundEmail::Count)
+        );
+        for bad in ["\"3\"", "waiting"] {
+            let e = FreshdeskConfig::from_spec(&spec(&format!(
+                "domain: acme\ncustom_statuses: {{ {bad}: pending }}"
+            )))
+            .unwrap_err();
+            assert_eq!(e.key.as_deref(), Some("custom_statuses"), "{bad}");
+            assert!(e.message.contains("numbers from 6 up"), "{e}");
+        }
+        let e = FreshdeskConfig::from_spec(&spec("domain: acme\ntoken: x")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("token"));
+    }
+}

@@ -1,0 +1,191 @@
+//! End to end over HTTP: the Freshdesk emulator → the real Freshdesk
+//! adapter → the SQLite store → the engine, through the daemon's poll loop,
+//! with the shipped `examples/freshdesk.yaml` (its source pointed at the
+//! emulator).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use helpdesk_slo::config_files;
+use helpdesk_slo::daemon::{run, Options};
+use helpdesk_slo::simulator::freshdesk::{
+    start, synthetic, Faults, FdState, ServerOptions, DEMO_API_KEY,
+};
+use helpdesk_slo::store::{SqliteStore, Store};
+use helpdesk_slo::time::format_instant;
+
+mod common;
+use common::scratch;
+
+const TICKETS: usize = 160;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// `examples/freshdesk.yaml` polling `url` from `start`.
+fn write_config(dir: &Path, url: &str, start: i64) -> PathBuf {
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/freshdesk.yaml"),
+    )
+    .unwrap();
+    let key_file = dir.join("api_key");
+    std::fs::write(&key_file, format!("{DEMO_API_KEY}\n")).unwrap();
+    let replace = |text: String, from: &str, to: &str| {
+        assert!(
+            text.contains(from),
+            "examples/freshdesk.yaml no longer has {from:?}"
+        );
+        text.replace(from, to)
+    };
+    let text = replace(example, "domain: acme ", &format!("url: {url} "));
+    let text = replace(
+        text,
+        "api_key: { env: FRESHDESK_API_KEY }",
+        &format!("api_key: {{ file: {} }}", key_file.display()),
+    );
+    let text = replace(
+        text,
+        "start_time: 2026-11-01T00:00:00Z",
+        &format!("start_time: {}", format_instant(start)),
+    );
+    let text = replace(text, "poll_interval: 1m", "poll_interval: 1s");
+    let text = replace(
+        text,
+        "requests_per_minute: 50",
+        "requests_per_minute: 600000",
+    );
+    let path = dir.join("config.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Backfills from an emulator with `faults`; every stored ticket's
+/// timeline and clock states as JSON, in id order, and the emulator's
+/// answers by status.
+async fn backfill(
+    name: &str,
+    now: i64,
+    faults: Faults,
+) -> (Vec<String>, usize, std::collections::BTreeMap<u16, u64>) {
+    let start_at = now - 9 * 86_400;
+    let account = synthetic::account(&synthetic::Options {
+        seed: 5,
+        tickets: TICKETS,
+        start: start_at + 3_600,
+        span: 8 * 86_400,
+        now: now - 3_600,
+    });
+    let live = account.tickets.iter().filter(|t| t["source"] != 10).count();
+    let server = start(FdState::new(
+        account,
+        ServerOptions {
+            faults,
+            ..ServerOptions::default()
+        },
+    ))
+    .await
+    .unwrap();
+    let tmp = scratch(name);
+    let dir = tmp.path();
+    let config = write_config(dir, &server.base_url(), start_at);
+    let store_path = dir.join("store.sqlite");
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let opts = Options {
+        config,
+        store: Some(store_path.display().to_string()),
+        once: true,
+        ..Options::default()
+    };
+    let summary = tokio::time::timeout(Duration::from_secs(300), run(opts, rx))
+        .await
+        .expect("backfill finishes")
+        .unwrap();
+    assert!(summary.sources["freshdesk"].pages > 0);
+    let by_status = server.state().counts().by_status;
+    assert_eq!(server.state().counts().credentials_sent_to_files, 0);
+    server.shutdown().await;
+    let store = SqliteStore::open(&store_path).unwrap();
+    assert!(
+        store.stale_ticket_ids("freshdesk").unwrap().is_empty(),
+        "every ticket has clocks"
+    );
+    let hash = config_files::load(&dir.join("config.yaml")).unwrap().hash;
+    let mut out = Vec::new();
+    for id in store.ticket_ids("freshdesk").unwrap() {
+        let t = store.ticket("freshdesk", &id).unwrap().unwrap();
+        let (h, clocks) = store.clocks("freshdesk", &id).unwrap().unwrap();
+        assert_eq!(h, hash);
+        let states: Vec<serde_json::Value> = helpdesk_slo::store::decode_clocks(&clocks)
+            .unwrap()
+            .iter()
+            .map(|v| {
+                let c = serde_json::to_value(v).unwrap();
+                serde_json::json!([
+                    c["metric"],
+                    c["instance"],
+                    c["state"],
+                    c["start"],
+                    c["fulfilled_at"],
+                    c["breached_at"]
+                ])
+            })
+            .collect();
+        let timeline =
+            serde_json::to_string(&helpdesk_slo::engine::Ticket { url: None, ..t }).unwrap();
+        out.push(format!(
+            "{timeline}\n{}",
+            serde_json::to_string(&states).unwrap()
+        ));
+    }
+    (out, live, by_status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_stores_every_customer_ticket_with_clocks() {
+    let (tickets, live, _) = backfill("fd-clean", now(), Faults::default()).await;
+    assert_eq!(
+        tickets.len(),
+        live,
+        "every ticket but outbound emails, once"
+    );
+    assert!(tickets.len() > 100, "{}", tickets.len());
+    // History came from the export (custom status 6 is configured pending),
+    // replies from conversations by known agents, and plans matched.
+    assert!(tickets
+        .iter()
+        .any(|t| t.contains(r#""id":"x."#) && t.contains(r#""value":"pending""#)));
+    assert!(tickets.iter().any(|t| t.contains(r#""author":"agent""#)));
+    assert!(tickets
+        .iter()
+        .any(|t| t.contains(r#""first_response",1,"met""#)));
+    assert!(
+        !tickets.iter().any(|t| t.contains("approximated")),
+        "all created after start_time"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_and_faults_change_nothing_in_the_stored_state() {
+    let now = now();
+    let (clean, _, _) = backfill("fd-faultless", now, Faults::default()).await;
+    let faults = Faults {
+        seed: 3,
+        rate_limit_every: Some(25),
+        retry_after: 1,
+        server_error_rate: 0.03,
+        malformed_rate: 0.03,
+    };
+    let (faulty, _, by_status) = backfill("fd-faulty", now, faults).await;
+    assert!(
+        by_status.get(&429).copied().unwrap_or(0) > 0,
+        "{by_status:?}"
+    );
+    assert_eq!(clean.len(), faulty.len());
+    for (a, b) in clean.iter().zip(&faulty) {
+        assert_eq!(a, b);
+    }
+}
