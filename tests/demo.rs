@@ -40,13 +40,24 @@ fn the_demo_backfills_serves_and_writes_last_months_report() {
     ] {
         assert!(stdout.contains(what), "{what} missing:\n{stdout}");
     }
-    // The report of the last full month, with every plan of the example.
-    let reports: Vec<_> = std::fs::read_dir(dir.join("reports"))
+    // The report of the last full month, with every plan of the example,
+    // and the CSV files beside it.
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("reports"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    assert_eq!(reports.len(), 1, "{reports:?}");
-    let report = std::fs::read_to_string(&reports[0]).unwrap();
+    files.sort();
+    let reports: Vec<_> = files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    assert_eq!(reports.len(), 1, "{files:?}");
+    assert_eq!(files.len(), 4, "{files:?}");
+    for kind in ["breaches", "credits", "data-quality"] {
+        let csv = reports[0].with_extension(format!("{kind}.csv"));
+        assert!(files.contains(&csv), "{} missing: {files:?}", csv.display());
+    }
+    let report = std::fs::read_to_string(reports[0]).unwrap();
     assert!(report.starts_with("# SLA report: "), "{}", &report[..200]);
     for plan in ["essential", "preferred", "premier"] {
         assert!(report.contains(&format!("`{plan}`")), "{plan}");

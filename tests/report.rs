@@ -29,7 +29,9 @@ use helpdesk_slo::policy::spec::Status;
 use helpdesk_slo::policy::Config;
 use helpdesk_slo::report::figures::compute;
 use helpdesk_slo::report::gather::gather;
-use helpdesk_slo::report::{latest, month_report, write_month, Month, ReportError, ReportOptions};
+use helpdesk_slo::report::{
+    latest, month_files, month_report, write_month, Month, ReportError, ReportOptions,
+};
 use helpdesk_slo::sources::{
     ChangeRecord, EventRecord, NoteRecord, OrganizationRecord, Page, Record, TicketHeader,
     UserRecord,
@@ -534,7 +536,13 @@ fn celigo_quarter_end_and_quarter_to_date() {
     let dir = scratch("celigo");
     let store = celigo_store(dir.path(), false);
     let cfg = example("celigo.yaml");
-    let dec = month_report(&store, &cfg, "2026-12".parse().unwrap(), &opts()).unwrap();
+    // First issued at 06:00 on January 1st, before 2004's data arrived:
+    // this is a re-issue.
+    let reissue = ReportOptions {
+        first_issue: Some(t("2027-01-01T06:00:00Z")),
+        ..opts()
+    };
+    let dec = month_report(&store, &cfg, "2026-12".parse().unwrap(), &reissue).unwrap();
     golden("celigo-2026-12.md", &dec);
     let nov = month_report(&store, &cfg, "2026-11".parse().unwrap(), &opts()).unwrap();
     golden("celigo-2026-11.md", &nov);
@@ -1018,6 +1026,16 @@ fn data_quality_names_lost_events_unknown_authors_and_missing_priorities() {
             },
         ),
         event("802", "d", "2026-10-05T10:00:00Z", change("reply")),
+        // 804: the record has a priority its events never set.
+        header("804", Status::Open, Some("p3")),
+        event(
+            "804",
+            "b",
+            "2026-10-05T09:00:00Z",
+            ChangeRecord::Status {
+                value: Status::Open,
+            },
+        ),
         // 803: never a priority.
         header("803", Status::Open, None),
         event(
@@ -1078,9 +1096,9 @@ fn data_quality_names_lost_events_unknown_authors_and_missing_priorities() {
     let ids = |list: &[usize]| -> Vec<String> {
         list.iter().map(|&i| data.tickets[i].id.clone()).collect()
     };
-    assert_eq!(ids(&fig.quality.inconsistent), ["801"]);
+    assert_eq!(ids(&fig.quality.inconsistent), ["801", "804"]);
     assert_eq!(ids(&fig.quality.unknown_authors), ["802"]);
-    assert_eq!(ids(&fig.quality.missing_priority), ["803"]);
+    assert_eq!(ids(&fig.quality.missing_priority), ["803", "804"]);
     // 801 counts solved at the record's last update: no clock of it is
     // still running.
     let solved = data.tickets.iter().find(|t| t.id == "801").unwrap();
@@ -1097,7 +1115,7 @@ fn data_quality_names_lost_events_unknown_authors_and_missing_priorities() {
     assert_eq!(first.fulfilled_at, Some(t("2026-10-05T10:00:00Z")));
     let text = month_report(&store, &cfg, oct, &opts()).unwrap();
     assert!(
-        text.contains("- Tickets whose events disagree with the helpdesk's ticket record (1; ")
+        text.contains("- Tickets whose events disagree with the helpdesk's ticket record (2; ")
             && text.contains("[#801](https://example.zendesk.com/agent/tickets/801): status `open` in events, `solved` in the record"),
         "{text}"
     );
@@ -1105,7 +1123,21 @@ fn data_quality_names_lost_events_unknown_authors_and_missing_priorities() {
         text.contains("[#802](https://example.zendesk.com/agent/tickets/802) (1)"),
         "{text}"
     );
-    assert!(text.contains("- Tickets without a priority (1, "), "{text}");
+    // A missing priority is said to be missing, never shown as a value
+    // "none".
+    assert!(
+        text.contains("- Tickets without a priority (2; the priority is missing: never set in its events, and no severity assigned; their clocks are counted under the default severity `"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[#804](https://example.zendesk.com/agent/tickets/804): priority missing in events, `p3` in the record"),
+        "{text}"
+    );
+    assert!(
+        text.contains(" clock(s) are on tickets whose priority is missing (never set in their events): they are counted under `"),
+        "{text}"
+    );
+    assert!(!text.contains("(none)"), "{text}");
     assert!(
         text.contains("- Helpdesk records read past (kinds that change nothing an SLA reads): `Notification` (zendesk)."),
         "{text}"
@@ -1120,6 +1152,380 @@ fn data_quality_names_lost_events_unknown_authors_and_missing_priorities() {
     assert_eq!(notes.len(), 2, "{notes:?}");
     assert_eq!(notes[0].first_at, t("2026-10-05T09:00:00Z"));
     assert_eq!(notes[0].last_at, t("2026-10-21T09:00:00Z"));
+}
+
+// ---------------------------------------------------------------------------
+// The first report after a backfill: the store was first synchronised on
+// December 3rd, after the month it reports on. Nothing in it is late, no
+// poll was missed before the first one, and it is no re-issue; data that
+// arrives later is late, and makes a re-issue only of a report that was
+// issued before it arrived.
+
+const BACKFILLED: &[Script] = &[
+    tk(
+        "7001",
+        Some("100"),
+        "2026-11-03T17:00:00Z",
+        "p2",
+        &[("2026-11-03T18:00:00Z", "reply")],
+    ),
+    Script {
+        id: "7002",
+        org: Some("200"),
+        created: "2026-11-10T17:00:00Z",
+        priority: "p2",
+        tags: &[],
+        events: &[("2026-11-10T18:00:00Z", "reply")],
+        arrived: Some("2026-12-03T07:30:00Z"),
+    },
+];
+
+#[test]
+fn the_first_report_after_a_backfill_has_no_false_alarms() {
+    let dir = scratch("backfilled");
+    let first_poll = "2026-12-03T08:00:00Z";
+    let polls = hourly(first_poll, "2026-12-04T08:00:00Z", &[]);
+    let mut store = build(dir.path(), celigo_orgs(), BACKFILLED, &polls, false);
+    // Everything arrived during the backfill, which ended at the first poll.
+    store
+        .arrived
+        .insert("7001".into(), t("2026-12-03T07:00:00Z"));
+    let cfg = example("celigo.yaml");
+    let nov: Month = "2026-11".parse().unwrap();
+    let out = ReportOptions {
+        out: Some(dir.path().join("reports")),
+        ..opts()
+    };
+    let path = write_month(&store, &cfg, nov, &out).unwrap();
+    let first = std::fs::read_to_string(&path).unwrap();
+    assert!(!first.contains("no completed poll from"), "{first}");
+    assert!(
+        first.contains("- `zendesk` first synchronised on 2026-12-03 08:00 UTC: "),
+        "{first}"
+    );
+    assert!(
+        first.contains("- Data that arrived after the month closed: none."),
+        "{first}"
+    );
+    assert!(!first.contains("Re-issue"), "{first}");
+    assert_eq!(
+        helpdesk_slo::report::first_issue_of(&first),
+        Some(t("2026-12-04T08:00:00Z"))
+    );
+
+    // Written again with nothing new: the same report.
+    write_month(&store, &cfg, nov, &out).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), first);
+
+    // 7001 changes after the first issue: late, and a re-issue.
+    store
+        .arrived
+        .insert("7001".into(), t("2026-12-05T10:00:00Z"));
+    store.record_poll(SRC, t("2026-12-05T11:00:00Z")).unwrap();
+    write_month(&store, &cfg, nov, &out).unwrap();
+    let second = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        second.contains("- **Re-issue:** first issued with data cut-off 2026-12-04T08:00:00Z; data of 1 ticket(s) of this month arrived since"),
+        "{second}"
+    );
+    assert!(
+        second.contains("1 ticket(s) changed in the store since; their figures here include that data up to the cut-off; 1 of them after the first issue of this report (cut-off 2026-12-04T08:00:00Z):\n  - [#7001]("),
+        "{second}"
+    );
+    // Written again: still a re-issue of the first issue.
+    write_month(&store, &cfg, nov, &out).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), second);
+
+    // Printed with no earlier issue known: late, but no re-issue.
+    let text = month_report(&store, &cfg, nov, &opts()).unwrap();
+    assert!(!text.contains("Re-issue"), "{text}");
+    assert!(
+        text.contains("1 ticket(s) changed in the store since; their figures here include that data up to the cut-off:\n"),
+        "{text}"
+    );
+}
+
+/// Tickets that only count for the trend (before the month's quarter) are
+/// counted as they are read, not kept: the trend shows them, nothing else
+/// holds them.
+#[test]
+fn trend_only_tickets_are_counted_not_kept() {
+    const EARLY: &[Script] = &[
+        // Preferred, high, August: first response met, follow-up met.
+        tk(
+            "6001",
+            Some("100"),
+            "2026-08-04T17:00:00Z",
+            "p2",
+            &[
+                ("2026-08-04T18:00:00Z", "reply"),
+                ("2026-08-04T19:00:00Z", "solved"),
+            ],
+        ),
+        // Preferred, high, September: first response breached.
+        tk(
+            "6002",
+            Some("100"),
+            "2026-09-08T17:00:00Z",
+            "p2",
+            &[
+                ("2026-09-10T17:00:00Z", "reply"),
+                ("2026-09-10T18:00:00Z", "solved"),
+            ],
+        ),
+    ];
+    let dir = scratch("folded");
+    let polls = hourly("2026-07-01T00:00:00Z", "2027-01-01T14:00:00Z", &[]);
+    let mut scripts: Vec<Script> = Vec::new();
+    for s in EARLY.iter().chain(CELIGO) {
+        scripts.push(Script { ..*s });
+    }
+    let store = build(dir.path(), celigo_orgs(), &scripts, &polls, false);
+    let cfg = example("celigo.yaml");
+    let dec: Month = "2026-12".parse().unwrap();
+    let data = gather(&store, &cfg, dec, &opts()).unwrap();
+    assert!(!data.tickets.iter().any(|t| t.id.starts_with("600")));
+    // October's tickets count for the quarter's credits (the golden file's
+    // table), but are not kept either.
+    assert!(!data.tickets.iter().any(|t| t.id == "1001"));
+    let acme = data
+        .credit_counts
+        .iter()
+        .find(|((_, org, p), _)| org == "100" && *p == cfg.policy.plan_id("preferred").unwrap())
+        .unwrap();
+    assert_eq!(*acme.1, (9, 3));
+    let preferred = cfg.policy.plan_id("preferred").unwrap();
+    let aug = data
+        .folded
+        .get(&(preferred, "2026-08".parse().unwrap()))
+        .unwrap();
+    assert_eq!((aug.met, aug.breached), (2, 0));
+    let text = month_report(&store, &cfg, dec, &opts()).unwrap();
+    assert!(
+        text.contains("| `preferred` | n/a | 100.0% (2/2) | 50.0% (1/2) | 75.0% (3/4) | 66.7% (2/3) | 50.0% (2/4) |"),
+        "{text}"
+    );
+    // A customer report folds nothing and shows the same trend.
+    let acme = ReportOptions {
+        customer: Some("acme".into()),
+        ..opts()
+    };
+    let text = month_report(&store, &cfg, dec, &acme).unwrap();
+    assert!(
+        text.contains("| `preferred` | n/a | 100.0% (2/2) | 50.0% (1/2) | 75.0% (3/4) | 66.7% (2/3) | 50.0% (2/4) |"),
+        "{text}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// At scale: many breaches, customers and data quality findings. The
+// markdown stays short (capped lists, no long line) and the CSV files
+// beside it hold every row.
+
+/// The longest line a report may have, in characters.
+const MAX_LINE: usize = 400;
+
+/// A Celigo store with `n` tickets in November 2026 on 40 customers (long
+/// names) of all three plans: every ticket's first response breaches, a
+/// third have no priority, a third an unmapped priority (one value each),
+/// every tenth a comment by an unknown author, and the customers of the
+/// last tenth are on no plan.
+fn celigo_at_scale(dir: &Path, n: usize) -> Arrivals {
+    let mut store = build(dir, Vec::new(), &[], &[], false);
+    let plans = ["csp_preferred", "csp_premier", "csp_essential"];
+    let mut records: Vec<Record> = (0..40)
+        .map(|o| {
+            let tags: &[&str] = if o < 36 {
+                &plans[o % 3..o % 3 + 1]
+            } else {
+                &[]
+            };
+            org(
+                &format!("{}", 900 + o),
+                &format!("Customer {o} {}", "with a very long legal name ".repeat(8)),
+                tags,
+            )
+        })
+        .collect();
+    for i in 0..n {
+        let id = format!("{}", 10_000 + i);
+        // Tuesdays to Thursdays of November, 09:00 Pacific.
+        let day = [3, 4, 5, 10, 11, 12, 17, 18, 19][i % 9];
+        let created = t(&format!("2026-11-{day:02}T17:00:00Z"));
+        let priority = match i % 3 {
+            0 => None,
+            1 => Some(format!("custom-priority-{i}")),
+            _ => Some("p2".to_string()),
+        };
+        records.push(Record::Ticket(TicketHeader {
+            id: id.clone(),
+            created_at: created,
+            updated_at: created + 5 * 86_400,
+            url: Some(format!("https://example.zendesk.com/agent/tickets/{id}")),
+            organization_id: Some(format!("{}", 900 + i % 40)),
+            requester_id: Some("req-1".into()),
+            tags: Vec::new(),
+            fields: Default::default(),
+            deleted: false,
+            status: None,
+            priority: None,
+            group: None,
+        }));
+        let mut events = Vec::new();
+        if let Some(p) = priority {
+            events.push((created, ChangeRecord::Priority { value: Some(p) }));
+        }
+        if i % 10 == 0 {
+            events.push((
+                created + 600,
+                ChangeRecord::Comment {
+                    author: Author::Other,
+                    author_id: Some(format!("gone-{i}")),
+                    public: true,
+                },
+            ));
+        }
+        // Answered five days later: every first response breached.
+        events.push((created + 5 * 86_400, change("reply")));
+        for (k, (at, change)) in events.into_iter().enumerate() {
+            records.push(Record::Event(EventRecord {
+                ticket_id: id.clone(),
+                id: format!("e{k}"),
+                at,
+                change,
+            }));
+        }
+        store.arrived.insert(id, created + 5 * 86_400 + 60);
+    }
+    let page = Page {
+        stream: "tickets".into(),
+        records,
+        cursor: "scale".into(),
+        caught_up: false,
+    };
+    store.apply_page(SRC, &page).unwrap();
+    for p in hourly("2026-10-01T00:00:00Z", "2026-12-01T02:00:00Z", &[]) {
+        store.record_poll(SRC, p).unwrap();
+    }
+    store
+}
+
+/// Rows of a CSV file without its header whose first field is `first`
+/// (any row when empty).
+fn csv_rows(text: &str, first: &str) -> usize {
+    text.split("\r\n")
+        .skip(1)
+        .filter(|l| !l.is_empty() && (first.is_empty() || l.split(',').next() == Some(first)))
+        .count()
+}
+
+#[test]
+fn at_scale_the_report_caps_its_lists_and_the_csv_files_hold_every_row() {
+    let dir = scratch("scale");
+    let n = 900;
+    let store = celigo_at_scale(dir.path(), n);
+    let cfg = example("celigo.yaml");
+    let nov: Month = "2026-11".parse().unwrap();
+    let out = ReportOptions {
+        out: Some(dir.path().join("reports")),
+        ..opts()
+    };
+    let path = write_month(&store, &cfg, nov, &out).unwrap();
+    let md = std::fs::read_to_string(&path).unwrap();
+    let longest = md.lines().map(|l| l.chars().count()).max().unwrap();
+    let long_line = md.lines().find(|l| l.chars().count() == longest).unwrap();
+    assert!(
+        longest <= MAX_LINE,
+        "a line of {longest} characters: {long_line}"
+    );
+    assert!(md.len() < 40_000, "{} bytes", md.len());
+
+    let files = month_files(&store, &cfg, nov, &out).unwrap();
+    assert_eq!(files.markdown, md);
+    let names: Vec<&str> = files.csv.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "2026-11.breaches.csv",
+            "2026-11.data-quality.csv",
+            "2026-11.credits.csv"
+        ]
+    );
+    for (name, text) in &files.csv {
+        // Written beside the report, and linked from it.
+        assert_eq!(
+            &std::fs::read_to_string(dir.path().join("reports").join(name)).unwrap(),
+            text
+        );
+        assert!(md.contains(&format!("]({name})")), "{name} is not linked");
+    }
+    let (breaches, quality, credits) = (&files.csv[0].1, &files.csv[1].1, &files.csv[2].1);
+
+    // Every breach in the CSV; 25 per plan in the markdown.
+    let data = gather(&store, &cfg, nov, &opts()).unwrap();
+    let fig = compute(&cfg.policy, &data);
+    assert!(fig.breaches.len() > 3 * 25, "{}", fig.breaches.len());
+    assert_eq!(csv_rows(breaches, ""), fig.breaches.len());
+    assert!(
+        md.contains(&format!("{} breached clock(s): ", fig.breaches.len())),
+        "{md}"
+    );
+    let section = md.split("## Breached clocks").nth(1).unwrap();
+    let section = section.split("\n## ").next().unwrap();
+    let rows = section.lines().filter(|l| l.starts_with("| [#")).count();
+    let plans_with_breaches = fig
+        .breaches
+        .iter()
+        .map(|b| b.clock.plan)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    assert_eq!(rows, 25 * plans_with_breaches);
+
+    // Every data quality finding in the CSV; five examples in the markdown.
+    let q = &fig.quality;
+    assert_eq!(q.missing_priority.len(), n / 3);
+    assert_eq!(
+        csv_rows(quality, "missing_priority"),
+        q.missing_priority.len()
+    );
+    assert_eq!(csv_rows(quality, "unmapped_priority"), n / 3);
+    assert_eq!(csv_rows(quality, "unknown_author_comments"), n / 10);
+    assert_eq!(csv_rows(quality, "no_plan"), q.no_plan.len());
+    // Customers 36 to 39 of every 40 tickets.
+    assert_eq!(q.no_plan.len(), 88);
+    assert!(
+        md.contains(&format!(
+            "- Unmapped priorities ({} value(s), mapped to the default severity `normal`):",
+            n / 3
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "  - {} more value(s) on {} ticket(s).",
+            n / 3 - 10,
+            n / 3 - 10
+        )),
+        "{md}"
+    );
+    assert!(md.contains(&format!(", and {} more.", n / 10 - 5)), "{md}");
+
+    // Every customer in the credits CSV; ten in the markdown.
+    assert_eq!(csv_rows(credits, "celigo-sla"), 24);
+    assert!(
+        md.contains("24 customer(s) with SLA events, 24 owed a credit; "),
+        "{md}"
+    );
+    let section = md.split("## SLA credits").nth(1).unwrap();
+    let section = section.split("\n## ").next().unwrap();
+    assert_eq!(
+        section
+            .lines()
+            .filter(|l| l.starts_with("| Customer "))
+            .count()
+            - 1,
+        10
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -403,8 +403,16 @@ async fn the_daemon_writes_scheduled_reports_and_serves_the_latest() {
     let name = loop {
         let (_, _, body) = get(&client, &format!("{base}/api/v1/reports")).await;
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-        if let Some(n) = v["reports"][0]["name"].as_str() {
-            break n.to_string();
+        // The CSV files beside a report are listed too; they are written
+        // before it.
+        let md = v["reports"].as_array().and_then(|l| {
+            l.iter()
+                .filter_map(|r| r["name"].as_str())
+                .find(|n| n.ends_with(".md"))
+                .map(str::to_string)
+        });
+        if let Some(n) = md {
+            break n;
         }
         assert!(Instant::now() < deadline, "no scheduled report was written");
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -415,6 +423,11 @@ async fn the_daemon_writes_scheduled_reports_and_serves_the_latest() {
     let (status, ct, body) = get(&client, &format!("{base}/api/v1/reports/latest")).await;
     assert_eq!((status, ct.as_str()), (200, "text/markdown; charset=utf-8"));
     assert!(body.starts_with("# SLA report: "), "{body}");
+    // The report's CSV files are served beside it, as CSV.
+    let csv = name.replace(".md", ".breaches.csv");
+    let (status, ct, body) = get(&client, &format!("{base}/api/v1/reports/{csv}")).await;
+    assert_eq!((status, ct.as_str()), (200, "text/csv; charset=utf-8"));
+    assert!(body.starts_with("source,ticket,url,"), "{body}");
     assert_eq!(
         get(&client, &format!("{base}/api/v1/reports/..%2fconfig.yaml"))
             .await

@@ -9,7 +9,8 @@
 //! * **Attainment** is met / (met + breached); excluded, no-target and open
 //!   clocks are counted but not in the ratio. An open clock past its due at
 //!   the cut-off is breached.
-//! * **Credits** follow [`crate::engine::aggregate::credits`]: tickets
+//! * **Credits** follow [`crate::engine::aggregate::credits`] (counted as
+//!   the tickets are read, [`Dataset::credit_counts`]): tickets
 //!   created in the period (the quarter to date, or the month), per
 //!   organization on a plan with a credit table, each plan's period read in
 //!   its calendar's zone.
@@ -20,7 +21,7 @@ use chrono_tz::Tz;
 
 use super::gather::{Dataset, TicketRecord, TREND_MONTHS};
 use super::month::Month;
-use crate::engine::aggregate::{credits, tally, CustomerCredit, Key, Tally, TicketMeta};
+use crate::engine::aggregate::{tally, CustomerCredit, Key, Tally};
 use crate::engine::{Clock, ClockState};
 use crate::policy::model::{MetricId, PlanId, SeverityId};
 use crate::policy::spec::CreditPeriod;
@@ -56,6 +57,9 @@ pub struct PlanFigures {
     pub distribution: [u64; 6],
     /// Excluded clocks by reason, sorted by reason.
     pub excluded: Vec<(String, u64)>,
+    /// Clocks of the month on tickets that never had a priority (nor an
+    /// assigned severity): counted under the default severity, if any.
+    pub missing_priority_clocks: u64,
 }
 
 /// A breached clock.
@@ -110,8 +114,15 @@ pub struct Quality {
     pub gaps: Vec<PollGap>,
     /// Sources with no completed poll around the month.
     pub never_polled: Vec<String>,
-    /// Tickets whose data changed after the month closed.
+    /// Tickets whose data changed after the month closed (and after their
+    /// source's first synchronisation).
     pub late: Vec<usize>,
+    /// Of those, the tickets whose data changed after the first issue of
+    /// this report.
+    pub since_first_issue: Vec<usize>,
+    /// Sources first synchronised (their first completed poll ever) after
+    /// the month started: `(source, first poll)`. No gap is counted before.
+    pub first_sync: Vec<(String, i64)>,
 }
 
 /// Everything a report shows.
@@ -183,7 +194,17 @@ fn plan_figures(policy: &Policy, data: &Dataset, plan: PlanId) -> PlanFigures {
     let mut trend = Vec::new();
     let mut m = data.month;
     for _ in 0..TREND_MONTHS {
-        trend.push((m, merged(&per_month(m), plan)));
+        let mut t = merged(&per_month(m), plan);
+        // The trend-only tickets, counted as they were read.
+        if let Some(f) = data.folded.get(&(plan, m)) {
+            t.met += f.met;
+            t.breached += f.breached;
+            t.excluded += f.excluded;
+            t.no_target += f.no_target;
+            t.active += f.active;
+            t.paused += f.paused;
+        }
+        trend.push((m, t));
         m = m.prev();
     }
     trend.reverse();
@@ -260,8 +281,16 @@ fn plan_figures(policy: &Policy, data: &Dataset, plan: PlanId) -> PlanFigures {
         };
         distribution[bucket] += 1;
     }
+    let missing_priority_clocks = data
+        .tickets
+        .iter()
+        .filter(|t| t.missing_priority)
+        .flat_map(|t| &t.clocks)
+        .filter(|c| c.plan == Some(plan) && c.start >= bounds.0 && c.start < bounds.1)
+        .count() as u64;
     PlanFigures {
         plan,
+        missing_priority_clocks,
         timezone: tz,
         bounds,
         month: merged(&this, plan),
@@ -316,26 +345,51 @@ fn breaches(policy: &Policy, data: &Dataset) -> Vec<Breach> {
     out
 }
 
-fn credit_figures(policy: &Policy, data: &Dataset, plans: &[PlanId]) -> Vec<CreditFigures> {
-    let metas: Vec<(TicketMeta, Vec<Clock>)> = data
-        .tickets
+/// Per organization, the credit of `plan` on table `table_id`, from the
+/// counts made as the tickets were read ([`Dataset::credit_counts`]).
+fn credit_rows(
+    policy: &Policy,
+    table_id: usize,
+    plan: PlanId,
+    data: &Dataset,
+) -> Vec<CustomerCredit> {
+    let Some(table) = policy.credits.get(table_id) else {
+        return Vec::new();
+    };
+    data.credit_counts
         .iter()
-        .map(|t| {
-            (
-                TicketMeta {
-                    id: format!("{}/{}", t.source, t.id),
-                    organization: t.organization.as_ref().map(|o| o.id.clone()),
-                    created_at: t.created_at,
-                },
-                t.clocks.clone(),
-            )
+        .filter(|((t, _, p), _)| *t == table_id && *p == plan)
+        .map(|((_, organization, _), &(events, violations))| {
+            let share = if events == 0 {
+                0.0
+            } else {
+                violations as f64 / events as f64
+            };
+            let (credit, tier) = table.credit_for(violations, events);
+            CustomerCredit {
+                organization: organization.clone(),
+                plan,
+                events,
+                violations,
+                violation_share: share,
+                credit,
+                tier,
+            }
         })
-        .collect();
+        .collect()
+}
+
+fn credit_figures(policy: &Policy, data: &Dataset, plans: &[PlanId]) -> Vec<CreditFigures> {
     let labels: BTreeMap<&str, String> = data
-        .tickets
+        .organizations
         .iter()
-        .filter_map(|t| t.organization.as_ref())
-        .map(|o| (o.id.as_str(), o.label()))
+        .map(|(id, name)| {
+            let o = super::gather::OrgRef {
+                id: id.clone(),
+                name: name.clone(),
+            };
+            (id.as_str(), o.label())
+        })
         .collect();
     let mut out = Vec::new();
     for (table_id, table) in policy.credits.iter().enumerate() {
@@ -358,14 +412,12 @@ fn credit_figures(policy: &Policy, data: &Dataset, plans: &[PlanId]) -> Vec<Cred
             let from = first.bounds(tz).0;
             let to = data.month.bounds(tz).1;
             periods.push((p, tz, from, to));
-            for c in credits(policy, table_id, &metas, from, to) {
-                if c.plan == p {
-                    let label = labels
-                        .get(c.organization.as_str())
-                        .cloned()
-                        .unwrap_or_else(|| c.organization.clone());
-                    rows.push((label, c));
-                }
+            for c in credit_rows(policy, table_id, p, data) {
+                let label = labels
+                    .get(c.organization.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| c.organization.clone());
+                rows.push((label, c));
             }
         }
         rows.sort_by(|a, b| (a.0.as_str(), a.1.plan).cmp(&(b.0.as_str(), b.1.plan)));
@@ -401,6 +453,9 @@ fn quality(data: &Dataset, month_tickets: &[usize]) -> Quality {
         }
         if t.changed_after_close {
             q.late.push(i);
+            if t.changed_since_first_issue {
+                q.since_first_issue.push(i);
+            }
         }
     }
     let (start, end) = data.month.bounds(data.timezone);
@@ -410,17 +465,28 @@ fn quality(data: &Dataset, month_tickets: &[usize]) -> Quality {
             q.never_polled.push(s.source.clone());
             continue;
         }
+        // A source first synchronised in or after the month had no poll to
+        // miss before: its data up to then came in its first backfill, and
+        // gaps are measured from that first poll.
+        let first_sync = s.first.filter(|&f| f >= start);
+        if let Some(f) = first_sync {
+            q.first_sync.push((s.source.clone(), f));
+        }
         if horizon <= start {
             continue;
         }
         // Each completed poll, and the next one (or the month's end, or the
         // cut-off if earlier): longer than the threshold between them is a
-        // gap; with no poll before the month, it is measured from its start.
+        // gap.
         let mut points = s.during.clone();
         points.push(s.after.unwrap_or(horizon));
-        let mut prev = s.before;
+        let mut prev = s.before.or(first_sync);
         for p in points {
-            let from = prev.unwrap_or(start);
+            let Some(from) = prev else {
+                // Not synchronised before this point: nothing to miss.
+                prev = Some(p);
+                continue;
+            };
             if p > from && p - from > s.gap_threshold {
                 q.gaps.push(PollGap {
                     source: s.source.clone(),

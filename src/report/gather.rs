@@ -23,6 +23,7 @@ use chrono_tz::Tz;
 use super::month::Month;
 use super::{ReportError, ReportOptions};
 use crate::calendar::{MAX_INSTANT, MIN_INSTANT};
+use crate::engine::aggregate::Tally;
 use crate::engine::{evaluate, Change, Clock, Ticket};
 use crate::policy::model::{PlanId, SeverityId};
 use crate::policy::{Config, Policy};
@@ -74,8 +75,13 @@ pub struct TicketRecord {
     pub severity_changes: Vec<i64>,
     /// Clocks evaluated at the cut-off that start in the report's window.
     pub clocks: Vec<Clock>,
-    /// The ticket's data changed in the store after the month closed.
+    /// The ticket's data changed in the store after the month closed and
+    /// after the first synchronisation of its source (data of the first
+    /// backfill is not late).
     pub changed_after_close: bool,
+    /// The ticket's data changed in the store after the data cut-off of the
+    /// first issue of this report ([`ReportOptions::first_issue`]).
+    pub changed_since_first_issue: bool,
 }
 
 /// How the cut-off was chosen.
@@ -95,6 +101,9 @@ pub enum CutoffBasis {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourcePolls {
     pub source: String,
+    /// The source's first completed poll ever: its first synchronisation
+    /// (the end of its first backfill).
+    pub first: Option<i64>,
     /// The last poll before the month.
     pub before: Option<i64>,
     /// Polls during the month, ascending.
@@ -114,7 +123,10 @@ pub struct Dataset {
     pub timezone: Tz,
     pub cutoff: i64,
     pub cutoff_basis: CutoffBasis,
-    /// Sorted by source, then id (numbers in numeric order).
+    /// The tickets of the month: created, or with a clock started, from a
+    /// day before it on (the others are in [`Dataset::folded`] and
+    /// [`Dataset::credit_counts`]; a customer report keeps all of that
+    /// customer's). Sorted by source, then id (numbers in numeric order).
     pub tickets: Vec<TicketRecord>,
     pub polls: Vec<SourcePolls>,
     /// What the adapters read past or could not map in the month's
@@ -122,6 +134,22 @@ pub struct Dataset {
     pub notes: Vec<(String, crate::sources::NoteRecord)>,
     pub plan: Option<PlanId>,
     pub customer: Option<OrgRef>,
+    /// The data cut-off of the first issue of this report, when this one
+    /// replaces it ([`ReportOptions::first_issue`]).
+    pub first_issue: Option<i64>,
+    /// Clocks of tickets that only count for the trend and credits
+    /// (created, and all their clocks started, before the month), counted per plan
+    /// and month (in the plan's zone) as they were read instead of kept in
+    /// [`Dataset::tickets`]; without business times to fulfil, which only
+    /// the report's month shows.
+    pub folded: BTreeMap<(PlanId, Month), Tally>,
+    /// SLA events and violations per credit table, organization (id) and
+    /// plan, of the tickets created in the plan's credit period (the
+    /// quarter to date, or the month; in the plan's zone), counted as the
+    /// tickets were read ([`crate::engine::aggregate::counts_for_credit`]).
+    pub credit_counts: BTreeMap<(usize, String, PlanId), (u64, u64)>,
+    /// Every organization of the tickets read: id → name.
+    pub organizations: BTreeMap<String, Option<String>>,
 }
 
 /// Sort key for ticket ids: numeric ids in numeric order, then the rest.
@@ -257,7 +285,20 @@ fn sources(config: &Config, options: &ReportOptions) -> Result<Vec<String>, Repo
     Ok(list)
 }
 
+/// Adds a clock to a tally, without its business time to fulfil.
+fn fold(t: &mut Tally, c: &Clock) {
+    t.add(c);
+    t.fulfil_seconds.clear();
+}
+
 /// Reads the dataset of `month`'s report.
+///
+/// The tickets are streamed ([`Store::for_each_ticket_active_in`]) and each
+/// is evaluated as it comes: a ticket that only counts for the trend
+/// (created, and all its clocks started, before the month) is folded into
+/// per-plan, per-month counts ([`Dataset::folded`]) and its SLA events into
+/// credit counts ([`Dataset::credit_counts`]), and not kept: memory grows
+/// with the tickets of the month, not of the six months read.
 pub fn gather(
     store: &dyn Store,
     config: &Config,
@@ -288,9 +329,15 @@ pub fn gather(
         for n in store.notes(src, month_start, month_end)? {
             notes.push((src.clone(), n));
         }
-        let before = store.polls(src, MIN_INSTANT, month_start)?.last().copied();
+        let earlier = store.polls(src, MIN_INSTANT, month_start)?;
+        let before = earlier.last().copied();
         let during = store.polls(src, month_start, month_end)?;
         let later = store.polls(src, month_end, MAX_INSTANT)?;
+        let first = earlier
+            .first()
+            .or(during.first())
+            .or(later.first())
+            .copied();
         let last = later.last().or(during.last()).copied().or(before);
         if let Some(last) = last {
             if furthest_behind.as_ref().is_none_or(|(t, _)| last < *t) {
@@ -304,6 +351,7 @@ pub fn gather(
             .map_or(60, |d| d.seconds_with_day(86_400));
         polls.push(SourcePolls {
             source: src.clone(),
+            first,
             before,
             during,
             after: later.first().copied(),
@@ -312,16 +360,13 @@ pub fn gather(
     }
 
     let (lo, hi) = window(month);
-    let mut ids: Vec<(String, Vec<String>)> = Vec::new();
-    for src in &sources {
-        ids.push((src.clone(), store.ticket_ids(src)?));
-    }
     let (cutoff, cutoff_basis) = match (options.cutoff, furthest_behind) {
         (Some(t), _) => (t, CutoffBasis::Given),
         (None, Some((t, source))) => (t, CutoffBasis::LastPoll { source }),
         (None, None) => {
             let mut latest: Option<i64> = None;
-            for (src, list) in &ids {
+            for src in &sources {
+                let list = store.ticket_ids(src)?;
                 for chunk in list.chunks(CHUNK) {
                     for t in store.tickets(src, chunk)? {
                         let l = latest_instant(&t);
@@ -337,58 +382,143 @@ pub fn gather(
     };
 
     let mut tickets = Vec::new();
+    let mut folded: BTreeMap<(PlanId, Month), Tally> = BTreeMap::new();
+    // Whatever the zone, a ticket created and with every clock started
+    // before this instant is not of the month: it counts for the trend and
+    // the credits only, which are counted as it passes.
+    let keep_from = month.bounds(chrono_tz::UTC).0 - 86_400;
+    // Each plan's credit table and period.
+    let periods: Vec<Option<(usize, i64, i64)>> = policy
+        .plans
+        .iter()
+        .map(|p| {
+            let table_id = p.credits?;
+            let table = policy.credits.get(table_id)?;
+            let tz = p.calendar.timezone();
+            let first = match table.period {
+                crate::policy::spec::CreditPeriod::Quarter => month.quarter_start(),
+                crate::policy::spec::CreditPeriod::Month => month,
+            };
+            Some((table_id, first.bounds(tz).0, month.bounds(tz).1))
+        })
+        .collect();
+    let mut credit_counts: BTreeMap<(usize, String, PlanId), (u64, u64)> = BTreeMap::new();
+    // A customer report keeps only its candidates (by id or name); it folds
+    // nothing, as the customer is known only once every ticket was read.
+    let wanted = options.customer.as_deref().map(str::trim);
     let mut orgs: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for (src, list) in &ids {
+    for src in &sources {
+        // Data stored up to the source's first completed poll came in its
+        // first backfill: not late, however long after the month it came.
+        let first_sync = polls
+            .iter()
+            .find(|p| &p.source == src)
+            .and_then(|p| p.first);
+        let late_since = first_sync.map_or(month_end, |f| f.max(month_end));
         let late: std::collections::BTreeSet<String> = store
-            .tickets_changed_since(src, month_end)?
+            .tickets_changed_since(src, late_since)?
             .into_iter()
             .collect();
-        for chunk in list.chunks(CHUNK) {
-            for t in store.tickets(src, chunk)? {
-                if t.created_at > cutoff || t.created_at >= hi {
-                    continue;
+        let since_first_issue: std::collections::BTreeSet<String> = match options.first_issue {
+            Some(at) => store
+                .tickets_changed_since(src, at.max(late_since))?
+                .into_iter()
+                .collect(),
+            None => Default::default(),
+        };
+        // Only the tickets that can have a clock in the window, one at a
+        // time: a store of a million tickets is never listed whole.
+        store.for_each_ticket_active_in(src, lo, hi, &mut |t| {
+            if t.created_at > cutoff || t.created_at >= hi {
+                return;
+            }
+            let Described {
+                organization,
+                unmapped: unmapped_priorities,
+                severity_changes,
+                missing_priority,
+                unknown_author_comments,
+            } = describe(policy, &t);
+            let disagreements = crate::engine::crosscheck::disagreements(
+                &t,
+                cutoff,
+                crate::engine::crosscheck::CROSSCHECK_GRACE,
+            );
+            if let Some(o) = &organization {
+                let e = orgs.entry(o.id.clone()).or_default();
+                if e.is_none() {
+                    e.clone_from(&o.name);
                 }
-                let Described {
-                    organization,
-                    unmapped: unmapped_priorities,
-                    severity_changes,
-                    missing_priority,
-                    unknown_author_comments,
-                } = describe(policy, &t);
-                let disagreements = crate::engine::crosscheck::disagreements(
-                    &t,
-                    cutoff,
-                    crate::engine::crosscheck::CROSSCHECK_GRACE,
-                );
-                if let Some(o) = &organization {
-                    let e = orgs.entry(o.id.clone()).or_default();
-                    if e.is_none() {
-                        e.clone_from(&o.name);
+            }
+            if let Some(w) = wanted {
+                let candidate = organization.as_ref().is_some_and(|o| {
+                    o.id == w || o.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(w))
+                });
+                if !candidate {
+                    return;
+                }
+            }
+            let clocks: Vec<Clock> = evaluate(policy, &t, cutoff)
+                .into_iter()
+                .filter(|c| c.start >= lo && c.start < hi)
+                .filter(|c| plan.is_none() || c.plan == plan)
+                .collect();
+            if clocks.is_empty() && (t.created_at < lo) {
+                return;
+            }
+            if let Some(o) = &organization {
+                let meta = crate::engine::aggregate::TicketMeta {
+                    id: String::new(),
+                    organization: None,
+                    created_at: t.created_at,
+                };
+                for c in &clocks {
+                    let Some((p, Some((table, from, to)))) =
+                        c.plan.map(|p| (p, periods.get(p).copied().flatten()))
+                    else {
+                        continue;
+                    };
+                    if t.created_at >= from
+                        && t.created_at < to
+                        && crate::engine::aggregate::counts_for_credit(policy, table, &meta, c)
+                    {
+                        let e = credit_counts.entry((table, o.id.clone(), p)).or_default();
+                        e.0 += 1;
+                        if c.state == crate::engine::ClockState::Breached {
+                            e.1 += 1;
+                        }
                     }
                 }
-                let clocks: Vec<Clock> = evaluate(policy, &t, cutoff)
-                    .into_iter()
-                    .filter(|c| c.start >= lo && c.start < hi)
-                    .collect();
-                if clocks.is_empty() && (t.created_at < lo) {
-                    continue;
-                }
-                tickets.push(TicketRecord {
-                    source: src.clone(),
-                    changed_after_close: late.contains(&t.id),
-                    id: t.id,
-                    url: t.url,
-                    organization,
-                    created_at: t.created_at,
-                    unmapped_priorities,
-                    missing_priority,
-                    unknown_author_comments,
-                    disagreements,
-                    severity_changes,
-                    clocks,
-                });
             }
-        }
+            if wanted.is_none()
+                && t.created_at < keep_from
+                && clocks.iter().all(|c| c.start < keep_from)
+            {
+                for c in &clocks {
+                    let Some(p) = c.plan else { continue };
+                    let tz = policy.plans[p].calendar.timezone();
+                    if let Some(m) = Month::containing(c.start, tz) {
+                        fold(folded.entry((p, m)).or_default(), c);
+                    }
+                }
+                return;
+            }
+            tickets.push(TicketRecord {
+                source: src.clone(),
+                changed_after_close: late.contains(&t.id),
+                changed_since_first_issue: since_first_issue.contains(&t.id),
+                id: t.id,
+                url: t.url,
+                organization,
+                created_at: t.created_at,
+                unmapped_priorities,
+                missing_priority,
+                unknown_author_comments,
+                disagreements,
+                severity_changes,
+                clocks,
+            });
+        })?;
     }
 
     let customer = match &options.customer {
@@ -397,6 +527,7 @@ pub fn gather(
     };
     if let Some(c) = &customer {
         tickets.retain(|t| t.organization.as_ref().is_some_and(|o| o.id == c.id));
+        credit_counts.retain(|(_, org, _), _| *org == c.id);
     }
     if let Some(p) = plan {
         for t in &mut tickets {
@@ -417,6 +548,10 @@ pub fn gather(
         notes,
         plan,
         customer,
+        first_issue: options.first_issue,
+        folded,
+        credit_counts,
+        organizations: orgs,
     })
 }
 

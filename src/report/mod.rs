@@ -6,8 +6,9 @@
 //!
 //! The work is split by concern: [`gather`] reads a [`Store`] into a
 //! [`gather::Dataset`]; [`figures`] computes every number from it (pure);
-//! [`render`] turns numbers into markdown (pure); this module writes files,
-//! and [`schedule`] tells when the daemon writes them.
+//! [`render`] turns numbers into markdown (pure) and [`csv`] writes the
+//! full lists the markdown caps (pure); this module writes the files, and
+//! [`schedule`] tells when the daemon writes them.
 //!
 //! Guarantees:
 //!
@@ -25,10 +26,14 @@
 //!   UTC. The default month, the last full one, is read in that zone too.
 //! * **Files are whole.** A report is written to a temporary file in the
 //!   output folder and renamed into place, so [`latest`] never returns a
-//!   half-written file.
+//!   half-written file. Beside `2026-10.md` go `2026-10.breaches.csv`,
+//!   `2026-10.data-quality.csv` and `2026-10.credits.csv`, which it links.
+//! * **Short at any scale.** Every list in the markdown is capped (see
+//!   [`render`]); the CSV files hold every row.
 //! * Errors say what is wrong and what would be valid: an unknown plan lists
 //!   the plans, an unknown customer the organizations in the store.
 
+pub mod csv;
 pub mod figures;
 pub mod gather;
 pub mod month;
@@ -61,6 +66,11 @@ pub struct ReportOptions {
     pub cutoff: Option<i64>,
     /// The store's sources to read: else the config's `sources:`.
     pub sources: Vec<String>,
+    /// The data cut-off (Unix seconds) of the first issue of this report,
+    /// when this one replaces it: data of the month's tickets that arrived
+    /// after it makes this a re-issue, and the header says so.
+    /// [`write_month`] reads it from the file it replaces when not given.
+    pub first_issue: Option<i64>,
 }
 
 impl ReportOptions {
@@ -102,16 +112,55 @@ pub enum ReportError {
     },
 }
 
-/// The markdown of `month`'s report.
+/// A report's files: the markdown and the CSV files it links.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportFiles {
+    /// `2026-10.md` (see [`file_name`]).
+    pub name: String,
+    pub markdown: String,
+    /// `(file name, contents)`, one per [`csv::CsvKind`], in that order.
+    pub csv: Vec<(String, String)>,
+}
+
+/// The markdown of `month`'s report and the CSV files beside it.
+pub fn month_files(
+    store: &dyn Store,
+    config: &Config,
+    month: Month,
+    options: &ReportOptions,
+) -> Result<ReportFiles, ReportError> {
+    let data = gather::gather(store, config, month, options)?;
+    let figures = figures::compute(&config.policy, &data);
+    let name = file_name(month, options);
+    let stem = name.strip_suffix(".md").unwrap_or(&name);
+    let markdown = render::render(config, &data, &figures, stem);
+    let csv = csv::CsvKind::ALL
+        .iter()
+        .map(|&k| {
+            let text = match k {
+                csv::CsvKind::Breaches => csv::breaches(config, &data, &figures),
+                csv::CsvKind::DataQuality => csv::data_quality(config, &data, &figures),
+                csv::CsvKind::Credits => csv::credits(config, &data, &figures),
+            };
+            (k.file_name(stem), text)
+        })
+        .collect();
+    Ok(ReportFiles {
+        name,
+        markdown,
+        csv,
+    })
+}
+
+/// The markdown of `month`'s report (the CSV files it links are made by
+/// [`month_files`]).
 pub fn month_report(
     store: &dyn Store,
     config: &Config,
     month: Month,
     options: &ReportOptions,
 ) -> Result<String, ReportError> {
-    let data = gather::gather(store, config, month, options)?;
-    let figures = figures::compute(&config.policy, &data);
-    Ok(render::render(config, &data, &figures))
+    Ok(month_files(store, config, month, options)?.markdown)
 }
 
 /// Characters safe in a file name: letters, digits, `-`, `_`, `.`; runs of
@@ -149,19 +198,43 @@ pub fn file_name(month: Month, options: &ReportOptions) -> String {
     name
 }
 
-/// Writes `month`'s report into the output folder (created if missing) and
-/// returns its path. Replaces an earlier file of the same name whole.
+/// Writes `month`'s report and its CSV files into the output folder
+/// (created if missing) and returns the report's path. Replaces earlier
+/// files of the same names whole; the CSV files are written first, so the
+/// files a report links exist by the time it does.
 pub fn write_month(
     store: &dyn Store,
     config: &Config,
     month: Month,
     options: &ReportOptions,
 ) -> Result<PathBuf, ReportError> {
-    let text = month_report(store, config, month, options)?;
     let dir = options.out_dir(config);
-    let path = dir.join(file_name(month, options));
-    write_whole(&dir, &path, text.as_bytes())?;
+    let mut options = options.clone();
+    if options.first_issue.is_none() {
+        options.first_issue = std::fs::read_to_string(dir.join(file_name(month, &options)))
+            .ok()
+            .and_then(|text| first_issue_of(&text));
+    }
+    let files = month_files(store, config, month, &options)?;
+    for (name, text) in &files.csv {
+        write_whole(&dir, &dir.join(name), text.as_bytes())?;
+    }
+    let path = dir.join(&files.name);
+    write_whole(&dir, &path, files.markdown.as_bytes())?;
     Ok(path)
+}
+
+/// The data cut-off of the first issue of a report, read from an issue of
+/// it: its re-issue line, else its own cut-off.
+pub fn first_issue_of(markdown: &str) -> Option<i64> {
+    let after = |prefix: &str| {
+        markdown
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|rest| rest.split([' ', ';', ',']).next())
+            .and_then(|t| crate::time::parse_instant(t).ok())
+    };
+    after(render::REISSUE_PREFIX).or_else(|| after(render::CUTOFF_PREFIX))
 }
 
 /// Writes through a temporary file and a rename.

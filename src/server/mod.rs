@@ -19,7 +19,8 @@
 //! * `GET /api/v1/clocks?state=at_risk|breached|active|paused&plan=&severity=&metric=&within=4h`:
 //!   open clocks as JSON, soonest due first, each with a link to the ticket.
 //! * `GET /api/v1/reports`, `/api/v1/reports/latest`,
-//!   `/api/v1/reports/NAME.md`: the written monthly reports (regular files
+//!   `/api/v1/reports/NAME.md`: the written monthly reports, and
+//!   `/api/v1/reports/NAME.csv`: the CSV files beside them (regular files
 //!   of the folder only: symbolic links in it are not followed).
 //! * `GET /`: a page linking all of these.
 //!
@@ -663,7 +664,7 @@ fn report_files(state: &DaemonState) -> Vec<String> {
             rd.filter_map(|e| e.ok())
                 .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
                 .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|n| n.ends_with(".md"))
+                .filter(|n| n.ends_with(".md") || n.ends_with(".csv"))
                 .collect()
         })
         .unwrap_or_default();
@@ -705,6 +706,9 @@ fn report(state: &DaemonState, name: &str) -> Resp {
         );
     };
     match read_regular_file(&dir.join(file)) {
+        Ok(body) if file.ends_with(".csv") => {
+            respond(StatusCode::OK, "text/csv; charset=utf-8", body)
+        }
         Ok(body) => respond(StatusCode::OK, "text/markdown; charset=utf-8", body),
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,

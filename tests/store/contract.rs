@@ -1077,6 +1077,75 @@ pub fn ticket_metas_list_live_tickets_with_creation_and_organization(backend: Ba
     assert!(store.ticket_metas("other").unwrap().is_empty());
 }
 
+/// The tickets that can have a clock in a window stream whole (as
+/// `ticket` reads them) and once each: created before its end, with their
+/// creation or an event in it, even when their header is older than their
+/// events; not deleted ones, not ones created after it, not ones with
+/// nothing in it.
+pub fn tickets_active_in_a_window_stream_whole_and_once(backend: Backend) {
+    let mut store = backend.open("active-in");
+    let (from, to) = (1_800_000_000, 1_800_086_400);
+    let old = 1_700_000_000;
+    let created = |id: &str, at: i64, updated: i64| {
+        Record::Ticket(TicketHeader {
+            created_at: at,
+            ..header(id, updated, Some("900"))
+        })
+    };
+    let records = vec![
+        // Created and last changed long before the window.
+        created("old", old, old + 100),
+        status_event("old", "e1", old, Status::Open),
+        // Created before; an event in the window (its header not updated
+        // yet), and more in several pages.
+        created("reply", old, old + 100),
+        status_event("reply", "e1", old, Status::Open),
+        // Created in the window.
+        created("new", from + 20, from + 30),
+        status_event("new", "e1", from + 20, Status::New),
+        // Created after the window.
+        created("later", to, to + 10),
+        status_event("later", "e1", to, Status::New),
+        // Deleted.
+        Record::Ticket(TicketHeader {
+            deleted: true,
+            ..header("gone", from + 40, None)
+        }),
+    ];
+    store
+        .apply_page(SRC, &page("tickets", "c1", records))
+        .unwrap();
+    for (n, at) in [(2, from + 10), (3, from + 50)] {
+        store
+            .apply_page(
+                SRC,
+                &page(
+                    "events",
+                    &format!("e{n}"),
+                    vec![comment_by("reply", &format!("c{n}"), at, "agent-1")],
+                ),
+            )
+            .unwrap();
+    }
+    let mut seen: Vec<Ticket> = Vec::new();
+    store
+        .for_each_ticket_active_in(SRC, from, to, &mut |t| seen.push(t))
+        .unwrap();
+    let mut ids: Vec<&str> = seen.iter().map(|t| t.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["new", "reply"]);
+    for t in &seen {
+        assert_eq!(Some(t), store.ticket(SRC, &t.id).unwrap().as_ref());
+    }
+    let reply = seen.iter().find(|t| t.id == "reply").unwrap();
+    assert_eq!(reply.events.len(), 3, "{:?}", reply.events);
+    let mut none = 0;
+    store
+        .for_each_ticket_active_in("other", from, to, &mut |_| none += 1)
+        .unwrap();
+    assert_eq!(none, 0);
+}
+
 /// Tickets whose stored clocks were computed under another config are
 /// listed, in the store's order, deleted ones not.
 pub fn tickets_computed_under_another_config_are_listed(backend: Backend) {

@@ -384,6 +384,30 @@ impl Store for MemoryStore {
         Ok(out)
     }
 
+    fn for_each_ticket_active_in(
+        &self,
+        source: &str,
+        from: i64,
+        to: i64,
+        f: &mut dyn FnMut(Ticket),
+    ) -> Result<(), StoreError> {
+        let active = |row: &Row| {
+            row.header.as_ref().is_some_and(|h| {
+                !h.deleted
+                    && h.created_at < to
+                    && (h.created_at >= from
+                        || h.updated_at >= from
+                        || row.events.keys().any(|(at, _)| *at >= from))
+            })
+        };
+        for id in self.ids_in_store_order(source, active) {
+            if let Some(t) = self.ticket(source, &id)? {
+                f(t);
+            }
+        }
+        Ok(())
+    }
+
     fn ticket_ids(&self, source: &str) -> Result<Vec<String>, StoreError> {
         Ok(self
             .rows(source)

@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use super::format::{cell, local, metric_name, ratio, severity_name};
+use super::format::{cell, local, metric_name, ratio, severity_name, short};
+use super::{CUSTOMERS_PER_TABLE, NAME_CHARS};
+use crate::engine::aggregate::CustomerCredit;
 use crate::policy::model::CreditTier;
 use crate::policy::spec::CreditPeriod;
 use crate::policy::Config;
@@ -19,7 +21,27 @@ fn tier_text(tier: &CreditTier) -> String {
     )
 }
 
-pub(super) fn credits(out: &mut String, config: &Config, data: &Dataset, list: &[CreditFigures]) {
+/// The rows shown of a table: most credit first, then the highest
+/// violation share, then by customer; at most [`CUSTOMERS_PER_TABLE`].
+fn worst(cf: &CreditFigures) -> Vec<&(String, CustomerCredit)> {
+    let mut rows: Vec<&(String, CustomerCredit)> = cf.rows.iter().collect();
+    // Stable: equal rows keep the figures' order (customer, plan).
+    rows.sort_by(|a, b| {
+        b.1.credit
+            .total_cmp(&a.1.credit)
+            .then(b.1.violation_share.total_cmp(&a.1.violation_share))
+    });
+    rows.truncate(CUSTOMERS_PER_TABLE);
+    rows
+}
+
+pub(super) fn credits(
+    out: &mut String,
+    config: &Config,
+    data: &Dataset,
+    list: &[CreditFigures],
+    csv: &str,
+) {
     let policy = &config.policy;
     let _ = writeln!(out, "## SLA credits");
     let _ = writeln!(out);
@@ -70,12 +92,27 @@ pub(super) fn credits(out: &mut String, config: &Config, data: &Dataset, list: &
             );
             let _ = writeln!(out);
         } else {
+            let owed = cf.rows.iter().filter(|(_, c)| c.credit > 0.0).count();
+            let events: u64 = cf.rows.iter().map(|(_, c)| c.events).sum();
+            let violations: u64 = cf.rows.iter().map(|(_, c)| c.violations).sum();
+            let shown = worst(cf);
+            let which = if shown.len() < cf.rows.len() {
+                format!("The {} owed the most are below", shown.len())
+            } else {
+                "Most credit first".to_string()
+            };
+            let _ = writeln!(
+                out,
+                "{} customer(s) with SLA events, {owed} owed a credit; {events} SLA events, {violations} violations in all. {which}; every customer is in [{csv}]({csv}).",
+                cf.rows.len(),
+            );
+            let _ = writeln!(out);
             let _ = writeln!(
                 out,
                 "| Customer | Plan | SLA events | Violations | Violation % | Credit % | Rule |"
             );
             let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---|");
-            for (label, c) in &cf.rows {
+            for (label, c) in shown {
                 let rule = match c.tier.and_then(|i| table.tiers.get(i)) {
                     Some(t) => tier_text(t),
                     None => "below every row: no credit".to_string(),
@@ -83,7 +120,7 @@ pub(super) fn credits(out: &mut String, config: &Config, data: &Dataset, list: &
                 let _ = writeln!(
                     out,
                     "| {} | `{}` | {} | {} | {:.2}% | {} | {} |",
-                    cell(label),
+                    short(label, NAME_CHARS),
                     cell(&policy.plans[c.plan].name),
                     c.events,
                     c.violations,

@@ -12,28 +12,28 @@ use crate::policy::Policy;
 use crate::report::gather::TicketRecord;
 
 /// A table cell: pipes escaped, newlines flattened.
-pub(super) fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// `95.0%`, or `n/a`.
-pub(super) fn pct(x: Option<f64>) -> String {
+pub(crate) fn pct(x: Option<f64>) -> String {
     x.map_or_else(|| "n/a".to_string(), |x| format!("{:.1}%", x * 100.0))
 }
 
 /// A ratio as written in a config: `4%`, `10.1%`.
-pub(super) fn ratio(x: f64) -> String {
+pub(crate) fn ratio(x: f64) -> String {
     let s = format!("{:.2}", x * 100.0);
     let s = s.trim_end_matches('0').trim_end_matches('.');
     format!("{s}%")
 }
 
-pub(super) fn dur(seconds: Option<i64>) -> String {
+pub(crate) fn dur(seconds: Option<i64>) -> String {
     seconds.map_or_else(|| "-".to_string(), format_seconds)
 }
 
 /// `2026-10-31 23:30 PDT`.
-pub(super) fn local(t: i64, tz: Tz) -> String {
+pub(crate) fn local(t: i64, tz: Tz) -> String {
     Utc.timestamp_opt(t, 0).single().map_or_else(
         || t.to_string(),
         |u| u.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string(),
@@ -41,7 +41,7 @@ pub(super) fn local(t: i64, tz: Tz) -> String {
 }
 
 /// `up 1.2 pts`, `down 0.4 pts`, `no change`, `n/a`.
-pub(super) fn delta(now: Option<f64>, before: Option<f64>) -> String {
+pub(crate) fn delta(now: Option<f64>, before: Option<f64>) -> String {
     match (now, before) {
         (Some(a), Some(b)) => {
             let d = (a - b) * 100.0;
@@ -58,23 +58,27 @@ pub(super) fn delta(now: Option<f64>, before: Option<f64>) -> String {
     }
 }
 
-pub(super) fn severity_name(policy: &Policy, s: Option<usize>) -> String {
+/// The severity column of clocks with no severity: their ticket's priority
+/// was missing or maps to no severity, and there is no default.
+pub(crate) const NO_SEVERITY: &str = "(no severity)";
+
+pub(crate) fn severity_name(policy: &Policy, s: Option<usize>) -> String {
     s.and_then(|s| policy.severities.get(s))
         .cloned()
-        .unwrap_or_else(|| "(none)".to_string())
+        .unwrap_or_else(|| NO_SEVERITY.to_string())
 }
 
-pub(super) fn metric_name(policy: &Policy, m: usize) -> &str {
+pub(crate) fn metric_name(policy: &Policy, m: usize) -> &str {
     policy.metrics.get(m).map_or("?", |m| m.name.as_str())
 }
 
-pub(super) fn plan_name(policy: &Policy, p: Option<usize>) -> &str {
+pub(crate) fn plan_name(policy: &Policy, p: Option<usize>) -> &str {
     p.and_then(|p| policy.plans.get(p))
         .map_or("(no plan)", |p| p.name.as_str())
 }
 
 /// A target as a person reads it, with its calendar when not the plan's.
-pub(super) fn target_text(plan: &Plan, s: Option<usize>, m: usize) -> String {
+pub(crate) fn target_text(plan: &Plan, s: Option<usize>, m: usize) -> String {
     let Some(t) = s.and_then(|s| plan.target(s, m)) else {
         return "not tracked".to_string();
     };
@@ -91,7 +95,7 @@ pub(super) fn target_text(plan: &Plan, s: Option<usize>, m: usize) -> String {
     }
 }
 
-pub(super) fn objective_met(t: &Tally, objective: Option<f64>) -> &'static str {
+pub(crate) fn objective_met(t: &Tally, objective: Option<f64>) -> &'static str {
     match (t.attainment(), objective) {
         (None, _) => "no decided clocks",
         (Some(_), None) => "no objective",
@@ -102,7 +106,7 @@ pub(super) fn objective_met(t: &Tally, objective: Option<f64>) -> &'static str {
     }
 }
 
-pub(super) fn ticket_link(t: &TicketRecord) -> String {
+pub(crate) fn ticket_link(t: &TicketRecord) -> String {
     match &t.url {
         Some(u) => format!(
             "[#{}]({})",
@@ -114,7 +118,7 @@ pub(super) fn ticket_link(t: &TicketRecord) -> String {
 }
 
 /// Weekly hours grouped: `mon-fri 08:00-17:00; sat, sun closed`.
-pub(super) fn weekly_text(cal: &Calendar) -> String {
+pub(crate) fn weekly_text(cal: &Calendar) -> String {
     let w = &cal.rules().weekly;
     if w.weekly_seconds() == 7 * 86_400 {
         return "24x7".to_string();
@@ -150,4 +154,31 @@ pub(super) fn weekly_text(cal: &Calendar) -> String {
         i = j + 1;
     }
     parts.join("; ")
+}
+
+/// Free text from the helpdesk (names, values) cut to `max` characters,
+/// with `…` when cut, and made safe for a table cell: a line of the report
+/// never grows with what a helpdesk user typed.
+pub(crate) fn short(s: &str, max: usize) -> String {
+    let s = cell(s);
+    if s.chars().count() <= max {
+        s
+    } else {
+        let mut cut: String = s.chars().take(max.saturating_sub(1)).collect();
+        // Never end inside an escape: `\` + `|` is one character to a reader.
+        if cut.ends_with('\\') {
+            cut.pop();
+        }
+        cut.push('…');
+        cut
+    }
+}
+
+/// `, and 12 more` when `shown` of `total` are listed, else nothing.
+pub(crate) fn more(shown: usize, total: usize) -> String {
+    if total > shown {
+        format!(", and {} more", total - shown)
+    } else {
+        String::new()
+    }
 }

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::format::{cell, delta, objective_met, pct, plan_name};
+use super::{CUTOFF_PREFIX, REISSUE_PREFIX};
 use crate::policy::Config;
 use crate::report::figures::{Figures, PlanFigures};
 use crate::report::gather::{CutoffBasis, Dataset};
@@ -46,7 +47,7 @@ pub(super) fn header(out: &mut String, config: &Config, data: &Dataset, fig: &Fi
     );
     let _ = writeln!(
         out,
-        "- **Data cut-off:** {} ({basis}). Open clocks are evaluated at this instant; nothing that happened after it is counted.",
+        "{CUTOFF_PREFIX}{} ({basis}). Open clocks are evaluated at this instant; nothing that happened after it is counted.",
         format_instant(data.cutoff)
     );
     let (_, end) = data.month.bounds(data.timezone);
@@ -56,12 +57,18 @@ pub(super) fn header(out: &mut String, config: &Config, data: &Dataset, fig: &Fi
             "- **Incomplete:** the cut-off is before the month's end; figures cover the month up to the cut-off."
         );
     }
-    if !fig.quality.late.is_empty() {
-        let _ = writeln!(
-            out,
-            "- **Re-issue note:** data of {} ticket(s) of this month arrived after the month closed (listed under Data quality); an issue of this report made earlier may show other figures.",
-            fig.quality.late.len()
-        );
+    // A re-issue only when data arrived after an issue of this report was
+    // made: data of the first backfill, or that came before the first
+    // issue, changes no figure anyone has read.
+    if let Some(first) = data.first_issue {
+        let n = fig.quality.since_first_issue.len();
+        if n > 0 {
+            let _ = writeln!(
+                out,
+                "{REISSUE_PREFIX}{}; data of {n} ticket(s) of this month arrived since (listed under Data quality), so figures may differ from that issue.",
+                format_instant(first)
+            );
+        }
     }
     let _ = writeln!(
         out,

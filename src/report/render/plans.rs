@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::format::{cell, dur, local, metric_name, pct, severity_name, target_text};
+use super::format::{cell, dur, local, metric_name, pct, severity_name, target_text, NO_SEVERITY};
 use crate::policy::Config;
 use crate::report::figures::{PlanFigures, DISTRIBUTION_BUCKETS};
 use crate::report::gather::Dataset;
@@ -80,6 +80,28 @@ pub(super) fn plan_section(out: &mut String, config: &Config, data: &Dataset, p:
         "Median and p90: business time to fulfil, of fulfilled clocks (nearest rank). Open: active or paused at the cut-off, not yet due."
     );
     let _ = writeln!(out);
+    if p.missing_priority_clocks > 0 {
+        let _ = writeln!(
+            out,
+            "{} clock(s) are on tickets whose priority is missing (never set in their events): {}.",
+            p.missing_priority_clocks,
+            policy.default_severity.map_or_else(
+                || format!("they have no severity, shown as `{NO_SEVERITY}`, and are excluded"),
+                |s| format!(
+                    "they are counted under `{}`, the default severity",
+                    cell(&policy.severities[s])
+                )
+            )
+        );
+        let _ = writeln!(out);
+    }
+    if p.rows.iter().any(|(s, _, t)| s.is_none() && t.total() > 0) {
+        let _ = writeln!(
+            out,
+            "`{NO_SEVERITY}`: the ticket's priority is missing or maps to no severity, and there is no default severity (see the reasons below and Data quality)."
+        );
+        let _ = writeln!(out);
+    }
     if !p.excluded.is_empty() {
         let _ = writeln!(out, "Excluded clocks by reason:");
         let _ = writeln!(out);

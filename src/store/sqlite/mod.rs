@@ -511,6 +511,16 @@ impl Store for SqliteStore {
         read::polls(self, source, from, to)
     }
 
+    fn for_each_ticket_active_in(
+        &self,
+        source: &str,
+        from: i64,
+        to: i64,
+        f: &mut dyn FnMut(Ticket),
+    ) -> Result<(), StoreError> {
+        read::for_each_ticket_active_in(self, source, from, to, f)
+    }
+
     fn for_each_clocks(
         &self,
         source: &str,

@@ -156,22 +156,27 @@ fn load_ticket(
         }
         if let rusqlite::types::ValueRef::Blob(blob) = row.get_ref(2).map_err(sql)? {
             chunks += 1;
-            let frames = codec::frames(blob).map_err(|e| codec_error(path, source, id, e))?;
-            events.reserve(frames.len());
-            for f in frames {
-                events.push(EventRecord {
-                    // Assembly does not read it: no copy per event.
-                    ticket_id: String::new(),
-                    id: f.id.to_string(),
-                    at: f.at,
-                    change: f.change().map_err(|e| codec_error(path, source, id, e))?,
-                });
-            }
+            push_chunk(path, source, id, blob, &mut events)?;
         }
     }
     let Some((key, header)) = found else {
         return Ok(None);
     };
+    let ticket = assemble_one(conn, path, source, header, events, chunks, lookups)?;
+    Ok(Some((key, ticket)))
+}
+
+/// A ticket from its decoded header and events (from `chunks` chunks):
+/// events in order, and the organizations and users it refers to looked up.
+fn assemble_one(
+    conn: &Connection,
+    path: &Path,
+    source: &str,
+    header: TicketHeader,
+    mut events: Vec<EventRecord>,
+    chunks: usize,
+    lookups: &mut Lookups,
+) -> Result<Ticket, StoreError> {
     if chunks > 1 {
         events.sort_unstable_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
     }
@@ -192,16 +197,147 @@ fn load_ticket(
             _ => {}
         }
     }
-    Ok(Some((
-        key,
-        assemble::ticket(
-            &header,
-            events,
-            &lookups.organizations,
-            &lookups.users,
-            source,
-        ),
-    )))
+    Ok(assemble::ticket(
+        &header,
+        events,
+        &lookups.organizations,
+        &lookups.users,
+        source,
+    ))
+}
+
+/// Appends the events of one stored chunk to `events`.
+fn push_chunk(
+    path: &Path,
+    source: &str,
+    id: &str,
+    blob: &[u8],
+    events: &mut Vec<EventRecord>,
+) -> Result<(), StoreError> {
+    let frames = codec::frames(blob).map_err(|e| codec_error(path, source, id, e))?;
+    events.reserve(frames.len());
+    for f in frames {
+        events.push(EventRecord {
+            // Assembly does not read it: no copy per event.
+            ticket_id: String::new(),
+            id: f.id.to_string(),
+            at: f.at,
+            change: f.change().map_err(|e| codec_error(path, source, id, e))?,
+        });
+    }
+    Ok(())
+}
+
+/// The tickets a report window needs, streamed: a ticket's row and its
+/// chunks come in key order, so one ticket is assembled at a time. The scan
+/// goes by key (`NOT INDEXED`): through the `(source, id)` index, SQLite
+/// would sort every row it returns, events included, before the first.
+const TICKETS_ACTIVE_IN: &str = "SELECT t.key, t.id, t.header, c.events FROM tickets t NOT INDEXED
+     LEFT JOIN event_chunks c ON c.key = t.key
+     WHERE t.source = ?1 AND t.deleted = 0 AND t.header IS NOT NULL
+       AND t.created_at < ?3
+       AND (t.created_at >= ?2 OR t.updated_at >= ?2
+            OR EXISTS (SELECT 1 FROM event_chunks e WHERE e.key = t.key AND e.max_at >= ?2))
+     ORDER BY t.key, c.seq";
+
+/// [`Store::for_each_ticket_active_in`](super::Store::for_each_ticket_active_in)
+/// on a SQLite store: one query in one snapshot, rows decoded as they come.
+pub(super) fn for_each_ticket_active_in(
+    store: &SqliteStore,
+    source: &str,
+    from: i64,
+    to: i64,
+    f: &mut dyn FnMut(Ticket),
+) -> Result<(), StoreError> {
+    let what = format!("reading the tickets of {source} active in [{from}, {to})");
+    with_scan_cache(store, what, || stream_active_in(store, source, from, to, f))
+}
+
+/// Runs `read`, one pass over the file, with a small page cache: a page is
+/// read once, so it does as well as the connection's large one, and memory
+/// stays flat (the connection's own size is put back after).
+fn with_scan_cache<T>(
+    store: &SqliteStore,
+    what: String,
+    read: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let sql = |e| sql_error(&store.path, what.clone(), e);
+    let cache: i64 = store
+        .conn
+        .pragma_query_value(None, "cache_size", |r| r.get(0))
+        .map_err(sql)?;
+    store
+        .conn
+        .pragma_update(None, "cache_size", SCAN_CACHE_KIB)
+        .map_err(sql)?;
+    let result = read();
+    let restored = store.conn.pragma_update(None, "cache_size", cache);
+    let value = result?;
+    restored.map_err(sql)?;
+    Ok(value)
+}
+
+/// The page cache of a streaming read, in KiB (SQLite's negative form).
+const SCAN_CACHE_KIB: i64 = -16_384;
+
+fn stream_active_in(
+    store: &SqliteStore,
+    source: &str,
+    from: i64,
+    to: i64,
+    f: &mut dyn FnMut(Ticket),
+) -> Result<(), StoreError> {
+    let path = &store.path;
+    let what = || format!("reading the tickets of {source} active in [{from}, {to})");
+    let sql = |e| sql_error(path, what(), e);
+    let tx = store.conn.unchecked_transaction().map_err(sql)?;
+    let mut lookups = store.lookups.borrow_mut();
+    let directory = store.directory.load(Ordering::SeqCst);
+    if lookups.0 != directory || lookups.1.len() > LOOKUPS_MAX {
+        *lookups = (directory, Lookups::default());
+    }
+    let lookups = &mut lookups.1;
+    {
+        let mut stmt = tx.prepare_cached(TICKETS_ACTIVE_IN).map_err(sql)?;
+        let mut rows = stmt.query(params![source, from, to]).map_err(sql)?;
+        // The ticket being read: its key, id, header, events and chunks.
+        let mut current: Option<(i64, String, TicketHeader, Vec<EventRecord>, usize)> = None;
+        while let Some(row) = rows.next().map_err(sql)? {
+            let key: i64 = row.get(0).map_err(sql)?;
+            if current.as_ref().is_none_or(|c| c.0 != key) {
+                if let Some((_, _, header, events, chunks)) = current.take() {
+                    f(assemble_one(
+                        &tx, path, source, header, events, chunks, lookups,
+                    )?);
+                }
+                let id: String = row.get(1).map_err(sql)?;
+                let bytes = row
+                    .get_ref(2)
+                    .and_then(|v| v.as_bytes().map_err(rusqlite::Error::from))
+                    .map_err(sql)?;
+                let header = codec::decode_header(bytes).map_err(|e| {
+                    invalid(
+                        path,
+                        format!("decoding the header of ticket {id} of {source}: {e}"),
+                    )
+                })?;
+                current = Some((key, id, header, Vec::new(), 0));
+            }
+            if let (rusqlite::types::ValueRef::Blob(blob), Some(c)) =
+                (row.get_ref(3).map_err(sql)?, current.as_mut())
+            {
+                c.4 += 1;
+                push_chunk(path, source, &c.1, blob, &mut c.3)?;
+            }
+        }
+        if let Some((_, _, header, events, chunks)) = current.take() {
+            f(assemble_one(
+                &tx, path, source, header, events, chunks, lookups,
+            )?);
+        }
+    }
+    drop(tx);
+    Ok(())
 }
 
 /// [`Store::cursor`](super::Store::cursor) on a SQLite store.
@@ -337,6 +473,12 @@ pub(super) fn tickets_changed_since(
     source: &str,
     since: i64,
 ) -> Result<Vec<String>, StoreError> {
+    let what = || format!("listing the tickets of {source} changed since {since}");
+    // A scan of every ticket: with a small page cache.
+    with_scan_cache(store, what(), || changed_since(store, source, since))
+}
+
+fn changed_since(store: &SqliteStore, source: &str, since: i64) -> Result<Vec<String>, StoreError> {
     let what = || format!("listing the tickets of {source} changed since {since}");
     let mut stmt = store
         .conn
