@@ -12,7 +12,7 @@ use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
 use helpdesk_slo::simulator::zendesk::{start, ServerOptions, SimState, DEMO_TOKEN};
 
 mod common;
-use common::scratch;
+use common::{scratch, Guard};
 
 fn example() -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"))
@@ -297,15 +297,18 @@ async fn sighup_reloads_the_config_of_the_real_binary() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .arg("--store")
-        .arg(dir.join("store.sqlite"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    // Killed on drop: a failed assertion leaves no daemon running.
+    let mut child = Guard(
+        std::process::Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .arg("--store")
+            .arg(dir.join("store.sqlite"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -325,7 +328,7 @@ async fn sighup_reloads_the_config_of_the_real_binary() {
     )
     .unwrap();
     let new_hash = config_files::load(&config).unwrap().hash;
-    let pid = child.id().to_string();
+    let pid = child.0.id().to_string();
     assert!(std::process::Command::new("kill")
         .args(["-HUP", &pid])
         .status()
@@ -358,7 +361,7 @@ async fn sighup_reloads_the_config_of_the_real_binary() {
         .status()
         .unwrap()
         .success());
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(status.success(), "{status:?}");
     server.shutdown().await;
 }
