@@ -41,35 +41,19 @@ pub(crate) struct ImportArgs {
 }
 
 pub(crate) fn run(args: ImportArgs) -> Result<(), Failure> {
-    let token = match (args.token_env, args.token_file) {
-        (_, Some(file)) => SecretSpec {
-            env: None,
-            file: Some(file),
-        },
-        (env, None) => SecretSpec {
-            env: Some(env.unwrap_or_else(|| DEFAULT_TOKEN_ENV.to_string())),
-            file: None,
-        },
-    };
+    let token = secret(args.token_env, args.token_file, DEFAULT_TOKEN_ENV);
     let options = ImportOptions {
         url: args.url,
         email: args.email,
         token,
         default_schedule: args.default_schedule,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Runtime(format!("cannot start the runtime: {e}")))?;
+    let runtime = runtime()?;
     let imported = runtime.block_on(import(&options)).map_err(|e| match e {
         ImportError::Setup(m) => Failure::Usage(m),
         other => Failure::Runtime(other.to_string()),
     })?;
-    match &args.out {
-        Some(path) => std::fs::write(path, &imported.yaml)
-            .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display())))?,
-        None => print!("{}", imported.yaml),
-    }
+    write_config(args.out.as_deref(), &imported.yaml)?;
     eprintln!(
         "imported {} SLA policies and {} schedules ({} holiday dates){}; {} approximation(s) marked APPROXIMATION in the comments",
         imported.policies,
@@ -81,4 +65,39 @@ pub(crate) fn run(args: ImportArgs) -> Result<(), Failure> {
         imported.approximations
     );
     Ok(())
+}
+
+/// The secret an importer reads: the file when given, else the variable
+/// (`default_env` when none is named).
+pub(super) fn secret(env: Option<String>, file: Option<PathBuf>, default_env: &str) -> SecretSpec {
+    match (env, file) {
+        (_, Some(file)) => SecretSpec {
+            env: None,
+            file: Some(file),
+        },
+        (env, None) => SecretSpec {
+            env: Some(env.unwrap_or_else(|| default_env.to_string())),
+            file: None,
+        },
+    }
+}
+
+/// The single-threaded runtime an importer's requests run on.
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(format!("cannot start the runtime: {e}")))
+}
+
+/// Writes an imported config to `out`, or to stdout.
+pub(super) fn write_config(out: Option<&std::path::Path>, yaml: &str) -> Result<(), Failure> {
+    match out {
+        Some(path) => std::fs::write(path, yaml)
+            .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display()))),
+        None => {
+            print!("{yaml}");
+            Ok(())
+        }
+    }
 }

@@ -9,7 +9,6 @@ use clap::Args;
 
 use super::Failure;
 use crate::import::freshdesk::{import, ImportError, ImportOptions};
-use crate::policy::spec::SecretSpec;
 
 /// The variable the API key is read from when neither --api-key-env nor
 /// --api-key-file is given.
@@ -32,33 +31,17 @@ pub(crate) struct ImportFreshdeskArgs {
 }
 
 pub(crate) fn run(args: ImportFreshdeskArgs) -> Result<(), Failure> {
-    let api_key = match (args.api_key_env, args.api_key_file) {
-        (_, Some(file)) => SecretSpec {
-            env: None,
-            file: Some(file),
-        },
-        (env, None) => SecretSpec {
-            env: Some(env.unwrap_or_else(|| DEFAULT_KEY_ENV.to_string())),
-            file: None,
-        },
-    };
+    let api_key = super::import::secret(args.api_key_env, args.api_key_file, DEFAULT_KEY_ENV);
     let options = ImportOptions {
         url: args.url,
         api_key,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Runtime(format!("cannot start the runtime: {e}")))?;
+    let runtime = super::import::runtime()?;
     let imported = runtime.block_on(import(&options)).map_err(|e| match e {
         ImportError::Setup(m) => Failure::Usage(m),
         other => Failure::Runtime(other.to_string()),
     })?;
-    match &args.out {
-        Some(path) => std::fs::write(path, &imported.yaml)
-            .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display())))?,
-        None => print!("{}", imported.yaml),
-    }
+    super::import::write_config(args.out.as_deref(), &imported.yaml)?;
     eprintln!(
         "imported {} SLA policies and {} business hours ({} holiday dates){}; {} approximation(s) marked APPROXIMATION in the comments",
         imported.policies,
