@@ -15,7 +15,7 @@
 //! Stores are built by applying hand-made source pages to a SQLite store on
 //! a temporary file. The store stamps each ticket's arrival with the wall
 //! clock, which a golden file cannot depend on, so the store is wrapped in
-//! [`Arrivals`], which answers `tickets_changed_since` from scripted arrival
+//! [`Arrivals`], which answers when each ticket was stored from scripted arrival
 //! times and passes everything else through.
 
 use std::collections::BTreeMap;
@@ -36,7 +36,7 @@ use helpdesk_slo::sources::{
     ChangeRecord, EventRecord, NoteRecord, OrganizationRecord, Page, Record, TicketHeader,
     UserRecord,
 };
-use helpdesk_slo::store::{SqliteStore, Store, StoreError, StoreStats, StoredClocks};
+use helpdesk_slo::store::{ActiveTicket, SqliteStore, Store, StoreError, StoreStats, StoredClocks};
 use helpdesk_slo::time::parse_instant;
 
 mod common;
@@ -118,6 +118,19 @@ impl Store for Arrivals {
             .into_iter()
             .filter(|id| self.arrived.get(id).is_some_and(|&at| at >= since))
             .collect())
+    }
+    fn for_each_ticket_active_in(
+        &self,
+        source: &str,
+        from: i64,
+        to: i64,
+        f: &mut dyn FnMut(ActiveTicket),
+    ) -> Result<(), StoreError> {
+        self.inner
+            .for_each_ticket_active_in(source, from, to, &mut |t| {
+                let stored_at = self.arrived.get(&t.ticket.id).copied().unwrap_or(i64::MIN);
+                f(ActiveTicket { stored_at, ..t });
+            })
     }
     fn ticket_metas(
         &self,

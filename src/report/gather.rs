@@ -27,7 +27,7 @@ use crate::engine::aggregate::Tally;
 use crate::engine::{evaluate, Change, Clock, Ticket};
 use crate::policy::model::{PlanId, SeverityId};
 use crate::policy::{Config, Policy};
-use crate::store::Store;
+use crate::store::{ActiveTicket, Store};
 
 /// Months of attainment trend a report shows, ending with its month.
 pub const TREND_MONTHS: u32 = 6;
@@ -381,8 +381,6 @@ pub fn gather(
         }
     };
 
-    let mut tickets = Vec::new();
-    let mut folded: BTreeMap<(PlanId, Month), Tally> = BTreeMap::new();
     // Whatever the zone, a ticket created and with every clock started
     // before this instant is not of the month: it counts for the trend and
     // the credits only, which are counted as it passes.
@@ -402,124 +400,48 @@ pub fn gather(
             Some((table_id, first.bounds(tz).0, month.bounds(tz).1))
         })
         .collect();
-    let mut credit_counts: BTreeMap<(usize, String, PlanId), (u64, u64)> = BTreeMap::new();
-    // A customer report keeps only its candidates (by id or name); it folds
-    // nothing, as the customer is known only once every ticket was read.
-    let wanted = options.customer.as_deref().map(str::trim);
-    let mut orgs: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for src in &sources {
-        // Data stored up to the source's first completed poll came in its
-        // first backfill: not late, however long after the month it came.
-        let first_sync = polls
-            .iter()
-            .find(|p| &p.source == src)
-            .and_then(|p| p.first);
-        let late_since = first_sync.map_or(month_end, |f| f.max(month_end));
-        let late: std::collections::BTreeSet<String> = store
-            .tickets_changed_since(src, late_since)?
-            .into_iter()
-            .collect();
-        let since_first_issue: std::collections::BTreeSet<String> = match options.first_issue {
-            Some(at) => store
-                .tickets_changed_since(src, at.max(late_since))?
-                .into_iter()
-                .collect(),
-            None => Default::default(),
-        };
-        // Only the tickets that can have a clock in the window, one at a
-        // time: a store of a million tickets is never listed whole.
-        store.for_each_ticket_active_in(src, lo, hi, &mut |t| {
-            if t.created_at > cutoff || t.created_at >= hi {
-                return;
-            }
-            let Described {
-                organization,
-                unmapped: unmapped_priorities,
-                severity_changes,
-                missing_priority,
-                unknown_author_comments,
-            } = describe(policy, &t);
-            let disagreements = crate::engine::crosscheck::disagreements(
-                &t,
-                cutoff,
-                crate::engine::crosscheck::CROSSCHECK_GRACE,
-            );
-            if let Some(o) = &organization {
-                let e = orgs.entry(o.id.clone()).or_default();
-                if e.is_none() {
-                    e.clone_from(&o.name);
-                }
-            }
-            if let Some(w) = wanted {
-                let candidate = organization.as_ref().is_some_and(|o| {
-                    o.id == w || o.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(w))
-                });
-                if !candidate {
-                    return;
-                }
-            }
-            let clocks: Vec<Clock> = evaluate(policy, &t, cutoff)
-                .into_iter()
-                .filter(|c| c.start >= lo && c.start < hi)
-                .filter(|c| plan.is_none() || c.plan == plan)
-                .collect();
-            if clocks.is_empty() && (t.created_at < lo) {
-                return;
-            }
-            if let Some(o) = &organization {
-                let meta = crate::engine::aggregate::TicketMeta {
-                    id: String::new(),
-                    organization: None,
-                    created_at: t.created_at,
-                };
-                for c in &clocks {
-                    let Some((p, Some((table, from, to)))) =
-                        c.plan.map(|p| (p, periods.get(p).copied().flatten()))
-                    else {
-                        continue;
-                    };
-                    if t.created_at >= from
-                        && t.created_at < to
-                        && crate::engine::aggregate::counts_for_credit(policy, table, &meta, c)
-                    {
-                        let e = credit_counts.entry((table, o.id.clone(), p)).or_default();
-                        e.0 += 1;
-                        if c.state == crate::engine::ClockState::Breached {
-                            e.1 += 1;
-                        }
-                    }
-                }
-            }
-            if wanted.is_none()
-                && t.created_at < keep_from
-                && clocks.iter().all(|c| c.start < keep_from)
-            {
-                for c in &clocks {
-                    let Some(p) = c.plan else { continue };
-                    let tz = policy.plans[p].calendar.timezone();
-                    if let Some(m) = Month::containing(c.start, tz) {
-                        fold(folded.entry((p, m)).or_default(), c);
-                    }
-                }
-                return;
-            }
-            tickets.push(TicketRecord {
+    // Per source: data stored up to its first completed poll came in its
+    // first backfill, which is not late however long after the month it
+    // came; and since when a change is news to the first issue.
+    let changes: Vec<Changes> = sources
+        .iter()
+        .map(|src| {
+            let first_sync = polls
+                .iter()
+                .find(|p| &p.source == src)
+                .and_then(|p| p.first);
+            let late_since = first_sync.map_or(month_end, |f| f.max(month_end));
+            Changes {
                 source: src.clone(),
-                changed_after_close: late.contains(&t.id),
-                changed_since_first_issue: since_first_issue.contains(&t.id),
-                id: t.id,
-                url: t.url,
-                organization,
-                created_at: t.created_at,
-                unmapped_priorities,
-                missing_priority,
-                unknown_author_comments,
-                disagreements,
-                severity_changes,
-                clocks,
-            });
-        })?;
-    }
+                late_since,
+                first_issue_since: options.first_issue.map(|at| at.max(late_since)),
+            }
+        })
+        .collect();
+    let mut sorter = Sorter {
+        policy,
+        cutoff,
+        window: (lo, hi),
+        keep_from,
+        periods,
+        plan,
+        // A customer report keeps only its candidates (by id or name); it
+        // folds nothing, as the customer is known only once every ticket
+        // was read.
+        wanted: options.customer.as_deref().map(str::trim),
+        tickets: Vec::new(),
+        folded: BTreeMap::new(),
+        credit_counts: BTreeMap::new(),
+        orgs: BTreeMap::new(),
+    };
+    read_and_sort(store, &changes, (lo, hi), &mut sorter)?;
+    let Sorter {
+        mut tickets,
+        folded,
+        mut credit_counts,
+        orgs,
+        ..
+    } = sorter;
 
     let customer = match &options.customer {
         Some(c) => Some(resolve_customer(c, &orgs)?),
@@ -553,6 +475,199 @@ pub fn gather(
         credit_counts,
         organizations: orgs,
     })
+}
+
+/// When a source's tickets count as changed late.
+struct Changes {
+    source: String,
+    /// Stored at or after this: changed after the month closed.
+    late_since: i64,
+    /// Stored at or after this: changed since the report's first issue.
+    first_issue_since: Option<i64>,
+}
+
+/// Tickets handed from the reading thread to the sorting one at a time.
+const BATCH: usize = 256;
+
+/// Reads every ticket of the window (each source in turn) on this thread
+/// and sorts them on a second one: reading and decoding the store and
+/// evaluating the timelines take about as long as each other, so the
+/// report takes about the time of the longer instead of their sum.
+fn read_and_sort(
+    store: &dyn Store,
+    changes: &[Changes],
+    (lo, hi): (i64, i64),
+    sorter: &mut Sorter<'_>,
+) -> Result<(), ReportError> {
+    let cutoff = sorter.cutoff;
+    std::thread::scope(|scope| {
+        // A few batches in flight: the reader stays ahead without memory
+        // growing when sorting is the slower side.
+        let (send, receive) = std::sync::mpsc::sync_channel::<(usize, Vec<ActiveTicket>)>(4);
+        let sorting = scope.spawn(move || {
+            for (source, batch) in receive {
+                for t in batch {
+                    sorter.take(&changes[source], t);
+                }
+            }
+        });
+        let read = || -> Result<(), ReportError> {
+            for (source, c) in changes.iter().enumerate() {
+                let mut batch = Vec::with_capacity(BATCH);
+                let mut sorter_gone = false;
+                store.for_each_ticket_active_in(&c.source, lo, hi, &mut |t| {
+                    if t.ticket.created_at > cutoff || t.ticket.created_at >= hi || sorter_gone {
+                        return;
+                    }
+                    batch.push(t);
+                    if batch.len() == BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        sorter_gone = send.send((source, full)).is_err();
+                    }
+                })?;
+                if !batch.is_empty() && !sorter_gone {
+                    sorter_gone = send.send((source, batch)).is_err();
+                }
+                if sorter_gone {
+                    // It panicked: its join below says so.
+                    break;
+                }
+            }
+            Ok(())
+        };
+        let result = read();
+        drop(send);
+        if let Err(panic) = sorting.join() {
+            std::panic::resume_unwind(panic);
+        }
+        result
+    })
+}
+
+/// What a report keeps of each ticket it reads, and the counts of those it
+/// does not keep.
+struct Sorter<'a> {
+    policy: &'a Policy,
+    cutoff: i64,
+    /// The instants the report's months span ([`window`]).
+    window: (i64, i64),
+    /// Tickets created, and with every clock started, before this count
+    /// for the trend and credits only.
+    keep_from: i64,
+    /// Each plan's credit table and period: `(table, from, to)`.
+    periods: Vec<Option<(usize, i64, i64)>>,
+    plan: Option<PlanId>,
+    /// The customer a customer report is for, as the user wrote it.
+    wanted: Option<&'a str>,
+    tickets: Vec<TicketRecord>,
+    folded: BTreeMap<(PlanId, Month), Tally>,
+    credit_counts: BTreeMap<(usize, String, PlanId), (u64, u64)>,
+    orgs: BTreeMap<String, Option<String>>,
+}
+
+impl Sorter<'_> {
+    /// Evaluates one ticket at the cut-off, and keeps it or counts it.
+    fn take(&mut self, changes: &Changes, active: ActiveTicket) {
+        let ActiveTicket {
+            ticket: t,
+            stored_at,
+        } = active;
+        let policy = self.policy;
+        let (lo, hi) = self.window;
+        let Described {
+            organization,
+            unmapped: unmapped_priorities,
+            severity_changes,
+            missing_priority,
+            unknown_author_comments,
+        } = describe(policy, &t);
+        if let Some(o) = &organization {
+            let e = self.orgs.entry(o.id.clone()).or_default();
+            if e.is_none() {
+                e.clone_from(&o.name);
+            }
+        }
+        if let Some(w) = self.wanted {
+            let candidate = organization.as_ref().is_some_and(|o| {
+                o.id == w || o.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(w))
+            });
+            if !candidate {
+                return;
+            }
+        }
+        let plan = self.plan;
+        let clocks: Vec<Clock> = evaluate(policy, &t, self.cutoff)
+            .into_iter()
+            .filter(|c| c.start >= lo && c.start < hi)
+            .filter(|c| plan.is_none() || c.plan == plan)
+            .collect();
+        if clocks.is_empty() && (t.created_at < lo) {
+            return;
+        }
+        if let Some(o) = &organization {
+            let meta = crate::engine::aggregate::TicketMeta {
+                id: String::new(),
+                organization: None,
+                created_at: t.created_at,
+            };
+            for c in &clocks {
+                let Some((p, Some((table, from, to)))) =
+                    c.plan.map(|p| (p, self.periods.get(p).copied().flatten()))
+                else {
+                    continue;
+                };
+                if t.created_at >= from
+                    && t.created_at < to
+                    && crate::engine::aggregate::counts_for_credit(policy, table, &meta, c)
+                {
+                    let e = self
+                        .credit_counts
+                        .entry((table, o.id.clone(), p))
+                        .or_default();
+                    e.0 += 1;
+                    if c.state == crate::engine::ClockState::Breached {
+                        e.1 += 1;
+                    }
+                }
+            }
+        }
+        if self.wanted.is_none()
+            && t.created_at < self.keep_from
+            && clocks.iter().all(|c| c.start < self.keep_from)
+        {
+            for c in &clocks {
+                let Some(p) = c.plan else { continue };
+                let tz = policy.plans[p].calendar.timezone();
+                if let Some(m) = Month::containing(c.start, tz) {
+                    fold(self.folded.entry((p, m)).or_default(), c);
+                }
+            }
+            return;
+        }
+        // Only for the tickets kept: the others' are never shown.
+        let disagreements = crate::engine::crosscheck::disagreements(
+            &t,
+            self.cutoff,
+            crate::engine::crosscheck::CROSSCHECK_GRACE,
+        );
+        self.tickets.push(TicketRecord {
+            source: changes.source.clone(),
+            changed_after_close: stored_at >= changes.late_since,
+            changed_since_first_issue: changes
+                .first_issue_since
+                .is_some_and(|since| stored_at >= since),
+            id: t.id,
+            url: t.url,
+            organization,
+            created_at: t.created_at,
+            unmapped_priorities,
+            missing_priority,
+            unknown_author_comments,
+            disagreements,
+            severity_changes,
+            clocks,
+        });
+    }
 }
 
 /// An organization by id, or by name (case-insensitive).

@@ -150,6 +150,17 @@ pub struct StoredClocks {
     pub stale: bool,
 }
 
+/// A ticket handed over by [`Store::for_each_ticket_active_in`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveTicket {
+    pub ticket: Ticket,
+    /// When the store last changed the ticket's data (its header, events or
+    /// the users and organizations it refers to): the ticket is in
+    /// [`Store::tickets_changed_since`]`(s)` exactly when this is at or
+    /// after `s`.
+    pub stored_at: i64,
+}
+
 /// A ticket's identity for aggregation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketMeta {
@@ -346,32 +357,21 @@ pub trait Store: Send {
 
     /// Every non-deleted ticket of `source` that can have an SLA clock
     /// starting in `[from, to)`, assembled as [`Store::ticket`] does and
-    /// handed to `f` one at a time, in the store's own order: a report's
-    /// months need not sit in memory as a list of ids nor of timelines.
+    /// handed to `f` one at a time, in the store's own order, with when the
+    /// store last changed it: a report's months need not sit in memory as a
+    /// list of ids nor of timelines, and its late data needs no second scan.
     ///
     /// Those are the tickets created before `to` whose creation, last
     /// update or latest event is at or after `from` (a clock starts at the
     /// ticket's creation or at one of its events). A store may hand over
     /// more tickets than that (never fewer); the caller filters by clock.
-    /// The default lists the ids and reads them in batches.
     fn for_each_ticket_active_in(
         &self,
         source: &str,
         from: i64,
         to: i64,
-        f: &mut dyn FnMut(Ticket),
-    ) -> Result<(), StoreError> {
-        let ids = self.ticket_ids(source)?;
-        for chunk in ids.chunks(500) {
-            for t in self.tickets(source, chunk)? {
-                let latest = t.events.iter().map(|e| e.at).fold(t.created_at, i64::max);
-                if t.created_at < to && latest >= from {
-                    f(t);
-                }
-            }
-        }
-        Ok(())
-    }
+        f: &mut dyn FnMut(ActiveTicket),
+    ) -> Result<(), StoreError>;
 
     /// Counts of what the store holds.
     fn stats(&self) -> Result<StoreStats, StoreError>;

@@ -10,7 +10,7 @@ use helpdesk_slo::policy::spec::Status;
 use helpdesk_slo::sources::{
     ChangeRecord, EventRecord, NoteRecord, Record, TicketHeader, UserRecord,
 };
-use helpdesk_slo::store::{Store, StoreError, StoreStats, TicketMeta};
+use helpdesk_slo::store::{ActiveTicket, Store, StoreError, StoreStats, TicketMeta};
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -1127,10 +1127,32 @@ pub fn tickets_active_in_a_window_stream_whole_and_once(backend: Backend) {
             )
             .unwrap();
     }
-    let mut seen: Vec<Ticket> = Vec::new();
+    let mut handed: Vec<ActiveTicket> = Vec::new();
     store
-        .for_each_ticket_active_in(SRC, from, to, &mut |t| seen.push(t))
+        .for_each_ticket_active_in(SRC, from, to, &mut |t| handed.push(t))
         .unwrap();
+    // Each ticket comes with when it was last stored: it is "changed since"
+    // exactly the instants up to then.
+    for t in &handed {
+        let id = &t.ticket.id;
+        assert!(
+            store
+                .tickets_changed_since(SRC, t.stored_at)
+                .unwrap()
+                .contains(id),
+            "{id} stored at {}",
+            t.stored_at
+        );
+        assert!(
+            !store
+                .tickets_changed_since(SRC, t.stored_at + 1)
+                .unwrap()
+                .contains(id),
+            "{id} stored at {}",
+            t.stored_at
+        );
+    }
+    let seen: Vec<Ticket> = handed.into_iter().map(|t| t.ticket).collect();
     let mut ids: Vec<&str> = seen.iter().map(|t| t.id.as_str()).collect();
     ids.sort_unstable();
     assert_eq!(ids, ["new", "reply"]);

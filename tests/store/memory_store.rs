@@ -15,7 +15,9 @@ use helpdesk_slo::engine::Ticket;
 use helpdesk_slo::sources::{
     assemble, ChangeRecord, EventRecord, NoteRecord, OrganizationRecord, Page, Record, TicketHeader,
 };
-use helpdesk_slo::store::{Applied, Store, StoreError, StoreStats, StoredClocks, TicketMeta};
+use helpdesk_slo::store::{
+    ActiveTicket, Applied, Store, StoreError, StoreStats, StoredClocks, TicketMeta,
+};
 
 /// What the store holds of one ticket (a ticket may have events before
 /// its header arrives).
@@ -389,7 +391,7 @@ impl Store for MemoryStore {
         source: &str,
         from: i64,
         to: i64,
-        f: &mut dyn FnMut(Ticket),
+        f: &mut dyn FnMut(ActiveTicket),
     ) -> Result<(), StoreError> {
         let active = |row: &Row| {
             row.header.as_ref().is_some_and(|h| {
@@ -401,8 +403,13 @@ impl Store for MemoryStore {
             })
         };
         for id in self.ids_in_store_order(source, active) {
-            if let Some(t) = self.ticket(source, &id)? {
-                f(t);
+            let stored_at = self
+                .state
+                .tickets
+                .get(&(source.to_string(), id.clone()))
+                .map_or(i64::MIN, |row| row.changed_at);
+            if let Some(ticket) = self.ticket(source, &id)? {
+                f(ActiveTicket { ticket, stored_at });
             }
         }
         Ok(())

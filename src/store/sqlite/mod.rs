@@ -516,7 +516,7 @@ impl Store for SqliteStore {
         source: &str,
         from: i64,
         to: i64,
-        f: &mut dyn FnMut(Ticket),
+        f: &mut dyn FnMut(crate::store::ActiveTicket),
     ) -> Result<(), StoreError> {
         read::for_each_ticket_active_in(self, source, from, to, f)
     }

@@ -14,7 +14,7 @@ use crate::sources::{
     assemble, ChangeRecord, EventRecord, NoteRecord, OrganizationRecord, TicketHeader,
 };
 use crate::store::codec;
-use crate::store::{StoreError, StoreStats, TicketMeta};
+use crate::store::{ActiveTicket, StoreError, StoreStats, TicketMeta};
 
 /// A ticket's row with each of its chunks (one row with NULL events when
 /// it has none).
@@ -232,12 +232,20 @@ fn push_chunk(
 /// chunks come in key order, so one ticket is assembled at a time. The scan
 /// goes by key (`NOT INDEXED`): through the `(source, id)` index, SQLite
 /// would sort every row it returns, events included, before the first.
-const TICKETS_ACTIVE_IN: &str = "SELECT t.key, t.id, t.header, c.events FROM tickets t NOT INDEXED
+/// A ticket's chunks are numbered in the order they were written, and each
+/// chunk's `max_at` is the latest event of the ticket when it was written
+/// (it includes the chunks before it): the last chunk's is the ticket's
+/// latest event, found with one look-up instead of reading every chunk.
+/// The chunks' `stored_at` come along so the ticket's last change needs
+/// no second scan.
+const TICKETS_ACTIVE_IN: &str = "SELECT t.key, t.id, t.header, c.events, t.changed_at, c.stored_at
+     FROM tickets t NOT INDEXED
      LEFT JOIN event_chunks c ON c.key = t.key
      WHERE t.source = ?1 AND t.deleted = 0 AND t.header IS NOT NULL
        AND t.created_at < ?3
        AND (t.created_at >= ?2 OR t.updated_at >= ?2
-            OR EXISTS (SELECT 1 FROM event_chunks e WHERE e.key = t.key AND e.max_at >= ?2))
+            OR (SELECT e.max_at FROM event_chunks e WHERE e.key = t.key
+                ORDER BY e.seq DESC LIMIT 1) >= ?2)
      ORDER BY t.key, c.seq";
 
 /// [`Store::for_each_ticket_active_in`](super::Store::for_each_ticket_active_in)
@@ -247,7 +255,7 @@ pub(super) fn for_each_ticket_active_in(
     source: &str,
     from: i64,
     to: i64,
-    f: &mut dyn FnMut(Ticket),
+    f: &mut dyn FnMut(ActiveTicket),
 ) -> Result<(), StoreError> {
     let what = format!("reading the tickets of {source} active in [{from}, {to})");
     with_scan_cache(store, what, || stream_active_in(store, source, from, to, f))
@@ -285,7 +293,7 @@ fn stream_active_in(
     source: &str,
     from: i64,
     to: i64,
-    f: &mut dyn FnMut(Ticket),
+    f: &mut dyn FnMut(ActiveTicket),
 ) -> Result<(), StoreError> {
     let path = &store.path;
     let what = || format!("reading the tickets of {source} active in [{from}, {to})");
@@ -300,15 +308,29 @@ fn stream_active_in(
     {
         let mut stmt = tx.prepare_cached(TICKETS_ACTIVE_IN).map_err(sql)?;
         let mut rows = stmt.query(params![source, from, to]).map_err(sql)?;
-        // The ticket being read: its key, id, header, events and chunks.
-        let mut current: Option<(i64, String, TicketHeader, Vec<EventRecord>, usize)> = None;
+        // The ticket being read.
+        struct Reading {
+            key: i64,
+            id: String,
+            header: TicketHeader,
+            events: Vec<EventRecord>,
+            chunks: usize,
+            stored_at: i64,
+        }
+        let mut current: Option<Reading> = None;
+        let mut hand_over = |r: Reading| -> Result<(), StoreError> {
+            let ticket = assemble_one(&tx, path, source, r.header, r.events, r.chunks, lookups)?;
+            f(ActiveTicket {
+                ticket,
+                stored_at: r.stored_at,
+            });
+            Ok(())
+        };
         while let Some(row) = rows.next().map_err(sql)? {
             let key: i64 = row.get(0).map_err(sql)?;
-            if current.as_ref().is_none_or(|c| c.0 != key) {
-                if let Some((_, _, header, events, chunks)) = current.take() {
-                    f(assemble_one(
-                        &tx, path, source, header, events, chunks, lookups,
-                    )?);
+            if current.as_ref().is_none_or(|c| c.key != key) {
+                if let Some(done) = current.take() {
+                    hand_over(done)?;
                 }
                 let id: String = row.get(1).map_err(sql)?;
                 let bytes = row
@@ -321,19 +343,26 @@ fn stream_active_in(
                         format!("decoding the header of ticket {id} of {source}: {e}"),
                     )
                 })?;
-                current = Some((key, id, header, Vec::new(), 0));
+                current = Some(Reading {
+                    key,
+                    id,
+                    header,
+                    events: Vec::new(),
+                    chunks: 0,
+                    stored_at: row.get(4).map_err(sql)?,
+                });
             }
             if let (rusqlite::types::ValueRef::Blob(blob), Some(c)) =
                 (row.get_ref(3).map_err(sql)?, current.as_mut())
             {
-                c.4 += 1;
-                push_chunk(path, source, &c.1, blob, &mut c.3)?;
+                c.chunks += 1;
+                push_chunk(path, source, &c.id, blob, &mut c.events)?;
+                let stored: i64 = row.get(5).map_err(sql)?;
+                c.stored_at = c.stored_at.max(stored);
             }
         }
-        if let Some((_, _, header, events, chunks)) = current.take() {
-            f(assemble_one(
-                &tx, path, source, header, events, chunks, lookups,
-            )?);
+        if let Some(done) = current.take() {
+            hand_over(done)?;
         }
     }
     drop(tx);
