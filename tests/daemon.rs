@@ -121,7 +121,9 @@ async fn backfill(name: &str, faults: Faults) -> (Vec<String>, usize) {
         let (hash, clocks) = store.clocks("zendesk", &id).unwrap().unwrap();
         assert_eq!(
             hash,
-            config_files::load(&dir.join("config.yaml")).unwrap().hash
+            config_files::load(&dir.join("config.yaml"))
+                .unwrap()
+                .clocks_hash
         );
         // Clock timestamps depend on "now" only for open clocks; strip the
         // volatile fields by comparing the timeline and the clock states.
@@ -215,7 +217,7 @@ async fn a_changed_config_recomputes_stored_clocks_at_start() {
         "urgent: { first_response: 1m",
     );
     std::fs::write(&config, text).unwrap();
-    let new_hash = config_files::load(&config).unwrap().hash;
+    let new_hash = config_files::load(&config).unwrap().clocks_hash;
     run(opts, rx).await.unwrap();
     server.shutdown().await;
     let store = SqliteStore::open(&store_path).unwrap();
@@ -504,7 +506,7 @@ async fn clocks_computed_during_the_backfill_equal_a_full_recompute() {
 
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, format!("{text}\n# every ticket once more\n")).unwrap();
-    let new_hash = config_files::load(&config).unwrap().hash;
+    let new_hash = config_files::load(&config).unwrap().clocks_hash;
     run(opts, rx).await.unwrap();
     server.shutdown().await;
     let store = SqliteStore::open(&store_path).unwrap();
@@ -776,7 +778,7 @@ async fn reloads_during_a_backfill_leave_no_clock_under_an_old_config() {
                 (v.metric.to_string(), v.instance, v.start, v.due_at)
             })
             .collect());
-        if hash != final_config.hash || stored != expected {
+        if hash != final_config.clocks_hash || stored != expected {
             wrong.push(format!("{id} {hash} {stored:?} {expected:?}"));
         }
     }

@@ -113,7 +113,9 @@ async fn backfill(
         store.stale_ticket_ids("freshdesk").unwrap().is_empty(),
         "every ticket has clocks"
     );
-    let hash = config_files::load(&dir.join("config.yaml")).unwrap().hash;
+    let hash = config_files::load(&dir.join("config.yaml"))
+        .unwrap()
+        .clocks_hash;
     let mut out = Vec::new();
     for id in store.ticket_ids("freshdesk").unwrap() {
         let t = store.ticket("freshdesk", &id).unwrap().unwrap();

@@ -36,7 +36,9 @@ use helpdesk_slo::sources::{
     ChangeRecord, EventRecord, NoteRecord, OrganizationRecord, Page, Record, TicketHeader,
     UserRecord,
 };
-use helpdesk_slo::store::{ActiveTicket, SqliteStore, Store, StoreError, StoreStats, StoredClocks};
+use helpdesk_slo::store::{
+    ActiveTicket, SettledTicket, SqliteStore, Store, StoreError, StoreStats, StoredClocks,
+};
 use helpdesk_slo::time::parse_instant;
 
 mod common;
@@ -131,6 +133,15 @@ impl Store for Arrivals {
                 let stored_at = self.arrived.get(&t.ticket.id).copied().unwrap_or(i64::MIN);
                 f(ActiveTicket { stored_at, ..t });
             })
+    }
+    fn for_each_settled_ticket(
+        &self,
+        source: &str,
+        from: i64,
+        until: i64,
+        f: &mut dyn FnMut(SettledTicket),
+    ) -> Result<(), StoreError> {
+        self.inner.for_each_settled_ticket(source, from, until, f)
     }
     fn ticket_metas(
         &self,
@@ -1328,6 +1339,109 @@ fn trend_only_tickets_are_counted_not_kept() {
         text.contains("| `preferred` | n/a | 100.0% (2/2) | 50.0% (1/2) | 75.0% (3/4) | 66.7% (2/3) | 50.0% (2/4) |"),
         "{text}"
     );
+}
+
+/// Saves every ticket's clocks as the daemon does: evaluated at `now`
+/// (`None`: at its creation plus a day), with `edit` applied to each, under
+/// `hash`.
+fn save_all_clocks(
+    store: &mut Arrivals,
+    cfg: &Config,
+    now: Option<i64>,
+    hash: &str,
+    edit: &dyn Fn(&mut helpdesk_slo::engine::Clock),
+) {
+    for id in store.ticket_ids(SRC).unwrap() {
+        let ticket = store.ticket(SRC, &id).unwrap().unwrap();
+        let at = now.unwrap_or(ticket.created_at + 86_400);
+        let mut clocks = helpdesk_slo::engine::evaluate(&cfg.policy, &ticket, at);
+        clocks.iter_mut().for_each(edit);
+        let views: Vec<_> = clocks.iter().map(|c| c.view(&cfg.policy)).collect();
+        let blob = helpdesk_slo::store::encode_clocks(&views);
+        store.save_clocks(SRC, &id, hash, &blob).unwrap();
+    }
+}
+
+#[test]
+fn trend_only_tickets_counted_from_stored_clocks_count_as_from_their_timelines() {
+    let dir = scratch("settled");
+    let polls = hourly("2026-07-01T00:00:00Z", "2027-01-01T14:00:00Z", &[]);
+    let mut store = build(dir.path(), celigo_orgs(), CELIGO, &polls, false);
+    let cfg = example("celigo.yaml");
+    // January: October and November only count for the trend.
+    let jan: Month = "2027-01".parse().unwrap();
+    let from_timelines = gather(&store, &cfg, jan, &opts()).unwrap();
+    assert!(!from_timelines.folded.is_empty());
+    // Clocks stored at any instant after the data, or before some clock was
+    // decided, or under another config: the same counts.
+    for (now, hash) in [
+        (Some(t("2026-12-20T00:00:00Z")), cfg.clocks_hash.as_str()),
+        (Some(t("2027-03-01T00:00:00Z")), cfg.clocks_hash.as_str()),
+        (None, cfg.clocks_hash.as_str()),
+        (Some(t("2026-12-20T00:00:00Z")), "another-config"),
+    ] {
+        save_all_clocks(&mut store, &cfg, now, hash, &|_| {});
+        let data = gather(&store, &cfg, jan, &opts()).unwrap();
+        assert_eq!(
+            data.folded, from_timelines.folded,
+            "stored at {now:?} under {hash}"
+        );
+        assert_eq!(data.credit_counts, from_timelines.credit_counts);
+        assert_eq!(data.organizations, from_timelines.organizations);
+        assert_eq!(data.tickets, from_timelines.tickets);
+    }
+    // They are read: clocks stored as met when they were breached change
+    // the trend (a test that could not tell would pass on timelines alone).
+    let lie = |c: &mut helpdesk_slo::engine::Clock| {
+        if c.state == helpdesk_slo::engine::ClockState::Breached {
+            c.state = helpdesk_slo::engine::ClockState::Met;
+            c.breached_at = None;
+            c.fulfilled_at = c.fulfilled_at.or(Some(c.start));
+        }
+    };
+    save_all_clocks(
+        &mut store,
+        &cfg,
+        Some(t("2026-12-20T00:00:00Z")),
+        &cfg.clocks_hash,
+        &lie,
+    );
+    let data = gather(&store, &cfg, jan, &opts()).unwrap();
+    let breached = |d: &helpdesk_slo::report::gather::Dataset| -> u64 {
+        d.folded.values().map(|t| t.breached).sum()
+    };
+    // (Tickets with an open clock, or changed from the month's last day on,
+    // are still read whole.)
+    assert!(
+        breached(&data) < breached(&from_timelines),
+        "{} breached from stored clocks, {} from timelines",
+        breached(&data),
+        breached(&from_timelines)
+    );
+    // A ticket changed since its clocks were stored is read whole.
+    let id = store.ticket_ids(SRC).unwrap()[0].clone();
+    let page = Page {
+        stream: "tickets".into(),
+        records: vec![Record::Event(EventRecord {
+            ticket_id: id.clone(),
+            id: "late-note".into(),
+            at: t("2026-10-01T00:00:00Z"),
+            change: ChangeRecord::Tags { value: vec![] },
+        })],
+        cursor: "late".into(),
+        caught_up: false,
+    };
+    store.apply_page(SRC, &page).unwrap();
+    let settled: std::cell::Cell<usize> = Default::default();
+    store
+        .for_each_settled_ticket(SRC, 0, t("2026-12-31T00:00:00Z"), &mut |s| {
+            if s.id == id {
+                assert_eq!(s.clocks, None, "stale clocks are not handed over");
+            }
+            settled.set(settled.get() + 1);
+        })
+        .unwrap();
+    assert!(settled.get() > 1);
 }
 
 // ---------------------------------------------------------------------------

@@ -56,13 +56,13 @@ impl Recompute<'_> {
     /// Recomputes tickets whose clocks were computed under another config:
     /// a changed target or calendar re-evaluates past tickets too.
     pub(super) async fn computed_under_other_config(&self) -> Result<u64, DaemonError> {
-        let (src, hash) = (self.source.to_string(), self.config.hash.clone());
+        let (src, hash) = (self.source.to_string(), self.config.clocks_hash.clone());
         let ids = blocking(self.store, move |s| {
             Ok(s.ticket_ids_computed_under_other_config(&src, &hash)?)
         })
         .await?;
         if !ids.is_empty() {
-            info!(tickets = ids.len(), config = %self.config.hash, "the config changed: recomputing these tickets' clocks");
+            info!(tickets = ids.len(), config = %self.config.hash, "the config or the engine changed: recomputing these tickets' clocks");
         }
         Ok(self.tickets(ids).await?.saved)
     }
@@ -162,7 +162,11 @@ fn evaluate_chunk(config: &Config, chunk: &[String], tickets: &[Ticket], now: i6
     for t in tickets {
         let clocks = evaluate(&config.policy, t, now);
         let views: Vec<_> = clocks.iter().map(|c| c.view(&config.policy)).collect();
-        rows.push((t.id.clone(), config.hash.clone(), encode_clocks(&views)));
+        rows.push((
+            t.id.clone(),
+            config.clocks_hash.clone(),
+            encode_clocks(&views),
+        ));
         found.insert(t.id.as_str());
         evaluated.push((
             t.id.clone(),

@@ -10,10 +10,15 @@
 //!   source is complete up to it); with no poll recorded, the latest instant
 //!   in the data (a ticket's creation or event); with no data at all, the
 //!   month's end.
-//! * **Clocks** are not read from the stored clocks (they may be stale, or
-//!   computed under another config or at another instant): every timeline is
-//!   evaluated with [`evaluate`] at the cut-off, so events after it are
-//!   ignored and an open clock past its due is breached as of the cut-off.
+//! * **Clocks** are evaluated with [`evaluate`] at the cut-off from every
+//!   timeline that changed in the report's month (or the day before it), so
+//!   events after the cut-off are ignored and an open clock past its due is
+//!   breached as of the cut-off. A ticket that changed last before that
+//!   only counts for the trend and the credits: its stored clocks are used
+//!   instead of its timeline when they are exactly what that evaluation
+//!   would give (computed under this config from the ticket as it is now,
+//!   and each decided for good by the cut-off); otherwise its timeline is
+//!   read. A half-year of trend then costs the month's timelines, not six.
 //! * Tickets created after the cut-off are left out.
 
 use std::collections::BTreeMap;
@@ -27,7 +32,7 @@ use crate::engine::aggregate::Tally;
 use crate::engine::{evaluate, Change, Clock, Ticket};
 use crate::policy::model::{PlanId, SeverityId};
 use crate::policy::{Config, Policy};
-use crate::store::{ActiveTicket, Store};
+use crate::store::{ActiveTicket, SettledTicket, Store};
 
 /// Months of attainment trend a report shows, ending with its month.
 pub const TREND_MONTHS: u32 = 6;
@@ -433,8 +438,28 @@ pub fn gather(
         folded: BTreeMap::new(),
         credit_counts: BTreeMap::new(),
         orgs: BTreeMap::new(),
+        config_hash: &config.clocks_hash,
+        windowed_exclusions: policy.exclusions.iter().any(|x| x.window.is_some()),
     };
-    read_and_sort(store, &changes, (lo, hi), &mut sorter)?;
+    // Tickets that changed last before the month's trend-only part ends
+    // are counted from their stored clocks where those are decided for
+    // good ([`Sorter::settle`]); a customer report reads every timeline.
+    let settled_before = (options.customer.is_none() && cutoff >= keep_from).then_some(keep_from);
+    let unsettled = read_and_sort(store, &changes, (lo, hi), settled_before, &mut sorter)?;
+    // Those whose stored clocks could not be used, from their timelines.
+    for (source, ids) in unsettled.iter().enumerate() {
+        store.for_each_ticket(&changes[source].source, ids, &mut |ticket| {
+            // Settled tickets are only counted, never kept: when their data
+            // was stored does not matter.
+            sorter.take(
+                &changes[source],
+                ActiveTicket {
+                    ticket,
+                    stored_at: MIN_INSTANT,
+                },
+            );
+        })?;
+    }
     let Sorter {
         mut tickets,
         folded,
@@ -489,44 +514,92 @@ struct Changes {
 /// Tickets handed from the reading thread to the sorting one at a time.
 const BATCH: usize = 256;
 
+/// What the reading thread hands to the sorting one: tickets of the
+/// source at this index.
+enum Batch {
+    Active(usize, Vec<ActiveTicket>),
+    Settled(usize, Vec<SettledTicket>),
+}
+
 /// Reads every ticket of the window (each source in turn) on this thread
 /// and sorts them on a second one: reading and decoding the store and
 /// evaluating the timelines take about as long as each other, so the
 /// report takes about the time of the longer instead of their sum.
+///
+/// With `settled_before`, the tickets that changed last before it come
+/// without their timelines ([`Store::for_each_settled_ticket`]); the ids
+/// of those whose stored clocks could not be used are returned per source,
+/// to be read whole.
 fn read_and_sort(
     store: &dyn Store,
     changes: &[Changes],
     (lo, hi): (i64, i64),
+    settled_before: Option<i64>,
     sorter: &mut Sorter<'_>,
-) -> Result<(), ReportError> {
-    let cutoff = sorter.cutoff;
+) -> Result<Vec<Vec<String>>, ReportError> {
+    let (cutoff, config_hash) = (sorter.cutoff, sorter.config_hash);
+    let mut unsettled = vec![Vec::new(); changes.len()];
     std::thread::scope(|scope| {
         // A few batches in flight: the reader stays ahead without memory
         // growing when sorting is the slower side.
-        let (send, receive) = std::sync::mpsc::sync_channel::<(usize, Vec<ActiveTicket>)>(4);
+        let (send, receive) = std::sync::mpsc::sync_channel::<Batch>(4);
+        let unsettled = &mut unsettled;
         let sorting = scope.spawn(move || {
-            for (source, batch) in receive {
-                for t in batch {
-                    sorter.take(&changes[source], t);
+            for batch in receive {
+                match batch {
+                    Batch::Active(source, tickets) => {
+                        for t in tickets {
+                            sorter.take(&changes[source], t);
+                        }
+                    }
+                    Batch::Settled(source, tickets) => {
+                        for t in tickets {
+                            if !sorter.settle(&t) {
+                                unsettled[source].push(t.id);
+                            }
+                        }
+                    }
                 }
             }
         });
         let read = || -> Result<(), ReportError> {
+            let mut sorter_gone = false;
             for (source, c) in changes.iter().enumerate() {
-                let mut batch = Vec::with_capacity(BATCH);
-                let mut sorter_gone = false;
-                store.for_each_ticket_active_in(&c.source, lo, hi, &mut |t| {
-                    if t.ticket.created_at > cutoff || t.ticket.created_at >= hi || sorter_gone {
-                        return;
-                    }
-                    batch.push(t);
-                    if batch.len() == BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                        sorter_gone = send.send((source, full)).is_err();
+                let mut active = Outbox::new(&send, Batch::Active, source);
+                let active_from = settled_before.unwrap_or(lo);
+                store.for_each_ticket_active_in(&c.source, active_from, hi, &mut |t| {
+                    let of_window = t.ticket.created_at <= cutoff && t.ticket.created_at < hi;
+                    if of_window && !sorter_gone {
+                        sorter_gone = !active.push(t);
                     }
                 })?;
-                if !batch.is_empty() && !sorter_gone {
-                    sorter_gone = send.send((source, batch)).is_err();
+                sorter_gone |= !active.flush();
+                if let (Some(until), false) = (settled_before, sorter_gone) {
+                    // Without clocks stored under this config (another
+                    // config, another build of the engine, or changed since),
+                    // a ticket is read whole, still on two threads.
+                    let mut whole: Vec<String> = Vec::new();
+                    let mut settled = Outbox::new(&send, Batch::Settled, source);
+                    store.for_each_settled_ticket(&c.source, lo, until, &mut |t| {
+                        if t.clocks.as_ref().is_none_or(|(h, _)| h != config_hash) {
+                            whole.push(t.id);
+                        } else if !sorter_gone {
+                            sorter_gone = !settled.push(t);
+                        }
+                    })?;
+                    sorter_gone |= !settled.flush();
+                    store.for_each_ticket(&c.source, &whole, &mut |ticket| {
+                        // Only counted, never kept: when its data was
+                        // stored does not matter.
+                        let t = ActiveTicket {
+                            ticket,
+                            stored_at: MIN_INSTANT,
+                        };
+                        if !sorter_gone {
+                            sorter_gone = !active.push(t);
+                        }
+                    })?;
+                    sorter_gone |= !active.flush();
                 }
                 if sorter_gone {
                     // It panicked: its join below says so.
@@ -541,7 +614,48 @@ fn read_and_sort(
             std::panic::resume_unwind(panic);
         }
         result
-    })
+    })?;
+    Ok(unsettled)
+}
+
+/// Tickets of one kind and source on their way to the sorting thread, in
+/// batches.
+struct Outbox<'a, T> {
+    send: &'a std::sync::mpsc::SyncSender<Batch>,
+    wrap: fn(usize, Vec<T>) -> Batch,
+    source: usize,
+    batch: Vec<T>,
+}
+
+impl<'a, T> Outbox<'a, T> {
+    fn new(
+        send: &'a std::sync::mpsc::SyncSender<Batch>,
+        wrap: fn(usize, Vec<T>) -> Batch,
+        source: usize,
+    ) -> Self {
+        Outbox {
+            send,
+            wrap,
+            source,
+            batch: Vec::with_capacity(BATCH),
+        }
+    }
+
+    /// Queues a ticket, sending the batch once full; false once the sorting
+    /// thread is gone.
+    fn push(&mut self, ticket: T) -> bool {
+        self.batch.push(ticket);
+        self.batch.len() < BATCH || self.flush()
+    }
+
+    /// Sends what is queued; false once the sorting thread is gone.
+    fn flush(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        self.send.send((self.wrap)(self.source, full)).is_ok()
+    }
 }
 
 /// What a report keeps of each ticket it reads, and the counts of those it
@@ -563,6 +677,11 @@ struct Sorter<'a> {
     folded: BTreeMap<(PlanId, Month), Tally>,
     credit_counts: BTreeMap<(usize, String, PlanId), (u64, u64)>,
     orgs: BTreeMap<String, Option<String>>,
+    /// The hash of the config: stored clocks computed under another are
+    /// not used.
+    config_hash: &'a str,
+    /// Some exclusion of the policy has a time window.
+    windowed_exclusions: bool,
 }
 
 impl Sorter<'_> {
@@ -582,10 +701,7 @@ impl Sorter<'_> {
             unknown_author_comments,
         } = describe(policy, &t);
         if let Some(o) = &organization {
-            let e = self.orgs.entry(o.id.clone()).or_default();
-            if e.is_none() {
-                e.clone_from(&o.name);
-            }
+            self.know(&o.id, o.name.as_deref());
         }
         if let Some(w) = self.wanted {
             let candidate = organization.as_ref().is_some_and(|o| {
@@ -596,52 +712,25 @@ impl Sorter<'_> {
             }
         }
         let plan = self.plan;
-        let clocks: Vec<Clock> = evaluate(policy, &t, self.cutoff)
+        let mut clocks: Vec<Clock> = evaluate(policy, &t, self.cutoff)
             .into_iter()
             .filter(|c| c.start >= lo && c.start < hi)
             .filter(|c| plan.is_none() || c.plan == plan)
             .collect();
+        // Collected in place, the list keeps the capacity of the engine's:
+        // kept for a month's tickets, that was a third of the report's
+        // memory.
+        clocks.shrink_to_fit();
         if clocks.is_empty() && (t.created_at < lo) {
             return;
         }
-        if let Some(o) = &organization {
-            let meta = crate::engine::aggregate::TicketMeta {
-                id: String::new(),
-                organization: None,
-                created_at: t.created_at,
-            };
-            for c in &clocks {
-                let Some((p, Some((table, from, to)))) =
-                    c.plan.map(|p| (p, self.periods.get(p).copied().flatten()))
-                else {
-                    continue;
-                };
-                if t.created_at >= from
-                    && t.created_at < to
-                    && crate::engine::aggregate::counts_for_credit(policy, table, &meta, c)
-                {
-                    let e = self
-                        .credit_counts
-                        .entry((table, o.id.clone(), p))
-                        .or_default();
-                    e.0 += 1;
-                    if c.state == crate::engine::ClockState::Breached {
-                        e.1 += 1;
-                    }
-                }
-            }
-        }
+        let org = organization.as_ref().map(|o| o.id.as_str());
+        self.count_credits(org, t.created_at, &clocks);
         if self.wanted.is_none()
             && t.created_at < self.keep_from
             && clocks.iter().all(|c| c.start < self.keep_from)
         {
-            for c in &clocks {
-                let Some(p) = c.plan else { continue };
-                let tz = policy.plans[p].calendar.timezone();
-                if let Some(m) = Month::containing(c.start, tz) {
-                    fold(self.folded.entry((p, m)).or_default(), c);
-                }
-            }
+            self.fold(&clocks);
             return;
         }
         // Only for the tickets kept: the others' are never shown.
@@ -667,6 +756,131 @@ impl Sorter<'_> {
             severity_changes,
             clocks,
         });
+    }
+
+    /// Counts a ticket that changed last before the month from its stored
+    /// clocks, as [`Sorter::take`] would from its timeline, when they are
+    /// the clocks an evaluation at the cut-off would give: computed under
+    /// this config from the ticket as it is now, and every one decided for
+    /// good by then ([`decided_for_good`]). Otherwise counts nothing and
+    /// says so (the timeline must be read).
+    fn settle(&mut self, t: &SettledTicket) -> bool {
+        let policy = self.policy;
+        let Some((hash, blob)) = &t.clocks else {
+            return false;
+        };
+        if *hash != self.config_hash || self.wanted.is_some() {
+            return false;
+        }
+        let Ok(views) = crate::store::decode_clocks(blob) else {
+            return false;
+        };
+        let (cutoff, windows) = (self.cutoff, self.windowed_exclusions);
+        if !views.iter().all(|v| decided_for_good(v, cutoff, windows)) {
+            return false;
+        }
+        let Ok(clocks) = crate::engine::clocks_from_views(policy, &views) else {
+            return false;
+        };
+        if clocks.iter().any(|c| c.start >= self.keep_from) || t.created_at >= self.keep_from {
+            return false;
+        }
+        if let Some(id) = &t.organization_id {
+            self.know(id, t.organization_name.as_deref());
+        }
+        let (lo, hi) = self.window;
+        let plan = self.plan;
+        let clocks: Vec<Clock> = clocks
+            .into_iter()
+            .filter(|c| c.start >= lo && c.start < hi)
+            .filter(|c| plan.is_none() || c.plan == plan)
+            .collect();
+        self.count_credits(t.organization_id.as_deref(), t.created_at, &clocks);
+        self.fold(&clocks);
+        true
+    }
+
+    /// Remembers an organization's name.
+    fn know(&mut self, id: &str, name: Option<&str>) {
+        let e = self.orgs.entry(id.to_string()).or_default();
+        if e.is_none() {
+            *e = name.map(str::to_string);
+        }
+    }
+
+    /// Counts the SLA events and violations of a ticket's clocks towards
+    /// its organization's credits.
+    fn count_credits(&mut self, organization: Option<&str>, created_at: i64, clocks: &[Clock]) {
+        let Some(org) = organization else {
+            return;
+        };
+        let policy = self.policy;
+        let meta = crate::engine::aggregate::TicketMeta {
+            id: String::new(),
+            organization: None,
+            created_at,
+        };
+        for c in clocks {
+            let Some((p, Some((table, from, to)))) =
+                c.plan.map(|p| (p, self.periods.get(p).copied().flatten()))
+            else {
+                continue;
+            };
+            if created_at >= from
+                && created_at < to
+                && crate::engine::aggregate::counts_for_credit(policy, table, &meta, c)
+            {
+                let e = self
+                    .credit_counts
+                    .entry((table, org.to_string(), p))
+                    .or_default();
+                e.0 += 1;
+                if c.state == crate::engine::ClockState::Breached {
+                    e.1 += 1;
+                }
+            }
+        }
+    }
+
+    /// Counts clocks into the trend, per plan and month.
+    fn fold(&mut self, clocks: &[Clock]) {
+        for c in clocks {
+            let Some(p) = c.plan else { continue };
+            let tz = self.policy.plans[p].calendar.timezone();
+            if let Some(m) = Month::containing(c.start, tz) {
+                fold(self.folded.entry((p, m)).or_default(), c);
+            }
+        }
+    }
+}
+
+/// Whether a stored clock of a ticket with no event after `cutoff` is in
+/// the state an evaluation at `cutoff` would give, whenever it was
+/// computed: fulfilled by then (its state no longer depends on the instant
+/// of evaluation), or breached by then and unfulfilled, or without a
+/// target; an unfulfilled clock only when no exclusion has a time window
+/// (an open clock can run into one later and become excluded).
+fn decided_for_good(
+    v: &crate::engine::ClockView<'_>,
+    cutoff: i64,
+    windowed_exclusions: bool,
+) -> bool {
+    use crate::engine::ClockState::{Breached, Excluded, Met, NoTarget};
+    let breach_by_cutoff = v.breached_at.is_none_or(|b| b <= cutoff);
+    match v.fulfilled_at {
+        Some(f) => {
+            f <= cutoff
+                && breach_by_cutoff
+                && matches!(v.state, Met | Breached | Excluded | NoTarget)
+        }
+        None => {
+            !windowed_exclusions
+                && match v.state {
+                    Breached => v.breached_at.is_some() && breach_by_cutoff,
+                    NoTarget | Excluded => true,
+                    _ => false,
+                }
+        }
     }
 }
 

@@ -161,6 +161,21 @@ pub struct ActiveTicket {
     pub stored_at: i64,
 }
 
+/// A ticket handed over by [`Store::for_each_settled_ticket`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettledTicket {
+    pub id: String,
+    pub created_at: i64,
+    /// The ticket's own organization (not its events'), as
+    /// [`Store::ticket`] gives it: its id and name.
+    pub organization_id: Option<String>,
+    pub organization_name: Option<String>,
+    /// Its stored clocks and the hash of the config they were computed
+    /// under, when they were computed from the ticket as it is now (none
+    /// stored, or the ticket changed since: `None`).
+    pub clocks: Option<(String, Vec<u8>)>,
+}
+
 /// A ticket's identity for aggregation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketMeta {
@@ -257,6 +272,24 @@ pub trait Store: Send {
     /// The timelines of many tickets, read in one snapshot; unknown and
     /// deleted ids are skipped. In the order of `ids`.
     fn tickets(&self, source: &str, ids: &[String]) -> Result<Vec<Ticket>, StoreError>;
+
+    /// The timelines of many tickets handed to `f` one at a time, for a
+    /// single pass over a long list (a report's): unlike [`Store::tickets`],
+    /// a store need not keep what it read for the next call. Unknown and
+    /// deleted ids are skipped; in the order of `ids`.
+    fn for_each_ticket(
+        &self,
+        source: &str,
+        ids: &[String],
+        f: &mut dyn FnMut(Ticket),
+    ) -> Result<(), StoreError> {
+        for chunk in ids.chunks(500) {
+            for t in self.tickets(source, chunk)? {
+                f(t);
+            }
+        }
+        Ok(())
+    }
 
     /// Every non-deleted ticket's id of a source, sorted.
     fn ticket_ids(&self, source: &str) -> Result<Vec<String>, StoreError>;
@@ -371,6 +404,24 @@ pub trait Store: Send {
         from: i64,
         to: i64,
         f: &mut dyn FnMut(ActiveTicket),
+    ) -> Result<(), StoreError>;
+
+    /// Every non-deleted ticket of `source` that can have an SLA clock
+    /// starting in `[from, until)` and none after: created before `until`,
+    /// with its creation, last update or latest event at or after `from`,
+    /// and neither updated nor with an event at or after `until`. Together
+    /// with [`Store::for_each_ticket_active_in`]`(until, to)` these are the
+    /// tickets of `for_each_ticket_active_in(from, to)`, each exactly once.
+    ///
+    /// Each comes without its timeline: its identity, organization and
+    /// stored clocks, so a report can count months long past without
+    /// reading their events ([`SettledTicket`]).
+    fn for_each_settled_ticket(
+        &self,
+        source: &str,
+        from: i64,
+        until: i64,
+        f: &mut dyn FnMut(SettledTicket),
     ) -> Result<(), StoreError>;
 
     /// Counts of what the store holds.

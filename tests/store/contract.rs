@@ -1166,6 +1166,39 @@ pub fn tickets_active_in_a_window_stream_whole_and_once(backend: Backend) {
         .for_each_ticket_active_in("other", from, to, &mut |_| none += 1)
         .unwrap();
     assert_eq!(none, 0);
+
+    // Split anywhere, the tickets that changed last before the split and
+    // those active after it are the window's, each once.
+    let active = |from: i64| {
+        let mut ids = Vec::new();
+        store
+            .for_each_ticket_active_in(SRC, from, to, &mut |t| ids.push(t.ticket.id))
+            .unwrap();
+        ids.sort_unstable();
+        ids
+    };
+    for until in [from, from + 15, from + 25, from + 60, to] {
+        let mut settled = Vec::new();
+        store
+            .for_each_settled_ticket(SRC, from, until, &mut |t| {
+                assert_eq!(t.clocks, None, "{}: no clocks were saved", t.id);
+                settled.push(t.id);
+            })
+            .unwrap();
+        let mut both = active(until);
+        both.extend(settled.iter().cloned());
+        both.sort_unstable();
+        assert_eq!(both, active(from), "split at {until}: settled {settled:?}");
+    }
+    let mut settled = Vec::new();
+    store
+        .for_each_settled_ticket(SRC, from, to, &mut |t| settled.push(t))
+        .unwrap();
+    let new = settled.iter().find(|t| t.id == "new").unwrap();
+    assert_eq!(
+        (new.created_at, new.organization_id.as_deref()),
+        (from + 20, Some("900"))
+    );
 }
 
 /// Tickets whose stored clocks were computed under another config are

@@ -16,7 +16,7 @@ use helpdesk_slo::sources::{
     assemble, ChangeRecord, EventRecord, NoteRecord, OrganizationRecord, Page, Record, TicketHeader,
 };
 use helpdesk_slo::store::{
-    ActiveTicket, Applied, Store, StoreError, StoreStats, StoredClocks, TicketMeta,
+    ActiveTicket, Applied, SettledTicket, Store, StoreError, StoreStats, StoredClocks, TicketMeta,
 };
 
 /// What the store holds of one ticket (a ticket may have events before
@@ -411,6 +411,47 @@ impl Store for MemoryStore {
             if let Some(ticket) = self.ticket(source, &id)? {
                 f(ActiveTicket { ticket, stored_at });
             }
+        }
+        Ok(())
+    }
+
+    fn for_each_settled_ticket(
+        &self,
+        source: &str,
+        from: i64,
+        until: i64,
+        f: &mut dyn FnMut(SettledTicket),
+    ) -> Result<(), StoreError> {
+        // Its creation, last update and latest event, all before `until`,
+        // one at or after `from`.
+        let settled = |row: &Row| {
+            row.header.as_ref().is_some_and(|h| {
+                let latest = row.events.keys().map(|(at, _)| *at).max();
+                let instants = [Some(h.created_at), Some(h.updated_at), latest];
+                !h.deleted
+                    && instants.iter().flatten().all(|&at| at < until)
+                    && instants.iter().flatten().any(|&at| at >= from)
+            })
+        };
+        for id in self.ids_in_store_order(source, settled) {
+            let Some(row) = self.state.tickets.get(&key(source, &id)) else {
+                continue;
+            };
+            let Some(header) = &row.header else { continue };
+            let organization_id = header.organization_id.clone();
+            let organization_name = organization_id.as_ref().and_then(|o| {
+                self.state
+                    .organizations
+                    .get(&key(source, o))
+                    .and_then(|r| r.name.clone())
+            });
+            f(SettledTicket {
+                id,
+                created_at: header.created_at,
+                organization_id,
+                organization_name,
+                clocks: row.clocks.clone().filter(|_| !row.stale),
+            });
         }
         Ok(())
     }

@@ -197,9 +197,11 @@ impl SqliteStore {
     fn unmark_deleted(&self) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "DELETE FROM stale_tickets WHERE key IN (
-                     SELECT s.key FROM stale_tickets s JOIN tickets t ON t.key = s.key
-                     WHERE t.deleted = 1)",
+                // Led by the marks (few) and looking each ticket up: led
+                // by the tickets, it read the whole table into the page
+                // cache on every open.
+                "DELETE FROM stale_tickets WHERE EXISTS (
+                     SELECT 1 FROM tickets t WHERE t.key = stale_tickets.key AND t.deleted = 1)",
                 [],
             )
             .map_err(|e| sql_error(&self.path, "clearing the stale marks of deleted tickets", e))?;
@@ -428,6 +430,15 @@ impl Store for SqliteStore {
         read::tickets(self, source, ids)
     }
 
+    fn for_each_ticket(
+        &self,
+        source: &str,
+        ids: &[String],
+        f: &mut dyn FnMut(Ticket),
+    ) -> Result<(), StoreError> {
+        read::for_each_ticket(self, source, ids, f)
+    }
+
     fn ticket_ids(&self, source: &str) -> Result<Vec<String>, StoreError> {
         read::ticket_ids(self, source)
     }
@@ -519,6 +530,16 @@ impl Store for SqliteStore {
         f: &mut dyn FnMut(crate::store::ActiveTicket),
     ) -> Result<(), StoreError> {
         read::for_each_ticket_active_in(self, source, from, to, f)
+    }
+
+    fn for_each_settled_ticket(
+        &self,
+        source: &str,
+        from: i64,
+        until: i64,
+        f: &mut dyn FnMut(crate::store::SettledTicket),
+    ) -> Result<(), StoreError> {
+        read::for_each_settled_ticket(self, source, from, until, f)
     }
 
     fn for_each_clocks(

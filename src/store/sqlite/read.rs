@@ -14,7 +14,7 @@ use crate::sources::{
     assemble, ChangeRecord, EventRecord, NoteRecord, OrganizationRecord, TicketHeader,
 };
 use crate::store::codec;
-use crate::store::{ActiveTicket, StoreError, StoreStats, TicketMeta};
+use crate::store::{ActiveTicket, SettledTicket, StoreError, StoreStats, TicketMeta};
 
 /// A ticket's row with each of its chunks (one row with NULL events when
 /// it has none).
@@ -38,6 +38,17 @@ pub(super) struct Lookups {
     missing_organizations: FxHashSet<String>,
     users: FxHashMap<String, bool>,
     missing_users: FxHashSet<String>,
+}
+
+/// The store's cache of organizations and users, emptied first if the
+/// directory changed since it was filled or it grew past its bound.
+fn current_lookups(store: &SqliteStore) -> std::cell::RefMut<'_, (u64, Lookups)> {
+    let mut lookups = store.lookups.borrow_mut();
+    let directory = store.directory.load(Ordering::SeqCst);
+    if lookups.0 != directory || lookups.1.len() > LOOKUPS_MAX {
+        *lookups = (directory, Lookups::default());
+    }
+    lookups
 }
 
 /// Organizations and users kept across reads before the cache starts over.
@@ -299,11 +310,7 @@ fn stream_active_in(
     let what = || format!("reading the tickets of {source} active in [{from}, {to})");
     let sql = |e| sql_error(path, what(), e);
     let tx = store.conn.unchecked_transaction().map_err(sql)?;
-    let mut lookups = store.lookups.borrow_mut();
-    let directory = store.directory.load(Ordering::SeqCst);
-    if lookups.0 != directory || lookups.1.len() > LOOKUPS_MAX {
-        *lookups = (directory, Lookups::default());
-    }
+    let mut lookups = current_lookups(store);
     let lookups = &mut lookups.1;
     {
         let mut stmt = tx.prepare_cached(TICKETS_ACTIVE_IN).map_err(sql)?;
@@ -369,6 +376,93 @@ fn stream_active_in(
     Ok(())
 }
 
+/// The tickets of a window that changed last before its end: as
+/// [`TICKETS_ACTIVE_IN`] from `?2`, but not from `?3` (written with the
+/// same comparisons, so a ticket is in exactly one of the two scans; a
+/// comparison with NULL counts as false in both). No chunk is read, only
+/// the last one's `max_at`; the stored clocks come along, and whether they
+/// are stale.
+const TICKETS_SETTLED_IN: &str =
+    "SELECT t.id, t.created_at, t.organization_id, k.config_hash, k.clocks,
+            EXISTS (SELECT 1 FROM stale_tickets s WHERE s.key = t.key)
+     FROM (SELECT t.*, (SELECT e.max_at FROM event_chunks e WHERE e.key = t.key
+                        ORDER BY e.seq DESC LIMIT 1) AS last_at
+           FROM tickets t NOT INDEXED
+           WHERE t.source = ?1 AND t.deleted = 0 AND t.header IS NOT NULL
+             AND t.created_at < ?3) t
+     LEFT JOIN clocks k ON k.key = t.key
+     WHERE (t.created_at >= ?2 OR t.updated_at >= ?2 OR t.last_at >= ?2)
+       AND NOT coalesce(t.created_at >= ?3 OR t.updated_at >= ?3 OR t.last_at >= ?3, 0)
+     ORDER BY t.key";
+
+/// [`Store::for_each_settled_ticket`](super::Store::for_each_settled_ticket)
+/// on a SQLite store: one query in one snapshot.
+pub(super) fn for_each_settled_ticket(
+    store: &SqliteStore,
+    source: &str,
+    from: i64,
+    until: i64,
+    f: &mut dyn FnMut(SettledTicket),
+) -> Result<(), StoreError> {
+    let what = format!("reading the tickets of {source} settled in [{from}, {until})");
+    with_scan_cache(store, what.clone(), || {
+        let path = &store.path;
+        let sql = |e| sql_error(path, what.clone(), e);
+        let tx = store.conn.unchecked_transaction().map_err(sql)?;
+        let mut lookups = current_lookups(store);
+        let lookups = &mut lookups.1;
+        {
+            let mut stmt = tx.prepare_cached(TICKETS_SETTLED_IN).map_err(sql)?;
+            let mut rows = stmt.query(params![source, from, until]).map_err(sql)?;
+            while let Some(row) = rows.next().map_err(sql)? {
+                let organization_id: Option<String> = row.get(2).map_err(sql)?;
+                let organization_name = match organization_id.as_deref() {
+                    Some(org) => {
+                        lookups.organization(&tx, path, source, org)?;
+                        lookups.organizations.get(org).and_then(|o| o.name.clone())
+                    }
+                    None => None,
+                };
+                let stale: bool = row.get(5).map_err(sql)?;
+                let hash: Option<String> = row.get(3).map_err(sql)?;
+                let clocks = match hash {
+                    Some(hash) if !stale => Some((hash, row.get(4).map_err(sql)?)),
+                    _ => None,
+                };
+                f(SettledTicket {
+                    id: row.get(0).map_err(sql)?,
+                    created_at: row.get::<_, Option<i64>>(1).map_err(sql)?.unwrap_or(0),
+                    organization_id,
+                    organization_name,
+                    clocks,
+                });
+            }
+        }
+        drop(tx);
+        Ok(())
+    })
+}
+
+/// [`Store::for_each_ticket`](super::Store::for_each_ticket) on a SQLite
+/// store: in batches, with the small page cache of a scan (through the
+/// connection's own, a long list filled it whole for nothing).
+pub(super) fn for_each_ticket(
+    store: &SqliteStore,
+    source: &str,
+    ids: &[String],
+    f: &mut dyn FnMut(Ticket),
+) -> Result<(), StoreError> {
+    let what = format!("reading {} tickets of {source}", ids.len());
+    with_scan_cache(store, what, || {
+        for chunk in ids.chunks(500) {
+            for t in tickets(store, source, chunk)? {
+                f(t);
+            }
+        }
+        Ok(())
+    })
+}
+
 /// [`Store::cursor`](super::Store::cursor) on a SQLite store.
 pub(super) fn cursor(
     store: &SqliteStore,
@@ -424,11 +518,7 @@ pub(super) fn tickets(
         .conn
         .unchecked_transaction()
         .map_err(|e| sql_error(path, format!("reading tickets of {source}"), e))?;
-    let mut lookups = store.lookups.borrow_mut();
-    let directory = store.directory.load(Ordering::SeqCst);
-    if lookups.0 != directory || lookups.1.len() > LOOKUPS_MAX {
-        *lookups = (directory, Lookups::default());
-    }
+    let mut lookups = current_lookups(store);
     let lookups = &mut lookups.1;
     let mut out = Vec::with_capacity(ids.len());
     let mut learned = Vec::with_capacity(ids.len());

@@ -49,6 +49,10 @@ pub use model::Policy;
 use names::Names;
 pub use spec::ConfigSpec;
 
+/// A fingerprint of this crate's source (`build.rs`), part of
+/// [`Config::clocks_hash`].
+pub const ENGINE_SOURCE: &str = env!("HELPDESK_SLO_ENGINE_SOURCE");
+
 /// A loaded, validated config.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -58,6 +62,11 @@ pub struct Config {
     /// Identifies the config's content (the file and every file it refers
     /// to): reports and metrics name the config they were computed with.
     pub hash: String,
+    /// What stored clocks are saved under: the config's [`Config::hash`]
+    /// and the engine's source ([`ENGINE_SOURCE`]). Clocks stored under
+    /// another were computed by another config or another build of the
+    /// engine, and are recomputed rather than mixed with fresh ones.
+    pub clocks_hash: String,
     /// The helpdesks to poll, by name.
     pub sources: BTreeMap<String, spec::SourceSpec>,
     /// The `reports:` section, if given.
@@ -216,12 +225,21 @@ impl Config {
                 message: e.message,
             })?;
         let digest = hasher.finalize();
-        let hash = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let clocks_hash = Sha256::new()
+            .chain_update(hash.as_bytes())
+            .chain_update(ENGINE_SOURCE.as_bytes())
+            .finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
         Ok(Self {
             path: path.to_path_buf(),
             calendars,
             policy,
             hash,
+            clocks_hash,
             sources: spec.sources.clone(),
             reports,
             exposition_organizations,

@@ -167,3 +167,23 @@ fn a_syntax_error_is_reported_first_at_its_own_line() {
         assert!(!e.to_string().contains("unknown severity"), "{what}: {e}");
     }
 }
+
+/// The hash of a config without included files is that of its text; the
+/// hash its clocks are stored under adds the engine's source, so clocks
+/// stored by another build of the engine are not taken for this one's.
+#[test]
+fn the_clocks_hash_covers_the_config_and_the_engine_source() {
+    use sha2::{Digest, Sha256};
+    let hex = |bytes: &[u8]| -> String { bytes[..8].iter().map(|b| format!("{b:02x}")).collect() };
+    let text =
+        "calendars:\n  support:\n    timezone: UTC\n    hours: { mon-fri: [\"09:00-17:00\"] }\n";
+    let config = Config::from_yaml(text, Path::new("c.yaml")).unwrap();
+    assert_eq!(config.hash, hex(&Sha256::digest(text.as_bytes())));
+    let clocks = Sha256::new()
+        .chain_update(config.hash.as_bytes())
+        .chain_update(super::ENGINE_SOURCE.as_bytes())
+        .finalize();
+    assert_eq!(config.clocks_hash, hex(&clocks));
+    assert_ne!(config.clocks_hash, config.hash);
+    assert_eq!(super::ENGINE_SOURCE.len(), 16);
+}
