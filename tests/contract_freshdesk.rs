@@ -593,6 +593,7 @@ async fn the_emulator_writes_only_documented_shapes() {
             start: now - 20 * 86_400,
             span: 19 * 86_400,
             now,
+            late_reply_rate: None,
         },
     );
     let mut written: BTreeMap<&str, Shape> = BTreeMap::new();

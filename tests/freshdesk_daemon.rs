@@ -78,6 +78,7 @@ async fn backfill(
         start: start_at + 3_600,
         span: 8 * 86_400,
         now: now - 3_600,
+        late_reply_rate: None,
     });
     let live = account.tickets.iter().filter(|t| t["source"] != 10).count();
     let server = start(FdState::new(

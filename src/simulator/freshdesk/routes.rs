@@ -10,7 +10,7 @@ use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, LINK, RETRY_
 use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 
-use super::{FdState, DEFAULT_PER_PAGE, EXPORT_RETENTION_DAYS, MAX_PAGES, MAX_PER_PAGE};
+use super::{FdState, DEFAULT_PER_PAGE, MAX_PAGES, MAX_PER_PAGE};
 use crate::simulator::{base64_decode, Rng};
 use crate::time::{format_instant, parse_instant};
 
@@ -427,7 +427,8 @@ fn answer(
                 .and_hms_opt(0, 0, 0)
                 .map_or(0, |d| d.and_utc().timestamp());
             let now = state.now();
-            if start + 86_400 > now || start < now - EXPORT_RETENTION_DAYS * 86_400 {
+            if start + 86_400 > now || start < now - state.0.options.export_retention_days * 86_400
+            {
                 return not_found();
             }
             let files = state
