@@ -46,3 +46,36 @@ pub fn which(name: &str) -> PathBuf {
             panic!("{name} not found on PATH: scripts/test.sh installs it (Debian package `prometheus`)")
         })
 }
+
+/// The body of `GET http://ADDR/PATH` (HTTP/1.0, std only), or panics with
+/// what went wrong.
+pub fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr)
+        .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("request written");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("a response read");
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP response from {addr}{path}: {response}"));
+    assert!(head.contains(" 200 "), "GET {path}: {head}");
+    body.to_string()
+}
+
+/// The value of the one sample of `exposition` named `name` whose labels
+/// include every one of `labels` (`key="value"`), or `None`.
+pub fn sample(exposition: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    exposition
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .find(|l| labels.iter().all(|want| l.contains(want)))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
