@@ -3,19 +3,16 @@
 //! with the shipped `examples/freshdesk.yaml` (its source pointed at the
 //! emulator).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use helpdesk_slo::config_files;
 use helpdesk_slo::daemon::{run, run_with, Options};
-use helpdesk_slo::simulator::freshdesk::{
-    start, synthetic, Faults, FdState, ServerOptions, DEMO_API_KEY,
-};
+use helpdesk_slo::simulator::freshdesk::{start, synthetic, Faults, FdState, ServerOptions};
 use helpdesk_slo::store::{SqliteStore, Store};
-use helpdesk_slo::time::format_instant;
 
 mod common;
-use common::{http_get, sample, scratch};
+use common::{freshdesk_config as write_config, http_get, sample, scratch};
 
 const TICKETS: usize = 160;
 
@@ -24,43 +21,6 @@ fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
-}
-
-/// `examples/freshdesk.yaml` polling `url` from `start`.
-fn write_config(dir: &Path, url: &str, start: i64) -> PathBuf {
-    let example = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/freshdesk.yaml"),
-    )
-    .unwrap();
-    let key_file = dir.join("api_key");
-    std::fs::write(&key_file, format!("{DEMO_API_KEY}\n")).unwrap();
-    let replace = |text: String, from: &str, to: &str| {
-        assert!(
-            text.contains(from),
-            "examples/freshdesk.yaml no longer has {from:?}"
-        );
-        text.replace(from, to)
-    };
-    let text = replace(example, "domain: acme ", &format!("url: {url} "));
-    let text = replace(
-        text,
-        "api_key: { env: FRESHDESK_API_KEY }",
-        &format!("api_key: {{ file: {} }}", key_file.display()),
-    );
-    let text = replace(
-        text,
-        "start_time: 2026-11-01T00:00:00Z",
-        &format!("start_time: {}", format_instant(start)),
-    );
-    let text = replace(text, "poll_interval: 1m", "poll_interval: 1s");
-    let text = replace(
-        text,
-        "requests_per_minute: 50",
-        "requests_per_minute: 600000",
-    );
-    let path = dir.join("config.yaml");
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 /// Backfills from an emulator with `faults`; every stored ticket's

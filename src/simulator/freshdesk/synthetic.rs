@@ -379,3 +379,34 @@ pub fn open_ticket(a: &mut Account, at: i64, company: u64, priority: u64, subjec
     sort_by_performed_at(list);
     id
 }
+
+/// A public reply by `agent` on ticket `id` at `at`: a conversation
+/// (`incoming: false`, `private: false`, `source` 0), and the ticket's
+/// `updated_at` and `stats` (`first_responded_at` the first time,
+/// `agent_responded_at`) as Freshdesk updates them. `None` when the
+/// account has no such ticket.
+pub fn agent_reply(a: &mut Account, id: u64, at: i64, agent: u64) -> Option<()> {
+    let ticket = a.tickets.iter_mut().find(|t| t["id"] == id)?;
+    let when = Value::String(format_instant(at));
+    if ticket["updated_at"].as_str() < when.as_str() {
+        ticket["updated_at"] = when.clone();
+    }
+    let stats = &mut ticket["stats"];
+    if stats["first_responded_at"].is_null() {
+        stats["first_responded_at"] = when.clone();
+    }
+    stats["agent_responded_at"] = when;
+    let next_id = a
+        .conversations
+        .values()
+        .flatten()
+        .filter_map(|c| c["id"].as_u64())
+        .max()
+        .unwrap_or(1_000_000)
+        + 1;
+    a.conversations
+        .entry(id)
+        .or_default()
+        .push(conversation(next_id, id, agent, at, false, false));
+    Some(())
+}

@@ -370,6 +370,21 @@ fn a_new_ticket_is_open_listed_and_in_its_days_export() {
     let mut sorted = order.clone();
     sorted.sort_by_key(|p| (p[11..19].to_string(), p.to_string()));
     assert_eq!(order, sorted);
+    // An agent's reply: a public conversation, and the stats and
+    // updated_at that Freshdesk moves with it.
+    let reply_at = at + 1800;
+    synthetic::agent_reply(&mut a, 21, reply_at, 9000).unwrap();
+    let t = a.tickets.iter().find(|t| t["id"] == 21).unwrap();
+    assert_eq!(t["updated_at"], "2026-11-29T10:45:00Z");
+    assert_eq!(t["stats"]["first_responded_at"], "2026-11-29T10:45:00Z");
+    assert_eq!(t["stats"]["agent_responded_at"], "2026-11-29T10:45:00Z");
+    let c = &a.conversations[&21][0];
+    assert_eq!(
+        (c["incoming"].as_bool(), c["private"].as_bool()),
+        (Some(false), Some(false))
+    );
+    assert_eq!(c["user_id"], 9000);
+    assert!(synthetic::agent_reply(&mut a, 999, reply_at, 9000).is_none());
     assert_eq!(synthetic::company_plan(synthetic::FIRST_COMPANY), "premier");
     assert_eq!(
         synthetic::company_plan(synthetic::FIRST_COMPANY + 1),
