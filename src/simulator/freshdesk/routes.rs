@@ -429,7 +429,12 @@ fn answer(
             let now = state.now();
             if start + 86_400 > now || start < now - state.0.options.export_retention_days * 86_400
             {
-                return not_found();
+                // No file for that day: the message the export answers
+                // with then (snaptravel/tap-freshdesk reads it).
+                return json_resp(
+                    StatusCode::NOT_FOUND,
+                    &json!({"code": "not_found", "message": "file_not_found"}),
+                );
             }
             let files = state
                 .0

@@ -209,7 +209,7 @@ pub fn account(o: &Options) -> Account {
                             at,
                             agent,
                             "user",
-                            json!({"note": {"id": conv_id, "type": "private"}}),
+                            json!({"note": {"id": conv_id, "type": 2}}),
                         );
                     }
                     2 => {
@@ -222,7 +222,7 @@ pub fn account(o: &Options) -> Account {
                             at,
                             0,
                             "system",
-                            json!({"automation": {"type": "observer", "name": "Reopen on reply"}, "status": "Open"}),
+                            json!({"automation": {"type": 3, "rule": "Reopen on reply"}, "status": "Open"}),
                         );
                     }
                     3 => {
@@ -240,7 +240,7 @@ pub fn account(o: &Options) -> Account {
                             at,
                             0,
                             "system",
-                            json!({"automation": {"type": "supervisor", "name": "Close resolved"}, "status": "Closed"}),
+                            json!({"automation": {"type": 2, "rule": "Close resolved"}, "status": "Closed"}),
                         );
                     }
                 }
