@@ -372,3 +372,30 @@ fn the_freshdesk_demo_serves_metrics_and_a_report_of_freshdesk_tickets() {
     assert!(interrupted.success());
     assert!(demo.0.wait().unwrap().success());
 }
+
+/// The Freshdesk demo runs its own example: `--config` is refused, saying
+/// why, before anything starts.
+#[test]
+fn the_freshdesk_demo_refuses_a_config_of_its_own() {
+    let tmp = scratch("demo-freshdesk-config");
+    let out = Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
+        .args(["demo", "--helpdesk", "freshdesk", "--exit-after-report"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+            "examples/celigo.yaml",
+        ])
+        .arg("--dir")
+        .arg(tmp.path())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--config is for the Zendesk demo"),
+        "{stderr}"
+    );
+    assert!(!tmp.path().join("store.sqlite").exists());
+}
