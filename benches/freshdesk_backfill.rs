@@ -71,6 +71,7 @@ async fn backfill(n: usize) {
         start: start_at + 600,
         span: (DAYS - 1) * 86_400,
         now: now - 60,
+        late_reply_rate: None,
     });
     let customer = account.tickets.iter().filter(|t| t["source"] != 10).count();
     let server = start(FdState::new(account, ServerOptions::default()))

@@ -593,6 +593,7 @@ async fn the_emulator_writes_only_documented_shapes() {
             start: now - 20 * 86_400,
             span: 19 * 86_400,
             now,
+            late_reply_rate: None,
         },
     );
     let mut written: BTreeMap<&str, Shape> = BTreeMap::new();
@@ -686,7 +687,7 @@ async fn the_report_names_tickets_whose_history_is_approximated() {
         helpdesk_slo::report::month_report(&store, &config, "2026-11".parse().unwrap(), &options)
             .unwrap();
     assert!(
-        text.contains("- Tickets whose status history is approximated from the helpdesk's last-value stats (it kept no history for them; their clocks can differ from what happened): `204` (freshdesk)."),
+        text.contains("- 1 ticket whose status history is approximated from the helpdesk's last-value stats (it kept no history for them; their clocks can differ from what happened): `204` (freshdesk)."),
         "{text}"
     );
     assert!(

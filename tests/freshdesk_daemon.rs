@@ -3,19 +3,16 @@
 //! with the shipped `examples/freshdesk.yaml` (its source pointed at the
 //! emulator).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use helpdesk_slo::config_files;
-use helpdesk_slo::daemon::{run, Options};
-use helpdesk_slo::simulator::freshdesk::{
-    start, synthetic, Faults, FdState, ServerOptions, DEMO_API_KEY,
-};
+use helpdesk_slo::daemon::{run, run_with, Options};
+use helpdesk_slo::simulator::freshdesk::{start, synthetic, Faults, FdState, ServerOptions};
 use helpdesk_slo::store::{SqliteStore, Store};
-use helpdesk_slo::time::format_instant;
 
 mod common;
-use common::scratch;
+use common::{freshdesk_config as write_config, http_get, sample, scratch};
 
 const TICKETS: usize = 160;
 
@@ -24,43 +21,6 @@ fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
-}
-
-/// `examples/freshdesk.yaml` polling `url` from `start`.
-fn write_config(dir: &Path, url: &str, start: i64) -> PathBuf {
-    let example = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/freshdesk.yaml"),
-    )
-    .unwrap();
-    let key_file = dir.join("api_key");
-    std::fs::write(&key_file, format!("{DEMO_API_KEY}\n")).unwrap();
-    let replace = |text: String, from: &str, to: &str| {
-        assert!(
-            text.contains(from),
-            "examples/freshdesk.yaml no longer has {from:?}"
-        );
-        text.replace(from, to)
-    };
-    let text = replace(example, "domain: acme ", &format!("url: {url} "));
-    let text = replace(
-        text,
-        "api_key: { env: FRESHDESK_API_KEY }",
-        &format!("api_key: {{ file: {} }}", key_file.display()),
-    );
-    let text = replace(
-        text,
-        "start_time: 2026-11-01T00:00:00Z",
-        &format!("start_time: {}", format_instant(start)),
-    );
-    let text = replace(text, "poll_interval: 1m", "poll_interval: 1s");
-    let text = replace(
-        text,
-        "requests_per_minute: 50",
-        "requests_per_minute: 600000",
-    );
-    let path = dir.join("config.yaml");
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 /// Backfills from an emulator with `faults`; every stored ticket's
@@ -78,6 +38,7 @@ async fn backfill(
         start: start_at + 3_600,
         span: 8 * 86_400,
         now: now - 3_600,
+        late_reply_rate: None,
     });
     let live = account.tickets.iter().filter(|t| t["source"] != 10).count();
     let server = start(FdState::new(
@@ -189,5 +150,147 @@ async fn rate_limits_and_faults_change_nothing_in_the_stored_state() {
     assert_eq!(clean.len(), faulty.len());
     for (a, b) in clean.iter().zip(&faulty) {
         assert_eq!(a, b);
+    }
+}
+
+/// Tickets created before `start_time`'s day have no exported history: the
+/// daemon counts them in `helpdesk_slo_source_approximated_tickets` (and
+/// again after a restart, before its first poll), and `explain` says of
+/// each that its status history is approximated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approximated_tickets_are_counted_in_metrics_and_said_by_explain() {
+    let now = now();
+    let account = synthetic::account(&synthetic::Options {
+        seed: 8,
+        tickets: 120,
+        start: now - 9 * 86_400,
+        span: 8 * 86_400,
+        now: now - 3_600,
+        late_reply_rate: None,
+    });
+    let start_at = now - 5 * 86_400;
+    let history_from = start_at / 86_400 * 86_400;
+    let instant = |t: &serde_json::Value, k: &str| {
+        helpdesk_slo::time::parse_instant(t[k].as_str().unwrap()).unwrap()
+    };
+    // Listed (updated since start_time), a request (not an outbound
+    // email), created before start_time's day: no exported history.
+    let expected: Vec<String> = account
+        .tickets
+        .iter()
+        .filter(|t| t["source"] != 10)
+        .filter(|t| instant(t, "updated_at") >= start_at && instant(t, "created_at") < history_from)
+        .map(|t| t["id"].to_string())
+        .collect();
+    assert!(expected.len() >= 5, "{} approximated", expected.len());
+    let server = start(FdState::new(account, ServerOptions::default()))
+        .await
+        .unwrap();
+    let tmp = scratch("fd-approximated");
+    let dir = tmp.path();
+    let config = write_config(dir, &server.base_url(), start_at);
+    let store = dir.join("store.sqlite");
+    let daemon = |config: PathBuf| {
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        let (tx, started) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(run_with(
+            Options {
+                config,
+                store: Some(store.display().to_string()),
+                listen: Some("127.0.0.1:0".parse().unwrap()),
+                ..Options::default()
+            },
+            rx,
+            Some(tx),
+        ));
+        (stop, started, task)
+    };
+    let metrics_of = |addr: std::net::SocketAddr| async move {
+        tokio::task::spawn_blocking(move || http_get(&addr.to_string(), "/metrics"))
+            .await
+            .unwrap()
+    };
+    let approximated = r#"source="freshdesk""#;
+    let (stop, started, task) = daemon(config.clone());
+    let (addr, _) = started.await.unwrap();
+    let addr = addr.unwrap();
+    // Caught up: the last complete poll's figures are rendered.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let metrics = loop {
+        let metrics = metrics_of(addr).await;
+        let polled = sample(
+            &metrics,
+            "helpdesk_slo_source_last_success_timestamp_seconds",
+            &[approximated],
+        );
+        if polled.is_some_and(|t| t > 0.0) {
+            break metrics;
+        }
+        assert!(std::time::Instant::now() < deadline, "no complete poll");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        sample(
+            &metrics,
+            "helpdesk_slo_source_approximated_tickets",
+            &[approximated]
+        ),
+        Some(expected.len() as f64),
+        "{expected:?}"
+    );
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+    server.shutdown().await;
+
+    // A restarted daemon says so before it polls (the emulator is gone).
+    let (stop, started, task) = daemon(config.clone());
+    let (addr, _) = started.await.unwrap();
+    let metrics = metrics_of(addr.unwrap()).await;
+    assert_eq!(
+        sample(
+            &metrics,
+            "helpdesk_slo_source_approximated_tickets",
+            &[approximated]
+        ),
+        Some(expected.len() as f64)
+    );
+    stop.send(true).unwrap();
+    let _ = task.await;
+
+    // explain, on an approximated ticket's stored timeline and on one with
+    // exported history.
+    let stored = SqliteStore::open(&store).unwrap();
+    let exact = stored
+        .ticket_ids("freshdesk")
+        .unwrap()
+        .into_iter()
+        .find(|id| !expected.contains(id))
+        .unwrap();
+    for (id, approximated) in [(&expected[0], true), (&exact, false)] {
+        let ticket = stored.ticket("freshdesk", id).unwrap().unwrap();
+        let file = dir.join(format!("ticket-{id}.json"));
+        std::fs::write(&file, serde_json::to_string(&ticket).unwrap()).unwrap();
+        for format in ["text", "json"] {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
+                .args(["explain", "--format", format, "--config"])
+                .arg(&config)
+                .arg(&file)
+                .env("FRESHDESK_API_KEY", "unused")
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "{stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let said = match format {
+                "text" => {
+                    stdout.contains("status history approximated (freshdesk_history: approximated)")
+                }
+                _ => stdout.contains(r#""history":"approximated""#),
+            };
+            assert_eq!(said, approximated, "ticket {id}, {format}:\n{stdout}");
+        }
     }
 }

@@ -1,55 +1,25 @@
 //! A real Prometheus (Debian's `prometheus`, installed by scripts/test.sh)
-//! scrapes the daemon running on the emulator with a scripted set of
-//! tickets, and PromQL through its HTTP API returns the attainment and
-//! imminent-breach values those tickets imply.
+//! scrapes the daemon running on an emulator (Zendesk, then Freshdesk) with
+//! a scripted set of tickets, and PromQL through its HTTP API returns the
+//! attainment and imminent-breach values those tickets imply (and, for
+//! Freshdesk, the one ticket whose history is approximated).
 
 mod common;
 
-use common::{free_port, scratch, which, Guard};
+use common::prometheus::Prometheus;
+use common::{freshdesk_config, scratch};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use helpdesk_slo::config_files;
 use helpdesk_slo::daemon::{now_unix, run_with, Options};
+use helpdesk_slo::simulator::freshdesk::{self, synthetic, FdState};
 use helpdesk_slo::simulator::generator::{
     generate, GeneratorOptions, NewComment, NewTicket, Update,
 };
 use helpdesk_slo::simulator::zendesk::{start, ServerOptions, SimState, DEMO_TOKEN};
-use serde_json::Value;
-
-async fn query(client: &reqwest::Client, base: &str, expr: &str) -> Option<f64> {
-    let url = reqwest::Url::parse_with_params(&format!("{base}/api/v1/query"), &[("query", expr)])
-        .unwrap();
-    let v: Value = client.get(url).send().await.ok()?.json().await.ok()?;
-    let r = v["data"]["result"].as_array()?;
-    if r.len() != 1 {
-        return None;
-    }
-    r[0]["value"][1].as_str()?.parse().ok()
-}
-
-async fn wait_for(
-    client: &reqwest::Client,
-    base: &str,
-    expr: &str,
-    want: impl Fn(f64) -> bool,
-) -> f64 {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let mut last = None;
-    while Instant::now() < deadline {
-        last = query(client, base, expr).await;
-        if last.is_some_and(&want) {
-            return last.unwrap_or_default();
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    panic!("{expr}: last value {last:?}, not what the scripted tickets imply");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_sees_the_attainment_and_imminent_breaches_of_scripted_tickets() {
-    let prometheus = which("prometheus");
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml");
     let cfg = config_files::load(&example).unwrap();
     let now = now_unix();
@@ -150,85 +120,177 @@ async fn prometheus_sees_the_attainment_and_imminent_breaches_of_scripted_ticket
     let (addr, _) = started.await.unwrap();
     let target = addr.unwrap();
 
-    let prom_tmp = scratch("prometheus");
-    let prom_dir = prom_tmp.path();
-    let prom_port = free_port();
-    std::fs::write(
-        prom_dir.join("prometheus.yml"),
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: helpdesk-slo\n    static_configs:\n      - targets: [\"{target}\"]\n"
-        ),
-    )
-    .unwrap();
-    let _prom = Guard(
-        Command::new(prometheus)
-            .arg(format!(
-                "--config.file={}",
-                prom_dir.join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                prom_dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let base = format!("http://127.0.0.1:{prom_port}");
-    let client = reqwest::Client::new();
+    let prometheus = Prometheus::scraping(target);
     let series = r#"plan="premier",priority="urgent",metric="first_response""#;
 
     // 2 met, 1 breached in the last 7 days.
-    let attainment = wait_for(
-        &client,
-        &base,
-        &format!(r#"helpdesk_slo_attainment_ratio{{{series},window="7d"}}"#),
-        |v| (v - 2.0 / 3.0).abs() < 1e-9,
-    )
-    .await;
+    let attainment = prometheus
+        .wait_for(
+            &format!(r#"helpdesk_slo_attainment_ratio{{{series},window="7d"}}"#),
+            |v| (v - 2.0 / 3.0).abs() < 1e-9,
+        )
+        .await;
     assert!((attainment - 2.0 / 3.0).abs() < 1e-9);
-    wait_for(
-        &client,
-        &base,
-        &format!("helpdesk_slo_clocks_breached_total{{{series}}}"),
-        |v| v == 1.0,
-    )
-    .await;
-    wait_for(
-        &client,
-        &base,
-        &format!("helpdesk_slo_clocks_met_total{{{series}}}"),
-        |v| v == 2.0,
-    )
-    .await;
-    // The unanswered ticket: imminent within 15 minutes (and so within 1h
-    // and 4h), due about 10 minutes from now.
-    for window in ["15m", "1h", "4h"] {
-        wait_for(
-            &client,
-            &base,
-            &format!(r#"helpdesk_slo_clocks_breaching_soon{{{series},window="{window}"}}"#),
+    prometheus
+        .wait_for(
+            &format!("helpdesk_slo_clocks_breached_total{{{series}}}"),
             |v| v == 1.0,
         )
         .await;
+    prometheus
+        .wait_for(&format!("helpdesk_slo_clocks_met_total{{{series}}}"), |v| {
+            v == 2.0
+        })
+        .await;
+    // The unanswered ticket: imminent within 15 minutes (and so within 1h
+    // and 4h), due about 10 minutes from now.
+    for window in ["15m", "1h", "4h"] {
+        prometheus
+            .wait_for(
+                &format!(r#"helpdesk_slo_clocks_breaching_soon{{{series},window="{window}"}}"#),
+                |v| v == 1.0,
+            )
+            .await;
     }
-    wait_for(
-        &client,
-        &base,
-        &format!("helpdesk_slo_next_breach_timestamp_seconds{{{series}}} - time()"),
-        |v| (0.0..=600.0).contains(&v),
-    )
-    .await;
+    prometheus
+        .wait_for(
+            &format!("helpdesk_slo_next_breach_timestamp_seconds{{{series}}} - time()"),
+            |v| (0.0..=600.0).contains(&v),
+        )
+        .await;
     // Nothing else on the plan is imminent.
-    wait_for(
-        &client,
-        &base,
-        r#"sum(helpdesk_slo_clocks_breaching_soon{plan="premier",window="15m"})"#,
-        |v| v == 1.0,
-    )
-    .await;
+    prometheus
+        .wait_for(
+            r#"sum(helpdesk_slo_clocks_breaching_soon{plan="premier",window="15m"})"#,
+            |v| v == 1.0,
+        )
+        .await;
+
+    stop.send(true).unwrap();
+    daemon.await.unwrap().unwrap();
+    server.shutdown().await;
+}
+
+/// The same through the Freshdesk source: the Freshdesk emulator with
+/// scripted tickets (creation in the activities export, replies as
+/// conversations and stats), the daemon on `examples/freshdesk.yaml`, and
+/// Prometheus reading the attainment, the imminent breach and the one
+/// ticket whose history had to be approximated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_sees_the_figures_of_scripted_freshdesk_tickets() {
+    let now = now_unix();
+    // Agents, companies and statuses; no tickets: they are scripted.
+    let mut account = synthetic::account(&synthetic::Options {
+        seed: 1,
+        tickets: 0,
+        start: now - 86_400,
+        span: 86_400,
+        now,
+        late_reply_rate: None,
+    });
+    assert!(account.tickets.is_empty());
+    let premier = synthetic::FIRST_COMPANY;
+    assert_eq!(synthetic::company_plan(premier), "premier");
+    let standard = premier + 1;
+    assert_eq!(synthetic::company_plan(standard), "standard");
+    let agent = account.agents[0]["id"].as_u64().unwrap();
+    // Premier runs 24x7; urgent (Freshdesk priority 4) first response is
+    // due in 1h. (created minutes ago, first reply minutes after creation
+    // or none)
+    let script: [(i64, Option<i64>); 4] = [
+        (50, None),       // active, 10 minutes left: imminent within 15m
+        (180, Some(30)),  // met
+        (240, Some(120)), // breached (2h for a 1h target)
+        (300, Some(10)),  // met
+    ];
+    for (ago, reply) in script {
+        let at = now - ago * 60;
+        let id = synthetic::open_ticket(&mut account, at, premier, 4, "scripted");
+        if let Some(after) = reply {
+            synthetic::agent_reply(&mut account, id, at + after * 60, agent).unwrap();
+        }
+    }
+    // Created three days ago, before start_time's day (so no export is read
+    // for it), answered yesterday: its history is approximated.
+    let old = synthetic::open_ticket(&mut account, now - 3 * 86_400, standard, 1, "old");
+    synthetic::agent_reply(&mut account, old, now - 86_400, agent).unwrap();
+    let server = freshdesk::start(FdState::new(account, freshdesk::ServerOptions::default()))
+        .await
+        .unwrap();
+
+    let tmp = scratch("fd-daemon");
+    let dir = tmp.path();
+    let config = freshdesk_config(dir, &server.base_url(), now - 2 * 86_400);
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let (tx, started) = tokio::sync::oneshot::channel();
+    let daemon = tokio::spawn(run_with(
+        Options {
+            config,
+            store: Some(dir.join("store.sqlite").display().to_string()),
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            ..Options::default()
+        },
+        rx,
+        Some(tx),
+    ));
+    let (addr, _) = started.await.unwrap();
+    let prometheus = Prometheus::scraping(addr.unwrap());
+    let series = r#"plan="premier",priority="urgent",metric="first_response""#;
+    let source = r#"source="freshdesk""#;
+
+    prometheus
+        .wait_for(&format!("helpdesk_slo_source_up{{{source}}}"), |v| v == 1.0)
+        .await;
+    prometheus
+        .wait_for(&format!("helpdesk_slo_stored_tickets{{{source}}}"), |v| {
+            v == 5.0
+        })
+        .await;
+    prometheus
+        .wait_for(
+            &format!("helpdesk_slo_source_approximated_tickets{{{source}}}"),
+            |v| v == 1.0,
+        )
+        .await;
+    // 2 met, 1 breached in the last 7 days.
+    let attainment = prometheus
+        .wait_for(
+            &format!(r#"helpdesk_slo_attainment_ratio{{{series},window="7d"}}"#),
+            |v| (v - 2.0 / 3.0).abs() < 1e-9,
+        )
+        .await;
+    assert!((attainment - 2.0 / 3.0).abs() < 1e-9);
+    prometheus
+        .wait_for(
+            &format!("helpdesk_slo_clocks_breached_total{{{series}}}"),
+            |v| v == 1.0,
+        )
+        .await;
+    prometheus
+        .wait_for(&format!("helpdesk_slo_clocks_met_total{{{series}}}"), |v| {
+            v == 2.0
+        })
+        .await;
+    // The unanswered ticket: imminent within 15 minutes, due about 10
+    // minutes from now, and nothing else on the plan is.
+    prometheus
+        .wait_for(
+            &format!(r#"helpdesk_slo_clocks_breaching_soon{{{series},window="15m"}}"#),
+            |v| v == 1.0,
+        )
+        .await;
+    prometheus
+        .wait_for(
+            &format!("helpdesk_slo_next_breach_timestamp_seconds{{{series}}} - time()"),
+            |v| (0.0..=600.0).contains(&v),
+        )
+        .await;
+    prometheus
+        .wait_for(
+            r#"sum(helpdesk_slo_clocks_breaching_soon{plan="premier",window="15m"})"#,
+            |v| v == 1.0,
+        )
+        .await;
 
     stop.send(true).unwrap();
     daemon.await.unwrap().unwrap();

@@ -3,11 +3,14 @@
 //!
 //! Starts the Zendesk emulator in-process with months of synthetic tickets
 //! on the plans of a config (the embedded Celigo example unless `--config`
-//! names another), writes a config whose source points at it, and runs the
-//! real daemon against it over HTTP with its store in a scratch folder. Once
-//! the backfill is done it writes last month's report and prints where
-//! everything is; then it keeps running, with new tickets arriving every few
-//! seconds so imminent breaches come and go, until SIGINT/SIGTERM.
+//! names another) — or, with `--helpdesk freshdesk`, the Freshdesk emulator
+//! with a synthetic account on the embedded Freshdesk example
+//! ([`super::demo_freshdesk`]) — writes a config whose source points at
+//! it, and runs the real daemon against it over HTTP with its store in a
+//! scratch folder. Once the backfill is done it writes last month's report
+//! and prints where everything is; then it keeps running, with new tickets
+//! arriving every few seconds so imminent breaches come and go, until
+//! SIGINT/SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,6 +20,7 @@ use clap::Args;
 use tokio::sync::{oneshot, watch};
 use tracing::{debug, info, warn};
 
+use super::demo_freshdesk;
 use super::run::{init_logs, LogFormat};
 use super::Failure;
 use crate::clock::now_unix;
@@ -30,11 +34,23 @@ use crate::simulator::zendesk::{start, ServerOptions, SimState, DEMO_TOKEN};
 /// credits, US Pacific calendars with US federal holidays.
 const EMBEDDED_CONFIG: &str = include_str!("../../examples/celigo.yaml");
 
+/// The helpdesk the demo emulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Helpdesk {
+    Zendesk,
+    Freshdesk,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
+    /// The helpdesk to emulate: zendesk (on the embedded Celigo example or
+    /// --config), or freshdesk (a synthetic Freshdesk account with its
+    /// daily activities export, on the embedded Freshdesk example).
+    #[arg(long, value_enum, default_value_t = Helpdesk::Zendesk)]
+    helpdesk: Helpdesk,
     /// A config whose plans, severities and calendars shape the synthetic
     /// tickets [default: the embedded Celigo example]. Its `sources:` are
-    /// replaced by the emulator.
+    /// replaced by the emulator. Zendesk only.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Where the daemon serves /metrics and the JSON API.
@@ -64,7 +80,18 @@ pub(crate) struct DemoArgs {
 
 pub(crate) fn run(args: DemoArgs) -> Result<(), Failure> {
     init_logs(args.log_format);
+    if args.helpdesk == Helpdesk::Freshdesk && args.config.is_some() {
+        return Err(Failure::Usage(
+            "--config is for the Zendesk demo: the Freshdesk demo runs the embedded \
+             examples/freshdesk.yaml, whose plans match its synthetic companies' plan field"
+                .into(),
+        ));
+    }
     let (policy_text, policy_name) = match &args.config {
+        None if args.helpdesk == Helpdesk::Freshdesk => (
+            demo_freshdesk::EMBEDDED_CONFIG.to_string(),
+            "the embedded Freshdesk example (examples/freshdesk.yaml)".to_string(),
+        ),
         Some(path) => (
             std::fs::read_to_string(path).map_err(|e| {
                 Failure::Usage(format!("cannot read config {}: {e}", path.display()))
@@ -76,10 +103,12 @@ pub(crate) fn run(args: DemoArgs) -> Result<(), Failure> {
             "the embedded Celigo example (examples/celigo.yaml)".to_string(),
         ),
     };
-    let config_path = args
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("celigo.yaml"));
+    let config_path = args.config.clone().unwrap_or_else(|| {
+        PathBuf::from(match args.helpdesk {
+            Helpdesk::Zendesk => "celigo.yaml",
+            Helpdesk::Freshdesk => "freshdesk.yaml",
+        })
+    });
     let policy = crate::config_files::from_yaml(&policy_text, &config_path)
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let dir = match &args.dir {
@@ -152,41 +181,61 @@ async fn demo(
 ) -> Result<(), Failure> {
     let now = now_unix();
     let start_at = now - i64::from(args.days) * 86_400;
-    let options = realistic(
-        &policy.policy,
-        GeneratorOptions {
-            seed: args.seed,
-            organizations: 40,
-            days: args.days,
-            tickets_per_day: args.tickets_per_day,
-            start: start_at,
-            now: Some(now),
-            ..GeneratorOptions::default()
-        },
-    );
     info!(days = args.days, tickets_per_day = args.tickets_per_day, seed = args.seed, policy = %policy_name, "generating synthetic tickets");
-    let mut data = generate(&policy, &options);
     let severities = policy.policy.severities.clone();
-    seed_at_risk(
-        &mut data,
-        now,
-        severities.first().map_or("urgent", String::as_str),
-    );
-    let tickets = data.tickets.len();
-    let sim = SimState::new(&policy, data, ServerOptions::default());
-    let server = start(sim)
-        .await
-        .map_err(|e| Failure::Runtime(format!("cannot start the emulator: {e}")))?;
     let token_file = dir.join("token");
-    std::fs::write(&token_file, format!("{DEMO_TOKEN}\n"))
+    let source_start = crate::time::format_instant(start_at - 86_400);
+    let (emulator, tickets, helpdesk_name, source) = match args.helpdesk {
+        Helpdesk::Zendesk => {
+            let options = realistic(
+                &policy.policy,
+                GeneratorOptions {
+                    seed: args.seed,
+                    organizations: 40,
+                    days: args.days,
+                    tickets_per_day: args.tickets_per_day,
+                    start: start_at,
+                    now: Some(now),
+                    ..GeneratorOptions::default()
+                },
+            );
+            let mut data = generate(&policy, &options);
+            seed_at_risk(
+                &mut data,
+                now,
+                severities.first().map_or("urgent", String::as_str),
+            );
+            let tickets = data.tickets.len();
+            let sim = SimState::new(&policy, data, ServerOptions::default());
+            let server = start(sim)
+                .await
+                .map_err(|e| Failure::Runtime(format!("cannot start the emulator: {e}")))?;
+            let source = format!(
+                "  zendesk:\n    kind: zendesk\n    url: {}\n    auth: {{ email: demo@example.com, token: {{ file: {} }} }}\n    start_time: {source_start}\n    poll_interval: 5s\n",
+                server.base_url(),
+                token_file.display(),
+            );
+            (Emulator::Zendesk(server), tickets, "Zendesk", source)
+        }
+        Helpdesk::Freshdesk => {
+            let (server, tickets) =
+                demo_freshdesk::emulator(args.seed, args.days, args.tickets_per_day, now)
+                    .await
+                    .map_err(|e| Failure::Runtime(format!("cannot start the emulator: {e}")))?;
+            let source = demo_freshdesk::source_yaml(
+                &server,
+                &token_file.display().to_string(),
+                &source_start,
+            );
+            (Emulator::Freshdesk(server), tickets, "Freshdesk", source)
+        }
+    };
+    std::fs::write(&token_file, format!("{}\n", emulator.secret()))
         .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", token_file.display())))?;
     let config_file = dir.join("config.yaml");
     let text = format!(
-        "# Generated by `helpdesk-slo demo` from {policy_name}:\n# the policy, plus a source pointing at the in-process Zendesk emulator.\n{}\nsources:\n  zendesk:\n    kind: zendesk\n    url: {}\n    auth: {{ email: demo@example.com, token: {{ file: {} }} }}\n    start_time: {}\n    poll_interval: 5s\n",
+        "# Generated by `helpdesk-slo demo` from {policy_name}:\n# the policy, plus a source pointing at the in-process {helpdesk_name} emulator.\n{}\nsources:\n{source}",
         without_sources(&policy_text),
-        server.base_url(),
-        token_file.display(),
-        crate::time::format_instant(start_at - 86_400),
     );
     std::fs::write(&config_file, text)
         .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", config_file.display())))?;
@@ -216,7 +265,7 @@ async fn demo(
         };
     };
     let base = bound.map_or_else(String::new, |a| format!("http://{a}"));
-    info!(tickets, emulator = %server.base_url(), "backfilling from the emulator");
+    info!(tickets, emulator = %emulator.base_url(), "backfilling from the emulator");
 
     // Wait for the first complete poll of every stream.
     loop {
@@ -245,7 +294,7 @@ async fn demo(
     let stop_signal = stop_signals();
     println!();
     println!(
-        "helpdesk-slo demo is running ({tickets} synthetic tickets over {} days, {policy_name})",
+        "helpdesk-slo demo is running ({tickets} synthetic {helpdesk_name} tickets over {} days, {policy_name})",
         args.days
     );
     println!("  metrics:        {base}/metrics");
@@ -258,19 +307,23 @@ async fn demo(
     }
     println!("  config:         {}", config_file.display());
     println!("  store:          {}", store.display());
-    println!(
-        "  emulator:       {} (token {DEMO_TOKEN})",
-        server.base_url()
-    );
+    println!("  emulator:       {}", emulator.banner());
     println!("Stop with Ctrl-C.");
 
     if !args.exit_after_report {
-        let arrivals = tokio::spawn(new_arrivals(
-            server.state().clone(),
-            args.seed,
-            severities.clone(),
-            stop_rx.clone(),
-        ));
+        let arrivals = match &emulator {
+            Emulator::Zendesk(server) => tokio::spawn(new_arrivals(
+                server.state().clone(),
+                args.seed,
+                severities.clone(),
+                stop_rx.clone(),
+            )),
+            Emulator::Freshdesk(server) => tokio::spawn(demo_freshdesk::new_arrivals(
+                server.state().clone(),
+                args.seed,
+                stop_rx.clone(),
+            )),
+        };
         stop_signal.await;
         info!("shutting down");
         let _ = stop_tx.send(true);
@@ -281,9 +334,47 @@ async fn demo(
     let result = daemon
         .await
         .map_err(|e| Failure::Runtime(format!("the daemon task failed: {e}")))?;
-    server.shutdown().await;
+    emulator.shutdown().await;
     result?;
     report.map(|_| ()).map_err(Failure::Runtime)
+}
+
+/// The emulator the demo's daemon polls.
+enum Emulator {
+    Zendesk(crate::simulator::zendesk::Server),
+    Freshdesk(crate::simulator::freshdesk::Server),
+}
+
+impl Emulator {
+    fn base_url(&self) -> String {
+        match self {
+            Emulator::Zendesk(s) => s.base_url(),
+            Emulator::Freshdesk(s) => s.base_url(),
+        }
+    }
+
+    /// The API token (Zendesk) or key (Freshdesk) the emulator accepts.
+    fn secret(&self) -> &'static str {
+        match self {
+            Emulator::Zendesk(_) => DEMO_TOKEN,
+            Emulator::Freshdesk(_) => crate::simulator::freshdesk::DEMO_API_KEY,
+        }
+    }
+
+    /// What the banner says of it.
+    fn banner(&self) -> String {
+        match self {
+            Emulator::Zendesk(s) => format!("{} (token {DEMO_TOKEN})", s.base_url()),
+            Emulator::Freshdesk(s) => demo_freshdesk::banner(s),
+        }
+    }
+
+    async fn shutdown(self) {
+        match self {
+            Emulator::Zendesk(s) => s.shutdown().await,
+            Emulator::Freshdesk(s) => s.shutdown().await,
+        }
+    }
 }
 
 /// SIGINT or SIGTERM, listened for from the moment this is called (the

@@ -1,6 +1,8 @@
 //! `helpdesk-slo explain`: every SLA clock of a ticket, for a person (text in
 //! the plan calendar's local time) or a tool (stable JSON, one line per
-//! ticket).
+//! ticket). A ticket whose status history its source approximated (a field
+//! `<source>_history: approximated`, such as Freshdesk's
+//! `freshdesk_history`) is said to be so, in both forms.
 
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
@@ -41,7 +43,21 @@ struct TicketView<'a> {
     ticket: &'a str,
     /// The content hash of the config the clocks were computed with.
     config: &'a str,
+    /// `approximated` when the ticket's status history is; absent when it
+    /// is the helpdesk's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<&'static str>,
     clocks: Vec<ClockView<'a>>,
+}
+
+/// The field that says the ticket's status history was approximated by its
+/// source (`freshdesk_history: approximated`), if one does.
+fn approximated_history(ticket: &Ticket) -> Option<&str> {
+    ticket
+        .fields
+        .iter()
+        .find(|(k, v)| k.ends_with("_history") && v.as_str() == Some("approximated"))
+        .map(|(k, _)| k.as_str())
 }
 
 pub(crate) fn run(args: ExplainArgs) -> Result<(), Failure> {
@@ -80,6 +96,7 @@ pub(crate) fn run(args: ExplainArgs) -> Result<(), Failure> {
                 let view = TicketView {
                     ticket: &ticket.id,
                     config: &cfg.hash,
+                    history: approximated_history(&ticket).map(|_| "approximated"),
                     clocks: clocks.iter().map(|c| c.view(&cfg.policy)).collect(),
                 };
                 serde_json::to_writer(&mut out, &view)
@@ -117,6 +134,12 @@ fn write_text(
         tz.name(),
         format_local(now, tz)
     )?;
+    if let Some(field) = approximated_history(ticket) {
+        writeln!(
+            out,
+            "  status history approximated ({field}: approximated): the helpdesk kept none for this ticket, so these clocks come from its last-value stats and can differ from what happened"
+        )?;
+    }
     if clocks.is_empty() {
         writeln!(
             out,

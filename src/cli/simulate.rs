@@ -120,6 +120,7 @@ fn freshdesk(args: &SimulateArgs, api_key: String, source: &str, now: i64) -> Re
         start: now - span,
         span,
         now: now - 60,
+        late_reply_rate: None,
     });
     let tickets = account.tickets.len();
     let state = FdState::new(

@@ -20,7 +20,7 @@ use super::store_access::{blocking, open_readers, SharedStore};
 use super::stream::{Fetched, SourceShared, StreamReader};
 use super::{DaemonError, SourceSummary};
 use crate::clock::now_unix;
-use crate::sources::{Page, Source};
+use crate::sources::{Page, Source, APPROXIMATED_HISTORY};
 use crate::state::DaemonState;
 use crate::store::Applied;
 
@@ -533,11 +533,16 @@ impl PollLoop {
     async fn record_poll(&self, cycle: Instant) -> Result<(), DaemonError> {
         let at = now_unix();
         let src = self.name().to_string();
-        blocking(&self.store, move |s| Ok(s.record_poll(&src, at)?)).await?;
+        let approximated = blocking(&self.store, move |s| {
+            s.record_poll(&src, at)?;
+            Ok(s.count_notes(&src, APPROXIMATED_HISTORY)?)
+        })
+        .await?;
         let took = cycle.elapsed().as_secs_f64();
         with_health(self.state(), self.name(), |h| {
             h.last_success = at;
             h.poll_duration_seconds = took;
+            h.approximated_tickets = approximated;
         });
         self.state().dirty.notify_one();
         Ok(())

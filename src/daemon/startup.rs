@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, info_span, Instrument};
 
-use super::health::update_stored_counts;
+use super::health::{update_stored_counts, with_health};
 use super::poll::{supervise, PollSettings, RESTART_FIRST};
 use super::recompute::Recompute;
 use super::reload::{read_config, serve_reloads};
@@ -20,6 +20,7 @@ use crate::engine::clocks_from_views;
 use crate::exposition::Live;
 use crate::policy::spec::SourceSpec;
 use crate::policy::Config;
+use crate::sources::APPROXIMATED_HISTORY;
 use crate::state::{DaemonState, ReloadRequest};
 use crate::store::decode_clocks;
 
@@ -69,6 +70,20 @@ pub(super) async fn run_with(
         *live = loaded;
     }
     update_stored_counts(&state);
+    let names: Vec<String> = config.sources.keys().cloned().collect();
+    let approximated = blocking(&store, move |s| {
+        names
+            .into_iter()
+            .map(|n| {
+                let count = s.count_notes(&n, APPROXIMATED_HISTORY)?;
+                Ok((n, count))
+            })
+            .collect::<Result<Vec<_>, DaemonError>>()
+    })
+    .await?;
+    for (name, count) in approximated {
+        with_health(&state, &name, |h| h.approximated_tickets = count);
+    }
     state.refresh(now_unix());
     state.set_ready();
     if let Some(tx) = started {

@@ -23,6 +23,9 @@ pub struct SourceHealth {
     /// Tickets (evaluated since the start) whose events disagree with the
     /// helpdesk's ticket record.
     pub inconsistent_tickets: u64,
+    /// Tickets in the store whose status history the adapter approximated
+    /// (the helpdesk kept none for them), as of the last complete poll.
+    pub approximated_tickets: u64,
     /// Why the source's poll loop stopped, while it waits to be started
     /// again (`up` is false and `/-/ready` answers 503 meanwhile).
     pub stopped: Option<String>,

@@ -226,6 +226,10 @@ pub const SOURCE_INCONSISTENT_TICKETS: Metric = Metric::gauge(
     "helpdesk_slo_source_inconsistent_tickets",
     "Tickets (evaluated since the daemon started) whose events disagree with the helpdesk's ticket record on status, priority, group or organization.",
 );
+pub const SOURCE_APPROXIMATED_TICKETS: Metric = Metric::gauge(
+    "helpdesk_slo_source_approximated_tickets",
+    "Tickets whose status history the helpdesk did not keep and the adapter approximated (Freshdesk's last-value stats), as of the last complete poll; their clocks can differ from what happened.",
+);
 pub const SOURCE_RECORDS_INGESTED_TOTAL: Metric = Metric::counter(
     "helpdesk_slo_source_records_ingested_total",
     "Records committed to the store.",
@@ -284,6 +288,7 @@ pub const ALL: &[Metric] = &[
     SOURCE_UNMAPPED_VALUES_TOTAL,
     SOURCE_SAME_SECOND_PAGES_TOTAL,
     SOURCE_INCONSISTENT_TICKETS,
+    SOURCE_APPROXIMATED_TICKETS,
     SOURCE_RECORDS_INGESTED_TOTAL,
     SOURCE_TICKETS_CHANGED_TOTAL,
     STORED_TICKETS,

@@ -387,6 +387,13 @@ impl Collector for Snapshot {
                 .iter()
                 .map(|(k, s)| (src(k), s.inconsistent_tickets as f64)),
         )?;
+        gauge(
+            &mut enc,
+            &names::SOURCE_APPROXIMATED_TICKETS,
+            h.sources
+                .iter()
+                .map(|(k, s)| (src(k), s.approximated_tickets as f64)),
+        )?;
         counter(
             &mut enc,
             &names::SOURCE_RECORDS_INGESTED_TOTAL,

@@ -139,13 +139,20 @@ pub struct UserRecord {
     pub agent: bool,
 }
 
+/// The [`NoteRecord::kind`] of a ticket (named by its id) whose status
+/// history the helpdesk did not keep and the adapter approximated (from
+/// Freshdesk's last-value `stats`): counted in
+/// `helpdesk_slo_source_approximated_tickets`, listed in the report.
+pub const APPROXIMATED_HISTORY: &str = "approximated_history";
+
 /// Something an adapter read past or could not map, kept for the report's
 /// data quality: which kinds and values, and over which span of time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoteRecord {
     /// `ignored_event` (a kind of record that changes nothing an SLA reads,
-    /// named by the helpdesk's kind), or `unmapped_<field>` (a value the
-    /// adapter skipped, such as `unmapped_custom_status_id`).
+    /// named by the helpdesk's kind), `unmapped_<field>` (a value the
+    /// adapter skipped, such as `unmapped_custom_status_id`), or
+    /// [`APPROXIMATED_HISTORY`] (a ticket, by id).
     pub kind: String,
     /// The kind of record or the value.
     pub name: String,

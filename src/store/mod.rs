@@ -370,6 +370,16 @@ pub trait Store: Send {
     /// helpdesk records of `[from, to)` (by kind, then name).
     fn notes(&self, source: &str, from: i64, to: i64) -> Result<Vec<NoteRecord>, StoreError>;
 
+    /// How many notes of `kind` `source` has, whenever seen (such as the
+    /// tickets whose history is approximated). The default reads them all.
+    fn count_notes(&self, source: &str, kind: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .notes(source, i64::MIN, i64::MAX)?
+            .iter()
+            .filter(|n| n.kind == kind)
+            .count() as u64)
+    }
+
     /// When `source` completed polls in `[from, to)`, ascending: gaps between
     /// them are gaps in the data's freshness.
     fn polls(&self, source: &str, from: i64, to: i64) -> Result<Vec<i64>, StoreError>;

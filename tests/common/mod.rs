@@ -1,8 +1,10 @@
 //! Helpers shared by the end-to-end tests that run real programs.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Child;
+
+pub mod prometheus;
 
 /// Kills the child process when the test ends, however it ends.
 pub struct Guard(pub Child);
@@ -45,4 +47,80 @@ pub fn which(name: &str) -> PathBuf {
         .unwrap_or_else(|| {
             panic!("{name} not found on PATH: scripts/test.sh installs it (Debian package `prometheus`)")
         })
+}
+
+/// The body of `GET http://ADDR/PATH` (HTTP/1.0, std only), or panics with
+/// what went wrong.
+pub fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr)
+        .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("request written");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("a response read");
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP response from {addr}{path}: {response}"));
+    assert!(head.contains(" 200 "), "GET {path}: {head}");
+    body.to_string()
+}
+
+/// The value of the one sample of `exposition` named `name` whose labels
+/// include every one of `labels` (`key="value"`), or `None`.
+pub fn sample(exposition: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    exposition
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .find(|l| labels.iter().all(|want| l.contains(want)))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// `examples/freshdesk.yaml` written to `DIR/config.yaml`, polling `url`
+/// from `start` every second (600,000 requests a minute), its API key in
+/// `DIR/api_key`.
+pub fn freshdesk_config(dir: &Path, url: &str, start: i64) -> PathBuf {
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/freshdesk.yaml"),
+    )
+    .unwrap();
+    let key_file = dir.join("api_key");
+    std::fs::write(
+        &key_file,
+        format!("{}\n", helpdesk_slo::simulator::freshdesk::DEMO_API_KEY),
+    )
+    .unwrap();
+    let replace = |text: String, from: &str, to: &str| {
+        assert!(
+            text.contains(from),
+            "examples/freshdesk.yaml no longer has {from:?}"
+        );
+        text.replace(from, to)
+    };
+    let text = replace(example, "domain: acme ", &format!("url: {url} "));
+    let text = replace(
+        text,
+        "api_key: { env: FRESHDESK_API_KEY }",
+        &format!("api_key: {{ file: {} }}", key_file.display()),
+    );
+    let text = replace(
+        text,
+        "start_time: 2026-11-01T00:00:00Z",
+        &format!("start_time: {}", helpdesk_slo::time::format_instant(start)),
+    );
+    let text = replace(text, "poll_interval: 1m", "poll_interval: 1s");
+    let text = replace(
+        text,
+        "requests_per_minute: 50",
+        "requests_per_minute: 600000",
+    );
+    let path = dir.join("config.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
 }

@@ -224,11 +224,15 @@ pub(super) fn quality(out: &mut String, config: &Config, data: &Dataset, fig: &F
     }
     // Written only when a helpdesk reported any (Freshdesk: tickets with no
     // exported history, days whose history export had expired).
-    let approximated = named("approximated_history");
+    let approximated = named(crate::sources::APPROXIMATED_HISTORY);
     if !approximated.is_empty() {
         let _ = writeln!(
             out,
-            "- Tickets whose status history is approximated from the helpdesk's last-value stats (it kept no history for them; their clocks can differ from what happened): {}.",
+            "- {} whose status history is approximated from the helpdesk's last-value stats (it kept no history for them; their clocks can differ from what happened): {}.",
+            match approximated.len() {
+                1 => "1 ticket".to_string(),
+                n => format!("{n} tickets"),
+            },
             capped(approximated)
         );
     }

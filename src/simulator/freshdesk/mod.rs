@@ -21,7 +21,8 @@
 //! * `GET /api/v2/export/ticket_activities?created_at=YYYY-MM-DD`:
 //!   `{"export": {"url": …}}` pointing at the **files address** (a second
 //!   listener), for a day that has ended; `404` for today, the future, or a
-//!   day older than the retention. The file is
+//!   day older than the retention (30 days, as Freshdesk keeps them, unless
+//!   [`ServerOptions::export_retention_days`] says otherwise). The file is
 //!   `{"metadata": {...}, "activities_data": [...]}` with `performed_at`
 //!   written day first; the files address refuses requests that carry an
 //!   `Authorization` header (`400`, as a presigned storage URL does).
@@ -107,6 +108,10 @@ pub struct ServerOptions {
     /// "Now" (Unix seconds) for the 30-day default and the export's days;
     /// `None`: the wall clock.
     pub now: Option<i64>,
+    /// How many days back the export serves files: Freshdesk's
+    /// [`EXPORT_RETENTION_DAYS`] by default; the demo keeps its whole
+    /// synthetic history.
+    pub export_retention_days: i64,
 }
 
 impl Default for ServerOptions {
@@ -117,6 +122,7 @@ impl Default for ServerOptions {
             faults: Faults::default(),
             alternate_link_spelling: true,
             now: None,
+            export_retention_days: EXPORT_RETENTION_DAYS,
         }
     }
 }

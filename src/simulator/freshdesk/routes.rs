@@ -10,7 +10,7 @@ use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, LINK, RETRY_
 use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 
-use super::{FdState, DEFAULT_PER_PAGE, EXPORT_RETENTION_DAYS, MAX_PAGES, MAX_PER_PAGE};
+use super::{FdState, DEFAULT_PER_PAGE, MAX_PAGES, MAX_PER_PAGE};
 use crate::simulator::{base64_decode, Rng};
 use crate::time::{format_instant, parse_instant};
 
@@ -427,8 +427,14 @@ fn answer(
                 .and_hms_opt(0, 0, 0)
                 .map_or(0, |d| d.and_utc().timestamp());
             let now = state.now();
-            if start + 86_400 > now || start < now - EXPORT_RETENTION_DAYS * 86_400 {
-                return not_found();
+            if start + 86_400 > now || start < now - state.0.options.export_retention_days * 86_400
+            {
+                // No file for that day: the message the export answers
+                // with then (snaptravel/tap-freshdesk reads it).
+                return json_resp(
+                    StatusCode::NOT_FOUND,
+                    &json!({"code": "not_found", "message": "file_not_found"}),
+                );
             }
             let files = state
                 .0

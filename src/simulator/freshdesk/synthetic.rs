@@ -24,6 +24,28 @@ pub struct Options {
     pub span: i64,
     /// Nothing after this instant is in the account.
     pub now: i64,
+    /// Agents who answer like a desk that mostly meets its targets: first
+    /// replies within 5 to 40 minutes, resolution within hours, except
+    /// this share of tickets, answered in 1 to 6 hours. `None`: every
+    /// ticket waits 10 minutes to 6 hours for its first reply (a desk
+    /// under strain, which tests of the adapter prefer).
+    pub late_reply_rate: Option<f64>,
+}
+
+/// How many companies a synthetic account has.
+pub const COMPANIES: u64 = 20;
+/// The first company's id; companies are numbered from it.
+pub const FIRST_COMPANY: u64 = 7000;
+
+/// The plan a synthetic company carries in its custom field `plan`:
+/// every third one `premier`, the others `standard` (the plans of
+/// `examples/freshdesk.yaml`).
+pub fn company_plan(company: u64) -> &'static str {
+    if (company - FIRST_COMPANY) % 3 == 0 {
+        "premier"
+    } else {
+        "standard"
+    }
 }
 
 /// The status field with the default statuses and six custom ones (not
@@ -82,10 +104,10 @@ pub fn account(o: &Options) -> Account {
             "phone": null, "time_zone": "Eastern Time (US & Canada)", "created_at": "2026-01-05T08:00:00Z",
             "updated_at": "2026-01-05T08:00:00Z"}}));
     }
-    for i in 0..20u64 {
-        a.companies.push(json!({"id": 7000 + i, "name": format!("Customer {i}"), "description": null, "note": null,
+    for i in 0..COMPANIES {
+        a.companies.push(json!({"id": FIRST_COMPANY + i, "name": format!("Customer {i}"), "description": null, "note": null,
             "domains": [], "created_at": "2026-01-10T00:00:00Z", "updated_at": "2026-01-10T00:00:00Z",
-            "custom_fields": {"plan": if i % 3 == 0 { "premier" } else { "standard" }}, "health_score": null,
+            "custom_fields": {"plan": company_plan(FIRST_COMPANY + i)}, "health_score": null,
             "account_tier": null, "renewal_date": null, "industry": null}));
     }
     let step = (o.span / o.tickets.max(1) as i64).max(1);
@@ -99,20 +121,16 @@ pub fn account(o: &Options) -> Account {
         }
         let priority = 1 + r.index(4) as u64;
         let group = if r.chance(0.5) { 5001 } else { 5002 };
-        let company = 7000 + r.index(20) as u64;
+        let company = FIRST_COMPANY + r.index(COMPANIES as usize) as u64;
         let requester = 300_000 + id;
         let agent = 9000 + r.index(10) as u64;
         let outbound = r.chance(0.02);
-        let day = |t: i64| format_instant(t)[..10].to_string();
-        let performed = |t: i64| {
-            let s = format_instant(t);
-            format!(
-                "{}-{}-{} {} +0000",
-                &s[8..10],
-                &s[5..7],
-                &s[..4],
-                &s[11..19]
-            )
+        // Late: this ticket waits as an unprompted desk's would.
+        let late = o.late_reply_rate.map(|rate| r.chance(rate));
+        let (first_wait, reply_wait, resolve_wait) = match late {
+            Some(false) => ((300, 2400), (300, 2400), (600, 3 * 3600)),
+            Some(true) => ((3600, 6 * 3600), (3600, 6 * 3600), (600, 8 * 3600)),
+            None => ((600, 6 * 3600), (600, 4 * 3600), (600, 8 * 3600)),
         };
         let mut activities: Vec<(i64, Value)> = Vec::new();
         let mut convs = Vec::new();
@@ -152,7 +170,7 @@ pub fn account(o: &Options) -> Account {
                 json!({"new_ticket": true, "status": "Open", "priority": priority,
                 "source": source, "group_id": group, "company_id": company}),
             );
-            let mut t = created + r.range(600, 6 * 3600);
+            let mut t = created + r.range(first_wait.0, first_wait.1);
             let waits = r.chance(0.4);
             let mut events: Vec<(i64, u8)> = vec![(t, 0)]; // 0 reply, 1 note, 2 customer, 3 resolve, 4 close
             if r.chance(0.3) {
@@ -161,10 +179,10 @@ pub fn account(o: &Options) -> Account {
             if waits {
                 t += r.range(3600, 86_400);
                 events.push((t, 2));
-                t += r.range(600, 4 * 3600);
+                t += r.range(reply_wait.0, reply_wait.1);
                 events.push((t, 0));
             }
-            t += r.range(600, 8 * 3600);
+            t += r.range(resolve_wait.0, resolve_wait.1);
             events.push((t, 3));
             events.push((t + 2 * 86_400, 4));
             events.sort_by_key(|e| e.0);
@@ -191,7 +209,7 @@ pub fn account(o: &Options) -> Account {
                             at,
                             agent,
                             "user",
-                            json!({"note": {"id": conv_id, "type": "private"}}),
+                            json!({"note": {"id": conv_id, "type": 2}}),
                         );
                     }
                     2 => {
@@ -204,7 +222,7 @@ pub fn account(o: &Options) -> Account {
                             at,
                             0,
                             "system",
-                            json!({"automation": {"type": "observer", "name": "Reopen on reply"}, "status": "Open"}),
+                            json!({"automation": {"type": 3, "rule": "Reopen on reply"}, "status": "Open"}),
                         );
                     }
                     3 => {
@@ -222,7 +240,7 @@ pub fn account(o: &Options) -> Account {
                             at,
                             0,
                             "system",
-                            json!({"automation": {"type": "supervisor", "name": "Close resolved"}, "status": "Closed"}),
+                            json!({"automation": {"type": 2, "rule": "Close resolved"}, "status": "Closed"}),
                         );
                     }
                 }
@@ -280,20 +298,115 @@ pub fn account(o: &Options) -> Account {
         }
     }
     for list in a.activities.values_mut() {
-        list.sort_by(|x, y| {
-            let key = |v: &Value| {
-                let p = v["performed_at"].as_str().unwrap_or("");
-                // dd-mm-yyyy HH:MM:SS → sortable
-                format!(
-                    "{}{}{}{}",
-                    p.get(6..10).unwrap_or(""),
-                    p.get(3..5).unwrap_or(""),
-                    p.get(..2).unwrap_or(""),
-                    p.get(11..19).unwrap_or("")
-                )
-            };
-            key(x).cmp(&key(y))
-        });
+        sort_by_performed_at(list);
     }
     a
+}
+
+/// `YYYY-MM-DD`, the export's day of an instant (UTC).
+fn day(t: i64) -> String {
+    format_instant(t)[..10].to_string()
+}
+
+/// An instant as the export writes `performed_at`: day first,
+/// `dd-mm-yyyy HH:MM:SS +0000`.
+fn performed(t: i64) -> String {
+    let s = format_instant(t);
+    format!(
+        "{}-{}-{} {} +0000",
+        &s[8..10],
+        &s[5..7],
+        &s[..4],
+        &s[11..19]
+    )
+}
+
+/// Sorts one day's records by `performed_at` (written day first).
+fn sort_by_performed_at(list: &mut [Value]) {
+    list.sort_by_cached_key(|v| {
+        let p = v["performed_at"].as_str().unwrap_or("");
+        // dd-mm-yyyy HH:MM:SS → sortable
+        format!(
+            "{}{}{}{}",
+            p.get(6..10).unwrap_or(""),
+            p.get(3..5).unwrap_or(""),
+            p.get(..2).unwrap_or(""),
+            p.get(11..19).unwrap_or("")
+        )
+    });
+}
+
+/// A customer's new ticket at `at`, unanswered: Open, listed with its
+/// `stats`, and its creation in that day's activities export. Returns its
+/// id (one more than the account's highest).
+pub fn open_ticket(a: &mut Account, at: i64, company: u64, priority: u64, subject: &str) -> u64 {
+    let id = a
+        .tickets
+        .iter()
+        .filter_map(|t| t["id"].as_u64())
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let requester = 300_000 + id;
+    let created = format_instant(at);
+    let mut ticket = json!({
+        "cc_emails": [], "fwd_emails": [], "reply_cc_emails": [], "ticket_cc_emails": [],
+        "ticket_bcc_emails": [], "fr_escalated": false, "spam": false, "email_config_id": null,
+        "group_id": 5001, "priority": priority, "requester_id": requester, "responder_id": null,
+        "source": 2, "company_id": company, "status": 2, "subject": subject,
+        "association_type": null, "support_email": null, "to_emails": null, "product_id": null,
+        "id": id, "type": "Incident",
+    });
+    let rest = json!({
+        "due_by": format_instant(at + 86_400), "fr_due_by": format_instant(at + 3600),
+        "is_escalated": false, "custom_fields": {"cf_product": null}, "created_at": created,
+        "updated_at": created, "associated_tickets_count": null, "tags": [],
+        "description": "<div>…</div>", "description_text": "…", "structured_description": null,
+        "nr_due_by": null, "nr_escalated": false,
+        "stats": {"agent_responded_at": null, "requester_responded_at": null,
+            "first_responded_at": null, "status_updated_at": created, "reopened_at": null,
+            "resolved_at": null, "closed_at": null, "pending_since": null}
+    });
+    if let (Some(t), Value::Object(rest)) = (ticket.as_object_mut(), rest) {
+        t.extend(rest);
+    }
+    a.tickets.push(ticket);
+    let list = a.activities.entry(day(at)).or_default();
+    list.push(json!({"performed_at": performed(at), "ticket_id": id,
+        "performer_type": "contact", "performer_id": requester,
+        "activity": {"new_ticket": true, "status": "Open", "priority": priority,
+            "source": 2, "group_id": 5001, "company_id": company}}));
+    sort_by_performed_at(list);
+    id
+}
+
+/// A public reply by `agent` on ticket `id` at `at`: a conversation
+/// (`incoming: false`, `private: false`, `source` 0), and the ticket's
+/// `updated_at` and `stats` (`first_responded_at` the first time,
+/// `agent_responded_at`) as Freshdesk updates them. `None` when the
+/// account has no such ticket.
+pub fn agent_reply(a: &mut Account, id: u64, at: i64, agent: u64) -> Option<()> {
+    let ticket = a.tickets.iter_mut().find(|t| t["id"] == id)?;
+    let when = Value::String(format_instant(at));
+    if ticket["updated_at"].as_str() < when.as_str() {
+        ticket["updated_at"] = when.clone();
+    }
+    let stats = &mut ticket["stats"];
+    if stats["first_responded_at"].is_null() {
+        stats["first_responded_at"] = when.clone();
+    }
+    stats["agent_responded_at"] = when;
+    let next_id = a
+        .conversations
+        .values()
+        .flatten()
+        .filter_map(|c| c["id"].as_u64())
+        .max()
+        .unwrap_or(1_000_000)
+        + 1;
+    a.conversations
+        .entry(id)
+        .or_default()
+        .push(conversation(next_id, id, agent, at, false, false));
+    Some(())
 }

@@ -282,6 +282,7 @@ fn the_synthetic_account_has_custom_statuses_and_day_first_activities() {
         start: now - 20 * 86_400,
         span: 19 * 86_400,
         now,
+        late_reply_rate: None,
     });
     assert_eq!(a.tickets.len(), 200);
     let choices = a.ticket_fields[0]["choices"].as_object().unwrap();
@@ -302,4 +303,91 @@ fn the_synthetic_account_has_custom_statuses_and_day_first_activities() {
         .tickets
         .iter()
         .all(|t| t["updated_at"].as_str().unwrap() <= "2026-11-30T00:00:00Z"));
+}
+
+#[test]
+fn a_prompt_desk_answers_within_forty_minutes_but_for_its_late_share() {
+    let now = crate::time::parse_instant("2026-11-30T00:00:00Z").unwrap();
+    let first_waits = |late: Option<f64>| -> Vec<i64> {
+        let a = synthetic::account(&synthetic::Options {
+            seed: 4,
+            tickets: 300,
+            start: now - 20 * 86_400,
+            span: 19 * 86_400,
+            now,
+            late_reply_rate: late,
+        });
+        let at = |v: &serde_json::Value| crate::time::parse_instant(v.as_str()?).ok();
+        a.tickets
+            .iter()
+            .filter_map(|t| Some(at(&t["stats"]["first_responded_at"])? - at(&t["created_at"])?))
+            .collect()
+    };
+    let prompt = first_waits(Some(0.0));
+    assert!(prompt.len() > 250, "{}", prompt.len());
+    assert!(prompt.iter().all(|&w| (300..=2400).contains(&w)));
+    let some_late = first_waits(Some(0.2));
+    let late = some_late.iter().filter(|&&w| w >= 3600).count();
+    assert!(
+        (30..=90).contains(&late),
+        "{late} of {} late",
+        some_late.len()
+    );
+    let strained = first_waits(None);
+    assert!(strained.iter().filter(|&&w| w > 2400).count() > 150);
+}
+
+#[test]
+fn a_new_ticket_is_open_listed_and_in_its_days_export() {
+    let now = crate::time::parse_instant("2026-11-30T00:00:00Z").unwrap();
+    let mut a = synthetic::account(&synthetic::Options {
+        seed: 3,
+        tickets: 20,
+        start: now - 5 * 86_400,
+        span: 4 * 86_400,
+        now,
+        late_reply_rate: None,
+    });
+    let at = crate::time::parse_instant("2026-11-29T10:15:00Z").unwrap();
+    let id = synthetic::open_ticket(&mut a, at, synthetic::FIRST_COMPANY, 4, "Down");
+    assert_eq!(id, 21);
+    let t = a.tickets.iter().find(|t| t["id"] == 21).unwrap();
+    assert_eq!(t["status"], 2);
+    assert_eq!(t["priority"], 4);
+    assert_eq!(t["company_id"], synthetic::FIRST_COMPANY);
+    assert_eq!(t["created_at"], "2026-11-29T10:15:00Z");
+    assert!(t["stats"]["first_responded_at"].is_null());
+    let day = &a.activities["2026-11-29"];
+    let record = day.iter().find(|r| r["ticket_id"] == 21).unwrap();
+    assert_eq!(record["performed_at"], "29-11-2026 10:15:00 +0000");
+    assert_eq!(record["activity"]["new_ticket"], true);
+    assert_eq!(record["activity"]["status"], "Open");
+    // The day's records stay in performed_at order.
+    let order: Vec<&str> = day
+        .iter()
+        .map(|r| r["performed_at"].as_str().unwrap())
+        .collect();
+    let mut sorted = order.clone();
+    sorted.sort_by_key(|p| (p[11..19].to_string(), p.to_string()));
+    assert_eq!(order, sorted);
+    // An agent's reply: a public conversation, and the stats and
+    // updated_at that Freshdesk moves with it.
+    let reply_at = at + 1800;
+    synthetic::agent_reply(&mut a, 21, reply_at, 9000).unwrap();
+    let t = a.tickets.iter().find(|t| t["id"] == 21).unwrap();
+    assert_eq!(t["updated_at"], "2026-11-29T10:45:00Z");
+    assert_eq!(t["stats"]["first_responded_at"], "2026-11-29T10:45:00Z");
+    assert_eq!(t["stats"]["agent_responded_at"], "2026-11-29T10:45:00Z");
+    let c = &a.conversations[&21][0];
+    assert_eq!(
+        (c["incoming"].as_bool(), c["private"].as_bool()),
+        (Some(false), Some(false))
+    );
+    assert_eq!(c["user_id"], 9000);
+    assert!(synthetic::agent_reply(&mut a, 999, reply_at, 9000).is_none());
+    assert_eq!(synthetic::company_plan(synthetic::FIRST_COMPANY), "premier");
+    assert_eq!(
+        synthetic::company_plan(synthetic::FIRST_COMPANY + 1),
+        "standard"
+    );
 }

@@ -248,7 +248,7 @@ impl FdTicket {
         }
         if approximated {
             records.push(Record::Note(NoteRecord {
-                kind: "approximated_history".into(),
+                kind: crate::sources::APPROXIMATED_HISTORY.into(),
                 name: id.clone(),
                 first_at: created_at,
                 last_at: updated_at,

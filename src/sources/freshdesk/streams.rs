@@ -356,7 +356,7 @@ impl Freshdesk {
             let Some((body, _)) = answer else {
                 // No file for that day (past the retention): reported, and
                 // the day is passed.
-                tracing::warn!(stream, day = %here, "no ticket activities export for this day; its tickets' history is incomplete");
+                tracing::warn!(stream, day = %here, "no ticket activities export for this day; its tickets' history is incomplete (an account without the export, which Freshdesk retired in October 2023, should set the source's history: stats)");
                 let note = Record::Note(NoteRecord {
                     kind: "missing_activities_export".into(),
                     name: here.clone(),

@@ -522,6 +522,10 @@ impl Store for SqliteStore {
         read::polls(self, source, from, to)
     }
 
+    fn count_notes(&self, source: &str, kind: &str) -> Result<u64, StoreError> {
+        read::count_notes(self, source, kind)
+    }
+
     fn for_each_ticket_active_in(
         &self,
         source: &str,

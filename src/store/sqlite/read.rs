@@ -671,6 +671,22 @@ pub(super) fn notes(
         .map_err(|e| sql_error(&store.path, what(), e))
 }
 
+/// [`Store::count_notes`](super::Store::count_notes) on a SQLite store: a
+/// count over the notes' primary key (source, kind, name).
+pub(super) fn count_notes(
+    store: &SqliteStore,
+    source: &str,
+    kind: &str,
+) -> Result<u64, StoreError> {
+    let what = || format!("counting the {kind} notes of {source}");
+    let n: i64 = store
+        .conn
+        .prepare_cached("SELECT COUNT(*) FROM source_notes WHERE source = ?1 AND kind = ?2")
+        .and_then(|mut stmt| stmt.query_row(params![source, kind], |row| row.get(0)))
+        .map_err(|e| sql_error(&store.path, what(), e))?;
+    Ok(n.max(0) as u64)
+}
+
 /// [`Store::polls`](super::Store::polls) on a SQLite store.
 pub(super) fn polls(
     store: &SqliteStore,
