@@ -32,7 +32,7 @@ use crate::engine::aggregate::Tally;
 use crate::engine::{evaluate, Change, Clock, Ticket};
 use crate::policy::model::{PlanId, SeverityId};
 use crate::policy::{Config, Policy};
-use crate::store::{ActiveTicket, SettledTicket, Store};
+use crate::store::{ActiveTicket, SettledTicket, Store, WindowTicket};
 
 /// Months of attainment trend a report shows, ending with its month.
 pub const TREND_MONTHS: u32 = 6;
@@ -566,41 +566,44 @@ fn read_and_sort(
             let mut sorter_gone = false;
             for (source, c) in changes.iter().enumerate() {
                 let mut active = Outbox::new(&send, Batch::Active, source);
-                let active_from = settled_before.unwrap_or(lo);
-                store.for_each_ticket_active_in(&c.source, active_from, hi, &mut |t| {
-                    let of_window = t.ticket.created_at <= cutoff && t.ticket.created_at < hi;
-                    if of_window && !sorter_gone {
+                let mut settled = Outbox::new(&send, Batch::Settled, source);
+                // Without clocks stored under this config (another config,
+                // another build of the engine, or changed since), a settled
+                // ticket is read whole, still on two threads.
+                let mut whole: Vec<String> = Vec::new();
+                let until = settled_before.unwrap_or(lo);
+                store.for_each_ticket_in_window(&c.source, (lo, until, hi), &mut |t| {
+                    if sorter_gone {
+                        return;
+                    }
+                    match t {
+                        WindowTicket::Active(t) => {
+                            if t.ticket.created_at <= cutoff && t.ticket.created_at < hi {
+                                sorter_gone = !active.push(t);
+                            }
+                        }
+                        WindowTicket::Settled(t) => {
+                            if t.clocks.as_ref().is_none_or(|(h, _)| h != config_hash) {
+                                whole.push(t.id);
+                            } else {
+                                sorter_gone = !settled.push(t);
+                            }
+                        }
+                    }
+                })?;
+                sorter_gone |= !settled.flush();
+                store.for_each_ticket(&c.source, &whole, &mut |ticket| {
+                    // Only counted, never kept: when its data was stored
+                    // does not matter.
+                    let t = ActiveTicket {
+                        ticket,
+                        stored_at: MIN_INSTANT,
+                    };
+                    if !sorter_gone {
                         sorter_gone = !active.push(t);
                     }
                 })?;
                 sorter_gone |= !active.flush();
-                if let (Some(until), false) = (settled_before, sorter_gone) {
-                    // Without clocks stored under this config (another
-                    // config, another build of the engine, or changed since),
-                    // a ticket is read whole, still on two threads.
-                    let mut whole: Vec<String> = Vec::new();
-                    let mut settled = Outbox::new(&send, Batch::Settled, source);
-                    store.for_each_settled_ticket(&c.source, lo, until, &mut |t| {
-                        if t.clocks.as_ref().is_none_or(|(h, _)| h != config_hash) {
-                            whole.push(t.id);
-                        } else if !sorter_gone {
-                            sorter_gone = !settled.push(t);
-                        }
-                    })?;
-                    sorter_gone |= !settled.flush();
-                    store.for_each_ticket(&c.source, &whole, &mut |ticket| {
-                        // Only counted, never kept: when its data was
-                        // stored does not matter.
-                        let t = ActiveTicket {
-                            ticket,
-                            stored_at: MIN_INSTANT,
-                        };
-                        if !sorter_gone {
-                            sorter_gone = !active.push(t);
-                        }
-                    })?;
-                    sorter_gone |= !active.flush();
-                }
                 if sorter_gone {
                     // It panicked: its join below says so.
                     break;

@@ -176,6 +176,16 @@ pub struct SettledTicket {
     pub clocks: Option<(String, Vec<u8>)>,
 }
 
+/// A ticket handed over by [`Store::for_each_ticket_in_window`].
+// Handed over one at a time and taken apart at once, never kept in bulk:
+// boxing the larger variant would cost an allocation a ticket for nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum WindowTicket {
+    Active(ActiveTicket),
+    Settled(SettledTicket),
+}
+
 /// A ticket's identity for aggregation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketMeta {
@@ -272,6 +282,28 @@ pub trait Store: Send {
     /// The timelines of many tickets, read in one snapshot; unknown and
     /// deleted ids are skipped. In the order of `ids`.
     fn tickets(&self, source: &str, ids: &[String]) -> Result<Vec<Ticket>, StoreError>;
+
+    /// Both of the above in one pass: every ticket of `source` that can
+    /// have an SLA clock starting in `[from, to)`, those that changed last
+    /// before `settled_before` as [`WindowTicket::Settled`] (as
+    /// [`Store::for_each_settled_ticket`]`(from, settled_before)` gives
+    /// them), the others whole, as [`WindowTicket::Active`] (as
+    /// [`Store::for_each_ticket_active_in`]`(settled_before, to)`). The
+    /// default makes the two passes; a store that can tell a ticket's kind
+    /// as it scans makes one.
+    fn for_each_ticket_in_window(
+        &self,
+        source: &str,
+        (from, settled_before, to): (i64, i64, i64),
+        f: &mut dyn FnMut(WindowTicket),
+    ) -> Result<(), StoreError> {
+        self.for_each_ticket_active_in(source, settled_before, to, &mut |t| {
+            f(WindowTicket::Active(t))
+        })?;
+        self.for_each_settled_ticket(source, from, settled_before, &mut |t| {
+            f(WindowTicket::Settled(t))
+        })
+    }
 
     /// The timelines of many tickets handed to `f` one at a time, for a
     /// single pass over a long list (a report's): unlike [`Store::tickets`],

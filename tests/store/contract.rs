@@ -10,7 +10,7 @@ use helpdesk_slo::policy::spec::Status;
 use helpdesk_slo::sources::{
     ChangeRecord, EventRecord, NoteRecord, Record, TicketHeader, UserRecord,
 };
-use helpdesk_slo::store::{ActiveTicket, Store, StoreError, StoreStats, TicketMeta};
+use helpdesk_slo::store::{ActiveTicket, Store, StoreError, StoreStats, TicketMeta, WindowTicket};
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -1167,6 +1167,21 @@ pub fn tickets_active_in_a_window_stream_whole_and_once(backend: Backend) {
         .unwrap();
     assert_eq!(none, 0);
 
+    // Clocks saved for both; then "reply" changes (before the window):
+    // its clocks are stale and are not handed over.
+    for id in ["new", "reply"] {
+        store.save_clocks(SRC, id, "h1", id.as_bytes()).unwrap();
+    }
+    store
+        .apply_page(
+            SRC,
+            &page(
+                "events",
+                "e9",
+                vec![comment_by("reply", "c9", old + 1, "agent-1")],
+            ),
+        )
+        .unwrap();
     // Split anywhere, the tickets that changed last before the split and
     // those active after it are the window's, each once.
     let active = |from: i64| {
@@ -1181,7 +1196,8 @@ pub fn tickets_active_in_a_window_stream_whole_and_once(backend: Backend) {
         let mut settled = Vec::new();
         store
             .for_each_settled_ticket(SRC, from, until, &mut |t| {
-                assert_eq!(t.clocks, None, "{}: no clocks were saved", t.id);
+                let expected = (t.id == "new").then(|| ("h1".to_string(), b"new".to_vec()));
+                assert_eq!(t.clocks, expected, "{}: fresh clocks only", t.id);
                 settled.push(t.id);
             })
             .unwrap();
@@ -1189,6 +1205,29 @@ pub fn tickets_active_in_a_window_stream_whole_and_once(backend: Backend) {
         both.extend(settled.iter().cloned());
         both.sort_unstable();
         assert_eq!(both, active(from), "split at {until}: settled {settled:?}");
+        // In one pass, the same tickets as the two scans give, each whole.
+        let mut one_pass: Vec<WindowTicket> = Vec::new();
+        store
+            .for_each_ticket_in_window(SRC, (from, until, to), &mut |t| one_pass.push(t))
+            .unwrap();
+        let mut two_passes: Vec<WindowTicket> = Vec::new();
+        store
+            .for_each_ticket_active_in(SRC, until, to, &mut |t| {
+                two_passes.push(WindowTicket::Active(t))
+            })
+            .unwrap();
+        store
+            .for_each_settled_ticket(SRC, from, until, &mut |t| {
+                two_passes.push(WindowTicket::Settled(t))
+            })
+            .unwrap();
+        let key = |t: &WindowTicket| match t {
+            WindowTicket::Active(a) => (0, a.ticket.id.clone()),
+            WindowTicket::Settled(s) => (1, s.id.clone()),
+        };
+        one_pass.sort_by_key(key);
+        two_passes.sort_by_key(key);
+        assert_eq!(one_pass, two_passes, "split at {until}");
     }
     let mut settled = Vec::new();
     store

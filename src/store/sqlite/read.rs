@@ -14,7 +14,7 @@ use crate::sources::{
     assemble, ChangeRecord, EventRecord, NoteRecord, OrganizationRecord, TicketHeader,
 };
 use crate::store::codec;
-use crate::store::{ActiveTicket, SettledTicket, StoreError, StoreStats, TicketMeta};
+use crate::store::{ActiveTicket, StoreError, StoreStats, TicketMeta};
 
 /// A ticket's row with each of its chunks (one row with NULL events when
 /// it has none).
@@ -42,7 +42,7 @@ pub(super) struct Lookups {
 
 /// The store's cache of organizations and users, emptied first if the
 /// directory changed since it was filled or it grew past its bound.
-fn current_lookups(store: &SqliteStore) -> std::cell::RefMut<'_, (u64, Lookups)> {
+pub(super) fn current_lookups(store: &SqliteStore) -> std::cell::RefMut<'_, (u64, Lookups)> {
     let mut lookups = store.lookups.borrow_mut();
     let directory = store.directory.load(Ordering::SeqCst);
     if lookups.0 != directory || lookups.1.len() > LOOKUPS_MAX {
@@ -93,6 +93,18 @@ impl Lookups {
             }
         }
         Ok(())
+    }
+
+    /// The name of organization `id`, read unless it was read already.
+    pub(super) fn organization_name(
+        &mut self,
+        conn: &Connection,
+        path: &Path,
+        source: &str,
+        id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.organization(conn, path, source, id)?;
+        Ok(self.organizations.get(id).and_then(|o| o.name.clone()))
     }
 
     /// Reads user `id` unless it was read already.
@@ -179,7 +191,7 @@ fn load_ticket(
 
 /// A ticket from its decoded header and events (from `chunks` chunks):
 /// events in order, and the organizations and users it refers to looked up.
-fn assemble_one(
+pub(super) fn assemble_one(
     conn: &Connection,
     path: &Path,
     source: &str,
@@ -218,7 +230,7 @@ fn assemble_one(
 }
 
 /// Appends the events of one stored chunk to `events`.
-fn push_chunk(
+pub(super) fn push_chunk(
     path: &Path,
     source: &str,
     id: &str,
@@ -275,7 +287,7 @@ pub(super) fn for_each_ticket_active_in(
 /// Runs `read`, one pass over the file, with a small page cache: a page is
 /// read once, so it does as well as the connection's large one, and memory
 /// stays flat (the connection's own size is put back after).
-fn with_scan_cache<T>(
+pub(super) fn with_scan_cache<T>(
     store: &SqliteStore,
     what: String,
     read: impl FnOnce() -> Result<T, StoreError>,
@@ -374,73 +386,6 @@ fn stream_active_in(
     }
     drop(tx);
     Ok(())
-}
-
-/// The tickets of a window that changed last before its end: as
-/// [`TICKETS_ACTIVE_IN`] from `?2`, but not from `?3` (written with the
-/// same comparisons, so a ticket is in exactly one of the two scans; a
-/// comparison with NULL counts as false in both). No chunk is read, only
-/// the last one's `max_at`; the stored clocks come along, and whether they
-/// are stale.
-const TICKETS_SETTLED_IN: &str =
-    "SELECT t.id, t.created_at, t.organization_id, k.config_hash, k.clocks,
-            EXISTS (SELECT 1 FROM stale_tickets s WHERE s.key = t.key)
-     FROM (SELECT t.*, (SELECT e.max_at FROM event_chunks e WHERE e.key = t.key
-                        ORDER BY e.seq DESC LIMIT 1) AS last_at
-           FROM tickets t NOT INDEXED
-           WHERE t.source = ?1 AND t.deleted = 0 AND t.header IS NOT NULL
-             AND t.created_at < ?3) t
-     LEFT JOIN clocks k ON k.key = t.key
-     WHERE (t.created_at >= ?2 OR t.updated_at >= ?2 OR t.last_at >= ?2)
-       AND NOT coalesce(t.created_at >= ?3 OR t.updated_at >= ?3 OR t.last_at >= ?3, 0)
-     ORDER BY t.key";
-
-/// [`Store::for_each_settled_ticket`](super::Store::for_each_settled_ticket)
-/// on a SQLite store: one query in one snapshot.
-pub(super) fn for_each_settled_ticket(
-    store: &SqliteStore,
-    source: &str,
-    from: i64,
-    until: i64,
-    f: &mut dyn FnMut(SettledTicket),
-) -> Result<(), StoreError> {
-    let what = format!("reading the tickets of {source} settled in [{from}, {until})");
-    with_scan_cache(store, what.clone(), || {
-        let path = &store.path;
-        let sql = |e| sql_error(path, what.clone(), e);
-        let tx = store.conn.unchecked_transaction().map_err(sql)?;
-        let mut lookups = current_lookups(store);
-        let lookups = &mut lookups.1;
-        {
-            let mut stmt = tx.prepare_cached(TICKETS_SETTLED_IN).map_err(sql)?;
-            let mut rows = stmt.query(params![source, from, until]).map_err(sql)?;
-            while let Some(row) = rows.next().map_err(sql)? {
-                let organization_id: Option<String> = row.get(2).map_err(sql)?;
-                let organization_name = match organization_id.as_deref() {
-                    Some(org) => {
-                        lookups.organization(&tx, path, source, org)?;
-                        lookups.organizations.get(org).and_then(|o| o.name.clone())
-                    }
-                    None => None,
-                };
-                let stale: bool = row.get(5).map_err(sql)?;
-                let hash: Option<String> = row.get(3).map_err(sql)?;
-                let clocks = match hash {
-                    Some(hash) if !stale => Some((hash, row.get(4).map_err(sql)?)),
-                    _ => None,
-                };
-                f(SettledTicket {
-                    id: row.get(0).map_err(sql)?,
-                    created_at: row.get::<_, Option<i64>>(1).map_err(sql)?.unwrap_or(0),
-                    organization_id,
-                    organization_name,
-                    clocks,
-                });
-            }
-        }
-        drop(tx);
-        Ok(())
-    })
 }
 
 /// [`Store::for_each_ticket`](super::Store::for_each_ticket) on a SQLite
