@@ -337,3 +337,266 @@ async fn fixtures_map_onto_the_expected_timelines() {
     }
     assert!(failed.is_empty(), "{}", failed.join("\n\n"));
 }
+
+mod emulator {
+    use super::*;
+    use helpdesk_slo::simulator::jsm::{start, Faults, JsmState, ServerOptions, Site};
+
+    const TOKEN: &str = "emulator-contract-token";
+
+    /// The lifecycle scenario's site as the emulator holds it, `{base}`
+    /// standing for `base`.
+    pub fn fixture_site(dir: &Path, base: &str) -> Site {
+        let j = |p: &str| -> Value {
+            let text = std::fs::read_to_string(dir.join(p)).unwrap();
+            serde_json::from_str(&text.replace("{base}", base)).unwrap()
+        };
+        let mut site = Site {
+            statuses: j("../_site/statuses.json").as_array().unwrap().clone(),
+            ..Site::default()
+        };
+        for p in [
+            "../_site/organizations_1.json",
+            "../_site/organizations_2.json",
+        ] {
+            site.organizations
+                .extend(j(p)["values"].as_array().unwrap().iter().cloned());
+        }
+        for p in ["search_1.json", "search_2.json"] {
+            for mut issue in j(p)["issues"].as_array().unwrap().iter().cloned() {
+                let key = issue["key"].as_str().unwrap().to_string();
+                let embedded = issue.as_object_mut().unwrap().remove("changelog").unwrap();
+                let mut histories: Vec<Value> = embedded["histories"].as_array().unwrap().clone();
+                histories.reverse();
+                if embedded["total"].as_u64().unwrap() as usize == histories.len() {
+                    site.changelogs.insert(key.clone(), histories);
+                }
+                let comments = j(&format!("comments_{key}.json"))["comments"]
+                    .as_array()
+                    .unwrap()
+                    .clone();
+                site.comments.insert(key.clone(), comments);
+                let slas = j(&format!("sla_{key}.json"))["values"]
+                    .as_array()
+                    .unwrap()
+                    .clone();
+                site.slas.insert(key.clone(), slas);
+                site.issues.push(issue);
+            }
+        }
+        let mut h = Vec::new();
+        for p in ["changelog_SUP-1_1.json", "changelog_SUP-1_2.json"] {
+            h.extend(j(p)["values"].as_array().unwrap().iter().cloned());
+        }
+        site.changelogs.insert("SUP-1".into(), h);
+        site
+    }
+
+    /// Server choices that make the emulator page as the fixtures do.
+    pub fn options(faults: Faults) -> ServerOptions {
+        ServerOptions {
+            email: EMAIL.into(),
+            token: TOKEN.into(),
+            user_timezone: "America/Los_Angeles".parse().unwrap(),
+            embedded_changelog_cap: 2,
+            search_page: 2,
+            changelog_page: 3,
+            organization_page: 1,
+            faults,
+            ..ServerOptions::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_emulator_serves_the_fixture_site_alike() {
+        let token_env = format!("HELPDESK_SLO_CONTRACT_JSM_EMU_{}", std::process::id());
+        std::env::set_var(&token_env, TOKEN);
+        let dir = fixtures().join("lifecycle");
+        let m: Manifest = serde_json::from_value(read_json(&dir.join("manifest.json"))).unwrap();
+        for faults in [
+            Faults::default(),
+            Faults {
+                rate_limit_every: Some(3),
+                retry_after: 1,
+                ..Faults::default()
+            },
+        ] {
+            let limited = faults.rate_limit_every.is_some();
+            let server = start(JsmState::new(Site::default(), options(faults)))
+                .await
+                .unwrap();
+            let site = fixture_site(&dir, &server.base_url());
+            server.state().with_site(|s| *s = site);
+            let source = source(&dir, &server.base_url(), &m.start_time, &token_env);
+            let mut store = SqliteStore::in_memory().unwrap();
+            let (mut problems, waited) = backfill(&source, &mut store).await;
+            problems.extend(compare(&dir, &store, &server.base_url()));
+            let counts = server.state().counts();
+            if limited {
+                assert!(waited > 0, "the backfill was rate limited");
+                assert!(counts.by_status.get(&429).copied().unwrap_or(0) > 0);
+            }
+            assert_eq!(
+                counts.by_endpoint.get("changelog").copied().unwrap_or(0),
+                if limited {
+                    counts.by_endpoint["changelog"]
+                } else {
+                    2
+                },
+                "only SUP-1's changelog is paged (two pages of three)"
+            );
+            assert!(
+                problems.is_empty(),
+                "rate limited: {limited}\n{}",
+                problems.join("\n")
+            );
+            server.shutdown().await;
+        }
+    }
+
+    async fn get(
+        base: &str,
+        path_and_query: &str,
+        auth: bool,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let client = reqwest::Client::new();
+        let mut req = client.get(format!("{base}{path_and_query}"));
+        if auth {
+            req = req.basic_auth(EMAIL, Some(TOKEN));
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap().replace(base, "{base}");
+        (
+            status,
+            headers,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_emulator_answers_as_the_fixtures_do() {
+        let dir = fixtures().join("lifecycle");
+        let server = start(JsmState::new(
+            fixture_site(&dir, "{base}"),
+            options(Faults::default()),
+        ))
+        .await
+        .unwrap();
+        let base = server.base_url();
+        let j = |p: &str| read_json(&dir.join(p));
+        let jql = "project%20%3D%20%22SUP%22%20AND%20updated%20%3E%3D%20%222026%2F11%2F01%2015%3A55%22%20ORDER%20BY%20updated%20ASC";
+        let fields = "summary,status,priority,created,updated,reporter,customfield_10002,customfield_10030,customfield_10031";
+        let search = format!(
+            "/rest/api/3/search/jql?jql={jql}&fields={fields}&expand=changelog&maxResults=50"
+        );
+        let (status, _, mut page1) = get(&base, &search, true).await;
+        assert_eq!(status, 200, "{page1}");
+        let token = page1["nextPageToken"]
+            .as_str()
+            .expect("a first page has a token")
+            .to_string();
+        let mut want1 = j("search_1.json");
+        want1.as_object_mut().unwrap().remove("nextPageToken");
+        page1.as_object_mut().unwrap().remove("nextPageToken");
+        assert_eq!(page1, want1);
+        let (_, _, page2) = get(&base, &format!("{search}&nextPageToken={token}"), true).await;
+        assert_eq!(
+            page2,
+            j("search_2.json"),
+            "the last page has no nextPageToken key"
+        );
+        for (path, file) in [
+            (
+                "/rest/api/3/issue/SUP-1/changelog?startAt=0&maxResults=100",
+                "changelog_SUP-1_1.json",
+            ),
+            (
+                "/rest/api/3/issue/SUP-1/changelog?startAt=3&maxResults=100",
+                "changelog_SUP-1_2.json",
+            ),
+            (
+                "/rest/api/3/issue/SUP-1/comment?startAt=0&maxResults=100&orderBy=created",
+                "comments_SUP-1.json",
+            ),
+            (
+                "/rest/api/3/issue/SUP-2/comment?startAt=0&maxResults=100&orderBy=created",
+                "comments_SUP-2.json",
+            ),
+            ("/rest/servicedeskapi/request/SUP-1/sla", "sla_SUP-1.json"),
+            ("/rest/servicedeskapi/request/SUP-2/sla", "sla_SUP-2.json"),
+            ("/rest/servicedeskapi/request/SUP-3/sla", "sla_SUP-3.json"),
+            (
+                "/rest/servicedeskapi/organization?start=0&limit=50",
+                "../_site/organizations_1.json",
+            ),
+            (
+                "/rest/servicedeskapi/organization?start=1&limit=50",
+                "../_site/organizations_2.json",
+            ),
+            ("/rest/api/3/status", "../_site/statuses.json"),
+        ] {
+            let (status, _, body) = get(&base, path, true).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            assert_eq!(body, j(file), "{path}");
+        }
+        // Without fields, ids only.
+        let (_, _, ids) = get(&base, &format!("/rest/api/3/search/jql?jql={jql}"), true).await;
+        assert_eq!(ids["issues"][0], serde_json::json!({"id": "10102"}));
+        // The service desk's comments: `public`, Date objects, no accountType.
+        let (_, _, desk) = get(&base, "/rest/servicedeskapi/request/SUP-1/comment", true).await;
+        let first = &desk["values"][0];
+        assert_eq!(first["public"], false);
+        assert_eq!(first["created"]["epochMillis"], 1_793_639_400_000_i64);
+        assert!(first["author"].get("accountType").is_none());
+        // Errors as Jira writes them.
+        let (status, _, bad) = get(
+            &base,
+            "/rest/api/3/search/jql?jql=project%20%3D%20SUP%20ORDER%20BY%20created%20DESC",
+            true,
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(
+            bad["errorMessages"][0].as_str().unwrap().contains("JQL"),
+            "{bad}"
+        );
+        let (status, _, _) = get(&base, "/rest/api/3/issue/SUP-9/changelog", true).await;
+        assert_eq!(status, 404);
+        let (status, _, _) = get(&base, "/rest/api/3/status", false).await;
+        assert_eq!(status, 401);
+        server.shutdown().await;
+        // A spent budget: 429 with Retry-After, X-RateLimit-Reset and the reason.
+        let server = start(JsmState::new(
+            fixture_site(&dir, "{base}"),
+            ServerOptions {
+                requests_per_minute: 1,
+                ..options(Faults::default())
+            },
+        ))
+        .await
+        .unwrap();
+        let base = server.base_url();
+        let _ = get(&base, "/rest/api/3/status", true).await;
+        let (status, headers, _) = get(&base, "/rest/api/3/status", true).await;
+        if status != 200 {
+            // (A new minute may have begun between the two requests.)
+            assert_eq!(status, 429);
+            assert!(
+                headers["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap()
+                    >= 1
+            );
+            assert!(headers["x-ratelimit-reset"]
+                .to_str()
+                .unwrap()
+                .ends_with('Z'));
+            assert_eq!(headers["ratelimit-reason"], "jira-burst-based");
+        }
+        server.shutdown().await;
+    }
+}
