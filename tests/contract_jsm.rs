@@ -600,3 +600,83 @@ mod emulator {
         server.shutdown().await;
     }
 }
+
+/// Kills the child on drop, so a failed assertion leaves no process behind.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn simulate_kind_jsm_serves_a_synthetic_site() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
+        .args([
+            "simulate",
+            "--kind",
+            "jira-service-management",
+            "--config",
+            "tests/testdata/jsm/policy.yaml",
+            "--listen",
+            "127.0.0.1:0",
+            "--days",
+            "2",
+            "--tickets-per-day",
+            "5",
+        ])
+        .env("HELPDESK_SLO_SIM_TOKEN", "sim-token-from-env")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _guard = Killed(child);
+    let lines: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .take(4)
+        .map(Result::unwrap)
+        .collect();
+    let base = lines[0].rsplit(' ').next().unwrap().to_string();
+    assert!(lines[0].starts_with("Jira Service Management simulator at http://"));
+    assert!(
+        !lines.join("\n").contains("sim-token-from-env"),
+        "the token is not printed"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let search = client
+            .get(format!("{base}/rest/api/3/search/jql"))
+            .query(&[
+                (
+                    "jql",
+                    "project = SUP AND updated >= \"2000/01/01 00:00\" ORDER BY updated ASC",
+                ),
+                ("fields", "status,updated"),
+            ])
+            .basic_auth(
+                helpdesk_slo::simulator::jsm::DEMO_EMAIL,
+                Some("sim-token-from-env"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(search.status(), 200);
+        let body: Value = search.json().await.unwrap();
+        assert_eq!(body["issues"].as_array().unwrap().len(), 10, "{body}");
+        let refused = client
+            .get(format!("{base}/rest/api/3/status"))
+            .basic_auth(helpdesk_slo::simulator::jsm::DEMO_EMAIL, Some("wrong"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401);
+    });
+}
