@@ -42,9 +42,9 @@ const STREAMS: [&str; 2] = ["organizations", "issues"];
 const MAX_PAGES: usize = 40;
 const EMAIL: &str = "support-bot@acme.example";
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/jsm")
-}
+mod common;
+mod jsm_fixture_site;
+use jsm_fixture_site::fixtures;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -341,56 +341,9 @@ async fn fixtures_map_onto_the_expected_timelines() {
 mod emulator {
     use super::*;
     use helpdesk_slo::simulator::jsm::{start, Faults, JsmState, ServerOptions, Site};
+    use jsm_fixture_site::fixture_site;
 
     const TOKEN: &str = "emulator-contract-token";
-
-    /// The lifecycle scenario's site as the emulator holds it, `{base}`
-    /// standing for `base`.
-    pub fn fixture_site(dir: &Path, base: &str) -> Site {
-        let j = |p: &str| -> Value {
-            let text = std::fs::read_to_string(dir.join(p)).unwrap();
-            serde_json::from_str(&text.replace("{base}", base)).unwrap()
-        };
-        let mut site = Site {
-            statuses: j("../_site/statuses.json").as_array().unwrap().clone(),
-            ..Site::default()
-        };
-        for p in [
-            "../_site/organizations_1.json",
-            "../_site/organizations_2.json",
-        ] {
-            site.organizations
-                .extend(j(p)["values"].as_array().unwrap().iter().cloned());
-        }
-        for p in ["search_1.json", "search_2.json"] {
-            for mut issue in j(p)["issues"].as_array().unwrap().iter().cloned() {
-                let key = issue["key"].as_str().unwrap().to_string();
-                let embedded = issue.as_object_mut().unwrap().remove("changelog").unwrap();
-                let mut histories: Vec<Value> = embedded["histories"].as_array().unwrap().clone();
-                histories.reverse();
-                if embedded["total"].as_u64().unwrap() as usize == histories.len() {
-                    site.changelogs.insert(key.clone(), histories);
-                }
-                let comments = j(&format!("comments_{key}.json"))["comments"]
-                    .as_array()
-                    .unwrap()
-                    .clone();
-                site.comments.insert(key.clone(), comments);
-                let slas = j(&format!("sla_{key}.json"))["values"]
-                    .as_array()
-                    .unwrap()
-                    .clone();
-                site.slas.insert(key.clone(), slas);
-                site.issues.push(issue);
-            }
-        }
-        let mut h = Vec::new();
-        for p in ["changelog_SUP-1_1.json", "changelog_SUP-1_2.json"] {
-            h.extend(j(p)["values"].as_array().unwrap().iter().cloned());
-        }
-        site.changelogs.insert("SUP-1".into(), h);
-        site
-    }
 
     /// Server choices that make the emulator page as the fixtures do.
     pub fn options(faults: Faults) -> ServerOptions {
@@ -601,16 +554,6 @@ mod emulator {
     }
 }
 
-/// Kills the child on drop, so a failed assertion leaves no process behind.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn simulate_kind_jsm_serves_a_synthetic_site() {
     use std::io::{BufRead, BufReader};
@@ -634,7 +577,7 @@ fn simulate_kind_jsm_serves_a_synthetic_site() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let _guard = Killed(child);
+    let _guard = common::Guard(child);
     let lines: Vec<String> = BufReader::new(stdout)
         .lines()
         .take(4)
