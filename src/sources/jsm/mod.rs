@@ -119,6 +119,36 @@ pub struct Owed {
     facts: IssueFacts,
 }
 
+impl IssueCursor {
+    /// Whether a request read with this `updated` is new (else it was read
+    /// already: skipped); remembers it.
+    fn remember(&mut self, key: &str, updated: i64) -> bool {
+        if self.seen.iter().any(|(k, u)| k == key && *u == updated) {
+            return false;
+        }
+        self.seen.retain(|(k, _)| k != key);
+        self.seen.push((key.to_string(), updated));
+        self.latest = self.latest.max(updated);
+        true
+    }
+
+    /// After a search page: its token, or at the sweep's end the next
+    /// sweep's start. Requests updated too long before the latest read to
+    /// come again (the next search starts a margin, floored to the minute,
+    /// before it) are forgotten, so the cursor stays small.
+    fn after_page(&mut self, token: Option<String>, margin: i64) {
+        match token {
+            Some(t) if !t.is_empty() => self.token = Some(t),
+            _ => {
+                self.token = None;
+                self.since = self.since.max(self.latest);
+            }
+        }
+        let keep_from = self.since.max(self.latest) - margin - 60;
+        self.seen.retain(|(_, u)| *u >= keep_from);
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Want {
@@ -435,13 +465,9 @@ impl Jsm {
         let mut records = Vec::with_capacity(page.issues.len() * 4);
         for issue in page.issues {
             let m = issue.map(&mapping).map_err(|e| malformed(stream, e))?;
-            state.latest = state.latest.max(m.updated);
-            let key = m.facts.key.clone();
-            if state.seen.iter().any(|(k, u)| *k == key && *u == m.updated) {
+            if !state.remember(&m.facts.key, m.updated) {
                 continue;
             }
-            state.seen.retain(|(k, _)| *k != key);
-            state.seen.push((key, m.updated));
             records.push(m.header);
             let mut facts = m.facts;
             match m.complete_history {
@@ -467,16 +493,7 @@ impl Jsm {
                 facts,
             });
         }
-        match page.next_page_token {
-            Some(t) if !t.is_empty() => state.token = Some(t),
-            _ => {
-                // The sweep is done: the next starts from its latest update.
-                state.token = None;
-                state.since = state.since.max(state.latest);
-                let keep_from = state.since - self.margin - 60;
-                state.seen.retain(|(_, u)| *u >= keep_from);
-            }
-        }
+        state.after_page(page.next_page_token, self.margin);
         self.issue_page(records, &state)
     }
 }
@@ -506,5 +523,38 @@ impl Source for Jsm {
 
     fn request_stats(&self) -> Option<Arc<RequestStats>> {
         Some(self.stats.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sweep_skips_what_it_read_and_forgets_what_cannot_come_again() {
+        let mut c = IssueCursor {
+            since: 1_000_000,
+            ..IssueCursor::default()
+        };
+        assert!(c.remember("SUP-1", 1_000_100));
+        assert!(c.remember("SUP-2", 1_000_400));
+        assert!(!c.remember("SUP-1", 1_000_100), "read already");
+        c.after_page(Some("tok".into()), 300);
+        assert_eq!((c.token.as_deref(), c.since), (Some("tok"), 1_000_000));
+        assert!(c.remember("SUP-3", 1_002_000));
+        // The sweep ends: the next starts at the latest update read, and
+        // SUP-1 and SUP-2 (updated more than the margin and a minute
+        // before it) cannot come again.
+        c.after_page(None, 300);
+        assert_eq!((c.token.as_deref(), c.since), (None, 1_002_000));
+        assert_eq!(c.seen, vec![("SUP-3".to_string(), 1_002_000)]);
+        // The next sweep delivers SUP-3 again unchanged (skipped), then
+        // changed (read).
+        assert!(!c.remember("SUP-3", 1_002_000));
+        assert!(c.remember("SUP-3", 1_002_500));
+        assert_eq!(c.seen.len(), 1);
+        // A sweep with nothing new leaves the start where it was.
+        c.after_page(None, 300);
+        assert_eq!(c.since, 1_002_500);
     }
 }
