@@ -457,7 +457,7 @@ impl Issue {
         let mut fields = BTreeMap::new();
         for name in m.sla_fields {
             if let Some(v) = f.get(name) {
-                fields.insert(format!("jsm_sla.{name}"), v.clone());
+                fields.insert(format!("{}{name}", super::sla::FIELD_PREFIX), v.clone());
             }
         }
         let complete_history = self.changelog.and_then(|c| {

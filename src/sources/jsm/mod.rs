@@ -22,6 +22,7 @@
 
 pub mod config;
 mod map;
+pub mod sla;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
