@@ -440,7 +440,7 @@ mod emulator {
         let base = server.base_url();
         let j = |p: &str| read_json(&dir.join(p));
         let jql = "project%20%3D%20%22SUP%22%20AND%20updated%20%3E%3D%20%222026%2F11%2F01%2015%3A55%22%20ORDER%20BY%20updated%20ASC";
-        let fields = "summary,status,priority,created,updated,reporter,customfield_10002,customfield_10030,customfield_10031";
+        let fields = "summary,status,priority,created,updated,reporter,labels,customfield_10002,customfield_10030,customfield_10031";
         let search = format!(
             "/rest/api/3/search/jql?jql={jql}&fields={fields}&expand=changelog&maxResults=50"
         );

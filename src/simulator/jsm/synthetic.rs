@@ -176,6 +176,11 @@ pub fn site(o: &Options) -> Site {
             continue;
         }
         let key = format!("{}-{}", o.project, n + 1);
+        let labels: Vec<&str> = if rng.chance(0.1) {
+            vec!["vip"]
+        } else {
+            Vec::new()
+        };
         let id = (10_000 + n).to_string();
         let org = 1 + rng.index(orgs);
         let reporter = 5 + (org - 1) * 3 + rng.index(3);
@@ -303,7 +308,7 @@ pub fn site(o: &Options) -> Site {
             "id": id, "self": format!("/rest/api/3/issue/{id}"), "key": key,
             "fields": {
                 "summary": format!("Request {key}"), "status": status(st), "priority": priority(prio),
-                "created": w.time(created), "updated": w.time(updated), "reporter": users[reporter],
+                "created": w.time(created), "updated": w.time(updated), "reporter": users[reporter], "labels": labels,
                 ORGANIZATION_FIELD: [{"id": org.to_string(), "name": format!("Customer {org}"),
                                       "_links": {"self": format!("/rest/servicedeskapi/organization/{org}")}}],
                 FIRST_RESPONSE_FIELD: sla.clone(),

@@ -65,7 +65,7 @@ impl Mapping<'_> {
     /// The fields a search names: what the mapping reads, no more.
     pub(super) fn search_fields(&self) -> String {
         let mut fields: Vec<&str> = vec![
-            "summary", "status", "priority", "created", "updated", "reporter",
+            "summary", "status", "priority", "created", "updated", "reporter", "labels",
         ];
         fields.extend(self.organization_field);
         fields.extend(self.sla_fields.iter().map(String::as_str));
@@ -262,11 +262,21 @@ pub(super) struct IssueFacts {
     pub status: Option<Status>,
     #[serde(default)]
     pub priority: Option<String>,
-    /// A status (priority) item was read: the creation's is known.
+    /// A status (priority, labels) item was read: the creation's is known.
     #[serde(default)]
     pub status_seen: bool,
     #[serde(default)]
     pub priority_seen: bool,
+    #[serde(default)]
+    pub labels_seen: bool,
+}
+
+/// Labels as a changelog writes them: one string, space-separated.
+fn labels(text: Option<&str>) -> Vec<String> {
+    text.unwrap_or("")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
 }
 
 fn event(key: &str, id: String, at: i64, change: ChangeRecord) -> Record {
@@ -315,6 +325,27 @@ impl IssueFacts {
                             }
                             None => unknown.push(to),
                         }
+                    }
+                    "labels" => {
+                        if !self.labels_seen {
+                            self.labels_seen = true;
+                            out.push(event(
+                                &self.key,
+                                "c.tags".into(),
+                                self.created,
+                                ChangeRecord::Tags {
+                                    value: labels(item.from_string.as_deref()),
+                                },
+                            ));
+                        }
+                        out.push(event(
+                            &self.key,
+                            id,
+                            at,
+                            ChangeRecord::Tags {
+                                value: labels(item.to_string.as_deref()),
+                            },
+                        ));
                     }
                     "priority" => {
                         if !self.priority_seen {
@@ -444,6 +475,15 @@ impl Issue {
             .get("priority")
             .and_then(|p| p["name"].as_str())
             .map(str::to_string);
+        let tags: Vec<String> = f
+            .get("labels")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|l| l.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
         let requester = f
             .get("reporter")
             .and_then(|r| r["accountId"].as_str())
@@ -481,7 +521,7 @@ impl Issue {
             url: Some(format!("{}/browse/{key}", m.base)),
             organization_id,
             requester_id: requester.clone(),
-            tags: Vec::new(),
+            tags,
             fields,
             deleted: false,
             status,
@@ -498,6 +538,7 @@ impl Issue {
                 priority,
                 status_seen: false,
                 priority_seen: false,
+                labels_seen: false,
             },
             updated,
             complete_history,
