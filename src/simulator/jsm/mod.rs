@@ -140,6 +140,17 @@ pub(crate) struct Inner {
     pub(crate) counts: Mutex<Counts>,
     /// (minute, requests in it, request sequence number).
     pub(crate) window: Mutex<(i64, u64, u64)>,
+    /// The site's issues by key and by `updated`, until the site changes.
+    pub(crate) index: Mutex<Option<Arc<Index>>>,
+}
+
+/// Lookups of the site's issues, built once per change of the site.
+#[derive(Debug, Default)]
+pub(crate) struct Index {
+    /// Issue key and id → the issue's key.
+    pub(crate) keys: std::collections::HashMap<String, String>,
+    /// (`updated` in Unix ms, numeric id, position in `issues`), ascending.
+    pub(crate) by_updated: Vec<(i64, u64, usize)>,
 }
 
 /// The emulator's shared state.
@@ -153,7 +164,38 @@ impl JsmState {
             options,
             counts: Mutex::default(),
             window: Mutex::new((0, 0, 0)),
+            index: Mutex::default(),
         }))
+    }
+
+    /// The index of `site` (the site under the caller's lock).
+    pub(crate) fn index(&self, site: &Site) -> Arc<Index> {
+        if let Some(i) = self.0.index.lock().ok().and_then(|i| i.clone()) {
+            return i;
+        }
+        let mut index = Index::default();
+        for (n, issue) in site.issues.iter().enumerate() {
+            let Some(key) = issue["key"].as_str() else {
+                continue;
+            };
+            index.keys.insert(key.to_string(), key.to_string());
+            if let Some(id) = issue["id"].as_str() {
+                index.keys.insert(id.to_string(), key.to_string());
+            }
+            if let Some(updated) = issue["fields"]["updated"].as_str().and_then(routes::millis) {
+                let id = issue["id"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                index.by_updated.push((updated, id, n));
+            }
+        }
+        index.by_updated.sort_unstable();
+        let index = Arc::new(index);
+        if let Ok(mut i) = self.0.index.lock() {
+            *i = Some(index.clone());
+        }
+        index
     }
 
     pub fn counts(&self) -> Counts {
@@ -162,7 +204,11 @@ impl JsmState {
 
     /// Changes the site (a test updating an issue between polls).
     pub fn with_site<R>(&self, f: impl FnOnce(&mut Site) -> R) -> Option<R> {
-        self.0.site.lock().ok().map(|mut s| f(&mut s))
+        let out = self.0.site.lock().ok().map(|mut s| f(&mut s));
+        if let Ok(mut i) = self.0.index.lock() {
+            *i = None;
+        }
+        out
     }
 }
 

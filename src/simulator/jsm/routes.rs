@@ -11,7 +11,7 @@ use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, RETRY_AFTER}
 use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 
-use super::{JsmState, Site};
+use super::{Index, JsmState, Site};
 use crate::simulator::{base64_decode, base64_encode, Rng};
 
 type Resp = Response<Full<Bytes>>;
@@ -212,13 +212,14 @@ fn answer(
     base: &str,
 ) -> Resp {
     let options = &state.0.options;
+    let index = state.index(site);
     let result = match ep {
-        "search" => search(state, site, q),
+        "search" => search(state, site, &index, q),
         "statuses" => Ok(json_resp(StatusCode::OK, &Value::from(site.statuses.clone()))),
         "organizations" => sd_page(base, path, raw_query, q, &site.organizations, options.organization_page),
-        "changelog" => issue_key(site, path, "/rest/api/3/issue/", "changelog")
+        "changelog" => issue_key(&index, path, "/rest/api/3/issue/", "changelog")
             .and_then(|key| changelog(site, &key, q, base, options.changelog_page)),
-        "comments" => issue_key(site, path, "/rest/api/3/issue/", "comment").and_then(|key| {
+        "comments" => issue_key(&index, path, "/rest/api/3/issue/", "comment").and_then(|key| {
             let mut list = site.comments.get(&key).cloned().unwrap_or_default();
             if q.get("orderBy").is_some_and(|o| o.starts_with('-')) {
                 list.reverse();
@@ -232,7 +233,7 @@ fn answer(
             ))
         }),
         "request_comments" => {
-            issue_key(site, path, "/rest/servicedeskapi/request/", "comment").and_then(|key| {
+            issue_key(&index, path, "/rest/servicedeskapi/request/", "comment").and_then(|key| {
                 let list: Vec<Value> = site
                     .comments
                     .get(&key)
@@ -245,7 +246,7 @@ fn answer(
                 sd_page(base, path, raw_query, q, &list, 100)
             })
         }
-        "sla" => issue_key(site, path, "/rest/servicedeskapi/request/", "sla").and_then(|key| {
+        "sla" => issue_key(&index, path, "/rest/servicedeskapi/request/", "sla").and_then(|key| {
             let list = site.slas.get(&key).cloned().unwrap_or_default();
             sd_page(base, path, raw_query, q, &list, 50)
         }),
@@ -255,14 +256,9 @@ fn answer(
 }
 
 /// The key of the issue a path names (by key or id), or a 404.
-fn issue_key(site: &Site, path: &str, prefix: &str, tail: &str) -> Result<String, Fail> {
+fn issue_key(index: &Index, path: &str, prefix: &str, tail: &str) -> Result<String, Fail> {
     let named = issue_path(path, prefix, tail).ok_or_else(no_issue)?;
-    site.issues
-        .iter()
-        .find(|i| i["key"] == named || i["id"] == named)
-        .and_then(|i| i["key"].as_str())
-        .map(str::to_string)
-        .ok_or_else(no_issue)
+    index.keys.get(named).cloned().ok_or_else(no_issue)
 }
 
 /// A service desk page: `{_expands, size, start, limit, isLastPage,
@@ -414,7 +410,12 @@ pub(super) fn parse_jql(jql: &str, tz: chrono_tz::Tz) -> Result<(String, i64), S
     Ok((key, bound))
 }
 
-fn search(state: &JsmState, site: &Site, q: &BTreeMap<String, String>) -> Result<Resp, Fail> {
+fn search(
+    state: &JsmState,
+    site: &Site,
+    index: &Index,
+    q: &BTreeMap<String, String>,
+) -> Result<Resp, Fail> {
     let options = &state.0.options;
     let jql = q.get("jql").map(String::as_str).unwrap_or("");
     let (project, bound) =
@@ -436,17 +437,12 @@ fn search(state: &JsmState, site: &Site, q: &BTreeMap<String, String>) -> Result
         .clamp(1, 5000)
         .min(options.search_page.max(1));
     let prefix = format!("{project}-");
-    let mut matched: Vec<(i64, u64, &Value)> = site
-        .issues
+    let from = index.by_updated.partition_point(|m| m.0 < bound);
+    let matched: Vec<(i64, u64, &Value)> = index.by_updated[from..]
         .iter()
-        .filter(|i| i["key"].as_str().is_some_and(|k| k.starts_with(&prefix)))
-        .filter_map(|i| {
-            let updated = millis(i["fields"]["updated"].as_str()?)?;
-            let id = i["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
-            (updated >= bound).then_some((updated, id, i))
-        })
+        .filter_map(|&(updated, id, n)| Some((updated, id, site.issues.get(n)?)))
+        .filter(|(_, _, i)| i["key"].as_str().is_some_and(|k| k.starts_with(&prefix)))
         .collect();
-    matched.sort_by_key(|m| (m.0, m.1));
     let fields: Option<Vec<&str>> = q.get("fields").map(|f| {
         f.split(',')
             .map(str::trim)
