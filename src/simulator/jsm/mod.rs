@@ -15,8 +15,10 @@
 //!   emulator understands is `project = KEY AND updated >= "yyyy/MM/dd
 //!   HH:mm" ORDER BY updated ASC` (quotes optional around the key, `-` or
 //!   `/` in the date), the date read in [`ServerOptions::user_timezone`];
-//!   anything else is `400` with `errorMessages`. A token from another
-//!   query is `400`.
+//!   anything else is `400` with `errorMessages`. A token (opaque to
+//!   clients) names the last issue delivered, so a page starts after it
+//!   even when issues changed meanwhile; a token from another query is
+//!   `400`.
 //! * `GET /rest/api/3/issue/{key}/changelog?startAt=&maxResults=`: oldest
 //!   first, `{self, nextPage?, maxResults, startAt, total, isLast, values}`.
 //! * `GET /rest/api/3/issue/{key}/comment?startAt=&maxResults=&orderBy=`:

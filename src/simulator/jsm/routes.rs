@@ -420,29 +420,39 @@ fn search(
     let jql = q.get("jql").map(String::as_str).unwrap_or("");
     let (project, bound) =
         parse_jql(jql, options.user_timezone).map_err(|e| fail(StatusCode::BAD_REQUEST, &e))?;
-    let offset = match q.get("nextPageToken") {
-        None => 0,
-        Some(t) => base64_decode(t)
-            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            .filter(|v| v["q"] == jql)
-            .and_then(|v| v["o"].as_u64())
-            .ok_or_else(|| {
-                fail(
-                    StatusCode::BAD_REQUEST,
-                    "The provided next page token is invalid or expired.",
-                )
-            })? as usize,
+    // The token holds the last issue delivered (its `updated` and id): the
+    // next page starts after it, wherever it now is.
+    let after: Option<(i64, u64)> = match q.get("nextPageToken") {
+        None => None,
+        Some(t) => Some(
+            base64_decode(t)
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .filter(|v| v["q"] == jql)
+                .and_then(|v| Some((v["u"].as_i64()?, v["i"].as_u64()?)))
+                .ok_or_else(|| {
+                    fail(
+                        StatusCode::BAD_REQUEST,
+                        "The provided next page token is invalid or expired.",
+                    )
+                })?,
+        ),
     };
     let max = number(q, "maxResults", 50)?
         .clamp(1, 5000)
         .min(options.search_page.max(1));
     let prefix = format!("{project}-");
-    let from = index.by_updated.partition_point(|m| m.0 < bound);
-    let matched: Vec<(i64, u64, &Value)> = index.by_updated[from..]
+    let from = match after {
+        None => index.by_updated.partition_point(|m| m.0 < bound),
+        Some(last) => index
+            .by_updated
+            .partition_point(|m| m.0 < bound || (m.0, m.1) <= last),
+    };
+    let mut matched = index.by_updated[from..]
         .iter()
         .filter_map(|&(updated, id, n)| Some((updated, id, site.issues.get(n)?)))
-        .filter(|(_, _, i)| i["key"].as_str().is_some_and(|k| k.starts_with(&prefix)))
-        .collect();
+        .filter(|(_, _, i)| i["key"].as_str().is_some_and(|k| k.starts_with(&prefix)));
+    let page: Vec<(i64, u64, &Value)> = matched.by_ref().take(max).collect();
+    let more = matched.next().is_some();
     let fields: Option<Vec<&str>> = q.get("fields").map(|f| {
         f.split(',')
             .map(str::trim)
@@ -452,10 +462,8 @@ fn search(
     let expand_changelog = q
         .get("expand")
         .is_some_and(|e| e.split(',').any(|x| x.trim() == "changelog"));
-    let issues: Vec<Value> = matched
+    let issues: Vec<Value> = page
         .iter()
-        .skip(offset)
-        .take(max)
         .map(|(_, _, issue)| {
             let Some(fields) = &fields else {
                 return json!({"id": issue["id"]});
@@ -481,9 +489,8 @@ fn search(
         })
         .collect();
     let mut body = json!({ "issues": issues });
-    let next = offset + max;
-    if next < matched.len() {
-        let token = json!({"o": next, "q": jql}).to_string();
+    if let (true, Some(&(u, i, _))) = (more, page.last()) {
+        let token = json!({"u": u, "i": i, "q": jql}).to_string();
         body["nextPageToken"] = Value::from(base64_encode(token.as_bytes()));
     }
     Ok(json_resp(StatusCode::OK, &body))
