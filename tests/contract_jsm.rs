@@ -14,6 +14,10 @@
 //! * `the_emulator_answers_as_the_fixtures_do`: the emulator's own answers
 //!   (search paging, the capped embedded changelog, changelog and SLA
 //!   pages) against the fixture bodies.
+//! * `the_month_report_counts_the_fixture_requests`: the month report over
+//!   the fixtures at `clocks.json`'s instant counts what was worked out by
+//!   hand and lists the one breach with its link.
+//! * `simulate_kind_jsm_serves_a_synthetic_site`: the `simulate` command.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
@@ -622,4 +626,57 @@ fn simulate_kind_jsm_serves_a_synthetic_site() {
             .unwrap();
         assert_eq!(refused.status(), 401);
     });
+}
+
+#[tokio::test]
+async fn the_month_report_counts_the_fixture_requests() {
+    let token_env = format!("HELPDESK_SLO_CONTRACT_JSM_REPORT_{}", std::process::id());
+    std::env::set_var(&token_env, "contract-fixture-token");
+    let dir = fixtures().join("lifecycle");
+    let m: Manifest = serde_json::from_value(read_json(&dir.join("manifest.json"))).unwrap();
+    let fx = Arc::new(Fixtures {
+        dir: dir.clone(),
+        entries: m.requests.clone(),
+        base: Mutex::new(String::new()),
+        log: Mutex::new(Vec::new()),
+    });
+    let base = listen(fx.clone()).await;
+    *fx.base.lock().unwrap() = base.clone();
+    let source = source(&dir, &base, &m.start_time, &token_env);
+    let mut store = SqliteStore::in_memory().unwrap();
+    let (problems, _) = backfill(&source, &mut store).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    let config = config_files::load(&fixtures().join("policy.yaml")).unwrap();
+    // At the instant clocks.json is worked out for.
+    let options = helpdesk_slo::report::ReportOptions {
+        sources: vec![SOURCE.into()],
+        cutoff: Some(helpdesk_slo::time::parse_instant("2026-11-04T12:00:00Z").unwrap()),
+        ..Default::default()
+    };
+    let text =
+        helpdesk_slo::report::month_report(&store, &config, "2026-11".parse().unwrap(), &options)
+            .unwrap();
+    // By hand: SUP-1's first response and two resolutions met, SUP-2's
+    // first response met and resolution paused, SUP-3's first response
+    // breached and resolution open: 4 met, 1 breached of 7.
+    for line in [
+        "7 clock(s) counted over 3 ticket(s); 1 breached.",
+        "| `premier` | 80.0% | 95.0% | **below objective** |",
+        "| sev1 | resolution | 8h | 2 | 2 | 0 | 0 | 0 | 0 | 100.0% |",
+        "| sev2 | first_response | 4h | 1 | 1 | 0 | 0 | 0 | 0 | 100.0% |",
+        "| sev3 | first_response | 8h | 2 | 1 | 1 | 0 | 0 | 0 | 50.0% |",
+        "| sev3 | resolution | 48h | 2 | 0 | 0 | 0 | 2 | 0 | n/a |",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    let breached =
+        &text[text.find("## Breached clocks").unwrap()..text.find("## SLA credits").unwrap()];
+    assert!(
+        breached.contains(&format!("{base}/browse/SUP-3")),
+        "{breached}"
+    );
+    assert!(
+        !breached.contains("SUP-1") && !breached.contains("SUP-2"),
+        "{breached}"
+    );
 }
