@@ -18,6 +18,8 @@
 //!   the fixtures at `clocks.json`'s instant counts what was worked out by
 //!   hand and lists the one breach with its link.
 //! * `simulate_kind_jsm_serves_a_synthetic_site`: the `simulate` command.
+//! * `the_emulator_writes_only_documented_shapes`: what it serves of a
+//!   synthetic site uses only keys and types the fixtures document.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
@@ -678,5 +680,163 @@ async fn the_month_report_counts_the_fixture_requests() {
     assert!(
         !breached.contains("SUP-1") && !breached.contains("SUP-2"),
         "{breached}"
+    );
+}
+
+/// `(object path, key, JSON type)`; array items are `[]`.
+type Shape = BTreeSet<(String, String, String)>;
+
+fn type_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn shape_of(path: &str, v: &Value, out: &mut Shape) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                out.insert((path.to_string(), k.clone(), type_of(x).to_string()));
+                shape_of(&format!("{path}.{k}"), x, out);
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                out.insert((path.to_string(), "[]".into(), type_of(x).to_string()));
+                shape_of(&format!("{path}[]"), x, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What the emulator serves of a synthetic site (search with every field
+/// the adapter names and the embedded changelog, changelog and comment
+/// pages, SLA records) uses only keys and types the hand-written fixtures
+/// document.
+#[tokio::test]
+async fn the_emulator_writes_only_documented_shapes() {
+    use helpdesk_slo::simulator::jsm::{start, synthetic, JsmState, ServerOptions};
+    let dir = fixtures().join("lifecycle");
+    let mut documented: BTreeMap<&str, Shape> = BTreeMap::new();
+    for (ep, files) in [
+        ("search", &["search_1.json", "search_2.json"][..]),
+        (
+            "changelog",
+            &["changelog_SUP-1_1.json", "changelog_SUP-1_2.json"][..],
+        ),
+        (
+            "comments",
+            &[
+                "comments_SUP-1.json",
+                "comments_SUP-2.json",
+                "comments_SUP-3.json",
+            ][..],
+        ),
+        (
+            "sla",
+            &["sla_SUP-1.json", "sla_SUP-2.json", "sla_SUP-3.json"][..],
+        ),
+        ("statuses", &["../_site/statuses.json"][..]),
+        (
+            "organizations",
+            &[
+                "../_site/organizations_1.json",
+                "../_site/organizations_2.json",
+            ][..],
+        ),
+    ] {
+        let shape = documented.entry(ep).or_default();
+        for f in files {
+            shape_of("", &read_json(&dir.join(f)), shape);
+        }
+    }
+    let now = helpdesk_slo::time::parse_instant("2026-11-30T00:00:00Z").unwrap();
+    let site = synthetic::site(&synthetic::Options {
+        seed: 11,
+        issues: 200,
+        start: now - 20 * 86_400,
+        span: 19 * 86_400,
+        now,
+        project: "SUP".into(),
+        timezone: chrono_tz::America::Los_Angeles,
+    });
+    let keys: Vec<String> = site
+        .issues
+        .iter()
+        .map(|i| i["key"].as_str().unwrap().to_string())
+        .collect();
+    let server = start(JsmState::new(
+        site,
+        ServerOptions {
+            email: EMAIL.into(),
+            token: "shape-token".into(),
+            user_timezone: chrono_tz::America::Los_Angeles,
+            embedded_changelog_cap: 2,
+            changelog_page: 3,
+            ..ServerOptions::default()
+        },
+    ))
+    .await
+    .unwrap();
+    let base = server.base_url();
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        let req = client
+            .get(format!("{base}{path}"))
+            .basic_auth(EMAIL, Some("shape-token"));
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let mut written: BTreeMap<&str, Shape> = BTreeMap::new();
+    let fields = "summary,status,priority,created,updated,reporter,labels,customfield_10002,customfield_10030,customfield_10031";
+    let jql = "project%20%3D%20SUP%20AND%20updated%20%3E%3D%20%222000%2F01%2F01%2000%3A00%22%20ORDER%20BY%20updated%20ASC";
+    let page = get(format!(
+        "/rest/api/3/search/jql?jql={jql}&fields={fields}&expand=changelog&maxResults=100"
+    ))
+    .await;
+    assert!(page["issues"].as_array().unwrap().len() == 100, "{page}");
+    shape_of("", &page, written.entry("search").or_default());
+    for key in keys.iter().take(40) {
+        for (ep, path) in [
+            (
+                "changelog",
+                format!("/rest/api/3/issue/{key}/changelog?startAt=0&maxResults=100"),
+            ),
+            (
+                "comments",
+                format!("/rest/api/3/issue/{key}/comment?startAt=0&maxResults=100&orderBy=created"),
+            ),
+            ("sla", format!("/rest/servicedeskapi/request/{key}/sla")),
+        ] {
+            let body = get(path).await;
+            shape_of("", &body, written.entry(ep).or_default());
+        }
+    }
+    shape_of(
+        "",
+        &get("/rest/api/3/status".into()).await,
+        written.entry("statuses").or_default(),
+    );
+    shape_of(
+        "",
+        &get("/rest/servicedeskapi/organization?start=0&limit=50".into()).await,
+        written.entry("organizations").or_default(),
+    );
+    server.shutdown().await;
+    let mut undocumented = Vec::new();
+    for (ep, shape) in &written {
+        for t in shape.difference(&documented[ep]) {
+            undocumented.push(format!("{ep}: {t:?}"));
+        }
+    }
+    assert!(
+        undocumented.is_empty(),
+        "the emulator writes shapes no fixture documents:\n{}",
+        undocumented.join("\n")
     );
 }
