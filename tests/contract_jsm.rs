@@ -11,6 +11,8 @@
 //! * `the_emulator_serves_the_fixture_site_alike`: the emulator loaded with
 //!   the scenario's site gives the real adapter the same timelines, also
 //!   when it answers every third request with 429.
+//! * `the_next_sweep_reads_only_what_changed`: incremental polling after
+//!   the backfill, through the emulator.
 //! * `the_emulator_answers_as_the_fixtures_do`: the emulator's own answers
 //!   (search paging, the capped embedded changelog, changelog and SLA
 //!   pages) against the fixture bodies.
@@ -411,6 +413,84 @@ mod emulator {
             );
             server.shutdown().await;
         }
+    }
+
+    /// After the backfill, the next sweep finds only what changed: the
+    /// request read at the seam comes again unchanged and costs no comment
+    /// request; a request that changed later is read again, its new comment
+    /// and resolve stored, and its resolution clock met.
+    #[tokio::test]
+    async fn the_next_sweep_reads_only_what_changed() {
+        let token_env = format!("HELPDESK_SLO_CONTRACT_JSM_NEXT_{}", std::process::id());
+        std::env::set_var(&token_env, TOKEN);
+        let dir = fixtures().join("lifecycle");
+        let m: Manifest = serde_json::from_value(read_json(&dir.join("manifest.json"))).unwrap();
+        let server = start(JsmState::new(Site::default(), options(Faults::default())))
+            .await
+            .unwrap();
+        let site = fixture_site(&dir, &server.base_url());
+        server.state().with_site(|s| *s = site);
+        let source = source(&dir, &server.base_url(), &m.start_time, &token_env);
+        let mut store = SqliteStore::in_memory().unwrap();
+        let (problems, _) = backfill(&source, &mut store).await;
+        assert!(problems.is_empty(), "{problems:?}");
+        let comments = |s: &JsmState| s.counts().by_endpoint.get("comments").copied().unwrap_or(0);
+        let before = comments(server.state());
+        assert_eq!(before, 3);
+        // Nothing changed: one search page, SUP-3 again (at the seam), skipped.
+        let cursor = store.cursor(SOURCE, "issues").unwrap();
+        let page = source.poll("issues", cursor.as_deref()).await.unwrap();
+        assert!(
+            page.caught_up && page.records.is_empty(),
+            "{:?}",
+            page.records
+        );
+        store.apply_page(SOURCE, &page).unwrap();
+        assert_eq!(
+            comments(server.state()),
+            before,
+            "no comment request for SUP-3"
+        );
+        // SUP-2: the agent replies and resolves it at 2026-11-04 10:00 UTC.
+        let at = "2026-11-04T02:00:00.000-0800";
+        server.state().with_site(|s| {
+            let resolved = s.statuses.iter().find(|x| x["id"] == "10004").unwrap().clone();
+            let agent = s.comments["SUP-2"][0]["author"].clone();
+            let issue = s.issues.iter_mut().find(|i| i["key"] == "SUP-2").unwrap();
+            issue["fields"]["updated"] = at.into();
+            issue["fields"]["status"] = resolved;
+            s.changelogs.get_mut("SUP-2").unwrap().push(serde_json::json!({
+                "id": "30103", "author": agent, "created": at,
+                "items": [{"field": "status", "fieldtype": "jira", "fieldId": "status", "from": "10003",
+                           "fromString": "Pending", "to": "10004", "toString": "Resolved"}]}));
+            s.comments.get_mut("SUP-2").unwrap().push(serde_json::json!({
+                "id": "40104", "author": agent, "body": {"type": "doc", "version": 1, "content": []},
+                "created": at, "updated": at, "jsdPublic": true}));
+        });
+        let (problems, _) = backfill(&source, &mut store).await;
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            comments(server.state()),
+            before + 1,
+            "only SUP-2's comments read again"
+        );
+        let t = store.ticket(SOURCE, "SUP-2").unwrap().unwrap();
+        let ids: Vec<String> = t.events.iter().filter_map(|e| e.id.clone()).collect();
+        assert!(
+            ids.contains(&"h.30103.0".to_string()) && ids.contains(&"m.40104".to_string()),
+            "{ids:?}"
+        );
+        let config = config_files::load(&fixtures().join("policy.yaml")).unwrap();
+        let now = helpdesk_slo::time::parse_instant("2026-11-05T00:00:00Z").unwrap();
+        let clocks: Vec<Value> = helpdesk_slo::engine::evaluate(&config.policy, &t, now)
+            .iter()
+            .map(|c| serde_json::to_value(c.view(&config.policy)).unwrap())
+            .collect();
+        // Resolution: 1h run, on hold from 11-02 19:00 until the resolve.
+        assert_eq!(clocks[1]["metric"], "resolution");
+        assert_eq!(clocks[1]["state"], "met");
+        assert_eq!(clocks[1]["fulfilled_at"], "2026-11-04T10:00:00Z");
+        server.shutdown().await;
     }
 
     async fn get(
