@@ -152,7 +152,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "invalid-source-kind.yaml",
-        r#"tests/testdata/config/invalid-source-kind.yaml:5: sources.helpdesk.kind: unknown kind "zendesks"; this build knows: zendesk, freshdesk"#,
+        r#"tests/testdata/config/invalid-source-kind.yaml:5: sources.helpdesk.kind: unknown kind "zendesks"; this build knows: zendesk, freshdesk, jira_service_management"#,
     ),
     (
         "invalid-source-missing-start.yaml",

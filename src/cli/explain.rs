@@ -202,5 +202,9 @@ fn write_text(
             )?;
         }
     }
+    // The helpdesk's own SLA record, where it keeps one (JSM), beside ours.
+    for line in crate::sources::jsm::sla::explain_lines(&ticket.fields, tz) {
+        writeln!(out, "{line}")?;
+    }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `helpdesk-slo simulate`: serve a synthetic Zendesk (or, with `--kind
-//! freshdesk`, a synthetic Freshdesk) until interrupted.
+//! freshdesk`, a synthetic Freshdesk; with `--kind jsm`, a synthetic Jira
+//! Service Management site) until interrupted.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,6 +16,9 @@ use crate::simulator::zendesk::{serve, ServerOptions, SimState, DEMO_TOKEN, TOKE
 pub(crate) enum SimKind {
     Zendesk,
     Freshdesk,
+    /// Jira Service Management (Cloud).
+    #[value(alias = "jira-service-management")]
+    Jsm,
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +66,9 @@ pub(crate) fn run(args: SimulateArgs) -> Result<(), Failure> {
         .as_secs() as i64;
     if args.kind == SimKind::Freshdesk {
         return freshdesk(&args, token, &source, now);
+    }
+    if args.kind == SimKind::Jsm {
+        return jsm(&args, token, &source, now);
     }
     let options = GeneratorOptions {
         seed: args.seed,
@@ -146,6 +153,54 @@ fn freshdesk(args: &SimulateArgs, api_key: String, source: &str, now: i64) -> Re
         println!("export files at {}", server.files_url());
         println!("API key: {source}");
         println!("{tickets} tickets; Ctrl-C stops");
+        let _ = tokio::signal::ctrl_c().await;
+        server.shutdown().await;
+        Ok(())
+    })
+}
+
+/// Serves a synthetic JSM site (project `SUP`; Basic auth with the demo
+/// email and the token).
+fn jsm(args: &SimulateArgs, token: String, source: &str, now: i64) -> Result<(), Failure> {
+    use crate::simulator::jsm::{
+        serve as serve_jsm, synthetic, JsmState, ServerOptions, DEMO_EMAIL,
+    };
+    let span = i64::from(args.days) * 86_400;
+    let timezone = chrono_tz::America::Los_Angeles;
+    let site = synthetic::site(&synthetic::Options {
+        seed: args.seed,
+        issues: (u64::from(args.days) * u64::from(args.tickets_per_day)) as usize,
+        start: now - span,
+        span,
+        now: now - 60,
+        project: "SUP".into(),
+        timezone,
+    });
+    let issues = site.issues.len();
+    let state = JsmState::new(
+        site,
+        ServerOptions {
+            token,
+            user_timezone: timezone,
+            ..ServerOptions::default()
+        },
+    );
+    let listen = args.listen;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| Failure::Runtime(format!("cannot listen on {listen}: {e}")))?;
+        let server = serve_jsm(listener, state)
+            .await
+            .map_err(|e| Failure::Runtime(format!("cannot serve: {e}")))?;
+        println!("Jira Service Management simulator at {}", server.base_url());
+        println!("project SUP, API user {DEMO_EMAIL} (time zone America/Los_Angeles)");
+        println!("API token: {source}");
+        println!("{issues} requests; Ctrl-C stops");
         let _ = tokio::signal::ctrl_c().await;
         server.shutdown().await;
         Ok(())

@@ -48,6 +48,7 @@
 
 pub mod freshdesk;
 pub mod generator;
+pub mod jsm;
 pub mod zendesk;
 pub mod zendesk_admin;
 

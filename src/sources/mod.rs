@@ -17,6 +17,7 @@
 
 pub mod assemble;
 pub mod freshdesk;
+pub mod jsm;
 #[cfg(test)]
 mod testing;
 pub mod zendesk;
@@ -343,6 +344,7 @@ pub struct Kind {
 pub const KINDS: &[Kind] = &[
     zendesk::KIND,
     freshdesk::KIND,
+    jsm::KIND,
     #[cfg(test)]
     testing::KIND,
 ];

@@ -1,0 +1,617 @@
+//! Jira Service Management's wire shapes and the records they become:
+//! search pages of issues (with their embedded changelog), changelog pages,
+//! comment pages, statuses and organizations. Pure: no I/O. The rules are
+//! `docs/jira-service-management.md`'s table.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::engine::timeline::Author;
+use crate::policy::spec::Status;
+use crate::sources::{
+    ChangeRecord, EventRecord, OrganizationRecord, Record, TicketHeader, UserRecord,
+};
+
+/// An id as text: Jira writes ids as strings, a few as numbers.
+fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// A platform timestamp (`2026-11-02T09:00:00.000-0800`: an offset without
+/// a colon; with one, or `Z`, is read too) as Unix seconds, milliseconds
+/// dropped.
+pub(crate) fn jira_instant(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    chrono::DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .or_else(|_| chrono::DateTime::parse_from_rfc3339(t))
+        .map(|d| d.timestamp())
+        .map_err(|_| {
+            format!("{text:?} is not a Jira timestamp such as 2026-11-02T09:00:00.000-0800")
+        })
+}
+
+/// What the mapping needs from the config and the site.
+pub(super) struct Mapping<'a> {
+    pub base: &'a str,
+    /// Status id → the status it counts as, from the config.
+    pub statuses: &'a BTreeMap<String, Status>,
+    /// Status id → its category key, from `GET /rest/api/3/status`.
+    pub categories: &'a HashMap<String, String>,
+    pub organization_field: Option<&'a str>,
+    pub sla_fields: &'a [String],
+}
+
+impl Mapping<'_> {
+    /// A status id: the config's status, else its category's (`None`: a
+    /// status the site does not list, or a category with no meaning).
+    pub(super) fn status(&self, id: &str, category: Option<&str>) -> Option<Status> {
+        if let Some(s) = self.statuses.get(id) {
+            return Some(*s);
+        }
+        match category.or_else(|| self.categories.get(id).map(String::as_str))? {
+            "new" => Some(Status::New),
+            "indeterminate" => Some(Status::Open),
+            "done" => Some(Status::Solved),
+            _ => None,
+        }
+    }
+
+    /// The fields a search names: what the mapping reads, no more.
+    pub(super) fn search_fields(&self) -> String {
+        let mut fields: Vec<&str> = vec![
+            "summary", "status", "priority", "created", "updated", "reporter", "labels",
+        ];
+        fields.extend(self.organization_field);
+        fields.extend(self.sla_fields.iter().map(String::as_str));
+        fields.join(",")
+    }
+}
+
+/// `GET /rest/api/3/search/jql`: the last page has no `nextPageToken`.
+#[derive(Debug, Deserialize)]
+pub(super) struct SearchPage {
+    #[serde(default)]
+    pub issues: Vec<Issue>,
+    #[serde(default, rename = "nextPageToken")]
+    pub next_page_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Issue {
+    pub key: String,
+    #[serde(default)]
+    pub fields: serde_json::Map<String, Value>,
+    #[serde(default)]
+    pub changelog: Option<Embedded>,
+}
+
+/// `expand=changelog`: the newest histories, newest first, and how many
+/// there are.
+#[derive(Debug, Deserialize)]
+pub(super) struct Embedded {
+    #[serde(default)]
+    pub total: Option<u64>,
+    #[serde(default)]
+    pub histories: Vec<History>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct History {
+    pub id: Value,
+    pub created: String,
+    #[serde(default)]
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct Item {
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default, rename = "fieldId")]
+    pub field_id: Option<String>,
+    #[serde(default)]
+    pub from: Value,
+    #[serde(default, rename = "fromString")]
+    pub from_string: Option<String>,
+    #[serde(default)]
+    pub to: Value,
+    #[serde(default, rename = "toString")]
+    pub to_string: Option<String>,
+}
+
+impl Item {
+    /// `fieldId`, else `field` (older histories have no `fieldId`).
+    fn which(&self) -> &str {
+        self.field_id
+            .as_deref()
+            .or(self.field.as_deref())
+            .unwrap_or("")
+    }
+}
+
+/// `GET /rest/api/3/issue/{key}/changelog`: oldest first.
+#[derive(Debug, Deserialize)]
+pub(super) struct ChangelogPage {
+    #[serde(default, rename = "startAt")]
+    pub start_at: u64,
+    #[serde(default)]
+    pub total: Option<u64>,
+    #[serde(default, rename = "isLast")]
+    pub is_last: Option<bool>,
+    #[serde(default)]
+    pub values: Vec<History>,
+}
+
+impl ChangelogPage {
+    /// Where the next page starts, or `None` on the last page.
+    pub(super) fn next(&self) -> Option<u64> {
+        let next = self.start_at + self.values.len() as u64;
+        let last = match (self.is_last, self.total) {
+            (Some(l), _) => l,
+            (None, Some(t)) => next >= t,
+            (None, None) => true,
+        };
+        (!last && !self.values.is_empty()).then_some(next)
+    }
+}
+
+/// `GET /rest/api/3/issue/{key}/comment`.
+#[derive(Debug, Deserialize)]
+pub(super) struct CommentPage {
+    #[serde(default, rename = "startAt")]
+    pub start_at: u64,
+    #[serde(default)]
+    pub total: Option<u64>,
+    #[serde(default)]
+    pub comments: Vec<Comment>,
+}
+
+impl CommentPage {
+    pub(super) fn next(&self) -> Option<u64> {
+        let next = self.start_at + self.comments.len() as u64;
+        (!self.comments.is_empty() && self.total.is_some_and(|t| next < t)).then_some(next)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Comment {
+    pub id: Value,
+    #[serde(default)]
+    pub author: Option<Account>,
+    pub created: String,
+    /// `false` for an internal comment; absent counts as public.
+    #[serde(default, rename = "jsdPublic")]
+    pub jsd_public: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Account {
+    #[serde(default, rename = "accountId")]
+    pub account_id: Option<String>,
+    #[serde(default, rename = "accountType")]
+    pub account_type: Option<String>,
+}
+
+/// One of `GET /rest/api/3/status`.
+#[derive(Debug, Deserialize)]
+pub(super) struct StatusDetails {
+    pub id: Value,
+    #[serde(default, rename = "statusCategory")]
+    pub category: Option<Category>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Category {
+    #[serde(default)]
+    pub key: Option<String>,
+}
+
+/// Status id → category key.
+pub(super) fn categories(list: &[StatusDetails]) -> HashMap<String, String> {
+    list.iter()
+        .filter_map(|s| Some((id_text(&s.id)?, s.category.as_ref()?.key.clone()?)))
+        .collect()
+}
+
+/// `GET /rest/servicedeskapi/organization`.
+#[derive(Debug, Deserialize)]
+pub(super) struct OrganizationPage {
+    #[serde(default)]
+    pub start: u64,
+    #[serde(default, rename = "isLastPage")]
+    pub is_last_page: Option<bool>,
+    #[serde(default)]
+    pub values: Vec<Organization>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Organization {
+    pub id: Value,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl Organization {
+    pub(super) fn record(self) -> Option<Record> {
+        Some(Record::Organization(OrganizationRecord {
+            id: id_text(&self.id)?,
+            name: self.name,
+            tags: Vec::new(),
+            fields: BTreeMap::new(),
+        }))
+    }
+}
+
+/// What the history needs to know of its issue, kept in the cursor while
+/// the changelog is paged.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+pub(super) struct IssueFacts {
+    pub key: String,
+    #[serde(with = "crate::engine::timeline::instant")]
+    pub created: i64,
+    #[serde(default)]
+    pub requester: Option<String>,
+    /// The status now (for the creation when no history names one).
+    #[serde(default)]
+    pub status: Option<Status>,
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// A status (priority, labels) item was read: the creation's is known.
+    #[serde(default)]
+    pub status_seen: bool,
+    #[serde(default)]
+    pub priority_seen: bool,
+    #[serde(default)]
+    pub labels_seen: bool,
+}
+
+/// Labels as a changelog writes them: one string, space-separated.
+fn labels(text: Option<&str>) -> Vec<String> {
+    text.unwrap_or("")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+fn event(key: &str, id: String, at: i64, change: ChangeRecord) -> Record {
+    Record::Event(EventRecord {
+        ticket_id: key.to_string(),
+        id,
+        at,
+        change,
+    })
+}
+
+impl IssueFacts {
+    /// The events of `histories` (oldest first); the creation's status and
+    /// priority from the first items that name them. `unknown` gets the
+    /// status ids no mapping knows.
+    pub(super) fn history(
+        &mut self,
+        histories: &[History],
+        m: &Mapping,
+        unknown: &mut Vec<String>,
+    ) -> Result<Vec<Record>, String> {
+        let mut out = Vec::new();
+        for h in histories {
+            let hid = id_text(&h.id).unwrap_or_default();
+            let at = jira_instant(&h.created)
+                .map_err(|e| format!("{}: history {hid}: created: {e}", self.key))?;
+            for (i, item) in h.items.iter().enumerate() {
+                let id = format!("h.{hid}.{i}");
+                match item.which() {
+                    "status" => {
+                        if !self.status_seen {
+                            self.status_seen = true;
+                            if let Some(from) = id_text(&item.from) {
+                                match m.status(&from, None) {
+                                    Some(s) => out.push(self.creation_status(s)),
+                                    None => unknown.push(from),
+                                }
+                            }
+                        }
+                        let Some(to) = id_text(&item.to) else {
+                            continue;
+                        };
+                        match m.status(&to, None) {
+                            Some(value) => {
+                                out.push(event(&self.key, id, at, ChangeRecord::Status { value }))
+                            }
+                            None => unknown.push(to),
+                        }
+                    }
+                    "labels" => {
+                        if !self.labels_seen {
+                            self.labels_seen = true;
+                            out.push(event(
+                                &self.key,
+                                "c.tags".into(),
+                                self.created,
+                                ChangeRecord::Tags {
+                                    value: labels(item.from_string.as_deref()),
+                                },
+                            ));
+                        }
+                        out.push(event(
+                            &self.key,
+                            id,
+                            at,
+                            ChangeRecord::Tags {
+                                value: labels(item.to_string.as_deref()),
+                            },
+                        ));
+                    }
+                    "priority" => {
+                        if !self.priority_seen {
+                            self.priority_seen = true;
+                            out.push(self.creation_priority(item.from_string.clone()));
+                        }
+                        out.push(event(
+                            &self.key,
+                            id,
+                            at,
+                            ChangeRecord::Priority {
+                                value: item.to_string.clone().filter(|s| !s.is_empty()),
+                            },
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn creation_status(&self, value: Status) -> Record {
+        event(
+            &self.key,
+            "c.status".into(),
+            self.created,
+            ChangeRecord::Status { value },
+        )
+    }
+
+    fn creation_priority(&self, value: Option<String>) -> Record {
+        event(
+            &self.key,
+            "c.priority".into(),
+            self.created,
+            ChangeRecord::Priority {
+                value: value.filter(|s| !s.is_empty()),
+            },
+        )
+    }
+
+    /// Once the whole history is read: the creation's status and priority
+    /// from the issue now, where no history item named them.
+    pub(super) fn finish(&self) -> Vec<Record> {
+        let mut out = Vec::new();
+        if !self.status_seen {
+            if let Some(s) = self.status {
+                out.push(self.creation_status(s));
+            }
+        }
+        if !self.priority_seen && self.priority.is_some() {
+            out.push(self.creation_priority(self.priority.clone()));
+        }
+        out
+    }
+
+    /// A page of comments: each a comment event, each author with an
+    /// account type a user (`atlassian` is an agent).
+    pub(super) fn comments(&self, comments: &[Comment]) -> Result<Vec<Record>, String> {
+        let mut out = Vec::with_capacity(comments.len() * 2);
+        let mut users: BTreeMap<String, bool> = BTreeMap::new();
+        for c in comments {
+            let cid = id_text(&c.id).unwrap_or_default();
+            let at = jira_instant(&c.created)
+                .map_err(|e| format!("{}: comment {cid}: created: {e}", self.key))?;
+            let id = c.author.as_ref().and_then(|a| a.account_id.clone());
+            let kind = c.author.as_ref().and_then(|a| a.account_type.as_deref());
+            let author = if id.is_some() && id == self.requester {
+                Author::Requester
+            } else if kind == Some("atlassian") {
+                Author::Agent
+            } else {
+                Author::Other
+            };
+            if let (Some(id), Some(kind)) = (&id, kind) {
+                users.insert(id.clone(), kind == "atlassian");
+            }
+            out.push(event(
+                &self.key,
+                format!("m.{cid}"),
+                at,
+                ChangeRecord::Comment {
+                    author,
+                    author_id: id,
+                    public: c.jsd_public.unwrap_or(true),
+                },
+            ));
+        }
+        out.extend(
+            users
+                .into_iter()
+                .map(|(id, agent)| Record::User(UserRecord { id, agent })),
+        );
+        Ok(out)
+    }
+}
+
+/// What an issue of a search page becomes.
+pub(super) struct Mapped {
+    pub header: Record,
+    pub facts: IssueFacts,
+    pub updated: i64,
+    /// Every history, when the search embedded them all (else the
+    /// changelog endpoint is owed).
+    pub complete_history: Option<Vec<History>>,
+}
+
+impl Issue {
+    /// The ticket header and what its history needs.
+    pub(super) fn map(self, m: &Mapping) -> Result<Mapped, String> {
+        let key = self.key;
+        let f = &self.fields;
+        let time = |name: &str| -> Result<i64, String> {
+            let text = f.get(name).and_then(Value::as_str).ok_or_else(|| {
+                format!("{key}: fields.{name} is missing (is it named in fields?)")
+            })?;
+            jira_instant(text).map_err(|e| format!("{key}: fields.{name}: {e}"))
+        };
+        let created = time("created")?;
+        let updated = time("updated")?;
+        let status = f.get("status").and_then(|s| {
+            let id = id_text(&s["id"])?;
+            m.status(&id, s["statusCategory"]["key"].as_str())
+        });
+        let priority = f
+            .get("priority")
+            .and_then(|p| p["name"].as_str())
+            .map(str::to_string);
+        let tags: Vec<String> = f
+            .get("labels")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|l| l.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let requester = f
+            .get("reporter")
+            .and_then(|r| r["accountId"].as_str())
+            .map(str::to_string);
+        let organization_id = m
+            .organization_field
+            .and_then(|name| f.get(name))
+            .and_then(|v| v.as_array())
+            .and_then(|a| a.first())
+            .and_then(|o| id_text(&o["id"]));
+        let mut fields = BTreeMap::new();
+        for name in m.sla_fields {
+            if let Some(v) = f.get(name) {
+                fields.insert(format!("{}{name}", super::sla::FIELD_PREFIX), v.clone());
+            }
+        }
+        let complete_history = self.changelog.and_then(|c| {
+            let n = c.histories.len() as u64;
+            (c.total.unwrap_or(n) <= n).then(|| {
+                let mut h = c.histories;
+                // Embedded newest first: oldest first, as the endpoint.
+                h.sort_by_key(|h| {
+                    (
+                        jira_instant(&h.created).unwrap_or(i64::MIN),
+                        id_text(&h.id).and_then(|i| i.parse::<u64>().ok()),
+                    )
+                });
+                h
+            })
+        });
+        let header = Record::Ticket(TicketHeader {
+            id: key.clone(),
+            created_at: created,
+            updated_at: updated,
+            url: Some(format!("{}/browse/{key}", m.base)),
+            organization_id,
+            requester_id: requester.clone(),
+            tags,
+            fields,
+            deleted: false,
+            status,
+            priority: priority.clone(),
+            group: None,
+        });
+        Ok(Mapped {
+            header,
+            facts: IssueFacts {
+                key,
+                created,
+                requester,
+                status,
+                priority,
+                status_seen: false,
+                priority_seen: false,
+                labels_seen: false,
+            },
+            updated,
+            complete_history,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jira_timestamps_have_offsets_without_a_colon() {
+        let t = jira_instant("2026-11-02T09:00:00.000-0800").unwrap();
+        assert_eq!(crate::time::format_instant(t), "2026-11-02T17:00:00Z");
+        let t = jira_instant("2026-11-03T08:00:00.517-0800").unwrap();
+        assert_eq!(crate::time::format_instant(t), "2026-11-03T16:00:00Z");
+        assert_eq!(
+            jira_instant("2026-11-02T17:00:00+00:00").unwrap(),
+            jira_instant("2026-11-02T17:00:00.000+0000").unwrap()
+        );
+        let e = jira_instant("02/Nov/26 9:00 AM").unwrap_err();
+        assert!(e.contains("not a Jira timestamp"), "{e}");
+    }
+
+    #[test]
+    fn statuses_map_by_config_then_category() {
+        let config: BTreeMap<String, Status> = [("10002".to_string(), Status::Pending)].into();
+        let cats: HashMap<String, String> = [
+            ("10002".to_string(), "indeterminate".to_string()),
+            ("10004".to_string(), "done".to_string()),
+            ("1".to_string(), "new".to_string()),
+        ]
+        .into();
+        let m = Mapping {
+            base: "https://x",
+            statuses: &config,
+            categories: &cats,
+            organization_field: None,
+            sla_fields: &[],
+        };
+        assert_eq!(m.status("10002", None), Some(Status::Pending));
+        assert_eq!(m.status("10004", None), Some(Status::Solved));
+        assert_eq!(m.status("1", None), Some(Status::New));
+        assert_eq!(m.status("3", Some("indeterminate")), Some(Status::Open));
+        assert_eq!(
+            m.status("77", None),
+            None,
+            "a status the site does not list"
+        );
+    }
+
+    #[test]
+    fn changelog_pages_end_by_is_last_or_total() {
+        let page = |start: u64, n: usize, total: Option<u64>, last: Option<bool>| ChangelogPage {
+            start_at: start,
+            total,
+            is_last: last,
+            values: (0..n)
+                .map(|i| History {
+                    id: Value::from(i.to_string()),
+                    created: "2026-11-02T09:00:00.000-0800".into(),
+                    items: Vec::new(),
+                })
+                .collect(),
+        };
+        assert_eq!(page(0, 3, Some(6), Some(false)).next(), Some(3));
+        assert_eq!(page(3, 3, Some(6), Some(true)).next(), None);
+        assert_eq!(page(0, 3, Some(6), None).next(), Some(3));
+        assert_eq!(
+            page(0, 0, Some(6), Some(false)).next(),
+            None,
+            "no progress: stop"
+        );
+    }
+}
