@@ -29,7 +29,7 @@ use super::month::Month;
 use super::{ReportError, ReportOptions};
 use crate::calendar::{MAX_INSTANT, MIN_INSTANT};
 use crate::engine::aggregate::Tally;
-use crate::engine::{evaluate, Change, Clock, Ticket};
+use crate::engine::{evaluate, Change, Clock, ClockView, Ticket};
 use crate::policy::model::{PlanId, SeverityId};
 use crate::policy::{Config, Policy};
 use crate::store::{ActiveTicket, SettledTicket, Store, WindowTicket};
@@ -438,8 +438,11 @@ pub fn gather(
         folded: BTreeMap::new(),
         credit_counts: BTreeMap::new(),
         orgs: BTreeMap::new(),
-        config_hash: &config.clocks_hash,
-        windowed_exclusions: policy.exclusions.iter().any(|x| x.window.is_some()),
+        fresh: Freshness {
+            clocks_hash: &config.clocks_hash,
+            cutoff,
+            windowed_exclusions: policy.exclusions.iter().any(|x| x.window.is_some()),
+        },
     };
     // Tickets that changed last before the month's trend-only part ends
     // are counted from their stored clocks where those are decided for
@@ -537,7 +540,7 @@ fn read_and_sort(
     settled_before: Option<i64>,
     sorter: &mut Sorter<'_>,
 ) -> Result<Vec<Vec<String>>, ReportError> {
-    let (cutoff, config_hash) = (sorter.cutoff, sorter.config_hash);
+    let (cutoff, checker) = (sorter.cutoff, sorter.fresh);
     let mut unsettled = vec![Vec::new(); changes.len()];
     std::thread::scope(|scope| {
         // A few batches in flight: the reader stays ahead without memory
@@ -568,8 +571,9 @@ fn read_and_sort(
                 let mut active = Outbox::new(&send, Batch::Active, source);
                 let mut settled = Outbox::new(&send, Batch::Settled, source);
                 // Without clocks stored under this config (another config,
-                // another build of the engine, or changed since), a settled
-                // ticket is read whole, still on two threads.
+                // another build of the engine, or changed since), or with one
+                // still open, a settled ticket is read whole, still on two
+                // threads.
                 let mut whole: Vec<String> = Vec::new();
                 let until = settled_before.unwrap_or(lo);
                 store.for_each_ticket_in_window(&c.source, (lo, until, hi), &mut |t| {
@@ -583,10 +587,10 @@ fn read_and_sort(
                             }
                         }
                         WindowTicket::Settled(t) => {
-                            if t.clocks.as_ref().is_none_or(|(h, _)| h != config_hash) {
-                                whole.push(t.id);
-                            } else {
+                            if checker.decided_clocks(&t).is_some() {
                                 sorter_gone = !settled.push(t);
+                            } else {
+                                whole.push(t.id);
                             }
                         }
                     }
@@ -680,11 +684,37 @@ struct Sorter<'a> {
     folded: BTreeMap<(PlanId, Month), Tally>,
     credit_counts: BTreeMap<(usize, String, PlanId), (u64, u64)>,
     orgs: BTreeMap<String, Option<String>>,
-    /// The hash of the config: stored clocks computed under another are
-    /// not used.
-    config_hash: &'a str,
+    /// Which stored clocks can stand for an evaluation.
+    fresh: Freshness<'a>,
+}
+
+/// When a settled ticket's stored clocks are what an evaluation at the
+/// cut-off would give.
+#[derive(Clone, Copy)]
+struct Freshness<'a> {
+    /// The hash clocks are stored under ([`Config::clocks_hash`]): those
+    /// stored under another were computed by another config or engine.
+    clocks_hash: &'a str,
+    cutoff: i64,
     /// Some exclusion of the policy has a time window.
     windowed_exclusions: bool,
+}
+
+impl Freshness<'_> {
+    /// The ticket's stored clocks when they were stored under this config
+    /// and engine and each is decided for good by the cut-off
+    /// ([`decided_for_good`]).
+    fn decided_clocks<'t>(&self, t: &'t SettledTicket) -> Option<Vec<ClockView<'t>>> {
+        let (hash, blob) = t.clocks.as_ref()?;
+        if hash != self.clocks_hash {
+            return None;
+        }
+        let views = crate::store::decode_clocks(blob).ok()?;
+        views
+            .iter()
+            .all(|v| decided_for_good(v, self.cutoff, self.windowed_exclusions))
+            .then_some(views)
+    }
 }
 
 impl Sorter<'_> {
@@ -769,17 +799,10 @@ impl Sorter<'_> {
     /// says so (the timeline must be read).
     fn settle(&mut self, t: &SettledTicket) -> bool {
         let policy = self.policy;
-        let Some((hash, blob)) = &t.clocks else {
+        let Some(views) = self.fresh.decided_clocks(t) else {
             return false;
         };
-        if *hash != self.config_hash || self.wanted.is_some() {
-            return false;
-        }
-        let Ok(views) = crate::store::decode_clocks(blob) else {
-            return false;
-        };
-        let (cutoff, windows) = (self.cutoff, self.windowed_exclusions);
-        if !views.iter().all(|v| decided_for_good(v, cutoff, windows)) {
+        if self.wanted.is_some() {
             return false;
         }
         let Ok(clocks) = crate::engine::clocks_from_views(policy, &views) else {

@@ -56,8 +56,8 @@ fn a_new_file_is_migrated_to_the_latest_version_in_wal_mode() {
     assert!(!db.path().exists());
     let store = db.open();
     assert!(db.path().exists());
-    assert_eq!(SCHEMA_VERSION, 8);
-    assert_eq!(store.schema_version().unwrap(), 8);
+    assert_eq!(SCHEMA_VERSION, 9);
+    assert_eq!(store.schema_version().unwrap(), 9);
     assert_eq!(store.path(), db.path());
     drop(store);
     let conn = rusqlite::Connection::open(db.path()).unwrap();
@@ -68,10 +68,10 @@ fn a_new_file_is_migrated_to_the_latest_version_in_wal_mode() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 8);
+    assert_eq!(version, 9);
     drop(conn);
     // Opening again does not migrate again.
-    assert_eq!(db.open().schema_version().unwrap(), 8);
+    assert_eq!(db.open().schema_version().unwrap(), 9);
 }
 
 #[test]
@@ -393,6 +393,7 @@ fn a_version_6_file_is_migrated_with_its_chunks_ordered_by_ticket() {
              ALTER TABLE written RENAME TO event_chunks;
              CREATE INDEX event_chunks_by_key ON event_chunks (key, max_at);
              DROP TABLE source_notes;
+             ALTER TABLE tickets DROP COLUMN last_event_at;
              PRAGMA user_version = 6;",
         )
         .unwrap();
@@ -588,6 +589,17 @@ fn a_version_2_file_is_migrated_keeping_timelines_clocks_and_lookups() {
         .map(|e| e.id.clone().unwrap())
         .collect();
     assert_eq!(ids, ["e1", "e2", "e3", "e4"]);
+    // Each ticket's latest event is filled in, as writing it fresh does.
+    let latest = |path: &std::path::Path| -> Vec<(String, Option<i64>)> {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT id, last_event_at FROM tickets ORDER BY id")
+            .unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    };
+    assert_eq!(latest(db.path()), latest(fresh_db.path()));
+    assert!(latest(db.path()).contains(&("1".to_string(), Some(t + 30))));
     assert_eq!(migrated.stats().unwrap(), fresh.stats().unwrap());
     assert_eq!(migrated.stats().unwrap().events, 5);
     assert_eq!(

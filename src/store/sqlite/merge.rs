@@ -40,6 +40,10 @@ const PUT_CHUNK: &str = "INSERT INTO event_chunks (key, max_at, count, stored_at
 
 const DROP_CHUNKS: &str = "DELETE FROM event_chunks WHERE key = ?1";
 
+/// The ticket's latest event, as its last chunk's `max_at` says.
+const SET_LAST_EVENT: &str =
+    "UPDATE tickets SET last_event_at = ?2 WHERE key = ?1 AND last_event_at IS NOT ?2";
+
 pub(super) const PUT_REF: &str = "INSERT OR IGNORE INTO ticket_refs (source, kind, ref, key)
      VALUES (?1, ?2, ?3, ?4)";
 
@@ -369,6 +373,9 @@ pub(super) fn merge_ticket(
         let number = chunks - 1;
         tx.prepare_cached(PUT_CHUNK)
             .and_then(|mut s| s.execute(params![key, max_at, count as i64, now, blob, number]))
+            .map_err(|e| sql_error(path, what(), e))?;
+        tx.prepare_cached(SET_LAST_EVENT)
+            .and_then(|mut s| s.execute(params![key, max_at]))
             .map_err(|e| sql_error(path, what(), e))?;
         keys.chunks_learned
             .push((key, ChunkInfo { max_at, chunks }));

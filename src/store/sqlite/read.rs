@@ -255,20 +255,14 @@ pub(super) fn push_chunk(
 /// chunks come in key order, so one ticket is assembled at a time. The scan
 /// goes by key (`NOT INDEXED`): through the `(source, id)` index, SQLite
 /// would sort every row it returns, events included, before the first.
-/// A ticket's chunks are numbered in the order they were written, and each
-/// chunk's `max_at` is the latest event of the ticket when it was written
-/// (it includes the chunks before it): the last chunk's is the ticket's
-/// latest event, found with one look-up instead of reading every chunk.
-/// The chunks' `stored_at` come along so the ticket's last change needs
-/// no second scan.
+/// A ticket's latest event is in its row (`last_event_at`); the chunks'
+/// `stored_at` come along so the ticket's last change needs no second scan.
 const TICKETS_ACTIVE_IN: &str = "SELECT t.key, t.id, t.header, c.events, t.changed_at, c.stored_at
      FROM tickets t NOT INDEXED
      LEFT JOIN event_chunks c ON c.key = t.key
      WHERE t.source = ?1 AND t.deleted = 0 AND t.header IS NOT NULL
        AND t.created_at < ?3
-       AND (t.created_at >= ?2 OR t.updated_at >= ?2
-            OR (SELECT e.max_at FROM event_chunks e WHERE e.key = t.key
-                ORDER BY e.seq DESC LIMIT 1) >= ?2)
+       AND (t.created_at >= ?2 OR t.updated_at >= ?2 OR t.last_event_at >= ?2)
      ORDER BY t.key, c.seq";
 
 /// [`Store::for_each_ticket_active_in`](super::Store::for_each_ticket_active_in)

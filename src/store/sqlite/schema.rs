@@ -67,6 +67,11 @@ const MIGRATIONS: &[Migration] = &[
         copy: None,
         finish: "",
     },
+    Migration {
+        sql: include_str!("../migrations/0009_latest_events.sql"),
+        copy: None,
+        finish: "",
+    },
 ];
 
 /// The schema version this build writes.

@@ -1,5 +1,5 @@
 //! A report's one pass over the tickets of a window: each ticket's row is
-//! read once, its latest event looked up once, and then either its events
+//! read once (its latest event is in it), and then either its events
 //! (it changed recently: the report evaluates it) or its stored clocks (it
 //! changed last long ago: the report counts them) are read, never both.
 
@@ -11,17 +11,13 @@ use crate::sources::EventRecord;
 use crate::store::codec;
 use crate::store::{ActiveTicket, SettledTicket, StoreError, WindowTicket};
 
-/// Every live ticket created before `?3`, with its latest event when only
-/// that can tell whether it changed from `?2` on (the last chunk's `max_at`,
-/// which includes the chunks before it). By key: the order the event and
-/// clock look-ups below go in.
+/// Every live ticket created before `?2`, with its creation, last update
+/// and latest event. By key: the order the event and clock look-ups below
+/// go in.
 const TICKETS_OF_WINDOW: &str = "SELECT t.key, t.id, t.header, t.created_at, t.updated_at,
-            t.organization_id, t.changed_at,
-            CASE WHEN t.created_at >= ?2 OR t.updated_at >= ?2 THEN NULL
-                 ELSE (SELECT e.max_at FROM event_chunks e WHERE e.key = t.key
-                       ORDER BY e.seq DESC LIMIT 1) END
+            t.organization_id, t.changed_at, t.last_event_at
      FROM tickets t NOT INDEXED
-     WHERE t.source = ?1 AND t.deleted = 0 AND t.header IS NOT NULL AND t.created_at < ?3
+     WHERE t.source = ?1 AND t.deleted = 0 AND t.header IS NOT NULL AND t.created_at < ?2
      ORDER BY t.key";
 
 const CHUNKS_OF: &str = "SELECT events, stored_at FROM event_chunks WHERE key = ?1 ORDER BY seq";
@@ -50,9 +46,7 @@ pub(super) fn for_each_ticket_in_window(
             let mut scan = tx.prepare_cached(TICKETS_OF_WINDOW).map_err(sql)?;
             let mut chunks_of = tx.prepare_cached(CHUNKS_OF).map_err(sql)?;
             let mut clocks_of = tx.prepare_cached(CLOCKS_OF).map_err(sql)?;
-            let mut rows = scan
-                .query(params![source, settled_before, to])
-                .map_err(sql)?;
+            let mut rows = scan.query(params![source, to]).map_err(sql)?;
             while let Some(row) = rows.next().map_err(sql)? {
                 let created: Option<i64> = row.get(3).map_err(sql)?;
                 let updated: Option<i64> = row.get(4).map_err(sql)?;
