@@ -40,7 +40,10 @@ const PUT_CHUNK: &str = "INSERT INTO event_chunks (key, max_at, count, stored_at
 
 const DROP_CHUNKS: &str = "DELETE FROM event_chunks WHERE key = ?1";
 
-/// The ticket's latest event, as its last chunk's `max_at` says.
+/// The ticket's latest event, as its last chunk's `max_at` says, written
+/// when it is later than the ticket's last update: `updated_at` only grows,
+/// so the later of the two columns is always the ticket's latest change
+/// the helpdesk reported, which is all the scans compare.
 const SET_LAST_EVENT: &str =
     "UPDATE tickets SET last_event_at = ?2 WHERE key = ?1 AND last_event_at IS NOT ?2";
 
@@ -374,9 +377,13 @@ pub(super) fn merge_ticket(
         tx.prepare_cached(PUT_CHUNK)
             .and_then(|mut s| s.execute(params![key, max_at, count as i64, now, blob, number]))
             .map_err(|e| sql_error(path, what(), e))?;
-        tx.prepare_cached(SET_LAST_EVENT)
-            .and_then(|mut s| s.execute(params![key, max_at]))
-            .map_err(|e| sql_error(path, what(), e))?;
+        // Only when the header's last update does not cover it already:
+        // most chunks then cost no second write of the row.
+        if updated_at.is_none_or(|u| max_at > u) {
+            tx.prepare_cached(SET_LAST_EVENT)
+                .and_then(|mut s| s.execute(params![key, max_at]))
+                .map_err(|e| sql_error(path, what(), e))?;
+        }
         keys.chunks_learned
             .push((key, ChunkInfo { max_at, chunks }));
         latest_event = Some(max_at);
