@@ -448,21 +448,7 @@ pub fn gather(
     // are counted from their stored clocks where those are decided for
     // good ([`Sorter::settle`]); a customer report reads every timeline.
     let settled_before = (options.customer.is_none() && cutoff >= keep_from).then_some(keep_from);
-    let unsettled = read_and_sort(store, &changes, (lo, hi), settled_before, &mut sorter)?;
-    // Those whose stored clocks could not be used, from their timelines.
-    for (source, ids) in unsettled.iter().enumerate() {
-        store.for_each_ticket(&changes[source].source, ids, &mut |ticket| {
-            // Settled tickets are only counted, never kept: when their data
-            // was stored does not matter.
-            sorter.take(
-                &changes[source],
-                ActiveTicket {
-                    ticket,
-                    stored_at: MIN_INSTANT,
-                },
-            );
-        })?;
-    }
+    read_and_sort(store, &changes, (lo, hi), settled_before, &mut sorter)?;
     let Sorter {
         mut tickets,
         folded,
@@ -517,11 +503,15 @@ struct Changes {
 /// Tickets handed from the reading thread to the sorting one at a time.
 const BATCH: usize = 256;
 
-/// What the reading thread hands to the sorting one: tickets of the
-/// source at this index.
+/// What the reading thread hands to the sorting one.
 enum Batch {
+    /// Tickets of the source at this index, to evaluate.
     Active(usize, Vec<ActiveTicket>),
-    Settled(usize, Vec<SettledTicket>),
+    /// Tickets to count from their stored clocks if those can stand for an
+    /// evaluation ([`Sorter::settle`]).
+    Settled(Vec<SettledTicket>),
+    /// Hand back the settled tickets that could not be counted so far.
+    HandBack,
 }
 
 /// Reads every ticket of the window (each source in turn) on this thread
@@ -530,24 +520,24 @@ enum Batch {
 /// report takes about the time of the longer instead of their sum.
 ///
 /// With `settled_before`, the tickets that changed last before it come
-/// without their timelines ([`Store::for_each_settled_ticket`]); the ids
-/// of those whose stored clocks could not be used are returned per source,
-/// to be read whole.
+/// without their timelines ([`Store::for_each_ticket_in_window`]); those
+/// whose stored clocks cannot stand for an evaluation ([`Sorter::settle`])
+/// are handed back once the source is read, and read whole.
 fn read_and_sort(
     store: &dyn Store,
     changes: &[Changes],
     (lo, hi): (i64, i64),
     settled_before: Option<i64>,
     sorter: &mut Sorter<'_>,
-) -> Result<Vec<Vec<String>>, ReportError> {
-    let (cutoff, checker) = (sorter.cutoff, sorter.fresh);
-    let mut unsettled = vec![Vec::new(); changes.len()];
+) -> Result<(), ReportError> {
+    let cutoff = sorter.cutoff;
     std::thread::scope(|scope| {
         // A few batches in flight: the reader stays ahead without memory
         // growing when sorting is the slower side.
         let (send, receive) = std::sync::mpsc::sync_channel::<Batch>(4);
-        let unsettled = &mut unsettled;
+        let (hand_back, handed_back) = std::sync::mpsc::channel::<Vec<String>>();
         let sorting = scope.spawn(move || {
+            let mut unsettled = Vec::new();
             for batch in receive {
                 match batch {
                     Batch::Active(source, tickets) => {
@@ -555,11 +545,16 @@ fn read_and_sort(
                             sorter.take(&changes[source], t);
                         }
                     }
-                    Batch::Settled(source, tickets) => {
+                    Batch::Settled(tickets) => {
                         for t in tickets {
                             if !sorter.settle(&t) {
-                                unsettled[source].push(t.id);
+                                unsettled.push(t.id);
                             }
+                        }
+                    }
+                    Batch::HandBack => {
+                        if hand_back.send(std::mem::take(&mut unsettled)).is_err() {
+                            return;
                         }
                     }
                 }
@@ -569,12 +564,7 @@ fn read_and_sort(
             let mut sorter_gone = false;
             for (source, c) in changes.iter().enumerate() {
                 let mut active = Outbox::new(&send, Batch::Active, source);
-                let mut settled = Outbox::new(&send, Batch::Settled, source);
-                // Without clocks stored under this config (another config,
-                // another build of the engine, or changed since), or with one
-                // still open, a settled ticket is read whole, still on two
-                // threads.
-                let mut whole: Vec<String> = Vec::new();
+                let mut settled = Outbox::new(&send, |_, t| Batch::Settled(t), source);
                 let until = settled_before.unwrap_or(lo);
                 store.for_each_ticket_in_window(&c.source, (lo, until, hi), &mut |t| {
                     if sorter_gone {
@@ -586,16 +576,18 @@ fn read_and_sort(
                                 sorter_gone = !active.push(t);
                             }
                         }
-                        WindowTicket::Settled(t) => {
-                            if checker.decided_clocks(&t).is_some() {
-                                sorter_gone = !settled.push(t);
-                            } else {
-                                whole.push(t.id);
-                            }
-                        }
+                        WindowTicket::Settled(t) => sorter_gone = !settled.push(t),
                     }
                 })?;
-                sorter_gone |= !settled.flush();
+                sorter_gone |= !settled.flush() || !active.flush();
+                // The settled tickets whose stored clocks could not be used
+                // (another config or build of the engine, changed since, a
+                // clock still open), read whole while the other thread goes
+                // on sorting.
+                let whole = match send.send(Batch::HandBack) {
+                    Ok(()) => handed_back.recv().unwrap_or_default(),
+                    Err(_) => Vec::new(),
+                };
                 store.for_each_ticket(&c.source, &whole, &mut |ticket| {
                     // Only counted, never kept: when its data was stored
                     // does not matter.
@@ -621,8 +613,7 @@ fn read_and_sort(
             std::panic::resume_unwind(panic);
         }
         result
-    })?;
-    Ok(unsettled)
+    })
 }
 
 /// Tickets of one kind and source on their way to the sorting thread, in
