@@ -1210,10 +1210,9 @@ fn the_first_report_after_a_backfill_has_no_false_alarms() {
     let first_poll = "2026-12-03T08:00:00Z";
     let polls = hourly(first_poll, "2026-12-04T08:00:00Z", &[]);
     let mut store = build(dir.path(), celigo_orgs(), BACKFILLED, &polls, false);
-    // Everything arrived during the backfill, which ended at the first poll.
-    store
-        .arrived
-        .insert("7001".into(), t("2026-12-03T07:00:00Z"));
+    // Everything arrived during the backfill, which ended at the first poll
+    // (the last of it in the poll's own second).
+    store.arrived.insert("7001".into(), t(first_poll));
     let cfg = example("celigo.yaml");
     let nov: Month = "2026-11".parse().unwrap();
     let out = ReportOptions {

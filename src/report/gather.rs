@@ -415,7 +415,9 @@ pub fn gather(
                 .iter()
                 .find(|p| &p.source == src)
                 .and_then(|p| p.first);
-            let late_since = first_sync.map_or(month_end, |f| f.max(month_end));
+            // Up to and including the first poll's second: stored by the
+            // backfill that poll completed.
+            let late_since = first_sync.map_or(month_end, |f| (f + 1).max(month_end));
             Changes {
                 source: src.clone(),
                 late_since,
