@@ -1,0 +1,96 @@
+-- PostgreSQL store, schema version 1: the same records as the SQLite
+-- store's version 8, laid out for PostgreSQL (one row per event, so a
+-- page's events are deduplicated by the primary key in one multi-row
+-- insert). Identifiers compare byte by byte (COLLATE "C"), as in SQLite,
+-- whatever the database's locale: listings sorted by id come out in the
+-- same order from both stores.
+
+-- A ticket: its latest header (compact form, `src/store/codec.rs`), the
+-- header's fields the store filters on, and when the store last changed
+-- its data (`changed_at`, Unix seconds, the daemon's clock). A row without
+-- a header holds events that arrived before their ticket. Rows are never
+-- deleted: a deleted ticket keeps its row so older snapshots cannot revive it.
+CREATE TABLE tickets (
+    key             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    source          TEXT COLLATE "C" NOT NULL,
+    id              TEXT COLLATE "C" NOT NULL,
+    header          BYTEA,
+    updated_at      BIGINT,
+    created_at      BIGINT,
+    organization_id TEXT COLLATE "C",
+    requester_id    TEXT COLLATE "C",
+    deleted         BOOLEAN NOT NULL DEFAULT false,
+    changed_at      BIGINT NOT NULL,
+    -- The latest stored event's time (events never change their time).
+    last_event_at   BIGINT,
+    UNIQUE (source, id)
+);
+
+-- One event of a ticket, in the compact frame of `src/store/codec.rs`
+-- (which holds its id and time too).
+CREATE TABLE events (
+    key      BIGINT NOT NULL REFERENCES tickets (key),
+    event_id TEXT COLLATE "C" NOT NULL,
+    at       BIGINT NOT NULL,
+    frame    BYTEA NOT NULL,
+    PRIMARY KEY (key, event_id)
+);
+
+-- Tickets whose clocks are missing or older than their timeline.
+CREATE TABLE stale_tickets (
+    key BIGINT PRIMARY KEY REFERENCES tickets (key)
+);
+
+-- Computed clocks (compact form) and the config hash they were computed under.
+CREATE TABLE clocks (
+    key         BIGINT PRIMARY KEY REFERENCES tickets (key),
+    config_hash TEXT NOT NULL,
+    clocks      BYTEA NOT NULL
+);
+
+-- Which tickets read which organization (`o`) or user (`u`), so a change
+-- of one marks them stale.
+CREATE TABLE ticket_refs (
+    source TEXT COLLATE "C" NOT NULL,
+    kind   TEXT COLLATE "C" NOT NULL,
+    ref    TEXT COLLATE "C" NOT NULL,
+    key    BIGINT NOT NULL REFERENCES tickets (key),
+    PRIMARY KEY (source, kind, ref, key)
+);
+
+CREATE TABLE organizations (
+    source TEXT COLLATE "C" NOT NULL,
+    id     TEXT COLLATE "C" NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (source, id)
+);
+
+CREATE TABLE users (
+    source TEXT COLLATE "C" NOT NULL,
+    id     TEXT COLLATE "C" NOT NULL,
+    agent  BOOLEAN NOT NULL,
+    PRIMARY KEY (source, id)
+);
+
+CREATE TABLE cursors (
+    source     TEXT COLLATE "C" NOT NULL,
+    stream     TEXT COLLATE "C" NOT NULL,
+    value      TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (source, stream)
+);
+
+CREATE TABLE polls (
+    source TEXT COLLATE "C" NOT NULL,
+    at     BIGINT NOT NULL,
+    PRIMARY KEY (source, at)
+);
+
+CREATE TABLE source_notes (
+    source   TEXT COLLATE "C" NOT NULL,
+    kind     TEXT COLLATE "C" NOT NULL,
+    name     TEXT COLLATE "C" NOT NULL,
+    first_at BIGINT NOT NULL,
+    last_at  BIGINT NOT NULL,
+    PRIMARY KEY (source, kind, name)
+);
