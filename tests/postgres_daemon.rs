@@ -178,6 +178,23 @@ async fn the_daemon_and_report_on_postgres_match_sqlite() {
     let db = PgDatabase::new("pg_daemon");
     let sqlite = format!("sqlite:{}", dir.join("store.sqlite").display());
 
+    // Both stores' first synchronisation at the same instant, before any
+    // data: what each daemon stores after it is late data for the report,
+    // which lists it (by when the store says it stored each ticket), the
+    // same in both.
+    let unix_now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+    let first_sync = unix_now() - 1;
+    for location in [sqlite.as_str(), db.url()] {
+        store::open(location)
+            .unwrap()
+            .record_poll("zendesk", first_sync)
+            .unwrap();
+    }
     let on_sqlite = serve_until_polled(&config, &sqlite).await;
     let on_postgres = serve_until_polled(&config, db.url()).await;
     server.shutdown().await;
@@ -226,10 +243,24 @@ async fn the_daemon_and_report_on_postgres_match_sqlite() {
     let _ = task.await;
     assert_eq!(decided_figures(&restarted), figures);
 
-    // `report --store postgres://…` writes what it writes from SQLite.
+    // `report --store postgres://…` writes what it writes from SQLite. Its
+    // cut-off is the last completed poll: one at the same instant, later
+    // than either daemon's, in both stores.
+    let cut_off = unix_now();
+    for location in [sqlite.as_str(), db.url()] {
+        store::open(location)
+            .unwrap()
+            .record_poll("zendesk", cut_off)
+            .unwrap();
+    }
     let from_sqlite = report(&config, &sqlite);
     let from_postgres = report(&config, db.url());
     assert!(from_postgres.len() > 500, "{from_postgres}");
+    assert!(
+        from_postgres.contains("Data that arrived after the month closed (")
+            && from_postgres.contains("ticket(s) changed in the store since"),
+        "{from_postgres}"
+    );
     assert_eq!(from_sqlite, from_postgres);
 }
 
