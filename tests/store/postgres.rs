@@ -97,3 +97,25 @@ fn the_password_comes_from_the_named_variable_and_its_absence_is_named() {
     assert!(message.contains("holds a password"), "{message}");
     assert!(!message.contains(&password), "{message}");
 }
+
+/// The server closing the store's connection (a restart, an
+/// administrator) costs the call that finds it closed at most: the next
+/// one reconnects, and what was committed is there.
+#[test]
+fn a_connection_closed_by_the_server_is_replaced() {
+    let db = PgDatabase::new("pg_reconnect");
+    let mut store = store::open(db.url()).unwrap();
+    store.apply_page(SRC, &sample_page()).unwrap();
+    db.sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(store.stats().unwrap().tickets, 2);
+    assert_eq!(
+        store.cursor(SRC, "tickets").unwrap().as_deref(),
+        Some("cursor-1")
+    );
+    assert!(store.apply_page(SRC, &sample_page()).unwrap().is_empty());
+}

@@ -253,7 +253,12 @@ where
 
 /// The PostgreSQL store. One connection; [`Store::reader`] opens another.
 pub struct PgStore {
-    client: Arc<Client>,
+    /// The connection, replaced by a new one when the server closed it
+    /// (a restart, a failover of the database) outside a transaction.
+    client: Mutex<Arc<Client>>,
+    /// Whether a transaction is open on `client`: a connection lost in one
+    /// fails the transaction, never reconnects in the middle of it.
+    in_transaction: std::sync::atomic::AtomicBool,
     location: PgLocation,
     /// Commits that changed tickets, shared with the readers opened from
     /// this store ([`Store::generation`]).
@@ -262,6 +267,9 @@ pub struct PgStore {
     /// of this store only: one that changed before any of them is one no
     /// snapshot counted from here can lack).
     changed_in: Mutex<HashMap<i64, u64>>,
+    /// A generation every ticket may have changed in (a commit whose
+    /// outcome is unknown).
+    floor: AtomicU64,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -283,6 +291,18 @@ impl PgStore {
     }
 
     fn connect(location: &PgLocation, generation: Arc<AtomicU64>) -> Result<PgStore, StoreError> {
+        Ok(PgStore {
+            client: Mutex::new(Arc::new(PgStore::client(location)?)),
+            in_transaction: Default::default(),
+            location: location.clone(),
+            generation,
+            changed_in: Mutex::default(),
+            floor: AtomicU64::new(0),
+        })
+    }
+
+    /// A new connection to the database of `location`.
+    fn client(location: &PgLocation) -> Result<Client, StoreError> {
         let backend =
             |what: &str, source: Box<dyn std::error::Error + Send + Sync>| StoreError::Backend {
                 location: location.shown.clone(),
@@ -311,12 +331,22 @@ impl PgStore {
         })
         .map_err(|e| backend("connecting", Box::new(e)))?
         .map_err(|e| backend("connecting", Box::new(e)))?;
-        Ok(PgStore {
-            client: Arc::new(client),
-            location: location.clone(),
-            generation,
-            changed_in: Mutex::default(),
-        })
+        Ok(client)
+    }
+
+    /// The connection to run a statement on: a new one when the server
+    /// closed the last, unless a transaction was open on it (the
+    /// transaction then fails with the closed connection's error).
+    fn current_client(&self) -> Result<Arc<Client>, StoreError> {
+        let mut client = self
+            .client
+            .lock()
+            .map_err(|_| self.invalid("the connection's lock is poisoned"))?;
+        if client.is_closed() && !self.in_transaction.load(Ordering::SeqCst) {
+            tracing::warn!(store = %self.location.shown, "store connection lost; reconnecting");
+            *client = Arc::new(PgStore::client(&self.location)?);
+        }
+        Ok(client.clone())
     }
 
     /// The error of a failed operation, naming it and the store.
@@ -346,7 +376,7 @@ impl PgStore {
         Fut: Future<Output = Result<T, tokio_postgres::Error>> + Send + 'static,
         T: Send + 'static,
     {
-        let fut = f(self.client.clone());
+        let fut = f(self.current_client()?);
         block_on(fut)
             .map_err(|e| self.error(what(), e))?
             .map_err(|e| self.error(what(), e))
@@ -366,17 +396,25 @@ impl PgStore {
         body: impl FnOnce() -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.batch(&what, begin)?;
-        match body() {
+        self.in_transaction.store(true, Ordering::SeqCst);
+        let result = match body() {
             Ok(value) => {
-                self.batch(&what, "COMMIT")?;
-                Ok(value)
+                let committed = self.batch(&what, "COMMIT");
+                if committed.is_err() {
+                    // The commit may have happened (the answer was lost):
+                    // count it for every ticket.
+                    self.count_unknown_commit();
+                }
+                committed.map(|()| value)
             }
             Err(e) => {
                 // The error that matters is the body's.
                 let _ = self.batch(&what, "ROLLBACK");
                 Err(e)
             }
-        }
+        };
+        self.in_transaction.store(false, Ordering::SeqCst);
+        result
     }
 
     /// Runs `body` in a read-only snapshot: every query of it sees the
@@ -409,10 +447,20 @@ impl PgStore {
         self.generation.store(generation, Ordering::SeqCst);
     }
 
+    /// Counts a commit that may have changed any ticket: clocks of every
+    /// snapshot older than it are refused (a recompute too many, never a
+    /// clock that lacks a change).
+    fn count_unknown_commit(&self) {
+        let generation = self.generation.load(Ordering::SeqCst) + 1;
+        self.floor.store(generation, Ordering::SeqCst);
+        self.generation.store(generation, Ordering::SeqCst);
+    }
+
     /// The generation of the ticket's last change in this store, 0 if none.
     fn last_change(&self, key: i64) -> u64 {
+        let floor = self.floor.load(Ordering::SeqCst);
         match self.changed_in.lock() {
-            Ok(changed_in) => changed_in.get(&key).copied().unwrap_or(0),
+            Ok(changed_in) => changed_in.get(&key).copied().unwrap_or(0).max(floor),
             // A poisoned map: refuse every snapshot's clocks (a recompute
             // too many, never a clock that lacks a change).
             Err(_) => u64::MAX,
