@@ -42,7 +42,7 @@ use helpdesk_slo::daemon::{run, Options};
 use helpdesk_slo::policy::Config;
 use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
 use helpdesk_slo::simulator::zendesk::{start, ServerOptions, SimState, DEMO_TOKEN};
-use helpdesk_slo::store::{self, Store};
+use helpdesk_slo::store;
 
 /// The binary's allocator (`src/main.rs`), so the bench measures what runs.
 #[global_allocator]

@@ -72,7 +72,10 @@ fn assemble_rows(
     for row in query(
         store,
         &what,
-        "SELECT key, frame FROM events WHERE key = ANY($1)",
+        // Joined to the keys (not `key = ANY`): the planner then looks
+        // each ticket up in the primary key, while a growing table's
+        // statistics lag behind.
+        "SELECT e.key, e.frame FROM unnest($1::bigint[]) AS k(key) JOIN events e ON e.key = k.key",
         params![keys],
     )? {
         let key: i64 = get(store, &what, &row, 0)?;
