@@ -4,12 +4,14 @@
 //!
 //! What it guarantees is what every store does (see [`crate::store`]): a
 //! batch of pages and its cursors are written in ONE transaction, pages
-//! are idempotent (events deduplicated by their primary key, headers
+//! are idempotent (events deduplicated by id within their ticket, headers
 //! replaced only by one at least as new), changed tickets are marked stale
 //! in the same transaction, and clocks of an overtaken snapshot are not
 //! saved. Writes are batched: a transaction of pages is about a dozen
 //! statements (multi-row inserts of arrays through `unnest`) however many
-//! tickets it holds, not one round trip per ticket.
+//! tickets it holds, not one round trip per ticket, and a ticket's new
+//! events in a batch are one row (a chunk, as in the SQLite store), not
+//! one per event.
 //!
 //! Its schema is versioned in the table `helpdesk_slo_schema` and migrated
 //! on open by the SQL files in `src/store/migrations/postgres/`, each in

@@ -75,7 +75,8 @@ fn assemble_rows(
         // Joined to the keys (not `key = ANY`): the planner then looks
         // each ticket up in the primary key, while a growing table's
         // statistics lag behind.
-        "SELECT e.key, e.frame FROM unnest($1::bigint[]) AS k(key) JOIN events e ON e.key = k.key",
+        "SELECT e.key, e.events FROM unnest($1::bigint[]) AS k(key)
+         JOIN event_chunks e ON e.key = k.key",
         params![keys],
     )? {
         let key: i64 = get(store, &what, &row, 0)?;
@@ -555,7 +556,7 @@ pub(super) fn stats(store: &PgStore) -> Result<StoreStats, StoreError> {
         "SELECT
             (SELECT count(*) FROM tickets WHERE NOT deleted AND header IS NOT NULL),
             (SELECT count(*) FROM tickets WHERE deleted AND header IS NOT NULL),
-            (SELECT count(*) FROM events),
+            (SELECT coalesce(sum(count), 0)::bigint FROM event_chunks),
             (SELECT count(*) FROM organizations),
             (SELECT count(*) FROM users),
             (SELECT count(*) FROM clocks),

@@ -1,6 +1,7 @@
 //! Writing to the PostgreSQL store: a batch of pages in one transaction of
-//! a dozen multi-row statements (arrays through `unnest`), computed clocks
-//! (unless a later commit overtook them), and completed polls.
+//! a dozen multi-row statements (arrays through `unnest`), each ticket's
+//! new events appended as one chunk; computed clocks (unless a later
+//! commit overtook them), and completed polls.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -40,7 +41,8 @@ const PUT_CURSORS: &str = "INSERT INTO cursors (source, stream, value, updated_a
      ON CONFLICT (source, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
      WHERE cursors.value IS DISTINCT FROM excluded.value";
 
-const GET_ROWS: &str = "SELECT key, id, header, updated_at, deleted, requester_id, last_event_at
+const GET_ROWS: &str = "SELECT key, id, header, updated_at, deleted, requester_id, last_event_at,
+         chunks
      FROM tickets WHERE source = $1 AND id = ANY($2)";
 
 const INSERT_ROWS: &str = "INSERT INTO tickets
@@ -57,15 +59,24 @@ const UPDATE_HEADERS: &str = "UPDATE tickets t SET header = u.header, updated_at
          AS u(key, header, updated_at, created_at, org, requester, deleted)
      WHERE t.key = u.key";
 
-const INSERT_EVENTS: &str = "INSERT INTO events (key, event_id, at, frame)
-     SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[])
-     ON CONFLICT DO NOTHING
-     RETURNING key, event_id";
+/// The event chunks of tickets (to deduplicate events no later than the
+/// latest stored one, or to merge a ticket's chunks).
+const GET_CHUNKS: &str = "SELECT e.key, e.events FROM unnest($1::bigint[]) AS k(key)
+     JOIN event_chunks e ON e.key = k.key";
 
-const TOUCH_EVENTS: &str = "UPDATE tickets t SET changed_at = $3,
-         last_event_at = greatest(t.last_event_at, u.max_at)
-     FROM unnest($1::bigint[], $2::bigint[]) AS u(key, max_at)
+const DROP_CHUNKS: &str = "DELETE FROM event_chunks WHERE key = ANY($1)";
+
+const PUT_CHUNKS: &str = "INSERT INTO event_chunks (key, seq, max_at, count, events)
+     SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::int[], $5::bytea[])";
+
+const TOUCH_EVENTS: &str = "UPDATE tickets t SET changed_at = $4,
+         last_event_at = greatest(t.last_event_at, u.max_at), chunks = u.chunks
+     FROM unnest($1::bigint[], $2::bigint[], $3::int[]) AS u(key, max_at, chunks)
      WHERE t.key = u.key";
+
+/// A ticket with this many chunks has them merged into one when it gets
+/// more events: reads stay a few rows per ticket however often it changes.
+const COMPACT_AT: i32 = 16;
 
 const MARK_STALE: &str = "INSERT INTO stale_tickets (key) SELECT unnest($1::bigint[])
      ON CONFLICT DO NOTHING";
@@ -90,6 +101,26 @@ const TOUCH_DEPENDENTS: &str = "WITH hit AS (
                 ON CONFLICT DO NOTHING)
      SELECT key, id FROM hit";
 
+/// Chunks to insert, one array per column.
+#[derive(Default)]
+struct NewChunks {
+    keys: Vec<i64>,
+    seqs: Vec<i32>,
+    max_ats: Vec<i64>,
+    counts: Vec<i32>,
+    events: Vec<Vec<u8>>,
+}
+
+impl NewChunks {
+    fn push(&mut self, key: i64, seq: i32, max_at: i64, count: usize, events: Vec<u8>) {
+        self.keys.push(key);
+        self.seqs.push(seq);
+        self.max_ats.push(max_at);
+        self.counts.push(i32::try_from(count).unwrap_or(i32::MAX));
+        self.events.push(events);
+    }
+}
+
 /// What a batch says about one ticket.
 #[derive(Default)]
 struct Group<'a> {
@@ -105,6 +136,7 @@ struct Stored {
     deleted: bool,
     requester: Option<String>,
     last_event_at: Option<i64>,
+    chunks: i32,
 }
 
 /// What applying the batch decided for one ticket before writing.
@@ -339,6 +371,7 @@ fn merge_tickets(
                 deleted: row.try_get(4).map_err(read)?,
                 requester: row.try_get(5).map_err(read)?,
                 last_event_at: row.try_get(6).map_err(read)?,
+                chunks: row.try_get(7).map_err(read)?,
             },
         );
     }
@@ -473,44 +506,115 @@ fn merge_tickets(
         })?;
     }
 
-    // Events: the primary key keeps those already stored out.
-    let mut ev: (Vec<i64>, Vec<String>, Vec<i64>, Vec<Vec<u8>>) = Default::default();
+    // Events: those later than every stored one of their ticket are new;
+    // the stored ones are read only for the others, and to merge a
+    // ticket's chunks once they are many.
+    let mut read_keys: Vec<i64> = Vec::new();
     for p in &plans {
-        let key = key_of(p)?;
-        for e in &p.events {
-            let mut frame = Vec::with_capacity(48);
-            codec::encode_event(&mut frame, &e.id, e.at, &e.change);
-            ev.0.push(key);
-            ev.1.push(e.id.clone());
-            ev.2.push(e.at);
-            ev.3.push(frame);
+        let Some(stored) = &p.stored else { continue };
+        if p.events.is_empty() || stored.chunks == 0 {
+            continue;
+        }
+        let overlaps = stored
+            .last_event_at
+            .is_none_or(|last| p.events.iter().any(|e| e.at <= last));
+        if overlaps || stored.chunks >= COMPACT_AT {
+            read_keys.push(stored.key);
         }
     }
-    let mut fresh: HashMap<i64, BTreeSet<String>> = HashMap::new();
-    if !ev.0.is_empty() {
+    let mut stored_chunks: HashMap<i64, Vec<Vec<u8>>> = HashMap::new();
+    if !read_keys.is_empty() {
         let rows = store.run(what, move |c| async move {
-            c.query(INSERT_EVENTS, &[&ev.0, &ev.1, &ev.2, &ev.3]).await
+            c.query(GET_CHUNKS, &[&read_keys]).await
         })?;
         for row in rows {
             let read = |e| store.error(what(), e);
-            fresh
+            stored_chunks
                 .entry(row.try_get(0).map_err(read)?)
                 .or_default()
-                .insert(row.try_get(1).map_err(read)?);
+                .push(row.try_get(1).map_err(read)?);
         }
+    }
+    // (key, new chunk count, max event time, events) of each ticket with
+    // new events; which keys' chunks are replaced by one.
+    let mut fresh: HashMap<i64, Vec<&EventRecord>> = HashMap::new();
+    let mut put = NewChunks::default();
+    let mut replaced: Vec<i64> = Vec::new();
+    let mut counts: HashMap<i64, i32> = HashMap::new();
+    for p in &plans {
+        if p.events.is_empty() {
+            continue;
+        }
+        let key = key_of(p)?;
+        let chunks = p.stored.as_ref().map_or(0, |s| s.chunks);
+        let decode = |e: codec::CodecError| {
+            store.invalid(format!(
+                "the stored events of ticket {} of {source} do not decode: {e}",
+                p.id
+            ))
+        };
+        let mut existing: Vec<codec::Framed<'_>> = Vec::new();
+        if let Some(blobs) = stored_chunks.get(&key) {
+            for blob in blobs {
+                existing.extend(codec::frames(blob).map_err(decode)?);
+            }
+        }
+        let new_events: Vec<&EventRecord> = p
+            .events
+            .iter()
+            .copied()
+            .filter(|e| !existing.iter().any(|f| f.id == e.id))
+            .collect();
+        if new_events.is_empty() {
+            continue;
+        }
+        let mut added = Vec::with_capacity(new_events.len() * 48);
+        for e in &new_events {
+            codec::encode_event(&mut added, &e.id, e.at, &e.change);
+        }
+        let max_at = new_events.iter().map(|e| e.at).max().unwrap_or(i64::MIN);
+        if chunks >= COMPACT_AT {
+            // All the ticket's events in one chunk, in place of the others.
+            let added_frames = codec::frames(&added).map_err(decode)?;
+            let mut all: Vec<&codec::Framed<'_>> = existing.iter().chain(&added_frames).collect();
+            all.sort_unstable_by(|a, b| (a.at, a.id).cmp(&(b.at, b.id)));
+            let mut merged = Vec::with_capacity(all.iter().map(|f| f.frame.len()).sum());
+            for f in &all {
+                merged.extend_from_slice(f.frame);
+            }
+            let max_all = all.iter().map(|f| f.at).max().unwrap_or(max_at);
+            replaced.push(key);
+            put.push(key, 0, max_all, all.len(), merged);
+            counts.insert(key, 1);
+        } else {
+            put.push(key, chunks, max_at, new_events.len(), added);
+            counts.insert(key, chunks + 1);
+        }
+        fresh.insert(key, new_events);
+    }
+    if !replaced.is_empty() {
+        store.run(what, move |c| async move {
+            c.execute(DROP_CHUNKS, &[&replaced]).await
+        })?;
+    }
+    if !put.keys.is_empty() {
+        store.run(what, move |c| async move {
+            let p = put;
+            c.execute(
+                PUT_CHUNKS,
+                &[&p.keys, &p.seqs, &p.max_ats, &p.counts, &p.events],
+            )
+            .await
+        })?;
     }
 
     // What changed, and what follows from it.
-    let mut touched: (Vec<i64>, Vec<i64>) = Default::default();
+    let mut touched: (Vec<i64>, Vec<i64>, Vec<i32>) = Default::default();
     let (mut mark, mut unmark, mut drop_clocks) = (Vec::new(), Vec::new(), Vec::new());
     let mut refs: (Vec<String>, Vec<String>, Vec<i64>) = Default::default();
     for p in &plans {
         let key = key_of(p)?;
-        let fresh_ids = fresh.get(&key);
-        let fresh_events: Vec<&&EventRecord> = match fresh_ids {
-            Some(ids) => p.events.iter().filter(|e| ids.contains(&e.id)).collect(),
-            None => Vec::new(),
-        };
+        let fresh_events: &[&EventRecord] = fresh.get(&key).map_or(&[], Vec::as_slice);
         if p.newest.is_none() && fresh_events.is_empty() {
             continue;
         }
@@ -530,6 +634,7 @@ fn merge_tickets(
         if let Some(max_at) = fresh_events.iter().map(|e| e.at).max() {
             touched.0.push(key);
             touched.1.push(max_at);
+            touched.2.push(counts.get(&key).copied().unwrap_or(0));
             last_event = Some(last_event.map_or(max_at, |l| l.max(max_at)));
         }
         if deleted {
@@ -575,7 +680,7 @@ fn merge_tickets(
     }
     if !touched.0.is_empty() {
         store.run(what, move |c| async move {
-            c.execute(TOUCH_EVENTS, &[&touched.0, &touched.1, &now])
+            c.execute(TOUCH_EVENTS, &[&touched.0, &touched.1, &touched.2, &now])
                 .await
         })?;
     }
