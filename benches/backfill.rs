@@ -19,6 +19,11 @@
 //! BACKFILL_TICKETS=20000 BACKFILL_RUNS=3 cargo bench --bench backfill
 //! ```
 //!
+//! `BACKFILL_STORE=LOCATION` backfills into that store instead of a fresh
+//! SQLite file, such as an empty PostgreSQL database
+//! (`postgres://USER@HOST:PORT/DATABASE?password_env=VARIABLE`); it must be
+//! empty, so give one run per database.
+//!
 //! `BACKFILL_KEEP=1` keeps the store file for inspection (its folder is
 //! printed). `BACKFILL_LOG=info` prints the daemon's log lines (progress per stream,
 //! recomputations) with their times. `BACKFILL_TICKETS` is approximate: the generator creates
@@ -37,7 +42,7 @@ use helpdesk_slo::daemon::{run, Options};
 use helpdesk_slo::policy::Config;
 use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
 use helpdesk_slo::simulator::zendesk::{start, ServerOptions, SimState, DEMO_TOKEN};
-use helpdesk_slo::store::{SqliteStore, Store};
+use helpdesk_slo::store;
 
 /// The binary's allocator (`src/main.rs`), so the bench measures what runs.
 #[global_allocator]
@@ -141,11 +146,12 @@ fn backfill_once(config: &Config, options: &GeneratorOptions, dir: &Path) -> Fig
 
     let start_time = helpdesk_slo::time::format_instant(options.start - 86_400);
     let config_path = write_config(dir, &server.base_url(), &start_time);
-    let store_path = dir.join("store.sqlite");
+    let location = std::env::var("BACKFILL_STORE")
+        .unwrap_or_else(|_| format!("sqlite:{}", dir.join("store.sqlite").display()));
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let opts = Options {
         config: config_path,
-        store: Some(store_path.clone().display().to_string()),
+        store: Some(location.clone()),
         once: true,
         ..Options::default()
     };
@@ -159,7 +165,7 @@ fn backfill_once(config: &Config, options: &GeneratorOptions, dir: &Path) -> Fig
     emulator.block_on(server.shutdown());
 
     let zendesk = &result.sources["zendesk"];
-    let stats = SqliteStore::open(&store_path)
+    let stats = store::open(&location)
         .and_then(|s| {
             assert!(
                 s.stale_ticket_ids("zendesk")?.is_empty(),

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of helpdesk-slo, after installing what the tests need.
 #
-# Besides a Rust toolchain (cargo) the tests need Prometheus' tools; this
-# script installs them itself, so that no test ever skips for want of a tool.
+# Besides a Rust toolchain (cargo) the tests need Prometheus' tools and
+# PostgreSQL; this script installs them itself, so that no test ever skips
+# for want of a tool.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,8 +27,14 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
 
+# The PostgreSQL store's tests need a PostgreSQL server: a throwaway
+# cluster in a temporary folder on a free loopback port (Debian's
+# postgresql installed if missing), stopped when this script exits. The
+# tests read its URL from HELPDESK_SLO_TEST_POSTGRES and fail without it.
+. scripts/postgres-for-tests.sh
+
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; pg_test_cluster_stop' EXIT
 
 # Examples in the documentation; unit tests beside the code, integration
 # tests in tests/, and each criterion benchmark run once as a test (so

@@ -93,7 +93,8 @@ fn store_location(location: &str, path: &Path, text: &str) -> Result<String, Con
         // The config is served at /config and kept in version control.
         return Err(at(format!(
             "{}: a password does not belong in the config; write the location without it \
-             and give the password in the environment (PGPASSWORD) or a password file",
+             and name where the password is: `?password_env=VARIABLE` (an environment \
+             variable) or `?password_file=PATH` (a file)",
             redact_location(location)
         )));
     }
@@ -102,10 +103,6 @@ fn store_location(location: &str, path: &Path, text: &str) -> Result<String, Con
             let base = path.parent().unwrap_or(Path::new(""));
             Ok(format!("sqlite:{}", base.join(file).display()))
         }
-        Ok(StoreLocation::Postgres(url)) => Err(at(format!(
-            "{}: PostgreSQL stores are not supported by this build yet; use a path or sqlite:PATH",
-            redact_location(&url)
-        ))),
         Ok(_) => Ok(location.to_string()),
         Err(e) => Err(at(e.to_string())),
     }
@@ -169,13 +166,18 @@ mod tests {
 
     #[test]
     fn a_store_this_build_cannot_open_or_a_password_is_refused_at_its_line() {
-        let e = store_of("store: postgres://slo@db/slo").unwrap_err();
-        assert_eq!((e.key.as_deref(), e.line), (Some("store"), Some(3)), "{e}");
-        assert!(e.to_string().contains("not supported"), "{e}");
+        assert_eq!(
+            store_of("store: postgres://slo@db/slo?password_env=SLO_PG")
+                .unwrap()
+                .as_deref(),
+            Some("postgres://slo@db/slo?password_env=SLO_PG")
+        );
         let e = store_of("store: postgres://slo:hunter2@db/slo").unwrap_err();
+        assert_eq!((e.key.as_deref(), e.line), (Some("store"), Some(3)), "{e}");
         let shown = e.to_string();
         assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(shown.contains("PGPASSWORD"), "{shown}");
+        assert!(shown.contains("password_env="), "{shown}");
+        assert!(shown.contains("password_file="), "{shown}");
         let e = store_of("store: mysql://db/slo").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("store"), "{e}");
     }

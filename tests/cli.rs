@@ -419,8 +419,8 @@ fn explain_reads_json_lines_from_stdin_and_names_a_bad_ticket() {
 }
 
 /// The store comes from `--store`, else the config's `store:` (relative to
-/// the config's folder); one this build cannot open is bad input, and a
-/// password in it is never printed.
+/// the config's folder); one this build cannot open (or one with a
+/// password written in it) is bad input, and the password is never printed.
 #[test]
 fn the_store_comes_from_the_flag_or_the_config_and_a_bad_one_exits_2() {
     let dir = tempfile::tempdir().unwrap();
@@ -449,7 +449,8 @@ fn the_store_comes_from_the_flag_or_the_config_and_a_bad_one_exits_2() {
         "postgres://slo:hunter2@db/slo",
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("not supported"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("holds a password"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("password_env="), "{}", stderr(&o));
     assert!(!stderr(&o).contains("hunter2"), "{}", stderr(&o));
 
     let o = run(&[

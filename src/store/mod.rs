@@ -43,13 +43,13 @@
 //!   with the config hash they were computed with, so a restarted daemon
 //!   serves them ([`Store::all_clocks`]) before its first poll.
 //!
-//! The trait is synchronous; the daemon calls it from a blocking task. A
-//! PostgreSQL store can implement the same trait (its locations,
-//! `postgres://…`, are recognized and refused until one does). The contract
-//! tests (`tests/store/`) run on every backend.
+//! The trait is synchronous; the daemon calls it from a blocking task.
+//! [`PgStore`] implements it on PostgreSQL (`postgres://…`, see
+//! `postgres/`). The contract tests (`tests/store/`) run on every backend.
 
 mod codec;
 mod open;
+mod postgres;
 mod sqlite;
 
 use serde::Serialize;
@@ -69,6 +69,9 @@ pub const DEFAULT_LOCATION: &str = "helpdesk-slo.sqlite";
 pub fn location<'a>(flag: Option<&'a str>, config: &'a crate::policy::Config) -> &'a str {
     flag.or(config.store.as_deref()).unwrap_or(DEFAULT_LOCATION)
 }
+pub use postgres::{
+    PgLocation, PgStore, DEFAULT_PASSWORD_ENV, SCHEMA_VERSION as PG_SCHEMA_VERSION,
+};
 pub use sqlite::{SqliteStore, SCHEMA_VERSION};
 
 /// Why a store operation failed. Each message names the store's location

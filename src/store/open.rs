@@ -8,7 +8,7 @@
 //! | `sqlite:PATH` | the SQLite file at `PATH` (created if missing) |
 //! | `sqlite://PATH` | the same (`sqlite:///var/lib/x.sqlite` is `/var/lib/x.sqlite`) |
 //! | `sqlite::memory:` | a SQLite database in memory, gone when the store is dropped |
-//! | `postgres://…`, `postgresql://…` | PostgreSQL: not supported by this build yet |
+//! | `postgres://USER@HOST[:PORT]/DATABASE[?…]`, `postgresql://…` | the PostgreSQL database (its password from `password_env=VARIABLE` or `password_file=PATH`, never in the URL) |
 //! | `PATH` (no scheme) | the SQLite file at `PATH`, as `--store` has always meant |
 //!
 //! A location has a scheme when it starts with a letter followed by at least
@@ -20,11 +20,12 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use super::postgres::{PgLocation, PgStore};
 use super::{SqliteStore, Store, StoreError};
 
 /// The forms a location may take, for messages.
 const FORMS: &str = "a store location is sqlite:PATH, sqlite::memory:, \
-    postgres://USER@HOST/DATABASE (not supported yet) or a file path";
+    postgres://USER@HOST/DATABASE?password_env=VARIABLE or a file path";
 
 /// Where a store lives: a parsed `--store` value. [`fmt::Display`] and
 /// [`fmt::Debug`] show it without any password.
@@ -34,10 +35,9 @@ pub enum StoreLocation {
     SqliteFile(PathBuf),
     /// A SQLite database in memory (`sqlite::memory:`).
     SqliteMemory,
-    /// A PostgreSQL database (`postgres://…` or `postgresql://…`), the URL
-    /// as given (password included: show it with [`redact_location`]). This build
-    /// cannot open it.
-    Postgres(String),
+    /// A PostgreSQL database (`postgres://…` or `postgresql://…`); a URL
+    /// with a password is refused ([`PgLocation::parse`]).
+    Postgres(PgLocation),
 }
 
 impl StoreLocation {
@@ -68,7 +68,7 @@ impl StoreLocation {
                 }
                 Ok(StoreLocation::SqliteFile(PathBuf::from(path)))
             }
-            "postgres" | "postgresql" => Ok(StoreLocation::Postgres(location.to_string())),
+            "postgres" | "postgresql" => Ok(StoreLocation::Postgres(PgLocation::parse(location)?)),
             _ => Err(refuse(format!(
                 "`{scheme}:` is not a kind of store this build knows; {FORMS}"
             ))),
@@ -77,16 +77,13 @@ impl StoreLocation {
 
     /// Opens the store this location names: [`SqliteStore::open`] for a
     /// file (creating it and its folder if missing, migrating its schema),
-    /// [`SqliteStore::in_memory`] for memory. PostgreSQL is refused with
-    /// [`StoreError::Unsupported`].
+    /// [`SqliteStore::in_memory`] for memory, [`PgStore::open`] for a
+    /// PostgreSQL URL (connecting, migrating its schema).
     pub fn open(&self) -> Result<Box<dyn Store>, StoreError> {
         match self {
             StoreLocation::SqliteFile(path) => Ok(Box::new(SqliteStore::open(path)?)),
             StoreLocation::SqliteMemory => Ok(Box::new(SqliteStore::in_memory()?)),
-            StoreLocation::Postgres(url) => Err(StoreError::Unsupported {
-                location: redact_location(url),
-                why: "PostgreSQL stores are not supported by this build yet".to_string(),
-            }),
+            StoreLocation::Postgres(location) => Ok(Box::new(PgStore::open(location)?)),
         }
     }
 }
@@ -104,7 +101,7 @@ impl fmt::Display for StoreLocation {
         match self {
             StoreLocation::SqliteFile(path) => write!(f, "sqlite:{}", path.display()),
             StoreLocation::SqliteMemory => f.write_str("sqlite::memory:"),
-            StoreLocation::Postgres(url) => f.write_str(&redact_location(url)),
+            StoreLocation::Postgres(location) => f.write_str(location.shown()),
         }
     }
 }
@@ -114,10 +111,9 @@ impl fmt::Debug for StoreLocation {
         match self {
             StoreLocation::SqliteFile(path) => f.debug_tuple("SqliteFile").field(path).finish(),
             StoreLocation::SqliteMemory => f.write_str("SqliteMemory"),
-            StoreLocation::Postgres(url) => f
-                .debug_tuple("Postgres")
-                .field(&redact_location(url))
-                .finish(),
+            StoreLocation::Postgres(location) => {
+                f.debug_tuple("Postgres").field(&location.shown()).finish()
+            }
         }
     }
 }
@@ -242,37 +238,25 @@ mod tests {
     }
 
     #[test]
-    fn postgres_urls_are_recognized_but_not_opened_and_keep_their_password() {
+    fn postgres_urls_name_a_database_and_one_with_a_password_is_refused() {
+        for url in [
+            "postgres://slo@db.example:5432/helpdesk?password_env=PG_PW",
+            "postgresql://slo@db.example/helpdesk?sslmode=disable&password_file=/run/pw",
+        ] {
+            let parsed = parse(url);
+            assert!(matches!(parsed, StoreLocation::Postgres(_)), "{parsed:?}");
+            assert_eq!(parsed.to_string(), url);
+        }
         for url in [
             "postgres://slo:hunter2@db.example:5432/helpdesk",
             "postgresql://slo:hunter2@db.example/helpdesk?sslmode=require",
+            "postgres://slo@db/helpdesk?password=hunter3",
         ] {
-            let parsed = parse(url);
-            assert_eq!(parsed, StoreLocation::Postgres(url.to_string()));
-            for shown in [parsed.to_string(), format!("{parsed:?}")] {
-                assert!(!shown.contains("hunter2"), "{shown}");
-                assert!(shown.contains("slo:***@db.example"), "{shown}");
-            }
-            let err = match parsed.open() {
-                Ok(_) => panic!("{url} opened"),
-                Err(e) => e,
-            };
-            assert!(matches!(err, StoreError::Unsupported { .. }), "{err:?}");
-            let message = err.to_string();
-            assert!(
-                message.contains("PostgreSQL stores are not supported by this build yet"),
-                "{message}"
-            );
-            assert!(message.contains("db.example"), "{message}");
-            assert!(!message.contains("hunter2"), "{message}");
-            assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
+            let message = refused(url);
+            assert!(message.contains("db"), "{message}");
+            assert!(message.contains("password_env="), "{message}");
+            assert!(!message.contains("hunter"), "{message}");
         }
-        let err = super::open("postgres://slo:hunter2@db/helpdesk?password=hunter3")
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(err.contains("not supported"), "{err}");
-        assert!(!err.contains("hunter"), "{err}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Child;
 
+pub mod postgres;
 pub mod prometheus;
 
 /// Kills the child process when the test ends, however it ends.

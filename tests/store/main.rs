@@ -7,12 +7,15 @@
 //! The `memory` backend is a store in plain maps written for these tests:
 //! it keeps the trait's guarantees with none of SQLite's machinery, so a
 //! contract test that passes on it and on SQLite tests the trait, not one
-//! implementation. A new backend (PostgreSQL) adds a `Backend` variant and
-//! a line in `contract_tests!`.
+//! implementation. The `postgres` backend runs them on a database of its
+//! own per test on the test cluster (`scripts/test.sh` starts it).
 
 mod contract;
 mod fixtures;
 mod memory_store;
+#[path = "../common/postgres.rs"]
+mod pg;
+mod postgres;
 mod sqlite;
 
 use helpdesk_slo::store::{self, Store};
@@ -29,6 +32,9 @@ pub enum Backend {
     SqliteMemory,
     /// The test store in plain maps ([`MemoryStore`]).
     Memory,
+    /// A PostgreSQL database of its own on the test cluster, opened by the
+    /// factory from its `postgres://` URL.
+    Postgres,
 }
 
 impl Backend {
@@ -42,18 +48,31 @@ impl Backend {
                     store: Some(store::open(&location).unwrap()),
                     location: Some(location),
                     _file: Some(file),
+                    _database: None,
                 }
             }
             Backend::SqliteMemory => Subject {
                 store: Some(store::open("sqlite::memory:").unwrap()),
                 location: None,
                 _file: None,
+                _database: None,
             },
             Backend::Memory => Subject {
                 store: Some(Box::new(MemoryStore::new())),
                 location: None,
                 _file: None,
+                _database: None,
             },
+            Backend::Postgres => {
+                let database = pg::PgDatabase::new(label);
+                let location = database.url().to_string();
+                Subject {
+                    store: Some(store::open(&location).unwrap()),
+                    location: Some(location),
+                    _file: None,
+                    _database: Some(database),
+                }
+            }
         }
     }
 }
@@ -65,6 +84,7 @@ pub struct Subject {
     /// Where a store that persists was opened from.
     location: Option<String>,
     _file: Option<TempDb>,
+    _database: Option<pg::PgDatabase>,
 }
 
 impl Subject {
@@ -128,6 +148,7 @@ macro_rules! contract_tests {
         on_backend!(sqlite_file, crate::Backend::SqliteFile, $($test,)* $($persisted,)*);
         on_backend!(sqlite_memory, crate::Backend::SqliteMemory, $($test,)*);
         on_backend!(memory, crate::Backend::Memory, $($test,)*);
+        on_backend!(postgres_db, crate::Backend::Postgres, $($test,)* $($persisted,)*);
     };
 }
 

@@ -1,0 +1,729 @@
+//! The PostgreSQL store: the [`Store`] trait on a PostgreSQL database, for
+//! teams that run the daemon against a database they already back up and
+//! monitor.
+//!
+//! What it guarantees is what every store does (see [`crate::store`]): a
+//! batch of pages and its cursors are written in ONE transaction, pages
+//! are idempotent (events deduplicated by id within their ticket, headers
+//! replaced only by one at least as new), changed tickets are marked stale
+//! in the same transaction, and clocks of an overtaken snapshot are not
+//! saved. Writes are batched: a transaction of pages is about a dozen
+//! statements (multi-row inserts of arrays through `unnest`) however many
+//! tickets it holds, not one round trip per ticket, and a ticket's new
+//! events in a batch are one row (a chunk, as in the SQLite store), not
+//! one per event.
+//!
+//! Its schema is versioned in the table `helpdesk_slo_schema` and migrated
+//! on open by the SQL files in `src/store/migrations/postgres/`, each in
+//! its own transaction under an advisory lock (two daemons opening one
+//! database at once migrate it once). A database with a newer schema is
+//! refused with [`StoreError::TooNew`], never touched.
+//!
+//! The password never comes from the location: a URL with one is refused
+//! ([`PgLocation::parse`]); it is read from the environment variable
+//! named by `password_env=`, the file named by `password_file=`, or
+//! `HELPDESK_SLO_STORE_PASSWORD`.
+//!
+//! The trait is synchronous; the client (`tokio-postgres`) is driven by a
+//! runtime of its own, one worker thread shared by every PostgreSQL store
+//! of the process, and each call waits for its answer on a channel. So the
+//! store can be opened, used and dropped from any thread, inside the
+//! daemon's runtime or not.
+//!
+//! The store assumes it is the only writer of its tables (one daemon per
+//! database; leases for several come later): the generations of
+//! [`Store::save_clocks_as_of`] are counted in this process.
+//!
+//! By concern: [`schema`] migrates, [`write`] applies pages and saves
+//! clocks, [`read`] reads.
+
+mod read;
+mod schema;
+mod write;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio_postgres::{Client, NoTls};
+
+use super::open::redact_location;
+use super::{Applied, Store, StoreError, StoreStats, StoredClocks, TicketMeta};
+use crate::engine::Ticket;
+use crate::sources::{NoteRecord, Page};
+
+pub use schema::SCHEMA_VERSION;
+
+/// The environment variable the password is read from when the location
+/// names neither `password_env=` nor `password_file=`.
+pub const DEFAULT_PASSWORD_ENV: &str = "HELPDESK_SLO_STORE_PASSWORD";
+
+/// A `postgres://` location taken apart: the URL for the client (without
+/// this program's own parameters) and where its password comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PgLocation {
+    /// The URL as written, for messages (it holds no password).
+    shown: String,
+    /// The URL without `password_env` and `password_file`.
+    url: String,
+    password: PasswordFrom,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PasswordFrom {
+    Env(String),
+    File(PathBuf),
+    /// `HELPDESK_SLO_STORE_PASSWORD` if set, else no password.
+    Default,
+}
+
+impl std::fmt::Debug for PgLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgLocation")
+            .field("url", &redact_location(&self.url))
+            .field("password", &self.password)
+            .finish()
+    }
+}
+
+impl PgLocation {
+    /// Reads a `postgres://` or `postgresql://` URL. Refuses one that holds
+    /// a password (`user:PASSWORD@` or `password=`), naming the parameters
+    /// to use instead, and one that names both `password_env` and
+    /// `password_file`.
+    pub fn parse(url: &str) -> Result<PgLocation, StoreError> {
+        let refuse = |why: String| StoreError::Unsupported {
+            location: redact_location(url),
+            why,
+        };
+        let how = "a store's password is never written in `store:` or `--store`: \
+             name an environment variable with `password_env=VARIABLE` or a file with \
+             `password_file=PATH` (postgres://USER@HOST/DATABASE?password_env=VARIABLE), \
+             or set HELPDESK_SLO_STORE_PASSWORD";
+        let rest = url.split_once("://").map_or("", |(_, r)| r);
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        // The user's part ends at the last `@` of the authority.
+        if let Some(at) = rest[..authority_end].rfind('@') {
+            if rest[..at].contains(':') {
+                return Err(refuse(format!("the URL holds a password; {how}")));
+            }
+        } else if let Some(at) = rest.rfind('@') {
+            // An `@` past the host: a password with a `/` or `?` in it.
+            if rest[..at].contains(':') {
+                return Err(refuse(format!("the URL holds a password; {how}")));
+            }
+        }
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b, q),
+            None => (url, ""),
+        };
+        let mut kept: Vec<&str> = Vec::new();
+        let mut env = None;
+        let mut file = None;
+        for param in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = param.split_once('=').unwrap_or((param, ""));
+            let decoded = || {
+                form_urlencoded::parse(format!("v={value}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            match name {
+                n if n.eq_ignore_ascii_case("password") => {
+                    return Err(refuse(format!(
+                        "the URL holds a password (`password=`); {how}"
+                    )))
+                }
+                "password_env" => env = Some(decoded()),
+                "password_file" => file = Some(PathBuf::from(decoded())),
+                _ => kept.push(param),
+            }
+        }
+        let password = match (env, file) {
+            (Some(_), Some(_)) => {
+                return Err(refuse(
+                    "the URL names both `password_env` and `password_file`; give one".to_string(),
+                ))
+            }
+            (Some(v), None) if v.is_empty() => {
+                return Err(refuse("`password_env=` names no variable".to_string()))
+            }
+            (Some(v), None) => PasswordFrom::Env(v),
+            (None, Some(f)) if f.as_os_str().is_empty() => {
+                return Err(refuse("`password_file=` names no file".to_string()))
+            }
+            (None, Some(f)) => PasswordFrom::File(f),
+            (None, None) => PasswordFrom::Default,
+        };
+        let url_for_client = if kept.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        Ok(PgLocation {
+            shown: redact_location(url),
+            url: url_for_client,
+            password,
+        })
+    }
+
+    /// The location for messages.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// The password, read now from its variable or file (a file's last
+    /// line break dropped). A missing variable or unreadable file is an
+    /// error naming it, never showing a value.
+    fn password(&self) -> Result<Option<String>, StoreError> {
+        let unsupported = |why: String| StoreError::Unsupported {
+            location: self.shown.clone(),
+            why,
+        };
+        match &self.password {
+            PasswordFrom::Env(name) => match std::env::var(name) {
+                Ok(v) if !v.is_empty() => Ok(Some(v)),
+                _ => Err(unsupported(format!(
+                    "the environment variable {name} (named by `password_env=`) is not set or is empty"
+                ))),
+            },
+            PasswordFrom::File(path) => match std::fs::read_to_string(path) {
+                Ok(text) => {
+                    let v = text.strip_suffix('\n').unwrap_or(&text);
+                    let v = v.strip_suffix('\r').unwrap_or(v);
+                    if v.is_empty() {
+                        return Err(unsupported(format!(
+                            "the password file {} (named by `password_file=`) is empty",
+                            path.display()
+                        )));
+                    }
+                    Ok(Some(v.to_string()))
+                }
+                Err(source) => Err(StoreError::Io {
+                    location: self.shown.clone(),
+                    what: format!(
+                        "read the password file {} (named by `password_file=`)",
+                        path.display()
+                    ),
+                    source,
+                }),
+            },
+            PasswordFrom::Default => Ok(std::env::var(DEFAULT_PASSWORD_ENV)
+                .ok()
+                .filter(|v| !v.is_empty())),
+        }
+    }
+}
+
+/// The runtime that drives every PostgreSQL connection of the process.
+fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("store-postgres")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Why waiting for the client failed without an answer from the server.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ClientGone(String);
+
+/// Runs `fut` on the store's runtime and waits for it on this thread.
+fn block_on<T, F>(fut: F) -> Result<T, ClientGone>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let rt = runtime().map_err(|e| ClientGone(format!("cannot start its runtime: {e}")))?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    rt.spawn(async move {
+        let _ = tx.send(fut.await);
+    });
+    rx.recv()
+        .map_err(|_| ClientGone("the database client stopped before it answered".to_string()))
+}
+
+/// The PostgreSQL store. One connection; [`Store::reader`] opens another.
+pub struct PgStore {
+    /// The connection, replaced by a new one when the server closed it
+    /// (a restart, a failover of the database) outside a transaction.
+    client: Mutex<Arc<Client>>,
+    /// Whether a transaction is open on `client`: a connection lost in one
+    /// fails the transaction, never reconnects in the middle of it.
+    in_transaction: std::sync::atomic::AtomicBool,
+    location: PgLocation,
+    /// Commits that changed tickets, shared with the readers opened from
+    /// this store ([`Store::generation`]).
+    generation: Arc<AtomicU64>,
+    /// The generation in which each ticket last changed, by key (commits
+    /// of this store only: one that changed before any of them is one no
+    /// snapshot counted from here can lack).
+    changed_in: Mutex<HashMap<i64, u64>>,
+    /// A generation every ticket may have changed in (a commit whose
+    /// outcome is unknown).
+    floor: AtomicU64,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("location", &self.location.shown)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects to the database at `location` and migrates its schema to
+    /// [`SCHEMA_VERSION`]; a database with a newer schema is refused
+    /// untouched.
+    pub fn open(location: &PgLocation) -> Result<PgStore, StoreError> {
+        let store = PgStore::connect(location, Arc::default())?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn connect(location: &PgLocation, generation: Arc<AtomicU64>) -> Result<PgStore, StoreError> {
+        Ok(PgStore {
+            client: Mutex::new(Arc::new(PgStore::client(location)?)),
+            in_transaction: Default::default(),
+            location: location.clone(),
+            generation,
+            changed_in: Mutex::default(),
+            floor: AtomicU64::new(0),
+        })
+    }
+
+    /// A new connection to the database of `location`.
+    fn client(location: &PgLocation) -> Result<Client, StoreError> {
+        let backend =
+            |what: &str, source: Box<dyn std::error::Error + Send + Sync>| StoreError::Backend {
+                location: location.shown.clone(),
+                what: what.to_string(),
+                source,
+            };
+        let mut config: tokio_postgres::Config = location
+            .url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| backend("reading the URL", Box::new(e)))?;
+        if let Some(password) = location.password()? {
+            config.password(password);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("helpdesk-slo");
+        }
+        let shown = location.shown.clone();
+        let client = block_on(async move {
+            let (client, connection) = config.connect(NoTls).await?;
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::warn!(store = %shown, error = %e, "store connection closed");
+                }
+            });
+            Ok::<_, tokio_postgres::Error>(client)
+        })
+        .map_err(|e| backend("connecting", Box::new(e)))?
+        .map_err(|e| backend("connecting", Box::new(e)))?;
+        Ok(client)
+    }
+
+    /// The connection to run a statement on: a new one when the server
+    /// closed the last, unless a transaction was open on it (the
+    /// transaction then fails with the closed connection's error).
+    fn current_client(&self) -> Result<Arc<Client>, StoreError> {
+        let mut client = self
+            .client
+            .lock()
+            .map_err(|_| self.invalid("the connection's lock is poisoned"))?;
+        if client.is_closed() && !self.in_transaction.load(Ordering::SeqCst) {
+            tracing::warn!(store = %self.location.shown, "store connection lost; reconnecting");
+            *client = Arc::new(PgStore::client(&self.location)?);
+        }
+        Ok(client.clone())
+    }
+
+    /// The error of a failed operation, naming it and the store.
+    fn error(
+        &self,
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> StoreError {
+        StoreError::Backend {
+            location: self.location.shown.clone(),
+            what: what.into(),
+            source: Box::new(source),
+        }
+    }
+
+    fn invalid(&self, what: impl Into<String>) -> StoreError {
+        StoreError::Invalid {
+            location: self.location.shown.clone(),
+            what: what.into(),
+        }
+    }
+
+    /// Runs `f` on the client (on the store's runtime) and waits for it.
+    fn run<T, F, Fut>(&self, what: impl Fn() -> String, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(Arc<Client>) -> Fut,
+        Fut: Future<Output = Result<T, tokio_postgres::Error>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let fut = f(self.current_client()?);
+        block_on(fut)
+            .map_err(|e| self.error(what(), e))?
+            .map_err(|e| self.error(what(), e))
+    }
+
+    /// Runs plain SQL (no parameters).
+    fn batch(&self, what: impl Fn() -> String, sql: &'static str) -> Result<(), StoreError> {
+        self.run(what, move |c| async move { c.batch_execute(sql).await })
+    }
+
+    /// Runs `body` in one transaction (`begin` starts it): committed if it
+    /// succeeds, rolled back if it fails.
+    fn transaction<T>(
+        &self,
+        what: impl Fn() -> String,
+        begin: &'static str,
+        body: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.batch(&what, begin)?;
+        self.in_transaction.store(true, Ordering::SeqCst);
+        let result = match body() {
+            Ok(value) => {
+                let committed = self.batch(&what, "COMMIT");
+                if committed.is_err() {
+                    // The commit may have happened (the answer was lost):
+                    // count it for every ticket.
+                    self.count_unknown_commit();
+                }
+                committed.map(|()| value)
+            }
+            Err(e) => {
+                // The error that matters is the body's.
+                let _ = self.batch(&what, "ROLLBACK");
+                Err(e)
+            }
+        };
+        self.in_transaction.store(false, Ordering::SeqCst);
+        result
+    }
+
+    /// Runs `body` in a read-only snapshot: every query of it sees the
+    /// same committed state.
+    fn snapshot<T>(
+        &self,
+        what: impl Fn() -> String,
+        body: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.transaction(
+            what,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            body,
+        )
+    }
+
+    /// Records that the tickets of `keys` changed in a commit, then counts
+    /// the commit (in that order: a snapshot that read the old count may
+    /// lack it, and its clocks are refused).
+    fn count_commit(&self, keys: &[i64]) {
+        if keys.is_empty() {
+            return;
+        }
+        let generation = self.generation.load(Ordering::SeqCst) + 1;
+        if let Ok(mut changed_in) = self.changed_in.lock() {
+            for &key in keys {
+                changed_in.insert(key, generation);
+            }
+        }
+        self.generation.store(generation, Ordering::SeqCst);
+    }
+
+    /// Counts a commit that may have changed any ticket: clocks of every
+    /// snapshot older than it are refused (a recompute too many, never a
+    /// clock that lacks a change).
+    fn count_unknown_commit(&self) {
+        let generation = self.generation.load(Ordering::SeqCst) + 1;
+        self.floor.store(generation, Ordering::SeqCst);
+        self.generation.store(generation, Ordering::SeqCst);
+    }
+
+    /// The generation of the ticket's last change in this store, 0 if none.
+    fn last_change(&self, key: i64) -> u64 {
+        let floor = self.floor.load(Ordering::SeqCst);
+        match self.changed_in.lock() {
+            Ok(changed_in) => changed_in.get(&key).copied().unwrap_or(0).max(floor),
+            // A poisoned map: refuse every snapshot's clocks (a recompute
+            // too many, never a clock that lacks a change).
+            Err(_) => u64::MAX,
+        }
+    }
+}
+
+impl Store for PgStore {
+    fn apply_page(&mut self, source: &str, page: &Page) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .apply_batch(source, std::slice::from_ref(page))?
+            .changed)
+    }
+
+    fn apply_pages(&mut self, source: &str, pages: &[Page]) -> Result<Vec<String>, StoreError> {
+        Ok(self.apply_batch(source, pages)?.changed)
+    }
+
+    fn apply_batch(&mut self, source: &str, pages: &[Page]) -> Result<Applied, StoreError> {
+        write::apply_batch(self, source, pages)
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    fn location(&self) -> String {
+        self.location.shown.clone()
+    }
+
+    fn reader(&self) -> Result<Option<Box<dyn Store>>, StoreError> {
+        let reader = PgStore::connect(&self.location, self.generation.clone())?;
+        let found = reader.schema_version()?;
+        if found != SCHEMA_VERSION {
+            return Err(reader.invalid(format!(
+                "opening a reading connection: the database is at schema version {found}, not {SCHEMA_VERSION}"
+            )));
+        }
+        Ok(Some(Box::new(reader)))
+    }
+
+    fn cursor(&self, source: &str, stream: &str) -> Result<Option<String>, StoreError> {
+        read::cursor(self, source, stream)
+    }
+
+    fn ticket(&self, source: &str, id: &str) -> Result<Option<Ticket>, StoreError> {
+        Ok(self
+            .tickets(source, std::slice::from_ref(&id.to_string()))?
+            .pop())
+    }
+
+    fn tickets(&self, source: &str, ids: &[String]) -> Result<Vec<Ticket>, StoreError> {
+        let what = || format!("reading tickets of {source}");
+        self.snapshot(what, || read::tickets(self, source, ids))
+    }
+
+    fn for_each_ticket(
+        &self,
+        source: &str,
+        ids: &[String],
+        f: &mut dyn FnMut(Ticket),
+    ) -> Result<(), StoreError> {
+        let what = || format!("reading {} tickets of {source}", ids.len());
+        self.snapshot(what, || {
+            for chunk in ids.chunks(500) {
+                for t in read::tickets(self, source, chunk)? {
+                    f(t);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn ticket_ids(&self, source: &str) -> Result<Vec<String>, StoreError> {
+        read::ticket_ids(self, source)
+    }
+
+    fn stale_ticket_ids(&self, source: &str) -> Result<Vec<String>, StoreError> {
+        read::stale_ticket_ids(self, source)
+    }
+
+    fn ticket_ids_computed_under_other_config(
+        &self,
+        source: &str,
+        config_hash: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        read::ticket_ids_computed_under_other_config(self, source, config_hash)
+    }
+
+    fn save_clocks(
+        &mut self,
+        source: &str,
+        ticket_id: &str,
+        config_hash: &str,
+        clocks: &[u8],
+    ) -> Result<(), StoreError> {
+        let rows = [(
+            ticket_id.to_string(),
+            config_hash.to_string(),
+            clocks.to_vec(),
+        )];
+        self.save_clocks_batch(source, &rows)
+    }
+
+    fn save_clocks_batch(
+        &mut self,
+        source: &str,
+        clocks: &[(String, String, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        self.save_clocks_as_of(source, clocks, u64::MAX)?;
+        Ok(())
+    }
+
+    fn save_clocks_as_of(
+        &mut self,
+        source: &str,
+        clocks: &[(String, String, Vec<u8>)],
+        as_of: u64,
+    ) -> Result<Vec<String>, StoreError> {
+        write::save_clocks_as_of(self, source, clocks, as_of)
+    }
+
+    fn clocks(
+        &self,
+        source: &str,
+        ticket_id: &str,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        read::clocks(self, source, ticket_id)
+    }
+
+    fn all_clocks(&self, source: &str) -> Result<Vec<StoredClocks>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each_clocks(source, &mut |row| out.push(row))?;
+        Ok(out)
+    }
+
+    fn for_each_clocks(
+        &self,
+        source: &str,
+        f: &mut dyn FnMut(StoredClocks),
+    ) -> Result<(), StoreError> {
+        let what = || format!("reading the clocks of {source}");
+        self.snapshot(what, || read::for_each_clocks(self, source, f))
+    }
+
+    fn tickets_changed_since(&self, source: &str, since: i64) -> Result<Vec<String>, StoreError> {
+        read::tickets_changed_since(self, source, since)
+    }
+
+    fn ticket_metas(&self, source: &str) -> Result<Vec<TicketMeta>, StoreError> {
+        read::ticket_metas(self, source)
+    }
+
+    fn record_poll(&mut self, source: &str, at: i64) -> Result<(), StoreError> {
+        write::record_poll(self, source, at)
+    }
+
+    fn notes(&self, source: &str, from: i64, to: i64) -> Result<Vec<NoteRecord>, StoreError> {
+        read::notes(self, source, from, to)
+    }
+
+    fn count_notes(&self, source: &str, kind: &str) -> Result<u64, StoreError> {
+        read::count_notes(self, source, kind)
+    }
+
+    fn polls(&self, source: &str, from: i64, to: i64) -> Result<Vec<i64>, StoreError> {
+        read::polls(self, source, from, to)
+    }
+
+    fn for_each_ticket_active_in(
+        &self,
+        source: &str,
+        from: i64,
+        to: i64,
+        f: &mut dyn FnMut(crate::store::ActiveTicket),
+    ) -> Result<(), StoreError> {
+        let what = || format!("reading the tickets of {source} active in [{from}, {to})");
+        self.snapshot(what, || read::for_each_active(self, source, from, to, f))
+    }
+
+    fn for_each_settled_ticket(
+        &self,
+        source: &str,
+        from: i64,
+        until: i64,
+        f: &mut dyn FnMut(crate::store::SettledTicket),
+    ) -> Result<(), StoreError> {
+        let what = || format!("reading the tickets of {source} settled in [{from}, {until})");
+        self.snapshot(what, || {
+            read::for_each_settled(self, source, from, until, f)
+        })
+    }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        read::stats(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PasswordFrom, PgLocation};
+    use crate::store::StoreError;
+    use std::path::PathBuf;
+
+    fn refused(url: &str) -> String {
+        match PgLocation::parse(url) {
+            Ok(l) => panic!("{url} parsed as {l:?}"),
+            Err(e) => {
+                assert!(matches!(e, StoreError::Unsupported { .. }), "{e:?}");
+                e.to_string()
+            }
+        }
+    }
+
+    #[test]
+    fn a_url_with_a_password_is_refused_naming_where_the_password_goes() {
+        for url in [
+            "postgres://slo:hunter2@db.example/helpdesk",
+            "postgresql://slo:hunter2@db.example:5432/helpdesk?sslmode=disable",
+            "postgres://slo@db.example/helpdesk?password=hunter2",
+            "postgres://slo:hun/ter2@db.example/helpdesk",
+        ] {
+            let message = refused(url);
+            assert!(message.contains("holds a password"), "{message}");
+            assert!(message.contains("password_env="), "{message}");
+            assert!(message.contains("password_file="), "{message}");
+            assert!(!message.contains("hunter2"), "{message}");
+            assert!(!message.contains("hun/ter2"), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_password_comes_from_the_named_variable_or_file() {
+        let l = PgLocation::parse("postgres://slo@db/helpdesk?password_env=PG_PW&sslmode=disable")
+            .unwrap();
+        assert_eq!(l.url, "postgres://slo@db/helpdesk?sslmode=disable");
+        assert_eq!(l.password, PasswordFrom::Env("PG_PW".to_string()));
+        let l = PgLocation::parse("postgres://slo@db/helpdesk?password_file=%2Frun%2Fpw").unwrap();
+        assert_eq!(l.url, "postgres://slo@db/helpdesk");
+        assert_eq!(l.password, PasswordFrom::File(PathBuf::from("/run/pw")));
+        let l = PgLocation::parse("postgres://slo@db/helpdesk").unwrap();
+        assert_eq!(l.password, PasswordFrom::Default);
+        let message = refused("postgres://slo@db/x?password_env=A&password_file=/b");
+        assert!(message.contains("both"), "{message}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let l = PgLocation::parse(&format!(
+            "postgres://slo@db/x?password_file={}",
+            file.display()
+        ))
+        .unwrap();
+        assert_eq!(l.password().unwrap().as_deref(), Some("s3cret"));
+        let l = PgLocation::parse("postgres://slo@db/x?password_env=HELPDESK_SLO_TEST_UNSET_PW")
+            .unwrap();
+        let message = l.password().unwrap_err().to_string();
+        assert!(message.contains("HELPDESK_SLO_TEST_UNSET_PW"), "{message}");
+        assert!(message.contains("password_env="), "{message}");
+        let l = PgLocation::parse("postgres://slo@db/x?password_file=/nonexistent/pw").unwrap();
+        let message = l.password().unwrap_err().to_string();
+        assert!(message.contains("/nonexistent/pw"), "{message}");
+    }
+}

@@ -1,0 +1,787 @@
+//! Writing to the PostgreSQL store: a batch of pages in one transaction of
+//! a dozen multi-row statements (arrays through `unnest`), each ticket's
+//! new events appended as one chunk; computed clocks (unless a later
+//! commit overtook them), and completed polls.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::PgStore;
+use crate::sources::{ChangeRecord, EventRecord, Page, Record, TicketHeader};
+use crate::store::codec;
+use crate::store::{Applied, StoreError};
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+const PUT_ORGANIZATIONS: &str = "INSERT INTO organizations (source, id, record)
+     SELECT $1, u.id, u.record FROM unnest($2::text[], $3::text[]) AS u(id, record)
+     ON CONFLICT (source, id) DO UPDATE SET record = excluded.record
+     WHERE organizations.record IS DISTINCT FROM excluded.record
+     RETURNING id";
+
+const PUT_USERS: &str = "INSERT INTO users (source, id, agent)
+     SELECT $1, u.id, u.agent FROM unnest($2::text[], $3::bool[]) AS u(id, agent)
+     ON CONFLICT (source, id) DO UPDATE SET agent = excluded.agent
+     WHERE users.agent IS DISTINCT FROM excluded.agent
+     RETURNING id";
+
+const PUT_NOTES: &str = "INSERT INTO source_notes (source, kind, name, first_at, last_at)
+     SELECT $1, u.kind, u.name, u.first_at, u.last_at
+     FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS u(kind, name, first_at, last_at)
+     ON CONFLICT (source, kind, name) DO UPDATE SET
+         first_at = least(source_notes.first_at, excluded.first_at),
+         last_at = greatest(source_notes.last_at, excluded.last_at)";
+
+const PUT_CURSORS: &str = "INSERT INTO cursors (source, stream, value, updated_at)
+     SELECT $1, u.stream, u.value, $4 FROM unnest($2::text[], $3::text[]) AS u(stream, value)
+     ON CONFLICT (source, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+     WHERE cursors.value IS DISTINCT FROM excluded.value";
+
+const GET_ROWS: &str = "SELECT key, id, header, updated_at, deleted, requester_id, last_event_at,
+         chunks
+     FROM tickets WHERE source = $1 AND id = ANY($2)";
+
+const INSERT_ROWS: &str = "INSERT INTO tickets
+     (source, id, header, updated_at, created_at, organization_id, requester_id, deleted, changed_at)
+     SELECT $1, u.id, u.header, u.updated_at, u.created_at, u.org, u.requester, u.deleted, $9
+     FROM unnest($2::text[], $3::bytea[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::bool[])
+         AS u(id, header, updated_at, created_at, org, requester, deleted)
+     RETURNING key, id";
+
+const UPDATE_HEADERS: &str = "UPDATE tickets t SET header = u.header, updated_at = u.updated_at,
+         created_at = u.created_at, organization_id = u.org, requester_id = u.requester,
+         deleted = u.deleted, changed_at = $8
+     FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::bool[])
+         AS u(key, header, updated_at, created_at, org, requester, deleted)
+     WHERE t.key = u.key";
+
+/// The event chunks of tickets (to deduplicate events no later than the
+/// latest stored one, or to merge a ticket's chunks).
+const GET_CHUNKS: &str = "SELECT e.key, e.events FROM unnest($1::bigint[]) AS k(key)
+     JOIN event_chunks e ON e.key = k.key";
+
+const DROP_CHUNKS: &str = "DELETE FROM event_chunks WHERE key = ANY($1)";
+
+const PUT_CHUNKS: &str = "INSERT INTO event_chunks (key, seq, max_at, count, events)
+     SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::int[], $5::bytea[])";
+
+const TOUCH_EVENTS: &str = "UPDATE tickets t SET changed_at = $4,
+         last_event_at = greatest(t.last_event_at, u.max_at), chunks = u.chunks
+     FROM unnest($1::bigint[], $2::bigint[], $3::int[]) AS u(key, max_at, chunks)
+     WHERE t.key = u.key";
+
+/// A ticket with this many chunks has them merged into one when it gets
+/// more events: reads stay a few rows per ticket however often it changes.
+const COMPACT_AT: i32 = 16;
+
+const MARK_STALE: &str = "INSERT INTO stale_tickets (key) SELECT unnest($1::bigint[])
+     ON CONFLICT DO NOTHING";
+
+const UNMARK_STALE: &str = "DELETE FROM stale_tickets WHERE key = ANY($1)";
+
+const DROP_CLOCKS: &str = "DELETE FROM clocks WHERE key = ANY($1)";
+
+const PUT_REFS: &str = "INSERT INTO ticket_refs (source, kind, ref, key)
+     SELECT $1, u.kind, u.ref, u.key FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(kind, ref, key)
+     ON CONFLICT DO NOTHING";
+
+/// The tickets that read a changed organization or user: their data
+/// changed now and their clocks are stale.
+const TOUCH_DEPENDENTS: &str = "WITH hit AS (
+         SELECT DISTINCT t.key, t.id, t.deleted FROM ticket_refs r
+         JOIN unnest($2::text[], $3::text[]) AS u(kind, ref) ON r.kind = u.kind AND r.ref = u.ref
+         JOIN tickets t ON t.key = r.key
+         WHERE r.source = $1),
+     touched AS (UPDATE tickets t SET changed_at = $4 FROM hit WHERE t.key = hit.key),
+     marked AS (INSERT INTO stale_tickets (key) SELECT key FROM hit WHERE NOT deleted
+                ON CONFLICT DO NOTHING)
+     SELECT key, id FROM hit";
+
+/// Chunks to insert, one array per column.
+#[derive(Default)]
+struct NewChunks {
+    keys: Vec<i64>,
+    seqs: Vec<i32>,
+    max_ats: Vec<i64>,
+    counts: Vec<i32>,
+    events: Vec<Vec<u8>>,
+}
+
+impl NewChunks {
+    fn push(&mut self, key: i64, seq: i32, max_at: i64, count: usize, events: Vec<u8>) {
+        self.keys.push(key);
+        self.seqs.push(seq);
+        self.max_ats.push(max_at);
+        self.counts.push(i32::try_from(count).unwrap_or(i32::MAX));
+        self.events.push(events);
+    }
+}
+
+/// What a batch says about one ticket.
+#[derive(Default)]
+struct Group<'a> {
+    headers: Vec<&'a TicketHeader>,
+    events: Vec<&'a EventRecord>,
+}
+
+/// A ticket's stored row, as far as applying pages needs it.
+struct Stored {
+    key: i64,
+    header: Option<Vec<u8>>,
+    updated_at: Option<i64>,
+    deleted: bool,
+    requester: Option<String>,
+    last_event_at: Option<i64>,
+    chunks: i32,
+}
+
+/// What applying the batch decided for one ticket before writing.
+struct Plan<'a> {
+    id: &'a str,
+    stored: Option<Stored>,
+    /// The header that replaces the stored one, with its compact form.
+    newest: Option<(&'a TicketHeader, Vec<u8>)>,
+    /// The batch's events, each once, in time order.
+    events: Vec<&'a EventRecord>,
+}
+
+/// The lookup a change of an organization or user needs, if any (as the
+/// SQLite store decides it).
+fn event_ref<'a>(
+    change: &'a ChangeRecord,
+    requester: Option<&str>,
+) -> Option<(&'static str, &'a str)> {
+    match change {
+        ChangeRecord::Organization { id: Some(o) } => Some(("o", o.as_str())),
+        ChangeRecord::Comment {
+            author_id: Some(u), ..
+        } if requester != Some(u.as_str()) => Some(("u", u.as_str())),
+        _ => None,
+    }
+}
+
+/// [`Store::apply_batch`](crate::store::Store::apply_batch) on a PostgreSQL store.
+pub(super) fn apply_batch(
+    store: &PgStore,
+    source: &str,
+    pages: &[Page],
+) -> Result<Applied, StoreError> {
+    let now = unix_now();
+    let mut groups: BTreeMap<&str, Group<'_>> = BTreeMap::new();
+    // The latest record of each organization and user, and of each cursor.
+    let mut organizations: BTreeMap<&str, String> = BTreeMap::new();
+    let mut users: BTreeMap<&str, bool> = BTreeMap::new();
+    let mut notes: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
+    let mut cursors: BTreeMap<&str, &str> = BTreeMap::new();
+    for page in pages {
+        for record in &page.records {
+            match record {
+                Record::Ticket(h) => groups.entry(h.id.as_str()).or_default().headers.push(h),
+                Record::Event(ev) => {
+                    if ev.id.is_empty() {
+                        return Err(store.invalid(format!(
+                            "storing ticket {} of {source}: an event has an empty id",
+                            ev.ticket_id
+                        )));
+                    }
+                    groups
+                        .entry(ev.ticket_id.as_str())
+                        .or_default()
+                        .events
+                        .push(ev);
+                }
+                Record::Organization(o) => {
+                    let json = serde_json::to_string(o).map_err(|e| StoreError::Json {
+                        location: store.location.shown.clone(),
+                        what: format!("storing organization {} of {source}/{}", o.id, page.stream),
+                        source: e,
+                    })?;
+                    organizations.insert(&o.id, json);
+                }
+                Record::User(u) => {
+                    users.insert(&u.id, u.agent);
+                }
+                Record::Note(n) => {
+                    let span = notes
+                        .entry((n.kind.as_str(), n.name.as_str()))
+                        .or_insert((n.first_at, n.last_at));
+                    *span = (span.0.min(n.first_at), span.1.max(n.last_at));
+                }
+            }
+        }
+        cursors.insert(&page.stream, &page.cursor);
+    }
+    let what = || format!("storing pages of {source}");
+    let (applied, keys) = store.transaction(what, "BEGIN", || {
+        apply_in(
+            store,
+            source,
+            now,
+            groups,
+            &organizations,
+            &users,
+            &notes,
+            &cursors,
+        )
+    })?;
+    store.count_commit(&keys);
+    Ok(applied)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply_in(
+    store: &PgStore,
+    source: &str,
+    now: i64,
+    groups: BTreeMap<&str, Group<'_>>,
+    organizations: &BTreeMap<&str, String>,
+    users: &BTreeMap<&str, bool>,
+    notes: &BTreeMap<(&str, &str), (i64, i64)>,
+    cursors: &BTreeMap<&str, &str>,
+) -> Result<(Applied, Vec<i64>), StoreError> {
+    let src = source.to_string();
+    let mut directory: Vec<(&'static str, String)> = Vec::new();
+    if !organizations.is_empty() {
+        let ids: Vec<String> = organizations.keys().map(|s| s.to_string()).collect();
+        let records: Vec<String> = organizations.values().cloned().collect();
+        let s = src.clone();
+        let rows = store.run(
+            || format!("storing organizations of {source}"),
+            move |c| async move { c.query(PUT_ORGANIZATIONS, &[&s, &ids, &records]).await },
+        )?;
+        for row in rows {
+            directory.push((
+                "o",
+                row.try_get(0)
+                    .map_err(|e| store.error("reading stored organizations", e))?,
+            ));
+        }
+    }
+    if !users.is_empty() {
+        let ids: Vec<String> = users.keys().map(|s| s.to_string()).collect();
+        let agents: Vec<bool> = users.values().copied().collect();
+        let s = src.clone();
+        let rows = store.run(
+            || format!("storing users of {source}"),
+            move |c| async move { c.query(PUT_USERS, &[&s, &ids, &agents]).await },
+        )?;
+        for row in rows {
+            directory.push((
+                "u",
+                row.try_get(0)
+                    .map_err(|e| store.error("reading stored users", e))?,
+            ));
+        }
+    }
+    if !notes.is_empty() {
+        let kinds: Vec<String> = notes.keys().map(|k| k.0.to_string()).collect();
+        let names: Vec<String> = notes.keys().map(|k| k.1.to_string()).collect();
+        let firsts: Vec<i64> = notes.values().map(|v| v.0).collect();
+        let lasts: Vec<i64> = notes.values().map(|v| v.1).collect();
+        let s = src.clone();
+        store.run(
+            || format!("storing notes of {source}"),
+            move |c| async move {
+                c.execute(PUT_NOTES, &[&s, &kinds, &names, &firsts, &lasts])
+                    .await
+            },
+        )?;
+    }
+    if !cursors.is_empty() {
+        let streams: Vec<String> = cursors.keys().map(|s| s.to_string()).collect();
+        let values: Vec<String> = cursors.values().map(|s| s.to_string()).collect();
+        let s = src.clone();
+        store.run(
+            || format!("storing the cursors of {source}"),
+            move |c| async move { c.execute(PUT_CURSORS, &[&s, &streams, &values, &now]).await },
+        )?;
+    }
+
+    let mut changed: BTreeSet<String> = BTreeSet::new();
+    let mut changed_keys: Vec<i64> = Vec::new();
+    let mut complete: Vec<(i64, String)> = Vec::new();
+    if !groups.is_empty() {
+        merge_tickets(
+            store,
+            source,
+            now,
+            &groups,
+            &mut changed,
+            &mut changed_keys,
+            &mut complete,
+        )?;
+    }
+
+    // Tickets that read a changed organization or user see it change too.
+    if !directory.is_empty() {
+        let kinds: Vec<String> = directory.iter().map(|d| d.0.to_string()).collect();
+        let refs: Vec<String> = directory.into_iter().map(|d| d.1).collect();
+        let s = src.clone();
+        let rows = store.run(
+            || format!("finding the tickets of changed organizations and users of {source}"),
+            move |c| async move { c.query(TOUCH_DEPENDENTS, &[&s, &kinds, &refs, &now]).await },
+        )?;
+        for row in rows {
+            let read = |e| store.error("reading the tickets of changed organizations and users", e);
+            changed_keys.push(row.try_get(0).map_err(read)?);
+            changed.insert(row.try_get(1).map_err(read)?);
+        }
+    }
+    complete.sort_unstable();
+    Ok((
+        Applied {
+            changed: changed.into_iter().collect(),
+            complete: complete.into_iter().map(|(_, id)| id).collect(),
+        },
+        changed_keys,
+    ))
+}
+
+/// Stores the batch's tickets: new rows, newer headers, events not
+/// stored yet, stale marks and references.
+fn merge_tickets(
+    store: &PgStore,
+    source: &str,
+    now: i64,
+    groups: &BTreeMap<&str, Group<'_>>,
+    changed: &mut BTreeSet<String>,
+    changed_keys: &mut Vec<i64>,
+    complete: &mut Vec<(i64, String)>,
+) -> Result<(), StoreError> {
+    let src = source.to_string();
+    let what = || format!("storing tickets of {source}");
+    let ids: Vec<String> = groups.keys().map(|s| s.to_string()).collect();
+    let s = src.clone();
+    let rows = store.run(what, move |c| async move {
+        c.query(GET_ROWS, &[&s, &ids]).await
+    })?;
+    let mut stored: HashMap<String, Stored> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let read = |e| store.error(what(), e);
+        stored.insert(
+            row.try_get(1).map_err(read)?,
+            Stored {
+                key: row.try_get(0).map_err(read)?,
+                header: row.try_get(2).map_err(read)?,
+                updated_at: row.try_get(3).map_err(read)?,
+                deleted: row.try_get(4).map_err(read)?,
+                requester: row.try_get(5).map_err(read)?,
+                last_event_at: row.try_get(6).map_err(read)?,
+                chunks: row.try_get(7).map_err(read)?,
+            },
+        );
+    }
+
+    // What each ticket's batch changes, decided before writing.
+    let mut plans: Vec<Plan<'_>> = Vec::with_capacity(groups.len());
+    for (id, group) in groups {
+        let old = stored.remove(*id);
+        let mut updated_at = old.as_ref().and_then(|o| o.updated_at);
+        let old_header = old.as_ref().and_then(|o| o.header.as_deref());
+        let mut newest: Option<(&TicketHeader, Vec<u8>)> = None;
+        for h in &group.headers {
+            if updated_at.is_some_and(|u| h.updated_at < u) {
+                continue;
+            }
+            let mut encoded = Vec::with_capacity(128);
+            codec::encode_header(&mut encoded, h);
+            let current = newest.as_ref().map(|(_, b)| b.as_slice()).or(old_header);
+            if current != Some(encoded.as_slice()) {
+                newest = Some((h, encoded));
+            }
+            updated_at = Some(h.updated_at);
+        }
+        let mut events = group.events.clone();
+        events.sort_unstable_by(|a, b| (a.at, a.id.as_str()).cmp(&(b.at, b.id.as_str())));
+        events.dedup_by(|a, b| a.id == b.id);
+        plans.push(Plan {
+            id,
+            stored: old,
+            newest,
+            events,
+        });
+    }
+
+    // New rows, for tickets the store has not seen: one column per array.
+    let new: Vec<&Plan<'_>> = plans.iter().filter(|p| p.stored.is_none()).collect();
+    let mut new_keys: HashMap<String, i64> = HashMap::new();
+    if !new.is_empty() {
+        fn header<'a>(p: &Plan<'a>) -> Option<&'a TicketHeader> {
+            p.newest.as_ref().map(|(h, _)| *h)
+        }
+        let ids: Vec<String> = new.iter().map(|p| p.id.to_string()).collect();
+        let encoded: Vec<Option<Vec<u8>>> = new
+            .iter()
+            .map(|p| p.newest.as_ref().map(|(_, b)| b.clone()))
+            .collect();
+        let updated: Vec<Option<i64>> = new
+            .iter()
+            .map(|p| header(p).map(|h| h.updated_at))
+            .collect();
+        let created: Vec<Option<i64>> = new
+            .iter()
+            .map(|p| header(p).map(|h| h.created_at))
+            .collect();
+        let orgs: Vec<Option<String>> = new
+            .iter()
+            .map(|p| header(p).and_then(|h| h.organization_id.clone()))
+            .collect();
+        let requesters: Vec<Option<String>> = new
+            .iter()
+            .map(|p| header(p).and_then(|h| h.requester_id.clone()))
+            .collect();
+        let deleted: Vec<bool> = new
+            .iter()
+            .map(|p| header(p).is_some_and(|h| h.deleted))
+            .collect();
+        let s = src.clone();
+        let rows = store.run(what, move |c| async move {
+            c.query(
+                INSERT_ROWS,
+                &[
+                    &s,
+                    &ids,
+                    &encoded,
+                    &updated,
+                    &created,
+                    &orgs,
+                    &requesters,
+                    &deleted,
+                    &now,
+                ],
+            )
+            .await
+        })?;
+        for row in rows {
+            let read = |e| store.error(what(), e);
+            new_keys.insert(row.try_get(1).map_err(read)?, row.try_get(0).map_err(read)?);
+        }
+    }
+    let key_of = |p: &Plan<'_>| -> Result<i64, StoreError> {
+        match &p.stored {
+            Some(s) => Ok(s.key),
+            None => new_keys.get(p.id).copied().ok_or_else(|| {
+                store.invalid(format!(
+                    "storing ticket {} of {source}: its new row has no key",
+                    p.id
+                ))
+            }),
+        }
+    };
+
+    // Newer headers of stored rows.
+    let mut upd: (Vec<i64>, Vec<Vec<u8>>, Vec<i64>, Vec<i64>) = Default::default();
+    let mut upd_more: (Vec<Option<String>>, Vec<Option<String>>, Vec<bool>) = Default::default();
+    for p in plans.iter().filter(|p| p.stored.is_some()) {
+        if let Some((h, encoded)) = &p.newest {
+            upd.0.push(key_of(p)?);
+            upd.1.push(encoded.clone());
+            upd.2.push(h.updated_at);
+            upd.3.push(h.created_at);
+            upd_more.0.push(h.organization_id.clone());
+            upd_more.1.push(h.requester_id.clone());
+            upd_more.2.push(h.deleted);
+        }
+    }
+    if !upd.0.is_empty() {
+        store.run(what, move |c| async move {
+            c.execute(
+                UPDATE_HEADERS,
+                &[
+                    &upd.0,
+                    &upd.1,
+                    &upd.2,
+                    &upd.3,
+                    &upd_more.0,
+                    &upd_more.1,
+                    &upd_more.2,
+                    &now,
+                ],
+            )
+            .await
+        })?;
+    }
+
+    // Events: those later than every stored one of their ticket are new;
+    // the stored ones are read only for the others, and to merge a
+    // ticket's chunks once they are many.
+    let mut read_keys: Vec<i64> = Vec::new();
+    for p in &plans {
+        let Some(stored) = &p.stored else { continue };
+        if p.events.is_empty() || stored.chunks == 0 {
+            continue;
+        }
+        let overlaps = stored
+            .last_event_at
+            .is_none_or(|last| p.events.iter().any(|e| e.at <= last));
+        if overlaps || stored.chunks >= COMPACT_AT {
+            read_keys.push(stored.key);
+        }
+    }
+    let mut stored_chunks: HashMap<i64, Vec<Vec<u8>>> = HashMap::new();
+    if !read_keys.is_empty() {
+        let rows = store.run(what, move |c| async move {
+            c.query(GET_CHUNKS, &[&read_keys]).await
+        })?;
+        for row in rows {
+            let read = |e| store.error(what(), e);
+            stored_chunks
+                .entry(row.try_get(0).map_err(read)?)
+                .or_default()
+                .push(row.try_get(1).map_err(read)?);
+        }
+    }
+    // (key, new chunk count, max event time, events) of each ticket with
+    // new events; which keys' chunks are replaced by one.
+    let mut fresh: HashMap<i64, Vec<&EventRecord>> = HashMap::new();
+    let mut put = NewChunks::default();
+    let mut replaced: Vec<i64> = Vec::new();
+    let mut counts: HashMap<i64, i32> = HashMap::new();
+    for p in &plans {
+        if p.events.is_empty() {
+            continue;
+        }
+        let key = key_of(p)?;
+        let chunks = p.stored.as_ref().map_or(0, |s| s.chunks);
+        let decode = |e: codec::CodecError| {
+            store.invalid(format!(
+                "the stored events of ticket {} of {source} do not decode: {e}",
+                p.id
+            ))
+        };
+        let mut existing: Vec<codec::Framed<'_>> = Vec::new();
+        if let Some(blobs) = stored_chunks.get(&key) {
+            for blob in blobs {
+                existing.extend(codec::frames(blob).map_err(decode)?);
+            }
+        }
+        let new_events: Vec<&EventRecord> = p
+            .events
+            .iter()
+            .copied()
+            .filter(|e| !existing.iter().any(|f| f.id == e.id))
+            .collect();
+        if new_events.is_empty() {
+            continue;
+        }
+        let mut added = Vec::with_capacity(new_events.len() * 48);
+        for e in &new_events {
+            codec::encode_event(&mut added, &e.id, e.at, &e.change);
+        }
+        let max_at = new_events.iter().map(|e| e.at).max().unwrap_or(i64::MIN);
+        if chunks >= COMPACT_AT {
+            // All the ticket's events in one chunk, in place of the others.
+            let added_frames = codec::frames(&added).map_err(decode)?;
+            let mut all: Vec<&codec::Framed<'_>> = existing.iter().chain(&added_frames).collect();
+            all.sort_unstable_by(|a, b| (a.at, a.id).cmp(&(b.at, b.id)));
+            let mut merged = Vec::with_capacity(all.iter().map(|f| f.frame.len()).sum());
+            for f in &all {
+                merged.extend_from_slice(f.frame);
+            }
+            let max_all = all.iter().map(|f| f.at).max().unwrap_or(max_at);
+            replaced.push(key);
+            put.push(key, 0, max_all, all.len(), merged);
+            counts.insert(key, 1);
+        } else {
+            put.push(key, chunks, max_at, new_events.len(), added);
+            counts.insert(key, chunks + 1);
+        }
+        fresh.insert(key, new_events);
+    }
+    if !replaced.is_empty() {
+        store.run(what, move |c| async move {
+            c.execute(DROP_CHUNKS, &[&replaced]).await
+        })?;
+    }
+    if !put.keys.is_empty() {
+        store.run(what, move |c| async move {
+            let p = put;
+            c.execute(
+                PUT_CHUNKS,
+                &[&p.keys, &p.seqs, &p.max_ats, &p.counts, &p.events],
+            )
+            .await
+        })?;
+    }
+
+    // What changed, and what follows from it.
+    let mut touched: (Vec<i64>, Vec<i64>, Vec<i32>) = Default::default();
+    let (mut mark, mut unmark, mut drop_clocks) = (Vec::new(), Vec::new(), Vec::new());
+    let mut refs: (Vec<String>, Vec<String>, Vec<i64>) = Default::default();
+    for p in &plans {
+        let key = key_of(p)?;
+        let fresh_events: &[&EventRecord] = fresh.get(&key).map_or(&[], Vec::as_slice);
+        if p.newest.is_none() && fresh_events.is_empty() {
+            continue;
+        }
+        changed.insert(p.id.to_string());
+        changed_keys.push(key);
+        let old_deleted = p.stored.as_ref().is_some_and(|s| s.deleted);
+        let deleted = match &p.newest {
+            Some((h, _)) => h.deleted,
+            None => old_deleted,
+        };
+        let old_requester = p.stored.as_ref().and_then(|s| s.requester.as_deref());
+        let requester = match &p.newest {
+            Some((h, _)) => h.requester_id.as_deref(),
+            None => old_requester,
+        };
+        let mut last_event = p.stored.as_ref().and_then(|s| s.last_event_at);
+        if let Some(max_at) = fresh_events.iter().map(|e| e.at).max() {
+            touched.0.push(key);
+            touched.1.push(max_at);
+            touched.2.push(counts.get(&key).copied().unwrap_or(0));
+            last_event = Some(last_event.map_or(max_at, |l| l.max(max_at)));
+        }
+        if deleted {
+            unmark.push(key);
+        } else {
+            mark.push(key);
+        }
+        if deleted && !old_deleted {
+            drop_clocks.push(key);
+        }
+        let mut candidates: Vec<(&'static str, &str)> = fresh_events
+            .iter()
+            .filter_map(|e| event_ref(&e.change, requester))
+            .collect();
+        if let Some((h, _)) = &p.newest {
+            if let Some(o) = h.organization_id.as_deref() {
+                candidates.push(("o", o));
+            }
+            // The old requester's comments are now resolved through the users.
+            if let Some(r) = old_requester.filter(|&r| Some(r) != requester) {
+                candidates.push(("u", r));
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        for (kind, target) in candidates {
+            refs.0.push(kind.to_string());
+            refs.1.push(target.to_string());
+            refs.2.push(key);
+        }
+        let has_header =
+            p.newest.is_some() || p.stored.as_ref().is_some_and(|s| s.header.is_some());
+        let updated_at = match &p.newest {
+            Some((h, _)) => Some(h.updated_at),
+            None => p.stored.as_ref().and_then(|s| s.updated_at),
+        };
+        if !deleted
+            && has_header
+            && matches!((last_event, updated_at), (Some(e), Some(u)) if e >= u)
+        {
+            complete.push((key, p.id.to_string()));
+        }
+    }
+    if !touched.0.is_empty() {
+        store.run(what, move |c| async move {
+            c.execute(TOUCH_EVENTS, &[&touched.0, &touched.1, &touched.2, &now])
+                .await
+        })?;
+    }
+    for (sql, keys) in [
+        (MARK_STALE, mark),
+        (UNMARK_STALE, unmark),
+        (DROP_CLOCKS, drop_clocks),
+    ] {
+        if !keys.is_empty() {
+            store.run(what, move |c| async move { c.execute(sql, &[&keys]).await })?;
+        }
+    }
+    if !refs.0.is_empty() {
+        let s = src.clone();
+        store.run(what, move |c| async move {
+            c.execute(PUT_REFS, &[&s, &refs.0, &refs.1, &refs.2]).await
+        })?;
+    }
+    Ok(())
+}
+
+/// [`Store::save_clocks_as_of`](crate::store::Store::save_clocks_as_of) on a PostgreSQL store.
+pub(super) fn save_clocks_as_of(
+    store: &PgStore,
+    source: &str,
+    clocks: &[(String, String, Vec<u8>)],
+    as_of: u64,
+) -> Result<Vec<String>, StoreError> {
+    if clocks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let what = || format!("saving clocks of {source}");
+    store.transaction(what, "BEGIN", || {
+        let ids: Vec<String> = clocks.iter().map(|c| c.0.clone()).collect();
+        let s = source.to_string();
+        let rows = store.run(what, move |c| async move {
+            c.query(
+                "SELECT id, key, NOT deleted AND header IS NOT NULL FROM tickets
+                 WHERE source = $1 AND id = ANY($2)",
+                &[&s, &ids],
+            )
+            .await
+        })?;
+        let mut found: HashMap<String, (i64, bool)> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let read = |e| store.error(what(), e);
+            found.insert(
+                row.try_get(0).map_err(read)?,
+                (row.try_get(1).map_err(read)?, row.try_get(2).map_err(read)?),
+            );
+        }
+        let mut overtaken = Vec::new();
+        // The last clocks of each ticket, by key.
+        let mut save: BTreeMap<i64, (&str, &[u8])> = BTreeMap::new();
+        for (id, hash, encoded) in clocks {
+            // Clocks of unknown or deleted tickets are not kept.
+            let Some(&(key, live)) = found.get(id) else {
+                continue;
+            };
+            // Clocks of a snapshot a later commit has overtaken: the
+            // ticket stays stale, for a recompute that sees the change.
+            if store.last_change(key) > as_of {
+                overtaken.push(id.clone());
+                continue;
+            }
+            if live {
+                save.insert(key, (hash, encoded));
+            }
+        }
+        if !save.is_empty() {
+            let keys: Vec<i64> = save.keys().copied().collect();
+            let hashes: Vec<String> = save.values().map(|v| v.0.to_string()).collect();
+            let blobs: Vec<Vec<u8>> = save.values().map(|v| v.1.to_vec()).collect();
+            store.run(what, move |c| async move {
+                c.execute(UNMARK_STALE, &[&keys]).await?;
+                c.execute(
+                    "INSERT INTO clocks (key, config_hash, clocks)
+                     SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])
+                     ON CONFLICT (key) DO UPDATE SET config_hash = excluded.config_hash,
+                         clocks = excluded.clocks",
+                    &[&keys, &hashes, &blobs],
+                )
+                .await
+            })?;
+        }
+        Ok(overtaken)
+    })
+}
+
+/// [`Store::record_poll`](crate::store::Store::record_poll) on a PostgreSQL store.
+pub(super) fn record_poll(store: &PgStore, source: &str, at: i64) -> Result<(), StoreError> {
+    let s = source.to_string();
+    store.run(
+        || format!("recording a poll of {source}"),
+        move |c| async move {
+            c.execute(
+                "INSERT INTO polls (source, at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&s, &at],
+            )
+            .await
+        },
+    )?;
+    Ok(())
+}
