@@ -80,6 +80,7 @@ async fn backfill(n: usize, cap: usize) {
         now: now - 60,
         project: "SUP".into(),
         timezone,
+        late_reply_rate: None,
     });
     let made = site.issues.len();
     let histories: usize = site.changelogs.values().map(Vec::len).sum();

@@ -845,6 +845,7 @@ async fn the_emulator_writes_only_documented_shapes() {
         now,
         project: "SUP".into(),
         timezone: chrono_tz::America::Los_Angeles,
+        late_reply_rate: None,
     });
     let keys: Vec<String> = site
         .issues

@@ -399,3 +399,130 @@ fn the_freshdesk_demo_refuses_a_config_of_its_own() {
     );
     assert!(!tmp.path().join("store.sqlite").exists());
 }
+
+/// `demo --helpdesk jira-service-management`: the JSM emulator with a
+/// synthetic site, the real daemon polling it; its /metrics carry the
+/// requests' clocks on both plans of the embedded example, an unanswered
+/// Highest request on the 24x7 plan is about to breach, and last month's
+/// report has both plans.
+#[test]
+fn the_jsm_demo_serves_metrics_and_a_report_of_jsm_requests() {
+    let tmp = scratch("demo-jsm");
+    let dir = tmp.path();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
+        .args(["demo", "--helpdesk", "jira-service-management"])
+        .args(["--listen", "127.0.0.1:0"])
+        .args(["--days", "60", "--tickets-per-day", "12", "--dir"])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut demo = common::Guard(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let mut banner = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.starts_with("Stop with Ctrl-C");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
+    let banner = banner.join("\n");
+    assert!(
+        banner.contains("synthetic Jira Service Management tickets"),
+        "{banner}"
+    );
+    assert!(banner.contains("project SUP"), "{banner}");
+    let metrics_url = banner
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("metrics:"))
+        .unwrap_or_else(|| panic!("no metrics URL: {banner}"))
+        .trim()
+        .to_string();
+    let addr = metrics_url
+        .strip_prefix("http://")
+        .and_then(|r| r.strip_suffix("/metrics"))
+        .unwrap()
+        .to_string();
+    let metrics = http_get(&addr, "/metrics");
+    let source = r#"source="jsm""#;
+    assert_eq!(
+        sample(&metrics, "helpdesk_slo_source_up", &[source]),
+        Some(1.0)
+    );
+    // 720 requests over 60 days plus the two seeded Highest ones, and the
+    // few that arrived since the backfill.
+    let stored = sample(&metrics, "helpdesk_slo_stored_tickets", &[source]).unwrap();
+    assert!(
+        (722.0..=740.0).contains(&stored),
+        "{stored} requests stored"
+    );
+    for plan in ["premier", "standard"] {
+        let plan_label = format!(r#"plan="{plan}""#);
+        let met: f64 = metrics
+            .lines()
+            .filter(|l| l.starts_with("helpdesk_slo_clocks_met_total{") && l.contains(&plan_label))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .sum();
+        assert!(met > 50.0, "{plan}: {met} clocks met");
+    }
+    // The seeded unanswered Highest request on the 24x7 plan: due in about
+    // ten minutes.
+    let soon = sample(
+        &metrics,
+        "helpdesk_slo_clocks_breaching_soon",
+        &[
+            r#"plan="premier""#,
+            r#"priority="p1""#,
+            r#"metric="first_response""#,
+            r#"window="15m""#,
+        ],
+    );
+    assert!(soon.is_some_and(|v| v >= 1.0), "{soon:?}");
+    // Last month's report, with both plans.
+    let reports: Vec<_> = std::fs::read_dir(dir.join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let report = std::fs::read_to_string(&reports[0]).unwrap();
+    for plan in ["premier", "standard"] {
+        assert!(report.contains(&format!("`{plan}`")), "{plan}");
+    }
+    let config = std::fs::read_to_string(dir.join("config.yaml")).unwrap();
+    assert!(config.contains("kind: jira_service_management"), "{config}");
+    // Ctrl-C stops it cleanly.
+    let interrupted = Command::new("kill")
+        .args(["-INT", &demo.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    assert!(demo.0.wait().unwrap().success());
+}
+
+/// The JSM demo (here by its short name) runs its own example: `--config`
+/// is refused, saying why, before anything starts.
+#[test]
+fn the_jsm_demo_refuses_a_config_of_its_own() {
+    let tmp = scratch("demo-jsm-config");
+    let out = Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
+        .args(["demo", "--helpdesk", "jsm", "--exit-after-report"])
+        .args(["--listen", "127.0.0.1:0", "--config", "examples/jsm.yaml"])
+        .arg("--dir")
+        .arg(tmp.path())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--config is for the Zendesk demo"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("examples/jsm.yaml"), "{stderr}");
+    assert!(!tmp.path().join("store.sqlite").exists());
+}

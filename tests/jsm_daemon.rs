@@ -266,6 +266,7 @@ async fn synthetic_backfill(
         now: now - 3_600,
         project: "SUP".into(),
         timezone: chrono_tz::America::Los_Angeles,
+        late_reply_rate: None,
     });
     let issues = site.issues.len();
     let server = start(JsmState::new(site, options(faults))).await.unwrap();

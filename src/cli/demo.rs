@@ -5,12 +5,14 @@
 //! on the plans of a config (the embedded Celigo example unless `--config`
 //! names another) — or, with `--helpdesk freshdesk`, the Freshdesk emulator
 //! with a synthetic account on the embedded Freshdesk example
-//! ([`super::demo_freshdesk`]) — writes a config whose source points at
-//! it, and runs the real daemon against it over HTTP with its store in a
-//! scratch folder. Once the backfill is done it writes last month's report
-//! and prints where everything is; then it keeps running, with new tickets
-//! arriving every few seconds so imminent breaches come and go, until
-//! SIGINT/SIGTERM.
+//! ([`super::demo_freshdesk`]), or with `--helpdesk
+//! jira-service-management` (`jsm`), the JSM emulator with a synthetic
+//! site on the embedded JSM example ([`super::demo_jsm`]) — writes a
+//! config whose source points at it, and runs the real daemon against it
+//! over HTTP with its store in a scratch folder. Once the backfill is done
+//! it writes last month's report and prints where everything is; then it
+//! keeps running, with new tickets arriving every few seconds so imminent
+//! breaches come and go, until SIGINT/SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,9 +22,9 @@ use clap::Args;
 use tokio::sync::{oneshot, watch};
 use tracing::{debug, info, warn};
 
-use super::demo_freshdesk;
 use super::run::{init_logs, LogFormat};
 use super::Failure;
+use super::{demo_freshdesk, demo_jsm};
 use crate::clock::now_unix;
 use crate::config_files::FileSystem;
 use crate::daemon::{run_with, Options};
@@ -39,13 +41,37 @@ const EMBEDDED_CONFIG: &str = include_str!("../../examples/celigo.yaml");
 pub(crate) enum Helpdesk {
     Zendesk,
     Freshdesk,
+    #[value(alias = "jsm")]
+    JiraServiceManagement,
+}
+
+impl Helpdesk {
+    /// The embedded example a helpdesk other than Zendesk runs, with its
+    /// name and the file name it is read as.
+    fn embedded(self) -> Option<(&'static str, &'static str, &'static str)> {
+        match self {
+            Helpdesk::Zendesk => None,
+            Helpdesk::Freshdesk => Some((
+                demo_freshdesk::EMBEDDED_CONFIG,
+                "the embedded Freshdesk example (examples/freshdesk.yaml)",
+                "freshdesk.yaml",
+            )),
+            Helpdesk::JiraServiceManagement => Some((
+                demo_jsm::EMBEDDED_CONFIG,
+                "the embedded Jira Service Management example (examples/jsm.yaml)",
+                "jsm.yaml",
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
     /// The helpdesk to emulate: zendesk (on the embedded Celigo example or
-    /// --config), or freshdesk (a synthetic Freshdesk account with its
-    /// daily activities export, on the embedded Freshdesk example).
+    /// --config), freshdesk (a synthetic Freshdesk account with its daily
+    /// activities export, on the embedded Freshdesk example), or
+    /// jira-service-management, also jsm (a synthetic Jira Service
+    /// Management site, on the embedded JSM example).
     #[arg(long, value_enum, default_value_t = Helpdesk::Zendesk)]
     helpdesk: Helpdesk,
     /// A config whose plans, severities and calendars shape the synthetic
@@ -80,34 +106,41 @@ pub(crate) struct DemoArgs {
 
 pub(crate) fn run(args: DemoArgs) -> Result<(), Failure> {
     init_logs(args.log_format);
-    if args.helpdesk == Helpdesk::Freshdesk && args.config.is_some() {
-        return Err(Failure::Usage(
-            "--config is for the Zendesk demo: the Freshdesk demo runs the embedded \
-             examples/freshdesk.yaml, whose plans match its synthetic companies' plan field"
-                .into(),
-        ));
-    }
-    let (policy_text, policy_name) = match &args.config {
-        None if args.helpdesk == Helpdesk::Freshdesk => (
-            demo_freshdesk::EMBEDDED_CONFIG.to_string(),
-            "the embedded Freshdesk example (examples/freshdesk.yaml)".to_string(),
+    let own_config = match args.helpdesk {
+        Helpdesk::Zendesk => None,
+        Helpdesk::Freshdesk => Some(
+            "the Freshdesk demo runs the embedded examples/freshdesk.yaml, whose plans \
+             match its synthetic companies' plan field",
         ),
-        Some(path) => (
+        Helpdesk::JiraServiceManagement => Some(
+            "the Jira Service Management demo runs the embedded examples/jsm.yaml, whose \
+             plans match its synthetic organizations (premier: organizations 1 and 2)",
+        ),
+    };
+    if let (Some(_), Some(why)) = (&args.config, own_config) {
+        return Err(Failure::Usage(format!(
+            "--config is for the Zendesk demo: {why}"
+        )));
+    }
+    let (policy_text, policy_name) = match (&args.config, args.helpdesk.embedded()) {
+        (None, Some((text, name, _))) => (text.to_string(), name.to_string()),
+        (Some(path), _) => (
             std::fs::read_to_string(path).map_err(|e| {
                 Failure::Usage(format!("cannot read config {}: {e}", path.display()))
             })?,
             path.display().to_string(),
         ),
-        None => (
+        (None, None) => (
             EMBEDDED_CONFIG.to_string(),
             "the embedded Celigo example (examples/celigo.yaml)".to_string(),
         ),
     };
     let config_path = args.config.clone().unwrap_or_else(|| {
-        PathBuf::from(match args.helpdesk {
-            Helpdesk::Zendesk => "celigo.yaml",
-            Helpdesk::Freshdesk => "freshdesk.yaml",
-        })
+        PathBuf::from(
+            args.helpdesk
+                .embedded()
+                .map_or("celigo.yaml", |(_, _, file)| file),
+        )
     });
     let policy = crate::config_files::from_yaml(&policy_text, &config_path)
         .map_err(|e| Failure::Usage(e.to_string()))?;
@@ -229,6 +262,20 @@ async fn demo(
             );
             (Emulator::Freshdesk(server), tickets, "Freshdesk", source)
         }
+        Helpdesk::JiraServiceManagement => {
+            let (server, tickets) =
+                demo_jsm::emulator(args.seed, args.days, args.tickets_per_day, now)
+                    .await
+                    .map_err(|e| Failure::Runtime(format!("cannot start the emulator: {e}")))?;
+            let source =
+                demo_jsm::source_yaml(&server, &token_file.display().to_string(), &source_start);
+            (
+                Emulator::Jsm(server),
+                tickets,
+                "Jira Service Management",
+                source,
+            )
+        }
     };
     std::fs::write(&token_file, format!("{}\n", emulator.secret()))
         .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", token_file.display())))?;
@@ -323,6 +370,11 @@ async fn demo(
                 args.seed,
                 stop_rx.clone(),
             )),
+            Emulator::Jsm(server) => tokio::spawn(demo_jsm::new_arrivals(
+                server.state().clone(),
+                args.seed,
+                stop_rx.clone(),
+            )),
         };
         stop_signal.await;
         info!("shutting down");
@@ -343,6 +395,7 @@ async fn demo(
 enum Emulator {
     Zendesk(crate::simulator::zendesk::Server),
     Freshdesk(crate::simulator::freshdesk::Server),
+    Jsm(crate::simulator::jsm::Server),
 }
 
 impl Emulator {
@@ -350,14 +403,16 @@ impl Emulator {
         match self {
             Emulator::Zendesk(s) => s.base_url(),
             Emulator::Freshdesk(s) => s.base_url(),
+            Emulator::Jsm(s) => s.base_url(),
         }
     }
 
-    /// The API token (Zendesk) or key (Freshdesk) the emulator accepts.
+    /// The API token (Zendesk, JSM) or key (Freshdesk) the emulator accepts.
     fn secret(&self) -> &'static str {
         match self {
             Emulator::Zendesk(_) => DEMO_TOKEN,
             Emulator::Freshdesk(_) => crate::simulator::freshdesk::DEMO_API_KEY,
+            Emulator::Jsm(_) => crate::simulator::jsm::DEMO_TOKEN,
         }
     }
 
@@ -366,6 +421,7 @@ impl Emulator {
         match self {
             Emulator::Zendesk(s) => format!("{} (token {DEMO_TOKEN})", s.base_url()),
             Emulator::Freshdesk(s) => demo_freshdesk::banner(s),
+            Emulator::Jsm(s) => demo_jsm::banner(s),
         }
     }
 
@@ -373,6 +429,7 @@ impl Emulator {
         match self {
             Emulator::Zendesk(s) => s.shutdown().await,
             Emulator::Freshdesk(s) => s.shutdown().await,
+            Emulator::Jsm(s) => s.shutdown().await,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod batch;
 mod calendar;
 mod demo;
 mod demo_freshdesk;
+mod demo_jsm;
 mod evaluate;
 mod explain;
 mod import;
@@ -46,10 +47,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the whole product on an embedded default: a simulated Zendesk
-    /// (or, with --helpdesk freshdesk, Freshdesk) with months of tickets,
-    /// the daemon, /metrics, the JSON API and last month's report.
+    /// (or, with --helpdesk freshdesk or jira-service-management, Freshdesk
+    /// or Jira Service Management) with months of tickets, the daemon,
+    /// /metrics, the JSON API and last month's report.
     #[command(
-        after_help = "Example:\n  helpdesk-slo demo\n  helpdesk-slo demo --listen 127.0.0.1:9999 --days 90 --dir demo-state\n  helpdesk-slo demo --helpdesk freshdesk\n\n\
+        after_help = "Example:\n  helpdesk-slo demo\n  helpdesk-slo demo --listen 127.0.0.1:9999 --days 90 --dir demo-state\n  helpdesk-slo demo --helpdesk freshdesk\n  helpdesk-slo demo --helpdesk jira-service-management\n\n\
         Prints the URLs of /metrics and the JSON API and the path of the report once the \
         backfill is done, then keeps running (new tickets arrive every few seconds) until Ctrl-C. \
         Needs no network and no helpdesk account."

@@ -175,6 +175,7 @@ fn jsm(args: &SimulateArgs, token: String, source: &str, now: i64) -> Result<(),
         now: now - 60,
         project: "SUP".into(),
         timezone,
+        late_reply_rate: None,
     });
     let issues = site.issues.len();
     let state = JsmState::new(

@@ -32,6 +32,13 @@ pub struct Options {
     pub project: String,
     /// The API user's zone: every timestamp is written in it.
     pub timezone: chrono_tz::Tz,
+    /// `Some(rate)`: a desk that keeps up: agents answer within 40
+    /// minutes and resolve within 90 minutes of the last word, except on
+    /// this share of requests, which wait as below. `None`: every request
+    /// waits 5 minutes to 6 hours for its first reply and 1 to 30 hours
+    /// for its resolution (a desk under strain, which tests of the
+    /// adapter prefer).
+    pub late_reply_rate: Option<f64>,
 }
 
 /// The site's statuses: (id, name, category key). "Waiting for customer"
@@ -55,6 +62,9 @@ pub const PRIORITIES: [(&str, &str); 5] = [
     ("4", "Low"),
     ("5", "Lowest"),
 ];
+
+/// The site's organizations are numbered 1 to this.
+pub const ORGANIZATIONS: usize = 8;
 
 /// The SLA field of "Time to first response".
 pub const FIRST_RESPONSE_FIELD: &str = "customfield_10030";
@@ -144,7 +154,7 @@ pub fn site(o: &Options) -> Site {
         statuses: STATUSES.iter().map(|st| status(st.0)).collect(),
         ..Site::default()
     };
-    let orgs = 8;
+    let orgs = ORGANIZATIONS;
     for n in 1..=orgs {
         s.organizations.push(
             json!({"_links": {"self": format!("/rest/servicedeskapi/organization/{n}")},
@@ -187,7 +197,14 @@ pub fn site(o: &Options) -> Site {
         let agent = rng.index(4);
         let pr = ["1", "2", "3", "3", "4"][rng.weighted(&[1.0, 3.0, 5.0, 0.0, 2.0])];
         let mut steps: Vec<(i64, Step)> = Vec::new();
-        let reply = created + rng.range(300, 6 * 3600);
+        // On time: this request is answered as a desk that keeps up would.
+        let on_time = o.late_reply_rate.is_some_and(|rate| !rng.chance(rate));
+        let reply = created
+            + if on_time {
+                rng.range(300, 2_400)
+            } else {
+                rng.range(300, 6 * 3600)
+            };
         if rng.chance(0.2) {
             steps.push((
                 created + rng.range(60, reply - created),
@@ -220,10 +237,18 @@ pub fn site(o: &Options) -> Site {
             steps.push((reply, Step::Status("3")));
         }
         if pr != "1" && rng.chance(0.15) {
-            t += rng.range(600, 3 * 3600);
+            t += if on_time {
+                rng.range(600, 1_800)
+            } else {
+                rng.range(600, 3 * 3600)
+            };
             steps.push((t, Step::Priority(if pr == "2" { "1" } else { "2" })));
         }
-        let mut resolved = t + rng.range(3_600, 30 * 3600);
+        let mut resolved = t + if on_time {
+            rng.range(1_800, 5_400)
+        } else {
+            rng.range(3_600, 30 * 3600)
+        };
         steps.push((
             resolved,
             Step::Comment {
@@ -242,7 +267,12 @@ pub fn site(o: &Options) -> Site {
                 },
             ));
             steps.push((back, Step::Status("10001")));
-            resolved = back + rng.range(3_600, 10 * 3600);
+            resolved = back
+                + if on_time {
+                    rng.range(1_800, 5_400)
+                } else {
+                    rng.range(3_600, 10 * 3600)
+                };
             steps.push((resolved, Step::Status("10004")));
         }
         steps.push((resolved + 2 * 86_400, Step::Status("6")));
@@ -282,12 +312,7 @@ pub fn site(o: &Options) -> Site {
             }
         }
         // JSM's own record of the first response (24x7).
-        let goal = match pr {
-            "1" => 3_600,
-            "2" => 2 * 3_600,
-            "3" => 4 * 3_600,
-            _ => 8 * 3_600,
-        };
+        let goal = first_response_goal(pr);
         let breach = created + goal;
         let cycle = if reply < o.now {
             json!({"completedCycles": [{"startTime": w.date(created), "stopTime": w.date(reply), "breachTime": w.date(breach),
@@ -321,6 +346,75 @@ pub fn site(o: &Options) -> Site {
     s
 }
 
+/// Opens a request at `at` in a running site, as a customer of
+/// organization `org` would raise it: "Waiting for support", priority
+/// `priority` (an id of [`PRIORITIES`]), no comment yet, and JSM's "Time
+/// to first response" SLA running (24x7, goal by priority). Its key and id
+/// follow the site's highest; timestamps are written in `timezone` (the
+/// API user's zone). Returns the new key.
+pub fn open_request(
+    s: &mut Site,
+    at: i64,
+    org: usize,
+    priority_id: &str,
+    summary: &str,
+    project: &str,
+    timezone: chrono_tz::Tz,
+) -> String {
+    let w = Writer { tz: timezone };
+    let id = s
+        .issues
+        .iter()
+        .filter_map(|i| i["id"].as_str()?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(9_999)
+        + 1;
+    let number = s
+        .issues
+        .iter()
+        .filter_map(|i| i["key"].as_str()?.rsplit_once('-')?.1.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let key = format!("{project}-{number}");
+    let reporter = user(
+        &format!("qm:org{org}:customer-1"),
+        &format!("Customer {org}.1"),
+        "customer",
+    );
+    let goal = first_response_goal(priority_id);
+    let sla = json!({"id": "1", "name": "Time to first response",
+        "_links": {"self": format!("/rest/servicedeskapi/request/{id}/sla/1")},
+        "completedCycles": [], "ongoingCycle": {"startTime": w.date(at), "breachTime": w.date(at + goal),
+            "breached": false, "paused": false, "withinCalendarHours": true, "goalDuration": duration(goal),
+            "elapsedTime": duration(0), "remainingTime": duration(goal)}});
+    s.issues.push(json!({
+        "expand": "operations,versionedRepresentations,editmeta,changelog,renderedFields",
+        "id": id.to_string(), "self": format!("/rest/api/3/issue/{id}"), "key": key,
+        "fields": {
+            "summary": summary, "status": status("10001"), "priority": priority(priority_id),
+            "created": w.time(at), "updated": w.time(at), "reporter": reporter, "labels": [],
+            ORGANIZATION_FIELD: [{"id": org.to_string(), "name": format!("Customer {org}"),
+                                  "_links": {"self": format!("/rest/servicedeskapi/organization/{org}")}}],
+            FIRST_RESPONSE_FIELD: sla.clone(),
+        }
+    }));
+    s.changelogs.insert(key.clone(), Vec::new());
+    s.comments.insert(key.clone(), Vec::new());
+    s.slas.insert(key.clone(), vec![sla]);
+    key
+}
+
+/// The goal of the synthetic "Time to first response" SLA by priority id.
+fn first_response_goal(priority_id: &str) -> i64 {
+    match priority_id {
+        "1" => 3_600,
+        "2" => 2 * 3_600,
+        "3" => 4 * 3_600,
+        _ => 8 * 3_600,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,6 +429,7 @@ mod tests {
             now: 1_793_600_000 + 10 * 86_400,
             project: "SUP".into(),
             timezone: "America/Los_Angeles".parse().unwrap(),
+            late_reply_rate: None,
         };
         let a = site(&o);
         let b = site(&o);
@@ -352,6 +447,40 @@ mod tests {
         assert!(
             created.ends_with("-0800") || created.ends_with("-0700"),
             "{created}"
+        );
+    }
+    #[test]
+    fn an_opened_request_follows_the_sites_highest_key_and_waits_for_support() {
+        let tz: chrono_tz::Tz = "America/Los_Angeles".parse().unwrap();
+        let o = Options {
+            seed: 3,
+            issues: 5,
+            start: 1_793_600_000,
+            span: 86_400,
+            now: 1_793_600_000 + 2 * 86_400,
+            project: "SUP".into(),
+            timezone: tz,
+            late_reply_rate: None,
+        };
+        let mut s = site(&o);
+        let at = o.now - 600;
+        let key = open_request(&mut s, at, 2, "1", "Down", "SUP", tz);
+        assert_eq!(key, "SUP-6");
+        let issue = s.issues.last().unwrap();
+        assert_eq!(issue["id"], "10005");
+        assert_eq!(issue["fields"]["status"]["id"], "10001");
+        assert_eq!(issue["fields"]["priority"]["name"], "Highest");
+        assert_eq!(issue["fields"][ORGANIZATION_FIELD][0]["id"], "2");
+        let created = issue["fields"]["created"].as_str().unwrap();
+        assert_eq!(super::super::routes::millis(created), Some(at * 1000));
+        assert_eq!(
+            issue["fields"][FIRST_RESPONSE_FIELD]["ongoingCycle"]["breachTime"]["epochMillis"],
+            (at + 3_600) * 1000
+        );
+        assert!(s.comments[&key].is_empty() && s.changelogs[&key].is_empty());
+        assert_eq!(
+            open_request(&mut s, at, 1, "3", "Again", "SUP", tz),
+            "SUP-7"
         );
     }
 }
