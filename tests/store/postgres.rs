@@ -13,14 +13,14 @@ fn a_new_database_gets_the_schema_and_opening_again_migrates_nothing() {
     let mut store = store::open(db.url()).unwrap();
     store.apply_page(SRC, &sample_page()).unwrap();
     let version = db
-        .query_text("SELECT max(version)::text FROM helpdesk_slo_schema")
+        .query_text("SELECT max(version)::text FROM store_schema")
         .unwrap();
     assert_eq!(version, Some(PG_SCHEMA_VERSION.to_string()));
     drop(store);
     // Reopened: the same version, one row, the data kept.
     let store = store::open(db.url()).unwrap();
     let rows = db
-        .query_text("SELECT count(*)::text FROM helpdesk_slo_schema")
+        .query_text("SELECT count(*)::text FROM store_schema")
         .unwrap();
     assert_eq!(rows.as_deref(), Some("1"));
     assert_eq!(store.stats().unwrap().tickets, 2);
@@ -30,7 +30,7 @@ fn a_new_database_gets_the_schema_and_opening_again_migrates_nothing() {
 fn a_newer_schema_is_refused_and_left_untouched() {
     let db = PgDatabase::new("pg_toonew");
     drop(store::open(db.url()).unwrap());
-    db.sql("UPDATE helpdesk_slo_schema SET version = version + 5; CREATE TABLE from_the_future (x int)")
+    db.sql("UPDATE store_schema SET version = version + 5; CREATE TABLE from_the_future (x int)")
         .unwrap();
     let err = match store::open(db.url()) {
         Ok(_) => panic!("a newer schema was opened"),

@@ -13,7 +13,7 @@
 //! events in a batch are one row (a chunk, as in the SQLite store), not
 //! one per event.
 //!
-//! Its schema is versioned in the table `helpdesk_slo_schema` and migrated
+//! Its schema is versioned in the table `store_schema` and migrated
 //! on open by the SQL files in `src/store/migrations/postgres/`, each in
 //! its own transaction under an advisory lock (two daemons opening one
 //! database at once migrate it once). A database with a newer schema is

@@ -1,4 +1,4 @@
-//! The PostgreSQL store's schema: its version in `helpdesk_slo_schema`,
+//! The PostgreSQL store's schema: its version in `store_schema`,
 //! and the migrations that bring a database to [`SCHEMA_VERSION`], each in
 //! its own transaction under an advisory lock.
 
@@ -16,7 +16,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// two processes opening one database migrate it one after the other.
 const MIGRATION_LOCK: i64 = 0x68_64_73_6c_6f;
 
-const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS helpdesk_slo_schema (
+const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS store_schema (
          version BIGINT NOT NULL
      )";
 
@@ -27,14 +27,14 @@ impl PgStore {
             || "reading the schema version".to_string(),
             |c| async move {
                 let exists = c
-                    .query_one("SELECT to_regclass('helpdesk_slo_schema') IS NOT NULL", &[])
+                    .query_one("SELECT to_regclass('store_schema') IS NOT NULL", &[])
                     .await?
                     .try_get::<_, bool>(0)?;
                 if !exists {
                     return Ok(0);
                 }
                 let row = c
-                    .query_opt("SELECT max(version) FROM helpdesk_slo_schema", &[])
+                    .query_opt("SELECT max(version) FROM store_schema", &[])
                     .await?;
                 Ok(row
                     .and_then(|r| r.try_get::<_, Option<i64>>(0).ok().flatten())
@@ -66,7 +66,7 @@ impl PgStore {
                         .await?;
                     c.batch_execute(CREATE_VERSION_TABLE).await?;
                     let current: Option<i64> = c
-                        .query_one("SELECT max(version) FROM helpdesk_slo_schema", &[])
+                        .query_one("SELECT max(version) FROM store_schema", &[])
                         .await?
                         .try_get(0)?;
                     // Another process migrated meanwhile.
@@ -74,9 +74,9 @@ impl PgStore {
                         return Ok(false);
                     }
                     c.batch_execute(sql).await?;
-                    c.execute("DELETE FROM helpdesk_slo_schema", &[]).await?;
+                    c.execute("DELETE FROM store_schema", &[]).await?;
                     c.execute(
-                        "INSERT INTO helpdesk_slo_schema (version) VALUES ($1)",
+                        "INSERT INTO store_schema (version) VALUES ($1)",
                         &[&version],
                     )
                     .await?;
