@@ -35,8 +35,9 @@ use helpdesk_slo::simulator::freshdesk::{
     start, Account, Faults, FdState, ServerOptions, DEMO_API_KEY,
 };
 use helpdesk_slo::sources::freshdesk::Freshdesk;
-use helpdesk_slo::sources::{Source, SourceError};
 use helpdesk_slo::store::{SqliteStore, Store};
+
+mod common;
 
 const SOURCE: &str = "freshdesk";
 const STREAMS: [&str; 4] = ["agents", "companies", "tickets", "activities"];
@@ -201,43 +202,7 @@ fn source(dir: &Path, base: &str, start_time: &str, key_env: &str) -> Freshdesk 
 
 /// Polls every stream until caught up, waiting out 429s as the daemon does.
 async fn backfill(source: &Freshdesk, store: &mut SqliteStore) -> (Vec<String>, u64) {
-    let mut problems = Vec::new();
-    let mut waited = 0;
-    'streams: for stream in STREAMS {
-        let mut n = 0;
-        loop {
-            n += 1;
-            if n > MAX_PAGES {
-                problems.push(format!("{stream}: not caught up after {MAX_PAGES} polls"));
-                break 'streams;
-            }
-            let cursor = store.cursor(SOURCE, stream).unwrap();
-            match source.poll(stream, cursor.as_deref()).await {
-                Ok(page) => {
-                    store.apply_page(SOURCE, &page).unwrap();
-                    if page.caught_up {
-                        break;
-                    }
-                }
-                Err(SourceError::RateLimited(s)) => {
-                    waited += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(20 * s)).await;
-                }
-                Err(e) => {
-                    problems.push(format!("{stream}: poll from {cursor:?} failed: {e}"));
-                    break 'streams;
-                }
-            }
-        }
-    }
-    (problems, waited)
-}
-
-fn normalized(mut ticket: Value) -> Value {
-    if let Some(events) = ticket.get_mut("events").and_then(Value::as_array_mut) {
-        events.sort_by_key(|e| e["id"].as_str().unwrap_or_default().to_string());
-    }
-    ticket
+    common::contract::backfill(source, store, SOURCE, &STREAMS, MAX_PAGES).await
 }
 
 /// The stored timelines against `expected.json` and `clocks.json`.
@@ -257,8 +222,8 @@ fn compare(dir: &Path, store: &SqliteStore, base: &str) -> Vec<String> {
         match store.ticket(SOURCE, id).unwrap() {
             None => problems.push(format!("ticket {id}: not in the store")),
             Some(t) => {
-                let got = normalized(serde_json::to_value(&t).unwrap());
-                let want = normalized(want.clone());
+                let got = common::contract::normalized(serde_json::to_value(&t).unwrap());
+                let want = common::contract::normalized(want.clone());
                 if got != want {
                     let (g, w) = (got.as_object().unwrap(), want.as_object().unwrap());
                     let keys: BTreeSet<&String> = g.keys().chain(w.keys()).collect();

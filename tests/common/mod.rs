@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Child;
 
+pub mod contract;
 pub mod postgres;
 pub mod prometheus;
 
