@@ -48,6 +48,7 @@
 //! `postgres/`). The contract tests (`tests/store/`) run on every backend.
 
 mod codec;
+mod lease;
 mod open;
 mod postgres;
 mod sqlite;
@@ -58,6 +59,7 @@ use crate::engine::Ticket;
 use crate::sources::{NoteRecord, Page};
 
 pub use codec::{decode_clocks, encode_clocks, CodecError};
+pub use lease::{Fence, Holder, Leases};
 pub use open::{open, redact_location, StoreLocation};
 
 /// Where a store is when neither `--store` nor the config's `store:` says:
@@ -123,6 +125,18 @@ pub enum StoreError {
     /// The location is shown without its password.
     #[error("store {location}: {why}")]
     Unsupported { location: String, why: String },
+    /// A write for a source whose lease this instance no longer holds (it
+    /// expired, and another instance may poll the source now): refused,
+    /// nothing written.
+    #[error(
+        "store {location}: instance {instance} no longer holds the lease on source {source_name} \
+         (it expired or another instance took it over); the write was refused"
+    )]
+    NotOwner {
+        location: String,
+        source_name: String,
+        instance: String,
+    },
 }
 
 /// How much a store holds.
@@ -273,6 +287,23 @@ pub trait Store: Send {
     /// read while the writer writes; `None` for a store in memory.
     fn reader(&self) -> Result<Option<Box<dyn Store>>, StoreError> {
         Ok(None)
+    }
+
+    /// A connection for taking and renewing leases on sources, when several
+    /// daemons can share this store (see [`Leases`]). `None` (the
+    /// default): only one daemon uses it (an SQLite file), which then polls
+    /// every source without a lease.
+    fn leases(&self) -> Result<Option<Box<dyn Leases>>, StoreError> {
+        Ok(None)
+    }
+
+    /// From the first call on, writes for a source are refused unless
+    /// this store holds its lease: `Some(fence)` says it does (each write
+    /// transaction checks the lease is still the fence's), `None` that it
+    /// does not (any more). The default ignores it (a store no other
+    /// daemon writes to).
+    fn fence(&mut self, source: &str, fence: Option<Fence>) {
+        let _ = (source, fence);
     }
 
     /// Where `stream` of `source` resumes (`None`: never polled).

@@ -72,6 +72,44 @@ impl PgDatabase {
         admin_sql(&self.url, sql)
     }
 
+    /// Runs `sql` in a transaction on a connection of its own and keeps the
+    /// transaction open (with the locks it took) until the result is
+    /// dropped, then rolls it back.
+    pub fn hold_in_transaction(&self, sql: &str) -> Held {
+        let (config, _) = client_config(&self.url).unwrap();
+        let sql = format!("BEGIN; {sql}");
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        let (end_tx, end_rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let (client, conn) = match config.connect(tokio_postgres::NoTls).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                tokio::spawn(conn);
+                let began = client.batch_execute(&sql).await.map_err(|e| e.to_string());
+                let _ = ready_tx.send(began);
+                let _ = tokio::task::spawn_blocking(move || end_rx.recv()).await;
+                let _ = client.batch_execute("ROLLBACK").await;
+            });
+        });
+        ready_rx
+            .recv()
+            .unwrap()
+            .unwrap_or_else(|e| panic!("holding a transaction: {e}"));
+        Held {
+            end: Some(end_tx),
+            thread: Some(thread),
+        }
+    }
+
     /// The first column of the first row of a query on this database, as text.
     pub fn query_text(&self, sql: &str) -> Result<Option<String>, String> {
         let (config, _) = client_config(&self.url)?;
@@ -88,6 +126,21 @@ impl PgDatabase {
                 .map_err(|e| e.to_string())?;
             Ok(row.and_then(|r| r.try_get::<_, Option<String>>(0).ok().flatten()))
         })
+    }
+}
+
+/// A transaction kept open by [`PgDatabase::hold_in_transaction`].
+pub struct Held {
+    end: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        drop(self.end.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 

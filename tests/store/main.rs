@@ -12,6 +12,7 @@
 
 mod contract;
 mod fixtures;
+mod leases;
 mod memory_store;
 #[path = "../common/postgres.rs"]
 mod pg;

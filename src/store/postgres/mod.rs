@@ -30,13 +30,15 @@
 //! store can be opened, used and dropped from any thread, inside the
 //! daemon's runtime or not.
 //!
-//! The store assumes it is the only writer of its tables (one daemon per
-//! database; leases for several come later): the generations of
-//! [`Store::save_clocks_as_of`] are counted in this process.
+//! Several daemons can share one database: each source is written by the
+//! one holding its lease ([`lease`]; [`Store::leases`], [`Store::fence`]),
+//! so the generations of [`Store::save_clocks_as_of`] are counted in the
+//! process that writes the source.
 //!
 //! By concern: [`schema`] migrates, [`write`] applies pages and saves
-//! clocks, [`read`] reads.
+//! clocks, [`read`] reads, [`lease`] takes and checks leases.
 
+mod lease;
 mod read;
 mod schema;
 mod write;
@@ -50,7 +52,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tokio_postgres::{Client, NoTls};
 
 use super::open::redact_location;
-use super::{Applied, Store, StoreError, StoreStats, StoredClocks, TicketMeta};
+use super::{Applied, Fence, Leases, Store, StoreError, StoreStats, StoredClocks, TicketMeta};
 use crate::engine::Ticket;
 use crate::sources::{NoteRecord, Page};
 
@@ -272,6 +274,9 @@ pub struct PgStore {
     /// A generation every ticket may have changed in (a commit whose
     /// outcome is unknown).
     floor: AtomicU64,
+    /// Once fenced ([`Store::fence`]): the lease held on each source this
+    /// store may write; a write for any other source is refused.
+    fences: Mutex<Option<HashMap<String, Fence>>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -300,6 +305,7 @@ impl PgStore {
             generation,
             changed_in: Mutex::default(),
             floor: AtomicU64::new(0),
+            fences: Mutex::default(),
         })
     }
 
@@ -346,7 +352,11 @@ impl PgStore {
             .map_err(|_| self.invalid("the connection's lock is poisoned"))?;
         if client.is_closed() && !self.in_transaction.load(Ordering::SeqCst) {
             tracing::warn!(store = %self.location.shown, "store connection lost; reconnecting");
-            *client = Arc::new(PgStore::client(&self.location)?);
+            let fresh = Arc::new(PgStore::client(&self.location)?);
+            if self.is_fenced() {
+                self.set_idle_timeout(&fresh)?;
+            }
+            *client = fresh;
         }
         Ok(client.clone())
     }
@@ -417,6 +427,59 @@ impl PgStore {
         };
         self.in_transaction.store(false, Ordering::SeqCst);
         result
+    }
+
+    /// Runs `body` in one transaction that writes `source`'s data: when the
+    /// store is fenced, the transaction first checks (and locks) that the
+    /// lease on `source` is still the one it holds, and fails with
+    /// [`StoreError::NotOwner`] otherwise, writing nothing.
+    fn write_transaction<T>(
+        &self,
+        source: &str,
+        what: impl Fn() -> String,
+        body: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let fence = match self.fences.lock() {
+            Ok(f) => f.as_ref().map(|m| m.get(source).cloned()),
+            Err(_) => return Err(self.invalid("the fences' lock is poisoned")),
+        };
+        self.transaction(&what, "BEGIN", || {
+            match fence {
+                None => {}
+                Some(None) => return Err(self.not_owner(source, None)),
+                Some(Some(f)) => {
+                    let (s, i, t) = (source.to_string(), f.instance.clone(), f.token);
+                    let held = self.run(&what, move |c| async move {
+                        c.query_opt(lease::CHECK_FENCE, &[&s, &i, &t]).await
+                    })?;
+                    if held.is_none() {
+                        return Err(self.not_owner(source, Some(&f)));
+                    }
+                }
+            }
+            body()
+        })
+    }
+
+    fn not_owner(&self, source: &str, fence: Option<&Fence>) -> StoreError {
+        StoreError::NotOwner {
+            location: self.location.shown.clone(),
+            source_name: source.to_string(),
+            instance: fence.map_or_else(|| "this instance".to_string(), |f| f.instance.clone()),
+        }
+    }
+
+    fn is_fenced(&self) -> bool {
+        self.fences.lock().map_or(true, |f| f.is_some())
+    }
+
+    /// Makes the server end this connection's transactions left idle too
+    /// long, so a paused daemon cannot hold a lease row locked.
+    fn set_idle_timeout(&self, client: &Arc<Client>) -> Result<(), StoreError> {
+        let c = client.clone();
+        block_on(async move { c.batch_execute(lease::FENCED_IDLE_TIMEOUT).await })
+            .map_err(|e| self.error("setting the idle transaction timeout", e))?
+            .map_err(|e| self.error("setting the idle transaction timeout", e))
     }
 
     /// Runs `body` in a read-only snapshot: every query of it sees the
@@ -502,6 +565,35 @@ impl Store for PgStore {
             )));
         }
         Ok(Some(Box::new(reader)))
+    }
+
+    fn leases(&self) -> Result<Option<Box<dyn Leases>>, StoreError> {
+        let own = PgStore::connect(&self.location, Arc::default())?;
+        Ok(Some(Box::new(lease::PgLeases::new(own))))
+    }
+
+    fn fence(&mut self, source: &str, fence: Option<Fence>) {
+        let newly = match self.fences.lock() {
+            Ok(mut fences) => {
+                let newly = fences.is_none();
+                let map = fences.get_or_insert_with(HashMap::new);
+                match fence {
+                    Some(f) => map.insert(source.to_string(), f),
+                    None => map.remove(source),
+                };
+                newly
+            }
+            Err(_) => false,
+        };
+        if newly {
+            // Without it, a paused daemon could keep a lease row locked.
+            let set = self
+                .current_client()
+                .and_then(|c| self.set_idle_timeout(&c));
+            if let Err(e) = set {
+                tracing::warn!(store = %self.location.shown, error = %e, "cannot limit idle transactions; a paused instance may delay a takeover");
+            }
+        }
     }
 
     fn cursor(&self, source: &str, stream: &str) -> Result<Option<String>, StoreError> {

@@ -216,7 +216,7 @@ pub(super) fn apply_batch(
         cursors.insert(&page.stream, &page.cursor);
     }
     let what = || format!("storing pages of {source}");
-    let (applied, keys) = store.transaction(what, "BEGIN", || {
+    let (applied, keys) = store.write_transaction(source, what, || {
         apply_in(
             store,
             source,
@@ -713,7 +713,7 @@ pub(super) fn save_clocks_as_of(
         return Ok(Vec::new());
     }
     let what = || format!("saving clocks of {source}");
-    store.transaction(what, "BEGIN", || {
+    store.write_transaction(source, what, || {
         let ids: Vec<String> = clocks.iter().map(|c| c.0.clone()).collect();
         let s = source.to_string();
         let rows = store.run(what, move |c| async move {
@@ -772,16 +772,16 @@ pub(super) fn save_clocks_as_of(
 
 /// [`Store::record_poll`](crate::store::Store::record_poll) on a PostgreSQL store.
 pub(super) fn record_poll(store: &PgStore, source: &str, at: i64) -> Result<(), StoreError> {
-    let s = source.to_string();
-    store.run(
-        || format!("recording a poll of {source}"),
-        move |c| async move {
+    let what = || format!("recording a poll of {source}");
+    store.write_transaction(source, what, || {
+        let s = source.to_string();
+        store.run(what, move |c| async move {
             c.execute(
                 "INSERT INTO polls (source, at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 &[&s, &at],
             )
             .await
-        },
-    )?;
-    Ok(())
+        })?;
+        Ok(())
+    })
 }

@@ -1,0 +1,186 @@
+//! Leases on sources in the PostgreSQL store, for several daemons on one
+//! database: who may take a lease and when, and that a write under a lease
+//! that was lost is refused whole, even when its writer does not know yet.
+
+use std::time::Duration;
+
+use helpdesk_slo::store::{self, Fence, StoreError};
+
+use crate::fixtures::{page, sample_page, status_event, SRC};
+use crate::pg::PgDatabase;
+
+const TTL: Duration = Duration::from_secs(30);
+
+/// Makes every lease on the database expire now.
+fn expire_all(db: &PgDatabase) {
+    db.sql("UPDATE source_leases SET expires_at = clock_timestamp() - interval '1 second'")
+        .unwrap();
+}
+
+#[test]
+fn a_lease_is_taken_by_one_instance_until_it_expires_or_is_given_up() {
+    let db = PgDatabase::new("lease_take");
+    let store = store::open(db.url()).unwrap();
+    let mut a = store.leases().unwrap().expect("PostgreSQL has leases");
+    let mut b = store.leases().unwrap().expect("PostgreSQL has leases");
+
+    let first = a.acquire(SRC, "a", TTL).unwrap().expect("a free lease");
+    assert_eq!(first.token, 1);
+    // Held: b waits, another source is free for it.
+    assert_eq!(b.acquire(SRC, "b", TTL).unwrap(), None);
+    assert_eq!(
+        b.acquire("other", "b", TTL).unwrap().map(|f| f.token),
+        Some(1)
+    );
+    assert!(a.renew(SRC, &first, TTL).unwrap());
+
+    // Expired: b takes it with a new token, and a's renewal fails.
+    expire_all(&db);
+    let second = b.acquire(SRC, "b", TTL).unwrap().expect("an expired lease");
+    assert_eq!(second.token, 2);
+    assert!(!a.renew(SRC, &first, TTL).unwrap());
+    assert!(b.renew(SRC, &second, TTL).unwrap());
+
+    // Given up: a takes it at once.
+    b.release(SRC, &second).unwrap();
+    let third = a.acquire(SRC, "a", TTL).unwrap().expect("a released lease");
+    assert_eq!(third.token, 3);
+
+    // The same instance name again (a restart) takes it over, with a new
+    // token that fences the old process.
+    let fourth = b.acquire(SRC, "a", TTL).unwrap().expect("its own lease");
+    assert_eq!(fourth.token, 4);
+    assert!(!a.renew(SRC, &third, TTL).unwrap());
+
+    let holders = a.holders().unwrap();
+    let held: Vec<(&str, &str, i64)> = holders
+        .iter()
+        .map(|h| (h.source.as_str(), h.instance.as_str(), h.token))
+        .collect();
+    assert_eq!(held, vec![("other", "b", 1), (SRC, "a", 4)]);
+    // "other" expired with the rest above; SRC's was just taken.
+    assert!(holders[0].expires_in < 0.0, "{holders:?}");
+    assert!(holders[1].expires_in > 20.0, "{holders:?}");
+}
+
+#[test]
+fn a_write_under_a_lost_lease_is_refused_and_writes_nothing() {
+    let db = PgDatabase::new("lease_fence");
+    let mut old = store::open(db.url()).unwrap();
+    let mut new = store::open(db.url()).unwrap();
+    let mut leases = old.leases().unwrap().unwrap();
+
+    let held = leases.acquire(SRC, "old", TTL).unwrap().unwrap();
+    old.fence(SRC, Some(held.clone()));
+    old.apply_page(SRC, &sample_page()).unwrap();
+    assert_eq!(
+        old.cursor(SRC, "tickets").unwrap().as_deref(),
+        Some("cursor-1")
+    );
+
+    // The lease expires and another instance takes it; the old holder
+    // does not know yet and goes on writing.
+    expire_all(&db);
+    let taken = leases.acquire(SRC, "new", TTL).unwrap().unwrap();
+    new.fence(SRC, Some(taken));
+    let late = page(
+        "tickets",
+        "cursor-late",
+        vec![status_event(
+            "1",
+            "late",
+            1_700_001_000,
+            helpdesk_slo::policy::spec::Status::Solved,
+        )],
+    );
+    match old.apply_page(SRC, &late) {
+        Err(StoreError::NotOwner {
+            source_name,
+            instance,
+            ..
+        }) => {
+            assert_eq!(source_name, SRC);
+            assert_eq!(instance, "old");
+        }
+        other => panic!("the late write was not refused: {other:?}"),
+    }
+    assert!(matches!(
+        old.record_poll(SRC, 1_700_001_000),
+        Err(StoreError::NotOwner { .. })
+    ));
+    let clocks = vec![("1".to_string(), "hash".to_string(), vec![1u8, 2, 3])];
+    assert!(matches!(
+        old.save_clocks_as_of(SRC, &clocks, old.generation()),
+        Err(StoreError::NotOwner { .. })
+    ));
+    // Nothing of it was written: neither the cursor nor the event.
+    assert_eq!(
+        new.cursor(SRC, "tickets").unwrap().as_deref(),
+        Some("cursor-1")
+    );
+    let events = new.ticket(SRC, "1").unwrap().unwrap().events.len();
+    assert_eq!(events, old_events(&sample_page()));
+    assert!(new.clocks(SRC, "1").unwrap().is_none());
+
+    // The new holder writes.
+    new.apply_page(SRC, &late).unwrap();
+    assert_eq!(
+        new.cursor(SRC, "tickets").unwrap().as_deref(),
+        Some("cursor-late")
+    );
+}
+
+/// How many events of ticket 1 a page carries.
+fn old_events(p: &helpdesk_slo::sources::Page) -> usize {
+    p.records
+        .iter()
+        .filter(|r| matches!(r, helpdesk_slo::sources::Record::Event(e) if e.ticket_id == "1"))
+        .count()
+}
+
+#[test]
+fn a_fenced_store_refuses_sources_it_holds_no_lease_on_and_an_unfenced_one_writes_all() {
+    let db = PgDatabase::new("lease_unheld");
+    let mut fenced = store::open(db.url()).unwrap();
+    let mut leases = fenced.leases().unwrap().unwrap();
+    let held = leases.acquire(SRC, "a", TTL).unwrap().unwrap();
+    fenced.fence(SRC, Some(held));
+    fenced.apply_page(SRC, &sample_page()).unwrap();
+    assert!(matches!(
+        fenced.apply_page("elsewhere", &sample_page()),
+        Err(StoreError::NotOwner { .. })
+    ));
+    // Giving the fence up refuses the source too.
+    fenced.fence(SRC, None);
+    assert!(matches!(
+        fenced.record_poll(SRC, 1),
+        Err(StoreError::NotOwner { .. })
+    ));
+    // A store never fenced (a single daemon, the report, tests) writes.
+    let mut plain = store::open(db.url()).unwrap();
+    plain.apply_page("elsewhere", &sample_page()).unwrap();
+}
+
+#[test]
+fn a_takeover_waits_for_the_write_committing_under_the_old_lease() {
+    let db = PgDatabase::new("lease_wait");
+    let store = store::open(db.url()).unwrap();
+    let mut a = store.leases().unwrap().unwrap();
+    let mut b = store.leases().unwrap().unwrap();
+    let held: Fence = a.acquire(SRC, "a", TTL).unwrap().unwrap();
+    // A write transaction of the holder in progress: it holds the row as
+    // every fenced write does, then the lease expires.
+    let hold = db.hold_in_transaction(&format!(
+        "SELECT 1 FROM source_leases WHERE source = '{SRC}' AND token = {} FOR KEY SHARE",
+        held.token
+    ));
+    expire_all(&db);
+    // The standby cannot take it while the write is open: it waits for
+    // the row's lock (at most two seconds), then says the lease is held.
+    let started = std::time::Instant::now();
+    assert_eq!(b.acquire(SRC, "b", TTL).unwrap(), None);
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    // Once the write ends, the expired lease is free.
+    drop(hold);
+    assert_eq!(b.acquire(SRC, "b", TTL).unwrap().map(|f| f.token), Some(2));
+}
