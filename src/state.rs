@@ -34,6 +34,10 @@ pub struct DaemonState {
     newest_turn: Arc<AtomicU64>,
     /// The turn of the config in force.
     installed_turn: AtomicU64,
+    /// Held while the sources this instance serves change (a lease taken
+    /// or lost) and while a reload recomputes them, so that a reload's
+    /// swap never drops a source taken over meanwhile.
+    pub(crate) serving: tokio::sync::Mutex<()>,
 }
 
 /// Which config a recompute computes under, and whether a reload has
@@ -75,6 +79,7 @@ impl DaemonState {
             reports_dir,
             newest_turn: Arc::default(),
             installed_turn: AtomicU64::new(0),
+            serving: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -188,6 +193,50 @@ impl DaemonState {
             })
             .collect();
         (!stopped.is_empty()).then(|| stopped.join("\n"))
+    }
+
+    /// What `/-/ready` says when ready: on a shared store, which sources
+    /// this instance polls and which it stands by for.
+    pub fn ready_text(&self) -> String {
+        let Ok(health) = self.health.lock() else {
+            return "ready\n".to_string();
+        };
+        let Some(instance) = &health.instance else {
+            return "ready\n".to_string();
+        };
+        let (held, standby): (Vec<&String>, Vec<&String>) = {
+            let (h, s): (Vec<_>, Vec<_>) = health.sources.iter().partition(|(_, s)| s.is_served());
+            (
+                h.into_iter().map(|(k, _)| k).collect(),
+                s.into_iter().map(|(k, _)| k).collect(),
+            )
+        };
+        let list = |v: &[&String]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        };
+        format!(
+            "ready: instance {instance} polls {}; stands by for {}\n",
+            list(&held),
+            list(&standby)
+        )
+    }
+
+    /// The sources of `all` this instance serves: every one, unless
+    /// another instance holds its lease.
+    pub(crate) fn served_sources<'a>(&self, all: impl Iterator<Item = &'a String>) -> Vec<String> {
+        let health = self.health.lock().ok();
+        all.filter(|name| {
+            health
+                .as_ref()
+                .and_then(|h| h.sources.get(*name))
+                .is_none_or(|s| s.is_served())
+        })
+        .cloned()
+        .collect()
     }
 
     pub(crate) fn set_ready(&self) {

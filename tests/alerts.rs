@@ -412,6 +412,7 @@ fn deploy_files_parse_and_the_prometheus_rule_matches() {
     for dir in [
         "deploy",
         "deploy/kubernetes",
+        "deploy/kubernetes/postgres",
         "deploy/compose",
         "dashboards/provisioning",
     ] {
@@ -496,3 +497,38 @@ fn systemd_analyze_verifies_the_unit() {
 }
 
 use serde::Deserialize;
+
+/// The PostgreSQL variant of the Kubernetes manifests: two replicas, each
+/// an instance named after its pod, a store location the daemon accepts
+/// (no password in it: it comes from the Secret), and no volume.
+#[test]
+fn the_postgres_deployment_runs_two_named_instances_without_a_volume_or_a_password() {
+    let text = read(&repo().join("deploy/kubernetes/postgres/deployment.yaml"));
+    let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    assert_eq!(v["spec"]["replicas"].as_u64(), Some(2));
+    let container = &v["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<&str> = container["args"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert!(args.contains(&"--instance=$(POD_NAME)"), "{args:?}");
+    let store = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--store="))
+        .expect("a --store argument");
+    helpdesk_slo::store::PgLocation::parse(store)
+        .unwrap_or_else(|e| panic!("the deployment's --store: {e}"));
+    let env: Vec<&str> = container["env"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert!(env.contains(&"POD_NAME") && env.contains(&"HELPDESK_SLO_STORE_PASSWORD"));
+    let kustomization = read(&repo().join("deploy/kubernetes/postgres/kustomization.yaml"));
+    assert!(kustomization.contains("no-pvc.yaml"));
+    let no_pvc = read(&repo().join("deploy/kubernetes/postgres/no-pvc.yaml"));
+    assert!(no_pvc.contains("$patch: delete") && no_pvc.contains("helpdesk-slo-store"));
+}

@@ -255,10 +255,14 @@ fn rendered() -> helpdesk_slo::exposition::Rendered {
         .insert("Notification".into(), 2);
     source.requests.unmapped.insert("status".into(), 1);
     source.requests.same_second_pages = 1;
+    // Polled under a lease (a store several instances share), so that
+    // the owner gauge is written too.
+    source.owner = Some(true);
     let mut health = Health {
         config_ok: true,
         config_loaded_at: now - 3600,
         computed_at: now,
+        instance: Some("replica-0".into()),
         ..Health::default()
     };
     health.sources.insert("zendesk".into(), source);

@@ -6,95 +6,24 @@
 //! test has a database of its own on the test cluster (`scripts/test.sh`
 //! starts it; without it these tests fail, saying so).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use helpdesk_slo::config_files;
 use helpdesk_slo::daemon::{run_with, Options};
 use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
-use helpdesk_slo::simulator::zendesk::{start, ServerOptions, SimState, DEMO_TOKEN};
-use helpdesk_slo::store::{self, decode_clocks};
+use helpdesk_slo::simulator::zendesk::{start, ServerOptions, SimState};
+use helpdesk_slo::store;
 
 mod common;
+use common::pg_daemon::{decided_figures, has_cursor, spawn_simulator, stored_state, write_config};
 use common::postgres::PgDatabase;
 use common::{http_get, sample, scratch};
 
 /// 2026-11-20T00:00:00Z: the generated account's "now", so both runs
 /// read the same history, all of it in November 2026.
 const DATA_NOW: i64 = 1_795_132_800;
-
-/// The Celigo example with a Zendesk source pointing at `url`.
-fn write_config(dir: &Path, url: &str) -> PathBuf {
-    let example =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml"))
-            .unwrap();
-    let token_file = dir.join("token");
-    std::fs::write(&token_file, format!("{DEMO_TOKEN}\n")).unwrap();
-    let text = format!(
-        "{example}\nsources:\n  zendesk:\n    kind: zendesk\n    url: {url}\n    auth: {{ email: demo@example.com, token: {{ file: {} }} }}\n    start_time: 2026-10-01T00:00:00Z\n    poll_interval: 1s\n",
-        token_file.display()
-    );
-    let path = dir.join("config.yaml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// Every stored ticket's timeline and decided clock states, in id order.
-fn stored_state(location: &str) -> Vec<String> {
-    let store = store::open(location).unwrap();
-    assert!(store.stale_ticket_ids("zendesk").unwrap().is_empty());
-    let mut out = Vec::new();
-    for id in store.ticket_ids("zendesk").unwrap() {
-        let t = store.ticket("zendesk", &id).unwrap().unwrap();
-        let (_, clocks) = store.clocks("zendesk", &id).unwrap().unwrap();
-        let views = decode_clocks(&clocks).unwrap();
-        let states: Vec<serde_json::Value> = views
-            .iter()
-            .map(|v| serde_json::to_value(v).unwrap())
-            .map(|c| {
-                serde_json::json!([
-                    c["metric"],
-                    c["instance"],
-                    c["start"],
-                    c["fulfilled_at"],
-                    c["breached_at"]
-                ])
-            })
-            .collect();
-        let timeline =
-            serde_json::to_string(&helpdesk_slo::engine::Ticket { url: None, ..t }).unwrap();
-        out.push(format!(
-            "{timeline}\n{}",
-            serde_json::to_string(&states).unwrap()
-        ));
-    }
-    out
-}
-
-/// The figures of decided clocks in an exposition (what does not move
-/// with the clock on the wall), sorted.
-fn decided_figures(exposition: &str) -> Vec<String> {
-    let families = [
-        "helpdesk_slo_clocks_met_total",
-        "helpdesk_slo_clocks_breached_total",
-        "helpdesk_slo_clocks_decided",
-        "helpdesk_slo_attainment_ratio",
-        "helpdesk_slo_stored_tickets",
-    ];
-    let mut lines: Vec<String> = exposition
-        .lines()
-        .filter(|l| {
-            families.iter().any(|f| {
-                l.strip_prefix(f)
-                    .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
-            })
-        })
-        .map(str::to_string)
-        .collect();
-    lines.sort();
-    lines
-}
 
 /// Runs the daemon on `location` until its first complete poll and
 /// returns its /metrics then.
@@ -264,48 +193,13 @@ async fn the_daemon_and_report_on_postgres_match_sqlite() {
     assert_eq!(from_sqlite, from_postgres);
 }
 
-/// Whether the database has committed a cursor of `stream`.
-fn has_cursor(db: &PgDatabase, stream: &str) -> bool {
-    db.query_text(&format!(
-        "SELECT count(*)::text FROM cursors WHERE stream = '{stream}'"
-    ))
-    .ok()
-    .flatten()
-    .is_some_and(|n| n != "0")
-}
-
 /// SIGKILLed twice mid-backfill (once its first tickets are committed,
 /// once its first events are), then run to the end: PostgreSQL holds what
 /// a backfill that was never interrupted stores.
 #[test]
 fn a_daemon_on_postgres_killed_mid_backfill_resumes_and_loses_nothing() {
-    use std::io::BufRead;
     let bin = env!("CARGO_BIN_EXE_helpdesk-slo");
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml");
-    let mut sim = Command::new(bin)
-        .args(["simulate", "--config"])
-        .arg(&example)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--seed",
-            "11",
-            "--days",
-            "40",
-            "--tickets-per-day",
-            "150",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    let mut out = std::io::BufReader::new(sim.stdout.take().unwrap());
-    out.read_line(&mut first).unwrap();
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    let url = first.trim().rsplit(' ').next().unwrap().to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
-    let sim = common::Guard(sim);
+    let (sim, url) = spawn_simulator("11", "40", "150");
 
     let tmp = scratch("pg-sigkill");
     let dir = tmp.path();

@@ -55,9 +55,30 @@ pub(crate) struct RunArgs {
     /// Folder of monthly reports to serve at /api/v1/reports.
     #[arg(long, value_name = "DIR")]
     reports_dir: Option<PathBuf>,
+    /// This instance's name among the daemons sharing a PostgreSQL store
+    /// (leases, `helpdesk_slo_source_owner`); unique per instance
+    /// [default: the host name and the process id].
+    #[arg(long, value_name = "NAME")]
+    instance: Option<String>,
+    /// On a shared (PostgreSQL) store, how long a source's lease lasts
+    /// without renewal: a standby takes a dead instance's sources over
+    /// within about 1.2 times this (90s, 1m, ...; 3s to 10m).
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_lease)]
+    lease_duration: std::time::Duration,
     /// Log lines for people (text) or for log pipelines (json).
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
+}
+
+/// A lease duration: a duration between 3 s and 10 min.
+fn parse_lease(text: &str) -> Result<std::time::Duration, String> {
+    let secs = crate::alerts::parse_duration(text)?;
+    if !(3..=600).contains(&secs) {
+        return Err(format!(
+            "a lease of {secs} s is out of range; write one from 3s to 10m"
+        ));
+    }
+    Ok(std::time::Duration::from_secs(u64::from(secs)))
 }
 
 /// Installs the log subscriber: `RUST_LOG` filters (default `info`).
@@ -101,6 +122,8 @@ pub(crate) fn run_daemon(args: RunArgs) -> Result<(), Failure> {
             reports_dir: args.reports_dir,
             web_config: args.web_config_file,
             early_recompute_at_normal_priority: false,
+            instance: args.instance,
+            lease: Some(args.lease_duration),
             enable_lifecycle: args.web_enable_lifecycle,
             external_url: args.web_external_url,
             http_limits: crate::server::Limits {

@@ -65,6 +65,12 @@ pub enum DaemonError {
 impl DaemonError {
     /// Whether the operator's input is at fault (a config, a web config, a
     /// source's settings, a store location): exit status 2, not 1.
+    /// A write refused because this instance no longer holds the
+    /// source's lease.
+    pub fn is_lease_lost(&self) -> bool {
+        matches!(self, DaemonError::Store(StoreError::NotOwner { .. }))
+    }
+
     pub fn is_bad_input(&self) -> bool {
         match self {
             DaemonError::ReadConfig { .. }

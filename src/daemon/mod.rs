@@ -41,6 +41,9 @@
 //!   logged and answered with the error, and the running config stays; a
 //!   valid one recomputes every ticket's clocks off to the side and swaps
 //!   them in at once. Changes to `sources:` need a restart (logged).
+//! * On a store several daemons share (PostgreSQL), each source is polled
+//!   by one of them at a time, under a lease, and the others take over
+//!   when its holder dies (see `lease`).
 //!
 //! Where each part lives:
 //! * `startup`: reads the config, opens the store, serves the stored state,
@@ -48,6 +51,8 @@
 //! * `poll`: a source's poll loop, batching pages into store commits.
 //! * `stream`: the reader of one stream, with retries.
 //! * `pace`: request budget, `Retry-After`, backoff jitter.
+//! * `lease`: sources polled under leases when several daemons share the
+//!   store.
 //! * `recompute`, `early`, `pending`: computing the clocks of what changed.
 //! * `reload`, `timers`: config reloads, the figures' refresh, the monthly
 //!   reports.
@@ -56,6 +61,7 @@
 mod early;
 mod error;
 mod health;
+mod lease;
 mod pace;
 mod pending;
 mod poll;
@@ -78,6 +84,7 @@ use tokio::sync::{oneshot, watch};
 pub use crate::clock::now_unix;
 pub use crate::state::{DaemonState, ReloadRequest};
 pub use error::DaemonError;
+pub use lease::{default_instance, DEFAULT_LEASE};
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -105,6 +112,12 @@ pub struct Options {
     pub external_url: Option<crate::server::ExternalUrl>,
     /// The HTTP server's timeouts and limits.
     pub http_limits: crate::server::Limits,
+    /// This instance's name among the daemons sharing the store (for
+    /// leases); `None`: the host's name and the process id.
+    pub instance: Option<String>,
+    /// How long a source's lease lasts without renewal, when the store is
+    /// shared (PostgreSQL); `None`: [`DEFAULT_LEASE`].
+    pub lease: Option<Duration>,
     /// Run a backfill's early recompute (see the `early` module) at
     /// normal priority instead of on idle CPU only: for tests, which must
     /// see it run however busy the machine is.

@@ -653,7 +653,8 @@ where
         };
         let e = match outcome {
             Ok(done) => return Ok(done),
-            Err(e) if settings.once || *shutdown.borrow() => return Err(e),
+            // Under a lease that was lost, restarting would be refused too.
+            Err(e) if settings.once || *shutdown.borrow() || e.is_lease_lost() => return Err(e),
             Err(e) => e,
         };
         if started.elapsed() >= RESTART_MAX {

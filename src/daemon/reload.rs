@@ -129,12 +129,14 @@ async fn reload(state: &Arc<DaemonState>, store: &SharedStore) -> Result<String,
         warn!("the sources changed; they apply at the next restart (the policy applies now)");
     }
     let config = Arc::new(config);
+    // The sources this instance serves stay the same until it is done.
+    let _serving = state.serving.lock().await;
     // From here on, recomputes under the old config (a backfill's among
     // them) save and publish nothing: what they computed is the reload's
     // to compute, under the new one.
     let turn = state.supersede_config();
     let started = Instant::now();
-    let sources: Vec<String> = old.sources.keys().cloned().collect();
+    let sources = state.served_sources(old.sources.keys());
     let tickets = match recompute_all(state, store, &sources, &config, &turn).await {
         Ok(n) => n,
         Err(e) => {
@@ -146,7 +148,7 @@ async fn reload(state: &Arc<DaemonState>, store: &SharedStore) -> Result<String,
     mark_ok(state);
     // Tickets whose clocks a recompute under the old config was refused,
     // or that a poll changed while this one read them, are stale: now.
-    for name in old.sources.keys() {
+    for name in &sources {
         Recompute {
             store,
             live: &state.live,

@@ -9,6 +9,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, info_span, Instrument};
 
 use super::health::{update_stored_counts, with_health};
+use super::lease::{
+    default_instance, load_source, take_at_start, LeaseSettings, Leased, DEFAULT_LEASE,
+};
 use super::poll::{supervise, PollSettings, RESTART_FIRST};
 use super::recompute::Recompute;
 use super::reload::{read_config, serve_reloads};
@@ -16,13 +19,11 @@ use super::store_access::{self, blocking, SharedStore};
 use super::timers::{refresher, report_schedule};
 use super::{DaemonError, Options, Started, Summary};
 use crate::clock::now_unix;
-use crate::engine::clocks_from_views;
 use crate::exposition::Live;
 use crate::policy::spec::SourceSpec;
 use crate::policy::Config;
 use crate::sources::APPROXIMATED_HISTORY;
 use crate::state::{DaemonState, ReloadRequest};
-use crate::store::decode_clocks;
 
 /// See [`super::run_with`].
 pub(super) async fn run_with(
@@ -60,12 +61,40 @@ pub(super) async fn run_with(
             h.sources.entry(name.clone()).or_default();
         }
     }
+    // A store several daemons can share: every source under a lease.
+    let leases = blocking(&store, |s| Ok(s.leases()?)).await?;
+    let leases = leases.map(|l| {
+        let settings = LeaseSettings {
+            instance: opts.instance.clone().unwrap_or_else(default_instance),
+            duration: opts.lease.unwrap_or(DEFAULT_LEASE),
+        };
+        (Arc::new(std::sync::Mutex::new(l)), settings)
+    });
+    // Under leases, the sources whose lease is free now are this
+    // instance's from the start; nothing is written for the others.
+    let mut taken = Vec::new();
+    if let Some((shared, lease)) = &leases {
+        info!(instance = %lease.instance, lease_s = lease.duration.as_secs_f64(), "the store is shared: each source is polled under a lease");
+        if let Ok(mut h) = state.health.lock() {
+            h.instance = Some(lease.instance.clone());
+            for source in h.sources.values_mut() {
+                source.owner = Some(false);
+            }
+        }
+        let names: Vec<String> = config.sources.keys().cloned().collect();
+        taken = take_at_start(&store, shared, lease, &state, names).await?;
+    }
     let mut background = Vec::new();
     let bound = serve(&opts, &state, &shutdown, &mut background).await?;
 
     // The last state at once: stored clocks go into the exposition before
-    // anything is polled or recomputed.
-    let loaded = load_live(&store, &config).await?;
+    // anything is polled or recomputed (under leases, a source's when its
+    // lease is taken).
+    let served: Vec<String> = match leases {
+        Some(_) => taken.iter().map(|(n, _)| n.clone()).collect(),
+        None => config.sources.keys().cloned().collect(),
+    };
+    let loaded = load_live(&store, &config, served).await?;
     if let Ok(mut live) = state.live.lock() {
         *live = loaded;
     }
@@ -110,6 +139,32 @@ pub(super) async fn run_with(
         let source = crate::sources::build(name, spec).map_err(DaemonError::BuildSource)?;
         // Every line a source's tasks log carries its name.
         let span = info_span!("source", source = %name);
+        let settings = poll_settings(spec, &opts);
+        if let Some((shared, lease)) = &leases {
+            let (name2, spec2) = (name.clone(), spec.clone());
+            let first = std::sync::Mutex::new(Some(source));
+            let build = move || {
+                if let Some(s) = first.lock().ok().and_then(|mut f| f.take()) {
+                    return Ok(s);
+                }
+                crate::sources::build(&name2, &spec2).map_err(DaemonError::BuildSource)
+            };
+            let leased = Leased {
+                name: name.clone(),
+                build: Arc::new(build),
+                store: store.clone(),
+                state: state.clone(),
+                settings,
+                leases: shared.clone(),
+                lease: lease.clone(),
+                taken: taken
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, f)| f.clone()),
+            };
+            tasks.push(tokio::spawn(leased.run(shutdown.clone()).instrument(span)));
+            continue;
+        }
         // Clocks lost to a crash, or computed under another config, first.
         let (_, turn) = state.config_and_turn();
         let recompute = Recompute {
@@ -125,7 +180,6 @@ pub(super) async fn run_with(
         }
         .instrument(span.clone())
         .await?;
-        let settings = poll_settings(spec, &opts);
         // The first adapter was built above, so a bad source fails the
         // start; a restart builds a fresh one.
         let first = std::sync::Mutex::new(Some(source));
@@ -255,44 +309,23 @@ async fn serve(
     Ok(Some(bound))
 }
 
-/// The stored clocks of every source, as a fresh [`Live`]. Tickets whose
+/// The stored clocks of `sources`, as a fresh [`Live`]. Tickets whose
 /// clocks name what the config no longer defines are left out (they are
 /// recomputed right after).
-async fn load_live(store: &SharedStore, config: &Arc<Config>) -> Result<Live, DaemonError> {
+async fn load_live(
+    store: &SharedStore,
+    config: &Arc<Config>,
+    sources: Vec<String>,
+) -> Result<Live, DaemonError> {
     let cfg = config.clone();
     blocking(store, move |s| {
         let started = Instant::now();
         let mut live = Live::with_organizations(&cfg.exposition_organizations);
-        for name in cfg.sources.keys() {
+        for name in &sources {
             let _in_source = info_span!("source", source = %name).entered();
-            let metas = s.ticket_metas(name)?;
-            let mut metas = metas.into_iter().peekable();
-            let mut skipped = 0u64;
-            // Both are sorted by ticket id; rows are streamed, not collected.
-            s.for_each_clocks(name, &mut |row| {
-                while metas.peek().is_some_and(|m| m.id < row.ticket_id) {
-                    metas.next();
-                }
-                let Some(meta) = metas.peek().filter(|m| m.id == row.ticket_id) else {
-                    return;
-                };
-                let clocks = decode_clocks(&row.clocks)
-                    .ok()
-                    .and_then(|views| clocks_from_views(&cfg.policy, &views).ok());
-                match clocks {
-                    Some(clocks) => live.replace(
-                        &cfg.policy,
-                        name,
-                        &meta.id,
-                        meta.created_at,
-                        meta.organization.as_deref(),
-                        &clocks,
-                    ),
-                    None => skipped += 1,
-                }
-            })?;
+            let (tickets, skipped) = load_source(&mut live, &**s, &cfg, name)?;
             info!(
-                tickets = live.source_tickets(name),
+                tickets,
                 skipped,
                 ms = started.elapsed().as_millis() as u64,
                 "stored clocks loaded"

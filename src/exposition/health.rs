@@ -29,12 +29,25 @@ pub struct SourceHealth {
     /// Why the source's poll loop stopped, while it waits to be started
     /// again (`up` is false and `/-/ready` answers 503 meanwhile).
     pub stopped: Option<String>,
+    /// On a store several daemons share: whether this instance holds the
+    /// source's lease (polls it and serves its figures). `None`: no
+    /// leases, every source is this instance's.
+    pub owner: Option<bool>,
+}
+
+impl SourceHealth {
+    /// This instance polls the source and serves its series.
+    pub fn is_served(&self) -> bool {
+        self.owner != Some(false)
+    }
 }
 
 /// Everything about the daemon itself.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Health {
     pub sources: BTreeMap<String, SourceHealth>,
+    /// This instance's name, when sources are polled under leases.
+    pub instance: Option<String>,
     /// The last (re)load of the config succeeded.
     pub config_ok: bool,
     /// When the running config was loaded.

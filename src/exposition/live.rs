@@ -319,6 +319,20 @@ impl Live {
         self.inconsistent.get(source).map_or(0, HashSet::len)
     }
 
+    /// Takes every ticket of `source` out (its figures leave the
+    /// exposition): another instance polls it now.
+    pub fn drop_source(&mut self, policy: &Policy, source: &str) {
+        let ids: Vec<Box<str>> = self
+            .tickets
+            .get(source)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        for id in ids {
+            self.replace(policy, source, &id, 0, None, &[]);
+        }
+        self.inconsistent.remove(source);
+    }
+
     /// Replaces a ticket's clocks (an empty list removes it: deleted).
     pub fn replace(
         &mut self,

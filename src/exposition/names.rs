@@ -178,6 +178,10 @@ pub const BUILD_INFO: Metric = Metric::gauge(
     "helpdesk_slo_build_info",
     "Always 1; the version of the running build.",
 );
+pub const SOURCE_OWNER: Metric = Metric::gauge(
+    "helpdesk_slo_source_owner",
+    "1 when this instance holds the source's lease (polls it and serves its series), 0 when it stands by; only on a store several instances share.",
+);
 pub const SOURCE_UP: Metric = Metric::gauge(
     "helpdesk_slo_source_up",
     "1 when the last request to the helpdesk succeeded.",
@@ -276,6 +280,7 @@ pub const ALL: &[Metric] = &[
     CREDIT_OWED_RATIO,
     CLOCKS_UNASSIGNED,
     BUILD_INFO,
+    SOURCE_OWNER,
     SOURCE_UP,
     SOURCE_LAST_SUCCESS_TIMESTAMP_SECONDS,
     SOURCE_POLL_DURATION_SECONDS,

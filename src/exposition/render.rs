@@ -83,6 +83,20 @@ fn inf_or(v: Option<i64>) -> f64 {
 
 impl Collector for Snapshot {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        // An instance standing by for every source (another holds their
+        // leases) serves no figures: they are the holder's.
+        let h = &self.health;
+        let standing_by = h.instance.is_some() && !h.sources.values().any(|s| s.is_served());
+        if !standing_by {
+            self.encode_figures(&mut enc)?;
+        }
+        self.encode_health(&mut enc)
+    }
+}
+
+impl Snapshot {
+    /// The SLA figures of the clocks this instance holds.
+    fn encode_figures(&self, enc: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let n = &self.names;
         let f = &self.figures;
         let base = |s: &super::figures::SeriesFigures| -> Labels {
@@ -98,7 +112,7 @@ impl Collector for Snapshot {
         };
 
         gauge(
-            &mut enc,
+            enc,
             &names::CLOCKS_OPEN,
             f.series.iter().flat_map(|s| {
                 [
@@ -108,22 +122,22 @@ impl Collector for Snapshot {
             }),
         )?;
         counter(
-            &mut enc,
+            enc,
             &names::CLOCKS_MET_TOTAL,
             f.series.iter().map(|s| (base(s), s.met_total)),
         )?;
         counter(
-            &mut enc,
+            enc,
             &names::CLOCKS_BREACHED_TOTAL,
             f.series.iter().map(|s| (base(s), s.breached_total)),
         )?;
         counter(
-            &mut enc,
+            enc,
             &names::CLOCKS_EXCLUDED_TOTAL,
             f.series.iter().map(|s| (base(s), s.excluded_total)),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::CLOCKS_DECIDED,
             f.series.iter().flat_map(|s| {
                 WINDOWS.iter().enumerate().map(move |(w, name)| {
@@ -132,7 +146,7 @@ impl Collector for Snapshot {
             }),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::ATTAINMENT_RATIO,
             f.series.iter().flat_map(|s| {
                 WINDOWS.iter().enumerate().map(move |(w, name)| {
@@ -141,7 +155,7 @@ impl Collector for Snapshot {
             }),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::CLOCKS_BREACHING_SOON,
             f.series.iter().flat_map(|s| {
                 SOON.iter()
@@ -150,12 +164,12 @@ impl Collector for Snapshot {
             }),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::NEXT_BREACH_TIMESTAMP_SECONDS,
             f.series.iter().map(|s| (base(s), inf_or(s.next_due))),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::NEXT_BREACH_BUSINESS_SECONDS,
             f.series
                 .iter()
@@ -185,12 +199,12 @@ impl Collector for Snapshot {
         let plan_label = |p: usize| -> Labels { vec![("plan", n.plans[p].clone())] };
         let with_objective = || f.plans.iter().filter_map(|p| Some((p, p.objective?)));
         gauge(
-            &mut enc,
+            enc,
             &names::OBJECTIVE_RATIO,
             with_objective().map(|(p, o)| (plan_label(p.plan), o)),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::PLAN_ATTAINMENT_RATIO,
             f.plans.iter().flat_map(|p| {
                 WINDOWS.iter().enumerate().map(move |(w, name)| {
@@ -202,7 +216,7 @@ impl Collector for Snapshot {
             }),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::PLAN_CLOCKS_DECIDED,
             f.plans.iter().flat_map(|p| {
                 WINDOWS.iter().enumerate().map(move |(w, name)| {
@@ -214,7 +228,7 @@ impl Collector for Snapshot {
             }),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::ERROR_BUDGET_REMAINING_RATIO,
             with_objective().flat_map(|(p, o)| {
                 WINDOWS.iter().enumerate().map(move |(w, name)| {
@@ -226,7 +240,7 @@ impl Collector for Snapshot {
             }),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::ERROR_BUDGET_BURN_RATE,
             with_objective().flat_map(|(p, o)| {
                 WINDOWS.iter().enumerate().map(move |(w, name)| {
@@ -242,7 +256,7 @@ impl Collector for Snapshot {
         };
         if !f.orgs.is_empty() {
             gauge(
-                &mut enc,
+                enc,
                 &names::ORG_ATTAINMENT_RATIO,
                 f.orgs.iter().flat_map(|o| {
                     WINDOWS.iter().enumerate().map(move |(w, name)| {
@@ -254,7 +268,7 @@ impl Collector for Snapshot {
                 }),
             )?;
             gauge(
-                &mut enc,
+                enc,
                 &names::ORG_CLOCKS_DECIDED,
                 f.orgs.iter().flat_map(|o| {
                     WINDOWS.iter().enumerate().map(move |(w, name)| {
@@ -268,26 +282,35 @@ impl Collector for Snapshot {
         }
         let with_credits = || f.plans.iter().filter_map(|p| Some((p, p.credits?)));
         gauge(
-            &mut enc,
+            enc,
             &names::CREDIT_CUSTOMERS,
             with_credits().map(|(p, (c, _))| (plan_label(p.plan), c as f64)),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::CREDIT_OWED_RATIO,
             with_credits().map(|(p, (_, s))| (plan_label(p.plan), s)),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::CLOCKS_UNASSIGNED,
             f.unassigned
                 .iter()
                 .map(|(m, &c)| (vec![("metric", m.clone())], c as f64)),
         )?;
 
+        Ok(())
+    }
+
+    /// The exporter's own health: per source, and its config.
+    fn encode_health(&self, enc: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let h = &self.health;
+        let with = |mut l: Labels, k: &'static str, v: &str| {
+            l.push((k, v.to_string()));
+            l
+        };
         gauge(
-            &mut enc,
+            enc,
             &names::BUILD_INFO,
             [(
                 vec![("version", env!("CARGO_PKG_VERSION").to_string())],
@@ -295,31 +318,40 @@ impl Collector for Snapshot {
             )],
         )?;
         let src = |name: &str| -> Labels { vec![("source", name.to_string())] };
+        // A source another instance holds the lease of is that one's to
+        // report: summed over instances, each source counts once.
+        let served = || h.sources.iter().filter(|(_, s)| s.is_served());
+        if let Some(instance) = &h.instance {
+            gauge(
+                enc,
+                &names::SOURCE_OWNER,
+                h.sources.iter().map(|(k, s)| {
+                    (
+                        with(src(k), "instance", instance),
+                        if s.is_served() { 1.0 } else { 0.0 },
+                    )
+                }),
+            )?;
+        }
         gauge(
-            &mut enc,
+            enc,
             &names::SOURCE_UP,
-            h.sources
-                .iter()
-                .map(|(k, s)| (src(k), if s.up { 1.0 } else { 0.0 })),
+            served().map(|(k, s)| (src(k), if s.up { 1.0 } else { 0.0 })),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::SOURCE_LAST_SUCCESS_TIMESTAMP_SECONDS,
-            h.sources
-                .iter()
-                .map(|(k, s)| (src(k), s.last_success as f64)),
+            served().map(|(k, s)| (src(k), s.last_success as f64)),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::SOURCE_POLL_DURATION_SECONDS,
-            h.sources
-                .iter()
-                .map(|(k, s)| (src(k), s.poll_duration_seconds)),
+            served().map(|(k, s)| (src(k), s.poll_duration_seconds)),
         )?;
         counter(
-            &mut enc,
+            enc,
             &names::SOURCE_REQUESTS_TOTAL,
-            h.sources.iter().flat_map(|(k, s)| {
+            served().flat_map(|(k, s)| {
                 s.requests
                     .by_code
                     .iter()
@@ -327,14 +359,14 @@ impl Collector for Snapshot {
             }),
         )?;
         counter(
-            &mut enc,
+            enc,
             &names::SOURCE_RATE_LIMITED_TOTAL,
-            h.sources.iter().map(|(k, s)| (src(k), s.rate_limited)),
+            served().map(|(k, s)| (src(k), s.rate_limited)),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::SOURCE_RATE_LIMIT_REMAINING,
-            h.sources.iter().map(|(k, s)| {
+            served().map(|(k, s)| {
                 (
                     src(k),
                     s.requests.rate_limit_remaining.map_or(-1.0, |v| v as f64),
@@ -342,21 +374,19 @@ impl Collector for Snapshot {
             }),
         )?;
         counter(
-            &mut enc,
+            enc,
             &names::SOURCE_RETRIES_TOTAL,
-            h.sources.iter().map(|(k, s)| (src(k), s.retries)),
+            served().map(|(k, s)| (src(k), s.retries)),
         )?;
         counter(
-            &mut enc,
+            enc,
             &names::SOURCE_PARSE_ERRORS_TOTAL,
-            h.sources
-                .iter()
-                .map(|(k, s)| (src(k), s.requests.parse_errors)),
+            served().map(|(k, s)| (src(k), s.requests.parse_errors)),
         )?;
         counter(
-            &mut enc,
+            enc,
             &names::SOURCE_IGNORED_EVENTS_TOTAL,
-            h.sources.iter().flat_map(|(k, s)| {
+            served().flat_map(|(k, s)| {
                 s.requests
                     .ignored_events
                     .iter()
@@ -364,9 +394,9 @@ impl Collector for Snapshot {
             }),
         )?;
         counter(
-            &mut enc,
+            enc,
             &names::SOURCE_UNMAPPED_VALUES_TOTAL,
-            h.sources.iter().flat_map(|(k, s)| {
+            served().flat_map(|(k, s)| {
                 s.requests
                     .unmapped
                     .iter()
@@ -374,55 +404,47 @@ impl Collector for Snapshot {
             }),
         )?;
         counter(
-            &mut enc,
+            enc,
             &names::SOURCE_SAME_SECOND_PAGES_TOTAL,
-            h.sources
-                .iter()
-                .map(|(k, s)| (src(k), s.requests.same_second_pages)),
+            served().map(|(k, s)| (src(k), s.requests.same_second_pages)),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::SOURCE_INCONSISTENT_TICKETS,
-            h.sources
-                .iter()
-                .map(|(k, s)| (src(k), s.inconsistent_tickets as f64)),
+            served().map(|(k, s)| (src(k), s.inconsistent_tickets as f64)),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::SOURCE_APPROXIMATED_TICKETS,
-            h.sources
-                .iter()
-                .map(|(k, s)| (src(k), s.approximated_tickets as f64)),
+            served().map(|(k, s)| (src(k), s.approximated_tickets as f64)),
         )?;
         counter(
-            &mut enc,
+            enc,
             &names::SOURCE_RECORDS_INGESTED_TOTAL,
-            h.sources.iter().map(|(k, s)| (src(k), s.records)),
+            served().map(|(k, s)| (src(k), s.records)),
         )?;
         counter(
-            &mut enc,
+            enc,
             &names::SOURCE_TICKETS_CHANGED_TOTAL,
-            h.sources.iter().map(|(k, s)| (src(k), s.tickets_changed)),
+            served().map(|(k, s)| (src(k), s.tickets_changed)),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::STORED_TICKETS,
-            h.sources
-                .iter()
-                .map(|(k, s)| (src(k), s.stored_tickets as f64)),
+            served().map(|(k, s)| (src(k), s.stored_tickets as f64)),
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::CONFIG_LAST_RELOAD_SUCCESSFUL,
             [(Vec::new(), if h.config_ok { 1.0 } else { 0.0 })],
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS,
             [(Vec::new(), h.config_loaded_at as f64)],
         )?;
         gauge(
-            &mut enc,
+            enc,
             &names::LAST_RECOMPUTE_TIMESTAMP_SECONDS,
             [(Vec::new(), h.computed_at as f64)],
         )?;

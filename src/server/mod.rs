@@ -290,7 +290,11 @@ async fn handle(state: &Arc<DaemonState>, options: &ServeOptions, req: Request<I
         (&Method::GET, "/metrics") => metrics(state, &req),
         (&Method::GET, "/-/healthy") => respond(StatusCode::OK, "text/plain", "OK\n"),
         (&Method::GET, "/-/ready") => match state.not_ready() {
-            None => respond(StatusCode::OK, "text/plain", "ready\n"),
+            None => respond(
+                StatusCode::OK,
+                "text/plain; charset=utf-8",
+                state.ready_text(),
+            ),
             Some(why) => respond(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "text/plain; charset=utf-8",

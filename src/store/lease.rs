@@ -52,7 +52,10 @@ pub trait Leases: Send {
     ) -> Result<Option<Fence>, StoreError>;
 
     /// Extends a lease still held to `ttl` from now; `false` when it was
-    /// lost (it expired, and another instance may have taken it).
+    /// lost: another instance took it after it expired. One that expired
+    /// but was not taken (a long pause between renewals) is extended: its
+    /// token is still the latest, so nobody else wrote meanwhile (and its
+    /// own writes were refused while it was expired).
     fn renew(&mut self, source: &str, fence: &Fence, ttl: Duration) -> Result<bool, StoreError>;
 
     /// Gives a held lease up (a clean stop), so that a standby takes the

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Child;
 
 pub mod contract;
+pub mod pg_daemon;
 pub mod postgres;
 pub mod prometheus;
 

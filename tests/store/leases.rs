@@ -34,6 +34,11 @@ fn a_lease_is_taken_by_one_instance_until_it_expires_or_is_given_up() {
     );
     assert!(a.renew(SRC, &first, TTL).unwrap());
 
+    // Expired but not taken: its holder renews it (nobody else wrote).
+    expire_all(&db);
+    assert!(a.renew(SRC, &first, TTL).unwrap());
+    assert_eq!(b.acquire(SRC, "b", TTL).unwrap(), None);
+
     // Expired: b takes it with a new token, and a's renewal fails.
     expire_all(&db);
     let second = b.acquire(SRC, "b", TTL).unwrap().expect("an expired lease");

@@ -109,8 +109,7 @@ impl Leases for PgLeases {
                 c.execute(
                     "UPDATE source_leases
                      SET expires_at = clock_timestamp() + make_interval(secs => $4)
-                     WHERE source = $1 AND holder = $2 AND token = $3
-                       AND expires_at > clock_timestamp()",
+                     WHERE source = $1 AND holder = $2 AND token = $3",
                     &[&s, &i, &t, &secs],
                 )
                 .await
