@@ -33,12 +33,23 @@ struct Instance {
 
 impl Instance {
     fn start(name: &'static str, config: &Path, db: &PgDatabase, dir: &Path) -> Instance {
+        Instance::start_with(name, config, db, dir, &[])
+    }
+
+    fn start_with(
+        name: &'static str,
+        config: &Path,
+        db: &PgDatabase,
+        dir: &Path,
+        more: &[&str],
+    ) -> Instance {
         let port = free_port();
         let log = dir.join(format!("{name}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
             .args(["run", "--config"])
             .arg(config)
             .args(["--store", db.url(), "--instance", name])
+            .args(more)
             .args(["--lease-duration", "3s", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "info")
@@ -345,5 +356,103 @@ fn a_paused_holder_is_replaced_and_its_late_writes_are_refused() {
     standby.stop();
     paused.stop();
     assert_same(&stored_state(db.url()), &clean_run(&config));
+    drop(sim);
+}
+
+/// The reports folder's report files (`*.md`), by name, with contents.
+fn reports_in(dir: &Path) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let text = std::fs::read_to_string(e.path()).ok()?;
+                    name.ends_with(".md").then_some((name, text))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// Two instances with a report schedule of every minute: one of them
+/// writes the run's report (it claims the run in the database and keeps
+/// the files there), the other says another instance writes it and copies
+/// the kept files into its own folder: both serve the same report.
+#[test]
+fn a_scheduled_report_is_written_once_across_the_fleet_and_served_by_every_instance() {
+    let (sim, url) = spawn_simulator("14", "40", "30");
+    let tmp = scratch("failover_reports");
+    let config = write_config_with(tmp.path(), &url, "");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("reports:\n  schedule: \"* * * * *\"\n");
+    std::fs::write(&config, text).unwrap();
+    let db = PgDatabase::new("failover_reports");
+    let dirs = [tmp.path().join("reports-a"), tmp.path().join("reports-b")];
+    let instances = [
+        Instance::start_with(
+            "a",
+            &config,
+            &db,
+            tmp.path(),
+            &["--reports-dir", dirs[0].to_str().unwrap()],
+        ),
+        Instance::start_with(
+            "b",
+            &config,
+            &db,
+            tmp.path(),
+            &["--reports-dir", dirs[1].to_str().unwrap()],
+        ),
+    ];
+    // The next minute's run, and a look at the store 15 s later at most.
+    wait_until(
+        "both instances have the report",
+        Duration::from_secs(150),
+        || dirs.iter().all(|d| !reports_in(d).is_empty()),
+    );
+    let writers: Vec<&str> = instances
+        .iter()
+        .filter(|i| i.log().contains("monthly report written"))
+        .map(|i| i.name)
+        .collect();
+    assert_eq!(writers.len(), 1, "written by {writers:?}");
+    let other = instances.iter().find(|i| i.name != writers[0]).unwrap();
+    assert!(
+        other
+            .log()
+            .contains("another instance writes this scheduled report run"),
+        "{}",
+        other.log()
+    );
+    let (a, b) = (reports_in(&dirs[0]), reports_in(&dirs[1]));
+    assert_eq!(a, b);
+    let name = &a[0].0;
+    assert!(a[0].1.contains("# "), "{}", a[0].1);
+    // The database keeps it, with its CSV files, and names who wrote the run.
+    let kept = db
+        .query_text(&format!(
+            "SELECT count(*)::text FROM report_files WHERE name = '{name}'"
+        ))
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("1"));
+    let csv = db
+        .query_text("SELECT count(*)::text FROM report_files WHERE name LIKE '%.csv'")
+        .unwrap();
+    assert_ne!(csv.as_deref(), Some("0"));
+    let holder = db
+        .query_text("SELECT holder FROM report_runs ORDER BY at LIMIT 1")
+        .unwrap();
+    assert_eq!(holder.as_deref(), Some(writers[0]));
+    // Both serve it.
+    for i in &instances {
+        let index = http_get(&i.addr, "/api/v1/reports");
+        assert!(index.contains(name.as_str()), "{}: {index}", i.name);
+    }
+    for i in instances {
+        i.stop();
+    }
     drop(sim);
 }

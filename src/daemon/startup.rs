@@ -130,6 +130,7 @@ pub(super) async fn run_with(
         background.push(tokio::spawn(report_schedule(
             state.clone(),
             store.clone(),
+            leases.as_ref().map(|(_, l)| l.instance.clone()),
             shutdown.clone(),
         )));
     }

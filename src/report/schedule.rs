@@ -26,16 +26,21 @@ pub fn month_for_run(config: &Config, run_at: i64) -> Option<Month> {
 /// report, then one per configured customer. Returns the paths written, the
 /// whole report first. A customer the store does not know is an error for
 /// that customer only: the others are still written, and the first error is
-/// returned after them.
+/// returned after them. `out`: the folder to write into instead of the
+/// config's `reports.out`.
 pub fn write_scheduled(
     store: &dyn Store,
     config: &Config,
     run_at: i64,
+    out: Option<&Path>,
 ) -> Result<Vec<PathBuf>, ReportError> {
     let Some(month) = month_for_run(config, run_at) else {
         return Ok(Vec::new());
     };
-    let base = ReportOptions::default();
+    let base = ReportOptions {
+        out: out.map(Path::to_path_buf),
+        ..ReportOptions::default()
+    };
     let mut written = vec![write_month(store, config, month, &base)?];
     let mut first_error = None;
     for c in config.reports.iter().flat_map(|r| &r.customers) {

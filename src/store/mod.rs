@@ -306,6 +306,36 @@ pub trait Store: Send {
         let _ = (source, fence);
     }
 
+    /// Claims the scheduled report run at `at` for `instance`: true for
+    /// the first instance to claim it, which writes it; false for the
+    /// others sharing the store. The default (a store one daemon uses)
+    /// always says true.
+    fn claim_report_run(&mut self, at: i64, instance: &str) -> Result<bool, StoreError> {
+        let _ = (at, instance);
+        Ok(true)
+    }
+
+    /// Keeps report files (`name`, contents) so that every daemon sharing
+    /// the store serves them, replacing files of the same names. The
+    /// default keeps nothing (a store one daemon uses: the files are in its
+    /// folder).
+    fn save_report_files(&mut self, files: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        let _ = files;
+        Ok(())
+    }
+
+    /// The report files kept, with when each was saved (Unix seconds), by
+    /// name.
+    fn report_files(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// A kept report file's contents.
+    fn report_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let _ = name;
+        Ok(None)
+    }
+
     /// Where `stream` of `source` resumes (`None`: never polled).
     fn cursor(&self, source: &str, stream: &str) -> Result<Option<String>, StoreError>;
 

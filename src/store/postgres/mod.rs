@@ -36,10 +36,12 @@
 //! process that writes the source.
 //!
 //! By concern: [`schema`] migrates, [`write`] applies pages and saves
-//! clocks, [`read`] reads, [`lease`] takes and checks leases.
+//! clocks, [`read`] reads, [`lease`] takes and checks leases, [`reports`]
+//! keeps the monthly reports the daemons share.
 
 mod lease;
 mod read;
+mod reports;
 mod schema;
 mod write;
 
@@ -594,6 +596,22 @@ impl Store for PgStore {
                 tracing::warn!(store = %self.location.shown, error = %e, "cannot limit idle transactions; a paused instance may delay a takeover");
             }
         }
+    }
+
+    fn claim_report_run(&mut self, at: i64, instance: &str) -> Result<bool, StoreError> {
+        reports::claim_run(self, at, instance)
+    }
+
+    fn save_report_files(&mut self, files: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        reports::save(self, files)
+    }
+
+    fn report_files(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        reports::list(self)
+    }
+
+    fn report_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        reports::read(self, name)
     }
 
     fn cursor(&self, source: &str, stream: &str) -> Result<Option<String>, StoreError> {

@@ -10,6 +10,7 @@ use crate::store::StoreError;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0001_init.sql"),
     include_str!("../migrations/postgres/0002_source_leases.sql"),
+    include_str!("../migrations/postgres/0003_report_files.sql"),
 ];
 
 /// The schema version this build writes.
