@@ -45,7 +45,7 @@ use crate::exposition::names::{
     CLOCKS_BREACHED_TOTAL, CLOCKS_BREACHING_SOON, CLOCKS_MET_TOTAL, CONFIG_LAST_RELOAD_SUCCESSFUL,
     CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS, LAST_RECOMPUTE_TIMESTAMP_SECONDS,
     NEXT_BREACH_TIMESTAMP_SECONDS, OBJECTIVE_RATIO, SOURCE_LAST_SUCCESS_TIMESTAMP_SECONDS,
-    SOURCE_RATE_LIMITED_TOTAL, SOURCE_REQUESTS_TOTAL, SOURCE_UP,
+    SOURCE_OWNER, SOURCE_RATE_LIMITED_TOTAL, SOURCE_REQUESTS_TOTAL, SOURCE_UP,
 };
 use crate::policy::Config;
 use render::{regex_alternatives, str_lit, Group, Rule};
@@ -259,6 +259,21 @@ fn exporter_rules_groups(opts: &Options) -> Vec<Group> {
              10 minutes; the daemon retries, and its figures age meanwhile.",
         )
         .annotate("runbook_url", &runbook(opts, "HelpdeskSloSourceDown"))
+        .annotate("dashboard_url", &dash_source),
+        Rule::alert(
+            "HelpdeskSloSourceUnowned",
+            format!("max by (job, source) ({SOURCE_OWNER}{{job={job}}}) == 0"),
+        )
+        .for_("2m")
+        .label("severity", "page")
+        .annotate("summary", "No instance polls source {{ $labels.source }}")
+        .annotate(
+            "description",
+            "Every instance sharing the store has stood by for source {{ $labels.source }} for \
+             2 minutes: none holds its lease, so its clocks are not watched. A takeover \
+             normally takes under 20 seconds.",
+        )
+        .annotate("runbook_url", &runbook(opts, "HelpdeskSloSourceUnowned"))
         .annotate("dashboard_url", &dash_source),
         Rule::alert(
             "HelpdeskSloPollsStale",

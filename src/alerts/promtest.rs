@@ -16,8 +16,8 @@ use crate::exposition::names::{
     CLOCKS_BREACHED_TOTAL, CLOCKS_BREACHING_SOON, CLOCKS_MET_TOTAL, CONFIG_LAST_RELOAD_SUCCESSFUL,
     CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS, LAST_RECOMPUTE_TIMESTAMP_SECONDS,
     NEXT_BREACH_BUSINESS_SECONDS, NEXT_BREACH_TIMESTAMP_SECONDS, OBJECTIVE_RATIO,
-    SOURCE_LAST_SUCCESS_TIMESTAMP_SECONDS, SOURCE_RATE_LIMITED_TOTAL, SOURCE_REQUESTS_TOTAL,
-    SOURCE_UP,
+    SOURCE_LAST_SUCCESS_TIMESTAMP_SECONDS, SOURCE_OWNER, SOURCE_RATE_LIMITED_TOTAL,
+    SOURCE_REQUESTS_TOTAL, SOURCE_UP,
 };
 use crate::policy::Config;
 
@@ -446,6 +446,38 @@ pub(crate) fn exporter_tests(opts: &Options) -> String {
         .map(|r| vec![firing(r, &src(INSTANCE_A), 0.0)])
         .unwrap_or_default();
     t.alerts("20m", "HelpdeskSloSourceDown", expected);
+    tests.push(t);
+
+    let mut t = Test::new(
+        "a source no instance holds pages; a takeover within two minutes does not",
+        "1m",
+    );
+    let owner =
+        |i: &str, source: &str| labels(&[("job", job), ("instance", i), ("source", source)]);
+    // zendesk: A loses it at 5m and nobody takes it.
+    t.series(
+        SOURCE_OWNER.name,
+        &owner(INSTANCE_A, "zendesk"),
+        "1+0x5 0+0x20",
+    );
+    t.series(SOURCE_OWNER.name, &owner(INSTANCE_B, "zendesk"), "0+0x25");
+    // jira: A dies at 5m, B takes over a minute later.
+    t.series(SOURCE_OWNER.name, &owner(INSTANCE_A, "jira"), "1+0x5");
+    t.series(
+        SOURCE_OWNER.name,
+        &owner(INSTANCE_B, "jira"),
+        "0+0x6 1+0x20",
+    );
+    let expected = rule(groups, "HelpdeskSloSourceUnowned", &[])
+        .map(|r| {
+            vec![firing(
+                r,
+                &labels(&[("job", job), ("source", "zendesk")]),
+                0.0,
+            )]
+        })
+        .unwrap_or_default();
+    t.alerts("20m", "HelpdeskSloSourceUnowned", expected);
     tests.push(t);
 
     let stale = opts.stale_after;
