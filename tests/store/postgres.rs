@@ -119,3 +119,47 @@ fn a_connection_closed_by_the_server_is_replaced() {
     );
     assert!(store.apply_page(SRC, &sample_page()).unwrap().is_empty());
 }
+
+/// `sslmode=require` with the cluster's authority in `sslrootcert=`: the
+/// connection uses TLS. Without it, the public authorities do not vouch
+/// for the test server's certificate: refused, saying why.
+#[test]
+fn tls_is_used_with_sslmode_require_and_the_servers_certificate_is_verified() {
+    let db = PgDatabase::new("pg_tls");
+    let ca = std::env::var("HELPDESK_SLO_TEST_POSTGRES_CA")
+        .expect("HELPDESK_SLO_TEST_POSTGRES_CA: scripts/test.sh sets it with the cluster");
+    let tag = format!("tls_test_{}", std::process::id());
+    let url = format!(
+        "{}&sslmode=require&sslrootcert={ca}&application_name={tag}",
+        db.url()
+    );
+    let mut store = store::open(&url).unwrap();
+    store.apply_page(SRC, &sample_page()).unwrap();
+    let ssl = db
+        .query_text(&format!(
+            "SELECT bool_and(s.ssl)::text FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE a.application_name = '{tag}'"
+        ))
+        .unwrap();
+    assert_eq!(ssl.as_deref(), Some("true"));
+    drop(store);
+
+    let untrusted = format!("{}&sslmode=verify-full", db.url());
+    let message = store::open(&untrusted)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(message.to_lowercase().contains("certificate"), "{message}");
+    assert!(!message.contains(&std::env::var("HELPDESK_SLO_TEST_POSTGRES_PASSWORD").unwrap()));
+
+    // A root file that is not there is named.
+    let missing = format!(
+        "{}&sslmode=require&sslrootcert=/nonexistent/ca.pem",
+        db.url()
+    );
+    let message = store::open(&missing)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(message.contains("/nonexistent/ca.pem"), "{message}");
+}

@@ -70,9 +70,21 @@ pub const DEFAULT_PASSWORD_ENV: &str = "HELPDESK_SLO_STORE_PASSWORD";
 pub struct PgLocation {
     /// The URL as written, for messages (it holds no password).
     shown: String,
-    /// The URL without `password_env` and `password_file`.
+    /// The URL without `password_env`, `password_file` and `sslrootcert`.
     url: String,
     password: PasswordFrom,
+    tls: TlsMode,
+}
+
+/// Whether connections use TLS, from `sslmode=` and `sslrootcert=`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TlsMode {
+    /// `disable`, `prefer` or none: plain connections.
+    Off,
+    /// `require`, `verify-ca` or `verify-full`: TLS, the server's
+    /// certificate verified against these roots (a PEM file), else the
+    /// public certificate authorities, and its host name checked.
+    Verify { roots: Option<PathBuf> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +100,7 @@ impl std::fmt::Debug for PgLocation {
         f.debug_struct("PgLocation")
             .field("url", &redact_location(&self.url))
             .field("password", &self.password)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -123,9 +136,11 @@ impl PgLocation {
             Some((b, q)) => (b, q),
             None => (url, ""),
         };
-        let mut kept: Vec<&str> = Vec::new();
+        let mut kept: Vec<String> = Vec::new();
         let mut env = None;
         let mut file = None;
+        let mut sslmode = None;
+        let mut roots = None;
         for param in query.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = param.split_once('=').unwrap_or((param, ""));
             let decoded = || {
@@ -142,7 +157,28 @@ impl PgLocation {
                 }
                 "password_env" => env = Some(decoded()),
                 "password_file" => file = Some(PathBuf::from(decoded())),
-                _ => kept.push(param),
+                "sslrootcert" => roots = Some(PathBuf::from(decoded())),
+                "sslmode" => {
+                    let mode = decoded();
+                    // The client knows `require` only; it is what the
+                    // stricter modes ask of it, and the verifying is ours.
+                    let verify = match mode.as_str() {
+                        "disable" | "prefer" => false,
+                        "require" | "verify-ca" | "verify-full" => true,
+                        other => {
+                            return Err(refuse(format!(
+                                "sslmode={other} is not a mode this build knows; write disable, \
+                                 prefer, require, verify-ca or verify-full"
+                            )))
+                        }
+                    };
+                    kept.push(format!(
+                        "sslmode={}",
+                        if verify { "require" } else { mode.as_str() }
+                    ));
+                    sslmode = Some(verify);
+                }
+                _ => kept.push(param.to_string()),
             }
         }
         let password = match (env, file) {
@@ -161,6 +197,17 @@ impl PgLocation {
             (None, Some(f)) => PasswordFrom::File(f),
             (None, None) => PasswordFrom::Default,
         };
+        let tls = match (sslmode, roots) {
+            (Some(true), roots) => TlsMode::Verify { roots },
+            (_, Some(_)) => {
+                return Err(refuse(
+                    "`sslrootcert=` needs `sslmode=require` (or verify-full): without it the \
+                     connection does not use TLS"
+                        .to_string(),
+                ))
+            }
+            _ => TlsMode::Off,
+        };
         let url_for_client = if kept.is_empty() {
             base.to_string()
         } else {
@@ -170,6 +217,7 @@ impl PgLocation {
             shown: redact_location(url),
             url: url_for_client,
             password,
+            tls,
         })
     }
 
@@ -221,6 +269,66 @@ impl PgLocation {
     }
 }
 
+/// Drives a connection until it closes, logging why it did.
+async fn watch_connection<S, T>(connection: tokio_postgres::Connection<S, T>, shown: String)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if let Err(e) = connection.await {
+        tracing::warn!(store = %shown, error = %e, "store connection closed");
+    }
+}
+
+impl PgLocation {
+    /// The TLS connector of `sslmode=require` (and the stricter modes):
+    /// rustls, verifying the server's certificate and host name against
+    /// `sslrootcert=` or the public certificate authorities. `None`: plain.
+    fn tls_connector(
+        &self,
+    ) -> Result<Option<tokio_postgres_rustls::MakeRustlsConnect>, StoreError> {
+        use tokio_rustls::rustls;
+        let TlsMode::Verify { roots } = &self.tls else {
+            return Ok(None);
+        };
+        let invalid = |what: String| StoreError::Invalid {
+            location: self.shown.clone(),
+            what,
+        };
+        let mut store = rustls::RootCertStore::empty();
+        match roots {
+            Some(path) => {
+                use rustls_pki_types::pem::PemObject;
+                let named = |e: &dyn std::fmt::Display| {
+                    invalid(format!(
+                        "cannot read the certificate authorities of `sslrootcert=` from {}: {e}",
+                        path.display()
+                    ))
+                };
+                let certs: Vec<rustls_pki_types::CertificateDer<'static>> =
+                    rustls_pki_types::CertificateDer::pem_file_iter(path)
+                        .map_err(|e| named(&e))?
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| named(&e))?;
+                if certs.is_empty() {
+                    return Err(named(&"no PEM certificate in it"));
+                }
+                for cert in certs {
+                    store.add(cert).map_err(|e| named(&e))?;
+                }
+            }
+            None => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| invalid(format!("TLS: {e}")))?
+            .with_root_certificates(store)
+            .with_no_client_auth();
+        Ok(Some(tokio_postgres_rustls::MakeRustlsConnect::new(config)))
+    }
+}
+
 /// The runtime that drives every PostgreSQL connection of the process.
 fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
     static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
@@ -235,6 +343,28 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
         })
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// An error's message followed by its causes', for errors whose own
+/// message leaves the cause out.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct WithCauses(String);
+
+impl WithCauses {
+    fn of(e: &(dyn std::error::Error + 'static)) -> WithCauses {
+        let mut text = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            let more = c.to_string();
+            if !text.contains(&more) {
+                text.push_str(": ");
+                text.push_str(&more);
+            }
+            cause = c.source();
+        }
+        WithCauses(text)
+    }
 }
 
 /// Why waiting for the client failed without an answer from the server.
@@ -330,17 +460,26 @@ impl PgStore {
             config.application_name("helpdesk-slo");
         }
         let shown = location.shown.clone();
+        let tls = location.tls_connector()?;
         let client = block_on(async move {
-            let (client, connection) = config.connect(NoTls).await?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::warn!(store = %shown, error = %e, "store connection closed");
+            let client = match tls {
+                None => {
+                    let (client, connection) = config.connect(NoTls).await?;
+                    tokio::spawn(watch_connection(connection, shown));
+                    client
                 }
-            });
+                Some(tls) => {
+                    let (client, connection) = config.connect(tls).await?;
+                    tokio::spawn(watch_connection(connection, shown));
+                    client
+                }
+            };
             Ok::<_, tokio_postgres::Error>(client)
         })
         .map_err(|e| backend("connecting", Box::new(e)))?
-        .map_err(|e| backend("connecting", Box::new(e)))?;
+        // With its causes: "error performing TLS handshake" alone does not
+        // say that the certificate was not trusted.
+        .map_err(|e| backend("connecting", Box::new(WithCauses::of(&e))))?;
         Ok(client)
     }
 
@@ -773,7 +912,7 @@ impl Store for PgStore {
 
 #[cfg(test)]
 mod tests {
-    use super::{PasswordFrom, PgLocation};
+    use super::{PasswordFrom, PgLocation, TlsMode};
     use crate::store::StoreError;
     use std::path::PathBuf;
 
@@ -802,6 +941,28 @@ mod tests {
             assert!(!message.contains("hunter2"), "{message}");
             assert!(!message.contains("hun/ter2"), "{message}");
         }
+    }
+
+    #[test]
+    fn tls_modes_are_read_and_the_client_gets_what_it_knows() {
+        let loc = |q: &str| PgLocation::parse(&format!("postgres://u@h/d?{q}"));
+        let strict = loc("sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem").unwrap();
+        assert_eq!(
+            strict.tls,
+            TlsMode::Verify {
+                roots: Some(PathBuf::from("/etc/ca.pem"))
+            }
+        );
+        assert_eq!(strict.url, "postgres://u@h/d?sslmode=require");
+        assert_eq!(
+            loc("sslmode=require").unwrap().tls,
+            TlsMode::Verify { roots: None }
+        );
+        assert_eq!(loc("sslmode=prefer").unwrap().tls, TlsMode::Off);
+        assert_eq!(loc("").unwrap().tls, TlsMode::Off);
+        let refused_q = |q: &str| loc(q).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused_q("sslrootcert=ca.pem").contains("needs `sslmode=require`"));
+        assert!(refused_q("sslmode=sometimes").contains("verify-full"));
     }
 
     #[test]
