@@ -44,6 +44,9 @@ pub(super) struct Mapping<'a> {
     /// Status id → its category key, from `GET /rest/api/3/status`.
     pub categories: &'a HashMap<String, String>,
     pub organization_field: Option<&'a str>,
+    /// The team (or group) field's id: its history items are `group`
+    /// events.
+    pub group_field: Option<&'a str>,
     pub sla_fields: &'a [String],
 }
 
@@ -68,6 +71,7 @@ impl Mapping<'_> {
             "summary", "status", "priority", "created", "updated", "reporter", "labels",
         ];
         fields.extend(self.organization_field);
+        fields.extend(self.group_field);
         fields.extend(self.sla_fields.iter().map(String::as_str));
         fields.join(",")
     }
@@ -269,6 +273,31 @@ pub(super) struct IssueFacts {
     pub priority_seen: bool,
     #[serde(default)]
     pub labels_seen: bool,
+    /// The team (group) now, by name.
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub group_seen: bool,
+}
+
+/// A team or group field's value by the name its history writes: the Team
+/// field's `{id, name, …}` by `name`, a select list's `{id, value}` by
+/// `value`, a plain string as it is (`None`: unset).
+fn group_name(v: &Value) -> Option<String> {
+    let name = match v {
+        Value::String(s) => Some(s.as_str()),
+        Value::Object(o) => o
+            .get("name")
+            .or_else(|| o.get("value"))
+            .and_then(Value::as_str),
+        _ => None,
+    };
+    name.filter(|n| !n.is_empty()).map(str::to_string)
+}
+
+/// A history string that names a group (`None`: empty or null, no group).
+fn group_text(text: Option<&str>) -> Option<String> {
+    text.filter(|t| !t.is_empty()).map(str::to_string)
 }
 
 /// Labels as a changelog writes them: one string, space-separated.
@@ -347,6 +376,22 @@ impl IssueFacts {
                             },
                         ));
                     }
+                    which if m.group_field == Some(which) => {
+                        // The Team field's items carry names only (`from`
+                        // and `to` are null): groups are named.
+                        if !self.group_seen {
+                            self.group_seen = true;
+                            out.push(self.creation_group(group_text(item.from_string.as_deref())));
+                        }
+                        out.push(event(
+                            &self.key,
+                            id,
+                            at,
+                            ChangeRecord::Group {
+                                value: group_text(item.to_string.as_deref()),
+                            },
+                        ));
+                    }
                     "priority" => {
                         if !self.priority_seen {
                             self.priority_seen = true;
@@ -388,10 +433,22 @@ impl IssueFacts {
         )
     }
 
-    /// Once the whole history is read: the creation's status and priority
-    /// from the issue now, where no history item named them.
+    fn creation_group(&self, value: Option<String>) -> Record {
+        event(
+            &self.key,
+            "c.group".into(),
+            self.created,
+            ChangeRecord::Group { value },
+        )
+    }
+
+    /// Once the whole history is read: the creation's status, priority and
+    /// group from the issue now, where no history item named them.
     pub(super) fn finish(&self) -> Vec<Record> {
         let mut out = Vec::new();
+        if !self.group_seen && self.group.is_some() {
+            out.push(self.creation_group(self.group.clone()));
+        }
         if !self.status_seen {
             if let Some(s) = self.status {
                 out.push(self.creation_status(s));
@@ -494,6 +551,10 @@ impl Issue {
             .and_then(|v| v.as_array())
             .and_then(|a| a.first())
             .and_then(|o| id_text(&o["id"]));
+        let group = m
+            .group_field
+            .and_then(|name| f.get(name))
+            .and_then(group_name);
         let mut fields = BTreeMap::new();
         for name in m.sla_fields {
             if let Some(v) = f.get(name) {
@@ -526,7 +587,7 @@ impl Issue {
             deleted: false,
             status,
             priority: priority.clone(),
-            group: None,
+            group: group.clone(),
         });
         Ok(Mapped {
             header,
@@ -539,6 +600,8 @@ impl Issue {
                 status_seen: false,
                 priority_seen: false,
                 labels_seen: false,
+                group,
+                group_seen: false,
             },
             updated,
             complete_history,
@@ -578,6 +641,7 @@ mod tests {
             statuses: &config,
             categories: &cats,
             organization_field: None,
+            group_field: None,
             sla_fields: &[],
         };
         assert_eq!(m.status("10002", None), Some(Status::Pending));
@@ -588,6 +652,77 @@ mod tests {
             m.status("77", None),
             None,
             "a status the site does not list"
+        );
+    }
+
+    #[test]
+    fn team_changes_are_group_events_named_as_the_history_names_them() {
+        let config = BTreeMap::new();
+        let cats = HashMap::new();
+        let m = Mapping {
+            base: "https://x",
+            statuses: &config,
+            categories: &cats,
+            organization_field: None,
+            group_field: Some("customfield_10001"),
+            sla_fields: &[],
+        };
+        // The Team field's value by name, a select list's by value.
+        assert_eq!(
+            group_name(&serde_json::json!({"id": "36885b3c", "name": "Tier 2", "title": "Tier 2"})),
+            Some("Tier 2".into())
+        );
+        assert_eq!(
+            group_name(&serde_json::json!({"id": "10020", "value": "L2"})),
+            Some("L2".into())
+        );
+        assert_eq!(group_name(&Value::Null), None);
+        let facts = |group: Option<&str>| IssueFacts {
+            key: "SUP-9".into(),
+            created: 0,
+            requester: None,
+            status: None,
+            priority: None,
+            status_seen: false,
+            priority_seen: false,
+            labels_seen: false,
+            group: group.map(str::to_string),
+            group_seen: false,
+        };
+        let item: Item = serde_json::from_value(serde_json::json!({"field": "Team", "fieldtype": "custom",
+            "fieldId": "customfield_10001", "from": null, "fromString": "", "to": null, "toString": "Tier 1"}))
+        .unwrap();
+        let history = History {
+            id: Value::from("7"),
+            created: "2026-11-02T09:00:00.000-0800".into(),
+            items: vec![item],
+        };
+        let mut f = facts(Some("Tier 1"));
+        let records = f.history(&[history], &m, &mut Vec::new()).unwrap();
+        let groups: Vec<(String, Option<String>)> = records
+            .iter()
+            .chain(&f.finish())
+            .filter_map(|r| match r {
+                Record::Event(EventRecord {
+                    id,
+                    change: ChangeRecord::Group { value },
+                    ..
+                }) => Some((id.clone(), value.clone())),
+                _ => None,
+            })
+            .collect();
+        // No team at creation (fromString ""), Tier 1 from 09:00.
+        assert_eq!(
+            groups,
+            [
+                ("c.group".into(), None),
+                ("h.7.0".into(), Some("Tier 1".into()))
+            ]
+        );
+        // No history of the field: the team now, from creation.
+        let f = facts(Some("Tier 2"));
+        assert!(
+            matches!(&f.finish()[..], [Record::Event(EventRecord { id, change: ChangeRecord::Group { value: Some(v) }, .. })] if id == "c.group" && v == "Tier 2")
         );
     }
 

@@ -75,6 +75,7 @@ pub struct Jsm {
     margin: i64,
     statuses: BTreeMap<String, Status>,
     organization_field: Option<String>,
+    group_field: Option<String>,
     sla_fields: Vec<String>,
     stats: Arc<RequestStats>,
     /// Status id → category key, from `GET /rest/api/3/status`.
@@ -186,6 +187,7 @@ impl Jsm {
             margin: config.margin().map_err(|e| e.to_string())?,
             statuses: config.statuses,
             organization_field: config.organization_field,
+            group_field: config.group_field,
             sla_fields: config.sla_fields,
             stats: Arc::default(),
             categories: Mutex::new(None),
@@ -389,6 +391,7 @@ impl Jsm {
             statuses: &self.statuses,
             categories: &categories,
             organization_field: self.organization_field.as_deref(),
+            group_field: self.group_field.as_deref(),
             sla_fields: &self.sla_fields,
         };
         if let Some(mut owed) = state.owed.first().cloned() {
