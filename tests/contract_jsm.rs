@@ -379,26 +379,30 @@ mod emulator {
         }
     }
 
-    /// The `teams` scenario from the emulator: the Team field served as
-    /// Jira writes it (its value `{id, name, …}`, its history items with
-    /// names and null ids) gives the same timeline and tier clocks.
+    /// The `teams` and `org_change` scenarios from the emulator: the Team
+    /// field and the Organizations field served as Jira writes them (their
+    /// values now, their history items, by id or by name only) give the
+    /// same timelines and tier clocks.
     #[tokio::test]
-    async fn the_emulator_serves_the_teams_site_alike() {
+    async fn the_emulator_serves_the_team_and_organization_sites_alike() {
         let token_env = format!("HELPDESK_SLO_CONTRACT_JSM_TEAMS_{}", std::process::id());
         std::env::set_var(&token_env, TOKEN);
-        let dir = fixtures().join("teams");
-        let m: Manifest = serde_json::from_value(read_json(&dir.join("manifest.json"))).unwrap();
-        let server = start(JsmState::new(Site::default(), options(Faults::default())))
-            .await
-            .unwrap();
-        let site = fixture_site(&dir, &server.base_url());
-        server.state().with_site(|s| *s = site);
-        let source = source(&dir, &server.base_url(), &m.start_time, &token_env);
-        let mut store = SqliteStore::in_memory().unwrap();
-        let (mut problems, _) = backfill(&source, &mut store).await;
-        problems.extend(compare(&dir, &store, &server.base_url()));
-        assert!(problems.is_empty(), "{}", problems.join("\n"));
-        server.shutdown().await;
+        for scenario in ["teams", "org_change"] {
+            let dir = fixtures().join(scenario);
+            let m: Manifest =
+                serde_json::from_value(read_json(&dir.join("manifest.json"))).unwrap();
+            let server = start(JsmState::new(Site::default(), options(Faults::default())))
+                .await
+                .unwrap();
+            let site = fixture_site(&dir, &server.base_url());
+            server.state().with_site(|s| *s = site);
+            let source = source(&dir, &server.base_url(), &m.start_time, &token_env);
+            let mut store = SqliteStore::in_memory().unwrap();
+            let (mut problems, _) = backfill(&source, &mut store).await;
+            problems.extend(compare(&dir, &store, &server.base_url()));
+            assert!(problems.is_empty(), "{scenario}:\n{}", problems.join("\n"));
+            server.shutdown().await;
+        }
     }
 
     /// After the backfill, the next sweep finds only what changed: the

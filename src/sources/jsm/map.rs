@@ -14,6 +14,11 @@ use crate::sources::{
     ChangeRecord, EventRecord, OrganizationRecord, Record, TicketHeader, UserRecord,
 };
 
+/// An id as text (for the adapter's other parts).
+pub(super) fn id_of(v: &Value) -> Option<String> {
+    id_text(v)
+}
+
 /// An id as text: Jira writes ids as strings, a few as numbers.
 fn id_text(v: &Value) -> Option<String> {
     match v {
@@ -44,6 +49,8 @@ pub(super) struct Mapping<'a> {
     /// Status id → its category key, from `GET /rest/api/3/status`.
     pub categories: &'a HashMap<String, String>,
     pub organization_field: Option<&'a str>,
+    /// Organization name → id (from the organizations stream).
+    pub organization_ids: &'a HashMap<String, String>,
     /// The team (or group) field's id: its history items are `group`
     /// events.
     pub group_field: Option<&'a str>,
@@ -278,6 +285,48 @@ pub(super) struct IssueFacts {
     pub group: Option<String>,
     #[serde(default)]
     pub group_seen: bool,
+    /// An organization item was read: the creation's is known.
+    #[serde(default)]
+    pub organization_seen: bool,
+}
+
+/// The organization a history item's side names: the first id in `id`
+/// (`"2"`, also a list such as `"[2, 5]"`), else the organization of that
+/// name. `Ok(None)`: none (both empty); `Err(name)`: a name no organization
+/// read has.
+fn organization_of(
+    id: &Value,
+    name: Option<&str>,
+    ids: &HashMap<String, String>,
+) -> Result<Option<String>, String> {
+    let text = match id {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    };
+    if let Some(first) = text.as_deref().and_then(|t| {
+        t.split(|c: char| !c.is_ascii_digit())
+            .find(|part| !part.is_empty())
+    }) {
+        return Ok(Some(first.to_string()));
+    }
+    let name = name.map(str::trim).unwrap_or("");
+    if name.is_empty() {
+        return Ok(None);
+    }
+    // A list of names: the first one.
+    let first = name
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split(',')
+        .next()
+        .unwrap_or("")
+        .trim();
+    ids.get(first)
+        .or_else(|| ids.get(name))
+        .cloned()
+        .map(Some)
+        .ok_or_else(|| name.to_string())
 }
 
 /// A team or group field's value by the name its history writes: the Team
@@ -300,6 +349,14 @@ fn group_text(text: Option<&str>) -> Option<String> {
     text.filter(|t| !t.is_empty()).map(str::to_string)
 }
 
+/// What a history named that the site's lists do not have: status ids,
+/// organization names.
+#[derive(Debug, Default)]
+pub(super) struct Unmapped {
+    pub statuses: Vec<String>,
+    pub organizations: Vec<String>,
+}
+
 /// Labels as a changelog writes them: one string, space-separated.
 fn labels(text: Option<&str>) -> Vec<String> {
     text.unwrap_or("")
@@ -318,14 +375,15 @@ fn event(key: &str, id: String, at: i64, change: ChangeRecord) -> Record {
 }
 
 impl IssueFacts {
-    /// The events of `histories` (oldest first); the creation's status and
-    /// priority from the first items that name them. `unknown` gets the
-    /// status ids no mapping knows.
+    /// The events of `histories` (oldest first); the creation's status,
+    /// priority, group and organization from the first items that name
+    /// them. `unknown` gets the status ids and organization names no
+    /// mapping knows.
     pub(super) fn history(
         &mut self,
         histories: &[History],
         m: &Mapping,
-        unknown: &mut Vec<String>,
+        unknown: &mut Unmapped,
     ) -> Result<Vec<Record>, String> {
         let mut out = Vec::new();
         for h in histories {
@@ -341,7 +399,7 @@ impl IssueFacts {
                             if let Some(from) = id_text(&item.from) {
                                 match m.status(&from, None) {
                                     Some(s) => out.push(self.creation_status(s)),
-                                    None => unknown.push(from),
+                                    None => unknown.statuses.push(from),
                                 }
                             }
                         }
@@ -352,7 +410,7 @@ impl IssueFacts {
                             Some(value) => {
                                 out.push(event(&self.key, id, at, ChangeRecord::Status { value }))
                             }
-                            None => unknown.push(to),
+                            None => unknown.statuses.push(to),
                         }
                     }
                     "labels" => {
@@ -375,6 +433,37 @@ impl IssueFacts {
                                 value: labels(item.to_string.as_deref()),
                             },
                         ));
+                    }
+                    which if m.organization_field == Some(which) => {
+                        if !self.organization_seen {
+                            self.organization_seen = true;
+                            match organization_of(
+                                &item.from,
+                                item.from_string.as_deref(),
+                                m.organization_ids,
+                            ) {
+                                Ok(id) => out.push(event(
+                                    &self.key,
+                                    "c.organization".into(),
+                                    self.created,
+                                    ChangeRecord::Organization { id },
+                                )),
+                                Err(name) => unknown.organizations.push(name),
+                            }
+                        }
+                        match organization_of(
+                            &item.to,
+                            item.to_string.as_deref(),
+                            m.organization_ids,
+                        ) {
+                            Ok(org) => out.push(event(
+                                &self.key,
+                                id,
+                                at,
+                                ChangeRecord::Organization { id: org },
+                            )),
+                            Err(name) => unknown.organizations.push(name),
+                        }
                     }
                     which if m.group_field == Some(which) => {
                         // The Team field's items carry names only (`from`
@@ -602,6 +691,7 @@ impl Issue {
                 labels_seen: false,
                 group,
                 group_seen: false,
+                organization_seen: false,
             },
             updated,
             complete_history,
@@ -641,6 +731,7 @@ mod tests {
             statuses: &config,
             categories: &cats,
             organization_field: None,
+            organization_ids: &HashMap::new(),
             group_field: None,
             sla_fields: &[],
         };
@@ -664,6 +755,7 @@ mod tests {
             statuses: &config,
             categories: &cats,
             organization_field: None,
+            organization_ids: &HashMap::new(),
             group_field: Some("customfield_10001"),
             sla_fields: &[],
         };
@@ -688,6 +780,7 @@ mod tests {
             labels_seen: false,
             group: group.map(str::to_string),
             group_seen: false,
+            organization_seen: false,
         };
         let item: Item = serde_json::from_value(serde_json::json!({"field": "Team", "fieldtype": "custom",
             "fieldId": "customfield_10001", "from": null, "fromString": "", "to": null, "toString": "Tier 1"}))
@@ -698,7 +791,7 @@ mod tests {
             items: vec![item],
         };
         let mut f = facts(Some("Tier 1"));
-        let records = f.history(&[history], &m, &mut Vec::new()).unwrap();
+        let records = f.history(&[history], &m, &mut Unmapped::default()).unwrap();
         let groups: Vec<(String, Option<String>)> = records
             .iter()
             .chain(&f.finish())
@@ -724,6 +817,27 @@ mod tests {
         assert!(
             matches!(&f.finish()[..], [Record::Event(EventRecord { id, change: ChangeRecord::Group { value: Some(v) }, .. })] if id == "c.group" && v == "Tier 2")
         );
+    }
+
+    #[test]
+    fn an_organization_item_names_its_organization_by_id_else_by_name() {
+        let ids: HashMap<String, String> = [
+            ("Acme Customer".to_string(), "1".to_string()),
+            ("Globex".to_string(), "2".to_string()),
+        ]
+        .into();
+        let of = |id: Value, name: Option<&str>| organization_of(&id, name, &ids);
+        assert_eq!(of(Value::from("2"), Some("Globex")), Ok(Some("2".into())));
+        assert_eq!(of(Value::from("[5, 7]"), None), Ok(Some("5".into())));
+        assert_eq!(of(Value::from(3), None), Ok(Some("3".into())));
+        assert_eq!(of(Value::Null, Some("Globex")), Ok(Some("2".into())));
+        assert_eq!(
+            of(Value::Null, Some("[Globex, Acme Customer]")),
+            Ok(Some("2".into()))
+        );
+        assert_eq!(of(Value::Null, Some("")), Ok(None));
+        assert_eq!(of(Value::Null, None), Ok(None));
+        assert_eq!(of(Value::Null, Some("Initech")), Err("Initech".into()));
     }
 
     #[test]

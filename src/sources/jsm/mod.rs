@@ -80,6 +80,10 @@ pub struct Jsm {
     stats: Arc<RequestStats>,
     /// Status id → category key, from `GET /rest/api/3/status`.
     categories: Mutex<Option<HashMap<String, String>>>,
+    /// Organization name → id, from the organizations stream (this
+    /// process): a history item of the Organizations field that names an
+    /// organization without its id is read by it.
+    organization_ids: Mutex<Arc<HashMap<String, String>>>,
 }
 
 impl std::fmt::Debug for Jsm {
@@ -191,6 +195,7 @@ impl Jsm {
             sla_fields: config.sla_fields,
             stats: Arc::default(),
             categories: Mutex::new(None),
+            organization_ids: Mutex::new(Arc::default()),
         })
     }
 
@@ -326,6 +331,14 @@ impl Jsm {
             )
             .await?;
         let page: OrganizationPage = self.parse(stream, path, &body)?;
+        if let Ok(mut ids) = self.organization_ids.lock() {
+            let ids = Arc::make_mut(&mut ids);
+            for o in &page.values {
+                if let (Some(name), Some(id)) = (&o.name, map::id_of(&o.id)) {
+                    ids.insert(name.clone(), id);
+                }
+            }
+        }
         let next = page.start.max(start) + page.values.len() as u64;
         let done = page.is_last_page.unwrap_or(true) || page.values.is_empty();
         Ok(Page {
@@ -347,14 +360,28 @@ impl Jsm {
         })
     }
 
-    fn unknown_statuses(&self, ids: Vec<String>, at: i64, records: &mut Vec<Record>) {
-        for id in ids {
+    /// Notes (and counts) what a history named that the site's lists do
+    /// not have: a status id (the change is skipped), an organization name
+    /// (the change is skipped).
+    fn unmapped(&self, unknown: map::Unmapped, at: i64, records: &mut Vec<Record>) {
+        for id in unknown.statuses {
             if self.stats.unmapped("status", &id) {
                 tracing::warn!(status = %id, "a history names a status id the site's statuses do not list; the change is skipped");
             }
             records.push(Record::Note(NoteRecord {
                 kind: "unmapped_status".into(),
                 name: id,
+                first_at: at,
+                last_at: at,
+            }));
+        }
+        for name in unknown.organizations {
+            if self.stats.unmapped("organization", &name) {
+                tracing::warn!(organization = %name, "a history names an organization without its id that the organizations read do not have; the change is skipped");
+            }
+            records.push(Record::Note(NoteRecord {
+                kind: "unmapped_organization".into(),
+                name,
                 first_at: at,
                 last_at: at,
             }));
@@ -386,8 +413,14 @@ impl Jsm {
             page.caught_up = false;
             return Ok(page);
         };
+        let organization_ids = self
+            .organization_ids
+            .lock()
+            .map(|o| Arc::clone(&o))
+            .unwrap_or_default();
         let mapping = Mapping {
             base: &self.base,
+            organization_ids: &organization_ids,
             statuses: &self.statuses,
             categories: &categories,
             organization_field: self.organization_field.as_deref(),
@@ -397,7 +430,7 @@ impl Jsm {
         if let Some(mut owed) = state.owed.first().cloned() {
             let key = owed.facts.key.clone();
             let mut records = Vec::new();
-            let mut unknown = Vec::new();
+            let mut unknown = map::Unmapped::default();
             let next = match owed.what {
                 Want::Changelog => {
                     let path = format!("/rest/api/3/issue/{key}/changelog");
@@ -441,7 +474,7 @@ impl Jsm {
                     }
                 }
             };
-            self.unknown_statuses(unknown, owed.facts.created, &mut records);
+            self.unmapped(unknown, owed.facts.created, &mut records);
             match next {
                 Some(start) => {
                     owed.start = start;
@@ -476,14 +509,14 @@ impl Jsm {
             let mut facts = m.facts;
             match m.complete_history {
                 Some(histories) => {
-                    let mut unknown = Vec::new();
+                    let mut unknown = map::Unmapped::default();
                     records.extend(
                         facts
                             .history(&histories, &mapping, &mut unknown)
                             .map_err(|e| malformed(stream, e))?,
                     );
                     records.extend(facts.finish());
-                    self.unknown_statuses(unknown, facts.created, &mut records);
+                    self.unmapped(unknown, facts.created, &mut records);
                 }
                 None => state.owed.push(Owed {
                     what: Want::Changelog,
