@@ -405,6 +405,43 @@ mod emulator {
         }
     }
 
+    /// Without `sla_fields`, JSM's SLA records come from the request SLA
+    /// endpoint, paged (the emulator serves one record a page here), one
+    /// page a poll after each request's comments, and are stored as sent:
+    /// the lifecycle site gives the `sla_endpoint` timelines.
+    #[tokio::test]
+    async fn without_sla_fields_the_sla_endpoint_is_paged_and_stored_as_sent() {
+        let token_env = format!("HELPDESK_SLO_CONTRACT_JSM_SLA_{}", std::process::id());
+        std::env::set_var(&token_env, TOKEN);
+        let site_dir = fixtures().join("lifecycle");
+        let dir = fixtures().join("sla_endpoint");
+        let m: Manifest = serde_json::from_value(read_json(&dir.join("manifest.json"))).unwrap();
+        let server = start(JsmState::new(
+            Site::default(),
+            ServerOptions {
+                sla_page: 1,
+                ..options(Faults::default())
+            },
+        ))
+        .await
+        .unwrap();
+        let site = fixture_site(&site_dir, &server.base_url());
+        server.state().with_site(|s| *s = site);
+        let source = source(&dir, &server.base_url(), &m.start_time, &token_env);
+        let mut store = SqliteStore::in_memory().unwrap();
+        let (mut problems, _) = backfill(&source, &mut store).await;
+        problems.extend(compare(&dir, &store, &server.base_url()));
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        // Two records a request, one a page: two requests each.
+        let counts = server.state().counts();
+        assert_eq!(
+            counts.by_endpoint.get("sla").copied(),
+            Some(6),
+            "{counts:?}"
+        );
+        server.shutdown().await;
+    }
+
     /// After the backfill, the next sweep finds only what changed: the
     /// request read at the seam comes again unchanged and costs no comment
     /// request; a request that changed later is read again, its new comment

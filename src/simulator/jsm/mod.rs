@@ -107,6 +107,8 @@ pub struct ServerOptions {
     pub changelog_page: usize,
     /// The most organizations a page holds.
     pub organization_page: usize,
+    /// The most SLA records a page of the request SLA endpoint holds.
+    pub sla_page: usize,
     pub faults: Faults,
 }
 
@@ -121,6 +123,7 @@ impl Default for ServerOptions {
             search_page: 100,
             changelog_page: 100,
             organization_page: 50,
+            sla_page: 50,
             faults: Faults::default(),
         }
     }

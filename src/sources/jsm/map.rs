@@ -230,6 +230,40 @@ pub(super) fn categories(list: &[StatusDetails]) -> HashMap<String, String> {
         .collect()
 }
 
+/// `GET /rest/servicedeskapi/request/{key}/sla`: a service desk page of
+/// SLA records, kept as sent.
+#[derive(Debug, Deserialize)]
+pub(super) struct SlaPage {
+    #[serde(default)]
+    pub start: Option<u64>,
+    #[serde(default, rename = "isLastPage")]
+    pub is_last_page: Option<bool>,
+    #[serde(default)]
+    pub values: Vec<Value>,
+}
+
+impl SlaPage {
+    /// Where the next page starts (`asked`: the `start` asked for), or
+    /// `None` on the last page.
+    pub(super) fn next(&self, asked: u64) -> Option<u64> {
+        let last = self.is_last_page.unwrap_or(true) || self.values.is_empty();
+        (!last).then(|| self.start.unwrap_or(asked) + self.values.len() as u64)
+    }
+}
+
+/// A header with JSM's SLA records from the request SLA endpoint as its
+/// fields `jsm_sla.<SLA id>`, each exactly as sent.
+pub(super) fn with_slas(mut header: TicketHeader, slas: Vec<Value>) -> TicketHeader {
+    for sla in slas {
+        if let Some(id) = id_text(&sla["id"]) {
+            header
+                .fields
+                .insert(format!("{}{id}", super::sla::FIELD_PREFIX), sla);
+        }
+    }
+    header
+}
+
 /// `GET /rest/servicedeskapi/organization`.
 #[derive(Debug, Deserialize)]
 pub(super) struct OrganizationPage {
@@ -838,6 +872,51 @@ mod tests {
         assert_eq!(of(Value::Null, Some("")), Ok(None));
         assert_eq!(of(Value::Null, None), Ok(None));
         assert_eq!(of(Value::Null, Some("Initech")), Err("Initech".into()));
+    }
+
+    #[test]
+    fn sla_pages_end_by_is_last_page_and_records_are_kept_as_sent() {
+        let page = |start: Option<u64>, last: Option<bool>, n: usize| SlaPage {
+            start,
+            is_last_page: last,
+            values: (0..n)
+                .map(|i| serde_json::json!({"id": i.to_string()}))
+                .collect(),
+        };
+        assert_eq!(page(Some(0), Some(false), 1).next(0), Some(1));
+        assert_eq!(page(None, Some(false), 2).next(4), Some(6));
+        assert_eq!(page(Some(1), Some(true), 1).next(1), None);
+        assert_eq!(
+            page(Some(0), None, 1).next(0),
+            None,
+            "no isLastPage: the last"
+        );
+        assert_eq!(
+            page(Some(0), Some(false), 0).next(0),
+            None,
+            "no progress: stop"
+        );
+        let header = TicketHeader {
+            id: "SUP-1".into(),
+            created_at: 0,
+            updated_at: 0,
+            url: None,
+            organization_id: None,
+            requester_id: None,
+            tags: Vec::new(),
+            fields: BTreeMap::new(),
+            deleted: false,
+            status: None,
+            priority: None,
+            group: None,
+        };
+        let sla = serde_json::json!({"id": "2", "name": "Time to resolution", "completedCycles": [], "friendly": "kept"});
+        let h = with_slas(
+            header,
+            vec![sla.clone(), serde_json::json!({"name": "no id"})],
+        );
+        assert_eq!(h.fields.len(), 1);
+        assert_eq!(h.fields["jsm_sla.2"], sla);
     }
 
     #[test]

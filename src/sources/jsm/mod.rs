@@ -35,7 +35,9 @@ use self::map::{
     ChangelogPage, CommentPage, IssueFacts, Mapping, OrganizationPage, SearchPage, StatusDetails,
 };
 use super::zendesk::{http_client, read_secret, without_url};
-use super::{NoteRecord, Page, PollFuture, Record, RequestStats, Source, SourceError};
+use super::{
+    NoteRecord, Page, PollFuture, Record, RequestStats, Source, SourceError, TicketHeader,
+};
 use crate::policy::spec::{SourceSpec, Status};
 
 /// Jira Service Management in the registry of helpdesk kinds
@@ -57,6 +59,8 @@ const SEARCH_PAGE: &str = "50";
 const ITEM_PAGE: &str = "100";
 /// Organizations per page (the service desk API's default).
 const ORG_PAGE: &str = "50";
+/// SLA records per page of the request SLA endpoint (its default).
+const SLA_PAGE: &str = "50";
 
 /// How the adapter authenticates.
 enum Auth {
@@ -123,6 +127,13 @@ pub struct Owed {
     pub what: Want,
     pub start: u64,
     facts: IssueFacts,
+    /// For [`Want::Sla`]: the header the search delivered, stored again
+    /// with the SLA records once every page is read, and the records of
+    /// the pages read so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    header: Option<TicketHeader>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    slas: Vec<serde_json::Value>,
 }
 
 impl IssueCursor {
@@ -160,6 +171,8 @@ impl IssueCursor {
 pub enum Want {
     Changelog,
     Comments,
+    /// The request SLA endpoint's pages (when no `sla_fields` give them).
+    Sla,
 }
 
 fn malformed(stream: &str, message: String) -> SourceError {
@@ -454,6 +467,32 @@ impl Jsm {
                         }
                     }
                 }
+                Want::Sla => {
+                    let path = format!("/rest/servicedeskapi/request/{key}/sla");
+                    let query = [
+                        ("start", owed.start.to_string()),
+                        ("limit", SLA_PAGE.into()),
+                    ];
+                    match self.get(&path, &query).await? {
+                        // Deleted since it was listed, or not a request of
+                        // the service desk: no SLA.
+                        None => None,
+                        Some(body) => {
+                            let page: map::SlaPage = self.parse(stream, &path, &body)?;
+                            let next = page.next(owed.start);
+                            owed.slas.extend(page.values);
+                            if next.is_none() {
+                                if let Some(header) = owed.header.take() {
+                                    records.push(Record::Ticket(map::with_slas(
+                                        header,
+                                        std::mem::take(&mut owed.slas),
+                                    )));
+                                }
+                            }
+                            next
+                        }
+                    }
+                }
                 Want::Comments => {
                     let path = format!("/rest/api/3/issue/{key}/comment");
                     let query = [
@@ -505,6 +544,12 @@ impl Jsm {
             if !state.remember(&m.facts.key, m.updated) {
                 continue;
             }
+            // Without SLA fields, JSM's SLA records come from the request
+            // SLA endpoint, after the comments.
+            let sla_owed = match &m.header {
+                Record::Ticket(h) if self.sla_fields.is_empty() => Some(h.clone()),
+                _ => None,
+            };
             records.push(m.header);
             let mut facts = m.facts;
             match m.complete_history {
@@ -522,13 +567,34 @@ impl Jsm {
                     what: Want::Changelog,
                     start: 0,
                     facts: facts.clone(),
+                    header: None,
+                    slas: Vec::new(),
                 }),
             }
-            state.owed.push(Owed {
-                what: Want::Comments,
-                start: 0,
-                facts,
-            });
+            if let Some(header) = sla_owed {
+                state.owed.push(Owed {
+                    what: Want::Comments,
+                    start: 0,
+                    facts: facts.clone(),
+                    header: None,
+                    slas: Vec::new(),
+                });
+                state.owed.push(Owed {
+                    what: Want::Sla,
+                    start: 0,
+                    facts,
+                    header: Some(header),
+                    slas: Vec::new(),
+                });
+            } else {
+                state.owed.push(Owed {
+                    what: Want::Comments,
+                    start: 0,
+                    facts,
+                    header: None,
+                    slas: Vec::new(),
+                });
+            }
         }
         state.after_page(page.next_page_token, self.margin);
         self.issue_page(records, &state)
