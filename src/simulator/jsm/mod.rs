@@ -75,6 +75,9 @@ pub struct Site {
     pub statuses: Vec<Value>,
     /// `GET /rest/servicedeskapi/organization` values.
     pub organizations: Vec<Value>,
+    /// A moved issue's former key → its key now: Jira keeps answering
+    /// requests for the former key with the issue.
+    pub moved: BTreeMap<String, String>,
 }
 
 /// Injected faults; all off by default. Decisions depend only on `seed`
@@ -194,6 +197,9 @@ impl JsmState {
                     .unwrap_or(0);
                 index.by_updated.push((updated, id, n));
             }
+        }
+        for (old, new) in &site.moved {
+            index.keys.entry(old.clone()).or_insert_with(|| new.clone());
         }
         index.by_updated.sort_unstable();
         let index = Arc::new(index);

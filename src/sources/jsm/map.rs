@@ -137,6 +137,12 @@ pub(super) struct Item {
 }
 
 impl Item {
+    /// A change of the issue's key (a move to another project): Jira
+    /// writes it as the field `Key`, names only.
+    fn is_key_change(&self) -> bool {
+        self.field.as_deref() == Some("Key") || self.field_id.as_deref() == Some("issuekey")
+    }
+
     /// `fieldId`, else `field` (older histories have no `fieldId`).
     fn which(&self) -> &str {
         self.field_id
@@ -383,12 +389,14 @@ fn group_text(text: Option<&str>) -> Option<String> {
     text.filter(|t| !t.is_empty()).map(str::to_string)
 }
 
-/// What a history named that the site's lists do not have: status ids,
-/// organization names.
+/// What a history said besides its events: status ids and organization
+/// names the site's lists do not have, and the keys the issue had before a
+/// move (with the move's instant).
 #[derive(Debug, Default)]
 pub(super) struct Unmapped {
     pub statuses: Vec<String>,
     pub organizations: Vec<String>,
+    pub former_keys: Vec<(String, i64)>,
 }
 
 /// Labels as a changelog writes them: one string, space-separated.
@@ -426,6 +434,12 @@ impl IssueFacts {
                 .map_err(|e| format!("{}: history {hid}: created: {e}", self.key))?;
             for (i, item) in h.items.iter().enumerate() {
                 let id = format!("h.{hid}.{i}");
+                if item.is_key_change() {
+                    if let Some(old) = item.from_string.as_deref().filter(|k| !k.is_empty()) {
+                        unknown.former_keys.push((old.to_string(), at));
+                    }
+                    continue;
+                }
                 match item.which() {
                     "status" => {
                         if !self.status_seen {

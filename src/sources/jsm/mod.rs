@@ -175,6 +175,25 @@ pub enum Want {
     Sla,
 }
 
+/// The header that removes the ticket stored as `key`: deleted at `at`
+/// (a later instant than any it was stored with).
+fn gone(key: &str, created_at: i64, at: i64) -> TicketHeader {
+    TicketHeader {
+        id: key.to_string(),
+        created_at,
+        updated_at: at,
+        url: None,
+        organization_id: None,
+        requester_id: None,
+        tags: Vec::new(),
+        fields: BTreeMap::new(),
+        deleted: true,
+        status: None,
+        priority: None,
+        group: None,
+    }
+}
+
 fn malformed(stream: &str, message: String) -> SourceError {
     SourceError::Malformed {
         stream: stream.to_string(),
@@ -375,8 +394,11 @@ impl Jsm {
 
     /// Notes (and counts) what a history named that the site's lists do
     /// not have: a status id (the change is skipped), an organization name
-    /// (the change is skipped).
-    fn unmapped(&self, unknown: map::Unmapped, at: i64, records: &mut Vec<Record>) {
+    /// (the change is skipped); and removes the tickets stored under a key
+    /// of this project the issue had before a move (it is stored under its
+    /// key now: counted once).
+    fn unmapped(&self, unknown: map::Unmapped, facts: &IssueFacts, records: &mut Vec<Record>) {
+        let at = facts.created;
         for id in unknown.statuses {
             if self.stats.unmapped("status", &id) {
                 tracing::warn!(status = %id, "a history names a status id the site's statuses do not list; the change is skipped");
@@ -398,6 +420,13 @@ impl Jsm {
                 first_at: at,
                 last_at: at,
             }));
+        }
+        let ours = format!("{}-", self.project);
+        for (old, moved_at) in unknown.former_keys {
+            if old != facts.key && old.starts_with(&ours) {
+                tracing::info!(request = %facts.key, former = %old, "a request moved and came back under another key; the ticket stored under its former key is removed");
+                records.push(Record::Ticket(gone(&old, facts.created, moved_at)));
+            }
         }
     }
 
@@ -444,6 +473,7 @@ impl Jsm {
             let key = owed.facts.key.clone();
             let mut records = Vec::new();
             let mut unknown = map::Unmapped::default();
+            let mut vanished = false;
             let next = match owed.what {
                 Want::Changelog => {
                     let path = format!("/rest/api/3/issue/{key}/changelog");
@@ -452,7 +482,12 @@ impl Jsm {
                         ("maxResults", ITEM_PAGE.into()),
                     ];
                     match self.get(&path, &query).await? {
-                        None => None, // deleted since it was listed
+                        None => {
+                            // Deleted since the search listed it (or no longer visible to
+                            // the API user): its stored ticket is removed.
+                            vanished = true;
+                            None
+                        }
                         Some(body) => {
                             let page: ChangelogPage = self.parse(stream, &path, &body)?;
                             records = owed
@@ -501,7 +536,12 @@ impl Jsm {
                         ("orderBy", "created".into()),
                     ];
                     match self.get(&path, &query).await? {
-                        None => None,
+                        None => {
+                            // Deleted since the search listed it (or no longer visible to
+                            // the API user): its stored ticket is removed.
+                            vanished = true;
+                            None
+                        }
                         Some(body) => {
                             let page: CommentPage = self.parse(stream, &path, &body)?;
                             records = owed
@@ -513,7 +553,17 @@ impl Jsm {
                     }
                 }
             };
-            self.unmapped(unknown, owed.facts.created, &mut records);
+            self.unmapped(unknown, &owed.facts, &mut records);
+            if vanished {
+                tracing::info!(request = %key, "a request the search listed is gone (404); its stored ticket is removed");
+                records.push(Record::Ticket(gone(
+                    &key,
+                    owed.facts.created,
+                    crate::clock::now_unix(),
+                )));
+                state.owed.retain(|o| o.facts.key != key);
+                return self.issue_page(records, &state);
+            }
             match next {
                 Some(start) => {
                     owed.start = start;
@@ -561,7 +611,7 @@ impl Jsm {
                             .map_err(|e| malformed(stream, e))?,
                     );
                     records.extend(facts.finish());
-                    self.unmapped(unknown, facts.created, &mut records);
+                    self.unmapped(unknown, &facts, &mut records);
                 }
                 None => state.owed.push(Owed {
                     what: Want::Changelog,
