@@ -8,7 +8,7 @@
 //! | `agents` | `GET /api/v2/agents` | the next page (`1` again once caught up) |
 //! | `companies` | `GET /api/v2/companies` | as agents |
 //! | `tickets` | `GET /api/v2/tickets?updated_since=…&order_by=updated_at&order_type=asc&per_page=100&page=N&include=stats`, then `GET /api/v2/tickets/{id}/conversations` for each ticket delivered | [`streams::TicketCursor`]: the `updated_since` instant, the ids read at it, the page, and the tickets whose conversations are owed |
-//! | `activities` | `GET /api/v2/ticket_fields` once, then per day `GET /api/v2/export/ticket_activities?created_at=D` and the file's URL (another host, no credentials) | the day, and the file's URL once known |
+//! | `activities` | `GET /api/v2/ticket_fields` once, then per day `GET /api/v2/export/ticket_activities?created_at=D` and the file's URL (another host, no credentials); missing days asked for again; ticket list pages when the missing days changed | `streams::ExportCursor` (JSON): the day, its file's URL once known, the missing days, a day being asked for again, and a pass over the ticket list that flags tickets anew |
 //!
 //! One poll is one request, so the daemon's `requests_per_minute` paces
 //! every request the source makes. The ticket list is walked by moving

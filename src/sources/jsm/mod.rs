@@ -6,7 +6,7 @@
 //! | stream | requests | cursor |
 //! | --- | --- | --- |
 //! | `organizations` | `GET /rest/servicedeskapi/organization?start=N&limit=50` | the next `start` (`0` again once caught up) |
-//! | `issues` | `GET /rest/api/3/status` once per process, `GET /rest/api/3/search/jql` (JQL on `updated`, paged by `nextPageToken`), then per request delivered its comment pages and, when the search did not embed its whole history, its changelog pages | [`IssueCursor`]: the sweep's lower bound, its token, the requests read at the seam, and the pages owed |
+//! | `issues` | `GET /rest/api/3/status` once per process, `GET /rest/api/3/search/jql` (JQL on `updated`, paged by `nextPageToken`), then per request delivered its comment pages, its changelog pages when the search did not embed its whole history, and its SLA pages (`GET /rest/servicedeskapi/request/{key}/sla`) when no `sla_fields` are named | [`IssueCursor`]: the sweep's lower bound, its token, the requests read at the seam, and the pages owed |
 //!
 //! One poll is one request, so the daemon's `requests_per_minute` paces
 //! every request. A request's header is stored with the search page that
@@ -14,7 +14,9 @@
 //! stored cursor lists what is still owed, so a crash loses none. JQL dates
 //! have minutes and are read in the API user's zone: each sweep starts a
 //! margin before the latest `updated` read, and requests read again with
-//! the same `updated` are skipped.
+//! the same `updated` are skipped. A request whose history records a move
+//! from another key of the project removes the ticket stored under that
+//! key; one that answers 404 right after the search listed it is removed.
 //!
 //! Secrets: the API token comes from an environment variable or a file,
 //! goes only to the configured site, and is never logged nor put in an
