@@ -51,6 +51,12 @@ fn fixtures() -> PathBuf {
 #[serde(deny_unknown_fields)]
 struct Manifest {
     start_time: String,
+    /// The tickets flagged `approximated_history`, exactly.
+    #[serde(default)]
+    approximated: Vec<String>,
+    /// The days noted `missing_activities_export`, exactly.
+    #[serde(default)]
+    missing_days: Vec<String>,
     requests: Vec<Entry>,
 }
 
@@ -66,6 +72,9 @@ struct Entry {
     body: String,
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    /// The answer's status (200 unless given).
+    #[serde(default)]
+    status: Option<u16>,
 }
 
 fn read_json(path: &Path) -> Value {
@@ -144,7 +153,10 @@ impl Fixtures {
                         .iter()
                         .map(|(k, v)| (k.clone(), self.fill(v)))
                         .collect();
-                    (StatusCode::OK, Some(i), self.fill(&text))
+                    let status = e
+                        .status
+                        .map_or(StatusCode::OK, |s| StatusCode::from_u16(s).unwrap());
+                    (status, Some(i), self.fill(&text))
                 }
                 None => (
                     StatusCode::NOT_FOUND,
@@ -207,16 +219,26 @@ async fn backfill(source: &Freshdesk, store: &mut SqliteStore) -> (Vec<String>, 
 
 /// The stored timelines against `expected.json` and `clocks.json`.
 fn compare(dir: &Path, store: &SqliteStore, base: &str) -> Vec<String> {
+    compare_some(dir, store, base, None)
+}
+
+/// As [`compare`]; with `only`, those tickets of `expected.json` (others
+/// may be stored too).
+fn compare_some(dir: &Path, store: &SqliteStore, base: &str, only: Option<&[&str]>) -> Vec<String> {
     let mut problems = Vec::new();
     let text = std::fs::read_to_string(dir.join("expected.json"))
         .unwrap()
         .replace("{base}", base);
-    let expected: BTreeMap<String, Value> = serde_json::from_str(&text).unwrap();
-    let mut want: Vec<String> = expected.keys().cloned().collect();
-    want.sort();
-    let have = store.ticket_ids(SOURCE).unwrap();
-    if have != want {
-        problems.push(format!("stored tickets {have:?}, expected {want:?}"));
+    let mut expected: BTreeMap<String, Value> = serde_json::from_str(&text).unwrap();
+    match only {
+        Some(ids) => expected.retain(|id, _| ids.contains(&id.as_str())),
+        None => {
+            let want: Vec<String> = expected.keys().cloned().collect();
+            let have = store.ticket_ids(SOURCE).unwrap();
+            if have != want {
+                problems.push(format!("stored tickets {have:?}, expected {want:?}"));
+            }
+        }
     }
     for (id, want) in &expected {
         match store.ticket(SOURCE, id).unwrap() {
@@ -246,6 +268,9 @@ fn compare(dir: &Path, store: &SqliteStore, base: &str) -> Vec<String> {
         let config = config_files::load(&fixtures().join("policy.yaml")).unwrap();
         let now = helpdesk_slo::time::parse_instant(spec["now"].as_str().unwrap()).unwrap();
         for (id, want) in spec["tickets"].as_object().unwrap() {
+            if only.is_some_and(|ids| !ids.contains(&id.as_str())) {
+                continue;
+            }
             let Some(ticket) = store.ticket(SOURCE, id).unwrap() else {
                 continue;
             };
@@ -298,7 +323,8 @@ async fn fixtures_map_onto_the_expected_timelines() {
         let mut store = SqliteStore::in_memory().unwrap();
         let (mut problems, _) = backfill(&source, &mut store).await;
         let log = fx.log.lock().unwrap().clone();
-        for s in log.iter().filter(|s| s.status != 200) {
+        let declared = |s: &Served| s.entry.is_some_and(|i| m.requests[i].status.is_some());
+        for s in log.iter().filter(|s| s.status != 200 && !declared(s)) {
             problems.push(format!(
                 "the adapter asked for {} and got {}",
                 s.request, s.status
@@ -313,14 +339,28 @@ async fn fixtures_map_onto_the_expected_timelines() {
             }
         }
         problems.extend(compare(&dir, &store, &base));
-        // The ticket created before the export's first day is flagged.
+        // Tickets created before the export's first day, or alive on a day
+        // whose export could not be had, are flagged; those days noted.
         let notes = store.notes(SOURCE, 0, i64::MAX).unwrap();
-        if !notes
-            .iter()
-            .any(|n| n.kind == "approximated_history" && n.name == "204")
-        {
+        let named = |kind: &str| -> Vec<String> {
+            notes
+                .iter()
+                .filter(|n| n.kind == kind)
+                .map(|n| n.name.clone())
+                .collect()
+        };
+        if named("approximated_history") != m.approximated {
             problems.push(format!(
-                "no approximated_history note for ticket 204: {notes:?}"
+                "approximated_history notes {:?}, expected {:?}",
+                named("approximated_history"),
+                m.approximated
+            ));
+        }
+        if named("missing_activities_export") != m.missing_days {
+            problems.push(format!(
+                "missing_activities_export notes {:?}, expected {:?}",
+                named("missing_activities_export"),
+                m.missing_days
             ));
         }
         if !problems.is_empty() {
@@ -455,6 +495,8 @@ async fn an_export_day_past_the_retention_is_noted_and_passed() {
         missing,
         vec!["2026-11-02".to_string(), "2026-11-03".to_string()]
     );
+    // Every ticket alive on those days is flagged (204 was anyway).
+    assert_eq!(noted(&store, "approximated_history"), ["201", "202", "204"]);
     server.shutdown().await;
 }
 
@@ -659,4 +701,214 @@ async fn the_report_names_tickets_whose_history_is_approximated() {
         !text.contains("`201` (freshdesk)"),
         "201's history was exported"
     );
+}
+
+/// The notes of `kind`, by name.
+fn noted(store: &SqliteStore, kind: &str) -> Vec<String> {
+    store
+        .notes(SOURCE, 0, i64::MAX)
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.kind == kind)
+        .map(|n| n.name)
+        .collect()
+}
+
+/// An account without the ticket activities export (every export request
+/// answers 404): every ticket alive on a day the export was asked for is
+/// flagged, its history taken from its stats alone, and so are its clocks;
+/// the report says so.
+#[tokio::test]
+async fn without_the_export_every_ticket_is_approximated_from_its_stats() {
+    let key_env = format!(
+        "HELPDESK_SLO_CONTRACT_FRESHDESK_NOEX_{}",
+        std::process::id()
+    );
+    std::env::set_var(&key_env, DEMO_API_KEY);
+    let dir = fixtures().join("lifecycle");
+    let m: Manifest = serde_json::from_value(read_json(&dir.join("manifest.json"))).unwrap();
+    let options = ServerOptions {
+        now: Some(helpdesk_slo::time::parse_instant("2026-11-10T00:00:00Z").unwrap()),
+        export_enabled: false,
+        ..ServerOptions::default()
+    };
+    let server = start(FdState::new(fixture_account(&dir), options))
+        .await
+        .unwrap();
+    let source = source(&dir, &server.base_url(), &m.start_time, &key_env);
+    let mut store = SqliteStore::in_memory().unwrap();
+    let (problems, _) = backfill(&source, &mut store).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    let counts = server.state().counts();
+    server.shutdown().await;
+    assert_eq!(
+        noted(&store, "missing_activities_export"),
+        ["2026-11-02", "2026-11-03"]
+    );
+    assert_eq!(noted(&store, "approximated_history"), ["201", "202", "204"]);
+    assert_eq!(
+        counts.by_endpoint.get("export_file").copied().unwrap_or(0),
+        0,
+        "no file was ever offered"
+    );
+    let config = config_files::load(&fixtures().join("policy.yaml")).unwrap();
+    let now = helpdesk_slo::time::parse_instant("2026-11-04T00:00:00Z").unwrap();
+    let t = store.ticket(SOURCE, "201").unwrap().unwrap();
+    assert_eq!(t.fields["freshdesk_history"], "approximated");
+    let ids: Vec<&str> = t.events.iter().filter_map(|e| e.id.as_deref()).collect();
+    assert!(
+        !ids.iter().any(|id| id.starts_with("x.")),
+        "no exported event: {ids:?}"
+    );
+    // By hand, from 201's stats alone: urgent (sev1) from creation (the
+    // list's current priority; the export's high-then-urgent is lost), so
+    // first response is due 10:00 and met by the 09:30 reply; no pending
+    // (Waiting on Customer 09:30-11:00 is lost), so resolution #1 runs
+    // 09:00-13:00 (resolved_at) unpaused, due 17:00; reopened_at 13:30
+    // starts #2, closed 15:00. The exact clocks (lifecycle/clocks.json) are
+    // sev2 due 13:00, and 2h30 run with 1h30 paused, due 18:30.
+    let got: Vec<Value> = helpdesk_slo::engine::evaluate(&config.policy, &t, now)
+        .iter()
+        .map(|c| serde_json::to_value(c.view(&config.policy)).unwrap())
+        .map(|c| {
+            serde_json::json!([
+                c["metric"],
+                c["instance"],
+                c["severity"],
+                c["state"],
+                c["due_at"],
+                c["fulfilled_at"],
+                c["elapsed_seconds"],
+                c["paused_seconds"]
+            ])
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            serde_json::json!([
+                "first_response",
+                1,
+                "sev1",
+                "met",
+                "2026-11-02T10:00:00Z",
+                "2026-11-02T09:30:00Z",
+                1800,
+                0
+            ]),
+            serde_json::json!([
+                "resolution",
+                1,
+                "sev1",
+                "met",
+                "2026-11-02T17:00:00Z",
+                "2026-11-02T13:00:00Z",
+                14400,
+                0
+            ]),
+            serde_json::json!([
+                "resolution",
+                2,
+                "sev1",
+                "met",
+                "2026-11-02T21:30:00Z",
+                "2026-11-02T15:00:00Z",
+                5400,
+                0
+            ]),
+        ]
+    );
+    let options = helpdesk_slo::report::ReportOptions {
+        sources: vec![SOURCE.into()],
+        ..Default::default()
+    };
+    let text =
+        helpdesk_slo::report::month_report(&store, &config, "2026-11".parse().unwrap(), &options)
+            .unwrap();
+    assert!(
+        text.contains(
+            "- 3 tickets whose status history is approximated from the helpdesk's last-value stats"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("- Days whose ticket history the helpdesk no longer had (their status and priority changes are missing):"),
+        "{text}"
+    );
+}
+
+/// A day whose export file is missing flags the tickets alive on it (the
+/// `export_gone` scenario, from the emulator); when the file comes after
+/// all (asked for again once a later day has been read), they are read
+/// again, exact, and the flag and the day's note go away.
+#[tokio::test]
+async fn a_missing_day_flags_its_tickets_until_its_file_comes() {
+    let key_env = format!(
+        "HELPDESK_SLO_CONTRACT_FRESHDESK_GONE_{}",
+        std::process::id()
+    );
+    std::env::set_var(&key_env, DEMO_API_KEY);
+    let dir = fixtures().join("lifecycle");
+    let gone = fixtures().join("export_gone");
+    let m: Manifest = serde_json::from_value(read_json(&dir.join("manifest.json"))).unwrap();
+    let mut account = fixture_account(&dir);
+    account.export_missing_days.insert("2026-11-03".into());
+    let options = ServerOptions {
+        now: Some(helpdesk_slo::time::parse_instant("2026-11-10T00:00:00Z").unwrap()),
+        ..ServerOptions::default()
+    };
+    let server = start(FdState::new(account, options)).await.unwrap();
+    let base = server.base_url();
+    let source = source(&dir, &base, &m.start_time, &key_env);
+    let mut store = SqliteStore::in_memory().unwrap();
+    let (mut problems, _) = backfill(&source, &mut store).await;
+    problems.extend(compare(&gone, &store, &base));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(noted(&store, "approximated_history"), ["202", "204"]);
+    assert_eq!(noted(&store, "missing_activities_export"), ["2026-11-03"]);
+
+    // 3 November's file is written after all, and a ticket comes on the 4th.
+    let new_ticket: Value = serde_json::from_str(
+        r#"{"cc_emails": [], "fwd_emails": [], "reply_cc_emails": [], "ticket_cc_emails": [], "fr_escalated": false, "spam": false,
+            "group_id": 5001, "priority": 1, "requester_id": 3003, "responder_id": null, "source": 2, "company_id": 7001, "status": 2,
+            "subject": "Question", "id": 205, "type": null, "due_by": "2026-11-06T10:00:00Z", "fr_due_by": "2026-11-04T18:00:00Z",
+            "is_escalated": false, "custom_fields": {"cf_product": null, "cf_region": null}, "created_at": "2026-11-04T10:00:00Z",
+            "updated_at": "2026-11-04T10:00:00Z", "tags": [], "nr_due_by": null, "nr_escalated": false,
+            "stats": {"agent_responded_at": null, "requester_responded_at": null, "first_responded_at": null, "status_updated_at": "2026-11-04T10:00:00Z",
+                      "reopened_at": null, "resolved_at": null, "closed_at": null, "pending_since": null}}"#,
+    )
+    .unwrap();
+    let record: Value = serde_json::from_str(
+        r#"{"performed_at": "04-11-2026 10:00:00 +0000", "ticket_id": 205, "performer_type": "contact", "performer_id": 3003,
+            "activity": {"new_ticket": true, "status": "Open", "priority": 1, "source": 2}}"#,
+    )
+    .unwrap();
+    server.state().with_account(|a| {
+        a.export_missing_days.clear();
+        a.tickets.push(new_ticket);
+        a.activities.insert("2026-11-04".into(), vec![record]);
+    });
+    let before = server
+        .state()
+        .counts()
+        .by_endpoint
+        .get("export")
+        .copied()
+        .unwrap_or(0);
+    let (problems, _) = backfill(&source, &mut store).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    let asked = server
+        .state()
+        .counts()
+        .by_endpoint
+        .get("export")
+        .copied()
+        .unwrap_or(0)
+        - before;
+    assert_eq!(asked, 2, "the 4th, then the 3rd again");
+    server.shutdown().await;
+    let problems = compare_some(&dir, &store, &base, Some(&["201", "202", "204"]));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(noted(&store, "approximated_history"), ["204"]);
+    assert!(noted(&store, "missing_activities_export").is_empty());
 }

@@ -379,6 +379,161 @@ mod emulator {
         }
     }
 
+    /// The `teams` and `org_change` scenarios from the emulator: the Team
+    /// field and the Organizations field served as Jira writes them (their
+    /// values now, their history items, by id or by name only) give the
+    /// same timelines and tier clocks.
+    #[tokio::test]
+    async fn the_emulator_serves_the_team_and_organization_sites_alike() {
+        let token_env = format!("HELPDESK_SLO_CONTRACT_JSM_TEAMS_{}", std::process::id());
+        std::env::set_var(&token_env, TOKEN);
+        for scenario in ["teams", "org_change"] {
+            let dir = fixtures().join(scenario);
+            let m: Manifest =
+                serde_json::from_value(read_json(&dir.join("manifest.json"))).unwrap();
+            let server = start(JsmState::new(Site::default(), options(Faults::default())))
+                .await
+                .unwrap();
+            let site = fixture_site(&dir, &server.base_url());
+            server.state().with_site(|s| *s = site);
+            let source = source(&dir, &server.base_url(), &m.start_time, &token_env);
+            let mut store = SqliteStore::in_memory().unwrap();
+            let (mut problems, _) = backfill(&source, &mut store).await;
+            problems.extend(compare(&dir, &store, &server.base_url()));
+            assert!(problems.is_empty(), "{scenario}:\n{}", problems.join("\n"));
+            server.shutdown().await;
+        }
+    }
+
+    /// Without `sla_fields`, JSM's SLA records come from the request SLA
+    /// endpoint, paged (the emulator serves one record a page here), one
+    /// page a poll after each request's comments, and are stored as sent:
+    /// the lifecycle site gives the `sla_endpoint` timelines.
+    #[tokio::test]
+    async fn without_sla_fields_the_sla_endpoint_is_paged_and_stored_as_sent() {
+        let token_env = format!("HELPDESK_SLO_CONTRACT_JSM_SLA_{}", std::process::id());
+        std::env::set_var(&token_env, TOKEN);
+        let site_dir = fixtures().join("lifecycle");
+        let dir = fixtures().join("sla_endpoint");
+        let m: Manifest = serde_json::from_value(read_json(&dir.join("manifest.json"))).unwrap();
+        let server = start(JsmState::new(
+            Site::default(),
+            ServerOptions {
+                sla_page: 1,
+                ..options(Faults::default())
+            },
+        ))
+        .await
+        .unwrap();
+        let site = fixture_site(&site_dir, &server.base_url());
+        server.state().with_site(|s| *s = site);
+        let source = source(&dir, &server.base_url(), &m.start_time, &token_env);
+        let mut store = SqliteStore::in_memory().unwrap();
+        let (mut problems, _) = backfill(&source, &mut store).await;
+        problems.extend(compare(&dir, &store, &server.base_url()));
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        // Two records a request, one a page: two requests each.
+        let counts = server.state().counts();
+        assert_eq!(
+            counts.by_endpoint.get("sla").copied(),
+            Some(6),
+            "{counts:?}"
+        );
+        server.shutdown().await;
+    }
+
+    /// A request moved to another project and back gets a new key, and its
+    /// changelog says so (`Key` items, names only): the next sweep stores
+    /// it under its new key (the `moved` scenario's timeline) and removes
+    /// the ticket stored under its former key, so it is counted once.
+    #[tokio::test]
+    async fn a_request_moved_away_and_back_is_counted_once_under_its_new_key() {
+        let token_env = format!("HELPDESK_SLO_CONTRACT_JSM_MOVED_{}", std::process::id());
+        std::env::set_var(&token_env, TOKEN);
+        let dir = fixtures().join("moved");
+        let m: Manifest = serde_json::from_value(read_json(&dir.join("manifest.json"))).unwrap();
+        let server = start(JsmState::new(Site::default(), options(Faults::default())))
+            .await
+            .unwrap();
+        let moved = fixture_site(&dir, &server.base_url());
+        // Before the moves: SUP-6, answered at 09:15, no history.
+        let mut before = moved.clone();
+        let issue = &mut before.issues[0];
+        issue["key"] = "SUP-6".into();
+        issue["fields"]["updated"] = "2026-11-06T09:15:00.000-0800".into();
+        for map in [
+            &mut before.changelogs,
+            &mut before.comments,
+            &mut before.slas,
+        ] {
+            let v = map.remove("SUP-9").unwrap();
+            map.insert("SUP-6".into(), v);
+        }
+        before.changelogs.insert("SUP-6".into(), Vec::new());
+        server.state().with_site(|s| *s = before);
+        let source = source(&dir, &server.base_url(), &m.start_time, &token_env);
+        let mut store = SqliteStore::in_memory().unwrap();
+        let (problems, _) = backfill(&source, &mut store).await;
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(store.ticket_ids(SOURCE).unwrap(), ["SUP-6"]);
+        // Moved to OPS-3 at 09:30 and back as SUP-9 at 10:00; Jira still
+        // answers for the former keys.
+        server.state().with_site(|s| {
+            *s = moved;
+            s.moved.insert("SUP-6".into(), "SUP-9".into());
+            s.moved.insert("OPS-3".into(), "SUP-9".into());
+        });
+        let (mut problems, _) = backfill(&source, &mut store).await;
+        problems.extend(compare(&dir, &store, &server.base_url()));
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        assert!(store.ticket(SOURCE, "SUP-6").unwrap().is_none());
+        assert_eq!(store.stats().unwrap().deleted_tickets, 1);
+        server.shutdown().await;
+    }
+
+    /// A request the search listed that is gone when its comments are
+    /// asked for (404: deleted) is removed from the store.
+    #[tokio::test]
+    async fn a_request_deleted_after_it_was_listed_is_removed() {
+        let token_env = format!("HELPDESK_SLO_CONTRACT_JSM_GONE_{}", std::process::id());
+        std::env::set_var(&token_env, TOKEN);
+        let dir = fixtures().join("lifecycle");
+        let m: Manifest = serde_json::from_value(read_json(&dir.join("manifest.json"))).unwrap();
+        let server = start(JsmState::new(Site::default(), options(Faults::default())))
+            .await
+            .unwrap();
+        let site = fixture_site(&dir, &server.base_url());
+        server.state().with_site(|s| *s = site);
+        let source = source(&dir, &server.base_url(), &m.start_time, &token_env);
+        let mut store = SqliteStore::in_memory().unwrap();
+        let (problems, _) = backfill(&source, &mut store).await;
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(store.ticket(SOURCE, "SUP-2").unwrap().is_some());
+        // SUP-2 changes; the search lists it; then it is deleted.
+        server.state().with_site(|s| {
+            let issue = s.issues.iter_mut().find(|i| i["key"] == "SUP-2").unwrap();
+            issue["fields"]["updated"] = "2026-11-04T02:00:00.000-0800".into();
+        });
+        let mut listed = false;
+        while !listed {
+            let cursor = store.cursor(SOURCE, "issues").unwrap();
+            let page = source.poll("issues", cursor.as_deref()).await.unwrap();
+            listed = page
+                .records
+                .iter()
+                .any(|r| matches!(r, helpdesk_slo::sources::Record::Ticket(h) if h.id == "SUP-2"));
+            store.apply_page(SOURCE, &page).unwrap();
+        }
+        server
+            .state()
+            .with_site(|s| s.issues.retain(|i| i["key"] != "SUP-2"));
+        let (problems, _) = backfill(&source, &mut store).await;
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(store.ticket(SOURCE, "SUP-2").unwrap().is_none());
+        assert_eq!(store.ticket_ids(SOURCE).unwrap(), ["SUP-1", "SUP-3"]);
+        server.shutdown().await;
+    }
+
     /// After the backfill, the next sweep finds only what changed: the
     /// request read at the seam comes again unchanged and costs no comment
     /// request; a request that changed later is read again, its new comment

@@ -294,3 +294,100 @@ async fn approximated_tickets_are_counted_in_metrics_and_said_by_explain() {
         }
     }
 }
+
+/// An account without the ticket activities export (every export request
+/// answers 404): every ticket alive on a day the export was asked for is
+/// counted in `helpdesk_slo_source_approximated_tickets` after the first
+/// complete poll, as with `history: stats`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_export_the_tickets_are_counted_approximated() {
+    let now = now();
+    let account = synthetic::account(&synthetic::Options {
+        seed: 11,
+        tickets: 120,
+        start: now - 6 * 86_400,
+        span: 5 * 86_400,
+        now: now - 3_600,
+        late_reply_rate: None,
+    });
+    let start_at = now - 6 * 86_400;
+    let instant = |t: &serde_json::Value, k: &str| {
+        helpdesk_slo::time::parse_instant(t[k].as_str().unwrap()).unwrap()
+    };
+    // The export is asked for every day from start_time's day that has
+    // ended, up to the last day a ticket changed: a ticket created on one
+    // of them (it lives on until its last change) is approximated.
+    let latest = account
+        .tickets
+        .iter()
+        .map(|t| instant(t, "updated_at"))
+        .max()
+        .unwrap();
+    let last_day = (now - 86_400).min(latest).div_euclid(86_400);
+    let expected = account
+        .tickets
+        .iter()
+        .filter(|t| t["source"] != 10)
+        .filter(|t| instant(t, "updated_at") >= start_at)
+        .filter(|t| instant(t, "created_at").div_euclid(86_400) <= last_day)
+        .count();
+    assert!(expected >= 50, "{expected} approximated");
+    let server = start(FdState::new(
+        account,
+        ServerOptions {
+            export_enabled: false,
+            ..ServerOptions::default()
+        },
+    ))
+    .await
+    .unwrap();
+    let tmp = scratch("fd-no-export");
+    let dir = tmp.path();
+    let config = write_config(dir, &server.base_url(), start_at);
+    let store = dir.join("store.sqlite");
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let (tx, started) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(run_with(
+        Options {
+            config,
+            store: Some(store.display().to_string()),
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            ..Options::default()
+        },
+        rx,
+        Some(tx),
+    ));
+    let (addr, _) = started.await.unwrap();
+    let addr = addr.unwrap().to_string();
+    let label = r#"source="freshdesk""#;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let metrics = loop {
+        let a = addr.clone();
+        let metrics = tokio::task::spawn_blocking(move || http_get(&a, "/metrics"))
+            .await
+            .unwrap();
+        let polled = sample(
+            &metrics,
+            "helpdesk_slo_source_last_success_timestamp_seconds",
+            &[label],
+        );
+        if polled.is_some_and(|t| t > 0.0) {
+            break metrics;
+        }
+        assert!(std::time::Instant::now() < deadline, "no complete poll");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+    let by_endpoint = server.state().counts().by_endpoint;
+    server.shutdown().await;
+    assert_eq!(
+        sample(
+            &metrics,
+            "helpdesk_slo_source_approximated_tickets",
+            &[label]
+        ),
+        Some(expected as f64)
+    );
+    assert_eq!(by_endpoint.get("export_file"), None, "{by_endpoint:?}");
+}

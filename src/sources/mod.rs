@@ -174,6 +174,17 @@ pub enum Record {
     Organization(OrganizationRecord),
     User(UserRecord),
     Note(NoteRecord),
+    /// A note that no longer holds (a ticket whose history the helpdesk
+    /// has since given in full): the stored note of that kind and name, if
+    /// any, is removed.
+    Withdraw(NoteKey),
+}
+
+/// Which note: its [`NoteRecord::kind`] and [`NoteRecord::name`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteKey {
+    pub kind: String,
+    pub name: String,
 }
 
 /// One page of one stream: its records and the cursor after them.

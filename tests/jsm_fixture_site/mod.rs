@@ -1,4 +1,4 @@
-//! The `lifecycle` fixture site of `tests/testdata/jsm/` as the JSM
+//! A fixture site of `tests/testdata/jsm/` (a scenario) as the JSM
 //! emulator holds it, shared by the JSM contract and daemon tests.
 
 use std::path::{Path, PathBuf};
@@ -32,6 +32,9 @@ pub fn fixture_site(dir: &Path, base: &str) -> Site {
         site.organizations.extend(list(&j(p)["values"]));
     }
     for p in ["search_1.json", "search_2.json"] {
+        if !dir.join(p).exists() {
+            continue;
+        }
         for mut issue in list(&j(p)["issues"]) {
             let key = issue["key"].as_str().unwrap().to_string();
             let embedded = issue.as_object_mut().unwrap().remove("changelog").unwrap();
@@ -54,8 +57,10 @@ pub fn fixture_site(dir: &Path, base: &str) -> Site {
                 key.clone(),
                 list(&j(&format!("comments_{key}.json"))["comments"]),
             );
-            site.slas
-                .insert(key.clone(), list(&j(&format!("sla_{key}.json"))["values"]));
+            let sla = format!("sla_{key}.json");
+            if dir.join(&sla).exists() {
+                site.slas.insert(key.clone(), list(&j(&sla)["values"]));
+            }
             site.issues.push(issue);
         }
     }

@@ -8,7 +8,7 @@ use helpdesk_slo::engine::timeline::Author;
 use helpdesk_slo::engine::{Change, Ticket};
 use helpdesk_slo::policy::spec::Status;
 use helpdesk_slo::sources::{
-    ChangeRecord, EventRecord, NoteRecord, Record, TicketHeader, UserRecord,
+    ChangeRecord, EventRecord, NoteKey, NoteRecord, Record, TicketHeader, UserRecord,
 };
 use helpdesk_slo::store::{ActiveTicket, Store, StoreError, StoreStats, TicketMeta, WindowTicket};
 use proptest::strategy::Strategy;
@@ -1039,6 +1039,60 @@ pub fn notes_widen_their_span_and_are_read_by_range(backend: Backend) {
         store.cursor(SRC, "ticket_events").unwrap().as_deref(),
         Some("n2")
     );
+}
+
+/// A withdrawn note is gone (a withdrawal of a note never stored changes
+/// nothing); in one batch, what came last wins, and a note put after its
+/// withdrawal starts a new span.
+pub fn a_withdrawn_note_is_gone(backend: Backend) {
+    let mut store = backend.open("withdrawn");
+    let note = |name: &str, first_at: i64, last_at: i64| {
+        Record::Note(NoteRecord {
+            kind: "approximated_history".into(),
+            name: name.into(),
+            first_at,
+            last_at,
+        })
+    };
+    let withdraw = |name: &str| {
+        Record::Withdraw(NoteKey {
+            kind: "approximated_history".into(),
+            name: name.into(),
+        })
+    };
+    store
+        .apply_page(
+            SRC,
+            &page("tickets", "w1", vec![note("1", 0, 10), note("2", 0, 10)]),
+        )
+        .unwrap();
+    store
+        .apply_page(
+            SRC,
+            &page("tickets", "w2", vec![withdraw("1"), withdraw("9")]),
+        )
+        .unwrap();
+    let names = |store: &Subject| -> Vec<(String, i64, i64)> {
+        store
+            .notes(SRC, i64::MIN, i64::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|n| (n.name, n.first_at, n.last_at))
+            .collect()
+    };
+    assert_eq!(names(&store), [("2".to_string(), 0, 10)]);
+    assert_eq!(store.count_notes(SRC, "approximated_history").unwrap(), 1);
+    store
+        .apply_pages(
+            SRC,
+            &[
+                page("tickets", "w3", vec![note("3", 0, 1), withdraw("3")]),
+                page("tickets", "w4", vec![withdraw("2"), note("2", 7, 8)]),
+            ],
+        )
+        .unwrap();
+    assert_eq!(names(&store), [("2".to_string(), 7, 8)]);
+    assert_eq!(store.cursor(SRC, "tickets").unwrap().as_deref(), Some("w4"));
 }
 
 /// Every live ticket's id, creation and organization, by id: not deleted

@@ -175,6 +175,7 @@ contract_tests! {
         a_reader_sees_what_is_committed,
         a_reader_sees_organizations_and_users_changed_since_its_last_read,
         notes_widen_their_span_and_are_read_by_range,
+        a_withdrawn_note_is_gone,
         ticket_metas_list_live_tickets_with_creation_and_organization,
         tickets_active_in_a_window_stream_whole_and_once,
         tickets_computed_under_another_config_are_listed,

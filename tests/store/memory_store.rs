@@ -195,6 +195,10 @@ impl State {
                         let span = self.notes.entry(k).or_insert((n.first_at, n.last_at));
                         *span = (span.0.min(n.first_at), span.1.max(n.last_at));
                     }
+                    Record::Withdraw(n) => {
+                        self.notes
+                            .remove(&(source.to_string(), n.kind.clone(), n.name.clone()));
+                    }
                 }
             }
             self.cursors

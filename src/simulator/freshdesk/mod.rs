@@ -79,6 +79,10 @@ pub struct Account {
     /// `GET /api/v2/sla_policies` and `GET /api/v2/business_hours`.
     pub sla_policies: Vec<Value>,
     pub business_hours: Vec<Value>,
+    /// Days (`YYYY-MM-DD`) the export has no file for although they are
+    /// within its retention (a file not written yet, or lost): asked for,
+    /// they answer 404 `file_not_found` until taken out of this set.
+    pub export_missing_days: std::collections::BTreeSet<String>,
 }
 
 /// Injected faults; all off by default. Decisions depend only on `seed`
@@ -112,6 +116,10 @@ pub struct ServerOptions {
     /// [`EXPORT_RETENTION_DAYS`] by default; the demo keeps its whole
     /// synthetic history.
     pub export_retention_days: i64,
+    /// Whether the account has the ticket activities export; without it
+    /// (every account that did not have it enabled when Freshdesk retired
+    /// it in October 2023) every export request answers 404.
+    pub export_enabled: bool,
 }
 
 impl Default for ServerOptions {
@@ -123,6 +131,7 @@ impl Default for ServerOptions {
             alternate_link_spelling: true,
             now: None,
             export_retention_days: EXPORT_RETENTION_DAYS,
+            export_enabled: true,
         }
     }
 }

@@ -426,8 +426,21 @@ fn answer(
             let start = day
                 .and_hms_opt(0, 0, 0)
                 .map_or(0, |d| d.and_utc().timestamp());
+            if !state.0.options.export_enabled {
+                // An account without the export: 404, as airbyte's
+                // connector meets it (the body is not documented).
+                return json_resp(
+                    StatusCode::NOT_FOUND,
+                    &json!({"code": "not_found", "message": "file_not_found"}),
+                );
+            }
             let now = state.now();
-            if start + 86_400 > now || start < now - state.0.options.export_retention_days * 86_400
+            let lost = account
+                .export_missing_days
+                .contains(&day.format("%Y-%m-%d").to_string());
+            if lost
+                || start + 86_400 > now
+                || start < now - state.0.options.export_retention_days * 86_400
             {
                 // No file for that day: the message the export answers
                 // with then (snaptravel/tap-freshdesk reads it).

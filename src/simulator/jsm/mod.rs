@@ -75,6 +75,9 @@ pub struct Site {
     pub statuses: Vec<Value>,
     /// `GET /rest/servicedeskapi/organization` values.
     pub organizations: Vec<Value>,
+    /// A moved issue's former key → its key now: Jira keeps answering
+    /// requests for the former key with the issue.
+    pub moved: BTreeMap<String, String>,
 }
 
 /// Injected faults; all off by default. Decisions depend only on `seed`
@@ -107,6 +110,8 @@ pub struct ServerOptions {
     pub changelog_page: usize,
     /// The most organizations a page holds.
     pub organization_page: usize,
+    /// The most SLA records a page of the request SLA endpoint holds.
+    pub sla_page: usize,
     pub faults: Faults,
 }
 
@@ -121,6 +126,7 @@ impl Default for ServerOptions {
             search_page: 100,
             changelog_page: 100,
             organization_page: 50,
+            sla_page: 50,
             faults: Faults::default(),
         }
     }
@@ -191,6 +197,9 @@ impl JsmState {
                     .unwrap_or(0);
                 index.by_updated.push((updated, id, n));
             }
+        }
+        for (old, new) in &site.moved {
+            index.keys.entry(old.clone()).or_insert_with(|| new.clone());
         }
         index.by_updated.sort_unstable();
         let index = Arc::new(index);

@@ -248,7 +248,7 @@ fn answer(
         }
         "sla" => issue_key(&index, path, "/rest/servicedeskapi/request/", "sla").and_then(|key| {
             let list = site.slas.get(&key).cloned().unwrap_or_default();
-            sd_page(base, path, raw_query, q, &list, 50)
+            sd_page(base, path, raw_query, q, &list, options.sla_page)
         }),
         _ => Err(fail(StatusCode::NOT_FOUND, "Not found.")),
     };

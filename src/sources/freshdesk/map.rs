@@ -8,10 +8,12 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::config::{History, OutboundEmail};
+use super::gaps::{day_of, Gaps};
 use crate::engine::timeline::Author;
 use crate::policy::spec::Status;
 use crate::sources::{
-    ChangeRecord, EventRecord, NoteRecord, OrganizationRecord, Record, TicketHeader, UserRecord,
+    ChangeRecord, EventRecord, NoteKey, NoteRecord, OrganizationRecord, Record, TicketHeader,
+    UserRecord,
 };
 use crate::time::parse_instant;
 
@@ -23,6 +25,9 @@ pub(super) struct Mapping<'a> {
     pub outbound_email: OutboundEmail,
     /// Tickets created before this instant have no exported history.
     pub history_from: i64,
+    /// Days whose export could not be had: a ticket alive on one of them
+    /// has no exported history either.
+    pub gaps: &'a Gaps,
 }
 
 impl Mapping<'_> {
@@ -153,8 +158,11 @@ pub(super) enum TicketRecords {
 impl FdTicket {
     /// The ticket's header and its events from the list: its state at
     /// creation, and the status changes its `stats` name (for tickets
-    /// without exported history, all there is: flagged approximated).
-    pub(super) fn records(self, m: &Mapping) -> Result<TicketRecords, String> {
+    /// without exported history, all there is: flagged approximated). With
+    /// `withdraw`, a ticket whose history is exported withdraws the note
+    /// that it was approximated (it may have been, before a missing day's
+    /// file came).
+    pub(super) fn records(self, m: &Mapping, withdraw: bool) -> Result<TicketRecords, String> {
         if self.source == Some(OUTBOUND_EMAIL) && m.outbound_email == OutboundEmail::Ignore {
             return Ok(TicketRecords::Skipped);
         }
@@ -163,7 +171,11 @@ impl FdTicket {
             parse_instant(&self.created_at).map_err(|e| format!("ticket {id}: created_at: {e}"))?;
         let updated_at =
             parse_instant(&self.updated_at).map_err(|e| format!("ticket {id}: updated_at: {e}"))?;
-        let approximated = m.history == History::Stats || created_at < m.history_from;
+        // Its history is in the export files of the days from its creation
+        // to its last update: approximated when one of them is missing.
+        let approximated = m.history == History::Stats
+            || created_at < m.history_from
+            || m.gaps.overlaps(day_of(created_at), day_of(updated_at));
         let mut fields: BTreeMap<String, Value> = self.custom_fields.unwrap_or_default();
         if !self.kind.is_null() {
             fields.insert("type".into(), self.kind);
@@ -252,6 +264,11 @@ impl FdTicket {
                 name: id.clone(),
                 first_at: created_at,
                 last_at: updated_at,
+            }));
+        } else if withdraw {
+            records.push(Record::Withdraw(NoteKey {
+                kind: crate::sources::APPROXIMATED_HISTORY.into(),
+                name: id.clone(),
             }));
         }
         records.insert(
@@ -509,7 +526,9 @@ mod tests {
     use super::*;
 
     fn mapping<'a>(custom: &'a BTreeMap<String, Status>, history: History) -> Mapping<'a> {
+        static NO_GAPS: Gaps = Gaps::EMPTY;
         Mapping {
+            gaps: &NO_GAPS,
             base: "https://acme.freshdesk.com",
             custom_statuses: custom,
             history,
@@ -573,7 +592,7 @@ mod tests {
         let custom = BTreeMap::new();
         let t: FdTicket = serde_json::from_value(text.clone()).unwrap();
         let TicketRecords::Mapped(records, _) = t
-            .records(&mapping(&custom, History::ActivitiesExport))
+            .records(&mapping(&custom, History::ActivitiesExport), false)
             .unwrap()
         else {
             panic!("skipped")
@@ -595,7 +614,7 @@ mod tests {
         newer["created_at"] = "2026-11-02T09:00:00Z".into();
         let t: FdTicket = serde_json::from_value(newer).unwrap();
         let TicketRecords::Mapped(records, _) = t
-            .records(&mapping(&custom, History::ActivitiesExport))
+            .records(&mapping(&custom, History::ActivitiesExport), false)
             .unwrap()
         else {
             panic!("skipped")
@@ -629,13 +648,51 @@ mod tests {
     }
 
     #[test]
+    fn a_ticket_alive_on_a_day_without_export_is_approximated() {
+        let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+        let text = serde_json::json!({"id": 7, "created_at": "2026-11-02T09:00:00Z", "updated_at": "2026-11-04T10:00:00Z",
+            "status": 2, "stats": {"status_updated_at": "2026-11-04T10:00:00Z"}});
+        let custom = BTreeMap::new();
+        let flagged = |missing: &str, withdraw: bool| {
+            let mut gaps = Gaps::default();
+            gaps.insert(day(missing));
+            let m = Mapping {
+                gaps: &gaps,
+                ..mapping(&custom, History::ActivitiesExport)
+            };
+            let t: FdTicket = serde_json::from_value(text.clone()).unwrap();
+            let TicketRecords::Mapped(records, _) = t.records(&m, withdraw).unwrap() else {
+                panic!("skipped")
+            };
+            let Record::Ticket(h) = &records[0] else {
+                panic!()
+            };
+            let note = records
+                .iter()
+                .any(|r| matches!(r, Record::Note(n) if n.kind == "approximated_history" && n.name == "7"));
+            let withdrawn = records
+                .iter()
+                .any(|r| matches!(r, Record::Withdraw(n) if n.kind == "approximated_history" && n.name == "7"));
+            (h.fields.contains_key("freshdesk_history"), note, withdrawn)
+        };
+        // Its first, middle and last day: flagged and noted.
+        for d in ["2026-11-02", "2026-11-03", "2026-11-04"] {
+            assert_eq!(flagged(d, true), (true, true, false), "{d}");
+        }
+        // A day before it was created or after its last change: exact, and
+        // the note withdrawn only when asked.
+        assert_eq!(flagged("2026-11-01", false), (false, false, false));
+        assert_eq!(flagged("2026-11-05", true), (false, false, true));
+    }
+
+    #[test]
     fn with_history_stats_every_ticket_is_approximated() {
         let t: FdTicket = serde_json::from_value(serde_json::json!({"id": 5, "created_at": "2026-11-20T09:00:00Z",
             "updated_at": "2026-11-21T09:00:00Z", "status": 3, "priority": 4,
             "stats": {"pending_since": "2026-11-21T09:00:00Z", "status_updated_at": "2026-11-21T09:00:00Z"}})).unwrap();
         let custom = BTreeMap::new();
         let TicketRecords::Mapped(records, _) =
-            t.records(&mapping(&custom, History::Stats)).unwrap()
+            t.records(&mapping(&custom, History::Stats), false).unwrap()
         else {
             panic!("skipped")
         };
@@ -656,7 +713,7 @@ mod tests {
         .unwrap();
         let custom = BTreeMap::new();
         assert!(matches!(
-            t.records(&mapping(&custom, History::Stats)).unwrap(),
+            t.records(&mapping(&custom, History::Stats), false).unwrap(),
             TicketRecords::Skipped
         ));
     }

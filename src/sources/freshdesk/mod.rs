@@ -8,7 +8,7 @@
 //! | `agents` | `GET /api/v2/agents` | the next page (`1` again once caught up) |
 //! | `companies` | `GET /api/v2/companies` | as agents |
 //! | `tickets` | `GET /api/v2/tickets?updated_since=…&order_by=updated_at&order_type=asc&per_page=100&page=N&include=stats`, then `GET /api/v2/tickets/{id}/conversations` for each ticket delivered | [`streams::TicketCursor`]: the `updated_since` instant, the ids read at it, the page, and the tickets whose conversations are owed |
-//! | `activities` | `GET /api/v2/ticket_fields` once, then per day `GET /api/v2/export/ticket_activities?created_at=D` and the file's URL (another host, no credentials) | the day, and the file's URL once known |
+//! | `activities` | `GET /api/v2/ticket_fields` once, then per day `GET /api/v2/export/ticket_activities?created_at=D` and the file's URL (another host, no credentials); missing days asked for again; ticket list pages when the missing days changed | `streams::ExportCursor` (JSON): the day, its file's URL once known, the missing days, a day being asked for again, and a pass over the ticket list that flags tickets anew |
 //!
 //! One poll is one request, so the daemon's `requests_per_minute` paces
 //! every request the source makes. The ticket list is walked by moving
@@ -21,12 +21,19 @@
 //! none. The activities export
 //! is read up to the last day that has ended and on which a ticket changed
 //! (no request for days nothing happened on after the last change seen).
+//! A day without a file is noted and asked for again, while within the
+//! export's retention, each time a later day has been read; a ticket alive
+//! on such a day is flagged approximated (its history comes from its
+//! `stats`), and when the set of such days changes the activities stream
+//! reads the ticket list again from the first day that changed (list pages
+//! only, no conversations) to flag or unflag the tickets already stored.
 //!
 //! Secrets: the API key comes from an environment variable or a file; it
 //! is sent as the Basic user (password `X`) to the account's address only,
 //! never to the export's file host, and never logged or put in an error.
 
 pub mod config;
+mod gaps;
 mod map;
 pub(crate) use self::map::next_link;
 mod streams;
@@ -74,6 +81,15 @@ pub struct Freshdesk {
     latest_update: AtomicI64,
     /// Status name → number, from `GET /api/v2/ticket_fields`.
     status_names: Mutex<Option<BTreeMap<String, u64>>>,
+    /// The days whose export could not be had, as the activities stream's
+    /// cursor last said (`None` until it is polled): the tickets stream
+    /// flags the tickets alive on them, and reads those it flagged under
+    /// other days again when this changes.
+    gaps: Mutex<Option<gaps::Gaps>>,
+    /// The days the tickets stream last flagged tickets by (`None` until it
+    /// is polled): when they are not the activities stream's, that stream
+    /// reads the tickets updated since the first day that differs again.
+    tickets_gaps: Mutex<Option<gaps::Gaps>>,
 }
 
 impl std::fmt::Debug for Freshdesk {
@@ -106,11 +122,14 @@ impl Freshdesk {
             stats: Arc::default(),
             latest_update: AtomicI64::new(0),
             status_names: Mutex::new(None),
+            gaps: Mutex::new(None),
+            tickets_gaps: Mutex::new(None),
         })
     }
 
-    fn mapping(&self) -> map::Mapping<'_> {
+    fn mapping<'a>(&'a self, gaps: &'a gaps::Gaps) -> map::Mapping<'a> {
         map::Mapping {
+            gaps,
             base: &self.base,
             custom_statuses: &self.custom_statuses,
             history: self.history,

@@ -35,6 +35,10 @@ pub struct JsmConfig {
     /// The Organizations field's id (`customfield_10002`).
     #[serde(default)]
     pub organization_field: Option<String>,
+    /// The field that names the request's team or group (`customfield_10001`,
+    /// the Team field): its changes are the timeline's `group` events.
+    #[serde(default)]
+    pub group_field: Option<String>,
     /// SLA fields whose values are kept as sent.
     #[serde(default)]
     pub sla_fields: Vec<String>,
@@ -89,6 +93,7 @@ impl JsmConfig {
             .organization_field
             .iter()
             .map(|f| (f, "organization_field"))
+            .chain(config.group_field.iter().map(|f| (f, "group_field")))
             .chain(config.sla_fields.iter().map(|f| (f, "sla_fields")))
         {
             let ok = key
@@ -155,9 +160,10 @@ mod tests {
     #[test]
     fn a_good_config_reads_with_its_defaults() {
         let c = JsmConfig::from_spec(&spec(
-            "url: https://acme.atlassian.net/\nproject: SUP\nstatuses: { \"10002\": pending }\norganization_field: customfield_10002\nsla_fields: [customfield_10030]",
+            "url: https://acme.atlassian.net/\nproject: SUP\nstatuses: { \"10002\": pending }\norganization_field: customfield_10002\ngroup_field: customfield_10001\nsla_fields: [customfield_10030]",
         ))
         .unwrap();
+        assert_eq!(c.group_field.as_deref(), Some("customfield_10001"));
         assert_eq!(c.base_url(), "https://acme.atlassian.net");
         assert_eq!(c.timezone().unwrap(), chrono_tz::UTC);
         assert_eq!(c.margin().unwrap(), 300);
@@ -200,6 +206,11 @@ mod tests {
             (
                 "url: https://a.test\nproject: SUP\norganization_field: Organizations",
                 "organization_field",
+                "customfield_",
+            ),
+            (
+                "url: https://a.test\nproject: SUP\ngroup_field: Team",
+                "group_field",
                 "customfield_",
             ),
             (

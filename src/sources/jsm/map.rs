@@ -14,6 +14,11 @@ use crate::sources::{
     ChangeRecord, EventRecord, OrganizationRecord, Record, TicketHeader, UserRecord,
 };
 
+/// An id as text (for the adapter's other parts).
+pub(super) fn id_of(v: &Value) -> Option<String> {
+    id_text(v)
+}
+
 /// An id as text: Jira writes ids as strings, a few as numbers.
 fn id_text(v: &Value) -> Option<String> {
     match v {
@@ -44,6 +49,11 @@ pub(super) struct Mapping<'a> {
     /// Status id → its category key, from `GET /rest/api/3/status`.
     pub categories: &'a HashMap<String, String>,
     pub organization_field: Option<&'a str>,
+    /// Organization name → id (from the organizations stream).
+    pub organization_ids: &'a HashMap<String, String>,
+    /// The team (or group) field's id: its history items are `group`
+    /// events.
+    pub group_field: Option<&'a str>,
     pub sla_fields: &'a [String],
 }
 
@@ -68,6 +78,7 @@ impl Mapping<'_> {
             "summary", "status", "priority", "created", "updated", "reporter", "labels",
         ];
         fields.extend(self.organization_field);
+        fields.extend(self.group_field);
         fields.extend(self.sla_fields.iter().map(String::as_str));
         fields.join(",")
     }
@@ -126,6 +137,12 @@ pub(super) struct Item {
 }
 
 impl Item {
+    /// A change of the issue's key (a move to another project): Jira
+    /// writes it as the field `Key`, names only.
+    fn is_key_change(&self) -> bool {
+        self.field.as_deref() == Some("Key") || self.field_id.as_deref() == Some("issuekey")
+    }
+
     /// `fieldId`, else `field` (older histories have no `fieldId`).
     fn which(&self) -> &str {
         self.field_id
@@ -219,6 +236,40 @@ pub(super) fn categories(list: &[StatusDetails]) -> HashMap<String, String> {
         .collect()
 }
 
+/// `GET /rest/servicedeskapi/request/{key}/sla`: a service desk page of
+/// SLA records, kept as sent.
+#[derive(Debug, Deserialize)]
+pub(super) struct SlaPage {
+    #[serde(default)]
+    pub start: Option<u64>,
+    #[serde(default, rename = "isLastPage")]
+    pub is_last_page: Option<bool>,
+    #[serde(default)]
+    pub values: Vec<Value>,
+}
+
+impl SlaPage {
+    /// Where the next page starts (`asked`: the `start` asked for), or
+    /// `None` on the last page.
+    pub(super) fn next(&self, asked: u64) -> Option<u64> {
+        let last = self.is_last_page.unwrap_or(true) || self.values.is_empty();
+        (!last).then(|| self.start.unwrap_or(asked) + self.values.len() as u64)
+    }
+}
+
+/// A header with JSM's SLA records from the request SLA endpoint as its
+/// fields `jsm_sla.<SLA id>`, each exactly as sent.
+pub(super) fn with_slas(mut header: TicketHeader, slas: Vec<Value>) -> TicketHeader {
+    for sla in slas {
+        if let Some(id) = id_text(&sla["id"]) {
+            header
+                .fields
+                .insert(format!("{}{id}", super::sla::FIELD_PREFIX), sla);
+        }
+    }
+    header
+}
+
 /// `GET /rest/servicedeskapi/organization`.
 #[derive(Debug, Deserialize)]
 pub(super) struct OrganizationPage {
@@ -269,6 +320,83 @@ pub(super) struct IssueFacts {
     pub priority_seen: bool,
     #[serde(default)]
     pub labels_seen: bool,
+    /// The team (group) now, by name.
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub group_seen: bool,
+    /// An organization item was read: the creation's is known.
+    #[serde(default)]
+    pub organization_seen: bool,
+}
+
+/// The organization a history item's side names: the first id in `id`
+/// (`"2"`, also a list such as `"[2, 5]"`), else the organization of that
+/// name. `Ok(None)`: none (both empty); `Err(name)`: a name no organization
+/// read has.
+fn organization_of(
+    id: &Value,
+    name: Option<&str>,
+    ids: &HashMap<String, String>,
+) -> Result<Option<String>, String> {
+    let text = match id {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    };
+    if let Some(first) = text.as_deref().and_then(|t| {
+        t.split(|c: char| !c.is_ascii_digit())
+            .find(|part| !part.is_empty())
+    }) {
+        return Ok(Some(first.to_string()));
+    }
+    let name = name.map(str::trim).unwrap_or("");
+    if name.is_empty() {
+        return Ok(None);
+    }
+    // A list of names: the first one.
+    let first = name
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split(',')
+        .next()
+        .unwrap_or("")
+        .trim();
+    ids.get(first)
+        .or_else(|| ids.get(name))
+        .cloned()
+        .map(Some)
+        .ok_or_else(|| name.to_string())
+}
+
+/// A team or group field's value by the name its history writes: the Team
+/// field's `{id, name, …}` by `name`, a select list's `{id, value}` by
+/// `value`, a plain string as it is (`None`: unset).
+fn group_name(v: &Value) -> Option<String> {
+    let name = match v {
+        Value::String(s) => Some(s.as_str()),
+        Value::Object(o) => o
+            .get("name")
+            .or_else(|| o.get("value"))
+            .and_then(Value::as_str),
+        _ => None,
+    };
+    name.filter(|n| !n.is_empty()).map(str::to_string)
+}
+
+/// A history string that names a group (`None`: empty or null, no group).
+fn group_text(text: Option<&str>) -> Option<String> {
+    text.filter(|t| !t.is_empty()).map(str::to_string)
+}
+
+/// What a history said besides its events: status ids and organization
+/// names the site's lists do not have, and the keys the issue had before a
+/// move (with the move's instant).
+#[derive(Debug, Default)]
+pub(super) struct Unmapped {
+    pub statuses: Vec<String>,
+    pub organizations: Vec<String>,
+    pub former_keys: Vec<(String, i64)>,
 }
 
 /// Labels as a changelog writes them: one string, space-separated.
@@ -289,14 +417,15 @@ fn event(key: &str, id: String, at: i64, change: ChangeRecord) -> Record {
 }
 
 impl IssueFacts {
-    /// The events of `histories` (oldest first); the creation's status and
-    /// priority from the first items that name them. `unknown` gets the
-    /// status ids no mapping knows.
+    /// The events of `histories` (oldest first); the creation's status,
+    /// priority, group and organization from the first items that name
+    /// them. `unknown` gets the status ids and organization names no
+    /// mapping knows.
     pub(super) fn history(
         &mut self,
         histories: &[History],
         m: &Mapping,
-        unknown: &mut Vec<String>,
+        unknown: &mut Unmapped,
     ) -> Result<Vec<Record>, String> {
         let mut out = Vec::new();
         for h in histories {
@@ -305,6 +434,12 @@ impl IssueFacts {
                 .map_err(|e| format!("{}: history {hid}: created: {e}", self.key))?;
             for (i, item) in h.items.iter().enumerate() {
                 let id = format!("h.{hid}.{i}");
+                if item.is_key_change() {
+                    if let Some(old) = item.from_string.as_deref().filter(|k| !k.is_empty()) {
+                        unknown.former_keys.push((old.to_string(), at));
+                    }
+                    continue;
+                }
                 match item.which() {
                     "status" => {
                         if !self.status_seen {
@@ -312,7 +447,7 @@ impl IssueFacts {
                             if let Some(from) = id_text(&item.from) {
                                 match m.status(&from, None) {
                                     Some(s) => out.push(self.creation_status(s)),
-                                    None => unknown.push(from),
+                                    None => unknown.statuses.push(from),
                                 }
                             }
                         }
@@ -323,7 +458,7 @@ impl IssueFacts {
                             Some(value) => {
                                 out.push(event(&self.key, id, at, ChangeRecord::Status { value }))
                             }
-                            None => unknown.push(to),
+                            None => unknown.statuses.push(to),
                         }
                     }
                     "labels" => {
@@ -344,6 +479,53 @@ impl IssueFacts {
                             at,
                             ChangeRecord::Tags {
                                 value: labels(item.to_string.as_deref()),
+                            },
+                        ));
+                    }
+                    which if m.organization_field == Some(which) => {
+                        if !self.organization_seen {
+                            self.organization_seen = true;
+                            match organization_of(
+                                &item.from,
+                                item.from_string.as_deref(),
+                                m.organization_ids,
+                            ) {
+                                Ok(id) => out.push(event(
+                                    &self.key,
+                                    "c.organization".into(),
+                                    self.created,
+                                    ChangeRecord::Organization { id },
+                                )),
+                                Err(name) => unknown.organizations.push(name),
+                            }
+                        }
+                        match organization_of(
+                            &item.to,
+                            item.to_string.as_deref(),
+                            m.organization_ids,
+                        ) {
+                            Ok(org) => out.push(event(
+                                &self.key,
+                                id,
+                                at,
+                                ChangeRecord::Organization { id: org },
+                            )),
+                            Err(name) => unknown.organizations.push(name),
+                        }
+                    }
+                    which if m.group_field == Some(which) => {
+                        // The Team field's items carry names only (`from`
+                        // and `to` are null): groups are named.
+                        if !self.group_seen {
+                            self.group_seen = true;
+                            out.push(self.creation_group(group_text(item.from_string.as_deref())));
+                        }
+                        out.push(event(
+                            &self.key,
+                            id,
+                            at,
+                            ChangeRecord::Group {
+                                value: group_text(item.to_string.as_deref()),
                             },
                         ));
                     }
@@ -388,10 +570,22 @@ impl IssueFacts {
         )
     }
 
-    /// Once the whole history is read: the creation's status and priority
-    /// from the issue now, where no history item named them.
+    fn creation_group(&self, value: Option<String>) -> Record {
+        event(
+            &self.key,
+            "c.group".into(),
+            self.created,
+            ChangeRecord::Group { value },
+        )
+    }
+
+    /// Once the whole history is read: the creation's status, priority and
+    /// group from the issue now, where no history item named them.
     pub(super) fn finish(&self) -> Vec<Record> {
         let mut out = Vec::new();
+        if !self.group_seen && self.group.is_some() {
+            out.push(self.creation_group(self.group.clone()));
+        }
         if !self.status_seen {
             if let Some(s) = self.status {
                 out.push(self.creation_status(s));
@@ -494,6 +688,10 @@ impl Issue {
             .and_then(|v| v.as_array())
             .and_then(|a| a.first())
             .and_then(|o| id_text(&o["id"]));
+        let group = m
+            .group_field
+            .and_then(|name| f.get(name))
+            .and_then(group_name);
         let mut fields = BTreeMap::new();
         for name in m.sla_fields {
             if let Some(v) = f.get(name) {
@@ -526,7 +724,7 @@ impl Issue {
             deleted: false,
             status,
             priority: priority.clone(),
-            group: None,
+            group: group.clone(),
         });
         Ok(Mapped {
             header,
@@ -539,6 +737,9 @@ impl Issue {
                 status_seen: false,
                 priority_seen: false,
                 labels_seen: false,
+                group,
+                group_seen: false,
+                organization_seen: false,
             },
             updated,
             complete_history,
@@ -578,6 +779,8 @@ mod tests {
             statuses: &config,
             categories: &cats,
             organization_field: None,
+            organization_ids: &HashMap::new(),
+            group_field: None,
             sla_fields: &[],
         };
         assert_eq!(m.status("10002", None), Some(Status::Pending));
@@ -589,6 +792,145 @@ mod tests {
             None,
             "a status the site does not list"
         );
+    }
+
+    #[test]
+    fn team_changes_are_group_events_named_as_the_history_names_them() {
+        let config = BTreeMap::new();
+        let cats = HashMap::new();
+        let m = Mapping {
+            base: "https://x",
+            statuses: &config,
+            categories: &cats,
+            organization_field: None,
+            organization_ids: &HashMap::new(),
+            group_field: Some("customfield_10001"),
+            sla_fields: &[],
+        };
+        // The Team field's value by name, a select list's by value.
+        assert_eq!(
+            group_name(&serde_json::json!({"id": "36885b3c", "name": "Tier 2", "title": "Tier 2"})),
+            Some("Tier 2".into())
+        );
+        assert_eq!(
+            group_name(&serde_json::json!({"id": "10020", "value": "L2"})),
+            Some("L2".into())
+        );
+        assert_eq!(group_name(&Value::Null), None);
+        let facts = |group: Option<&str>| IssueFacts {
+            key: "SUP-9".into(),
+            created: 0,
+            requester: None,
+            status: None,
+            priority: None,
+            status_seen: false,
+            priority_seen: false,
+            labels_seen: false,
+            group: group.map(str::to_string),
+            group_seen: false,
+            organization_seen: false,
+        };
+        let item: Item = serde_json::from_value(serde_json::json!({"field": "Team", "fieldtype": "custom",
+            "fieldId": "customfield_10001", "from": null, "fromString": "", "to": null, "toString": "Tier 1"}))
+        .unwrap();
+        let history = History {
+            id: Value::from("7"),
+            created: "2026-11-02T09:00:00.000-0800".into(),
+            items: vec![item],
+        };
+        let mut f = facts(Some("Tier 1"));
+        let records = f.history(&[history], &m, &mut Unmapped::default()).unwrap();
+        let groups: Vec<(String, Option<String>)> = records
+            .iter()
+            .chain(&f.finish())
+            .filter_map(|r| match r {
+                Record::Event(EventRecord {
+                    id,
+                    change: ChangeRecord::Group { value },
+                    ..
+                }) => Some((id.clone(), value.clone())),
+                _ => None,
+            })
+            .collect();
+        // No team at creation (fromString ""), Tier 1 from 09:00.
+        assert_eq!(
+            groups,
+            [
+                ("c.group".into(), None),
+                ("h.7.0".into(), Some("Tier 1".into()))
+            ]
+        );
+        // No history of the field: the team now, from creation.
+        let f = facts(Some("Tier 2"));
+        assert!(
+            matches!(&f.finish()[..], [Record::Event(EventRecord { id, change: ChangeRecord::Group { value: Some(v) }, .. })] if id == "c.group" && v == "Tier 2")
+        );
+    }
+
+    #[test]
+    fn an_organization_item_names_its_organization_by_id_else_by_name() {
+        let ids: HashMap<String, String> = [
+            ("Acme Customer".to_string(), "1".to_string()),
+            ("Globex".to_string(), "2".to_string()),
+        ]
+        .into();
+        let of = |id: Value, name: Option<&str>| organization_of(&id, name, &ids);
+        assert_eq!(of(Value::from("2"), Some("Globex")), Ok(Some("2".into())));
+        assert_eq!(of(Value::from("[5, 7]"), None), Ok(Some("5".into())));
+        assert_eq!(of(Value::from(3), None), Ok(Some("3".into())));
+        assert_eq!(of(Value::Null, Some("Globex")), Ok(Some("2".into())));
+        assert_eq!(
+            of(Value::Null, Some("[Globex, Acme Customer]")),
+            Ok(Some("2".into()))
+        );
+        assert_eq!(of(Value::Null, Some("")), Ok(None));
+        assert_eq!(of(Value::Null, None), Ok(None));
+        assert_eq!(of(Value::Null, Some("Initech")), Err("Initech".into()));
+    }
+
+    #[test]
+    fn sla_pages_end_by_is_last_page_and_records_are_kept_as_sent() {
+        let page = |start: Option<u64>, last: Option<bool>, n: usize| SlaPage {
+            start,
+            is_last_page: last,
+            values: (0..n)
+                .map(|i| serde_json::json!({"id": i.to_string()}))
+                .collect(),
+        };
+        assert_eq!(page(Some(0), Some(false), 1).next(0), Some(1));
+        assert_eq!(page(None, Some(false), 2).next(4), Some(6));
+        assert_eq!(page(Some(1), Some(true), 1).next(1), None);
+        assert_eq!(
+            page(Some(0), None, 1).next(0),
+            None,
+            "no isLastPage: the last"
+        );
+        assert_eq!(
+            page(Some(0), Some(false), 0).next(0),
+            None,
+            "no progress: stop"
+        );
+        let header = TicketHeader {
+            id: "SUP-1".into(),
+            created_at: 0,
+            updated_at: 0,
+            url: None,
+            organization_id: None,
+            requester_id: None,
+            tags: Vec::new(),
+            fields: BTreeMap::new(),
+            deleted: false,
+            status: None,
+            priority: None,
+            group: None,
+        };
+        let sla = serde_json::json!({"id": "2", "name": "Time to resolution", "completedCycles": [], "friendly": "kept"});
+        let h = with_slas(
+            header,
+            vec![sla.clone(), serde_json::json!({"name": "no id"})],
+        );
+        assert_eq!(h.fields.len(), 1);
+        assert_eq!(h.fields["jsm_sla.2"], sla);
     }
 
     #[test]

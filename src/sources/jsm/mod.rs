@@ -6,7 +6,7 @@
 //! | stream | requests | cursor |
 //! | --- | --- | --- |
 //! | `organizations` | `GET /rest/servicedeskapi/organization?start=N&limit=50` | the next `start` (`0` again once caught up) |
-//! | `issues` | `GET /rest/api/3/status` once per process, `GET /rest/api/3/search/jql` (JQL on `updated`, paged by `nextPageToken`), then per request delivered its comment pages and, when the search did not embed its whole history, its changelog pages | [`IssueCursor`]: the sweep's lower bound, its token, the requests read at the seam, and the pages owed |
+//! | `issues` | `GET /rest/api/3/status` once per process, `GET /rest/api/3/search/jql` (JQL on `updated`, paged by `nextPageToken`), then per request delivered its comment pages, its changelog pages when the search did not embed its whole history, and its SLA pages (`GET /rest/servicedeskapi/request/{key}/sla`) when no `sla_fields` are named | [`IssueCursor`]: the sweep's lower bound, its token, the requests read at the seam, and the pages owed |
 //!
 //! One poll is one request, so the daemon's `requests_per_minute` paces
 //! every request. A request's header is stored with the search page that
@@ -14,7 +14,9 @@
 //! stored cursor lists what is still owed, so a crash loses none. JQL dates
 //! have minutes and are read in the API user's zone: each sweep starts a
 //! margin before the latest `updated` read, and requests read again with
-//! the same `updated` are skipped.
+//! the same `updated` are skipped. A request whose history records a move
+//! from another key of the project removes the ticket stored under that
+//! key; one that answers 404 right after the search listed it is removed.
 //!
 //! Secrets: the API token comes from an environment variable or a file,
 //! goes only to the configured site, and is never logged nor put in an
@@ -35,7 +37,9 @@ use self::map::{
     ChangelogPage, CommentPage, IssueFacts, Mapping, OrganizationPage, SearchPage, StatusDetails,
 };
 use super::zendesk::{http_client, read_secret, without_url};
-use super::{NoteRecord, Page, PollFuture, Record, RequestStats, Source, SourceError};
+use super::{
+    NoteRecord, Page, PollFuture, Record, RequestStats, Source, SourceError, TicketHeader,
+};
 use crate::policy::spec::{SourceSpec, Status};
 
 /// Jira Service Management in the registry of helpdesk kinds
@@ -57,6 +61,8 @@ const SEARCH_PAGE: &str = "50";
 const ITEM_PAGE: &str = "100";
 /// Organizations per page (the service desk API's default).
 const ORG_PAGE: &str = "50";
+/// SLA records per page of the request SLA endpoint (its default).
+const SLA_PAGE: &str = "50";
 
 /// How the adapter authenticates.
 enum Auth {
@@ -75,10 +81,15 @@ pub struct Jsm {
     margin: i64,
     statuses: BTreeMap<String, Status>,
     organization_field: Option<String>,
+    group_field: Option<String>,
     sla_fields: Vec<String>,
     stats: Arc<RequestStats>,
     /// Status id → category key, from `GET /rest/api/3/status`.
     categories: Mutex<Option<HashMap<String, String>>>,
+    /// Organization name → id, from the organizations stream (this
+    /// process): a history item of the Organizations field that names an
+    /// organization without its id is read by it.
+    organization_ids: Mutex<Arc<HashMap<String, String>>>,
 }
 
 impl std::fmt::Debug for Jsm {
@@ -118,6 +129,13 @@ pub struct Owed {
     pub what: Want,
     pub start: u64,
     facts: IssueFacts,
+    /// For [`Want::Sla`]: the header the search delivered, stored again
+    /// with the SLA records once every page is read, and the records of
+    /// the pages read so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    header: Option<TicketHeader>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    slas: Vec<serde_json::Value>,
 }
 
 impl IssueCursor {
@@ -155,6 +173,27 @@ impl IssueCursor {
 pub enum Want {
     Changelog,
     Comments,
+    /// The request SLA endpoint's pages (when no `sla_fields` give them).
+    Sla,
+}
+
+/// The header that removes the ticket stored as `key`: deleted at `at`
+/// (a later instant than any it was stored with).
+fn gone(key: &str, created_at: i64, at: i64) -> TicketHeader {
+    TicketHeader {
+        id: key.to_string(),
+        created_at,
+        updated_at: at,
+        url: None,
+        organization_id: None,
+        requester_id: None,
+        tags: Vec::new(),
+        fields: BTreeMap::new(),
+        deleted: true,
+        status: None,
+        priority: None,
+        group: None,
+    }
 }
 
 fn malformed(stream: &str, message: String) -> SourceError {
@@ -186,9 +225,11 @@ impl Jsm {
             margin: config.margin().map_err(|e| e.to_string())?,
             statuses: config.statuses,
             organization_field: config.organization_field,
+            group_field: config.group_field,
             sla_fields: config.sla_fields,
             stats: Arc::default(),
             categories: Mutex::new(None),
+            organization_ids: Mutex::new(Arc::default()),
         })
     }
 
@@ -324,6 +365,14 @@ impl Jsm {
             )
             .await?;
         let page: OrganizationPage = self.parse(stream, path, &body)?;
+        if let Ok(mut ids) = self.organization_ids.lock() {
+            let ids = Arc::make_mut(&mut ids);
+            for o in &page.values {
+                if let (Some(name), Some(id)) = (&o.name, map::id_of(&o.id)) {
+                    ids.insert(name.clone(), id);
+                }
+            }
+        }
         let next = page.start.max(start) + page.values.len() as u64;
         let done = page.is_last_page.unwrap_or(true) || page.values.is_empty();
         Ok(Page {
@@ -345,8 +394,14 @@ impl Jsm {
         })
     }
 
-    fn unknown_statuses(&self, ids: Vec<String>, at: i64, records: &mut Vec<Record>) {
-        for id in ids {
+    /// Notes (and counts) what a history named that the site's lists do
+    /// not have: a status id (the change is skipped), an organization name
+    /// (the change is skipped); and removes the tickets stored under a key
+    /// of this project the issue had before a move (it is stored under its
+    /// key now: counted once).
+    fn unmapped(&self, unknown: map::Unmapped, facts: &IssueFacts, records: &mut Vec<Record>) {
+        let at = facts.created;
+        for id in unknown.statuses {
             if self.stats.unmapped("status", &id) {
                 tracing::warn!(status = %id, "a history names a status id the site's statuses do not list; the change is skipped");
             }
@@ -356,6 +411,24 @@ impl Jsm {
                 first_at: at,
                 last_at: at,
             }));
+        }
+        for name in unknown.organizations {
+            if self.stats.unmapped("organization", &name) {
+                tracing::warn!(organization = %name, "a history names an organization without its id that the organizations read do not have; the change is skipped");
+            }
+            records.push(Record::Note(NoteRecord {
+                kind: "unmapped_organization".into(),
+                name,
+                first_at: at,
+                last_at: at,
+            }));
+        }
+        let ours = format!("{}-", self.project);
+        for (old, moved_at) in unknown.former_keys {
+            if old != facts.key && old.starts_with(&ours) {
+                tracing::info!(request = %facts.key, former = %old, "a request moved and came back under another key; the ticket stored under its former key is removed");
+                records.push(Record::Ticket(gone(&old, facts.created, moved_at)));
+            }
         }
     }
 
@@ -384,17 +457,25 @@ impl Jsm {
             page.caught_up = false;
             return Ok(page);
         };
+        let organization_ids = self
+            .organization_ids
+            .lock()
+            .map(|o| Arc::clone(&o))
+            .unwrap_or_default();
         let mapping = Mapping {
             base: &self.base,
+            organization_ids: &organization_ids,
             statuses: &self.statuses,
             categories: &categories,
             organization_field: self.organization_field.as_deref(),
+            group_field: self.group_field.as_deref(),
             sla_fields: &self.sla_fields,
         };
         if let Some(mut owed) = state.owed.first().cloned() {
             let key = owed.facts.key.clone();
             let mut records = Vec::new();
-            let mut unknown = Vec::new();
+            let mut unknown = map::Unmapped::default();
+            let mut vanished = false;
             let next = match owed.what {
                 Want::Changelog => {
                     let path = format!("/rest/api/3/issue/{key}/changelog");
@@ -403,7 +484,12 @@ impl Jsm {
                         ("maxResults", ITEM_PAGE.into()),
                     ];
                     match self.get(&path, &query).await? {
-                        None => None, // deleted since it was listed
+                        None => {
+                            // Deleted since the search listed it (or no longer visible to
+                            // the API user): its stored ticket is removed.
+                            vanished = true;
+                            None
+                        }
                         Some(body) => {
                             let page: ChangelogPage = self.parse(stream, &path, &body)?;
                             records = owed
@@ -418,6 +504,32 @@ impl Jsm {
                         }
                     }
                 }
+                Want::Sla => {
+                    let path = format!("/rest/servicedeskapi/request/{key}/sla");
+                    let query = [
+                        ("start", owed.start.to_string()),
+                        ("limit", SLA_PAGE.into()),
+                    ];
+                    match self.get(&path, &query).await? {
+                        // Deleted since it was listed, or not a request of
+                        // the service desk: no SLA.
+                        None => None,
+                        Some(body) => {
+                            let page: map::SlaPage = self.parse(stream, &path, &body)?;
+                            let next = page.next(owed.start);
+                            owed.slas.extend(page.values);
+                            if next.is_none() {
+                                if let Some(header) = owed.header.take() {
+                                    records.push(Record::Ticket(map::with_slas(
+                                        header,
+                                        std::mem::take(&mut owed.slas),
+                                    )));
+                                }
+                            }
+                            next
+                        }
+                    }
+                }
                 Want::Comments => {
                     let path = format!("/rest/api/3/issue/{key}/comment");
                     let query = [
@@ -426,7 +538,12 @@ impl Jsm {
                         ("orderBy", "created".into()),
                     ];
                     match self.get(&path, &query).await? {
-                        None => None,
+                        None => {
+                            // Deleted since the search listed it (or no longer visible to
+                            // the API user): its stored ticket is removed.
+                            vanished = true;
+                            None
+                        }
                         Some(body) => {
                             let page: CommentPage = self.parse(stream, &path, &body)?;
                             records = owed
@@ -438,7 +555,17 @@ impl Jsm {
                     }
                 }
             };
-            self.unknown_statuses(unknown, owed.facts.created, &mut records);
+            self.unmapped(unknown, &owed.facts, &mut records);
+            if vanished {
+                tracing::info!(request = %key, "a request the search listed is gone (404); its stored ticket is removed");
+                records.push(Record::Ticket(gone(
+                    &key,
+                    owed.facts.created,
+                    crate::clock::now_unix(),
+                )));
+                state.owed.retain(|o| o.facts.key != key);
+                return self.issue_page(records, &state);
+            }
             match next {
                 Some(start) => {
                     owed.start = start;
@@ -469,30 +596,57 @@ impl Jsm {
             if !state.remember(&m.facts.key, m.updated) {
                 continue;
             }
+            // Without SLA fields, JSM's SLA records come from the request
+            // SLA endpoint, after the comments.
+            let sla_owed = match &m.header {
+                Record::Ticket(h) if self.sla_fields.is_empty() => Some(h.clone()),
+                _ => None,
+            };
             records.push(m.header);
             let mut facts = m.facts;
             match m.complete_history {
                 Some(histories) => {
-                    let mut unknown = Vec::new();
+                    let mut unknown = map::Unmapped::default();
                     records.extend(
                         facts
                             .history(&histories, &mapping, &mut unknown)
                             .map_err(|e| malformed(stream, e))?,
                     );
                     records.extend(facts.finish());
-                    self.unknown_statuses(unknown, facts.created, &mut records);
+                    self.unmapped(unknown, &facts, &mut records);
                 }
                 None => state.owed.push(Owed {
                     what: Want::Changelog,
                     start: 0,
                     facts: facts.clone(),
+                    header: None,
+                    slas: Vec::new(),
                 }),
             }
-            state.owed.push(Owed {
-                what: Want::Comments,
-                start: 0,
-                facts,
-            });
+            if let Some(header) = sla_owed {
+                state.owed.push(Owed {
+                    what: Want::Comments,
+                    start: 0,
+                    facts: facts.clone(),
+                    header: None,
+                    slas: Vec::new(),
+                });
+                state.owed.push(Owed {
+                    what: Want::Sla,
+                    start: 0,
+                    facts,
+                    header: Some(header),
+                    slas: Vec::new(),
+                });
+            } else {
+                state.owed.push(Owed {
+                    what: Want::Comments,
+                    start: 0,
+                    facts,
+                    header: None,
+                    slas: Vec::new(),
+                });
+            }
         }
         state.after_page(page.next_page_token, self.margin);
         self.issue_page(records, &state)

@@ -36,6 +36,12 @@ const PUT_NOTES: &str = "INSERT INTO source_notes (source, kind, name, first_at,
          first_at = least(source_notes.first_at, excluded.first_at),
          last_at = greatest(source_notes.last_at, excluded.last_at)";
 
+/// A note's kind and name.
+type NoteKey<'a> = (&'a str, &'a str);
+
+const DELETE_NOTES: &str = "DELETE FROM source_notes
+     WHERE source = $1 AND (kind, name) IN (SELECT * FROM unnest($2::text[], $3::text[]))";
+
 const PUT_CURSORS: &str = "INSERT INTO cursors (source, stream, value, updated_at)
      SELECT $1, u.stream, u.value, $4 FROM unnest($2::text[], $3::text[]) AS u(stream, value)
      ON CONFLICT (source, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
@@ -176,6 +182,9 @@ pub(super) fn apply_batch(
     let mut organizations: BTreeMap<&str, String> = BTreeMap::new();
     let mut users: BTreeMap<&str, bool> = BTreeMap::new();
     let mut notes: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
+    // Notes withdrawn in these pages: removed before the notes put after
+    // their withdrawal are stored.
+    let mut withdrawn: BTreeSet<(&str, &str)> = BTreeSet::new();
     let mut cursors: BTreeMap<&str, &str> = BTreeMap::new();
     for page in pages {
         for record in &page.records {
@@ -211,6 +220,10 @@ pub(super) fn apply_batch(
                         .or_insert((n.first_at, n.last_at));
                     *span = (span.0.min(n.first_at), span.1.max(n.last_at));
                 }
+                Record::Withdraw(n) => {
+                    notes.remove(&(n.kind.as_str(), n.name.as_str()));
+                    withdrawn.insert((n.kind.as_str(), n.name.as_str()));
+                }
             }
         }
         cursors.insert(&page.stream, &page.cursor);
@@ -224,7 +237,7 @@ pub(super) fn apply_batch(
             groups,
             &organizations,
             &users,
-            &notes,
+            (&withdrawn, &notes),
             &cursors,
         )
     })?;
@@ -240,7 +253,7 @@ fn apply_in(
     groups: BTreeMap<&str, Group<'_>>,
     organizations: &BTreeMap<&str, String>,
     users: &BTreeMap<&str, bool>,
-    notes: &BTreeMap<(&str, &str), (i64, i64)>,
+    (withdrawn, notes): (&BTreeSet<NoteKey<'_>>, &BTreeMap<NoteKey<'_>, (i64, i64)>),
     cursors: &BTreeMap<&str, &str>,
 ) -> Result<(Applied, Vec<i64>), StoreError> {
     let src = source.to_string();
@@ -276,6 +289,15 @@ fn apply_in(
                     .map_err(|e| store.error("reading stored users", e))?,
             ));
         }
+    }
+    if !withdrawn.is_empty() {
+        let kinds: Vec<String> = withdrawn.iter().map(|k| k.0.to_string()).collect();
+        let names: Vec<String> = withdrawn.iter().map(|k| k.1.to_string()).collect();
+        let s = src.clone();
+        store.run(
+            || format!("removing notes of {source}"),
+            move |c| async move { c.execute(DELETE_NOTES, &[&s, &kinds, &names]).await },
+        )?;
     }
     if !notes.is_empty() {
         let kinds: Vec<String> = notes.keys().map(|k| k.0.to_string()).collect();

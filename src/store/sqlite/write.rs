@@ -11,7 +11,7 @@ use std::path::Path;
 
 use super::merge::{merge_ticket, BatchKeys, Group, MARK_STALE, PUT_REF};
 use super::{json_error, sql_error, unix_now, SqliteStore, KEY_CACHE_MAX};
-use crate::sources::{NoteRecord, OrganizationRecord, Page, Record, UserRecord};
+use crate::sources::{NoteKey, NoteRecord, OrganizationRecord, Page, Record, UserRecord};
 use crate::store::{Applied, StoreError};
 
 const TICKETS_OF_REF: &str = "SELECT t.key, t.id FROM ticket_refs r JOIN tickets t ON t.key = r.key
@@ -53,6 +53,19 @@ fn put_note(
     .map_err(|e| sql_error(path, format!("storing a note of {source}"), e))
 }
 
+/// Removes a note, if stored.
+fn withdraw_note(
+    tx: &Transaction<'_>,
+    path: &Path,
+    source: &str,
+    n: &NoteKey,
+) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM source_notes WHERE source = ?1 AND kind = ?2 AND name = ?3")
+        .and_then(|mut s| s.execute(params![source, n.kind, n.name]))
+        .map(|_| ())
+        .map_err(|e| sql_error(path, format!("removing a note of {source}"), e))
+}
+
 /// Applies pages inside `tx`: organizations and users as they come, then
 /// every touched ticket's row once, then the tickets of changed
 /// organizations and users. Returns the changed tickets' ids, and those of
@@ -90,6 +103,7 @@ fn apply_in(
                     }
                 }
                 Record::Note(n) => put_note(tx, path, source, n)?,
+                Record::Withdraw(n) => withdraw_note(tx, path, source, n)?,
             }
         }
         tx.prepare_cached(PUT_CURSOR)
