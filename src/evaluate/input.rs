@@ -4,7 +4,7 @@
 
 use std::io::BufRead;
 
-use crate::engine::Ticket;
+use crate::engine::{ticket_from_json, Ticket};
 
 /// A line that is not a ticket timeline.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +56,7 @@ pub fn for_each_ticket<E: From<InputError>>(
         if line.trim().is_empty() {
             continue;
         }
-        let ticket: Ticket = serde_json::from_str(&line).map_err(|e| InputError::Ticket {
+        let ticket: Ticket = ticket_from_json(&line).map_err(|e| InputError::Ticket {
             input: input.to_string(),
             line: n,
             column: e.column(),

@@ -15,7 +15,7 @@ pub const MAX_INSTANT: i64 = days_from_civil(2101, 1, 1) * 86_400;
 
 /// Parses an RFC 3339 instant with second precision into Unix seconds.
 pub fn parse_instant(text: &str) -> Result<i64, String> {
-    let t = match parse_canonical(text.as_bytes()) {
+    let t = match parse_common(text.as_bytes()) {
         Some(t) => t,
         None => {
             let dt = DateTime::parse_from_rfc3339(text).map_err(|_| {
@@ -42,43 +42,75 @@ pub fn parse_instant(text: &str) -> Result<i64, String> {
     Ok(t)
 }
 
-fn digits<const N: usize>(b: &[u8]) -> Option<i64> {
-    let mut v = 0i64;
-    for &c in b.get(..N)? {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + i64::from(c - b'0');
+/// `YYYY-MM-DDTHH:MM:SSZ` exactly, a valid date and time in the supported
+/// range: what [`parse_instant`] gives for it; else None (for anything
+/// else [`parse_instant`] decides).
+#[inline]
+pub fn parse_canonical_in_range(b: &[u8]) -> Option<i64> {
+    if b.len() != 20 || b[19] != b'Z' {
+        return None;
     }
-    Some(v)
+    date_time(b).filter(|t| (MIN_INSTANT..=MAX_INSTANT).contains(t))
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` exactly, with a valid date and time; else None.
-fn parse_canonical(b: &[u8]) -> Option<i64> {
-    if b.len() != 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[19] != b'Z'
+/// The forms most instants come in, without chrono: `YYYY-MM-DDTHH:MM:SS`,
+/// then fractional seconds that are all zeros (any other fraction is
+/// refused by chrono's path, with its message), then `Z` or an offset
+/// `+HH:MM` / `-HH:MM` below 24 hours; else None, for chrono to decide.
+fn parse_common(b: &[u8]) -> Option<i64> {
+    let t = date_time(b)?;
+    let mut rest = b.get(19..)?;
+    if let [b'.', tail @ ..] = rest {
+        let n = tail.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 || n > 9 || tail[..n].iter().any(|&c| c != b'0') {
+            return None;
+        }
+        rest = &tail[n..];
+    }
+    match *rest {
+        [b'Z'] => Some(t),
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let d = |c: u8| i64::from(c.wrapping_sub(b'0'));
+            if [h1, h2, m1, m2].iter().any(|&c| !c.is_ascii_digit()) {
+                return None;
+            }
+            let (oh, om) = (d(h1) * 10 + d(h2), d(m1) * 10 + d(m2));
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let offset = oh * 3600 + om * 60;
+            Some(if sign == b'+' { t - offset } else { t + offset })
+        }
+        _ => None,
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` (the first 19 bytes), a valid date and time (no
+/// leap second), as Unix seconds; else None.
+#[inline]
+fn date_time(b: &[u8]) -> Option<i64> {
+    let b: &[u8; 19] = b.get(..19)?.try_into().ok()?;
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    const DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    if DIGITS.iter().any(|&i| !b[i].is_ascii_digit()) {
+        return None;
+    }
+    let d = |i: usize| i64::from(b[i] - b'0');
+    let y = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+    let (mo, day) = (d(5) * 10 + d(6), d(8) * 10 + d(9));
+    let (h, mi, s) = (d(11) * 10 + d(12), d(14) * 10 + d(15), d(17) * 10 + d(18));
+    if !(1..=12).contains(&mo)
+        || day < 1
+        || day > days_in_month(y, mo)
+        || h > 23
+        || mi > 59
+        || s > 59
     {
         return None;
     }
-    let (y, mo, d) = (
-        digits::<4>(b)?,
-        digits::<2>(&b[5..])?,
-        digits::<2>(&b[8..])?,
-    );
-    let (h, mi, s) = (
-        digits::<2>(&b[11..])?,
-        digits::<2>(&b[14..])?,
-        digits::<2>(&b[17..])?,
-    );
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 59 {
-        return None;
-    }
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
+    Some(days_from_civil(y, mo, day) * 86_400 + h * 3600 + mi * 60 + s)
 }
 
 fn days_in_month(y: i64, m: i64) -> i64 {
@@ -223,6 +255,35 @@ mod tests {
         assert!(parse_instant("2016-12-31T23:59:60.5Z")
             .unwrap_err()
             .contains("fractional"));
+    }
+
+    /// What parse_instant did before its common forms were read without
+    /// chrono: the canonical form by hand, everything else by chrono.
+    fn chrono_reads(text: &str) -> Option<i64> {
+        let dt = DateTime::parse_from_rfc3339(text).ok()?;
+        (dt.timestamp_subsec_nanos() % 1_000_000_000 == 0)
+            .then(|| dt.timestamp())
+            .filter(|t| (MIN_INSTANT..=MAX_INSTANT).contains(t))
+    }
+
+    proptest::proptest! {
+        /// The forms read without chrono give chrono's instant, and what
+        /// chrono refuses stays refused (the canonical form, fractions,
+        /// offsets, invalid dates and times, near misses).
+        #[test]
+        fn common_forms_read_as_chrono_reads_them(
+            (y, mo, d, h, mi, s) in (1960i64..2110, 0u32..14, 0u32..33, 0u32..25, 0u32..61, 0u32..62),
+            fraction in proptest::sample::select(vec!["", ".0", ".000", ".000000000", ".0000000000", ".5", ".", ".01"]),
+            zone in proptest::sample::select(vec!["Z", "z", "+00:00", "-08:00", "+05:30", "+14:00", "-23:59", "+24:00", "+01:60", "+0100", "", "ZZ", "+1:00"]),
+            sep in proptest::sample::select(vec!["T", "T", "T", "t", " "]),
+        ) {
+            let text = format!("{y:04}-{mo:02}-{d:02}{sep}{h:02}:{mi:02}:{s:02}{fraction}{zone}");
+            proptest::prop_assert_eq!(parse_instant(&text).ok(), chrono_reads(&text), "{}", text);
+            let canonical = parse_canonical_in_range(text.as_bytes());
+            if canonical.is_some() {
+                proptest::prop_assert_eq!(canonical, chrono_reads(&text), "{}", text);
+            }
+        }
     }
 
     #[test]
