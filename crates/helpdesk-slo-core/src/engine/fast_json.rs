@@ -115,7 +115,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string, decoded; borrowed when it has no escapes.
-    #[inline]
+    #[inline(never)]
     fn string(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
         let start = self.at;
@@ -128,6 +128,35 @@ impl<'a> Reader<'a> {
             }
             b'\\' => self.escaped(start).map(Cow::Owned),
             _ => None,
+        }
+    }
+
+    /// A string without escapes, as its bytes; `None`, with nothing
+    /// consumed, for anything else (then [`Reader::string`] reads it).
+    #[inline(always)]
+    fn plain(&mut self) -> Option<&'a [u8]> {
+        self.ws();
+        let rest = self.bytes.get(self.at..)?;
+        if rest.first() != Some(&b'"') {
+            return None;
+        }
+        let n = plain_len(&rest[1..]);
+        if rest.get(n + 1) != Some(&b'"') {
+            return None;
+        }
+        self.at += n + 2;
+        Some(&rest[1..n + 1])
+    }
+
+    /// Calls `f` with a string's bytes, decoded.
+    #[inline(always)]
+    fn with_bytes<T>(&mut self, f: impl FnOnce(&mut Self, &[u8]) -> Option<T>) -> Option<T> {
+        match self.plain() {
+            Some(b) => f(self, b),
+            None => {
+                let s = self.string()?;
+                f(self, s.as_bytes())
+            }
         }
     }
 
@@ -328,16 +357,17 @@ impl<'a> Reader<'a> {
     /// Calls `f` with each key of an object, positioned at its value; `f`
     /// reads the value.
     #[inline]
-    fn object(&mut self, mut f: impl FnMut(&mut Self, &str) -> Option<()>) -> Option<()> {
+    fn object(&mut self, mut f: impl FnMut(&mut Self, &[u8]) -> Option<()>) -> Option<()> {
         self.eat(b'{')?;
         if self.peek()? == b'}' {
             self.at += 1;
             return Some(());
         }
         loop {
-            let key = self.string()?;
-            self.eat(b':')?;
-            f(self, &key)?;
+            self.with_bytes(|r, key| {
+                r.eat(b':')?;
+                f(r, key)
+            })?;
             match self.peek()? {
                 b',' => self.at += 1,
                 b'}' => {
@@ -371,7 +401,18 @@ impl<'a> Reader<'a> {
     }
 
     fn owned(&mut self) -> Option<String> {
-        self.string().map(Cow::into_owned)
+        let start = self.at;
+        match self.plain() {
+            // Between two quotes of a text: whole characters.
+            Some(b) => {
+                let end = self.at - 1;
+                self.text.get(end - b.len()..end).map(str::to_string)
+            }
+            None => {
+                self.at = start;
+                self.string().map(Cow::into_owned)
+            }
+        }
     }
 
     /// `Option<String>`: text or null.
@@ -449,38 +490,44 @@ impl<'a> Reader<'a> {
     }
 
     fn status(&mut self) -> Option<Status> {
-        Some(match &*self.string()? {
-            "new" => Status::New,
-            "open" => Status::Open,
-            "pending" => Status::Pending,
-            "hold" => Status::Hold,
-            "solved" => Status::Solved,
-            "closed" => Status::Closed,
-            _ => return None,
+        self.with_bytes(|_, b| {
+            Some(match b {
+                b"new" => Status::New,
+                b"open" => Status::Open,
+                b"pending" => Status::Pending,
+                b"hold" => Status::Hold,
+                b"solved" => Status::Solved,
+                b"closed" => Status::Closed,
+                _ => return None,
+            })
         })
     }
 
     fn author(&mut self) -> Option<Author> {
-        Some(match &*self.string()? {
-            "agent" => Author::Agent,
-            "requester" => Author::Requester,
-            "other" => Author::Other,
-            "unknown" => Author::Unknown,
-            _ => return None,
+        self.with_bytes(|_, b| {
+            Some(match b {
+                b"agent" => Author::Agent,
+                b"requester" => Author::Requester,
+                b"other" => Author::Other,
+                b"unknown" => Author::Unknown,
+                _ => return None,
+            })
         })
     }
 
     fn kind(&mut self) -> Option<Kind> {
-        Some(match &*self.string()? {
-            "priority" => Kind::Priority,
-            "severity" => Kind::Severity,
-            "group" => Kind::Group,
-            "organization" => Kind::Organization,
-            "tags" => Kind::Tags,
-            "field" => Kind::Field,
-            "comment" => Kind::Comment,
-            "status" => Kind::Status,
-            _ => return None,
+        self.with_bytes(|_, b| {
+            Some(match b {
+                b"priority" => Kind::Priority,
+                b"severity" => Kind::Severity,
+                b"group" => Kind::Group,
+                b"organization" => Kind::Organization,
+                b"tags" => Kind::Tags,
+                b"field" => Kind::Field,
+                b"comment" => Kind::Comment,
+                b"status" => Kind::Status,
+                _ => return None,
+            })
         })
     }
 
@@ -494,19 +541,19 @@ impl<'a> Reader<'a> {
         let (mut id, mut name, mut tags, mut fields) = (None, None, Vec::new(), BTreeMap::new());
         self.object(|r, key| {
             match key {
-                "id" => {
+                b"id" => {
                     once(1)?;
                     id = Some(r.id()?);
                 }
-                "name" => {
+                b"name" => {
                     once(2)?;
                     name = r.opt_text()?;
                 }
-                "tags" => {
+                b"tags" => {
                     once(4)?;
                     tags = r.texts()?;
                 }
-                "fields" => {
+                b"fields" => {
                     once(8)?;
                     fields = r.fields()?;
                 }
@@ -554,13 +601,13 @@ impl<'a> Reader<'a> {
         let (mut author, mut public, mut name) = (None, None, None);
         self.object(|r, key| {
             let bit = match key {
-                "id" => EV_ID,
-                "at" => EV_AT,
-                "type" => EV_TYPE,
-                "value" => EV_VALUE,
-                "author" => EV_AUTHOR,
-                "public" => EV_PUBLIC,
-                "name" => EV_NAME,
+                b"id" => EV_ID,
+                b"at" => EV_AT,
+                b"type" => EV_TYPE,
+                b"value" => EV_VALUE,
+                b"author" => EV_AUTHOR,
+                b"public" => EV_PUBLIC,
+                b"name" => EV_NAME,
                 _ => return r.skip_value(0),
             };
             if seen & bit != 0 {
@@ -632,43 +679,43 @@ impl<'a> Reader<'a> {
         let mut current: Option<Current> = None;
         self.object(|r, key| {
             match key {
-                "id" => {
+                b"id" => {
                     once(1)?;
                     id = Some(r.id()?);
                 }
-                "created_at" => {
+                b"created_at" => {
                     once(2)?;
                     created_at = Some(r.instant()?);
                 }
-                "source" => {
+                b"source" => {
                     once(4)?;
                     source = r.opt_text()?;
                 }
-                "url" => {
+                b"url" => {
                     once(8)?;
                     url = r.opt_text()?;
                 }
-                "organization" => {
+                b"organization" => {
                     once(16)?;
                     organization = r.opt_organization()?;
                 }
-                "tags" => {
+                b"tags" => {
                     once(32)?;
                     tags = r.texts()?;
                 }
-                "fields" => {
+                b"fields" => {
                     once(64)?;
                     fields = r.fields()?;
                 }
-                "priority" => {
+                b"priority" => {
                     once(128)?;
                     priority = r.opt_text()?;
                 }
-                "group" => {
+                b"group" => {
                     once(256)?;
                     group = r.opt_text()?;
                 }
-                "status" => {
+                b"status" => {
                     once(512)?;
                     status = if r.peek()? == b'n' {
                         r.null().map(|_| None)?
@@ -676,7 +723,7 @@ impl<'a> Reader<'a> {
                         Some(r.status()?)
                     };
                 }
-                "events" => {
+                b"events" => {
                     once(1024)?;
                     events = Vec::with_capacity(16);
                     r.array(|r| {
@@ -684,7 +731,7 @@ impl<'a> Reader<'a> {
                         Some(())
                     })?;
                 }
-                "current" => {
+                b"current" => {
                     once(2048)?;
                     current = serde_json::from_str(r.value_text()?).ok()?;
                 }
