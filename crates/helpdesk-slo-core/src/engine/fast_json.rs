@@ -363,13 +363,20 @@ impl<'a> Reader<'a> {
             self.at += 1;
             return Some(());
         }
+        self.member(&mut f)?;
+        self.more_members(f)
+    }
+
+    /// The rest of an object whose first members are read: `,` and more
+    /// members, then `}`.
+    #[inline]
+    fn more_members(&mut self, mut f: impl FnMut(&mut Self, &[u8]) -> Option<()>) -> Option<()> {
         loop {
-            self.with_bytes(|r, key| {
-                r.eat(b':')?;
-                f(r, key)
-            })?;
             match self.peek()? {
-                b',' => self.at += 1,
+                b',' => {
+                    self.at += 1;
+                    self.member(&mut f)?;
+                }
                 b'}' => {
                     self.at += 1;
                     return Some(());
@@ -377,6 +384,14 @@ impl<'a> Reader<'a> {
                 _ => return None,
             }
         }
+    }
+
+    #[inline(always)]
+    fn member(&mut self, f: &mut impl FnMut(&mut Self, &[u8]) -> Option<()>) -> Option<()> {
+        self.with_bytes(|r, key| {
+            r.eat(b':')?;
+            f(r, key)
+        })
     }
 
     /// Calls `f` at each element of an array; `f` reads the element.
@@ -516,19 +531,7 @@ impl<'a> Reader<'a> {
     }
 
     fn kind(&mut self) -> Option<Kind> {
-        self.with_bytes(|_, b| {
-            Some(match b {
-                b"priority" => Kind::Priority,
-                b"severity" => Kind::Severity,
-                b"group" => Kind::Group,
-                b"organization" => Kind::Organization,
-                b"tags" => Kind::Tags,
-                b"field" => Kind::Field,
-                b"comment" => Kind::Comment,
-                b"status" => Kind::Status,
-                _ => return None,
-            })
-        })
+        self.with_bytes(|_, b| kind_of(b))
     }
 
     fn organization(&mut self) -> Option<Organization> {
@@ -593,13 +596,44 @@ impl<'a> Reader<'a> {
         Some(())
     }
 
+    /// `{"at":"<canonical instant>","type":"<type>"` exactly, consumed;
+    /// else None, with nothing consumed.
+    #[inline]
+    fn event_head(&mut self) -> Option<(i64, Kind)> {
+        const AT: &[u8] = b"{\"at\":\"";
+        const TYPE: &[u8] = b"\",\"type\":\"";
+        self.ws();
+        let b = self.bytes.get(self.at..)?;
+        if b.get(..7)? != AT || b.get(27..37)? != TYPE {
+            return None;
+        }
+        let t = parse_canonical_in_range(&b[7..27])?;
+        let name = &b[37..];
+        let n = plain_len(name);
+        if name.get(n) != Some(&b'"') {
+            return None;
+        }
+        let k = kind_of(&name[..n])?;
+        self.at += 37 + n + 1;
+        Some((t, k))
+    }
+
     fn event(&mut self) -> Option<Event> {
         let mut seen = 0u8;
         let (mut id, mut at, mut kind) = (None, None, None);
         let mut value = Pending::Missing;
         let mut early: Option<&'a str> = None;
         let (mut author, mut public, mut name) = (None, None, None);
-        self.object(|r, key| {
+        // The layout serde_json writes (and most exports have) first reads
+        // `{"at":"<canonical instant>","type":"<type>"` in one go; the other
+        // members follow as in any other layout.
+        let head = self.event_head();
+        if let Some((t, k)) = head {
+            seen = EV_AT | EV_TYPE;
+            at = Some(t);
+            kind = Some(k);
+        }
+        let on_key = |r: &mut Self, key: &[u8]| {
             let bit = match key {
                 b"id" => EV_ID,
                 b"at" => EV_AT,
@@ -627,7 +661,11 @@ impl<'a> Reader<'a> {
                 _ => name = Some(r.owned()?),
             }
             Some(())
-        })?;
+        };
+        match head {
+            Some(_) => self.more_members(on_key)?,
+            None => self.object(on_key)?,
+        }
         let (at, kind) = (at?, kind?);
         if let Some(text) = early {
             // As the event's deserializer does: kept as JSON, then read as
@@ -754,6 +792,22 @@ impl<'a> Reader<'a> {
             current,
         })
     }
+}
+
+/// An event type by its name.
+#[inline]
+fn kind_of(name: &[u8]) -> Option<Kind> {
+    Some(match name {
+        b"priority" => Kind::Priority,
+        b"severity" => Kind::Severity,
+        b"group" => Kind::Group,
+        b"organization" => Kind::Organization,
+        b"tags" => Kind::Tags,
+        b"field" => Kind::Field,
+        b"comment" => Kind::Comment,
+        b"status" => Kind::Status,
+        _ => return None,
+    })
 }
 
 /// How many bytes at the start of `b` are plain text inside a JSON string:
