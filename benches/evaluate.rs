@@ -10,7 +10,8 @@
 //!
 //! `evaluate_parts/*` splits the same work over the first 20,000 tickets
 //! of the file, held in memory: reading the lines alone, parsing them
-//! alone, the engine alone on parsed tickets, and the engine with the
+//! alone (with the reader `evaluate` uses, and with `serde_json` alone for
+//! comparison), the engine alone on parsed tickets, and the engine with the
 //! grouping and credits (`Evaluation::add`), so the cost of each step is
 //! known.
 //!
@@ -28,7 +29,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use helpdesk_slo::engine::{evaluate as evaluate_ticket, Ticket};
+use helpdesk_slo::engine::{evaluate as evaluate_ticket, ticket_from_json, Ticket};
 use helpdesk_slo::evaluate::groups::Dimension;
 use helpdesk_slo::evaluate::input::{for_each_ticket, InputError};
 use helpdesk_slo::evaluate::output::Format;
@@ -158,6 +159,13 @@ fn parts(c: &mut Criterion) {
         })
     });
     group.bench_function("parse", |b| {
+        b.iter(|| {
+            for l in text.lines() {
+                black_box(ticket_from_json(l).expect("ticket"));
+            }
+        })
+    });
+    group.bench_function("parse_serde_json", |b| {
         b.iter(|| {
             for l in text.lines() {
                 black_box(serde_json::from_str::<Ticket>(l).expect("ticket"));

@@ -4,7 +4,7 @@
 
 use std::io::BufRead;
 
-use crate::engine::Ticket;
+use crate::engine::{ticket_from_json, Ticket};
 
 /// A line that is not a ticket timeline.
 #[derive(Debug, thiserror::Error)]
@@ -40,9 +40,38 @@ pub fn for_each_ticket<E: From<InputError>>(
     let mut line = String::new();
     let mut n = 0u64;
     let mut read = 0u64;
+    let ticket_of = |n: u64, text: &str| -> Result<Option<Ticket>, InputError> {
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        ticket_from_json(text)
+            .map(Some)
+            .map_err(|e| InputError::Ticket {
+                input: input.to_string(),
+                line: n,
+                column: e.column(),
+                message: e.to_string(),
+            })
+    };
     loop {
-        line.clear();
         n += 1;
+        // A whole line of text in the reader's buffer is read where it is,
+        // without a copy; anything else (a line across the buffer's end,
+        // text that is not UTF-8, an error) as before, by `read_line`.
+        if let Ok(buffer) = reader.fill_buf() {
+            if let Some(end) = memchr::memchr(b'\n', buffer) {
+                if let Ok(text) = std::str::from_utf8(&buffer[..=end]) {
+                    let ticket = ticket_of(n, text)?;
+                    reader.consume(end + 1);
+                    if let Some(ticket) = ticket {
+                        read += 1;
+                        f(ticket)?;
+                    }
+                    continue;
+                }
+            }
+        }
+        line.clear();
         let got = reader
             .read_line(&mut line)
             .map_err(|source| InputError::Read {
@@ -53,17 +82,10 @@ pub fn for_each_ticket<E: From<InputError>>(
         if got == 0 {
             return Ok(read);
         }
-        if line.trim().is_empty() {
-            continue;
+        if let Some(ticket) = ticket_of(n, &line)? {
+            read += 1;
+            f(ticket)?;
         }
-        let ticket: Ticket = serde_json::from_str(&line).map_err(|e| InputError::Ticket {
-            input: input.to_string(),
-            line: n,
-            column: e.column(),
-            message: e.to_string(),
-        })?;
-        read += 1;
-        f(ticket)?;
     }
 }
 
@@ -86,5 +108,64 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.starts_with("tickets.jsonl: line 4, column"), "{msg}");
         assert!(msg.contains("created_at"), "{msg}");
+    }
+
+    /// Lines read in the buffer and lines across its end (or not UTF-8)
+    /// give the same tickets and the same errors, whatever the buffer's
+    /// size.
+    #[test]
+    fn lines_read_the_same_whatever_the_buffer() {
+        let mut text = Vec::new();
+        for i in 0..40 {
+            text.extend_from_slice(
+                format!(
+                    "{{\"id\": {i}, \"created_at\": \"2026-11-02T09:00:00Z\", \"events\": []}}\n"
+                )
+                .as_bytes(),
+            );
+            if i % 7 == 0 {
+                text.extend_from_slice(b"  \n");
+            }
+        }
+        let run = |bytes: &[u8], capacity: usize| {
+            let mut ids = Vec::new();
+            let r = for_each_ticket::<InputError>(
+                "t.jsonl",
+                std::io::BufReader::with_capacity(capacity, bytes),
+                |t| {
+                    ids.push(t.id);
+                    Ok(())
+                },
+            )
+            .map_err(|e| e.to_string());
+            (ids, r)
+        };
+        let whole = run(&text, 1 << 16);
+        assert_eq!(whole.0.len(), 40);
+        assert_eq!(whole.1, Ok(40));
+        for capacity in [1, 7, 64, 100, 1000] {
+            assert_eq!(run(&text, capacity), whole, "{capacity}");
+        }
+        let mut bad = text.clone();
+        bad[300] = 0xff;
+        bad.extend_from_slice(b"{\"id\": 1}\n");
+        let want = run(&bad, 1 << 16);
+        assert!(
+            want.1.as_ref().is_err_and(|e| e.contains("UTF-8")),
+            "{want:?}"
+        );
+        for capacity in [1, 7, 64, 100, 1000] {
+            assert_eq!(run(&bad, capacity), want, "{capacity}");
+        }
+        let mut late = text.clone();
+        late.extend_from_slice(b"{\"id\": 1}\n");
+        let want = run(&late, 1 << 16);
+        assert!(
+            want.1.as_ref().is_err_and(|e| e.contains("line 47")),
+            "{want:?}"
+        );
+        for capacity in [1, 7, 64, 100, 1000] {
+            assert_eq!(run(&late, capacity), want, "{capacity}");
+        }
     }
 }

@@ -15,7 +15,7 @@ pub const MAX_INSTANT: i64 = days_from_civil(2101, 1, 1) * 86_400;
 
 /// Parses an RFC 3339 instant with second precision into Unix seconds.
 pub fn parse_instant(text: &str) -> Result<i64, String> {
-    let t = match parse_canonical(text.as_bytes()) {
+    let t = match parse_common(text.as_bytes()) {
         Some(t) => t,
         None => {
             let dt = DateTime::parse_from_rfc3339(text).map_err(|_| {
@@ -42,44 +42,143 @@ pub fn parse_instant(text: &str) -> Result<i64, String> {
     Ok(t)
 }
 
-fn digits<const N: usize>(b: &[u8]) -> Option<i64> {
-    let mut v = 0i64;
-    for &c in b.get(..N)? {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + i64::from(c - b'0');
+/// `YYYY-MM-DDTHH:MM:SSZ` exactly, a valid date and time in the supported
+/// range: what [`parse_instant`] gives for it; else None (for anything
+/// else [`parse_instant`] decides).
+#[inline]
+pub fn parse_canonical_in_range(b: &[u8]) -> Option<i64> {
+    if b.len() != 20 || b[19] != b'Z' {
+        return None;
     }
-    Some(v)
+    date_time(b).filter(|t| (MIN_INSTANT..=MAX_INSTANT).contains(t))
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` exactly, with a valid date and time; else None.
-fn parse_canonical(b: &[u8]) -> Option<i64> {
-    if b.len() != 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[19] != b'Z'
+/// The forms most instants come in, without chrono: `YYYY-MM-DDTHH:MM:SS`,
+/// then fractional seconds that are all zeros (any other fraction is
+/// refused by chrono's path, with its message), then `Z` or an offset
+/// `+HH:MM` / `-HH:MM` below 24 hours; else None, for chrono to decide.
+fn parse_common(b: &[u8]) -> Option<i64> {
+    let t = date_time(b)?;
+    let mut rest = b.get(19..)?;
+    if let [b'.', tail @ ..] = rest {
+        let n = tail.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 || n > 9 || tail[..n].iter().any(|&c| c != b'0') {
+            return None;
+        }
+        rest = &tail[n..];
+    }
+    match *rest {
+        [b'Z'] => Some(t),
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let d = |c: u8| i64::from(c.wrapping_sub(b'0'));
+            if [h1, h2, m1, m2].iter().any(|&c| !c.is_ascii_digit()) {
+                return None;
+            }
+            let (oh, om) = (d(h1) * 10 + d(h2), d(m1) * 10 + d(m2));
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let offset = oh * 3600 + om * 60;
+            Some(if sign == b'+' { t - offset } else { t + offset })
+        }
+        _ => None,
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` (the first 19 bytes), a valid date and time (no
+/// leap second), as Unix seconds; else None.
+#[inline]
+fn date_time(b: &[u8]) -> Option<i64> {
+    let b: &[u8; 19] = b.get(..19)?.try_into().ok()?;
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    // The 14 digits checked eight bytes at a time: a byte is a digit when
+    // it is below 10 once '0' is taken away by xor (the separators' places
+    // are masked out).
+    let word = |at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[at..at + 8]);
+        u64::from_le_bytes(w) ^ 0x3030_3030_3030_3030
+    };
+    let above_nine = |x: u64, digits: u64| {
+        (((x & 0x7f7f_7f7f_7f7f_7f7f) + 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080 & digits
+    };
+    // Bytes 0..8 "YYYY-MM-", 8..16 "DDTHH:MM", 11..19 "HH:MM:SS".
+    if above_nine(word(0), 0x0080_8000_8080_8080) != 0
+        || above_nine(word(8), 0x8080_0080_8000_8080) != 0
+        || above_nine(word(11), 0x8080_0080_8000_8080) != 0
     {
         return None;
     }
-    let (y, mo, d) = (
-        digits::<4>(b)?,
-        digits::<2>(&b[5..])?,
-        digits::<2>(&b[8..])?,
-    );
-    let (h, mi, s) = (
-        digits::<2>(&b[11..])?,
-        digits::<2>(&b[14..])?,
-        digits::<2>(&b[17..])?,
-    );
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 59 {
+    let d = |i: usize| i64::from(b[i].wrapping_sub(b'0'));
+    let y = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+    let (mo, day) = (d(5) * 10 + d(6), d(8) * 10 + d(9));
+    let (h, mi, s) = (d(11) * 10 + d(12), d(14) * 10 + d(15), d(17) * 10 + d(18));
+    if !(1..=12).contains(&mo) || day < 1 || h > 23 || mi > 59 || s > 59 {
         return None;
     }
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
+    let days = match YEARS.get((y - YEARS_FROM) as usize) {
+        // A year of the table: its first day and whether it is a leap year.
+        Some(&(first, leap)) => {
+            let (before, len) = MONTHS[usize::from(leap)][(mo - 1) as usize];
+            if day > len {
+                return None;
+            }
+            first + before + day - 1
+        }
+        None => {
+            if day > days_in_month(y, mo) {
+                return None;
+            }
+            days_from_civil(y, mo, day)
+        }
+    };
+    Some(days * 86_400 + h * 3600 + mi * 60 + s)
 }
+
+/// The first year of [`YEARS`].
+const YEARS_FROM: i64 = 1970;
+
+/// Per year from 1970 to 2101: its first day (days from 1970-01-01) and
+/// whether it is a leap year.
+static YEARS: [(i64, bool); 132] = {
+    let mut out = [(0, false); 132];
+    let mut i = 0;
+    while i < out.len() {
+        let y = YEARS_FROM + i as i64;
+        out[i] = (
+            days_from_civil(y, 1, 1),
+            (y % 4 == 0 && y % 100 != 0) || y % 400 == 0,
+        );
+        i += 1;
+    }
+    out
+};
+
+/// Per month of a common and of a leap year: the days before it in its
+/// year, and its length.
+static MONTHS: [[(i64, i64); 12]; 2] = {
+    let mut out = [[(0, 0); 12]; 2];
+    let mut leap = 0;
+    while leap < 2 {
+        let mut before = 0;
+        let mut m = 0;
+        while m < 12 {
+            let len = match m {
+                1 if leap == 1 => 29,
+                1 => 28,
+                3 | 5 | 8 | 10 => 30,
+                _ => 31,
+            };
+            out[leap][m] = (before, len);
+            before += len;
+            m += 1;
+        }
+        leap += 1;
+    }
+    out
+};
 
 fn days_in_month(y: i64, m: i64) -> i64 {
     match m {
@@ -223,6 +322,58 @@ mod tests {
         assert!(parse_instant("2016-12-31T23:59:60.5Z")
             .unwrap_err()
             .contains("fractional"));
+    }
+
+    /// What parse_instant did before its common forms were read without
+    /// chrono: the canonical form by hand, everything else by chrono.
+    fn chrono_reads(text: &str) -> Option<i64> {
+        let dt = DateTime::parse_from_rfc3339(text).ok()?;
+        (dt.timestamp_subsec_nanos() % 1_000_000_000 == 0)
+            .then(|| dt.timestamp())
+            .filter(|t| (MIN_INSTANT..=MAX_INSTANT).contains(t))
+    }
+
+    proptest::proptest! {
+        /// The forms read without chrono give chrono's instant, and what
+        /// chrono refuses stays refused (the canonical form, fractions,
+        /// offsets, invalid dates and times, near misses).
+        #[test]
+        fn common_forms_read_as_chrono_reads_them(
+            (y, mo, d, h, mi, s) in (1960i64..2110, 0u32..14, 0u32..33, 0u32..25, 0u32..61, 0u32..62),
+            fraction in proptest::sample::select(vec!["", ".0", ".000", ".000000000", ".0000000000", ".5", ".", ".01"]),
+            zone in proptest::sample::select(vec!["Z", "z", "+00:00", "-08:00", "+05:30", "+14:00", "-23:59", "+24:00", "+01:60", "+0100", "", "ZZ", "+1:00"]),
+            sep in proptest::sample::select(vec!["T", "T", "T", "t", " "]),
+        ) {
+            let text = format!("{y:04}-{mo:02}-{d:02}{sep}{h:02}:{mi:02}:{s:02}{fraction}{zone}");
+            proptest::prop_assert_eq!(parse_instant(&text).ok(), chrono_reads(&text), "{}", text);
+            let canonical = parse_canonical_in_range(text.as_bytes());
+            if canonical.is_some() {
+                proptest::prop_assert_eq!(canonical, chrono_reads(&text), "{}", text);
+            }
+        }
+    }
+
+    /// Every second-of-day and every day from 1969 to 2102 in the canonical
+    /// form reads as chrono reads it, and so do near misses of each digit.
+    #[test]
+    fn the_canonical_form_reads_as_chrono_reads_it_every_day() {
+        let mut t = -86_400 * 400;
+        while t < MAX_INSTANT + 86_400 * 400 {
+            let dt = chrono::DateTime::from_timestamp(t, 0).unwrap();
+            let text = dt.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            assert_eq!(parse_instant(&text).ok(), chrono_reads(&text), "{text}");
+            t += 86_400 + 3_599;
+        }
+        let good = *b"2024-02-29T23:59:59Z";
+        for i in 0..20 {
+            for c in [b'/', b':', b'0', b'9', b'a', b' ', 0x80, 0xb9, b'3', b'6'] {
+                let mut b = good;
+                b[i] = c;
+                if let Ok(text) = std::str::from_utf8(&b) {
+                    assert_eq!(parse_instant(text).ok(), chrono_reads(text), "{text}");
+                }
+            }
+        }
     }
 
     #[test]

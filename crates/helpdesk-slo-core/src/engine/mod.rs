@@ -93,6 +93,7 @@
 pub mod aggregate;
 pub mod crosscheck;
 mod event_json;
+pub mod fast_json;
 mod run;
 pub mod timeline;
 
@@ -100,6 +101,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::policy::model::{MetricId, PlanId, SeverityId};
 use crate::policy::Policy;
+pub use fast_json::ticket_from_json;
 pub use run::evaluate;
 pub use timeline::{Change, Current, Event, Organization, Ticket};
 
