@@ -379,15 +379,15 @@ mod emulator {
         }
     }
 
-    /// The `teams` and `org_change` scenarios from the emulator: the Team
-    /// field and the Organizations field served as Jira writes them (their
-    /// values now, their history items, by id or by name only) give the
-    /// same timelines and tier clocks.
+    /// The `teams`, `org_change` and `request_types` scenarios from the
+    /// emulator: the Team, Organizations and Request Type fields served as
+    /// Jira writes them (their values now, their history items, by id or
+    /// by name only) give the same timelines, tier clocks and plans.
     #[tokio::test]
     async fn the_emulator_serves_the_team_and_organization_sites_alike() {
         let token_env = format!("HELPDESK_SLO_CONTRACT_JSM_TEAMS_{}", std::process::id());
         std::env::set_var(&token_env, TOKEN);
-        for scenario in ["teams", "org_change"] {
+        for scenario in ["teams", "org_change", "request_types"] {
             let dir = fixtures().join(scenario);
             let m: Manifest =
                 serde_json::from_value(read_json(&dir.join("manifest.json"))).unwrap();

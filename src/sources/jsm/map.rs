@@ -54,6 +54,9 @@ pub(super) struct Mapping<'a> {
     /// The team (or group) field's id: its history items are `group`
     /// events.
     pub group_field: Option<&'a str>,
+    /// The Request Type field's id: the request type's name is the
+    /// ticket's field [`REQUEST_TYPE`], its history items field changes.
+    pub request_type_field: Option<&'a str>,
     pub sla_fields: &'a [String],
 }
 
@@ -79,9 +82,30 @@ impl Mapping<'_> {
         ];
         fields.extend(self.organization_field);
         fields.extend(self.group_field);
+        fields.extend(self.request_type_field);
         fields.extend(self.sla_fields.iter().map(String::as_str));
         fields.join(",")
     }
+}
+
+/// The ticket field that holds the request type's name.
+pub(super) const REQUEST_TYPE: &str = "request_type";
+
+/// The Request Type field's value (`{_links, requestType: {id, name, …},
+/// currentStatus}`) by its request type's name (`None`: unset).
+fn request_type_name(v: &Value) -> Option<String> {
+    v.get("requestType")
+        .and_then(|t| t.get("name"))
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+}
+
+/// A history string that names a request type, as the ticket field's
+/// value (`null`: none).
+fn request_type_text(text: Option<&str>) -> Value {
+    text.filter(|t| !t.is_empty())
+        .map_or(Value::Null, Value::from)
 }
 
 /// `GET /rest/api/3/search/jql`: the last page has no `nextPageToken`.
@@ -325,6 +349,9 @@ pub(super) struct IssueFacts {
     pub group: Option<String>,
     #[serde(default)]
     pub group_seen: bool,
+    /// A Request Type item was read: the creation's is known.
+    #[serde(default)]
+    pub request_type_seen: bool,
     /// An organization item was read: the creation's is known.
     #[serde(default)]
     pub organization_seen: bool,
@@ -529,6 +556,31 @@ impl IssueFacts {
                             },
                         ));
                     }
+                    which if m.request_type_field == Some(which) => {
+                        // Read by name, as the ticket field holds it: the
+                        // first item's `fromString` is the creation's.
+                        if !self.request_type_seen {
+                            self.request_type_seen = true;
+                            out.push(event(
+                                &self.key,
+                                format!("c.{REQUEST_TYPE}"),
+                                self.created,
+                                ChangeRecord::Field {
+                                    name: REQUEST_TYPE.into(),
+                                    value: request_type_text(item.from_string.as_deref()),
+                                },
+                            ));
+                        }
+                        out.push(event(
+                            &self.key,
+                            id,
+                            at,
+                            ChangeRecord::Field {
+                                name: REQUEST_TYPE.into(),
+                                value: request_type_text(item.to_string.as_deref()),
+                            },
+                        ));
+                    }
                     "priority" => {
                         if !self.priority_seen {
                             self.priority_seen = true;
@@ -693,6 +745,13 @@ impl Issue {
             .and_then(|name| f.get(name))
             .and_then(group_name);
         let mut fields = BTreeMap::new();
+        if let Some(name) = m
+            .request_type_field
+            .and_then(|name| f.get(name))
+            .and_then(request_type_name)
+        {
+            fields.insert(REQUEST_TYPE.to_string(), Value::from(name));
+        }
         for name in m.sla_fields {
             if let Some(v) = f.get(name) {
                 fields.insert(format!("{}{name}", super::sla::FIELD_PREFIX), v.clone());
@@ -739,6 +798,7 @@ impl Issue {
                 labels_seen: false,
                 group,
                 group_seen: false,
+                request_type_seen: false,
                 organization_seen: false,
             },
             updated,
@@ -781,6 +841,7 @@ mod tests {
             organization_field: None,
             organization_ids: &HashMap::new(),
             group_field: None,
+            request_type_field: None,
             sla_fields: &[],
         };
         assert_eq!(m.status("10002", None), Some(Status::Pending));
@@ -805,6 +866,7 @@ mod tests {
             organization_field: None,
             organization_ids: &HashMap::new(),
             group_field: Some("customfield_10001"),
+            request_type_field: None,
             sla_fields: &[],
         };
         // The Team field's value by name, a select list's by value.
@@ -828,6 +890,7 @@ mod tests {
             labels_seen: false,
             group: group.map(str::to_string),
             group_seen: false,
+            request_type_seen: false,
             organization_seen: false,
         };
         let item: Item = serde_json::from_value(serde_json::json!({"field": "Team", "fieldtype": "custom",

@@ -82,6 +82,7 @@ pub struct Jsm {
     statuses: BTreeMap<String, Status>,
     organization_field: Option<String>,
     group_field: Option<String>,
+    request_type_field: Option<String>,
     sla_fields: Vec<String>,
     stats: Arc<RequestStats>,
     /// Status id → category key, from `GET /rest/api/3/status`.
@@ -226,6 +227,7 @@ impl Jsm {
             statuses: config.statuses,
             organization_field: config.organization_field,
             group_field: config.group_field,
+            request_type_field: config.request_type_field,
             sla_fields: config.sla_fields,
             stats: Arc::default(),
             categories: Mutex::new(None),
@@ -469,6 +471,7 @@ impl Jsm {
             categories: &categories,
             organization_field: self.organization_field.as_deref(),
             group_field: self.group_field.as_deref(),
+            request_type_field: self.request_type_field.as_deref(),
             sla_fields: &self.sla_fields,
         };
         if let Some(mut owed) = state.owed.first().cloned() {
