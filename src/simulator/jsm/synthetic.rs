@@ -343,6 +343,13 @@ pub fn site(o: &Options) -> Site {
         s.comments.insert(key.clone(), comments);
         s.slas.insert(key, vec![sla]);
     }
+    // The four agents may be assigned the desk's requests.
+    s.assignable = users
+        .iter()
+        .take(4)
+        .filter_map(|u| u["accountId"].as_str().map(str::to_string))
+        .collect();
+    s.users = users;
     s
 }
 

@@ -3,7 +3,7 @@
 //! comment pages, statuses and organizations. Pure: no I/O. The rules are
 //! `docs/jira-service-management.md`'s table.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -231,6 +231,8 @@ pub(super) struct Comment {
     pub jsd_public: Option<bool>,
 }
 
+/// A platform user (`GET /rest/api/3/user/assignable/search` is a bare
+/// array of them; a comment's author is one).
 #[derive(Debug, Deserialize)]
 pub(super) struct Account {
     #[serde(default, rename = "accountId")]
@@ -650,8 +652,15 @@ impl IssueFacts {
     }
 
     /// A page of comments: each a comment event, each author with an
-    /// account type a user (`atlassian` is an agent).
-    pub(super) fn comments(&self, comments: &[Comment]) -> Result<Vec<Record>, String> {
+    /// account type a user. `agents`: the desk's agents (the accounts
+    /// that may be assigned its requests), when read: an agent is in it,
+    /// any other account is not; without it, an `atlassian` account is
+    /// taken for an agent.
+    pub(super) fn comments(
+        &self,
+        comments: &[Comment],
+        agents: Option<&HashSet<String>>,
+    ) -> Result<Vec<Record>, String> {
         let mut out = Vec::with_capacity(comments.len() * 2);
         let mut users: BTreeMap<String, bool> = BTreeMap::new();
         for c in comments {
@@ -660,15 +669,19 @@ impl IssueFacts {
                 .map_err(|e| format!("{}: comment {cid}: created: {e}", self.key))?;
             let id = c.author.as_ref().and_then(|a| a.account_id.clone());
             let kind = c.author.as_ref().and_then(|a| a.account_type.as_deref());
+            let agent = match (agents, &id) {
+                (Some(agents), Some(id)) => agents.contains(id),
+                _ => kind == Some("atlassian"),
+            };
             let author = if id.is_some() && id == self.requester {
                 Author::Requester
-            } else if kind == Some("atlassian") {
+            } else if agent {
                 Author::Agent
             } else {
                 Author::Other
             };
-            if let (Some(id), Some(kind)) = (&id, kind) {
-                users.insert(id.clone(), kind == "atlassian");
+            if let (Some(id), Some(_)) = (&id, kind) {
+                users.insert(id.clone(), agent);
             }
             out.push(event(
                 &self.key,
@@ -994,6 +1007,71 @@ mod tests {
         );
         assert_eq!(h.fields.len(), 1);
         assert_eq!(h.fields["jsm_sla.2"], sla);
+    }
+
+    #[test]
+    fn comment_authors_are_agents_by_the_desks_list_when_it_was_read() {
+        let facts = IssueFacts {
+            key: "SUP-8".into(),
+            created: 0,
+            requester: Some("c1".into()),
+            status: None,
+            priority: None,
+            status_seen: false,
+            priority_seen: false,
+            labels_seen: false,
+            group: None,
+            group_seen: false,
+            request_type_seen: false,
+            organization_seen: false,
+        };
+        let comment = |id: &str, kind: &str| -> Comment {
+            serde_json::from_value(
+                serde_json::json!({"id": id, "created": "2026-11-04T09:20:00.000-0800",
+                "author": {"accountId": id, "accountType": kind}, "jsdPublic": true}),
+            )
+            .unwrap()
+        };
+        let comments = [
+            comment("a1", "atlassian"),
+            comment("dev", "atlassian"),
+            comment("c1", "customer"),
+            comment("bot", "app"),
+        ];
+        let read = |agents: Option<&HashSet<String>>| -> Vec<(String, String)> {
+            facts
+                .comments(&comments, agents)
+                .unwrap()
+                .into_iter()
+                .filter_map(|r| match r {
+                    Record::Event(EventRecord {
+                        id,
+                        change: ChangeRecord::Comment { author, .. },
+                        ..
+                    }) => Some((id, format!("{author:?}"))),
+                    Record::User(u) => Some((u.id, format!("agent={}", u.agent))),
+                    _ => None,
+                })
+                .collect()
+        };
+        let agents: HashSet<String> = ["a1".to_string()].into();
+        let by_list = read(Some(&agents));
+        assert!(
+            by_list.contains(&("m.dev".into(), "Other".into())),
+            "{by_list:?}"
+        );
+        assert!(by_list.contains(&("dev".into(), "agent=false".into())));
+        assert!(by_list.contains(&("m.a1".into(), "Agent".into())));
+        assert!(by_list.contains(&("a1".into(), "agent=true".into())));
+        assert!(by_list.contains(&("m.c1".into(), "Requester".into())));
+        // Not read (or forbidden): any Atlassian account is an agent.
+        let by_type = read(None);
+        assert!(
+            by_type.contains(&("m.dev".into(), "Agent".into())),
+            "{by_type:?}"
+        );
+        assert!(by_type.contains(&("dev".into(), "agent=true".into())));
+        assert!(by_type.contains(&("m.bot".into(), "Other".into())));
     }
 
     #[test]
