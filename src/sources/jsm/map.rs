@@ -1010,6 +1010,86 @@ mod tests {
     }
 
     #[test]
+    fn the_request_type_is_a_ticket_field_by_name_and_its_history_field_changes() {
+        let config = BTreeMap::new();
+        let cats = HashMap::new();
+        let m = Mapping {
+            base: "https://x",
+            statuses: &config,
+            categories: &cats,
+            organization_field: None,
+            organization_ids: &HashMap::new(),
+            group_field: None,
+            request_type_field: Some("customfield_10010"),
+            sla_fields: &[],
+        };
+        assert!(m.search_fields().ends_with(",customfield_10010"));
+        let issue: Issue = serde_json::from_value(serde_json::json!({"key": "SUP-7", "fields": {
+            "created": "2026-11-04T09:00:00.000-0800", "updated": "2026-11-04T11:00:00.000-0800",
+            "customfield_10010": {"_links": {}, "requestType": {"id": "12", "name": "Report a system problem"},
+                "currentStatus": {"status": "Resolved"}}}}))
+        .unwrap();
+        let mapped = issue.map(&m).unwrap();
+        let Record::Ticket(header) = &mapped.header else {
+            panic!("a header");
+        };
+        assert_eq!(
+            header.fields.get(REQUEST_TYPE),
+            Some(&Value::from("Report a system problem"))
+        );
+        // Unset: no field.
+        let bare: Issue = serde_json::from_value(serde_json::json!({"key": "SUP-3", "fields": {
+            "created": "2026-11-04T09:00:00.000-0800", "updated": "2026-11-04T09:00:00.000-0800",
+            "customfield_10010": null}}))
+        .unwrap();
+        let Record::Ticket(h) = bare.map(&m).unwrap().header else {
+            panic!("a header");
+        };
+        assert!(h.fields.is_empty());
+        // Two changes: the creation's type from the first item's
+        // fromString (none: null), then each toString.
+        let item = |from: &str, to: &str| -> Item {
+            serde_json::from_value(serde_json::json!({"field": "Customer Request Type", "fieldtype": "custom",
+                "fieldId": "customfield_10010", "from": null, "fromString": from, "to": null, "toString": to}))
+            .unwrap()
+        };
+        let histories = [
+            History {
+                id: Value::from("1"),
+                created: "2026-11-04T09:10:00.000-0800".into(),
+                items: vec![item("", "Get IT help")],
+            },
+            History {
+                id: Value::from("2"),
+                created: "2026-11-04T09:30:00.000-0800".into(),
+                items: vec![item("Get IT help", "Report a system problem")],
+            },
+        ];
+        let mut facts = mapped.facts;
+        let values: Vec<(String, Value)> = facts
+            .history(&histories, &m, &mut Unmapped::default())
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Event(EventRecord {
+                    id,
+                    change: ChangeRecord::Field { name, value },
+                    ..
+                }) if name == REQUEST_TYPE => Some((id, value)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            values,
+            [
+                ("c.request_type".into(), Value::Null),
+                ("h.1.0".into(), Value::from("Get IT help")),
+                ("h.2.0".into(), Value::from("Report a system problem")),
+            ]
+        );
+    }
+
+    #[test]
     fn comment_authors_are_agents_by_the_desks_list_when_it_was_read() {
         let facts = IssueFacts {
             key: "SUP-8".into(),
