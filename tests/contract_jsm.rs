@@ -962,15 +962,22 @@ fn shape_of(path: &str, v: &Value, out: &mut Shape) {
 
 /// What the emulator serves of a synthetic site (search with every field
 /// the adapter names and the embedded changelog, changelog and comment
-/// pages, SLA records) uses only keys and types the hand-written fixtures
-/// document.
+/// pages, SLA records, the assignable users) uses only keys and types the
+/// hand-written fixtures document.
 #[tokio::test]
 async fn the_emulator_writes_only_documented_shapes() {
     use helpdesk_slo::simulator::jsm::{start, synthetic, JsmState, ServerOptions};
     let dir = fixtures().join("lifecycle");
     let mut documented: BTreeMap<&str, Shape> = BTreeMap::new();
     for (ep, files) in [
-        ("search", &["search_1.json", "search_2.json"][..]),
+        (
+            "search",
+            &[
+                "search_1.json",
+                "search_2.json",
+                "../request_types/search_1.json",
+            ][..],
+        ),
         (
             "changelog",
             &["changelog_SUP-1_1.json", "changelog_SUP-1_2.json"][..],
@@ -995,6 +1002,7 @@ async fn the_emulator_writes_only_documented_shapes() {
                 "../_site/organizations_2.json",
             ][..],
         ),
+        ("assignable_users", &["../_site/assignable.json"][..]),
     ] {
         let shape = documented.entry(ep).or_default();
         for f in files {
@@ -1039,7 +1047,7 @@ async fn the_emulator_writes_only_documented_shapes() {
         async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
     };
     let mut written: BTreeMap<&str, Shape> = BTreeMap::new();
-    let fields = "summary,status,priority,created,updated,reporter,labels,customfield_10002,customfield_10030,customfield_10031";
+    let fields = "summary,status,priority,created,updated,reporter,labels,customfield_10002,customfield_10010,customfield_10030,customfield_10031";
     let jql = "project%20%3D%20SUP%20AND%20updated%20%3E%3D%20%222000%2F01%2F01%2000%3A00%22%20ORDER%20BY%20updated%20ASC";
     let page = get(format!(
         "/rest/api/3/search/jql?jql={jql}&fields={fields}&expand=changelog&maxResults=100"
@@ -1073,6 +1081,10 @@ async fn the_emulator_writes_only_documented_shapes() {
         &get("/rest/servicedeskapi/organization?start=0&limit=50".into()).await,
         written.entry("organizations").or_default(),
     );
+    let agents =
+        get("/rest/api/3/user/assignable/search?project=SUP&startAt=0&maxResults=100".into()).await;
+    assert_eq!(agents.as_array().map(Vec::len), Some(4), "{agents}");
+    shape_of("", &agents, written.entry("assignable_users").or_default());
     server.shutdown().await;
     let mut undocumented = Vec::new();
     for (ep, shape) in &written {
