@@ -46,7 +46,7 @@ use helpdesk_slo::sources::Source;
 use helpdesk_slo::store::{SqliteStore, Store};
 
 const SOURCE: &str = "jsm";
-const STREAMS: [&str; 2] = ["organizations", "issues"];
+const STREAMS: [&str; 3] = ["organizations", "agents", "issues"];
 const MAX_PAGES: usize = 40;
 const EMAIL: &str = "support-bot@acme.example";
 
@@ -379,15 +379,15 @@ mod emulator {
         }
     }
 
-    /// The `teams` and `org_change` scenarios from the emulator: the Team
-    /// field and the Organizations field served as Jira writes them (their
-    /// values now, their history items, by id or by name only) give the
-    /// same timelines and tier clocks.
+    /// The `teams`, `org_change` and `request_types` scenarios from the
+    /// emulator: the Team, Organizations and Request Type fields served as
+    /// Jira writes them (their values now, their history items, by id or
+    /// by name only) give the same timelines, tier clocks and plans.
     #[tokio::test]
     async fn the_emulator_serves_the_team_and_organization_sites_alike() {
         let token_env = format!("HELPDESK_SLO_CONTRACT_JSM_TEAMS_{}", std::process::id());
         std::env::set_var(&token_env, TOKEN);
-        for scenario in ["teams", "org_change"] {
+        for scenario in ["teams", "org_change", "request_types", "desk_agents"] {
             let dir = fixtures().join(scenario);
             let m: Manifest =
                 serde_json::from_value(read_json(&dir.join("manifest.json"))).unwrap();
@@ -401,6 +401,52 @@ mod emulator {
             let (mut problems, _) = backfill(&source, &mut store).await;
             problems.extend(compare(&dir, &store, &server.base_url()));
             assert!(problems.is_empty(), "{scenario}:\n{}", problems.join("\n"));
+            server.shutdown().await;
+        }
+    }
+
+    /// The desk's agents are the users who may be assigned its requests:
+    /// read over the whole user window (ten pages of 100), a developer
+    /// with a full Atlassian account who is not among them writes as
+    /// `other`. When the API user may not list them (`403`), the adapter
+    /// asks once, goes on, and takes any Atlassian account for an agent:
+    /// the developer's comment is then the first response.
+    #[tokio::test]
+    async fn agents_are_the_assignable_users_and_a_403_keeps_the_account_type() {
+        let token_env = format!("HELPDESK_SLO_CONTRACT_JSM_AGENTS_{}", std::process::id());
+        std::env::set_var(&token_env, TOKEN);
+        let dir = fixtures().join("desk_agents");
+        let m: Manifest = serde_json::from_value(read_json(&dir.join("manifest.json"))).unwrap();
+        for forbidden in [false, true] {
+            let server = start(JsmState::new(Site::default(), options(Faults::default())))
+                .await
+                .unwrap();
+            let mut site = fixture_site(&dir, &server.base_url());
+            site.users_forbidden = forbidden;
+            server.state().with_site(|s| *s = site);
+            let source = source(&dir, &server.base_url(), &m.start_time, &token_env);
+            let mut store = SqliteStore::in_memory().unwrap();
+            let (problems, _) = backfill(&source, &mut store).await;
+            assert!(problems.is_empty(), "{}", problems.join("\n"));
+            let counts = server.state().counts();
+            let asked = counts.by_endpoint.get("assignable_users").copied();
+            let ticket = store.ticket(SOURCE, "SUP-8").unwrap().unwrap();
+            let config = config_files::load(&fixtures().join("policy.yaml")).unwrap();
+            let now = helpdesk_slo::time::parse_instant("2026-11-05T00:00:00Z").unwrap();
+            let first = helpdesk_slo::engine::evaluate(&config.policy, &ticket, now)
+                .iter()
+                .map(|c| serde_json::to_value(c.view(&config.policy)).unwrap())
+                .find(|c| c["metric"] == "first_response")
+                .and_then(|c| c["fulfilled_at"].as_str().map(str::to_string));
+            if forbidden {
+                assert_eq!(asked, Some(1), "a 403 is asked once");
+                assert_eq!(counts.by_status.get(&403).copied(), Some(1));
+                assert_eq!(first.as_deref(), Some("2026-11-04T17:20:00Z"));
+            } else {
+                assert_eq!(asked, Some(10), "the window of 1,000 users in pages of 100");
+                assert!(compare(&dir, &store, &server.base_url()).is_empty());
+                assert_eq!(first.as_deref(), Some("2026-11-04T18:00:00Z"));
+            }
             server.shutdown().await;
         }
     }
@@ -916,15 +962,22 @@ fn shape_of(path: &str, v: &Value, out: &mut Shape) {
 
 /// What the emulator serves of a synthetic site (search with every field
 /// the adapter names and the embedded changelog, changelog and comment
-/// pages, SLA records) uses only keys and types the hand-written fixtures
-/// document.
+/// pages, SLA records, the assignable users) uses only keys and types the
+/// hand-written fixtures document.
 #[tokio::test]
 async fn the_emulator_writes_only_documented_shapes() {
     use helpdesk_slo::simulator::jsm::{start, synthetic, JsmState, ServerOptions};
     let dir = fixtures().join("lifecycle");
     let mut documented: BTreeMap<&str, Shape> = BTreeMap::new();
     for (ep, files) in [
-        ("search", &["search_1.json", "search_2.json"][..]),
+        (
+            "search",
+            &[
+                "search_1.json",
+                "search_2.json",
+                "../request_types/search_1.json",
+            ][..],
+        ),
         (
             "changelog",
             &["changelog_SUP-1_1.json", "changelog_SUP-1_2.json"][..],
@@ -949,6 +1002,7 @@ async fn the_emulator_writes_only_documented_shapes() {
                 "../_site/organizations_2.json",
             ][..],
         ),
+        ("assignable_users", &["../_site/assignable.json"][..]),
     ] {
         let shape = documented.entry(ep).or_default();
         for f in files {
@@ -993,7 +1047,7 @@ async fn the_emulator_writes_only_documented_shapes() {
         async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
     };
     let mut written: BTreeMap<&str, Shape> = BTreeMap::new();
-    let fields = "summary,status,priority,created,updated,reporter,labels,customfield_10002,customfield_10030,customfield_10031";
+    let fields = "summary,status,priority,created,updated,reporter,labels,customfield_10002,customfield_10010,customfield_10030,customfield_10031";
     let jql = "project%20%3D%20SUP%20AND%20updated%20%3E%3D%20%222000%2F01%2F01%2000%3A00%22%20ORDER%20BY%20updated%20ASC";
     let page = get(format!(
         "/rest/api/3/search/jql?jql={jql}&fields={fields}&expand=changelog&maxResults=100"
@@ -1027,6 +1081,10 @@ async fn the_emulator_writes_only_documented_shapes() {
         &get("/rest/servicedeskapi/organization?start=0&limit=50".into()).await,
         written.entry("organizations").or_default(),
     );
+    let agents =
+        get("/rest/api/3/user/assignable/search?project=SUP&startAt=0&maxResults=100".into()).await;
+    assert_eq!(agents.as_array().map(Vec::len), Some(4), "{agents}");
+    shape_of("", &agents, written.entry("assignable_users").or_default());
     server.shutdown().await;
     let mut undocumented = Vec::new();
     for (ep, shape) in &written {

@@ -64,6 +64,12 @@ fn scripted_site(now: i64, script: &[(i64, Option<i64>)]) -> Site {
             .iter()
             .map(|s| synthetic::status(s.0))
             .collect(),
+        // The agent may be assigned the desk's requests: an agent of it.
+        users: vec![
+            account("557058:agent", "atlassian"),
+            account("qm:customer", "customer"),
+        ],
+        assignable: ["557058:agent".to_string()].into(),
         ..Site::default()
     };
     for (n, (ago, reply)) in script.iter().enumerate() {

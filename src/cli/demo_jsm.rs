@@ -77,10 +77,11 @@ pub(super) async fn emulator(
 /// protect).
 pub(super) fn source_yaml(server: &Server, token_file: &str, start_time: &str) -> String {
     format!(
-        "  jsm:\n    kind: jira_service_management\n    url: {}\n    auth: {{ email: {DEMO_EMAIL}, token: {{ file: {token_file} }} }}\n    project: {PROJECT}\n    start_time: {start_time}\n    user_timezone: {}\n    statuses:\n      \"10002\": pending\n      \"10003\": hold\n      \"6\": closed\n    organization_field: {}\n    sla_fields: [{}]\n    poll_interval: 5s\n",
+        "  jsm:\n    kind: jira_service_management\n    url: {}\n    auth: {{ email: {DEMO_EMAIL}, token: {{ file: {token_file} }} }}\n    project: {PROJECT}\n    start_time: {start_time}\n    user_timezone: {}\n    statuses:\n      \"10002\": pending\n      \"10003\": hold\n      \"6\": closed\n    organization_field: {}\n    request_type_field: {}\n    sla_fields: [{}]\n    poll_interval: 5s\n",
         server.base_url(),
         TIMEZONE.name(),
         synthetic::ORGANIZATION_FIELD,
+        synthetic::REQUEST_TYPE_FIELD,
         synthetic::FIRST_RESPONSE_FIELD,
     )
 }

@@ -14,7 +14,8 @@ pub fn fixtures() -> PathBuf {
 /// The scenario in `dir` as a site, `{base}` standing for `base`: the
 /// issues of its search pages (without their embedded changelog), every
 /// history (the paged changelog where the search's was capped), the
-/// comments, SLA records, statuses and organizations.
+/// comments, SLA records, statuses, organizations and users (the
+/// assignable ones the desk's agents).
 pub fn fixture_site(dir: &Path, base: &str) -> Site {
     let j = |p: &str| -> Value {
         let text = std::fs::read_to_string(dir.join(p)).unwrap();
@@ -62,6 +63,25 @@ pub fn fixture_site(dir: &Path, base: &str) -> Site {
                 site.slas.insert(key.clone(), list(&j(&sla)["values"]));
             }
             site.issues.push(issue);
+        }
+    }
+    // The site's users: the desk's agents (`_site/assignable.json`, the
+    // scenario's own `assignable.json` if it has one) and every other
+    // account that wrote a comment, which may not be assigned requests.
+    let agents = if dir.join("assignable.json").exists() {
+        list(&j("assignable.json"))
+    } else {
+        list(&j("../_site/assignable.json"))
+    };
+    for u in &agents {
+        site.assignable
+            .insert(u["accountId"].as_str().unwrap().to_string());
+    }
+    site.users = agents;
+    for author in site.comments.values().flatten().map(|c| &c["author"]) {
+        let id = &author["accountId"];
+        if !site.users.iter().any(|u| &u["accountId"] == id) {
+            site.users.push(author.clone());
         }
     }
     site

@@ -29,6 +29,13 @@
 //!   `created`, an author without `accountType`).
 //! * `GET /rest/servicedeskapi/request/{key}/sla?start=&limit=`: the
 //!   request's SLA records.
+//! * `GET /rest/api/3/user/assignable/search?project=&startAt=&maxResults=`:
+//!   a bare array of the users of [`Site::users`] in the range `startAt`
+//!   .. `startAt + maxResults` (50 by default, at most 1,000; never past
+//!   the site's 1,000th user) who are in [`Site::assignable`]: fewer than
+//!   `maxResults`, or none, on a page that is not the last. Without
+//!   `project` (or `issueKey`) it is `400`; with
+//!   [`Site::users_forbidden`], `403`.
 //! * `GET /rest/api/3/status`: a bare array; `GET
 //!   /rest/servicedeskapi/organization?start=&limit=`: a service desk page
 //!   (`size`, `start`, `limit`, `isLastPage`, `_links`, `values`).
@@ -78,6 +85,15 @@ pub struct Site {
     /// A moved issue's former key → its key now: Jira keeps answering
     /// requests for the former key with the issue.
     pub moved: BTreeMap<String, String>,
+    /// Every account of the site (platform `User` objects), in the order
+    /// the user search pages them.
+    pub users: Vec<Value>,
+    /// The account ids of `users` who may be assigned the project's
+    /// issues: the desk's agents.
+    pub assignable: std::collections::BTreeSet<String>,
+    /// The API user may not search users: the assignable users' search
+    /// answers `403`.
+    pub users_forbidden: bool,
 }
 
 /// Injected faults; all off by default. Decisions depend only on `seed`
@@ -136,7 +152,8 @@ impl Default for ServerOptions {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
     /// Answers by endpoint name (`search`, `changelog`, `comments`,
-    /// `request_comments`, `sla`, `statuses`, `organizations`, `other`).
+    /// `request_comments`, `sla`, `statuses`, `organizations`,
+    /// `assignable_users`, `other`).
     pub by_endpoint: BTreeMap<&'static str, u64>,
     /// Answers by HTTP status.
     pub by_status: BTreeMap<u16, u64>,

@@ -59,6 +59,7 @@ fn endpoint(path: &str) -> &'static str {
         "/rest/api/3/search/jql" => "search",
         "/rest/api/3/status" => "statuses",
         "/rest/servicedeskapi/organization" => "organizations",
+        "/rest/api/3/user/assignable/search" => "assignable_users",
         p if issue_path(p, "/rest/api/3/issue/", "changelog").is_some() => "changelog",
         p if issue_path(p, "/rest/api/3/issue/", "comment").is_some() => "comments",
         p if issue_path(p, "/rest/servicedeskapi/request/", "comment").is_some() => {
@@ -216,6 +217,7 @@ fn answer(
     let result = match ep {
         "search" => search(state, site, &index, q),
         "statuses" => Ok(json_resp(StatusCode::OK, &Value::from(site.statuses.clone()))),
+        "assignable_users" => assignable_users(site, q),
         "organizations" => sd_page(base, path, raw_query, q, &site.organizations, options.organization_page),
         "changelog" => issue_key(&index, path, "/rest/api/3/issue/", "changelog")
             .and_then(|key| changelog(site, &key, q, base, options.changelog_page)),
@@ -253,6 +255,40 @@ fn answer(
         _ => Err(fail(StatusCode::NOT_FOUND, "Not found.")),
     };
     result.unwrap_or_else(|(status, message)| error(status, &message))
+}
+
+/// `GET /rest/api/3/user/assignable/search`: the assignable users among
+/// the range `startAt .. startAt + maxResults` of the site's users, up to
+/// the 1,000th.
+fn assignable_users(site: &Site, q: &BTreeMap<String, String>) -> Result<Resp, Fail> {
+    if site.users_forbidden {
+        return Err(fail(
+            StatusCode::FORBIDDEN,
+            "You do not have the permission to see the specified users.",
+        ));
+    }
+    if !q.contains_key("project") && !q.contains_key("issueKey") {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "One of the following query parameters must be provided: issueKey, project.",
+        ));
+    }
+    let start = number(q, "startAt", 0)?;
+    let max = number(q, "maxResults", 50)?.clamp(1, 1000);
+    let end = (start + max).min(1000);
+    let page: Vec<Value> = site
+        .users
+        .iter()
+        .take(end)
+        .skip(start)
+        .filter(|u| {
+            u["accountId"]
+                .as_str()
+                .is_some_and(|id| site.assignable.contains(id))
+        })
+        .cloned()
+        .collect();
+    Ok(json_resp(StatusCode::OK, &Value::from(page)))
 }
 
 /// The key of the issue a path names (by key or id), or a 404.

@@ -70,6 +70,20 @@ pub const ORGANIZATIONS: usize = 8;
 pub const FIRST_RESPONSE_FIELD: &str = "customfield_10030";
 /// The Organizations field.
 pub const ORGANIZATION_FIELD: &str = "customfield_10002";
+/// The Request Type field.
+pub const REQUEST_TYPE_FIELD: &str = "customfield_10010";
+/// The desk's request types: (id, name).
+pub const REQUEST_TYPES: [(&str, &str); 2] =
+    [("11", "Get IT help"), ("12", "Report a system problem")];
+
+/// The Request Type field's value for request type `n` of
+/// [`REQUEST_TYPES`].
+fn request_type(n: usize, key: &str, status_name: &str) -> Value {
+    let (id, name) = REQUEST_TYPES[n % REQUEST_TYPES.len()];
+    json!({"_links": {"self": format!("/rest/servicedeskapi/request/{key}")},
+           "requestType": {"id": id, "name": name, "description": "", "issueTypeId": "10003", "serviceDeskId": "1"},
+           "currentStatus": {"status": status_name}})
+}
 
 fn category(key: &str) -> Value {
     let (id, color, name) = match key {
@@ -336,6 +350,8 @@ pub fn site(o: &Options) -> Site {
                 "created": w.time(created), "updated": w.time(updated), "reporter": users[reporter], "labels": labels,
                 ORGANIZATION_FIELD: [{"id": org.to_string(), "name": format!("Customer {org}"),
                                       "_links": {"self": format!("/rest/servicedeskapi/organization/{org}")}}],
+                // One request in five reports a system problem.
+                REQUEST_TYPE_FIELD: request_type(usize::from(n % 5 == 0), &key, status(st)["name"].as_str().unwrap_or("")),
                 FIRST_RESPONSE_FIELD: sla.clone(),
             }
         }));
@@ -343,6 +359,13 @@ pub fn site(o: &Options) -> Site {
         s.comments.insert(key.clone(), comments);
         s.slas.insert(key, vec![sla]);
     }
+    // The four agents may be assigned the desk's requests.
+    s.assignable = users
+        .iter()
+        .take(4)
+        .filter_map(|u| u["accountId"].as_str().map(str::to_string))
+        .collect();
+    s.users = users;
     s
 }
 
@@ -396,6 +419,7 @@ pub fn open_request(
             "created": w.time(at), "updated": w.time(at), "reporter": reporter, "labels": [],
             ORGANIZATION_FIELD: [{"id": org.to_string(), "name": format!("Customer {org}"),
                                   "_links": {"self": format!("/rest/servicedeskapi/organization/{org}")}}],
+            REQUEST_TYPE_FIELD: request_type(0, &key, "Waiting for support"),
             FIRST_RESPONSE_FIELD: sla.clone(),
         }
     }));

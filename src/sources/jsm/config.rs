@@ -39,6 +39,10 @@ pub struct JsmConfig {
     /// the Team field): its changes are the timeline's `group` events.
     #[serde(default)]
     pub group_field: Option<String>,
+    /// The Request Type field's id (`customfield_10010`): the request
+    /// type's name becomes the ticket's field `request_type`.
+    #[serde(default)]
+    pub request_type_field: Option<String>,
     /// SLA fields whose values are kept as sent.
     #[serde(default)]
     pub sla_fields: Vec<String>,
@@ -94,6 +98,12 @@ impl JsmConfig {
             .iter()
             .map(|f| (f, "organization_field"))
             .chain(config.group_field.iter().map(|f| (f, "group_field")))
+            .chain(
+                config
+                    .request_type_field
+                    .iter()
+                    .map(|f| (f, "request_type_field")),
+            )
             .chain(config.sla_fields.iter().map(|f| (f, "sla_fields")))
         {
             let ok = key
@@ -160,10 +170,11 @@ mod tests {
     #[test]
     fn a_good_config_reads_with_its_defaults() {
         let c = JsmConfig::from_spec(&spec(
-            "url: https://acme.atlassian.net/\nproject: SUP\nstatuses: { \"10002\": pending }\norganization_field: customfield_10002\ngroup_field: customfield_10001\nsla_fields: [customfield_10030]",
+            "url: https://acme.atlassian.net/\nproject: SUP\nstatuses: { \"10002\": pending }\norganization_field: customfield_10002\ngroup_field: customfield_10001\nrequest_type_field: customfield_10010\nsla_fields: [customfield_10030]",
         ))
         .unwrap();
         assert_eq!(c.group_field.as_deref(), Some("customfield_10001"));
+        assert_eq!(c.request_type_field.as_deref(), Some("customfield_10010"));
         assert_eq!(c.base_url(), "https://acme.atlassian.net");
         assert_eq!(c.timezone().unwrap(), chrono_tz::UTC);
         assert_eq!(c.margin().unwrap(), 300);
@@ -211,6 +222,11 @@ mod tests {
             (
                 "url: https://a.test\nproject: SUP\ngroup_field: Team",
                 "group_field",
+                "customfield_",
+            ),
+            (
+                "url: https://a.test\nproject: SUP\nrequest_type_field: Request Type",
+                "request_type_field",
                 "customfield_",
             ),
             (

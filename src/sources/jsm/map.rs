@@ -3,7 +3,7 @@
 //! comment pages, statuses and organizations. Pure: no I/O. The rules are
 //! `docs/jira-service-management.md`'s table.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -54,6 +54,9 @@ pub(super) struct Mapping<'a> {
     /// The team (or group) field's id: its history items are `group`
     /// events.
     pub group_field: Option<&'a str>,
+    /// The Request Type field's id: the request type's name is the
+    /// ticket's field [`REQUEST_TYPE`], its history items field changes.
+    pub request_type_field: Option<&'a str>,
     pub sla_fields: &'a [String],
 }
 
@@ -79,9 +82,30 @@ impl Mapping<'_> {
         ];
         fields.extend(self.organization_field);
         fields.extend(self.group_field);
+        fields.extend(self.request_type_field);
         fields.extend(self.sla_fields.iter().map(String::as_str));
         fields.join(",")
     }
+}
+
+/// The ticket field that holds the request type's name.
+pub(super) const REQUEST_TYPE: &str = "request_type";
+
+/// The Request Type field's value (`{_links, requestType: {id, name, …},
+/// currentStatus}`) by its request type's name (`None`: unset).
+fn request_type_name(v: &Value) -> Option<String> {
+    v.get("requestType")
+        .and_then(|t| t.get("name"))
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+}
+
+/// A history string that names a request type, as the ticket field's
+/// value (`null`: none).
+fn request_type_text(text: Option<&str>) -> Value {
+    text.filter(|t| !t.is_empty())
+        .map_or(Value::Null, Value::from)
 }
 
 /// `GET /rest/api/3/search/jql`: the last page has no `nextPageToken`.
@@ -207,6 +231,8 @@ pub(super) struct Comment {
     pub jsd_public: Option<bool>,
 }
 
+/// A platform user (`GET /rest/api/3/user/assignable/search` is a bare
+/// array of them; a comment's author is one).
 #[derive(Debug, Deserialize)]
 pub(super) struct Account {
     #[serde(default, rename = "accountId")]
@@ -325,6 +351,9 @@ pub(super) struct IssueFacts {
     pub group: Option<String>,
     #[serde(default)]
     pub group_seen: bool,
+    /// A Request Type item was read: the creation's is known.
+    #[serde(default)]
+    pub request_type_seen: bool,
     /// An organization item was read: the creation's is known.
     #[serde(default)]
     pub organization_seen: bool,
@@ -529,6 +558,31 @@ impl IssueFacts {
                             },
                         ));
                     }
+                    which if m.request_type_field == Some(which) => {
+                        // Read by name, as the ticket field holds it: the
+                        // first item's `fromString` is the creation's.
+                        if !self.request_type_seen {
+                            self.request_type_seen = true;
+                            out.push(event(
+                                &self.key,
+                                format!("c.{REQUEST_TYPE}"),
+                                self.created,
+                                ChangeRecord::Field {
+                                    name: REQUEST_TYPE.into(),
+                                    value: request_type_text(item.from_string.as_deref()),
+                                },
+                            ));
+                        }
+                        out.push(event(
+                            &self.key,
+                            id,
+                            at,
+                            ChangeRecord::Field {
+                                name: REQUEST_TYPE.into(),
+                                value: request_type_text(item.to_string.as_deref()),
+                            },
+                        ));
+                    }
                     "priority" => {
                         if !self.priority_seen {
                             self.priority_seen = true;
@@ -598,8 +652,15 @@ impl IssueFacts {
     }
 
     /// A page of comments: each a comment event, each author with an
-    /// account type a user (`atlassian` is an agent).
-    pub(super) fn comments(&self, comments: &[Comment]) -> Result<Vec<Record>, String> {
+    /// account type a user. `agents`: the desk's agents (the accounts
+    /// that may be assigned its requests), when read: an agent is in it,
+    /// any other account is not; without it, an `atlassian` account is
+    /// taken for an agent.
+    pub(super) fn comments(
+        &self,
+        comments: &[Comment],
+        agents: Option<&HashSet<String>>,
+    ) -> Result<Vec<Record>, String> {
         let mut out = Vec::with_capacity(comments.len() * 2);
         let mut users: BTreeMap<String, bool> = BTreeMap::new();
         for c in comments {
@@ -608,15 +669,19 @@ impl IssueFacts {
                 .map_err(|e| format!("{}: comment {cid}: created: {e}", self.key))?;
             let id = c.author.as_ref().and_then(|a| a.account_id.clone());
             let kind = c.author.as_ref().and_then(|a| a.account_type.as_deref());
+            let agent = match (agents, &id) {
+                (Some(agents), Some(id)) => agents.contains(id),
+                _ => kind == Some("atlassian"),
+            };
             let author = if id.is_some() && id == self.requester {
                 Author::Requester
-            } else if kind == Some("atlassian") {
+            } else if agent {
                 Author::Agent
             } else {
                 Author::Other
             };
-            if let (Some(id), Some(kind)) = (&id, kind) {
-                users.insert(id.clone(), kind == "atlassian");
+            if let (Some(id), Some(_)) = (&id, kind) {
+                users.insert(id.clone(), agent);
             }
             out.push(event(
                 &self.key,
@@ -693,6 +758,13 @@ impl Issue {
             .and_then(|name| f.get(name))
             .and_then(group_name);
         let mut fields = BTreeMap::new();
+        if let Some(name) = m
+            .request_type_field
+            .and_then(|name| f.get(name))
+            .and_then(request_type_name)
+        {
+            fields.insert(REQUEST_TYPE.to_string(), Value::from(name));
+        }
         for name in m.sla_fields {
             if let Some(v) = f.get(name) {
                 fields.insert(format!("{}{name}", super::sla::FIELD_PREFIX), v.clone());
@@ -739,6 +811,7 @@ impl Issue {
                 labels_seen: false,
                 group,
                 group_seen: false,
+                request_type_seen: false,
                 organization_seen: false,
             },
             updated,
@@ -781,6 +854,7 @@ mod tests {
             organization_field: None,
             organization_ids: &HashMap::new(),
             group_field: None,
+            request_type_field: None,
             sla_fields: &[],
         };
         assert_eq!(m.status("10002", None), Some(Status::Pending));
@@ -805,6 +879,7 @@ mod tests {
             organization_field: None,
             organization_ids: &HashMap::new(),
             group_field: Some("customfield_10001"),
+            request_type_field: None,
             sla_fields: &[],
         };
         // The Team field's value by name, a select list's by value.
@@ -828,6 +903,7 @@ mod tests {
             labels_seen: false,
             group: group.map(str::to_string),
             group_seen: false,
+            request_type_seen: false,
             organization_seen: false,
         };
         let item: Item = serde_json::from_value(serde_json::json!({"field": "Team", "fieldtype": "custom",
@@ -931,6 +1007,151 @@ mod tests {
         );
         assert_eq!(h.fields.len(), 1);
         assert_eq!(h.fields["jsm_sla.2"], sla);
+    }
+
+    #[test]
+    fn the_request_type_is_a_ticket_field_by_name_and_its_history_field_changes() {
+        let config = BTreeMap::new();
+        let cats = HashMap::new();
+        let m = Mapping {
+            base: "https://x",
+            statuses: &config,
+            categories: &cats,
+            organization_field: None,
+            organization_ids: &HashMap::new(),
+            group_field: None,
+            request_type_field: Some("customfield_10010"),
+            sla_fields: &[],
+        };
+        assert!(m.search_fields().ends_with(",customfield_10010"));
+        let issue: Issue = serde_json::from_value(serde_json::json!({"key": "SUP-7", "fields": {
+            "created": "2026-11-04T09:00:00.000-0800", "updated": "2026-11-04T11:00:00.000-0800",
+            "customfield_10010": {"_links": {}, "requestType": {"id": "12", "name": "Report a system problem"},
+                "currentStatus": {"status": "Resolved"}}}}))
+        .unwrap();
+        let mapped = issue.map(&m).unwrap();
+        let Record::Ticket(header) = &mapped.header else {
+            panic!("a header");
+        };
+        assert_eq!(
+            header.fields.get(REQUEST_TYPE),
+            Some(&Value::from("Report a system problem"))
+        );
+        // Unset: no field.
+        let bare: Issue = serde_json::from_value(serde_json::json!({"key": "SUP-3", "fields": {
+            "created": "2026-11-04T09:00:00.000-0800", "updated": "2026-11-04T09:00:00.000-0800",
+            "customfield_10010": null}}))
+        .unwrap();
+        let Record::Ticket(h) = bare.map(&m).unwrap().header else {
+            panic!("a header");
+        };
+        assert!(h.fields.is_empty());
+        // Two changes: the creation's type from the first item's
+        // fromString (none: null), then each toString.
+        let item = |from: &str, to: &str| -> Item {
+            serde_json::from_value(serde_json::json!({"field": "Customer Request Type", "fieldtype": "custom",
+                "fieldId": "customfield_10010", "from": null, "fromString": from, "to": null, "toString": to}))
+            .unwrap()
+        };
+        let histories = [
+            History {
+                id: Value::from("1"),
+                created: "2026-11-04T09:10:00.000-0800".into(),
+                items: vec![item("", "Get IT help")],
+            },
+            History {
+                id: Value::from("2"),
+                created: "2026-11-04T09:30:00.000-0800".into(),
+                items: vec![item("Get IT help", "Report a system problem")],
+            },
+        ];
+        let mut facts = mapped.facts;
+        let values: Vec<(String, Value)> = facts
+            .history(&histories, &m, &mut Unmapped::default())
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Event(EventRecord {
+                    id,
+                    change: ChangeRecord::Field { name, value },
+                    ..
+                }) if name == REQUEST_TYPE => Some((id, value)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            values,
+            [
+                ("c.request_type".into(), Value::Null),
+                ("h.1.0".into(), Value::from("Get IT help")),
+                ("h.2.0".into(), Value::from("Report a system problem")),
+            ]
+        );
+    }
+
+    #[test]
+    fn comment_authors_are_agents_by_the_desks_list_when_it_was_read() {
+        let facts = IssueFacts {
+            key: "SUP-8".into(),
+            created: 0,
+            requester: Some("c1".into()),
+            status: None,
+            priority: None,
+            status_seen: false,
+            priority_seen: false,
+            labels_seen: false,
+            group: None,
+            group_seen: false,
+            request_type_seen: false,
+            organization_seen: false,
+        };
+        let comment = |id: &str, kind: &str| -> Comment {
+            serde_json::from_value(
+                serde_json::json!({"id": id, "created": "2026-11-04T09:20:00.000-0800",
+                "author": {"accountId": id, "accountType": kind}, "jsdPublic": true}),
+            )
+            .unwrap()
+        };
+        let comments = [
+            comment("a1", "atlassian"),
+            comment("dev", "atlassian"),
+            comment("c1", "customer"),
+            comment("bot", "app"),
+        ];
+        let read = |agents: Option<&HashSet<String>>| -> Vec<(String, String)> {
+            facts
+                .comments(&comments, agents)
+                .unwrap()
+                .into_iter()
+                .filter_map(|r| match r {
+                    Record::Event(EventRecord {
+                        id,
+                        change: ChangeRecord::Comment { author, .. },
+                        ..
+                    }) => Some((id, format!("{author:?}"))),
+                    Record::User(u) => Some((u.id, format!("agent={}", u.agent))),
+                    _ => None,
+                })
+                .collect()
+        };
+        let agents: HashSet<String> = ["a1".to_string()].into();
+        let by_list = read(Some(&agents));
+        assert!(
+            by_list.contains(&("m.dev".into(), "Other".into())),
+            "{by_list:?}"
+        );
+        assert!(by_list.contains(&("dev".into(), "agent=false".into())));
+        assert!(by_list.contains(&("m.a1".into(), "Agent".into())));
+        assert!(by_list.contains(&("a1".into(), "agent=true".into())));
+        assert!(by_list.contains(&("m.c1".into(), "Requester".into())));
+        // Not read (or forbidden): any Atlassian account is an agent.
+        let by_type = read(None);
+        assert!(
+            by_type.contains(&("m.dev".into(), "Agent".into())),
+            "{by_type:?}"
+        );
+        assert!(by_type.contains(&("dev".into(), "agent=true".into())));
+        assert!(by_type.contains(&("m.bot".into(), "Other".into())));
     }
 
     #[test]

@@ -6,7 +6,13 @@
 //! | stream | requests | cursor |
 //! | --- | --- | --- |
 //! | `organizations` | `GET /rest/servicedeskapi/organization?start=N&limit=50` | the next `start` (`0` again once caught up) |
+//! | `agents` | `GET /rest/api/3/user/assignable/search?project=KEY&startAt=N&maxResults=100` over the site's first 1,000 users, at most once an hour | the next `startAt` (`0` again once caught up) |
 //! | `issues` | `GET /rest/api/3/status` once per process, `GET /rest/api/3/search/jql` (JQL on `updated`, paged by `nextPageToken`), then per request delivered its comment pages, its changelog pages when the search did not embed its whole history, and its SLA pages (`GET /rest/servicedeskapi/request/{key}/sla`) when no `sla_fields` are named | [`IssueCursor`]: the sweep's lower bound, its token, the requests read at the seam, and the pages owed |
+//!
+//! The desk's agents are the users who may be assigned its requests: a
+//! comment's author among them is an agent, any other account is not;
+//! until the list is read, or when the API user may not read it (`403`),
+//! an `atlassian` account is taken for an agent.
 //!
 //! One poll is one request, so the daemon's `requests_per_minute` paces
 //! every request. A request's header is stored with the search page that
@@ -26,7 +32,7 @@ pub mod config;
 mod map;
 pub mod sla;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -39,6 +45,7 @@ use self::map::{
 use super::zendesk::{http_client, read_secret, without_url};
 use super::{
     NoteRecord, Page, PollFuture, Record, RequestStats, Source, SourceError, TicketHeader,
+    UserRecord,
 };
 use crate::policy::spec::{SourceSpec, Status};
 
@@ -54,7 +61,7 @@ pub const KIND: super::Kind = super::Kind {
     },
 };
 
-const STREAMS: [&str; 2] = ["organizations", "issues"];
+const STREAMS: [&str; 3] = ["organizations", "agents", "issues"];
 /// Issues per search page.
 const SEARCH_PAGE: &str = "50";
 /// Histories and comments per page (the changelog's maximum).
@@ -63,6 +70,36 @@ const ITEM_PAGE: &str = "100";
 const ORG_PAGE: &str = "50";
 /// SLA records per page of the request SLA endpoint (its default).
 const SLA_PAGE: &str = "50";
+/// Users per page of the assignable users' search.
+const AGENT_PAGE: u64 = 100;
+/// The assignable users' search looks at the site's first 1,000 users.
+const USER_WINDOW: u64 = 1000;
+/// How long a complete list of the desk's agents is used before the
+/// `agents` stream reads it again (seconds).
+const AGENT_REFRESH: i64 = 3600;
+
+/// The desk's agents as this process read them.
+#[derive(Debug, Default)]
+struct Agents {
+    /// The last complete pass (`None`: none yet, or the list is forbidden).
+    known: Option<Arc<HashSet<String>>>,
+    /// When `known` (or the 403) was read (Unix seconds).
+    read_at: i64,
+    /// The pass under way: the accounts read so far, and the `startAt` it
+    /// asks next.
+    gathering: HashSet<String>,
+    next: Option<u64>,
+    /// The API user may not list them (`403`): comments are classified by
+    /// account type; noted once.
+    forbidden: bool,
+}
+
+/// What a GET got: a body, a 404, or a 401/403.
+enum Answer {
+    Body(Bytes),
+    NotFound,
+    Forbidden(reqwest::StatusCode),
+}
 
 /// How the adapter authenticates.
 enum Auth {
@@ -82,6 +119,7 @@ pub struct Jsm {
     statuses: BTreeMap<String, Status>,
     organization_field: Option<String>,
     group_field: Option<String>,
+    request_type_field: Option<String>,
     sla_fields: Vec<String>,
     stats: Arc<RequestStats>,
     /// Status id → category key, from `GET /rest/api/3/status`.
@@ -90,6 +128,8 @@ pub struct Jsm {
     /// process): a history item of the Organizations field that names an
     /// organization without its id is read by it.
     organization_ids: Mutex<Arc<HashMap<String, String>>>,
+    /// The desk's agents, from the `agents` stream.
+    agents: Mutex<Agents>,
 }
 
 impl std::fmt::Debug for Jsm {
@@ -226,10 +266,12 @@ impl Jsm {
             statuses: config.statuses,
             organization_field: config.organization_field,
             group_field: config.group_field,
+            request_type_field: config.request_type_field,
             sla_fields: config.sla_fields,
             stats: Arc::default(),
             categories: Mutex::new(None),
             organization_ids: Mutex::new(Arc::default()),
+            agents: Mutex::new(Agents::default()),
         })
     }
 
@@ -239,6 +281,19 @@ impl Jsm {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<Option<Bytes>, SourceError> {
+        match self.answer(path, query).await? {
+            Answer::Body(b) => Ok(Some(b)),
+            Answer::NotFound => Ok(None),
+            Answer::Forbidden(status) => Err(SourceError::Fatal(format!(
+                "GET {path}: HTTP {status}: check the source's auth (auth.email and an API token of an agent of the service desk, or an OAuth token) and that the user may browse project {}",
+                self.project
+            ))),
+        }
+    }
+
+    /// GETs `path`: its body, or a 404, or a 401/403 (whose status it
+    /// gives).
+    async fn answer(&self, path: &str, query: &[(&str, String)]) -> Result<Answer, SourceError> {
         let req = self.client.get(format!("{}{path}", self.base)).query(query);
         let req = match &self.auth {
             Auth::Basic { email, token } => req.basic_auth(email, Some(token)),
@@ -279,13 +334,10 @@ impl Jsm {
             return Err(SourceError::Transient(format!("GET {path}: HTTP {status}")));
         }
         if status.as_u16() == 401 || status.as_u16() == 403 {
-            return Err(SourceError::Fatal(format!(
-                "GET {path}: HTTP {status}: check the source's auth (auth.email and an API token of an agent of the service desk, or an OAuth token) and that the user may browse project {}",
-                self.project
-            )));
+            return Ok(Answer::Forbidden(status));
         }
         if status.as_u16() == 404 {
-            return Ok(None);
+            return Ok(Answer::NotFound);
         }
         let body = resp.bytes().await.map_err(|e| {
             SourceError::Transient(format!("GET {path}: reading the body: {}", without_url(&e)))
@@ -307,7 +359,7 @@ impl Jsm {
                 "GET {path}: HTTP {status} {said}"
             )));
         }
-        Ok(Some(body))
+        Ok(Answer::Body(body))
     }
 
     async fn fetch(&self, path: &str, query: &[(&str, String)]) -> Result<Bytes, SourceError> {
@@ -378,6 +430,95 @@ impl Jsm {
         Ok(Page {
             stream: stream.to_string(),
             records: page.values.into_iter().filter_map(|o| o.record()).collect(),
+            cursor: if done { 0 } else { next }.to_string(),
+            caught_up: done,
+        })
+    }
+
+    /// The desk's agents: the users who may be assigned the project's
+    /// issues, read in pages over the site's first [`USER_WINDOW`] users
+    /// (a page holds only the assignable users of its range: a short or
+    /// empty page is not the last), each stored as an agent. A complete
+    /// pass is used for an hour; a `403` keeps the classification by
+    /// account type (noted once).
+    async fn agents(&self, cursor: Option<&str>) -> Result<Page, SourceError> {
+        let stream = "agents";
+        let asked: u64 = match cursor {
+            None => 0,
+            Some(c) => c.parse().map_err(|_| {
+                SourceError::Fatal(format!("stored cursor for agents is not a number: {c:?}"))
+            })?,
+        };
+        let now = crate::clock::now_unix();
+        let idle = |records: Vec<Record>| Page {
+            stream: stream.to_string(),
+            records,
+            cursor: "0".to_string(),
+            caught_up: true,
+        };
+        let start = {
+            let Ok(mut a) = self.agents.lock() else {
+                return Ok(idle(Vec::new()));
+            };
+            let fresh = now - a.read_at < AGENT_REFRESH;
+            if a.next.is_none() && fresh && (a.known.is_some() || a.forbidden) {
+                return Ok(idle(Vec::new()));
+            }
+            // A pass goes on only from where this process left it (the
+            // accounts read before a restart are not in memory).
+            if a.next != Some(asked) {
+                a.gathering.clear();
+                a.next = Some(0);
+            }
+            a.next.unwrap_or(0)
+        };
+        let path = "/rest/api/3/user/assignable/search";
+        let query = [
+            ("project", self.project.clone()),
+            ("startAt", start.to_string()),
+            ("maxResults", AGENT_PAGE.to_string()),
+        ];
+        let body = match self.answer(path, &query).await? {
+            Answer::Body(b) => b,
+            Answer::NotFound | Answer::Forbidden(_) => {
+                if let Ok(mut a) = self.agents.lock() {
+                    if !a.forbidden {
+                        tracing::warn!(project = %self.project, "the API user may not list the users who can be assigned the project's requests; any Atlassian account that comments counts as an agent");
+                    }
+                    *a = Agents {
+                        forbidden: true,
+                        read_at: now,
+                        ..Agents::default()
+                    };
+                }
+                return Ok(idle(Vec::new()));
+            }
+        };
+        let users: Vec<map::Account> = self.parse(stream, path, &body)?;
+        let mut records = Vec::with_capacity(users.len());
+        let next = start + AGENT_PAGE;
+        let done = next >= USER_WINDOW;
+        if let Ok(mut a) = self.agents.lock() {
+            for u in users {
+                if let Some(id) = u.account_id.filter(|id| !id.is_empty()) {
+                    a.gathering.insert(id.clone());
+                    records.push(Record::User(UserRecord { id, agent: true }));
+                }
+            }
+            if done {
+                let list = std::mem::take(&mut a.gathering);
+                *a = Agents {
+                    known: Some(Arc::new(list)),
+                    read_at: now,
+                    ..Agents::default()
+                };
+            } else {
+                a.next = Some(next);
+            }
+        }
+        Ok(Page {
+            stream: stream.to_string(),
+            records,
             cursor: if done { 0 } else { next }.to_string(),
             caught_up: done,
         })
@@ -469,6 +610,7 @@ impl Jsm {
             categories: &categories,
             organization_field: self.organization_field.as_deref(),
             group_field: self.group_field.as_deref(),
+            request_type_field: self.request_type_field.as_deref(),
             sla_fields: &self.sla_fields,
         };
         if let Some(mut owed) = state.owed.first().cloned() {
@@ -546,9 +688,10 @@ impl Jsm {
                         }
                         Some(body) => {
                             let page: CommentPage = self.parse(stream, &path, &body)?;
+                            let agents = self.agents.lock().ok().and_then(|a| a.known.clone());
                             records = owed
                                 .facts
-                                .comments(&page.comments)
+                                .comments(&page.comments, agents.as_deref())
                                 .map_err(|e| malformed(stream, e))?;
                             page.next()
                         }
@@ -667,6 +810,7 @@ impl Source for Jsm {
             let cursor = cursor.filter(|c| !c.is_empty());
             match stream {
                 "organizations" => self.organizations(cursor).await,
+                "agents" => self.agents(cursor).await,
                 "issues" => self.issues(cursor).await,
                 other => Err(SourceError::Fatal(format!(
                     "the jira_service_management adapter has no stream {other}; its streams are {}",
