@@ -241,26 +241,7 @@ fn compare_some(dir: &Path, store: &SqliteStore, base: &str, only: Option<&[&str
         }
     }
     for (id, want) in &expected {
-        match store.ticket(SOURCE, id).unwrap() {
-            None => problems.push(format!("ticket {id}: not in the store")),
-            Some(t) => {
-                let got = common::contract::normalized(serde_json::to_value(&t).unwrap());
-                let want = common::contract::normalized(want.clone());
-                if got != want {
-                    let (g, w) = (got.as_object().unwrap(), want.as_object().unwrap());
-                    let keys: BTreeSet<&String> = g.keys().chain(w.keys()).collect();
-                    for k in keys {
-                        if g.get(k) != w.get(k) {
-                            problems.push(format!(
-                                "ticket {id}.{k}:\n  expected {}\n  got      {}",
-                                w.get(k).map_or("-".into(), Value::to_string),
-                                g.get(k).map_or("-".into(), Value::to_string)
-                            ));
-                        }
-                    }
-                }
-            }
-        }
+        problems.extend(common::contract::timeline_problems(store, SOURCE, id, want));
     }
     let clocks = dir.join("clocks.json");
     if clocks.exists() {
@@ -271,33 +252,14 @@ fn compare_some(dir: &Path, store: &SqliteStore, base: &str, only: Option<&[&str
             if only.is_some_and(|ids| !ids.contains(&id.as_str())) {
                 continue;
             }
-            let Some(ticket) = store.ticket(SOURCE, id).unwrap() else {
-                continue;
-            };
-            let got: Vec<Value> = helpdesk_slo::engine::evaluate(&config.policy, &ticket, now)
-                .iter()
-                .map(|c| serde_json::to_value(c.view(&config.policy)).unwrap())
-                .collect();
-            let want = want.as_array().unwrap();
-            if got.len() != want.len() {
-                problems.push(format!(
-                    "ticket {id}: {} clocks, expected {}: {}",
-                    got.len(),
-                    want.len(),
-                    Value::from(got.clone())
-                ));
-                continue;
-            }
-            for (w, g) in want.iter().zip(&got) {
-                for (key, value) in w.as_object().unwrap() {
-                    if g.get(key) != Some(value) {
-                        problems.push(format!(
-                            "ticket {id} clock {}#{}: {key} is {}, expected {value}",
-                            w["metric"], w["instance"], g[key]
-                        ));
-                    }
-                }
-            }
+            problems.extend(common::contract::clock_problems(
+                store,
+                SOURCE,
+                &config.policy,
+                id,
+                want,
+                now,
+            ));
         }
     }
     problems

@@ -199,58 +199,20 @@ fn compare(dir: &Path, store: &SqliteStore, base: &str) -> Vec<String> {
         problems.push(format!("stored tickets {have:?}, expected {want:?}"));
     }
     for (id, want) in &expected {
-        match store.ticket(SOURCE, id).unwrap() {
-            None => problems.push(format!("ticket {id}: not in the store")),
-            Some(t) => {
-                let got = common::contract::normalized(serde_json::to_value(&t).unwrap());
-                let want = common::contract::normalized(want.clone());
-                if got != want {
-                    let (g, w) = (got.as_object().unwrap(), want.as_object().unwrap());
-                    let keys: BTreeSet<&String> = g.keys().chain(w.keys()).collect();
-                    for k in keys {
-                        if g.get(k) != w.get(k) {
-                            problems.push(format!(
-                                "ticket {id}.{k}:\n  expected {}\n  got      {}",
-                                w.get(k).map_or("-".into(), Value::to_string),
-                                g.get(k).map_or("-".into(), Value::to_string)
-                            ));
-                        }
-                    }
-                }
-            }
-        }
+        problems.extend(common::contract::timeline_problems(store, SOURCE, id, want));
     }
     let spec = read_json(&dir.join("clocks.json"));
     let config = config_files::load(&fixtures().join("policy.yaml")).unwrap();
     let now = helpdesk_slo::time::parse_instant(spec["now"].as_str().unwrap()).unwrap();
     for (id, want) in spec["tickets"].as_object().unwrap() {
-        let Some(ticket) = store.ticket(SOURCE, id).unwrap() else {
-            continue;
-        };
-        let got: Vec<Value> = helpdesk_slo::engine::evaluate(&config.policy, &ticket, now)
-            .iter()
-            .map(|c| serde_json::to_value(c.view(&config.policy)).unwrap())
-            .collect();
-        let want = want.as_array().unwrap();
-        if got.len() != want.len() {
-            problems.push(format!(
-                "ticket {id}: {} clocks, expected {}: {}",
-                got.len(),
-                want.len(),
-                Value::from(got.clone())
-            ));
-            continue;
-        }
-        for (w, g) in want.iter().zip(&got) {
-            for (key, value) in w.as_object().unwrap() {
-                if g.get(key) != Some(value) {
-                    problems.push(format!(
-                        "ticket {id} clock {}#{}: {key} is {}, expected {value}",
-                        w["metric"], w["instance"], g[key]
-                    ));
-                }
-            }
-        }
+        problems.extend(common::contract::clock_problems(
+            store,
+            SOURCE,
+            &config.policy,
+            id,
+            want,
+            now,
+        ));
     }
     problems
 }
