@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{error, info, info_span, warn, Instrument};
 
 use super::health::{update_stored_counts, with_health};
 use super::pace::sleep_or_stop;
@@ -80,18 +80,29 @@ pub fn default_instance() -> String {
     format!("{host}-{}", std::process::id())
 }
 
-/// Runs a lease call on a blocking task.
+/// Runs a lease call on a blocking task, giving up on its answer after
+/// `limit` (a database that stopped answering must not keep a holder
+/// believing it still holds its lease).
 async fn on_leases<T: Send + 'static>(
     leases: &SharedLeases,
+    limit: Duration,
     f: impl FnOnce(&mut Box<dyn Leases>) -> Result<T, crate::store::StoreError> + Send + 'static,
 ) -> Result<T, DaemonError> {
     let leases = leases.clone();
-    tokio::task::spawn_blocking(move || {
+    let call = tokio::task::spawn_blocking(move || {
         let mut guard = leases.lock().map_err(|_| DaemonError::Poisoned("leases"))?;
         Ok(f(&mut guard)?)
-    })
-    .await
-    .map_err(DaemonError::task("a lease task"))?
+    });
+    match tokio::time::timeout(limit, call).await {
+        Ok(joined) => joined.map_err(DaemonError::task("a lease task"))?,
+        Err(_) => Err(DaemonError::Source {
+            name: "leases".to_string(),
+            message: format!(
+                "the database did not answer a lease call within {:.1} s",
+                limit.as_secs_f64()
+            ),
+        }),
+    }
 }
 
 /// Everything a source's loop under a lease uses.
@@ -146,9 +157,22 @@ where
             match polled {
                 Held::Finished(result) => {
                     let (n, l) = (self.name.clone(), self.leases.clone());
-                    let released = on_leases(&l, move |l| l.release(&n, &fence)).await;
+                    let limit = self.lease.try_every();
+                    let released = on_leases(&l, limit, move |l| l.release(&n, &fence)).await;
                     if let Err(e) = released {
                         warn!(error = %e, "could not give the lease up; it expires on its own");
+                    }
+                    // Taking the source over failed (the store could not be
+                    // read, say): another instance may do better, and this
+                    // one tries again after a pause, as a poll loop does.
+                    if let Err(e) = &result {
+                        if !self.settings.once && !*shutdown.borrow() {
+                            error!(error = %e, "could not take the source over; gave its lease up, standing by");
+                            if sleep_or_stop(self.lease.duration, &mut shutdown).await {
+                                return Ok((name, SourceSummary::default()));
+                            }
+                            continue;
+                        }
                     }
                     return result;
                 }
@@ -171,7 +195,9 @@ where
                 self.lease.instance.clone(),
                 self.lease.duration,
             );
-            match on_leases(&self.leases, move |l| l.acquire(&n, &i, d)).await {
+            // An acquisition may wait seconds for a lease row's lock.
+            let limit = self.lease.duration;
+            match on_leases(&self.leases, limit, move |l| l.acquire(&n, &i, d)).await {
                 Ok(Some(fence)) => return Some(fence),
                 Ok(None) => complained = false,
                 Err(e) => {
@@ -275,7 +301,8 @@ where
         loop {
             tokio::time::sleep(self.lease.renew_every()).await;
             let (n, f, d) = (self.name.clone(), fence.clone(), self.lease.duration);
-            match on_leases(&self.leases, move |l| l.renew(&n, &f, d)).await {
+            let limit = self.lease.renew_every();
+            match on_leases(&self.leases, limit, move |l| l.renew(&n, &f, d)).await {
                 Ok(true) => last_renewed = Instant::now(),
                 Ok(false) => return,
                 Err(e) => {
@@ -399,7 +426,7 @@ pub(super) async fn take_at_start(
 ) -> Result<Vec<(String, Fence)>, DaemonError> {
     let (i, d) = (lease.instance.clone(), lease.duration);
     let all = sources.clone();
-    let taken = on_leases(leases, move |l| {
+    let taken = on_leases(leases, lease.duration, move |l| {
         let mut taken = Vec::new();
         for name in sources {
             if let Some(fence) = l.acquire(&name, &i, d)? {
