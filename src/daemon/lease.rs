@@ -233,18 +233,20 @@ where
         {
             return Held::Finished(Err(e));
         }
-        // The polling task stops when the daemon does or the lease is lost.
+        // The polling task stops when the daemon does or the lease is lost:
+        // one signal, sent by either.
         let (stop_tx, stop_rx) = watch::channel(false);
+        let stop_tx = Arc::new(stop_tx);
         let mut outer = shutdown.clone();
+        let on_shutdown = stop_tx.clone();
         let forward_shutdown = tokio::spawn(async move {
             while !*outer.borrow() {
                 if outer.changed().await.is_err() {
                     return;
                 }
             }
-            let _ = stop_tx.send(true);
+            let _ = on_shutdown.send(true);
         });
-        let (lost_tx, lost_rx) = watch::channel(false);
         let poll = {
             let (name, store, state, settings) = (
                 self.name.clone(),
@@ -257,20 +259,7 @@ where
                 async move {
                     take_over(&store, &state, &name, &config, loaded).await?;
                     set_owner(&state, &name, true);
-                    let mut stop = stop_rx;
-                    let mut lost = lost_rx;
-                    // Either signal stops it.
-                    let (tx, rx) = watch::channel(false);
-                    let relay = tokio::spawn(async move {
-                        tokio::select! {
-                            _ = stop.wait_for(|s| *s) => {}
-                            _ = lost.wait_for(|l| *l) => {}
-                        }
-                        let _ = tx.send(true);
-                    });
-                    let result = supervise(name, move || build(), store, state, settings, rx).await;
-                    relay.abort();
-                    result
+                    supervise(name, move || build(), store, state, settings, stop_rx).await
                 }
                 .in_current_span(),
             )
@@ -280,7 +269,7 @@ where
         let outcome = tokio::select! {
             r = &mut poll => Held::Finished(r.map_err(DaemonError::task("a poll loop")).and_then(|r| r)),
             () = renewing => {
-                let _ = lost_tx.send(true);
+                let _ = stop_tx.send(true);
                 // Let the poll loop end its commit (refused now) and stop.
                 let _ = (&mut poll).await;
                 Held::Lost
