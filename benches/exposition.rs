@@ -1,10 +1,13 @@
-//! The exposition at scale: 1,000,000 tickets in the live index, 100,000 of
-//! them with an open clock, 10 plans × 4 severities × 4 metrics.
+//! The exposition at scale: 1,000,000 tickets in the live index
+//! (`BENCH_TICKETS` for another count), 100,000 of them with an open clock,
+//! 10 plans × 4 severities × 4 metrics. The memory the index holds is
+//! printed as it is built.
 //!
 //! Measured:
 //! * `refresh_after_1000_changes` (criterion): what the daemon does after a
 //!   poll that changed 1,000 tickets, past the store: evaluate the 1,000
-//!   timelines, replace them in the live index, compute every figure at
+//!   timelines, replace them in the live index (taking out what it counted
+//!   for them, as their stored rows hand it back), compute every figure at
 //!   `now` and render both exposition formats.
 //! * `compute_and_render` (criterion): the periodic refresh alone.
 //! * Scrape latency (a bench run prints it): 2,000 `GET /metrics` through
@@ -15,6 +18,7 @@
 #[path = "common/rng.rs"]
 mod rng;
 
+use std::collections::{HashMap, HashSet};
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
@@ -24,11 +28,18 @@ use criterion::{criterion_group, Criterion};
 use helpdesk_slo::daemon::DaemonState;
 use helpdesk_slo::engine::timeline::Author;
 use helpdesk_slo::engine::{evaluate, Change, Clock, ClockState, Event, Organization, Ticket};
-use helpdesk_slo::exposition::{compute, render, Health, Live};
+use helpdesk_slo::exposition::{compute, render, Counted, Health, Live};
 use helpdesk_slo::policy::Config;
 use rng::SplitMix64;
 
-const TICKETS: usize = 1_000_000;
+/// Tickets in the live index: 1,000,000, or `BENCH_TICKETS` (to see what
+/// memory does as history grows with the open clocks fixed).
+fn tickets() -> usize {
+    std::env::var("BENCH_TICKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
 const OPEN: usize = 100_000;
 const NOW: i64 = 1_795_000_000; // 2026-11-18T...Z, a Wednesday
 
@@ -119,22 +130,36 @@ fn clocks_of(rng: &mut SplitMix64, i: usize) -> (i64, Vec<Clock>) {
     )
 }
 
-fn build_live(config: &Config) -> Live {
+/// What the live index counted for a ticket: creation, organization,
+/// clocks.
+type Kept = (i64, Option<String>, Vec<Clock>);
+
+/// Ids of the closed tickets that change in `refresh_after_1000_changes`.
+fn changing(k: usize) -> usize {
+    OPEN + k * 97
+}
+
+/// The live index of [`tickets`] tickets, and the clocks it counted for
+/// the tickets that change later (what their stored rows would hand back).
+fn build_live(config: &Config) -> (Live, HashMap<String, Kept>) {
     let mut rng = SplitMix64(42);
     let mut live = Live::new();
-    for i in 0..TICKETS {
+    let changes: HashSet<usize> = (0..1_000).map(changing).collect();
+    let mut kept = HashMap::new();
+    for i in 0..tickets() {
         let (created, clocks) = clocks_of(&mut rng, i);
         let org = format!("org{}", i % 5_000);
-        live.replace(
-            &config.policy,
-            "zendesk",
-            &i.to_string(),
-            created,
-            Some(&org),
-            &clocks,
-        );
+        let counted = Counted {
+            created_at: created,
+            organization: Some(&org),
+            clocks: &clocks,
+        };
+        live.add(&config.policy, "zendesk", &i.to_string(), "h", counted);
+        if changes.contains(&i) {
+            kept.insert(i.to_string(), (created, Some(org), clocks));
+        }
     }
-    live
+    (live, kept)
 }
 
 /// A timeline of ~15 events for ticket `id` on plan `id % 10`.
@@ -194,27 +219,31 @@ struct Fixture {
     config: Arc<Config>,
     live: Live,
     changed: Vec<Ticket>,
+    /// Per changed ticket: what the live index counted for it.
+    counted: HashMap<String, Kept>,
 }
 
 fn fixture() -> Fixture {
     let config = Arc::new(config());
     let before = rss_kib();
     let t0 = Instant::now();
-    let live = build_live(&config);
+    let (live, counted) = build_live(&config);
     eprintln!(
-        "live index: {TICKETS} tickets ({OPEN} open) built in {:.1} s; resident memory grew by {} MiB",
+        "live index: {} tickets ({OPEN} open) built in {:.1} s; resident memory grew by {} MiB",
+        tickets(),
         t0.elapsed().as_secs_f64(),
         (rss_kib().saturating_sub(before)) / 1024
     );
     let mut rng = SplitMix64(7);
     // 1,000 of the closed tickets change (ids past the open ones).
     let changed = (0..1_000)
-        .map(|k| timeline(&mut rng, OPEN + k * 97))
+        .map(|k| timeline(&mut rng, changing(k)))
         .collect();
     Fixture {
         config,
         live,
         changed,
+        counted,
     }
 }
 
@@ -227,14 +256,22 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             for t in &f.changed {
                 let clocks = evaluate(policy, t, NOW);
-                f.live.replace(
-                    policy,
-                    "zendesk",
-                    &t.id,
-                    t.created_at,
-                    t.organization.as_ref().map(|o| o.id.as_str()),
-                    &clocks,
-                );
+                if let Some((created, org, old)) = f.counted.get(&t.id) {
+                    let old = Counted {
+                        created_at: *created,
+                        organization: org.as_deref(),
+                        clocks: old,
+                    };
+                    f.live.remove(policy, "zendesk", &t.id, "h", old);
+                }
+                let org = t.organization.as_ref().map(|o| o.id.clone());
+                let new = Counted {
+                    created_at: t.created_at,
+                    organization: org.as_deref(),
+                    clocks: &clocks,
+                };
+                f.live.add(policy, "zendesk", &t.id, "h", new);
+                f.counted.insert(t.id.clone(), (t.created_at, org, clocks));
             }
             let figures = compute(policy, &mut f.live, NOW);
             black_box(render(policy, figures, Health::default()))

@@ -15,13 +15,19 @@ use crate::policy::Config;
 /// A request to reload the config, answered with what happened.
 pub type ReloadRequest = oneshot::Sender<Result<String, String>>;
 
+/// A reload's side index and the config it is filled under.
+pub(crate) type ReloadSide = (Arc<Mutex<Live>>, Arc<Config>);
+
 /// The daemon's shared state.
 #[derive(Debug)]
 pub struct DaemonState {
     config: RwLock<Arc<Config>>,
     config_text: RwLock<String>,
     config_path: PathBuf,
-    pub(crate) live: Mutex<Live>,
+    pub(crate) live: Arc<Mutex<Live>>,
+    /// The side index a reload is filling, while it does: rows the store
+    /// drops meanwhile are taken out of it too.
+    pub(crate) reload_side: Mutex<Option<ReloadSide>>,
     pub(crate) health: Mutex<Health>,
     rendered: RwLock<Arc<Rendered>>,
     ready: AtomicBool,
@@ -70,7 +76,8 @@ impl DaemonState {
             config: RwLock::new(config),
             config_text: RwLock::new(without_credentials(&config_text)),
             config_path: config_path.to_path_buf(),
-            live: Mutex::new(Live::new()),
+            live: Arc::new(Mutex::new(Live::new())),
+            reload_side: Mutex::new(None),
             health: Mutex::new(Health::default()),
             rendered: RwLock::new(Arc::new(Rendered::default())),
             ready: AtomicBool::new(false),

@@ -790,3 +790,163 @@ async fn reloads_during_a_backfill_leave_no_clock_under_an_old_config() {
         &wrong[..wrong.len().min(5)]
     );
 }
+
+/// The live figures are a running sum of the stored clocks rows, not a
+/// copy of every ticket: after tickets are deleted, moved to another
+/// organization after they were decided, and answered while the daemon
+/// runs, what it serves equals a fresh count of the rows the store holds
+/// (totals, windows and each customer's credit counts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_figures_equal_a_fresh_count_of_the_stored_rows_after_deletions_and_moves() {
+    use helpdesk_slo::engine::clocks_from_views;
+    use helpdesk_slo::exposition::{compute, Counted, Live};
+    use helpdesk_slo::simulator::generator::{Edit, NewComment, TicketStatus, Update};
+    use helpdesk_slo::store::decode_counted_clocks;
+
+    let cfg = example_config();
+    let data = generate(&cfg, &options());
+    let t0 = data.tickets.iter().map(|t| t.updated_at).max().unwrap() + 3600;
+    let sim = SimState::new(&cfg, data, ServerOptions::default());
+    sim.set_now(Some(t0));
+    let server = start(sim).await.unwrap();
+    let tmp = scratch("live-rows");
+    let dir = tmp.path();
+    let config = write_config(dir, &server.base_url());
+    let store_path = dir.join("store.sqlite");
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let (tx, started) = tokio::sync::oneshot::channel();
+    let opts = Options {
+        config,
+        store: Some(store_path.display().to_string()),
+        ..Options::default()
+    };
+    let daemon = tokio::spawn(helpdesk_slo::daemon::run_with(opts, rx, Some(tx)));
+    let (_, state) = started.await.unwrap();
+    let settled = |want: &dyn Fn(&SqliteStore) -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(s) = SqliteStore::open(&store_path) {
+                if s.stale_ticket_ids("zendesk").unwrap().is_empty() && want(&s) {
+                    return;
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "never settled");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let total = server.state().read(|d| d.tickets.len());
+    settled(&|s| s.stats().unwrap().clocks as usize + 2 >= total);
+
+    // Solved tickets with an organization: two deleted, three moved to
+    // another organization; three open ones answered.
+    let (deleted, moved) = server.state().modify(|d| {
+        let agent = d.agents().next().unwrap().id;
+        let orgs: Vec<_> = d.organizations.iter().map(|o| o.id).collect();
+        let solved: Vec<_> = d
+            .tickets
+            .iter()
+            .filter(|t| t.status == TicketStatus::Solved && t.organization_id.is_some())
+            .map(|t| (t.id, t.organization_id))
+            .take(5)
+            .collect();
+        let open: Vec<_> = d
+            .tickets
+            .iter()
+            .filter(|t| t.status == TicketStatus::Open)
+            .map(|t| t.id)
+            .take(3)
+            .collect();
+        assert_eq!((solved.len(), open.len()), (5, 3));
+        for &(id, _) in &solved[..2] {
+            d.delete_ticket(id, t0 + 10).unwrap();
+        }
+        for &(id, org) in &solved[2..] {
+            let other = orgs.iter().copied().find(|&o| Some(o) != org).unwrap();
+            d.update_ticket(Update {
+                ticket_id: id,
+                at: t0 + 10,
+                updater_id: agent as i64,
+                edits: vec![Edit::Organization(Some(other))],
+                comment: None,
+            })
+            .unwrap();
+        }
+        for id in open {
+            d.update_ticket(Update {
+                ticket_id: id,
+                at: t0 + 10,
+                updater_id: agent as i64,
+                edits: Vec::new(),
+                comment: Some(NewComment {
+                    author_id: agent,
+                    public: true,
+                    body: "on it".into(),
+                }),
+            })
+            .unwrap();
+        }
+        let ids = |v: &[(u64, Option<u64>)]| -> Vec<String> {
+            v.iter().map(|(id, _)| id.to_string()).collect()
+        };
+        (ids(&solved[..2]), ids(&solved[2..]))
+    });
+    server.state().set_now(Some(t0 + 200));
+    settled(&|s| {
+        deleted
+            .iter()
+            .all(|id| s.ticket("zendesk", id).unwrap().is_none())
+            && moved.iter().all(|id| {
+                let org = s
+                    .ticket("zendesk", id)
+                    .unwrap()
+                    .unwrap()
+                    .organization
+                    .map(|o| o.id);
+                let (_, blob) = s.clocks("zendesk", id).unwrap().unwrap();
+                let (counted, _) = decode_counted_clocks(&blob).unwrap();
+                counted.unwrap().organization.map(str::to_string) == org
+            })
+    });
+    stop.send(true).unwrap();
+    daemon.await.unwrap().unwrap();
+    server.shutdown().await;
+
+    let policy = &cfg.policy;
+    let store = SqliteStore::open(&store_path).unwrap();
+    let mut fresh = Live::new();
+    for row in store.all_clocks("zendesk").unwrap() {
+        let (counted, views) = decode_counted_clocks(&row.clocks).unwrap();
+        let counted = counted.expect("the daemon saves what clocks are counted under");
+        let clocks = clocks_from_views(policy, &views).unwrap();
+        let c = Counted {
+            created_at: counted.created_at,
+            organization: counted.organization,
+            clocks: &clocks,
+        };
+        fresh.add(policy, "zendesk", &row.ticket_id, &row.config_hash, c);
+    }
+    let now = helpdesk_slo::daemon::now_unix();
+    let mut live = state.live().lock().unwrap();
+    let strip = |mut f: helpdesk_slo::exposition::Figures| {
+        for s in &mut f.series {
+            s.exemplars.clear();
+        }
+        f
+    };
+    assert_eq!(live.ticket_count(), fresh.ticket_count());
+    assert_eq!(live.open_count(), fresh.open_count());
+    assert_eq!(
+        strip(compute(policy, &mut live, now)),
+        strip(compute(policy, &mut fresh, now))
+    );
+    let credits = |l: &Live| {
+        let mut v: Vec<_> = l
+            .credits()
+            .filter(|(_, c)| c.events > 0)
+            .map(|(k, c)| (k.clone(), *c))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    assert_eq!(credits(&live), credits(&fresh));
+}

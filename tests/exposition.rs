@@ -3,14 +3,15 @@
 //! (`UPDATE_GOLDEN=1 cargo test --test exposition` rewrites them; review the
 //! diff like code), and both formats through `promtool check metrics`.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use helpdesk_slo::config_files;
-use helpdesk_slo::engine::{evaluate, Ticket};
+use helpdesk_slo::engine::{evaluate, Clock, Ticket};
 use helpdesk_slo::exposition::figures::SeriesFigures;
-use helpdesk_slo::exposition::{compute, render, Figures, Health, Live, SourceHealth};
+use helpdesk_slo::exposition::{compute, render, Counted, Figures, Health, Live, SourceHealth};
 use helpdesk_slo::policy::Config;
 use helpdesk_slo::time::parse_instant;
 
@@ -47,14 +48,12 @@ fn live(config: &Config) -> Live {
             at(NOW)
         };
         let clocks = evaluate(&config.policy, &t, computed_at);
-        live.replace(
-            &config.policy,
-            "zendesk",
-            &t.id,
-            t.created_at,
-            t.organization.as_ref().map(|o| o.id.as_str()),
-            &clocks,
-        );
+        let counted = Counted {
+            created_at: t.created_at,
+            organization: t.organization.as_ref().map(|o| o.id.as_str()),
+            clocks: &clocks,
+        };
+        live.add(&config.policy, "zendesk", &t.id, "h", counted);
     }
     live
 }
@@ -71,7 +70,12 @@ fn allowlisted_organizations_get_series_and_the_rest_sum_into_other() {
         };
         let clocks = evaluate(&config.policy, &t, computed_at);
         let org = t.organization.as_ref().map(|o| o.id.as_str());
-        live.replace(&config.policy, "zendesk", &t.id, t.created_at, org, &clocks);
+        let counted = Counted {
+            created_at: t.created_at,
+            organization: org,
+            clocks: &clocks,
+        };
+        live.add(&config.policy, "zendesk", &t.id, "h", counted);
     }
     let f = compute(&config.policy, &mut live, at(NOW));
     // Every plan × {901, 910, other}.
@@ -332,7 +336,31 @@ fn replacing_tickets_in_any_order_equals_a_fresh_build() {
     let now = at(NOW);
     // Build, then churn: every ticket replaced by an earlier state of
     // itself and back, some deleted and restored, in a scrambled order.
+    // Each replacement takes out exactly what was counted (as the stored
+    // row says), then counts the new clocks.
     let mut live = Live::new();
+    let mut counted: HashMap<String, Vec<Clock>> = HashMap::new();
+    let org_of = |t: &Ticket| t.organization.as_ref().map(|o| o.id.clone());
+    let mut set = |live: &mut Live, t: &Ticket, clocks: Option<Vec<Clock>>| {
+        let org = org_of(t);
+        if let Some(old) = counted.remove(&t.id) {
+            let c = Counted {
+                created_at: t.created_at,
+                organization: org.as_deref(),
+                clocks: &old,
+            };
+            assert!(live.remove(&config.policy, "zendesk", &t.id, "h", c));
+        }
+        if let Some(clocks) = clocks {
+            let c = Counted {
+                created_at: t.created_at,
+                organization: org.as_deref(),
+                clocks: &clocks,
+            };
+            live.add(&config.policy, "zendesk", &t.id, "h", c);
+            counted.insert(t.id.clone(), clocks);
+        }
+    };
     let times = [at("2026-11-21T00:00:00Z"), at("2026-11-22T12:00:00Z"), now];
     let mut order: Vec<usize> = (0..all.len()).collect();
     for round in 0..3 {
@@ -343,23 +371,25 @@ fn replacing_tickets_in_any_order_equals_a_fresh_build() {
         for &i in &order {
             let t = &all[i];
             let clocks = evaluate(&config.policy, t, times[(i + round) % 3]);
-            let org = t.organization.as_ref().map(|o| o.id.as_str());
-            live.replace(&config.policy, "zendesk", &t.id, t.created_at, org, &clocks);
+            set(&mut live, t, Some(clocks));
             if (i + round) % 4 == 0 {
-                live.replace(&config.policy, "zendesk", &t.id, t.created_at, org, &[]);
+                set(&mut live, t, None);
             }
         }
     }
     for t in &all {
         let clocks = evaluate(&config.policy, t, now);
-        let org = t.organization.as_ref().map(|o| o.id.as_str());
-        live.replace(&config.policy, "zendesk", &t.id, t.created_at, org, &clocks);
+        set(&mut live, t, Some(clocks));
     }
     let mut fresh = Live::new();
     for t in &all {
         let clocks = evaluate(&config.policy, t, now);
-        let org = t.organization.as_ref().map(|o| o.id.as_str());
-        fresh.replace(&config.policy, "zendesk", &t.id, t.created_at, org, &clocks);
+        let c = Counted {
+            created_at: t.created_at,
+            organization: t.organization.as_ref().map(|o| o.id.as_str()),
+            clocks: &clocks,
+        };
+        fresh.add(&config.policy, "zendesk", &t.id, "h", c);
     }
     let a = compute(&config.policy, &mut live, now);
     let b = compute(&config.policy, &mut fresh, now);

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use helpdesk_slo::alerts::{config_rules, exporter_rules, Options};
 use helpdesk_slo::engine::{evaluate, Ticket};
 use helpdesk_slo::exposition::names::{Kind, ALL};
-use helpdesk_slo::exposition::{compute, render, Health, Live, SourceHealth};
+use helpdesk_slo::exposition::{compute, render, Counted, Health, Live, SourceHealth};
 use helpdesk_slo::time::parse_instant;
 
 fn repo() -> PathBuf {
@@ -231,7 +231,12 @@ fn rendered() -> helpdesk_slo::exposition::Rendered {
         let t: Ticket = serde_json::from_str(line).unwrap();
         let clocks = evaluate(&config.policy, &t, now);
         let org = t.organization.as_ref().map(|o| o.id.as_str());
-        live.replace(&config.policy, "zendesk", &t.id, t.created_at, org, &clocks);
+        let counted = Counted {
+            created_at: t.created_at,
+            organization: org,
+            clocks: &clocks,
+        };
+        live.add(&config.policy, "zendesk", &t.id, "h", counted);
     }
     let figures = compute(&config.policy, &mut live, now);
     let mut source = SourceHealth {

@@ -106,14 +106,20 @@ impl EarlyRecompute {
         let (saving_store, saving_state, src) = (store.clone(), state.clone(), source.to_string());
         let task = tokio::spawn(
             async move {
-                let saver = Saver::start(&saving_store, &src, turn.clone());
+                let saver = Saver::start(
+                    &saving_store,
+                    &src,
+                    turn.clone(),
+                    saving_state.live.clone(),
+                    config.clone(),
+                );
                 let mut handed = Vec::new();
                 while let Some((ids, as_of, result)) = evaluated.recv().await {
                     let ((rows, tickets), generation) = result?;
                     if !saver.push(rows, generation).await {
                         break;
                     }
-                    publish(&saving_state.live, &config, &src, &tickets, &turn);
+                    publish(&saving_state.live, &src, &tickets, &turn);
                     handed.push((ids, as_of));
                 }
                 Ok((handed, saver.finish().await?))

@@ -21,24 +21,25 @@
 //!   instance says which sources it holds
 //!   (`helpdesk_slo_source_owner{source,instance}`).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tracing::{error, info, info_span, warn, Instrument};
 
+use super::counting::count_row;
 use super::health::{update_stored_counts, with_health};
 use super::pace::sleep_or_stop;
 use super::poll::{supervise, PollSettings};
 use super::recompute::Recompute;
 use super::store_access::{blocking, SharedStore};
 use super::{DaemonError, SourceSummary};
-use crate::engine::clocks_from_views;
 use crate::exposition::Live;
 use crate::policy::Config;
 use crate::sources::Source;
 use crate::state::DaemonState;
-use crate::store::{decode_clocks, Fence, Leases, Store};
+use crate::store::{says_counted_as, Fence, Leases, Store, StoredClocks, TicketMeta};
 
 /// The default duration of a lease: a standby takes a dead holder's
 /// sources over within about 18 s.
@@ -315,9 +316,8 @@ where
         .await;
         let _serving = self.state.serving.lock().await;
         set_owner(&self.state, &self.name, false);
-        let config = self.state.config();
         if let Ok(mut live) = self.state.live.lock() {
-            live.drop_source(&config.policy, &self.name);
+            live.drop_source(&self.name);
         }
         update_stored_counts(&self.state);
         self.state.dirty.notify_one();
@@ -388,7 +388,7 @@ async fn load_taken(
             .live
             .lock()
             .map_err(|_| DaemonError::Poisoned("clock index"))?;
-        live.drop_source(&cfg.policy, &n);
+        live.drop_source(&n);
         load_source(&mut live, &**s, &cfg, &n)
     })
     .await?;
@@ -447,7 +447,7 @@ pub(super) async fn take_at_start(
 }
 
 /// Loads one source's stored clocks into `live`; returns the tickets
-/// loaded and those left out (clocks naming what the config no longer
+/// counted and the rows left out (clocks naming what the config no longer
 /// defines: recomputed right after).
 pub(super) fn load_source(
     live: &mut Live,
@@ -455,31 +455,44 @@ pub(super) fn load_source(
     config: &Config,
     name: &str,
 ) -> Result<(usize, u64), DaemonError> {
-    let metas = store.ticket_metas(name)?;
-    let mut metas = metas.into_iter().peekable();
     let mut skipped = 0u64;
-    // Both are sorted by ticket id; rows are streamed, not collected.
+    // Rows in the older form, which do not say what they were counted
+    // under: matched with the tickets' stored creation and organization
+    // after the pass (rare: rows saved since say it themselves).
+    let mut older: Vec<StoredClocks> = Vec::new();
     store.for_each_clocks(name, &mut |row| {
-        while metas.peek().is_some_and(|m| m.id < row.ticket_id) {
-            metas.next();
-        }
-        let Some(meta) = metas.peek().filter(|m| m.id == row.ticket_id) else {
-            return;
-        };
-        let clocks = decode_clocks(&row.clocks)
-            .ok()
-            .and_then(|views| clocks_from_views(&config.policy, &views).ok());
-        match clocks {
-            Some(clocks) => live.replace(
-                &config.policy,
-                name,
-                &meta.id,
-                meta.created_at,
-                meta.organization.as_deref(),
-                &clocks,
-            ),
-            None => skipped += 1,
+        if !says_counted_as(&row.clocks) {
+            older.push(row);
+        } else if !count_row(
+            live,
+            config,
+            name,
+            &row.ticket_id,
+            (&row.config_hash, &row.clocks),
+            None,
+        ) {
+            skipped += 1;
         }
     })?;
+    if !older.is_empty() {
+        let metas = store.ticket_metas(name)?;
+        let by_id: HashMap<&str, &TicketMeta> = metas.iter().map(|m| (m.id.as_str(), m)).collect();
+        for row in &older {
+            // Rows of tickets that are no longer stored are not counted.
+            let Some(meta) = by_id.get(row.ticket_id.as_str()) else {
+                continue;
+            };
+            if !count_row(
+                live,
+                config,
+                name,
+                &row.ticket_id,
+                (&row.config_hash, &row.clocks),
+                Some(meta),
+            ) {
+                skipped += 1;
+            }
+        }
+    }
     Ok((live.source_tickets(name), skipped))
 }

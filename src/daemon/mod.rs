@@ -54,10 +54,12 @@
 //! * `lease`: sources polled under leases when several daemons share the
 //!   store.
 //! * `recompute`, `early`, `pending`: computing the clocks of what changed.
+//! * `counting`: the live index kept equal to the stored clocks rows.
 //! * `reload`, `timers`: config reloads, the figures' refresh, the monthly
 //!   reports.
 //! * `health`, `progress`, `store_access`, `error`: what they say.
 
+mod counting;
 mod early;
 mod error;
 mod health;

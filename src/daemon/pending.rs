@@ -87,6 +87,7 @@ mod tests {
         Applied {
             changed: own(changed),
             complete: own(complete),
+            dropped_clocks: Vec::new(),
         }
     }
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn, Instrument};
 
+use super::counting::uncount_dropped;
 use super::early::{EarlyRecompute, EARLY_RECOMPUTE_MIN};
 use super::health::{count_recomputed, update_stored_counts, with_health};
 use super::pace::{jitter, sleep_or_stop, RequestGate};
@@ -427,9 +428,15 @@ impl PollLoop {
         let count = pages.len() as u64;
         let records = pages.iter().map(|p| p.records.len() as u64).sum();
         let (store, src) = (self.store.clone(), self.name().to_string());
+        let state = self.state().clone();
         let task = tokio::task::spawn_blocking(move || {
             let mut guard = store.lock().map_err(|_| DaemonError::Poisoned("store"))?;
             let applied = guard.apply_batch(&src, &pages).map_err(DaemonError::from);
+            if let Ok(a) = &applied {
+                // Still holding the store: the figures never count a row
+                // it no longer has.
+                uncount_dropped(&state, &src, &a.dropped_clocks);
+            }
             drop(guard);
             // Freeing a batch's records (millions of small allocations in a
             // backfill) is left to another thread: the next batch waits for

@@ -8,15 +8,16 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+use super::counting::apply_saved;
 use super::store_access::{blocking, open_readers, SharedStore};
 use super::DaemonError;
 use crate::clock::now_unix;
 use crate::engine::crosscheck::{disagreements, Disagreement, CROSSCHECK_GRACE};
-use crate::engine::{evaluate, Clock, Ticket};
+use crate::engine::{evaluate, Ticket};
 use crate::exposition::Live;
 use crate::policy::Config;
 use crate::state::ConfigTurn;
-use crate::store::encode_clocks;
+use crate::store::{encode_counted_clocks, CountedAs};
 
 /// Tickets evaluated per store round trip of a recompute.
 pub(super) const RECOMPUTE_CHUNK: usize = 2_000;
@@ -24,13 +25,12 @@ pub(super) const RECOMPUTE_CHUNK: usize = 2_000;
 /// Clocks to save: `(ticket id, config hash, encoded clocks)`.
 type ClockRows = Vec<(String, String, Vec<u8>)>;
 
-/// What goes into the live index for one ticket: id, creation,
-/// organization, clocks (none for a deleted or unknown ticket, which
-/// leaves it) and where its events disagree with its ticket record.
-type EvaluatedTicket = (String, i64, Option<String>, Vec<Clock>, Vec<Disagreement>);
+/// Where a ticket's events disagree with its ticket record (nothing for a
+/// deleted or unknown ticket).
+type EvaluatedTicket = (String, Vec<Disagreement>);
 
-/// One chunk's evaluation: the clocks rows to save, and what goes into the
-/// live index.
+/// One chunk's evaluation: the clocks rows to save (which go into the live
+/// index as they are saved), and each ticket's disagreements.
 pub(super) type Evaluated = (ClockRows, Vec<EvaluatedTicket>);
 
 /// Evaluated chunks waiting for the store before evaluation waits too.
@@ -44,7 +44,7 @@ const RECOMPUTE_WORKERS: usize = 2;
 /// index (the daemon's, or a reload's side index).
 pub(super) struct Recompute<'a> {
     pub(super) store: &'a SharedStore,
-    pub(super) live: &'a Mutex<Live>,
+    pub(super) live: &'a Arc<Mutex<Live>>,
     pub(super) source: &'a str,
     pub(super) config: &'a Arc<Config>,
     /// The config's turn: once a reload supersedes it, nothing of this
@@ -76,6 +76,20 @@ impl Recompute<'_> {
         if !ids.is_empty() {
             info!(tickets = ids.len(), "recomputing clocks of changed tickets");
         }
+        // Rows stored before they said what they were counted under: saved
+        // again, they do (and the index forgets what it kept for them).
+        let legacy = match self.live.lock() {
+            Ok(live) => live.legacy_ids(self.source),
+            Err(_) => Vec::new(),
+        };
+        if !legacy.is_empty() {
+            info!(
+                tickets = legacy.len(),
+                "saving clocks stored in an older form again"
+            );
+        }
+        let also: Vec<String> = also.iter().cloned().chain(legacy).collect();
+        let also = &also;
         // The store's order first (the cheapest to read and save in), then
         // what else changed.
         let known: HashSet<&String> = ids.iter().collect();
@@ -137,7 +151,13 @@ impl Recompute<'_> {
         for (n, chunk) in chunks.by_ref().take(RECOMPUTE_WORKERS.max(readers.len())) {
             evaluating.push_back(spawn(n, chunk));
         }
-        let saver = Saver::start(self.store, self.source, self.turn.clone());
+        let saver = Saver::start(
+            self.store,
+            self.source,
+            self.turn.clone(),
+            self.live.clone(),
+            self.config.clone(),
+        );
         while let Some(task) = evaluating.pop_front() {
             let ((rows, evaluated), generation) = task
                 .await
@@ -148,7 +168,7 @@ impl Recompute<'_> {
             if !saver.push(rows, generation).await {
                 break;
             }
-            publish(self.live, self.config, self.source, &evaluated, self.turn);
+            publish(self.live, self.source, &evaluated, self.turn);
         }
         saver.finish().await
     }
@@ -162,23 +182,21 @@ fn evaluate_chunk(config: &Config, chunk: &[String], tickets: &[Ticket], now: i6
     for t in tickets {
         let clocks = evaluate(&config.policy, t, now);
         let views: Vec<_> = clocks.iter().map(|c| c.view(&config.policy)).collect();
+        let counted = CountedAs {
+            created_at: t.created_at,
+            organization: t.organization.as_ref().map(|o| o.id.as_str()),
+        };
         rows.push((
             t.id.clone(),
             config.clocks_hash.clone(),
-            encode_clocks(&views),
+            encode_counted_clocks(counted, &views),
         ));
         found.insert(t.id.as_str());
-        evaluated.push((
-            t.id.clone(),
-            t.created_at,
-            t.organization.as_ref().map(|o| o.id.clone()),
-            clocks,
-            disagreements(t, now, CROSSCHECK_GRACE),
-        ));
+        evaluated.push((t.id.clone(), disagreements(t, now, CROSSCHECK_GRACE)));
     }
     for id in chunk {
         if !found.contains(id.as_str()) {
-            evaluated.push((id.clone(), 0, None, Vec::new(), Vec::new()));
+            evaluated.push((id.clone(), Vec::new()));
         }
     }
     (rows, evaluated)
@@ -228,7 +246,16 @@ impl Saver {
     /// Saves on `store` while `turn` is current; once a reload supersedes
     /// it, each chunk is refused whole (its tickets count as overtaken and
     /// keep their stale marks, for a recompute under the new config).
-    pub(super) fn start(store: &SharedStore, source: &str, turn: ConfigTurn) -> Saver {
+    ///
+    /// Each saved row goes into `live` over the row it replaced, while the
+    /// store is still held: the index counts exactly the rows stored.
+    pub(super) fn start(
+        store: &SharedStore,
+        source: &str,
+        turn: ConfigTurn,
+        live: Arc<Mutex<Live>>,
+        config: Arc<Config>,
+    ) -> Saver {
         let (queue, mut queued) = mpsc::channel::<(ClockRows, u64)>(SAVE_QUEUE_CHUNKS);
         let (store, src) = (store.clone(), source.to_string());
         let task = tokio::spawn(async move {
@@ -242,14 +269,19 @@ impl Saver {
                 }
                 let src = src.clone();
                 let turn = turn.clone();
+                let (live, config) = (live.clone(), config.clone());
                 let (saved, overtaken) = blocking(&store, move |s| {
                     // Checked holding the store: a reload that supersedes
                     // the config after this saves its own clocks later.
                     if !turn.is_current() {
                         return Ok((0, rows.into_iter().map(|(id, _, _)| id).collect()));
                     }
-                    let overtaken = s.save_clocks_as_of(&src, &rows, generation)?;
-                    Ok(((rows.len() - overtaken.len()) as u64, overtaken))
+                    let done = s.save_clocks_as_of(&src, &rows, generation)?;
+                    let mut live = live
+                        .lock()
+                        .map_err(|_| DaemonError::Poisoned("clock index"))?;
+                    apply_saved(&mut live, &config, &src, &rows, &done.saved);
+                    Ok((done.saved.len() as u64, done.overtaken))
                 })
                 .await?;
                 done.saved += saved;
@@ -275,10 +307,10 @@ impl Saver {
     }
 }
 
-/// Puts a chunk's evaluated tickets into `live`.
+/// Records in `live` which of a chunk's tickets disagree with their
+/// ticket record (their clocks go in as they are saved).
 pub(super) fn publish(
     live: &Mutex<Live>,
-    config: &Config,
     source: &str,
     evaluated: &[EvaluatedTicket],
     turn: &ConfigTurn,
@@ -289,15 +321,7 @@ pub(super) fn publish(
         if !turn.is_current() {
             return;
         }
-        for (id, created_at, org, clocks, disagree) in evaluated {
-            live.replace(
-                &config.policy,
-                source,
-                id,
-                *created_at,
-                org.as_deref(),
-                clocks,
-            );
+        for (id, disagree) in evaluated {
             if live.mark_inconsistent(source, id, !disagree.is_empty()) {
                 found.push((id, disagree));
             }

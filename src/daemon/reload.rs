@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{error, info, info_span, warn, Instrument};
 
 use super::recompute::Recompute;
+use super::startup::load_live;
 use super::store_access::{blocking, SharedStore};
 use super::DaemonError;
 use crate::clock::now_unix;
@@ -141,6 +142,12 @@ async fn reload(state: &Arc<DaemonState>, store: &SharedStore) -> Result<String,
         Ok(n) => n,
         Err(e) => {
             state.keep_config_in_force();
+            // Some clocks may have been saved under the new config: the
+            // figures are read from the store again, and those tickets
+            // computed again under the config in force.
+            if let Err(again) = restore_live(state, store, &sources).await {
+                error!(error = %again, "the figures could not be restored after the failed reload; they are right again after a restart");
+            }
             return Err(e);
         }
     };
@@ -177,7 +184,65 @@ async fn recompute_all(
     config: &Arc<Config>,
     turn: &ConfigTurn,
 ) -> Result<u64, DaemonError> {
-    let side = Mutex::new(Live::with_organizations(&config.exposition_organizations));
+    let side = Arc::new(Mutex::new(Live::with_organizations(
+        &config.exposition_organizations,
+    )));
+    // Rows the store drops meanwhile (deleted tickets) leave it too.
+    if let Ok(mut s) = state.reload_side.lock() {
+        *s = Some((side.clone(), config.clone()));
+    }
+    let filled = fill_side(store, sources, config, turn, &side).await;
+    if let Ok(mut s) = state.reload_side.lock() {
+        *s = None;
+    }
+    let tickets = filled?;
+    let side = std::mem::take(
+        &mut *side
+            .lock()
+            .map_err(|_| DaemonError::Poisoned("clock index"))?,
+    );
+    if let Ok(mut live) = state.live.lock() {
+        *live = side;
+    }
+    Ok(tickets)
+}
+
+/// After a reload that failed half-way: the live index read from the
+/// store again, and the tickets computed under the new config computed
+/// again under the one in force.
+async fn restore_live(
+    state: &Arc<DaemonState>,
+    store: &SharedStore,
+    sources: &[String],
+) -> Result<(), DaemonError> {
+    let (config, turn) = state.config_and_turn();
+    let loaded = load_live(store, &config, sources.to_vec()).await?;
+    if let Ok(mut live) = state.live.lock() {
+        *live = loaded;
+    }
+    for name in sources {
+        Recompute {
+            store,
+            live: &state.live,
+            source: name,
+            config: &config,
+            turn: &turn,
+        }
+        .computed_under_other_config()
+        .await?;
+    }
+    Ok(())
+}
+
+/// Recomputes every ticket of `sources` into `side`; returns the tickets
+/// saved.
+async fn fill_side(
+    store: &SharedStore,
+    sources: &[String],
+    config: &Arc<Config>,
+    turn: &ConfigTurn,
+    side: &Arc<Mutex<Live>>,
+) -> Result<u64, DaemonError> {
     let mut tickets = 0;
     for name in sources {
         let src = name.clone();
@@ -185,7 +250,7 @@ async fn recompute_all(
         // A ticket a poll changes meanwhile stays stale: recomputed after.
         let recompute = Recompute {
             store,
-            live: &side,
+            live: side,
             source: name,
             config,
             turn,
@@ -195,12 +260,6 @@ async fn recompute_all(
             .instrument(info_span!("source", source = %name))
             .await?
             .saved;
-    }
-    let side = side
-        .into_inner()
-        .map_err(|_| DaemonError::Poisoned("clock index"))?;
-    if let Ok(mut live) = state.live.lock() {
-        *live = side;
     }
     Ok(tickets)
 }

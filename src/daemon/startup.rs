@@ -313,7 +313,7 @@ async fn serve(
 /// The stored clocks of `sources`, as a fresh [`Live`]. Tickets whose
 /// clocks name what the config no longer defines are left out (they are
 /// recomputed right after).
-async fn load_live(
+pub(super) async fn load_live(
     store: &SharedStore,
     config: &Arc<Config>,
     sources: Vec<String>,

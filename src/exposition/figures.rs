@@ -129,7 +129,7 @@ fn window_starts(policy: &Policy, plan: PlanId, now: i64) -> [i64; 4] {
 /// Computes every figure at `now` (moving the live windows to `now`
 /// first).
 pub fn compute(policy: &Policy, live: &mut Live, now: i64) -> Figures {
-    live.advance(policy, now, |plan| window_starts(policy, plan, now));
+    live.advance(policy, |plan| window_starts(policy, plan, now));
     let live = &*live;
     let keys = configured_series(policy);
     let mut starts_by_plan: HashMap<PlanId, [i64; 4]> = HashMap::new();
@@ -143,7 +143,8 @@ pub fn compute(policy: &Policy, live: &mut Live, now: i64) -> Figures {
         starts_by_plan
             .entry(key.plan)
             .or_insert_with(|| window_starts(policy, key.plan, now));
-        let totals = live.totals.get(&key);
+        let totals = live.series_totals(key);
+        let totals = totals.as_ref();
         let mut f = SeriesFigures {
             key,
             active: 0,
@@ -151,7 +152,7 @@ pub fn compute(policy: &Policy, live: &mut Live, now: i64) -> Figures {
             met_total: totals.map_or(0, |t| t.met),
             breached_total: totals.map_or(0, |t| t.breached),
             excluded_total: totals.map_or(0, |t| t.excluded),
-            windows: totals.map(|t| t.windowed.windows).unwrap_or_default(),
+            windows: totals.map(|t| t.windows).unwrap_or_default(),
             soon: [0; 3],
             next_due: None,
             next_business_seconds: None,
@@ -181,11 +182,7 @@ pub fn compute(policy: &Policy, live: &mut Live, now: i64) -> Figures {
                 .map(|o| o.to_string())
                 .chain([super::live::OTHER_ORG.to_string()])
             {
-                let w = live
-                    .org_windows
-                    .get(&(plan, Box::from(org.as_str())))
-                    .map(|w| w.windows)
-                    .unwrap_or_default();
+                let w = live.org_windows(plan, &org);
                 orgs.insert((plan, org), w);
             }
         }
@@ -266,7 +263,7 @@ pub fn compute(policy: &Policy, live: &mut Live, now: i64) -> Figures {
             let (period, _) = period_bounds(now, table.period, plan.calendar.timezone())?;
             let mut owed = (0u64, 0.0f64);
             let mut per_org: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-            for ((t, p, org, from), counts) in &live.credits {
+            for ((t, p, org, from), counts) in live.credits() {
                 if *t == table_id && *p == plan_id && *from == period {
                     let e = per_org.entry(org).or_default();
                     e.0 += counts.events;
@@ -301,9 +298,9 @@ pub fn compute(policy: &Policy, live: &mut Live, now: i64) -> Figures {
     }
 
     let unassigned = live
-        .unassigned
-        .iter()
-        .filter_map(|(&m, &n)| Some((policy.metrics.get(m)?.name.clone(), n)))
+        .unassigned()
+        .into_iter()
+        .filter_map(|(m, n)| Some((policy.metrics.get(m)?.name.clone(), n)))
         .collect();
     Figures {
         now,

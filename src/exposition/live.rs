@@ -1,13 +1,22 @@
-//! The in-memory view of every stored ticket's clocks, kept current by
-//! per-ticket replacement, from which [`super::figures`] computes the
-//! metrics at any `now`.
+//! The in-memory figures of every stored ticket's clocks: the open clocks
+//! and running totals (per series, per 15-minute bucket of clock starts,
+//! per credit period), kept current by per-ticket changes, from which
+//! [`super::figures`] computes the metrics at any `now`.
 //!
 //! Guarantees:
-//! * **Incremental.** [`Live::replace`] subtracts a ticket's old clocks from
-//!   every running total and adds its new ones, so a poll that changes 1,000
-//!   tickets costs 1,000 small updates, not a pass over the store.
+//! * **Bounded by open work.** A ticket whose clocks are all decided leaves
+//!   nothing behind but its share of the totals: memory grows with open
+//!   clocks and with the buckets of history, not with the tickets stored.
+//! * **Incremental.** [`Live::remove`] takes a ticket's old clocks (read
+//!   back from the row they were stored in) out of every running total and
+//!   [`Live::add`] adds its new ones, so a poll that changes 1,000 tickets
+//!   costs 1,000 small updates, not a pass over the store.
 //! * **Exact per ticket.** Totals always equal what a fresh pass over the
-//!   current clocks would give (a test checks it against one).
+//!   current clocks would give (a test checks it against one), as long as
+//!   every row counted is taken out with what it was counted under (the
+//!   stored rows say it: [`Counted`]).
+//! * **Per source.** A source another instance takes over leaves whole
+//!   ([`Live::drop_source`]), without a pass over its rows.
 //! * **Time is applied late.** What depends on `now` (an active clock
 //!   crossing its due, remaining business time, the current month) is
 //!   computed by [`super::figures`] from the open clocks only; the totals here
@@ -123,21 +132,11 @@ impl LiveClock {
     }
 }
 
-/// What the figures need of a ticket besides its clocks.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct LiveTicket {
-    pub created_at: i64,
-    /// The organization's id, for credits.
-    pub organization: Option<Box<str>>,
-    pub clocks: Box<[LiveClock]>,
-}
-
 /// An unfulfilled clock with what the figures and the JSON API need of its
 /// ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenClock {
     pub clock: LiveClock,
-    pub source: u16,
     pub created_at: i64,
     pub id: Box<str>,
     pub organization: Option<Box<str>>,
@@ -238,33 +237,58 @@ pub struct CreditCounts {
 /// first instant of the period).
 pub type CreditKey = (usize, PlanId, Box<str>, i64);
 
-/// The live clocks of every ticket of every source.
+/// A ticket's clocks with what they are counted under: its creation and
+/// organization as they were when the clocks were computed (credits and
+/// per-organization windows depend on them).
+#[derive(Debug, Clone, Copy)]
+pub struct Counted<'a> {
+    pub created_at: i64,
+    pub organization: Option<&'a str>,
+    pub clocks: &'a [Clock],
+}
+
+/// What one source contributes: its open clocks and its share of every
+/// total. Sources are kept apart so that a source another instance takes
+/// over leaves at once, whole.
 #[derive(Debug, Default)]
-pub struct Live {
-    /// Per source name, per ticket id.
-    tickets: BTreeMap<String, HashMap<Box<str>, LiveTicket>>,
+struct Part {
+    /// Tickets counted with at least one clock.
+    tickets: usize,
     /// Every unfulfilled clock, in one contiguous list: what every refresh
-    /// walks, so it is kept apart from the per-ticket map (whose entries
-    /// are scattered over the heap).
+    /// walks.
     open: Vec<OpenClock>,
-    /// Where each ticket's open clocks are in `open`, per source index.
-    open_at: Vec<HashMap<Box<str>, Vec<u32>>>,
-    /// Source names, by the index open clocks carry.
-    source_names: Vec<String>,
+    /// Where each ticket's open clocks are in `open`.
+    open_at: HashMap<Box<str>, Vec<u32>>,
     /// Per plan, the first start bucket of each window as last advanced.
     window_starts: HashMap<PlanId, [i64; 4]>,
+    /// Per plan and organization label (an allowed id, or `other`).
+    org_windows: HashMap<(PlanId, Box<str>), Windowed>,
+    totals: HashMap<SeriesKey, SeriesTotals>,
+    /// Clocks without a plan or severity, per metric.
+    unassigned: HashMap<MetricId, u64>,
+    credits: HashMap<CreditKey, CreditCounts>,
+    /// The tickets whose events disagree with their ticket record as last
+    /// evaluated.
+    inconsistent: HashSet<Box<str>>,
+    /// The config hashes of the stored rows counted here: a row under
+    /// another hash was never counted, and is not taken out.
+    hashes: HashSet<Box<str>>,
+    /// Creation and organization of tickets counted from rows that do not
+    /// say what they were counted under (stored before they did), until
+    /// their clocks are saved again.
+    legacy: HashMap<Box<str>, (i64, Option<Box<str>>)>,
+}
+
+/// The live figures of every source: open clocks and running totals, not
+/// every ticket. A decided clock is folded into the totals once, and taken
+/// out again from its stored row when its ticket changes.
+#[derive(Debug, Default)]
+pub struct Live {
     /// Organizations with series of their own (label `org`); when any is
     /// set, every other organization is summed into `other`.
     org_allow: Vec<Box<str>>,
-    /// Per plan and organization label (an allowed id, or `other`).
-    pub(crate) org_windows: HashMap<(PlanId, Box<str>), Windowed>,
-    pub(crate) totals: HashMap<SeriesKey, SeriesTotals>,
-    /// Clocks without a plan or severity, per metric.
-    pub(crate) unassigned: HashMap<MetricId, u64>,
-    pub(crate) credits: HashMap<CreditKey, CreditCounts>,
-    /// Per source, the tickets whose events disagree with their ticket
-    /// record as last evaluated.
-    inconsistent: BTreeMap<String, HashSet<Box<str>>>,
+    /// Per source name.
+    parts: BTreeMap<String, Part>,
 }
 
 impl Live {
@@ -286,29 +310,28 @@ impl Live {
         &self.org_allow
     }
 
-    /// Tickets held.
+    /// Tickets counted (with at least one clock).
     pub fn ticket_count(&self) -> usize {
-        self.tickets.values().map(HashMap::len).sum()
+        self.parts.values().map(|p| p.tickets).sum()
     }
 
-    /// Tickets of one source.
+    /// Tickets of one source counted (with at least one clock).
     pub fn source_tickets(&self, source: &str) -> usize {
-        self.tickets.get(source).map_or(0, HashMap::len)
+        self.parts.get(source).map_or(0, |p| p.tickets)
+    }
+
+    fn part(&mut self, source: &str) -> &mut Part {
+        self.parts.entry(source.to_string()).or_default()
     }
 
     /// Records whether a ticket's events disagree with its ticket record;
     /// true when it newly does.
     pub fn mark_inconsistent(&mut self, source: &str, id: &str, inconsistent: bool) -> bool {
         if inconsistent {
-            if !self.inconsistent.contains_key(source) {
-                self.inconsistent.insert(source.to_string(), HashSet::new());
-            }
-            self.inconsistent
-                .get_mut(source)
-                .is_some_and(|set| set.insert(Box::from(id)))
+            self.part(source).inconsistent.insert(Box::from(id))
         } else {
-            if let Some(set) = self.inconsistent.get_mut(source) {
-                set.remove(id);
+            if let Some(p) = self.parts.get_mut(source) {
+                p.inconsistent.remove(id);
             }
             false
         }
@@ -316,89 +339,225 @@ impl Live {
 
     /// Tickets of one source whose events disagree with their record.
     pub fn inconsistent(&self, source: &str) -> usize {
-        self.inconsistent.get(source).map_or(0, HashSet::len)
+        self.parts.get(source).map_or(0, |p| p.inconsistent.len())
     }
 
-    /// Takes every ticket of `source` out (its figures leave the
-    /// exposition): another instance polls it now.
-    pub fn drop_source(&mut self, policy: &Policy, source: &str) {
-        let ids: Vec<Box<str>> = self
-            .tickets
-            .get(source)
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default();
-        for id in ids {
-            self.replace(policy, source, &id, 0, None, &[]);
+    /// Takes all of `source` out (its figures leave the exposition):
+    /// another instance polls it now.
+    pub fn drop_source(&mut self, source: &str) {
+        self.parts.remove(source);
+    }
+
+    /// Counts a ticket's stored clocks, computed under config `hash`.
+    pub fn add(&mut self, policy: &Policy, source: &str, id: &str, hash: &str, t: Counted<'_>) {
+        let allow = std::mem::take(&mut self.org_allow);
+        let part = self.part(source);
+        if !part.hashes.contains(hash) {
+            part.hashes.insert(Box::from(hash));
         }
-        self.inconsistent.remove(source);
+        part.add(policy, &allow, id, t);
+        self.org_allow = allow;
     }
 
-    /// Replaces a ticket's clocks (an empty list removes it: deleted).
-    pub fn replace(
+    /// Takes a ticket's stored clocks out again, if rows under config
+    /// `hash` were counted here (a reload's fresh index never counted the
+    /// rows it replaces); true when it did.
+    pub fn remove(
         &mut self,
         policy: &Policy,
         source: &str,
         id: &str,
+        hash: &str,
+        t: Counted<'_>,
+    ) -> bool {
+        let allow = std::mem::take(&mut self.org_allow);
+        let counted = match self.parts.get_mut(source) {
+            Some(part) if part.hashes.contains(hash) => {
+                part.remove(policy, &allow, id, t);
+                true
+            }
+            _ => false,
+        };
+        self.org_allow = allow;
+        counted
+    }
+
+    /// Whether rows under config `hash` of `source` are counted here.
+    pub fn counts(&self, source: &str, hash: &str) -> bool {
+        self.parts
+            .get(source)
+            .is_some_and(|p| p.hashes.contains(hash))
+    }
+
+    /// Remembers what a ticket counted from a row that does not say it was
+    /// counted under (see [`Live::take_legacy`]).
+    pub fn remember_legacy(
+        &mut self,
+        source: &str,
+        id: &str,
         created_at: i64,
         organization: Option<&str>,
-        clocks: &[Clock],
     ) {
-        if !self.tickets.contains_key(source) {
-            self.tickets.insert(source.to_string(), HashMap::new());
-        }
-        let old = self.tickets.get_mut(source).and_then(|m| m.remove(id));
-        if let Some(old) = old {
-            self.account(policy, id, &old, -1);
-        }
-        let src = self.source_index(source);
-        self.remove_open(src, id);
-        if clocks.is_empty() {
-            return;
-        }
-        let ticket = LiveTicket {
-            created_at,
-            organization: organization.map(Box::from),
-            clocks: clocks.iter().map(LiveClock::of).collect(),
-        };
-        let mut positions = Vec::new();
-        for c in ticket.clocks.iter().filter(|c| c.is_open()) {
-            positions.push(self.open.len() as u32);
-            self.open.push(OpenClock {
-                clock: *c,
-                source: src,
-                created_at,
-                id: Box::from(id),
-                organization: ticket.organization.clone(),
-            });
-        }
-        if !positions.is_empty() {
-            if let Some(m) = self.open_at.get_mut(usize::from(src)) {
-                m.insert(Box::from(id), positions);
-            }
-        }
-        self.account(policy, id, &ticket, 1);
-        if let Some(map) = self.tickets.get_mut(source) {
-            map.insert(Box::from(id), ticket);
+        self.part(source)
+            .legacy
+            .insert(Box::from(id), (created_at, organization.map(Box::from)));
+    }
+
+    /// The tickets of `source` counted from rows in the older form.
+    pub fn legacy_ids(&self, source: &str) -> Vec<String> {
+        self.parts
+            .get(source)
+            .map(|p| p.legacy.keys().map(|k| k.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// What [`Live::remember_legacy`] kept for a ticket, once.
+    pub fn take_legacy(&mut self, source: &str, id: &str) -> Option<(i64, Option<Box<str>>)> {
+        self.parts.get_mut(source)?.legacy.remove(id)
+    }
+
+    /// The unfulfilled clocks (active, paused, breached and still open),
+    /// with their source's name.
+    pub fn open_clocks(&self) -> impl Iterator<Item = (&str, &OpenClock)> {
+        self.parts
+            .iter()
+            .flat_map(|(name, p)| p.open.iter().map(move |o| (name.as_str(), o)))
+    }
+
+    /// Open clocks held (what a refresh walks).
+    pub fn open_count(&self) -> usize {
+        self.parts.values().map(|p| p.open.len()).sum()
+    }
+
+    /// Moves every plan's windows to end at `now`: buckets that fell out of
+    /// a window leave its counts; a window that moved back (a clock set
+    /// back, a new config) is recounted.
+    pub fn advance(&mut self, policy: &Policy, starts_of: impl Fn(PlanId) -> [i64; 4]) {
+        let starts: Vec<[i64; 4]> = (0..policy.plans.len())
+            .map(|plan| starts_of(plan).map(|t| t.div_euclid(START_BUCKET_SECONDS)))
+            .collect();
+        for part in self.parts.values_mut() {
+            part.advance(&starts);
         }
     }
 
-    fn source_index(&mut self, source: &str) -> u16 {
-        if let Some(i) = self.source_names.iter().position(|s| s == source) {
-            return i as u16;
+    /// The stored states' totals of one series, summed over the sources.
+    pub fn series_totals(&self, key: SeriesKey) -> Option<SeriesSums> {
+        let mut out: Option<SeriesSums> = None;
+        for t in self.parts.values().filter_map(|p| p.totals.get(&key)) {
+            let o = out.get_or_insert_with(SeriesSums::default);
+            o.met += t.met;
+            o.breached += t.breached;
+            o.excluded += t.excluded;
+            for (w, c) in o.windows.iter_mut().zip(t.windowed.windows) {
+                w.met += c.met;
+                w.decided += c.decided;
+            }
+            for (b, n) in o.buckets.iter_mut().zip(t.buckets) {
+                *b += n;
+            }
+            o.fulfil_sum += t.fulfil_sum;
+            for (mine, theirs) in o.exemplars.iter_mut().zip(&t.exemplars) {
+                if let Some(e) = theirs {
+                    if mine.as_ref().is_none_or(|m| e.1 >= m.1) {
+                        *mine = Some(e.clone());
+                    }
+                }
+            }
         }
-        self.source_names.push(source.to_string());
-        self.open_at.push(HashMap::new());
-        (self.source_names.len() - 1) as u16
+        out
+    }
+
+    /// The windows of one plan and organization label, summed over the
+    /// sources.
+    pub fn org_windows(&self, plan: PlanId, label: &str) -> [WindowCounts; 4] {
+        let mut out = [WindowCounts::default(); 4];
+        for p in self.parts.values() {
+            if let Some(w) = p.org_windows.get(&(plan, Box::from(label))) {
+                for (o, c) in out.iter_mut().zip(w.windows) {
+                    o.met += c.met;
+                    o.decided += c.decided;
+                }
+            }
+        }
+        out
+    }
+
+    /// Credit counts per customer period, every source's (a customer with
+    /// tickets in two sources appears once per source).
+    pub fn credits(&self) -> impl Iterator<Item = (&CreditKey, &CreditCounts)> {
+        self.parts.values().flat_map(|p| p.credits.iter())
+    }
+
+    /// Clocks without a plan or severity, per metric, summed over the
+    /// sources.
+    pub fn unassigned(&self) -> BTreeMap<MetricId, u64> {
+        let mut out = BTreeMap::new();
+        for p in self.parts.values() {
+            for (&m, &n) in &p.unassigned {
+                *out.entry(m).or_default() += n;
+            }
+        }
+        out
+    }
+}
+
+/// A series' totals summed over the sources (see [`SeriesTotals`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeriesSums {
+    pub met: u64,
+    pub breached: u64,
+    pub excluded: u64,
+    pub windows: [WindowCounts; 4],
+    pub buckets: [u64; FULFIL_BUCKETS.len() + 1],
+    pub fulfil_sum: f64,
+    pub exemplars: [Option<(Box<str>, i64, f64)>; FULFIL_BUCKETS.len() + 1],
+}
+
+impl Part {
+    fn add(&mut self, policy: &Policy, allow: &[Box<str>], id: &str, t: Counted<'_>) {
+        if t.clocks.is_empty() {
+            return;
+        }
+        self.tickets += 1;
+        let organization: Option<Box<str>> = t.organization.map(Box::from);
+        let mut positions = Vec::new();
+        for c in t
+            .clocks
+            .iter()
+            .map(LiveClock::of)
+            .filter(LiveClock::is_open)
+        {
+            positions.push(self.open.len() as u32);
+            self.open.push(OpenClock {
+                clock: c,
+                created_at: t.created_at,
+                id: Box::from(id),
+                organization: organization.clone(),
+            });
+        }
+        if !positions.is_empty() {
+            // A ticket is counted once: positions of an earlier count
+            // (never expected) would be lost, not duplicated.
+            self.remove_open(id);
+            self.open_at.insert(Box::from(id), positions);
+        }
+        self.account(policy, allow, id, t, 1);
+    }
+
+    fn remove(&mut self, policy: &Policy, allow: &[Box<str>], id: &str, t: Counted<'_>) {
+        if t.clocks.is_empty() {
+            return;
+        }
+        self.tickets = self.tickets.saturating_sub(1);
+        self.remove_open(id);
+        self.account(policy, allow, id, t, -1);
     }
 
     /// Takes a ticket's clocks out of `open`; the last entries move into the
     /// holes (highest position first, so none of the ticket's own move).
-    fn remove_open(&mut self, src: u16, id: &str) {
-        let Some(mut positions) = self
-            .open_at
-            .get_mut(usize::from(src))
-            .and_then(|m| m.remove(id))
-        else {
+    fn remove_open(&mut self, id: &str) {
+        let Some(mut positions) = self.open_at.remove(id) else {
             return;
         };
         positions.sort_unstable_by(|a, b| b.cmp(a));
@@ -411,11 +570,7 @@ impl Live {
             self.open.swap_remove(p);
             if p != last {
                 let moved = &self.open[p];
-                if let Some(at) = self
-                    .open_at
-                    .get_mut(usize::from(moved.source))
-                    .and_then(|m| m.get_mut(&moved.id))
-                {
+                if let Some(at) = self.open_at.get_mut(&moved.id) {
                     for x in at.iter_mut() {
                         if *x as usize == last {
                             *x = p as u32;
@@ -427,7 +582,14 @@ impl Live {
     }
 
     /// Adds (`sign` 1) or removes (-1) a ticket's contribution to the totals.
-    fn account(&mut self, policy: &Policy, id: &str, t: &LiveTicket, sign: i64) {
+    fn account(
+        &mut self,
+        policy: &Policy,
+        allow: &[Box<str>],
+        id: &str,
+        t: Counted<'_>,
+        sign: i64,
+    ) {
         let add = |n: &mut u64| {
             *n = if sign > 0 {
                 *n + 1
@@ -435,7 +597,7 @@ impl Live {
                 n.saturating_sub(1)
             }
         };
-        for c in t.clocks.iter() {
+        for c in t.clocks.iter().map(LiveClock::of) {
             let Some(key) = c.key() else {
                 add(self.unassigned.entry(c.metric()).or_default());
                 continue;
@@ -451,9 +613,9 @@ impl Live {
                 let met = c.state == ClockState::Met;
                 let starts = self.window_starts.get(&key.plan);
                 tot.windowed.add(c.start, met, sign, starts);
-                if !self.org_allow.is_empty() {
-                    let label: Box<str> = match &t.organization {
-                        Some(o) if self.org_allow.contains(o) => o.clone(),
+                if !allow.is_empty() {
+                    let label: Box<str> = match t.organization {
+                        Some(o) if allow.iter().any(|a| &**a == o) => Box::from(o),
                         _ => Box::from(OTHER_ORG),
                     };
                     self.org_windows
@@ -482,15 +644,15 @@ impl Live {
         self.account_credits(policy, t, sign);
     }
 
-    fn account_credits(&mut self, policy: &Policy, t: &LiveTicket, sign: i64) {
-        let Some(org) = &t.organization else { return };
-        for c in t.clocks.iter() {
+    fn account_credits(&mut self, policy: &Policy, t: Counted<'_>, sign: i64) {
+        let Some(org) = t.organization else { return };
+        for c in t.clocks.iter().map(LiveClock::of) {
             if !matches!(c.state, ClockState::Met | ClockState::Breached) {
                 continue;
             }
             let Some(key) = c.key() else { continue };
             if let Some(ck) = credit_key(policy, key, t.created_at, org) {
-                let e = self.credits.entry(ck).or_default();
+                let e = self.credits.entry(ck.clone()).or_default();
                 let step = |n: &mut u64| {
                     *n = if sign > 0 {
                         *n + 1
@@ -502,34 +664,20 @@ impl Live {
                 if c.state == ClockState::Breached {
                     step(&mut e.violations);
                 }
+                if *e == CreditCounts::default() {
+                    self.credits.remove(&ck);
+                }
             }
         }
     }
 
-    /// The unfulfilled clocks (active, paused, breached and still open),
-    /// with their source's name.
-    pub fn open_clocks(&self) -> impl Iterator<Item = (&str, &OpenClock)> {
-        self.open.iter().map(|o| {
-            (
-                self.source_names
-                    .get(usize::from(o.source))
-                    .map_or("", String::as_str),
-                o,
-            )
-        })
-    }
-
-    /// Moves every plan's windows to end at `now`: buckets that fell out of
-    /// a window leave its counts; a window that moved back (a clock set
-    /// back, a new config) is recounted.
-    pub fn advance(&mut self, policy: &Policy, now: i64, starts_of: impl Fn(PlanId) -> [i64; 4]) {
+    /// Moves every plan's windows to start at `new` buckets (by plan).
+    fn advance(&mut self, new_starts: &[[i64; 4]]) {
         let mut keys_by_plan: HashMap<PlanId, Vec<SeriesKey>> = HashMap::new();
         for k in self.totals.keys() {
             keys_by_plan.entry(k.plan).or_default().push(*k);
         }
-        let _ = now;
-        for plan in 0..policy.plans.len() {
-            let new: [i64; 4] = starts_of(plan).map(|t| t.div_euclid(START_BUCKET_SECONDS));
+        for (plan, &new) in new_starts.iter().enumerate() {
             let old = self.window_starts.get(&plan).copied();
             if old == Some(new) {
                 continue;
@@ -546,14 +694,6 @@ impl Live {
             }
             self.window_starts.insert(plan, new);
         }
-    }
-
-    /// Every ticket of every source (tests compare the totals with a fresh
-    /// pass over these).
-    pub fn all_tickets(&self) -> impl Iterator<Item = (&str, &str, &LiveTicket)> {
-        self.tickets
-            .iter()
-            .flat_map(|(s, m)| m.iter().map(move |(id, t)| (s.as_str(), &**id, t)))
     }
 }
 

@@ -23,5 +23,5 @@ pub mod render;
 
 pub use figures::{compute, Figures};
 pub use health::{Health, SourceHealth};
-pub use live::Live;
+pub use live::{Counted, Live};
 pub use render::{render, to_prometheus_text, Rendered};

@@ -45,7 +45,9 @@
 //! apart what it no longer defines:
 //!
 //! ```text
-//! clocks := 1:u8 varint(n) clock{n}
+//! clocks := 1:u8 varint(n) clock{n}                          (form 1)
+//!         | 2:u8 zigzag(created_at) opt_str(organization)
+//!           varint(n) clock{n}                                  (form 2)
 //! clock  := str(metric) varint(instance) opt_str(plan) opt_str(severity)
 //!           zigzag(start) state:u8 opt_str(reason) flags:u8
 //!           [zigzag(due_at - start)] [zigzag(fulfilled_at - start)]
@@ -54,6 +56,13 @@
 //! flags  := bit 0 due_at, 1 fulfilled_at, 2 breached_at, 3 remaining (present)
 //! state  := 0 active | 1 paused | 2 met | 3 breached | 4 no_target | 5 excluded
 //! ```
+//!
+//! Form 2 (the daemon's since the live index stopped keeping every ticket)
+//! also holds the ticket's creation and organization the clocks were
+//! counted under, so that the exposition can take a decided ticket's old
+//! contribution out of its totals from the stored row alone, even after the
+//! ticket moved to another organization. Form 1 rows are still read, with
+//! those unknown ([`decode_counted_clocks`]).
 
 use crate::engine::timeline::Author;
 use crate::engine::{ClockState, ClockView};
@@ -491,8 +500,20 @@ pub fn decode_header(bytes: &[u8]) -> Result<TicketHeader, CodecError> {
     })
 }
 
-/// The first byte of encoded clocks: the form's version.
+/// The first byte of encoded clocks without what they were counted under.
 const CLOCKS_FORM: u8 = 1;
+
+/// The first byte of encoded clocks with the creation and organization
+/// they were counted under.
+const COUNTED_CLOCKS_FORM: u8 = 2;
+
+/// The ticket's creation and organization a stored row of clocks was
+/// counted under (form 2 of the stored clocks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountedAs<'a> {
+    pub created_at: i64,
+    pub organization: Option<&'a str>,
+}
 
 fn state_code(s: ClockState) -> u8 {
     match s {
@@ -505,19 +526,36 @@ fn state_code(s: ClockState) -> u8 {
     }
 }
 
-/// A ticket's clocks in their stored form (see the module docs).
+/// A ticket's clocks in their stored form, without what they were counted
+/// under (form 1; see the module docs).
 pub fn encode_clocks(views: &[ClockView<'_>]) -> Vec<u8> {
     let mut out = Vec::with_capacity(8 + 48 * views.len());
     out.push(CLOCKS_FORM);
-    put_varint(&mut out, views.len() as u64);
+    put_views(&mut out, views);
+    out
+}
+
+/// A ticket's clocks in their stored form with the creation and
+/// organization they are counted under (form 2): what the daemon saves.
+pub fn encode_counted_clocks(counted: CountedAs<'_>, views: &[ClockView<'_>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + 48 * views.len());
+    out.push(COUNTED_CLOCKS_FORM);
+    put_varint(&mut out, zigzag(counted.created_at));
+    put_opt_str(&mut out, counted.organization);
+    put_views(&mut out, views);
+    out
+}
+
+fn put_views(out: &mut Vec<u8>, views: &[ClockView<'_>]) {
+    put_varint(out, views.len() as u64);
     for v in views {
-        put_str(&mut out, v.metric);
-        put_varint(&mut out, u64::from(v.instance));
-        put_opt_str(&mut out, v.plan);
-        put_opt_str(&mut out, v.severity);
-        put_varint(&mut out, zigzag(v.start));
+        put_str(out, v.metric);
+        put_varint(out, u64::from(v.instance));
+        put_opt_str(out, v.plan);
+        put_opt_str(out, v.severity);
+        put_varint(out, zigzag(v.start));
         out.push(state_code(v.state));
-        put_opt_str(&mut out, v.reason);
+        put_opt_str(out, v.reason);
         let instants = [v.due_at, v.fulfilled_at, v.breached_at];
         let mut flags = 0u8;
         for (bit, t) in instants.iter().enumerate() {
@@ -531,28 +569,47 @@ pub fn encode_clocks(views: &[ClockView<'_>]) -> Vec<u8> {
         out.push(flags);
         // Instants as offsets from the start: a few bytes instead of five.
         for t in instants.into_iter().flatten() {
-            put_varint(&mut out, zigzag(t.wrapping_sub(v.start)));
+            put_varint(out, zigzag(t.wrapping_sub(v.start)));
         }
-        put_varint(&mut out, zigzag(v.elapsed_seconds));
-        put_varint(&mut out, zigzag(v.paused_seconds));
+        put_varint(out, zigzag(v.elapsed_seconds));
+        put_varint(out, zigzag(v.paused_seconds));
         if let Some(r) = v.remaining_seconds {
-            put_varint(&mut out, zigzag(r));
+            put_varint(out, zigzag(r));
         }
     }
-    out
 }
 
-/// Reads back clocks stored by [`encode_clocks`]; the names borrow from
-/// `bytes`.
+/// Whether stored clocks say what they were counted under (form 2), by
+/// their first byte alone.
+pub fn says_counted_as(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&COUNTED_CLOCKS_FORM)
+}
+
+/// Reads back clocks stored by [`encode_clocks`] or
+/// [`encode_counted_clocks`]; the names borrow from `bytes`.
 pub fn decode_clocks(bytes: &[u8]) -> Result<Vec<ClockView<'_>>, CodecError> {
+    decode_counted_clocks(bytes).map(|(_, views)| views)
+}
+
+/// Reads back stored clocks with what they were counted under (`None` for
+/// form 1, which does not say); the names borrow from `bytes`.
+#[allow(clippy::type_complexity)]
+pub fn decode_counted_clocks(
+    bytes: &[u8],
+) -> Result<(Option<CountedAs<'_>>, Vec<ClockView<'_>>), CodecError> {
     let mut r = Reader {
         bytes,
         pos: 0,
         base: 0,
     };
-    if r.byte()? != CLOCKS_FORM {
-        return Err(r.err("unknown form of clocks"));
-    }
+    let counted = match r.byte()? {
+        CLOCKS_FORM => None,
+        COUNTED_CLOCKS_FORM => Some(CountedAs {
+            created_at: unzigzag(r.varint()?),
+            organization: r.opt_str()?,
+        }),
+        _ => return Err(r.err("unknown form of clocks")),
+    };
     let n = r.varint()?;
     // Each clock takes at least 8 bytes: a count beyond that is garbage,
     // not a reason to reserve memory.
@@ -612,7 +669,7 @@ pub fn decode_clocks(bytes: &[u8]) -> Result<Vec<ClockView<'_>>, CodecError> {
     if r.pos != bytes.len() {
         return Err(r.err("bytes after the clocks"));
     }
-    Ok(views)
+    Ok((counted, views))
 }
 
 #[cfg(test)]
@@ -905,6 +962,19 @@ mod tests {
         fn clocks_round_trip(owned in proptest::collection::vec(owned_view(), 0..6)) {
             let views: Vec<ClockView<'_>> = owned.iter().map(view).collect();
             let bytes = encode_clocks(&views);
+            prop_assert_eq!(decode_counted_clocks(&bytes).unwrap(), (None, views));
+        }
+
+        #[test]
+        fn counted_clocks_round_trip(
+            owned in proptest::collection::vec(owned_view(), 0..6),
+            created_at in any::<i64>(),
+            organization in proptest::option::of(text()),
+        ) {
+            let views: Vec<ClockView<'_>> = owned.iter().map(view).collect();
+            let counted = CountedAs { created_at, organization: organization.as_deref() };
+            let bytes = encode_counted_clocks(counted, &views);
+            prop_assert_eq!(decode_counted_clocks(&bytes).unwrap(), (Some(counted), views.clone()));
             prop_assert_eq!(decode_clocks(&bytes).unwrap(), views);
         }
 
@@ -913,6 +983,8 @@ mod tests {
             let _ = decode_clocks(&bytes);
             let mut tagged = vec![CLOCKS_FORM];
             tagged.extend(bytes);
+            let _ = decode_clocks(&tagged);
+            tagged[0] = COUNTED_CLOCKS_FORM;
             let _ = decode_clocks(&tagged);
         }
     }

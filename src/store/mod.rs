@@ -58,7 +58,10 @@ use serde::Serialize;
 use crate::engine::Ticket;
 use crate::sources::{NoteRecord, Page};
 
-pub use codec::{decode_clocks, encode_clocks, CodecError};
+pub use codec::{
+    decode_clocks, decode_counted_clocks, encode_clocks, encode_counted_clocks, says_counted_as,
+    CodecError, CountedAs,
+};
 pub use lease::{Fence, Holder, Leases};
 pub use open::{open, redact_location, StoreLocation};
 
@@ -227,6 +230,26 @@ pub struct Applied {
     /// reading its events (the SQLite store, for a batch with a ticket's
     /// header alone, after a restart); it never lists one that is not.
     pub complete: Vec<String>,
+    /// The stored clocks rows the batch removed (those of tickets it
+    /// deleted), as they were: whatever was counted from them must be taken
+    /// out. A store that keeps deleted tickets' clocks lists none.
+    pub dropped_clocks: Vec<StoredClocks>,
+}
+
+/// A stored clocks row as the store hands it back: (config hash, encoded
+/// clocks).
+pub type ClocksRow = (String, Vec<u8>);
+
+/// What [`Store::save_clocks_as_of`] did with the rows it was given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SavedClocks {
+    /// Tickets changed after the snapshot the rows were computed from: not
+    /// saved, still stale.
+    pub overtaken: Vec<String>,
+    /// The rows saved, by their index in the given list, each with the row
+    /// it replaced (`config hash`, encoded clocks), if the ticket had one.
+    /// Rows of unknown or deleted tickets are neither saved nor listed.
+    pub saved: Vec<(usize, Option<ClocksRow>)>,
 }
 
 /// Where the daemon keeps its state.
@@ -255,7 +278,7 @@ pub trait Store: Send {
     fn apply_batch(&mut self, source: &str, pages: &[Page]) -> Result<Applied, StoreError> {
         Ok(Applied {
             changed: self.apply_pages(source, pages)?,
-            complete: Vec::new(),
+            ..Applied::default()
         })
     }
 
@@ -426,17 +449,29 @@ pub trait Store: Send {
     /// As [`Store::save_clocks_batch`] for the tickets that have not
     /// changed after generation `as_of` (see [`Store::generation`]); the
     /// others keep their stale mark and their stored clocks, and their ids
-    /// are returned. The default saves them all (right for a store with no
-    /// concurrent writer).
+    /// are returned. Says which rows were saved and what each replaced, in
+    /// the same transaction, so that what was counted from the old rows can
+    /// be taken out exactly. The default reads the old rows first, then
+    /// saves them all (right for a store with no concurrent writer that
+    /// keeps no clocks for unknown or deleted tickets).
     fn save_clocks_as_of(
         &mut self,
         source: &str,
         clocks: &[(String, String, Vec<u8>)],
         as_of: u64,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<SavedClocks, StoreError> {
         let _ = as_of;
+        let mut saved = Vec::with_capacity(clocks.len());
+        for (i, (id, _, _)) in clocks.iter().enumerate() {
+            if self.ticket(source, id)?.is_some() {
+                saved.push((i, self.clocks(source, id)?));
+            }
+        }
         self.save_clocks_batch(source, clocks)?;
-        Ok(Vec::new())
+        Ok(SavedClocks {
+            overtaken: Vec::new(),
+            saved,
+        })
     }
 
     /// A ticket's stored clocks: `(config_hash, encoded clocks)`.

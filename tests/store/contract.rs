@@ -10,7 +10,9 @@ use helpdesk_slo::policy::spec::Status;
 use helpdesk_slo::sources::{
     ChangeRecord, EventRecord, NoteKey, NoteRecord, Record, TicketHeader, UserRecord,
 };
-use helpdesk_slo::store::{ActiveTicket, Store, StoreError, StoreStats, TicketMeta, WindowTicket};
+use helpdesk_slo::store::{
+    ActiveTicket, Store, StoreError, StoreStats, StoredClocks, TicketMeta, WindowTicket,
+};
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -269,14 +271,23 @@ pub fn references_gained_over_several_batches_all_find_the_ticket(backend: Backe
 pub fn deleted_tickets_vanish(backend: Backend) {
     let mut store = backend.open("deleted");
     store.apply_page(SRC, &sample_page()).unwrap();
-    store.save_clocks(SRC, "1", "h", b"").unwrap();
+    store.save_clocks(SRC, "1", "h", b"counted").unwrap();
     let mut gone = header("1", 1_700_001_000, Some("900"));
     gone.deleted = true;
+    let applied = store
+        .apply_batch(SRC, &[page("tickets", "c2", vec![Record::Ticket(gone)])])
+        .unwrap();
+    assert_eq!(applied.changed, vec!["1"]);
+    // The clocks row it dropped, as it was: what was counted from it has
+    // to leave the figures.
     assert_eq!(
-        store
-            .apply_page(SRC, &page("tickets", "c2", vec![Record::Ticket(gone)]))
-            .unwrap(),
-        vec!["1"]
+        applied.dropped_clocks,
+        vec![StoredClocks {
+            ticket_id: "1".into(),
+            config_hash: "h".into(),
+            clocks: b"counted".to_vec(),
+            stale: false,
+        }]
     );
     assert_eq!(store.ticket_ids(SRC).unwrap(), vec!["2"]);
     assert!(store.ticket(SRC, "1").unwrap().is_none());
@@ -594,16 +605,23 @@ pub fn clocks_of_an_overtaken_snapshot_leave_the_ticket_stale(backend: Backend) 
         ("1".to_string(), "h".to_string(), b"new".to_vec()),
         ("2".to_string(), "h".to_string(), b"new".to_vec()),
     ];
-    let overtaken = store.save_clocks_as_of(SRC, &rows, as_of).unwrap();
-    assert_eq!(overtaken, vec!["1"]);
+    let done = store.save_clocks_as_of(SRC, &rows, as_of).unwrap();
+    assert_eq!(done.overtaken, vec!["1"]);
+    // Ticket 2 had no clocks: saved over nothing.
+    assert_eq!(done.saved, vec![(1, None)]);
     assert_eq!(store.stale_ticket_ids(SRC).unwrap(), vec!["1"]);
     assert_eq!(store.clocks(SRC, "1").unwrap().unwrap().1, b"old");
     assert_eq!(store.clocks(SRC, "2").unwrap().unwrap().1, b"new");
 
     // Read again after the change: saved.
     let as_of = read(&store);
-    let overtaken = store.save_clocks_as_of(SRC, &rows[..1], as_of).unwrap();
-    assert!(overtaken.is_empty());
+    let done = store.save_clocks_as_of(SRC, &rows[..1], as_of).unwrap();
+    assert!(done.overtaken.is_empty());
+    // Saved over the row it replaced, which the answer hands back.
+    assert_eq!(
+        done.saved,
+        vec![(0, Some(("h".to_string(), b"old".to_vec())))]
+    );
     assert!(store.stale_ticket_ids(SRC).unwrap().is_empty());
     assert_eq!(store.clocks(SRC, "1").unwrap().unwrap().1, b"new");
 }

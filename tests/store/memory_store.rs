@@ -16,7 +16,8 @@ use helpdesk_slo::sources::{
     assemble, ChangeRecord, EventRecord, NoteRecord, OrganizationRecord, Page, Record, TicketHeader,
 };
 use helpdesk_slo::store::{
-    ActiveTicket, Applied, SettledTicket, Store, StoreError, StoreStats, StoredClocks, TicketMeta,
+    ActiveTicket, Applied, SavedClocks, SettledTicket, Store, StoreError, StoreStats, StoredClocks,
+    TicketMeta,
 };
 
 /// What the store holds of one ticket (a ticket may have events before
@@ -217,9 +218,12 @@ impl State {
         order.sort_unstable();
         let mut changed: BTreeSet<String> = BTreeSet::new();
         let mut complete: Vec<String> = Vec::new();
+        let mut dropped_clocks = Vec::new();
         for (_, id) in order {
             let group = &groups[id];
-            if let Some(whole) = self.merge(source, id, group, now, generation)? {
+            if let Some(whole) =
+                self.merge(source, id, group, now, generation, &mut dropped_clocks)?
+            {
                 changed.insert(id.to_string());
                 if whole {
                     complete.push(id.to_string());
@@ -246,6 +250,7 @@ impl State {
         Ok(Applied {
             changed: changed.into_iter().collect(),
             complete,
+            dropped_clocks,
         })
     }
 
@@ -258,6 +263,7 @@ impl State {
         group: &Group<'_>,
         now: i64,
         generation: u64,
+        dropped_clocks: &mut Vec<StoredClocks>,
     ) -> Result<Option<bool>, StoreError> {
         if group.events.iter().any(|e| e.id.is_empty()) {
             return Err(StoreError::Invalid {
@@ -335,7 +341,14 @@ impl State {
         row.changed_at = now;
         row.changed_in = generation;
         if row.deleted() && !was_deleted {
-            row.clocks = None;
+            if let Some((config_hash, clocks)) = row.clocks.take() {
+                dropped_clocks.push(StoredClocks {
+                    ticket_id: id.to_string(),
+                    config_hash,
+                    clocks,
+                    stale: false,
+                });
+            }
         }
         let latest_event = row.events.keys().next_back().map(|(at, _)| *at);
         let complete =
@@ -515,23 +528,24 @@ impl Store for MemoryStore {
         source: &str,
         clocks: &[(String, String, Vec<u8>)],
         as_of: u64,
-    ) -> Result<Vec<String>, StoreError> {
-        let mut overtaken = Vec::new();
-        for (id, hash, encoded) in clocks {
+    ) -> Result<SavedClocks, StoreError> {
+        let mut done = SavedClocks::default();
+        for (index, (id, hash, encoded)) in clocks.iter().enumerate() {
             // Clocks of unknown or deleted tickets are not kept.
             let Some(row) = self.state.tickets.get_mut(&key(source, id)) else {
                 continue;
             };
             if row.changed_in > as_of {
-                overtaken.push(id.clone());
+                done.overtaken.push(id.clone());
                 continue;
             }
             if row.live() {
                 row.stale = false;
-                row.clocks = Some((hash.clone(), encoded.clone()));
+                let old = row.clocks.replace((hash.clone(), encoded.clone()));
+                done.saved.push((index, old));
             }
         }
-        Ok(overtaken)
+        Ok(done)
     }
 
     fn clocks(

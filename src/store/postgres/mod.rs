@@ -830,7 +830,7 @@ impl Store for PgStore {
         source: &str,
         clocks: &[(String, String, Vec<u8>)],
         as_of: u64,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<super::SavedClocks, StoreError> {
         write::save_clocks_as_of(self, source, clocks, as_of)
     }
 

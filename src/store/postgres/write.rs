@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::PgStore;
 use crate::sources::{ChangeRecord, EventRecord, Page, Record, TicketHeader};
 use crate::store::codec;
-use crate::store::{Applied, StoreError};
+use crate::store::{Applied, SavedClocks, StoreError, StoredClocks};
 
 fn unix_now() -> i64 {
     SystemTime::now()
@@ -89,7 +89,8 @@ const MARK_STALE: &str = "INSERT INTO stale_tickets (key) SELECT unnest($1::bigi
 
 const UNMARK_STALE: &str = "DELETE FROM stale_tickets WHERE key = ANY($1)";
 
-const DROP_CLOCKS: &str = "DELETE FROM clocks WHERE key = ANY($1)";
+const DROP_CLOCKS: &str =
+    "DELETE FROM clocks WHERE key = ANY($1) RETURNING key, config_hash, clocks";
 
 const PUT_REFS: &str = "INSERT INTO ticket_refs (source, kind, ref, key)
      SELECT $1, u.kind, u.ref, u.key FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(kind, ref, key)
@@ -326,8 +327,9 @@ fn apply_in(
     let mut changed: BTreeSet<String> = BTreeSet::new();
     let mut changed_keys: Vec<i64> = Vec::new();
     let mut complete: Vec<(i64, String)> = Vec::new();
+    let mut dropped_clocks = Vec::new();
     if !groups.is_empty() {
-        merge_tickets(
+        dropped_clocks = merge_tickets(
             store,
             source,
             now,
@@ -358,13 +360,15 @@ fn apply_in(
         Applied {
             changed: changed.into_iter().collect(),
             complete: complete.into_iter().map(|(_, id)| id).collect(),
+            dropped_clocks,
         },
         changed_keys,
     ))
 }
 
 /// Stores the batch's tickets: new rows, newer headers, events not
-/// stored yet, stale marks and references.
+/// stored yet, stale marks and references. Returns the clocks rows of the
+/// tickets it deleted, as they were.
 fn merge_tickets(
     store: &PgStore,
     source: &str,
@@ -373,7 +377,7 @@ fn merge_tickets(
     changed: &mut BTreeSet<String>,
     changed_keys: &mut Vec<i64>,
     complete: &mut Vec<(i64, String)>,
-) -> Result<(), StoreError> {
+) -> Result<Vec<StoredClocks>, StoreError> {
     let src = source.to_string();
     let what = || format!("storing tickets of {source}");
     let ids: Vec<String> = groups.keys().map(|s| s.to_string()).collect();
@@ -633,6 +637,7 @@ fn merge_tickets(
     // What changed, and what follows from it.
     let mut touched: (Vec<i64>, Vec<i64>, Vec<i32>) = Default::default();
     let (mut mark, mut unmark, mut drop_clocks) = (Vec::new(), Vec::new(), Vec::new());
+    let mut dropped_ids: HashMap<i64, String> = HashMap::new();
     let mut refs: (Vec<String>, Vec<String>, Vec<i64>) = Default::default();
     for p in &plans {
         let key = key_of(p)?;
@@ -666,6 +671,7 @@ fn merge_tickets(
         }
         if deleted && !old_deleted {
             drop_clocks.push(key);
+            dropped_ids.insert(key, p.id.to_string());
         }
         let mut candidates: Vec<(&'static str, &str)> = fresh_events
             .iter()
@@ -706,13 +712,27 @@ fn merge_tickets(
                 .await
         })?;
     }
-    for (sql, keys) in [
-        (MARK_STALE, mark),
-        (UNMARK_STALE, unmark),
-        (DROP_CLOCKS, drop_clocks),
-    ] {
+    for (sql, keys) in [(MARK_STALE, mark), (UNMARK_STALE, unmark)] {
         if !keys.is_empty() {
             store.run(what, move |c| async move { c.execute(sql, &[&keys]).await })?;
+        }
+    }
+    let mut dropped = Vec::new();
+    if !drop_clocks.is_empty() {
+        let rows = store.run(what, move |c| async move {
+            c.query(DROP_CLOCKS, &[&drop_clocks]).await
+        })?;
+        for row in rows {
+            let read = |e| store.error(what(), e);
+            let key: i64 = row.try_get(0).map_err(read)?;
+            if let Some(id) = dropped_ids.remove(&key) {
+                dropped.push(StoredClocks {
+                    ticket_id: id,
+                    config_hash: row.try_get(1).map_err(read)?,
+                    clocks: row.try_get(2).map_err(read)?,
+                    stale: false,
+                });
+            }
         }
     }
     if !refs.0.is_empty() {
@@ -721,7 +741,7 @@ fn merge_tickets(
             c.execute(PUT_REFS, &[&s, &refs.0, &refs.1, &refs.2]).await
         })?;
     }
-    Ok(())
+    Ok(dropped)
 }
 
 /// [`Store::save_clocks_as_of`](crate::store::Store::save_clocks_as_of) on a PostgreSQL store.
@@ -730,36 +750,47 @@ pub(super) fn save_clocks_as_of(
     source: &str,
     clocks: &[(String, String, Vec<u8>)],
     as_of: u64,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<SavedClocks, StoreError> {
     if clocks.is_empty() {
-        return Ok(Vec::new());
+        return Ok(SavedClocks::default());
     }
     let what = || format!("saving clocks of {source}");
     store.write_transaction(source, what, || {
         let ids: Vec<String> = clocks.iter().map(|c| c.0.clone()).collect();
         let s = source.to_string();
+        // The rows they replace are read in the transaction that replaces
+        // them: what was counted from them is taken out exactly.
         let rows = store.run(what, move |c| async move {
             c.query(
-                "SELECT id, key, NOT deleted AND header IS NOT NULL FROM tickets
-                 WHERE source = $1 AND id = ANY($2)",
+                "SELECT t.id, t.key, NOT t.deleted AND t.header IS NOT NULL,
+                        c.config_hash, c.clocks
+                 FROM tickets t LEFT JOIN clocks c ON c.key = t.key
+                 WHERE t.source = $1 AND t.id = ANY($2)",
                 &[&s, &ids],
             )
             .await
         })?;
-        let mut found: HashMap<String, (i64, bool)> = HashMap::with_capacity(rows.len());
+        type Found = (i64, bool, Option<(String, Vec<u8>)>);
+        let mut found: HashMap<String, Found> = HashMap::with_capacity(rows.len());
         for row in rows {
             let read = |e| store.error(what(), e);
+            let hash: Option<String> = row.try_get(3).map_err(read)?;
+            let blob: Option<Vec<u8>> = row.try_get(4).map_err(read)?;
             found.insert(
                 row.try_get(0).map_err(read)?,
-                (row.try_get(1).map_err(read)?, row.try_get(2).map_err(read)?),
+                (
+                    row.try_get(1).map_err(read)?,
+                    row.try_get(2).map_err(read)?,
+                    hash.zip(blob),
+                ),
             );
         }
         let mut overtaken = Vec::new();
-        // The last clocks of each ticket, by key.
-        let mut save: BTreeMap<i64, (&str, &[u8])> = BTreeMap::new();
-        for (id, hash, encoded) in clocks {
+        // The last clocks of each ticket, by key, with their index.
+        let mut save: BTreeMap<i64, (usize, &str, &[u8])> = BTreeMap::new();
+        for (index, (id, hash, encoded)) in clocks.iter().enumerate() {
             // Clocks of unknown or deleted tickets are not kept.
-            let Some(&(key, live)) = found.get(id) else {
+            let Some(&(key, live, _)) = found.get(id) else {
                 continue;
             };
             // Clocks of a snapshot a later commit has overtaken: the
@@ -769,13 +800,21 @@ pub(super) fn save_clocks_as_of(
                 continue;
             }
             if live {
-                save.insert(key, (hash, encoded));
+                save.insert(key, (index, hash, encoded));
             }
+        }
+        let mut saved = Vec::with_capacity(save.len());
+        for &(index, _, _) in save.values() {
+            let old = clocks
+                .get(index)
+                .and_then(|(id, _, _)| found.get_mut(id))
+                .and_then(|f| f.2.take());
+            saved.push((index, old));
         }
         if !save.is_empty() {
             let keys: Vec<i64> = save.keys().copied().collect();
-            let hashes: Vec<String> = save.values().map(|v| v.0.to_string()).collect();
-            let blobs: Vec<Vec<u8>> = save.values().map(|v| v.1.to_vec()).collect();
+            let hashes: Vec<String> = save.values().map(|v| v.1.to_string()).collect();
+            let blobs: Vec<Vec<u8>> = save.values().map(|v| v.2.to_vec()).collect();
             store.run(what, move |c| async move {
                 c.execute(UNMARK_STALE, &[&keys]).await?;
                 c.execute(
@@ -788,7 +827,8 @@ pub(super) fn save_clocks_as_of(
                 .await
             })?;
         }
-        Ok(overtaken)
+        saved.sort_unstable_by_key(|(index, _)| *index);
+        Ok(SavedClocks { overtaken, saved })
     })
 }
 

@@ -5,13 +5,15 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::{sql_error, SqliteStore};
-use crate::store::{StoreError, StoredClocks};
+use crate::store::{SavedClocks, StoreError, StoredClocks};
 
 const GET_KEY: &str = "SELECT key FROM tickets WHERE source = ?1 AND id = ?2";
 
 const IS_LIVE: &str = "SELECT 1 FROM tickets WHERE key = ?1 AND deleted = 0 AND header IS NOT NULL";
 
 const CLEAR_STALE: &str = "DELETE FROM stale_tickets WHERE key = ?1";
+
+const GET_CLOCKS: &str = "SELECT config_hash, clocks FROM clocks WHERE key = ?1";
 
 const PUT_CLOCKS: &str = "INSERT INTO clocks (key, config_hash, clocks) VALUES (?1, ?2, ?3)
      ON CONFLICT (key) DO UPDATE SET config_hash = excluded.config_hash, clocks = excluded.clocks";
@@ -66,7 +68,7 @@ pub(super) fn save_clocks_as_of(
     source: &str,
     clocks: &[(String, String, Vec<u8>)],
     as_of: u64,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<SavedClocks, StoreError> {
     let path = &store.path;
     let what = || format!("saving clocks of {source}");
     let tx = store
@@ -75,6 +77,7 @@ pub(super) fn save_clocks_as_of(
         .map_err(|e| sql_error(path, what(), e))?;
     let mut learned = Vec::new();
     let mut overtaken = Vec::new();
+    let mut saved = Vec::with_capacity(clocks.len());
     {
         let cache = store.keys.borrow();
         let known = cache.get(source);
@@ -86,7 +89,8 @@ pub(super) fn save_clocks_as_of(
         };
         let (mut find, mut live) = (prepare(GET_KEY)?, prepare(IS_LIVE)?);
         let (mut clear, mut put) = (prepare(CLEAR_STALE)?, prepare(PUT_CLOCKS)?);
-        for (ticket_id, config_hash, encoded) in clocks {
+        let mut get = prepare(GET_CLOCKS)?;
+        for (index, (ticket_id, config_hash, encoded)) in clocks.iter().enumerate() {
             let what = || format!("saving the clocks of ticket {ticket_id} of {source}");
             let key = match known.and_then(|k| k.get(ticket_id.as_str())) {
                 Some(&key) => Some(key),
@@ -124,13 +128,18 @@ pub(super) fn save_clocks_as_of(
             clear
                 .execute(params![key])
                 .map_err(|e| sql_error(path, what(), e))?;
+            let old = get
+                .query_row(params![key], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(|e| sql_error(path, what(), e))?;
             put.execute(params![key, config_hash, encoded])
                 .map_err(|e| sql_error(path, what(), e))?;
+            saved.push((index, old));
         }
     }
     tx.commit().map_err(|e| sql_error(path, what(), e))?;
     store.learn_keys(source, learned);
-    Ok(overtaken)
+    Ok(SavedClocks { overtaken, saved })
 }
 
 /// [`Store::clocks`](super::Store::clocks) on a SQLite store.

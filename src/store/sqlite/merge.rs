@@ -10,7 +10,7 @@ use std::path::Path;
 use super::{codec_error, invalid, sql_error};
 use crate::sources::{ChangeRecord, EventRecord, TicketHeader};
 use crate::store::codec;
-use crate::store::StoreError;
+use crate::store::{StoreError, StoredClocks};
 
 const GET_ROW: &str = "SELECT key, header IS NOT NULL, updated_at, deleted, requester_id
      FROM tickets WHERE source = ?1 AND id = ?2";
@@ -53,7 +53,7 @@ pub(super) const PUT_REF: &str = "INSERT OR IGNORE INTO ticket_refs (source, kin
 pub(super) const MARK_STALE: &str = "INSERT OR IGNORE INTO stale_tickets (key) VALUES (?1)";
 const UNMARK_STALE: &str = "DELETE FROM stale_tickets WHERE key = ?1";
 
-const DROP_CLOCKS: &str = "DELETE FROM clocks WHERE key = ?1";
+const DROP_CLOCKS: &str = "DELETE FROM clocks WHERE key = ?1 RETURNING config_hash, clocks";
 
 /// The lookup a change of an organization or user needs, if any: tickets
 /// with an organization change refer to it; comments by anyone but the
@@ -402,9 +402,21 @@ pub(super) fn merge_ticket(
         keys.marked.push(key);
     }
     if deleted && !old_deleted {
-        tx.prepare_cached(DROP_CLOCKS)
-            .and_then(|mut s| s.execute(params![key]))
+        let dropped = tx
+            .prepare_cached(DROP_CLOCKS)
+            .and_then(|mut s| {
+                s.query_row(params![key], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
             .map_err(|e| sql_error(path, what(), e))?;
+        if let Some((config_hash, clocks)) = dropped {
+            keys.dropped_clocks.push(StoredClocks {
+                ticket_id: id.to_string(),
+                config_hash,
+                clocks,
+                stale: false,
+            });
+        }
     }
     // Each pair once per ticket, and none the ticket is known to have
     // stored: a backfill brings a ticket's agent comments over several
@@ -463,6 +475,8 @@ pub(super) struct BatchKeys<'a> {
     pub(super) every_key_known: bool,
     /// Whether this transaction changes an organization or a user.
     pub(super) directory_changed: bool,
+    /// The clocks rows this transaction removes (of deleted tickets).
+    pub(super) dropped_clocks: Vec<StoredClocks>,
 }
 
 /// What a ticket's row holds besides its header's text: all that applying

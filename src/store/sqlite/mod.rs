@@ -485,7 +485,7 @@ impl Store for SqliteStore {
         source: &str,
         clocks: &[(String, String, Vec<u8>)],
         as_of: u64,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<super::SavedClocks, StoreError> {
         clocks::save_clocks_as_of(self, source, clocks, as_of)
     }
 

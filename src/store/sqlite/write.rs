@@ -267,12 +267,13 @@ pub(super) fn apply_batch(
         rows_learned: Vec::new(),
         every_key_known: store.every_key_known.get(),
         directory_changed: false,
+        dropped_clocks: Vec::new(),
     };
     let (changed, complete) = apply_in(&tx, path, source, pages, &mut keys)?;
     tx.commit()
         .map_err(|e| sql_error(path, format!("committing pages of {source}"), e))?;
     let (learned, marked, chunks_learned) = (keys.learned, keys.marked, keys.chunks_learned);
-    let unmarked = keys.unmarked;
+    let (unmarked, dropped_clocks) = (keys.unmarked, keys.dropped_clocks);
     let (changed_keys, rows_learned) = (keys.changed, keys.rows_learned);
     if keys.directory_changed {
         // Before the generation moves on (see `directory`).
@@ -317,6 +318,7 @@ pub(super) fn apply_batch(
     Ok(Applied {
         changed: ids,
         complete,
+        dropped_clocks,
     })
 }
 
