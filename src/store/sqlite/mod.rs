@@ -568,7 +568,10 @@ impl Store for SqliteStore {
         source: &str,
         f: &mut dyn FnMut(StoredClocks),
     ) -> Result<(), StoreError> {
-        clocks::for_each_clocks(self, source, f)
+        // One pass at start-up: the clocks table does not stay in the
+        // page cache (a million rows would fill it).
+        let what = format!("reading the clocks of {source}");
+        read::with_scan_cache(self, what, || clocks::for_each_clocks(self, source, f))
     }
 
     fn checkpoint(&mut self) -> Result<(), StoreError> {

@@ -496,10 +496,14 @@ pub(super) fn stale_ticket_ids(
     store: &SqliteStore,
     source: &str,
 ) -> Result<Vec<String>, StoreError> {
+    // The stale marks first (CROSS JOIN keeps SQLite from scanning every
+    // ticket of the source to look each up in the few marks): a poll that
+    // changed nothing costs no pass over a million tickets, and their pages
+    // do not fill the page cache.
     store.keyed_ids(
-        "SELECT t.id, t.key FROM stale_tickets s JOIN tickets t ON t.key = s.key
+        "SELECT t.id, t.key FROM stale_tickets s CROSS JOIN tickets t ON t.key = s.key
          WHERE t.source = ?1 AND t.deleted = 0 AND t.header IS NOT NULL
-         ORDER BY t.key",
+         ORDER BY s.key",
         params![source],
         source,
         &format!("listing the tickets of {source} with stale clocks"),
@@ -515,14 +519,18 @@ pub(super) fn ticket_ids_computed_under_other_config(
     source: &str,
     config_hash: &str,
 ) -> Result<Vec<String>, StoreError> {
-    store.keyed_ids(
-        "SELECT t.id, t.key FROM clocks c JOIN tickets t ON t.key = c.key
-         WHERE t.source = ?1 AND t.deleted = 0 AND c.config_hash <> ?2
-         ORDER BY t.key",
-        params![source, config_hash],
-        source,
-        &format!("listing the tickets of {source} computed under another config"),
-    )
+    // A pass over every clocks row: with a small page cache.
+    let what = format!("listing the tickets of {source} computed under another config");
+    with_scan_cache(store, what.clone(), || {
+        store.keyed_ids(
+            "SELECT t.id, t.key FROM clocks c JOIN tickets t ON t.key = c.key
+             WHERE t.source = ?1 AND t.deleted = 0 AND c.config_hash <> ?2
+             ORDER BY t.key",
+            params![source, config_hash],
+            source,
+            &what,
+        )
+    })
 }
 
 /// [`Store::tickets_changed_since`](super::Store::tickets_changed_since) on a SQLite store.
