@@ -148,7 +148,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "invalid-source-key.yaml",
-        r#"tests/testdata/config/invalid-source-key.yaml:9: sources.zendesk.custom_status: unknown field `custom_status`, expected one of `url`, `auth`, `start_time`, `custom_statuses`, `voice_comments` (besides kind, poll_interval and requests_per_minute)"#,
+        r#"tests/testdata/config/invalid-source-key.yaml:9: sources.zendesk.custom_status: unknown field `custom_status`, expected one of `url`, `auth`, `start_time`, `custom_statuses`, `voice_comments`, `ticket_metric_events` (besides kind, poll_interval and requests_per_minute)"#,
     ),
     (
         "invalid-source-kind.yaml",
@@ -297,4 +297,6 @@ fn the_zendesk_config_in_the_docs_loads() {
         config.policy.severity_field.as_deref(),
         Some("360041597112")
     );
+    // Zendesk's own SLA record is read only when asked for.
+    assert!(!zendesk.ticket_metric_events);
 }

@@ -25,6 +25,12 @@ pub struct ZendeskConfig {
     /// Voice comments: `count` (the default) or `ignore`.
     #[serde(default)]
     pub voice_comments: VoiceComments,
+    /// Read Zendesk's own SLA record (the ticket metric events) and store
+    /// it beside each ticket's timeline, for reconciliation. Off by
+    /// default: the endpoint is for admins only, and it holds several
+    /// events per ticket, so a backfill takes more requests.
+    #[serde(default)]
+    pub ticket_metric_events: bool,
 }
 
 impl ZendeskConfig {
