@@ -790,6 +790,16 @@ async fn the_emulator_writes_only_documented_shapes() {
         )
         .await,
     );
+    pages.insert(
+        "ticket_metric_events",
+        time_pages(
+            &client,
+            &base,
+            "/api/v2/incremental/ticket_metric_events.json",
+            "",
+        )
+        .await,
+    );
     let mut notes = Vec::new();
     match get_json(&client, &format!("{base}/api/v2/custom_statuses.json")).await {
         Ok(page) => {
