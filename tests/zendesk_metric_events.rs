@@ -86,6 +86,22 @@ async fn the_adapter_stores_the_emulators_metric_events_per_ticket() {
     let mut plain = SqliteStore::in_memory().unwrap();
     backfill(&without, &mut plain).await;
 
+    // A restart resumes from the stored cursor: the last second again,
+    // nothing new to store, the cursor where it was.
+    let again = Zendesk::new(&spec(&server.base_url(), &token_env, true)).unwrap();
+    let cursor = store.cursor(SOURCE, "ticket_metric_events").unwrap();
+    let page = again
+        .poll("ticket_metric_events", cursor.as_deref())
+        .await
+        .unwrap();
+    assert!(page.caught_up);
+    assert!(!page.records.is_empty(), "the last second is read again");
+    assert_eq!(Some(page.cursor.clone()), cursor);
+    assert_eq!(
+        store.apply_page(SOURCE, &page).unwrap(),
+        Vec::<String>::new()
+    );
+
     // What the emulator serves at its cutoff, by ticket and metric.
     let cutoff = now - 60;
     let mut want: BTreeMap<String, BTreeMap<String, Vec<Value>>> = BTreeMap::new();
