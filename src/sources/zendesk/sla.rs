@@ -23,7 +23,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use super::config::{Instances, Reconciled};
 use crate::calendar::format_seconds;
+use crate::reconcile::Observed;
 use crate::sources::{ChangeRecord, EventRecord, Record};
 use crate::time::{format_local, parse_instant};
 
@@ -178,6 +180,109 @@ pub fn explain_lines(fields: &BTreeMap<String, Value>, tz: chrono_tz::Tz) -> Vec
     out
 }
 
+/// Zendesk's side of the comparison with our clocks
+/// ([`crate::reconcile::compare`]): for each of our metrics in `mapping`,
+/// the instances of its Zendesk metric that Zendesk measured under a
+/// target (an `apply_sla`), renumbered as ours. An instance starts at its
+/// first `activate`; is fulfilled at its last `fulfill` unless activated
+/// again after it; is breached at its first breach Zendesk did not
+/// retract; and counted the minutes of its last `update_status` once
+/// fulfilled (business minutes when its last target was in business
+/// hours).
+pub fn observed(fields: &BTreeMap<String, Value>, mapping: &[Reconciled]) -> Vec<Observed> {
+    let mut out = Vec::new();
+    for m in mapping {
+        let Some(events) = fields
+            .get(&format!("{FIELD_PREFIX}{}", m.zendesk))
+            .and_then(Value::as_array)
+        else {
+            continue;
+        };
+        let gone = retracted(events);
+        let mut by_instance: BTreeMap<u32, Vec<(&str, i64, &Value)>> = BTreeMap::new();
+        for e in events {
+            let (Some(kind), Some(instance), Some(at)) = (
+                e.get("type").and_then(Value::as_str),
+                e.get("instance_id").and_then(Value::as_u64),
+                e.get("time")
+                    .and_then(Value::as_str)
+                    .and_then(|t| parse_instant(t).ok()),
+            ) else {
+                continue;
+            };
+            if instance == 0 {
+                continue;
+            }
+            by_instance
+                .entry(instance as u32)
+                .or_default()
+                .push((kind, at, e));
+        }
+        for (instance, events) in by_instance {
+            let number = match m.instances {
+                Instances::All => instance,
+                Instances::First if instance == 1 => 1,
+                Instances::AfterFirst if instance >= 2 => instance - 1,
+                _ => continue,
+            };
+            let last_sla = events
+                .iter()
+                .rev()
+                .find(|(k, _, _)| *k == "apply_sla")
+                .map(|(_, _, e)| &e["sla"]);
+            let Some(sla) = last_sla else {
+                continue;
+            };
+            let times = |kind: &str| -> Vec<i64> {
+                events
+                    .iter()
+                    .filter(|(k, _, _)| *k == kind)
+                    .map(|(_, t, _)| *t)
+                    .collect()
+            };
+            let activations = times("activate");
+            let start = activations.first().copied().unwrap_or(events[0].1);
+            let last_activate = activations.last().copied();
+            let fulfilled_at = times("fulfill")
+                .last()
+                .copied()
+                .filter(|f| last_activate.is_none_or(|a| a <= *f));
+            let breached_at = events
+                .iter()
+                .filter(|(k, _, e)| {
+                    *k == "breach"
+                        && e.get("id")
+                            .and_then(Value::as_u64)
+                            .is_none_or(|id| !gone.contains(&id))
+                })
+                .map(|(_, t, _)| *t)
+                .min();
+            let unit = if sla["business_hours"] == true {
+                "business"
+            } else {
+                "calendar"
+            };
+            let elapsed_seconds = fulfilled_at.and_then(|_| {
+                events
+                    .iter()
+                    .rev()
+                    .find(|(k, _, _)| *k == "update_status")
+                    .and_then(|(_, _, e)| e["status"][unit].as_i64())
+                    .map(|minutes| minutes * 60)
+            });
+            out.push(Observed {
+                metric: m.metric.clone(),
+                instance: number,
+                start,
+                fulfilled_at,
+                breached_at,
+                elapsed_seconds,
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +334,82 @@ mod tests {
             records(&no_id).unwrap_err(),
             "ticket metric event #1 of the page: `id` is missing or not an integer"
         );
+    }
+
+    /// The contract scenario's tickets, as the store gives them back.
+    fn scenario(id: &str) -> BTreeMap<String, Value> {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/contract/zendesk/metric_events/expected.json"
+        ))
+        .unwrap();
+        let all: Value = serde_json::from_str(&text).unwrap();
+        serde_json::from_value(all[id]["fields"].clone()).unwrap()
+    }
+
+    fn mapping() -> Vec<Reconciled> {
+        let m = |metric: &str, zendesk, instances| Reconciled {
+            metric: metric.into(),
+            zendesk,
+            instances,
+        };
+        vec![
+            m("first_response", "reply_time", Instances::First),
+            m("next_reply", "reply_time", Instances::AfterFirst),
+            m("resolution", "requester_wait_time", Instances::All),
+        ]
+    }
+
+    #[test]
+    fn zendesks_side_is_read_per_instance_under_a_target() {
+        let t = |s: &str| parse_instant(s).unwrap();
+        // 201: first reply at 09:40, the next reply 11:00-12:00, requester
+        // wait paused 10:00-11:00 and fulfilled at 12:00, calendar hours.
+        let got = observed(&scenario("201"), &mapping());
+        let want = vec![
+            Observed {
+                metric: "first_response".into(),
+                instance: 1,
+                start: t("2026-09-07T09:00:00Z"),
+                fulfilled_at: Some(t("2026-09-07T09:40:00Z")),
+                breached_at: None,
+                elapsed_seconds: Some(40 * 60),
+            },
+            Observed {
+                metric: "next_reply".into(),
+                instance: 1,
+                start: t("2026-09-07T11:00:00Z"),
+                fulfilled_at: Some(t("2026-09-07T12:00:00Z")),
+                breached_at: None,
+                elapsed_seconds: Some(60 * 60),
+            },
+            Observed {
+                metric: "resolution".into(),
+                instance: 1,
+                start: t("2026-09-07T09:00:00Z"),
+                fulfilled_at: Some(t("2026-09-07T12:00:00Z")),
+                breached_at: None,
+                elapsed_seconds: Some(120 * 60),
+            },
+        ];
+        assert_eq!(got, want);
+        // 202: the breach at 10:00 was retracted; the requester wait is
+        // still open.
+        let got = observed(&scenario("202"), &mapping());
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].metric, "first_response");
+        assert_eq!(got[0].breached_at, None);
+        assert_eq!(got[0].elapsed_seconds, Some(120 * 60));
+        assert_eq!(got[1].metric, "resolution");
+        assert_eq!(got[1].fulfilled_at, None);
+        assert_eq!(got[1].elapsed_seconds, None);
+        // Without the deleted copy, the breach counts.
+        let mut fields = scenario("202");
+        if let Some(Value::Array(events)) = fields.get_mut("zendesk_sla.reply_time") {
+            events.retain(|e| e.get("deleted").is_none());
+        }
+        let got = observed(&fields, &mapping());
+        assert_eq!(got[0].breached_at, Some(t("2026-09-08T10:00:00Z")));
     }
 
     #[test]
