@@ -50,6 +50,7 @@ pub mod daemon;
 pub mod evaluate;
 pub mod exposition;
 pub mod import;
+pub mod reconcile;
 pub mod report;
 pub mod server;
 pub mod simulator;

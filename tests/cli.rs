@@ -579,3 +579,46 @@ fn a_port_in_use_is_a_runtime_failure_exit_1() {
     assert!(stderr(&o).contains("cannot listen on"), "{}", stderr(&o));
     drop(taken);
 }
+
+/// `explain` shows Zendesk's own SLA record (its ticket metric events, as a
+/// ticket read from the store carries them) after our clocks: the
+/// contract scenario's ticket 202, whose first-reply breach Zendesk
+/// retracted when the priority went down.
+#[test]
+fn explain_shows_zendesks_own_record_beside_our_clocks() {
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("tests/contract/zendesk/metric_events/expected.json").unwrap(),
+    )
+    .unwrap();
+    let path = std::env::temp_dir().join(format!(
+        "helpdesk-slo-explain-zendesk-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(&path, expected["202"].to_string()).unwrap();
+    let o = run(&[
+        "explain",
+        "--config",
+        "tests/contract/zendesk/policy.yaml",
+        "--now",
+        "2026-09-08T12:00:00Z",
+        path.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_file(&path);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let ours = text.find("first_response").expect("our clocks");
+    let theirs = text
+        .find("Zendesk's own record of reply_time (ticket metric events):")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(ours < theirs, "{text}");
+    for line in [
+        "      #1 apply_sla 2026-09-08 09:00:00 UTC (Tue): policy \"Standard\", target 1h in business hours",
+        "      #1 breach 2026-09-08 10:00:00 UTC (Tue) (retracted by Zendesk)",
+        "      #1 apply_sla 2026-09-08 10:30:00 UTC (Tue): policy \"Standard\", target 4h in business hours",
+        "      #1 update_status 2026-09-08 11:00:00 UTC (Tue): 2h calendar, 2h business",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    // The retracted breach shows once.
+    assert_eq!(text.matches(" breach ").count(), 1, "{text}");
+}

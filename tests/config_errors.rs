@@ -127,6 +127,14 @@ const CASES: &[(&str, &str)] = &[
         r#"tests/testdata/config/invalid-priority-two-severities.yaml:3: severities: priority "P1" maps to both "critical" and "high"; each priority value belongs to one severity"#,
     ),
     (
+        "invalid-reconcile-metric.yaml",
+        r#"tests/testdata/config/invalid-reconcile-metric.yaml:16: sources.zendesk.reconcile.first_reply: "first_reply" is not one of the config's metrics; reconcile maps each of them (by name: first_response) to the helpdesk's"#,
+    ),
+    (
+        "invalid-reconcile-value.yaml",
+        r#"tests/testdata/config/invalid-reconcile-value.yaml:16: sources.zendesk.reconcile.first_response: "first_reply_time" is not a Zendesk metric; write one of reply_time, requester_wait_time, agent_work_time, periodic_update_time, pausable_update_time, none (none: compare first_response with nothing)"#,
+    ),
+    (
         "invalid-report-both-days.yaml",
         r#"tests/testdata/config/invalid-report-both-days.yaml:6:13: reports.schedule: schedule "0 6 1 * mon" restricts both day-of-month and day-of-week; give one and write * for the other"#,
     ),
@@ -148,7 +156,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "invalid-source-key.yaml",
-        r#"tests/testdata/config/invalid-source-key.yaml:9: sources.zendesk.custom_status: unknown field `custom_status`, expected one of `url`, `auth`, `start_time`, `custom_statuses`, `voice_comments` (besides kind, poll_interval and requests_per_minute)"#,
+        r#"tests/testdata/config/invalid-source-key.yaml:9: sources.zendesk.custom_status: unknown field `custom_status`, expected one of `url`, `auth`, `start_time`, `custom_statuses`, `voice_comments`, `ticket_metric_events`, `reconcile` (besides kind, poll_interval and requests_per_minute)"#,
     ),
     (
         "invalid-source-kind.yaml",
@@ -297,4 +305,6 @@ fn the_zendesk_config_in_the_docs_loads() {
         config.policy.severity_field.as_deref(),
         Some("360041597112")
     );
+    // Zendesk's own SLA record is read only when asked for.
+    assert!(!zendesk.ticket_metric_events);
 }

@@ -9,6 +9,9 @@
 //!   applied to a `SqliteStore`, and every ticket read back must equal the
 //!   scenario's `expected.json` (the engine's ticket JSON form, reasoned out
 //!   by hand from the adapter's documented mapping).
+//!   Where a scenario has them, its clocks (`clocks.json`) and its
+//!   reconciliation with Zendesk's own record (`reconcile.json`) are
+//!   checked too.
 //! * `the_emulator_writes_only_documented_shapes` (test B): the shape of the
 //!   fixtures (per endpoint, the set of `(object path, key, JSON type)`)
 //!   must contain every shape the project's Zendesk emulator writes, so the
@@ -32,16 +35,16 @@ use tokio::net::TcpListener;
 
 use helpdesk_slo::config_files;
 use helpdesk_slo::policy::spec::SourceSpec;
+use helpdesk_slo::reconcile;
 use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
 use helpdesk_slo::simulator::zendesk::{start, ServerOptions, SimState, DEMO_TOKEN};
-use helpdesk_slo::sources::zendesk::Zendesk;
+use helpdesk_slo::sources::zendesk::config::{reconcile_mapping, ZendeskConfig};
+use helpdesk_slo::sources::zendesk::{sla, Zendesk};
 use helpdesk_slo::sources::Source;
 use helpdesk_slo::store::{SqliteStore, Store};
 
 /// The source name the pages are stored under.
 const SOURCE: &str = "zendesk";
-/// The streams, in the order a backfill reads them.
-const STREAMS: [&str; 4] = ["users", "organizations", "tickets", "ticket_events"];
 /// More pages than this for one stream is a loop (a same-second page read
 /// again and again).
 const MAX_PAGES: usize = 20;
@@ -309,7 +312,9 @@ async fn run_scenario(dir: &Path, token_env: &str) -> Vec<String> {
     let source = Zendesk::new(&spec).unwrap();
     let mut store = SqliteStore::in_memory().unwrap();
     let mut problems = Vec::new();
-    'streams: for stream in STREAMS {
+    // The source's own streams, in the order a backfill reads them
+    // (`ticket_metric_events` only where the scenario's source reads it).
+    'streams: for &stream in source.streams() {
         for n in 0.. {
             if n == MAX_PAGES {
                 problems.push(format!(
@@ -367,6 +372,7 @@ async fn run_scenario(dir: &Path, token_env: &str) -> Vec<String> {
         }
     }
     problems.extend(check_clocks(dir, &store));
+    problems.extend(check_reconcile(dir, &store, &spec));
     if !problems.is_empty() {
         let requests: Vec<String> = log
             .iter()
@@ -430,6 +436,45 @@ fn check_clocks(dir: &Path, store: &SqliteStore) -> Vec<String> {
     problems
 }
 
+/// A scenario's `reconcile.json`: our clocks under `policy.yaml` at `now`
+/// compared with Zendesk's own record of the stored tickets, under the
+/// source's `reconcile:` mapping (worked out by hand: `why` says how).
+fn check_reconcile(dir: &Path, store: &SqliteStore, spec: &SourceSpec) -> Vec<String> {
+    let path = dir.join("reconcile.json");
+    if !path.exists() {
+        return Vec::new();
+    }
+    let want = read_json(&path);
+    let config = config_files::load(&fixtures().join("policy.yaml"))
+        .unwrap_or_else(|e| panic!("policy.yaml: {e}"));
+    let now = want["now"]
+        .as_str()
+        .and_then(|t| helpdesk_slo::time::parse_instant(t).ok())
+        .unwrap_or_else(|| panic!("{}: now must be an RFC 3339 instant", path.display()));
+    let zendesk = ZendeskConfig::from_spec(spec).unwrap();
+    let mapping = reconcile_mapping(&config.policy, &zendesk.reconcile);
+    let mut problems = Vec::new();
+    let tickets = want["tickets"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{}: tickets: id → comparisons", path.display()));
+    for (id, want) in tickets {
+        let Some(ticket) = store.ticket(SOURCE, id).unwrap() else {
+            problems.push(format!("reconcile of ticket {id}: not in the store"));
+            continue;
+        };
+        let clocks = helpdesk_slo::engine::evaluate(&config.policy, &ticket, now);
+        let views: Vec<_> = clocks.iter().map(|c| c.view(&config.policy)).collect();
+        let ours = reconcile::ours_from_clocks(&views);
+        let theirs = sla::observed(&ticket.fields, &mapping);
+        let got = reconcile::compare(&ours, &theirs, reconcile::DEFAULT_TOLERANCE_SECONDS);
+        let got = serde_json::to_value(&got).unwrap();
+        if &got != want {
+            problems.push(format!("ticket {id}: reconciled as {got}, expected {want}"));
+        }
+    }
+    problems
+}
+
 #[tokio::test]
 async fn fixtures_map_onto_the_expected_timelines() {
     // A name no other test sets, so tests running at once cannot interfere.
@@ -457,11 +502,15 @@ async fn fixtures_map_onto_the_expected_timelines() {
 // Test B: shapes.
 
 /// The endpoints, by the path that serves them.
-const ENDPOINTS: [(&str, &str); 5] = [
+const ENDPOINTS: [(&str, &str); 6] = [
     ("/api/v2/incremental/users/cursor.json", "users"),
     ("/api/v2/incremental/organizations.json", "organizations"),
     ("/api/v2/incremental/tickets/cursor.json", "tickets"),
     ("/api/v2/incremental/ticket_events.json", "ticket_events"),
+    (
+        "/api/v2/incremental/ticket_metric_events.json",
+        "ticket_metric_events",
+    ),
     ("/api/v2/custom_statuses.json", "custom_statuses"),
 ];
 
@@ -783,6 +832,16 @@ async fn the_emulator_writes_only_documented_shapes() {
             &base,
             "/api/v2/incremental/ticket_events.json",
             "&include=comment_events",
+        )
+        .await,
+    );
+    pages.insert(
+        "ticket_metric_events",
+        time_pages(
+            &client,
+            &base,
+            "/api/v2/incremental/ticket_metric_events.json",
+            "",
         )
         .await,
     );

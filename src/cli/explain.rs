@@ -202,8 +202,15 @@ fn write_text(
             )?;
         }
     }
-    // The helpdesk's own SLA record, where it keeps one (JSM), beside ours.
-    for line in crate::sources::jsm::sla::explain_lines(&ticket.fields, tz) {
+    // The helpdesk's own SLA record, where it keeps one (JSM, Zendesk's
+    // metric events when read), beside ours.
+    let own = crate::sources::jsm::sla::explain_lines(&ticket.fields, tz)
+        .into_iter()
+        .chain(crate::sources::zendesk::sla::explain_lines(
+            &ticket.fields,
+            tz,
+        ));
+    for line in own {
         writeln!(out, "{line}")?;
     }
     Ok(())

@@ -57,6 +57,7 @@ pub mod zendesk_admin;
 pub mod endpoint {
     pub const TICKETS: &str = "tickets_cursor";
     pub const TICKET_EVENTS: &str = "ticket_events";
+    pub const TICKET_METRIC_EVENTS: &str = "ticket_metric_events";
     pub const ORGANIZATIONS: &str = "organizations";
     pub const USERS: &str = "users_cursor";
     pub const TICKET: &str = "ticket_show";

@@ -16,13 +16,28 @@
 //! cross-check ([`crate::engine::crosscheck`]), when the header has a
 //! status (headers stored before they carried the ticket's state have
 //! none, and are not checked).
+//!
+//! A helpdesk's own SLA record, stored as `field` changes under a name
+//! with one of [`RECORD_PREFIXES`] (Zendesk's metric events,
+//! `zendesk_sla.<metric>`), is no part of the timeline: the engine never
+//! sees it. Each such name becomes a field of the ticket holding the list
+//! of its values in the order the events are stored (by instant, then id).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 
 use super::{ChangeRecord, EventRecord, OrganizationRecord, TicketHeader};
 use crate::engine::timeline::Author;
 use crate::engine::{Change, Current, Event, Organization, Ticket};
+
+/// The prefixes of the stored field changes that are a helpdesk's own
+/// SLA record rather than the ticket's history.
+pub const RECORD_PREFIXES: &[&str] = &[super::zendesk::sla::FIELD_PREFIX];
+
+/// Whether a field change of this name is a helpdesk's own SLA record.
+pub fn is_record(name: &str) -> bool {
+    RECORD_PREFIXES.iter().any(|p| name.starts_with(p))
+}
 
 fn organization<S: BuildHasher>(
     id: &str,
@@ -74,12 +89,25 @@ pub fn ticket<S: BuildHasher>(
     source: &str,
 ) -> Ticket {
     let mut fields = header.fields.clone();
-    for e in &events {
-        if let ChangeRecord::Field { name, .. } = &e.change {
-            fields.remove(name);
+    let mut records: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    let mut timeline = Vec::with_capacity(events.len());
+    for e in events {
+        match e.change {
+            ChangeRecord::Field { name, value } if is_record(&name) => {
+                records.entry(name).or_default().push(value);
+            }
+            change => {
+                if let ChangeRecord::Field { name, .. } = &change {
+                    fields.remove(name);
+                }
+                timeline.push(EventRecord { change, ..e });
+            }
         }
     }
-    let events = events
+    for (name, values) in records {
+        fields.insert(name, serde_json::Value::Array(values));
+    }
+    let events = timeline
         .into_iter()
         .map(|e| Event {
             id: Some(e.id),

@@ -387,6 +387,7 @@ pub fn settings<T: serde::de::DeserializeOwned>(spec: &SourceSpec) -> Result<T, 
 /// known, and what would be valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingError {
+    /// The key under the source, a dotted path for a key under a key.
     pub key: Option<String>,
     pub message: String,
 }
@@ -433,11 +434,52 @@ pub fn check(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError
         };
         (k.check)(spec).map_err(|e| {
             let mut key = vec!["sources", name.as_str()];
+            // A key under a key is a dotted path (`reconcile.first_response`).
             if let Some(k) = &e.key {
-                key.push(k);
+                key.extend(k.split('.'));
             }
             ConfigError::at_key(file, text, &key, e.message)
         })?;
+        check_reconcile(config, name, spec, file, text)?;
+    }
+    Ok(())
+}
+
+/// A source's `reconcile:` (where its adapter has one) maps our metrics,
+/// by name, to the helpdesk's: each key must be one of `metrics:`.
+fn check_reconcile(
+    config: &Config,
+    name: &str,
+    spec: &SourceSpec,
+    file: &Path,
+    text: &str,
+) -> Result<(), ConfigError> {
+    let Some(map) = spec
+        .settings
+        .get("reconcile")
+        .and_then(serde_yaml_ng::Value::as_mapping)
+    else {
+        return Ok(());
+    };
+    let names: Vec<&str> = config
+        .policy
+        .metrics
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    for key in map.keys() {
+        let key = key.as_str().unwrap_or("");
+        if !names.contains(&key) {
+            return Err(ConfigError::at_key(
+                file,
+                text,
+                &["sources", name, "reconcile", key],
+                format!(
+                    "{key:?} is not one of the config's metrics; reconcile maps each of them (by name: {}) to the helpdesk's",
+                    names.join(", ")
+                ),
+            ));
+        }
     }
     Ok(())
 }

@@ -399,6 +399,97 @@ pub fn events_before_their_ticket_wait_for_it(backend: Backend) {
     assert!(store.ticket("freshdesk", "5").unwrap().is_none());
 }
 
+/// A helpdesk's own SLA record (Zendesk's metric events, stored as field
+/// changes named `zendesk_sla.<metric>`) reads back as the ticket's fields,
+/// each the list of its values in stored order, and never as the
+/// timeline's events; a repeat across pages is stored once.
+pub fn a_helpdesks_own_sla_record_reads_back_beside_the_timeline(backend: Backend) {
+    let mut store = backend.open("sla-record");
+    let t = 1_700_000_000;
+    let metric = |id: &str, at: i64, value: serde_json::Value| {
+        Record::Event(event(
+            "7",
+            id,
+            at,
+            ChangeRecord::Field {
+                name: "zendesk_sla.reply_time".into(),
+                value,
+            },
+        ))
+    };
+    let apply = serde_json::json!({"id": 1, "ticket_id": 7, "metric": "reply_time", "instance_id": 1,
+        "type": "apply_sla", "time": "2023-11-14T22:13:20Z",
+        "sla": {"target": 60, "target_in_seconds": 3600, "business_hours": true,
+                "policy": {"id": 26, "title": "Standard", "description": ""}}});
+    let breach = serde_json::json!({"id": 2, "ticket_id": 7, "metric": "reply_time", "instance_id": 1,
+        "type": "breach", "time": "2023-11-14T23:13:20Z"});
+    let mut retracted = breach.clone();
+    retracted["deleted"] = serde_json::json!(true);
+    store
+        .apply_page(
+            SRC,
+            &page(
+                "ticket_metric_events",
+                "m1",
+                vec![
+                    metric("metric_event.1", t, apply.clone()),
+                    metric("metric_event.2", t + 3600, breach.clone()),
+                ],
+            ),
+        )
+        .unwrap();
+    store
+        .apply_page(
+            SRC,
+            &page(
+                "ticket_metric_events",
+                "m2",
+                vec![
+                    metric("metric_event.2", t + 3600, breach.clone()),
+                    metric("metric_event.2.deleted", t + 3600, retracted.clone()),
+                ],
+            ),
+        )
+        .unwrap();
+    store
+        .apply_page(
+            SRC,
+            &page(
+                "ticket_events",
+                "e1",
+                vec![status_event("7", "e1", t, Status::Open)],
+            ),
+        )
+        .unwrap();
+    store
+        .apply_page(
+            SRC,
+            &page(
+                "tickets",
+                "c1",
+                vec![Record::Ticket(header("7", t + 3600, None))],
+            ),
+        )
+        .unwrap();
+    let reader = store.reader().unwrap();
+    let read: &dyn Store = reader.as_deref().unwrap_or(&*store);
+    let ticket = read.ticket(SRC, "7").unwrap().unwrap();
+    assert_eq!(ticket.events.len(), 1, "{:?}", ticket.events);
+    assert!(matches!(ticket.events[0].change, Change::Status { .. }));
+    assert_eq!(
+        ticket.fields["zendesk_sla.reply_time"],
+        serde_json::json!([apply, breach, retracted])
+    );
+    drop(reader);
+    assert_eq!(
+        store
+            .cursor(SRC, "ticket_metric_events")
+            .unwrap()
+            .as_deref(),
+        Some("m2")
+    );
+}
+
 pub fn changed_tickets_carry_the_time_they_arrived(backend: Backend) {
     let mut store = backend.open("arrivals");
     let before = std::time::SystemTime::now()

@@ -168,3 +168,66 @@ fn a_policy_without_conditions_is_the_default_and_hides_later_ones() {
         "support-hours"
     );
 }
+
+/// The reconcile defaults read the importer's metric correspondence
+/// backwards: a config written by `import-zendesk-policies` compares each
+/// metric with the Zendesk metric it came from (replies with `reply_time`,
+/// first or next; total resolution time has no metric events of its own).
+#[test]
+fn reconcile_defaults_invert_the_imported_metrics() {
+    use crate::sources::zendesk::config::{
+        reconcile_mapping, Instances, Reconciled, ZendeskMetric,
+    };
+    let mut yaml = String::from(
+        "calendars:\n  c: { timezone: UTC, hours: 24x7 }\nseverities: [{ name: urgent, priorities: [urgent] }]\nmetrics:\n",
+    );
+    for (name, definition, _) in METRICS {
+        yaml.push_str(&format!("  {name}: {definition}\n"));
+    }
+    yaml.push_str("plans:\n  p: { default: true, calendar: c, targets: { urgent: { first_reply_time: 1h } } }\n");
+    let config = crate::policy::Config::from_yaml(&yaml, std::path::Path::new("imported.yaml"))
+        .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let mut got = reconcile_mapping(&config.policy, &BTreeMap::new());
+    got.sort_by(|a, b| a.metric.cmp(&b.metric));
+    let want = |metric: &str, zendesk, instances| Reconciled {
+        metric: metric.into(),
+        zendesk,
+        instances,
+    };
+    assert_eq!(
+        got,
+        vec![
+            want("agent_work_time", "agent_work_time", Instances::All),
+            want("first_reply_time", "reply_time", Instances::First),
+            want("next_reply_time", "reply_time", Instances::AfterFirst),
+            want(
+                "pausable_update_time",
+                "pausable_update_time",
+                Instances::All
+            ),
+            want(
+                "periodic_update_time",
+                "periodic_update_time",
+                Instances::All
+            ),
+            want("requester_wait_time", "requester_wait_time", Instances::All),
+        ]
+    );
+    // The config's choice wins; `none` leaves a metric out.
+    let chosen: BTreeMap<String, ZendeskMetric> = [
+        (
+            "agent_work_time".to_string(),
+            ZendeskMetric::RequesterWaitTime,
+        ),
+        ("first_reply_time".to_string(), ZendeskMetric::None),
+    ]
+    .into();
+    let got = reconcile_mapping(&config.policy, &chosen);
+    assert!(!got.iter().any(|r| r.metric == "first_reply_time"));
+    assert_eq!(
+        got.iter()
+            .find(|r| r.metric == "agent_work_time")
+            .map(|r| r.zendesk),
+        Some("requester_wait_time")
+    );
+}

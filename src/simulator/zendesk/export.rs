@@ -223,6 +223,37 @@ fn time_page(
     ))
 }
 
+/// A page of the ticket metric event export ("List Ticket Metric Events":
+/// time based, like the ticket events), over every ticket's events in
+/// `(time, id)` order, as served at `cutoff`.
+pub(super) fn metric_events_page(
+    events: &[super::metric_events::MetricEvent],
+    base: &str,
+    q: &BTreeMap<String, String>,
+    dup: bool,
+    cutoff: i64,
+) -> PageResult {
+    let keys: Vec<Key> = events.iter().map(|e| (e.time, e.id)).collect();
+    let url = format!("{base}/api/v2/incremental/ticket_metric_events.json");
+    let item = |i: usize, out: &mut Vec<u8>| match events.get(i) {
+        Some(e) => {
+            write_json(out, &e.json(cutoff));
+            true
+        }
+        None => false,
+    };
+    time_page(
+        &keys,
+        &item,
+        "ticket_metric_events",
+        &url,
+        "",
+        q,
+        dup,
+        cutoff,
+    )
+}
+
 /// The page of an incremental export (`ep` is one of the four).
 pub(super) fn incremental_page(
     ep: &str,

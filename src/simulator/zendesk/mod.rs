@@ -60,6 +60,15 @@
 //!   the config (one schedule per calendar with its holidays, one policy per
 //!   plan) and replaceable by tests through [`SimState::admin`].
 //!
+//! * `GET /api/v2/incremental/ticket_metric_events[.json]?start_time=UNIX`
+//!   ("Ticket Metric Events › List Ticket Metric Events"): time based,
+//!   like the ticket events; `{count, end_of_stream, end_time, next_page,
+//!   ticket_metric_events}`; each event `{id, ticket_id, metric,
+//!   instance_id, type, time}` plus `sla` on `apply_sla`, `status` on
+//!   `update_status` and `deleted: true` on a retracted breach. The events
+//!   are computed from the account's SLA policies and each ticket's audits
+//!   ([`metric_events`]), not from the SLA engine.
+//!
 //! Time-based paging ("Incremental Exports › Time-based incremental
 //! exports"): items at or after `start_time`; `end_time` is the last item's
 //! timestamp and `next_page` starts there, so the items of that second come
@@ -91,6 +100,7 @@ mod agent_page;
 mod export;
 mod index;
 mod json;
+pub mod metric_events;
 mod respond;
 mod routing;
 mod state;
@@ -110,6 +120,7 @@ use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
 pub use json::{audit_json, custom_statuses_json, organization_json, ticket_json, user_json};
+pub use metric_events::{MetricEvent, Rules as MetricRules};
 pub use state::SimState;
 
 use routing::handle;

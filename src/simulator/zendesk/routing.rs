@@ -10,7 +10,7 @@ use hyper::header::{HeaderValue, AUTHORIZATION, HOST, RETRY_AFTER};
 use hyper::{Method, Request, StatusCode};
 use serde_json::json;
 
-use super::export::incremental_page;
+use super::export::{incremental_page, metric_events_page};
 use super::json::{custom_statuses_json, ticket_json};
 use super::respond::{bytes_response, error, json_response, Resp};
 use super::state::lock;
@@ -25,6 +25,8 @@ fn classify(method: &Method, path: &str) -> &'static str {
     match path {
         "/api/v2/incremental/tickets/cursor.json" => endpoint::TICKETS,
         "/api/v2/incremental/ticket_events.json" => endpoint::TICKET_EVENTS,
+        "/api/v2/incremental/ticket_metric_events.json"
+        | "/api/v2/incremental/ticket_metric_events" => endpoint::TICKET_METRIC_EVENTS,
         "/api/v2/incremental/organizations.json" => endpoint::ORGANIZATIONS,
         "/api/v2/incremental/users/cursor.json" => endpoint::USERS,
         "/api/v2/business_hours/schedules" | "/api/v2/business_hours/schedules.json" => {
@@ -90,7 +92,11 @@ pub(super) async fn handle(state: &SimState, req: Request<Incoming>) -> Resp {
     let now = Instant::now();
     let incremental = matches!(
         ep,
-        endpoint::TICKETS | endpoint::TICKET_EVENTS | endpoint::ORGANIZATIONS | endpoint::USERS
+        endpoint::TICKETS
+            | endpoint::TICKET_EVENTS
+            | endpoint::TICKET_METRIC_EVENTS
+            | endpoint::ORGANIZATIONS
+            | endpoint::USERS
     );
     let ok = authorized(&req, &inner.options.token);
     let faults = &inner.options.faults;
@@ -217,6 +223,10 @@ async fn respond(
                 let index = state.page_index(&data);
                 let cutoff = state.cutoff();
                 incremental_page(ep, &data, &index, &base, &q, decision.duplicate, cutoff)
+            }
+            endpoint::TICKET_METRIC_EVENTS => {
+                let events = state.metric_events_of(&data);
+                metric_events_page(&events, &base, &q, decision.duplicate, state.cutoff())
             }
             endpoint::CUSTOM_STATUSES => Ok((
                 custom_statuses_json(&data, &base).to_string().into_bytes(),

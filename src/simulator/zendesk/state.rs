@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::index::PageIndex;
+use super::metric_events::{self, MetricEvent, Rules};
 use super::{FaultStats, ServerOptions};
 use crate::policy::Config;
 use crate::simulator::generator::Dataset;
@@ -65,6 +66,12 @@ pub(super) struct Inner {
     pub(super) counters: Mutex<Counters>,
     /// Unix seconds, or [`WALL_CLOCK`].
     pub(super) clock: AtomicI64,
+    /// How the ticket metric events are measured.
+    pub(super) rules: Mutex<Rules>,
+    /// Every ticket's metric events, computed on the first request after a
+    /// change of the dataset, the rules or the account settings (the
+    /// settings' text tells those apart), locked after `data`.
+    pub(super) metric_events: Mutex<Option<(String, Arc<Vec<MetricEvent>>)>>,
 }
 
 /// The emulator's state, shared by the server and its users (cheap to
@@ -90,6 +97,8 @@ impl SimState {
             clock: AtomicI64::new(options.now.unwrap_or(WALL_CLOCK)),
             options,
             counters: Mutex::new(Counters::default()),
+            rules: Mutex::new(Rules::default()),
+            metric_events: Mutex::new(None),
         }))
     }
 
@@ -147,7 +156,38 @@ impl SimState {
         // Still under the data lock: no request pairs new data with the old
         // order.
         *lock(&self.0.index) = None;
+        *lock(&self.0.metric_events) = None;
         r
+    }
+
+    /// How the ticket metric events are measured: the seam for planted
+    /// divergences from the config ([`Rules`]).
+    pub fn set_metric_rules(&self, rules: Rules) {
+        let _data = lock(&self.0.data);
+        *lock(&self.0.rules) = rules;
+        *lock(&self.0.metric_events) = None;
+    }
+
+    /// Every ticket's metric events in the export's order (all of them,
+    /// whatever the clock: the export serves those up to its cutoff).
+    pub fn metric_events(&self) -> Arc<Vec<MetricEvent>> {
+        let data = lock(&self.0.data);
+        self.metric_events_of(&data)
+    }
+
+    /// [`Self::metric_events`] of `data` (the locked dataset).
+    pub(super) fn metric_events_of(&self, data: &Dataset) -> Arc<Vec<MetricEvent>> {
+        let key = self.0.admin.read(|a| format!("{a:?}"));
+        let mut cached = lock(&self.0.metric_events);
+        if let Some((k, events)) = cached.as_ref() {
+            if *k == key {
+                return events.clone();
+            }
+        }
+        let rules = lock(&self.0.rules).clone();
+        let events = Arc::new(self.0.admin.read(|a| metric_events::all(data, a, &rules)));
+        *cached = Some((key, events.clone()));
+        events
     }
 
     /// The page order of `data` (the locked dataset), built if missing.

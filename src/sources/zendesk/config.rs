@@ -25,12 +25,24 @@ pub struct ZendeskConfig {
     /// Voice comments: `count` (the default) or `ignore`.
     #[serde(default)]
     pub voice_comments: VoiceComments,
+    /// Read Zendesk's own SLA record (the ticket metric events) and store
+    /// it beside each ticket's timeline, for reconciliation. Off by
+    /// default: the endpoint is for admins only, and it holds several
+    /// events per ticket, so a backfill takes more requests.
+    #[serde(default)]
+    pub ticket_metric_events: bool,
+    /// Which of Zendesk's metrics each of our metrics is compared with
+    /// (`first_response: reply_time`); a metric not named here is mapped by
+    /// its kind ([`default_metric`]). `none` compares it with nothing.
+    #[serde(default)]
+    pub reconcile: BTreeMap<String, ZendeskMetric>,
 }
 
 impl ZendeskConfig {
     /// Reads and checks the Zendesk keys of a source (no I/O: the token is
     /// read when the adapter is built).
     pub fn from_spec(spec: &SourceSpec) -> Result<ZendeskConfig, SettingError> {
+        check_reconcile_values(spec)?;
         let config: ZendeskConfig = super::super::settings(spec)?;
         let scheme = config.url.split_once("://").map(|(s, _)| s);
         if !matches!(scheme, Some("https" | "http")) {
@@ -44,4 +56,146 @@ impl ZendeskConfig {
         }
         Ok(config)
     }
+}
+
+/// The names `reconcile:` takes.
+const ZENDESK_METRICS: [&str; 6] = [
+    "reply_time",
+    "requester_wait_time",
+    "agent_work_time",
+    "periodic_update_time",
+    "pausable_update_time",
+    "none",
+];
+
+/// Each value under `reconcile:` is one of [`ZENDESK_METRICS`]; an error
+/// names the key (`reconcile.<our metric>`) and what is valid.
+fn check_reconcile_values(spec: &SourceSpec) -> Result<(), SettingError> {
+    let Some(map) = spec
+        .settings
+        .get("reconcile")
+        .and_then(serde_yaml_ng::Value::as_mapping)
+    else {
+        return Ok(());
+    };
+    for (key, value) in map {
+        let key = key.as_str().unwrap_or("");
+        if value.as_str().is_some_and(|v| ZENDESK_METRICS.contains(&v)) {
+            continue;
+        }
+        let shown = match value.as_str() {
+            Some(v) => format!("{v:?}"),
+            None => "this".to_string(),
+        };
+        return Err(SettingError {
+            key: Some(format!("reconcile.{key}")),
+            message: format!(
+                "{shown} is not a Zendesk metric; write one of {} (none: compare {key} with nothing)",
+                ZENDESK_METRICS.join(", ")
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// A Zendesk metric, as its ticket metric events name it, or `none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZendeskMetric {
+    /// First reply (instance 1) and next replies (instances 2 and on).
+    ReplyTime,
+    RequesterWaitTime,
+    AgentWorkTime,
+    PeriodicUpdateTime,
+    PausableUpdateTime,
+    /// Compared with nothing.
+    None,
+}
+
+impl ZendeskMetric {
+    /// The name the metric events carry (`None` for `none`).
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            Self::ReplyTime => "reply_time",
+            Self::RequesterWaitTime => "requester_wait_time",
+            Self::AgentWorkTime => "agent_work_time",
+            Self::PeriodicUpdateTime => "periodic_update_time",
+            Self::PausableUpdateTime => "pausable_update_time",
+            Self::None => return None,
+        })
+    }
+}
+
+/// The Zendesk metric one of our metrics corresponds to by default: the
+/// correspondence `import-zendesk-policies` writes, read backwards.
+/// first_response and next_reply: `reply_time`; periodic_update:
+/// `periodic_update_time`, or `pausable_update_time` when it pauses;
+/// resolution pausing on pending alone: `requester_wait_time`, on pending
+/// and hold: `agent_work_time`; anything else: none.
+pub fn default_metric(metric: &crate::policy::model::Metric) -> ZendeskMetric {
+    use crate::policy::spec::MetricKindSpec as K;
+    let pauses = |statuses: &[Status]| {
+        metric.pause_on.len() == statuses.len() && statuses.iter().all(|s| metric.pauses_on(*s))
+    };
+    match metric.kind {
+        K::FirstResponse | K::NextReply => ZendeskMetric::ReplyTime,
+        K::PeriodicUpdate if metric.pause_on.is_empty() => ZendeskMetric::PeriodicUpdateTime,
+        K::PeriodicUpdate => ZendeskMetric::PausableUpdateTime,
+        K::Resolution if pauses(&[Status::Pending]) => ZendeskMetric::RequesterWaitTime,
+        K::Resolution if pauses(&[Status::Pending, Status::Hold]) => ZendeskMetric::AgentWorkTime,
+        K::Resolution | K::TierResponse => ZendeskMetric::None,
+    }
+}
+
+/// Which of a Zendesk metric's instances one of our metrics is compared
+/// with, renumbered as ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Instances {
+    /// Each instance as it is.
+    All,
+    /// Instance 1 only (`reply_time` for a first response).
+    First,
+    /// Instances 2 and on as 1 and on (`reply_time` for next replies).
+    AfterFirst,
+}
+
+/// One of our metrics and the Zendesk metric it is compared with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconciled {
+    pub metric: String,
+    pub zendesk: &'static str,
+    pub instances: Instances,
+}
+
+/// Each of `policy`'s metrics with the Zendesk metric it is compared
+/// with under `reconcile` (the config's choice, else [`default_metric`]),
+/// leaving out those compared with nothing. `reply_time` is the first
+/// reply for a metric of kind first_response, the next replies for one of
+/// kind next_reply.
+pub fn reconcile_mapping(
+    policy: &crate::policy::Policy,
+    reconcile: &BTreeMap<String, ZendeskMetric>,
+) -> Vec<Reconciled> {
+    use crate::policy::spec::MetricKindSpec as K;
+    policy
+        .metrics
+        .iter()
+        .filter_map(|m| {
+            let z = reconcile
+                .get(&m.name)
+                .copied()
+                .unwrap_or_else(|| default_metric(m));
+            let zendesk = z.name()?;
+            let instances = match (z, m.kind) {
+                (ZendeskMetric::ReplyTime, K::FirstResponse) => Instances::First,
+                (ZendeskMetric::ReplyTime, K::NextReply) => Instances::AfterFirst,
+                _ => Instances::All,
+            };
+            Some(Reconciled {
+                metric: m.name.clone(),
+                zendesk,
+                instances,
+            })
+        })
+        .collect()
 }

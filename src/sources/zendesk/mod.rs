@@ -8,6 +8,7 @@
 //! | `organizations` | Incremental Exports: incremental organization export (`/api/v2/incremental/organizations.json`) | time based: `start_time` = previous `end_time` |
 //! | `tickets` | Incremental Exports: incremental ticket export, cursor based (`/api/v2/incremental/tickets/cursor.json`) | `after_cursor`, `end_of_stream` |
 //! | `ticket_events` | Incremental Exports: incremental ticket event export with `include=comment_events` (`/api/v2/incremental/ticket_events.json`) | time based |
+//! | `ticket_metric_events` (only with `ticket_metric_events: true`) | Ticket Metric Events: list ticket metric events (`/api/v2/incremental/ticket_metric_events.json`) | time based |
 //!
 //! A poll makes exactly one request: no per-ticket requests, so a poll
 //! costs one request per page of up to 1,000 changed records, and the
@@ -31,6 +32,9 @@
 //! `agent` or `admin` are agents). Group ids are used as group names
 //! (`group: "360001"` in a tier metric).
 //!
+//! Zendesk's own SLA record (its ticket metric events), when read, is
+//! stored beside each ticket's timeline without changing it ([`sla`]).
+//!
 //! Secrets: the API token comes from an environment variable or a file; it
 //! is sent in the `Authorization` header only and never logged or put in an
 //! error (errors name the URL path and the status).
@@ -46,6 +50,7 @@ mod custom_statuses;
 pub mod events;
 mod http;
 mod records;
+pub mod sla;
 mod streams;
 mod wire;
 
@@ -53,7 +58,7 @@ use self::config::ZendeskConfig;
 use self::custom_statuses::CustomStatuses;
 pub use self::http::read_secret;
 pub(crate) use self::http::{http_client, without_url, Auth};
-use self::streams::STREAMS;
+use self::streams::{METRIC_EVENTS, STREAMS, STREAMS_WITH_METRIC_EVENTS};
 use self::wire::{Str, ZValue};
 
 /// Zendesk in the registry of helpdesk kinds ([`super::KINDS`]).
@@ -95,6 +100,8 @@ pub struct Zendesk {
     /// The account's custom statuses, read when first needed and again when
     /// an unknown one shows up.
     custom_statuses: Arc<Mutex<CustomStatuses>>,
+    /// Whether the `ticket_metric_events` stream is read.
+    metric_events: bool,
 }
 
 impl Zendesk {
@@ -117,6 +124,7 @@ impl Zendesk {
             custom_status_overrides: Arc::new(config.custom_statuses),
             voice_comments: config.voice_comments,
             custom_statuses: Arc::default(),
+            metric_events: config.ticket_metric_events,
         })
     }
 }
@@ -127,19 +135,24 @@ impl Source for Zendesk {
     }
 
     fn streams(&self) -> &[&'static str] {
-        &STREAMS
+        if self.metric_events {
+            &STREAMS_WITH_METRIC_EVENTS
+        } else {
+            &STREAMS
+        }
     }
 
-    /// Users and organizations first; then tickets and their events at the
-    /// same time: the store takes a ticket's events before its header, and
-    /// reading both at once keeps both cores busy in a backfill (the
-    /// tickets stream alone leaves the parsing idle while the store
-    /// writes).
+    /// Users and organizations first; then tickets and their events (and
+    /// metric events, when read) at the same time: the store takes a
+    /// ticket's events before its header, and reading both at once keeps
+    /// both cores busy in a backfill (the tickets stream alone leaves the
+    /// parsing idle while the store writes).
     fn stream_groups(&self) -> Vec<Vec<&'static str>> {
-        vec![
-            vec!["users", "organizations"],
-            vec!["tickets", "ticket_events"],
-        ]
+        let mut tickets = vec!["tickets", "ticket_events"];
+        if self.metric_events {
+            tickets.push(METRIC_EVENTS);
+        }
+        vec![vec!["users", "organizations"], tickets]
     }
 
     fn poll<'a>(&'a self, stream: &'a str, cursor: Option<&'a str>) -> PollFuture<'a> {

@@ -1,14 +1,28 @@
-//! The four streams: one poll is one page of one stream, its records and
-//! the cursor to go on from (cursor or time based pagination).
+//! The streams: one poll is one page of one stream, its records and the
+//! cursor to go on from (cursor or time based pagination).
 
 use serde::Deserialize;
 
 use super::events::{self, ZTicketEvent};
 use super::records::{ZOrganization, ZTicket, ZUser};
-use super::Zendesk;
+use super::{sla, Zendesk};
+use crate::sources::Source;
 use crate::sources::{Page, Record, SourceError};
 
 pub(super) const STREAMS: [&str; 4] = ["users", "organizations", "tickets", "ticket_events"];
+
+/// The stream of Zendesk's own SLA record (ticket metric events), read
+/// when the source's `ticket_metric_events` is on.
+pub(super) const METRIC_EVENTS: &str = "ticket_metric_events";
+
+/// [`STREAMS`] and [`METRIC_EVENTS`].
+pub(super) const STREAMS_WITH_METRIC_EVENTS: [&str; 5] = [
+    "users",
+    "organizations",
+    "tickets",
+    "ticket_events",
+    METRIC_EVENTS,
+];
 
 impl Zendesk {
     /// Counts what mapping a page noticed, and logs each new kind once.
@@ -154,25 +168,28 @@ impl Zendesk {
                 }
                 self.note(stream, &noticed);
                 records.extend(noticed.notes());
-                let start_time = start(cursor)?.parse::<i64>().unwrap_or(0);
-                let mut end_time = page.end_time;
-                if !page.end_of_stream && end_time.is_some_and(|e| e <= start_time) {
-                    // More events share this second than a page holds.
-                    // Zendesk puts every event of a page's last second on
-                    // the page ("the system may exceed the 1000-item limit
-                    // if items share the same timestamp"), so the second is
-                    // whole here and the next page starts after it; asking
-                    // from the same second again would return this page
-                    // forever.
-                    self.stats.same_second_page();
-                    tracing::info!(
-                        stream,
-                        start_time,
-                        events = page.items.len(),
-                        "a page of ticket events all in one second; continuing from the next second"
-                    );
-                    end_time = Some(start_time.saturating_add(1));
-                }
+                let end_time = self.past_a_full_second(stream, start(cursor)?, &page);
+                Ok(time_page(
+                    stream,
+                    records,
+                    end_time,
+                    page.end_of_stream,
+                    cursor,
+                    first,
+                ))
+            }
+            METRIC_EVENTS if self.metric_events => {
+                let path = "/api/v2/incremental/ticket_metric_events.json";
+                let body = self.fetch(path, &[("start_time", start(cursor)?)]).await?;
+                let page: TimePage<serde_json::Value> = self.parse(stream, path, &body)?;
+                let records = sla::records(&page.items).map_err(|message| {
+                    self.stats.parse_error();
+                    SourceError::Malformed {
+                        stream: stream.to_string(),
+                        message,
+                    }
+                })?;
+                let end_time = self.past_a_full_second(stream, start(cursor)?, &page);
                 Ok(time_page(
                     stream,
                     records,
@@ -184,13 +201,44 @@ impl Zendesk {
             }
             other => Err(SourceError::Fatal(format!(
                 "the zendesk adapter has no stream {other}; its streams are {}",
-                STREAMS.join(", ")
+                self.streams().join(", ")
             ))),
         }
     }
 }
 
 impl Zendesk {
+    /// Where a time-based page of events goes on from: its `end_time`, or
+    /// the next second when every event of the page shares the second it
+    /// was asked from (`start`).
+    ///
+    /// More events share that second than a page holds. Zendesk puts every
+    /// event of a page's last second on the page ("the system may exceed
+    /// the 1000-item limit if items share the same timestamp"), so the
+    /// second is whole here and the next page starts after it; asking from
+    /// the same second again would return this page forever.
+    fn past_a_full_second<T>(
+        &self,
+        stream: &str,
+        start: String,
+        page: &TimePage<T>,
+    ) -> Option<i64> {
+        let start_time = start.parse::<i64>().unwrap_or(0);
+        match page.end_time {
+            Some(end) if !page.end_of_stream && end <= start_time => {
+                self.stats.same_second_page();
+                tracing::info!(
+                    stream,
+                    start_time,
+                    events = page.items.len(),
+                    "a page of events all in one second; continuing from the next second"
+                );
+                Some(start_time.saturating_add(1))
+            }
+            end => end,
+        }
+    }
+
     /// The records of a page of ticket events, and what mapping noticed.
     fn map_events(&self, items: &[ZTicketEvent], records: &mut Vec<Record>) -> events::Noticed {
         let overrides = |id: &str| self.custom_status_override(id);
@@ -344,7 +392,11 @@ struct CursorPage<T> {
 
 #[derive(Deserialize)]
 struct TimePage<T> {
-    #[serde(alias = "organizations", alias = "ticket_events")]
+    #[serde(
+        alias = "organizations",
+        alias = "ticket_events",
+        alias = "ticket_metric_events"
+    )]
     items: Vec<T>,
     #[serde(default)]
     end_time: Option<i64>,
