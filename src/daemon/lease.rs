@@ -402,6 +402,47 @@ async fn load_taken(
     Ok(())
 }
 
+/// Renews the leases taken at the start every third of their duration
+/// until it is dropped: loading a million stored clocks can take longer
+/// than a lease, and a lease that expired meanwhile would refuse the first
+/// write (and be taken again, the clocks loaded twice).
+pub(super) struct RenewWhileStarting(Option<tokio::task::JoinHandle<()>>);
+
+impl RenewWhileStarting {
+    pub(super) fn start(
+        leases: &SharedLeases,
+        lease: &LeaseSettings,
+        taken: &[(String, Fence)],
+    ) -> RenewWhileStarting {
+        if taken.is_empty() {
+            return RenewWhileStarting(None);
+        }
+        let (leases, lease, taken) = (leases.clone(), lease.clone(), taken.to_vec());
+        RenewWhileStarting(Some(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease.renew_every()).await;
+                for (name, fence) in &taken {
+                    let (n, f, d) = (name.clone(), fence.clone(), lease.duration);
+                    let renewed =
+                        on_leases(&leases, lease.renew_every(), move |l| l.renew(&n, &f, d)).await;
+                    if !matches!(renewed, Ok(true)) {
+                        // The source's loop finds out at its first write.
+                        warn!(source = %name, "could not renew the source's lease while starting");
+                    }
+                }
+            }
+        })))
+    }
+}
+
+impl Drop for RenewWhileStarting {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
+}
+
 /// At the start: takes the leases of `sources` that are free now (a
 /// single daemon, or one restarted after a clean stop), so that their
 /// stored clocks are served before the first poll as without leases, and

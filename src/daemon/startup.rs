@@ -10,7 +10,8 @@ use tracing::{info, info_span, Instrument};
 
 use super::health::{update_stored_counts, with_health};
 use super::lease::{
-    default_instance, load_source, take_at_start, LeaseSettings, Leased, DEFAULT_LEASE,
+    default_instance, load_source, take_at_start, LeaseSettings, Leased, RenewWhileStarting,
+    DEFAULT_LEASE,
 };
 use super::poll::{supervise, PollSettings, RESTART_FIRST};
 use super::recompute::Recompute;
@@ -94,6 +95,9 @@ pub(super) async fn run_with(
         Some(_) => taken.iter().map(|(n, _)| n.clone()).collect(),
         None => config.sources.keys().cloned().collect(),
     };
+    let renewing = leases
+        .as_ref()
+        .map(|(shared, lease)| RenewWhileStarting::start(shared, lease, &taken));
     let loaded = load_live(&store, &config, served).await?;
     if let Ok(mut live) = state.live.lock() {
         *live = loaded;
@@ -203,6 +207,8 @@ pub(super) async fn run_with(
             .instrument(span),
         ));
     }
+    // The sources' own loops renew their leases from here on.
+    drop(renewing);
     state.dirty.notify_one();
     let mut summary = Summary::default();
     let mut failed = None;
