@@ -52,10 +52,10 @@ pub struct Credits {
     /// violations, period end (kept to reuse its memory; clocks with the
     /// same key in a row are one entry).
     counted: Vec<(Key, u64, u64, i64)>,
-    /// The last credit period found per table and plan: a ticket created
-    /// well inside it (see [`inside`]) has the same period, found without
-    /// a time-zone conversion.
-    periods: Vec<((usize, PlanId), Period)>,
+    /// The credit periods found per table and plan, by start: a ticket
+    /// created well inside one (see [`inside`]) has that period, found
+    /// without a time-zone conversion.
+    periods: FxHashMap<(usize, PlanId), Vec<Period>>,
     /// Whether the ticket being added was created in the support hours of
     /// a plan and severity, once per pair.
     in_hours: Vec<((PlanId, Option<usize>), bool)>,
@@ -110,23 +110,18 @@ impl Credits {
             let bounds = match last {
                 Some((k, b)) if k == (table_id, plan_id) => b,
                 _ => {
-                    let known = self
-                        .periods
-                        .iter()
-                        .find(|(k, b)| *k == (table_id, plan_id) && inside(created, *b));
-                    let b = match known {
-                        Some(&(_, b)) => Some(b),
-                        None => {
+                    let known = self.periods.entry((table_id, plan_id)).or_default();
+                    // The last period starting at or before the creation.
+                    let i = known.partition_point(|p| p.0 <= created);
+                    let b = match i.checked_sub(1).map(|i| known[i]) {
+                        Some(p) if inside(created, p) => Some(p),
+                        _ => {
                             let period = policy.credits[table_id].period;
                             let b = period_bounds(created, period, plan.calendar.timezone());
-                            if let Some(b) = b {
-                                match self
-                                    .periods
-                                    .iter_mut()
-                                    .find(|(k, _)| *k == (table_id, plan_id))
-                                {
-                                    Some(entry) => entry.1 = b,
-                                    None => self.periods.push(((table_id, plan_id), b)),
+                            if let Some(p) = b {
+                                let at = known.partition_point(|q| q.0 < p.0);
+                                if known.get(at) != Some(&p) {
+                                    known.insert(at, p);
                                 }
                             }
                             b
