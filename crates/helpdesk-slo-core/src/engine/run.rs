@@ -457,7 +457,12 @@ pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
         plan: None,
         severity: None,
         replied: false,
-        clocks: Vec::with_capacity(2 * policy.metrics.len() + 4),
+        clocks: {
+            let mut clocks = SCRATCH.take();
+            clocks.clear();
+            clocks.reserve(2 * policy.metrics.len() + 4);
+            clocks
+        },
     };
     walk.plan = walk.match_plan();
     walk.severity = walk.match_severity();
@@ -478,15 +483,34 @@ pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
         i = j;
     }
     walk.breach_until(now);
-    finish(&walk, ticket, now)
+    let out = finish(&walk, ticket, now);
+    let mut clocks = std::mem::take(&mut walk.clocks);
+    clocks.clear();
+    SCRATCH.set(clocks);
+    out
+}
+
+thread_local! {
+    /// The clocks' list of the last ticket walked on this thread, kept for
+    /// its memory: one allocation less a ticket.
+    static SCRATCH: std::cell::Cell<Vec<Work>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Applies one step: all events at instant `t`.
 fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     walk.breach_until(t);
     let was_solved = walk.status.is_solved();
+    // The step's events are in canonical order, so its phases follow each
+    // other: attributes, then comments, then status changes.
+    let comments_from = events.partition_point(|e| e.change.phase() < 1);
+    let statuses_from = events.partition_point(|e| e.change.phase() < 2);
+    let (attributes_of, comments, statuses) = (
+        &events[..comments_from],
+        &events[comments_from..statuses_from],
+        &events[statuses_from..],
+    );
     // Whether the ticket is solved once the step's status changes apply.
-    let ends_solved = events
+    let ends_solved = statuses
         .iter()
         .filter_map(|e| match e.change {
             Change::Status { value } => Some(value),
@@ -500,7 +524,7 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     let mut new_group = walk.group;
     let mut attributes = false;
     let (mut plan_inputs, mut severity_inputs) = (false, false);
-    for e in events.iter().filter(|e| e.change.phase() == 0) {
+    for e in attributes_of {
         attributes = true;
         match &e.change {
             Change::Organization { value } => {
@@ -540,7 +564,7 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     // a requester comment of the same instant answers it.
     let mut replied_now = false;
     let mut noted_now = false;
-    for e in events.iter().filter(|e| e.change.phase() == 1) {
+    for e in comments {
         let Change::Comment { author, public } = e.change else {
             continue;
         };
@@ -589,7 +613,7 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
 
     // Phase 2: status.
     let status_before = walk.status;
-    for e in events.iter().filter(|e| e.change.phase() == 2) {
+    for e in statuses {
         if let Change::Status { value } = e.change {
             walk.status = value;
         }
