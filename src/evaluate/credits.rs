@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
-use crate::engine::aggregate::{counts_for_credit, period_bounds, TicketMeta};
+use crate::engine::aggregate::{counts_for_credit_with, period_bounds};
 use crate::engine::{Clock, ClockState, Ticket};
 use crate::policy::model::PlanId;
 use crate::policy::Policy;
@@ -48,9 +48,27 @@ pub struct Credit {
 #[derive(Debug, Default)]
 pub struct Credits {
     counts: FxHashMap<String, BTreeMap<Key, Count>>,
-    /// The clocks of the ticket being added that count: key, breached,
-    /// period end (kept to reuse its memory).
-    counted: Vec<(Key, bool, i64)>,
+    /// The clocks of the ticket being added that count: key, SLA events,
+    /// violations, period end (kept to reuse its memory; clocks with the
+    /// same key in a row are one entry).
+    counted: Vec<(Key, u64, u64, i64)>,
+    /// The credit periods found per table and plan, by start: a ticket
+    /// created well inside one (see [`inside`]) has that period, found
+    /// without a time-zone conversion.
+    periods: FxHashMap<(usize, PlanId), Vec<Period>>,
+    /// Whether the ticket being added was created in the support hours of
+    /// a plan and severity, once per pair.
+    in_hours: Vec<((PlanId, Option<usize>), bool)>,
+}
+
+/// Whether `t` lies more than two days inside `[from, to)`. A credit
+/// period starts and ends at a local midnight; two instants' local times
+/// differ from the instants by time-zone offsets that differ by less than
+/// two days, so such a `t` has its local date in the period and
+/// `period_bounds` would give `[from, to)` again.
+fn inside(t: i64, (from, to): Period) -> bool {
+    const MARGIN: i64 = 2 * 86_400;
+    t >= from.saturating_add(MARGIN) && t < to.saturating_sub(MARGIN)
 }
 
 impl Credits {
@@ -63,15 +81,12 @@ impl Credits {
         let Some(org) = &ticket.organization else {
             return;
         };
-        let meta = TicketMeta {
-            id: String::new(),
-            organization: Some(org.id.clone()),
-            created_at: ticket.created_at,
-        };
+        let created = ticket.created_at;
         // The period depends on the table and the plan's calendar only:
         // found once for the ticket's clocks of one table and plan.
         let mut last: Option<((usize, PlanId), Option<Period>)> = None;
         self.counted.clear();
+        self.in_hours.clear();
         for c in clocks {
             let Some(plan_id) = c.plan else { continue };
             let Some(plan) = policy.plans.get(plan_id) else {
@@ -80,24 +95,52 @@ impl Credits {
             let Some(table_id) = plan.credits else {
                 continue;
             };
-            if !counts_for_credit(policy, table_id, &meta, c) {
+            let in_hours = &mut self.in_hours;
+            let counts = counts_for_credit_with(policy, table_id, c, |p, s| {
+                if let Some(&(_, yes)) = in_hours.iter().find(|(k, _)| *k == (p, s)) {
+                    return yes;
+                }
+                let yes = policy.created_in_support_hours(p, s, created);
+                in_hours.push(((p, s), yes));
+                yes
+            });
+            if !counts {
                 continue;
             }
             let bounds = match last {
                 Some((k, b)) if k == (table_id, plan_id) => b,
                 _ => {
-                    let period = policy.credits[table_id].period;
-                    let b = period_bounds(ticket.created_at, period, plan.calendar.timezone());
+                    let known = self.periods.entry((table_id, plan_id)).or_default();
+                    // The last period starting at or before the creation.
+                    let i = known.partition_point(|p| p.0 <= created);
+                    let b = match i.checked_sub(1).map(|i| known[i]) {
+                        Some(p) if inside(created, p) => Some(p),
+                        _ => {
+                            let period = policy.credits[table_id].period;
+                            let b = period_bounds(created, period, plan.calendar.timezone());
+                            if let Some(p) = b {
+                                let at = known.partition_point(|q| q.0 < p.0);
+                                if known.get(at) != Some(&p) {
+                                    known.insert(at, p);
+                                }
+                            }
+                            b
+                        }
+                    };
                     last = Some(((table_id, plan_id), b));
                     b
                 }
             };
             if let Some((from, to)) = bounds {
-                self.counted.push((
-                    (table_id, plan_id, from),
-                    c.state == ClockState::Breached,
-                    to,
-                ));
+                let key = (table_id, plan_id, from);
+                let breached = u64::from(c.state == ClockState::Breached);
+                match self.counted.last_mut() {
+                    Some(e) if e.0 == key => {
+                        e.1 += 1;
+                        e.2 += breached;
+                    }
+                    _ => self.counted.push((key, 1, breached, to)),
+                }
             }
         }
         if self.counted.is_empty() {
@@ -109,10 +152,10 @@ impl Credits {
         let Some(customer) = self.counts.get_mut(org.id.as_str()) else {
             return;
         };
-        for &(key, breached, to) in &self.counted {
+        for &(key, events, violations, to) in &self.counted {
             let e = customer.entry(key).or_insert((0, 0, to));
-            e.0 += 1;
-            e.1 += u64::from(breached);
+            e.0 += events;
+            e.1 += violations;
         }
     }
 
@@ -171,6 +214,7 @@ pub fn percent(share: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::aggregate::{counts_for_credit, TicketMeta};
     use crate::engine::{evaluate, Change, Event, Organization};
     use proptest::prelude::*;
 
@@ -324,6 +368,34 @@ mod tests {
                 })
                 .collect();
             prop_assert_eq!(got, want);
+        }
+    }
+
+    proptest! {
+        /// A period found for one instant is the period of every instant
+        /// well inside it, in zones whose clocks change at midnight too.
+        #[test]
+        fn an_instant_well_inside_a_period_has_that_period(
+            zone in proptest::sample::select(vec![
+                "America/Los_Angeles", "America/Havana", "America/Santiago",
+                "Asia/Beirut", "Pacific/Apia", "Australia/Lord_Howe", "UTC",
+            ]),
+            s in 0i64..4_102_444_800,
+            d in -200i64 * 86_400..200 * 86_400,
+            quarter in proptest::bool::ANY,
+        ) {
+            let tz: chrono_tz::Tz = zone.parse().map_err(|e| TestCaseError::fail(format!("{e}")))?;
+            let period = if quarter {
+                crate::policy::spec::CreditPeriod::Quarter
+            } else {
+                crate::policy::spec::CreditPeriod::Month
+            };
+            let t = (s + d).max(0);
+            if let Some(b) = period_bounds(s, period, tz) {
+                if inside(t, b) {
+                    prop_assert_eq!(period_bounds(t, period, tz), Some(b));
+                }
+            }
         }
     }
 

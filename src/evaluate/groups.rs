@@ -133,6 +133,14 @@ pub struct Group {
 pub struct Groups {
     by: Vec<Dimension>,
     counts: FxHashMap<Key, Counts>,
+    /// When grouping by plan, severity and metric only (the default), the
+    /// counts in a table indexed by them, sized to the policy on the first
+    /// clock: counting a clock hashes nothing. Empty otherwise; clocks
+    /// with an id outside the policy go to `counts`.
+    dense: Vec<Counts>,
+    /// The table's sizes: plans + 1, severities + 1, metrics (an absent
+    /// plan or severity is slot 0).
+    dense_sizes: (usize, usize, usize),
     /// The organizations seen, each once, indexed by the keys (a key holds
     /// the index, so counting a clock copies no text).
     orgs: Vec<String>,
@@ -144,6 +152,8 @@ impl Groups {
         Groups {
             by: by.to_vec(),
             counts: FxHashMap::default(),
+            dense: Vec::new(),
+            dense_sizes: (0, 0, 0),
             orgs: Vec::new(),
             org_index: FxHashMap::default(),
         }
@@ -151,6 +161,10 @@ impl Groups {
 
     /// Counts a ticket's clock.
     pub fn add(&mut self, policy: &Policy, ticket: &Ticket, c: &Clock) {
+        if let Some(i) = self.dense_index(policy, c) {
+            self.dense[i].add(c.state);
+            return;
+        }
         let mut key = Key::default();
         for i in 0..self.by.len() {
             let d = self.by[i];
@@ -181,6 +195,62 @@ impl Groups {
         self.counts.entry(key).or_default().add(c.state);
     }
 
+    /// Where a clock counts in the dense table, when grouping by plan,
+    /// severity and metric only and its ids are the policy's.
+    #[inline]
+    fn dense_index(&mut self, policy: &Policy, c: &Clock) -> Option<usize> {
+        if self.dense.is_empty() {
+            let simple = self
+                .by
+                .iter()
+                .all(|d| matches!(d, Dimension::Plan | Dimension::Severity | Dimension::Metric));
+            if !simple {
+                return None;
+            }
+            let sizes = (
+                policy.plans.len() + 1,
+                policy.severities.len() + 1,
+                policy.metrics.len().max(1),
+            );
+            self.dense_sizes = sizes;
+            self.dense = vec![Counts::default(); sizes.0 * sizes.1 * sizes.2];
+        }
+        let (np, ns, nm) = self.dense_sizes;
+        let slot = |v: Option<usize>, n: usize| match v {
+            None => Some(0),
+            Some(i) if i + 1 < n => Some(i + 1),
+            Some(_) => None,
+        };
+        let mut p = 0;
+        let mut s = 0;
+        let mut m = 0;
+        for d in &self.by {
+            match d {
+                Dimension::Plan => p = slot(c.plan, np)?,
+                Dimension::Severity => s = slot(c.severity, ns)?,
+                _ if c.metric < nm => m = c.metric,
+                _ => return None,
+            }
+        }
+        Some((p * ns + s) * nm + m)
+    }
+
+    /// The key of a slot of the dense table.
+    fn dense_key(&self, i: usize) -> Key {
+        let (_, ns, nm) = self.dense_sizes;
+        let (p, s, m) = (i / (ns * nm), i / nm % ns, i % nm);
+        let id = |slot: usize| slot.checked_sub(1);
+        let mut key = Key::default();
+        for d in &self.by {
+            match d {
+                Dimension::Plan => key.plan = Some(id(p)),
+                Dimension::Severity => key.severity = Some(id(s)),
+                _ => key.metric = Some(m),
+            }
+        }
+        key
+    }
+
     /// The index of an organization, given one when first seen.
     fn org(&mut self, id: &str) -> u32 {
         if let Some(&i) = self.org_index.get(id) {
@@ -198,7 +268,20 @@ impl Groups {
     }
 
     /// Every group with its values named, sorted by them.
-    pub fn into_groups(self, policy: &Policy) -> Vec<Group> {
+    pub fn into_groups(mut self, policy: &Policy) -> Vec<Group> {
+        for i in 0..self.dense.len() {
+            let counts = self.dense[i];
+            if counts.total() > 0 {
+                let key = self.dense_key(i);
+                let e = self.counts.entry(key).or_default();
+                e.met += counts.met;
+                e.breached += counts.breached;
+                e.active += counts.active;
+                e.paused += counts.paused;
+                e.no_target += counts.no_target;
+                e.excluded += counts.excluded;
+            }
+        }
         let (by, orgs) = (self.by, self.orgs);
         let mut out: Vec<Group> = self
             .counts
@@ -297,6 +380,73 @@ mod tests {
                     policy.plans[plan].name.clone(),
                     policy.metrics[metric].name.clone(),
                 ];
+                want.entry(values).or_default().add(states[state]);
+            }
+            let got: Vec<(Vec<String>, Counts)> = groups
+                .into_groups(policy)
+                .into_iter()
+                .map(|g| (g.values, g.counts))
+                .collect();
+            prop_assert_eq!(got, want.into_iter().collect::<Vec<_>>());
+        }
+    }
+
+    proptest! {
+        /// Grouped by plan, severity and metric or any of them (the table
+        /// indexed by ids), the counts are those of a plain count by the
+        /// names, clocks without a plan or severity included.
+        #[test]
+        fn plan_severity_metric_groups_count_as_their_names_do(
+            clocks in proptest::collection::vec(
+                (proptest::option::of(0usize..4), proptest::option::of(0usize..4), 0usize..2, 0usize..6),
+                0..80,
+            ),
+            dims in proptest::sample::subsequence(
+                vec![Dimension::Plan, Dimension::Severity, Dimension::Metric], 0..=3),
+        ) {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml");
+            let config = crate::config_files::load(&path).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let policy = &config.policy;
+            let states = [
+                ClockState::Met,
+                ClockState::Breached,
+                ClockState::Active,
+                ClockState::Paused,
+                ClockState::NoTarget,
+                ClockState::Excluded,
+            ];
+            let ticket: Ticket = serde_json::from_value(serde_json::json!({
+                "id": "1",
+                "created_at": "2026-11-02T09:00:00Z",
+            }))
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut groups = Groups::new(&dims);
+            let mut want: std::collections::BTreeMap<Vec<String>, Counts> = Default::default();
+            for (plan, severity, metric, state) in clocks {
+                let clock = Clock {
+                    metric,
+                    instance: 1,
+                    plan,
+                    severity,
+                    start: 1_793_000_000,
+                    due_at: None,
+                    state: states[state],
+                    reason: None,
+                    fulfilled_at: None,
+                    breached_at: None,
+                    elapsed_seconds: 0,
+                    paused_seconds: 0,
+                    remaining_seconds: None,
+                };
+                groups.add(policy, &ticket, &clock);
+                let values = dims
+                    .iter()
+                    .map(|d| match d {
+                        Dimension::Plan => plan.map_or("-".to_string(), |p| policy.plans[p].name.clone()),
+                        Dimension::Severity => severity.map_or("-".to_string(), |s| policy.severities[s].clone()),
+                        _ => policy.metrics[metric].name.clone(),
+                    })
+                    .collect();
                 want.entry(values).or_default().add(states[state]);
             }
             let got: Vec<(Vec<String>, Counts)> = groups

@@ -53,6 +53,48 @@ pub fn parse_canonical_in_range(b: &[u8]) -> Option<i64> {
     date_time(b).filter(|t| (MIN_INSTANT..=MAX_INSTANT).contains(t))
 }
 
+/// The date of the last instant [`parse_canonical_memo`] read in full:
+/// its first ten bytes (`YYYY-MM-DD`) and its midnight in Unix seconds.
+/// The events of a ticket mostly share dates, so the next instant of the
+/// same date only reads its time of day.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DayMemo {
+    date: Option<(u64, u16, i64)>,
+}
+
+/// [`parse_canonical_in_range`], reading only the time of day when the
+/// date is the memo's.
+#[inline]
+pub fn parse_canonical_memo(b: &[u8], memo: &mut DayMemo) -> Option<i64> {
+    let b: &[u8; 20] = b.try_into().ok()?;
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&b[..8]);
+    let head = u64::from_le_bytes(head);
+    let day = u16::from_le_bytes([b[8], b[9]]);
+    if let Some((h0, d0, midnight)) = memo.date {
+        if h0 == head && d0 == day {
+            if b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
+                return None;
+            }
+            let digit = |i: usize| {
+                let c = b[i].wrapping_sub(b'0');
+                (c < 10).then_some(i64::from(c))
+            };
+            let h = digit(11)? * 10 + digit(12)?;
+            let mi = digit(14)? * 10 + digit(15)?;
+            let s = digit(17)? * 10 + digit(18)?;
+            if h > 23 || mi > 59 || s > 59 {
+                return None;
+            }
+            let t = midnight + h * 3600 + mi * 60 + s;
+            return (MIN_INSTANT..=MAX_INSTANT).contains(&t).then_some(t);
+        }
+    }
+    let t = parse_canonical_in_range(b)?;
+    memo.date = Some((head, day, t - t.rem_euclid(86_400)));
+    Some(t)
+}
+
 /// The forms most instants come in, without chrono: `YYYY-MM-DDTHH:MM:SS`,
 /// then fractional seconds that are all zeros (any other fraction is
 /// refused by chrono's path, with its message), then `Z` or an offset
@@ -349,6 +391,41 @@ mod tests {
             let canonical = parse_canonical_in_range(text.as_bytes());
             if canonical.is_some() {
                 proptest::prop_assert_eq!(canonical, chrono_reads(&text), "{}", text);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Instants read in a row with a memo of the last date read as
+        /// each alone does: same dates, other dates, near misses of the
+        /// time of day and of the separators, the ends of the range.
+        #[test]
+        fn instants_read_with_the_days_memo_as_alone(
+            texts in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec!["2026-05-03", "2026-05-04", "2101-01-01", "1970-01-01", "2026-02-30", "2026-05-0x"]),
+                    proptest::sample::select(vec!["T", "T", "T", "t", " "]),
+                    0u32..25, 0u32..61, 0u32..62,
+                    proptest::sample::select(vec![":", ":", ":", "-"]),
+                    proptest::sample::select(vec!["Z", "Z", "Z", "z", "+0", "ZZ"]),
+                    proptest::option::of((0usize..20, proptest::sample::select(vec![b'/', b'a', b'0', 0x80]))),
+                ),
+                1..12,
+            ),
+        ) {
+            let mut memo = DayMemo::default();
+            for (date, sep, h, mi, sec, colon, zone, damage) in texts {
+                let mut b = format!("{date}{sep}{h:02}{colon}{mi:02}:{sec:02}{zone}").into_bytes();
+                if let Some((i, c)) = damage {
+                    if i < b.len() {
+                        b[i] = c;
+                    }
+                }
+                proptest::prop_assert_eq!(
+                    parse_canonical_memo(&b, &mut memo),
+                    parse_canonical_in_range(&b),
+                    "{:?}", String::from_utf8_lossy(&b)
+                );
             }
         }
     }

@@ -175,6 +175,21 @@ pub struct CustomerCredit {
 /// urgent ticket created on a Saturday counts). (Which period it counts in
 /// is the caller's: the period of the ticket's creation.)
 pub fn counts_for_credit(policy: &Policy, table_id: usize, meta: &TicketMeta, c: &Clock) -> bool {
+    counts_for_credit_with(policy, table_id, c, |plan, severity| {
+        policy.created_in_support_hours(plan, severity, meta.created_at)
+    })
+}
+
+/// [`counts_for_credit`], with whether the ticket was created in the
+/// support hours of a plan and severity answered by `in_support_hours`
+/// (asked only when the table needs it, after every other condition
+/// holds), so a caller can answer it once for a ticket's clocks.
+pub fn counts_for_credit_with(
+    policy: &Policy,
+    table_id: usize,
+    c: &Clock,
+    in_support_hours: impl FnOnce(PlanId, Option<SeverityId>) -> bool,
+) -> bool {
     let Some(table) = policy.credits.get(table_id) else {
         return false;
     };
@@ -187,8 +202,7 @@ pub fn counts_for_credit(policy: &Policy, table_id: usize, meta: &TicketMeta, c:
             .severity
             .is_some_and(|s| table.exclude_severities.contains(&s))
         && matches!(c.state, ClockState::Met | ClockState::Breached)
-        && (!table.only_created_in_business_hours
-            || policy.created_in_support_hours(plan_id, c.severity, meta.created_at))
+        && (!table.only_created_in_business_hours || in_support_hours(plan_id, c.severity))
 }
 
 /// Credits for the period `[from, to)`: per organization on a plan with

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use super::timeline::{Author, Change, Current, Event, Organization, Ticket};
 use crate::policy::spec::Status;
-use crate::time::{parse_canonical_in_range, parse_instant};
+use crate::time::{parse_canonical_memo, parse_instant, DayMemo};
 
 /// Reads a ticket from its JSON text; on any text the fast reader does not
 /// take, `serde_json` reads it (and words the error).
@@ -37,6 +37,7 @@ pub fn read_fast(text: &str) -> Option<Ticket> {
         text,
         bytes: text.as_bytes(),
         at: 0,
+        day: DayMemo::default(),
     };
     let ticket = r.ticket()?;
     r.ws();
@@ -51,6 +52,8 @@ struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
+    /// The date of the last instant read in full.
+    day: DayMemo,
 }
 
 /// The keys of an event (also used to catch a key given twice).
@@ -475,7 +478,7 @@ impl<'a> Reader<'a> {
             if let Some(t) = self
                 .bytes
                 .get(self.at + 1..self.at + 21)
-                .and_then(parse_canonical_in_range)
+                .and_then(|b| parse_canonical_memo(b, &mut self.day))
             {
                 self.at += 22;
                 return Some(t);
@@ -557,9 +560,67 @@ impl<'a> Reader<'a> {
     fn opt_organization(&mut self) -> Option<Option<Organization>> {
         if self.peek()? == b'n' {
             self.null().map(|_| None)
+        } else if let Some(o) = self.organization_usual() {
+            Some(Some(o))
         } else {
             self.organization().map(Some)
         }
+    }
+
+    /// An organization as serde_json writes it, read in one go and
+    /// consumed: `{"id":"<text>","tags":[<texts>],"fields":{}}` with
+    /// plain texts (no escapes); else None, with nothing consumed.
+    fn organization_usual(&mut self) -> Option<Organization> {
+        const ID: &[u8] = b"{\"id\":\"";
+        const TAGS: &[u8] = b"\",\"tags\":[";
+        const FIELDS: &[u8] = b",\"fields\":{}}";
+        let b = self.bytes;
+        let id_start = self.at + ID.len();
+        if b.get(self.at..id_start)? != ID {
+            return None;
+        }
+        let n = plain_len(&b[id_start..]);
+        let id_end = id_start + n;
+        let mut at = id_end + TAGS.len();
+        if b.get(id_end..at)? != TAGS {
+            return None;
+        }
+        let mut tags = Vec::new();
+        if b.get(at) == Some(&b']') {
+            at += 1;
+        } else {
+            loop {
+                if b.get(at) != Some(&b'"') {
+                    return None;
+                }
+                let m = plain_len(&b[at + 1..]);
+                let end = at + 1 + m;
+                if b.get(end) != Some(&b'"') {
+                    return None;
+                }
+                tags.push(self.text.get(at + 1..end)?.to_string());
+                at = end + 1;
+                match b.get(at) {
+                    Some(b',') => at += 1,
+                    Some(b']') => {
+                        at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        if b.get(at..at + FIELDS.len())? != FIELDS {
+            return None;
+        }
+        let id = self.text.get(id_start..id_end)?.to_string();
+        self.at = at + FIELDS.len();
+        Some(Organization {
+            id,
+            name: None,
+            tags,
+            fields: BTreeMap::new(),
+        })
     }
 
     /// An event's `value`, read as its type says.
@@ -589,7 +650,7 @@ impl<'a> Reader<'a> {
         if b.get(..7)? != AT || b.get(27..37)? != TYPE {
             return None;
         }
-        let t = parse_canonical_in_range(&b[7..27])?;
+        let t = parse_canonical_memo(&b[7..27], &mut self.day)?;
         let name = &b[37..];
         let n = plain_len(name);
         if name.get(n) != Some(&b'"') {
@@ -660,14 +721,10 @@ impl<'a> Reader<'a> {
     }
 
     fn event(&mut self) -> Option<Event> {
-        let mut seen = 0u8;
-        let (mut id, mut at, mut kind) = (None, None, None);
-        let mut value = Pending::Missing;
-        let mut early: Option<&'a str> = None;
-        let (mut author, mut public, mut name) = (None, None, None);
         // The layout serde_json writes (and most exports have) first reads
-        // `{"at":"<canonical instant>","type":"<type>"` in one go; the other
-        // members follow as in any other layout.
+        // `{"at":"<canonical instant>","type":"<type>"` in one go, and
+        // usually the rest of the event too (before anything else is set
+        // up); else the other members follow as in any other layout.
         let head = self.event_head();
         if let Some((t, k)) = head {
             if let Some(change) = self.event_tail(k) {
@@ -677,6 +734,13 @@ impl<'a> Reader<'a> {
                     change,
                 });
             }
+        }
+        let mut seen = 0u8;
+        let (mut id, mut at, mut kind) = (None, None, None);
+        let mut value = Pending::Missing;
+        let mut early: Option<&'a str> = None;
+        let (mut author, mut public, mut name) = (None, None, None);
+        if let Some((t, k)) = head {
             seen = EV_AT | EV_TYPE;
             at = Some(t);
             kind = Some(k);
@@ -1096,6 +1160,41 @@ mod tests {
                 format!(r#"{{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{event}]}}"#);
             assert_eq!(fast(&text), serde(&text), "{text}");
         }
+    }
+
+    /// Organizations as serde_json writes them are read in one go, and
+    /// near misses of that layout read as serde_json reads them, on the
+    /// ticket and in an organization event.
+    #[test]
+    fn organizations_in_serde_jsons_layout_read_as_serde_reads_them() {
+        for org in [
+            r#"{"id":"0","tags":["csp_preferred"],"fields":{}}"#,
+            r#"{"id":"","tags":[],"fields":{}}"#,
+            r#"{"id":"9","tags":["a","b","ü ✓"],"fields":{}}"#,
+            r#"{"id":"9","tags":["a","b",],"fields":{}}"#,
+            r#"{"id":"9","tags":["a"  ,"b"],"fields":{}}"#,
+            r#"{"id":"9","tags":["a"b"],"fields":{}}"#,
+            r#"{"id":"a\b","tags":["a"],"fields":{}}"#,
+            r#"{"id":"9","tags":["a"],"fields":{"x":1}}"#,
+            r#"{"id":"9","tags":["a"],"fields":{},"name":"A"}"#,
+            r#"{"id":"9","tags":["a"],"fields":{} }"#,
+            r#"{"id":"9","tags":[1],"fields":{}}"#,
+            r#"{"id":"9","tags":["a"]}"#,
+            r#"{"id":"9","tags":["a"],"fields":{}"#,
+            r#"{"id":"9","name":null,"tags":["a"],"fields":{}}"#,
+            r#"{"id":9,"tags":["a"],"fields":{}}"#,
+        ] {
+            for text in [
+                format!(r#"{{"id":"1","created_at":"2026-11-20T16:00:00Z","organization":{org}}}"#),
+                format!(
+                    r#"{{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{{"at":"2026-11-20T16:00:00Z","type":"organization","value":{org}}}]}}"#
+                ),
+            ] {
+                assert_eq!(fast(&text), serde(&text), "{text}");
+            }
+        }
+        let text = r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","organization":{"id":"0","tags":["x","y"],"fields":{}}}"#;
+        assert!(read_fast(text).is_some(), "{text}");
     }
 
     #[test]

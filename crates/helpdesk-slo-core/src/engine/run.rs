@@ -18,6 +18,41 @@ fn wall_clock() -> &'static Calendar {
     ALWAYS.get_or_init(|| Calendar::always("24x7"))
 }
 
+/// A clock's closed running periods, in order. Most clocks have one or
+/// two (a clock that never pauses has one when it ends), kept in place;
+/// more go to the heap.
+#[derive(Debug, Clone, Default)]
+struct Segments {
+    inline: [(i64, i64); 2],
+    len: u8,
+    /// Every period once there are more than two.
+    more: Vec<(i64, i64)>,
+}
+
+impl Segments {
+    #[inline]
+    fn push(&mut self, segment: (i64, i64)) {
+        if self.more.is_empty() && usize::from(self.len) < self.inline.len() {
+            self.inline[usize::from(self.len)] = segment;
+            self.len += 1;
+        } else {
+            if self.more.is_empty() {
+                self.more.extend_from_slice(&self.inline);
+            }
+            self.more.push(segment);
+        }
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[(i64, i64)] {
+        if self.more.is_empty() {
+            &self.inline[..usize::from(self.len)]
+        } else {
+            &self.more
+        }
+    }
+}
+
 /// A clock while the timeline is walked.
 #[derive(Debug, Clone)]
 struct Work {
@@ -25,7 +60,7 @@ struct Work {
     instance: u32,
     start: i64,
     /// Closed running periods.
-    segments: Vec<(i64, i64)>,
+    segments: Segments,
     running_since: Option<i64>,
     fulfilled_at: Option<i64>,
     breached_at: Option<i64>,
@@ -96,7 +131,7 @@ fn due_of(
         }
     };
     let mut rem = seconds;
-    for &(s, e) in &w.segments {
+    for &(s, e) in w.segments.as_slice() {
         let b = cal.business_seconds(s, e).ok()?;
         if rem <= b {
             return finish(cal.deadline(s, rem).ok()?);
@@ -193,7 +228,7 @@ impl<'a> Walk<'a> {
             metric,
             instance,
             start: t,
-            segments: Vec::new(),
+            segments: Segments::default(),
             running_since: running.then_some(t),
             fulfilled_at: None,
             breached_at: None,
@@ -264,8 +299,19 @@ impl<'a> Walk<'a> {
     /// and severity ends here, excluded with the reason, under the plan and
     /// severity it ran under: it can no longer be met or breached, and
     /// dropping it would hide it.
-    fn retarget(&mut self, t: i64) {
-        let (plan, severity) = (self.match_plan(), self.match_severity());
+    fn retarget(&mut self, t: i64, plan_inputs: bool, severity_inputs: bool) {
+        // The plan follows the organization, tags and fields only; the
+        // severity the assigned severity and the priority only.
+        let plan = if plan_inputs {
+            self.match_plan()
+        } else {
+            self.plan
+        };
+        let severity = if severity_inputs {
+            self.match_severity()
+        } else {
+            self.severity
+        };
         if (plan, severity) == (self.plan, self.severity) {
             return;
         }
@@ -411,7 +457,12 @@ pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
         plan: None,
         severity: None,
         replied: false,
-        clocks: Vec::with_capacity(2 * policy.metrics.len() + 4),
+        clocks: {
+            let mut clocks = SCRATCH.take();
+            clocks.clear();
+            clocks.reserve(2 * policy.metrics.len() + 4);
+            clocks
+        },
     };
     walk.plan = walk.match_plan();
     walk.severity = walk.match_severity();
@@ -432,15 +483,34 @@ pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
         i = j;
     }
     walk.breach_until(now);
-    finish(&walk, ticket, now)
+    let out = finish(&walk, ticket, now);
+    let mut clocks = std::mem::take(&mut walk.clocks);
+    clocks.clear();
+    SCRATCH.set(clocks);
+    out
+}
+
+thread_local! {
+    /// The clocks' list of the last ticket walked on this thread, kept for
+    /// its memory: one allocation less a ticket.
+    static SCRATCH: std::cell::Cell<Vec<Work>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Applies one step: all events at instant `t`.
 fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     walk.breach_until(t);
     let was_solved = walk.status.is_solved();
+    // The step's events are in canonical order, so its phases follow each
+    // other: attributes, then comments, then status changes.
+    let comments_from = events.partition_point(|e| e.change.phase() < 1);
+    let statuses_from = events.partition_point(|e| e.change.phase() < 2);
+    let (attributes_of, comments, statuses) = (
+        &events[..comments_from],
+        &events[comments_from..statuses_from],
+        &events[statuses_from..],
+    );
     // Whether the ticket is solved once the step's status changes apply.
-    let ends_solved = events
+    let ends_solved = statuses
         .iter()
         .filter_map(|e| match e.change {
             Change::Status { value } => Some(value),
@@ -453,25 +523,40 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     // Phase 0: attributes.
     let mut new_group = walk.group;
     let mut attributes = false;
-    for e in events.iter().filter(|e| e.change.phase() == 0) {
+    let (mut plan_inputs, mut severity_inputs) = (false, false);
+    for e in attributes_of {
         attributes = true;
         match &e.change {
-            Change::Organization { value } => walk.organization = value.as_ref(),
-            Change::Tags { value } => walk.tags = value,
-            Change::Priority { value } => walk.priority = value.as_deref(),
-            Change::Severity { value } => walk.assigned = value.as_deref(),
+            Change::Organization { value } => {
+                walk.organization = value.as_ref();
+                plan_inputs = true;
+            }
+            Change::Tags { value } => {
+                walk.tags = value;
+                plan_inputs = true;
+            }
+            Change::Priority { value } => {
+                walk.priority = value.as_deref();
+                severity_inputs = true;
+            }
+            Change::Severity { value } => {
+                walk.assigned = value.as_deref();
+                severity_inputs = true;
+            }
             Change::Group { value } => new_group = value.as_deref(),
             Change::Field { name, value } => {
                 if walk.policy.severity_field.as_deref() == Some(name.as_str()) {
                     walk.assigned = assigned_of(Some(value));
+                    severity_inputs = true;
                 }
                 walk.fields.to_mut().insert(name.clone(), value.clone());
+                plan_inputs = true;
             }
             _ => {}
         }
     }
     if attributes {
-        walk.retarget(t);
+        walk.retarget(t, plan_inputs, severity_inputs);
         walk.change_group(new_group, t, ends_solved);
     }
 
@@ -479,19 +564,31 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     // a requester comment of the same instant answers it.
     let mut replied_now = false;
     let mut noted_now = false;
-    for e in events.iter().filter(|e| e.change.phase() == 1) {
+    for e in comments {
         let Change::Comment { author, public } = e.change else {
             continue;
         };
         match author {
             Author::Agent => {
-                walk.fulfil_open(MetricKindSpec::TierResponse, t, |_| true);
-                for kind in [
-                    MetricKindSpec::FirstResponse,
-                    MetricKindSpec::NextReply,
-                    MetricKindSpec::PeriodicUpdate,
-                ] {
-                    walk.fulfil_open(kind, t, |m| public || m.count_internal_notes);
+                // Tier clocks end at any agent comment; first response,
+                // next reply and update clocks at a reply, or at a note
+                // where the metric counts notes. (One pass: ending one
+                // clock changes nothing for another.)
+                for i in 0..walk.clocks.len() {
+                    if !walk.clocks[i].is_open() {
+                        continue;
+                    }
+                    let m = &walk.policy.metrics[walk.clocks[i].metric];
+                    let ends = match m.kind {
+                        MetricKindSpec::TierResponse => true,
+                        MetricKindSpec::FirstResponse
+                        | MetricKindSpec::NextReply
+                        | MetricKindSpec::PeriodicUpdate => public || m.count_internal_notes,
+                        MetricKindSpec::Resolution => false,
+                    };
+                    if ends {
+                        walk.fulfil(i, t);
+                    }
                 }
                 if public {
                     replied_now = true;
@@ -515,24 +612,27 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     }
 
     // Phase 2: status.
-    for e in events.iter().filter(|e| e.change.phase() == 2) {
+    let status_before = walk.status;
+    for e in statuses {
         if let Change::Status { value } = e.change {
             walk.status = value;
         }
     }
     let solved = walk.status.is_solved();
     if solved && !was_solved {
-        for kind in [
-            MetricKindSpec::FirstResponse,
-            MetricKindSpec::NextReply,
-            MetricKindSpec::PeriodicUpdate,
-            MetricKindSpec::TierResponse,
-            MetricKindSpec::Resolution,
-        ] {
-            walk.fulfil_open(kind, t, |_| true);
+        // A solve ends every open clock, of every kind.
+        for i in 0..walk.clocks.len() {
+            if walk.clocks[i].is_open() {
+                walk.fulfil(i, t);
+            }
         }
     }
-    walk.apply_running(t);
+    // Every open clock runs or not as the status says (each started or
+    // changed since under the status of then): only a new status changes
+    // that.
+    if walk.status != status_before {
+        walk.apply_running(t);
+    }
     let reopened = was_solved && !solved;
     if reopened {
         let policy = walk.policy;
@@ -593,13 +693,22 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
 fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64) -> Vec<Clock> {
     let policy = walk.policy;
     let mut out = Vec::with_capacity(walk.clocks.len());
+    // The reasons and support hours depend on the ticket, the plan and the
+    // severity, not on the clock: each worked out once.
+    let mut no_plan: Option<String> = None;
+    let mut no_severity: Option<String> = None;
+    let mut in_hours: Vec<((PlanId, Option<SeverityId>), bool)> = Vec::new();
     for w in &walk.clocks {
         let plan = w.plan.and_then(|p| policy.plans.get(p));
         let tgt = target(policy, w);
         // A tracked metric needs a target on the plan for the severity.
         let mut exclusion: Option<String> = match (plan, w.severity) {
-            (None, _) => Some(no_plan_reason(walk)),
-            (Some(_), None) => Some(no_severity_reason(walk)),
+            (None, _) => Some(no_plan.get_or_insert_with(|| no_plan_reason(walk)).clone()),
+            (Some(_), None) => Some(
+                no_severity
+                    .get_or_insert_with(|| no_severity_reason(walk))
+                    .clone(),
+            ),
             (Some(_), Some(_)) if tgt.is_none() => continue,
             _ => w.ended.clone(),
         };
@@ -612,13 +721,19 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64) -> Vec<Clock> {
             (Some(since), None) if end > since => Some((since, end)),
             _ => None,
         };
-        let elapsed: i64 = w
-            .segments
-            .iter()
-            .chain(open_tail.iter())
-            .map(|&(s, e)| cal.business_seconds(s, e).unwrap_or(0))
-            .sum();
         let span = cal.business_seconds(w.start, end).unwrap_or(0);
+        // A clock that ran from its start to its end without a pause ran
+        // its whole span.
+        let elapsed: i64 = match (w.segments.as_slice(), open_tail) {
+            ([], Some(run)) | (&[run], None) if run == (w.start, end) => span,
+            _ => w
+                .segments
+                .as_slice()
+                .iter()
+                .chain(open_tail.iter())
+                .map(|&(s, e)| cal.business_seconds(s, e).unwrap_or(0))
+                .sum(),
+        };
         let target_secs = if w.goal_for == Some((w.plan, w.severity)) {
             w.goal
         } else {
@@ -629,9 +744,17 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64) -> Vec<Clock> {
             if let (Some(p), Some(plan_id)) = (plan, w.plan) {
                 // Support hours as credits judge them: the calendar of the
                 // plan's first-response target for the severity.
-                if p.only_created_in_business_hours
-                    && !policy.created_in_support_hours(plan_id, w.severity, ticket.created_at)
-                {
+                let mut in_support_hours = || {
+                    let key = (plan_id, w.severity);
+                    if let Some(&(_, yes)) = in_hours.iter().find(|(k, _)| *k == key) {
+                        return yes;
+                    }
+                    let yes =
+                        policy.created_in_support_hours(plan_id, w.severity, ticket.created_at);
+                    in_hours.push((key, yes));
+                    yes
+                };
+                if p.only_created_in_business_hours && !in_support_hours() {
                     let (name, _) = policy.support_calendar(plan_id, w.severity);
                     exclusion = Some(format!(
                         "created outside the business hours of calendar {name}"

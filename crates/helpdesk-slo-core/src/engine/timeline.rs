@@ -179,7 +179,9 @@ impl Change {
         }
     }
 
-    /// Same-instant events of one phase apply kind by kind in this order.
+    /// Same-instant events of one phase apply kind by kind in this order
+    /// (and the phases in theirs: the rank grows with the phase).
+    #[inline]
     fn rank(&self) -> u8 {
         match self {
             Change::Organization { .. } => 0,
@@ -225,7 +227,9 @@ fn cmp_ids(a: &str, b: &str) -> Ordering {
 /// it must be stable.
 #[inline]
 pub(crate) fn event_order(a: &Event, b: &Event, created: i64) -> Ordering {
-    let key = |e: &Event| (e.at.max(created), e.change.phase(), e.change.rank());
+    // The rank orders phases as `phase` does, so (instant, rank) is
+    // (instant, phase, rank).
+    let key = |e: &Event| (e.at.max(created), e.change.rank());
     key(a).cmp(&key(b)).then_with(|| match (&a.id, &b.id) {
         (Some(x), Some(y)) => cmp_ids(x, y),
         (None, Some(_)) => Ordering::Less,
@@ -239,11 +243,23 @@ pub(crate) fn event_order(a: &Event, b: &Event, created: i64) -> Ordering {
 /// Events before `created` count as at `created`. Borrows: a ticket's
 /// events are never copied.
 pub fn canonical(events: &[Event], created: i64) -> Vec<&Event> {
+    // Most timelines are listed in order: checked in one pass, each
+    // event's (instant, rank) worked out once; the ids only compared
+    // between neighbours of equal keys.
+    let mut in_order = true;
+    let mut last: Option<((i64, u8), &Event)> = None;
+    for e in events {
+        let key = (e.at.max(created), e.change.rank());
+        if let Some((k, prev)) = last {
+            if k > key || (k == key && event_order(prev, e, created) == Ordering::Greater) {
+                in_order = false;
+                break;
+            }
+        }
+        last = Some((key, e));
+    }
     let mut out: Vec<&Event> = events.iter().collect();
-    if out
-        .windows(2)
-        .any(|w| event_order(w[0], w[1], created) == Ordering::Greater)
-    {
+    if !in_order {
         out.sort_by(|a, b| event_order(a, b, created));
     }
     // Duplicates need not be neighbours (a reply listed twice with other
@@ -251,15 +267,17 @@ pub fn canonical(events: &[Event], created: i64) -> Vec<&Event> {
     // the same instant.
     let mut kept = 0;
     let mut instant_from = 0;
+    let mut kept_at = i64::MIN;
     for i in 0..out.len() {
         let e = out[i];
         let at = e.at.max(created);
-        if kept > 0 && out[kept - 1].at.max(created) != at {
+        if kept > 0 && kept_at != at {
             instant_from = kept;
         }
-        if !out[instant_from..kept].iter().any(|k| k.change == e.change) {
+        if instant_from == kept || !out[instant_from..kept].iter().any(|k| k.change == e.change) {
             out[kept] = e;
             kept += 1;
+            kept_at = at;
         }
     }
     out.truncate(kept);
@@ -314,5 +332,41 @@ pub fn field_matches(value: &serde_json::Value, values: &[String]) -> bool {
             .any(|v| v.eq_ignore_ascii_case(if *b { "true" } else { "false" })),
         serde_json::Value::Array(items) => items.iter().any(|i| field_matches(i, values)),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `event_order` keys on the rank alone: it must order the phases as
+    /// `phase` does.
+    #[test]
+    fn ranks_order_the_phases() {
+        let changes = [
+            Change::Organization { value: None },
+            Change::Tags { value: Vec::new() },
+            Change::Priority { value: None },
+            Change::Severity { value: None },
+            Change::Group { value: None },
+            Change::Field {
+                name: "type".into(),
+                value: serde_json::Value::Null,
+            },
+            Change::Comment {
+                author: Author::Agent,
+                public: true,
+            },
+            Change::Status {
+                value: Status::Open,
+            },
+        ];
+        for a in &changes {
+            for b in &changes {
+                if a.phase() < b.phase() {
+                    assert!(a.rank() < b.rank(), "{a:?} {b:?}");
+                }
+            }
+        }
     }
 }
