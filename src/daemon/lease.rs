@@ -537,3 +537,62 @@ pub(super) fn load_source(
     }
     Ok((live.source_tickets(name), skipped))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Holder, StoreError};
+
+    /// Leases that count renewals of each source.
+    struct Counting(Arc<Mutex<Vec<String>>>);
+
+    impl Leases for Counting {
+        fn acquire(&mut self, _: &str, _: &str, _: Duration) -> Result<Option<Fence>, StoreError> {
+            Ok(None)
+        }
+        fn renew(&mut self, source: &str, _: &Fence, _: Duration) -> Result<bool, StoreError> {
+            if let Ok(mut r) = self.0.lock() {
+                r.push(source.to_string());
+            }
+            Ok(true)
+        }
+        fn release(&mut self, _: &str, _: &Fence) -> Result<(), StoreError> {
+            Ok(())
+        }
+        fn holders(&mut self) -> Result<Vec<Holder>, StoreError> {
+            Ok(Vec::new())
+        }
+    }
+
+    /// Loading the stored clocks may take longer than a lease: the leases
+    /// taken at start are renewed every third of it meanwhile, and no more
+    /// once the sources' own loops take over.
+    #[tokio::test]
+    async fn leases_taken_at_start_are_renewed_until_the_start_is_done() {
+        let renewed = Arc::new(Mutex::new(Vec::new()));
+        let leases: SharedLeases = Arc::new(Mutex::new(Box::new(Counting(renewed.clone()))));
+        let lease = LeaseSettings {
+            instance: "a".into(),
+            duration: Duration::from_millis(300),
+        };
+        let fence = Fence {
+            instance: "a".into(),
+            token: 1,
+        };
+        let taken = vec![("zendesk".to_string(), fence)];
+        let renewing = RenewWhileStarting::start(&leases, &lease, &taken);
+        // A "load" of two leases.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        drop(renewing);
+        // A renewal already under way when it was dropped may still land.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let during = renewed.lock().unwrap().clone();
+        assert!(during.len() >= 2, "renewed {} times", during.len());
+        assert!(during.iter().all(|s| s == "zendesk"));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(renewed.lock().unwrap().len(), during.len());
+        // Nothing taken at start: nothing to renew.
+        let none = RenewWhileStarting::start(&leases, &lease, &[]);
+        assert!(none.0.is_none());
+    }
+}
