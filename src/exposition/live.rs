@@ -520,6 +520,9 @@ impl Part {
             return;
         }
         self.tickets += 1;
+        // A ticket is counted once: open clocks of an earlier count (never
+        // expected) are replaced, not duplicated.
+        self.remove_open(id);
         let organization: Option<Box<str>> = t.organization.map(Box::from);
         let mut positions = Vec::new();
         for c in t
@@ -537,9 +540,6 @@ impl Part {
             });
         }
         if !positions.is_empty() {
-            // A ticket is counted once: positions of an earlier count
-            // (never expected) would be lost, not duplicated.
-            self.remove_open(id);
             self.open_at.insert(Box::from(id), positions);
         }
         self.account(policy, allow, id, t, 1);
