@@ -7,8 +7,9 @@
 //!
 //! | cause | when |
 //! | --- | --- |
-//! | `retracted_breach` | breached on our side only, and the helpdesk retracted a breach of its own |
+//! | `retracted_breach` | breached on our side only or earlier, and the helpdesk retracted a breach of its own |
 //! | `target` | both have a target and they differ |
+//! | `breached_at_retarget` | the helpdesk breached when it gave the instance a target again whose due had passed; ours breached earlier, at that due |
 //! | `policy_applied_late` | the helpdesk gave the instance its target after the instance started |
 //! | `pause_status` | a stretch paused on one side only (with the ticket's status then) |
 //! | `start_event` | the instances start at different instants |
@@ -32,6 +33,7 @@ use crate::time::format_instant;
 pub enum CauseKind {
     Target,
     RetractedBreach,
+    BreachedAtRetarget,
     PolicyAppliedLate,
     PauseStatus,
     StartEvent,
@@ -52,6 +54,7 @@ impl CauseKind {
         match self {
             Self::Target => "target",
             Self::RetractedBreach => "retracted_breach",
+            Self::BreachedAtRetarget => "breached_at_retarget",
             Self::PolicyAppliedLate => "policy_applied_late",
             Self::PauseStatus => "pause_status",
             Self::StartEvent => "start_event",
@@ -186,7 +189,12 @@ fn differ(a: &Observed, b: &Observed, differences: &[Difference], cx: &Context<'
     let tol = cx.tolerance;
     let has = |aspect: Aspect| differences.iter().any(|d| d.aspect == aspect);
     let mut out = Vec::new();
-    if a.breached_at.is_some() && b.breached_at.is_none() {
+    let later = match (a.breached_at, b.breached_at) {
+        (Some(_), None) => true,
+        (Some(x), Some(y)) => y > x + tol,
+        _ => false,
+    };
+    if later {
         if let Some(r) = b.retracted_breach_at {
             out.push(cause(
                 CauseKind::RetractedBreach,
@@ -203,6 +211,18 @@ fn differ(a: &Observed, b: &Observed, differences: &[Difference], cx: &Context<'
             out.push(cause(
                 CauseKind::Target,
                 format!("our target is {}, the helpdesk's {}", human(x), human(y)),
+            ));
+        }
+    }
+    if let (Some(x), Some(y), Some(r)) = (a.breached_at, b.breached_at, b.retargeted_at) {
+        if (y - r).abs() <= tol && x < y - tol {
+            out.push(cause(
+                CauseKind::BreachedAtRetarget,
+                format!(
+                    "the helpdesk gave it a target again at {} whose due had passed, and breached it then; ours breaches at that due, {}",
+                    format_instant(r),
+                    format_instant(x)
+                ),
             ));
         }
     }
@@ -261,16 +281,17 @@ fn differ(a: &Observed, b: &Observed, differences: &[Difference], cx: &Context<'
 }
 
 /// Same target, start, pauses and fulfilment, yet a different business
-/// time: the calendars differ. Names the window and our open days in it.
+/// time: the calendars differ. Names, when it can, the local days on which
+/// the difference may lie: those our calendar is open on for at least the
+/// business time that differs, between the start and the later of the
+/// two instants that differ.
 fn calendar(a: &Observed, b: &Observed, cx: &Context<'_>) -> Cause {
-    let window = match (a.breached_at, b.breached_at) {
-        (Some(x), Some(y)) if x != y => Some((x.min(y), x.max(y))),
-        (Some(x), None) => Some((x, b.fulfilled_at.unwrap_or(x))),
-        (None, Some(y)) => Some((y, a.fulfilled_at.unwrap_or(y))),
-        _ => a.fulfilled_at.map(|f| (a.start, f)),
-    };
+    let later = [a.breached_at, b.breached_at, a.fulfilled_at, b.fulfilled_at]
+        .into_iter()
+        .flatten()
+        .max();
     let counted = match (a.elapsed_seconds, b.elapsed_seconds) {
-        (Some(x), Some(y)) => format!(
+        (Some(x), Some(y)) if (x - y).abs() > cx.tolerance => format!(
             " ({} business time on ours, {} on the helpdesk's)",
             human(x),
             human(y)
@@ -281,16 +302,40 @@ fn calendar(a: &Observed, b: &Observed, cx: &Context<'_>) -> Cause {
             when(b.breached_at)
         ),
     };
-    let days = match (window, cx.open_days) {
-        (Some((from, to)), Some(f)) => {
-            let days = f(&a.metric, from, to);
+    let days = match (later, cx.open_days) {
+        (Some(to), Some(f)) => {
+            // The business time that differs, on our calendar.
+            let gap = match (
+                a.elapsed_seconds,
+                b.elapsed_seconds,
+                a.breached_at,
+                b.breached_at,
+            ) {
+                (Some(x), Some(y), _, _) if (x - y).abs() > cx.tolerance => (x - y).abs(),
+                (_, _, Some(x), Some(y)) => f(&a.metric, x.min(y), x.max(y))
+                    .iter()
+                    .map(|(_, n)| n)
+                    .sum(),
+                _ => 0,
+            };
+            let days: Vec<String> = f(&a.metric, a.start, to)
+                .into_iter()
+                .filter(|(_, n)| *n + cx.tolerance >= gap)
+                .map(|(d, _)| d)
+                .take(10)
+                .collect();
             if days.is_empty() {
                 String::new()
             } else {
                 format!(
-                    "; our calendar is open on {} between {} and {}: a holiday or other hours on one of them on the helpdesk's side would explain it",
+                    "; our calendar is open {} on {} between {} and {}: a holiday or other hours there on the helpdesk's side would explain it",
+                    if gap > 0 {
+                        format!("at least {}", human(gap))
+                    } else {
+                        "some time".to_string()
+                    },
                     days.join(", "),
-                    format_instant(from),
+                    format_instant(a.start),
                     format_instant(to)
                 )
             }
@@ -402,9 +447,22 @@ mod tests {
             breached_at: Some(34 * H),
             ..ours.clone()
         };
+        // Our calendar: open 8h on each day (from its start), so 8h
+        // between the two breaches.
         let days = |metric: &str, from: i64, to: i64| {
-            assert_eq!((metric, from, to), ("first_response", 10 * H, 34 * H));
-            vec!["1970-01-01".to_string(), "1970-01-02".to_string()]
+            assert_eq!(metric, "first_response");
+            if (from, to) == (10 * H, 34 * H) {
+                vec![
+                    ("1970-01-01".to_string(), 4 * H),
+                    ("1970-01-02".to_string(), 4 * H),
+                ]
+            } else {
+                assert_eq!((from, to), (0, 34 * H));
+                vec![
+                    ("1970-01-01".to_string(), 8 * H),
+                    ("1970-01-02".to_string(), 5 * H),
+                ]
+            }
         };
         let cx = Context {
             tolerance: 60,
@@ -415,7 +473,7 @@ mod tests {
         assert_eq!(kinds(&c), vec![vec![CauseKind::Calendar]]);
         let detail = &c[0].causes[0].detail;
         assert!(
-            detail.contains("our calendar is open on 1970-01-01, 1970-01-02 between"),
+            detail.contains("our calendar is open at least 8h on 1970-01-01 between"),
             "{detail}"
         );
     }

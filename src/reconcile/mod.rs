@@ -10,9 +10,9 @@
 //! the other side's is missing. [`compare`] pairs them by
 //! `(metric, instance)` and says of each pair:
 //!
-//! * `agree`: start, fulfilment, breached or not, the breach instant and
-//!   the time that counted all agree (instants and durations within the
-//!   tolerance: Zendesk reports whole minutes);
+//! * `agree`: start, fulfilment, breached or not, the breach instant, the
+//!   time that counted and the target (hence the due) all agree (instants
+//!   and durations within the tolerance: Zendesk reports whole minutes);
 //! * `differ`: with each [`Difference`] (ours and theirs);
 //! * `missing_ours`: the helpdesk measured an instance under a target that
 //!   we have no clock for (or only one without a target, or excluded);
@@ -46,6 +46,7 @@ use crate::policy::spec::{Status, TargetAmount};
 use crate::policy::Policy;
 
 pub mod causes;
+pub mod store;
 
 pub use causes::{causes, Cause, CauseKind};
 
@@ -84,6 +85,9 @@ pub struct Observed {
     pub paused: Vec<Pause>,
     /// Theirs: when the helpdesk first gave it a target.
     pub target_set_at: Option<i64>,
+    /// Theirs: when the helpdesk last gave it a target again (a target
+    /// re-applied, e.g. on a priority change).
+    pub retargeted_at: Option<i64>,
     /// Theirs: a breach the helpdesk recorded and then retracted.
     pub retracted_breach_at: Option<i64>,
 }
@@ -135,6 +139,8 @@ pub enum Aspect {
     Breached,
     BreachedAt,
     Elapsed,
+    /// The targets (seconds) differ: so do the dues.
+    Target,
 }
 
 impl Aspect {
@@ -145,6 +151,7 @@ impl Aspect {
             Self::Breached => "breached",
             Self::BreachedAt => "breached_at",
             Self::Elapsed => "elapsed",
+            Self::Target => "target",
         }
     }
 }
@@ -171,8 +178,8 @@ pub struct Comparison {
 }
 
 /// The local days (`YYYY-MM-DD`) our calendar of a metric is open on
-/// between two instants.
-pub type OpenDays<'a> = dyn Fn(&str, i64, i64) -> Vec<String> + 'a;
+/// between two instants, each with its open seconds between them.
+pub type OpenDays<'a> = dyn Fn(&str, i64, i64) -> Vec<(String, i64)> + 'a;
 
 /// What [`compare`] needs besides the two sides.
 pub struct Context<'a> {
@@ -226,9 +233,13 @@ pub fn ours(policy: &Policy, ticket: &Ticket, clocks: &[Clock], now: i64) -> Vec
                 },
             };
             let end = c.fulfilled_at.unwrap_or(now);
-            let paused = metric.map_or_else(Vec::new, |m| {
+            let mut paused = metric.map_or_else(Vec::new, |m| {
                 pauses_in(&statuses, c.start, end, |s| m.pauses_on(s))
             });
+            // A pause the fulfilment ends, ends there.
+            if let (Some(f), Some(last)) = (c.fulfilled_at, paused.last_mut()) {
+                last.to = last.to.or(Some(f));
+            }
             Observed {
                 metric: metric.map_or_else(|| "?".to_string(), |m| m.name.clone()),
                 instance: c.instance,
@@ -354,6 +365,11 @@ fn differences(ours: &Observed, theirs: &Observed, tolerance: i64) -> Vec<Differ
             push(Aspect::Elapsed, Some(a), Some(b));
         }
     }
+    if let (Some(a), Some(b)) = (ours.target_seconds, theirs.target_seconds) {
+        if !near(a, b) {
+            push(Aspect::Target, Some(a), Some(b));
+        }
+    }
     out
 }
 
@@ -425,10 +441,28 @@ pub fn ticket(
     policy: &Policy,
     ticket: &Ticket,
     now: i64,
-    mut theirs: Theirs,
+    theirs: Theirs,
     tolerance: i64,
 ) -> Vec<Comparison> {
+    ticket_with_plan(policy, ticket, now, theirs, tolerance).1
+}
+
+/// [`ticket`], with the name of the ticket's plan (that of its last clock
+/// with one).
+pub fn ticket_with_plan(
+    policy: &Policy,
+    ticket: &Ticket,
+    now: i64,
+    mut theirs: Theirs,
+    tolerance: i64,
+) -> (Option<String>, Vec<Comparison>) {
     let clocks = crate::engine::evaluate(policy, ticket, now);
+    let plan = clocks
+        .iter()
+        .rev()
+        .find_map(|c| c.plan)
+        .and_then(|p| policy.plans.get(p))
+        .map(|p| p.name.clone());
     let ours = ours(policy, ticket, &clocks, now);
     for o in &mut theirs.observed {
         for p in &mut o.paused {
@@ -437,7 +471,7 @@ pub fn ticket(
             }
         }
     }
-    let open_days = |metric: &str, from: i64, to: i64| -> Vec<String> {
+    let open_days = |metric: &str, from: i64, to: i64| -> Vec<(String, i64)> {
         let calendar = clocks.iter().find_map(|c| {
             let m = policy.metrics.get(c.metric)?;
             if m.name != metric {
@@ -450,17 +484,18 @@ pub fn ticket(
             return Vec::new();
         };
         let tz = calendar.timezone();
-        let mut days: Vec<String> = calendar
-            .open_intervals(from, to)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(a, _)| {
-                chrono::DateTime::from_timestamp(a, 0)
-                    .map(|d| d.with_timezone(&tz).date_naive().to_string())
-            })
-            .collect();
-        days.dedup();
-        days.truncate(7);
+        let mut days: Vec<(String, i64)> = Vec::new();
+        for (a, b) in calendar.open_intervals(from, to).unwrap_or_default() {
+            let Some(day) = chrono::DateTime::from_timestamp(a, 0)
+                .map(|d| d.with_timezone(&tz).date_naive().to_string())
+            else {
+                continue;
+            };
+            match days.last_mut() {
+                Some((d, n)) if *d == day => *n += b - a,
+                _ => days.push((day, b - a)),
+            }
+        }
         days
     };
     let cx = Context {
@@ -468,7 +503,7 @@ pub fn ticket(
         recorded: theirs.recorded,
         open_days: Some(&open_days),
     };
-    compare(&ours, &theirs.observed, &cx)
+    (plan, compare(&ours, &theirs.observed, &cx))
 }
 
 /// A duration for people (`1h30m`), signed.

@@ -186,9 +186,11 @@ pub fn explain_lines(fields: &BTreeMap<String, Value>, tz: chrono_tz::Tz) -> Vec
 /// as ours; those it measured under no target (no `apply_sla`) have none.
 /// An instance starts at its first `activate`; is fulfilled at its last
 /// `fulfill` unless activated again after it; is breached at its first
-/// breach Zendesk did not retract (a retracted one is kept apart); stood
+/// breach Zendesk did not retract (a retracted one is kept apart, whether
+/// the store holds its first copy, its deleted one or both); stood
 /// still from each `pause` to the next `activate`; has the target of its
-/// last `apply_sla`, first given at its first; and counted the minutes of
+/// last `apply_sla`, first given at its first (and given again at its
+/// last, when there are several); and counted the minutes of
 /// its last `update_status` once fulfilled (business minutes when its last
 /// target was in business hours). The pauses' statuses are not in the
 /// record (the caller may read them from the timeline).
@@ -213,8 +215,10 @@ pub fn observed(fields: &BTreeMap<String, Value>, mapping: &[Reconciled]) -> Vec
             ) else {
                 continue;
             };
-            // A retracted breach's second copy: the first one stands for it.
-            if instance == 0 || e.get("deleted") == Some(&Value::Bool(true)) {
+            // Both copies of a retracted breach are kept: either may be the
+            // only one stored (read before or after the retraction), and
+            // both count as retracted by their id.
+            if instance == 0 {
                 continue;
             }
             by_instance
@@ -315,6 +319,7 @@ pub fn observed(fields: &BTreeMap<String, Value>, mapping: &[Reconciled]) -> Vec
                 excluded: None,
                 paused,
                 target_set_at: applied.first().map(|(t, _)| *t),
+                retargeted_at: applied.get(1..).and_then(|a| a.last()).map(|(t, _)| *t),
                 retracted_breach_at,
             });
         }
