@@ -220,7 +220,11 @@ async fn a_matching_account_agrees_on_every_clock_of_every_metric() {
     }
     assert_eq!(v["tickets"], v["recorded_tickets"]);
     assert!(v["differences"].as_array().unwrap().is_empty());
-    assert!(v["agreement"].as_array().unwrap().iter().all(|a| a == 1.0));
+    assert!(v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["agreement"] == 1.0));
 }
 
 /// Priority changes: Zendesk re-applies its policy to a clock we keep as

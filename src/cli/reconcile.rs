@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::Failure;
-use crate::reconcile::store::{reconcile, Error, Found, Options, Summary};
+use crate::engine::Ticket;
+use crate::reconcile::store::{reconcile, reconcile_from, Error, Found, Options, Summary};
 use crate::reconcile::{human, Aspect, DEFAULT_TOLERANCE_SECONDS};
 use crate::time::{format_instant, parse_instant};
 
@@ -28,8 +29,14 @@ pub(crate) struct ReconcileArgs {
     config: PathBuf,
     /// The store the daemon writes (`run --store`) [default: the config's
     /// `store:`, else helpdesk-slo.sqlite].
-    #[arg(long, value_name = "STORE")]
+    #[arg(long, value_name = "STORE", conflicts_with = "tickets")]
     store: Option<String>,
+    /// Read ticket timelines (JSON lines, as `explain` takes, with the
+    /// helpdesk's record in their fields) instead of a store; they are the
+    /// tickets of the one source given with --source, else of the config's
+    /// only source with a record to compare with.
+    #[arg(long, value_name = "FILE")]
+    tickets: Option<PathBuf>,
     /// Tickets created at or after this instant (RFC 3339, or a date
     /// YYYY-MM-DD for its midnight UTC).
     #[arg(long, value_name = "INSTANT")]
@@ -85,11 +92,55 @@ pub(crate) fn run(args: ReconcileArgs) -> Result<(), Failure> {
         tolerance: args.tolerance.max(0),
         sources: args.sources,
     };
-    let store = super::open_store_to_read(crate::store::location(args.store.as_deref(), &config))?;
-    let summary = reconcile(&*store, &config, &options).map_err(|e| match e {
+    let fail = |e: Error| match e {
         Error::Store(_) => Failure::Runtime(e.to_string()),
         _ => Failure::Usage(e.to_string()),
-    })?;
+    };
+    let summary = match &args.tickets {
+        None => {
+            let store =
+                super::open_store_to_read(crate::store::location(args.store.as_deref(), &config))?;
+            reconcile(&*store, &config, &options).map_err(fail)?
+        }
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+            let mut tickets = Vec::new();
+            let stream = serde_json::Deserializer::from_str(&text).into_iter::<Ticket>();
+            for (n, t) in stream.enumerate() {
+                tickets.push(t.map_err(|e| {
+                    Failure::Usage(format!(
+                        "{}: ticket {} (line {}, column {}): {e}; see docs/timeline.md",
+                        path.display(),
+                        n + 1,
+                        e.line(),
+                        e.column()
+                    ))
+                })?);
+            }
+            let options = Options {
+                sources: if options.sources.is_empty() {
+                    vec![only_source(&config)?]
+                } else {
+                    options.sources.clone()
+                },
+                ..options.clone()
+            };
+            if options.sources.len() != 1 {
+                return Err(Failure::Usage(
+                    "--tickets reads the tickets of one source: give --source once".to_string(),
+                ));
+            }
+            let mut given = Some(tickets);
+            reconcile_from(&config, &options, &mut |_, f| {
+                for t in given.take().unwrap_or_default() {
+                    f(t);
+                }
+                Ok(())
+            })
+            .map_err(fail)?
+        }
+    };
     let text = match args.format {
         Format::Text => text(&summary, &options, args.limit),
         Format::Json => {
@@ -97,7 +148,6 @@ pub(crate) fn run(args: ReconcileArgs) -> Result<(), Failure> {
                 now: format_instant(now),
                 tolerance_seconds: options.tolerance,
                 summary: &summary,
-                agreement: summary.rows.iter().map(|r| r.agreement()).collect(),
             })
             .map_err(|e| Failure::Runtime(e.to_string()))?;
             s.push('\n');
@@ -111,14 +161,32 @@ pub(crate) fn run(args: ReconcileArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Runtime(format!("writing: {e}")))
 }
 
+/// The config's only source with a record to compare with.
+fn only_source(config: &crate::policy::Config) -> Result<String, Failure> {
+    let names: Vec<&String> = config
+        .sources
+        .iter()
+        .filter(|(_, s)| crate::sources::kind(&s.kind).is_some_and(|k| k.reconcile.is_some()))
+        .map(|(n, _)| n)
+        .collect();
+    match names.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(Failure::Usage(
+            "the config has no source whose helpdesk keeps an SLA record this build compares with (Zendesk); see docs/reconcile.md".to_string(),
+        )),
+        _ => Err(Failure::Usage(format!(
+            "--tickets reads the tickets of one source: give --source, one of {}",
+            names.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
 #[derive(serde::Serialize)]
 struct Json<'a> {
     now: String,
     tolerance_seconds: i64,
     #[serde(flatten)]
     summary: &'a Summary,
-    /// Each row's agreement ratio, in the order of `rows`.
-    agreement: Vec<f64>,
 }
 
 /// A difference's value for people: an instant, or a duration for the
@@ -159,7 +227,7 @@ fn text(s: &Summary, options: &Options, limit: usize) -> String {
             r.differ.to_string(),
             r.missing_ours.to_string(),
             r.missing_theirs.to_string(),
-            format!("{:.1}%", r.agreement() * 100.0),
+            format!("{:.1}%", r.agreement * 100.0),
         ]);
     }
     let widths: Vec<usize> = (0..8)
@@ -191,8 +259,11 @@ fn text(s: &Summary, options: &Options, limit: usize) -> String {
     out.pop();
     out.push('\n');
     out.push_str(&format!(
-        "\n{} instances do not agree, largest first{}:\n",
-        s.differences.len(),
+        "\n{} not agreeing, largest first{}:\n",
+        match s.differences.len() {
+            1 => "1 instance".to_string(),
+            n => format!("{n} instances"),
+        },
         if s.differences.len() > limit {
             format!(" (the first {limit}; --limit to see more)")
         } else {

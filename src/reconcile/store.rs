@@ -44,7 +44,7 @@ impl Options {
 }
 
 /// Counts of one source, plan and metric.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Row {
     pub source: String,
     /// `(none)` for a ticket no plan matched.
@@ -54,6 +54,8 @@ pub struct Row {
     pub differ: u64,
     pub missing_ours: u64,
     pub missing_theirs: u64,
+    /// Agreeing instances over all compared ([`Row::ratio`]).
+    pub agreement: f64,
 }
 
 impl Row {
@@ -62,7 +64,7 @@ impl Row {
     }
 
     /// Agreeing instances over all compared (1 when none).
-    pub fn agreement(&self) -> f64 {
+    pub fn ratio(&self) -> f64 {
         match self.total() {
             0 => 1.0,
             n => self.agree as f64 / n as f64,
@@ -164,6 +166,23 @@ impl From<StoreError> for Error {
 /// Reconciles the stored tickets of `options.sources` (default: every
 /// source with a record to compare with).
 pub fn reconcile(store: &dyn Store, config: &Config, options: &Options) -> Result<Summary, Error> {
+    reconcile_from(config, options, &mut |source, f| {
+        let ids = store.ticket_ids(source)?;
+        store.for_each_ticket(source, &ids, f)
+    })
+}
+
+/// Hands each ticket of a source to the function given.
+pub type Tickets<'a> =
+    dyn FnMut(&str, &mut dyn FnMut(crate::engine::Ticket)) -> Result<(), StoreError> + 'a;
+
+/// As [`reconcile`], with the tickets of each source from `tickets` (a
+/// store, or ticket timelines read from a file).
+pub fn reconcile_from(
+    config: &Config,
+    options: &Options,
+    tickets: &mut Tickets<'_>,
+) -> Result<Summary, Error> {
     let mut chosen = Vec::new();
     for (name, spec) in &config.sources {
         if !options.sources.is_empty() && !options.sources.contains(name) {
@@ -210,15 +229,14 @@ pub fn reconcile(store: &dyn Store, config: &Config, options: &Options) -> Resul
             source: name.clone(),
             how,
         })?;
-        let ids = store.ticket_ids(name)?;
-        let (mut tickets, mut recorded) = (0u64, 0u64);
-        store.for_each_ticket(name, &ids, &mut |ticket| {
+        let (mut read, mut recorded) = (0u64, 0u64);
+        tickets(name, &mut |ticket| {
             if options.from.is_some_and(|f| ticket.created_at < f)
                 || options.to.is_some_and(|t| ticket.created_at >= t)
             {
                 return;
             }
-            tickets += 1;
+            read += 1;
             let side = theirs(&ticket);
             if !side.recorded.is_empty() {
                 recorded += 1;
@@ -261,15 +279,15 @@ pub fn reconcile(store: &dyn Store, config: &Config, options: &Options) -> Resul
                 }
             }
         })?;
-        if tickets > 0 && recorded == 0 {
+        if read > 0 && recorded == 0 {
             return Err(Error::NotRead {
                 source: name.clone(),
                 how: format!(
-                    "none of its {tickets} stored tickets has a record of the helpdesk's own SLA clocks: the daemon has not read them yet (is `ticket_metric_events: true` set, and has `run` polled since?); see docs/reconcile.md"
+                    "none of its {read} stored tickets has a record of the helpdesk's own SLA clocks: the daemon has not read them yet (is `ticket_metric_events: true` set, and has `run` polled since?); see docs/reconcile.md"
                 ),
             });
         }
-        summary.tickets += tickets;
+        summary.tickets += read;
         summary.recorded_tickets += recorded;
     }
     missing.sort_by(|a, b| {
@@ -281,7 +299,13 @@ pub fn reconcile(store: &dyn Store, config: &Config, options: &Options) -> Resul
             .then_with(|| a.comparison.metric.cmp(&b.comparison.metric))
             .then_with(|| a.comparison.instance.cmp(&b.comparison.instance))
     });
-    summary.rows = rows.into_values().collect();
+    summary.rows = rows
+        .into_values()
+        .map(|mut r| {
+            r.agreement = r.ratio();
+            r
+        })
+        .collect();
     summary.differences = missing;
     Ok(summary)
 }
