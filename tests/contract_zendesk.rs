@@ -38,8 +38,7 @@ use helpdesk_slo::policy::spec::SourceSpec;
 use helpdesk_slo::reconcile;
 use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
 use helpdesk_slo::simulator::zendesk::{start, ServerOptions, SimState, DEMO_TOKEN};
-use helpdesk_slo::sources::zendesk::config::{reconcile_mapping, ZendeskConfig};
-use helpdesk_slo::sources::zendesk::{sla, Zendesk};
+use helpdesk_slo::sources::zendesk::Zendesk;
 use helpdesk_slo::sources::Source;
 use helpdesk_slo::store::{SqliteStore, Store};
 
@@ -451,8 +450,10 @@ fn check_reconcile(dir: &Path, store: &SqliteStore, spec: &SourceSpec) -> Vec<St
         .as_str()
         .and_then(|t| helpdesk_slo::time::parse_instant(t).ok())
         .unwrap_or_else(|| panic!("{}: now must be an RFC 3339 instant", path.display()));
-    let zendesk = ZendeskConfig::from_spec(spec).unwrap();
-    let mapping = reconcile_mapping(&config.policy, &zendesk.reconcile);
+    let reconciler = helpdesk_slo::sources::kind("zendesk")
+        .and_then(|k| k.reconcile)
+        .expect("zendesk has a reconciler");
+    let theirs = (reconciler.theirs)(spec, &config.policy).unwrap();
     let mut problems = Vec::new();
     let tickets = want["tickets"]
         .as_object()
@@ -462,11 +463,13 @@ fn check_reconcile(dir: &Path, store: &SqliteStore, spec: &SourceSpec) -> Vec<St
             problems.push(format!("reconcile of ticket {id}: not in the store"));
             continue;
         };
-        let clocks = helpdesk_slo::engine::evaluate(&config.policy, &ticket, now);
-        let views: Vec<_> = clocks.iter().map(|c| c.view(&config.policy)).collect();
-        let ours = reconcile::ours_from_clocks(&views);
-        let theirs = sla::observed(&ticket.fields, &mapping);
-        let got = reconcile::compare(&ours, &theirs, reconcile::DEFAULT_TOLERANCE_SECONDS);
+        let got = reconcile::ticket(
+            &config.policy,
+            &ticket,
+            now,
+            theirs(&ticket),
+            reconcile::DEFAULT_TOLERANCE_SECONDS,
+        );
         let got = serde_json::to_value(&got).unwrap();
         if &got != want {
             problems.push(format!("ticket {id}: reconciled as {got}, expected {want}"));

@@ -13,6 +13,7 @@ mod evaluate;
 mod explain;
 mod import;
 mod import_freshdesk;
+mod reconcile;
 mod report;
 mod rules;
 mod run;
@@ -158,6 +159,17 @@ enum Command {
         month in the config's reports.timezone (UTC if not set)."
     )]
     Report(report::ReportArgs),
+    /// Compare the stored clocks with the helpdesk's own SLA record
+    /// (Zendesk's ticket metric events): agreement per plan and metric, and
+    /// every difference with its ticket and likely causes.
+    #[command(
+        after_help = "Example:\n  helpdesk-slo reconcile --config helpdesk-slo.yaml --store helpdesk-slo.sqlite \
+        --from 2026-10-01 --to 2026-11-01\n\n\
+        Needs a source that reads the helpdesk's record (Zendesk: ticket_metric_events: true) and \
+        a store the daemon has polled since. --format json or csv for tools. Each outcome \
+        (agree, differ, missing_ours, missing_theirs) and cause is explained in docs/reconcile.md."
+    )]
+    Reconcile(reconcile::ReconcileArgs),
     /// Write the Prometheus alerting and recording rules of a config (or the
     /// exporter's health rules) and their `promtool test rules` tests.
     #[command(
@@ -236,6 +248,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Calendar(cmd) => calendar::run(cmd),
         Command::Explain(args) => explain::run(args),
+        Command::Reconcile(args) => reconcile::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Run(args) => run::run_daemon(args),

@@ -4,12 +4,15 @@
 //!
 //! Each side is a list of [`Observed`] clock instances, named by our
 //! metric and instance number (the helpdesk's side already mapped and
-//! renumbered by its adapter, e.g. [`crate::sources::zendesk::sla::observed`]).
-//! [`compare`] pairs them by `(metric, instance)` and says of each pair:
+//! renumbered by its adapter, e.g. [`crate::sources::zendesk::sla::observed`];
+//! ours from the engine's clocks by [`ours`]). An instance with no target
+//! (or excluded, on our side) is no SLA: it is compared only to explain why
+//! the other side's is missing. [`compare`] pairs them by
+//! `(metric, instance)` and says of each pair:
 //!
-//! * `agree`: start, fulfilment, breached or not, the breach instant and
-//!   the time that counted all agree (instants and durations within the
-//!   tolerance: Zendesk reports whole minutes);
+//! * `agree`: start, fulfilment, breached or not, the breach instant, the
+//!   time that counted and the target (hence the due) all agree (instants
+//!   and durations within the tolerance: Zendesk reports whole minutes);
 //! * `differ`: with each [`Difference`] (ours and theirs);
 //! * `missing_ours`: the helpdesk measured an instance under a target that
 //!   we have no clock for (or only one without a target, or excluded);
@@ -22,17 +25,47 @@
 //! helpdesk reported at fulfilment, in business minutes when its target was
 //! in business hours). Paused time shows through the time that counted:
 //! Zendesk reports how long a metric ran, not how long it was paused.
+//!
+//! Every outcome but `agree` comes with its likely [`Cause`]s
+//! ([`causes`]), each one a person can check against the ticket: a target
+//! that differs, a status that pauses on one side only, a breach the
+//! helpdesk retracted, a target applied after the clock started, a
+//! different calendar (same target and pauses, different business time),
+//! an exclusion or a missing target on one side, data missing on one side.
+//! When nothing checkable explains a difference the cause is
+//! `unexplained`, never left out.
+
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::engine::{ClockState, ClockView};
+use crate::calendar::format_seconds;
+use crate::engine::timeline::Change;
+use crate::engine::{Clock, ClockState, Ticket};
+use crate::policy::spec::{Status, TargetAmount};
+use crate::policy::Policy;
+
+pub mod causes;
+pub mod store;
+
+pub use causes::{causes, Cause, CauseKind};
 
 /// What Zendesk reports to the minute is compared within this many
 /// seconds.
 pub const DEFAULT_TOLERANCE_SECONDS: i64 = 60;
 
+/// A stretch of time one side's clock stood still.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Pause {
+    pub from: i64,
+    /// `None`: still paused.
+    pub to: Option<i64>,
+    /// The ticket's status when it began, when known (`pending`).
+    pub status: Option<String>,
+}
+
 /// One clock instance as one side saw it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Observed {
     /// Our metric's name.
     pub metric: String,
@@ -43,10 +76,31 @@ pub struct Observed {
     pub breached_at: Option<i64>,
     /// The time that counted, once fulfilled.
     pub elapsed_seconds: Option<i64>,
+    /// The target it runs under, in seconds (business seconds when the
+    /// target is in business hours); `None`: measured with no target.
+    pub target_seconds: Option<i64>,
+    /// Ours only: why the clock is excluded (an exclusion tag, ...).
+    pub excluded: Option<String>,
+    /// When it stood still.
+    pub paused: Vec<Pause>,
+    /// Theirs: when the helpdesk first gave it a target.
+    pub target_set_at: Option<i64>,
+    /// Theirs: when the helpdesk last gave it a target again (a target
+    /// re-applied, e.g. on a priority change).
+    pub retargeted_at: Option<i64>,
+    /// Theirs: a breach the helpdesk recorded and then retracted.
+    pub retracted_breach_at: Option<i64>,
+}
+
+impl Observed {
+    /// Under a target that counts (not excluded): an SLA to compare.
+    pub fn is_sla(&self) -> bool {
+        self.target_seconds.is_some() && self.excluded.is_none()
+    }
 }
 
 /// How the two sides of one clock instance compare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Agree,
@@ -56,6 +110,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, in label order.
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Agree,
+        Outcome::Differ,
+        Outcome::MissingOurs,
+        Outcome::MissingTheirs,
+    ];
+
     /// The label value (`agree`, `differ`, `missing_ours`, `missing_theirs`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,6 +139,21 @@ pub enum Aspect {
     Breached,
     BreachedAt,
     Elapsed,
+    /// The targets (seconds) differ: so do the dues.
+    Target,
+}
+
+impl Aspect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Fulfilment => "fulfilment",
+            Self::Breached => "breached",
+            Self::BreachedAt => "breached_at",
+            Self::Elapsed => "elapsed",
+            Self::Target => "target",
+        }
+    }
 }
 
 /// One aspect that differs, with each side's value (an instant or seconds;
@@ -95,23 +172,169 @@ pub struct Comparison {
     pub instance: u32,
     pub outcome: Outcome,
     pub differences: Vec<Difference>,
+    /// Why, for every outcome but `agree` (most likely first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<Cause>,
 }
 
-/// Our side from the engine's clocks: every clock with a target (clocks
-/// with no target or excluded are no SLA to compare).
-pub fn ours_from_clocks(views: &[ClockView<'_>]) -> Vec<Observed> {
-    views
+/// The local days (`YYYY-MM-DD`) our calendar of a metric is open on
+/// between two instants, each with its open seconds between them.
+pub type OpenDays<'a> = dyn Fn(&str, i64, i64) -> Vec<(String, i64)> + 'a;
+
+/// What [`compare`] needs besides the two sides.
+pub struct Context<'a> {
+    /// Instants and durations this close are equal.
+    pub tolerance: i64,
+    /// Our metrics the helpdesk holds any record of for this ticket: an
+    /// instance missing on its side of a metric it has no record of is
+    /// data missing, not a clock it did not start.
+    pub recorded: BTreeSet<String>,
+    /// The local days on which our calendar of `metric` is open between
+    /// two instants (`YYYY-MM-DD`), to name where a calendar difference
+    /// lies; `None`: not named.
+    pub open_days: Option<&'a OpenDays<'a>>,
+}
+
+impl Context<'_> {
+    /// The tolerance alone; every metric of `theirs` counts as recorded.
+    pub fn plain(theirs: &[Observed], tolerance: i64) -> Context<'static> {
+        Context {
+            tolerance,
+            recorded: theirs.iter().map(|o| o.metric.clone()).collect(),
+            open_days: None,
+        }
+    }
+}
+
+/// Our side from the engine's clocks of `ticket` at `now`: every clock,
+/// with its target in seconds (none for a clock with no target), its
+/// exclusion, and the stretches it stood still in a status its metric
+/// pauses on.
+pub fn ours(policy: &Policy, ticket: &Ticket, clocks: &[Clock], now: i64) -> Vec<Observed> {
+    let statuses = status_changes(ticket);
+    clocks
         .iter()
-        .filter(|c| !matches!(c.state, ClockState::NoTarget | ClockState::Excluded))
-        .map(|c| Observed {
-            metric: c.metric.to_string(),
-            instance: c.instance,
-            start: c.start,
-            fulfilled_at: c.fulfilled_at,
-            breached_at: c.breached_at,
-            elapsed_seconds: c.fulfilled_at.map(|_| c.elapsed_seconds),
+        .map(|c| {
+            let metric = policy.metrics.get(c.metric);
+            let target = c
+                .plan
+                .zip(c.severity)
+                .and_then(|(p, s)| policy.plans.get(p)?.target(s, c.metric));
+            let target_seconds = match (c.state, target) {
+                (ClockState::NoTarget, _) | (_, None) => None,
+                (_, Some(t)) => match t.amount {
+                    TargetAmount::None => None,
+                    TargetAmount::Business(d) => Some(t.calendar.duration_seconds(d)),
+                    TargetAmount::BusinessDays(n) => t
+                        .calendar
+                        .add_business_days(c.start, n)
+                        .and_then(|due| t.calendar.business_seconds(c.start, due))
+                        .ok(),
+                },
+            };
+            let end = c.fulfilled_at.unwrap_or(now);
+            let mut paused = metric.map_or_else(Vec::new, |m| {
+                pauses_in(&statuses, c.start, end, |s| m.pauses_on(s))
+            });
+            // A pause the fulfilment ends, ends there.
+            if let (Some(f), Some(last)) = (c.fulfilled_at, paused.last_mut()) {
+                last.to = last.to.or(Some(f));
+            }
+            Observed {
+                metric: metric.map_or_else(|| "?".to_string(), |m| m.name.clone()),
+                instance: c.instance,
+                start: c.start,
+                fulfilled_at: c.fulfilled_at,
+                breached_at: c.breached_at,
+                elapsed_seconds: c.fulfilled_at.map(|_| c.elapsed_seconds),
+                target_seconds,
+                excluded: (c.state == ClockState::Excluded)
+                    .then(|| c.reason.clone().unwrap_or_else(|| "excluded".to_string())),
+                paused,
+                ..Observed::default()
+            }
         })
         .collect()
+}
+
+/// The ticket's status changes, in order.
+fn status_changes(ticket: &Ticket) -> Vec<(i64, Status)> {
+    let mut out: Vec<(i64, Status)> = ticket
+        .events
+        .iter()
+        .filter_map(|e| match e.change {
+            Change::Status { value } => Some((e.at, value)),
+            _ => None,
+        })
+        .collect();
+    out.sort_by_key(|(t, _)| *t);
+    out
+}
+
+/// The ticket's status at `t` (its last change at or before `t`), by name.
+pub fn status_at(ticket: &Ticket, t: i64) -> Option<String> {
+    status_changes(ticket)
+        .into_iter()
+        .rev()
+        .find(|(at, _)| *at <= t)
+        .map(|(_, s)| status_name(s).to_string())
+}
+
+fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::New => "new",
+        Status::Open => "open",
+        Status::Pending => "pending",
+        Status::Hold => "hold",
+        Status::Solved => "solved",
+        Status::Closed => "closed",
+    }
+}
+
+/// The stretches of `[start, end)` the ticket spent in a status `pauses`
+/// holds for.
+fn pauses_in(
+    statuses: &[(i64, Status)],
+    start: i64,
+    end: i64,
+    pauses: impl Fn(Status) -> bool,
+) -> Vec<Pause> {
+    let mut out: Vec<Pause> = Vec::new();
+    let mut open: Option<(i64, Status)> = None;
+    let mut current = statuses
+        .iter()
+        .rev()
+        .find(|(t, _)| *t <= start)
+        .map(|(_, s)| *s);
+    if let Some(s) = current.filter(|s| pauses(*s)) {
+        open = Some((start, s));
+    }
+    for &(t, s) in statuses.iter().filter(|(t, _)| *t > start && *t < end) {
+        if current == Some(s) {
+            continue;
+        }
+        current = Some(s);
+        match (open, pauses(s)) {
+            (None, true) => open = Some((t, s)),
+            (Some((from, was)), false) => {
+                out.push(Pause {
+                    from,
+                    to: Some(t),
+                    status: Some(status_name(was).to_string()),
+                });
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some((from, was)) = open {
+        out.push(Pause {
+            from,
+            to: None,
+            status: Some(status_name(was).to_string()),
+        });
+    }
+    out
 }
 
 fn differences(ours: &Observed, theirs: &Observed, tolerance: i64) -> Vec<Difference> {
@@ -142,12 +365,19 @@ fn differences(ours: &Observed, theirs: &Observed, tolerance: i64) -> Vec<Differ
             push(Aspect::Elapsed, Some(a), Some(b));
         }
     }
+    if let (Some(a), Some(b)) = (ours.target_seconds, theirs.target_seconds) {
+        if !near(a, b) {
+            push(Aspect::Target, Some(a), Some(b));
+        }
+    }
     out
 }
 
-/// Every clock instance of either side, paired by `(metric, instance)` and
-/// compared, in that order.
-pub fn compare(ours: &[Observed], theirs: &[Observed], tolerance: i64) -> Vec<Comparison> {
+/// Every clock instance under a target on either side, paired by
+/// `(metric, instance)` and compared, in that order, each outcome but
+/// `agree` with its causes. An instance with no target (or excluded) on
+/// both sides, or on the only side that has it, is left out.
+pub fn compare(ours: &[Observed], theirs: &[Observed], cx: &Context<'_>) -> Vec<Comparison> {
     let mut keys: Vec<(&str, u32)> = ours
         .iter()
         .chain(theirs)
@@ -155,16 +385,23 @@ pub fn compare(ours: &[Observed], theirs: &[Observed], tolerance: i64) -> Vec<Co
         .collect();
     keys.sort_unstable();
     keys.dedup();
+    let find = |side: &'_ [Observed], metric: &str, instance: u32| {
+        side.iter()
+            .find(|o| o.metric == metric && o.instance == instance)
+            .cloned()
+    };
     keys.into_iter()
-        .map(|(metric, instance)| {
-            let find = |side: &'_ [Observed]| {
-                side.iter()
-                    .find(|o| o.metric == metric && o.instance == instance)
-                    .cloned()
-            };
-            let (outcome, differences) = match (find(ours), find(theirs)) {
-                (Some(a), Some(b)) => {
-                    let d = differences(&a, &b, tolerance);
+        .filter_map(|(metric, instance)| {
+            let a = find(ours, metric, instance);
+            let b = find(theirs, metric, instance);
+            let sla = |o: &Option<Observed>| o.as_ref().is_some_and(Observed::is_sla);
+            let (outcome, differences) = match (sla(&a), sla(&b)) {
+                (false, false) => return None,
+                (true, true) => {
+                    let (Some(x), Some(y)) = (&a, &b) else {
+                        return None;
+                    };
+                    let d = differences(x, y, cx.tolerance);
                     let outcome = if d.is_empty() {
                         Outcome::Agree
                     } else {
@@ -172,21 +409,114 @@ pub fn compare(ours: &[Observed], theirs: &[Observed], tolerance: i64) -> Vec<Co
                     };
                     (outcome, d)
                 }
-                (Some(_), None) => (Outcome::MissingTheirs, Vec::new()),
-                _ => (Outcome::MissingOurs, Vec::new()),
+                (true, false) => (Outcome::MissingTheirs, Vec::new()),
+                (false, true) => (Outcome::MissingOurs, Vec::new()),
             };
-            Comparison {
+            let causes = causes(outcome, a.as_ref(), b.as_ref(), &differences, cx);
+            Some(Comparison {
                 metric: metric.to_string(),
                 instance,
                 outcome,
                 differences,
-            }
+                causes,
+            })
         })
         .collect()
 }
 
+/// The helpdesk's side of one ticket, as its adapter reads it from the
+/// store ([`crate::sources::Reconciler::theirs`]).
+#[derive(Debug, Clone, Default)]
+pub struct Theirs {
+    /// Its clock instances, mapped to our metrics and renumbered as ours.
+    pub observed: Vec<Observed>,
+    /// Our metrics it holds any record of for this ticket.
+    pub recorded: BTreeSet<String>,
+}
+
+/// One ticket reconciled: our clocks under `policy` at `now` beside
+/// `theirs`, each pause of theirs given the ticket's status then, and a
+/// calendar difference named by our target calendar's open days.
+pub fn ticket(
+    policy: &Policy,
+    ticket: &Ticket,
+    now: i64,
+    theirs: Theirs,
+    tolerance: i64,
+) -> Vec<Comparison> {
+    ticket_with_plan(policy, ticket, now, theirs, tolerance).1
+}
+
+/// [`ticket`], with the name of the ticket's plan (that of its last clock
+/// with one).
+pub fn ticket_with_plan(
+    policy: &Policy,
+    ticket: &Ticket,
+    now: i64,
+    mut theirs: Theirs,
+    tolerance: i64,
+) -> (Option<String>, Vec<Comparison>) {
+    let clocks = crate::engine::evaluate(policy, ticket, now);
+    let plan = clocks
+        .iter()
+        .rev()
+        .find_map(|c| c.plan)
+        .and_then(|p| policy.plans.get(p))
+        .map(|p| p.name.clone());
+    let ours = ours(policy, ticket, &clocks, now);
+    for o in &mut theirs.observed {
+        for p in &mut o.paused {
+            if p.status.is_none() {
+                p.status = status_at(ticket, p.from);
+            }
+        }
+    }
+    let open_days = |metric: &str, from: i64, to: i64| -> Vec<(String, i64)> {
+        let calendar = clocks.iter().find_map(|c| {
+            let m = policy.metrics.get(c.metric)?;
+            if m.name != metric {
+                return None;
+            }
+            let t = policy.plans.get(c.plan?)?.target(c.severity?, c.metric)?;
+            Some(t.calendar.clone())
+        });
+        let Some(calendar) = calendar else {
+            return Vec::new();
+        };
+        let tz = calendar.timezone();
+        let mut days: Vec<(String, i64)> = Vec::new();
+        for (a, b) in calendar.open_intervals(from, to).unwrap_or_default() {
+            let Some(day) = chrono::DateTime::from_timestamp(a, 0)
+                .map(|d| d.with_timezone(&tz).date_naive().to_string())
+            else {
+                continue;
+            };
+            match days.last_mut() {
+                Some((d, n)) if *d == day => *n += b - a,
+                _ => days.push((day, b - a)),
+            }
+        }
+        days
+    };
+    let cx = Context {
+        tolerance,
+        recorded: theirs.recorded,
+        open_days: Some(&open_days),
+    };
+    (plan, compare(&ours, &theirs.observed, &cx))
+}
+
+/// A duration for people (`1h30m`), signed.
+pub(crate) fn human(seconds: i64) -> String {
+    if seconds < 0 {
+        format!("-{}", format_seconds(-seconds))
+    } else {
+        format_seconds(seconds)
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn clock(metric: &str, instance: u32, start: i64) -> Observed {
@@ -194,10 +524,19 @@ mod tests {
             metric: metric.into(),
             instance,
             start,
-            fulfilled_at: None,
-            breached_at: None,
-            elapsed_seconds: None,
+            target_seconds: Some(3600),
+            ..Observed::default()
         }
+    }
+
+    fn cx(theirs: &[Observed]) -> Context<'static> {
+        Context::plain(theirs, DEFAULT_TOLERANCE_SECONDS)
+    }
+
+    /// One instance on each side, compared.
+    pub(super) fn pair(ours: Observed, theirs: Observed) -> Vec<Comparison> {
+        let theirs = [theirs];
+        compare(&[ours], &theirs, &cx(&theirs))
     }
 
     #[test]
@@ -214,7 +553,7 @@ mod tests {
             elapsed_seconds: Some(960),
             ..ours.clone()
         };
-        let c = compare(&[ours], &[theirs], DEFAULT_TOLERANCE_SECONDS);
+        let c = pair(ours, theirs);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].outcome, Outcome::Agree, "{c:?}");
         assert!(c[0].differences.is_empty());
@@ -235,7 +574,7 @@ mod tests {
             elapsed_seconds: Some(5_400),
             ..clock("resolution", 1, 0)
         };
-        let c = compare(&[ours], &[theirs], DEFAULT_TOLERANCE_SECONDS);
+        let c = pair(ours, theirs);
         assert_eq!(c[0].outcome, Outcome::Differ);
         assert_eq!(
             c[0].differences,
@@ -267,7 +606,7 @@ mod tests {
             fulfilled_at: Some(8_000),
             ..clock("first_response", 1, 0)
         };
-        let c = compare(&[a], &[b], DEFAULT_TOLERANCE_SECONDS);
+        let c = pair(a, b);
         let aspects: Vec<Aspect> = c[0].differences.iter().map(|d| d.aspect).collect();
         assert_eq!(aspects, vec![Aspect::Fulfilment, Aspect::BreachedAt]);
     }
@@ -276,7 +615,7 @@ mod tests {
     fn an_instance_on_one_side_only_is_missing_on_the_other() {
         let ours = [clock("first_response", 1, 0), clock("resolution", 2, 500)];
         let theirs = [clock("first_response", 1, 0), clock("next_reply", 1, 300)];
-        let c = compare(&ours, &theirs, DEFAULT_TOLERANCE_SECONDS);
+        let c = compare(&ours, &theirs, &cx(&theirs));
         let got: Vec<(&str, u32, &str)> = c
             .iter()
             .map(|c| (c.metric.as_str(), c.instance, c.outcome.as_str()))

@@ -72,7 +72,7 @@ fn text(out: &mut String, s: &str) {
 }
 
 /// One row: `fields` are `(is_text, value)`.
-fn row(out: &mut String, fields: &[(bool, &str)]) {
+pub(crate) fn row(out: &mut String, fields: &[(bool, &str)]) {
     for (i, (is_text, v)) in fields.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -86,7 +86,7 @@ fn row(out: &mut String, fields: &[(bool, &str)]) {
     out.push_str("\r\n");
 }
 
-fn header(out: &mut String, names: &[&str]) {
+pub(crate) fn header(out: &mut String, names: &[&str]) {
     let fields: Vec<(bool, &str)> = names.iter().map(|n| (false, *n)).collect();
     row(out, &fields);
 }

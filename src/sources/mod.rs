@@ -349,7 +349,28 @@ pub struct Kind {
     pub build: fn(&SourceSpec) -> Result<Box<dyn Source>, String>,
     /// A link for people to a ticket in the helpdesk's agent UI.
     pub ticket_url: fn(&SourceSpec, &str) -> Option<String>,
+    /// How the helpdesk's own SLA record is compared with our clocks, for a
+    /// helpdesk that keeps one this build reads (`None`: not compared).
+    pub reconcile: Option<&'static Reconciler>,
 }
+
+/// A helpdesk's side of the reconciliation ([`crate::reconcile`]), owned by
+/// its adapter's folder.
+pub struct Reconciler {
+    /// Checks the source's reconciliation settings against the config
+    /// (e.g. that each key of `reconcile:` is one of its metrics), without
+    /// I/O.
+    pub check: fn(&SourceSpec, &Config) -> Result<(), SettingError>,
+    /// Whether the source is set to read the helpdesk's record; if not,
+    /// what turns it on (for an error message).
+    pub enabled: fn(&SourceSpec) -> Result<(), String>,
+    /// The reader of the helpdesk's side of a stored ticket under the
+    /// config's policy.
+    pub theirs: fn(&SourceSpec, &crate::policy::Policy) -> Result<TheirSide, String>,
+}
+
+/// Reads the helpdesk's side of one stored ticket.
+pub type TheirSide = Box<dyn Fn(&crate::engine::Ticket) -> crate::reconcile::Theirs + Send + Sync>;
 
 /// The helpdesk kinds this build knows: one line per helpdesk.
 pub const KINDS: &[Kind] = &[
@@ -440,45 +461,14 @@ pub fn check(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError
             }
             ConfigError::at_key(file, text, &key, e.message)
         })?;
-        check_reconcile(config, name, spec, file, text)?;
-    }
-    Ok(())
-}
-
-/// A source's `reconcile:` (where its adapter has one) maps our metrics,
-/// by name, to the helpdesk's: each key must be one of `metrics:`.
-fn check_reconcile(
-    config: &Config,
-    name: &str,
-    spec: &SourceSpec,
-    file: &Path,
-    text: &str,
-) -> Result<(), ConfigError> {
-    let Some(map) = spec
-        .settings
-        .get("reconcile")
-        .and_then(serde_yaml_ng::Value::as_mapping)
-    else {
-        return Ok(());
-    };
-    let names: Vec<&str> = config
-        .policy
-        .metrics
-        .iter()
-        .map(|m| m.name.as_str())
-        .collect();
-    for key in map.keys() {
-        let key = key.as_str().unwrap_or("");
-        if !names.contains(&key) {
-            return Err(ConfigError::at_key(
-                file,
-                text,
-                &["sources", name, "reconcile", key],
-                format!(
-                    "{key:?} is not one of the config's metrics; reconcile maps each of them (by name: {}) to the helpdesk's",
-                    names.join(", ")
-                ),
-            ));
+        if let Some(r) = k.reconcile {
+            (r.check)(spec, config).map_err(|e| {
+                let mut key = vec!["sources", name.as_str()];
+                if let Some(k) = &e.key {
+                    key.extend(k.split('.'));
+                }
+                ConfigError::at_key(file, text, &key, e.message)
+            })?;
         }
     }
     Ok(())

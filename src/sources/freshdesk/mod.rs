@@ -55,6 +55,7 @@ pub const KIND: super::Kind = super::Kind {
     check: |spec| FreshdeskConfig::from_spec(spec).map(|_| ()),
     build: |spec| Ok(Box::new(Freshdesk::new(spec)?)),
     ticket_url: agent_ticket_url,
+    reconcile: None,
 };
 
 /// `https://acme.freshdesk.com/a/tickets/7`.

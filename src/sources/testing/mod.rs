@@ -20,6 +20,7 @@ pub const KIND: Kind = Kind {
         Ok(Box::new(Made { config }))
     },
     ticket_url: |_, id| Some(format!("https://helpdesk.invalid/tickets/{id}")),
+    reconcile: None,
 };
 
 /// The kind's settings.

@@ -199,3 +199,76 @@ pub fn reconcile_mapping(
         })
         .collect()
 }
+
+/// Zendesk's side of the reconciliation, for the registry
+/// ([`super::KIND`]).
+pub(super) const RECONCILER: crate::sources::Reconciler = crate::sources::Reconciler {
+    check: check_reconcile_keys,
+    enabled: |spec| {
+        let on = spec
+            .settings
+            .get("ticket_metric_events")
+            .and_then(serde_yaml_ng::Value::as_bool)
+            .unwrap_or(false);
+        if on {
+            Ok(())
+        } else {
+            Err("set `ticket_metric_events: true` under the source to read Zendesk's own SLA record (docs/zendesk.md), let the daemon poll it, then reconcile".to_string())
+        }
+    },
+    theirs: |spec, policy| {
+        let config = ZendeskConfig::from_spec(spec).map_err(|e| e.to_string())?;
+        let mapping = reconcile_mapping(policy, &config.reconcile);
+        Ok(Box::new(move |ticket| {
+            let recorded = mapping
+                .iter()
+                .filter(|m| {
+                    ticket.fields.contains_key(&format!(
+                        "{}{}",
+                        super::sla::FIELD_PREFIX,
+                        m.zendesk
+                    ))
+                })
+                .map(|m| m.metric.clone())
+                .collect();
+            crate::reconcile::Theirs {
+                observed: super::sla::observed(&ticket.fields, &mapping),
+                recorded,
+            }
+        }))
+    },
+};
+
+/// Each key under `reconcile:` is one of the config's metrics; an error
+/// names the key (`reconcile.<key>`) and the metrics there are.
+fn check_reconcile_keys(
+    spec: &SourceSpec,
+    config: &crate::policy::Config,
+) -> Result<(), SettingError> {
+    let Some(map) = spec
+        .settings
+        .get("reconcile")
+        .and_then(serde_yaml_ng::Value::as_mapping)
+    else {
+        return Ok(());
+    };
+    let names: Vec<&str> = config
+        .policy
+        .metrics
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    for key in map.keys() {
+        let key = key.as_str().unwrap_or("");
+        if !names.contains(&key) {
+            return Err(SettingError {
+                key: Some(format!("reconcile.{key}")),
+                message: format!(
+                    "{key:?} is not one of the config's metrics; reconcile maps each of them (by name: {}) to the helpdesk's",
+                    names.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
+}

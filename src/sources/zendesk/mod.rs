@@ -67,6 +67,7 @@ pub const KIND: super::Kind = super::Kind {
     check: check_spec,
     build: build_source,
     ticket_url: agent_ticket_url,
+    reconcile: Some(&config::RECONCILER),
 };
 
 fn check_spec(spec: &SourceSpec) -> Result<(), super::SettingError> {

@@ -25,7 +25,7 @@ use serde_json::Value;
 
 use super::config::{Instances, Reconciled};
 use crate::calendar::format_seconds;
-use crate::reconcile::Observed;
+use crate::reconcile::{Observed, Pause};
 use crate::sources::{ChangeRecord, EventRecord, Record};
 use crate::time::{format_local, parse_instant};
 
@@ -182,13 +182,18 @@ pub fn explain_lines(fields: &BTreeMap<String, Value>, tz: chrono_tz::Tz) -> Vec
 
 /// Zendesk's side of the comparison with our clocks
 /// ([`crate::reconcile::compare`]): for each of our metrics in `mapping`,
-/// the instances of its Zendesk metric that Zendesk measured under a
-/// target (an `apply_sla`), renumbered as ours. An instance starts at its
-/// first `activate`; is fulfilled at its last `fulfill` unless activated
-/// again after it; is breached at its first breach Zendesk did not
-/// retract; and counted the minutes of its last `update_status` once
-/// fulfilled (business minutes when its last target was in business
-/// hours).
+/// the instances of its Zendesk metric that Zendesk measured, renumbered
+/// as ours; those it measured under no target (no `apply_sla`) have none.
+/// An instance starts at its first `activate`; is fulfilled at its last
+/// `fulfill` unless activated again after it; is breached at its first
+/// breach Zendesk did not retract (a retracted one is kept apart, whether
+/// the store holds its first copy, its deleted one or both); stood
+/// still from each `pause` to the next `activate`; has the target of its
+/// last `apply_sla`, first given at its first (and given again at its
+/// last, when there are several); and counted the minutes of
+/// its last `update_status` once fulfilled (business minutes when its last
+/// target was in business hours). The pauses' statuses are not in the
+/// record (the caller may read them from the timeline).
 pub fn observed(fields: &BTreeMap<String, Value>, mapping: &[Reconciled]) -> Vec<Observed> {
     let mut out = Vec::new();
     for m in mapping {
@@ -210,6 +215,9 @@ pub fn observed(fields: &BTreeMap<String, Value>, mapping: &[Reconciled]) -> Vec
             ) else {
                 continue;
             };
+            // Both copies of a retracted breach are kept: either may be the
+            // only one stored (read before or after the retraction), and
+            // both count as retracted by their id.
             if instance == 0 {
                 continue;
             }
@@ -225,14 +233,17 @@ pub fn observed(fields: &BTreeMap<String, Value>, mapping: &[Reconciled]) -> Vec
                 Instances::AfterFirst if instance >= 2 => instance - 1,
                 _ => continue,
             };
-            let last_sla = events
+            let applied: Vec<(i64, &Value)> = events
                 .iter()
-                .rev()
-                .find(|(k, _, _)| *k == "apply_sla")
-                .map(|(_, _, e)| &e["sla"]);
-            let Some(sla) = last_sla else {
-                continue;
-            };
+                .filter(|(k, _, _)| *k == "apply_sla")
+                .map(|(_, t, e)| (*t, &e["sla"]))
+                .collect();
+            let last_sla = applied.last().map(|(_, sla)| *sla);
+            let target_seconds = last_sla.and_then(|sla| {
+                sla["target_in_seconds"]
+                    .as_i64()
+                    .or_else(|| sla["target"].as_i64().map(|m| m * 60))
+            });
             let times = |kind: &str| -> Vec<i64> {
                 events
                     .iter()
@@ -247,17 +258,44 @@ pub fn observed(fields: &BTreeMap<String, Value>, mapping: &[Reconciled]) -> Vec
                 .last()
                 .copied()
                 .filter(|f| last_activate.is_none_or(|a| a <= *f));
-            let breached_at = events
-                .iter()
-                .filter(|(k, _, e)| {
-                    *k == "breach"
-                        && e.get("id")
-                            .and_then(Value::as_u64)
-                            .is_none_or(|id| !gone.contains(&id))
-                })
-                .map(|(_, t, _)| *t)
-                .min();
-            let unit = if sla["business_hours"] == true {
+            let breach_id = |e: &Value| e.get("id").and_then(Value::as_u64);
+            let gone = &gone;
+            let breaches = |kept: bool| {
+                events
+                    .iter()
+                    .filter(move |(k, _, e)| {
+                        *k == "breach" && breach_id(e).is_none_or(|id| !gone.contains(&id)) == kept
+                    })
+                    .map(|(_, t, _)| *t)
+                    .min()
+            };
+            let breached_at = breaches(true);
+            let retracted_breach_at = breaches(false);
+            let mut paused = Vec::new();
+            let mut since: Option<i64> = None;
+            for (kind, t, _) in &events {
+                match *kind {
+                    "pause" if since.is_none() => since = Some(*t),
+                    "activate" | "fulfill" => {
+                        if let Some(from) = since.take() {
+                            paused.push(Pause {
+                                from,
+                                to: Some(*t),
+                                status: None,
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(from) = since {
+                paused.push(Pause {
+                    from,
+                    to: None,
+                    status: None,
+                });
+            }
+            let unit = if last_sla.is_some_and(|sla| sla["business_hours"] == true) {
                 "business"
             } else {
                 "calendar"
@@ -277,6 +315,12 @@ pub fn observed(fields: &BTreeMap<String, Value>, mapping: &[Reconciled]) -> Vec
                 fulfilled_at,
                 breached_at,
                 elapsed_seconds,
+                target_seconds,
+                excluded: None,
+                paused,
+                target_set_at: applied.first().map(|(t, _)| *t),
+                retargeted_at: applied.get(1..).and_then(|a| a.last()).map(|(t, _)| *t),
+                retracted_breach_at,
             });
         }
     }
@@ -365,7 +409,28 @@ mod tests {
         let t = |s: &str| parse_instant(s).unwrap();
         // 201: first reply at 09:40, the next reply 11:00-12:00, requester
         // wait paused 10:00-11:00 and fulfilled at 12:00, calendar hours.
-        let got = observed(&scenario("201"), &mapping());
+        let full = observed(&scenario("201"), &mapping());
+        // The resolution (requester wait) stood still while pending.
+        assert_eq!(
+            full[2].paused,
+            vec![Pause {
+                from: t("2026-09-07T10:00:00Z"),
+                to: Some(t("2026-09-07T11:00:00Z")),
+                status: None
+            }]
+        );
+        assert!(full.iter().all(|o| o.target_seconds.is_some()), "{full:?}");
+        assert_eq!(full[0].target_set_at, Some(t("2026-09-07T09:00:00Z")));
+        // The rest, field by field.
+        let got: Vec<Observed> = full
+            .into_iter()
+            .map(|o| Observed {
+                target_seconds: None,
+                paused: Vec::new(),
+                target_set_at: None,
+                ..o
+            })
+            .collect();
         let want = vec![
             Observed {
                 metric: "first_response".into(),
@@ -374,6 +439,7 @@ mod tests {
                 fulfilled_at: Some(t("2026-09-07T09:40:00Z")),
                 breached_at: None,
                 elapsed_seconds: Some(40 * 60),
+                ..Observed::default()
             },
             Observed {
                 metric: "next_reply".into(),
@@ -382,6 +448,7 @@ mod tests {
                 fulfilled_at: Some(t("2026-09-07T12:00:00Z")),
                 breached_at: None,
                 elapsed_seconds: Some(60 * 60),
+                ..Observed::default()
             },
             Observed {
                 metric: "resolution".into(),
@@ -390,6 +457,7 @@ mod tests {
                 fulfilled_at: Some(t("2026-09-07T12:00:00Z")),
                 breached_at: None,
                 elapsed_seconds: Some(120 * 60),
+                ..Observed::default()
             },
         ];
         assert_eq!(got, want);
@@ -399,6 +467,7 @@ mod tests {
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(got[0].metric, "first_response");
         assert_eq!(got[0].breached_at, None);
+        assert_eq!(got[0].retracted_breach_at, Some(t("2026-09-08T10:00:00Z")));
         assert_eq!(got[0].elapsed_seconds, Some(120 * 60));
         assert_eq!(got[1].metric, "resolution");
         assert_eq!(got[1].fulfilled_at, None);

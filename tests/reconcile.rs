@@ -1,0 +1,468 @@
+//! `helpdesk-slo reconcile` end to end: the emulator computes Zendesk's own
+//! SLA record from its SLA policies (seeded from a config); the real
+//! adapter polls it over HTTP into a store file; the real binary compares
+//! the stored record with our clocks.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use helpdesk_slo::config_files;
+use helpdesk_slo::policy::spec::SourceSpec;
+use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
+use helpdesk_slo::simulator::generator::{ChildKind, Dataset, Field, TicketStatus};
+use helpdesk_slo::simulator::zendesk::{start, MetricRules, ServerOptions, SimState, DEMO_TOKEN};
+use helpdesk_slo::sources::zendesk::Zendesk;
+use helpdesk_slo::sources::Source;
+use helpdesk_slo::store::SqliteStore;
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+const SOURCE: &str = "zendesk";
+
+fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/testdata/reconcile")
+        .join(name)
+}
+
+/// `policy` (a config file's text) with a Zendesk source at `url`.
+fn with_source(policy: &str, url: &str, token_env: &str, metric_events: bool) -> String {
+    format!(
+        "{policy}\nsources:\n  {SOURCE}:\n    kind: zendesk\n    url: {url}\n    auth:\n      email: ops@acme.example\n      token:\n        env: {token_env}\n    start_time: \"2020-01-01T00:00:00Z\"\n    ticket_metric_events: {metric_events}\n"
+    )
+}
+
+/// Drops every priority change after a ticket's creation: its priority is
+/// the one it was created with, for its whole life.
+fn fix_priorities(d: &mut Dataset) {
+    for t in &mut d.tickets {
+        let mut first = None;
+        for (n, audit) in t.audits.iter_mut().enumerate() {
+            if n == 0 {
+                first = audit.events.iter().find_map(|e| match &e.kind {
+                    ChildKind::Create {
+                        field: Field::Priority,
+                        value,
+                    } => value.as_str().map(str::to_string),
+                    _ => None,
+                });
+                continue;
+            }
+            audit.events.retain(|e| {
+                !matches!(
+                    e.kind,
+                    ChildKind::Change {
+                        field: Field::Priority,
+                        ..
+                    }
+                )
+            });
+        }
+        t.priority = first;
+    }
+}
+
+/// An account whose tickets are generated under `ours` (a config's text)
+/// and whose SLA policies and schedules the emulator serves are seeded
+/// from `emulated`, after `plant` (its measuring rules); polled into a
+/// store file in `dir`. Returns the config file (our side, with the
+/// source), the store, and the instant to evaluate open clocks at (the
+/// emulator's cutoff). With `priority_changes` false, every ticket keeps
+/// the priority it was created with.
+async fn polled(
+    dir: &Path,
+    emulated: &str,
+    ours: &str,
+    plant: impl FnOnce(&SimState),
+    priority_changes: bool,
+) -> (PathBuf, PathBuf, String) {
+    let token_env = format!("HELPDESK_SLO_RECONCILE_TOKEN_{}", std::process::id());
+    std::env::set_var(&token_env, DEMO_TOKEN);
+    let load = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        config_files::load(&path).unwrap()
+    };
+    let our_config = load("ours.yaml", ours);
+    let emulated_config = load("emulated.yaml", emulated);
+    let options = GeneratorOptions {
+        seed: 23,
+        organizations: 8,
+        days: 14,
+        tickets_per_day: 25,
+        ..GeneratorOptions::default()
+    };
+    let now = options.end() + 3600;
+    let mut data = generate(&our_config, &options);
+    if !priority_changes {
+        fix_priorities(&mut data);
+    }
+    let state = SimState::new(
+        &emulated_config,
+        data,
+        ServerOptions {
+            now: Some(now),
+            ..ServerOptions::default()
+        },
+    );
+    plant(&state);
+    let server = start(state).await.unwrap();
+    let text = with_source(ours, &server.base_url(), &token_env, true);
+    let config_path = dir.join("helpdesk-slo.yaml");
+    std::fs::write(&config_path, &text).unwrap();
+    let spec: SourceSpec = {
+        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+        serde_yaml_ng::from_value(v["sources"][SOURCE].clone()).unwrap()
+    };
+    let source = Zendesk::new(&spec).unwrap();
+    let store_path = dir.join("store.sqlite");
+    let mut store = SqliteStore::open(&store_path).unwrap();
+    let (problems, _) =
+        common::contract::backfill(&source, &mut store, SOURCE, source.streams(), 500).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    drop(store);
+    server.shutdown().await;
+    // The emulator serves up to a minute before its now.
+    let at = helpdesk_slo::time::format_instant(now - 60);
+    (config_path, store_path, at)
+}
+
+fn reconcile(config: &Path, store: &Path, at: &str, more: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
+        .arg("reconcile")
+        .arg("--config")
+        .arg(config)
+        .arg("--store")
+        .arg(store)
+        .args(["--now", at])
+        .args(more)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(config: &Path, store: &Path, at: &str) -> Value {
+    let (code, out, err) = reconcile(config, store, at, &["--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// Every instance of a reconciliation that does not agree, by
+/// `(ticket, metric, instance)`, with its cause kinds.
+fn found(v: &Value) -> BTreeMap<(String, String, u64), Vec<String>> {
+    v["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let key = (
+                d["ticket"].as_str().unwrap().to_string(),
+                d["metric"].as_str().unwrap().to_string(),
+                d["instance"].as_u64().unwrap(),
+            );
+            let causes = d["causes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["kind"].as_str().unwrap().to_string())
+                .collect();
+            (key, causes)
+        })
+        .collect()
+}
+
+/// Compared instances per metric (all plans), and those that agree.
+fn per_metric(v: &Value) -> BTreeMap<String, (u64, u64)> {
+    let mut out: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for r in v["rows"].as_array().unwrap() {
+        let e = out
+            .entry(r["metric"].as_str().unwrap().to_string())
+            .or_default();
+        for k in ["agree", "differ", "missing_ours", "missing_theirs"] {
+            e.0 += r[k].as_u64().unwrap();
+        }
+        e.1 += r["agree"].as_u64().unwrap();
+    }
+    out
+}
+
+fn matching() -> String {
+    std::fs::read_to_string(testdata("matching.yaml")).unwrap()
+}
+
+/// The baseline: an account whose policies are our config's, its tickets
+/// keeping their priorities, agrees on every instance of every metric.
+async fn baseline(dir: &Path) -> Value {
+    let policy = matching();
+    let (config, store, at) = polled(dir, &policy, &policy, |_| {}, false).await;
+    json(&config, &store, &at)
+}
+
+#[tokio::test]
+async fn a_matching_account_agrees_on_every_clock_of_every_metric() {
+    let tmp = common::scratch("reconcile-matching");
+    let v = baseline(tmp.path()).await;
+    let metrics = per_metric(&v);
+    assert_eq!(
+        metrics.keys().collect::<Vec<_>>(),
+        vec!["first_response", "next_reply", "resolution"]
+    );
+    for (metric, (total, agree)) in &metrics {
+        assert!(*total >= 100, "{metric}: only {total} instances compared");
+        assert_eq!(agree, total, "{metric}: {:#?}", found(&v));
+    }
+    assert_eq!(v["tickets"], v["recorded_tickets"]);
+    assert!(v["differences"].as_array().unwrap().is_empty());
+    assert!(v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["agreement"] == 1.0));
+}
+
+/// Priority changes: Zendesk re-applies its policy to a clock we keep as
+/// it was (breached), or breaches at the re-application where we breach
+/// at the new due. Real differences between the tools, each named.
+#[tokio::test]
+async fn priority_changes_differ_with_named_causes() {
+    let tmp = common::scratch("reconcile-priority");
+    let policy = matching();
+    let (config, store, at) = polled(tmp.path(), &policy, &policy, |_| {}, true).await;
+    let v = json(&config, &store, &at);
+    let found = found(&v);
+    assert!(!found.is_empty(), "priority changes made no difference");
+    let allowed: BTreeSet<&str> = [
+        "retracted_breach",
+        "target",
+        "breached_at_retarget",
+        "policy_applied_late",
+    ]
+    .into();
+    let mut seen = BTreeSet::new();
+    for (key, causes) in &found {
+        assert!(!causes.is_empty(), "{key:?}: no cause");
+        assert!(
+            causes.iter().all(|c| allowed.contains(c.as_str())),
+            "{key:?}: {causes:?}"
+        );
+        seen.insert(causes[0].clone());
+    }
+    assert!(seen.contains("retracted_breach"), "{seen:?}");
+    assert!(seen.contains("breached_at_retarget"), "{seen:?}");
+}
+
+/// A planted divergence makes differences where the baseline agreed, and
+/// every one of them is attributed to the planted cause; nothing else
+/// changes.
+async fn planted(name: &str, emulated: &str, plant: impl FnOnce(&SimState)) -> (Value, Value) {
+    let tmp = common::scratch(name);
+    let base_dir = tmp.path().join("baseline");
+    let planted_dir = tmp.path().join("planted");
+    std::fs::create_dir_all(&base_dir).unwrap();
+    std::fs::create_dir_all(&planted_dir).unwrap();
+    let before = baseline(&base_dir).await;
+    let (config, store, at) = polled(&planted_dir, emulated, &matching(), plant, false).await;
+    let after = json(&config, &store, &at);
+    assert_eq!(before["tickets"], after["tickets"]);
+    (before, after)
+}
+
+fn attributed_to(after: &Value, cause: &str) -> Vec<Value> {
+    let found = found(after);
+    assert!(!found.is_empty(), "the planted {cause} made no difference");
+    for (key, causes) in &found {
+        assert!(
+            causes.contains(&cause.to_string()),
+            "{key:?} differs for {causes:?}, not {cause}"
+        );
+    }
+    after["differences"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn an_extra_holiday_on_zendesks_schedule_is_found_as_the_calendar() {
+    // Wednesday 2026-11-11: Zendesk's schedule closed, ours open.
+    let holiday = chrono::NaiveDate::from_ymd_opt(2026, 11, 11).unwrap();
+    let (_, after) = planted("reconcile-holiday", &matching(), |s| {
+        s.set_metric_rules(MetricRules {
+            extra_holidays: vec![holiday],
+            ..MetricRules::default()
+        })
+    })
+    .await;
+    let differences = attributed_to(&after, "calendar");
+    for d in &differences {
+        let detail = d["causes"][0]["detail"].as_str().unwrap();
+        assert!(detail.contains("2026-11-11"), "{detail}");
+    }
+    assert!(differences.len() >= 5, "{}", differences.len());
+}
+
+#[tokio::test]
+async fn a_status_only_zendesk_pauses_on_is_found_as_the_pause() {
+    // Zendesk's requester wait time also pauses on hold; ours does not.
+    let (_, after) = planted("reconcile-pause", &matching(), |s| {
+        s.set_metric_rules(MetricRules {
+            requester_wait_pauses_on: vec![TicketStatus::Pending, TicketStatus::Hold],
+            ..MetricRules::default()
+        })
+    })
+    .await;
+    let differences = attributed_to(&after, "pause_status");
+    for d in &differences {
+        assert_eq!(d["metric"], "resolution", "{d}");
+        let detail = d["causes"][0]["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("paused on the helpdesk's side only")
+                && detail.contains("(status hold)"),
+            "{detail}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_changed_target_is_found_as_the_target() {
+    // Zendesk's policy: a normal first reply in 6h; ours 4h.
+    let emulated = matching().replace(
+        "normal: { first_response: 4h,",
+        "normal: { first_response: 6h,",
+    );
+    assert_ne!(emulated, matching());
+    let (_, after) = planted("reconcile-target", &emulated, |_| {}).await;
+    let differences = attributed_to(&after, "target");
+    for d in &differences {
+        assert_eq!(d["metric"], "first_response", "{d}");
+        let detail = d["causes"][0]["detail"].as_str().unwrap();
+        assert_eq!(detail, "our target is 4h, the helpdesk's 6h");
+    }
+}
+
+#[tokio::test]
+async fn text_and_csv_show_agreement_and_each_difference_with_its_ticket() {
+    let tmp = common::scratch("reconcile-forms");
+    let policy = matching();
+    let (config, store, at) = polled(tmp.path(), &policy, &policy, |_| {}, true).await;
+    let v = json(&config, &store, &at);
+    let first = &v["differences"][0];
+    let ticket = first["ticket"].as_str().unwrap();
+    let url = first["url"].as_str().unwrap();
+    assert!(url.ends_with(&format!("/agent/tickets/{ticket}")), "{url}");
+
+    let (code, text, err) = reconcile(&config, &store, &at, &[]);
+    assert_eq!(code, 0, "{err}");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("zendesk") && l.contains("first_response"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(row.trim_end().ends_with("100.0%"), "{row}");
+    let resolution = &v["rows"].as_array().unwrap()[2];
+    let share = resolution["agree"].as_f64().unwrap()
+        / ["agree", "differ", "missing_ours", "missing_theirs"]
+            .iter()
+            .map(|k| resolution[k].as_f64().unwrap())
+            .sum::<f64>();
+    assert!(
+        text.contains(&format!("{:.1}%", share * 100.0)),
+        "{share}: {text}"
+    );
+    assert!(
+        text.contains(&format!("zendesk ticket {ticket} ({url})")),
+        "{text}"
+    );
+    let cause = first["causes"][0]["kind"].as_str().unwrap();
+    assert!(text.contains(&format!("    cause {cause}: ")), "{text}");
+
+    let (code, csv, err) = reconcile(&config, &store, &at, &["--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "source,ticket,url,plan,metric,instance,outcome,differences,causes,details"
+    );
+    assert_eq!(lines.len() - 1, v["differences"].as_array().unwrap().len());
+    assert!(
+        lines[1].starts_with(&format!("zendesk,{ticket},{url},standard,")),
+        "{}",
+        lines[1]
+    );
+
+    // A window with none of the tickets: nothing compared.
+    let (code, out, err) = reconcile(
+        &config,
+        &store,
+        &at,
+        &["--from", "2030-01-01", "--format", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let none: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(none["tickets"], 0);
+    assert!(none["rows"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn without_the_helpdesks_record_the_error_says_how_to_turn_it_on() {
+    let tmp = common::scratch("reconcile-off");
+    let policy = matching();
+    let (config, store, at) = polled(tmp.path(), &policy, &policy, |_| {}, false).await;
+    // The stream off in the config.
+    let off = tmp.path().join("off.yaml");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("ticket_metric_events: true", "ticket_metric_events: false");
+    std::fs::write(&off, text).unwrap();
+    let (code, out, err) = reconcile(&off, &store, &at, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        err.contains("source zendesk: set `ticket_metric_events: true` under the source"),
+        "{err}"
+    );
+    // On in the config, but nothing of it stored (a store polled without).
+    let bare = tmp.path().join("bare.sqlite");
+    {
+        use helpdesk_slo::store::Store;
+        let mut to = SqliteStore::open(&bare).unwrap();
+        // One ticket header without its metric events.
+        let page = helpdesk_slo::sources::Page {
+            records: vec![helpdesk_slo::sources::Record::Ticket(
+                helpdesk_slo::sources::TicketHeader {
+                    id: "1".into(),
+                    created_at: 1_793_600_000,
+                    updated_at: 1_793_600_000,
+                    url: None,
+                    organization_id: None,
+                    requester_id: None,
+                    tags: vec![],
+                    fields: BTreeMap::new(),
+                    deleted: false,
+                    status: None,
+                    priority: None,
+                    group: None,
+                },
+            )],
+            stream: "tickets".into(),
+            cursor: "1".into(),
+            caught_up: true,
+        };
+        to.apply_page(SOURCE, &page).unwrap();
+    }
+    let (code, _, err) = reconcile(&config, &bare, &at, &[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("none of its 1 stored tickets has a record of the helpdesk's own SLA clocks"),
+        "{err}"
+    );
+    // An unknown source.
+    let (code, _, err) = reconcile(&config, &store, &at, &["--source", "freshdesk"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no source \"freshdesk\" in the config; it has: zendesk"),
+        "{err}"
+    );
+}
