@@ -62,6 +62,23 @@ pub const RECONCILE_NONE: &str = "none";
 pub const DEFAULT_FIRST_RESPONSE_SLA: &str = "Time to first response";
 pub const DEFAULT_RESOLUTION_SLA: &str = "Time to resolution";
 
+/// JSM's side of the reconciliation, for the registry ([`super::KIND`]):
+/// its SLA records are always kept (from `sla_fields`, else the request
+/// SLA endpoint), so it is always on.
+pub(super) const RECONCILER: crate::sources::Reconciler = crate::sources::Reconciler {
+    check: crate::sources::check_reconcile_keys,
+    enabled: |_| Ok(()),
+    theirs: |spec, policy| {
+        let config = JsmConfig::from_spec(spec).map_err(|e| e.to_string())?;
+        Ok(crate::sources::their_side(
+            reconcile_mapping(policy, &config.reconcile),
+            |m| &m.metric,
+            |ticket, m| super::sla::holds(&ticket.fields, &m.sla),
+            |ticket, mapping| super::sla::observed(&ticket.fields, mapping),
+        ))
+    },
+};
+
 /// Each of `policy`'s metrics with the JSM SLA it is compared with under
 /// `reconcile` (the config's choice, else: a first response with "Time to
 /// first response", a resolution with "Time to resolution", any other

@@ -109,11 +109,30 @@ fn names(key: &str, record: &Value, sla: &str) -> bool {
         || record.get("id").and_then(Value::as_str) == Some(sla)
 }
 
+/// The stored record of the SLA `sla` names, if the ticket has one.
+fn record<'a>(fields: &'a BTreeMap<String, Value>, sla: &str) -> Option<&'a Value> {
+    fields
+        .iter()
+        .filter(|(k, _)| k.starts_with(FIELD_PREFIX))
+        .find(|(k, v)| names(k, v, sla))
+        .map(|(_, v)| v)
+}
+
+/// Whether the ticket holds a record of the SLA `sla` names.
+pub fn holds(fields: &BTreeMap<String, Value>, sla: &str) -> bool {
+    record(fields, sla).is_some()
+}
+
 /// An instant of a cycle, in seconds (JSM's `epochMillis`).
 fn instant(cycle: &Value, key: &str) -> Option<i64> {
     cycle[key]["epochMillis"]
         .as_i64()
         .map(|ms| ms.div_euclid(1000))
+}
+
+/// A duration of a cycle, in seconds (JSM's `millis`).
+fn millis(cycle: &Value, key: &str) -> Option<i64> {
+    cycle[key]["millis"].as_i64().map(|ms| ms.div_euclid(1000))
 }
 
 /// JSM's side of the mapped metrics: each SLA's cycles, completed ones in
@@ -123,17 +142,14 @@ fn instant(cycle: &Value, key: &str) -> Option<i64> {
 /// A completed cycle was fulfilled at its `stopTime` and counted its
 /// `elapsedTime`; a cycle breached at its `breachTime` when JSM says it is
 /// `breached` (JSM gives a `breachTime` to every cycle: for one not
-/// breached it is only when it would have been). The elapsed time is in
-/// the SLA's own calendar, as ours is in the plan's.
+/// breached it is only when it would have been). The elapsed time and the
+/// goal (the target) are in the SLA's own calendar, as ours are in the
+/// plan's. JSM does not say when a cycle stood still, only whether it is
+/// paused now: its pauses are unknown, not absent.
 pub fn observed(fields: &BTreeMap<String, Value>, mapping: &[JsmReconciled]) -> Vec<Observed> {
     let mut out = Vec::new();
     for m in mapping {
-        let Some(record) = fields
-            .iter()
-            .filter(|(k, _)| k.starts_with(FIELD_PREFIX))
-            .find(|(k, v)| names(k, v, &m.sla))
-            .map(|(_, v)| v)
-        else {
+        let Some(record) = record(fields, &m.sla) else {
             continue;
         };
         let completed = record
@@ -167,12 +183,13 @@ pub fn observed(fields: &BTreeMap<String, Value>, mapping: &[JsmReconciled]) -> 
                     None
                 },
                 elapsed_seconds: if done {
-                    cycle["elapsedTime"]["millis"]
-                        .as_i64()
-                        .map(|ms| ms.div_euclid(1000))
+                    millis(cycle, "elapsedTime")
                 } else {
                     None
                 },
+                target_seconds: millis(cycle, "goalDuration"),
+                pauses_unknown: true,
+                ..Observed::default()
             });
         }
     }
@@ -276,6 +293,9 @@ mod tests {
                 fulfilled_at: Some(1_793_646_000),
                 breached_at: None,
                 elapsed_seconds: Some(4_800),
+                target_seconds: Some(28_800),
+                pauses_unknown: true,
+                ..Observed::default()
             },
             Observed {
                 metric: "resolution".into(),
@@ -284,6 +304,9 @@ mod tests {
                 fulfilled_at: Some(1_793_653_200),
                 breached_at: Some(1_793_652_000),
                 elapsed_seconds: Some(3_600),
+                target_seconds: Some(2_400),
+                pauses_unknown: true,
+                ..Observed::default()
             },
             Observed {
                 metric: "first_response".into(),
@@ -292,6 +315,9 @@ mod tests {
                 fulfilled_at: None,
                 breached_at: Some(1_793_750_400),
                 elapsed_seconds: None,
+                target_seconds: Some(28_800),
+                pauses_unknown: true,
+                ..Observed::default()
             },
         ];
         assert_eq!(got, want);
