@@ -466,3 +466,131 @@ async fn without_the_helpdesks_record_the_error_says_how_to_turn_it_on() {
         "{err}"
     );
 }
+
+/// The daemon's reconciliation metrics equal what `reconcile` finds in
+/// the store it wrote: the same instances, by metric and outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemons_metrics_count_what_reconcile_finds() {
+    use helpdesk_slo::daemon::{run_with, Options};
+    let tmp = common::scratch("reconcile-daemon");
+    let dir = tmp.path();
+    let policy = matching();
+    let config = config_files::from_yaml(&policy, Path::new("matching.yaml")).unwrap();
+    let options = GeneratorOptions {
+        seed: 5,
+        organizations: 6,
+        days: 7,
+        tickets_per_day: 20,
+        ..GeneratorOptions::default()
+    };
+    let state = SimState::new(
+        &config,
+        generate(&config, &options),
+        ServerOptions {
+            now: Some(options.end() + 3600),
+            ..ServerOptions::default()
+        },
+    );
+    let server = start(state).await.unwrap();
+    let token_env = format!("HELPDESK_SLO_RECONCILE_DAEMON_TOKEN_{}", std::process::id());
+    std::env::set_var(&token_env, DEMO_TOKEN);
+    let config_path = dir.join("helpdesk-slo.yaml");
+    std::fs::write(
+        &config_path,
+        with_source(&policy, &server.base_url(), &token_env, true),
+    )
+    .unwrap();
+    let store = dir.join("store.sqlite");
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let (tx, started) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(run_with(
+        Options {
+            config: config_path.clone(),
+            store: Some(store.display().to_string()),
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            ..Options::default()
+        },
+        rx,
+        Some(tx),
+    ));
+    let (addr, _) = started.await.unwrap();
+    let addr = addr.unwrap().to_string();
+    let series = |metrics: &str| -> BTreeMap<(String, String), u64> {
+        let mut out = BTreeMap::new();
+        for metric in ["first_response", "next_reply", "resolution"] {
+            for outcome in ["agree", "differ", "missing_ours", "missing_theirs"] {
+                let m = format!("metric=\"{metric}\"");
+                let o = format!("outcome=\"{outcome}\"");
+                let v = common::sample(
+                    metrics,
+                    "helpdesk_slo_reconcile_clocks_total",
+                    &["source=\"zendesk\"", &m, &o],
+                );
+                out.insert(
+                    (metric.to_string(), outcome.to_string()),
+                    v.unwrap_or(-1.0) as u64,
+                );
+            }
+        }
+        out
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let metrics = loop {
+        let a = addr.clone();
+        let metrics = tokio::task::spawn_blocking(move || common::http_get(&a, "/metrics"))
+            .await
+            .unwrap();
+        let polled = common::sample(
+            &metrics,
+            "helpdesk_slo_source_last_success_timestamp_seconds",
+            &["source=\"zendesk\""],
+        );
+        let compared: u64 = series(&metrics).values().sum();
+        if polled.is_some_and(|t| t > 0.0) && compared > 0 {
+            break metrics;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no complete poll: {metrics}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+    server.shutdown().await;
+    let got = series(&metrics);
+
+    let now = helpdesk_slo::time::format_instant(helpdesk_slo::clock::now_unix());
+    let v = json(&config_path, &store, &now);
+    let mut want: BTreeMap<(String, String), u64> = got.keys().map(|k| (k.clone(), 0)).collect();
+    for r in v["rows"].as_array().unwrap() {
+        for outcome in ["agree", "differ", "missing_ours", "missing_theirs"] {
+            *want
+                .get_mut(&(
+                    r["metric"].as_str().unwrap().to_string(),
+                    outcome.to_string(),
+                ))
+                .unwrap() += r[outcome].as_u64().unwrap();
+        }
+    }
+    assert_eq!(got, want);
+    assert!(got.values().sum::<u64>() >= 100, "{got:?}");
+    for metric in ["first_response", "next_reply", "resolution"] {
+        let ratio = common::sample(
+            &metrics,
+            "helpdesk_slo_reconcile_agreement_ratio",
+            &["source=\"zendesk\"", &format!("metric=\"{metric}\"")],
+        )
+        .unwrap();
+        let agree = got[&(metric.to_string(), "agree".to_string())] as f64;
+        let all: u64 = got
+            .iter()
+            .filter(|((m, _), _)| m == metric)
+            .map(|(_, n)| n)
+            .sum();
+        assert!(
+            (ratio - agree / all as f64).abs() < 1e-9,
+            "{metric}: {ratio}"
+        );
+    }
+}
