@@ -594,3 +594,59 @@ async fn the_daemons_metrics_count_what_reconcile_finds() {
         );
     }
 }
+
+/// The part of a report from its `## Reconciliation` heading to the next
+/// heading of that level, with the emulator's address made stable.
+fn reconciliation_section(report: &str, base: &str) -> Option<String> {
+    let start = report.find("## Reconciliation")?;
+    let rest = &report[start..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 4);
+    Some(rest[..end].replace(base, "https://acme.zendesk.com"))
+}
+
+#[tokio::test]
+async fn the_monthly_report_has_a_reconciliation_section() {
+    let tmp = common::scratch("reconcile-report");
+    let policy = matching();
+    let (config, store, _) = polled(tmp.path(), &policy, &policy, |_| {}, true).await;
+    let report = |config: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
+            .args(["report", "--month", "2026-11", "--stdout", "--config"])
+            .arg(config)
+            .arg("--store")
+            .arg(&store)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = report(&config);
+    let base = std::fs::read_to_string(&config)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("url: ").map(str::to_string))
+        .unwrap();
+    let section = reconciliation_section(&text, &base).unwrap_or_else(|| panic!("{text}"));
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/testdata/reports/reconciliation-2026-11.md");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &section).unwrap();
+    }
+    let want = std::fs::read_to_string(&golden).unwrap();
+    assert_eq!(section, want, "UPDATE_GOLDEN=1 to accept");
+    // Methodology still follows; without the record, no section.
+    assert!(text[text.find("## Reconciliation").unwrap()..].contains("\n## Methodology"));
+    let off = tmp.path().join("off.yaml");
+    std::fs::write(
+        &off,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("ticket_metric_events: true", "ticket_metric_events: false"),
+    )
+    .unwrap();
+    assert!(!report(&off).contains("## Reconciliation"));
+}
