@@ -13,6 +13,7 @@ use helpdesk_slo::engine::{evaluate, Clock, Ticket};
 use helpdesk_slo::exposition::figures::SeriesFigures;
 use helpdesk_slo::exposition::{compute, render, Counted, Figures, Health, Live, SourceHealth};
 use helpdesk_slo::policy::Config;
+use helpdesk_slo::reconcile::Outcome;
 use helpdesk_slo::time::parse_instant;
 
 fn root() -> PathBuf {
@@ -124,6 +125,14 @@ fn health() -> Health {
         records: 1234,
         tickets_changed: 11,
         stored_tickets: 11,
+        reconciled: Some(helpdesk_slo::exposition::Reconciled {
+            metrics: vec!["first_response".into(), "resolution".into()],
+            counts: [
+                (("first_response".to_string(), Outcome::Agree), 9),
+                (("first_response".to_string(), Outcome::Differ), 1),
+            ]
+            .into(),
+        }),
         ..SourceHealth::default()
     };
     s.requests.by_code.insert("200".into(), 40);

@@ -249,6 +249,17 @@ fn rendered() -> helpdesk_slo::exposition::Rendered {
         tickets_changed: 5,
         stored_tickets: 5,
         inconsistent_tickets: 1,
+        reconciled: Some(helpdesk_slo::exposition::Reconciled {
+            metrics: vec!["first_response".into()],
+            counts: [(
+                (
+                    "first_response".to_string(),
+                    helpdesk_slo::reconcile::Outcome::Agree,
+                ),
+                3,
+            )]
+            .into(),
+        }),
         ..SourceHealth::default()
     };
     source.requests.by_code.insert("200".into(), 9);

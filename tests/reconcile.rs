@@ -466,3 +466,187 @@ async fn without_the_helpdesks_record_the_error_says_how_to_turn_it_on() {
         "{err}"
     );
 }
+
+/// The daemon's reconciliation metrics equal what `reconcile` finds in
+/// the store it wrote: the same instances, by metric and outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemons_metrics_count_what_reconcile_finds() {
+    use helpdesk_slo::daemon::{run_with, Options};
+    let tmp = common::scratch("reconcile-daemon");
+    let dir = tmp.path();
+    let policy = matching();
+    let config = config_files::from_yaml(&policy, Path::new("matching.yaml")).unwrap();
+    let options = GeneratorOptions {
+        seed: 5,
+        organizations: 6,
+        days: 7,
+        tickets_per_day: 20,
+        ..GeneratorOptions::default()
+    };
+    let state = SimState::new(
+        &config,
+        generate(&config, &options),
+        ServerOptions {
+            now: Some(options.end() + 3600),
+            ..ServerOptions::default()
+        },
+    );
+    let server = start(state).await.unwrap();
+    let token_env = format!("HELPDESK_SLO_RECONCILE_DAEMON_TOKEN_{}", std::process::id());
+    std::env::set_var(&token_env, DEMO_TOKEN);
+    let config_path = dir.join("helpdesk-slo.yaml");
+    std::fs::write(
+        &config_path,
+        with_source(&policy, &server.base_url(), &token_env, true),
+    )
+    .unwrap();
+    let store = dir.join("store.sqlite");
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let (tx, started) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(run_with(
+        Options {
+            config: config_path.clone(),
+            store: Some(store.display().to_string()),
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            ..Options::default()
+        },
+        rx,
+        Some(tx),
+    ));
+    let (addr, _) = started.await.unwrap();
+    let addr = addr.unwrap().to_string();
+    let series = |metrics: &str| -> BTreeMap<(String, String), u64> {
+        let mut out = BTreeMap::new();
+        for metric in ["first_response", "next_reply", "resolution"] {
+            for outcome in ["agree", "differ", "missing_ours", "missing_theirs"] {
+                let m = format!("metric=\"{metric}\"");
+                let o = format!("outcome=\"{outcome}\"");
+                let v = common::sample(
+                    metrics,
+                    "helpdesk_slo_reconcile_clocks_total",
+                    &["source=\"zendesk\"", &m, &o],
+                );
+                out.insert(
+                    (metric.to_string(), outcome.to_string()),
+                    v.unwrap_or(-1.0) as u64,
+                );
+            }
+        }
+        out
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let metrics = loop {
+        let a = addr.clone();
+        let metrics = tokio::task::spawn_blocking(move || common::http_get(&a, "/metrics"))
+            .await
+            .unwrap();
+        let polled = common::sample(
+            &metrics,
+            "helpdesk_slo_source_last_success_timestamp_seconds",
+            &["source=\"zendesk\""],
+        );
+        let compared: u64 = series(&metrics).values().sum();
+        if polled.is_some_and(|t| t > 0.0) && compared > 0 {
+            break metrics;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no complete poll: {metrics}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+    server.shutdown().await;
+    let got = series(&metrics);
+
+    let now = helpdesk_slo::time::format_instant(helpdesk_slo::clock::now_unix());
+    let v = json(&config_path, &store, &now);
+    let mut want: BTreeMap<(String, String), u64> = got.keys().map(|k| (k.clone(), 0)).collect();
+    for r in v["rows"].as_array().unwrap() {
+        for outcome in ["agree", "differ", "missing_ours", "missing_theirs"] {
+            *want
+                .get_mut(&(
+                    r["metric"].as_str().unwrap().to_string(),
+                    outcome.to_string(),
+                ))
+                .unwrap() += r[outcome].as_u64().unwrap();
+        }
+    }
+    assert_eq!(got, want);
+    assert!(got.values().sum::<u64>() >= 100, "{got:?}");
+    for metric in ["first_response", "next_reply", "resolution"] {
+        let ratio = common::sample(
+            &metrics,
+            "helpdesk_slo_reconcile_agreement_ratio",
+            &["source=\"zendesk\"", &format!("metric=\"{metric}\"")],
+        )
+        .unwrap();
+        let agree = got[&(metric.to_string(), "agree".to_string())] as f64;
+        let all: u64 = got
+            .iter()
+            .filter(|((m, _), _)| m == metric)
+            .map(|(_, n)| n)
+            .sum();
+        assert!(
+            (ratio - agree / all as f64).abs() < 1e-9,
+            "{metric}: {ratio}"
+        );
+    }
+}
+
+/// The part of a report from its `## Reconciliation` heading to the next
+/// heading of that level, with the emulator's address made stable.
+fn reconciliation_section(report: &str, base: &str) -> Option<String> {
+    let start = report.find("## Reconciliation")?;
+    let rest = &report[start..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 4);
+    Some(rest[..end].replace(base, "https://acme.zendesk.com"))
+}
+
+#[tokio::test]
+async fn the_monthly_report_has_a_reconciliation_section() {
+    let tmp = common::scratch("reconcile-report");
+    let policy = matching();
+    let (config, store, _) = polled(tmp.path(), &policy, &policy, |_| {}, true).await;
+    let report = |config: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
+            .args(["report", "--month", "2026-11", "--stdout", "--config"])
+            .arg(config)
+            .arg("--store")
+            .arg(&store)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = report(&config);
+    let base = std::fs::read_to_string(&config)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("url: ").map(str::to_string))
+        .unwrap();
+    let section = reconciliation_section(&text, &base).unwrap_or_else(|| panic!("{text}"));
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/testdata/reports/reconciliation-2026-11.md");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &section).unwrap();
+    }
+    let want = std::fs::read_to_string(&golden).unwrap();
+    assert_eq!(section, want, "UPDATE_GOLDEN=1 to accept");
+    // Methodology still follows; without the record, no section.
+    assert!(text[text.find("## Reconciliation").unwrap()..].contains("\n## Methodology"));
+    let off = tmp.path().join("off.yaml");
+    std::fs::write(
+        &off,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("ticket_metric_events: true", "ticket_metric_events: false"),
+    )
+    .unwrap();
+    assert!(!report(&off).contains("## Reconciliation"));
+}

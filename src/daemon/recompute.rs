@@ -16,6 +16,8 @@ use crate::engine::crosscheck::{disagreements, Disagreement, CROSSCHECK_GRACE};
 use crate::engine::{evaluate, Ticket};
 use crate::exposition::Live;
 use crate::policy::Config;
+use crate::reconcile::{self, Outcome};
+use crate::sources::{Reconciler, TheirSide};
 use crate::state::ConfigTurn;
 use crate::store::{encode_counted_clocks, CountedAs};
 
@@ -26,12 +28,17 @@ pub(super) const RECOMPUTE_CHUNK: usize = 2_000;
 type ClockRows = Vec<(String, String, Vec<u8>)>;
 
 /// Where a ticket's events disagree with its ticket record (nothing for a
-/// deleted or unknown ticket).
-type EvaluatedTicket = (String, Vec<Disagreement>);
+/// deleted or unknown ticket), and how its clocks compare with the
+/// helpdesk's own SLA record (`None`: the source reads none, or the
+/// ticket has none).
+type EvaluatedTicket = (String, Vec<Disagreement>, Option<Reconciled>);
 
 /// One chunk's evaluation: the clocks rows to save (which go into the live
 /// index as they are saved), and each ticket's disagreements.
 pub(super) type Evaluated = (ClockRows, Vec<EvaluatedTicket>);
+
+/// A ticket's clock instances reconciled: each one's metric and outcome.
+type Reconciled = Vec<(String, Outcome)>;
 
 /// Evaluated chunks waiting for the store before evaluation waits too.
 const SAVE_QUEUE_CHUNKS: usize = 16;
@@ -174,8 +181,15 @@ impl Recompute<'_> {
     }
 }
 
-/// Evaluates the tickets of a chunk at `now` (no store access).
-fn evaluate_chunk(config: &Config, chunk: &[String], tickets: &[Ticket], now: i64) -> Evaluated {
+/// Evaluates the tickets of a chunk at `now` (no store access), and
+/// reconciles each with the helpdesk's record read by `theirs`.
+fn evaluate_chunk(
+    config: &Config,
+    chunk: &[String],
+    tickets: &[Ticket],
+    now: i64,
+    theirs: Option<&TheirSide>,
+) -> Evaluated {
     let mut rows = Vec::with_capacity(tickets.len());
     let mut evaluated = Vec::with_capacity(chunk.len());
     let mut found: HashSet<&str> = HashSet::with_capacity(tickets.len());
@@ -192,11 +206,35 @@ fn evaluate_chunk(config: &Config, chunk: &[String], tickets: &[Ticket], now: i6
             encode_counted_clocks(counted, &views),
         ));
         found.insert(t.id.as_str());
-        evaluated.push((t.id.clone(), disagreements(t, now, CROSSCHECK_GRACE)));
+        let reconciled = theirs.and_then(|theirs| {
+            let side = theirs(t);
+            if side.recorded.is_empty() {
+                return None;
+            }
+            let (_, compared) = reconcile::with_clocks(
+                &config.policy,
+                t,
+                &clocks,
+                now,
+                side,
+                reconcile::DEFAULT_TOLERANCE_SECONDS,
+            );
+            Some(
+                compared
+                    .into_iter()
+                    .map(|c| (c.metric, c.outcome))
+                    .collect(),
+            )
+        });
+        evaluated.push((
+            t.id.clone(),
+            disagreements(t, now, CROSSCHECK_GRACE),
+            reconciled,
+        ));
     }
     for id in chunk {
         if !found.contains(id.as_str()) {
-            evaluated.push((id.clone(), Vec::new()));
+            evaluated.push((id.clone(), Vec::new(), None));
         }
     }
     (rows, evaluated)
@@ -218,8 +256,10 @@ pub(super) fn read_and_evaluate(
         let tickets = guard.tickets(source, chunk)?;
         (tickets, generation)
     };
+    let theirs =
+        Reconciler::of(config, source).and_then(|(r, spec)| (r.theirs)(spec, &config.policy).ok());
     Ok((
-        evaluate_chunk(config, chunk, &tickets, now_unix()),
+        evaluate_chunk(config, chunk, &tickets, now_unix(), theirs.as_ref()),
         generation,
     ))
 }
@@ -321,10 +361,11 @@ pub(super) fn publish(
         if !turn.is_current() {
             return;
         }
-        for (id, disagree) in evaluated {
+        for (id, disagree, reconciled) in evaluated {
             if live.mark_inconsistent(source, id, !disagree.is_empty()) {
                 found.push((id, disagree));
             }
+            live.set_reconciled(source, id, reconciled.as_deref());
         }
     }
     // Logged once per ticket (until it agrees again), one line per chunk.

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::reconcile::Outcome;
 use crate::sources::RequestCounts;
 
 /// One source's polling.
@@ -26,6 +27,9 @@ pub struct SourceHealth {
     /// Tickets in the store whose status history the adapter approximated
     /// (the helpdesk kept none for them), as of the last complete poll.
     pub approximated_tickets: u64,
+    /// How its clocks compare with the helpdesk's own SLA record, when the
+    /// source reads one.
+    pub reconciled: Option<Reconciled>,
     /// Why the source's poll loop stopped, while it waits to be started
     /// again (`up` is false and `/-/ready` answers 503 meanwhile).
     pub stopped: Option<String>,
@@ -39,6 +43,35 @@ impl SourceHealth {
     /// This instance polls the source and serves its series.
     pub fn is_served(&self) -> bool {
         self.owner != Some(false)
+    }
+}
+
+/// A source's clock instances compared with the helpdesk's record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reconciled {
+    /// The metrics compared (each gets a series per outcome).
+    pub metrics: Vec<String>,
+    /// Instances per (metric, outcome); absent ones are zero.
+    pub counts: BTreeMap<(String, Outcome), u64>,
+}
+
+impl Reconciled {
+    /// Agreeing over all compared instances of `metric`; 1 when none.
+    pub fn agreement(&self, metric: &str) -> f64 {
+        let (mut agree, mut all) = (0u64, 0u64);
+        for ((m, o), n) in &self.counts {
+            if m == metric {
+                all += n;
+                if *o == Outcome::Agree {
+                    agree += n;
+                }
+            }
+        }
+        if all == 0 {
+            1.0
+        } else {
+            agree as f64 / all as f64
+        }
     }
 }
 

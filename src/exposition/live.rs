@@ -27,6 +27,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use crate::engine::{Clock, ClockState};
 use crate::policy::model::{MetricId, PlanId, SeverityId};
 use crate::policy::Policy;
+use crate::reconcile::Outcome;
 
 /// Met and decided counts of one window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -270,6 +271,15 @@ struct Part {
     /// The tickets whose events disagree with their ticket record as last
     /// evaluated.
     inconsistent: HashSet<Box<str>>,
+    /// Each ticket's clock instances as last reconciled with the
+    /// helpdesk's own SLA record: (metric, by its index in
+    /// `reconcile_metrics`, and outcome). Only tickets the helpdesk has a
+    /// record of, only when the source reads it.
+    reconciled: HashMap<Box<str>, Box<[(u16, Outcome)]>>,
+    /// The metric names `reconciled` refers to.
+    reconcile_metrics: Vec<Box<str>>,
+    /// Instances per (metric index, outcome) over `reconciled`.
+    reconcile_totals: HashMap<(u16, Outcome), u64>,
     /// The config hashes of the stored rows counted here: a row under
     /// another hash was never counted, and is not taken out.
     hashes: HashSet<Box<str>>,
@@ -347,6 +357,53 @@ impl Live {
     /// Tickets of one source whose events disagree with their record.
     pub fn inconsistent(&self, source: &str) -> usize {
         self.parts.get(source).map_or(0, |p| p.inconsistent.len())
+    }
+
+    /// Replaces how a ticket's clocks compare with the helpdesk's own
+    /// record (`None`: not compared; a deleted ticket, or one without a
+    /// record).
+    pub fn set_reconciled(&mut self, source: &str, id: &str, now: Option<&[(String, Outcome)]>) {
+        let part = self.part(source);
+        if let Some(old) = part.reconciled.remove(id) {
+            for key in old.iter() {
+                if let Some(n) = part.reconcile_totals.get_mut(key) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+        }
+        let Some(now) = now else {
+            return;
+        };
+        let mut packed = Vec::with_capacity(now.len());
+        for (metric, outcome) in now {
+            let index = match part.reconcile_metrics.iter().position(|m| **m == **metric) {
+                Some(i) => i,
+                None => {
+                    part.reconcile_metrics.push(Box::from(metric.as_str()));
+                    part.reconcile_metrics.len() - 1
+                }
+            };
+            let key = (index as u16, *outcome);
+            *part.reconcile_totals.entry(key).or_default() += 1;
+            packed.push(key);
+        }
+        part.reconciled
+            .insert(Box::from(id), packed.into_boxed_slice());
+    }
+
+    /// Clock instances of one source per (metric, outcome), as last
+    /// reconciled.
+    pub fn reconciled(&self, source: &str) -> BTreeMap<(String, Outcome), u64> {
+        let Some(part) = self.parts.get(source) else {
+            return BTreeMap::new();
+        };
+        part.reconcile_totals
+            .iter()
+            .filter_map(|((m, o), n)| {
+                let metric = part.reconcile_metrics.get(usize::from(*m))?;
+                Some(((metric.to_string(), *o), *n))
+            })
+            .collect()
     }
 
     /// Takes all of `source` out (its figures leave the exposition):
@@ -729,4 +786,44 @@ pub(crate) fn credit_key(
         plan.calendar.timezone(),
     )?;
     Some((table_id, key.plan, Box::from(org), from))
+}
+
+#[cfg(test)]
+mod reconcile_tests {
+    use super::*;
+
+    fn counts(live: &Live) -> Vec<(String, &'static str, u64)> {
+        live.reconciled("zendesk")
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|((m, o), n)| (m, o.as_str(), n))
+            .collect()
+    }
+
+    #[test]
+    fn a_ticket_reconciled_again_moves_between_outcomes() {
+        let mut live = Live::new();
+        let fr = |o| ("first_response".to_string(), o);
+        live.set_reconciled(
+            "zendesk",
+            "1",
+            Some(&[fr(Outcome::Agree), fr(Outcome::Differ)]),
+        );
+        live.set_reconciled("zendesk", "2", Some(&[fr(Outcome::Agree)]));
+        assert_eq!(
+            counts(&live),
+            vec![
+                ("first_response".to_string(), "agree", 2),
+                ("first_response".to_string(), "differ", 1)
+            ]
+        );
+        // Ticket 1 changed and now agrees; ticket 2 was deleted.
+        live.set_reconciled("zendesk", "1", Some(&[fr(Outcome::Agree)]));
+        live.set_reconciled("zendesk", "2", None);
+        assert_eq!(
+            counts(&live),
+            vec![("first_response".to_string(), "agree", 1)]
+        );
+        assert!(live.reconciled("freshdesk").is_empty());
+    }
 }

@@ -22,6 +22,6 @@ pub mod names;
 pub mod render;
 
 pub use figures::{compute, Figures};
-pub use health::{Health, SourceHealth};
+pub use health::{Health, Reconciled, SourceHealth};
 pub use live::{Counted, Live};
 pub use render::{render, to_prometheus_text, Rendered};

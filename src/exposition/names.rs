@@ -234,6 +234,14 @@ pub const SOURCE_APPROXIMATED_TICKETS: Metric = Metric::gauge(
     "helpdesk_slo_source_approximated_tickets",
     "Tickets whose status history the helpdesk did not keep and the adapter approximated (Freshdesk's last-value stats), as of the last complete poll; their clocks can differ from what happened.",
 );
+pub const RECONCILE_CLOCKS_TOTAL: Metric = Metric::counter(
+    "helpdesk_slo_reconcile_clocks_total",
+    "Clock instances compared with the helpdesk's own SLA record (tickets reconciled since the daemon started), by outcome: agree, differ, missing_ours, missing_theirs.",
+);
+pub const RECONCILE_AGREEMENT_RATIO: Metric = Metric::gauge(
+    "helpdesk_slo_reconcile_agreement_ratio",
+    "Clock instances that agree with the helpdesk's own SLA record over all compared, per metric; 1 when none is compared.",
+);
 pub const SOURCE_RECORDS_INGESTED_TOTAL: Metric = Metric::counter(
     "helpdesk_slo_source_records_ingested_total",
     "Records committed to the store.",
@@ -294,6 +302,8 @@ pub const ALL: &[Metric] = &[
     SOURCE_SAME_SECOND_PAGES_TOTAL,
     SOURCE_INCONSISTENT_TICKETS,
     SOURCE_APPROXIMATED_TICKETS,
+    RECONCILE_CLOCKS_TOTAL,
+    RECONCILE_AGREEMENT_RATIO,
     SOURCE_RECORDS_INGESTED_TOTAL,
     SOURCE_TICKETS_CHANGED_TOTAL,
     STORED_TICKETS,

@@ -17,6 +17,7 @@ use super::health::Health;
 use super::live::FULFIL_BUCKETS;
 use super::names::{self, Kind, Metric};
 use crate::policy::Policy;
+use crate::reconcile::Outcome;
 
 /// The rendered exposition, in both formats.
 #[derive(Debug, Clone, Default)]
@@ -417,6 +418,29 @@ impl Snapshot {
             enc,
             &names::SOURCE_APPROXIMATED_TICKETS,
             served().map(|(k, s)| (src(k), s.approximated_tickets as f64)),
+        )?;
+        let reconciled = || served().filter_map(|(k, s)| s.reconciled.as_ref().map(|r| (k, r)));
+        counter(
+            enc,
+            &names::RECONCILE_CLOCKS_TOTAL,
+            reconciled().flat_map(|(k, r)| {
+                r.metrics.iter().flat_map(move |m| {
+                    Outcome::ALL.iter().map(move |o| {
+                        let labels = with(with(src(k), "metric", m), "outcome", o.as_str());
+                        let n = r.counts.get(&(m.clone(), *o)).copied().unwrap_or(0);
+                        (labels, n)
+                    })
+                })
+            }),
+        )?;
+        gauge(
+            enc,
+            &names::RECONCILE_AGREEMENT_RATIO,
+            reconciled().flat_map(|(k, r)| {
+                r.metrics
+                    .iter()
+                    .map(move |m| (with(src(k), "metric", m), r.agreement(m)))
+            }),
         )?;
         counter(
             enc,

@@ -461,17 +461,30 @@ pub fn ticket_with_plan(
     policy: &Policy,
     ticket: &Ticket,
     now: i64,
-    mut theirs: Theirs,
+    theirs: Theirs,
     tolerance: i64,
 ) -> (Option<String>, Vec<Comparison>) {
     let clocks = crate::engine::evaluate(policy, ticket, now);
+    with_clocks(policy, ticket, &clocks, now, theirs, tolerance)
+}
+
+/// [`ticket_with_plan`] with the ticket's clocks at `now` already
+/// evaluated (the daemon's recompute has them).
+pub fn with_clocks(
+    policy: &Policy,
+    ticket: &Ticket,
+    clocks: &[Clock],
+    now: i64,
+    mut theirs: Theirs,
+    tolerance: i64,
+) -> (Option<String>, Vec<Comparison>) {
     let plan = clocks
         .iter()
         .rev()
         .find_map(|c| c.plan)
         .and_then(|p| policy.plans.get(p))
         .map(|p| p.name.clone());
-    let mut ours = ours(policy, ticket, &clocks, now);
+    let mut ours = ours(policy, ticket, clocks, now);
     ours.retain(|o| theirs.compared.contains(&o.metric));
     for o in &mut theirs.observed {
         for p in &mut o.paused {

@@ -133,7 +133,8 @@ pub fn month_files(
     let figures = figures::compute(&config.policy, &data);
     let name = file_name(month, options);
     let stem = name.strip_suffix(".md").unwrap_or(&name);
-    let markdown = render::render(config, &data, &figures, stem);
+    let reconciled = reconciliation(store, config, &data, options)?;
+    let markdown = render::render(config, &data, &figures, stem, reconciled.as_ref());
     let csv = csv::CsvKind::ALL
         .iter()
         .map(|&k| {
@@ -150,6 +151,59 @@ pub fn month_files(
         markdown,
         csv,
     })
+}
+
+/// The month's tickets reconciled with the helpdesk's own SLA record, for
+/// its sources that read one (none: no section), open clocks as at the
+/// data cut-off; a plan's report keeps that plan's rows and differences.
+/// Not in a customer's report (the record is not kept per customer).
+fn reconciliation(
+    store: &dyn Store,
+    config: &Config,
+    data: &gather::Dataset,
+    options: &ReportOptions,
+) -> Result<Option<crate::reconcile::store::Summary>, ReportError> {
+    use crate::reconcile::store::{reconcile, Error, Options};
+    if options.customer.is_some() {
+        return Ok(None);
+    }
+    let sources: Vec<String> = config
+        .sources
+        .keys()
+        .filter(|k| options.sources.is_empty() || options.sources.contains(k))
+        .filter(|k| crate::sources::Reconciler::of(config, k).is_some())
+        .cloned()
+        .collect();
+    if sources.is_empty() {
+        return Ok(None);
+    }
+    let (from, to) = data.month.bounds(data.timezone);
+    let wanted = Options {
+        from: Some(from),
+        to: Some(to),
+        sources,
+        ..Options::at(data.cutoff)
+    };
+    let mut summary = match reconcile(store, config, &wanted) {
+        Ok(s) => s,
+        Err(Error::Store(e)) => return Err(ReportError::Store(e)),
+        // The record is not read yet: no section.
+        Err(_) => return Ok(None),
+    };
+    if let Some(plan) = &options.plan {
+        summary.rows.retain(|r| &r.plan == plan);
+        summary.differences.retain(|f| &f.plan == plan);
+        summary.causes.clear();
+        for f in &summary.differences {
+            for c in &f.comparison.causes {
+                *summary
+                    .causes
+                    .entry(c.kind.as_str().to_string())
+                    .or_default() += 1;
+            }
+        }
+    }
+    Ok(Some(summary))
 }
 
 /// The markdown of `month`'s report (the CSV files it links are made by

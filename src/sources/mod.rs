@@ -367,6 +367,23 @@ pub struct Reconciler {
     /// The reader of the helpdesk's side of a stored ticket under the
     /// config's policy.
     pub theirs: fn(&SourceSpec, &crate::policy::Policy) -> Result<TheirSide, String>,
+    /// Our metrics compared with one of the helpdesk's, in the policy's
+    /// order (the series the exporter writes for the source).
+    pub metrics: fn(&SourceSpec, &crate::policy::Policy) -> Vec<String>,
+}
+
+impl Reconciler {
+    /// The reconciler of `source`, when its kind has one and the source
+    /// reads the helpdesk's record.
+    pub fn of<'c>(
+        config: &'c Config,
+        source: &str,
+    ) -> Option<(&'static Reconciler, &'c SourceSpec)> {
+        let spec = config.sources.get(source)?;
+        let r = kind(&spec.kind)?.reconcile?;
+        (r.enabled)(spec).ok()?;
+        Some((r, spec))
+    }
 }
 
 /// Each key under `reconcile:` is one of the config's metrics; an error

@@ -8,7 +8,9 @@
 //! One file per part of the report, in the order they appear: the header,
 //! summary and trend (`overview`), a section per plan (`plans`), the
 //! breaches (`breaches`), service credits (`credits`), data quality
-//! (`quality`) and the methodology (`methodology`); `format` writes
+//! (`quality`), the reconciliation with the helpdesk's own SLA record
+//! where a source reads one (`reconciliation`) and the methodology
+//! (`methodology`); `format` writes
 //! the values they share.
 //!
 //! **Every list is capped** so that the report stays short at any scale
@@ -28,17 +30,20 @@ mod methodology;
 mod overview;
 mod plans;
 mod quality;
+mod reconciliation;
 
 use super::csv::CsvKind;
 use super::figures::Figures;
 use super::gather::Dataset;
 use crate::policy::Config;
+use crate::reconcile::store::Summary;
 use breaches::breaches;
 use credits::credits;
 use methodology::methodology;
 use overview::{header, summary, trend};
 use plans::plan_section;
 use quality::quality;
+use reconciliation::reconciliation;
 
 /// Breached clocks listed per plan.
 pub const BREACHES_PER_PLAN: usize = 25;
@@ -60,7 +65,13 @@ pub const REISSUE_PREFIX: &str = "- **Re-issue:** first issued with data cut-off
 
 /// Renders the report whose file name without `.md` is `stem`: the CSV
 /// files it links are named after it ([`CsvKind::file_name`]).
-pub fn render(config: &Config, data: &Dataset, fig: &Figures, stem: &str) -> String {
+pub fn render(
+    config: &Config,
+    data: &Dataset,
+    fig: &Figures,
+    stem: &str,
+    reconciled: Option<&Summary>,
+) -> String {
     let csv = |k: CsvKind| k.file_name(stem);
     let mut out = String::new();
     header(&mut out, config, data, fig);
@@ -78,6 +89,9 @@ pub fn render(config: &Config, data: &Dataset, fig: &Figures, stem: &str) -> Str
     );
     credits(&mut out, config, data, &fig.credits, &csv(CsvKind::Credits));
     quality(&mut out, config, data, fig, &csv(CsvKind::DataQuality));
+    if let Some(s) = reconciled {
+        reconciliation(&mut out, s);
+    }
     methodology(&mut out, config, data, fig);
     out
 }

@@ -68,6 +68,15 @@ pub const DEFAULT_RESOLUTION_SLA: &str = "Time to resolution";
 pub(super) const RECONCILER: crate::sources::Reconciler = crate::sources::Reconciler {
     check: crate::sources::check_reconcile_keys,
     enabled: |_| Ok(()),
+    metrics: |spec, policy| {
+        let chosen = JsmConfig::from_spec(spec)
+            .map(|c| c.reconcile)
+            .unwrap_or_default();
+        reconcile_mapping(policy, &chosen)
+            .into_iter()
+            .map(|m| m.metric)
+            .collect()
+    },
     theirs: |spec, policy| {
         let config = JsmConfig::from_spec(spec).map_err(|e| e.to_string())?;
         Ok(crate::sources::their_side(

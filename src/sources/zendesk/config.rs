@@ -216,6 +216,15 @@ pub(super) const RECONCILER: crate::sources::Reconciler = crate::sources::Reconc
             Err("set `ticket_metric_events: true` under the source to read Zendesk's own SLA record (docs/zendesk.md), let the daemon poll it, then reconcile".to_string())
         }
     },
+    metrics: |spec, policy| {
+        let chosen = ZendeskConfig::from_spec(spec)
+            .map(|c| c.reconcile)
+            .unwrap_or_default();
+        reconcile_mapping(policy, &chosen)
+            .into_iter()
+            .map(|m| m.metric)
+            .collect()
+    },
     theirs: |spec, policy| {
         let config = ZendeskConfig::from_spec(spec).map_err(|e| e.to_string())?;
         Ok(crate::sources::their_side(
