@@ -8,10 +8,12 @@
 //! replaced only by one at least as new), changed tickets are marked stale
 //! in the same transaction, and clocks of an overtaken snapshot are not
 //! saved. Writes are batched: a transaction of pages is about a dozen
-//! statements (multi-row inserts of arrays through `unnest`) however many
-//! tickets it holds, not one round trip per ticket, and a ticket's new
-//! events in a batch are one row (a chunk, as in the SQLite store), not
-//! one per event.
+//! statements (multi-row inserts of arrays through `unnest`, and `COPY`
+//! for rows that cannot collide with stored ones) however many tickets it
+//! holds, not one round trip per ticket, and a ticket's new events in a
+//! batch are one row (a chunk, as in the SQLite store), not one per event.
+//! Statements are prepared once per connection
+//! (`PgStore::run_prepared`).
 //!
 //! Its schema is versioned in the table `store_schema` and migrated
 //! on open by the SQL files in `src/store/migrations/postgres/`, each in
@@ -51,7 +53,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, NoTls, Statement};
 
 use super::open::redact_location;
 use super::{Applied, Fence, Leases, Store, StoreError, StoreStats, StoredClocks, TicketMeta};
@@ -392,6 +394,10 @@ pub struct PgStore {
     /// The connection, replaced by a new one when the server closed it
     /// (a restart, a failover of the database) outside a transaction.
     client: Mutex<Arc<Client>>,
+    /// The statements prepared on `client` (told apart by its address),
+    /// by their SQL: each is parsed and described once per connection,
+    /// not at every run (which also costs a round trip).
+    statements: Mutex<(usize, HashMap<&'static str, Statement>)>,
     /// Whether a transaction is open on `client`: a connection lost in one
     /// fails the transaction, never reconnects in the middle of it.
     in_transaction: std::sync::atomic::AtomicBool,
@@ -432,6 +438,7 @@ impl PgStore {
     fn connect(location: &PgLocation, generation: Arc<AtomicU64>) -> Result<PgStore, StoreError> {
         Ok(PgStore {
             client: Mutex::new(Arc::new(PgStore::client(location)?)),
+            statements: Mutex::default(),
             in_transaction: Default::default(),
             location: location.clone(),
             generation,
@@ -498,6 +505,10 @@ impl PgStore {
                 self.set_idle_timeout(&fresh)?;
             }
             *client = fresh;
+            // The statements prepared on the lost connection are gone.
+            if let Ok(mut statements) = self.statements.lock() {
+                *statements = Default::default();
+            }
         }
         Ok(client.clone())
     }
@@ -533,6 +544,79 @@ impl PgStore {
         block_on(fut)
             .map_err(|e| self.error(what(), e))?
             .map_err(|e| self.error(what(), e))
+    }
+
+    /// Runs `f` on the client with `sql` prepared on it: prepared once per
+    /// connection, then only bound and run (one round trip, no parsing).
+    fn run_prepared<T, F, Fut>(
+        &self,
+        what: impl Fn() -> String,
+        sql: &'static str,
+        f: F,
+    ) -> Result<T, StoreError>
+    where
+        F: FnOnce(Arc<Client>, Statement) -> Fut,
+        Fut: Future<Output = Result<T, tokio_postgres::Error>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let client = self.current_client()?;
+        let statement = self.statement(&client, &what, sql)?;
+        block_on(f(client, statement))
+            .map_err(|e| self.error(what(), e))?
+            .map_err(|e| self.error(what(), e))
+    }
+
+    /// [`PgStore::run_prepared`] with several statements, prepared in
+    /// the order given; `f` can run them at once (the client pipelines
+    /// them: one round trip for all).
+    fn run_prepared_all<T, F, Fut>(
+        &self,
+        what: impl Fn() -> String,
+        sql: &[&'static str],
+        f: F,
+    ) -> Result<T, StoreError>
+    where
+        F: FnOnce(Arc<Client>, Vec<Statement>) -> Fut,
+        Fut: Future<Output = Result<T, tokio_postgres::Error>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let client = self.current_client()?;
+        let statements = sql
+            .iter()
+            .map(|sql| self.statement(&client, &what, sql))
+            .collect::<Result<Vec<_>, _>>()?;
+        block_on(f(client, statements))
+            .map_err(|e| self.error(what(), e))?
+            .map_err(|e| self.error(what(), e))
+    }
+
+    /// `sql` prepared on `client`, from the cache or prepared now.
+    fn statement(
+        &self,
+        client: &Arc<Client>,
+        what: &impl Fn() -> String,
+        sql: &'static str,
+    ) -> Result<Statement, StoreError> {
+        let id = Arc::as_ptr(client) as usize;
+        let poisoned = || self.invalid("the prepared statements' lock is poisoned");
+        {
+            let cache = self.statements.lock().map_err(|_| poisoned())?;
+            if cache.0 == id {
+                if let Some(statement) = cache.1.get(sql) {
+                    return Ok(statement.clone());
+                }
+            }
+        }
+        let c = client.clone();
+        let statement = block_on(async move { c.prepare(sql).await })
+            .map_err(|e| self.error(what(), e))?
+            .map_err(|e| self.error(what(), e))?;
+        let mut cache = self.statements.lock().map_err(|_| poisoned())?;
+        if cache.0 != id {
+            *cache = (id, HashMap::new());
+        }
+        cache.1.insert(sql, statement.clone());
+        Ok(statement)
     }
 
     /// Runs plain SQL (no parameters).
@@ -590,9 +674,10 @@ impl PgStore {
                 Some(None) => return Err(self.not_owner(source, None)),
                 Some(Some(f)) => {
                     let (s, i, t) = (source.to_string(), f.instance.clone(), f.token);
-                    let held = self.run(&what, move |c| async move {
-                        c.query_opt(lease::CHECK_FENCE, &[&s, &i, &t]).await
-                    })?;
+                    let held =
+                        self.run_prepared(&what, lease::CHECK_FENCE, move |c, st| async move {
+                            c.query_opt(&st, &[&s, &i, &t]).await
+                        })?;
                     if held.is_none() {
                         return Err(self.not_owner(source, Some(&f)));
                     }

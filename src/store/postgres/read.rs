@@ -40,12 +40,12 @@ fn query(
     sql: &'static str,
     params: Vec<Box<dyn tokio_postgres::types::ToSql + Send + Sync>>,
 ) -> Result<Vec<Row>, StoreError> {
-    store.run(what, move |c| async move {
+    store.run_prepared(what, sql, move |c, st| async move {
         let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
             .iter()
             .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
             .collect();
-        c.query(sql, &refs).await
+        c.query(&st, &refs).await
     })
 }
 

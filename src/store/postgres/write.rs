@@ -1,10 +1,16 @@
 //! Writing to the PostgreSQL store: a batch of pages in one transaction of
-//! a dozen multi-row statements (arrays through `unnest`), each ticket's
-//! new events appended as one chunk; computed clocks (unless a later
-//! commit overtook them), and completed polls.
+//! a dozen multi-row statements (arrays through `unnest`; `COPY` for new
+//! rows that cannot collide with stored ones), each ticket's new events
+//! appended as one chunk; computed clocks (unless a later commit overtook
+//! them), and completed polls. Every write runs in a transaction that
+//! first checked the lease (`PgStore::write_transaction`), `COPY`
+//! included.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
 
 use super::PgStore;
 use crate::sources::{ChangeRecord, EventRecord, Page, Record, TicketHeader};
@@ -51,11 +57,18 @@ const GET_ROWS: &str = "SELECT key, id, header, updated_at, deleted, requester_i
          chunks
      FROM tickets WHERE source = $1 AND id = ANY($2)";
 
+/// New rows, with what their first chunk of events (if any) will say:
+/// the latest event's time and one chunk. Written here, a new ticket's row
+/// is not updated again by [`TOUCH_EVENTS`] in the same transaction (an
+/// update writes the whole row and its index entries anew).
 const INSERT_ROWS: &str = "INSERT INTO tickets
-     (source, id, header, updated_at, created_at, organization_id, requester_id, deleted, changed_at)
-     SELECT $1, u.id, u.header, u.updated_at, u.created_at, u.org, u.requester, u.deleted, $9
-     FROM unnest($2::text[], $3::bytea[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::bool[])
-         AS u(id, header, updated_at, created_at, org, requester, deleted)
+     (source, id, header, updated_at, created_at, organization_id, requester_id, deleted,
+      last_event_at, chunks, changed_at)
+     SELECT $1, u.id, u.header, u.updated_at, u.created_at, u.org, u.requester, u.deleted,
+         u.last_event_at, u.chunks, $11
+     FROM unnest($2::text[], $3::bytea[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
+             $8::bool[], $9::bigint[], $10::int[])
+         AS u(id, header, updated_at, created_at, org, requester, deleted, last_event_at, chunks)
      RETURNING key, id";
 
 const UPDATE_HEADERS: &str = "UPDATE tickets t SET header = u.header, updated_at = u.updated_at,
@@ -72,8 +85,10 @@ const GET_CHUNKS: &str = "SELECT e.key, e.events FROM unnest($1::bigint[]) AS k(
 
 const DROP_CHUNKS: &str = "DELETE FROM event_chunks WHERE key = ANY($1)";
 
-const PUT_CHUNKS: &str = "INSERT INTO event_chunks (key, seq, max_at, count, events)
-     SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::int[], $5::bytea[])";
+/// New chunks, streamed in the binary form of `COPY` (no array for the
+/// server to build and take apart again), in the batch's transaction.
+const PUT_CHUNKS: &str =
+    "COPY event_chunks (key, seq, max_at, count, events) FROM STDIN (FORMAT binary)";
 
 const TOUCH_EVENTS: &str = "UPDATE tickets t SET changed_at = $4,
          last_event_at = greatest(t.last_event_at, u.max_at), chunks = u.chunks
@@ -87,10 +102,14 @@ const COMPACT_AT: i32 = 16;
 const MARK_STALE: &str = "INSERT INTO stale_tickets (key) SELECT unnest($1::bigint[])
      ON CONFLICT DO NOTHING";
 
+const COPY_STALE: &str = "COPY stale_tickets (key) FROM STDIN (FORMAT binary)";
+
 const UNMARK_STALE: &str = "DELETE FROM stale_tickets WHERE key = ANY($1)";
 
 const DROP_CLOCKS: &str =
     "DELETE FROM clocks WHERE key = ANY($1) RETURNING key, config_hash, clocks";
+
+const COPY_REFS: &str = "COPY ticket_refs (source, kind, ref, key) FROM STDIN (FORMAT binary)";
 
 const PUT_REFS: &str = "INSERT INTO ticket_refs (source, kind, ref, key)
      SELECT $1, u.kind, u.ref, u.key FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(kind, ref, key)
@@ -126,6 +145,35 @@ impl NewChunks {
         self.counts.push(i32::try_from(count).unwrap_or(i32::MAX));
         self.events.push(events);
     }
+}
+
+/// A statement's parameter or a copied row's field.
+type Param<'a> = &'a (dyn ToSql + Sync);
+
+/// Streams `rows` into a table with `sql`, a `COPY … FROM STDIN (FORMAT
+/// binary)` of the columns `types`, in the current transaction (so under
+/// the lease its first statement checked): no array for the server to
+/// build and take apart, no statement to plan. Only for rows that cannot
+/// collide with stored ones (`COPY` has no `ON CONFLICT`).
+fn copy_in<R: Send + Sync + 'static>(
+    store: &PgStore,
+    what: impl Fn() -> String,
+    sql: &'static str,
+    types: &'static [Type],
+    rows: Vec<R>,
+    fields: for<'r> fn(&'r R) -> Vec<Param<'r>>,
+) -> Result<u64, StoreError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    store.run_prepared(what, sql, move |c, st| async move {
+        let sink = c.copy_in(&st).await?;
+        let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, types));
+        for row in &rows {
+            writer.as_mut().write(&fields(row)).await?;
+        }
+        writer.finish().await
+    })
 }
 
 /// What a batch says about one ticket.
@@ -263,9 +311,10 @@ fn apply_in(
         let ids: Vec<String> = organizations.keys().map(|s| s.to_string()).collect();
         let records: Vec<String> = organizations.values().cloned().collect();
         let s = src.clone();
-        let rows = store.run(
+        let rows = store.run_prepared(
             || format!("storing organizations of {source}"),
-            move |c| async move { c.query(PUT_ORGANIZATIONS, &[&s, &ids, &records]).await },
+            PUT_ORGANIZATIONS,
+            move |c, st| async move { c.query(&st, &[&s, &ids, &records]).await },
         )?;
         for row in rows {
             directory.push((
@@ -279,9 +328,10 @@ fn apply_in(
         let ids: Vec<String> = users.keys().map(|s| s.to_string()).collect();
         let agents: Vec<bool> = users.values().copied().collect();
         let s = src.clone();
-        let rows = store.run(
+        let rows = store.run_prepared(
             || format!("storing users of {source}"),
-            move |c| async move { c.query(PUT_USERS, &[&s, &ids, &agents]).await },
+            PUT_USERS,
+            move |c, st| async move { c.query(&st, &[&s, &ids, &agents]).await },
         )?;
         for row in rows {
             directory.push((
@@ -295,9 +345,10 @@ fn apply_in(
         let kinds: Vec<String> = withdrawn.iter().map(|k| k.0.to_string()).collect();
         let names: Vec<String> = withdrawn.iter().map(|k| k.1.to_string()).collect();
         let s = src.clone();
-        store.run(
+        store.run_prepared(
             || format!("removing notes of {source}"),
-            move |c| async move { c.execute(DELETE_NOTES, &[&s, &kinds, &names]).await },
+            DELETE_NOTES,
+            move |c, st| async move { c.execute(&st, &[&s, &kinds, &names]).await },
         )?;
     }
     if !notes.is_empty() {
@@ -306,10 +357,10 @@ fn apply_in(
         let firsts: Vec<i64> = notes.values().map(|v| v.0).collect();
         let lasts: Vec<i64> = notes.values().map(|v| v.1).collect();
         let s = src.clone();
-        store.run(
+        store.run_prepared(
             || format!("storing notes of {source}"),
-            move |c| async move {
-                c.execute(PUT_NOTES, &[&s, &kinds, &names, &firsts, &lasts])
+            PUT_NOTES, move |c, st| async move {
+                c.execute(&st, &[&s, &kinds, &names, &firsts, &lasts])
                     .await
             },
         )?;
@@ -318,9 +369,10 @@ fn apply_in(
         let streams: Vec<String> = cursors.keys().map(|s| s.to_string()).collect();
         let values: Vec<String> = cursors.values().map(|s| s.to_string()).collect();
         let s = src.clone();
-        store.run(
+        store.run_prepared(
             || format!("storing the cursors of {source}"),
-            move |c| async move { c.execute(PUT_CURSORS, &[&s, &streams, &values, &now]).await },
+            PUT_CURSORS,
+            move |c, st| async move { c.execute(&st, &[&s, &streams, &values, &now]).await },
         )?;
     }
 
@@ -345,9 +397,10 @@ fn apply_in(
         let kinds: Vec<String> = directory.iter().map(|d| d.0.to_string()).collect();
         let refs: Vec<String> = directory.into_iter().map(|d| d.1).collect();
         let s = src.clone();
-        let rows = store.run(
+        let rows = store.run_prepared(
             || format!("finding the tickets of changed organizations and users of {source}"),
-            move |c| async move { c.query(TOUCH_DEPENDENTS, &[&s, &kinds, &refs, &now]).await },
+            TOUCH_DEPENDENTS,
+            move |c, st| async move { c.query(&st, &[&s, &kinds, &refs, &now]).await },
         )?;
         for row in rows {
             let read = |e| store.error("reading the tickets of changed organizations and users", e);
@@ -382,8 +435,8 @@ fn merge_tickets(
     let what = || format!("storing tickets of {source}");
     let ids: Vec<String> = groups.keys().map(|s| s.to_string()).collect();
     let s = src.clone();
-    let rows = store.run(what, move |c| async move {
-        c.query(GET_ROWS, &[&s, &ids]).await
+    let rows = store.run_prepared(what, GET_ROWS, move |c, st| async move {
+        c.query(&st, &[&s, &ids]).await
     })?;
     let mut stored: HashMap<String, Stored> = HashMap::with_capacity(rows.len());
     for row in rows {
@@ -464,10 +517,19 @@ fn merge_tickets(
             .iter()
             .map(|p| header(p).is_some_and(|h| h.deleted))
             .collect();
+        // A new ticket's events are all new: one chunk.
+        let last_events: Vec<Option<i64>> = new
+            .iter()
+            .map(|p| p.events.iter().map(|e| e.at).max())
+            .collect();
+        let chunks: Vec<i32> = new
+            .iter()
+            .map(|p| i32::from(!p.events.is_empty()))
+            .collect();
         let s = src.clone();
-        let rows = store.run(what, move |c| async move {
+        let rows = store.run_prepared(what, INSERT_ROWS, move |c, st| async move {
             c.query(
-                INSERT_ROWS,
+                &st,
                 &[
                     &s,
                     &ids,
@@ -477,6 +539,8 @@ fn merge_tickets(
                     &orgs,
                     &requesters,
                     &deleted,
+                    &last_events,
+                    &chunks,
                     &now,
                 ],
             )
@@ -514,9 +578,9 @@ fn merge_tickets(
         }
     }
     if !upd.0.is_empty() {
-        store.run(what, move |c| async move {
+        store.run_prepared(what, UPDATE_HEADERS, move |c, st| async move {
             c.execute(
-                UPDATE_HEADERS,
+                &st,
                 &[
                     &upd.0,
                     &upd.1,
@@ -550,8 +614,8 @@ fn merge_tickets(
     }
     let mut stored_chunks: HashMap<i64, Vec<Vec<u8>>> = HashMap::new();
     if !read_keys.is_empty() {
-        let rows = store.run(what, move |c| async move {
-            c.query(GET_CHUNKS, &[&read_keys]).await
+        let rows = store.run_prepared(what, GET_CHUNKS, move |c, st| async move {
+            c.query(&st, &[&read_keys]).await
         })?;
         for row in rows {
             let read = |e| store.error(what(), e);
@@ -619,24 +683,33 @@ fn merge_tickets(
         fresh.insert(key, new_events);
     }
     if !replaced.is_empty() {
-        store.run(what, move |c| async move {
-            c.execute(DROP_CHUNKS, &[&replaced]).await
+        store.run_prepared(what, DROP_CHUNKS, move |c, st| async move {
+            c.execute(&st, &[&replaced]).await
         })?;
     }
     if !put.keys.is_empty() {
-        store.run(what, move |c| async move {
-            let p = put;
-            c.execute(
-                PUT_CHUNKS,
-                &[&p.keys, &p.seqs, &p.max_ats, &p.counts, &p.events],
-            )
-            .await
-        })?;
+        let rows: Vec<_> = (put.keys.into_iter().zip(put.seqs))
+            .zip(put.max_ats.into_iter().zip(put.counts))
+            .zip(put.events)
+            .collect();
+        copy_in(
+            store,
+            what,
+            PUT_CHUNKS,
+            &[Type::INT8, Type::INT4, Type::INT8, Type::INT4, Type::BYTEA],
+            rows,
+            |(((key, seq), (max_at, count)), events)| {
+                vec![key as Param<'_>, seq, max_at, count, events]
+            },
+        )?;
     }
 
     // What changed, and what follows from it.
     let mut touched: (Vec<i64>, Vec<i64>, Vec<i32>) = Default::default();
     let (mut mark, mut unmark, mut drop_clocks) = (Vec::new(), Vec::new(), Vec::new());
+    // Stale marks and references of new rows: none stored can collide.
+    let mut mark_new: Vec<i64> = Vec::new();
+    let mut refs_new: Vec<(&'static str, String, i64)> = Vec::new();
     let mut dropped_ids: HashMap<i64, String> = HashMap::new();
     let mut refs: (Vec<String>, Vec<String>, Vec<i64>) = Default::default();
     for p in &plans {
@@ -659,13 +732,18 @@ fn merge_tickets(
         };
         let mut last_event = p.stored.as_ref().and_then(|s| s.last_event_at);
         if let Some(max_at) = fresh_events.iter().map(|e| e.at).max() {
-            touched.0.push(key);
-            touched.1.push(max_at);
-            touched.2.push(counts.get(&key).copied().unwrap_or(0));
+            // A new row was written with them (see INSERT_ROWS).
+            if p.stored.is_some() {
+                touched.0.push(key);
+                touched.1.push(max_at);
+                touched.2.push(counts.get(&key).copied().unwrap_or(0));
+            }
             last_event = Some(last_event.map_or(max_at, |l| l.max(max_at)));
         }
         if deleted {
             unmark.push(key);
+        } else if p.stored.is_none() {
+            mark_new.push(key);
         } else {
             mark.push(key);
         }
@@ -689,9 +767,13 @@ fn merge_tickets(
         candidates.sort_unstable();
         candidates.dedup();
         for (kind, target) in candidates {
-            refs.0.push(kind.to_string());
-            refs.1.push(target.to_string());
-            refs.2.push(key);
+            if p.stored.is_none() {
+                refs_new.push((kind, target.to_string(), key));
+            } else {
+                refs.0.push(kind.to_string());
+                refs.1.push(target.to_string());
+                refs.2.push(key);
+            }
         }
         let has_header =
             p.newest.is_some() || p.stored.as_ref().is_some_and(|s| s.header.is_some());
@@ -707,20 +789,25 @@ fn merge_tickets(
         }
     }
     if !touched.0.is_empty() {
-        store.run(what, move |c| async move {
-            c.execute(TOUCH_EVENTS, &[&touched.0, &touched.1, &touched.2, &now])
+        store.run_prepared(what, TOUCH_EVENTS, move |c, st| async move {
+            c.execute(&st, &[&touched.0, &touched.1, &touched.2, &now])
                 .await
         })?;
     }
+    copy_in(store, what, COPY_STALE, &[Type::INT8], mark_new, |key| {
+        vec![key as Param<'_>]
+    })?;
     for (sql, keys) in [(MARK_STALE, mark), (UNMARK_STALE, unmark)] {
         if !keys.is_empty() {
-            store.run(what, move |c| async move { c.execute(sql, &[&keys]).await })?;
+            store.run_prepared(what, sql, move |c, st| async move {
+                c.execute(&st, &[&keys]).await
+            })?;
         }
     }
     let mut dropped = Vec::new();
     if !drop_clocks.is_empty() {
-        let rows = store.run(what, move |c| async move {
-            c.query(DROP_CLOCKS, &[&drop_clocks]).await
+        let rows = store.run_prepared(what, DROP_CLOCKS, move |c, st| async move {
+            c.query(&st, &[&drop_clocks]).await
         })?;
         for row in rows {
             let read = |e| store.error(what(), e);
@@ -735,14 +822,43 @@ fn merge_tickets(
             }
         }
     }
+    if !refs_new.is_empty() {
+        let rows: Vec<(String, &'static str, String, i64)> = refs_new
+            .into_iter()
+            .map(|(kind, target, key)| (src.clone(), kind, target, key))
+            .collect();
+        copy_in(
+            store,
+            what,
+            COPY_REFS,
+            &[Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8],
+            rows,
+            |(source, kind, target, key)| vec![source as Param<'_>, kind, target, key],
+        )?;
+    }
     if !refs.0.is_empty() {
         let s = src.clone();
-        store.run(what, move |c| async move {
-            c.execute(PUT_REFS, &[&s, &refs.0, &refs.1, &refs.2]).await
+        store.run_prepared(what, PUT_REFS, move |c, st| async move {
+            c.execute(&st, &[&s, &refs.0, &refs.1, &refs.2]).await
         })?;
     }
     Ok(dropped)
 }
+
+/// The rows a save of clocks replaces, with whether their tickets are live.
+const SAVED_ROWS: &str = "SELECT t.id, t.key, NOT t.deleted AND t.header IS NOT NULL,
+         c.config_hash, c.clocks
+     FROM tickets t LEFT JOIN clocks c ON c.key = t.key
+     WHERE t.source = $1 AND t.id = ANY($2)";
+
+const PUT_CLOCKS: &str = "INSERT INTO clocks (key, config_hash, clocks)
+     SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])
+     ON CONFLICT (key) DO UPDATE SET config_hash = excluded.config_hash,
+         clocks = excluded.clocks";
+
+const COPY_CLOCKS: &str = "COPY clocks (key, config_hash, clocks) FROM STDIN (FORMAT binary)";
+
+const PUT_POLL: &str = "INSERT INTO polls (source, at) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 
 /// [`Store::save_clocks_as_of`](crate::store::Store::save_clocks_as_of) on a PostgreSQL store.
 pub(super) fn save_clocks_as_of(
@@ -760,15 +876,8 @@ pub(super) fn save_clocks_as_of(
         let s = source.to_string();
         // The rows they replace are read in the transaction that replaces
         // them: what was counted from them is taken out exactly.
-        let rows = store.run(what, move |c| async move {
-            c.query(
-                "SELECT t.id, t.key, NOT t.deleted AND t.header IS NOT NULL,
-                        c.config_hash, c.clocks
-                 FROM tickets t LEFT JOIN clocks c ON c.key = t.key
-                 WHERE t.source = $1 AND t.id = ANY($2)",
-                &[&s, &ids],
-            )
-            .await
+        let rows = store.run_prepared(what, SAVED_ROWS, move |c, st| async move {
+            c.query(&st, &[&s, &ids]).await
         })?;
         type Found = (i64, bool, Option<(String, Vec<u8>)>);
         let mut found: HashMap<String, Found> = HashMap::with_capacity(rows.len());
@@ -804,28 +913,45 @@ pub(super) fn save_clocks_as_of(
             }
         }
         let mut saved = Vec::with_capacity(save.len());
-        for &(index, _, _) in save.values() {
+        // Rows over a stored one are upserted; the others (most of a
+        // backfill's) are copied in: the read above found no row for their
+        // key in this transaction, and only the lease holder writes them.
+        let mut replacing: (Vec<i64>, Vec<String>, Vec<Vec<u8>>) = Default::default();
+        let mut fresh: Vec<(i64, String, Vec<u8>)> = Vec::new();
+        for (&key, &(index, hash, encoded)) in &save {
             let old = clocks
                 .get(index)
                 .and_then(|(id, _, _)| found.get_mut(id))
                 .and_then(|f| f.2.take());
+            if old.is_some() {
+                replacing.0.push(key);
+                replacing.1.push(hash.to_string());
+                replacing.2.push(encoded.to_vec());
+            } else {
+                fresh.push((key, hash.to_string(), encoded.to_vec()));
+            }
             saved.push((index, old));
         }
         if !save.is_empty() {
             let keys: Vec<i64> = save.keys().copied().collect();
-            let hashes: Vec<String> = save.values().map(|v| v.1.to_string()).collect();
-            let blobs: Vec<Vec<u8>> = save.values().map(|v| v.2.to_vec()).collect();
-            store.run(what, move |c| async move {
-                c.execute(UNMARK_STALE, &[&keys]).await?;
-                c.execute(
-                    "INSERT INTO clocks (key, config_hash, clocks)
-                     SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])
-                     ON CONFLICT (key) DO UPDATE SET config_hash = excluded.config_hash,
-                         clocks = excluded.clocks",
-                    &[&keys, &hashes, &blobs],
-                )
-                .await
+            store.run_prepared_all(what, &[UNMARK_STALE, PUT_CLOCKS], move |c, st| async move {
+                let unmark_params = [&keys as Param<'_>];
+                let put_params = [&replacing.0 as Param<'_>, &replacing.1, &replacing.2];
+                let unmark = c.execute(&st[0], &unmark_params);
+                if replacing.0.is_empty() {
+                    return unmark.await;
+                }
+                let put = c.execute(&st[1], &put_params);
+                tokio::try_join!(unmark, put).map(|(_, n)| n)
             })?;
+            copy_in(
+                store,
+                what,
+                COPY_CLOCKS,
+                &[Type::INT8, Type::TEXT, Type::BYTEA],
+                fresh,
+                |(key, hash, blob)| vec![key as Param<'_>, hash, blob],
+            )?;
         }
         saved.sort_unstable_by_key(|(index, _)| *index);
         Ok(SavedClocks { overtaken, saved })
@@ -837,12 +963,8 @@ pub(super) fn record_poll(store: &PgStore, source: &str, at: i64) -> Result<(), 
     let what = || format!("recording a poll of {source}");
     store.write_transaction(source, what, || {
         let s = source.to_string();
-        store.run(what, move |c| async move {
-            c.execute(
-                "INSERT INTO polls (source, at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[&s, &at],
-            )
-            .await
+        store.run_prepared(what, PUT_POLL, move |c, st| async move {
+            c.execute(&st, &[&s, &at]).await
         })?;
         Ok(())
     })
