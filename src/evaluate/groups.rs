@@ -328,6 +328,46 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Every state a clock can be in, drawn by index.
+    const STATES: [ClockState; 6] = [
+        ClockState::Met,
+        ClockState::Breached,
+        ClockState::Active,
+        ClockState::Paused,
+        ClockState::NoTarget,
+        ClockState::Excluded,
+    ];
+
+    /// The shipped Celigo example: several plans, severities and metrics.
+    fn celigo() -> Result<crate::policy::Config, TestCaseError> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml");
+        crate::config_files::load(&path).map_err(|e| TestCaseError::fail(e.to_string()))
+    }
+
+    /// A first clock of `metric` in `state`, grouped only by its ids.
+    fn clock(
+        metric: usize,
+        plan: Option<usize>,
+        severity: Option<usize>,
+        state: ClockState,
+    ) -> Clock {
+        Clock {
+            metric,
+            instance: 1,
+            plan,
+            severity,
+            start: 1_793_000_000,
+            due_at: None,
+            state,
+            reason: None,
+            fulfilled_at: None,
+            breached_at: None,
+            elapsed_seconds: 0,
+            paused_seconds: 0,
+            remaining_seconds: None,
+        }
+    }
+
     proptest! {
         /// Grouped by organization (with plan and metric), the counts are
         /// those of a plain count by the organization's text, whatever the
@@ -339,17 +379,8 @@ mod tests {
                 0..80,
             ),
         ) {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml");
-            let config = crate::config_files::load(&path).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let config = celigo()?;
             let policy = &config.policy;
-            let states = [
-                ClockState::Met,
-                ClockState::Breached,
-                ClockState::Active,
-                ClockState::Paused,
-                ClockState::NoTarget,
-                ClockState::Excluded,
-            ];
             let mut groups = Groups::new(&[Dimension::Org, Dimension::Plan, Dimension::Metric]);
             let mut want: std::collections::BTreeMap<Vec<String>, Counts> = Default::default();
             for (org, plan, metric, state) in clocks {
@@ -359,28 +390,14 @@ mod tests {
                     "organization": org.map(|o| serde_json::json!({"id": format!("org-{o}")})),
                 }))
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
-                let clock = Clock {
-                    metric,
-                    instance: 1,
-                    plan: Some(plan),
-                    severity: None,
-                    start: 1_793_000_000,
-                    due_at: None,
-                    state: states[state],
-                    reason: None,
-                    fulfilled_at: None,
-                    breached_at: None,
-                    elapsed_seconds: 0,
-                    paused_seconds: 0,
-                    remaining_seconds: None,
-                };
+                let clock = clock(metric, Some(plan), None, STATES[state]);
                 groups.add(policy, &ticket, &clock);
                 let values = vec![
                     org.map_or_else(|| "-".to_string(), |o| format!("org-{o}")),
                     policy.plans[plan].name.clone(),
                     policy.metrics[metric].name.clone(),
                 ];
-                want.entry(values).or_default().add(states[state]);
+                want.entry(values).or_default().add(STATES[state]);
             }
             let got: Vec<(Vec<String>, Counts)> = groups
                 .into_groups(policy)
@@ -404,17 +421,8 @@ mod tests {
             dims in proptest::sample::subsequence(
                 vec![Dimension::Plan, Dimension::Severity, Dimension::Metric], 0..=3),
         ) {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/celigo.yaml");
-            let config = crate::config_files::load(&path).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let config = celigo()?;
             let policy = &config.policy;
-            let states = [
-                ClockState::Met,
-                ClockState::Breached,
-                ClockState::Active,
-                ClockState::Paused,
-                ClockState::NoTarget,
-                ClockState::Excluded,
-            ];
             let ticket: Ticket = serde_json::from_value(serde_json::json!({
                 "id": "1",
                 "created_at": "2026-11-02T09:00:00Z",
@@ -423,21 +431,7 @@ mod tests {
             let mut groups = Groups::new(&dims);
             let mut want: std::collections::BTreeMap<Vec<String>, Counts> = Default::default();
             for (plan, severity, metric, state) in clocks {
-                let clock = Clock {
-                    metric,
-                    instance: 1,
-                    plan,
-                    severity,
-                    start: 1_793_000_000,
-                    due_at: None,
-                    state: states[state],
-                    reason: None,
-                    fulfilled_at: None,
-                    breached_at: None,
-                    elapsed_seconds: 0,
-                    paused_seconds: 0,
-                    remaining_seconds: None,
-                };
+                let clock = clock(metric, plan, severity, STATES[state]);
                 groups.add(policy, &ticket, &clock);
                 let values = dims
                     .iter()
@@ -447,7 +441,7 @@ mod tests {
                         _ => policy.metrics[metric].name.clone(),
                     })
                     .collect();
-                want.entry(values).or_default().add(states[state]);
+                want.entry(values).or_default().add(STATES[state]);
             }
             let got: Vec<(Vec<String>, Counts)> = groups
                 .into_groups(policy)

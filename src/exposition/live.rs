@@ -331,7 +331,14 @@ impl Live {
     }
 
     fn part(&mut self, source: &str) -> &mut Part {
-        self.parts.entry(source.to_string()).or_default()
+        // Looked up before an entry is made: a start-up load asks for the
+        // same few sources once per stored ticket.
+        if !self.parts.contains_key(source) {
+            self.parts.insert(source.to_string(), Part::default());
+        }
+        self.parts
+            .get_mut(source)
+            .expect("the part was inserted above if it was missing")
     }
 
     /// Records whether a ticket's events disagree with its ticket record;

@@ -242,8 +242,11 @@ fn differ(a: &Observed, b: &Observed, differences: &[Difference], cx: &Context<'
             .map(|p| describe_pause(p, side))
             .collect()
     };
-    let mut pauses = only(&a.paused, &b.paused, "our side");
-    pauses.extend(only(&b.paused, &a.paused, "the helpdesk's side"));
+    let mut pauses = Vec::new();
+    if !a.pauses_unknown && !b.pauses_unknown {
+        pauses = only(&a.paused, &b.paused, "our side");
+        pauses.extend(only(&b.paused, &a.paused, "the helpdesk's side"));
+    }
     if !pauses.is_empty() {
         out.push(cause(CauseKind::PauseStatus, pauses.join("; ")));
     }
@@ -398,13 +401,17 @@ mod tests {
         assert_eq!(c[0].causes[0].detail, "our target is 1h, the helpdesk's 2h");
     }
 
-    #[test]
-    fn a_pause_on_one_side_only_names_the_stretch_and_status() {
-        let pause = Pause {
+    fn pause_of_ours() -> Pause {
+        Pause {
             from: H,
             to: Some(2 * H),
             status: Some("hold".into()),
-        };
+        }
+    }
+
+    #[test]
+    fn a_pause_on_one_side_only_names_the_stretch_and_status() {
+        let pause = pause_of_ours();
         let ours = Observed {
             fulfilled_at: Some(4 * H),
             elapsed_seconds: Some(3 * H),
@@ -421,6 +428,25 @@ mod tests {
         assert_eq!(
             c[0].causes[0].detail,
             "paused on our side only from 1970-01-01T01:00:00Z to 1970-01-01T02:00:00Z (status hold)"
+        );
+        // A helpdesk that does not say when it paused (JSM) is not said to
+        // have paused nowhere.
+        let ours = Observed {
+            fulfilled_at: Some(4 * H),
+            elapsed_seconds: Some(3 * H),
+            paused: vec![pause_of_ours()],
+            ..sla("resolution", 8 * H)
+        };
+        let unknown = Observed {
+            elapsed_seconds: Some(4 * H),
+            paused: vec![],
+            pauses_unknown: true,
+            ..ours.clone()
+        };
+        let c = pair(ours, unknown);
+        assert!(
+            c[0].causes.iter().all(|c| c.kind != CauseKind::PauseStatus),
+            "{c:?}"
         );
         // The same pause on both sides, a minute apart, is no cause.
         let a = Pause {

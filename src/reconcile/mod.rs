@@ -90,6 +90,10 @@ pub struct Observed {
     pub retargeted_at: Option<i64>,
     /// Theirs: a breach the helpdesk recorded and then retracted.
     pub retracted_breach_at: Option<i64>,
+    /// Theirs: the helpdesk does not say when the clock stood still (JSM's
+    /// cycles say only whether one is paused now), so pauses are not
+    /// compared.
+    pub pauses_unknown: bool,
 }
 
 impl Observed {
@@ -432,6 +436,10 @@ pub struct Theirs {
     pub observed: Vec<Observed>,
     /// Our metrics it holds any record of for this ticket.
     pub recorded: BTreeSet<String>,
+    /// Our metrics compared with the helpdesk's at all (those the source's
+    /// `reconcile:` maps to one of its own): the others are left out, not
+    /// counted as missing on its side.
+    pub compared: BTreeSet<String>,
 }
 
 /// One ticket reconciled: our clocks under `policy` at `now` beside
@@ -476,7 +484,8 @@ pub fn with_clocks(
         .find_map(|c| c.plan)
         .and_then(|p| policy.plans.get(p))
         .map(|p| p.name.clone());
-    let ours = ours(policy, ticket, clocks, now);
+    let mut ours = ours(policy, ticket, clocks, now);
+    ours.retain(|o| theirs.compared.contains(&o.metric));
     for o in &mut theirs.observed {
         for p in &mut o.paused {
             if p.status.is_none() {

@@ -386,8 +386,65 @@ impl Reconciler {
     }
 }
 
+/// Each key under `reconcile:` is one of the config's metrics; an error
+/// names the key (`reconcile.<key>`) and the metrics there are. For the
+/// [`Reconciler::check`] of an adapter whose `reconcile:` maps our metrics.
+pub fn check_reconcile_keys(
+    spec: &SourceSpec,
+    config: &crate::policy::Config,
+) -> Result<(), SettingError> {
+    let Some(map) = spec
+        .settings
+        .get("reconcile")
+        .and_then(serde_yaml_ng::Value::as_mapping)
+    else {
+        return Ok(());
+    };
+    let names: Vec<&str> = config
+        .policy
+        .metrics
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    for key in map.keys() {
+        let key = key.as_str().unwrap_or("");
+        if !names.contains(&key) {
+            return Err(SettingError {
+                key: Some(format!("reconcile.{key}")),
+                message: format!(
+                    "{key:?} is not one of the config's metrics; reconcile maps each of them (by name: {}) to the helpdesk's",
+                    names.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Reads the helpdesk's side of one stored ticket.
 pub type TheirSide = Box<dyn Fn(&crate::engine::Ticket) -> crate::reconcile::Theirs + Send + Sync>;
+
+/// An adapter's [`TheirSide`] from its mapping of our metrics (`metric`
+/// names an entry's): `holds` says whether a ticket keeps the helpdesk's
+/// record of an entry, `observed` reads the instances of them all.
+pub fn their_side<M: Send + Sync + 'static>(
+    mapping: Vec<M>,
+    metric: fn(&M) -> &str,
+    holds: fn(&crate::engine::Ticket, &M) -> bool,
+    observed: fn(&crate::engine::Ticket, &[M]) -> Vec<crate::reconcile::Observed>,
+) -> TheirSide {
+    let compared: std::collections::BTreeSet<String> =
+        mapping.iter().map(|m| metric(m).to_string()).collect();
+    Box::new(move |ticket| crate::reconcile::Theirs {
+        observed: observed(ticket, &mapping),
+        recorded: mapping
+            .iter()
+            .filter(|m| holds(ticket, m))
+            .map(|m| metric(m).to_string())
+            .collect(),
+        compared: compared.clone(),
+    })
+}
 
 /// The helpdesk kinds this build knows: one line per helpdesk.
 pub const KINDS: &[Kind] = &[

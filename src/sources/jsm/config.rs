@@ -11,6 +11,8 @@ use crate::calendar::BusinessDuration;
 use crate::policy::spec::{AuthSpec, InstantSpec, SourceSpec, Status};
 use crate::sources::SettingError;
 
+use super::sla::JsmReconciled;
+
 /// A service project of a JSM Cloud site to poll.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,6 +48,73 @@ pub struct JsmConfig {
     /// SLA fields whose values are kept as sent.
     #[serde(default)]
     pub sla_fields: Vec<String>,
+    /// Our metric (by name) → the JSM SLA it is compared with (the SLA's
+    /// name, id or field), or `none`; see [`reconcile_mapping`].
+    #[serde(default)]
+    pub reconcile: BTreeMap<String, String>,
+}
+
+/// What `reconcile:` says to compare a metric with nothing.
+pub const RECONCILE_NONE: &str = "none";
+
+/// The SLAs a new JSM service project comes with, which our metrics of
+/// the same purpose are compared with unless `reconcile:` says otherwise.
+pub const DEFAULT_FIRST_RESPONSE_SLA: &str = "Time to first response";
+pub const DEFAULT_RESOLUTION_SLA: &str = "Time to resolution";
+
+/// JSM's side of the reconciliation, for the registry ([`super::KIND`]):
+/// its SLA records are always kept (from `sla_fields`, else the request
+/// SLA endpoint), so it is always on.
+pub(super) const RECONCILER: crate::sources::Reconciler = crate::sources::Reconciler {
+    check: crate::sources::check_reconcile_keys,
+    enabled: |_| Ok(()),
+    metrics: |spec, policy| {
+        let chosen = JsmConfig::from_spec(spec)
+            .map(|c| c.reconcile)
+            .unwrap_or_default();
+        reconcile_mapping(policy, &chosen)
+            .into_iter()
+            .map(|m| m.metric)
+            .collect()
+    },
+    theirs: |spec, policy| {
+        let config = JsmConfig::from_spec(spec).map_err(|e| e.to_string())?;
+        Ok(crate::sources::their_side(
+            reconcile_mapping(policy, &config.reconcile),
+            |m| &m.metric,
+            |ticket, m| super::sla::holds(&ticket.fields, &m.sla),
+            |ticket, mapping| super::sla::observed(&ticket.fields, mapping),
+        ))
+    },
+};
+
+/// Each of `policy`'s metrics with the JSM SLA it is compared with under
+/// `reconcile` (the config's choice, else: a first response with "Time to
+/// first response", a resolution with "Time to resolution", any other
+/// kind with nothing), leaving out those compared with nothing.
+pub fn reconcile_mapping(
+    policy: &crate::policy::Policy,
+    reconcile: &BTreeMap<String, String>,
+) -> Vec<JsmReconciled> {
+    use crate::policy::spec::MetricKindSpec as K;
+    policy
+        .metrics
+        .iter()
+        .filter_map(|m| {
+            let sla = match reconcile.get(&m.name) {
+                Some(chosen) => chosen.as_str(),
+                None => match m.kind {
+                    K::FirstResponse => DEFAULT_FIRST_RESPONSE_SLA,
+                    K::Resolution => DEFAULT_RESOLUTION_SLA,
+                    _ => RECONCILE_NONE,
+                },
+            };
+            (sla != RECONCILE_NONE).then(|| JsmReconciled {
+                metric: m.name.clone(),
+                sla: sla.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// The margin when `search_margin` is not given: 5 minutes.
@@ -121,6 +190,14 @@ impl JsmConfig {
                 return Err(error(
                     "statuses",
                     format!("{id:?} is not a status id: statuses are matched by their numeric id (GET /rest/api/3/status), such as \"10002\", never by name"),
+                ));
+            }
+        }
+        for (metric, sla) in &config.reconcile {
+            if sla.trim().is_empty() {
+                return Err(error(
+                    &format!("reconcile.{metric}"),
+                    format!("an empty SLA: name the JSM SLA that {metric:?} is compared with (its name, such as \"{DEFAULT_FIRST_RESPONSE_SLA}\", its id or its field, such as customfield_10030), or {RECONCILE_NONE}"),
                 ));
             }
         }
@@ -234,10 +311,54 @@ mod tests {
                 "token",
                 "unknown field",
             ),
+            (
+                "url: https://a.test\nproject: SUP\nreconcile: { first_response: \" \" }",
+                "reconcile.first_response",
+                "an empty SLA",
+            ),
         ] {
             let e = JsmConfig::from_spec(&spec(yaml)).unwrap_err();
             assert_eq!(e.key.as_deref(), Some(key), "{yaml}");
             assert!(e.message.contains(says), "{yaml}: {e}");
         }
+    }
+
+    #[test]
+    fn reconcile_maps_first_response_and_resolution_by_default_and_none_leaves_a_metric_out() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/jsm.yaml");
+        let config = crate::config_files::load(&path).unwrap();
+        let kinds: Vec<_> = config.policy.metrics.iter().map(|m| m.kind).collect();
+        use crate::policy::spec::MetricKindSpec as K;
+        assert!(kinds.contains(&K::FirstResponse) && kinds.contains(&K::Resolution));
+        let name_of = |kind: K| {
+            config
+                .policy
+                .metrics
+                .iter()
+                .find(|m| m.kind == kind)
+                .map(|m| m.name.clone())
+                .unwrap()
+        };
+        let (first, resolution) = (name_of(K::FirstResponse), name_of(K::Resolution));
+        let got = reconcile_mapping(&config.policy, &BTreeMap::new());
+        assert!(got.contains(&JsmReconciled {
+            metric: first.clone(),
+            sla: DEFAULT_FIRST_RESPONSE_SLA.into()
+        }));
+        assert!(got.contains(&JsmReconciled {
+            metric: resolution.clone(),
+            sla: DEFAULT_RESOLUTION_SLA.into()
+        }));
+        let chosen: BTreeMap<String, String> = [
+            (first.clone(), "customfield_10030".to_string()),
+            (resolution.clone(), RECONCILE_NONE.to_string()),
+        ]
+        .into();
+        let got = reconcile_mapping(&config.policy, &chosen);
+        assert!(got.contains(&JsmReconciled {
+            metric: first,
+            sla: "customfield_10030".into()
+        }));
+        assert!(got.iter().all(|r| r.metric != resolution), "{got:?}");
     }
 }

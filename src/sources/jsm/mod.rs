@@ -59,7 +59,7 @@ pub const KIND: super::Kind = super::Kind {
         let base = spec.settings.get("url")?.as_str()?.trim_end_matches('/');
         Some(format!("{base}/browse/{id}"))
     },
-    reconcile: None,
+    reconcile: Some(&config::RECONCILER),
 };
 
 const STREAMS: [&str; 3] = ["organizations", "agents", "issues"];

@@ -203,7 +203,7 @@ pub fn reconcile_mapping(
 /// Zendesk's side of the reconciliation, for the registry
 /// ([`super::KIND`]).
 pub(super) const RECONCILER: crate::sources::Reconciler = crate::sources::Reconciler {
-    check: check_reconcile_keys,
+    check: crate::sources::check_reconcile_keys,
     enabled: |spec| {
         let on = spec
             .settings
@@ -227,57 +227,15 @@ pub(super) const RECONCILER: crate::sources::Reconciler = crate::sources::Reconc
     },
     theirs: |spec, policy| {
         let config = ZendeskConfig::from_spec(spec).map_err(|e| e.to_string())?;
-        let mapping = reconcile_mapping(policy, &config.reconcile);
-        Ok(Box::new(move |ticket| {
-            let recorded = mapping
-                .iter()
-                .filter(|m| {
-                    ticket.fields.contains_key(&format!(
-                        "{}{}",
-                        super::sla::FIELD_PREFIX,
-                        m.zendesk
-                    ))
-                })
-                .map(|m| m.metric.clone())
-                .collect();
-            crate::reconcile::Theirs {
-                observed: super::sla::observed(&ticket.fields, &mapping),
-                recorded,
-            }
-        }))
+        Ok(crate::sources::their_side(
+            reconcile_mapping(policy, &config.reconcile),
+            |m| &m.metric,
+            |ticket, m| {
+                ticket
+                    .fields
+                    .contains_key(&format!("{}{}", super::sla::FIELD_PREFIX, m.zendesk))
+            },
+            |ticket, mapping| super::sla::observed(&ticket.fields, mapping),
+        ))
     },
 };
-
-/// Each key under `reconcile:` is one of the config's metrics; an error
-/// names the key (`reconcile.<key>`) and the metrics there are.
-fn check_reconcile_keys(
-    spec: &SourceSpec,
-    config: &crate::policy::Config,
-) -> Result<(), SettingError> {
-    let Some(map) = spec
-        .settings
-        .get("reconcile")
-        .and_then(serde_yaml_ng::Value::as_mapping)
-    else {
-        return Ok(());
-    };
-    let names: Vec<&str> = config
-        .policy
-        .metrics
-        .iter()
-        .map(|m| m.name.as_str())
-        .collect();
-    for key in map.keys() {
-        let key = key.as_str().unwrap_or("");
-        if !names.contains(&key) {
-            return Err(SettingError {
-                key: Some(format!("reconcile.{key}")),
-                message: format!(
-                    "{key:?} is not one of the config's metrics; reconcile maps each of them (by name: {}) to the helpdesk's",
-                    names.join(", ")
-                ),
-            });
-        }
-    }
-    Ok(())
-}

@@ -168,15 +168,7 @@ impl Zendesk {
                 }
                 self.note(stream, &noticed);
                 records.extend(noticed.notes());
-                let end_time = self.past_a_full_second(stream, start(cursor)?, &page);
-                Ok(time_page(
-                    stream,
-                    records,
-                    end_time,
-                    page.end_of_stream,
-                    cursor,
-                    first,
-                ))
+                Ok(self.events_page(stream, records, &page, start(cursor)?, cursor, first))
             }
             METRIC_EVENTS if self.metric_events => {
                 let path = "/api/v2/incremental/ticket_metric_events.json";
@@ -189,15 +181,7 @@ impl Zendesk {
                         message,
                     }
                 })?;
-                let end_time = self.past_a_full_second(stream, start(cursor)?, &page);
-                Ok(time_page(
-                    stream,
-                    records,
-                    end_time,
-                    page.end_of_stream,
-                    cursor,
-                    first,
-                ))
+                Ok(self.events_page(stream, records, &page, start(cursor)?, cursor, first))
             }
             other => Err(SourceError::Fatal(format!(
                 "the zendesk adapter has no stream {other}; its streams are {}",
@@ -208,6 +192,21 @@ impl Zendesk {
 }
 
 impl Zendesk {
+    /// A time-based page of events (asked from `start`) with its records,
+    /// going on from where [`Self::past_a_full_second`] says.
+    fn events_page<T>(
+        &self,
+        stream: &str,
+        records: Vec<Record>,
+        page: &TimePage<T>,
+        start: String,
+        old: Option<&str>,
+        first: i64,
+    ) -> Page {
+        let end_time = self.past_a_full_second(stream, start, page);
+        time_page(stream, records, end_time, page.end_of_stream, old, first)
+    }
+
     /// Where a time-based page of events goes on from: its `end_time`, or
     /// the next second when every event of the page shares the second it
     /// was asked from (`start`).
