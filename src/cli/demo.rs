@@ -244,7 +244,7 @@ async fn demo(
                 .await
                 .map_err(|e| Failure::Runtime(format!("cannot start the emulator: {e}")))?;
             let source = format!(
-                "  zendesk:\n    kind: zendesk\n    url: {}\n    auth: {{ email: demo@example.com, token: {{ file: {} }} }}\n    start_time: {source_start}\n    poll_interval: 5s\n",
+                "  zendesk:\n    kind: zendesk\n    url: {}\n    auth: {{ email: demo@example.com, token: {{ file: {} }} }}\n    start_time: {source_start}\n    poll_interval: 5s\n    ticket_metric_events: true\n",
                 server.base_url(),
                 token_file.display(),
             );
