@@ -172,7 +172,7 @@ fn only_source(config: &crate::policy::Config) -> Result<String, Failure> {
     match names.as_slice() {
         [one] => Ok((*one).clone()),
         [] => Err(Failure::Usage(
-            "the config has no source whose helpdesk keeps an SLA record this build compares with (Zendesk); see docs/reconcile.md".to_string(),
+            "the config has no source whose helpdesk keeps an SLA record this build compares with (Zendesk, Jira Service Management); see docs/reconcile.md".to_string(),
         )),
         _ => Err(Failure::Usage(format!(
             "--tickets reads the tickets of one source: give --source, one of {}",
