@@ -160,12 +160,14 @@ enum Command {
     )]
     Report(report::ReportArgs),
     /// Compare the stored clocks with the helpdesk's own SLA record
-    /// (Zendesk's ticket metric events): agreement per plan and metric, and
+    /// (Zendesk's ticket metric events, Jira Service Management's SLA
+    /// cycles): agreement per plan and metric, and
     /// every difference with its ticket and likely causes.
     #[command(
         after_help = "Example:\n  helpdesk-slo reconcile --config helpdesk-slo.yaml --store helpdesk-slo.sqlite \
         --from 2026-10-01 --to 2026-11-01\n\n\
-        Needs a source that reads the helpdesk's record (Zendesk: ticket_metric_events: true) and \
+        Needs a source that reads the helpdesk's record (Zendesk: ticket_metric_events: true; \
+        Jira Service Management: always) and \
         a store the daemon has polled since. --format json or csv for tools. Each outcome \
         (agree, differ, missing_ours, missing_theirs) and cause is explained in docs/reconcile.md."
     )]

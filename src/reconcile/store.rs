@@ -214,7 +214,7 @@ pub fn reconcile_from(
     }
     if chosen.is_empty() {
         return Err(Error::NoSource(
-            "no source of the config keeps an SLA record this build compares with (Zendesk with ticket_metric_events: true); see docs/reconcile.md".to_string(),
+            "no source of the config keeps an SLA record this build compares with (Zendesk with ticket_metric_events: true, or Jira Service Management); see docs/reconcile.md".to_string(),
         ));
     }
     let mut summary = Summary::default();
