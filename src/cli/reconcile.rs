@@ -227,7 +227,7 @@ fn text(s: &Summary, options: &Options, limit: usize) -> String {
             r.differ.to_string(),
             r.missing_ours.to_string(),
             r.missing_theirs.to_string(),
-            format!("{:.1}%", r.agreement * 100.0),
+            r.agreement_text(),
         ]);
     }
     let widths: Vec<usize> = (0..8)

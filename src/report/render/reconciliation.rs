@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::format::{cell, pct, short};
+use super::format::{cell, short};
 use super::{ITEMS_PER_LIST, NAME_CHARS};
 use crate::reconcile::store::{Found, Summary};
 use crate::reconcile::{human, Aspect};
@@ -62,7 +62,7 @@ pub(super) fn reconciliation(out: &mut String, s: &Summary) {
             r.differ,
             r.missing_ours,
             r.missing_theirs,
-            pct(Some(r.agreement))
+            r.agreement_text()
         );
     }
     let _ = writeln!(out);
