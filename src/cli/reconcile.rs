@@ -12,7 +12,7 @@ use clap::{Args, ValueEnum};
 use super::Failure;
 use crate::engine::Ticket;
 use crate::reconcile::store::{reconcile, reconcile_from, Error, Found, Options, Summary};
-use crate::reconcile::{human, Aspect, DEFAULT_TOLERANCE_SECONDS};
+use crate::reconcile::{aspect_value, DEFAULT_TOLERANCE_SECONDS};
 use crate::time::{format_instant, parse_instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -189,16 +189,6 @@ struct Json<'a> {
     summary: &'a Summary,
 }
 
-/// A difference's value for people: an instant, or a duration for the
-/// time that counted.
-fn value(aspect: Aspect, v: Option<i64>) -> String {
-    match (aspect, v) {
-        (_, None) => "none".to_string(),
-        (Aspect::Elapsed | Aspect::Target, Some(s)) => human(s),
-        (_, Some(t)) => format_instant(t),
-    }
-}
-
 fn text(s: &Summary, options: &Options, limit: usize) -> String {
     let mut out = format!(
         "Reconciliation with the helpdesk's own SLA record: {} tickets, {} with a record; open clocks as of {}; tolerance {}s\n\n",
@@ -294,8 +284,8 @@ fn found_text(f: &Found) -> String {
         out.push_str(&format!(
             "    {}: ours {}, theirs {}\n",
             d.aspect.as_str(),
-            value(d.aspect, d.ours),
-            value(d.aspect, d.theirs)
+            aspect_value(d.aspect, d.ours),
+            aspect_value(d.aspect, d.theirs)
         ));
     }
     for cause in &c.causes {
@@ -335,8 +325,8 @@ fn csv(s: &Summary) -> String {
                 format!(
                     "{}: ours {}, theirs {}",
                     d.aspect.as_str(),
-                    value(d.aspect, d.ours),
-                    value(d.aspect, d.theirs)
+                    aspect_value(d.aspect, d.ours),
+                    aspect_value(d.aspect, d.theirs)
                 )
             })
             .collect();

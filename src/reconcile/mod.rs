@@ -528,6 +528,16 @@ pub fn with_clocks(
     (plan, compare(&ours, &theirs.observed, &cx))
 }
 
+/// One side's value of a difference for people: an instant, a duration
+/// for the time that counted and the target, or `none`.
+pub(crate) fn aspect_value(aspect: Aspect, v: Option<i64>) -> String {
+    match (aspect, v) {
+        (_, None) => "none".to_string(),
+        (Aspect::Elapsed | Aspect::Target, Some(s)) => human(s),
+        (_, Some(t)) => crate::time::format_instant(t),
+    }
+}
+
 /// A duration for people (`1h30m`), signed.
 pub(crate) fn human(seconds: i64) -> String {
     if seconds < 0 {

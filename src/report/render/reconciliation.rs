@@ -9,17 +9,8 @@ use std::fmt::Write as _;
 
 use super::format::{cell, short};
 use super::{ITEMS_PER_LIST, NAME_CHARS};
+use crate::reconcile::aspect_value;
 use crate::reconcile::store::{Found, Summary};
-use crate::reconcile::{human, Aspect};
-use crate::time::format_instant;
-
-fn value(aspect: Aspect, v: Option<i64>) -> String {
-    match (aspect, v) {
-        (_, None) => "none".to_string(),
-        (Aspect::Elapsed | Aspect::Target, Some(s)) => human(s),
-        (_, Some(t)) => format_instant(t),
-    }
-}
 
 fn link(f: &Found) -> String {
     match &f.url {
@@ -90,8 +81,8 @@ pub(super) fn reconciliation(out: &mut String, s: &Summary) {
                 format!(
                     "{} ours {}, theirs {}",
                     d.aspect.as_str(),
-                    value(d.aspect, d.ours),
-                    value(d.aspect, d.theirs)
+                    aspect_value(d.aspect, d.ours),
+                    aspect_value(d.aspect, d.theirs)
                 )
             })
             .collect();
