@@ -268,8 +268,10 @@ fn a_standby_takes_over_a_killed_holder_within_the_lease_and_nothing_is_lost() {
         "the third instance is ready",
         Duration::from_secs(60),
         || {
-            std::net::TcpStream::connect(&third.addr).is_ok()
-                && http_get(&third.addr, "/-/ready").contains("stands by for zendesk")
+            // 503 while it starts: not ready yet, asked again.
+            common::http_response(&third.addr, "/-/ready").is_some_and(|(head, body)| {
+                head.contains(" 200 ") && body.contains("stands by for zendesk")
+            })
         },
     );
     let idle = third.metrics();

@@ -52,22 +52,26 @@ pub fn which(name: &str) -> PathBuf {
         })
 }
 
+/// The head and body of `GET http://ADDR/PATH` (HTTP/1.0, std only), or
+/// `None` when nothing answers with HTTP (for polling a starting daemon).
+#[allow(dead_code)]
+pub fn http_response(addr: &str, path: &str) -> Option<(String, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    Some((head.to_string(), body.to_string()))
+}
+
 /// The body of `GET http://ADDR/PATH` (HTTP/1.0, std only), or panics with
 /// what went wrong.
 pub fn http_get(addr: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr)
-        .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("request written");
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .expect("a response read");
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("no HTTP response from {addr}{path}: {response}"));
+    let (head, body) =
+        http_response(addr, path).unwrap_or_else(|| panic!("no HTTP response from {addr}{path}"));
     assert!(head.contains(" 200 "), "GET {path}: {head}");
-    body.to_string()
+    body
 }
 
 /// The value of the one sample of `exposition` named `name` whose labels
