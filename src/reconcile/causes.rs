@@ -21,6 +21,13 @@
 //! | `excluded_ours` | missing ours: we exclude the clock (an exclusion tag, ...) |
 //! | `no_target_ours` | missing ours: our plan has no target for it |
 //! | `not_measured_ours` | missing ours: we have no such instance |
+//!
+//! Against a helpdesk that says only the due and whether it breached
+//! (Freshdesk), the dues' difference is measured on our calendar and
+//! attributed by [`due_differ`]: `pause_status` (our pauses, or a status we
+//! do not pause on, exactly as long), `calendar` (exactly whole open days
+//! of ours, or a due when our calendar is closed), else `target`; equal
+//! dues with a breach on one side only are a `fulfilment_event`.
 
 use serde::Serialize;
 
@@ -186,6 +193,9 @@ fn describe_pause(p: &Pause, side: &str) -> String {
 }
 
 fn differ(a: &Observed, b: &Observed, differences: &[Difference], cx: &Context<'_>) -> Vec<Cause> {
+    if b.due_only {
+        return due_differ(a, b, cx);
+    }
     let tol = cx.tolerance;
     let has = |aspect: Aspect| differences.iter().any(|d| d.aspect == aspect);
     let mut out = Vec::new();
@@ -278,6 +288,166 @@ fn differ(a: &Observed, b: &Observed, differences: &[Difference], cx: &Context<'
         out.push(cause(
             CauseKind::Unexplained,
             "no checkable cause found".to_string(),
+        ));
+    }
+    out
+}
+
+/// Business seconds of our calendar of `metric` in `[from, to)` (calendar
+/// seconds when the context has no calendar).
+fn business(cx: &Context<'_>, metric: &str, from: i64, to: i64) -> i64 {
+    if to <= from {
+        return 0;
+    }
+    match cx.open_days {
+        Some(f) => f(metric, from, to).iter().map(|(_, n)| n).sum(),
+        None => to - from,
+    }
+}
+
+/// The causes of a difference against a helpdesk that says only the due
+/// and whether it breached ([`Observed::due_only`]). Without its target
+/// or its pauses, the difference in dues is measured on our calendar and
+/// matched, in this order, against: our pauses (their due earlier by
+/// exactly the business time we paused), a status of the ticket we do not
+/// pause on (their due later by exactly its business time), whole open
+/// days of ours or a due where our calendar is closed (a holiday or other
+/// hours), and else a target that differs.
+fn due_differ(a: &Observed, b: &Observed, cx: &Context<'_>) -> Vec<Cause> {
+    let tol = cx.tolerance;
+    let near = |x: i64, y: i64| (x - y).abs() <= tol;
+    let (Some(x), Some(y)) = (a.due_at, b.due_at) else {
+        return vec![cause(
+            CauseKind::Unexplained,
+            format!(
+                "ours breached {}, the helpdesk's {}; ours is paused now, so the dues cannot be compared",
+                when(a.breached_at),
+                when(b.breached_at)
+            ),
+        )];
+    };
+    if near(x, y) {
+        return vec![cause(
+            CauseKind::FulfilmentEvent,
+            format!(
+                "both due at {}; ours is met {} and {}, the helpdesk says it {}: a reply or resolution one side counts and the other does not",
+                format_instant(x),
+                when(a.fulfilled_at),
+                if a.breached_at.is_some() { "breached" } else { "not breached" },
+                if b.breached_at.is_some() { "breached" } else { "did not breach" },
+            ),
+        )];
+    }
+    let gap = business(cx, &a.metric, x.min(y), x.max(y));
+    let end = a.fulfilled_at.unwrap_or(x.max(y));
+    let span = |p: &Pause| {
+        business(
+            cx,
+            &a.metric,
+            p.from.max(a.start),
+            p.to.unwrap_or(end).min(end),
+        )
+    };
+    let mut out = Vec::new();
+    if y < x {
+        let ours_paused: i64 = a.paused.iter().map(span).sum();
+        if ours_paused > 0 && near(ours_paused, gap) {
+            let stretches: Vec<String> = a
+                .paused
+                .iter()
+                .map(|p| describe_pause(p, "our side"))
+                .collect();
+            out.push(cause(
+                CauseKind::PauseStatus,
+                format!(
+                    "the helpdesk's due is earlier by {} of our business time, exactly what ours stood still: {}",
+                    human(gap),
+                    stretches.join("; ")
+                ),
+            ));
+        }
+    } else {
+        // A status we do not pause on, as long in business time as the
+        // difference: the helpdesk stopped its timer there.
+        let mut by_status: Vec<(String, i64, Vec<&Pause>)> = Vec::new();
+        for p in cx.statuses.iter().filter(|p| {
+            p.from < end
+                && p.to.is_none_or(|t| t > a.start)
+                && !a.paused.iter().any(|q| q.status == p.status)
+        }) {
+            let status = p.status.clone().unwrap_or_default();
+            let secs = span(p);
+            match by_status.iter_mut().find(|(s, _, _)| *s == status) {
+                Some((_, n, ps)) => {
+                    *n += secs;
+                    ps.push(p);
+                }
+                None => by_status.push((status, secs, vec![p])),
+            }
+        }
+        for (status, secs, stretches) in by_status {
+            if secs > 0 && near(secs, gap) {
+                let when: Vec<String> = stretches
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{} to {}",
+                            format_instant(p.from),
+                            p.to.map_or_else(|| "now".to_string(), format_instant)
+                        )
+                    })
+                    .collect();
+                out.push(cause(
+                    CauseKind::PauseStatus,
+                    format!(
+                        "the helpdesk's due is later by {} of our business time, exactly the time the ticket was {status} ({}), which our metric does not pause on: a status that stops the helpdesk's timer and not ours",
+                        human(gap),
+                        when.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        if let Some(f) = cx.open_days {
+            let later = x.max(y);
+            let whole: Vec<String> = f(&a.metric, a.start, later)
+                .into_iter()
+                .filter(|(_, n)| near(*n, gap))
+                .map(|(d, _)| d)
+                .take(10)
+                .collect();
+            let closed = business(cx, &a.metric, y - 1, y + 1) == 0;
+            if !whole.is_empty() || closed {
+                let detail = if whole.is_empty() {
+                    format!(
+                        "the helpdesk's due, {}, is when our calendar is closed (ours {}): the calendars' hours differ",
+                        format_instant(y),
+                        format_instant(x)
+                    )
+                } else {
+                    format!(
+                        "the dues differ by {} of our business time (ours {}, the helpdesk's {}), the open hours of {} on our calendar: a holiday or closed day on one side only",
+                        human(gap),
+                        format_instant(x),
+                        format_instant(y),
+                        whole.join(", ")
+                    )
+                };
+                out.push(cause(CauseKind::Calendar, detail));
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(cause(
+            CauseKind::Target,
+            format!(
+                "the helpdesk's due is {} by {} of our business time (ours {}, the helpdesk's {}): its target for this ticket differs (the helpdesk says the due, not the target), or it paused at times it does not say",
+                if y > x { "later" } else { "earlier" },
+                human(gap),
+                format_instant(x),
+                format_instant(y)
+            ),
         ));
     }
     out
@@ -494,6 +664,7 @@ mod tests {
             tolerance: 60,
             recorded: ["first_response".to_string()].into(),
             open_days: Some(&days),
+            statuses: Vec::new(),
         };
         let c = compare(&[ours], &[theirs], &cx);
         assert_eq!(kinds(&c), vec![vec![CauseKind::Calendar]]);
@@ -616,5 +787,147 @@ mod tests {
             ..sla("first_response", H)
         };
         assert!(pair(none.clone(), none).is_empty());
+    }
+
+    /// Our calendar open around the clock, day by day (UTC).
+    fn around_the_clock(_: &str, from: i64, to: i64) -> Vec<(String, i64)> {
+        let mut out = Vec::new();
+        let mut t = from;
+        while t < to {
+            let day_end = (t.div_euclid(86_400) + 1) * 86_400;
+            let end = day_end.min(to);
+            let day = chrono::DateTime::from_timestamp(t, 0)
+                .map(|d| d.date_naive().to_string())
+                .unwrap_or_default();
+            out.push((day, end - t));
+            t = end;
+        }
+        out
+    }
+
+    /// Ours due at `due`, against a helpdesk that says only its due
+    /// `theirs`, on a ticket open from 0, then `statuses`.
+    fn due_only(
+        ours: Observed,
+        theirs_due: i64,
+        breached: bool,
+        statuses: Vec<Pause>,
+    ) -> Vec<super::super::Comparison> {
+        let theirs = Observed {
+            metric: ours.metric.clone(),
+            instance: 1,
+            start: theirs_due,
+            due_at: Some(theirs_due),
+            breached_at: breached.then_some(theirs_due),
+            due_only: true,
+            pauses_unknown: true,
+            ..Observed::default()
+        };
+        let cx = Context {
+            tolerance: 60,
+            recorded: [ours.metric.clone()].into(),
+            open_days: Some(&around_the_clock),
+            statuses,
+        };
+        compare(&[ours], &[theirs], &cx)
+    }
+
+    fn ours_due(metric: &str, due: i64) -> Observed {
+        Observed {
+            due_at: Some(due),
+            ..sla(metric, due)
+        }
+    }
+
+    fn stretch(from: i64, to: Option<i64>, status: &str) -> Pause {
+        Pause {
+            from,
+            to,
+            status: Some(status.into()),
+        }
+    }
+
+    #[test]
+    fn against_dues_only_the_same_due_agrees_whatever_else_differs() {
+        // Theirs has no target, start or fulfilment to compare.
+        let ours = Observed {
+            fulfilled_at: Some(H),
+            elapsed_seconds: Some(H),
+            ..ours_due("first_response", 2 * H)
+        };
+        let c = due_only(ours, 2 * H + 30, false, Vec::new());
+        assert_eq!(c[0].outcome, Outcome::Agree, "{c:?}");
+    }
+
+    #[test]
+    fn a_due_later_by_a_status_we_do_not_pause_on_is_that_status() {
+        // Open 0-1h, "hold" (not paused on ours) 1h-3h, open again: their
+        // due is 2h later than ours.
+        let statuses = vec![
+            stretch(0, Some(H), "open"),
+            stretch(H, Some(3 * H), "hold"),
+            stretch(3 * H, None, "open"),
+        ];
+        let c = due_only(ours_due("resolution", 8 * H), 10 * H, false, statuses);
+        assert_eq!(c[0].outcome, Outcome::Differ);
+        assert_eq!(c[0].differences[0].aspect, Aspect::Due);
+        assert_eq!(kinds(&c), vec![vec![CauseKind::PauseStatus]]);
+        assert!(
+            c[0].causes[0].detail.contains("the ticket was hold"),
+            "{}",
+            c[0].causes[0].detail
+        );
+    }
+
+    #[test]
+    fn a_due_earlier_by_our_pause_is_our_pause() {
+        let ours = Observed {
+            paused: vec![stretch(H, Some(3 * H), "pending")],
+            ..ours_due("resolution", 10 * H)
+        };
+        let c = due_only(ours, 8 * H, false, Vec::new());
+        assert_eq!(kinds(&c), vec![vec![CauseKind::PauseStatus]]);
+        assert!(
+            c[0].causes[0].detail.contains("earlier by 2h"),
+            "{}",
+            c[0].causes[0].detail
+        );
+    }
+
+    #[test]
+    fn a_due_later_by_a_whole_open_day_is_the_calendar_and_names_the_day() {
+        // Ours due on day 2 at 01:00; theirs a day later: day 2 is open for
+        // 86,400 s on ours and closed on theirs.
+        let c = due_only(
+            ours_due("resolution", 86_400 + H),
+            2 * 86_400 + H,
+            true,
+            Vec::new(),
+        );
+        assert_eq!(kinds(&c), vec![vec![CauseKind::Calendar]]);
+        assert!(
+            c[0].causes[0].detail.contains("1970-01-02"),
+            "{}",
+            c[0].causes[0].detail
+        );
+        let aspects: Vec<Aspect> = c[0].differences.iter().map(|d| d.aspect).collect();
+        assert_eq!(aspects, vec![Aspect::Due, Aspect::Breached]);
+    }
+
+    #[test]
+    fn any_other_difference_in_dues_is_a_target_and_equal_dues_with_one_breach_a_fulfilment() {
+        let c = due_only(ours_due("first_response", H), 2 * H, false, Vec::new());
+        assert_eq!(kinds(&c), vec![vec![CauseKind::Target]]);
+        assert!(
+            c[0].causes[0].detail.contains("later by 1h"),
+            "{}",
+            c[0].causes[0].detail
+        );
+        let ours = Observed {
+            fulfilled_at: Some(H - 600),
+            ..ours_due("first_response", H)
+        };
+        let c = due_only(ours, H, true, Vec::new());
+        assert_eq!(kinds(&c), vec![vec![CauseKind::FulfilmentEvent]]);
     }
 }

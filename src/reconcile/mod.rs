@@ -94,12 +94,21 @@ pub struct Observed {
     /// cycles say only whether one is paused now), so pauses are not
     /// compared.
     pub pauses_unknown: bool,
+    /// When it is (or was) due: ours the engine's `due_at` (none while
+    /// paused), theirs what the helpdesk says when it says only that.
+    pub due_at: Option<i64>,
+    /// Theirs: the helpdesk keeps only when the instance is due and whether
+    /// it breached (Freshdesk's `fr_due_by` and `fr_escalated`, ...): the
+    /// due and the breach are compared, nothing else. A breach it records
+    /// is at its due.
+    pub due_only: bool,
 }
 
 impl Observed {
-    /// Under a target that counts (not excluded): an SLA to compare.
+    /// Under a target that counts (not excluded), or a due the helpdesk
+    /// gave: an SLA to compare.
     pub fn is_sla(&self) -> bool {
-        self.target_seconds.is_some() && self.excluded.is_none()
+        (self.target_seconds.is_some() || self.due_only) && self.excluded.is_none()
     }
 }
 
@@ -145,6 +154,9 @@ pub enum Aspect {
     Elapsed,
     /// The targets (seconds) differ: so do the dues.
     Target,
+    /// The due instants differ (compared only against a helpdesk that
+    /// says the due and not the target).
+    Due,
 }
 
 impl Aspect {
@@ -156,6 +168,7 @@ impl Aspect {
             Self::BreachedAt => "breached_at",
             Self::Elapsed => "elapsed",
             Self::Target => "target",
+            Self::Due => "due",
         }
     }
 }
@@ -197,6 +210,10 @@ pub struct Context<'a> {
     /// two instants (`YYYY-MM-DD`), to name where a calendar difference
     /// lies; `None`: not named.
     pub open_days: Option<&'a OpenDays<'a>>,
+    /// The ticket's statuses over time (each a stretch from one change to
+    /// the next, the last one open), to name the status a difference in
+    /// dues may come from when the helpdesk does not say when it paused.
+    pub statuses: Vec<Pause>,
 }
 
 impl Context<'_> {
@@ -206,6 +223,7 @@ impl Context<'_> {
             tolerance,
             recorded: theirs.iter().map(|o| o.metric.clone()).collect(),
             open_days: None,
+            statuses: Vec::new(),
         }
     }
 }
@@ -255,6 +273,7 @@ pub fn ours(policy: &Policy, ticket: &Ticket, clocks: &[Clock], now: i64) -> Vec
                 excluded: (c.state == ClockState::Excluded)
                     .then(|| c.reason.clone().unwrap_or_else(|| "excluded".to_string())),
                 paused,
+                due_at: c.due_at,
                 ..Observed::default()
             }
         })
@@ -272,6 +291,27 @@ fn status_changes(ticket: &Ticket) -> Vec<(i64, Status)> {
         })
         .collect();
     out.sort_by_key(|(t, _)| *t);
+    out
+}
+
+/// The ticket's statuses over time, by name: a stretch from each change of
+/// status to the next (the last one open).
+fn status_stretches(ticket: &Ticket) -> Vec<Pause> {
+    let changes = status_changes(ticket);
+    let mut out: Vec<Pause> = Vec::new();
+    for (at, s) in changes {
+        if out.last().and_then(|p| p.status.as_deref()) == Some(status_name(s)) {
+            continue;
+        }
+        if let Some(last) = out.last_mut() {
+            last.to = Some(at);
+        }
+        out.push(Pause {
+            from: at,
+            to: None,
+            status: Some(status_name(s).to_string()),
+        });
+    }
     out
 }
 
@@ -351,6 +391,18 @@ fn differences(ours: &Observed, theirs: &Observed, tolerance: i64) -> Vec<Differ
             theirs,
         })
     };
+    if theirs.due_only {
+        // The helpdesk says the due and whether it breached, no more.
+        if let (Some(a), Some(b)) = (ours.due_at, theirs.due_at) {
+            if !near(a, b) {
+                push(Aspect::Due, Some(a), Some(b));
+            }
+        }
+        if ours.breached_at.is_some() != theirs.breached_at.is_some() {
+            push(Aspect::Breached, ours.breached_at, theirs.breached_at);
+        }
+        return out;
+    }
     if !near(ours.start, theirs.start) {
         push(Aspect::Start, Some(ours.start), Some(theirs.start));
     }
@@ -440,6 +492,14 @@ pub struct Theirs {
     /// `reconcile:` maps to one of its own): the others are left out, not
     /// counted as missing on its side.
     pub compared: BTreeSet<String>,
+    /// Our metrics of which the helpdesk keeps only the current instance
+    /// (Freshdesk's `due_by` and `nr_due_by`): ours is cut to its last
+    /// instance of each, which the helpdesk's one record is compared with
+    /// whatever number its adapter gave it. When the helpdesk shows none,
+    /// a last instance of ours already fulfilled is not compared (the
+    /// helpdesk no longer shows a finished one); an open one is missing on
+    /// its side.
+    pub current_only: BTreeSet<String>,
 }
 
 /// One ticket reconciled: our clocks under `policy` at `now` beside
@@ -486,6 +546,22 @@ pub fn with_clocks(
         .map(|p| p.name.clone());
     let mut ours = ours(policy, ticket, clocks, now);
     ours.retain(|o| theirs.compared.contains(&o.metric));
+    for metric in &theirs.current_only {
+        let last = ours
+            .iter()
+            .filter(|o| &o.metric == metric)
+            .map(|o| o.instance)
+            .max();
+        let shown = theirs.observed.iter().any(|o| &o.metric == metric);
+        ours.retain(|o| {
+            &o.metric != metric || (Some(o.instance) == last && (shown || o.fulfilled_at.is_none()))
+        });
+        if let Some(last) = last {
+            for o in theirs.observed.iter_mut().filter(|o| &o.metric == metric) {
+                o.instance = last;
+            }
+        }
+    }
     for o in &mut theirs.observed {
         for p in &mut o.paused {
             if p.status.is_none() {
@@ -524,6 +600,7 @@ pub fn with_clocks(
         tolerance,
         recorded: theirs.recorded,
         open_days: Some(&open_days),
+        statuses: status_stretches(ticket),
     };
     (plan, compare(&ours, &theirs.observed, &cx))
 }

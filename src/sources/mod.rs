@@ -443,6 +443,7 @@ pub fn their_side<M: Send + Sync + 'static>(
             .map(|m| metric(m).to_string())
             .collect(),
         compared: compared.clone(),
+        current_only: Default::default(),
     })
 }
 

@@ -48,6 +48,11 @@ pub struct FreshdeskConfig {
     pub custom_statuses: BTreeMap<String, Status>,
     #[serde(default)]
     pub outbound_email: OutboundEmail,
+    /// Our metric (by name) → the Freshdesk due time it is compared with
+    /// (`fr_due_by`, `nr_due_by`, `due_by`) or `none`; see
+    /// [`super::reconcile::mapping`].
+    #[serde(default)]
+    pub reconcile: BTreeMap<String, String>,
 }
 
 impl FreshdeskConfig {
@@ -55,6 +60,7 @@ impl FreshdeskConfig {
     pub fn from_spec(spec: &SourceSpec) -> Result<FreshdeskConfig, SettingError> {
         let config: FreshdeskConfig = super::super::settings(spec)?;
         config.base_url()?;
+        super::reconcile::check_values(&config.reconcile)?;
         for key in config.custom_statuses.keys() {
             match key.parse::<u32>() {
                 Ok(n) if n >= 6 => {}

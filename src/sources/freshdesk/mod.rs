@@ -36,6 +36,7 @@ pub mod config;
 mod gaps;
 mod map;
 pub(crate) use self::map::next_link;
+pub mod reconcile;
 mod streams;
 
 use std::collections::BTreeMap;
@@ -55,7 +56,7 @@ pub const KIND: super::Kind = super::Kind {
     check: |spec| FreshdeskConfig::from_spec(spec).map(|_| ()),
     build: |spec| Ok(Box::new(Freshdesk::new(spec)?)),
     ticket_url: agent_ticket_url,
-    reconcile: None,
+    reconcile: Some(&reconcile::RECONCILER),
 };
 
 /// `https://acme.freshdesk.com/a/tickets/7`.

@@ -322,6 +322,7 @@ pub fn observed(fields: &BTreeMap<String, Value>, mapping: &[Reconciled]) -> Vec
                 retargeted_at: applied.get(1..).and_then(|a| a.last()).map(|(t, _)| *t),
                 retracted_breach_at,
                 pauses_unknown: false,
+                ..Observed::default()
             });
         }
     }

@@ -1,0 +1,286 @@
+//! Freshdesk's own SLA record of a ticket, read for reconciliation: the
+//! due times and escalation flags the ticket list carries (`fr_due_by` and
+//! `fr_escalated`, `due_by` and `is_escalated`, `nr_due_by` and
+//! `nr_escalated`), stored by the adapter as the ticket's fields
+//! `freshdesk_<name>` exactly as sent.
+//!
+//! Freshdesk says when an instance is due and whether it was escalated
+//! (breached), nothing else: not when its timer started, stood still or
+//! stopped, nor the target. So each one is a [`Observed::due_only`]
+//! instance, compared on its due and its breach alone. A breach Freshdesk
+//! records (an escalation flag) is at the due. `due_by` and `nr_due_by`
+//! are the current resolution and next response only: they are compared
+//! with our last instance of the metric ([`Theirs::current_only`]), and
+//! `nr_due_by` is empty while no next response is awaited.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::policy::spec::{MetricKindSpec, SourceSpec};
+use crate::policy::Policy;
+use crate::reconcile::{Observed, Theirs};
+use crate::sources::{SettingError, TheirSide};
+use crate::time::parse_instant;
+
+use super::config::FreshdeskConfig;
+
+/// What `reconcile:` says to compare a metric with nothing.
+pub const NONE: &str = "none";
+
+/// One of Freshdesk's due times, with its escalation flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// `fr_due_by`, `fr_escalated`: the first response.
+    FirstResponse,
+    /// `nr_due_by`, `nr_escalated`: the next response awaited now.
+    NextResponse,
+    /// `due_by`, `is_escalated`: the resolution.
+    Resolution,
+}
+
+impl Due {
+    /// Every due, by the name `reconcile:` gives it.
+    pub const ALL: [Due; 3] = [Due::FirstResponse, Due::NextResponse, Due::Resolution];
+
+    /// Its name in `reconcile:`: the ticket's key.
+    pub fn name(self) -> &'static str {
+        match self {
+            Due::FirstResponse => "fr_due_by",
+            Due::NextResponse => "nr_due_by",
+            Due::Resolution => "due_by",
+        }
+    }
+
+    fn escalated(self) -> &'static str {
+        match self {
+            Due::FirstResponse => "fr_escalated",
+            Due::NextResponse => "nr_escalated",
+            Due::Resolution => "is_escalated",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Due> {
+        Due::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// Whether Freshdesk shows only the current instance of it.
+    fn current_only(self) -> bool {
+        !matches!(self, Due::FirstResponse)
+    }
+}
+
+/// One of our metrics compared with one of Freshdesk's due times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreshdeskReconciled {
+    pub metric: String,
+    pub due: Due,
+}
+
+/// Each value under `reconcile:` is one of Freshdesk's due times or
+/// `none`; an error names the key and the values there are.
+pub fn check_values(reconcile: &BTreeMap<String, String>) -> Result<(), SettingError> {
+    for (metric, value) in reconcile {
+        if value != NONE && Due::parse(value).is_none() {
+            return Err(SettingError {
+                key: Some(format!("reconcile.{metric}")),
+                message: format!(
+                    "{value:?} is not one of Freshdesk's due times: write fr_due_by (first response), nr_due_by (next response), due_by (resolution) or none"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Each of `policy`'s metrics with the due time it is compared with under
+/// `reconcile` (the config's choice, else: a first response with
+/// `fr_due_by`, a next reply with `nr_due_by`, a resolution with `due_by`,
+/// any other kind with nothing), leaving out those compared with nothing.
+pub fn mapping(policy: &Policy, reconcile: &BTreeMap<String, String>) -> Vec<FreshdeskReconciled> {
+    policy
+        .metrics
+        .iter()
+        .filter_map(|m| {
+            let due = match reconcile.get(&m.name) {
+                Some(chosen) => Due::parse(chosen)?,
+                None => match m.kind {
+                    MetricKindSpec::FirstResponse => Due::FirstResponse,
+                    MetricKindSpec::NextReply => Due::NextResponse,
+                    MetricKindSpec::Resolution => Due::Resolution,
+                    _ => return None,
+                },
+            };
+            Some(FreshdeskReconciled {
+                metric: m.name.clone(),
+                due,
+            })
+        })
+        .collect()
+}
+
+/// The stored due time `due` of a ticket, when Freshdesk gave one.
+fn due_at(fields: &BTreeMap<String, Value>, due: Due) -> Option<i64> {
+    let v = fields.get(&format!("freshdesk_{}", due.name()))?.as_str()?;
+    parse_instant(v).ok()
+}
+
+/// Whether the ticket holds Freshdesk's due time `due`.
+pub fn holds(fields: &BTreeMap<String, Value>, due: Due) -> bool {
+    due_at(fields, due).is_some()
+}
+
+/// Freshdesk's side of the mapped metrics: one instance per due time the
+/// ticket has, numbered 1 (a current-only one is renumbered to our last
+/// instance when compared), breached at its due when its flag says
+/// escalated.
+pub fn observed(
+    fields: &BTreeMap<String, Value>,
+    mapping: &[FreshdeskReconciled],
+) -> Vec<Observed> {
+    mapping
+        .iter()
+        .filter_map(|m| {
+            let due = due_at(fields, m.due)?;
+            let escalated = fields
+                .get(&format!("freshdesk_{}", m.due.escalated()))
+                .and_then(Value::as_bool)
+                == Some(true);
+            Some(Observed {
+                metric: m.metric.clone(),
+                instance: 1,
+                // Freshdesk does not say when the timer started: the due
+                // stands in, and is not compared as a start.
+                start: due,
+                due_at: Some(due),
+                breached_at: escalated.then_some(due),
+                due_only: true,
+                pauses_unknown: true,
+                ..Observed::default()
+            })
+        })
+        .collect()
+}
+
+fn config_mapping(spec: &SourceSpec, policy: &Policy) -> Vec<FreshdeskReconciled> {
+    let chosen = FreshdeskConfig::from_spec(spec)
+        .map(|c| c.reconcile)
+        .unwrap_or_default();
+    mapping(policy, &chosen)
+}
+
+/// Freshdesk's side of the reconciliation, for the registry
+/// ([`super::KIND`]): the due times are always stored, so it is always on.
+pub(super) const RECONCILER: crate::sources::Reconciler = crate::sources::Reconciler {
+    check: crate::sources::check_reconcile_keys,
+    enabled: |_| Ok(()),
+    metrics: |spec, policy| {
+        config_mapping(spec, policy)
+            .into_iter()
+            .map(|m| m.metric)
+            .collect()
+    },
+    theirs: |spec, policy| {
+        let config = FreshdeskConfig::from_spec(spec).map_err(|e| e.to_string())?;
+        let mapping = mapping(policy, &config.reconcile);
+        let current_only: BTreeSet<String> = mapping
+            .iter()
+            .filter(|m| m.due.current_only())
+            .map(|m| m.metric.clone())
+            .collect();
+        let side = crate::sources::their_side(
+            mapping,
+            |m| &m.metric,
+            |ticket, m| holds(&ticket.fields, m.due),
+            |ticket, mapping| observed(&ticket.fields, mapping),
+        );
+        let side: TheirSide = Box::new(move |ticket| Theirs {
+            current_only: current_only.clone(),
+            ..side(ticket)
+        });
+        Ok(side)
+    },
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| (format!("freshdesk_{k}"), v.clone()))
+            .collect()
+    }
+
+    fn all() -> Vec<FreshdeskReconciled> {
+        [
+            ("first_response", Due::FirstResponse),
+            ("next_reply", Due::NextResponse),
+            ("resolution", Due::Resolution),
+        ]
+        .into_iter()
+        .map(|(metric, due)| FreshdeskReconciled {
+            metric: metric.into(),
+            due,
+        })
+        .collect()
+    }
+
+    #[test]
+    fn each_due_time_is_an_instance_breached_at_its_due_when_escalated() {
+        let f = fields(&[
+            ("fr_due_by", json!("2026-11-03T16:00:00Z")),
+            ("fr_escalated", json!(true)),
+            ("due_by", json!("2026-11-04T16:00:00Z")),
+            ("is_escalated", json!(false)),
+            ("nr_due_by", Value::Null),
+            ("nr_escalated", json!(false)),
+        ]);
+        let got = observed(&f, &all());
+        let fr = 1_793_721_600;
+        let want = vec![
+            Observed {
+                metric: "first_response".into(),
+                instance: 1,
+                start: fr,
+                due_at: Some(fr),
+                breached_at: Some(fr),
+                due_only: true,
+                pauses_unknown: true,
+                ..Observed::default()
+            },
+            Observed {
+                metric: "resolution".into(),
+                instance: 1,
+                start: fr + 86_400,
+                due_at: Some(fr + 86_400),
+                due_only: true,
+                pauses_unknown: true,
+                ..Observed::default()
+            },
+        ];
+        assert_eq!(got, want);
+        assert!(holds(&f, Due::Resolution));
+        assert!(
+            !holds(&f, Due::NextResponse),
+            "a null nr_due_by is no record"
+        );
+    }
+
+    #[test]
+    fn a_value_that_is_no_due_time_is_an_error_naming_the_key() {
+        let ok: BTreeMap<String, String> = [
+            ("first_response".to_string(), "fr_due_by".to_string()),
+            ("resolution".to_string(), "none".to_string()),
+        ]
+        .into();
+        assert!(check_values(&ok).is_ok());
+        let bad: BTreeMap<String, String> =
+            [("resolution".to_string(), "resolution_due".to_string())].into();
+        let e = check_values(&bad).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("reconcile.resolution"));
+        assert!(e.message.contains("fr_due_by"), "{}", e.message);
+    }
+}
