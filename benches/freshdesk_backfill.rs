@@ -72,6 +72,7 @@ async fn backfill(n: usize) {
         span: (DAYS - 1) * 86_400,
         now: now - 60,
         late_reply_rate: None,
+        sla: None,
     });
     let customer = account.tickets.iter().filter(|t| t["source"] != 10).count();
     let server = start(FdState::new(account, ServerOptions::default()))

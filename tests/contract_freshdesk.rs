@@ -563,6 +563,7 @@ async fn the_emulator_writes_only_documented_shapes() {
             span: 19 * 86_400,
             now,
             late_reply_rate: None,
+            sla: None,
         },
     );
     let mut written: BTreeMap<&str, Shape> = BTreeMap::new();

@@ -39,6 +39,7 @@ async fn backfill(
         span: 8 * 86_400,
         now: now - 3_600,
         late_reply_rate: None,
+        sla: None,
     });
     let live = account.tickets.iter().filter(|t| t["source"] != 10).count();
     let server = start(FdState::new(
@@ -167,6 +168,7 @@ async fn approximated_tickets_are_counted_in_metrics_and_said_by_explain() {
         span: 8 * 86_400,
         now: now - 3_600,
         late_reply_rate: None,
+        sla: None,
     });
     let start_at = now - 5 * 86_400;
     let history_from = start_at / 86_400 * 86_400;
@@ -309,6 +311,7 @@ async fn without_the_export_the_tickets_are_counted_approximated() {
         span: 5 * 86_400,
         now: now - 3_600,
         late_reply_rate: None,
+        sla: None,
     });
     let start_at = now - 6 * 86_400;
     let instant = |t: &serde_json::Value, k: &str| {

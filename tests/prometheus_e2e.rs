@@ -187,6 +187,7 @@ async fn prometheus_sees_the_figures_of_scripted_freshdesk_tickets() {
         span: 86_400,
         now,
         late_reply_rate: None,
+        sla: None,
     });
     assert!(account.tickets.is_empty());
     let premier = synthetic::FIRST_COMPANY;

@@ -39,6 +39,7 @@ pub(super) async fn emulator(
         span,
         now: now - 60,
         late_reply_rate: Some(LATE_REPLIES),
+        sla: None,
     });
     let mut plans_seen = Vec::new();
     for company in FIRST_COMPANY..FIRST_COMPANY + COMPANIES {

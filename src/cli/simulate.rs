@@ -128,6 +128,7 @@ fn freshdesk(args: &SimulateArgs, api_key: String, source: &str, now: i64) -> Re
         span,
         now: now - 60,
         late_reply_rate: None,
+        sla: None,
     });
     let tickets = account.tickets.len();
     let state = FdState::new(

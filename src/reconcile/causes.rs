@@ -25,7 +25,7 @@
 //! Against a helpdesk that says only the due and whether it breached
 //! (Freshdesk), the dues' difference is measured on our calendar and
 //! attributed by [`due_differ`]: `pause_status` (our pauses, or a status we
-//! do not pause on, exactly as long), `calendar` (exactly whole open days
+//! do not pause on, exactly as long; or ours paused now and theirs not), `calendar` (exactly whole open days
 //! of ours, or a due when our calendar is closed), else `target`; equal
 //! dues with a breach on one side only are a `fulfilment_event`.
 
@@ -317,10 +317,29 @@ fn due_differ(a: &Observed, b: &Observed, cx: &Context<'_>) -> Vec<Cause> {
     let tol = cx.tolerance;
     let near = |x: i64, y: i64| (x - y).abs() <= tol;
     let (Some(x), Some(y)) = (a.due_at, b.due_at) else {
+        // Ours stands still now, or was met standing still: it has no due
+        // to compare.
+        let standing = a
+            .paused
+            .last()
+            .filter(|p| p.to.is_none() || (p.to.is_some() && p.to == a.fulfilled_at));
+        if let Some(p) = standing {
+            return vec![cause(
+                CauseKind::PauseStatus,
+                format!(
+                    "ours {} since {}{}, so it has no due to compare; the helpdesk's timer ran on: due {}, {}: a status that stops our clock and not the helpdesk's timer",
+                    if p.to.is_none() { "stands still" } else { "was met standing still" },
+                    format_instant(p.from),
+                    p.status.as_deref().map_or_else(String::new, |s| format!(" (status {s})")),
+                    when(b.due_at),
+                    if b.breached_at.is_some() { "breached" } else { "not breached" }
+                ),
+            )];
+        }
         return vec![cause(
             CauseKind::Unexplained,
             format!(
-                "ours breached {}, the helpdesk's {}; ours is paused now, so the dues cannot be compared",
+                "ours breached {}, the helpdesk's {}; ours has no due to compare",
                 when(a.breached_at),
                 when(b.breached_at)
             ),

@@ -259,7 +259,9 @@ pub fn ours(policy: &Policy, ticket: &Ticket, clocks: &[Clock], now: i64) -> Vec
                 pauses_in(&statuses, c.start, end, |s| m.pauses_on(s))
             });
             // A pause the fulfilment ends, ends there.
+            let mut met_while_paused = false;
             if let (Some(f), Some(last)) = (c.fulfilled_at, paused.last_mut()) {
+                met_while_paused = last.to.is_none();
                 last.to = last.to.or(Some(f));
             }
             Observed {
@@ -273,7 +275,11 @@ pub fn ours(policy: &Policy, ticket: &Ticket, clocks: &[Clock], now: i64) -> Vec
                 excluded: (c.state == ClockState::Excluded)
                     .then(|| c.reason.clone().unwrap_or_else(|| "excluded".to_string())),
                 paused,
-                due_at: c.due_at,
+                // Met while paused, the engine's due is where the clock
+                // would have been due had it resumed at its fulfilment: a
+                // projection no helpdesk shows (Freshdesk keeps the due as
+                // it stood when the timer stopped), so not compared.
+                due_at: c.due_at.filter(|_| !met_while_paused),
                 ..Observed::default()
             }
         })

@@ -46,6 +46,7 @@
 //! # }
 //! ```
 
+pub mod business_hours;
 pub mod freshdesk;
 pub mod generator;
 pub mod jsm;

@@ -37,6 +37,7 @@
 //! the answer is `429` with `Retry-After` (seconds to the next minute).
 
 mod routes;
+pub mod sla;
 pub mod synthetic;
 
 use std::collections::BTreeMap;
@@ -83,6 +84,9 @@ pub struct Account {
     /// within its retention (a file not written yet, or lost): asked for,
     /// they answer 404 `file_not_found` until taken out of this set.
     pub export_missing_days: std::collections::BTreeSet<String>,
+    /// The statuses whose SLA timer is off (Freshdesk's default: Pending,
+    /// 3): the tickets' due times ([`sla`]) move on while in them.
+    pub sla_timer_off: std::collections::BTreeSet<u64>,
 }
 
 /// Injected faults; all off by default. Decisions depend only on `seed`

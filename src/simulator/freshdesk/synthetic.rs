@@ -6,9 +6,17 @@
 //! as an outbound email and Closed at once), answered by an agent, may wait
 //! on the customer (custom status 6), is resolved, and closed two days
 //! later; only what happened before `now` is in the account.
+//!
+//! Its SLA policies and business hours are [`default_sla`] (the policy of
+//! `examples/freshdesk.yaml`, written the way Freshdesk keeps it) unless
+//! [`Options::sla`] gives others; each ticket's due times and escalation
+//! flags are worked out from them by [`super::sla`] as of `now`.
+
+use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
+use super::sla::{History, Record, Sla};
 use super::Account;
 use crate::simulator::Rng;
 use crate::time::format_instant;
@@ -30,6 +38,103 @@ pub struct Options {
     /// ticket waits 10 minutes to 6 hours for its first reply (a desk
     /// under strain, which tests of the adapter prefer).
     pub late_reply_rate: Option<f64>,
+    /// The account's SLA policies, business hours and the statuses whose
+    /// SLA timer is off; `None`: [`default_sla`].
+    pub sla: Option<SlaSetup>,
+}
+
+/// An account's SLA setup, as Freshdesk serves and applies it.
+#[derive(Debug, Clone, Default)]
+pub struct SlaSetup {
+    /// `GET /api/v2/sla_policies`.
+    pub sla_policies: Vec<Value>,
+    /// `GET /api/v2/business_hours`.
+    pub business_hours: Vec<Value>,
+    /// Statuses whose SLA timer is off.
+    pub timer_off: BTreeSet<u64>,
+}
+
+/// Seconds of `n` days of 9 business hours (09:00-18:00).
+const BUSINESS_DAY: u64 = 9 * 3600;
+const H: u64 = 3600;
+
+/// The policy of `examples/freshdesk.yaml` as a Freshdesk account keeps
+/// it: business hours "US Support" (09:00-18:00 Eastern, Monday to
+/// Friday, the US federal holidays of `first_year` to `last_year` listed
+/// as dates, as an admin enters them), a default policy "Standard" on them
+/// and a policy "Premier" for the premier companies around the clock, the
+/// targets of the example in seconds (a day of business hours is 9
+/// hours, as the example's calendar counts `1d`); the timer off on Pending
+/// and on the custom statuses 6 (Waiting on Customer) and 9 (Waiting on
+/// Third Party).
+pub fn default_sla(first_year: i32, last_year: i32) -> SlaSetup {
+    let day = json!({"start_time": "9:00 am", "end_time": "6:00 pm"});
+    let holidays: Vec<Value> =
+        crate::calendar::holidays::named_set_dates("us-federal", first_year, last_year)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| json!({"name": "US federal holiday", "date": d.to_string()}))
+            .collect();
+    let business_hours = vec![
+        json!({"id": 11000001, "name": "US Support", "description": "Weekdays, New York",
+        "is_default": true, "time_zone": "Eastern Time (US & Canada)",
+        "created_at": "2026-01-05T08:00:00Z", "updated_at": "2026-09-01T08:00:00Z",
+        "business_hours": {"monday": day, "tuesday": day, "wednesday": day, "thursday": day, "friday": day},
+        "holiday_list": holidays}),
+    ];
+    let target = |fr: u64, nr: u64, res: Option<u64>, business: bool| {
+        let mut t = json!({"respond_within": fr, "next_respond_within": nr, "business_hours": business, "escalation_enabled": true});
+        if let Some(res) = res {
+            t["resolve_within"] = json!(res);
+        }
+        t
+    };
+    let d = BUSINESS_DAY;
+    let premier: Vec<u64> = (0..COMPANIES)
+        .map(|i| FIRST_COMPANY + i)
+        .filter(|c| company_plan(*c) == "premier")
+        .collect();
+    let sla_policies = vec![
+        json!({"id": 12000001, "name": "Standard", "description": "default policy", "active": true, "is_default": true,
+            "position": 2, "created_at": "2026-01-05T08:00:00Z", "updated_at": "2026-09-01T08:00:00Z",
+            "sla_target": {"priority_4": target(2 * H, 4 * H, Some(d), true),
+                           "priority_3": target(4 * H, 8 * H, Some(2 * d), true),
+                           "priority_2": target(d, d, Some(5 * d), true),
+                           "priority_1": target(2 * d, 2 * d, None, true)},
+            "applicable_to": {}, "escalation": {}}),
+        json!({"id": 12000002, "name": "Premier", "description": null, "active": true, "is_default": false,
+            "position": 1, "created_at": "2026-02-05T08:00:00Z", "updated_at": "2026-09-01T08:00:00Z",
+            "sla_target": {"priority_4": target(H, 2 * H, Some(8 * H), false),
+                           "priority_3": target(2 * H, 4 * H, Some(24 * H), false),
+                           "priority_2": target(4 * H, 8 * H, Some(72 * H), false),
+                           "priority_1": target(8 * H, 24 * H, Some(120 * H), false)},
+            "applicable_to": {"company_ids": premier}, "escalation": {}}),
+    ];
+    SlaSetup {
+        sla_policies,
+        business_hours,
+        timer_off: [3, 6, 9].into(),
+    }
+}
+
+/// The year of an instant (UTC).
+fn year_of(t: i64) -> i32 {
+    format_instant(t)[..4].parse().unwrap_or(2026)
+}
+
+/// A record's due time as the ticket list writes it.
+fn due(t: Option<i64>) -> Value {
+    t.map_or(Value::Null, |t| Value::String(format_instant(t)))
+}
+
+/// Writes a ticket's SLA record into its JSON.
+fn write_record(ticket: &mut Value, r: &Record) {
+    ticket["fr_due_by"] = due(r.fr_due_by);
+    ticket["due_by"] = due(r.due_by);
+    ticket["nr_due_by"] = due(r.nr_due_by);
+    ticket["fr_escalated"] = json!(r.fr_escalated);
+    ticket["is_escalated"] = json!(r.is_escalated);
+    ticket["nr_escalated"] = json!(r.nr_escalated);
 }
 
 /// How many companies a synthetic account has.
@@ -91,10 +196,18 @@ fn conversation(id: u64, ticket: u64, user: u64, at: i64, incoming: bool, privat
 
 /// A synthetic account.
 pub fn account(o: &Options) -> Account {
+    let setup = o
+        .sla
+        .clone()
+        .unwrap_or_else(|| default_sla(year_of(o.start) - 1, year_of(o.now) + 1));
     let mut a = Account {
         ticket_fields: ticket_fields(),
+        sla_policies: setup.sla_policies,
+        business_hours: setup.business_hours,
+        sla_timer_off: setup.timer_off,
         ..Account::default()
     };
+    let sla = Sla::new(&a.sla_policies, &a.business_hours);
     for i in 0..10u64 {
         a.agents.push(json!({"available": true, "occasional": false, "id": 9000 + i, "ticket_scope": 1,
             "signature": null, "group_ids": [5001, 5002], "role_ids": [1], "skill_ids": [], "available_since": null,
@@ -143,6 +256,15 @@ pub fn account(o: &Options) -> Account {
             10
         } else {
             [1, 2, 3, 7][r.index(4)]
+        };
+        let mut history = History {
+            created,
+            priority,
+            company: Some(company),
+            group: Some(group),
+            source,
+            statuses: vec![(created, if outbound { 5 } else { 2 })],
+            ..History::default()
         };
         let mut act = |t: i64, performer: u64, kind: &str, activity: Value| {
             activities.push((
@@ -196,7 +318,9 @@ pub fn account(o: &Options) -> Account {
                         convs.push(conversation(conv_id, id, agent, at, false, false));
                         first_resp.get_or_insert(at);
                         agent_resp = Some(at);
+                        history.agent_replies.push(at);
                         if waits && status == 2 {
+                            history.statuses.push((at, 6));
                             status = 6;
                             pending_since = Some(at);
                             status_at = at;
@@ -215,6 +339,8 @@ pub fn account(o: &Options) -> Account {
                     2 => {
                         convs.push(conversation(conv_id, id, requester, at, true, false));
                         req_resp = Some(at);
+                        history.customer_replies.push(at);
+                        history.statuses.push((at, 2));
                         status = 2;
                         pending_since = None;
                         status_at = at;
@@ -226,6 +352,7 @@ pub fn account(o: &Options) -> Account {
                         );
                     }
                     3 => {
+                        history.statuses.push((at, 4));
                         status = 4;
                         resolved = Some(at);
                         pending_since = None;
@@ -233,6 +360,7 @@ pub fn account(o: &Options) -> Account {
                         act(at, agent, "user", json!({"status": status_name(4)}));
                     }
                     _ => {
+                        history.statuses.push((at, 5));
                         status = 5;
                         closed = Some(at);
                         status_at = at;
@@ -275,8 +403,10 @@ pub fn account(o: &Options) -> Account {
             "subject": format!("Ticket {id}"), "association_type": null, "support_email": null, "to_emails": null,
             "product_id": null, "id": id, "type": kind,
         });
+        history.kind = kind.as_str().map(str::to_string);
+        let record = sla.record(&history, &a.sla_timer_off, o.now);
         let rest = json!({
-            "due_by": format_instant(created + 86_400), "fr_due_by": format_instant(created + 4 * 3600),
+            "due_by": null, "fr_due_by": null,
             "is_escalated": false, "custom_fields": {"cf_product": null}, "created_at": format_instant(created),
             "updated_at": format_instant(updated), "associated_tickets_count": null,
             "tags": tags, "description": "<div>…</div>",
@@ -289,6 +419,7 @@ pub fn account(o: &Options) -> Account {
         if let (Some(t), Value::Object(rest)) = (t.as_object_mut(), rest) {
             t.extend(rest);
         }
+        write_record(&mut t, &record);
         a.tickets.push(t);
         if !convs.is_empty() {
             a.conversations.insert(id, convs);
@@ -358,7 +489,7 @@ pub fn open_ticket(a: &mut Account, at: i64, company: u64, priority: u64, subjec
         "id": id, "type": "Incident",
     });
     let rest = json!({
-        "due_by": format_instant(at + 86_400), "fr_due_by": format_instant(at + 3600),
+        "due_by": null, "fr_due_by": null,
         "is_escalated": false, "custom_fields": {"cf_product": null}, "created_at": created,
         "updated_at": created, "associated_tickets_count": null, "tags": [],
         "description": "<div>…</div>", "description_text": "…", "structured_description": null,
@@ -370,6 +501,19 @@ pub fn open_ticket(a: &mut Account, at: i64, company: u64, priority: u64, subjec
     if let (Some(t), Value::Object(rest)) = (ticket.as_object_mut(), rest) {
         t.extend(rest);
     }
+    let history = History {
+        created: at,
+        priority,
+        company: Some(company),
+        group: Some(5001),
+        source: 2,
+        kind: Some("Incident".into()),
+        statuses: vec![(at, 2)],
+        ..History::default()
+    };
+    let record =
+        Sla::new(&a.sla_policies, &a.business_hours).record(&history, &a.sla_timer_off, at);
+    write_record(&mut ticket, &record);
     a.tickets.push(ticket);
     let list = a.activities.entry(day(at)).or_default();
     list.push(json!({"performed_at": performed(at), "ticket_id": id,
@@ -383,7 +527,7 @@ pub fn open_ticket(a: &mut Account, at: i64, company: u64, priority: u64, subjec
 /// A public reply by `agent` on ticket `id` at `at`: a conversation
 /// (`incoming: false`, `private: false`, `source` 0), and the ticket's
 /// `updated_at` and `stats` (`first_responded_at` the first time,
-/// `agent_responded_at`) as Freshdesk updates them. `None` when the
+/// `agent_responded_at`) and `fr_escalated` as Freshdesk updates them. `None` when the
 /// account has no such ticket.
 pub fn agent_reply(a: &mut Account, id: u64, at: i64, agent: u64) -> Option<()> {
     let ticket = a.tickets.iter_mut().find(|t| t["id"] == id)?;
@@ -391,11 +535,15 @@ pub fn agent_reply(a: &mut Account, id: u64, at: i64, agent: u64) -> Option<()> 
     if ticket["updated_at"].as_str() < when.as_str() {
         ticket["updated_at"] = when.clone();
     }
-    let stats = &mut ticket["stats"];
-    if stats["first_responded_at"].is_null() {
-        stats["first_responded_at"] = when.clone();
+    if ticket["stats"]["first_responded_at"].is_null() {
+        ticket["stats"]["first_responded_at"] = when.clone();
+        // Met after its due: escalated.
+        let due = ticket["fr_due_by"]
+            .as_str()
+            .and_then(|d| crate::time::parse_instant(d).ok());
+        ticket["fr_escalated"] = json!(due.is_some_and(|d| at > d));
     }
-    stats["agent_responded_at"] = when;
+    ticket["stats"]["agent_responded_at"] = when;
     let next_id = a
         .conversations
         .values()

@@ -283,6 +283,7 @@ fn the_synthetic_account_has_custom_statuses_and_day_first_activities() {
         span: 19 * 86_400,
         now,
         late_reply_rate: None,
+        sla: None,
     });
     assert_eq!(a.tickets.len(), 200);
     let choices = a.ticket_fields[0]["choices"].as_object().unwrap();
@@ -316,6 +317,7 @@ fn a_prompt_desk_answers_within_forty_minutes_but_for_its_late_share() {
             span: 19 * 86_400,
             now,
             late_reply_rate: late,
+            sla: None,
         });
         let at = |v: &serde_json::Value| crate::time::parse_instant(v.as_str()?).ok();
         a.tickets
@@ -347,6 +349,7 @@ fn a_new_ticket_is_open_listed_and_in_its_days_export() {
         span: 4 * 86_400,
         now,
         late_reply_rate: None,
+        sla: None,
     });
     let at = crate::time::parse_instant("2026-11-29T10:15:00Z").unwrap();
     let id = synthetic::open_ticket(&mut a, at, synthetic::FIRST_COMPANY, 4, "Down");

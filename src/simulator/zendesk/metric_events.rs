@@ -55,11 +55,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone};
-use chrono_tz::Tz;
+use chrono::NaiveDate;
 use serde_json::{json, Value};
 
 use crate::import::zendesk::zone_for;
+use crate::simulator::business_hours::Hours;
 use crate::simulator::generator::{ChildKind, Dataset, Field, Id, Ticket, TicketStatus};
 use crate::simulator::zendesk_admin::{Admin, Schedule};
 
@@ -153,110 +153,19 @@ impl MetricEvent {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Business hours.
-
-/// A schedule's open hours as UTC windows, day by day.
-#[derive(Debug, Clone)]
-struct Hours {
-    tz: Tz,
-    /// Open `[start, end)` minutes from Sunday 00:00 local.
-    intervals: Vec<(u32, u32)>,
-    holidays: Vec<(NaiveDate, NaiveDate)>,
-}
-
-/// How long the search for a deadline looks ahead.
-const MAX_DAYS: i64 = 3 * 366;
-
-impl Hours {
-    fn new(s: &Schedule, rules: &Rules) -> Self {
-        let mut holidays: Vec<(NaiveDate, NaiveDate)> = s
-            .holidays
-            .iter()
-            .map(|h| (h.start_date, h.end_date))
-            .collect();
-        holidays.extend(rules.extra_holidays.iter().map(|d| (*d, *d)));
-        Self {
-            tz: zone_for(&s.time_zone).unwrap_or(chrono_tz::UTC),
-            intervals: s.intervals.clone(),
-            holidays,
-        }
-    }
-
-    fn utc(&self, local: NaiveDateTime) -> i64 {
-        match self.tz.from_local_datetime(&local).earliest() {
-            Some(t) => t.timestamp(),
-            // A wall-clock time that does not exist (a DST gap): an hour on.
-            None => self
-                .tz
-                .from_local_datetime(&(local + Duration::hours(1)))
-                .earliest()
-                .map_or_else(|| local.and_utc().timestamp(), |t| t.timestamp()),
-        }
-    }
-
-    fn local_date(&self, t: i64) -> NaiveDate {
-        chrono::DateTime::from_timestamp(t, 0)
-            .map(|u| u.with_timezone(&self.tz).date_naive())
-            .unwrap_or_default()
-    }
-
-    /// The open windows of a local day, in UTC, in order.
-    fn windows(&self, day: NaiveDate) -> Vec<(i64, i64)> {
-        if self.holidays.iter().any(|(a, b)| (*a..=*b).contains(&day)) {
-            return Vec::new();
-        }
-        let lo = day.weekday().num_days_from_sunday() * 1440;
-        let hi = lo + 1440;
-        let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-        let mut out = Vec::new();
-        for &(s, e) in &self.intervals {
-            let (s, e) = (s.max(lo), e.min(hi));
-            if s < e {
-                let at = |m: u32| self.utc(midnight + Duration::minutes(i64::from(m - lo)));
-                out.push((at(s), at(e)));
-            }
-        }
-        out.sort_unstable();
-        out
-    }
-
-    /// Open seconds in `[a, b)`.
-    fn seconds(&self, a: i64, b: i64) -> i64 {
-        if b <= a {
-            return 0;
-        }
-        let mut day = self.local_date(a);
-        let last = self.local_date(b);
-        let mut total = 0;
-        while day <= last {
-            for (s, e) in self.windows(day) {
-                total += (e.min(b) - s.max(a)).max(0);
-            }
-            day = day.succ_opt().unwrap_or(last + Duration::days(1));
-        }
-        total
-    }
-
-    /// The earliest instant with `secs` open seconds in `[a, it)`.
-    fn add(&self, a: i64, secs: i64) -> Option<i64> {
-        let mut left = secs;
-        let mut day = self.local_date(a);
-        for _ in 0..MAX_DAYS {
-            for (s, e) in self.windows(day) {
-                if e <= a {
-                    continue;
-                }
-                let s = s.max(a);
-                if left <= e - s {
-                    return Some(s + left);
-                }
-                left -= e - s;
-            }
-            day = day.succ_opt()?;
-        }
-        None
-    }
+/// A schedule's open hours, with the holidays `rules` adds.
+fn hours_of(s: &Schedule, rules: &Rules) -> Hours {
+    let mut holidays: Vec<(NaiveDate, NaiveDate)> = s
+        .holidays
+        .iter()
+        .map(|h| (h.start_date, h.end_date))
+        .collect();
+    holidays.extend(rules.extra_holidays.iter().map(|d| (*d, *d)));
+    Hours::new(
+        zone_for(&s.time_zone).unwrap_or(chrono_tz::UTC),
+        s.intervals.clone(),
+        holidays,
+    )
 }
 
 /// Calendar time, or the open hours of a schedule.
@@ -601,11 +510,7 @@ pub fn compute(ticket: &Ticket, d: &Dataset, admin: &Admin, rules: &Rules) -> Ve
         ticket,
         admin,
         rules,
-        hours: admin
-            .schedules
-            .iter()
-            .map(|s| Hours::new(s, rules))
-            .collect(),
+        hours: admin.schedules.iter().map(|s| hours_of(s, rules)).collect(),
         out: Vec::new(),
         instances: Vec::new(),
     };
