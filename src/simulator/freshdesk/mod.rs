@@ -27,6 +27,11 @@
 //!   written day first; the files address refuses requests that carry an
 //!   `Authorization` header (`400`, as a presigned storage URL does).
 //!
+//! Each ticket's `fr_due_by`, `due_by`, `nr_due_by` and escalation flags
+//! are the account's own SLA record, worked out from the policies and
+//! business hours it serves ([`sla`]; the synthetic account does so when
+//! it is made).
+//!
 //! Paging is by the `Link` header's `rel="next"`, absent on the last page,
 //! written `<URL>; rel="next"` or, every other page when
 //! [`ServerOptions::alternate_link_spelling`] is set, `< URL>;rel="next"`.
