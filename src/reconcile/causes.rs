@@ -308,11 +308,12 @@ fn business(cx: &Context<'_>, metric: &str, from: i64, to: i64) -> i64 {
 /// The causes of a difference against a helpdesk that says only the due
 /// and whether it breached ([`Observed::due_only`]). Without its target
 /// or its pauses, the difference in dues is measured on our calendar and
-/// matched, in this order, against: our pauses (their due earlier by
-/// exactly the business time we paused), a status of the ticket we do not
-/// pause on (their due later by exactly its business time), whole open
-/// days of ours or a due where our calendar is closed (a holiday or other
-/// hours), and else a target that differs.
+/// matched against: our pauses (their due earlier by exactly the business
+/// time we paused), a status of the ticket we do not pause on (their due
+/// later by exactly its business time), then the open time of one of our
+/// days within the instance or a due where our calendar is closed (a
+/// holiday or other hours); every one that matches is kept, in that
+/// order, and a target that differs when none does.
 fn due_differ(a: &Observed, b: &Observed, cx: &Context<'_>) -> Vec<Cause> {
     let tol = cx.tolerance;
     let near = |x: i64, y: i64| (x - y).abs() <= tol;
@@ -427,34 +428,40 @@ fn due_differ(a: &Observed, b: &Observed, cx: &Context<'_>) -> Vec<Cause> {
             }
         }
     }
-    if out.is_empty() {
-        if let Some(f) = cx.open_days {
-            let later = x.max(y);
-            let whole: Vec<String> = f(&a.metric, a.start, later)
-                .into_iter()
-                .filter(|(_, n)| near(*n, gap))
-                .map(|(d, _)| d)
-                .take(10)
-                .collect();
-            let closed = business(cx, &a.metric, y - 1, y + 1) == 0;
-            if !whole.is_empty() || closed {
-                let detail = if whole.is_empty() {
-                    format!(
-                        "the helpdesk's due, {}, is when our calendar is closed (ours {}): the calendars' hours differ",
-                        format_instant(y),
-                        format_instant(x)
-                    )
-                } else {
-                    format!(
-                        "the dues differ by {} of our business time (ours {}, the helpdesk's {}), the open hours of {} on our calendar: a holiday or closed day on one side only",
-                        human(gap),
-                        format_instant(x),
-                        format_instant(y),
-                        whole.join(", ")
-                    )
-                };
-                out.push(cause(CauseKind::Calendar, detail));
-            }
+    if let Some(f) = cx.open_days {
+        let later = x.max(y);
+        let whole: Vec<String> = f(&a.metric, a.start, later)
+            .into_iter()
+            .filter(|(_, n)| near(*n, gap))
+            .map(|(d, _)| d)
+            .collect();
+        let closed = business(cx, &a.metric, y - 1, y + 1) == 0;
+        // Our open time of one day within the instance, exactly the
+        // difference: that day closed on one side only. A long
+        // instance spans many such days: name them as a span.
+        let days = match whole.as_slice() {
+            [first, .., last] if whole.len() > 10 => format!(
+                "one of our {} open days from {first} to {last}",
+                whole.len()
+            ),
+            _ => whole.join(", "),
+        };
+        if !whole.is_empty() || closed {
+            let detail = if whole.is_empty() {
+                format!(
+                    "the helpdesk's due, {}, is when our calendar is closed (ours {}): the calendars' hours differ",
+                    format_instant(y),
+                    format_instant(x)
+                )
+            } else {
+                format!(
+                    "the dues differ by {} of our business time (ours {}, the helpdesk's {}), the open hours of {days} on our calendar: a holiday or closed day on one side only",
+                    human(gap),
+                    format_instant(x),
+                    format_instant(y),
+                )
+            };
+            out.push(cause(CauseKind::Calendar, detail));
         }
     }
     if out.is_empty() {

@@ -82,12 +82,9 @@ pub fn default_sla(first_year: i32, last_year: i32) -> SlaSetup {
         "business_hours": {"monday": day, "tuesday": day, "wednesday": day, "thursday": day, "friday": day},
         "holiday_list": holidays}),
     ];
-    let target = |fr: u64, nr: u64, res: Option<u64>, business: bool| {
-        let mut t = json!({"respond_within": fr, "next_respond_within": nr, "business_hours": business, "escalation_enabled": true});
-        if let Some(res) = res {
-            t["resolve_within"] = json!(res);
-        }
-        t
+    let target = |fr: u64, nr: u64, res: u64, business: bool| {
+        json!({"respond_within": fr, "next_respond_within": nr, "resolve_within": res,
+               "business_hours": business, "escalation_enabled": true})
     };
     let d = BUSINESS_DAY;
     let premier: Vec<u64> = (0..COMPANIES)
@@ -97,17 +94,17 @@ pub fn default_sla(first_year: i32, last_year: i32) -> SlaSetup {
     let sla_policies = vec![
         json!({"id": 12000001, "name": "Standard", "description": "default policy", "active": true, "is_default": true,
             "position": 2, "created_at": "2026-01-05T08:00:00Z", "updated_at": "2026-09-01T08:00:00Z",
-            "sla_target": {"priority_4": target(2 * H, 4 * H, Some(d), true),
-                           "priority_3": target(4 * H, 8 * H, Some(2 * d), true),
-                           "priority_2": target(d, d, Some(5 * d), true),
-                           "priority_1": target(2 * d, 2 * d, None, true)},
+            "sla_target": {"priority_4": target(2 * H, 4 * H, d, true),
+                           "priority_3": target(4 * H, 8 * H, 2 * d, true),
+                           "priority_2": target(d, d, 5 * d, true),
+                           "priority_1": target(2 * d, 2 * d, 10 * d, true)},
             "applicable_to": {}, "escalation": {}}),
         json!({"id": 12000002, "name": "Premier", "description": null, "active": true, "is_default": false,
             "position": 1, "created_at": "2026-02-05T08:00:00Z", "updated_at": "2026-09-01T08:00:00Z",
-            "sla_target": {"priority_4": target(H, 2 * H, Some(8 * H), false),
-                           "priority_3": target(2 * H, 4 * H, Some(24 * H), false),
-                           "priority_2": target(4 * H, 8 * H, Some(72 * H), false),
-                           "priority_1": target(8 * H, 24 * H, Some(120 * H), false)},
+            "sla_target": {"priority_4": target(H, 2 * H, 8 * H, false),
+                           "priority_3": target(2 * H, 4 * H, 24 * H, false),
+                           "priority_2": target(4 * H, 8 * H, 72 * H, false),
+                           "priority_1": target(8 * H, 24 * H, 120 * H, false)},
             "applicable_to": {"company_ids": premier}, "escalation": {}}),
     ];
     SlaSetup {
