@@ -181,11 +181,13 @@ async fn a_matching_policy_agrees_with_every_freshdesk_due_time() {
     let v = reconcile(&config, &store, &at);
     for (metric, least) in [("first_response", 200), ("resolution", 150)] {
         let (compared, agree) = counts(&v, metric);
+        eprintln!("{metric}: {agree} of {compared} agree");
         assert!(compared >= least, "only {compared} {metric} compared");
         assert_eq!(agree, compared, "{metric}: {:#?}", differences(&v, metric));
     }
     // Freshdesk shows only the next response awaited now: those alone are
     // compared, each with our last next reply.
+    eprintln!("{escalated} tickets escalated, {awaiting} awaiting a next response");
     assert!(awaiting >= 1, "no ticket awaits a next response");
     assert_eq!(
         counts(&v, "next_reply"),
