@@ -17,7 +17,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use super::timeline::{Author, Change, Current, Event, Organization, Ticket};
+use super::timeline::{Author, Change, Event, Organization, Ticket};
 use crate::policy::spec::Status;
 use crate::time::{parse_canonical_memo, parse_instant, DayMemo};
 
@@ -33,15 +33,45 @@ pub fn ticket_from_json(text: &str) -> Result<Ticket, serde_json::Error> {
 /// The fast reader alone: `None` for anything it does not take (which
 /// `serde_json` then reads, or refuses).
 pub fn read_fast(text: &str) -> Option<Ticket> {
+    let mut ticket = empty_ticket();
+    read_fast_into(text, &mut ticket).then_some(ticket)
+}
+
+/// The fast reader into a ticket read before, whose allocations (the id,
+/// the organization and its tags, the priority, the list of events) it
+/// reuses: what a stream of tickets read one after the other needs. True
+/// when read, and then `ticket` is exactly what [`read_fast`] gives; false
+/// for anything it does not take, and then `ticket` holds anything.
+pub fn read_fast_into(text: &str, ticket: &mut Ticket) -> bool {
     let mut r = Reader {
         text,
         bytes: text.as_bytes(),
         at: 0,
         day: DayMemo::default(),
     };
-    let ticket = r.ticket()?;
+    if r.ticket(ticket).is_none() {
+        return false;
+    }
     r.ws();
-    (r.at == r.bytes.len()).then_some(ticket)
+    r.at == r.bytes.len()
+}
+
+/// A ticket with nothing in it yet, for [`read_fast_into`].
+pub fn empty_ticket() -> Ticket {
+    Ticket {
+        id: String::new(),
+        created_at: 0,
+        source: None,
+        url: None,
+        organization: None,
+        tags: Vec::new(),
+        fields: BTreeMap::new(),
+        priority: None,
+        group: None,
+        status: None,
+        events: Vec::new(),
+        current: None,
+    }
 }
 
 /// Deepest nesting a skipped value may have (`serde_json` allows 128
@@ -419,42 +449,73 @@ impl<'a> Reader<'a> {
     }
 
     fn owned(&mut self) -> Option<String> {
+        let mut out = String::new();
+        self.owned_into(&mut out)?;
+        Some(out)
+    }
+
+    /// A text into `out`, replacing what it held (its allocation is
+    /// reused).
+    fn owned_into(&mut self, out: &mut String) -> Option<()> {
+        out.clear();
         let start = self.at;
         match self.plain() {
             // Between two quotes of a text: whole characters.
             Some(b) => {
                 let end = self.at - 1;
-                self.text.get(end - b.len()..end).map(str::to_string)
+                out.push_str(self.text.get(end - b.len()..end)?);
             }
             None => {
                 self.at = start;
-                self.string().map(Cow::into_owned)
+                out.push_str(&self.string()?);
             }
         }
+        Some(())
     }
 
     /// `Option<String>`: text or null.
     fn opt_text(&mut self) -> Option<Option<String>> {
+        self.opt_text_reusing(None)
+    }
+
+    /// `Option<String>`: text or null; a text goes into `spare`, if any.
+    fn opt_text_reusing(&mut self, spare: Option<String>) -> Option<Option<String>> {
         if self.peek()? == b'n' {
             self.null().map(|_| None)
         } else {
-            self.owned().map(Some)
+            let mut text = spare.unwrap_or_default();
+            self.owned_into(&mut text)?;
+            Some(Some(text))
         }
     }
 
     fn texts(&mut self) -> Option<Vec<String>> {
         let mut out = Vec::new();
-        self.array(|r| {
-            out.push(r.owned()?);
-            Some(())
-        })?;
+        self.texts_into(&mut out)?;
         Some(out)
     }
 
-    /// An id: text, or a whole number `serde_json` reads as a `u64`.
-    fn id(&mut self) -> Option<String> {
+    /// A list of texts into `out`, replacing what it held (its texts'
+    /// allocations are reused).
+    fn texts_into(&mut self, out: &mut Vec<String>) -> Option<()> {
+        let mut n = 0;
+        self.array(|r| {
+            if n == out.len() {
+                out.push(String::new());
+            }
+            r.owned_into(&mut out[n])?;
+            n += 1;
+            Some(())
+        })?;
+        out.truncate(n);
+        Some(())
+    }
+
+    /// An id into `out`: text, or a whole number `serde_json` reads as a
+    /// `u64`.
+    fn id_into(&mut self, out: &mut String) -> Option<()> {
         match self.peek()? {
-            b'"' => self.owned(),
+            b'"' => self.owned_into(out),
             b'0'..=b'9' => {
                 let start = self.at;
                 let mut n = 0u64;
@@ -464,7 +525,12 @@ impl<'a> Reader<'a> {
                 }
                 let leading_zero = self.bytes[start] == b'0' && self.at - start > 1;
                 let more = matches!(self.bytes.get(self.at), Some(b'.' | b'e' | b'E'));
-                (!leading_zero && !more).then(|| n.to_string())
+                if leading_zero || more {
+                    return None;
+                }
+                out.clear();
+                out.push_str(&n.to_string());
+                Some(())
             }
             _ => None,
         }
@@ -519,58 +585,74 @@ impl<'a> Reader<'a> {
         self.with_bytes(|_, b| kind_of(b))
     }
 
-    fn organization(&mut self) -> Option<Organization> {
+    /// An organization into `o`, replacing all it held (its allocations
+    /// are reused).
+    fn organization_into(&mut self, o: &mut Organization) -> Option<()> {
         let mut seen = 0u8;
         let mut once = |bit: u8| {
             let fresh = seen & bit == 0;
             seen |= bit;
             fresh.then_some(())
         };
-        let (mut id, mut name, mut tags, mut fields) = (None, None, Vec::new(), BTreeMap::new());
+        o.name = None;
+        o.fields.clear();
         self.object(|r, key| {
             match key {
                 b"id" => {
                     once(1)?;
-                    id = Some(r.id()?);
+                    r.id_into(&mut o.id)?;
                 }
                 b"name" => {
                     once(2)?;
-                    name = r.opt_text()?;
+                    o.name = r.opt_text()?;
                 }
                 b"tags" => {
                     once(4)?;
-                    tags = r.texts()?;
+                    r.texts_into(&mut o.tags)?;
                 }
                 b"fields" => {
                     once(8)?;
-                    fields = r.fields()?;
+                    o.fields = r.fields()?;
                 }
                 _ => r.skip_value(0)?,
             }
             Some(())
         })?;
-        Some(Organization {
-            id: id?,
-            name,
-            tags,
-            fields,
-        })
+        if seen & 4 == 0 {
+            o.tags.clear();
+        }
+        (seen & 1 != 0).then_some(())
     }
 
     fn opt_organization(&mut self) -> Option<Option<Organization>> {
-        if self.peek()? == b'n' {
-            self.null().map(|_| None)
-        } else if let Some(o) = self.organization_usual() {
-            Some(Some(o))
-        } else {
-            self.organization().map(Some)
-        }
+        self.opt_organization_reusing(None)
     }
 
-    /// An organization as serde_json writes it, read in one go and
-    /// consumed: `{"id":"<text>","tags":[<texts>],"fields":{}}` with
-    /// plain texts (no escapes); else None, with nothing consumed.
-    fn organization_usual(&mut self) -> Option<Organization> {
+    /// An organization or null; an organization goes into `spare`, if any.
+    fn opt_organization_reusing(
+        &mut self,
+        spare: Option<Organization>,
+    ) -> Option<Option<Organization>> {
+        if self.peek()? == b'n' {
+            return self.null().map(|_| None);
+        }
+        let mut o = spare.unwrap_or_else(|| Organization {
+            id: String::new(),
+            name: None,
+            tags: Vec::new(),
+            fields: BTreeMap::new(),
+        });
+        if self.organization_usual_into(&mut o).is_none() {
+            self.organization_into(&mut o)?;
+        }
+        Some(Some(o))
+    }
+
+    /// An organization as serde_json writes it, read in one go into `o`
+    /// and consumed: `{"id":"<text>","tags":[<texts>],"fields":{}}` with
+    /// plain texts (no escapes); else None, with nothing consumed (and
+    /// `o` partly written).
+    fn organization_usual_into(&mut self, o: &mut Organization) -> Option<()> {
         const ID: &[u8] = b"{\"id\":\"";
         const TAGS: &[u8] = b"\",\"tags\":[";
         const FIELDS: &[u8] = b",\"fields\":{}}";
@@ -585,7 +667,7 @@ impl<'a> Reader<'a> {
         if b.get(id_end..at)? != TAGS {
             return None;
         }
-        let mut tags = Vec::new();
+        let mut tags = 0;
         if b.get(at) == Some(&b']') {
             at += 1;
         } else {
@@ -598,7 +680,13 @@ impl<'a> Reader<'a> {
                 if b.get(end) != Some(&b'"') {
                     return None;
                 }
-                tags.push(self.text.get(at + 1..end)?.to_string());
+                if tags == o.tags.len() {
+                    o.tags.push(String::new());
+                }
+                let tag = &mut o.tags[tags];
+                tag.clear();
+                tag.push_str(self.text.get(at + 1..end)?);
+                tags += 1;
                 at = end + 1;
                 match b.get(at) {
                     Some(b',') => at += 1,
@@ -613,14 +701,13 @@ impl<'a> Reader<'a> {
         if b.get(at..at + FIELDS.len())? != FIELDS {
             return None;
         }
-        let id = self.text.get(id_start..id_end)?.to_string();
+        o.tags.truncate(tags);
+        o.id.clear();
+        o.id.push_str(self.text.get(id_start..id_end)?);
+        o.name = None;
+        o.fields.clear();
         self.at = at + FIELDS.len();
-        Some(Organization {
-            id,
-            name: None,
-            tags,
-            fields: BTreeMap::new(),
-        })
+        Some(())
     }
 
     /// An event's `value`, read as its type says.
@@ -814,60 +901,66 @@ impl<'a> Reader<'a> {
         Some(Event { id, at, change })
     }
 
-    fn ticket(&mut self) -> Option<Ticket> {
+    /// A ticket into `t`, replacing all it held (the allocations of its
+    /// id, organization, priority, group and list of events are reused).
+    fn ticket(&mut self, t: &mut Ticket) -> Option<()> {
         let mut seen = 0u16;
         let mut once = |bit: u16| {
             let fresh = seen & bit == 0;
             seen |= bit;
             fresh.then_some(())
         };
-        let (mut id, mut created_at) = (None, None);
-        let (mut source, mut url, mut organization) = (None, None, None);
-        let (mut tags, mut fields) = (Vec::new(), BTreeMap::new());
-        let (mut priority, mut group, mut status) = (None, None, None);
-        let mut events = Vec::new();
-        let mut current: Option<Current> = None;
+        let mut organization = t.organization.take();
+        let mut priority = t.priority.take();
+        let mut group = t.group.take();
+        t.source = None;
+        t.url = None;
+        t.tags.clear();
+        t.fields.clear();
+        t.status = None;
+        t.events.clear();
+        t.current = None;
         self.object(|r, key| {
             match key {
                 b"id" => {
                     once(1)?;
-                    id = Some(r.id()?);
+                    r.id_into(&mut t.id)?;
                 }
                 b"created_at" => {
                     once(2)?;
-                    created_at = Some(r.instant()?);
+                    t.created_at = r.instant()?;
                 }
                 b"source" => {
                     once(4)?;
-                    source = r.opt_text()?;
+                    t.source = r.opt_text()?;
                 }
                 b"url" => {
                     once(8)?;
-                    url = r.opt_text()?;
+                    t.url = r.opt_text()?;
                 }
                 b"organization" => {
                     once(16)?;
-                    organization = r.opt_organization()?;
+                    t.organization = r.opt_organization_reusing(organization.take())?;
                 }
                 b"tags" => {
                     once(32)?;
-                    tags = r.texts()?;
+                    r.texts_into(&mut t.tags)?;
                 }
                 b"fields" => {
                     once(64)?;
-                    fields = r.fields()?;
+                    t.fields = r.fields()?;
                 }
                 b"priority" => {
                     once(128)?;
-                    priority = r.opt_text()?;
+                    t.priority = r.opt_text_reusing(priority.take())?;
                 }
                 b"group" => {
                     once(256)?;
-                    group = r.opt_text()?;
+                    t.group = r.opt_text_reusing(group.take())?;
                 }
                 b"status" => {
                     once(512)?;
-                    status = if r.peek()? == b'n' {
+                    t.status = if r.peek()? == b'n' {
                         r.null().map(|_| None)?
                     } else {
                         Some(r.status()?)
@@ -875,34 +968,21 @@ impl<'a> Reader<'a> {
                 }
                 b"events" => {
                     once(1024)?;
-                    events = Vec::with_capacity(16);
                     r.array(|r| {
-                        events.push(r.event()?);
+                        t.events.push(r.event()?);
                         Some(())
                     })?;
                 }
                 b"current" => {
                     once(2048)?;
-                    current = serde_json::from_str(r.value_text()?).ok()?;
+                    t.current = serde_json::from_str(r.value_text()?).ok()?;
                 }
                 _ => r.skip_value(0)?,
             }
             Some(())
         })?;
-        Some(Ticket {
-            id: id?,
-            created_at: created_at?,
-            source,
-            url,
-            organization,
-            tags,
-            fields,
-            priority,
-            group,
-            status,
-            events,
-            current,
-        })
+        // The id and the creation are required.
+        (seen & 3 == 3).then_some(())
     }
 }
 
@@ -1642,6 +1722,38 @@ mod tests {
                 prop_assert_eq!(Ok(t), want.clone(), "{}", text);
             }
             prop_assert_eq!(fast(&text), want, "{}", text);
+        }
+
+        /// A ticket read into the memory of the ticket before it (read
+        /// whole, or given up on half way) is the ticket read on its own:
+        /// nothing of the one before stays.
+        #[test]
+        fn a_ticket_read_into_the_one_before_is_read_as_on_its_own(
+            before in ticket_json(),
+            cut in any::<prop::sample::Index>(),
+            text in ticket_json(),
+            spaces in prop::collection::vec(any::<u8>(), 1..16),
+        ) {
+            let (before, text) = (spaced(&before, &spaces), spaced(&text, &spaces));
+            let mut ticket = empty_ticket();
+            read_fast_into(&before, &mut ticket);
+            let want = read_fast(&text);
+            prop_assert_eq!(read_fast_into(&text, &mut ticket), want.is_some(), "{}", text);
+            if let Some(want) = want.clone() {
+                prop_assert_eq!(&ticket, &want, "{}", text);
+            }
+            // The one before given up on half way (cut short).
+            let mut ticket = empty_ticket();
+            let mut end = cut.index(before.len() + 1);
+            while !before.is_char_boundary(end) {
+                end -= 1;
+            }
+            read_fast_into(&before, &mut ticket);
+            read_fast_into(&before[..end], &mut ticket);
+            prop_assert_eq!(read_fast_into(&text, &mut ticket), want.is_some(), "{}", text);
+            if let Some(want) = want {
+                prop_assert_eq!(ticket, want, "{}", text);
+            }
         }
 
         /// Arbitrary text is refused or read exactly as `serde_json` does.
