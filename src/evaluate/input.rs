@@ -43,12 +43,9 @@ pub fn for_each_ticket<E: From<InputError>>(
     let mut ticket = empty_ticket();
     let mut n = 0u64;
     let mut read = 0u64;
-    // Whether a line is a ticket, read into `ticket`: false for a blank
-    // line.
+    // Whether a line the fast reader did not take is a ticket, read into
+    // `ticket`: false for a blank line.
     let ticket_of = |n: u64, text: &str, ticket: &mut Ticket| -> Result<bool, InputError> {
-        if read_fast_into(text, ticket) {
-            return Ok(true);
-        }
         if text.trim().is_empty() {
             return Ok(false);
         }
@@ -62,11 +59,19 @@ pub fn for_each_ticket<E: From<InputError>>(
     };
     loop {
         n += 1;
-        // A whole line of text in the reader's buffer is read where it is,
-        // without a copy; anything else (a line across the buffer's end,
-        // text that is not UTF-8, an error) as before, by `read_line`.
+        // A whole line in the reader's buffer is read where it is, without
+        // a copy, by the fast reader, which checks the UTF-8 of what it
+        // reads; a line it does not take is checked whole. Anything else (a
+        // line across the buffer's end, text that is not UTF-8, an error)
+        // as before, by `read_line`.
         if let Ok(buffer) = reader.fill_buf() {
             if let Some(end) = memchr::memchr(b'\n', buffer) {
+                if read_fast_into(&buffer[..=end], &mut ticket) {
+                    reader.consume(end + 1);
+                    read += 1;
+                    f(&ticket)?;
+                    continue;
+                }
                 if let Ok(text) = std::str::from_utf8(&buffer[..=end]) {
                     let is_ticket = ticket_of(n, text, &mut ticket)?;
                     reader.consume(end + 1);
@@ -89,7 +94,7 @@ pub fn for_each_ticket<E: From<InputError>>(
         if got == 0 {
             return Ok(read);
         }
-        if ticket_of(n, &line, &mut ticket)? {
+        if read_fast_into(line.as_bytes(), &mut ticket) || ticket_of(n, &line, &mut ticket)? {
             read += 1;
             f(&ticket)?;
         }

@@ -34,18 +34,20 @@ pub fn ticket_from_json(text: &str) -> Result<Ticket, serde_json::Error> {
 /// `serde_json` then reads, or refuses).
 pub fn read_fast(text: &str) -> Option<Ticket> {
     let mut ticket = empty_ticket();
-    read_fast_into(text, &mut ticket).then_some(ticket)
+    read_fast_into(text.as_bytes(), &mut ticket).then_some(ticket)
 }
 
-/// The fast reader into a ticket read before, whose allocations (the id,
-/// the organization and its tags, the priority, the list of events) it
-/// reuses: what a stream of tickets read one after the other needs. True
-/// when read, and then `ticket` is exactly what [`read_fast`] gives; false
-/// for anything it does not take, and then `ticket` holds anything.
-pub fn read_fast_into(text: &str, ticket: &mut Ticket) -> bool {
+/// The fast reader on bytes not yet known to be UTF-8, into a ticket read
+/// before, whose allocations (the id, the organization and its tags, the
+/// priority, the list of events) it reuses: what a stream of tickets read
+/// one after the other needs. True when read: then `bytes` are UTF-8 (the
+/// reader checks what it reads: outside strings only JSON's ASCII is
+/// taken, and each string's bytes are checked) and `ticket` is exactly
+/// what [`read_fast`] gives for their text. False for anything it does not
+/// take, UTF-8 or not, and then `ticket` holds anything.
+pub fn read_fast_into(bytes: &[u8], ticket: &mut Ticket) -> bool {
     let mut r = Reader {
-        text,
-        bytes: text.as_bytes(),
+        bytes,
         at: 0,
         day: DayMemo::default(),
     };
@@ -79,7 +81,6 @@ pub fn empty_ticket() -> Ticket {
 const SKIP_DEPTH: u32 = 64;
 
 struct Reader<'a> {
-    text: &'a str,
     bytes: &'a [u8],
     at: usize,
     /// The date of the last instant read in full.
@@ -147,7 +148,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A string, decoded; borrowed when it has no escapes.
+    /// A string, decoded; borrowed when it is plain ASCII.
     #[inline(never)]
     fn string(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
@@ -155,11 +156,11 @@ impl<'a> Reader<'a> {
         self.at += plain_len(self.bytes.get(start..)?);
         match *self.bytes.get(self.at)? {
             b'"' => {
-                let s = self.text.get(start..self.at)?;
+                let s = ascii(&self.bytes[start..self.at])?;
                 self.at += 1;
                 Some(Cow::Borrowed(s))
             }
-            b'\\' => self.escaped(start).map(Cow::Owned),
+            b'\\' | 0x80.. => self.escaped(start).map(Cow::Owned),
             _ => None,
         }
     }
@@ -193,11 +194,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The rest of a string from its first escape (at `self.at`), decoded as
-    /// `serde_json` decodes it for text: surrogates must pair.
+    /// The rest of a string from its first escape or byte outside ASCII
+    /// (at `self.at`), decoded as `serde_json` decodes it for text:
+    /// surrogates must pair, and the bytes must be UTF-8.
     #[cold]
     fn escaped(&mut self, start: usize) -> Option<String> {
-        let mut out = String::from(self.text.get(start..self.at)?);
+        let mut out = String::from(ascii(&self.bytes[start..self.at])?);
         loop {
             let run = self.at;
             while let Some(&c) = self.bytes.get(self.at) {
@@ -206,7 +208,7 @@ impl<'a> Reader<'a> {
                 }
                 self.at += 1;
             }
-            out.push_str(self.text.get(run..self.at)?);
+            out.push_str(std::str::from_utf8(&self.bytes[run..self.at]).ok()?);
             match *self.bytes.get(self.at)? {
                 b'"' => {
                     self.at += 1;
@@ -263,12 +265,14 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips a string as `serde_json` skips an ignored one: escapes are
-    /// checked for their form only.
+    /// checked for their form only (and the bytes for UTF-8).
     fn skip_string(&mut self) -> Option<()> {
         self.eat(b'"')?;
+        let start = self.at;
         loop {
             match *self.bytes.get(self.at)? {
                 b'"' => {
+                    std::str::from_utf8(&self.bytes[start..self.at]).ok()?;
                     self.at += 1;
                     return Some(());
                 }
@@ -384,7 +388,7 @@ impl<'a> Reader<'a> {
         self.ws();
         let start = self.at;
         self.skip_value(0)?;
-        self.text.get(start..self.at)
+        std::str::from_utf8(&self.bytes[start..self.at]).ok()
     }
 
     /// Calls `f` with each key of an object, positioned at its value; `f`
@@ -461,10 +465,7 @@ impl<'a> Reader<'a> {
         let start = self.at;
         match self.plain() {
             // Between two quotes of a text: whole characters.
-            Some(b) => {
-                let end = self.at - 1;
-                out.push_str(self.text.get(end - b.len()..end)?);
-            }
+            Some(b) => out.push_str(ascii(b)?),
             None => {
                 self.at = start;
                 out.push_str(&self.string()?);
@@ -685,7 +686,7 @@ impl<'a> Reader<'a> {
                 }
                 let tag = &mut o.tags[tags];
                 tag.clear();
-                tag.push_str(self.text.get(at + 1..end)?);
+                tag.push_str(ascii(&b[at + 1..end])?);
                 tags += 1;
                 at = end + 1;
                 match b.get(at) {
@@ -703,7 +704,7 @@ impl<'a> Reader<'a> {
         }
         o.tags.truncate(tags);
         o.id.clear();
-        o.id.push_str(self.text.get(id_start..id_end)?);
+        o.id.push_str(ascii(&b[id_start..id_end])?);
         o.name = None;
         o.fields.clear();
         self.at = at + FIELDS.len();
@@ -785,7 +786,7 @@ impl<'a> Reader<'a> {
                     return None;
                 }
                 let start = self.at + VALUE.len();
-                let text = || self.text.get(start..start + n).map(str::to_string);
+                let text = || ascii(&rest[..n]).map(str::to_string);
                 let change = match k {
                     Kind::Status => Change::Status {
                         value: status_of(&rest[..n])?,
@@ -1028,8 +1029,16 @@ fn kind_of(name: &[u8]) -> Option<Kind> {
     })
 }
 
+/// Text known to be ASCII (what [`plain_len`] measured) as a `str`.
+#[inline]
+fn ascii(b: &[u8]) -> Option<&str> {
+    std::str::from_utf8(b).ok()
+}
+
 /// How many bytes at the start of `b` are plain text inside a JSON string:
-/// no quote, backslash or control character. Eight bytes at a time.
+/// ASCII, and no quote, backslash or control character (a string with
+/// anything else is read by [`Reader::string`], which decodes escapes and
+/// checks UTF-8). Eight bytes at a time.
 #[inline]
 fn plain_len(b: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -1039,13 +1048,14 @@ fn plain_len(b: &[u8]) -> usize {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let w = u64::from_le_bytes(word);
-        // A byte's high bit is set where it is a quote, a backslash or
-        // below 0x20 (exact for the lowest such byte, which is all that
-        // counts).
+        // A byte's high bit is set where it is a quote, a backslash,
+        // below 0x20 or above 0x7f (exact for the lowest such byte, which
+        // is all that counts).
         let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
         let special = zero(w ^ (ONES * 0x22))
             | zero(w ^ (ONES * 0x5c))
-            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
+            | (w & HIGH);
         if special != 0 {
             return i + (special.trailing_zeros() / 8) as usize;
         }
@@ -1053,7 +1063,7 @@ fn plain_len(b: &[u8]) -> usize {
     }
     i + b[i..]
         .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .position(|&c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c))
         .unwrap_or(b.len() - i)
 }
 
@@ -1109,10 +1119,10 @@ mod tests {
     }
 
     #[test]
-    fn plain_text_ends_at_the_first_quote_backslash_or_control_character() {
+    fn plain_text_ends_at_the_first_quote_backslash_control_character_or_byte_outside_ascii() {
         let slow = |b: &[u8]| {
             b.iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .position(|&c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c))
                 .unwrap_or(b.len())
         };
         let mut b: Vec<u8> = (0..40).map(|i| b'a' + (i % 26) as u8).collect();
@@ -1275,6 +1285,58 @@ mod tests {
         }
         let text = r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","organization":{"id":"0","tags":["x","y"],"fields":{}}}"#;
         assert!(read_fast(text).is_some(), "{text}");
+    }
+
+    /// Bytes that are not UTF-8 in any string the reader meets (a key it
+    /// knows or skips, an id, a tag, an event's type, author or value, a
+    /// skipped value) make it refuse the line; the same strings with a
+    /// character outside ASCII are read as `serde_json` reads them.
+    #[test]
+    fn strings_that_are_not_utf8_are_refused_wherever_they_are() {
+        let lines = [
+            r#"{"id":"1@","created_at":"2026-11-20T16:00:00Z","events":[]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","x@":1,"events":[]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","x":"a@b","events":[]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","x":["@"],"events":[]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","organization":{"id":"9@","tags":[],"fields":{}}}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","organization":{"id":"9","tags":["a@"],"fields":{}}}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","organization":{"id":"9","tags":["a"],"fields":{"f@":1}}}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","tags":["@"]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","priority":"@"}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{"at":"2026-11-20T16:00:00Z","type":"priority","value":"u@"}]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{"at":"2026-11-20T16:00:00Z","type":"group@","value":"u"}]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{"at":"2026-11-20T16:00:00Z","type":"comment","author":"agent@"}]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{"at":"2026-11-20T16:00:00Z","type":"field","name":"n@","value":"v"}]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{"at":"2026-11-20T16:00:00Z","type":"field","name":"n","value":{"v":"@"}}]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{"id":"e@","at":"2026-11-20T16:00:00Z","type":"status","value":"open"}]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{"at":"2026-11-20T16:00:00Z","type":"status","value":"open","via":"@"}]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","current":{"updated_at":"2026-11-20T16:00:00Z","group":"@"}}"#,
+        ];
+        for line in lines {
+            // A character outside ASCII: read as serde_json reads it (an
+            // event type it names is no type: refused by both).
+            let text = line.replace('@', "é✓");
+            let mut ticket = empty_ticket();
+            let taken = read_fast_into(text.as_bytes(), &mut ticket);
+            assert_eq!(taken, serde(&text).is_ok(), "{text}");
+            if taken {
+                assert_eq!(Ok(ticket), serde(&text), "{text}");
+            }
+            // The same bytes damaged: a lone continuation byte, a lead
+            // byte without its continuation, a byte never in UTF-8.
+            for bad in [&[0x80u8][..], &[0xc3, b'a'], &[0xff]] {
+                let mut bytes = Vec::new();
+                for (i, part) in line.split('@').enumerate() {
+                    if i > 0 {
+                        bytes.extend_from_slice(bad);
+                    }
+                    bytes.extend_from_slice(part.as_bytes());
+                }
+                assert!(std::str::from_utf8(&bytes).is_err());
+                let mut ticket = empty_ticket();
+                assert!(!read_fast_into(&bytes, &mut ticket), "{line} {bad:?}");
+            }
+        }
     }
 
     #[test]
@@ -1724,6 +1786,35 @@ mod tests {
             prop_assert_eq!(fast(&text), want, "{}", text);
         }
 
+        /// Damaged bytes, UTF-8 or not: the fast reader takes only UTF-8,
+        /// and reads it as `serde_json` reads its text.
+        #[test]
+        fn the_fast_reader_takes_only_utf8(
+            text in ticket_json(),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<bool>(), 0x80u8..=0xff), 1..3),
+        ) {
+            let mut bytes = spaced(&text, &[5]).into_bytes();
+            for (at, insert, b) in edits {
+                let i = at.index(bytes.len() + 1);
+                if insert || i == bytes.len() {
+                    bytes.insert(i, b);
+                } else {
+                    bytes[i] = b;
+                }
+            }
+            let mut ticket = empty_ticket();
+            let taken = read_fast_into(&bytes, &mut ticket);
+            match std::str::from_utf8(&bytes) {
+                Ok(text) => {
+                    prop_assert_eq!(taken, read_fast(text).is_some(), "{}", text);
+                    if taken {
+                        prop_assert_eq!(Ok(ticket), serde(text), "{}", text);
+                    }
+                }
+                Err(_) => prop_assert!(!taken, "{:?}", bytes),
+            }
+        }
+
         /// A ticket read into the memory of the ticket before it (read
         /// whole, or given up on half way) is the ticket read on its own:
         /// nothing of the one before stays.
@@ -1735,22 +1826,19 @@ mod tests {
             spaces in prop::collection::vec(any::<u8>(), 1..16),
         ) {
             let (before, text) = (spaced(&before, &spaces), spaced(&text, &spaces));
+            let (before, text) = (before.as_bytes(), text.as_str());
             let mut ticket = empty_ticket();
-            read_fast_into(&before, &mut ticket);
-            let want = read_fast(&text);
-            prop_assert_eq!(read_fast_into(&text, &mut ticket), want.is_some(), "{}", text);
+            read_fast_into(before, &mut ticket);
+            let want = read_fast(text);
+            prop_assert_eq!(read_fast_into(text.as_bytes(), &mut ticket), want.is_some(), "{}", text);
             if let Some(want) = want.clone() {
                 prop_assert_eq!(&ticket, &want, "{}", text);
             }
             // The one before given up on half way (cut short).
             let mut ticket = empty_ticket();
-            let mut end = cut.index(before.len() + 1);
-            while !before.is_char_boundary(end) {
-                end -= 1;
-            }
-            read_fast_into(&before, &mut ticket);
-            read_fast_into(&before[..end], &mut ticket);
-            prop_assert_eq!(read_fast_into(&text, &mut ticket), want.is_some(), "{}", text);
+            read_fast_into(before, &mut ticket);
+            read_fast_into(&before[..cut.index(before.len() + 1)], &mut ticket);
+            prop_assert_eq!(read_fast_into(text.as_bytes(), &mut ticket), want.is_some(), "{}", text);
             if let Some(want) = want {
                 prop_assert_eq!(ticket, want, "{}", text);
             }
