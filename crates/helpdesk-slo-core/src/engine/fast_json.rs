@@ -808,7 +808,114 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The events most timelines are made of, as serde_json writes them,
+    /// recognized by whole words at fixed places and consumed: a comment by
+    /// an agent or the requester with `"public":true`, a status change, a
+    /// priority, severity or group set to a plain text. Else None, with
+    /// nothing consumed. (Layout of `{"at":"<instant>","type":"<name>"`:
+    /// the instant at bytes 7..27, the type's name from byte 37.)
+    #[inline]
+    fn event_usual(&mut self) -> Option<Event> {
+        const HEAD: &[u8; 7] = b"{\"at\":\"";
+        const TYPE: &[u8; 10] = b"\",\"type\":\"";
+        const VALUE: &[u8; 10] = b",\"value\":\"";
+        const AGENT: &[u8; 32] = b",\"author\":\"agent\",\"public\":true}";
+        const REQUESTER: &[u8; 36] = b",\"author\":\"requester\",\"public\":true}";
+        let b: &[u8; 64] = self.bytes.get(self.at..self.at + 64)?.try_into().ok()?;
+        if b[..7] != *HEAD || b[27..37] != *TYPE {
+            return None;
+        }
+        let word = |at: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[at..at + 8]);
+            u64::from_le_bytes(w)
+        };
+        let name = word(37);
+        let (change, used) = if name == u64::from_le_bytes(*b"comment\"") {
+            let tail = self.bytes.get(self.at + 45..)?;
+            if tail.starts_with(AGENT) {
+                let c = Change::Comment {
+                    author: Author::Agent,
+                    public: true,
+                };
+                (c, 45 + AGENT.len())
+            } else if tail.starts_with(REQUESTER) {
+                let c = Change::Comment {
+                    author: Author::Requester,
+                    public: true,
+                };
+                (c, 45 + REQUESTER.len())
+            } else {
+                return None;
+            }
+        } else if name == u64::from_le_bytes(*b"status\",") {
+            if b[44..54] != *VALUE {
+                return None;
+            }
+            // The status and its `"}` in one word.
+            let v = word(54);
+            let is = |text: &[u8]| {
+                let mut w = [0u8; 8];
+                w[..text.len()].copy_from_slice(text);
+                let mask = u64::MAX >> (64 - 8 * text.len());
+                v & mask == u64::from_le_bytes(w)
+            };
+            let (value, len) = if is(b"open\"}") {
+                (Status::Open, 6)
+            } else if is(b"pending\"") && b[62] == b'}' {
+                (Status::Pending, 9)
+            } else if is(b"solved\"}") {
+                (Status::Solved, 8)
+            } else if is(b"new\"}") {
+                (Status::New, 5)
+            } else if is(b"hold\"}") {
+                (Status::Hold, 6)
+            } else if is(b"closed\"}") {
+                (Status::Closed, 8)
+            } else {
+                return None;
+            };
+            (Change::Status { value }, 54 + len)
+        } else {
+            let (kind, value_at) = if name == u64::from_le_bytes(*b"priority") && b[45] == b'"' {
+                (Kind::Priority, 46)
+            } else if name == u64::from_le_bytes(*b"severity") && b[45] == b'"' {
+                (Kind::Severity, 46)
+            } else if name == u64::from_le_bytes(*b"group\",\"") {
+                (Kind::Group, 43)
+            } else {
+                return None;
+            };
+            if b[value_at..value_at + 10] != *VALUE {
+                return None;
+            }
+            let text = self.bytes.get(self.at + value_at + 10..)?;
+            let n = plain_len(text);
+            if text.get(n..n + 2) != Some(b"\"}") {
+                return None;
+            }
+            let value = Some(ascii(&text[..n])?.to_string());
+            let change = match kind {
+                Kind::Priority => Change::Priority { value },
+                Kind::Severity => Change::Severity { value },
+                _ => Change::Group { value },
+            };
+            (change, value_at + 10 + n + 2)
+        };
+        let at = parse_canonical_memo(&b[7..27], &mut self.day)?;
+        self.at += used;
+        Some(Event {
+            id: None,
+            at,
+            change,
+        })
+    }
+
     fn event(&mut self) -> Option<Event> {
+        self.ws();
+        if let Some(e) = self.event_usual() {
+            return Some(e);
+        }
         // The layout serde_json writes (and most exports have) first reads
         // `{"at":"<canonical instant>","type":"<type>"` in one go, and
         // usually the rest of the event too (before anything else is set
@@ -1249,6 +1356,76 @@ mod tests {
             let text =
                 format!(r#"{{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{event}]}}"#);
             assert_eq!(fast(&text), serde(&text), "{text}");
+        }
+    }
+
+    /// The usual events (read by whole words at fixed places) and near
+    /// misses of each, anywhere in a timeline (last, or with more events
+    /// after), read as serde_json reads them.
+    #[test]
+    fn usual_events_and_their_near_misses_read_as_serde_reads_them() {
+        let head = r#"{"at":"2026-11-20T16:00:00Z","type":"#;
+        let usual = [
+            r#""comment","author":"agent","public":true}"#,
+            r#""comment","author":"requester","public":true}"#,
+            r#""status","value":"new"}"#,
+            r#""status","value":"open"}"#,
+            r#""status","value":"pending"}"#,
+            r#""status","value":"hold"}"#,
+            r#""status","value":"solved"}"#,
+            r#""status","value":"closed"}"#,
+            r#""priority","value":"urgent"}"#,
+            r#""priority","value":""}"#,
+            r#""severity","value":"sev 1"}"#,
+            r#""group","value":"l2-experts"}"#,
+        ];
+        let misses = [
+            r#""comment","author":"agent","public":false}"#,
+            r#""comment","author":"requester","public":false}"#,
+            r#""comment","author":"other","public":true}"#,
+            r#""comment","author":"agent","public":true,"x":1}"#,
+            r#""comment","author":"requester","public":true }"#,
+            r#""comment","author":"agents","public":true}"#,
+            r#""comments","author":"agent","public":true}"#,
+            r#""status","value":"opened"}"#,
+            r#""status","value":"pendingx"}"#,
+            r#""status","value":"pending","x":1}"#,
+            r#""status","value":"Open"}"#,
+            r#""status","value":"new","value":"open"}"#,
+            r#""status","value":"ne"}"#,
+            r#""status","value":null}"#,
+            r#""statuses","value":"open"}"#,
+            r#""priority","value":"a\"b"}"#,
+            r#""priority","value":"é"}"#,
+            r#""priority","value":"x","x":1}"#,
+            r#""priority","value":null}"#,
+            r#""priorityx","value":"x"}"#,
+            r#""severity","value":"x"  }"#,
+            r#""group","value":7}"#,
+            r#""groups","value":"x"}"#,
+            r#""group","valu":"x"}"#,
+        ];
+        let long =
+            r#"{"at":"2026-11-20T17:00:00Z","type":"comment","author":"agent","public":true}"#;
+        for (tail, read_fast_too) in usual
+            .iter()
+            .map(|t| (t, true))
+            .chain(misses.iter().map(|t| (t, false)))
+        {
+            let event = format!("{head}{tail}");
+            for events in [
+                event.clone(),
+                format!("{event},{long}"),
+                format!("{long},{event},{long}"),
+            ] {
+                let text = format!(
+                    r#"{{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{events}]}}"#
+                );
+                assert_eq!(fast(&text), serde(&text), "{text}");
+                if read_fast_too {
+                    assert!(read_fast(&text).is_some(), "{text}");
+                }
+            }
         }
     }
 
