@@ -283,18 +283,32 @@ pub(crate) fn canonical_placed(events: &[Event], created: i64) -> Vec<Placed<'_>
         })
         .collect();
     // Most timelines are listed in order: checked in one pass, the ids
-    // only compared between neighbours of equal keys.
-    let in_order = out.windows(2).all(|w| {
+    // only compared between neighbours of equal keys. Duplicates share
+    // their instant and rank, so a timeline in which no two neighbours do
+    // (once in order) has none.
+    let key = |p: &Placed| (p.at, p.rank);
+    let mut in_order = true;
+    let mut shared_keys = false;
+    for w in out.windows(2) {
         let (a, b) = (&w[0], &w[1]);
-        (a.at, a.rank) < (b.at, b.rank)
-            || ((a.at, a.rank) == (b.at, b.rank) && id_order(a.event, b.event) != Ordering::Greater)
-    });
+        if key(a) > key(b) {
+            in_order = false;
+            break;
+        }
+        if key(a) == key(b) {
+            shared_keys = true;
+            if id_order(a.event, b.event) == Ordering::Greater {
+                in_order = false;
+                break;
+            }
+        }
+    }
     if !in_order {
-        out.sort_by(|a, b| {
-            (a.at, a.rank)
-                .cmp(&(b.at, b.rank))
-                .then_with(|| id_order(a.event, b.event))
-        });
+        out.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| id_order(a.event, b.event)));
+        shared_keys = out.windows(2).any(|w| key(&w[0]) == key(&w[1]));
+    }
+    if !shared_keys {
+        return out;
     }
     // Duplicates need not be neighbours (a reply listed twice with other
     // ids, a requester comment between): compare with everything kept at
