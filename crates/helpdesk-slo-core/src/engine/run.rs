@@ -443,6 +443,14 @@ fn unseen_solve(ticket: &Ticket, events: &[Placed]) -> Option<Event> {
 
 /// Every clock instance of `ticket` under `policy`, as of `now`.
 pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
+    let mut out = Vec::new();
+    evaluate_into(policy, ticket, now, &mut out);
+    out
+}
+
+/// [`evaluate`] into `out`, replacing what it held: a caller evaluating
+/// ticket after ticket keeps the list's memory.
+pub fn evaluate_into(policy: &Policy, ticket: &Ticket, now: i64, out: &mut Vec<Clock>) {
     let created = ticket.created_at;
     let mut events = canonical_placed(&ticket.events, created);
     let unseen = unseen_solve(ticket, &events);
@@ -505,11 +513,10 @@ pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
         i = j;
     }
     walk.breach_until(now);
-    let out = finish(&walk, ticket, now);
+    finish(&walk, ticket, now, out);
     let mut clocks = std::mem::take(&mut walk.clocks);
     clocks.clear();
     SCRATCH.set(clocks);
-    out
 }
 
 thread_local! {
@@ -712,9 +719,10 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[Placed<'a>], t: i64) {
 }
 
 /// Turns the walk's clocks into results at `now`.
-fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64) -> Vec<Clock> {
+fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64, out: &mut Vec<Clock>) {
     let policy = walk.policy;
-    let mut out = Vec::with_capacity(walk.clocks.len());
+    out.clear();
+    out.reserve(walk.clocks.len());
     // The reasons and support hours depend on the ticket, the plan and the
     // severity, not on the clock: each worked out once.
     let mut no_plan: Option<String> = None;
@@ -852,7 +860,6 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64) -> Vec<Clock> {
     }
     // Instances are numbered per metric in start order.
     out.sort_by_key(|c| (c.metric, c.start, c.instance));
-    out
 }
 
 fn no_plan_reason(walk: &Walk<'_>) -> String {
