@@ -103,7 +103,7 @@ fn run_once(cfg: &Config, path: &Path) -> u64 {
     let file = std::fs::File::open(path).expect("input");
     let read =
         for_each_ticket::<InputError>("bench", BufReader::with_capacity(1 << 16, file), |t| {
-            evaluation.add(&t).expect("sink");
+            evaluation.add(t).expect("sink");
             Ok(())
         })
         .expect("input");

@@ -214,7 +214,7 @@ proptest! {
                 "fuzz.jsonl",
                 Cursor::new(lines),
                 |t| {
-                    let _ = evaluate(&config().policy, &t, 1_795_000_000);
+                    let _ = evaluate(&config().policy, t, 1_795_000_000);
                     Ok(())
                 },
             )

@@ -152,7 +152,7 @@ pub(crate) fn run(args: EvaluateArgs) -> Result<(), Failure> {
                     .map_err(|e| Failure::Usage(format!("cannot read {path}: {e}")))?;
                 Box::new(BufReader::with_capacity(1 << 16, file))
             };
-            for_each_ticket(path, reader, |t| evaluation.add(&t).map_err(Stop::Write))?
+            for_each_ticket(path, reader, |t| evaluation.add(t).map_err(Stop::Write))?
         }
         (None, Some(store)) => from_store(&config, store, args.source.as_deref(), &mut evaluation)?,
         (None, None) => {

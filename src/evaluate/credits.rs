@@ -146,16 +146,18 @@ impl Credits {
         if self.counted.is_empty() {
             return;
         }
-        if !self.counts.contains_key(org.id.as_str()) {
-            self.counts.insert(org.id.clone(), BTreeMap::new());
-        }
-        let Some(customer) = self.counts.get_mut(org.id.as_str()) else {
-            return;
+        let counted = &self.counted;
+        let add = |customer: &mut BTreeMap<Key, Count>| {
+            for &(key, events, violations, to) in counted {
+                let e = customer.entry(key).or_insert((0, 0, to));
+                e.0 += events;
+                e.1 += violations;
+            }
         };
-        for &(key, events, violations, to) in &self.counted {
-            let e = customer.entry(key).or_insert((0, 0, to));
-            e.0 += events;
-            e.1 += violations;
+        // One lookup for a customer seen before.
+        match self.counts.get_mut(org.id.as_str()) {
+            Some(customer) => add(customer),
+            None => add(self.counts.entry(org.id.clone()).or_default()),
         }
     }
 

@@ -141,6 +141,9 @@ pub struct Groups {
     /// The table's sizes: plans + 1, severities + 1, metrics (an absent
     /// plan or severity is slot 0).
     dense_sizes: (usize, usize, usize),
+    /// How far apart a plan's, a severity's and a metric's slots are; 0
+    /// for a dimension not grouped by (its slot is 0).
+    dense_strides: (usize, usize, usize),
     /// The organizations seen, each once, indexed by the keys (a key holds
     /// the index, so counting a clock copies no text).
     orgs: Vec<String>,
@@ -154,6 +157,7 @@ impl Groups {
             counts: FxHashMap::default(),
             dense: Vec::new(),
             dense_sizes: (0, 0, 0),
+            dense_strides: (0, 0, 0),
             orgs: Vec::new(),
             org_index: FxHashMap::default(),
         }
@@ -212,27 +216,38 @@ impl Groups {
                 policy.severities.len() + 1,
                 policy.metrics.len().max(1),
             );
+            let by = |d: Dimension, stride: usize| {
+                if self.by.contains(&d) {
+                    stride
+                } else {
+                    0
+                }
+            };
+            self.dense_strides = (
+                by(Dimension::Plan, sizes.1 * sizes.2),
+                by(Dimension::Severity, sizes.2),
+                by(Dimension::Metric, 1),
+            );
             self.dense_sizes = sizes;
             self.dense = vec![Counts::default(); sizes.0 * sizes.1 * sizes.2];
         }
         let (np, ns, nm) = self.dense_sizes;
-        let slot = |v: Option<usize>, n: usize| match v {
+        let (sp, ss, sm) = self.dense_strides;
+        // A dimension grouped by needs the clock's id in the table.
+        let slot = |v: Option<usize>, n: usize, stride: usize| match v {
+            _ if stride == 0 => Some(0),
             None => Some(0),
-            Some(i) if i + 1 < n => Some(i + 1),
+            Some(i) if i + 1 < n => Some((i + 1) * stride),
             Some(_) => None,
         };
-        let mut p = 0;
-        let mut s = 0;
-        let mut m = 0;
-        for d in &self.by {
-            match d {
-                Dimension::Plan => p = slot(c.plan, np)?,
-                Dimension::Severity => s = slot(c.severity, ns)?,
-                _ if c.metric < nm => m = c.metric,
-                _ => return None,
-            }
-        }
-        Some((p * ns + s) * nm + m)
+        let p = slot(c.plan, np, sp)?;
+        let s = slot(c.severity, ns, ss)?;
+        let m = match c.metric {
+            _ if sm == 0 => 0,
+            m if m < nm => m,
+            _ => return None,
+        };
+        Some(p + s + m)
     }
 
     /// The key of a slot of the dense table.

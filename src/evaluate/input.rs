@@ -4,7 +4,8 @@
 
 use std::io::BufRead;
 
-use crate::engine::{ticket_from_json, Ticket};
+use crate::engine::fast_json::{empty_ticket, read_fast_into};
+use crate::engine::Ticket;
 
 /// A line that is not a ticket timeline.
 #[derive(Debug, thiserror::Error)]
@@ -30,42 +31,53 @@ pub enum InputError {
 
 /// Reads ticket timelines from JSON lines, handing each to `f`; blank lines
 /// are skipped. Stops at the first line that is not a ticket, or when `f`
-/// fails.
+/// fails. The ticket handed over is read into the same memory line after
+/// line (see [`read_fast_into`]).
 pub fn for_each_ticket<E: From<InputError>>(
     input: &str,
     reader: impl BufRead,
-    mut f: impl FnMut(Ticket) -> Result<(), E>,
+    mut f: impl FnMut(&Ticket) -> Result<(), E>,
 ) -> Result<u64, E> {
     let mut reader = reader;
     let mut line = String::new();
+    let mut ticket = empty_ticket();
     let mut n = 0u64;
     let mut read = 0u64;
-    let ticket_of = |n: u64, text: &str| -> Result<Option<Ticket>, InputError> {
+    // Whether a line the fast reader did not take is a ticket, read into
+    // `ticket`: false for a blank line.
+    let ticket_of = |n: u64, text: &str, ticket: &mut Ticket| -> Result<bool, InputError> {
         if text.trim().is_empty() {
-            return Ok(None);
+            return Ok(false);
         }
-        ticket_from_json(text)
-            .map(Some)
-            .map_err(|e| InputError::Ticket {
-                input: input.to_string(),
-                line: n,
-                column: e.column(),
-                message: e.to_string(),
-            })
+        *ticket = serde_json::from_str(text).map_err(|e| InputError::Ticket {
+            input: input.to_string(),
+            line: n,
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+        Ok(true)
     };
     loop {
         n += 1;
-        // A whole line of text in the reader's buffer is read where it is,
-        // without a copy; anything else (a line across the buffer's end,
-        // text that is not UTF-8, an error) as before, by `read_line`.
+        // A whole line in the reader's buffer is read where it is, without
+        // a copy, by the fast reader, which checks the UTF-8 of what it
+        // reads; a line it does not take is checked whole. Anything else (a
+        // line across the buffer's end, text that is not UTF-8, an error)
+        // as before, by `read_line`.
         if let Ok(buffer) = reader.fill_buf() {
             if let Some(end) = memchr::memchr(b'\n', buffer) {
-                if let Ok(text) = std::str::from_utf8(&buffer[..=end]) {
-                    let ticket = ticket_of(n, text)?;
+                if read_fast_into(&buffer[..=end], &mut ticket) {
                     reader.consume(end + 1);
-                    if let Some(ticket) = ticket {
+                    read += 1;
+                    f(&ticket)?;
+                    continue;
+                }
+                if let Ok(text) = std::str::from_utf8(&buffer[..=end]) {
+                    let is_ticket = ticket_of(n, text, &mut ticket)?;
+                    reader.consume(end + 1);
+                    if is_ticket {
                         read += 1;
-                        f(ticket)?;
+                        f(&ticket)?;
                     }
                     continue;
                 }
@@ -82,9 +94,9 @@ pub fn for_each_ticket<E: From<InputError>>(
         if got == 0 {
             return Ok(read);
         }
-        if let Some(ticket) = ticket_of(n, &line)? {
+        if read_fast_into(line.as_bytes(), &mut ticket) || ticket_of(n, &line, &mut ticket)? {
             read += 1;
-            f(ticket)?;
+            f(&ticket)?;
         }
     }
 }
@@ -100,7 +112,7 @@ mod tests {
                     {\"id\": 3}\n";
         let mut ids = Vec::new();
         let e = for_each_ticket::<InputError>("tickets.jsonl", text.as_bytes(), |t| {
-            ids.push(t.id);
+            ids.push(t.id.clone());
             Ok(())
         })
         .unwrap_err();
@@ -133,7 +145,7 @@ mod tests {
                 "t.jsonl",
                 std::io::BufReader::with_capacity(capacity, bytes),
                 |t| {
-                    ids.push(t.id);
+                    ids.push(t.id.clone());
                     Ok(())
                 },
             )

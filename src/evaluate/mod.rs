@@ -21,7 +21,7 @@ use self::credits::Credits;
 use self::groups::{Dimension, Groups};
 use self::output::{join_credits, join_groups, ClockRow, Format, Table, Totals, Writer};
 use self::what_if::Diff;
-use crate::engine::{evaluate, Clock, ClockState, Ticket};
+use crate::engine::{evaluate, evaluate_into, Clock, ClockState, Ticket};
 use crate::policy::Config;
 
 /// What to evaluate and write.
@@ -93,6 +93,8 @@ pub struct Evaluation<'a, W: Write> {
     diff: Diff,
     writer: Writer<W>,
     totals: Totals,
+    /// The clocks of the ticket before, kept for their memory.
+    clocks: Vec<Clock>,
 }
 
 impl<'a, W: Write> Evaluation<'a, W> {
@@ -118,6 +120,7 @@ impl<'a, W: Write> Evaluation<'a, W> {
                 clocks: 0,
                 tickets_changed: None,
             },
+            clocks: Vec::new(),
         })
     }
 
@@ -125,7 +128,8 @@ impl<'a, W: Write> Evaluation<'a, W> {
     /// them.
     pub fn add(&mut self, ticket: &Ticket) -> std::io::Result<()> {
         let now = self.opts.now;
-        let clocks = evaluate(&self.base.config.policy, ticket, now);
+        let mut clocks = std::mem::take(&mut self.clocks);
+        evaluate_into(&self.base.config.policy, ticket, now, &mut clocks);
         let other = self
             .what_if
             .as_ref()
@@ -153,6 +157,7 @@ impl<'a, W: Write> Evaluation<'a, W> {
                 (&side.config.policy, &in_window(other)),
             );
         }
+        self.clocks = clocks;
         Ok(())
     }
 

@@ -73,20 +73,10 @@ pub fn parse_canonical_memo(b: &[u8], memo: &mut DayMemo) -> Option<i64> {
     let day = u16::from_le_bytes([b[8], b[9]]);
     if let Some((h0, d0, midnight)) = memo.date {
         if h0 == head && d0 == day {
-            if b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
+            if b[10] != b'T' || b[19] != b'Z' {
                 return None;
             }
-            let digit = |i: usize| {
-                let c = b[i].wrapping_sub(b'0');
-                (c < 10).then_some(i64::from(c))
-            };
-            let h = digit(11)? * 10 + digit(12)?;
-            let mi = digit(14)? * 10 + digit(15)?;
-            let s = digit(17)? * 10 + digit(18)?;
-            if h > 23 || mi > 59 || s > 59 {
-                return None;
-            }
-            let t = midnight + h * 3600 + mi * 60 + s;
+            let t = midnight + time_of_day(&b[11..19])?;
             return (MIN_INSTANT..=MAX_INSTANT).contains(&t).then_some(t);
         }
     }
@@ -132,32 +122,28 @@ fn parse_common(b: &[u8]) -> Option<i64> {
 #[inline]
 fn date_time(b: &[u8]) -> Option<i64> {
     let b: &[u8; 19] = b.get(..19)?.try_into().ok()?;
-    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' {
         return None;
     }
-    // The 14 digits checked eight bytes at a time: a byte is a digit when
-    // it is below 10 once '0' is taken away by xor (the separators' places
-    // are masked out).
-    let word = |at: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&b[at..at + 8]);
-        u64::from_le_bytes(w) ^ 0x3030_3030_3030_3030
-    };
-    let above_nine = |x: u64, digits: u64| {
-        (((x & 0x7f7f_7f7f_7f7f_7f7f) + 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080 & digits
-    };
-    // Bytes 0..8 "YYYY-MM-", 8..16 "DDTHH:MM", 11..19 "HH:MM:SS".
-    if above_nine(word(0), 0x0080_8000_8080_8080) != 0
-        || above_nine(word(8), 0x8080_0080_8000_8080) != 0
-        || above_nine(word(11), 0x8080_0080_8000_8080) != 0
+    // The date's digits: those of "YYYY-MM-" eight bytes at a time (the
+    // separator's place masked out), the day's two alone.
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[..8]);
+    let digit = |c: u8| c.wrapping_sub(b'0') < 10;
+    if above_nine(
+        u64::from_le_bytes(w) ^ 0x3030_3030_3030_3030,
+        0x0080_8000_8080_8080,
+    ) != 0
+        || !digit(b[8])
+        || !digit(b[9])
     {
         return None;
     }
+    let seconds = time_of_day(&b[11..19])?;
     let d = |i: usize| i64::from(b[i].wrapping_sub(b'0'));
     let y = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
     let (mo, day) = (d(5) * 10 + d(6), d(8) * 10 + d(9));
-    let (h, mi, s) = (d(11) * 10 + d(12), d(14) * 10 + d(15), d(17) * 10 + d(18));
-    if !(1..=12).contains(&mo) || day < 1 || h > 23 || mi > 59 || s > 59 {
+    if !(1..=12).contains(&mo) || day < 1 {
         return None;
     }
     let days = match YEARS.get((y - YEARS_FROM) as usize) {
@@ -176,7 +162,42 @@ fn date_time(b: &[u8]) -> Option<i64> {
             days_from_civil(y, mo, day)
         }
     };
-    Some(days * 86_400 + h * 3600 + mi * 60 + s)
+    Some(days * 86_400 + seconds)
+}
+
+/// The bytes of `x` (digits with '0' taken away by xor) at the places of
+/// `digits` (their high bits) that are not below 10: zero when every one
+/// is a digit.
+#[inline]
+fn above_nine(x: u64, digits: u64) -> u64 {
+    (((x & 0x7f7f_7f7f_7f7f_7f7f) + 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080 & digits
+}
+
+/// `HH:MM:SS` (eight bytes) as seconds of the day, a valid time (no leap
+/// second); else None. Read as one word: the separators and digits
+/// checked at once, then each pair of digits is ten times its first plus
+/// its second, in the first byte of the pair.
+#[inline]
+fn time_of_day(b: &[u8]) -> Option<i64> {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(b.get(..8)?);
+    let w = u64::from_le_bytes(w);
+    // ':' at bytes 2 and 5.
+    if w & 0x0000_ff00_00ff_0000 != 0x0000_3a00_003a_0000 {
+        return None;
+    }
+    let x = w ^ 0x3030_3030_3030_3030;
+    // Digits at bytes 0, 1, 3, 4, 6 and 7.
+    if above_nine(x, 0x8080_0080_8000_8080) != 0 {
+        return None;
+    }
+    let d = x & 0xffff_00ff_ff00_ffff;
+    let pairs = d * 10 + (d >> 8);
+    let (h, mi, s) = (pairs & 0xff, (pairs >> 24) & 0xff, (pairs >> 48) & 0xff);
+    if h > 23 || mi > 59 || s > 59 {
+        return None;
+    }
+    Some((h * 3600 + mi * 60 + s) as i64)
 }
 
 /// The first year of [`YEARS`].
@@ -448,6 +469,34 @@ mod tests {
                 b[i] = c;
                 if let Ok(text) = std::str::from_utf8(&b) {
                     assert_eq!(parse_instant(text).ok(), chrono_reads(text), "{text}");
+                }
+            }
+        }
+    }
+
+    /// Times of day at and around each bound (hours 23 and 24, minutes
+    /// and seconds 59 and 60, digits 0, 9 and beyond), alone and with the
+    /// memo of their date, read as chrono reads them.
+    #[test]
+    fn times_of_day_at_their_bounds_read_as_chrono_reads_them() {
+        let values = [
+            0, 1, 9, 10, 19, 20, 23, 24, 25, 29, 30, 39, 59, 60, 61, 69, 70, 99,
+        ];
+        let mut memo = DayMemo::default();
+        for h in values {
+            for mi in values {
+                for s in values {
+                    let text = format!("2026-05-03T{h:02}:{mi:02}:{s:02}Z");
+                    let want = chrono_reads(&text);
+                    assert_eq!(parse_instant(&text).ok(), want, "{text}");
+                    // The canonical reader leaves a leap second to chrono.
+                    let canonical = parse_canonical_in_range(text.as_bytes());
+                    assert!(canonical.is_none() || canonical == want, "{text}");
+                    assert_eq!(
+                        parse_canonical_memo(text.as_bytes(), &mut memo),
+                        canonical,
+                        "{text}"
+                    );
                 }
             }
         }

@@ -17,7 +17,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use super::timeline::{Author, Change, Current, Event, Organization, Ticket};
+use super::timeline::{Author, Change, Event, Organization, Ticket};
 use crate::policy::spec::Status;
 use crate::time::{parse_canonical_memo, parse_instant, DayMemo};
 
@@ -33,15 +33,47 @@ pub fn ticket_from_json(text: &str) -> Result<Ticket, serde_json::Error> {
 /// The fast reader alone: `None` for anything it does not take (which
 /// `serde_json` then reads, or refuses).
 pub fn read_fast(text: &str) -> Option<Ticket> {
+    let mut ticket = empty_ticket();
+    read_fast_into(text.as_bytes(), &mut ticket).then_some(ticket)
+}
+
+/// The fast reader on bytes not yet known to be UTF-8, into a ticket read
+/// before, whose allocations (the id, the organization and its tags, the
+/// priority, the list of events) it reuses: what a stream of tickets read
+/// one after the other needs. True when read: then `bytes` are UTF-8 (the
+/// reader checks what it reads: outside strings only JSON's ASCII is
+/// taken, and each string's bytes are checked) and `ticket` is exactly
+/// what [`read_fast`] gives for their text. False for anything it does not
+/// take, UTF-8 or not, and then `ticket` holds anything.
+pub fn read_fast_into(bytes: &[u8], ticket: &mut Ticket) -> bool {
     let mut r = Reader {
-        text,
-        bytes: text.as_bytes(),
+        bytes,
         at: 0,
         day: DayMemo::default(),
     };
-    let ticket = r.ticket()?;
+    if r.ticket(ticket).is_none() {
+        return false;
+    }
     r.ws();
-    (r.at == r.bytes.len()).then_some(ticket)
+    r.at == r.bytes.len()
+}
+
+/// A ticket with nothing in it yet, for [`read_fast_into`].
+pub fn empty_ticket() -> Ticket {
+    Ticket {
+        id: String::new(),
+        created_at: 0,
+        source: None,
+        url: None,
+        organization: None,
+        tags: Vec::new(),
+        fields: BTreeMap::new(),
+        priority: None,
+        group: None,
+        status: None,
+        events: Vec::new(),
+        current: None,
+    }
 }
 
 /// Deepest nesting a skipped value may have (`serde_json` allows 128
@@ -49,7 +81,6 @@ pub fn read_fast(text: &str) -> Option<Ticket> {
 const SKIP_DEPTH: u32 = 64;
 
 struct Reader<'a> {
-    text: &'a str,
     bytes: &'a [u8],
     at: usize,
     /// The date of the last instant read in full.
@@ -117,7 +148,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A string, decoded; borrowed when it has no escapes.
+    /// A string, decoded; borrowed when it is plain ASCII.
     #[inline(never)]
     fn string(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
@@ -125,11 +156,11 @@ impl<'a> Reader<'a> {
         self.at += plain_len(self.bytes.get(start..)?);
         match *self.bytes.get(self.at)? {
             b'"' => {
-                let s = self.text.get(start..self.at)?;
+                let s = ascii(&self.bytes[start..self.at])?;
                 self.at += 1;
                 Some(Cow::Borrowed(s))
             }
-            b'\\' => self.escaped(start).map(Cow::Owned),
+            b'\\' | 0x80.. => self.escaped(start).map(Cow::Owned),
             _ => None,
         }
     }
@@ -163,11 +194,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The rest of a string from its first escape (at `self.at`), decoded as
-    /// `serde_json` decodes it for text: surrogates must pair.
+    /// The rest of a string from its first escape or byte outside ASCII
+    /// (at `self.at`), decoded as `serde_json` decodes it for text:
+    /// surrogates must pair, and the bytes must be UTF-8.
     #[cold]
     fn escaped(&mut self, start: usize) -> Option<String> {
-        let mut out = String::from(self.text.get(start..self.at)?);
+        let mut out = String::from(ascii(&self.bytes[start..self.at])?);
         loop {
             let run = self.at;
             while let Some(&c) = self.bytes.get(self.at) {
@@ -176,7 +208,7 @@ impl<'a> Reader<'a> {
                 }
                 self.at += 1;
             }
-            out.push_str(self.text.get(run..self.at)?);
+            out.push_str(std::str::from_utf8(&self.bytes[run..self.at]).ok()?);
             match *self.bytes.get(self.at)? {
                 b'"' => {
                     self.at += 1;
@@ -233,12 +265,14 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips a string as `serde_json` skips an ignored one: escapes are
-    /// checked for their form only.
+    /// checked for their form only (and the bytes for UTF-8).
     fn skip_string(&mut self) -> Option<()> {
         self.eat(b'"')?;
+        let start = self.at;
         loop {
             match *self.bytes.get(self.at)? {
                 b'"' => {
+                    std::str::from_utf8(&self.bytes[start..self.at]).ok()?;
                     self.at += 1;
                     return Some(());
                 }
@@ -354,7 +388,7 @@ impl<'a> Reader<'a> {
         self.ws();
         let start = self.at;
         self.skip_value(0)?;
-        self.text.get(start..self.at)
+        std::str::from_utf8(&self.bytes[start..self.at]).ok()
     }
 
     /// Calls `f` with each key of an object, positioned at its value; `f`
@@ -419,42 +453,70 @@ impl<'a> Reader<'a> {
     }
 
     fn owned(&mut self) -> Option<String> {
+        let mut out = String::new();
+        self.owned_into(&mut out)?;
+        Some(out)
+    }
+
+    /// A text into `out`, replacing what it held (its allocation is
+    /// reused).
+    fn owned_into(&mut self, out: &mut String) -> Option<()> {
+        out.clear();
         let start = self.at;
         match self.plain() {
             // Between two quotes of a text: whole characters.
-            Some(b) => {
-                let end = self.at - 1;
-                self.text.get(end - b.len()..end).map(str::to_string)
-            }
+            Some(b) => out.push_str(ascii(b)?),
             None => {
                 self.at = start;
-                self.string().map(Cow::into_owned)
+                out.push_str(&self.string()?);
             }
         }
+        Some(())
     }
 
     /// `Option<String>`: text or null.
     fn opt_text(&mut self) -> Option<Option<String>> {
+        self.opt_text_reusing(None)
+    }
+
+    /// `Option<String>`: text or null; a text goes into `spare`, if any.
+    fn opt_text_reusing(&mut self, spare: Option<String>) -> Option<Option<String>> {
         if self.peek()? == b'n' {
             self.null().map(|_| None)
         } else {
-            self.owned().map(Some)
+            let mut text = spare.unwrap_or_default();
+            self.owned_into(&mut text)?;
+            Some(Some(text))
         }
     }
 
     fn texts(&mut self) -> Option<Vec<String>> {
         let mut out = Vec::new();
-        self.array(|r| {
-            out.push(r.owned()?);
-            Some(())
-        })?;
+        self.texts_into(&mut out)?;
         Some(out)
     }
 
-    /// An id: text, or a whole number `serde_json` reads as a `u64`.
-    fn id(&mut self) -> Option<String> {
+    /// A list of texts into `out`, replacing what it held (its texts'
+    /// allocations are reused).
+    fn texts_into(&mut self, out: &mut Vec<String>) -> Option<()> {
+        let mut n = 0;
+        self.array(|r| {
+            if n == out.len() {
+                out.push(String::new());
+            }
+            r.owned_into(&mut out[n])?;
+            n += 1;
+            Some(())
+        })?;
+        out.truncate(n);
+        Some(())
+    }
+
+    /// An id into `out`: text, or a whole number `serde_json` reads as a
+    /// `u64`.
+    fn id_into(&mut self, out: &mut String) -> Option<()> {
         match self.peek()? {
-            b'"' => self.owned(),
+            b'"' => self.owned_into(out),
             b'0'..=b'9' => {
                 let start = self.at;
                 let mut n = 0u64;
@@ -464,7 +526,12 @@ impl<'a> Reader<'a> {
                 }
                 let leading_zero = self.bytes[start] == b'0' && self.at - start > 1;
                 let more = matches!(self.bytes.get(self.at), Some(b'.' | b'e' | b'E'));
-                (!leading_zero && !more).then(|| n.to_string())
+                if leading_zero || more {
+                    return None;
+                }
+                out.clear();
+                out.push_str(&n.to_string());
+                Some(())
             }
             _ => None,
         }
@@ -519,58 +586,74 @@ impl<'a> Reader<'a> {
         self.with_bytes(|_, b| kind_of(b))
     }
 
-    fn organization(&mut self) -> Option<Organization> {
+    /// An organization into `o`, replacing all it held (its allocations
+    /// are reused).
+    fn organization_into(&mut self, o: &mut Organization) -> Option<()> {
         let mut seen = 0u8;
         let mut once = |bit: u8| {
             let fresh = seen & bit == 0;
             seen |= bit;
             fresh.then_some(())
         };
-        let (mut id, mut name, mut tags, mut fields) = (None, None, Vec::new(), BTreeMap::new());
+        o.name = None;
+        clear(&mut o.fields);
         self.object(|r, key| {
             match key {
                 b"id" => {
                     once(1)?;
-                    id = Some(r.id()?);
+                    r.id_into(&mut o.id)?;
                 }
                 b"name" => {
                     once(2)?;
-                    name = r.opt_text()?;
+                    o.name = r.opt_text()?;
                 }
                 b"tags" => {
                     once(4)?;
-                    tags = r.texts()?;
+                    r.texts_into(&mut o.tags)?;
                 }
                 b"fields" => {
                     once(8)?;
-                    fields = r.fields()?;
+                    o.fields = r.fields()?;
                 }
                 _ => r.skip_value(0)?,
             }
             Some(())
         })?;
-        Some(Organization {
-            id: id?,
-            name,
-            tags,
-            fields,
-        })
+        if seen & 4 == 0 {
+            o.tags.clear();
+        }
+        (seen & 1 != 0).then_some(())
     }
 
     fn opt_organization(&mut self) -> Option<Option<Organization>> {
-        if self.peek()? == b'n' {
-            self.null().map(|_| None)
-        } else if let Some(o) = self.organization_usual() {
-            Some(Some(o))
-        } else {
-            self.organization().map(Some)
-        }
+        self.opt_organization_reusing(None)
     }
 
-    /// An organization as serde_json writes it, read in one go and
-    /// consumed: `{"id":"<text>","tags":[<texts>],"fields":{}}` with
-    /// plain texts (no escapes); else None, with nothing consumed.
-    fn organization_usual(&mut self) -> Option<Organization> {
+    /// An organization or null; an organization goes into `spare`, if any.
+    fn opt_organization_reusing(
+        &mut self,
+        spare: Option<Organization>,
+    ) -> Option<Option<Organization>> {
+        if self.peek()? == b'n' {
+            return self.null().map(|_| None);
+        }
+        let mut o = spare.unwrap_or_else(|| Organization {
+            id: String::new(),
+            name: None,
+            tags: Vec::new(),
+            fields: BTreeMap::new(),
+        });
+        if self.organization_usual_into(&mut o).is_none() {
+            self.organization_into(&mut o)?;
+        }
+        Some(Some(o))
+    }
+
+    /// An organization as serde_json writes it, read in one go into `o`
+    /// and consumed: `{"id":"<text>","tags":[<texts>],"fields":{}}` with
+    /// plain texts (no escapes); else None, with nothing consumed (and
+    /// `o` partly written).
+    fn organization_usual_into(&mut self, o: &mut Organization) -> Option<()> {
         const ID: &[u8] = b"{\"id\":\"";
         const TAGS: &[u8] = b"\",\"tags\":[";
         const FIELDS: &[u8] = b",\"fields\":{}}";
@@ -585,7 +668,7 @@ impl<'a> Reader<'a> {
         if b.get(id_end..at)? != TAGS {
             return None;
         }
-        let mut tags = Vec::new();
+        let mut tags = 0;
         if b.get(at) == Some(&b']') {
             at += 1;
         } else {
@@ -598,7 +681,13 @@ impl<'a> Reader<'a> {
                 if b.get(end) != Some(&b'"') {
                     return None;
                 }
-                tags.push(self.text.get(at + 1..end)?.to_string());
+                if tags == o.tags.len() {
+                    o.tags.push(String::new());
+                }
+                let tag = &mut o.tags[tags];
+                tag.clear();
+                tag.push_str(ascii(&b[at + 1..end])?);
+                tags += 1;
                 at = end + 1;
                 match b.get(at) {
                     Some(b',') => at += 1,
@@ -613,14 +702,13 @@ impl<'a> Reader<'a> {
         if b.get(at..at + FIELDS.len())? != FIELDS {
             return None;
         }
-        let id = self.text.get(id_start..id_end)?.to_string();
+        o.tags.truncate(tags);
+        o.id.clear();
+        o.id.push_str(ascii(&b[id_start..id_end])?);
+        o.name = None;
+        clear(&mut o.fields);
         self.at = at + FIELDS.len();
-        Some(Organization {
-            id,
-            name: None,
-            tags,
-            fields: BTreeMap::new(),
-        })
+        Some(())
     }
 
     /// An event's `value`, read as its type says.
@@ -698,7 +786,7 @@ impl<'a> Reader<'a> {
                     return None;
                 }
                 let start = self.at + VALUE.len();
-                let text = || self.text.get(start..start + n).map(str::to_string);
+                let text = || ascii(&rest[..n]).map(str::to_string);
                 let change = match k {
                     Kind::Status => Change::Status {
                         value: status_of(&rest[..n])?,
@@ -720,7 +808,114 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The events most timelines are made of, as serde_json writes them,
+    /// recognized by whole words at fixed places and consumed: a comment by
+    /// an agent or the requester with `"public":true`, a status change, a
+    /// priority, severity or group set to a plain text. Else None, with
+    /// nothing consumed. (Layout of `{"at":"<instant>","type":"<name>"`:
+    /// the instant at bytes 7..27, the type's name from byte 37.)
+    #[inline]
+    fn event_usual(&mut self) -> Option<Event> {
+        const HEAD: &[u8; 7] = b"{\"at\":\"";
+        const TYPE: &[u8; 10] = b"\",\"type\":\"";
+        const VALUE: &[u8; 10] = b",\"value\":\"";
+        const AGENT: &[u8; 32] = b",\"author\":\"agent\",\"public\":true}";
+        const REQUESTER: &[u8; 36] = b",\"author\":\"requester\",\"public\":true}";
+        let b: &[u8; 64] = self.bytes.get(self.at..self.at + 64)?.try_into().ok()?;
+        if b[..7] != *HEAD || b[27..37] != *TYPE {
+            return None;
+        }
+        let word = |at: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[at..at + 8]);
+            u64::from_le_bytes(w)
+        };
+        let name = word(37);
+        let (change, used) = if name == u64::from_le_bytes(*b"comment\"") {
+            let tail = self.bytes.get(self.at + 45..)?;
+            if tail.starts_with(AGENT) {
+                let c = Change::Comment {
+                    author: Author::Agent,
+                    public: true,
+                };
+                (c, 45 + AGENT.len())
+            } else if tail.starts_with(REQUESTER) {
+                let c = Change::Comment {
+                    author: Author::Requester,
+                    public: true,
+                };
+                (c, 45 + REQUESTER.len())
+            } else {
+                return None;
+            }
+        } else if name == u64::from_le_bytes(*b"status\",") {
+            if b[44..54] != *VALUE {
+                return None;
+            }
+            // The status and its `"}` in one word.
+            let v = word(54);
+            let is = |text: &[u8]| {
+                let mut w = [0u8; 8];
+                w[..text.len()].copy_from_slice(text);
+                let mask = u64::MAX >> (64 - 8 * text.len());
+                v & mask == u64::from_le_bytes(w)
+            };
+            let (value, len) = if is(b"open\"}") {
+                (Status::Open, 6)
+            } else if is(b"pending\"") && b[62] == b'}' {
+                (Status::Pending, 9)
+            } else if is(b"solved\"}") {
+                (Status::Solved, 8)
+            } else if is(b"new\"}") {
+                (Status::New, 5)
+            } else if is(b"hold\"}") {
+                (Status::Hold, 6)
+            } else if is(b"closed\"}") {
+                (Status::Closed, 8)
+            } else {
+                return None;
+            };
+            (Change::Status { value }, 54 + len)
+        } else {
+            let (kind, value_at) = if name == u64::from_le_bytes(*b"priority") && b[45] == b'"' {
+                (Kind::Priority, 46)
+            } else if name == u64::from_le_bytes(*b"severity") && b[45] == b'"' {
+                (Kind::Severity, 46)
+            } else if name == u64::from_le_bytes(*b"group\",\"") {
+                (Kind::Group, 43)
+            } else {
+                return None;
+            };
+            if b[value_at..value_at + 10] != *VALUE {
+                return None;
+            }
+            let text = self.bytes.get(self.at + value_at + 10..)?;
+            let n = plain_len(text);
+            if text.get(n..n + 2) != Some(b"\"}") {
+                return None;
+            }
+            let value = Some(ascii(&text[..n])?.to_string());
+            let change = match kind {
+                Kind::Priority => Change::Priority { value },
+                Kind::Severity => Change::Severity { value },
+                _ => Change::Group { value },
+            };
+            (change, value_at + 10 + n + 2)
+        };
+        let at = parse_canonical_memo(&b[7..27], &mut self.day)?;
+        self.at += used;
+        Some(Event {
+            id: None,
+            at,
+            change,
+        })
+    }
+
     fn event(&mut self) -> Option<Event> {
+        self.ws();
+        if let Some(e) = self.event_usual() {
+            return Some(e);
+        }
         // The layout serde_json writes (and most exports have) first reads
         // `{"at":"<canonical instant>","type":"<type>"` in one go, and
         // usually the rest of the event too (before anything else is set
@@ -814,60 +1009,66 @@ impl<'a> Reader<'a> {
         Some(Event { id, at, change })
     }
 
-    fn ticket(&mut self) -> Option<Ticket> {
+    /// A ticket into `t`, replacing all it held (the allocations of its
+    /// id, organization, priority, group and list of events are reused).
+    fn ticket(&mut self, t: &mut Ticket) -> Option<()> {
         let mut seen = 0u16;
         let mut once = |bit: u16| {
             let fresh = seen & bit == 0;
             seen |= bit;
             fresh.then_some(())
         };
-        let (mut id, mut created_at) = (None, None);
-        let (mut source, mut url, mut organization) = (None, None, None);
-        let (mut tags, mut fields) = (Vec::new(), BTreeMap::new());
-        let (mut priority, mut group, mut status) = (None, None, None);
-        let mut events = Vec::new();
-        let mut current: Option<Current> = None;
+        let mut organization = t.organization.take();
+        let mut priority = t.priority.take();
+        let mut group = t.group.take();
+        t.source = None;
+        t.url = None;
+        t.tags.clear();
+        clear(&mut t.fields);
+        t.status = None;
+        t.events.clear();
+        t.current = None;
         self.object(|r, key| {
             match key {
                 b"id" => {
                     once(1)?;
-                    id = Some(r.id()?);
+                    r.id_into(&mut t.id)?;
                 }
                 b"created_at" => {
                     once(2)?;
-                    created_at = Some(r.instant()?);
+                    t.created_at = r.instant()?;
                 }
                 b"source" => {
                     once(4)?;
-                    source = r.opt_text()?;
+                    t.source = r.opt_text()?;
                 }
                 b"url" => {
                     once(8)?;
-                    url = r.opt_text()?;
+                    t.url = r.opt_text()?;
                 }
                 b"organization" => {
                     once(16)?;
-                    organization = r.opt_organization()?;
+                    t.organization = r.opt_organization_reusing(organization.take())?;
                 }
                 b"tags" => {
                     once(32)?;
-                    tags = r.texts()?;
+                    r.texts_into(&mut t.tags)?;
                 }
                 b"fields" => {
                     once(64)?;
-                    fields = r.fields()?;
+                    t.fields = r.fields()?;
                 }
                 b"priority" => {
                     once(128)?;
-                    priority = r.opt_text()?;
+                    t.priority = r.opt_text_reusing(priority.take())?;
                 }
                 b"group" => {
                     once(256)?;
-                    group = r.opt_text()?;
+                    t.group = r.opt_text_reusing(group.take())?;
                 }
                 b"status" => {
                     once(512)?;
-                    status = if r.peek()? == b'n' {
+                    t.status = if r.peek()? == b'n' {
                         r.null().map(|_| None)?
                     } else {
                         Some(r.status()?)
@@ -875,34 +1076,21 @@ impl<'a> Reader<'a> {
                 }
                 b"events" => {
                     once(1024)?;
-                    events = Vec::with_capacity(16);
                     r.array(|r| {
-                        events.push(r.event()?);
+                        t.events.push(r.event()?);
                         Some(())
                     })?;
                 }
                 b"current" => {
                     once(2048)?;
-                    current = serde_json::from_str(r.value_text()?).ok()?;
+                    t.current = serde_json::from_str(r.value_text()?).ok()?;
                 }
                 _ => r.skip_value(0)?,
             }
             Some(())
         })?;
-        Some(Ticket {
-            id: id?,
-            created_at: created_at?,
-            source,
-            url,
-            organization,
-            tags,
-            fields,
-            priority,
-            group,
-            status,
-            events,
-            current,
-        })
+        // The id and the creation are required.
+        (seen & 3 == 3).then_some(())
     }
 }
 
@@ -948,8 +1136,25 @@ fn kind_of(name: &[u8]) -> Option<Kind> {
     })
 }
 
+/// Empties a map of fields; most are empty already, and `clear` costs a
+/// drop of the map even then.
+#[inline]
+fn clear(fields: &mut BTreeMap<String, serde_json::Value>) {
+    if !fields.is_empty() {
+        fields.clear();
+    }
+}
+
+/// Text known to be ASCII (what [`plain_len`] measured) as a `str`.
+#[inline]
+fn ascii(b: &[u8]) -> Option<&str> {
+    std::str::from_utf8(b).ok()
+}
+
 /// How many bytes at the start of `b` are plain text inside a JSON string:
-/// no quote, backslash or control character. Eight bytes at a time.
+/// ASCII, and no quote, backslash or control character (a string with
+/// anything else is read by [`Reader::string`], which decodes escapes and
+/// checks UTF-8). Eight bytes at a time.
 #[inline]
 fn plain_len(b: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -959,13 +1164,14 @@ fn plain_len(b: &[u8]) -> usize {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let w = u64::from_le_bytes(word);
-        // A byte's high bit is set where it is a quote, a backslash or
-        // below 0x20 (exact for the lowest such byte, which is all that
-        // counts).
+        // A byte's high bit is set where it is a quote, a backslash,
+        // below 0x20 or above 0x7f (exact for the lowest such byte, which
+        // is all that counts).
         let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
         let special = zero(w ^ (ONES * 0x22))
             | zero(w ^ (ONES * 0x5c))
-            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
+            | (w & HIGH);
         if special != 0 {
             return i + (special.trailing_zeros() / 8) as usize;
         }
@@ -973,7 +1179,7 @@ fn plain_len(b: &[u8]) -> usize {
     }
     i + b[i..]
         .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .position(|&c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c))
         .unwrap_or(b.len() - i)
 }
 
@@ -1029,10 +1235,10 @@ mod tests {
     }
 
     #[test]
-    fn plain_text_ends_at_the_first_quote_backslash_or_control_character() {
+    fn plain_text_ends_at_the_first_quote_backslash_control_character_or_byte_outside_ascii() {
         let slow = |b: &[u8]| {
             b.iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .position(|&c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c))
                 .unwrap_or(b.len())
         };
         let mut b: Vec<u8> = (0..40).map(|i| b'a' + (i % 26) as u8).collect();
@@ -1162,6 +1368,76 @@ mod tests {
         }
     }
 
+    /// The usual events (read by whole words at fixed places) and near
+    /// misses of each, anywhere in a timeline (last, or with more events
+    /// after), read as serde_json reads them.
+    #[test]
+    fn usual_events_and_their_near_misses_read_as_serde_reads_them() {
+        let head = r#"{"at":"2026-11-20T16:00:00Z","type":"#;
+        let usual = [
+            r#""comment","author":"agent","public":true}"#,
+            r#""comment","author":"requester","public":true}"#,
+            r#""status","value":"new"}"#,
+            r#""status","value":"open"}"#,
+            r#""status","value":"pending"}"#,
+            r#""status","value":"hold"}"#,
+            r#""status","value":"solved"}"#,
+            r#""status","value":"closed"}"#,
+            r#""priority","value":"urgent"}"#,
+            r#""priority","value":""}"#,
+            r#""severity","value":"sev 1"}"#,
+            r#""group","value":"l2-experts"}"#,
+        ];
+        let misses = [
+            r#""comment","author":"agent","public":false}"#,
+            r#""comment","author":"requester","public":false}"#,
+            r#""comment","author":"other","public":true}"#,
+            r#""comment","author":"agent","public":true,"x":1}"#,
+            r#""comment","author":"requester","public":true }"#,
+            r#""comment","author":"agents","public":true}"#,
+            r#""comments","author":"agent","public":true}"#,
+            r#""status","value":"opened"}"#,
+            r#""status","value":"pendingx"}"#,
+            r#""status","value":"pending","x":1}"#,
+            r#""status","value":"Open"}"#,
+            r#""status","value":"new","value":"open"}"#,
+            r#""status","value":"ne"}"#,
+            r#""status","value":null}"#,
+            r#""statuses","value":"open"}"#,
+            r#""priority","value":"a\"b"}"#,
+            r#""priority","value":"é"}"#,
+            r#""priority","value":"x","x":1}"#,
+            r#""priority","value":null}"#,
+            r#""priorityx","value":"x"}"#,
+            r#""severity","value":"x"  }"#,
+            r#""group","value":7}"#,
+            r#""groups","value":"x"}"#,
+            r#""group","valu":"x"}"#,
+        ];
+        let long =
+            r#"{"at":"2026-11-20T17:00:00Z","type":"comment","author":"agent","public":true}"#;
+        for (tail, read_fast_too) in usual
+            .iter()
+            .map(|t| (t, true))
+            .chain(misses.iter().map(|t| (t, false)))
+        {
+            let event = format!("{head}{tail}");
+            for events in [
+                event.clone(),
+                format!("{event},{long}"),
+                format!("{long},{event},{long}"),
+            ] {
+                let text = format!(
+                    r#"{{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{events}]}}"#
+                );
+                assert_eq!(fast(&text), serde(&text), "{text}");
+                if read_fast_too {
+                    assert!(read_fast(&text).is_some(), "{text}");
+                }
+            }
+        }
+    }
+
     /// Organizations as serde_json writes them are read in one go, and
     /// near misses of that layout read as serde_json reads them, on the
     /// ticket and in an organization event.
@@ -1195,6 +1471,58 @@ mod tests {
         }
         let text = r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","organization":{"id":"0","tags":["x","y"],"fields":{}}}"#;
         assert!(read_fast(text).is_some(), "{text}");
+    }
+
+    /// Bytes that are not UTF-8 in any string the reader meets (a key it
+    /// knows or skips, an id, a tag, an event's type, author or value, a
+    /// skipped value) make it refuse the line; the same strings with a
+    /// character outside ASCII are read as `serde_json` reads them.
+    #[test]
+    fn strings_that_are_not_utf8_are_refused_wherever_they_are() {
+        let lines = [
+            r#"{"id":"1@","created_at":"2026-11-20T16:00:00Z","events":[]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","x@":1,"events":[]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","x":"a@b","events":[]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","x":["@"],"events":[]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","organization":{"id":"9@","tags":[],"fields":{}}}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","organization":{"id":"9","tags":["a@"],"fields":{}}}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","organization":{"id":"9","tags":["a"],"fields":{"f@":1}}}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","tags":["@"]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","priority":"@"}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{"at":"2026-11-20T16:00:00Z","type":"priority","value":"u@"}]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{"at":"2026-11-20T16:00:00Z","type":"group@","value":"u"}]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{"at":"2026-11-20T16:00:00Z","type":"comment","author":"agent@"}]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{"at":"2026-11-20T16:00:00Z","type":"field","name":"n@","value":"v"}]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{"at":"2026-11-20T16:00:00Z","type":"field","name":"n","value":{"v":"@"}}]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{"id":"e@","at":"2026-11-20T16:00:00Z","type":"status","value":"open"}]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{"at":"2026-11-20T16:00:00Z","type":"status","value":"open","via":"@"}]}"#,
+            r#"{"id":"1","created_at":"2026-11-20T16:00:00Z","current":{"updated_at":"2026-11-20T16:00:00Z","group":"@"}}"#,
+        ];
+        for line in lines {
+            // A character outside ASCII: read as serde_json reads it (an
+            // event type it names is no type: refused by both).
+            let text = line.replace('@', "é✓");
+            let mut ticket = empty_ticket();
+            let taken = read_fast_into(text.as_bytes(), &mut ticket);
+            assert_eq!(taken, serde(&text).is_ok(), "{text}");
+            if taken {
+                assert_eq!(Ok(ticket), serde(&text), "{text}");
+            }
+            // The same bytes damaged: a lone continuation byte, a lead
+            // byte without its continuation, a byte never in UTF-8.
+            for bad in [&[0x80u8][..], &[0xc3, b'a'], &[0xff]] {
+                let mut bytes = Vec::new();
+                for (i, part) in line.split('@').enumerate() {
+                    if i > 0 {
+                        bytes.extend_from_slice(bad);
+                    }
+                    bytes.extend_from_slice(part.as_bytes());
+                }
+                assert!(std::str::from_utf8(&bytes).is_err());
+                let mut ticket = empty_ticket();
+                assert!(!read_fast_into(&bytes, &mut ticket), "{line} {bad:?}");
+            }
+        }
     }
 
     #[test]
@@ -1642,6 +1970,64 @@ mod tests {
                 prop_assert_eq!(Ok(t), want.clone(), "{}", text);
             }
             prop_assert_eq!(fast(&text), want, "{}", text);
+        }
+
+        /// Damaged bytes, UTF-8 or not: the fast reader takes only UTF-8,
+        /// and reads it as `serde_json` reads its text.
+        #[test]
+        fn the_fast_reader_takes_only_utf8(
+            text in ticket_json(),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<bool>(), 0x80u8..=0xff), 1..3),
+        ) {
+            let mut bytes = spaced(&text, &[5]).into_bytes();
+            for (at, insert, b) in edits {
+                let i = at.index(bytes.len() + 1);
+                if insert || i == bytes.len() {
+                    bytes.insert(i, b);
+                } else {
+                    bytes[i] = b;
+                }
+            }
+            let mut ticket = empty_ticket();
+            let taken = read_fast_into(&bytes, &mut ticket);
+            match std::str::from_utf8(&bytes) {
+                Ok(text) => {
+                    prop_assert_eq!(taken, read_fast(text).is_some(), "{}", text);
+                    if taken {
+                        prop_assert_eq!(Ok(ticket), serde(text), "{}", text);
+                    }
+                }
+                Err(_) => prop_assert!(!taken, "{:?}", bytes),
+            }
+        }
+
+        /// A ticket read into the memory of the ticket before it (read
+        /// whole, or given up on half way) is the ticket read on its own:
+        /// nothing of the one before stays.
+        #[test]
+        fn a_ticket_read_into_the_one_before_is_read_as_on_its_own(
+            before in ticket_json(),
+            cut in any::<prop::sample::Index>(),
+            text in ticket_json(),
+            spaces in prop::collection::vec(any::<u8>(), 1..16),
+        ) {
+            let (before, text) = (spaced(&before, &spaces), spaced(&text, &spaces));
+            let (before, text) = (before.as_bytes(), text.as_str());
+            let mut ticket = empty_ticket();
+            read_fast_into(before, &mut ticket);
+            let want = read_fast(text);
+            prop_assert_eq!(read_fast_into(text.as_bytes(), &mut ticket), want.is_some(), "{}", text);
+            if let Some(want) = want.clone() {
+                prop_assert_eq!(&ticket, &want, "{}", text);
+            }
+            // The one before given up on half way (cut short).
+            let mut ticket = empty_ticket();
+            read_fast_into(before, &mut ticket);
+            read_fast_into(&before[..cut.index(before.len() + 1)], &mut ticket);
+            prop_assert_eq!(read_fast_into(text.as_bytes(), &mut ticket), want.is_some(), "{}", text);
+            if let Some(want) = want {
+                prop_assert_eq!(ticket, want, "{}", text);
+            }
         }
 
         /// Arbitrary text is refused or read exactly as `serde_json` does.

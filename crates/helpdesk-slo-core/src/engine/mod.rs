@@ -102,7 +102,7 @@ use serde::{Deserialize, Serialize};
 use crate::policy::model::{MetricId, PlanId, SeverityId};
 use crate::policy::Policy;
 pub use fast_json::ticket_from_json;
-pub use run::evaluate;
+pub use run::{evaluate, evaluate_into};
 pub use timeline::{Change, Current, Event, Organization, Ticket};
 
 /// A clock's state.
@@ -361,6 +361,16 @@ mod decode_tests {
         let parsed = JsonClockView::parse_list(&json).unwrap();
         let reread: Vec<_> = parsed.iter().map(JsonClockView::view).collect();
         assert_eq!(reread, views);
+        // Into a list holding another ticket's clocks: the same clocks.
+        let other: Ticket = serde_json::from_str(
+            r#"{"id":"8","created_at":"2026-11-19T10:00:00Z","priority":"low",
+                "organization":{"id":"2","tags":["csp_premier"]},"events":[]}"#,
+        )
+        .unwrap();
+        let mut list = evaluate(&cfg.policy, &other, 1_795_000_000);
+        assert!(!list.is_empty() && list != clocks);
+        evaluate_into(&cfg.policy, &ticket, 1_795_000_000, &mut list);
+        assert_eq!(list, clocks);
         views[0].metric = "gone";
         let err = clocks_from_views(&cfg.policy, &views);
         assert!(

@@ -5,7 +5,10 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use super::timeline::{canonical, field_matches, Author, Change, Event, Organization, Ticket};
+use super::timeline::{
+    canonical_placed, field_matches, Author, Change, Event, Organization, Placed, Ticket,
+    COMMENT_RANK, STATUS_RANK,
+};
 use super::{Clock, ClockState};
 use crate::calendar::Calendar;
 use crate::policy::model::{Metric, MetricId, PlanId, SeverityId, Target};
@@ -158,6 +161,9 @@ struct Walk<'a> {
     /// A reply (public agent comment) has happened.
     replied: bool,
     clocks: Vec<Work>,
+    /// No open clock not yet breached is due before this (every due found
+    /// lowers it): a step before it breaches nothing.
+    next_due: i64,
 }
 
 impl<'a> Walk<'a> {
@@ -218,6 +224,7 @@ impl<'a> Walk<'a> {
             if d < t {
                 w.breached_at = Some(d);
             }
+            self.next_due = self.next_due.min(d);
         }
     }
 
@@ -283,15 +290,22 @@ impl<'a> Walk<'a> {
 
     /// Breaches every open clock whose due instant is before `t`.
     fn breach_until(&mut self, t: i64) {
+        if t <= self.next_due {
+            return;
+        }
+        let mut next = i64::MAX;
         for w in &mut self.clocks {
             if w.is_open() && w.breached_at.is_none() {
                 if let Some(d) = w.due {
                     if d < t {
                         w.breached_at = Some(d);
+                    } else {
+                        next = next.min(d);
                     }
                 }
             }
         }
+        self.next_due = next;
     }
 
     /// Plan or severity changed: re-target every open clock not yet breached.
@@ -404,14 +418,14 @@ fn assigned_of(value: Option<&serde_json::Value>) -> Option<&str> {
 /// The solve the helpdesk's ticket record shows and the events never
 /// brought: the record says solved or closed, and the last status at or
 /// before its `updated_at` is not.
-fn unseen_solve(ticket: &Ticket, events: &[&Event]) -> Option<Event> {
+fn unseen_solve(ticket: &Ticket, events: &[Placed]) -> Option<Event> {
     let current = ticket.current.as_ref()?;
     let status = current.status.filter(|s| s.is_solved())?;
     let created = ticket.created_at;
     let last = events
         .iter()
-        .filter(|e| e.at.max(created) <= current.updated_at.max(created))
-        .filter_map(|e| match e.change {
+        .filter(|e| e.at <= current.updated_at.max(created))
+        .filter_map(|e| match e.event.change {
             Change::Status { value } => Some(value),
             _ => None,
         })
@@ -429,14 +443,29 @@ fn unseen_solve(ticket: &Ticket, events: &[&Event]) -> Option<Event> {
 
 /// Every clock instance of `ticket` under `policy`, as of `now`.
 pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
+    let mut out = Vec::new();
+    evaluate_into(policy, ticket, now, &mut out);
+    out
+}
+
+/// [`evaluate`] into `out`, replacing what it held: a caller evaluating
+/// ticket after ticket keeps the list's memory.
+pub fn evaluate_into(policy: &Policy, ticket: &Ticket, now: i64, out: &mut Vec<Clock>) {
     let created = ticket.created_at;
-    let mut events = canonical(&ticket.events, created);
+    let mut events = canonical_placed(&ticket.events, created);
     let unseen = unseen_solve(ticket, &events);
     if let Some(e) = &unseen {
         let at = e.at.max(created);
         // After everything else at its instant: it is the step's status.
-        let i = events.partition_point(|x| x.at.max(created) <= at);
-        events.insert(i, e);
+        let i = events.partition_point(|x| x.at <= at);
+        events.insert(
+            i,
+            Placed {
+                at,
+                rank: STATUS_RANK,
+                event: e,
+            },
+        );
     }
     let now = now.max(created);
 
@@ -457,6 +486,7 @@ pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
         plan: None,
         severity: None,
         replied: false,
+        next_due: i64::MAX,
         clocks: {
             let mut clocks = SCRATCH.take();
             clocks.clear();
@@ -473,21 +503,20 @@ pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
     }
 
     let mut i = 0;
-    while i < events.len() && events[i].at.max(created) <= now {
-        let t = events[i].at.max(created);
-        let mut j = i;
-        while j < events.len() && events[j].at.max(created) == t {
+    while i < events.len() && events[i].at <= now {
+        let t = events[i].at;
+        let mut j = i + 1;
+        while j < events.len() && events[j].at == t {
             j += 1;
         }
         step(&mut walk, &events[i..j], t);
         i = j;
     }
     walk.breach_until(now);
-    let out = finish(&walk, ticket, now);
+    finish(&walk, ticket, now, out);
     let mut clocks = std::mem::take(&mut walk.clocks);
     clocks.clear();
     SCRATCH.set(clocks);
-    out
 }
 
 thread_local! {
@@ -497,13 +526,13 @@ thread_local! {
 }
 
 /// Applies one step: all events at instant `t`.
-fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
+fn step<'a>(walk: &mut Walk<'a>, events: &[Placed<'a>], t: i64) {
     walk.breach_until(t);
     let was_solved = walk.status.is_solved();
     // The step's events are in canonical order, so its phases follow each
     // other: attributes, then comments, then status changes.
-    let comments_from = events.partition_point(|e| e.change.phase() < 1);
-    let statuses_from = events.partition_point(|e| e.change.phase() < 2);
+    let comments_from = events.partition_point(|e| e.rank < COMMENT_RANK);
+    let statuses_from = events.partition_point(|e| e.rank < STATUS_RANK);
     let (attributes_of, comments, statuses) = (
         &events[..comments_from],
         &events[comments_from..statuses_from],
@@ -512,7 +541,7 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     // Whether the ticket is solved once the step's status changes apply.
     let ends_solved = statuses
         .iter()
-        .filter_map(|e| match e.change {
+        .filter_map(|e| match e.event.change {
             Change::Status { value } => Some(value),
             _ => None,
         })
@@ -526,7 +555,7 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     let (mut plan_inputs, mut severity_inputs) = (false, false);
     for e in attributes_of {
         attributes = true;
-        match &e.change {
+        match &e.event.change {
             Change::Organization { value } => {
                 walk.organization = value.as_ref();
                 plan_inputs = true;
@@ -565,7 +594,7 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     let mut replied_now = false;
     let mut noted_now = false;
     for e in comments {
-        let Change::Comment { author, public } = e.change else {
+        let Change::Comment { author, public } = e.event.change else {
             continue;
         };
         match author {
@@ -614,7 +643,7 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
     // Phase 2: status.
     let status_before = walk.status;
     for e in statuses {
-        if let Change::Status { value } = e.change {
+        if let Change::Status { value } = e.event.change {
             walk.status = value;
         }
     }
@@ -690,9 +719,10 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[&'a Event], t: i64) {
 }
 
 /// Turns the walk's clocks into results at `now`.
-fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64) -> Vec<Clock> {
+fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64, out: &mut Vec<Clock>) {
     let policy = walk.policy;
-    let mut out = Vec::with_capacity(walk.clocks.len());
+    out.clear();
+    out.reserve(walk.clocks.len());
     // The reasons and support hours depend on the ticket, the plan and the
     // severity, not on the clock: each worked out once.
     let mut no_plan: Option<String> = None;
@@ -830,7 +860,6 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64) -> Vec<Clock> {
     }
     // Instances are numbered per metric in start order.
     out.sort_by_key(|c| (c.metric, c.start, c.instance));
-    out
 }
 
 fn no_plan_reason(walk: &Walk<'_>) -> String {

@@ -182,7 +182,7 @@ impl Change {
     /// Same-instant events of one phase apply kind by kind in this order
     /// (and the phases in theirs: the rank grows with the phase).
     #[inline]
-    fn rank(&self) -> u8 {
+    pub(crate) fn rank(&self) -> u8 {
         match self {
             Change::Organization { .. } => 0,
             Change::Tags { .. } => 1,
@@ -230,54 +230,105 @@ pub(crate) fn event_order(a: &Event, b: &Event, created: i64) -> Ordering {
     // The rank orders phases as `phase` does, so (instant, rank) is
     // (instant, phase, rank).
     let key = |e: &Event| (e.at.max(created), e.change.rank());
-    key(a).cmp(&key(b)).then_with(|| match (&a.id, &b.id) {
+    key(a).cmp(&key(b)).then_with(|| id_order(a, b))
+}
+
+/// The helpdesk's order of two events of one instant and kind.
+#[inline]
+fn id_order(a: &Event, b: &Event) -> Ordering {
+    match (&a.id, &b.id) {
         (Some(x), Some(y)) => cmp_ids(x, y),
         (None, Some(_)) => Ordering::Less,
         (Some(_), None) => Ordering::Greater,
         (None, None) => Ordering::Equal,
-    })
+    }
 }
+
+/// An event in the canonical order, with its instant (clamped to the
+/// creation) and its rank worked out once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Placed<'e> {
+    pub at: i64,
+    /// [`Change::rank`]: attribute changes below 6, comments 6, status
+    /// changes 7.
+    pub rank: u8,
+    pub event: &'e Event,
+}
+
+/// The rank of comments: attribute changes rank below, status changes
+/// above.
+pub(crate) const COMMENT_RANK: u8 = 6;
+/// The rank of status changes.
+pub(crate) const STATUS_RANK: u8 = 7;
 
 /// The events in canonical order without duplicates (same instant, same
 /// content; the event id does not matter: the first in the order stays).
 /// Events before `created` count as at `created`. Borrows: a ticket's
 /// events are never copied.
 pub fn canonical(events: &[Event], created: i64) -> Vec<&Event> {
-    // Most timelines are listed in order: checked in one pass, each
-    // event's (instant, rank) worked out once; the ids only compared
-    // between neighbours of equal keys.
+    canonical_placed(events, created)
+        .into_iter()
+        .map(|p| p.event)
+        .collect()
+}
+
+/// [`canonical`], each event with its instant and rank.
+pub(crate) fn canonical_placed(events: &[Event], created: i64) -> Vec<Placed<'_>> {
+    let mut out: Vec<Placed> = events
+        .iter()
+        .map(|e| Placed {
+            at: e.at.max(created),
+            rank: e.change.rank(),
+            event: e,
+        })
+        .collect();
+    // Most timelines are listed in order: checked in one pass, the ids
+    // only compared between neighbours of equal keys. Duplicates share
+    // their instant and rank, so a timeline in which no two neighbours do
+    // (once in order) has none.
+    let key = |p: &Placed| (p.at, p.rank);
     let mut in_order = true;
-    let mut last: Option<((i64, u8), &Event)> = None;
-    for e in events {
-        let key = (e.at.max(created), e.change.rank());
-        if let Some((k, prev)) = last {
-            if k > key || (k == key && event_order(prev, e, created) == Ordering::Greater) {
+    let mut shared_keys = false;
+    for w in out.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        if key(a) > key(b) {
+            in_order = false;
+            break;
+        }
+        if key(a) == key(b) {
+            shared_keys = true;
+            if id_order(a.event, b.event) == Ordering::Greater {
                 in_order = false;
                 break;
             }
         }
-        last = Some((key, e));
     }
-    let mut out: Vec<&Event> = events.iter().collect();
     if !in_order {
-        out.sort_by(|a, b| event_order(a, b, created));
+        out.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| id_order(a.event, b.event)));
+        shared_keys = out.windows(2).any(|w| key(&w[0]) == key(&w[1]));
+    }
+    if !shared_keys {
+        return out;
     }
     // Duplicates need not be neighbours (a reply listed twice with other
     // ids, a requester comment between): compare with everything kept at
-    // the same instant.
+    // the same instant (events of another rank are of another kind).
     let mut kept = 0;
     let mut instant_from = 0;
     let mut kept_at = i64::MIN;
     for i in 0..out.len() {
         let e = out[i];
-        let at = e.at.max(created);
-        if kept > 0 && kept_at != at {
+        if kept > 0 && kept_at != e.at {
             instant_from = kept;
         }
-        if instant_from == kept || !out[instant_from..kept].iter().any(|k| k.change == e.change) {
+        if instant_from == kept
+            || !out[instant_from..kept]
+                .iter()
+                .any(|k| k.rank == e.rank && k.event.change == e.event.change)
+        {
             out[kept] = e;
             kept += 1;
-            kept_at = at;
+            kept_at = e.at;
         }
     }
     out.truncate(kept);
@@ -340,7 +391,8 @@ mod tests {
     use super::*;
 
     /// `event_order` keys on the rank alone: it must order the phases as
-    /// `phase` does.
+    /// `phase` does, and the ranks of comments and status changes are the
+    /// walk's.
     #[test]
     fn ranks_order_the_phases() {
         let changes = [
@@ -362,6 +414,9 @@ mod tests {
             },
         ];
         for a in &changes {
+            // The walk finds a step's phases by these ranks.
+            assert_eq!(a.phase() == 1, a.rank() == COMMENT_RANK, "{a:?}");
+            assert_eq!(a.phase() == 2, a.rank() == STATUS_RANK, "{a:?}");
             for b in &changes {
                 if a.phase() < b.phase() {
                     assert!(a.rank() < b.rank(), "{a:?} {b:?}");
