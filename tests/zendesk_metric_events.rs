@@ -2,8 +2,9 @@
 //! emulator's ticket metric events over HTTP (time-based pages, the
 //! incremental budget of 10 requests a minute answered with 429 and
 //! `Retry-After`) into a store, and every ticket read back carries exactly
-//! the events the emulator computed from its SLA policies, by metric, in
-//! order; the timeline the engine walks is the same as without them.
+//! the events the emulator computed from its SLA policies (in the compact
+//! form the store keeps of them), by metric, in order; the timeline the
+//! engine walks is the same as without them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,7 +13,7 @@ use helpdesk_slo::config_files;
 use helpdesk_slo::policy::spec::SourceSpec;
 use helpdesk_slo::simulator::generator::{generate, GeneratorOptions};
 use helpdesk_slo::simulator::zendesk::{start, ServerOptions, SimState, DEMO_TOKEN};
-use helpdesk_slo::sources::zendesk::Zendesk;
+use helpdesk_slo::sources::zendesk::{sla, Zendesk};
 use helpdesk_slo::sources::{Source, SourceError};
 use helpdesk_slo::store::{SqliteStore, Store};
 use serde_json::Value;
@@ -111,7 +112,7 @@ async fn the_adapter_stores_the_emulators_metric_events_per_ticket() {
             .or_default()
             .entry(format!("zendesk_sla.{}", e.metric))
             .or_default()
-            .push(e.json(cutoff));
+            .push(sla::compact(&e.json(cutoff)));
     }
     let served: usize = want.values().flat_map(|m| m.values()).map(Vec::len).sum();
     // Not a vacuous comparison: several pages, and every kind of event.
