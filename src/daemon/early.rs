@@ -224,6 +224,7 @@ impl EarlyRecompute {
         summary.recomputed_early += early_summary.recomputed_early;
         // No batch was committed meanwhile: all but the overtaken are done.
         pending.settle(&rest, pending.batches, &first.overtaken);
+        pending.settle_recorded(&rest);
         summary.recomputed += first.saved;
         with_health(&state, &source, |h| h.tickets_changed += first.saved);
         Ok(())

@@ -127,37 +127,11 @@ impl Recompute<'_> {
     /// they change after its snapshot keeps its stale mark (and is returned
     /// as overtaken).
     pub(super) async fn tickets(&self, ids: Vec<String>) -> Result<Recomputed, DaemonError> {
-        let mut readers = if ids.len() > RECOMPUTE_CHUNK {
-            open_readers(self.store, RECOMPUTE_WORKERS).await?
-        } else {
-            Vec::new()
-        };
-        if readers.is_empty() {
-            readers.push(self.store.clone());
-        }
-        let span = tracing::Span::current();
-        let spawn = |n: usize, chunk: Vec<String>| {
-            let (reader, src, cfg, span) = (
-                readers[n % readers.len()].clone(),
-                self.source.to_string(),
-                self.config.clone(),
-                span.clone(),
-            );
-            tokio::task::spawn_blocking(move || {
-                let _in_source = span.enter();
-                read_and_evaluate(&reader, &src, &cfg, &chunk)
-            })
-        };
-        let mut chunks = ids
-            .chunks(RECOMPUTE_CHUNK)
-            .map(<[String]>::to_vec)
-            .enumerate();
-        let mut evaluating = VecDeque::new();
-        // Two chunks in flight even on one connection: one is read while
-        // the other is evaluated.
-        for (n, chunk) in chunks.by_ref().take(RECOMPUTE_WORKERS.max(readers.len())) {
-            evaluating.push_back(spawn(n, chunk));
-        }
+        let (src, cfg) = (self.source.to_string(), self.config.clone());
+        let mut chunks = InChunks::start(self.store, ids, move |reader, chunk| {
+            read_and_evaluate(reader, &src, &cfg, chunk)
+        })
+        .await?;
         let saver = Saver::start(
             self.store,
             self.source,
@@ -165,19 +139,91 @@ impl Recompute<'_> {
             self.live.clone(),
             self.config.clone(),
         );
-        while let Some(task) = evaluating.pop_front() {
-            let ((rows, evaluated), generation) = task
-                .await
-                .map_err(DaemonError::task("a recompute task"))??;
-            if let Some((n, chunk)) = chunks.next() {
-                evaluating.push_back(spawn(n, chunk));
-            }
+        while let Some(result) = chunks.next().await {
+            let ((rows, evaluated), generation) = result?;
             if !saver.push(rows, generation).await {
                 break;
             }
             publish(self.live, self.source, &evaluated, self.turn);
         }
         saver.finish().await
+    }
+}
+
+/// The work on a chunk of ticket ids, given the connection to read on.
+type ChunkWork<T> = dyn Fn(&SharedStore, &[String]) -> Result<T, DaemonError> + Send + Sync;
+
+/// Ticket ids worked on a chunk at a time ([`RECOMPUTE_CHUNK`]) by
+/// blocking tasks, and the results handed back in the chunks' order. With
+/// more than one chunk, on [`RECOMPUTE_WORKERS`] reading connections of
+/// their own (SQLite's WAL lets them read committed state while the store
+/// writes), one chunk each at a time; else, or on a store without them
+/// (one in memory), on the store itself, two chunks at a time (one is read
+/// while the other is worked on).
+struct InChunks<T> {
+    readers: Vec<SharedStore>,
+    chunks: std::iter::Enumerate<std::vec::IntoIter<Vec<String>>>,
+    running: VecDeque<tokio::task::JoinHandle<Result<T, DaemonError>>>,
+    work: Arc<ChunkWork<T>>,
+    span: tracing::Span,
+}
+
+impl<T: Send + 'static> InChunks<T> {
+    async fn start(
+        store: &SharedStore,
+        ids: Vec<String>,
+        work: impl Fn(&SharedStore, &[String]) -> Result<T, DaemonError> + Send + Sync + 'static,
+    ) -> Result<InChunks<T>, DaemonError> {
+        let mut readers = if ids.len() > RECOMPUTE_CHUNK {
+            open_readers(store, RECOMPUTE_WORKERS).await?
+        } else {
+            Vec::new()
+        };
+        if readers.is_empty() {
+            readers.push(store.clone());
+        }
+        let chunks: Vec<Vec<String>> = ids
+            .chunks(RECOMPUTE_CHUNK)
+            .map(<[String]>::to_vec)
+            .collect();
+        let mut this = InChunks {
+            readers,
+            chunks: chunks.into_iter().enumerate(),
+            running: VecDeque::new(),
+            work: Arc::new(work),
+            span: tracing::Span::current(),
+        };
+        for _ in 0..RECOMPUTE_WORKERS.max(this.readers.len()) {
+            this.spawn_next();
+        }
+        Ok(this)
+    }
+
+    fn spawn_next(&mut self) {
+        let Some((n, chunk)) = self.chunks.next() else {
+            return;
+        };
+        let (reader, work, span) = (
+            self.readers[n % self.readers.len()].clone(),
+            self.work.clone(),
+            self.span.clone(),
+        );
+        self.running.push_back(tokio::task::spawn_blocking(move || {
+            let _in_source = span.enter();
+            work(&reader, &chunk)
+        }));
+    }
+
+    /// The next chunk's result, in order; `None` once all are handed back.
+    /// The chunk after the next ones starts meanwhile.
+    async fn next(&mut self) -> Option<Result<T, DaemonError>> {
+        let task = self.running.pop_front()?;
+        let result = match task.await {
+            Ok(result) => result,
+            Err(e) => Err(DaemonError::task("a recompute task")(e)),
+        };
+        self.spawn_next();
+        Some(result)
     }
 }
 
@@ -206,26 +252,7 @@ fn evaluate_chunk(
             encode_counted_clocks(counted, &views),
         ));
         found.insert(t.id.as_str());
-        let reconciled = theirs.and_then(|theirs| {
-            let side = theirs(t);
-            if side.recorded.is_empty() {
-                return None;
-            }
-            let (_, compared) = reconcile::with_clocks(
-                &config.policy,
-                t,
-                &clocks,
-                now,
-                side,
-                reconcile::DEFAULT_TOLERANCE_SECONDS,
-            );
-            Some(
-                compared
-                    .into_iter()
-                    .map(|c| (c.metric, c.outcome))
-                    .collect(),
-            )
-        });
+        let reconciled = theirs.and_then(|theirs| reconciled(config, t, &clocks, now, theirs));
         evaluated.push((
             t.id.clone(),
             disagreements(t, now, CROSSCHECK_GRACE),
@@ -238,6 +265,67 @@ fn evaluate_chunk(
         }
     }
     (rows, evaluated)
+}
+
+/// A ticket's clocks at `now` reconciled with the helpdesk's record read by
+/// `theirs` (`None`: the ticket has none).
+fn reconciled(
+    config: &Config,
+    ticket: &Ticket,
+    clocks: &[crate::engine::Clock],
+    now: i64,
+    theirs: &TheirSide,
+) -> Option<Reconciled> {
+    let side = theirs(ticket);
+    if side.recorded.is_empty() {
+        return None;
+    }
+    let (_, compared) = reconcile::with_clocks(
+        &config.policy,
+        ticket,
+        clocks,
+        now,
+        side,
+        reconcile::DEFAULT_TOLERANCE_SECONDS,
+    );
+    Some(
+        compared
+            .into_iter()
+            .map(|c| (c.metric, c.outcome))
+            .collect(),
+    )
+}
+
+/// Reads a chunk's tickets from `reader` and reconciles each with the
+/// helpdesk's record (its clocks evaluated again at `now`, not saved):
+/// each id with its comparison, `None` for a ticket without a record or
+/// no longer stored.
+fn read_and_reconcile(
+    reader: &SharedStore,
+    source: &str,
+    config: &Config,
+    theirs: &TheirSide,
+    chunk: &[String],
+) -> Result<Vec<(String, Option<Reconciled>)>, DaemonError> {
+    let tickets = reader
+        .lock()
+        .map_err(|_| DaemonError::Poisoned("store"))?
+        .tickets(source, chunk)?;
+    let now = now_unix();
+    let mut out: Vec<(String, Option<Reconciled>)> = Vec::with_capacity(chunk.len());
+    let mut found: HashSet<String> = HashSet::with_capacity(tickets.len());
+    for t in &tickets {
+        let clocks = evaluate(&config.policy, t, now);
+        out.push((t.id.clone(), reconciled(config, t, &clocks, now, theirs)));
+        found.insert(t.id.clone());
+    }
+    out.extend(
+        chunk
+            .iter()
+            .filter(|id| !found.contains(*id))
+            .map(|id| (id.clone(), None)),
+    );
+    Ok(out)
 }
 
 /// Reads a chunk's tickets from `reader`, then evaluates them with the
@@ -262,6 +350,53 @@ pub(super) fn read_and_evaluate(
         evaluate_chunk(config, chunk, &tickets, now_unix(), theirs.as_ref()),
         generation,
     ))
+}
+
+impl Recompute<'_> {
+    /// Brings the reconciliation of the given tickets with the helpdesk's
+    /// own SLA record up to date in the live index, for tickets whose
+    /// record changed and whose clocks did not: each is read with its
+    /// record and its clocks evaluated again, not saved. Chunks are read
+    /// and compared on [`RECOMPUTE_WORKERS`] reading connections (the
+    /// store itself when it has none), and published in order while the
+    /// config's turn is current. Returns how many tickets were reconciled
+    /// (none when the source reads no record).
+    pub(super) async fn reconciliations(&self, ids: Vec<String>) -> Result<u64, DaemonError> {
+        let Some(theirs) = Reconciler::of(self.config, self.source)
+            .and_then(|(r, spec)| (r.theirs)(spec, &self.config.policy).ok())
+        else {
+            return Ok(0);
+        };
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        info!(
+            tickets = ids.len(),
+            "reconciling tickets whose SLA record in the helpdesk changed"
+        );
+        let (src, cfg) = (self.source.to_string(), self.config.clone());
+        let mut chunks = InChunks::start(self.store, ids, move |reader, chunk| {
+            read_and_reconcile(reader, &src, &cfg, &theirs, chunk)
+        })
+        .await?;
+        let mut done = 0;
+        while let Some(result) = chunks.next().await {
+            let compared = result?;
+            let mut live = self
+                .live
+                .lock()
+                .map_err(|_| DaemonError::Poisoned("clock index"))?;
+            // Checked holding the index: a reload swaps its own in later.
+            if !self.turn.is_current() {
+                break;
+            }
+            for (id, reconciled) in &compared {
+                live.set_reconciled(self.source, id, reconciled.as_deref());
+            }
+            done += compared.len() as u64;
+        }
+        Ok(done)
+    }
 }
 
 /// What a recompute did: clocks saved, and the tickets whose clocks were

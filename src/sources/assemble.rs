@@ -39,6 +39,13 @@ pub fn is_record(name: &str) -> bool {
     RECORD_PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
+/// Whether a change is part of a helpdesk's own SLA record, not of the
+/// ticket's timeline: a store does not count it as a change of the ticket
+/// (see [`crate::store::Applied::recorded`]).
+pub fn is_record_change(change: &ChangeRecord) -> bool {
+    matches!(change, ChangeRecord::Field { name, .. } if is_record(name))
+}
+
 fn organization<S: BuildHasher>(
     id: &str,
     orgs: &HashMap<String, OrganizationRecord, S>,

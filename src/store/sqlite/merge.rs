@@ -8,6 +8,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::Path;
 
 use super::{codec_error, invalid, sql_error};
+use crate::sources::assemble::is_record_change;
 use crate::sources::{ChangeRecord, EventRecord, TicketHeader};
 use crate::store::codec;
 use crate::store::{StoreError, StoredClocks};
@@ -141,8 +142,8 @@ fn chunk_frames<'a>(
 
 /// Stores what one batch says about one ticket: its newest header (the
 /// row is rewritten only if the header changed) and the events it has not
-/// stored yet, appended as one chunk. Returns the ticket's key if it
-/// changed, and whether it now looks complete (see [`crate::store::Applied`]).
+/// stored yet, appended as one chunk. Marks it stale if its timeline
+/// changed, and says what changed.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn merge_ticket(
     tx: &Transaction<'_>,
@@ -154,7 +155,7 @@ pub(super) fn merge_ticket(
     keys: &mut BatchKeys<'_>,
     refs: &mut Vec<(&'static str, String, i64)>,
     scratch: &mut Vec<u8>,
-) -> Result<Option<(i64, bool)>, StoreError> {
+) -> Result<Merged, StoreError> {
     let what = || format!("storing ticket {id} of {source}");
     type Row = (i64, bool, Option<i64>, bool, Option<String>);
     let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Row> {
@@ -271,8 +272,11 @@ pub(super) fn merge_ticket(
         fresh.retain(|e| !existing.iter().any(|f| f.id == e.id));
     }
     if newest.is_none() && fresh.is_empty() {
-        return Ok(None);
+        return Ok(Merged::Unchanged);
     }
+    // Only the helpdesk's own SLA record is new: the timeline, and so the
+    // clocks, are as they were.
+    let timeline = newest.is_some() || fresh.iter().any(|e| !is_record_change(&e.change));
     scratch.clear();
     let mut candidates: Vec<(&'static str, &str)> = Vec::new();
     for ev in &fresh {
@@ -395,7 +399,7 @@ pub(super) fn merge_ticket(
             .and_then(|mut s| s.execute(params![key]))
             .map_err(|e| sql_error(path, what(), e))?;
         keys.unmarked.push(key);
-    } else if !keys.stale.contains(&key) {
+    } else if timeline && !keys.stale.contains(&key) {
         tx.prepare_cached(MARK_STALE)
             .and_then(|mut s| s.execute(params![key]))
             .map_err(|e| sql_error(path, what(), e))?;
@@ -442,10 +446,31 @@ pub(super) fn merge_ticket(
             refs: ticket_refs.into_boxed_slice(),
         },
     ));
+    if !timeline {
+        return Ok(if deleted || !has_header {
+            Merged::Unchanged
+        } else {
+            Merged::Recorded
+        });
+    }
     let complete = !deleted
         && has_header
         && matches!((latest_event, updated_at), (Some(e), Some(u)) if e >= u);
-    Ok(Some((key, complete)))
+    Ok(Merged::Changed { key, complete })
+}
+
+/// What [`merge_ticket`] did to a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Merged {
+    /// Nothing the clocks or the reconciliation read: nothing new, or a
+    /// deleted ticket's or a ticket without a header's SLA record.
+    Unchanged,
+    /// Only its helpdesk's own SLA record changed (see
+    /// [`crate::store::Applied::recorded`]): not marked stale.
+    Recorded,
+    /// Its timeline changed (marked stale), and whether it now looks
+    /// complete (see [`crate::store::Applied`]).
+    Changed { key: i64, complete: bool },
 }
 
 /// Ticket keys of one source: those known before a transaction, and those
