@@ -548,6 +548,43 @@ fn last_poll(metrics: &str) -> f64 {
     .unwrap_or(0.0)
 }
 
+/// The emulator serving an account generated under the matching policy
+/// (its SLA policies the same), as an hour after the generated span ends
+/// (also returned), and a config in `dir` polling it with
+/// `source_settings` (lines under the source) besides.
+async fn matching_account(
+    dir: &Path,
+    options: &GeneratorOptions,
+    source_settings: &str,
+) -> (helpdesk_slo::simulator::zendesk::Server, PathBuf, i64) {
+    let policy = matching();
+    let config = config_files::from_yaml(&policy, Path::new("matching.yaml")).unwrap();
+    let now = options.end() + 3600;
+    let state = SimState::new(
+        &config,
+        generate(&config, options),
+        ServerOptions {
+            now: Some(now),
+            ..ServerOptions::default()
+        },
+    );
+    let server = start(state).await.unwrap();
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let token_env = format!(
+        "HELPDESK_SLO_RECONCILE_DAEMON_TOKEN_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    std::env::set_var(&token_env, DEMO_TOKEN);
+    let config_path = dir.join("helpdesk-slo.yaml");
+    std::fs::write(
+        &config_path,
+        with_source(&policy, &server.base_url(), &token_env, true) + source_settings,
+    )
+    .unwrap();
+    (server, config_path, now)
+}
+
 /// The daemon's reconciliation metrics equal what `reconcile` finds in
 /// the store it wrote: the same instances, by metric and outcome. When
 /// the helpdesk's record alone changes (breaches Zendesk records as time
@@ -558,8 +595,6 @@ async fn the_daemons_metrics_count_what_reconcile_finds() {
     use helpdesk_slo::daemon::{run_with, Options};
     let tmp = common::scratch("reconcile-daemon");
     let dir = tmp.path();
-    let policy = matching();
-    let config = config_files::from_yaml(&policy, Path::new("matching.yaml")).unwrap();
     let options = GeneratorOptions {
         seed: 5,
         organizations: 6,
@@ -567,24 +602,8 @@ async fn the_daemons_metrics_count_what_reconcile_finds() {
         tickets_per_day: 20,
         ..GeneratorOptions::default()
     };
-    let first_now = options.end() + 3600;
-    let state = SimState::new(
-        &config,
-        generate(&config, &options),
-        ServerOptions {
-            now: Some(first_now),
-            ..ServerOptions::default()
-        },
-    );
-    let server = start(state).await.unwrap();
-    let token_env = format!("HELPDESK_SLO_RECONCILE_DAEMON_TOKEN_{}", std::process::id());
-    std::env::set_var(&token_env, DEMO_TOKEN);
-    let config_path = dir.join("helpdesk-slo.yaml");
-    std::fs::write(
-        &config_path,
-        with_source(&policy, &server.base_url(), &token_env, true) + "    poll_interval: 1s\n",
-    )
-    .unwrap();
+    let (server, config_path, first_now) =
+        matching_account(dir, &options, "    poll_interval: 1s\n").await;
     let store = dir.join("store.sqlite");
     let (stop, rx) = tokio::sync::watch::channel(false);
     let (tx, started) = tokio::sync::oneshot::channel();
@@ -723,4 +742,60 @@ async fn the_monthly_report_has_a_reconciliation_section() {
     )
     .unwrap();
     assert!(!report(&off).contains("## Reconciliation"));
+}
+
+/// A backfill computes the clocks of tickets that look complete while
+/// Zendesk's record of them is still arriving on its own stream, without
+/// reading that record: each of them is reconciled once every stream has
+/// caught up, and the daemon's reconciliation equals what `reconcile`
+/// finds in the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tickets_computed_during_a_backfill_are_reconciled_once_it_has_caught_up() {
+    use helpdesk_slo::daemon::{run_with, Options};
+    let tmp = common::scratch("reconcile-early");
+    let dir = tmp.path();
+    let options = GeneratorOptions {
+        seed: 11,
+        organizations: 20,
+        days: 20,
+        tickets_per_day: 200,
+        ..GeneratorOptions::default()
+    };
+    // Paced, so that batches commit one after another with time between
+    // them for the early recompute (see tests/daemon.rs).
+    let (server, config_path, _) =
+        matching_account(dir, &options, "    requests_per_minute: 1200\n").await;
+    let store = dir.join("store.sqlite");
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    let (tx, started) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(run_with(
+        Options {
+            config: config_path.clone(),
+            store: Some(store.display().to_string()),
+            once: true,
+            early_recompute_at_normal_priority: true,
+            ..Options::default()
+        },
+        rx,
+        Some(tx),
+    ));
+    let (_, daemon) = started.await.unwrap();
+    let summary = task.await.unwrap().unwrap();
+    server.shutdown().await;
+    let done = &summary.sources[SOURCE];
+    assert!(
+        done.recomputed_early > 0,
+        "no clocks were computed during the backfill: {done:?}"
+    );
+    assert!(done.reconciled >= done.recomputed_early, "{done:?}");
+    let live = daemon.live().lock().unwrap().reconciled(SOURCE);
+    let mut got = reconcile_now(&config_path, &store);
+    got.values_mut().for_each(|n| *n = 0);
+    for ((metric, outcome), n) in live {
+        *got.get_mut(&(metric, outcome.as_str().to_string()))
+            .unwrap() = n as i64;
+    }
+    let want = reconcile_now(&config_path, &store);
+    assert_eq!(got, want);
+    assert!(got.values().sum::<i64>() > 3_000, "{got:?}");
 }

@@ -1,6 +1,11 @@
 //! Recomputation: reads tickets from the store, evaluates their clocks on
 //! every core, saves them and puts them in the live index, chunk by chunk,
-//! without losing a change a poll commits meanwhile.
+//! without losing a change a poll commits meanwhile. A recompute compares
+//! the clocks with the helpdesk's own SLA record too (the reconciliation
+//! metrics), unless it reads the timelines alone (a backfill's early
+//! recompute); and a ticket whose record alone changed is reconciled
+//! without a recompute ([`Recompute::reconciliations`]): read with its
+//! record, its clocks evaluated again and not saved.
 
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -29,9 +34,30 @@ type ClockRows = Vec<(String, String, Vec<u8>)>;
 
 /// Where a ticket's events disagree with its ticket record (nothing for a
 /// deleted or unknown ticket), and how its clocks compare with the
-/// helpdesk's own SLA record (`None`: the source reads none, or the
-/// ticket has none).
-type EvaluatedTicket = (String, Vec<Disagreement>, Option<Reconciled>);
+/// helpdesk's own SLA record.
+type EvaluatedTicket = (String, Vec<Disagreement>, Reconciliation);
+
+/// What a recompute found of how a ticket's clocks compare with the
+/// helpdesk's own SLA record.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Reconciliation {
+    /// Not compared: the recompute did not read the record (the live index
+    /// keeps what it has).
+    Unread,
+    /// Compared (`None`: the source reads no record, or the ticket has none,
+    /// or is gone).
+    Compared(Option<Reconciled>),
+}
+
+/// Whether a recompute reads the helpdesk's own SLA record of its tickets
+/// and compares their clocks with it (see [`Reconciliation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reconciling {
+    Yes,
+    /// The timelines alone ([`crate::store::Store::timelines`]): the
+    /// tickets are reconciled later.
+    No,
+}
 
 /// One chunk's evaluation: the clocks rows to save (which go into the live
 /// index as they are saved), and each ticket's disagreements.
@@ -129,7 +155,7 @@ impl Recompute<'_> {
     pub(super) async fn tickets(&self, ids: Vec<String>) -> Result<Recomputed, DaemonError> {
         let (src, cfg) = (self.source.to_string(), self.config.clone());
         let mut chunks = InChunks::start(self.store, ids, move |reader, chunk| {
-            read_and_evaluate(reader, &src, &cfg, chunk)
+            read_and_evaluate(reader, &src, &cfg, chunk, Reconciling::Yes)
         })
         .await?;
         let saver = Saver::start(
@@ -228,13 +254,14 @@ impl<T: Send + 'static> InChunks<T> {
 }
 
 /// Evaluates the tickets of a chunk at `now` (no store access), and
-/// reconciles each with the helpdesk's record read by `theirs`.
+/// reconciles each with the helpdesk's record read by `theirs` (with
+/// `Some`; `None`: not compared).
 fn evaluate_chunk(
     config: &Config,
     chunk: &[String],
     tickets: &[Ticket],
     now: i64,
-    theirs: Option<&TheirSide>,
+    theirs: Option<Option<&TheirSide>>,
 ) -> Evaluated {
     let mut rows = Vec::with_capacity(tickets.len());
     let mut evaluated = Vec::with_capacity(chunk.len());
@@ -252,7 +279,12 @@ fn evaluate_chunk(
             encode_counted_clocks(counted, &views),
         ));
         found.insert(t.id.as_str());
-        let reconciled = theirs.and_then(|theirs| reconciled(config, t, &clocks, now, theirs));
+        let reconciled = match theirs {
+            None => Reconciliation::Unread,
+            Some(theirs) => Reconciliation::Compared(
+                theirs.and_then(|theirs| reconciled(config, t, &clocks, now, theirs)),
+            ),
+        };
         evaluated.push((
             t.id.clone(),
             disagreements(t, now, CROSSCHECK_GRACE),
@@ -261,7 +293,7 @@ fn evaluate_chunk(
     }
     for id in chunk {
         if !found.contains(id.as_str()) {
-            evaluated.push((id.clone(), Vec::new(), None));
+            evaluated.push((id.clone(), Vec::new(), Reconciliation::Compared(None)));
         }
     }
     (rows, evaluated)
@@ -328,26 +360,38 @@ fn read_and_reconcile(
     Ok(out)
 }
 
-/// Reads a chunk's tickets from `reader`, then evaluates them with the
-/// lock released (when `reader` is the store itself, it can save the
-/// previous chunk meanwhile). Also returns the store generation the
-/// snapshot holds (see [`crate::store::Store::generation`]).
+/// Reads a chunk's tickets from `reader` (whole, or their timelines
+/// alone when not `reconciling`), then evaluates them with the lock
+/// released (when `reader` is the store itself, it can save the previous
+/// chunk meanwhile). Also returns the store generation the snapshot holds
+/// (see [`crate::store::Store::generation`]).
 pub(super) fn read_and_evaluate(
     reader: &SharedStore,
     source: &str,
     config: &Config,
     chunk: &[String],
+    reconciling: Reconciling,
 ) -> Result<(Evaluated, u64), DaemonError> {
     let (tickets, generation) = {
         let guard = reader.lock().map_err(|_| DaemonError::Poisoned("store"))?;
         let generation = guard.generation();
-        let tickets = guard.tickets(source, chunk)?;
+        let tickets = match reconciling {
+            Reconciling::Yes => guard.tickets(source, chunk)?,
+            Reconciling::No => guard.timelines(source, chunk)?,
+        };
         (tickets, generation)
     };
-    let theirs =
-        Reconciler::of(config, source).and_then(|(r, spec)| (r.theirs)(spec, &config.policy).ok());
+    let theirs = (reconciling == Reconciling::Yes).then(|| {
+        Reconciler::of(config, source).and_then(|(r, spec)| (r.theirs)(spec, &config.policy).ok())
+    });
     Ok((
-        evaluate_chunk(config, chunk, &tickets, now_unix(), theirs.as_ref()),
+        evaluate_chunk(
+            config,
+            chunk,
+            &tickets,
+            now_unix(),
+            theirs.as_ref().map(Option::as_ref),
+        ),
         generation,
     ))
 }
@@ -500,7 +544,9 @@ pub(super) fn publish(
             if live.mark_inconsistent(source, id, !disagree.is_empty()) {
                 found.push((id, disagree));
             }
-            live.set_reconciled(source, id, reconciled.as_deref());
+            if let Reconciliation::Compared(reconciled) = reconciled {
+                live.set_reconciled(source, id, reconciled.as_deref());
+            }
         }
     }
     // Logged once per ticket (until it agrees again), one line per chunk.
@@ -526,15 +572,18 @@ pub(super) fn publish(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::sources::{Page, Record, TicketHeader};
     use crate::state::DaemonState;
     use crate::store::{SqliteStore, Store};
 
-    const CONFIG: &str = "calendars:\n  c: { timezone: UTC, hours: 24x7 }\nseverities:\n  - { name: high, priorities: [high] }\nmetrics:\n  first_response: { kind: first_response }\nplans:\n  p:\n    default: true\n    calendar: c\n    objective: 95%\n    targets:\n      high: { first_response: 4h }\n";
+    /// One plan, a first response of 4h for priority high.
+    pub(in crate::daemon) const CONFIG: &str = "calendars:\n  c: { timezone: UTC, hours: 24x7 }\nseverities:\n  - { name: high, priorities: [high] }\nmetrics:\n  first_response: { kind: first_response }\nplans:\n  p:\n    default: true\n    calendar: c\n    objective: 95%\n    targets:\n      high: { first_response: 4h }\n";
 
-    fn store_with_a_ticket() -> SharedStore {
+    /// A store in memory with ticket 7 of source `s` (priority high,
+    /// created at 1_790_000_000), and `more` records beside it.
+    pub(in crate::daemon) fn store_with_a_ticket(more: Vec<Record>) -> SharedStore {
         let mut store = SqliteStore::in_memory().unwrap();
         let header = TicketHeader {
             id: "7".into(),
@@ -552,12 +601,30 @@ mod tests {
         };
         let page = Page {
             stream: "tickets".into(),
-            records: vec![Record::Ticket(header)],
+            records: std::iter::once(Record::Ticket(header))
+                .chain(more)
+                .collect(),
             cursor: "c1".into(),
             caught_up: true,
         };
         store.apply_page("s", &page).unwrap();
         Arc::new(Mutex::new(Box::new(store)))
+    }
+
+    /// A recompute of source `s` of `store` into `state`'s live index.
+    pub(in crate::daemon) fn recompute_of<'a>(
+        store: &'a SharedStore,
+        state: &'a DaemonState,
+        config: &'a Arc<Config>,
+        turn: &'a ConfigTurn,
+    ) -> Recompute<'a> {
+        Recompute {
+            store,
+            live: &state.live,
+            source: "s",
+            config,
+            turn,
+        }
     }
 
     /// A recompute whose config a reload has superseded saves and
@@ -566,15 +633,9 @@ mod tests {
     async fn a_superseded_recompute_saves_and_publishes_nothing() {
         let config = Arc::new(crate::policy::Config::from_yaml(CONFIG, "c.yaml".as_ref()).unwrap());
         let state = DaemonState::detached(config.clone());
-        let store = store_with_a_ticket();
+        let store = store_with_a_ticket(Vec::new());
         let (config, turn) = state.config_and_turn();
-        let recompute = Recompute {
-            store: &store,
-            live: &state.live,
-            source: "s",
-            config: &config,
-            turn: &turn,
-        };
+        let recompute = recompute_of(&store, &state, &config, &turn);
         // Current: saved and published.
         let done = recompute.tickets(vec!["7".into()]).await.unwrap();
         assert_eq!(done.saved, 1);

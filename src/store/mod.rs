@@ -62,7 +62,7 @@ use crate::sources::{NoteRecord, Page};
 
 pub use codec::{
     decode_clocks, decode_counted_clocks, encode_clocks, encode_counted_clocks, says_counted_as,
-    CodecError, CountedAs,
+    CodecError, CountedAs, Events,
 };
 pub use lease::{Fence, Holder, Leases};
 pub use open::{open, redact_location, StoreLocation};
@@ -418,6 +418,21 @@ pub trait Store: Send {
             }
         }
         Ok(())
+    }
+
+    /// As [`Store::tickets`], without the helpdesk's own SLA record (the
+    /// events [`crate::sources::assemble::is_record_change`] says are
+    /// part of it, which assembly makes fields of): the timelines the
+    /// engine reads, for computing clocks. The default reads the tickets
+    /// whole and drops those fields; a store that can skip those events
+    /// unread does.
+    fn timelines(&self, source: &str, ids: &[String]) -> Result<Vec<Ticket>, StoreError> {
+        let mut tickets = self.tickets(source, ids)?;
+        for t in &mut tickets {
+            t.fields
+                .retain(|name, _| !crate::sources::assemble::is_record(name));
+        }
+        Ok(tickets)
     }
 
     /// Every non-deleted ticket's id of a source, sorted.

@@ -402,7 +402,8 @@ pub fn events_before_their_ticket_wait_for_it(backend: Backend) {
 /// A helpdesk's own SLA record (Zendesk's metric events, stored as field
 /// changes named `zendesk_sla.<metric>`) reads back as the ticket's fields,
 /// each the list of its values in stored order, and never as the
-/// timeline's events; a repeat across pages is stored once.
+/// timeline's events; a repeat across pages is stored once. Read as
+/// timelines, the ticket comes without it.
 pub fn a_helpdesks_own_sla_record_reads_back_beside_the_timeline(backend: Backend) {
     let mut store = backend.open("sla-record");
     let t = 1_700_000_000;
@@ -480,6 +481,11 @@ pub fn a_helpdesks_own_sla_record_reads_back_beside_the_timeline(backend: Backen
         ticket.fields["zendesk_sla.reply_time"],
         serde_json::json!([apply, breach, retracted])
     );
+    // The timeline alone: the same ticket without the record.
+    let timelines = read.timelines(SRC, &["7".into(), "8".into()]).unwrap();
+    let mut without = ticket.clone();
+    without.fields.remove("zendesk_sla.reply_time");
+    assert_eq!(timelines, vec![without]);
     drop(reader);
     assert_eq!(
         store

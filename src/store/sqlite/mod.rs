@@ -41,7 +41,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::codec::CodecError;
+use super::codec::{CodecError, Events};
 use super::{Applied, Store, StoreError, StoreStats, StoredClocks, TicketMeta};
 use crate::engine::Ticket;
 use crate::sources::{NoteRecord, Page};
@@ -428,7 +428,11 @@ impl Store for SqliteStore {
     }
 
     fn tickets(&self, source: &str, ids: &[String]) -> Result<Vec<Ticket>, StoreError> {
-        read::tickets(self, source, ids)
+        read::tickets(self, source, ids, Events::All)
+    }
+
+    fn timelines(&self, source: &str, ids: &[String]) -> Result<Vec<Ticket>, StoreError> {
+        read::tickets(self, source, ids, Events::Timeline)
     }
 
     fn for_each_ticket(
