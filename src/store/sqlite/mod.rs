@@ -6,7 +6,9 @@
 //! events are chunks of compact BLOBs ([`super::codec`]). Applying pages
 //! groups their records by ticket; per ticket and transaction it rewrites
 //! the row only if the header changed, and appends the events it has not
-//! stored yet as one chunk. An event later than every stored one of its
+//! stored yet as one chunk (several of at most 400 bytes each: SQLite
+//! stores larger rows of the chunk table with much empty space, see
+//! [`merge`]). An event later than every stored one of its
 //! ticket cannot be stored yet, so a backfill's events (which come in time
 //! order) are appended without reading the stored ones; the store reads
 //! them only for events no later than that, and to merge a ticket's chunks
