@@ -296,11 +296,8 @@ mod tests {
             })
         };
         store_with_a_ticket(vec![
-            record(1, serde_json::json!([1, t, 1, "activate", false])),
-            record(
-                2,
-                serde_json::json!([2, t, 1, "apply_sla", false, 14_400, false, "P"]),
-            ),
+            record(1, serde_json::json!([1, "activate"])),
+            record(2, serde_json::json!([1, "apply_sla", 14_400, false, "P"])),
         ])
     }
 

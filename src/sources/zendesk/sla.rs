@@ -6,8 +6,10 @@
 //! Storage (no store method and no schema of its own): each metric event
 //! is a stored event of the ticket, a `field` change named
 //! `zendesk_sla.<metric>` at the event's `time`, with the id
-//! `metric_event.<id>`. Its value is the event's compact form: only what
-//! the readers here read, as a JSON array
+//! `metric_event.<id>`. A ticket read from the store has the field
+//! `zendesk_sla.<metric>`: the list of that metric's events in
+//! `(time, id)` order, each in its compact form, only what the readers
+//! here read, as a JSON array:
 //!
 //! ```text
 //! [id, time, instance_id, type, deleted]
@@ -17,17 +19,18 @@
 //!
 //! (`time` in Unix seconds; `target_seconds` is the `sla`'s
 //! `target_in_seconds`, else its `target` in minutes times 60; a key the
-//! event lacks is `null`, and `false` for the two flags). About 45 bytes
-//! where Zendesk sends about 340 (its policy's id and description, the
-//! ticket id and metric, which the event's ticket and name already say).
-//! Stores written before kept each event whole, as sent (a JSON object):
-//! the readers take either form, event by event, so a ticket may hold
+//! event lacks is `null`, and `false` for the two flags). The store keeps
+//! less: what the stored event's id and instant do not already say, the
+//! array from `instance_id` on without `deleted` (`[1, "activate"]`), and
+//! assembly puts the rest back ([`RECORD`]). About 16 bytes of value where
+//! Zendesk sends about 340 (its policy's id and description, the ticket id
+//! and metric, which the event's ticket and name say). Stores written
+//! before kept each event whole, as sent (a JSON object), and give it back
+//! so: the readers take either form, event by event, so a ticket may hold
 //! both, and give the same results for both ([`compact`]).
 //!
 //! Assembly ([`crate::sources::assemble`]) keeps these out of the timeline
-//! the engine walks and gives them back as the ticket's fields
-//! `zendesk_sla.<metric>`: each the list of that metric's events in
-//! `(time, id)` order. The store does not count them as a change of the
+//! the engine walks. The store does not count them as a change of the
 //! ticket's timeline (its clocks are not recomputed for them); the daemon
 //! reconciles the tickets that got some instead (`daemon::poll`). Stored
 //! events never change, so a breach Zendesk later retracts
@@ -111,19 +114,43 @@ pub(super) fn records(items: &[Value]) -> Result<Vec<Record>, String> {
             at,
             change: ChangeRecord::Field {
                 name: format!("{FIELD_PREFIX}{metric}"),
-                value: event.compact(),
+                value: event.stored(),
             },
         }));
     }
     Ok(out)
 }
 
-/// The compact form of a metric event as Zendesk sent it: what is stored
-/// of it (see the module docs). The readers here read the same from
-/// either form.
+/// The compact form of a metric event as Zendesk sent it: what a ticket
+/// read from the store carries of it (see the module docs). The readers
+/// here read the same from either form.
 pub fn compact(event: &Value) -> Value {
     Event::read(event).compact()
 }
+
+/// Zendesk's metric events for assembly: a stored event in the form
+/// [`records`] stores is given back in the compact form, its id, time and
+/// `deleted` put back from the stored event's id and instant; one stored
+/// as sent (by builds before the compact form) is given back as it is.
+pub const RECORD: crate::sources::assemble::SlaRecord = crate::sources::assemble::SlaRecord {
+    prefix: FIELD_PREFIX,
+    value: |id, at, stored| match &stored {
+        Value::Array(a) => {
+            let (id, deleted) = match id.strip_suffix(DELETED_SUFFIX) {
+                Some(id) => (id, true),
+                None => (id, false),
+            };
+            Event {
+                id: id.strip_prefix(ID_PREFIX).and_then(|n| n.parse().ok()),
+                time: Some(at),
+                deleted,
+                ..Event::read_stored(a)
+            }
+            .compact()
+        }
+        _ => stored,
+    },
+};
 
 /// One metric event as the readers here see it, read from the form Zendesk
 /// sent (older stores, exported timelines) or from the compact one.
@@ -191,24 +218,39 @@ impl<'a> Event<'a> {
 
     fn read_compact(a: &'a [Value]) -> Event<'a> {
         let at = |i: usize| a.get(i).unwrap_or(&Value::Null);
-        let kind = at(3).as_str();
-        let mut event = Event {
+        Event {
             id: at(0).as_u64(),
             time: at(1).as_i64(),
-            instance: at(2).as_i64(),
-            kind,
             deleted: *at(4) == true,
+            ..Self::read_from(at(2).as_i64(), at(3).as_str(), &a[a.len().min(5)..])
+        }
+    }
+
+    /// The stored form: the compact one from `instance_id` on, without
+    /// `deleted` (see the module docs).
+    fn read_stored(a: &'a [Value]) -> Event<'a> {
+        let at = |i: usize| a.get(i).unwrap_or(&Value::Null);
+        Self::read_from(at(0).as_i64(), at(1).as_str(), &a[a.len().min(2)..])
+    }
+
+    /// An event of this instance and type, with what follows its type in
+    /// either array form.
+    fn read_from(instance: Option<i64>, kind: Option<&'a str>, rest: &'a [Value]) -> Event<'a> {
+        let at = |i: usize| rest.get(i).unwrap_or(&Value::Null);
+        let mut event = Event {
+            instance,
+            kind,
             ..Event::default()
         };
         match kind {
             Some("apply_sla") => {
-                event.target_seconds = at(5).as_i64();
-                event.business_hours = *at(6) == true;
-                event.policy = at(7).as_str();
+                event.target_seconds = at(0).as_i64();
+                event.business_hours = *at(1) == true;
+                event.policy = at(2).as_str();
             }
             Some("update_status") => {
-                event.calendar_minutes = at(5).as_i64();
-                event.business_minutes = at(6).as_i64();
+                event.calendar_minutes = at(0).as_i64();
+                event.business_minutes = at(1).as_i64();
             }
             _ => {}
         }
@@ -217,13 +259,21 @@ impl<'a> Event<'a> {
 
     /// The compact form (see the module docs).
     fn compact(&self) -> Value {
-        let mut out = vec![
-            self.id.into(),
-            self.time.into(),
-            self.instance.into(),
-            self.kind.into(),
-            self.deleted.into(),
-        ];
+        let mut out = vec![self.id.into(), self.time.into()];
+        out.extend(self.what());
+        out.insert(4, self.deleted.into());
+        Value::Array(out)
+    }
+
+    /// The stored form: what the stored event's id and instant do not say.
+    fn stored(&self) -> Value {
+        Value::Array(self.what())
+    }
+
+    /// Its instance, type and, for `apply_sla` and `update_status`, what it
+    /// carries.
+    fn what(&self) -> Vec<Value> {
+        let mut out = vec![self.instance.into(), self.kind.into()];
         match self.kind {
             Some("apply_sla") => out.extend([
                 self.target_seconds.into(),
@@ -235,7 +285,7 @@ impl<'a> Event<'a> {
             }
             _ => {}
         }
-        Value::Array(out)
+        out
     }
 }
 
@@ -509,31 +559,45 @@ mod tests {
                     "metric_event.9.deleted",
                     1_788_775_200,
                     "zendesk_sla.reply_time",
-                    &json!([9, 1_788_775_200, 1, "breach", true])
+                    &json!([1, "breach"])
                 ),
                 (
                     "metric_event.8",
                     1_788_771_600,
                     "zendesk_sla.reply_time",
-                    &json!([
-                        8,
-                        1_788_771_600,
-                        1,
-                        "apply_sla",
-                        false,
-                        3600,
-                        true,
-                        "Standard"
-                    ])
+                    &json!([1, "apply_sla", 3600, true, "Standard"])
                 ),
                 (
                     "metric_event.7",
                     1_788_782_400,
                     "zendesk_sla.requester_wait_time",
-                    &json!([7, 1_788_782_400, 1, "update_status", false, 180, 120])
+                    &json!([1, "update_status", 180, 120])
                 ),
             ]
         );
+        // Read back, each is the compact form of the event as sent.
+        for ((id, at, _, value), sent) in stored.into_iter().zip(&items) {
+            let read = (RECORD.value)(id, at, value.clone());
+            assert_eq!(read, compact(sent));
+        }
+        let full = json!([
+            8,
+            1_788_771_600,
+            1,
+            "apply_sla",
+            false,
+            3600,
+            true,
+            "Standard"
+        ]);
+        assert_eq!(compact(&items[1]), full);
+        assert_eq!(
+            compact(&items[0]),
+            json!([9, 1_788_775_200, 1, "breach", true])
+        );
+        // An event stored as sent (by a build before) is given back so.
+        let as_sent = (RECORD.value)("metric_event.8", 1_788_771_600, items[1].clone());
+        assert_eq!(as_sent, items[1]);
     }
 
     /// The events of the contract scenario's pages as Zendesk sent them,
