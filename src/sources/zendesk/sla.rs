@@ -40,12 +40,14 @@
 //!
 //! Guarantees: an event without an integer `id` or `ticket_id`, a string
 //! `metric` and `type`, or a `time` that is an RFC 3339 instant makes the
-//! page malformed (named by the event's id and the key), never skipped;
-//! of the rest, what the readers read is kept (anything else Zendesk sends
-//! is not stored).
+//! page malformed (named by the event's id and the key), never skipped,
+//! as does an event that gives one of the keys read here twice; of the
+//! rest, what the readers read is kept (anything else Zendesk sends is
+//! neither parsed nor stored).
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::config::{Instances, Reconciled};
@@ -65,7 +67,7 @@ const DELETED_SUFFIX: &str = ".deleted";
 
 /// The stored records of one page's metric events, in page order, or what
 /// is wrong with the first event that cannot be stored.
-pub(super) fn records(items: &[Value]) -> Result<Vec<Record>, String> {
+pub(super) fn records(items: &[ZMetricEvent]) -> Result<Vec<Record>, String> {
     let mut out = Vec::with_capacity(items.len());
     for (i, e) in items.iter().enumerate() {
         let id = e.get("id").and_then(Value::as_u64);
@@ -103,7 +105,7 @@ pub(super) fn records(items: &[Value]) -> Result<Vec<Record>, String> {
             })?;
         let event = Event {
             time: Some(at),
-            ..Event::read(e)
+            ..Event::read_keys(|k| e.get(k))
         };
         out.push(Record::Event(EventRecord {
             ticket_id: ticket_id.to_string(),
@@ -119,6 +121,41 @@ pub(super) fn records(items: &[Value]) -> Result<Vec<Record>, String> {
         }));
     }
     Ok(out)
+}
+
+/// A ticket metric event as Zendesk sends it, with the keys read here
+/// (the others are skipped unread), each as whatever JSON it is: read as
+/// the same event whole would be.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ZMetricEvent {
+    id: Option<Value>,
+    ticket_id: Option<Value>,
+    metric: Option<Value>,
+    instance_id: Option<Value>,
+    #[serde(rename = "type")]
+    kind: Option<Value>,
+    time: Option<Value>,
+    sla: Option<Value>,
+    status: Option<Value>,
+    deleted: Option<Value>,
+}
+
+impl ZMetricEvent {
+    /// The value of `key`, as `Value::get` gives it of the whole event.
+    fn get(&self, key: &str) -> Option<&Value> {
+        match key {
+            "id" => self.id.as_ref(),
+            "ticket_id" => self.ticket_id.as_ref(),
+            "metric" => self.metric.as_ref(),
+            "instance_id" => self.instance_id.as_ref(),
+            "type" => self.kind.as_ref(),
+            "time" => self.time.as_ref(),
+            "sla" => self.sla.as_ref(),
+            "status" => self.status.as_ref(),
+            "deleted" => self.deleted.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 /// The compact form of a metric event as Zendesk sent it: what a ticket
@@ -186,21 +223,26 @@ impl<'a> Event<'a> {
     /// The form Zendesk sends. `sla` is read for `apply_sla` only and
     /// `status` for `update_status` only, as the readers do.
     fn read_as_sent(e: &'a Value) -> Event<'a> {
-        let kind = e.get("type").and_then(Value::as_str);
+        Self::read_keys(|k| e.get(k))
+    }
+
+    /// [`Event::read_as_sent`], from the value of each key.
+    fn read_keys(get: impl Fn(&str) -> Option<&'a Value>) -> Event<'a> {
+        let kind = get("type").and_then(Value::as_str);
         let mut event = Event {
-            id: e.get("id").and_then(Value::as_u64),
-            deleted: e.get("deleted") == Some(&Value::Bool(true)),
-            time: e
-                .get("time")
+            id: get("id").and_then(Value::as_u64),
+            deleted: get("deleted") == Some(&Value::Bool(true)),
+            time: get("time")
                 .and_then(Value::as_str)
                 .and_then(|t| parse_instant(t).ok()),
-            instance: e.get("instance_id").and_then(Value::as_i64),
+            instance: get("instance_id").and_then(Value::as_i64),
             kind,
             ..Event::default()
         };
+        let e = |k: &str| get(k).unwrap_or(&Value::Null);
         match kind {
             Some("apply_sla") => {
-                let sla = &e["sla"];
+                let sla = e("sla");
                 event.target_seconds = sla["target_in_seconds"]
                     .as_i64()
                     .or_else(|| sla["target"].as_i64().map(|m| m.saturating_mul(60)));
@@ -208,8 +250,8 @@ impl<'a> Event<'a> {
                 event.policy = sla["policy"]["title"].as_str();
             }
             Some("update_status") => {
-                event.calendar_minutes = e["status"]["calendar"].as_i64();
-                event.business_minutes = e["status"]["business"].as_i64();
+                event.calendar_minutes = e("status")["calendar"].as_i64();
+                event.business_minutes = e("status")["business"].as_i64();
             }
             _ => {}
         }
@@ -523,6 +565,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Events as the stream's page gives them.
+    fn wire(items: &[Value]) -> Vec<ZMetricEvent> {
+        items
+            .iter()
+            .map(|e| serde_json::from_value(e.clone()).unwrap())
+            .collect()
+    }
+
     #[test]
     fn events_are_stored_in_compact_form_under_their_metric() {
         let items = vec![
@@ -536,7 +586,7 @@ mod tests {
                    "type": "update_status", "time": "2026-09-07T12:00:00Z",
                    "status": {"calendar": 180, "business": 120}}),
         ];
-        let records = records(&items).unwrap();
+        let records = records(&wire(&items)).unwrap();
         let stored: Vec<(&str, i64, &str, &Value)> = records
             .iter()
             .map(|r| match r {
@@ -644,11 +694,12 @@ mod tests {
         out
     }
 
-    /// Each event's compact form reads as the event as sent, and a ticket's
-    /// record reads the same in either form, or in both mixed (a store
-    /// written before the compact form, read on by this build): the same
-    /// instances, including a breach retracted by a deleted copy stored in
-    /// the other form, and the same lines for people.
+    /// Each event's compact form reads as the event as sent (and as it is
+    /// read off the stream's page), and a ticket's record reads the same in
+    /// either form, or in both mixed (a store written before the compact
+    /// form, read on by this build): the same instances, including a
+    /// breach retracted by a deleted copy stored in the other form, and
+    /// the same lines for people.
     #[test]
     fn the_compact_form_reads_as_the_events_as_sent() {
         let compacted = |fields: &BTreeMap<String, Value>, keep: &dyn Fn(usize) -> bool| {
@@ -667,6 +718,9 @@ mod tests {
         for (ticket, fields) in as_sent() {
             for e in fields.values().flat_map(|v| v.as_array().unwrap()) {
                 assert_eq!(Event::read(&compact(e)), Event::read(e), "{e}");
+                // Read off the wire as the event whole is.
+                let sent = &wire(std::slice::from_ref(e))[0];
+                assert_eq!(Event::read_keys(|k| sent.get(k)), Event::read(e), "{e}");
                 assert!(compact(e).to_string().len() < e.to_string().len(), "{e}");
             }
             let mapping = mapping();
@@ -697,17 +751,17 @@ mod tests {
         let no_time =
             vec![json!({"id": 7, "ticket_id": 3, "metric": "reply_time", "type": "pause"})];
         assert_eq!(
-            records(&no_time).unwrap_err(),
+            records(&wire(&no_time)).unwrap_err(),
             "ticket metric event 7 (ticket 3): `time` is missing or not a string"
         );
         let bad_time = vec![json!({"id": 7, "ticket_id": 3, "metric": "reply_time",
                                    "type": "pause", "time": "yesterday"})];
-        assert!(records(&bad_time)
+        assert!(records(&wire(&bad_time))
             .unwrap_err()
             .starts_with("ticket metric event 7 (ticket 3): `time` is not an RFC 3339 instant"));
         let no_id = vec![json!({"ticket_id": 3})];
         assert_eq!(
-            records(&no_id).unwrap_err(),
+            records(&wire(&no_id)).unwrap_err(),
             "ticket metric event #1 of the page: `id` is missing or not an integer"
         );
     }
