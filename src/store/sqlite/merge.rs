@@ -305,7 +305,14 @@ pub(super) fn merge_ticket(
     };
     let existing = chunk_frames(&blobs, path, source, id)?;
     if overlaps {
-        fresh.retain(|e| !existing.iter().any(|f| f.id == e.id));
+        // Both in (at, id) order, and an event's time never changes: each is
+        // looked up, not compared with every stored one (a ticket's metric
+        // events come by the dozen, each batch of them overlapping).
+        fresh.retain(|e| {
+            existing
+                .binary_search_by(|f| (f.at, f.id).cmp(&(e.at, e.id.as_str())))
+                .is_err()
+        });
     }
     if newest.is_none() && fresh.is_empty() {
         return Ok(Merged::Unchanged);
