@@ -467,15 +467,134 @@ async fn without_the_helpdesks_record_the_error_says_how_to_turn_it_on() {
     );
 }
 
+/// The daemon's reconciliation metrics (`helpdesk_slo_reconcile_*`) in an
+/// exposition: instances by (metric, outcome), -1 for a series missing.
+fn reconcile_series(metrics: &str) -> BTreeMap<(String, String), i64> {
+    let mut out = BTreeMap::new();
+    for metric in ["first_response", "next_reply", "resolution"] {
+        for outcome in ["agree", "differ", "missing_ours", "missing_theirs"] {
+            let m = format!("metric=\"{metric}\"");
+            let o = format!("outcome=\"{outcome}\"");
+            let v = common::sample(
+                metrics,
+                "helpdesk_slo_reconcile_clocks_total",
+                &["source=\"zendesk\"", &m, &o],
+            );
+            out.insert(
+                (metric.to_string(), outcome.to_string()),
+                v.map_or(-1, |v| v as i64),
+            );
+        }
+    }
+    out
+}
+
+/// What `reconcile` finds in `store` now, as [`reconcile_series`] counts.
+fn reconcile_now(config: &Path, store: &Path) -> BTreeMap<(String, String), i64> {
+    let now = helpdesk_slo::time::format_instant(helpdesk_slo::clock::now_unix());
+    let v = json(config, store, &now);
+    let mut want = BTreeMap::new();
+    for metric in ["first_response", "next_reply", "resolution"] {
+        for outcome in ["agree", "differ", "missing_ours", "missing_theirs"] {
+            want.insert((metric.to_string(), outcome.to_string()), 0);
+        }
+    }
+    for r in v["rows"].as_array().unwrap() {
+        for outcome in ["agree", "differ", "missing_ours", "missing_theirs"] {
+            *want
+                .get_mut(&(
+                    r["metric"].as_str().unwrap().to_string(),
+                    outcome.to_string(),
+                ))
+                .unwrap() += r[outcome].as_i64().unwrap();
+        }
+    }
+    want
+}
+
+/// The daemon's exposition once a poll has completed after `after` (the
+/// time of the source's last complete poll, Unix seconds) and it compared
+/// some instance.
+async fn scrape_after_poll(addr: &str, after: f64) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let a = addr.to_string();
+        let metrics = tokio::task::spawn_blocking(move || common::http_get(&a, "/metrics"))
+            .await
+            .unwrap();
+        let polled = last_poll(&metrics);
+        let compared: i64 = reconcile_series(&metrics)
+            .values()
+            .filter(|n| **n > 0)
+            .sum();
+        if polled > after && compared > 0 {
+            return metrics;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no complete poll after {after}: {metrics}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// When the source last completed a poll (0 if never).
+fn last_poll(metrics: &str) -> f64 {
+    common::sample(
+        metrics,
+        "helpdesk_slo_source_last_success_timestamp_seconds",
+        &["source=\"zendesk\""],
+    )
+    .unwrap_or(0.0)
+}
+
+/// The emulator serving an account generated under the matching policy
+/// (its SLA policies the same), as an hour after the generated span ends
+/// (also returned), and a config in `dir` polling it with
+/// `source_settings` (lines under the source) besides.
+async fn matching_account(
+    dir: &Path,
+    options: &GeneratorOptions,
+    source_settings: &str,
+) -> (helpdesk_slo::simulator::zendesk::Server, PathBuf, i64) {
+    let policy = matching();
+    let config = config_files::from_yaml(&policy, Path::new("matching.yaml")).unwrap();
+    let now = options.end() + 3600;
+    let state = SimState::new(
+        &config,
+        generate(&config, options),
+        ServerOptions {
+            now: Some(now),
+            ..ServerOptions::default()
+        },
+    );
+    let server = start(state).await.unwrap();
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let token_env = format!(
+        "HELPDESK_SLO_RECONCILE_DAEMON_TOKEN_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    std::env::set_var(&token_env, DEMO_TOKEN);
+    let config_path = dir.join("helpdesk-slo.yaml");
+    std::fs::write(
+        &config_path,
+        with_source(&policy, &server.base_url(), &token_env, true) + source_settings,
+    )
+    .unwrap();
+    (server, config_path, now)
+}
+
 /// The daemon's reconciliation metrics equal what `reconcile` finds in
-/// the store it wrote: the same instances, by metric and outcome.
+/// the store it wrote: the same instances, by metric and outcome. When
+/// the helpdesk's record alone changes (breaches Zendesk records as time
+/// passes, no ticket changing), the next poll recomputes no ticket and
+/// the metrics follow the record, equal to what `reconcile` finds again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemons_metrics_count_what_reconcile_finds() {
     use helpdesk_slo::daemon::{run_with, Options};
     let tmp = common::scratch("reconcile-daemon");
     let dir = tmp.path();
-    let policy = matching();
-    let config = config_files::from_yaml(&policy, Path::new("matching.yaml")).unwrap();
     let options = GeneratorOptions {
         seed: 5,
         organizations: 6,
@@ -483,23 +602,8 @@ async fn the_daemons_metrics_count_what_reconcile_finds() {
         tickets_per_day: 20,
         ..GeneratorOptions::default()
     };
-    let state = SimState::new(
-        &config,
-        generate(&config, &options),
-        ServerOptions {
-            now: Some(options.end() + 3600),
-            ..ServerOptions::default()
-        },
-    );
-    let server = start(state).await.unwrap();
-    let token_env = format!("HELPDESK_SLO_RECONCILE_DAEMON_TOKEN_{}", std::process::id());
-    std::env::set_var(&token_env, DEMO_TOKEN);
-    let config_path = dir.join("helpdesk-slo.yaml");
-    std::fs::write(
-        &config_path,
-        with_source(&policy, &server.base_url(), &token_env, true),
-    )
-    .unwrap();
+    let (server, config_path, first_now) =
+        matching_account(dir, &options, "    poll_interval: 1s\n").await;
     let store = dir.join("store.sqlite");
     let (stop, rx) = tokio::sync::watch::channel(false);
     let (tx, started) = tokio::sync::oneshot::channel();
@@ -515,75 +619,64 @@ async fn the_daemons_metrics_count_what_reconcile_finds() {
     ));
     let (addr, _) = started.await.unwrap();
     let addr = addr.unwrap().to_string();
-    let series = |metrics: &str| -> BTreeMap<(String, String), u64> {
-        let mut out = BTreeMap::new();
-        for metric in ["first_response", "next_reply", "resolution"] {
-            for outcome in ["agree", "differ", "missing_ours", "missing_theirs"] {
-                let m = format!("metric=\"{metric}\"");
-                let o = format!("outcome=\"{outcome}\"");
-                let v = common::sample(
-                    metrics,
-                    "helpdesk_slo_reconcile_clocks_total",
-                    &["source=\"zendesk\"", &m, &o],
-                );
-                out.insert(
-                    (metric.to_string(), outcome.to_string()),
-                    v.unwrap_or(-1.0) as u64,
-                );
-            }
-        }
-        out
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let metrics = loop {
-        let a = addr.clone();
-        let metrics = tokio::task::spawn_blocking(move || common::http_get(&a, "/metrics"))
-            .await
-            .unwrap();
-        let polled = common::sample(
-            &metrics,
-            "helpdesk_slo_source_last_success_timestamp_seconds",
+    let metrics = scrape_after_poll(&addr, 0.0).await;
+    let got = reconcile_series(&metrics);
+    // Nothing changes in the helpdesk meanwhile: the store stays as it is.
+    let want = tokio::task::spawn_blocking({
+        let (config_path, store) = (config_path.clone(), store.clone());
+        move || reconcile_now(&config_path, &store)
+    })
+    .await
+    .unwrap();
+    assert_eq!(got, want);
+    let recomputed = |metrics: &str| {
+        common::sample(
+            metrics,
+            "helpdesk_slo_source_tickets_changed_total",
             &["source=\"zendesk\""],
-        );
-        let compared: u64 = series(&metrics).values().sum();
-        if polled.is_some_and(|t| t > 0.0) && compared > 0 {
-            break metrics;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no complete poll: {metrics}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        )
+        .unwrap()
     };
+    let recomputed_first = recomputed(&metrics);
+
+    // A week later in the helpdesk: breaches of what was still open, and
+    // no ticket changed.
+    let later = first_now + 7 * 86_400;
+    let events = server.state().metric_events();
+    let new_events = events
+        .iter()
+        .filter(|e| e.time > first_now - 60 && e.time <= later - 60)
+        .count();
+    assert!(new_events > 0, "the record does not change in a week");
+    server.state().set_now(Some(later));
+    let changed_at = helpdesk_slo::clock::now_unix() as f64;
+    // A poll that started after the change, completed: the one after the
+    // first to complete since.
+    let after = last_poll(&scrape_after_poll(&addr, changed_at).await);
+    let later_metrics = scrape_after_poll(&addr, after).await;
     stop.send(true).unwrap();
     task.await.unwrap().unwrap();
     server.shutdown().await;
-    let got = series(&metrics);
 
-    let now = helpdesk_slo::time::format_instant(helpdesk_slo::clock::now_unix());
-    let v = json(&config_path, &store, &now);
-    let mut want: BTreeMap<(String, String), u64> = got.keys().map(|k| (k.clone(), 0)).collect();
-    for r in v["rows"].as_array().unwrap() {
-        for outcome in ["agree", "differ", "missing_ours", "missing_theirs"] {
-            *want
-                .get_mut(&(
-                    r["metric"].as_str().unwrap().to_string(),
-                    outcome.to_string(),
-                ))
-                .unwrap() += r[outcome].as_u64().unwrap();
-        }
-    }
-    assert_eq!(got, want);
-    assert!(got.values().sum::<u64>() >= 100, "{got:?}");
+    let want = reconcile_now(&config_path, &store);
+    let got_later = reconcile_series(&later_metrics);
+    assert_eq!(got_later, want);
+    assert_ne!(got_later, got, "the new breaches changed nothing");
+    assert_eq!(
+        recomputed(&later_metrics),
+        recomputed_first,
+        "tickets recomputed for their record alone"
+    );
+    assert!(got.values().sum::<i64>() >= 100, "{got:?}");
     for metric in ["first_response", "next_reply", "resolution"] {
         let ratio = common::sample(
-            &metrics,
+            &later_metrics,
             "helpdesk_slo_reconcile_agreement_ratio",
             &["source=\"zendesk\"", &format!("metric=\"{metric}\"")],
         )
         .unwrap();
-        let agree = got[&(metric.to_string(), "agree".to_string())] as f64;
-        let all: u64 = got
+        let agree = got_later[&(metric.to_string(), "agree".to_string())] as f64;
+        let all: i64 = got_later
             .iter()
             .filter(|((m, _), _)| m == metric)
             .map(|(_, n)| n)
@@ -649,4 +742,60 @@ async fn the_monthly_report_has_a_reconciliation_section() {
     )
     .unwrap();
     assert!(!report(&off).contains("## Reconciliation"));
+}
+
+/// A backfill computes the clocks of tickets that look complete while
+/// Zendesk's record of them is still arriving on its own stream, without
+/// reading that record: each of them is reconciled once every stream has
+/// caught up, and the daemon's reconciliation equals what `reconcile`
+/// finds in the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tickets_computed_during_a_backfill_are_reconciled_once_it_has_caught_up() {
+    use helpdesk_slo::daemon::{run_with, Options};
+    let tmp = common::scratch("reconcile-early");
+    let dir = tmp.path();
+    let options = GeneratorOptions {
+        seed: 11,
+        organizations: 20,
+        days: 20,
+        tickets_per_day: 200,
+        ..GeneratorOptions::default()
+    };
+    // Paced, so that batches commit one after another with time between
+    // them for the early recompute (see tests/daemon.rs).
+    let (server, config_path, _) =
+        matching_account(dir, &options, "    requests_per_minute: 1200\n").await;
+    let store = dir.join("store.sqlite");
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    let (tx, started) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(run_with(
+        Options {
+            config: config_path.clone(),
+            store: Some(store.display().to_string()),
+            once: true,
+            early_recompute_at_normal_priority: true,
+            ..Options::default()
+        },
+        rx,
+        Some(tx),
+    ));
+    let (_, daemon) = started.await.unwrap();
+    let summary = task.await.unwrap().unwrap();
+    server.shutdown().await;
+    let done = &summary.sources[SOURCE];
+    assert!(
+        done.recomputed_early > 0,
+        "no clocks were computed during the backfill: {done:?}"
+    );
+    assert!(done.reconciled >= done.recomputed_early, "{done:?}");
+    let live = daemon.live().lock().unwrap().reconciled(SOURCE);
+    let mut got = reconcile_now(&config_path, &store);
+    got.values_mut().for_each(|n| *n = 0);
+    for ((metric, outcome), n) in live {
+        *got.get_mut(&(metric, outcome.as_str().to_string()))
+            .unwrap() = n as i64;
+    }
+    let want = reconcile_now(&config_path, &store);
+    assert_eq!(got, want);
+    assert!(got.values().sum::<i64>() > 3_000, "{got:?}");
 }

@@ -133,7 +133,7 @@ pub(crate) fn run_daemon(args: RunArgs) -> Result<(), Failure> {
         };
         let summary = run(opts, rx).await?;
         for (name, s) in &summary.sources {
-            info!(source = %name, pages = s.pages, records = s.records, tickets_recomputed = s.recomputed, retries = s.retries, "done");
+            info!(source = %name, pages = s.pages, records = s.records, tickets_recomputed = s.recomputed, tickets_reconciled = s.reconciled, retries = s.retries, "done");
         }
         Ok(())
     })

@@ -1,6 +1,9 @@
 //! A backfill's early recompute: clocks of tickets that look complete are
 //! computed while later pages are still fetched and committed, on the CPU
-//! the fetching and the store's writer leave idle.
+//! the fetching and the store's writer leave idle. It reads their
+//! timelines alone, not the helpdesk's own SLA record of them (still
+//! arriving on a stream of its own): the tickets it computes are
+//! reconciled with that record once every stream has caught up.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -10,9 +13,12 @@ use tracing::{info, Instrument};
 
 use super::health::{count_recomputed, with_health};
 use super::pending::Pending;
-use super::recompute::{publish, read_and_evaluate, Recompute, Recomputed, Saver, RECOMPUTE_CHUNK};
+use super::recompute::{
+    publish, read_and_evaluate, Recompute, Recomputed, Reconciling, Saver, RECOMPUTE_CHUNK,
+};
 use super::store_access::SharedStore;
 use super::{DaemonError, SourceSummary};
+use crate::sources::Reconciler;
 use crate::state::DaemonState;
 
 /// During a backfill, tickets that look complete have their clocks
@@ -45,6 +51,9 @@ pub(super) struct EarlyRecompute {
     store: SharedStore,
     state: Arc<DaemonState>,
     source: String,
+    /// The source reads the helpdesk's own SLA record (under the config the
+    /// thread evaluates with), which the thread does not read.
+    reconciles: bool,
 }
 
 impl EarlyRecompute {
@@ -63,6 +72,7 @@ impl EarlyRecompute {
         // One config for the thread's evaluation and the task's publishing,
         // even if a reload swaps the daemon's config meanwhile.
         let (config, turn) = state.config_and_turn();
+        let reconciles = Reconciler::of(&config, source).is_some();
         let (src, evaluating_config) = (source.to_string(), config.clone());
         let work = queue.clone();
         let span = tracing::Span::current();
@@ -91,7 +101,15 @@ impl EarlyRecompute {
                         }
                     };
                     let (chunk, as_of) = next;
-                    let result = read_and_evaluate(&reader, &src, &evaluating_config, &chunk);
+                    // A backfill reads a ticket's record over many pages
+                    // of its own stream: compared once it has caught up.
+                    let result = read_and_evaluate(
+                        &reader,
+                        &src,
+                        &evaluating_config,
+                        &chunk,
+                        Reconciling::No,
+                    );
                     let failed = result.is_err();
                     let sent = out.blocking_send((chunk, as_of, result));
                     if sent.is_err() || failed {
@@ -132,6 +150,7 @@ impl EarlyRecompute {
             store: store.clone(),
             state: state.clone(),
             source: source.to_string(),
+            reconciles,
         })
     }
 
@@ -176,6 +195,10 @@ impl EarlyRecompute {
             .map_err(DaemonError::task("a recompute task"))??;
         for (ids, as_of) in &handed {
             pending.settle(ids, *as_of, &done.overtaken);
+            // Computed without their record: reconciled later.
+            if self.reconciles {
+                pending.recorded.extend(ids.iter().cloned());
+            }
         }
         summary.recomputed += done.saved;
         summary.recomputed_early += done.saved;
@@ -224,6 +247,7 @@ impl EarlyRecompute {
         summary.recomputed_early += early_summary.recomputed_early;
         // No batch was committed meanwhile: all but the overtaken are done.
         pending.settle(&rest, pending.batches, &first.overtaken);
+        pending.settle_recorded(&rest);
         summary.recomputed += first.saved;
         with_health(&state, &source, |h| h.tickets_changed += first.saved);
         Ok(())
@@ -241,5 +265,79 @@ fn run_on_idle_cpu() {
     unsafe {
         let tid = libc::gettid();
         libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::recompute::tests::{recompute_of, store_with_a_ticket, CONFIG};
+    use crate::sources::{ChangeRecord, EventRecord, Record};
+    use crate::store::Applied;
+
+    /// The recompute tests' config, with a Zendesk source reading its
+    /// record.
+    fn config() -> String {
+        format!("{CONFIG}sources:\n  s:\n    kind: zendesk\n    url: https://acme.zendesk.com\n    auth: {{ email: ops@acme.example, token: {{ env: HELPDESK_SLO_EARLY_TEST_TOKEN }} }}\n    start_time: \"2026-09-01T00:00:00Z\"\n    ticket_metric_events: true\n")
+    }
+
+    /// Ticket 7 with Zendesk's record of its first reply, all stored.
+    fn store_with_a_recorded_ticket() -> SharedStore {
+        let t = 1_790_000_000;
+        let record = |n: u64, value: serde_json::Value| {
+            Record::Event(EventRecord {
+                ticket_id: "7".into(),
+                id: format!("metric_event.{n}"),
+                at: t,
+                change: ChangeRecord::Field {
+                    name: "zendesk_sla.reply_time".into(),
+                    value,
+                },
+            })
+        };
+        store_with_a_ticket(vec![
+            record(1, serde_json::json!([1, "activate"])),
+            record(2, serde_json::json!([1, "apply_sla", 14_400, false, "P"])),
+        ])
+    }
+
+    /// The early recompute computes a ticket's clocks without its record
+    /// and leaves it to be reconciled: it publishes no reconciliation, and
+    /// the ticket waits in `pending.recorded` for the one a poll makes once
+    /// every stream has caught up.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn what_it_computes_waits_for_a_reconciliation() {
+        let config = Arc::new(
+            crate::config_files::from_yaml(&config(), std::path::Path::new("c.yaml")).unwrap(),
+        );
+        let state = Arc::new(DaemonState::detached(config));
+        let store = store_with_a_recorded_ticket();
+        let early = EarlyRecompute::start(&store, store.clone(), &state, "s", false).unwrap();
+        let mut pending = Pending::default();
+        pending.add(Applied {
+            changed: vec!["7".into()],
+            complete: vec!["7".into()],
+            ..Applied::default()
+        });
+        early.feed(&mut pending);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while state.live().lock().unwrap().ticket_count() == 0 {
+            assert!(std::time::Instant::now() < deadline, "never computed");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        early
+            .finish(&mut SourceSummary::default(), &mut pending)
+            .await
+            .unwrap();
+        assert!(pending.changed.is_empty());
+        assert!(state.live().lock().unwrap().reconciled("s").is_empty());
+        let ids = pending.take_recorded();
+        assert_eq!(ids, ["7"]);
+
+        let (config, turn) = state.config_and_turn();
+        let recompute = recompute_of(&store, &state, &config, &turn);
+        assert_eq!(recompute.reconciliations(ids).await.unwrap(), 1);
+        let reconciled = state.live().lock().unwrap().reconciled("s");
+        assert_eq!(reconciled.values().sum::<u64>(), 1, "{reconciled:?}");
     }
 }

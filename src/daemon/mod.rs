@@ -29,6 +29,16 @@
 //!   read from a snapshot that a later commit overtook are not saved (the
 //!   ticket stays stale), so computing while pages are applied loses no
 //!   change.
+//! * A helpdesk's own SLA record (Zendesk's metric events) is no part of a
+//!   ticket's timeline: a ticket that got only events of it is not
+//!   recomputed. Its reconciliation with that record (the
+//!   `helpdesk_slo_reconcile_*` metrics, which only memory holds) is
+//!   brought up to date once per poll, when every stream has caught up
+//!   and after the recompute: the ticket is read with its record and its
+//!   clocks evaluated again, not saved. A ticket's record arrives over many
+//!   pages of the stream (about 35 events in a backfill, spread over the
+//!   ticket's life), so once per poll is once per ticket in a backfill,
+//!   where a recompute per page was about six.
 //! * Shutdown (SIGTERM/SIGINT) waits for the batch being committed;
 //!   pages fetched but not yet handed to the store are abandoned before
 //!   their commit and fetched again at the next start. Either way nothing
@@ -141,6 +151,9 @@ pub struct SourceSummary {
     /// Of those, computed during a backfill while pages were still being
     /// fetched (tickets that looked complete).
     pub recomputed_early: u64,
+    /// Tickets reconciled again with the helpdesk's own SLA record because
+    /// that record changed (their clocks did not).
+    pub reconciled: u64,
     pub retries: u64,
     /// For a backfill: how long from the start until every stream's
     /// records were committed to the store, before the clocks still to

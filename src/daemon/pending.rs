@@ -18,6 +18,12 @@ pub(super) struct Pending {
     /// Changed tickets that looked complete, not yet handed to an early
     /// recompute.
     pub(super) complete: Vec<String>,
+    /// Tickets whose reconciliation with the helpdesk's own SLA record is
+    /// out of date while their clocks are not: their record changed (the
+    /// store does not mark them stale for it). Only memory holds these,
+    /// as only memory holds the reconciliation (it starts empty with the
+    /// daemon).
+    pub(super) recorded: HashSet<String>,
 }
 
 impl Pending {
@@ -27,12 +33,31 @@ impl Pending {
             self.changed.insert(id, (self.batches, false));
         }
         self.complete.extend(applied.complete);
+        self.recorded.extend(applied.recorded);
     }
 
     /// Every pending ticket, sorted; none is pending after.
     pub(super) fn take_all(&mut self) -> Vec<String> {
         self.complete.clear();
         let mut ids: Vec<String> = self.changed.drain().map(|(id, _)| id).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// `ids` were just reconciled from a snapshot that holds every batch
+    /// committed so far: their reconciliation is up to date.
+    pub(super) fn settle_recorded(&mut self, ids: &[String]) {
+        if self.recorded.is_empty() {
+            return;
+        }
+        for id in ids {
+            self.recorded.remove(id);
+        }
+    }
+
+    /// The tickets to reconcile again, sorted; none is left after.
+    pub(super) fn take_recorded(&mut self) -> Vec<String> {
+        let mut ids: Vec<String> = self.recorded.drain().collect();
         ids.sort_unstable();
         ids
     }
@@ -83,12 +108,31 @@ mod tests {
     use super::*;
 
     fn applied(changed: &[&str], complete: &[&str]) -> Applied {
+        recorded(changed, complete, &[])
+    }
+
+    fn recorded(changed: &[&str], complete: &[&str], recorded: &[&str]) -> Applied {
         let own = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect();
         Applied {
             changed: own(changed),
             complete: own(complete),
+            recorded: own(recorded),
             dropped_clocks: Vec::new(),
         }
+    }
+
+    /// Tickets whose SLA record alone changed wait for a reconciliation,
+    /// not a recompute; a recompute that reconciled one after its record
+    /// was committed settles it.
+    #[test]
+    fn tickets_whose_record_changed_wait_for_a_reconciliation() {
+        let mut pending = Pending::default();
+        pending.add(recorded(&["1"], &[], &["2", "3"]));
+        pending.add(recorded(&[], &[], &["4", "2"]));
+        assert_eq!(pending.take_all(), ["1"]);
+        pending.settle_recorded(&["3".to_string()]);
+        assert_eq!(pending.take_recorded(), ["2", "4"]);
+        assert!(pending.take_recorded().is_empty());
     }
 
     /// What an early recompute was handed, what it settled and what it

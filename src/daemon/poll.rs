@@ -21,8 +21,9 @@ use super::store_access::{blocking, open_readers, SharedStore};
 use super::stream::{Fetched, SourceShared, StreamReader};
 use super::{DaemonError, SourceSummary};
 use crate::clock::now_unix;
+use crate::policy::Config;
 use crate::sources::{Page, Source, APPROXIMATED_HISTORY};
-use crate::state::DaemonState;
+use crate::state::{ConfigTurn, DaemonState};
 use crate::store::Applied;
 
 /// Pages (or records) fetched before they are committed together.
@@ -474,22 +475,45 @@ impl PollLoop {
         }
     }
 
+    /// A recompute of the source's tickets under `config` (whose turn is
+    /// `turn`) into the daemon's live index.
+    fn recompute<'a>(&'a self, config: &'a Arc<Config>, turn: &'a ConfigTurn) -> Recompute<'a> {
+        Recompute {
+            store: &self.store,
+            live: &self.state().live,
+            source: self.name(),
+            config,
+            turn,
+        }
+    }
+
     /// Recomputes every pending ticket (and whatever else the store has
     /// marked stale).
     async fn recompute_pending(&mut self) -> Result<(), DaemonError> {
         let (config, turn) = self.state().config_and_turn();
         let ids = self.pending.take_all();
-        let n = Recompute {
-            store: &self.store,
-            live: &self.state().live,
-            source: self.name(),
-            config: &config,
-            turn: &turn,
-        }
-        .stale(&ids)
-        .await?;
+        let n = self.recompute(&config, &turn).stale(&ids).await?;
+        // No batch is being committed meanwhile: they were reconciled with
+        // every record stored.
+        self.pending.settle_recorded(&ids);
         self.summary.recomputed += n;
         count_recomputed(self.state(), self.name(), n);
+        Ok(())
+    }
+
+    /// Reconciles the tickets whose record of the helpdesk's own SLA
+    /// changed and whose clocks did not (see [`Pending::recorded`]).
+    async fn reconcile_recorded(&mut self) -> Result<(), DaemonError> {
+        let ids = self.pending.take_recorded();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let (config, turn) = self.state().config_and_turn();
+        let n = self.recompute(&config, &turn).reconciliations(ids).await?;
+        self.summary.reconciled += n;
+        // Into the health the exporter serves.
+        update_stored_counts(self.state());
+        self.state().dirty.notify_one();
         Ok(())
     }
 
@@ -513,6 +537,9 @@ impl PollLoop {
         if !self.pending.changed.is_empty() {
             self.recompute_pending().await?;
         }
+        // Once per poll, with every stream caught up: a ticket's record
+        // arrives over several pages.
+        self.reconcile_recorded().await?;
         if backfilling {
             let s = &self.summary;
             info!(
@@ -520,6 +547,7 @@ impl PollLoop {
                 records = s.records,
                 tickets_recomputed = s.recomputed,
                 recomputed_during_backfill = s.recomputed_early,
+                tickets_reconciled = s.reconciled,
                 stored_secs = s
                     .stored_after
                     .map_or(0.0, |d| (d.as_secs_f64() * 10.0).round() / 10.0),

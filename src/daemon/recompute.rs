@@ -1,6 +1,11 @@
 //! Recomputation: reads tickets from the store, evaluates their clocks on
 //! every core, saves them and puts them in the live index, chunk by chunk,
-//! without losing a change a poll commits meanwhile.
+//! without losing a change a poll commits meanwhile. A recompute compares
+//! the clocks with the helpdesk's own SLA record too (the reconciliation
+//! metrics), unless it reads the timelines alone (a backfill's early
+//! recompute); and a ticket whose record alone changed is reconciled
+//! without a recompute ([`Recompute::reconciliations`]): read with its
+//! record, its clocks evaluated again and not saved.
 
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -29,9 +34,30 @@ type ClockRows = Vec<(String, String, Vec<u8>)>;
 
 /// Where a ticket's events disagree with its ticket record (nothing for a
 /// deleted or unknown ticket), and how its clocks compare with the
-/// helpdesk's own SLA record (`None`: the source reads none, or the
-/// ticket has none).
-type EvaluatedTicket = (String, Vec<Disagreement>, Option<Reconciled>);
+/// helpdesk's own SLA record.
+type EvaluatedTicket = (String, Vec<Disagreement>, Reconciliation);
+
+/// What a recompute found of how a ticket's clocks compare with the
+/// helpdesk's own SLA record.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Reconciliation {
+    /// Not compared: the recompute did not read the record (the live index
+    /// keeps what it has).
+    Unread,
+    /// Compared (`None`: the source reads no record, or the ticket has none,
+    /// or is gone).
+    Compared(Option<Reconciled>),
+}
+
+/// Whether a recompute reads the helpdesk's own SLA record of its tickets
+/// and compares their clocks with it (see [`Reconciliation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reconciling {
+    Yes,
+    /// The timelines alone ([`crate::store::Store::timelines`]): the
+    /// tickets are reconciled later.
+    No,
+}
 
 /// One chunk's evaluation: the clocks rows to save (which go into the live
 /// index as they are saved), and each ticket's disagreements.
@@ -127,37 +153,11 @@ impl Recompute<'_> {
     /// they change after its snapshot keeps its stale mark (and is returned
     /// as overtaken).
     pub(super) async fn tickets(&self, ids: Vec<String>) -> Result<Recomputed, DaemonError> {
-        let mut readers = if ids.len() > RECOMPUTE_CHUNK {
-            open_readers(self.store, RECOMPUTE_WORKERS).await?
-        } else {
-            Vec::new()
-        };
-        if readers.is_empty() {
-            readers.push(self.store.clone());
-        }
-        let span = tracing::Span::current();
-        let spawn = |n: usize, chunk: Vec<String>| {
-            let (reader, src, cfg, span) = (
-                readers[n % readers.len()].clone(),
-                self.source.to_string(),
-                self.config.clone(),
-                span.clone(),
-            );
-            tokio::task::spawn_blocking(move || {
-                let _in_source = span.enter();
-                read_and_evaluate(&reader, &src, &cfg, &chunk)
-            })
-        };
-        let mut chunks = ids
-            .chunks(RECOMPUTE_CHUNK)
-            .map(<[String]>::to_vec)
-            .enumerate();
-        let mut evaluating = VecDeque::new();
-        // Two chunks in flight even on one connection: one is read while
-        // the other is evaluated.
-        for (n, chunk) in chunks.by_ref().take(RECOMPUTE_WORKERS.max(readers.len())) {
-            evaluating.push_back(spawn(n, chunk));
-        }
+        let (src, cfg) = (self.source.to_string(), self.config.clone());
+        let mut chunks = InChunks::start(self.store, ids, move |reader, chunk| {
+            read_and_evaluate(reader, &src, &cfg, chunk, Reconciling::Yes)
+        })
+        .await?;
         let saver = Saver::start(
             self.store,
             self.source,
@@ -165,13 +165,8 @@ impl Recompute<'_> {
             self.live.clone(),
             self.config.clone(),
         );
-        while let Some(task) = evaluating.pop_front() {
-            let ((rows, evaluated), generation) = task
-                .await
-                .map_err(DaemonError::task("a recompute task"))??;
-            if let Some((n, chunk)) = chunks.next() {
-                evaluating.push_back(spawn(n, chunk));
-            }
+        while let Some(result) = chunks.next().await {
+            let ((rows, evaluated), generation) = result?;
             if !saver.push(rows, generation).await {
                 break;
             }
@@ -181,14 +176,92 @@ impl Recompute<'_> {
     }
 }
 
+/// The work on a chunk of ticket ids, given the connection to read on.
+type ChunkWork<T> = dyn Fn(&SharedStore, &[String]) -> Result<T, DaemonError> + Send + Sync;
+
+/// Ticket ids worked on a chunk at a time ([`RECOMPUTE_CHUNK`]) by
+/// blocking tasks, and the results handed back in the chunks' order. With
+/// more than one chunk, on [`RECOMPUTE_WORKERS`] reading connections of
+/// their own (SQLite's WAL lets them read committed state while the store
+/// writes), one chunk each at a time; else, or on a store without them
+/// (one in memory), on the store itself, two chunks at a time (one is read
+/// while the other is worked on).
+struct InChunks<T> {
+    readers: Vec<SharedStore>,
+    chunks: std::iter::Enumerate<std::vec::IntoIter<Vec<String>>>,
+    running: VecDeque<tokio::task::JoinHandle<Result<T, DaemonError>>>,
+    work: Arc<ChunkWork<T>>,
+    span: tracing::Span,
+}
+
+impl<T: Send + 'static> InChunks<T> {
+    async fn start(
+        store: &SharedStore,
+        ids: Vec<String>,
+        work: impl Fn(&SharedStore, &[String]) -> Result<T, DaemonError> + Send + Sync + 'static,
+    ) -> Result<InChunks<T>, DaemonError> {
+        let mut readers = if ids.len() > RECOMPUTE_CHUNK {
+            open_readers(store, RECOMPUTE_WORKERS).await?
+        } else {
+            Vec::new()
+        };
+        if readers.is_empty() {
+            readers.push(store.clone());
+        }
+        let chunks: Vec<Vec<String>> = ids
+            .chunks(RECOMPUTE_CHUNK)
+            .map(<[String]>::to_vec)
+            .collect();
+        let mut this = InChunks {
+            readers,
+            chunks: chunks.into_iter().enumerate(),
+            running: VecDeque::new(),
+            work: Arc::new(work),
+            span: tracing::Span::current(),
+        };
+        for _ in 0..RECOMPUTE_WORKERS.max(this.readers.len()) {
+            this.spawn_next();
+        }
+        Ok(this)
+    }
+
+    fn spawn_next(&mut self) {
+        let Some((n, chunk)) = self.chunks.next() else {
+            return;
+        };
+        let (reader, work, span) = (
+            self.readers[n % self.readers.len()].clone(),
+            self.work.clone(),
+            self.span.clone(),
+        );
+        self.running.push_back(tokio::task::spawn_blocking(move || {
+            let _in_source = span.enter();
+            work(&reader, &chunk)
+        }));
+    }
+
+    /// The next chunk's result, in order; `None` once all are handed back.
+    /// The chunk after the next ones starts meanwhile.
+    async fn next(&mut self) -> Option<Result<T, DaemonError>> {
+        let task = self.running.pop_front()?;
+        let result = match task.await {
+            Ok(result) => result,
+            Err(e) => Err(DaemonError::task("a recompute task")(e)),
+        };
+        self.spawn_next();
+        Some(result)
+    }
+}
+
 /// Evaluates the tickets of a chunk at `now` (no store access), and
-/// reconciles each with the helpdesk's record read by `theirs`.
+/// reconciles each with the helpdesk's record read by `theirs` (with
+/// `Some`; `None`: not compared).
 fn evaluate_chunk(
     config: &Config,
     chunk: &[String],
     tickets: &[Ticket],
     now: i64,
-    theirs: Option<&TheirSide>,
+    theirs: Option<Option<&TheirSide>>,
 ) -> Evaluated {
     let mut rows = Vec::with_capacity(tickets.len());
     let mut evaluated = Vec::with_capacity(chunk.len());
@@ -206,26 +279,12 @@ fn evaluate_chunk(
             encode_counted_clocks(counted, &views),
         ));
         found.insert(t.id.as_str());
-        let reconciled = theirs.and_then(|theirs| {
-            let side = theirs(t);
-            if side.recorded.is_empty() {
-                return None;
-            }
-            let (_, compared) = reconcile::with_clocks(
-                &config.policy,
-                t,
-                &clocks,
-                now,
-                side,
-                reconcile::DEFAULT_TOLERANCE_SECONDS,
-            );
-            Some(
-                compared
-                    .into_iter()
-                    .map(|c| (c.metric, c.outcome))
-                    .collect(),
-            )
-        });
+        let reconciled = match theirs {
+            None => Reconciliation::Unread,
+            Some(theirs) => Reconciliation::Compared(
+                theirs.and_then(|theirs| reconciled(config, t, &clocks, now, theirs)),
+            ),
+        };
         evaluated.push((
             t.id.clone(),
             disagreements(t, now, CROSSCHECK_GRACE),
@@ -234,34 +293,154 @@ fn evaluate_chunk(
     }
     for id in chunk {
         if !found.contains(id.as_str()) {
-            evaluated.push((id.clone(), Vec::new(), None));
+            evaluated.push((id.clone(), Vec::new(), Reconciliation::Compared(None)));
         }
     }
     (rows, evaluated)
 }
 
-/// Reads a chunk's tickets from `reader`, then evaluates them with the
-/// lock released (when `reader` is the store itself, it can save the
-/// previous chunk meanwhile). Also returns the store generation the
-/// snapshot holds (see [`crate::store::Store::generation`]).
+/// A ticket's clocks at `now` reconciled with the helpdesk's record read by
+/// `theirs` (`None`: the ticket has none).
+fn reconciled(
+    config: &Config,
+    ticket: &Ticket,
+    clocks: &[crate::engine::Clock],
+    now: i64,
+    theirs: &TheirSide,
+) -> Option<Reconciled> {
+    let side = theirs(ticket);
+    if side.recorded.is_empty() {
+        return None;
+    }
+    let (_, compared) = reconcile::with_clocks(
+        &config.policy,
+        ticket,
+        clocks,
+        now,
+        side,
+        reconcile::DEFAULT_TOLERANCE_SECONDS,
+    );
+    Some(
+        compared
+            .into_iter()
+            .map(|c| (c.metric, c.outcome))
+            .collect(),
+    )
+}
+
+/// Reads a chunk's tickets from `reader` and reconciles each with the
+/// helpdesk's record (its clocks evaluated again at `now`, not saved):
+/// each id with its comparison, `None` for a ticket without a record or
+/// no longer stored.
+fn read_and_reconcile(
+    reader: &SharedStore,
+    source: &str,
+    config: &Config,
+    theirs: &TheirSide,
+    chunk: &[String],
+) -> Result<Vec<(String, Option<Reconciled>)>, DaemonError> {
+    let tickets = reader
+        .lock()
+        .map_err(|_| DaemonError::Poisoned("store"))?
+        .tickets(source, chunk)?;
+    let now = now_unix();
+    let mut out: Vec<(String, Option<Reconciled>)> = Vec::with_capacity(chunk.len());
+    let mut found: HashSet<String> = HashSet::with_capacity(tickets.len());
+    for t in &tickets {
+        let clocks = evaluate(&config.policy, t, now);
+        out.push((t.id.clone(), reconciled(config, t, &clocks, now, theirs)));
+        found.insert(t.id.clone());
+    }
+    out.extend(
+        chunk
+            .iter()
+            .filter(|id| !found.contains(*id))
+            .map(|id| (id.clone(), None)),
+    );
+    Ok(out)
+}
+
+/// Reads a chunk's tickets from `reader` (whole, or their timelines
+/// alone when not `reconciling`), then evaluates them with the lock
+/// released (when `reader` is the store itself, it can save the previous
+/// chunk meanwhile). Also returns the store generation the snapshot holds
+/// (see [`crate::store::Store::generation`]).
 pub(super) fn read_and_evaluate(
     reader: &SharedStore,
     source: &str,
     config: &Config,
     chunk: &[String],
+    reconciling: Reconciling,
 ) -> Result<(Evaluated, u64), DaemonError> {
     let (tickets, generation) = {
         let guard = reader.lock().map_err(|_| DaemonError::Poisoned("store"))?;
         let generation = guard.generation();
-        let tickets = guard.tickets(source, chunk)?;
+        let tickets = match reconciling {
+            Reconciling::Yes => guard.tickets(source, chunk)?,
+            Reconciling::No => guard.timelines(source, chunk)?,
+        };
         (tickets, generation)
     };
-    let theirs =
-        Reconciler::of(config, source).and_then(|(r, spec)| (r.theirs)(spec, &config.policy).ok());
+    let theirs = (reconciling == Reconciling::Yes).then(|| {
+        Reconciler::of(config, source).and_then(|(r, spec)| (r.theirs)(spec, &config.policy).ok())
+    });
     Ok((
-        evaluate_chunk(config, chunk, &tickets, now_unix(), theirs.as_ref()),
+        evaluate_chunk(
+            config,
+            chunk,
+            &tickets,
+            now_unix(),
+            theirs.as_ref().map(Option::as_ref),
+        ),
         generation,
     ))
+}
+
+impl Recompute<'_> {
+    /// Brings the reconciliation of the given tickets with the helpdesk's
+    /// own SLA record up to date in the live index, for tickets whose
+    /// record changed and whose clocks did not: each is read with its
+    /// record and its clocks evaluated again, not saved. Chunks are read
+    /// and compared on [`RECOMPUTE_WORKERS`] reading connections (the
+    /// store itself when it has none), and published in order while the
+    /// config's turn is current. Returns how many tickets were reconciled
+    /// (none when the source reads no record).
+    pub(super) async fn reconciliations(&self, ids: Vec<String>) -> Result<u64, DaemonError> {
+        let Some(theirs) = Reconciler::of(self.config, self.source)
+            .and_then(|(r, spec)| (r.theirs)(spec, &self.config.policy).ok())
+        else {
+            return Ok(0);
+        };
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        info!(
+            tickets = ids.len(),
+            "reconciling tickets whose SLA record in the helpdesk changed"
+        );
+        let (src, cfg) = (self.source.to_string(), self.config.clone());
+        let mut chunks = InChunks::start(self.store, ids, move |reader, chunk| {
+            read_and_reconcile(reader, &src, &cfg, &theirs, chunk)
+        })
+        .await?;
+        let mut done = 0;
+        while let Some(result) = chunks.next().await {
+            let compared = result?;
+            let mut live = self
+                .live
+                .lock()
+                .map_err(|_| DaemonError::Poisoned("clock index"))?;
+            // Checked holding the index: a reload swaps its own in later.
+            if !self.turn.is_current() {
+                break;
+            }
+            for (id, reconciled) in &compared {
+                live.set_reconciled(self.source, id, reconciled.as_deref());
+            }
+            done += compared.len() as u64;
+        }
+        Ok(done)
+    }
 }
 
 /// What a recompute did: clocks saved, and the tickets whose clocks were
@@ -365,7 +544,9 @@ pub(super) fn publish(
             if live.mark_inconsistent(source, id, !disagree.is_empty()) {
                 found.push((id, disagree));
             }
-            live.set_reconciled(source, id, reconciled.as_deref());
+            if let Reconciliation::Compared(reconciled) = reconciled {
+                live.set_reconciled(source, id, reconciled.as_deref());
+            }
         }
     }
     // Logged once per ticket (until it agrees again), one line per chunk.
@@ -391,15 +572,18 @@ pub(super) fn publish(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::sources::{Page, Record, TicketHeader};
     use crate::state::DaemonState;
     use crate::store::{SqliteStore, Store};
 
-    const CONFIG: &str = "calendars:\n  c: { timezone: UTC, hours: 24x7 }\nseverities:\n  - { name: high, priorities: [high] }\nmetrics:\n  first_response: { kind: first_response }\nplans:\n  p:\n    default: true\n    calendar: c\n    objective: 95%\n    targets:\n      high: { first_response: 4h }\n";
+    /// One plan, a first response of 4h for priority high.
+    pub(in crate::daemon) const CONFIG: &str = "calendars:\n  c: { timezone: UTC, hours: 24x7 }\nseverities:\n  - { name: high, priorities: [high] }\nmetrics:\n  first_response: { kind: first_response }\nplans:\n  p:\n    default: true\n    calendar: c\n    objective: 95%\n    targets:\n      high: { first_response: 4h }\n";
 
-    fn store_with_a_ticket() -> SharedStore {
+    /// A store in memory with ticket 7 of source `s` (priority high,
+    /// created at 1_790_000_000), and `more` records beside it.
+    pub(in crate::daemon) fn store_with_a_ticket(more: Vec<Record>) -> SharedStore {
         let mut store = SqliteStore::in_memory().unwrap();
         let header = TicketHeader {
             id: "7".into(),
@@ -417,12 +601,30 @@ mod tests {
         };
         let page = Page {
             stream: "tickets".into(),
-            records: vec![Record::Ticket(header)],
+            records: std::iter::once(Record::Ticket(header))
+                .chain(more)
+                .collect(),
             cursor: "c1".into(),
             caught_up: true,
         };
         store.apply_page("s", &page).unwrap();
         Arc::new(Mutex::new(Box::new(store)))
+    }
+
+    /// A recompute of source `s` of `store` into `state`'s live index.
+    pub(in crate::daemon) fn recompute_of<'a>(
+        store: &'a SharedStore,
+        state: &'a DaemonState,
+        config: &'a Arc<Config>,
+        turn: &'a ConfigTurn,
+    ) -> Recompute<'a> {
+        Recompute {
+            store,
+            live: &state.live,
+            source: "s",
+            config,
+            turn,
+        }
     }
 
     /// A recompute whose config a reload has superseded saves and
@@ -431,15 +633,9 @@ mod tests {
     async fn a_superseded_recompute_saves_and_publishes_nothing() {
         let config = Arc::new(crate::policy::Config::from_yaml(CONFIG, "c.yaml".as_ref()).unwrap());
         let state = DaemonState::detached(config.clone());
-        let store = store_with_a_ticket();
+        let store = store_with_a_ticket(Vec::new());
         let (config, turn) = state.config_and_turn();
-        let recompute = Recompute {
-            store: &store,
-            live: &state.live,
-            source: "s",
-            config: &config,
-            turn: &turn,
-        };
+        let recompute = recompute_of(&store, &state, &config, &turn);
         // Current: saved and published.
         let done = recompute.tickets(vec!["7".into()]).await.unwrap();
         assert_eq!(done.saved, 1);

@@ -18,10 +18,12 @@
 //! none, and are not checked).
 //!
 //! A helpdesk's own SLA record, stored as `field` changes under a name
-//! with one of [`RECORD_PREFIXES`] (Zendesk's metric events,
+//! with the prefix of one of [`RECORDS`] (Zendesk's metric events,
 //! `zendesk_sla.<metric>`), is no part of the timeline: the engine never
 //! sees it. Each such name becomes a field of the ticket holding the list
-//! of its values in the order the events are stored (by instant, then id).
+//! of its events in the order they are stored (by instant, then id), each
+//! as its kind's [`SlaRecord::value`] makes it from the stored event (which
+//! may leave out what the event's id and instant say).
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
@@ -30,13 +32,34 @@ use super::{ChangeRecord, EventRecord, OrganizationRecord, TicketHeader};
 use crate::engine::timeline::Author;
 use crate::engine::{Change, Current, Event, Organization, Ticket};
 
-/// The prefixes of the stored field changes that are a helpdesk's own
-/// SLA record rather than the ticket's history.
-pub const RECORD_PREFIXES: &[&str] = &[super::zendesk::sla::FIELD_PREFIX];
+/// A kind of helpdesk SLA record, stored as field changes rather than the
+/// ticket's history.
+pub struct SlaRecord {
+    /// The prefix of the names of its field changes.
+    pub prefix: &'static str,
+    /// One of its stored events as its readers read it, from the event's
+    /// id, instant and stored value.
+    pub value: fn(id: &str, at: i64, stored: serde_json::Value) -> serde_json::Value,
+}
+
+/// The kinds of helpdesk SLA records stored as field changes.
+pub const RECORDS: &[SlaRecord] = &[super::zendesk::sla::RECORD];
+
+/// The kind of SLA record a field change of this name is part of, if any.
+fn sla_record(name: &str) -> Option<&'static SlaRecord> {
+    RECORDS.iter().find(|r| name.starts_with(r.prefix))
+}
 
 /// Whether a field change of this name is a helpdesk's own SLA record.
 pub fn is_record(name: &str) -> bool {
-    RECORD_PREFIXES.iter().any(|p| name.starts_with(p))
+    sla_record(name).is_some()
+}
+
+/// Whether a change is part of a helpdesk's own SLA record, not of the
+/// ticket's timeline: a store does not count it as a change of the ticket
+/// (see [`crate::store::Applied::recorded`]).
+pub fn is_record_change(change: &ChangeRecord) -> bool {
+    matches!(change, ChangeRecord::Field { name, .. } if is_record(name))
 }
 
 fn organization<S: BuildHasher>(
@@ -92,11 +115,16 @@ pub fn ticket<S: BuildHasher>(
     let mut records: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
     let mut timeline = Vec::with_capacity(events.len());
     for e in events {
-        match e.change {
-            ChangeRecord::Field { name, value } if is_record(&name) => {
+        let kind = match &e.change {
+            ChangeRecord::Field { name, .. } => sla_record(name),
+            _ => None,
+        };
+        match (e.change, kind) {
+            (ChangeRecord::Field { name, value }, Some(kind)) => {
+                let value = (kind.value)(&e.id, e.at, value);
                 records.entry(name).or_default().push(value);
             }
-            change => {
+            (change, _) => {
                 if let ChangeRecord::Field { name, .. } = &change {
                     fields.remove(name);
                 }

@@ -67,7 +67,8 @@
 use crate::engine::timeline::Author;
 use crate::engine::{ClockState, ClockView};
 use crate::policy::spec::Status;
-use crate::sources::{ChangeRecord, TicketHeader};
+use crate::sources::assemble::is_record;
+use crate::sources::{ChangeRecord, EventRecord, TicketHeader};
 
 /// Why a blob does not decode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -404,6 +405,56 @@ impl<'a> Framed<'a> {
         }
         Ok(change)
     }
+}
+
+impl<'a> Framed<'a> {
+    /// The name of a field change (kind 7), read without its value; `None`
+    /// for another kind of change.
+    pub fn field_name(&self) -> Result<Option<&'a str>, CodecError> {
+        let mut r = Reader {
+            bytes: self.rest,
+            pos: 0,
+            base: self.rest_offset,
+        };
+        if r.byte()? != 7 {
+            return Ok(None);
+        }
+        r.str().map(Some)
+    }
+}
+
+/// Which of a ticket's stored events to decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Events {
+    /// All of them.
+    All,
+    /// Those of its timeline: not the helpdesk's own SLA record (field
+    /// changes [`crate::sources::assemble::is_record`] names), which are
+    /// skipped unread (their values are most of their bytes).
+    Timeline,
+}
+
+/// Appends the events of a blob to `out`, in stored order, each decoded
+/// (`ticket_id` left empty: the caller knows the ticket).
+pub fn decode_events(
+    blob: &[u8],
+    which: Events,
+    out: &mut Vec<EventRecord>,
+) -> Result<(), CodecError> {
+    let frames = frames(blob)?;
+    out.reserve(frames.len());
+    for f in frames {
+        if which == Events::Timeline && f.field_name()?.is_some_and(is_record) {
+            continue;
+        }
+        out.push(EventRecord {
+            ticket_id: String::new(),
+            id: f.id.to_string(),
+            at: f.at,
+            change: f.change()?,
+        });
+    }
+    Ok(())
 }
 
 /// The first byte of an encoded header: the form's version.

@@ -29,7 +29,9 @@
 //!   may have changed (headers replaced, new events, tickets of a changed
 //!   organization or of a user whose agent flag changed), and marks their
 //!   stored clocks stale in the same transaction; [`Store::save_clocks`]
-//!   clears the mark. After a crash between the two,
+//!   clears the mark. Events of a helpdesk's own SLA record are no part of
+//!   the timeline: a ticket that got only those is not marked stale, and
+//!   [`Store::apply_batch`] lists it apart ([`Applied::recorded`]). After a crash between the two,
 //!   [`Store::stale_ticket_ids`] lists exactly what still needs computing.
 //! * **No lost change.** Clocks computed from a snapshot that a later
 //!   commit has overtaken never clear that commit's stale mark:
@@ -60,7 +62,7 @@ use crate::sources::{NoteRecord, Page};
 
 pub use codec::{
     decode_clocks, decode_counted_clocks, encode_clocks, encode_counted_clocks, says_counted_as,
-    CodecError, CountedAs,
+    CodecError, CountedAs, Events,
 };
 pub use lease::{Fence, Holder, Leases};
 pub use open::{open, redact_location, StoreLocation};
@@ -230,6 +232,14 @@ pub struct Applied {
     /// reading its events (the SQLite store, for a batch with a ticket's
     /// header alone, after a restart); it never lists one that is not.
     pub complete: Vec<String>,
+    /// The tickets that got nothing new but events of their helpdesk's own
+    /// SLA record ([`crate::sources::assemble::is_record_change`]; not
+    /// deleted, with a header), in the store's order, none of them in
+    /// `changed`. Their timeline, and so their clocks, did not change:
+    /// they are not marked stale and do not overtake clocks being computed
+    /// ([`Store::save_clocks_as_of`]). What compares their clocks with
+    /// that record should read them again.
+    pub recorded: Vec<String>,
     /// The stored clocks rows the batch removed (those of tickets it
     /// deleted), as they were: whatever was counted from them must be taken
     /// out. A store that keeps deleted tickets' clocks lists none.
@@ -408,6 +418,21 @@ pub trait Store: Send {
             }
         }
         Ok(())
+    }
+
+    /// As [`Store::tickets`], without the helpdesk's own SLA record (the
+    /// events [`crate::sources::assemble::is_record_change`] says are
+    /// part of it, which assembly makes fields of): the timelines the
+    /// engine reads, for computing clocks. The default reads the tickets
+    /// whole and drops those fields; a store that can skip those events
+    /// unread does.
+    fn timelines(&self, source: &str, ids: &[String]) -> Result<Vec<Ticket>, StoreError> {
+        let mut tickets = self.tickets(source, ids)?;
+        for t in &mut tickets {
+            t.fields
+                .retain(|name, _| !crate::sources::assemble::is_record(name));
+        }
+        Ok(tickets)
     }
 
     /// Every non-deleted ticket's id of a source, sorted.

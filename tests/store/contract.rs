@@ -402,7 +402,8 @@ pub fn events_before_their_ticket_wait_for_it(backend: Backend) {
 /// A helpdesk's own SLA record (Zendesk's metric events, stored as field
 /// changes named `zendesk_sla.<metric>`) reads back as the ticket's fields,
 /// each the list of its values in stored order, and never as the
-/// timeline's events; a repeat across pages is stored once.
+/// timeline's events; a repeat across pages is stored once. Read as
+/// timelines, the ticket comes without it.
 pub fn a_helpdesks_own_sla_record_reads_back_beside_the_timeline(backend: Backend) {
     let mut store = backend.open("sla-record");
     let t = 1_700_000_000;
@@ -480,6 +481,11 @@ pub fn a_helpdesks_own_sla_record_reads_back_beside_the_timeline(backend: Backen
         ticket.fields["zendesk_sla.reply_time"],
         serde_json::json!([apply, breach, retracted])
     );
+    // The timeline alone: the same ticket without the record.
+    let timelines = read.timelines(SRC, &["7".into(), "8".into()]).unwrap();
+    let mut without = ticket.clone();
+    without.fields.remove("zendesk_sla.reply_time");
+    assert_eq!(timelines, vec![without]);
     drop(reader);
     assert_eq!(
         store
@@ -487,6 +493,120 @@ pub fn a_helpdesks_own_sla_record_reads_back_beside_the_timeline(backend: Backen
             .unwrap()
             .as_deref(),
         Some("m2")
+    );
+}
+
+/// Events of a helpdesk's own SLA record alone change no timeline: the
+/// ticket is not marked stale, not returned as changed, and clocks read
+/// before them are saved; a batch lists it apart as `recorded` (a live
+/// ticket with a header only, each once), and with a timeline event
+/// beside them it is changed as any other.
+pub fn sla_record_events_alone_leave_the_clocks_as_they_are(backend: Backend) {
+    let mut store = backend.open("sla-record-alone");
+    let t = 1_700_000_000;
+    let record = |ticket: &str, id: &str, at: i64| {
+        Record::Event(event(
+            ticket,
+            id,
+            at,
+            ChangeRecord::Field {
+                name: "zendesk_sla.reply_time".into(),
+                value: serde_json::json!([1, "activate"]),
+            },
+        ))
+    };
+    store.apply_page(SRC, &sample_page()).unwrap();
+    store
+        .save_clocks_batch(
+            SRC,
+            &[
+                ("1".into(), "h".into(), b"old".to_vec()),
+                ("2".into(), "h".into(), b"old".to_vec()),
+            ],
+        )
+        .unwrap();
+    assert!(store.stale_ticket_ids(SRC).unwrap().is_empty());
+    let reader = store.reader().unwrap();
+    let as_of = reader.as_deref().unwrap_or(&*store).generation();
+    drop(reader);
+
+    // Records of ticket 1 (and of ticket 3, which has no header yet).
+    let records = page(
+        "ticket_metric_events",
+        "m1",
+        vec![
+            record("1", "metric_event.1", t + 10),
+            record("1", "metric_event.2", t + 20),
+            record("3", "metric_event.3", t + 30),
+        ],
+    );
+    let applied = store
+        .apply_batch(SRC, std::slice::from_ref(&records))
+        .unwrap();
+    assert!(applied.changed.is_empty(), "{applied:?}");
+    assert!(applied.complete.is_empty(), "{applied:?}");
+    assert_eq!(applied.recorded, vec!["1"]);
+    assert!(store.stale_ticket_ids(SRC).unwrap().is_empty());
+    let ticket = store.ticket(SRC, "1").unwrap().unwrap();
+    assert_eq!(
+        ticket.fields["zendesk_sla.reply_time"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    // Clocks read before them are not overtaken.
+    let rows = vec![("1".to_string(), "h".to_string(), b"new".to_vec())];
+    let done = store.save_clocks_as_of(SRC, &rows, as_of).unwrap();
+    assert!(done.overtaken.is_empty(), "{done:?}");
+    assert_eq!(store.clocks(SRC, "1").unwrap().unwrap().1, b"new");
+
+    // Read again, nothing new: listed nowhere.
+    let applied = store
+        .apply_batch(SRC, std::slice::from_ref(&records))
+        .unwrap();
+    assert!(
+        applied.changed.is_empty() && applied.recorded.is_empty(),
+        "{applied:?}"
+    );
+
+    // A record and a timeline event: changed, not recorded.
+    let both = page(
+        "ticket_metric_events",
+        "m2",
+        vec![
+            record("2", "metric_event.4", t + 40),
+            status_event("2", "s2", t + 40, Status::Open),
+        ],
+    );
+    let applied = store.apply_batch(SRC, &[both]).unwrap();
+    assert_eq!(applied.changed, vec!["2"]);
+    assert!(applied.recorded.is_empty(), "{applied:?}");
+    assert_eq!(store.stale_ticket_ids(SRC).unwrap(), vec!["2"]);
+
+    // Ticket 3's header arrives: changed, with its record.
+    let mut deleted = header("1", t + 900, Some("900"));
+    deleted.deleted = true;
+    let headers = page(
+        "tickets",
+        "c2",
+        vec![
+            Record::Ticket(header("3", t + 30, None)),
+            Record::Ticket(deleted),
+        ],
+    );
+    let applied = store.apply_batch(SRC, &[headers]).unwrap();
+    assert_eq!(applied.changed, vec!["1", "3"]);
+    assert!(store.ticket(SRC, "3").unwrap().unwrap().fields["zendesk_sla.reply_time"].is_array());
+    // A deleted ticket's record: listed nowhere.
+    let late = page(
+        "ticket_metric_events",
+        "m3",
+        vec![record("1", "metric_event.5", t + 50)],
+    );
+    let applied = store.apply_batch(SRC, &[late]).unwrap();
+    assert!(
+        applied.changed.is_empty() && applied.recorded.is_empty(),
+        "{applied:?}"
     );
 }
 

@@ -165,6 +165,7 @@ contract_tests! {
         clocks_round_trip_and_go_stale_when_the_timeline_changes,
         events_before_their_ticket_wait_for_it,
         a_helpdesks_own_sla_record_reads_back_beside_the_timeline,
+        sla_record_events_alone_leave_the_clocks_as_they_are,
         changed_tickets_carry_the_time_they_arrived,
         polls_are_recorded_once_and_read_by_range,
         pages_applied_together_equal_pages_applied_one_by_one_or_nothing,

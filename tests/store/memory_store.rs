@@ -218,15 +218,18 @@ impl State {
         order.sort_unstable();
         let mut changed: BTreeSet<String> = BTreeSet::new();
         let mut complete: Vec<String> = Vec::new();
+        let mut recorded: Vec<String> = Vec::new();
         let mut dropped_clocks = Vec::new();
         for (_, id) in order {
             let group = &groups[id];
-            if let Some(whole) =
-                self.merge(source, id, group, now, generation, &mut dropped_clocks)?
-            {
-                changed.insert(id.to_string());
-                if whole {
-                    complete.push(id.to_string());
+            match self.merge(source, id, group, now, generation, &mut dropped_clocks)? {
+                Merged::Unchanged => {}
+                Merged::Recorded => recorded.push(id.to_string()),
+                Merged::Changed { complete: whole } => {
+                    changed.insert(id.to_string());
+                    if whole {
+                        complete.push(id.to_string());
+                    }
                 }
             }
         }
@@ -247,15 +250,16 @@ impl State {
         if !changed.is_empty() {
             self.generation = generation;
         }
+        recorded.retain(|id| !changed.contains(id));
         Ok(Applied {
             changed: changed.into_iter().collect(),
             complete,
+            recorded,
             dropped_clocks,
         })
     }
 
-    /// Stores one ticket's part of a batch. `None` if nothing changed,
-    /// else whether the ticket now looks complete.
+    /// Stores one ticket's part of a batch, and says what changed.
     fn merge(
         &mut self,
         source: &str,
@@ -264,7 +268,7 @@ impl State {
         now: i64,
         generation: u64,
         dropped_clocks: &mut Vec<StoredClocks>,
-    ) -> Result<Option<bool>, StoreError> {
+    ) -> Result<Merged, StoreError> {
         if group.events.iter().any(|e| e.id.is_empty()) {
             return Err(StoreError::Invalid {
                 location: LOCATION.to_string(),
@@ -301,8 +305,10 @@ impl State {
             }
         }
         if newest.is_none() && fresh.is_empty() {
-            return Ok(None);
+            return Ok(Merged::Unchanged);
         }
+        let timeline =
+            newest.is_some() || fresh.iter().any(|e| !assemble::is_record_change(&e.change));
 
         let next_key = self.next_key;
         let row = self.tickets.entry(k).or_insert_with(|| Row {
@@ -337,8 +343,16 @@ impl State {
             row.event_ids.insert(e.id.clone());
             row.events.insert((e.at, e.id.clone()), e.change.clone());
         }
-        row.stale = true;
         row.changed_at = now;
+        if !timeline {
+            // Only the helpdesk's own SLA record: the clocks are as they were.
+            return Ok(if row.live() {
+                Merged::Recorded
+            } else {
+                Merged::Unchanged
+            });
+        }
+        row.stale = true;
         row.changed_in = generation;
         if row.deleted() && !was_deleted {
             if let Some((config_hash, clocks)) = row.clocks.take() {
@@ -353,8 +367,19 @@ impl State {
         let latest_event = row.events.keys().next_back().map(|(at, _)| *at);
         let complete =
             row.live() && matches!((latest_event, updated_at), (Some(e), Some(u)) if e >= u);
-        Ok(Some(complete))
+        Ok(Merged::Changed { complete })
     }
+}
+
+/// What [`MemoryStore::merge`] did to a ticket (see `Applied`).
+enum Merged {
+    Unchanged,
+    /// Only its helpdesk's own SLA record changed.
+    Recorded,
+    /// Its timeline changed; whether it now looks complete.
+    Changed {
+        complete: bool,
+    },
 }
 
 impl Store for MemoryStore {

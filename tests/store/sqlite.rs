@@ -721,6 +721,70 @@ fn a_repeated_author_is_one_reference_of_the_ticket() {
     assert_eq!(pairs, 1);
 }
 
+/// A ticket's events are written in chunks small enough for SQLite to
+/// store without much empty space (at most 400 bytes; an event larger than
+/// that alone), whether many come in one page, one a page, or are merged.
+/// They read back each once, in order.
+#[test]
+fn events_are_stored_in_chunks_small_enough_to_stay_in_their_page() {
+    let db = TempDb::new("chunk-size");
+    let mut store = db.open();
+    let t = 1_700_000_000;
+    store
+        .apply_page(
+            SRC,
+            &page("tickets", "h", vec![Record::Ticket(header("1", t, None))]),
+        )
+        .unwrap();
+    // Events of about 100 bytes, as Zendesk's metric events, and one of
+    // 3,000.
+    let field = |n: usize, len: usize| {
+        Record::Event(event(
+            "1",
+            &format!("field_event.{n:012}"),
+            t + n as i64,
+            ChangeRecord::Field {
+                name: "a_custom_field_of_some_length".into(),
+                value: serde_json::json!("x".repeat(len)),
+            },
+        ))
+    };
+    let mut all: Vec<Record> = (0..120).map(|n| field(n, 40)).collect();
+    all.push(field(120, 3_000));
+    store
+        .apply_page(SRC, &page("ticket_metric_events", "m0", all[..60].to_vec()))
+        .unwrap();
+    for (n, e) in all[60..].iter().enumerate() {
+        let cursor = format!("m{}", n + 1);
+        store
+            .apply_page(SRC, &page("ticket_metric_events", &cursor, vec![e.clone()]))
+            .unwrap();
+    }
+    let read = store.ticket(SRC, "1").unwrap().unwrap();
+    let ids: Vec<&str> = read.events.iter().filter_map(|e| e.id.as_deref()).collect();
+    let want: Vec<&str> = all
+        .iter()
+        .map(|r| match r {
+            Record::Event(e) => e.id.as_str(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, want);
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    let (large, largest_count, small): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT sum(length(events) > 400), max(CASE WHEN length(events) > 400 THEN count END),
+                    sum(length(events) < 200)
+             FROM event_chunks",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((large, largest_count), (1, 1));
+    // Merged once the small ones were many (full ones do not count).
+    assert!(small <= 16, "{small} small chunks");
+}
+
 /// A ticket changed by many pages keeps few chunks: they are merged once
 /// they are many.
 #[test]

@@ -170,7 +170,8 @@ fn cursor_page(
     ))
 }
 
-/// A time-based page over `keys` (sorted by `(timestamp, id)`).
+/// A time-based page over `keys` (sorted by `(timestamp, id)`; `time`
+/// reads a key's timestamp).
 ///
 /// As Zendesk documents: items at or after `start_time`, none changed after
 /// `cutoff` (the most recent minute); a page holds every item of its last
@@ -180,8 +181,8 @@ fn cursor_page(
 /// from S holds all of them and ends at S again with `end_of_stream` false:
 /// a client that only follows `end_time` asks for the same page forever.
 #[allow(clippy::too_many_arguments)]
-fn time_page(
-    keys: &[Key],
+fn time_page<K>(
+    (keys, time): (&[K], fn(&K) -> i64),
     item: &WriteItem,
     key: &str,
     url: &str,
@@ -192,14 +193,18 @@ fn time_page(
 ) -> PageResult {
     let per_page = per_page(q)?;
     let start = start_time(q)?;
-    let keys = &keys[..keys.partition_point(|k| k.0 <= cutoff)];
-    let from = keys.partition_point(|k| k.0 < start);
+    let keys = &keys[..keys.partition_point(|k| time(k) <= cutoff)];
+    let from = keys.partition_point(|k| time(k) < start);
     let mut to = (from + per_page).min(keys.len());
-    while to > from && to < keys.len() && keys[to].0 == keys[to - 1].0 {
+    while to > from && to < keys.len() && time(&keys[to]) == time(&keys[to - 1]) {
         to += 1;
     }
     let end_of_stream = to == keys.len();
-    let end_time = if to > from { keys[to - 1].0 } else { start };
+    let end_time = if to > from {
+        time(&keys[to - 1])
+    } else {
+        start
+    };
     let duplicated = duplicate && from > 0;
     let first = if duplicated { from - 1 } else { from };
     let (page, count) = write_items(first..to, item);
@@ -233,7 +238,8 @@ pub(super) fn metric_events_page(
     dup: bool,
     cutoff: i64,
 ) -> PageResult {
-    let keys: Vec<Key> = events.iter().map(|e| (e.time, e.id)).collect();
+    // The events are in `(time, id)` order already: no list of keys to
+    // build for each page (a backfill asks for thousands of pages).
     let url = format!("{base}/api/v2/incremental/ticket_metric_events.json");
     let item = |i: usize, out: &mut Vec<u8>| match events.get(i) {
         Some(e) => {
@@ -243,7 +249,7 @@ pub(super) fn metric_events_page(
         None => false,
     };
     time_page(
-        &keys,
+        (events, |e| e.time),
         &item,
         "ticket_metric_events",
         &url,
@@ -310,7 +316,7 @@ pub(super) fn incremental_page(
                     .is_some(),
             };
             time_page(
-                &index.organizations.keys,
+                (&index.organizations.keys, |k| k.0),
                 &item,
                 "organizations",
                 &url,
@@ -341,7 +347,7 @@ pub(super) fn incremental_page(
                     .is_some(),
             };
             time_page(
-                &index.audits.keys,
+                (&index.audits.keys, |k| k.0),
                 &item,
                 "ticket_events",
                 &url,

@@ -173,7 +173,7 @@ impl Zendesk {
             METRIC_EVENTS if self.metric_events => {
                 let path = "/api/v2/incremental/ticket_metric_events.json";
                 let body = self.fetch(path, &[("start_time", start(cursor)?)]).await?;
-                let page: TimePage<serde_json::Value> = self.parse(stream, path, &body)?;
+                let page: TimePage<sla::ZMetricEvent> = self.parse(stream, path, &body)?;
                 let records = sla::records(&page.items).map_err(|message| {
                     self.stats.parse_error();
                     SourceError::Malformed {

@@ -55,6 +55,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio_postgres::{Client, NoTls, Statement};
 
+use super::codec::Events;
 use super::open::redact_location;
 use super::{Applied, Fence, Leases, Store, StoreError, StoreStats, StoredClocks, TicketMeta};
 use crate::engine::Ticket;
@@ -850,7 +851,12 @@ impl Store for PgStore {
 
     fn tickets(&self, source: &str, ids: &[String]) -> Result<Vec<Ticket>, StoreError> {
         let what = || format!("reading tickets of {source}");
-        self.snapshot(what, || read::tickets(self, source, ids))
+        self.snapshot(what, || read::tickets(self, source, ids, Events::All))
+    }
+
+    fn timelines(&self, source: &str, ids: &[String]) -> Result<Vec<Ticket>, StoreError> {
+        let what = || format!("reading tickets of {source}");
+        self.snapshot(what, || read::tickets(self, source, ids, Events::Timeline))
     }
 
     fn for_each_ticket(
@@ -862,7 +868,7 @@ impl Store for PgStore {
         let what = || format!("reading {} tickets of {source}", ids.len());
         self.snapshot(what, || {
             for chunk in ids.chunks(500) {
-                for t in read::tickets(self, source, chunk)? {
+                for t in read::tickets(self, source, chunk, Events::All)? {
                     f(t);
                 }
             }

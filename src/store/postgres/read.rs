@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 use super::PgStore;
 use crate::engine::Ticket;
 use crate::sources::{assemble, ChangeRecord, EventRecord, NoteRecord, OrganizationRecord};
-use crate::store::codec;
+use crate::store::codec::{self, Events};
 use crate::store::{ActiveTicket, SettledTicket, StoreError, StoreStats, StoredClocks, TicketMeta};
 
 /// Rows read per query of a streaming read.
@@ -62,6 +62,7 @@ fn assemble_rows(
     store: &PgStore,
     source: &str,
     rows: Vec<TicketRow>,
+    which: Events,
 ) -> Result<Vec<(TicketRow, Ticket)>, StoreError> {
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -91,14 +92,7 @@ fn assemble_rows(
                 "the stored events of ticket {id} of {source} do not decode: {e}"
             ))
         };
-        for f in codec::frames(frame).map_err(decode)? {
-            list.push(EventRecord {
-                ticket_id: String::new(),
-                id: f.id.to_string(),
-                at: f.at,
-                change: f.change().map_err(decode)?,
-            });
-        }
+        codec::decode_events(frame, which, list).map_err(decode)?;
     }
     let mut decoded = Vec::with_capacity(rows.len());
     let mut org_ids: Vec<String> = Vec::new();
@@ -190,11 +184,14 @@ fn ticket_rows(
 }
 
 /// [`Store::tickets`](crate::store::Store::tickets): in the order of
-/// `ids`, unknown and deleted ones skipped (inside the caller's snapshot).
+/// `ids`, unknown and deleted ones skipped (inside the caller's snapshot);
+/// with `which` the timeline's events only,
+/// [`Store::timelines`](crate::store::Store::timelines).
 pub(super) fn tickets(
     store: &PgStore,
     source: &str,
     ids: &[String],
+    which: Events,
 ) -> Result<Vec<Ticket>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -208,7 +205,7 @@ pub(super) fn tickets(
         params![source.to_string(), ids.to_vec()],
     )?;
     let rows = ticket_rows(store, &what, rows)?;
-    let mut by_id: HashMap<String, Ticket> = assemble_rows(store, source, rows)?
+    let mut by_id: HashMap<String, Ticket> = assemble_rows(store, source, rows, which)?
         .into_iter()
         .map(|(row, t)| (row.id, t))
         .collect();
@@ -252,7 +249,7 @@ pub(super) fn for_each_active(
         if let Some(last) = rows.last() {
             after = last.key;
         }
-        for (row, ticket) in assemble_rows(store, source, rows)? {
+        for (row, ticket) in assemble_rows(store, source, rows, Events::All)? {
             f(ActiveTicket {
                 ticket,
                 stored_at: row.changed_at,

@@ -13,6 +13,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
 use super::PgStore;
+use crate::sources::assemble::is_record_change;
 use crate::sources::{ChangeRecord, EventRecord, Page, Record, TicketHeader};
 use crate::store::codec;
 use crate::store::{Applied, SavedClocks, StoreError, StoredClocks};
@@ -376,21 +377,17 @@ fn apply_in(
         )?;
     }
 
-    let mut changed: BTreeSet<String> = BTreeSet::new();
-    let mut changed_keys: Vec<i64> = Vec::new();
-    let mut complete: Vec<(i64, String)> = Vec::new();
+    let mut changes = Changes::default();
     let mut dropped_clocks = Vec::new();
     if !groups.is_empty() {
-        dropped_clocks = merge_tickets(
-            store,
-            source,
-            now,
-            &groups,
-            &mut changed,
-            &mut changed_keys,
-            &mut complete,
-        )?;
+        dropped_clocks = merge_tickets(store, source, now, &groups, &mut changes)?;
     }
+    let Changes {
+        mut changed,
+        mut changed_keys,
+        mut complete,
+        mut recorded,
+    } = changes;
 
     // Tickets that read a changed organization or user see it change too.
     if !directory.is_empty() {
@@ -409,28 +406,46 @@ fn apply_in(
         }
     }
     complete.sort_unstable();
+    // A ticket of a changed organization or user is changed too.
+    recorded.retain(|(_, id)| !changed.contains(id));
+    recorded.sort_unstable();
     Ok((
         Applied {
             changed: changed.into_iter().collect(),
             complete: complete.into_iter().map(|(_, id)| id).collect(),
+            recorded: recorded.into_iter().map(|(_, id)| id).collect(),
             dropped_clocks,
         },
         changed_keys,
     ))
 }
 
+/// What storing a batch's tickets changed, by ticket (key and id): see
+/// [`Applied`].
+#[derive(Default)]
+struct Changes {
+    changed: BTreeSet<String>,
+    changed_keys: Vec<i64>,
+    complete: Vec<(i64, String)>,
+    recorded: Vec<(i64, String)>,
+}
+
 /// Stores the batch's tickets: new rows, newer headers, events not
-/// stored yet, stale marks and references. Returns the clocks rows of the
-/// tickets it deleted, as they were.
+/// stored yet, stale marks and references; says in `changes` what changed.
+/// Returns the clocks rows of the tickets it deleted, as they were.
 fn merge_tickets(
     store: &PgStore,
     source: &str,
     now: i64,
     groups: &BTreeMap<&str, Group<'_>>,
-    changed: &mut BTreeSet<String>,
-    changed_keys: &mut Vec<i64>,
-    complete: &mut Vec<(i64, String)>,
+    changes: &mut Changes,
 ) -> Result<Vec<StoredClocks>, StoreError> {
+    let Changes {
+        changed,
+        changed_keys,
+        complete,
+        recorded,
+    } = changes;
     let src = source.to_string();
     let what = || format!("storing tickets of {source}");
     let ids: Vec<String> = groups.keys().map(|s| s.to_string()).collect();
@@ -718,17 +733,10 @@ fn merge_tickets(
         if p.newest.is_none() && fresh_events.is_empty() {
             continue;
         }
-        changed.insert(p.id.to_string());
-        changed_keys.push(key);
         let old_deleted = p.stored.as_ref().is_some_and(|s| s.deleted);
         let deleted = match &p.newest {
             Some((h, _)) => h.deleted,
             None => old_deleted,
-        };
-        let old_requester = p.stored.as_ref().and_then(|s| s.requester.as_deref());
-        let requester = match &p.newest {
-            Some((h, _)) => h.requester_id.as_deref(),
-            None => old_requester,
         };
         let mut last_event = p.stored.as_ref().and_then(|s| s.last_event_at);
         if let Some(max_at) = fresh_events.iter().map(|e| e.at).max() {
@@ -740,6 +748,23 @@ fn merge_tickets(
             }
             last_event = Some(last_event.map_or(max_at, |l| l.max(max_at)));
         }
+        let has_header =
+            p.newest.is_some() || p.stored.as_ref().is_some_and(|s| s.header.is_some());
+        // Only the helpdesk's own SLA record is new: the timeline, and so
+        // the clocks, are as they were.
+        if p.newest.is_none() && fresh_events.iter().all(|e| is_record_change(&e.change)) {
+            if !deleted && has_header {
+                recorded.push((key, p.id.to_string()));
+            }
+            continue;
+        }
+        changed.insert(p.id.to_string());
+        changed_keys.push(key);
+        let old_requester = p.stored.as_ref().and_then(|s| s.requester.as_deref());
+        let requester = match &p.newest {
+            Some((h, _)) => h.requester_id.as_deref(),
+            None => old_requester,
+        };
         if deleted {
             unmark.push(key);
         } else if p.stored.is_none() {
@@ -775,8 +800,6 @@ fn merge_tickets(
                 refs.2.push(key);
             }
         }
-        let has_header =
-            p.newest.is_some() || p.stored.as_ref().is_some_and(|s| s.header.is_some());
         let updated_at = match &p.newest {
             Some((h, _)) => Some(h.updated_at),
             None => p.stored.as_ref().and_then(|s| s.updated_at),

@@ -1,13 +1,14 @@
 //! Merging what a batch of pages says about one ticket into its row and
 //! its event chunks: the newest header, the events not stored yet (one
-//! chunk appended, or all merged into one), the stale mark, and the
-//! organizations and users the ticket refers to.
+//! chunk appended, or all merged, in chunks of at most [`CHUNK_BYTES`]),
+//! the stale mark, and the organizations and users the ticket refers to.
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::Path;
 
 use super::{codec_error, invalid, sql_error};
+use crate::sources::assemble::is_record_change;
 use crate::sources::{ChangeRecord, EventRecord, TicketHeader};
 use crate::store::codec;
 use crate::store::{StoreError, StoredClocks};
@@ -29,8 +30,9 @@ const UPDATE_HEADER: &str = "UPDATE tickets SET header = ?2, updated_at = ?3, cr
      organization_id = ?5, deleted = ?6, changed_at = ?7, requester_id = ?8
      WHERE key = ?1";
 
-const CHUNK_INFO: &str = "SELECT coalesce(max(max_at), 0), count(*) FROM event_chunks
-     WHERE key = ?1";
+const CHUNK_INFO: &str = "SELECT coalesce(max(max_at), 0), count(*),
+         coalesce(sum(length(events) < ?2), 0)
+     FROM event_chunks WHERE key = ?1";
 
 const GET_CHUNKS: &str = "SELECT events FROM event_chunks WHERE key = ?1";
 
@@ -107,13 +109,46 @@ pub(super) struct Group<'a> {
 pub(super) struct ChunkInfo {
     /// The latest stored event time (meaningless when `chunks` is 0).
     max_at: i64,
-    /// How many chunks hold the ticket's events.
+    /// How many chunks (rows) hold the ticket's events.
     chunks: u32,
+    /// How many of them hold fewer than [`SMALL_CHUNK_BYTES`].
+    small: u32,
 }
 
-/// A ticket with this many chunks has them merged into one when it gets
-/// more events: reads stay a few rows per ticket however often it changes.
+/// A ticket with this many small chunks has all its chunks merged when it
+/// gets more events: reads stay a few rows per ticket however often it
+/// changes.
 const COMPACT_AT: u32 = 16;
+
+/// The most bytes of events a chunk holds, unless one event alone is
+/// larger: a ticket's events are written in chunks of at most this. The
+/// chunk table is a `WITHOUT ROWID` table, whose interior B-tree pages
+/// hold whole rows and whose leaves keep a row whole only up to about
+/// 2,000 bytes (8 KiB pages), the rest on overflow pages of 8 KiB, mostly
+/// left empty; SQLite advises rows under a twentieth of a page. A ticket
+/// with Zendesk's metric events has a few KB of them: in one chunk, half of
+/// the file was empty overflow and interior pages.
+const CHUNK_BYTES: usize = 400;
+
+/// A chunk of fewer bytes than this is a small one ([`COMPACT_AT`]): the
+/// chunks a merge writes are full but the last.
+const SMALL_CHUNK_BYTES: usize = CHUNK_BYTES / 2;
+
+/// Framed events in order, in chunks of at most [`CHUNK_BYTES`] (one event
+/// alone may be more): each chunk's bytes and how many events it holds.
+fn in_chunks<'a>(events: impl IntoIterator<Item = &'a codec::Framed<'a>>) -> Vec<(Vec<u8>, usize)> {
+    let mut out: Vec<(Vec<u8>, usize)> = Vec::new();
+    for f in events {
+        match out.last_mut() {
+            Some((bytes, n)) if bytes.len() + f.frame.len() <= CHUNK_BYTES => {
+                bytes.extend_from_slice(f.frame);
+                *n += 1;
+            }
+            _ => out.push((f.frame.to_vec(), 1)),
+        }
+    }
+    out
+}
 
 /// The stored event chunks of a ticket.
 fn read_chunks(conn: &Connection, key: i64) -> rusqlite::Result<Vec<Vec<u8>>> {
@@ -141,8 +176,9 @@ fn chunk_frames<'a>(
 
 /// Stores what one batch says about one ticket: its newest header (the
 /// row is rewritten only if the header changed) and the events it has not
-/// stored yet, appended as one chunk. Returns the ticket's key if it
-/// changed, and whether it now looks complete (see [`crate::store::Applied`]).
+/// stored yet, appended as one chunk (or a few, see [`CHUNK_BYTES`]).
+/// Marks it stale if its timeline
+/// changed, and says what changed.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn merge_ticket(
     tx: &Transaction<'_>,
@@ -154,7 +190,7 @@ pub(super) fn merge_ticket(
     keys: &mut BatchKeys<'_>,
     refs: &mut Vec<(&'static str, String, i64)>,
     scratch: &mut Vec<u8>,
-) -> Result<Option<(i64, bool)>, StoreError> {
+) -> Result<Merged, StoreError> {
     let what = || format!("storing ticket {id} of {source}");
     type Row = (i64, bool, Option<i64>, bool, Option<String>);
     let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Row> {
@@ -245,10 +281,11 @@ pub(super) fn merge_ticket(
             None => tx
                 .prepare_cached(CHUNK_INFO)
                 .and_then(|mut s| {
-                    s.query_row(params![key], |r| {
+                    s.query_row(params![key, SMALL_CHUNK_BYTES as i64], |r| {
                         Ok(ChunkInfo {
                             max_at: r.get(0)?,
                             chunks: r.get(1)?,
+                            small: r.get(2)?,
                         })
                     })
                 })
@@ -258,7 +295,7 @@ pub(super) fn merge_ticket(
     };
     // Only an event no later than every stored one can be stored already;
     // the stored events are read for those, and to compact.
-    let compact = info.chunks >= COMPACT_AT && !fresh.is_empty();
+    let compact = info.small >= COMPACT_AT && !fresh.is_empty();
     let overlaps = info.chunks > 0 && fresh.iter().any(|e| e.at <= info.max_at);
     let blobs = match key {
         Some(key) if compact || overlaps => {
@@ -268,11 +305,21 @@ pub(super) fn merge_ticket(
     };
     let existing = chunk_frames(&blobs, path, source, id)?;
     if overlaps {
-        fresh.retain(|e| !existing.iter().any(|f| f.id == e.id));
+        // Both in (at, id) order, and an event's time never changes: each is
+        // looked up, not compared with every stored one (a ticket's metric
+        // events come by the dozen, each batch of them overlapping).
+        fresh.retain(|e| {
+            existing
+                .binary_search_by(|f| (f.at, f.id).cmp(&(e.at, e.id.as_str())))
+                .is_err()
+        });
     }
     if newest.is_none() && fresh.is_empty() {
-        return Ok(None);
+        return Ok(Merged::Unchanged);
     }
+    // Only the helpdesk's own SLA record is new: the timeline, and so the
+    // clocks, are as they were.
+    let timeline = newest.is_some() || fresh.iter().any(|e| !is_record_change(&e.change));
     scratch.clear();
     let mut candidates: Vec<(&'static str, &str)> = Vec::new();
     for ev in &fresh {
@@ -355,28 +402,34 @@ pub(super) fn merge_ticket(
         } else {
             last.at
         };
-        let mut merged = Vec::new();
-        let (blob, count, chunks): (&[u8], usize, u32) = if compact {
-            // All the ticket's events in one chunk, in place of the others.
-            let added = codec::frames(scratch).map_err(|e| codec_error(path, source, id, e))?;
+        let added = codec::frames(scratch).map_err(|e| codec_error(path, source, id, e))?;
+        let (written, first) = if compact {
+            // All the ticket's events, in place of the chunks they were in.
             let mut all: Vec<&codec::Framed<'_>> = existing.iter().chain(&added).collect();
             all.sort_unstable_by(|a, b| (a.at, a.id).cmp(&(b.at, b.id)));
-            merged.reserve(all.iter().map(|f| f.frame.len()).sum());
-            for f in &all {
-                merged.extend_from_slice(f.frame);
-            }
             tx.prepare_cached(DROP_CHUNKS)
                 .and_then(|mut s| s.execute(params![key]))
                 .map_err(|e| sql_error(path, what(), e))?;
-            (&merged, all.len(), 1)
+            (in_chunks(all), 0)
         } else {
-            (scratch.as_slice(), fresh.len(), info.chunks + 1)
+            (in_chunks(&added), info.chunks)
         };
-        // Numbered after the ticket's other chunks (the only one, compacted).
-        let number = chunks - 1;
-        tx.prepare_cached(PUT_CHUNK)
-            .and_then(|mut s| s.execute(params![key, max_at, count as i64, now, blob, number]))
+        // Numbered after the ticket's other chunks (from 0, compacted).
+        // Each says the latest event of the ticket's chunks so far.
+        let mut put = tx
+            .prepare_cached(PUT_CHUNK)
             .map_err(|e| sql_error(path, what(), e))?;
+        for (n, (blob, count)) in written.iter().enumerate() {
+            let number = first + n as u32;
+            put.execute(params![key, max_at, *count as i64, now, blob, number])
+                .map_err(|e| sql_error(path, what(), e))?;
+        }
+        let chunks = first + written.len() as u32;
+        let small_written = written
+            .iter()
+            .filter(|(blob, _)| blob.len() < SMALL_CHUNK_BYTES)
+            .count() as u32;
+        let small = small_written + if compact { 0 } else { info.small };
         // Only when the header's last update does not cover it already:
         // most chunks then cost no second write of the row.
         if updated_at.is_none_or(|u| max_at > u) {
@@ -384,8 +437,14 @@ pub(super) fn merge_ticket(
                 .and_then(|mut s| s.execute(params![key, max_at]))
                 .map_err(|e| sql_error(path, what(), e))?;
         }
-        keys.chunks_learned
-            .push((key, ChunkInfo { max_at, chunks }));
+        keys.chunks_learned.push((
+            key,
+            ChunkInfo {
+                max_at,
+                chunks,
+                small,
+            },
+        ));
         latest_event = Some(max_at);
     }
     if deleted {
@@ -395,7 +454,7 @@ pub(super) fn merge_ticket(
             .and_then(|mut s| s.execute(params![key]))
             .map_err(|e| sql_error(path, what(), e))?;
         keys.unmarked.push(key);
-    } else if !keys.stale.contains(&key) {
+    } else if timeline && !keys.stale.contains(&key) {
         tx.prepare_cached(MARK_STALE)
             .and_then(|mut s| s.execute(params![key]))
             .map_err(|e| sql_error(path, what(), e))?;
@@ -442,10 +501,31 @@ pub(super) fn merge_ticket(
             refs: ticket_refs.into_boxed_slice(),
         },
     ));
+    if !timeline {
+        return Ok(if deleted || !has_header {
+            Merged::Unchanged
+        } else {
+            Merged::Recorded
+        });
+    }
     let complete = !deleted
         && has_header
         && matches!((latest_event, updated_at), (Some(e), Some(u)) if e >= u);
-    Ok(Some((key, complete)))
+    Ok(Merged::Changed { key, complete })
+}
+
+/// What [`merge_ticket`] did to a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Merged {
+    /// Nothing the clocks or the reconciliation read: nothing new, or a
+    /// deleted ticket's or a ticket without a header's SLA record.
+    Unchanged,
+    /// Only its helpdesk's own SLA record changed (see
+    /// [`crate::store::Applied::recorded`]): not marked stale.
+    Recorded,
+    /// Its timeline changed (marked stale), and whether it now looks
+    /// complete (see [`crate::store::Applied`]).
+    Changed { key: i64, complete: bool },
 }
 
 /// Ticket keys of one source: those known before a transaction, and those

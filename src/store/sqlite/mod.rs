@@ -6,7 +6,9 @@
 //! events are chunks of compact BLOBs ([`super::codec`]). Applying pages
 //! groups their records by ticket; per ticket and transaction it rewrites
 //! the row only if the header changed, and appends the events it has not
-//! stored yet as one chunk. An event later than every stored one of its
+//! stored yet as one chunk (several of at most 400 bytes each: SQLite
+//! stores larger rows of the chunk table with much empty space, see
+//! [`merge`]). An event later than every stored one of its
 //! ticket cannot be stored yet, so a backfill's events (which come in time
 //! order) are appended without reading the stored ones; the store reads
 //! them only for events no later than that, and to merge a ticket's chunks
@@ -41,7 +43,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::codec::CodecError;
+use super::codec::{CodecError, Events};
 use super::{Applied, Store, StoreError, StoreStats, StoredClocks, TicketMeta};
 use crate::engine::Ticket;
 use crate::sources::{NoteRecord, Page};
@@ -428,7 +430,11 @@ impl Store for SqliteStore {
     }
 
     fn tickets(&self, source: &str, ids: &[String]) -> Result<Vec<Ticket>, StoreError> {
-        read::tickets(self, source, ids)
+        read::tickets(self, source, ids, Events::All)
+    }
+
+    fn timelines(&self, source: &str, ids: &[String]) -> Result<Vec<Ticket>, StoreError> {
+        read::tickets(self, source, ids, Events::Timeline)
     }
 
     fn for_each_ticket(

@@ -13,7 +13,7 @@ use crate::engine::Ticket;
 use crate::sources::{
     assemble, ChangeRecord, EventRecord, NoteRecord, OrganizationRecord, TicketHeader,
 };
-use crate::store::codec;
+use crate::store::codec::{self, Events};
 use crate::store::{ActiveTicket, StoreError, StoreStats, TicketMeta};
 
 /// A ticket's row with each of its chunks (one row with NULL events when
@@ -138,14 +138,14 @@ impl Lookups {
 }
 
 /// Reads and assembles one ticket on `conn` (inside the caller's snapshot):
-/// its row and its chunks in one query, the events decoded straight from
-/// the rows.
+/// its row and its chunks in one query, `which` events decoded straight
+/// from the rows.
 fn load_ticket(
     conn: &Connection,
     path: &Path,
-    source: &str,
-    id: &str,
+    (source, id): (&str, &str),
     key: Option<i64>,
+    which: Events,
     lookups: &mut Lookups,
 ) -> Result<Option<(i64, Ticket)>, StoreError> {
     let what = || format!("reading ticket {id} of {source}");
@@ -179,7 +179,7 @@ fn load_ticket(
         }
         if let rusqlite::types::ValueRef::Blob(blob) = row.get_ref(2).map_err(sql)? {
             chunks += 1;
-            push_chunk(path, source, id, blob, &mut events)?;
+            push_chunk(path, source, id, blob, which, &mut events)?;
         }
     }
     let Some((key, header)) = found else {
@@ -229,26 +229,16 @@ pub(super) fn assemble_one(
     ))
 }
 
-/// Appends the events of one stored chunk to `events`.
+/// Appends the events of one stored chunk to `events` (`which` of them).
 pub(super) fn push_chunk(
     path: &Path,
     source: &str,
     id: &str,
     blob: &[u8],
+    which: Events,
     events: &mut Vec<EventRecord>,
 ) -> Result<(), StoreError> {
-    let frames = codec::frames(blob).map_err(|e| codec_error(path, source, id, e))?;
-    events.reserve(frames.len());
-    for f in frames {
-        events.push(EventRecord {
-            // Assembly does not read it: no copy per event.
-            ticket_id: String::new(),
-            id: f.id.to_string(),
-            at: f.at,
-            change: f.change().map_err(|e| codec_error(path, source, id, e))?,
-        });
-    }
-    Ok(())
+    codec::decode_events(blob, which, events).map_err(|e| codec_error(path, source, id, e))
 }
 
 /// The tickets a report window needs, streamed: a ticket's row and its
@@ -369,7 +359,7 @@ fn stream_active_in(
                 (row.get_ref(3).map_err(sql)?, current.as_mut())
             {
                 c.chunks += 1;
-                push_chunk(path, source, &c.id, blob, &mut c.events)?;
+                push_chunk(path, source, &c.id, blob, Events::All, &mut c.events)?;
                 let stored: i64 = row.get(5).map_err(sql)?;
                 c.stored_at = c.stored_at.max(stored);
             }
@@ -394,7 +384,7 @@ pub(super) fn for_each_ticket(
     let what = format!("reading {} tickets of {source}", ids.len());
     with_scan_cache(store, what, || {
         for chunk in ids.chunks(500) {
-            for t in tickets(store, source, chunk)? {
+            for t in tickets(store, source, chunk, Events::All)? {
                 f(t);
             }
         }
@@ -441,16 +431,26 @@ pub(super) fn ticket(
         .get(source)
         .and_then(|k| k.get(id))
         .copied();
-    let ticket = load_ticket(&tx, path, source, id, key, &mut Lookups::default())?;
+    let ticket = load_ticket(
+        &tx,
+        path,
+        (source, id),
+        key,
+        Events::All,
+        &mut Lookups::default(),
+    )?;
     drop(tx);
     Ok(ticket.map(|(_, t)| t))
 }
 
-/// [`Store::tickets`](super::Store::tickets) on a SQLite store.
+/// [`Store::tickets`](super::Store::tickets) on a SQLite store, and
+/// [`Store::timelines`](super::Store::timelines) (`which`: the timeline's
+/// events only).
 pub(super) fn tickets(
     store: &SqliteStore,
     source: &str,
     ids: &[String],
+    which: Events,
 ) -> Result<Vec<Ticket>, StoreError> {
     let path = &store.path;
     let tx = store
@@ -466,7 +466,7 @@ pub(super) fn tickets(
         let known = cache.get(source);
         for id in ids {
             let cached = known.and_then(|k| k.get(id.as_str())).copied();
-            if let Some((key, t)) = load_ticket(&tx, path, source, id, cached, lookups)? {
+            if let Some((key, t)) = load_ticket(&tx, path, (source, id), cached, which, lookups)? {
                 if cached.is_none() {
                     learned.push((t.id.clone(), key));
                 }

@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension};
 use super::read::{assemble_one, current_lookups, push_chunk, with_scan_cache};
 use super::{invalid, sql_error, SqliteStore};
 use crate::sources::EventRecord;
-use crate::store::codec;
+use crate::store::codec::{self, Events};
 use crate::store::{ActiveTicket, SettledTicket, StoreError, WindowTicket};
 
 /// Every live ticket created before `?2`, with its creation, last update
@@ -78,7 +78,7 @@ pub(super) fn for_each_ticket_in_window(
                             .get_ref(0)
                             .and_then(|v| v.as_blob().map_err(rusqlite::Error::from))
                             .map_err(sql)?;
-                        push_chunk(path, source, &id, blob, &mut events)?;
+                        push_chunk(path, source, &id, blob, Events::All, &mut events)?;
                         chunks += 1;
                         stored_at = stored_at.max(c.get(1).map_err(sql)?);
                     }

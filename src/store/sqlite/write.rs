@@ -9,7 +9,7 @@ use rusqlite::{params, Transaction};
 use rustc_hash::FxHashMap;
 use std::path::Path;
 
-use super::merge::{merge_ticket, BatchKeys, Group, MARK_STALE, PUT_REF};
+use super::merge::{merge_ticket, BatchKeys, Group, Merged, MARK_STALE, PUT_REF};
 use super::{json_error, sql_error, unix_now, SqliteStore, KEY_CACHE_MAX};
 use crate::sources::{NoteKey, NoteRecord, OrganizationRecord, Page, Record, UserRecord};
 use crate::store::{Applied, StoreError};
@@ -68,15 +68,14 @@ fn withdraw_note(
 
 /// Applies pages inside `tx`: organizations and users as they come, then
 /// every touched ticket's row once, then the tickets of changed
-/// organizations and users. Returns the changed tickets' ids, and those of
-/// them that look complete (in key order).
+/// organizations and users.
 fn apply_in(
     tx: &Transaction<'_>,
     path: &Path,
     source: &str,
     pages: &[Page],
     keys: &mut BatchKeys<'_>,
-) -> Result<(Vec<String>, Vec<String>), StoreError> {
+) -> Result<ApplyIn, StoreError> {
     let now = unix_now();
     // Keyed by a fast hash: every record of a backfill passes through here.
     let mut groups: FxHashMap<&str, Group<'_>> = FxHashMap::default();
@@ -116,6 +115,7 @@ fn apply_in(
     // changed organization may have changed itself too).
     let mut changed: Vec<String> = Vec::new();
     let mut complete: Vec<String> = Vec::new();
+    let mut recorded: Vec<String> = Vec::new();
     let mut scratch = Vec::new();
     let mut refs = Vec::new();
     // In key order (then id order, for tickets new to the store): a
@@ -128,7 +128,7 @@ fn apply_in(
         (a.0.unwrap_or(i64::MAX), a.1).cmp(&(b.0.unwrap_or(i64::MAX), b.1))
     });
     for (_, id, group) in &groups {
-        if let Some((key, whole)) = merge_ticket(
+        let merged = merge_ticket(
             tx,
             path,
             source,
@@ -138,11 +138,19 @@ fn apply_in(
             keys,
             &mut refs,
             &mut scratch,
-        )? {
-            changed.push((*id).to_string());
-            keys.changed.push(key);
-            if whole {
-                complete.push((*id).to_string());
+        )?;
+        match merged {
+            Merged::Unchanged => {}
+            Merged::Recorded => recorded.push((*id).to_string()),
+            Merged::Changed {
+                key,
+                complete: whole,
+            } => {
+                changed.push((*id).to_string());
+                keys.changed.push(key);
+                if whole {
+                    complete.push((*id).to_string());
+                }
             }
         }
     }
@@ -197,7 +205,20 @@ fn apply_in(
             changed.push(id);
         }
     }
-    Ok((changed, complete))
+    Ok(ApplyIn {
+        changed,
+        complete,
+        recorded,
+    })
+}
+
+/// What [`apply_in`] changed: the tickets whose timeline may have changed,
+/// those of them that look complete (in key order), and those that got
+/// only events of the helpdesk's own SLA record (in key order).
+struct ApplyIn {
+    changed: Vec<String>,
+    complete: Vec<String>,
+    recorded: Vec<String>,
 }
 
 fn put_organization(
@@ -269,7 +290,11 @@ pub(super) fn apply_batch(
         directory_changed: false,
         dropped_clocks: Vec::new(),
     };
-    let (changed, complete) = apply_in(&tx, path, source, pages, &mut keys)?;
+    let ApplyIn {
+        changed,
+        complete,
+        recorded,
+    } = apply_in(&tx, path, source, pages, &mut keys)?;
     tx.commit()
         .map_err(|e| sql_error(path, format!("committing pages of {source}"), e))?;
     let (learned, marked, chunks_learned) = (keys.learned, keys.marked, keys.chunks_learned);
@@ -315,9 +340,15 @@ pub(super) fn apply_batch(
     let mut ids = changed;
     ids.sort_unstable();
     ids.dedup();
+    // A ticket of a changed organization or user is changed too.
+    let recorded = recorded
+        .into_iter()
+        .filter(|id| ids.binary_search(id).is_err())
+        .collect();
     Ok(Applied {
         changed: ids,
         complete,
+        recorded,
         dropped_clocks,
     })
 }
