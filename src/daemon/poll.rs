@@ -1,6 +1,8 @@
 //! A source's poll loop: reads its streams (group by group, the streams of
 //! a group at the same time), commits their pages in batches, and
-//! recomputes what changed once every stream has caught up.
+//! recomputes what changed once every stream has caught up; then
+//! reconciles the tickets whose helpdesk SLA record alone changed (or
+//! whose clocks a backfill computed without it) with that record, once.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
