@@ -13,6 +13,11 @@
 //! read by `serde_json` too: a non-empty `fields` object, a field event's
 //! non-text value, the `current` record and an event's `value` that comes
 //! before its `type`, each from its own bytes.
+//!
+//! For a stream of lines, [`read_fast_into`] reads a line's bytes, not yet
+//! known to be UTF-8, into the ticket read before (reusing its memory): it
+//! takes only UTF-8 (checking the strings it reads), and what it takes is
+//! what [`read_fast`] gives for the text.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
