@@ -13,6 +13,11 @@
 //! read by `serde_json` too: a non-empty `fields` object, a field event's
 //! non-text value, the `current` record and an event's `value` that comes
 //! before its `type`, each from its own bytes.
+//!
+//! For a stream of lines, [`read_fast_into`] reads a line's bytes, not yet
+//! known to be UTF-8, into the ticket read before (reusing its memory): it
+//! takes only UTF-8 (checking the strings it reads), and what it takes is
+//! what [`read_fast`] gives for the text.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -1026,8 +1031,10 @@ impl<'a> Reader<'a> {
         t.tags.clear();
         clear(&mut t.fields);
         t.status = None;
-        t.events.clear();
         t.current = None;
+        // The events go over the ticket before's (see `events_into`);
+        // without an `events` key there are none.
+        let mut events_read = false;
         self.object(|r, key| {
             match key {
                 b"id" => {
@@ -1076,10 +1083,8 @@ impl<'a> Reader<'a> {
                 }
                 b"events" => {
                     once(1024)?;
-                    r.array(|r| {
-                        t.events.push(r.event()?);
-                        Some(())
-                    })?;
+                    events_read = true;
+                    r.events_into(&mut t.events)?;
                 }
                 b"current" => {
                     once(2048)?;
@@ -1089,8 +1094,38 @@ impl<'a> Reader<'a> {
             }
             Some(())
         })?;
+        if !events_read {
+            t.events.clear();
+        }
         // The id and the creation are required.
         (seen & 3 == 3).then_some(())
+    }
+
+    /// A list of events into `events`, replacing what it held. Each event
+    /// takes the place of one before it: an old one that owns nothing on
+    /// the heap (a comment or a status change without an id, most of
+    /// them) is forgotten rather than dropped, which is the same without
+    /// a pass of the drop over each event's kind.
+    fn events_into(&mut self, events: &mut Vec<Event>) -> Option<()> {
+        let mut n = 0;
+        self.array(|r| {
+            let e = r.event()?;
+            match events.get_mut(n) {
+                Some(slot) => {
+                    let old = std::mem::replace(slot, e);
+                    if old.id.is_none()
+                        && matches!(old.change, Change::Comment { .. } | Change::Status { .. })
+                    {
+                        std::mem::forget(old);
+                    }
+                }
+                None => events.push(e),
+            }
+            n += 1;
+            Some(())
+        })?;
+        events.truncate(n);
+        Some(())
     }
 }
 
