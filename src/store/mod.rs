@@ -454,14 +454,21 @@ pub trait Store: Send {
 
     /// Replaces the computed clocks of a ticket (the engine's clock views
     /// in their stored form, [`encode_clocks`], plus the config hash they
-    /// were computed with) and clears its stale mark.
+    /// were computed with) and clears its stale mark: a batch of one.
     fn save_clocks(
         &mut self,
         source: &str,
         ticket_id: &str,
         config_hash: &str,
         clocks: &[u8],
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        let rows = [(
+            ticket_id.to_string(),
+            config_hash.to_string(),
+            clocks.to_vec(),
+        )];
+        self.save_clocks_batch(source, &rows)
+    }
 
     /// Many tickets' clocks in one transaction: `(ticket id, config hash,
     /// encoded clocks)`.

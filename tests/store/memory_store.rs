@@ -524,21 +524,6 @@ impl Store for MemoryStore {
         }))
     }
 
-    fn save_clocks(
-        &mut self,
-        source: &str,
-        ticket_id: &str,
-        config_hash: &str,
-        clocks: &[u8],
-    ) -> Result<(), StoreError> {
-        let rows = [(
-            ticket_id.to_string(),
-            config_hash.to_string(),
-            clocks.to_vec(),
-        )];
-        self.save_clocks_batch(source, &rows)
-    }
-
     fn save_clocks_batch(
         &mut self,
         source: &str,
