@@ -4,3 +4,4 @@
 
 pub mod freshdesk;
 pub mod zendesk;
+pub mod zones;

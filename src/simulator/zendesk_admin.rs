@@ -48,7 +48,7 @@ use chrono::{Datelike, NaiveDate};
 use hyper::StatusCode;
 use serde_json::{json, Value};
 
-use crate::import::zendesk::rails_name_for;
+use crate::import::zones::rails_name_for;
 use crate::policy::spec::{MetricKindSpec, Status, TargetAmount};
 use crate::policy::Config;
 

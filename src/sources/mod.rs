@@ -17,6 +17,7 @@
 
 pub mod assemble;
 pub mod freshdesk;
+pub(crate) mod http;
 pub mod jsm;
 #[cfg(test)]
 mod testing;

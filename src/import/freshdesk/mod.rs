@@ -44,7 +44,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::import::zendesk::zones::zone_for;
+use crate::import::zones::zone_for;
 use crate::policy::spec::SecretSpec;
 
 /// What to import from.
@@ -562,7 +562,7 @@ async fn list(
             .map_err(|e| {
                 ImportError::Http(format!(
                     "GET {path}: {}",
-                    crate::sources::zendesk::without_url(&e)
+                    crate::sources::http::without_url(&e)
                 ))
             })?;
         let status = resp.status();
@@ -607,8 +607,8 @@ async fn list(
 
 /// Reads the account and converts it.
 pub async fn import(options: &ImportOptions) -> Result<Imported, ImportError> {
-    let key = crate::sources::zendesk::read_secret(&options.api_key)
-        .map_err(|e| ImportError::Setup(e.replace("API token", "API key")))?;
+    let key = crate::sources::http::read_secret(&options.api_key, "API key")
+        .map_err(ImportError::Setup)?;
     if key.is_empty() {
         return Err(ImportError::Setup("the API key is empty".into()));
     }

@@ -22,8 +22,9 @@
 //! * **Schedules → calendars.** Intervals (minutes from Sunday 00:00, local)
 //!   become weekly windows; holidays (`start_date`..=`end_date`, whole local
 //!   days) become closed dates. Zendesk's Rails time zone names ("Pacific
-//!   Time (US & Canada)") are mapped to IANA names with [`RAILS_ZONES`]; an
-//!   IANA name passes through; anything else is an error naming the schedule.
+//!   Time (US & Canada)") are mapped to IANA names with
+//!   [`crate::import::zones::RAILS_ZONES`]; an IANA name passes through;
+//!   anything else is an error naming the schedule.
 //! * **Priorities → severities** `urgent`, `high`, `normal`, `low`. No
 //!   `default_severity`: Zendesk gives a ticket without a priority no SLA.
 //! * **Metrics**: `first_reply_time` → first_response, `next_reply_time` →
@@ -58,24 +59,24 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use chrono_tz::Tz;
+
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::calendar::format_seconds;
 use crate::policy::spec::SecretSpec;
 use crate::policy::Config;
-use crate::sources::zendesk::{http_client, read_secret, without_url, Auth};
+use crate::sources::http::{http_client, read_secret, without_url};
+use crate::sources::zendesk::Auth;
 
 mod api;
 mod filters;
 mod wire;
 mod yaml;
-pub(crate) mod zones;
 
 pub use self::wire::*;
-pub use self::zones::*;
 use self::{api::*, filters::*, yaml::*};
+use super::zones::zone_for;
 
 /// Why an import failed. No variant ever holds the token.
 #[derive(Debug, thiserror::Error)]
@@ -172,7 +173,7 @@ pub fn account_url(text: &str) -> Result<String, ImportError> {
 /// [`Config::from_yaml`] before it is returned.
 pub async fn import(options: &ImportOptions) -> Result<Imported, ImportError> {
     let base = account_url(&options.url)?;
-    let token = read_secret(&options.token).map_err(ImportError::Setup)?;
+    let token = read_secret(&options.token, "API token").map_err(ImportError::Setup)?;
     if token.is_empty() {
         return Err(ImportError::Setup("the API token is empty".into()));
     }

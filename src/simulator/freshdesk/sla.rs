@@ -44,7 +44,7 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use crate::import::zendesk::zone_for;
+use crate::import::zones::zone_for;
 use crate::simulator::business_hours::Hours;
 
 /// What Freshdesk knows of a ticket for its SLA.

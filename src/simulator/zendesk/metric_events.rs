@@ -58,7 +58,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde_json::{json, Value};
 
-use crate::import::zendesk::zone_for;
+use crate::import::zones::zone_for;
 use crate::simulator::business_hours::Hours;
 use crate::simulator::generator::{ChildKind, Dataset, Field, Id, Ticket, TicketStatus};
 use crate::simulator::zendesk_admin::{Admin, Schedule};

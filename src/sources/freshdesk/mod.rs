@@ -7,7 +7,7 @@
 //! | --- | --- | --- |
 //! | `agents` | `GET /api/v2/agents` | the next page (`1` again once caught up) |
 //! | `companies` | `GET /api/v2/companies` | as agents |
-//! | `tickets` | `GET /api/v2/tickets?updated_since=…&order_by=updated_at&order_type=asc&per_page=100&page=N&include=stats`, then `GET /api/v2/tickets/{id}/conversations` for each ticket delivered | [`streams::TicketCursor`]: the `updated_since` instant, the ids read at it, the page, and the tickets whose conversations are owed |
+//! | `tickets` | `GET /api/v2/tickets?updated_since=…&order_by=updated_at&order_type=asc&per_page=100&page=N&include=stats`, then `GET /api/v2/tickets/{id}/conversations` for each ticket delivered | `streams::TicketCursor`: the `updated_since` instant, the ids read at it, the page, and the tickets whose conversations are owed |
 //! | `activities` | `GET /api/v2/ticket_fields` once, then per day `GET /api/v2/export/ticket_activities?created_at=D` and the file's URL (another host, no credentials); missing days asked for again; ticket list pages when the missing days changed | `streams::ExportCursor` (JSON): the day, its file's URL once known, the missing days, a day being asked for again, and a pass over the ticket list that flags tickets anew |
 //!
 //! One poll is one request, so the daemon's `requests_per_minute` paces
@@ -46,7 +46,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 
 use self::config::{FreshdeskConfig, History, OutboundEmail};
-use super::zendesk::{http_client, read_secret, without_url};
+use super::http::{http_client, read_secret, without_url};
 use super::{PollFuture, RequestStats, Source, SourceError};
 use crate::policy::spec::{SourceSpec, Status};
 
@@ -108,8 +108,7 @@ impl Freshdesk {
     pub fn new(spec: &SourceSpec) -> Result<Self, String> {
         let config = FreshdeskConfig::from_spec(spec).map_err(|e| e.to_string())?;
         let base = config.base_url().map_err(|e| e.to_string())?;
-        let api_key =
-            read_secret(&config.api_key).map_err(|e| e.replace("API token", "API key"))?;
+        let api_key = read_secret(&config.api_key, "API key")?;
         if api_key.is_empty() {
             return Err("the API key is empty".to_string());
         }

@@ -42,7 +42,7 @@ use self::config::JsmConfig;
 use self::map::{
     ChangelogPage, CommentPage, IssueFacts, Mapping, OrganizationPage, SearchPage, StatusDetails,
 };
-use super::zendesk::{http_client, read_secret, without_url};
+use super::http::{http_client, read_secret, without_url};
 use super::{
     NoteRecord, Page, PollFuture, Record, RequestStats, Source, SourceError, TicketHeader,
     UserRecord,
@@ -248,7 +248,7 @@ impl Jsm {
     /// The adapter for a configured source; reads the token now.
     pub fn new(spec: &SourceSpec) -> Result<Self, String> {
         let config = JsmConfig::from_spec(spec).map_err(|e| e.to_string())?;
-        let token = read_secret(&config.auth.token)?;
+        let token = read_secret(&config.auth.token, "API token")?;
         if token.is_empty() {
             return Err("the API token is empty".to_string());
         }

@@ -1,13 +1,11 @@
-//! The HTTP side of the adapter: authentication, the client, one GET with
+//! The HTTP side of the adapter: authentication, one GET with
 //! its rate-limit and error handling, and reading a body.
-
-use std::time::Duration;
 
 use bytes::Bytes;
 use serde::Deserialize;
 
 use super::Zendesk;
-use crate::policy::spec::SecretSpec;
+use crate::sources::http::without_url;
 use crate::sources::SourceError;
 
 /// How the adapter authenticates.
@@ -37,16 +35,6 @@ impl Auth {
     }
 }
 
-/// The HTTP client every Zendesk request goes through.
-pub(crate) fn http_client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .connect_timeout(Duration::from_secs(10))
-        .user_agent(concat!("helpdesk-slo/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
-}
-
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secret.
@@ -56,28 +44,6 @@ impl std::fmt::Debug for Auth {
             }
             Auth::Bearer(_) => f.write_str("Bearer(<redacted>)"),
         }
-    }
-}
-
-/// Reads a secret from where the config says.
-pub fn read_secret(spec: &SecretSpec) -> Result<String, String> {
-    match (&spec.env, &spec.file) {
-        (Some(name), None) => std::env::var(name)
-            .map(|v| v.trim().to_string())
-            .map_err(|_| {
-                // Only a name that looks like one is printed: a token pasted
-                // under `env:` must not reach a log.
-                let shown = if SecretSpec::is_variable_name(name) {
-                    name.as_str()
-                } else {
-                    "(its name is not printed)"
-                };
-                format!("environment variable {shown} (named in the config for the API token) is not set")
-            }),
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .map(|v| v.trim().to_string())
-            .map_err(|e| format!("cannot read the API token file {}: {e}", path.display())),
-        _ => Err("auth.token needs exactly one of `env: VARIABLE` or `file: PATH`; the token itself never goes in the config".to_string()),
     }
 }
 
@@ -171,30 +137,6 @@ fn from_body<'de, T: Deserialize<'de>>(body: &'de [u8]) -> serde_json::Result<T>
         Ok(text) => serde_json::from_str(text),
         Err(_) => serde_json::from_slice(body),
     }
-}
-
-/// reqwest's error text without the URL (the caller names it, without
-/// its query string) and with its causes (`error sending request` alone
-/// hides why: refused, DNS, TLS, …), each once.
-pub(crate) fn without_url(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    if let Some(url) = e.url() {
-        text = text.replace(&format!(" ({})", url.as_str()), "");
-        text = text.replace(url.as_str(), "");
-    }
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        let said = c.to_string();
-        if !said.is_empty() && !text.contains(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        cause = c.source();
-    }
-    if e.is_timeout() {
-        text = format!("timed out ({text})");
-    }
-    text
 }
 
 /// `url` without its query and without any user and password in it.

@@ -56,10 +56,10 @@ mod wire;
 
 use self::config::ZendeskConfig;
 use self::custom_statuses::CustomStatuses;
-pub use self::http::read_secret;
-pub(crate) use self::http::{http_client, without_url, Auth};
+pub(crate) use self::http::Auth;
 use self::streams::{METRIC_EVENTS, STREAMS, STREAMS_WITH_METRIC_EVENTS};
 use self::wire::{Str, ZValue};
+use crate::sources::http::{http_client, read_secret};
 
 /// Zendesk in the registry of helpdesk kinds ([`super::KINDS`]).
 pub const KIND: super::Kind = super::Kind {
@@ -109,7 +109,7 @@ impl Zendesk {
     /// The adapter for a configured source; reads the token now.
     pub fn new(spec: &SourceSpec) -> Result<Self, String> {
         let config = ZendeskConfig::from_spec(spec).map_err(|e| e.to_string())?;
-        let token = read_secret(&config.auth.token)?;
+        let token = read_secret(&config.auth.token, "API token")?;
         if token.is_empty() {
             return Err("the API token is empty".to_string());
         }

@@ -1,6 +1,7 @@
-//! Zendesk's (Rails) time zone names and the IANA zones they stand for.
+//! The Rails (ActiveSupport) time zone names Zendesk and Freshdesk write
+//! schedules and business hours in, and the IANA zones they stand for.
 
-use super::*;
+use chrono_tz::Tz;
 
 /// Zendesk's (Rails ActiveSupport's) time zone names and their IANA zones.
 /// Where several names share a zone, the first listed is the one the
@@ -160,7 +161,7 @@ pub const RAILS_ZONES: &[(&str, &str)] = &[
     ("Samoa", "Pacific/Apia"),
 ];
 
-/// The IANA zone of a Zendesk time zone name (Rails name, case-insensitive,
+/// The IANA zone of a helpdesk's time zone name (Rails name, case-insensitive,
 /// or an IANA name).
 pub fn zone_for(name: &str) -> Option<Tz> {
     let name = name.trim();
@@ -171,10 +172,35 @@ pub fn zone_for(name: &str) -> Option<Tz> {
         .or_else(|| name.parse::<Tz>().ok())
 }
 
-/// The Zendesk (Rails) name of an IANA zone, if it has one.
+/// The Rails name of an IANA zone (what Zendesk shows), if it has one.
 pub fn rails_name_for(tz: Tz) -> Option<&'static str> {
     RAILS_ZONES
         .iter()
         .find(|(_, iana)| iana.parse::<Tz>().ok() == Some(tz))
         .map(|(rails, _)| *rails)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rails_zone_maps_to_a_zone_chrono_tz_knows() {
+        for (rails, iana) in RAILS_ZONES {
+            assert!(iana.parse::<Tz>().is_ok(), "{rails} -> {iana}");
+            assert!(zone_for(rails).is_some(), "{rails}");
+        }
+        assert_eq!(
+            zone_for("Pacific Time (US & Canada)"),
+            Some(chrono_tz::America::Los_Angeles)
+        );
+        assert_eq!(zone_for("europe/london"), None);
+        assert_eq!(zone_for("Europe/London"), Some(chrono_tz::Europe::London));
+        assert_eq!(
+            rails_name_for(chrono_tz::America::New_York),
+            Some("Eastern Time (US & Canada)")
+        );
+        assert_eq!(rails_name_for(chrono_tz::Europe::London), Some("London"));
+        assert_eq!(rails_name_for(chrono_tz::Tz::UTC), Some("UTC"));
+    }
 }
