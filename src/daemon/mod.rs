@@ -9,7 +9,7 @@
 //!   while a batch commits, with at most one batch committing at a time.
 //!   Streams that only meet in the store (Zendesk's tickets and their
 //!   events) are read at the same time, each by a task of its own, after
-//!   the reference data they refer to ([`Source::stream_groups`]); the
+//!   the reference data they refer to ([`crate::sources::Source::stream_groups`]); the
 //!   source's request budget and its `Retry-After` hold them all.
 //! * A page that fails (rate limit, 5xx, timeout, malformed JSON) is retried
 //!   from the same cursor, never skipped: `Retry-After` is honoured (at most

@@ -24,7 +24,7 @@
 //!
 //! Against a helpdesk that says only the due and whether it breached
 //! (Freshdesk), the dues' difference is measured on our calendar and
-//! attributed by [`due_differ`]: `pause_status` (our pauses, or a status we
+//! attributed by `due_differ`: `pause_status` (our pauses, or a status we
 //! do not pause on, exactly as long; or ours paused now and theirs not), `calendar` (exactly whole open days
 //! of ours, or a due when our calendar is closed), else `target`; equal
 //! dues with a breach on one side only are a `fulfilment_event`.

@@ -27,7 +27,7 @@
 //! Zendesk reports how long a metric ran, not how long it was paused.
 //!
 //! Every outcome but `agree` comes with its likely [`Cause`]s
-//! ([`causes`]), each one a person can check against the ticket: a target
+//! ([`mod@causes`]), each one a person can check against the ticket: a target
 //! that differs, a status that pauses on one side only, a breach the
 //! helpdesk retracted, a target applied after the clock started, a
 //! different calendar (same target and pauses, different business time),

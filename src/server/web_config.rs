@@ -129,7 +129,7 @@ impl WebConfig {
     }
 
     /// Checks an `Authorization` header value. bcrypt is slow by design,
-    /// so it runs on the blocking pool, at most [`MAX_VERIFYING`] at once
+    /// so it runs on the blocking pool, at most `MAX_VERIFYING` at once
     /// (a crowd of wrong passwords waits for its turn and never holds up a
     /// scrape whose credentials verified before: those are remembered). A
     /// user the file does not name is checked against a dummy hash of the

@@ -85,7 +85,7 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl SimState {
     /// Builds the page order and serializes every item of the incremental
-    /// exports once, here (see [`PageIndex`]): serving a page then only
+    /// exports once, here (see `PageIndex`): serving a page then only
     /// copies bytes. That JSON is held in memory, about 3 KB per ticket with
     /// its audits (290 MB for 100,000 tickets, built in about 1.5 s).
     pub fn new(config: &Config, dataset: Dataset, options: ServerOptions) -> Self {

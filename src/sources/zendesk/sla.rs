@@ -166,7 +166,7 @@ pub fn compact(event: &Value) -> Value {
 }
 
 /// Zendesk's metric events for assembly: a stored event in the form
-/// [`records`] stores is given back in the compact form, its id, time and
+/// `records` stores is given back in the compact form, its id, time and
 /// `deleted` put back from the stored event's id and instant; one stored
 /// as sent (by builds before the compact form) is given back as it is.
 pub const RECORD: crate::sources::assemble::SlaRecord = crate::sources::assemble::SlaRecord {

@@ -47,7 +47,7 @@
 //!
 //! Following zendesk/biz, business time is a set of integer intervals. Each
 //! UTC year of a calendar is computed once, on first use, into its sorted open
-//! intervals with cumulative business seconds ([`table`]); the tables are
+//! intervals with cumulative business seconds (`table`); the tables are
 //! shared by all threads. Both operations are then an indexed search over a
 //! few hundred integers plus arithmetic (see `table`).
 

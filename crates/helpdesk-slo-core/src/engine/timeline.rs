@@ -105,7 +105,7 @@ pub struct Organization {
 }
 
 /// One thing that happened to a ticket. (Read from JSON by
-/// [`super::event_json`], in one pass.)
+/// `event_json`, in one pass.)
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -19,7 +19,7 @@
 //! see [`schedule`]). Loading runs in two passes:
 //! a lenient one collects the names each section defines, then the full
 //! deserialization checks every reference against them where it is written
-//! ([`names`]); relations between sections are checked last ([`validate`]).
+//! ([`names`]); relations between sections are checked last (`validate`).
 
 pub mod includes;
 mod locate;
