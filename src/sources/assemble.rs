@@ -18,7 +18,7 @@
 //! none, and are not checked).
 //!
 //! A helpdesk's own SLA record, stored as `field` changes under a name
-//! with the prefix of one of [`RECORDS`] (Zendesk's metric events,
+//! with the prefix of a kind's [`SlaRecord`] (Zendesk's metric events,
 //! `zendesk_sla.<metric>`), is no part of the timeline: the engine never
 //! sees it. Each such name becomes a field of the ticket holding the list
 //! of its events in the order they are stored (by instant, then id), each
@@ -28,26 +28,16 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 
-use super::{ChangeRecord, EventRecord, OrganizationRecord, TicketHeader};
+use super::{ChangeRecord, EventRecord, OrganizationRecord, SlaRecord, TicketHeader, KINDS};
 use crate::engine::timeline::Author;
 use crate::engine::{Change, Current, Event, Organization, Ticket};
 
-/// A kind of helpdesk SLA record, stored as field changes rather than the
-/// ticket's history.
-pub struct SlaRecord {
-    /// The prefix of the names of its field changes.
-    pub prefix: &'static str,
-    /// One of its stored events as its readers read it, from the event's
-    /// id, instant and stored value.
-    pub value: fn(id: &str, at: i64, stored: serde_json::Value) -> serde_json::Value,
-}
-
-/// The kinds of helpdesk SLA records stored as field changes.
-pub const RECORDS: &[SlaRecord] = &[super::zendesk::sla::RECORD];
-
 /// The kind of SLA record a field change of this name is part of, if any.
 fn sla_record(name: &str) -> Option<&'static SlaRecord> {
-    RECORDS.iter().find(|r| name.starts_with(r.prefix))
+    KINDS
+        .iter()
+        .filter_map(|k| k.sla_record)
+        .find(|r| name.starts_with(r.prefix))
 }
 
 /// Whether a field change of this name is a helpdesk's own SLA record.

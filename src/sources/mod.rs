@@ -353,6 +353,21 @@ pub struct Kind {
     /// How the helpdesk's own SLA record is compared with our clocks, for a
     /// helpdesk that keeps one this build reads (`None`: not compared).
     pub reconcile: Option<&'static Reconciler>,
+    /// The helpdesk's own SLA record, where the adapter stores it as field
+    /// changes of the ticket rather than as its history (`None`: it stores
+    /// none that way).
+    pub sla_record: Option<&'static SlaRecord>,
+}
+
+/// A kind of helpdesk SLA record, stored as field changes rather than the
+/// ticket's history ([`assemble`] makes them fields of the ticket, not
+/// events of its timeline).
+pub struct SlaRecord {
+    /// The prefix of the names of its field changes.
+    pub prefix: &'static str,
+    /// One of its stored events as its readers read it, from the event's
+    /// id, instant and stored value.
+    pub value: fn(id: &str, at: i64, stored: serde_json::Value) -> serde_json::Value,
 }
 
 /// A helpdesk's side of the reconciliation ([`crate::reconcile`]), owned by

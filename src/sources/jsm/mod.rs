@@ -60,6 +60,7 @@ pub const KIND: super::Kind = super::Kind {
         Some(format!("{base}/browse/{id}"))
     },
     reconcile: Some(&config::RECONCILER),
+    sla_record: None,
 };
 
 const STREAMS: [&str; 3] = ["organizations", "agents", "issues"];

@@ -21,6 +21,7 @@ pub const KIND: Kind = Kind {
     },
     ticket_url: |_, id| Some(format!("https://helpdesk.invalid/tickets/{id}")),
     reconcile: None,
+    sla_record: None,
 };
 
 /// The kind's settings.
