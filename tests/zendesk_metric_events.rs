@@ -227,7 +227,7 @@ async fn the_metric_event_stream_keeps_to_the_incremental_budget() {
 /// build, its deleted copy compact by this one).
 #[tokio::test]
 async fn a_store_with_events_kept_as_sent_reads_as_one_with_the_compact_form() {
-    use helpdesk_slo::sources::zendesk::config::reconcile_mapping;
+    use helpdesk_slo::sources::zendesk::reconcile::reconcile_mapping;
     use helpdesk_slo::sources::{ChangeRecord, EventRecord, Page, Record};
     let config = config_files::load(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/reconcile/matching.yaml"),

@@ -155,9 +155,9 @@ fn a_policy_without_conditions_is_the_default_and_hides_later_ones() {
 /// first or next; total resolution time has no metric events of its own).
 #[test]
 fn reconcile_defaults_invert_the_imported_metrics() {
-    use crate::sources::zendesk::config::{
-        reconcile_mapping, Instances, Reconciled, ZendeskMetric,
-    };
+    use crate::sources::zendesk::config::ZendeskMetric;
+    use crate::sources::zendesk::reconcile::reconcile_mapping;
+    use crate::sources::zendesk::sla::{Instances, Reconciled};
     let mut yaml = String::from(
         "calendars:\n  c: { timezone: UTC, hours: 24x7 }\nseverities: [{ name: urgent, priorities: [urgent] }]\nmetrics:\n",
     );

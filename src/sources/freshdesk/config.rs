@@ -60,7 +60,7 @@ impl FreshdeskConfig {
     pub fn from_spec(spec: &SourceSpec) -> Result<FreshdeskConfig, SettingError> {
         let config: FreshdeskConfig = super::super::settings(spec)?;
         config.base_url()?;
-        super::reconcile::check_values(&config.reconcile)?;
+        check_values(&config.reconcile)?;
         for key in config.custom_statuses.keys() {
             match key.parse::<u32>() {
                 Ok(n) if n >= 6 => {}
@@ -108,6 +108,67 @@ impl FreshdeskConfig {
     }
 }
 
+/// What `reconcile:` says to compare a metric with nothing.
+pub const NONE: &str = "none";
+
+/// One of Freshdesk's due times, with its escalation flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// `fr_due_by`, `fr_escalated`: the first response.
+    FirstResponse,
+    /// `nr_due_by`, `nr_escalated`: the next response awaited now.
+    NextResponse,
+    /// `due_by`, `is_escalated`: the resolution.
+    Resolution,
+}
+
+impl Due {
+    /// Every due, by the name `reconcile:` gives it.
+    pub const ALL: [Due; 3] = [Due::FirstResponse, Due::NextResponse, Due::Resolution];
+
+    /// Its name in `reconcile:`: the ticket's key.
+    pub fn name(self) -> &'static str {
+        match self {
+            Due::FirstResponse => "fr_due_by",
+            Due::NextResponse => "nr_due_by",
+            Due::Resolution => "due_by",
+        }
+    }
+
+    pub(super) fn escalated(self) -> &'static str {
+        match self {
+            Due::FirstResponse => "fr_escalated",
+            Due::NextResponse => "nr_escalated",
+            Due::Resolution => "is_escalated",
+        }
+    }
+
+    pub(super) fn parse(name: &str) -> Option<Due> {
+        Due::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// Whether Freshdesk shows only the current instance of it.
+    pub(super) fn current_only(self) -> bool {
+        !matches!(self, Due::FirstResponse)
+    }
+}
+
+/// Each value under `reconcile:` is one of Freshdesk's due times or
+/// `none`; an error names the key and the values there are.
+pub fn check_values(reconcile: &BTreeMap<String, String>) -> Result<(), SettingError> {
+    for (metric, value) in reconcile {
+        if value != NONE && Due::parse(value).is_none() {
+            return Err(SettingError {
+                key: Some(format!("reconcile.{metric}")),
+                message: format!(
+                    "{value:?} is not one of Freshdesk's due times: write fr_due_by (first response), nr_due_by (next response), due_by (resolution) or none"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +214,20 @@ mod tests {
         }
         let e = FreshdeskConfig::from_spec(&spec("domain: acme\ntoken: x")).unwrap_err();
         assert_eq!(e.key.as_deref(), Some("token"));
+    }
+
+    #[test]
+    fn a_value_that_is_no_due_time_is_an_error_naming_the_key() {
+        let ok: BTreeMap<String, String> = [
+            ("first_response".to_string(), "fr_due_by".to_string()),
+            ("resolution".to_string(), "none".to_string()),
+        ]
+        .into();
+        assert!(check_values(&ok).is_ok());
+        let bad: BTreeMap<String, String> =
+            [("resolution".to_string(), "resolution_due".to_string())].into();
+        let e = check_values(&bad).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("reconcile.resolution"));
+        assert!(e.message.contains("fr_due_by"), "{}", e.message);
     }
 }

@@ -57,6 +57,7 @@ pub const KIND: super::Kind = super::Kind {
     build: |spec| Ok(Box::new(Freshdesk::new(spec)?)),
     ticket_url: agent_ticket_url,
     reconcile: Some(&reconcile::RECONCILER),
+    sla_record: None,
 };
 
 /// `https://acme.freshdesk.com/a/tickets/7`.

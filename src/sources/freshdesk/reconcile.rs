@@ -20,77 +20,16 @@ use serde_json::Value;
 use crate::policy::spec::{MetricKindSpec, SourceSpec};
 use crate::policy::Policy;
 use crate::reconcile::{Observed, Theirs};
-use crate::sources::{SettingError, TheirSide};
+use crate::sources::TheirSide;
 use crate::time::parse_instant;
 
-use super::config::FreshdeskConfig;
-
-/// What `reconcile:` says to compare a metric with nothing.
-pub const NONE: &str = "none";
-
-/// One of Freshdesk's due times, with its escalation flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Due {
-    /// `fr_due_by`, `fr_escalated`: the first response.
-    FirstResponse,
-    /// `nr_due_by`, `nr_escalated`: the next response awaited now.
-    NextResponse,
-    /// `due_by`, `is_escalated`: the resolution.
-    Resolution,
-}
-
-impl Due {
-    /// Every due, by the name `reconcile:` gives it.
-    pub const ALL: [Due; 3] = [Due::FirstResponse, Due::NextResponse, Due::Resolution];
-
-    /// Its name in `reconcile:`: the ticket's key.
-    pub fn name(self) -> &'static str {
-        match self {
-            Due::FirstResponse => "fr_due_by",
-            Due::NextResponse => "nr_due_by",
-            Due::Resolution => "due_by",
-        }
-    }
-
-    fn escalated(self) -> &'static str {
-        match self {
-            Due::FirstResponse => "fr_escalated",
-            Due::NextResponse => "nr_escalated",
-            Due::Resolution => "is_escalated",
-        }
-    }
-
-    fn parse(name: &str) -> Option<Due> {
-        Due::ALL.into_iter().find(|d| d.name() == name)
-    }
-
-    /// Whether Freshdesk shows only the current instance of it.
-    fn current_only(self) -> bool {
-        !matches!(self, Due::FirstResponse)
-    }
-}
+use super::config::{Due, FreshdeskConfig};
 
 /// One of our metrics compared with one of Freshdesk's due times.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FreshdeskReconciled {
     pub metric: String,
     pub due: Due,
-}
-
-/// Each value under `reconcile:` is one of Freshdesk's due times or
-/// `none`; an error names the key and the values there are.
-pub fn check_values(reconcile: &BTreeMap<String, String>) -> Result<(), SettingError> {
-    for (metric, value) in reconcile {
-        if value != NONE && Due::parse(value).is_none() {
-            return Err(SettingError {
-                key: Some(format!("reconcile.{metric}")),
-                message: format!(
-                    "{value:?} is not one of Freshdesk's due times: write fr_due_by (first response), nr_due_by (next response), due_by (resolution) or none"
-                ),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Each of `policy`'s metrics with the due time it is compared with under
@@ -267,20 +206,5 @@ mod tests {
             !holds(&f, Due::NextResponse),
             "a null nr_due_by is no record"
         );
-    }
-
-    #[test]
-    fn a_value_that_is_no_due_time_is_an_error_naming_the_key() {
-        let ok: BTreeMap<String, String> = [
-            ("first_response".to_string(), "fr_due_by".to_string()),
-            ("resolution".to_string(), "none".to_string()),
-        ]
-        .into();
-        assert!(check_values(&ok).is_ok());
-        let bad: BTreeMap<String, String> =
-            [("resolution".to_string(), "resolution_due".to_string())].into();
-        let e = check_values(&bad).unwrap_err();
-        assert_eq!(e.key.as_deref(), Some("reconcile.resolution"));
-        assert!(e.message.contains("fr_due_by"), "{}", e.message);
     }
 }

@@ -49,6 +49,7 @@ pub mod config;
 mod custom_statuses;
 pub mod events;
 mod http;
+pub mod reconcile;
 mod records;
 pub mod sla;
 mod streams;
@@ -67,7 +68,8 @@ pub const KIND: super::Kind = super::Kind {
     check: check_spec,
     build: build_source,
     ticket_url: agent_ticket_url,
-    reconcile: Some(&config::RECONCILER),
+    reconcile: Some(&reconcile::RECONCILER),
+    sla_record: Some(&sla::RECORD),
 };
 
 fn check_spec(spec: &SourceSpec) -> Result<(), super::SettingError> {

@@ -50,7 +50,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::config::{Instances, Reconciled};
 use crate::calendar::format_seconds;
 use crate::reconcile::{Observed, Pause};
 use crate::sources::{ChangeRecord, EventRecord, Record};
@@ -169,7 +168,7 @@ pub fn compact(event: &Value) -> Value {
 /// `records` stores is given back in the compact form, its id, time and
 /// `deleted` put back from the stored event's id and instant; one stored
 /// as sent (by builds before the compact form) is given back as it is.
-pub const RECORD: crate::sources::assemble::SlaRecord = crate::sources::assemble::SlaRecord {
+pub const RECORD: crate::sources::SlaRecord = crate::sources::SlaRecord {
     prefix: FIELD_PREFIX,
     value: |id, at, stored| match &stored {
         Value::Array(a) => {
@@ -415,6 +414,26 @@ pub fn explain_lines(fields: &BTreeMap<String, Value>, tz: chrono_tz::Tz) -> Vec
         }
     }
     out
+}
+
+/// Which of a Zendesk metric's instances one of our metrics is compared
+/// with, renumbered as ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Instances {
+    /// Each instance as it is.
+    All,
+    /// Instance 1 only (`reply_time` for a first response).
+    First,
+    /// Instances 2 and on as 1 and on (`reply_time` for next replies).
+    AfterFirst,
+}
+
+/// One of our metrics and the Zendesk metric it is compared with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconciled {
+    pub metric: String,
+    pub zendesk: &'static str,
+    pub instances: Instances,
 }
 
 /// Zendesk's side of the comparison with our clocks
