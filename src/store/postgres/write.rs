@@ -58,9 +58,11 @@ const GET_ROWS: &str = "SELECT key, id, header, updated_at, deleted, requester_i
          chunks
      FROM tickets WHERE source = $1 AND id = ANY($2)";
 
-/// Keys for new rows, drawn from the sequence of `tickets.key`.
-const NEW_KEYS: &str = "SELECT nextval(pg_get_serial_sequence('tickets', 'key'))
-     FROM generate_series(1, $1::bigint)";
+/// Keys for new rows, drawn from the sequence of `tickets.key` (looked up
+/// once, not for each key: a third of the time for 100,000 keys).
+const NEW_KEYS: &str = "WITH s AS MATERIALIZED (
+         SELECT pg_get_serial_sequence('tickets', 'key')::regclass AS seq)
+     SELECT nextval(s.seq) FROM s, generate_series(1, $1::bigint)";
 
 /// New rows with their drawn keys (`COPY` writes the identity column as
 /// given), and what their first chunk of events (if any) will say: the
