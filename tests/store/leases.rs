@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
+use helpdesk_slo::sources::{Record, UserRecord};
 use helpdesk_slo::store::{self, Fence, StoreError};
 
-use crate::fixtures::{page, sample_page, status_event, SRC};
+use crate::fixtures::{comment_by, header, page, sample_page, status_event, SRC};
 use crate::pg::PgDatabase;
 
 const TTL: Duration = Duration::from_secs(30);
@@ -188,4 +189,65 @@ fn a_takeover_waits_for_the_write_committing_under_the_old_lease() {
     // Once the write ends, the expired lease is free.
     drop(hold);
     assert_eq!(b.acquire(SRC, "b", TTL).unwrap().map(|f| f.token), Some(2));
+}
+
+/// A ticket whose row a store created under its lease has its later
+/// references copied in (the store knows the ticket has no others): a
+/// change of the user they name marks it stale like any. A reference
+/// stored meanwhile by someone else (which no daemon does under another's
+/// lease: this stands for a wrong guess) fails the batch whole on the
+/// table's key, and the batch applied again is stored.
+#[test]
+fn references_of_a_ticket_created_under_a_lease_are_copied_and_a_wrong_guess_fails_the_batch() {
+    let db = PgDatabase::new("lease_refs");
+    let mut s = store::open(db.url()).unwrap();
+    let mut leases = s.leases().unwrap().unwrap();
+    let held = leases.acquire(SRC, "a", TTL).unwrap().unwrap();
+    s.fence(SRC, Some(held));
+    let ticket = Record::Ticket(header("7", 1_700_000_100, None));
+    s.apply_page(SRC, &page("tickets", "t-1", vec![ticket]))
+        .unwrap();
+    let comment = comment_by("7", "c1", 1_700_000_050, "agent-1");
+    s.apply_page(SRC, &page("events", "e-1", vec![comment]))
+        .unwrap();
+    let refs = |db: &PgDatabase| {
+        db.query_text(
+            "SELECT string_agg(r.kind || ':' || r.ref, ',' ORDER BY r.ref) FROM ticket_refs r \
+             JOIN tickets t ON t.key = r.key WHERE t.id = '7'",
+        )
+        .unwrap()
+    };
+    assert_eq!(refs(&db).as_deref(), Some("u:agent-1"));
+    s.save_clocks(SRC, "7", "hash", &[1, 2, 3]).unwrap();
+    assert!(s.stale_ticket_ids(SRC).unwrap().is_empty());
+    let user = Record::User(UserRecord {
+        id: "agent-1".into(),
+        agent: true,
+    });
+    s.apply_page(SRC, &page("users", "u-1", vec![user]))
+        .unwrap();
+    assert_eq!(s.stale_ticket_ids(SRC).unwrap(), vec!["7".to_string()]);
+
+    // Someone stored the pair the next batch brings.
+    db.sql(
+        "INSERT INTO ticket_refs (source, kind, ref, key) \
+         SELECT source, 'u', 'agent-2', key FROM tickets WHERE id = '7'",
+    )
+    .unwrap();
+    let second = page(
+        "events",
+        "e-2",
+        vec![comment_by("7", "c2", 1_700_000_060, "agent-2")],
+    );
+    match s.apply_page(SRC, &second) {
+        Err(StoreError::Backend { .. }) => {}
+        other => panic!("the batch was not refused on the key: {other:?}"),
+    }
+    assert_eq!(s.cursor(SRC, "events").unwrap().as_deref(), Some("e-1"));
+    assert_eq!(s.ticket(SRC, "7").unwrap().unwrap().events.len(), 1);
+    // Applied again, without the guess.
+    s.apply_page(SRC, &second).unwrap();
+    assert_eq!(s.cursor(SRC, "events").unwrap().as_deref(), Some("e-2"));
+    assert_eq!(s.ticket(SRC, "7").unwrap().unwrap().events.len(), 2);
+    assert_eq!(refs(&db).as_deref(), Some("u:agent-1,u:agent-2"));
 }

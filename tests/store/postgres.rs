@@ -163,3 +163,30 @@ fn tls_is_used_with_sslmode_require_and_the_servers_certificate_is_verified() {
         .unwrap_or_default();
     assert!(message.contains("/nonexistent/ca.pem"), "{message}");
 }
+
+/// A database of schema version 4 (a quarter of each page of `tickets`
+/// left free) is migrated to half on open, its data kept.
+#[test]
+fn a_version_4_database_is_migrated_to_half_empty_ticket_pages() {
+    let db = PgDatabase::new("pg_v4");
+    let mut store = store::open(db.url()).unwrap();
+    store.apply_page(SRC, &sample_page()).unwrap();
+    drop(store);
+    db.sql("ALTER TABLE tickets SET (fillfactor = 75); UPDATE store_schema SET version = 4")
+        .unwrap();
+    let store = store::open(db.url()).unwrap();
+    assert_eq!(
+        db.query_text("SELECT max(version)::text FROM store_schema")
+            .unwrap(),
+        Some(PG_SCHEMA_VERSION.to_string())
+    );
+    assert_eq!(
+        db.query_text(
+            "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'tickets'"
+        )
+        .unwrap()
+        .as_deref(),
+        Some("fillfactor=50")
+    );
+    assert_eq!(store.stats().unwrap().tickets, 2);
+}

@@ -416,7 +416,32 @@ pub struct PgStore {
     /// Once fenced ([`Store::fence`]): the lease held on each source this
     /// store may write; a write for any other source is refused.
     fences: Mutex<Option<HashMap<String, Fence>>>,
+    /// What this store remembers of tickets' `ticket_refs` pairs, by
+    /// ticket key: learned from committed batches only, forgotten when a
+    /// batch fails. Bounded by [`REFS_CACHE_MAX`] keys.
+    refs: Mutex<HashMap<i64, KnownRefs>>,
 }
+
+/// What a [`PgStore`] remembers of one ticket's `ticket_refs` pairs.
+#[derive(Debug, Default)]
+struct KnownRefs {
+    /// Hashes ([`write::ref_hash`]) of pairs stored, maybe not all of the
+    /// ticket's; true for good (references are never removed), so a pair
+    /// among them is not written again.
+    hashes: Box<[u64]>,
+    /// The lease token under which this store created the ticket's row,
+    /// if it did so under a lease. While it writes under that same token
+    /// nobody else has written the source (another holder would have taken
+    /// the lease, and this store's token with it), so `hashes` are all the
+    /// ticket's pairs and a new one can be copied in instead of upserted
+    /// (a wrong guess would fail the batch on the primary key, never store
+    /// a pair twice).
+    complete_under: Option<i64>,
+}
+
+/// Tickets whose stored references [`PgStore`] remembers at most (as the
+/// SQLite store bounds its caches): about 20 MB for a backfill's.
+const REFS_CACHE_MAX: usize = 300_000;
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -446,6 +471,7 @@ impl PgStore {
             changed_in: Mutex::default(),
             floor: AtomicU64::new(0),
             fences: Mutex::default(),
+            refs: Mutex::default(),
         })
     }
 
@@ -746,6 +772,60 @@ impl PgStore {
         let generation = self.generation.load(Ordering::SeqCst) + 1;
         self.floor.store(generation, Ordering::SeqCst);
         self.generation.store(generation, Ordering::SeqCst);
+    }
+
+    /// Remembers the `ticket_refs` pairs a committed transaction stored,
+    /// by ticket key, and the rows it created under the lease token
+    /// `token` (they had no pair before it); forgets every one first when
+    /// they would be too many.
+    fn learn_refs(&self, learned: Vec<(i64, u64)>, created: Vec<i64>, token: Option<i64>) {
+        if learned.is_empty() && (created.is_empty() || token.is_none()) {
+            return;
+        }
+        let Ok(mut refs) = self.refs.lock() else {
+            return;
+        };
+        let mut by_key: HashMap<i64, Vec<u64>> = HashMap::new();
+        for (key, hash) in learned {
+            by_key.entry(key).or_default().push(hash);
+        }
+        if token.is_some() {
+            for &key in &created {
+                by_key.entry(key).or_default();
+            }
+        }
+        if refs.len() + by_key.len() > REFS_CACHE_MAX {
+            refs.clear();
+        }
+        for (key, mut hashes) in by_key {
+            let entry = refs.entry(key).or_default();
+            hashes.extend_from_slice(&entry.hashes);
+            hashes.sort_unstable();
+            hashes.dedup();
+            entry.hashes = hashes.into_boxed_slice();
+        }
+        if token.is_some() {
+            for key in created {
+                if let Some(entry) = refs.get_mut(&key) {
+                    entry.complete_under = token;
+                }
+            }
+        }
+    }
+
+    /// Forgets every remembered `ticket_refs` pair (after a failed batch:
+    /// whatever was guessed wrong is not guessed again).
+    fn forget_refs(&self) {
+        if let Ok(mut refs) = self.refs.lock() {
+            refs.clear();
+        }
+    }
+
+    /// The lease token this store writes `source` under, if it is fenced
+    /// and holds one.
+    fn fence_token(&self, source: &str) -> Option<i64> {
+        let fences = self.fences.lock().ok()?;
+        fences.as_ref()?.get(source).map(|f| f.token)
     }
 
     /// The generation of the ticket's last change in this store, 0 if none.

@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0002_source_leases.sql"),
     include_str!("../migrations/postgres/0003_report_files.sql"),
     include_str!("../migrations/postgres/0004_tickets_fillfactor.sql"),
+    include_str!("../migrations/postgres/0005_tickets_fillfactor_50.sql"),
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,11 @@
+-- PostgreSQL store, schema version 5: half of each page of `tickets` left
+-- free for the rows' next versions (version 4 left a quarter). A batch of
+-- events updates the rows of its tickets (latest event time, chunk count,
+-- change time; no indexed column), and the rows of a page are usually
+-- updated by the same batch (tickets created together get their events
+-- together): with a quarter free, only about a third of them found room on
+-- their own page, and the others were written elsewhere with new entries
+-- in both of the table's indexes. With half free, nearly every such update
+-- stays on its page (a heap-only update). It applies to pages written from
+-- now on; existing pages keep theirs until rewritten.
+ALTER TABLE tickets SET (fillfactor = 50);
