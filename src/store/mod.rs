@@ -53,6 +53,7 @@ mod codec;
 mod lease;
 mod open;
 mod postgres;
+mod redact;
 mod sqlite;
 
 use serde::Serialize;
@@ -65,7 +66,8 @@ pub use codec::{
     CodecError, CountedAs, Events,
 };
 pub use lease::{Fence, Holder, Leases};
-pub use open::{open, redact_location, StoreLocation};
+pub use open::{open, StoreLocation};
+pub use redact::redact_location;
 
 /// Where a store is when neither `--store` nor the config's `store:` says:
 /// an SQLite file in the working directory.

@@ -56,7 +56,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tokio_postgres::{Client, NoTls, Statement};
 
 use super::codec::Events;
-use super::open::redact_location;
+use super::redact::redact_location;
 use super::{Applied, Fence, Leases, Store, StoreError, StoreStats, StoredClocks, TicketMeta};
 use crate::engine::Ticket;
 use crate::sources::{NoteRecord, Page};
