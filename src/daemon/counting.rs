@@ -2,7 +2,9 @@
 //! row the store saves, replaces or drops goes through here, in the same
 //! critical section as the store change (the store is held while the index
 //! is updated), so the index never counts a row the store does not hold
-//! and takes out exactly what it counted.
+//! and takes out exactly what it counted. A fresh index is filled here as
+//! well, from every stored row of its sources (`load_live` at start and
+//! when a reload restores, `load_source` when a lease is taken over).
 //!
 //! A row is counted with the creation and organization it says it was
 //! counted under ([`CountedAs`]). Rows stored before rows said so are
@@ -10,11 +12,21 @@
 //! index remembers until the ticket's clocks are saved again (the daemon
 //! recomputes them right after loading).
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tracing::{info, info_span};
+
+use super::store_access::{blocking, SharedStore};
+use super::DaemonError;
 use crate::engine::clocks_from_views;
 use crate::exposition::{Counted, Live};
 use crate::policy::Config;
 use crate::state::DaemonState;
-use crate::store::{decode_counted_clocks, ClocksRow, StoredClocks, TicketMeta};
+use crate::store::{
+    decode_counted_clocks, says_counted_as, ClocksRow, Store, StoredClocks, TicketMeta,
+};
 
 /// Takes out of `live` what it counted from a row (`config hash`, encoded
 /// clocks) of ticket `id`; nothing if it never counted it.
@@ -131,4 +143,82 @@ pub(super) fn uncount_dropped(state: &DaemonState, source: &str, rows: &[StoredC
             }
         }
     }
+}
+
+/// The stored clocks of `sources`, as a fresh [`Live`]. Tickets whose
+/// clocks name what the config no longer defines are left out (they are
+/// recomputed right after).
+pub(super) async fn load_live(
+    store: &SharedStore,
+    config: &Arc<Config>,
+    sources: Vec<String>,
+) -> Result<Live, DaemonError> {
+    let cfg = config.clone();
+    blocking(store, move |s| {
+        let started = Instant::now();
+        let mut live = Live::with_organizations(&cfg.exposition_organizations);
+        for name in &sources {
+            let _in_source = info_span!("source", source = %name).entered();
+            let (tickets, skipped) = load_source(&mut live, &**s, &cfg, name)?;
+            info!(
+                tickets,
+                skipped,
+                ms = started.elapsed().as_millis() as u64,
+                "stored clocks loaded"
+            );
+        }
+        Ok(live)
+    })
+    .await
+}
+
+/// Loads one source's stored clocks into `live`; returns the tickets
+/// counted and the rows left out (clocks naming what the config no longer
+/// defines: recomputed right after).
+pub(super) fn load_source(
+    live: &mut Live,
+    store: &dyn Store,
+    config: &Config,
+    name: &str,
+) -> Result<(usize, u64), DaemonError> {
+    let mut skipped = 0u64;
+    // Rows in the older form, which do not say what they were counted
+    // under: matched with the tickets' stored creation and organization
+    // after the pass (rare: rows saved since say it themselves).
+    let mut older: Vec<StoredClocks> = Vec::new();
+    store.for_each_clocks(name, &mut |row| {
+        if !says_counted_as(&row.clocks) {
+            older.push(row);
+        } else if !count_row(
+            live,
+            config,
+            name,
+            &row.ticket_id,
+            (&row.config_hash, &row.clocks),
+            None,
+        ) {
+            skipped += 1;
+        }
+    })?;
+    if !older.is_empty() {
+        let metas = store.ticket_metas(name)?;
+        let by_id: HashMap<&str, &TicketMeta> = metas.iter().map(|m| (m.id.as_str(), m)).collect();
+        for row in &older {
+            // Rows of tickets that are no longer stored are not counted.
+            let Some(meta) = by_id.get(row.ticket_id.as_str()) else {
+                continue;
+            };
+            if !count_row(
+                live,
+                config,
+                name,
+                &row.ticket_id,
+                (&row.config_hash, &row.clocks),
+                Some(meta),
+            ) {
+                skipped += 1;
+            }
+        }
+    }
+    Ok((live.source_tickets(name), skipped))
 }

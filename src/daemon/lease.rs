@@ -21,25 +21,23 @@
 //!   instance says which sources it holds
 //!   (`helpdesk_slo_source_owner{source,instance}`).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tracing::{error, info, info_span, warn, Instrument};
 
-use super::counting::count_row;
+use super::counting::load_source;
 use super::health::{update_stored_counts, with_health};
 use super::pace::sleep_or_stop;
 use super::poll::{supervise, PollSettings};
 use super::recompute::Recompute;
 use super::store_access::{blocking, SharedStore};
 use super::{DaemonError, SourceSummary};
-use crate::exposition::Live;
 use crate::policy::Config;
 use crate::sources::Source;
 use crate::state::DaemonState;
-use crate::store::{says_counted_as, Fence, Leases, Store, StoredClocks, TicketMeta};
+use crate::store::{Fence, Leases};
 
 /// The default duration of a lease: a standby takes a dead holder's
 /// sources over within about 18 s.
@@ -485,57 +483,6 @@ pub(super) async fn take_at_start(
         with_health(state, name, |h| h.owner = Some(true));
     }
     Ok(taken)
-}
-
-/// Loads one source's stored clocks into `live`; returns the tickets
-/// counted and the rows left out (clocks naming what the config no longer
-/// defines: recomputed right after).
-pub(super) fn load_source(
-    live: &mut Live,
-    store: &dyn Store,
-    config: &Config,
-    name: &str,
-) -> Result<(usize, u64), DaemonError> {
-    let mut skipped = 0u64;
-    // Rows in the older form, which do not say what they were counted
-    // under: matched with the tickets' stored creation and organization
-    // after the pass (rare: rows saved since say it themselves).
-    let mut older: Vec<StoredClocks> = Vec::new();
-    store.for_each_clocks(name, &mut |row| {
-        if !says_counted_as(&row.clocks) {
-            older.push(row);
-        } else if !count_row(
-            live,
-            config,
-            name,
-            &row.ticket_id,
-            (&row.config_hash, &row.clocks),
-            None,
-        ) {
-            skipped += 1;
-        }
-    })?;
-    if !older.is_empty() {
-        let metas = store.ticket_metas(name)?;
-        let by_id: HashMap<&str, &TicketMeta> = metas.iter().map(|m| (m.id.as_str(), m)).collect();
-        for row in &older {
-            // Rows of tickets that are no longer stored are not counted.
-            let Some(meta) = by_id.get(row.ticket_id.as_str()) else {
-                continue;
-            };
-            if !count_row(
-                live,
-                config,
-                name,
-                &row.ticket_id,
-                (&row.config_hash, &row.clocks),
-                Some(meta),
-            ) {
-                skipped += 1;
-            }
-        }
-    }
-    Ok((live.source_tickets(name), skipped))
 }
 
 #[cfg(test)]

@@ -13,8 +13,8 @@ use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, info_span, warn, Instrument};
 
+use super::counting::load_live;
 use super::recompute::Recompute;
-use super::startup::load_live;
 use super::store_access::{blocking, SharedStore};
 use super::DaemonError;
 use crate::clock::now_unix;

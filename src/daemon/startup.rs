@@ -3,26 +3,24 @@
 //! the reload listener and one poll loop per source.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, info_span, Instrument};
 
+use super::counting::load_live;
 use super::health::{update_stored_counts, with_health};
 use super::lease::{
-    default_instance, load_source, take_at_start, LeaseSettings, Leased, RenewWhileStarting,
-    DEFAULT_LEASE,
+    default_instance, take_at_start, LeaseSettings, Leased, RenewWhileStarting, DEFAULT_LEASE,
 };
 use super::poll::{supervise, PollSettings, RESTART_FIRST};
 use super::recompute::Recompute;
 use super::reload::{read_config, serve_reloads};
-use super::store_access::{self, blocking, SharedStore};
+use super::store_access::{self, blocking};
 use super::timers::{refresher, report_schedule};
 use super::{DaemonError, Options, Started, Summary};
 use crate::clock::now_unix;
-use crate::exposition::Live;
 use crate::policy::spec::SourceSpec;
-use crate::policy::Config;
 use crate::sources::APPROXIMATED_HISTORY;
 use crate::state::{DaemonState, ReloadRequest};
 
@@ -314,31 +312,4 @@ async fn serve(
         shutdown.clone(),
     )));
     Ok(Some(bound))
-}
-
-/// The stored clocks of `sources`, as a fresh [`Live`]. Tickets whose
-/// clocks name what the config no longer defines are left out (they are
-/// recomputed right after).
-pub(super) async fn load_live(
-    store: &SharedStore,
-    config: &Arc<Config>,
-    sources: Vec<String>,
-) -> Result<Live, DaemonError> {
-    let cfg = config.clone();
-    blocking(store, move |s| {
-        let started = Instant::now();
-        let mut live = Live::with_organizations(&cfg.exposition_organizations);
-        for name in &sources {
-            let _in_source = info_span!("source", source = %name).entered();
-            let (tickets, skipped) = load_source(&mut live, &**s, &cfg, name)?;
-            info!(
-                tickets,
-                skipped,
-                ms = started.elapsed().as_millis() as u64,
-                "stored clocks loaded"
-            );
-        }
-        Ok(live)
-    })
-    .await
 }
