@@ -1,6 +1,11 @@
-//! A Zendesk emulator for development and tests: a deterministic synthetic
-//! dataset ([`generator`]) served over HTTP in Zendesk's JSON shapes
-//! ([`zendesk`]), with rate limits and injectable faults.
+//! Emulators of the helpdesks for development, tests and the demo: each
+//! serves an account over HTTP in its vendor's documented wire format,
+//! with rate limits and injectable faults, never in a shape copied from
+//! our adapters: Zendesk ([`zendesk`], [`zendesk_admin`], from the
+//! deterministic synthetic dataset of [`generator`]), Freshdesk
+//! ([`freshdesk`]) and Jira Service Management ([`jsm`]), each of which
+//! documents its own sources. The business-time walk the emulators' own
+//! SLA records use is [`business_hours`], independent of our calendar.
 //!
 //! We cannot reach Zendesk from tests, so this emulates the subset of the
 //! Zendesk Support API the Zendesk adapter reads. Each endpoint follows one
