@@ -106,3 +106,28 @@ impl Hours {
         None
     }
 }
+
+/// What an SLA target counts: calendar time, or a schedule's open hours.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock<'a> {
+    Calendar,
+    Business(&'a Hours),
+}
+
+impl Clock<'_> {
+    /// Seconds counted in `[a, b)`; zero when `b <= a`.
+    pub fn seconds(&self, a: i64, b: i64) -> i64 {
+        match self {
+            Clock::Calendar => (b - a).max(0),
+            Clock::Business(h) => h.seconds(a, b),
+        }
+    }
+
+    /// When `secs` counted seconds have passed from `a`.
+    pub fn add(&self, a: i64, secs: i64) -> Option<i64> {
+        match self {
+            Clock::Calendar => Some(a.saturating_add(secs)),
+            Clock::Business(h) => h.add(a, secs),
+        }
+    }
+}

@@ -45,7 +45,7 @@ use chrono::NaiveDate;
 use serde_json::Value;
 
 use crate::import::zones::zone_for;
-use crate::simulator::business_hours::Hours;
+use crate::simulator::business_hours::{Clock, Hours};
 
 /// What Freshdesk knows of a ticket for its SLA.
 #[derive(Debug, Clone, Default)]
@@ -76,28 +76,6 @@ pub struct Record {
     pub is_escalated: bool,
     pub nr_due_by: Option<i64>,
     pub nr_escalated: bool,
-}
-
-/// Calendar time, or business hours.
-enum Clock<'a> {
-    Calendar,
-    Business(&'a Hours),
-}
-
-impl Clock<'_> {
-    fn seconds(&self, a: i64, b: i64) -> i64 {
-        match self {
-            Clock::Calendar => (b - a).max(0),
-            Clock::Business(h) => h.seconds(a, b),
-        }
-    }
-
-    fn add(&self, a: i64, secs: i64) -> Option<i64> {
-        match self {
-            Clock::Calendar => Some(a.saturating_add(secs)),
-            Clock::Business(h) => h.add(a, secs),
-        }
-    }
 }
 
 /// The account's SLA setup, read once.

@@ -59,7 +59,7 @@ use chrono::NaiveDate;
 use serde_json::{json, Value};
 
 use crate::import::zones::zone_for;
-use crate::simulator::business_hours::Hours;
+use crate::simulator::business_hours::{Clock, Hours};
 use crate::simulator::generator::{ChildKind, Dataset, Field, Id, Ticket, TicketStatus};
 use crate::simulator::zendesk_admin::{Admin, Schedule};
 
@@ -166,29 +166,6 @@ fn hours_of(s: &Schedule, rules: &Rules) -> Hours {
         s.intervals.clone(),
         holidays,
     )
-}
-
-/// Calendar time, or the open hours of a schedule.
-#[derive(Debug, Clone)]
-enum Clock {
-    Calendar,
-    Business(Hours),
-}
-
-impl Clock {
-    fn seconds(&self, a: i64, b: i64) -> i64 {
-        match self {
-            Clock::Calendar => (b - a).max(0),
-            Clock::Business(h) => h.seconds(a, b),
-        }
-    }
-
-    fn add(&self, a: i64, secs: i64) -> Option<i64> {
-        match self {
-            Clock::Calendar => Some(a.saturating_add(secs)),
-            Clock::Business(h) => h.add(a, secs),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -360,12 +337,12 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    fn clock(&self, sla: Option<&AppliedSla>, business: bool) -> Clock {
+    fn clock(&self, sla: Option<&AppliedSla>, business: bool) -> Clock<'_> {
         let schedule = sla.map_or(if self.hours.is_empty() { None } else { Some(0) }, |s| {
             s.schedule
         });
         match schedule.and_then(|i| self.hours.get(i)) {
-            Some(h) if business => Clock::Business(h.clone()),
+            Some(h) if business => Clock::Business(h),
             _ => Clock::Calendar,
         }
     }
