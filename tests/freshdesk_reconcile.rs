@@ -8,7 +8,6 @@
 //! and found with its cause.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use helpdesk_slo::daemon::{run, Options};
@@ -18,6 +17,7 @@ use helpdesk_slo::time::format_instant;
 use serde_json::{json, Value};
 
 mod common;
+use common::reconcile::{counts, reconcile_json};
 
 const EXAMPLE: &str = include_str!("../examples/freshdesk.yaml");
 
@@ -110,40 +110,6 @@ async fn polled(dir: &Path, sla: Option<SlaSetup>) -> (PathBuf, PathBuf, String,
     )
 }
 
-fn reconcile(config: &Path, store: &Path, at: &str) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
-        .arg("reconcile")
-        .arg("--config")
-        .arg(config)
-        .arg("--store")
-        .arg(store)
-        .args(["--now", at, "--format", "json"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-/// `(compared, agree)` of a metric over every plan.
-fn counts(v: &Value, metric: &str) -> (u64, u64) {
-    let mut out = (0, 0);
-    for r in v["rows"].as_array().unwrap() {
-        if r["metric"] != metric {
-            continue;
-        }
-        for k in ["agree", "differ", "missing_ours", "missing_theirs"] {
-            out.0 += r[k].as_u64().unwrap();
-        }
-        out.1 += r["agree"].as_u64().unwrap();
-    }
-    out
-}
-
 /// Every difference of `metric`.
 fn differences<'a>(v: &'a Value, metric: &str) -> Vec<&'a Value> {
     v["differences"]
@@ -178,7 +144,7 @@ async fn a_matching_policy_agrees_with_every_freshdesk_due_time() {
     let (config, store, at, (escalated, awaiting)) = polled(tmp.path(), None).await;
     // Breaches are compared too, not only dues: some there are.
     assert!(escalated >= 10, "only {escalated} tickets escalated");
-    let v = reconcile(&config, &store, &at);
+    let v = reconcile_json(&config, &store, &at);
     for (metric, least) in [("first_response", 200), ("resolution", 150)] {
         let (compared, agree) = counts(&v, metric);
         eprintln!("{metric}: {agree} of {compared} agree");
@@ -216,7 +182,7 @@ async fn an_extra_holiday_in_freshdesk_is_found_and_named_as_the_calendar() {
             .push(json!({"name": "Company offsite", "date": day.to_string()}));
     });
     let (config, store, at, _) = polled(tmp.path(), sla).await;
-    let v = reconcile(&config, &store, &at);
+    let v = reconcile_json(&config, &store, &at);
     let found = differences(&v, "resolution");
     assert!(!found.is_empty(), "an extra holiday made no difference");
     // Each names the day, or a span of our open days that holds it.
@@ -248,7 +214,7 @@ async fn a_status_only_we_pause_on_and_a_changed_target_are_each_found_with_thei
         s.timer_off.remove(&6);
     });
     let (config, store, at, _) = polled(tmp.path(), sla).await;
-    let v = reconcile(&config, &store, &at);
+    let v = reconcile_json(&config, &store, &at);
     let found = differences(&v, "resolution");
     assert!(
         !found.is_empty(),
@@ -275,7 +241,7 @@ async fn a_status_only_we_pause_on_and_a_changed_target_are_each_found_with_thei
         premier["sla_target"]["priority_4"]["respond_within"] = json!(5_400);
     });
     let (config, store, at, _) = polled(tmp.path(), sla).await;
-    let v = reconcile(&config, &store, &at);
+    let v = reconcile_json(&config, &store, &at);
     let found = differences(&v, "first_response");
     assert!(!found.is_empty(), "a changed target made no difference");
     for d in &found {

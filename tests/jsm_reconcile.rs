@@ -5,7 +5,6 @@
 //! the stored cycles with our clocks.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use helpdesk_slo::daemon::{run, Options};
@@ -14,6 +13,7 @@ use helpdesk_slo::time::format_instant;
 use serde_json::Value;
 
 mod common;
+use common::reconcile::{counts, reconcile_json};
 
 const EMAIL: &str = "support-bot@acme.example";
 const TOKEN: &str = "jsm-reconcile-test-token";
@@ -128,40 +128,6 @@ async fn polled(dir: &Path, calendar: &str) -> (PathBuf, PathBuf, String) {
     (config_path, store_path, format_instant(site_now))
 }
 
-fn reconcile(config: &Path, store: &Path, at: &str) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_helpdesk-slo"))
-        .arg("reconcile")
-        .arg("--config")
-        .arg(config)
-        .arg("--store")
-        .arg(store)
-        .args(["--now", at, "--format", "json"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-/// `(compared, agree)` of a metric over every plan.
-fn counts(v: &Value, metric: &str) -> (u64, u64) {
-    let mut out = (0, 0);
-    for r in v["rows"].as_array().unwrap() {
-        if r["metric"] != metric {
-            continue;
-        }
-        for k in ["agree", "differ", "missing_ours", "missing_theirs"] {
-            out.0 += r[k].as_u64().unwrap();
-        }
-        out.1 += r["agree"].as_u64().unwrap();
-    }
-    out
-}
-
 /// The cause kinds of every difference of `metric`.
 fn causes(v: &Value, metric: &str) -> Vec<Vec<String>> {
     v["differences"]
@@ -186,7 +152,7 @@ async fn a_matching_policy_agrees_with_every_jsm_cycle_and_business_hours_are_na
     let matching = tmp.path().join("matching");
     std::fs::create_dir_all(&matching).unwrap();
     let (config, store, at) = polled(&matching, "always").await;
-    let v = reconcile(&config, &store, &at);
+    let v = reconcile_json(&config, &store, &at);
     let (compared, agree) = counts(&v, "first_response");
     assert!(compared >= 140, "only {compared} first responses compared");
     assert_eq!(agree, compared, "{:#?}", v["differences"]);
@@ -197,7 +163,7 @@ async fn a_matching_policy_agrees_with_every_jsm_cycle_and_business_hours_are_na
     let business = tmp.path().join("business");
     std::fs::create_dir_all(&business).unwrap();
     let (config, store, at) = polled(&business, "business").await;
-    let v = reconcile(&config, &store, &at);
+    let v = reconcile_json(&config, &store, &at);
     let (compared, agree) = counts(&v, "first_response");
     assert!(
         agree < compared,

@@ -4,6 +4,7 @@
 //! the stored record with our clocks.
 
 mod common;
+use common::reconcile::reconcile_json as json;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -146,12 +147,6 @@ fn reconcile(config: &Path, store: &Path, at: &str, more: &[&str]) -> (i32, Stri
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn json(config: &Path, store: &Path, at: &str) -> Value {
-    let (code, out, err) = reconcile(config, store, at, &["--format", "json"]);
-    assert_eq!(code, 0, "{err}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
 /// Every instance of a reconciliation that does not agree, by

@@ -8,6 +8,7 @@ pub mod contract;
 pub mod pg_daemon;
 pub mod postgres;
 pub mod prometheus;
+pub mod reconcile;
 
 /// Kills the child process when the test ends, however it ends.
 pub struct Guard(pub Child);
