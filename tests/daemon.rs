@@ -14,7 +14,7 @@ use helpdesk_slo::simulator::zendesk::{
 use helpdesk_slo::store::{decode_clocks, SqliteStore, Store};
 
 mod common;
-use common::scratch;
+use common::{comparable_clock, scratch};
 
 /// Whether the store at `path` has committed a cursor of `stream` (read
 /// from another connection, as any reader of the file may).
@@ -125,21 +125,10 @@ async fn backfill(name: &str, faults: Faults) -> (Vec<String>, usize) {
                 .unwrap()
                 .clocks_hash
         );
-        // Clock timestamps depend on "now" only for open clocks; strip the
-        // volatile fields by comparing the timeline and the clock states.
         let states: Vec<serde_json::Value> = clock_values(&clocks)
             .unwrap()
             .into_iter()
-            .map(|c| {
-                serde_json::json!([
-                    c["metric"],
-                    c["instance"],
-                    c["state"],
-                    c["start"],
-                    c["fulfilled_at"],
-                    c["breached_at"]
-                ])
-            })
+            .map(|c| comparable_clock(&c))
             .collect();
         // The emulator's port differs between runs.
         let timeline =

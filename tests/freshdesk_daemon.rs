@@ -12,7 +12,7 @@ use helpdesk_slo::simulator::freshdesk::{start, synthetic, Faults, FdState, Serv
 use helpdesk_slo::store::{SqliteStore, Store};
 
 mod common;
-use common::{freshdesk_config as write_config, http_get, sample, scratch};
+use common::{comparable_clock, freshdesk_config as write_config, http_get, sample, scratch};
 
 const TICKETS: usize = 160;
 
@@ -86,17 +86,7 @@ async fn backfill(
         let states: Vec<serde_json::Value> = helpdesk_slo::store::decode_clocks(&clocks)
             .unwrap()
             .iter()
-            .map(|v| {
-                let c = serde_json::to_value(v).unwrap();
-                serde_json::json!([
-                    c["metric"],
-                    c["instance"],
-                    c["state"],
-                    c["start"],
-                    c["fulfilled_at"],
-                    c["breached_at"]
-                ])
-            })
+            .map(|v| comparable_clock(&serde_json::to_value(v).unwrap()))
             .collect();
         let timeline =
             serde_json::to_string(&helpdesk_slo::engine::Ticket { url: None, ..t }).unwrap();

@@ -132,3 +132,22 @@ pub fn freshdesk_config(dir: &Path, url: &str, start: i64) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// A stored clock (as JSON) in a form that compares between two runs over
+/// the same history: a decided clock in full, an open one by identity
+/// only, since its state and breach depend on when it was last computed
+/// (one run may compute it just before its due, the other just after).
+pub fn comparable_clock(c: &serde_json::Value) -> serde_json::Value {
+    if c["fulfilled_at"].is_null() {
+        serde_json::json!([c["metric"], c["instance"], c["start"]])
+    } else {
+        serde_json::json!([
+            c["metric"],
+            c["instance"],
+            c["state"],
+            c["start"],
+            c["fulfilled_at"],
+            c["breached_at"]
+        ])
+    }
+}

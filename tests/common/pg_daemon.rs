@@ -33,7 +33,8 @@ pub fn write_config_with(dir: &Path, url: &str, more: &str) -> PathBuf {
     path
 }
 
-/// Every stored ticket's timeline and decided clock states, in id order.
+/// Every stored ticket's timeline and its clocks (open ones by identity:
+/// [`super::comparable_clock`]), in id order.
 pub fn stored_state(location: &str) -> Vec<String> {
     let store = store::open(location).unwrap();
     assert!(store.stale_ticket_ids("zendesk").unwrap().is_empty());
@@ -45,15 +46,7 @@ pub fn stored_state(location: &str) -> Vec<String> {
         let states: Vec<serde_json::Value> = views
             .iter()
             .map(|v| serde_json::to_value(v).unwrap())
-            .map(|c| {
-                serde_json::json!([
-                    c["metric"],
-                    c["instance"],
-                    c["start"],
-                    c["fulfilled_at"],
-                    c["breached_at"]
-                ])
-            })
+            .map(|c| super::comparable_clock(&c))
             .collect();
         let timeline =
             serde_json::to_string(&helpdesk_slo::engine::Ticket { url: None, ..t }).unwrap();
