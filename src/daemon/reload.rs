@@ -153,6 +153,12 @@ async fn reload(state: &Arc<DaemonState>, store: &SharedStore) -> Result<String,
     };
     state.install_config(config.clone(), text, &turn);
     mark_ok(state);
+    // The figures under the new config are rendered before the reload is
+    // answered: whoever asked reads the new exposition at once.
+    let rendering = state.clone();
+    tokio::task::spawn_blocking(move || rendering.refresh(now_unix()))
+        .await
+        .map_err(DaemonError::task("rendering the figures"))?;
     // Tickets whose clocks a recompute under the old config was refused,
     // or that a poll changed while this one read them, are stale: now.
     for name in &sources {
