@@ -21,7 +21,7 @@ use self::credits::Credits;
 use self::groups::{Dimension, Groups};
 use self::output::{join_credits, join_groups, ClockRow, Format, Table, Totals, Writer};
 use self::what_if::Diff;
-use crate::engine::{evaluate, evaluate_into, Clock, ClockState, Ticket};
+use crate::engine::{evaluate_with, Clock, ClockState, Detail, Ticket};
 use crate::policy::Config;
 
 /// What to evaluate and write.
@@ -95,6 +95,8 @@ pub struct Evaluation<'a, W: Write> {
     totals: Totals,
     /// The clocks of the ticket before, kept for their memory.
     clocks: Vec<Clock>,
+    /// The same for the what-if side.
+    other: Vec<Clock>,
 }
 
 impl<'a, W: Write> Evaluation<'a, W> {
@@ -121,6 +123,7 @@ impl<'a, W: Write> Evaluation<'a, W> {
                 tickets_changed: None,
             },
             clocks: Vec::new(),
+            other: Vec::new(),
         })
     }
 
@@ -128,12 +131,20 @@ impl<'a, W: Write> Evaluation<'a, W> {
     /// them.
     pub fn add(&mut self, ticket: &Ticket) -> std::io::Result<()> {
         let now = self.opts.now;
+        // Groups, credits and the what-if comparison count clocks by state:
+        // the rest of a clock is worked out only when clocks are written.
+        let detail = if self.opts.clocks {
+            Detail::Full
+        } else {
+            Detail::States
+        };
         let mut clocks = std::mem::take(&mut self.clocks);
-        evaluate_into(&self.base.config.policy, ticket, now, &mut clocks);
-        let other = self
-            .what_if
-            .as_ref()
-            .map(|w| evaluate(&w.config.policy, ticket, now));
+        evaluate_with(&self.base.config.policy, ticket, now, detail, &mut clocks);
+        let mut other = std::mem::take(&mut self.other);
+        let other = self.what_if.as_ref().map(|w| {
+            evaluate_with(&w.config.policy, ticket, now, Detail::States, &mut other);
+            other
+        });
         self.totals.tickets += 1;
         self.totals.clocks += clocks
             .iter()
@@ -158,6 +169,9 @@ impl<'a, W: Write> Evaluation<'a, W> {
             );
         }
         self.clocks = clocks;
+        if let Some(other) = other {
+            self.other = other;
+        }
         Ok(())
     }
 

@@ -102,7 +102,7 @@ use serde::{Deserialize, Serialize};
 use crate::policy::model::{MetricId, PlanId, SeverityId};
 use crate::policy::Policy;
 pub use fast_json::ticket_from_json;
-pub use run::{evaluate, evaluate_into};
+pub use run::{evaluate, evaluate_into, evaluate_with, Detail};
 pub use timeline::{Change, Current, Event, Organization, Ticket};
 
 /// A clock's state.

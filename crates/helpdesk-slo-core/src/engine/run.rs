@@ -441,6 +441,20 @@ fn unseen_solve(ticket: &Ticket, events: &[Placed]) -> Option<Event> {
     })
 }
 
+/// How much of each clock an evaluation works out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Every field of every clock.
+    Full,
+    /// What counting clocks by state needs, and no more: each clock's
+    /// metric, instance, plan, severity, start, state, fulfilment and
+    /// breach are those [`Detail::Full`] gives; its due, reason, elapsed,
+    /// paused and remaining time are left empty (`None`, 0). The business
+    /// time of each clock's span, the due of a clock met while paused and
+    /// the reasons' text are not worked out.
+    States,
+}
+
 /// Every clock instance of `ticket` under `policy`, as of `now`.
 pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
     let mut out = Vec::new();
@@ -451,6 +465,17 @@ pub fn evaluate(policy: &Policy, ticket: &Ticket, now: i64) -> Vec<Clock> {
 /// [`evaluate`] into `out`, replacing what it held: a caller evaluating
 /// ticket after ticket keeps the list's memory.
 pub fn evaluate_into(policy: &Policy, ticket: &Ticket, now: i64, out: &mut Vec<Clock>) {
+    evaluate_with(policy, ticket, now, Detail::Full, out);
+}
+
+/// [`evaluate_into`], working out each clock to the `detail` asked for.
+pub fn evaluate_with(
+    policy: &Policy,
+    ticket: &Ticket,
+    now: i64,
+    detail: Detail,
+    out: &mut Vec<Clock>,
+) {
     let created = ticket.created_at;
     let mut events = canonical_placed(&ticket.events, created);
     let unseen = unseen_solve(ticket, &events);
@@ -513,7 +538,7 @@ pub fn evaluate_into(policy: &Policy, ticket: &Ticket, now: i64, out: &mut Vec<C
         i = j;
     }
     walk.breach_until(now);
-    finish(&walk, ticket, now, out);
+    finish(&walk, ticket, now, detail, out);
     let mut clocks = std::mem::take(&mut walk.clocks);
     clocks.clear();
     SCRATCH.set(clocks);
@@ -718,9 +743,13 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[Placed<'a>], t: i64) {
     walk.replied |= replied_now;
 }
 
-/// Turns the walk's clocks into results at `now`.
-fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64, out: &mut Vec<Clock>) {
+/// Turns the walk's clocks into results at `now`, to the `detail` asked for.
+fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64, detail: Detail, out: &mut Vec<Clock>) {
     let policy = walk.policy;
+    let full = detail == Detail::Full;
+    // Without the detail, an exclusion's reason is not written out: an
+    // empty text (which allocates nothing) stands for it.
+    let text = |make: &dyn Fn() -> String| if full { make() } else { String::new() };
     out.clear();
     out.reserve(walk.clocks.len());
     // The reasons and support hours depend on the ticket, the plan and the
@@ -733,14 +762,15 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64, out: &mut Vec<Clock>) {
         let tgt = target(policy, w);
         // A tracked metric needs a target on the plan for the severity.
         let mut exclusion: Option<String> = match (plan, w.severity) {
-            (None, _) => Some(no_plan.get_or_insert_with(|| no_plan_reason(walk)).clone()),
-            (Some(_), None) => Some(
+            (None, _) if full => Some(no_plan.get_or_insert_with(|| no_plan_reason(walk)).clone()),
+            (Some(_), None) if full => Some(
                 no_severity
                     .get_or_insert_with(|| no_severity_reason(walk))
                     .clone(),
             ),
+            (None, _) | (Some(_), None) => Some(String::new()),
             (Some(_), Some(_)) if tgt.is_none() => continue,
-            _ => w.ended.clone(),
+            _ => w.ended.as_ref().map(|e| text(&|| e.clone())),
         };
         let cal: &Calendar = tgt
             .map(|t| t.calendar.as_ref())
@@ -751,18 +781,23 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64, out: &mut Vec<Clock>) {
             (Some(since), None) if end > since => Some((since, end)),
             _ => None,
         };
-        let span = cal.business_seconds(w.start, end).unwrap_or(0);
-        // A clock that ran from its start to its end without a pause ran
-        // its whole span.
-        let elapsed: i64 = match (w.segments.as_slice(), open_tail) {
-            ([], Some(run)) | (&[run], None) if run == (w.start, end) => span,
-            _ => w
-                .segments
-                .as_slice()
-                .iter()
-                .chain(open_tail.iter())
-                .map(|&(s, e)| cal.business_seconds(s, e).unwrap_or(0))
-                .sum(),
+        let (span, elapsed) = if full {
+            let span = cal.business_seconds(w.start, end).unwrap_or(0);
+            // A clock that ran from its start to its end without a pause
+            // ran its whole span.
+            let elapsed: i64 = match (w.segments.as_slice(), open_tail) {
+                ([], Some(run)) | (&[run], None) if run == (w.start, end) => span,
+                _ => w
+                    .segments
+                    .as_slice()
+                    .iter()
+                    .chain(open_tail.iter())
+                    .map(|&(s, e)| cal.business_seconds(s, e).unwrap_or(0))
+                    .sum(),
+            };
+            (span, elapsed)
+        } else {
+            (0, 0)
         };
         let target_secs = if w.goal_for == Some((w.plan, w.severity)) {
             w.goal
@@ -785,10 +820,10 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64, out: &mut Vec<Clock>) {
                     yes
                 };
                 if p.only_created_in_business_hours && !in_support_hours() {
-                    let (name, _) = policy.support_calendar(plan_id, w.severity);
-                    exclusion = Some(format!(
-                        "created outside the business hours of calendar {name}"
-                    ));
+                    exclusion = Some(text(&|| {
+                        let (name, _) = policy.support_calendar(plan_id, w.severity);
+                        format!("created outside the business hours of calendar {name}")
+                    }));
                 }
             }
         }
@@ -811,15 +846,18 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64, out: &mut Vec<Clock>) {
                         && x.window
                             .is_none_or(|(from, to)| w.start < to && end.max(w.start + 1) > from)
                 })
-                .map(|x| x.reason.clone());
+                .map(|x| text(&|| x.reason.clone()));
         }
 
         // The due instant: as walked; for a clock met while paused short of
         // its target, when it would have been due had it kept running.
+        // (An open clock's due is the walk's: only a clock met while paused
+        // needs one worked out, which counting by state does not.)
         let due = match (tgt, target_secs) {
             (Some(t), Some((secs, snap))) => w.breached_at.or(w.due).or_else(|| {
                 let resume = w.fulfilled_at;
-                due_of(w, &t.calendar, secs, snap, resume)
+                full.then(|| due_of(w, &t.calendar, secs, snap, resume))
+                    .flatten()
             }),
             _ => None,
         };
@@ -845,15 +883,15 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64, out: &mut Vec<Clock>) {
             plan: w.plan,
             severity: w.severity,
             start: w.start,
-            due_at,
+            due_at: due_at.filter(|_| full),
             state,
-            reason: exclusion,
+            reason: exclusion.filter(|_| full),
             fulfilled_at: w.fulfilled_at,
             breached_at,
             elapsed_seconds: elapsed,
             paused_seconds: span - elapsed,
             remaining_seconds: match (w.fulfilled_at, target_secs) {
-                (None, Some((secs, _))) => Some(secs - elapsed),
+                (None, Some((secs, _))) if full => Some(secs - elapsed),
                 _ => None,
             },
         });
