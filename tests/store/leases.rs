@@ -251,3 +251,88 @@ fn references_of_a_ticket_created_under_a_lease_are_copied_and_a_wrong_guess_fai
     assert_eq!(s.ticket(SRC, "7").unwrap().unwrap().events.len(), 2);
     assert_eq!(refs(&db).as_deref(), Some("u:agent-1,u:agent-2"));
 }
+
+/// A store writing under a lease remembers the rows and stale marks it
+/// committed, and skips reading those rows and marking those tickets
+/// again. What it remembers holds for its token only: once another
+/// instance wrote the source under a lease of its own (an event, the
+/// ticket's clocks saved, so its mark cleared), the first store's next
+/// batch under a new lease reads the row again and marks the ticket
+/// stale again. And its own saves clear what it remembers of marks.
+#[test]
+fn rows_and_stale_marks_remembered_under_a_lease_are_read_again_under_the_next() {
+    let db = PgDatabase::new("lease_rows");
+    let mut a = store::open(db.url()).unwrap();
+    let mut b = store::open(db.url()).unwrap();
+    let mut leases = a.leases().unwrap().unwrap();
+    let first = leases.acquire(SRC, "a", TTL).unwrap().unwrap();
+    a.fence(SRC, Some(first));
+    let open = helpdesk_slo::policy::spec::Status::Open;
+    let pending = helpdesk_slo::policy::spec::Status::Pending;
+    let ticket = Record::Ticket(header("7", 1_700_000_100, None));
+    a.apply_page(SRC, &page("tickets", "t-1", vec![ticket]))
+        .unwrap();
+    let e1 = status_event("7", "e1", 1_700_000_010, open);
+    a.apply_page(SRC, &page("events", "e-1", vec![e1])).unwrap();
+    assert_eq!(a.stale_ticket_ids(SRC).unwrap(), vec!["7".to_string()]);
+    // Its own save clears the mark, and the next change marks it again.
+    a.save_clocks(SRC, "7", "hash", &[1]).unwrap();
+    assert!(a.stale_ticket_ids(SRC).unwrap().is_empty());
+    let e2 = status_event("7", "e2", 1_700_000_020, pending);
+    assert_eq!(
+        a.apply_page(SRC, &page("events", "e-2", vec![e2])).unwrap(),
+        vec!["7".to_string()]
+    );
+    assert_eq!(a.stale_ticket_ids(SRC).unwrap(), vec!["7".to_string()]);
+    a.save_clocks(SRC, "7", "hash", &[2]).unwrap();
+    // The same header again changes nothing; a newer one does.
+    let same = Record::Ticket(header("7", 1_700_000_100, None));
+    assert!(a
+        .apply_page(SRC, &page("tickets", "t-2", vec![same]))
+        .unwrap()
+        .is_empty());
+    let newer = Record::Ticket(header("7", 1_700_000_200, Some("org-1")));
+    assert_eq!(
+        a.apply_page(SRC, &page("tickets", "t-3", vec![newer]))
+            .unwrap(),
+        vec!["7".to_string()]
+    );
+    a.save_clocks(SRC, "7", "hash", &[3]).unwrap();
+
+    // b takes the lease over and adds an event later than a's, then saves
+    // the ticket's clocks (its mark cleared).
+    expire_all(&db);
+    let second = leases.acquire(SRC, "b", TTL).unwrap().unwrap();
+    b.fence(SRC, Some(second));
+    let e3 = status_event("7", "e3", 1_700_000_090, open);
+    b.apply_page(SRC, &page("events", "e-3", vec![e3])).unwrap();
+    b.save_clocks(SRC, "7", "hash", &[4]).unwrap();
+    assert!(b.stale_ticket_ids(SRC).unwrap().is_empty());
+
+    // a, under a new lease, brings an event between a's and b's: the row
+    // b left is read (its chunks and latest event), the ticket marked.
+    expire_all(&db);
+    let third = leases.acquire(SRC, "a", TTL).unwrap().unwrap();
+    a.fence(SRC, Some(third));
+    let e4 = status_event("7", "e4", 1_700_000_030, pending);
+    assert_eq!(
+        a.apply_page(SRC, &page("events", "e-4", vec![e4])).unwrap(),
+        vec!["7".to_string()]
+    );
+    assert_eq!(a.stale_ticket_ids(SRC).unwrap(), vec!["7".to_string()]);
+    let t = a.ticket(SRC, "7").unwrap().unwrap();
+    let ids: Vec<&str> = t.events.iter().filter_map(|e| e.id.as_deref()).collect();
+    assert_eq!(ids, ["e1", "e2", "e4", "e3"]);
+    assert_eq!(
+        db.query_text("SELECT organization_id FROM tickets WHERE id = '7'")
+            .unwrap()
+            .as_deref(),
+        Some("org-1")
+    );
+    assert_eq!(
+        db.query_text("SELECT chunks::text FROM tickets WHERE id = '7'")
+            .unwrap()
+            .as_deref(),
+        Some("4")
+    );
+}

@@ -47,7 +47,7 @@ mod reports;
 mod schema;
 mod write;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -420,7 +420,29 @@ pub struct PgStore {
     /// ticket key: learned from committed batches only, forgotten when a
     /// batch fails. Bounded by [`REFS_CACHE_MAX`] keys.
     refs: Mutex<HashMap<i64, KnownRefs>>,
+    /// Keys whose stale mark this store committed under a lease token, by
+    /// source (the token with them), so a later batch of the ticket need not mark
+    /// it again: while the store writes under that same token nobody else
+    /// has written the source, and only this store's own saves (which take
+    /// the keys out once committed) remove marks. Emptied when a write
+    /// fails or the token changes. Bounded by [`REFS_CACHE_MAX`] keys.
+    marked: Mutex<HashMap<String, KnownMarks>>,
+    /// The rows of `tickets` this store committed under a lease token, by
+    /// source (the token with them) and id, as applying pages reads them:
+    /// while the store writes under that token nobody else writes the
+    /// source's tickets, so a later batch of the ticket need not read its
+    /// row. Emptied when a write fails or the token changes. Bounded by
+    /// [`REFS_CACHE_MAX`] rows.
+    rows: Mutex<HashMap<String, KnownRows>>,
 }
+
+/// The stale marks a [`PgStore`] committed for one source: the lease
+/// token they were committed under, and the tickets' keys.
+type KnownMarks = (i64, HashSet<i64>);
+
+/// The rows of `tickets` a [`PgStore`] committed for one source: the lease
+/// token they were committed under, and the rows by ticket id.
+type KnownRows = (i64, HashMap<String, write::Stored>);
 
 /// What a [`PgStore`] remembers of one ticket's `ticket_refs` pairs.
 #[derive(Debug, Default)]
@@ -472,6 +494,8 @@ impl PgStore {
             floor: AtomicU64::new(0),
             fences: Mutex::default(),
             refs: Mutex::default(),
+            marked: Mutex::default(),
+            rows: Mutex::default(),
         })
     }
 
@@ -818,6 +842,148 @@ impl PgStore {
     fn forget_refs(&self) {
         if let Ok(mut refs) = self.refs.lock() {
             refs.clear();
+        }
+    }
+
+    /// Takes out of `keys` those whose stale mark is known committed for
+    /// `source` under `token` (none without a token: an unfenced store
+    /// cannot know that nobody cleared a mark).
+    fn known_marked(&self, source: &str, token: Option<i64>, keys: &mut Vec<i64>) {
+        let Some(token) = token else { return };
+        if let Ok(marked) = self.marked.lock() {
+            if let Some((t, known)) = marked.get(source) {
+                if *t == token {
+                    keys.retain(|k| !known.contains(k));
+                }
+            }
+        }
+    }
+
+    /// Remembers the stale marks of `source` that a committed transaction
+    /// under `token` made, and forgets those it removed (before learning
+    /// the made ones: a key in both is still marked).
+    fn learn_marks(&self, source: &str, token: Option<i64>, marked: Vec<i64>, unmarked: &[i64]) {
+        let Ok(mut known) = self.marked.lock() else {
+            return;
+        };
+        let Some(token) = token else {
+            known.remove(source);
+            return;
+        };
+        let entry = known
+            .entry(source.to_string())
+            .or_insert_with(|| (token, HashSet::new()));
+        if entry.0 != token || entry.1.len() + marked.len() > REFS_CACHE_MAX {
+            *entry = (token, HashSet::new());
+        }
+        for key in unmarked {
+            entry.1.remove(key);
+        }
+        entry.1.extend(marked);
+    }
+
+    /// The remembered rows of `source` under `token` among `ids`, taken
+    /// out of `ids` (none without a token).
+    fn known_rows(
+        &self,
+        source: &str,
+        token: Option<i64>,
+        ids: &mut Vec<String>,
+    ) -> HashMap<String, write::Stored> {
+        let mut found = HashMap::new();
+        let Some(token) = token else { return found };
+        if let Ok(rows) = self.rows.lock() {
+            if let Some((t, known)) = rows.get(source) {
+                if *t == token {
+                    ids.retain(|id| match known.get(id) {
+                        Some(row) => {
+                            found.insert(id.clone(), row.clone());
+                            false
+                        }
+                        None => true,
+                    });
+                }
+            }
+        }
+        found
+    }
+
+    /// Remembers the rows of `source` a committed transaction under
+    /// `token` left.
+    fn learn_rows(&self, source: &str, token: Option<i64>, learned: Vec<(String, write::Stored)>) {
+        let Ok(mut rows) = self.rows.lock() else {
+            return;
+        };
+        let Some(token) = token else {
+            rows.remove(source);
+            return;
+        };
+        let entry = rows
+            .entry(source.to_string())
+            .or_insert_with(|| (token, HashMap::new()));
+        if entry.0 != token || entry.1.len() + learned.len() > REFS_CACHE_MAX {
+            *entry = (token, HashMap::new());
+        }
+        entry.1.extend(learned);
+    }
+
+    /// The remembered rows of `source` under `token` among `ids` known to
+    /// have no clocks row, taken out of `ids`: their keys, and whether
+    /// their tickets are live (not deleted, with a header).
+    fn known_unclocked(
+        &self,
+        source: &str,
+        token: Option<i64>,
+        ids: &mut Vec<String>,
+    ) -> HashMap<String, (i64, bool)> {
+        let mut found = HashMap::new();
+        let Some(token) = token else { return found };
+        if let Ok(rows) = self.rows.lock() {
+            if let Some((t, known)) = rows.get(source) {
+                if *t == token {
+                    ids.retain(|id| match known.get(id) {
+                        Some(row) if row.clocks == Some(false) => {
+                            found.insert(id.clone(), (row.key, row.is_live()));
+                            false
+                        }
+                        _ => true,
+                    });
+                }
+            }
+        }
+        found
+    }
+
+    /// Remembers that the tickets `ids` of `source` have a clocks row,
+    /// saved by a committed transaction under `token`.
+    fn learn_clocked(&self, source: &str, token: Option<i64>, ids: &[String]) {
+        let Ok(mut rows) = self.rows.lock() else {
+            return;
+        };
+        match (token, rows.get_mut(source)) {
+            (Some(token), Some((t, known))) if *t == token => {
+                for id in ids {
+                    if let Some(row) = known.get_mut(id) {
+                        row.clocks = Some(true);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Forgets every remembered row (after a failed write).
+    fn forget_rows(&self) {
+        if let Ok(mut rows) = self.rows.lock() {
+            rows.clear();
+        }
+    }
+
+    /// Forgets every remembered stale mark (after a write whose outcome is
+    /// not known: its removals may have been committed).
+    fn forget_marks(&self) {
+        if let Ok(mut known) = self.marked.lock() {
+            known.clear();
         }
     }
 

@@ -202,15 +202,22 @@ struct Group<'a> {
     events: Vec<&'a EventRecord>,
 }
 
-/// A ticket's stored row, as far as applying pages needs it.
-struct Stored {
-    key: i64,
-    header: Option<Vec<u8>>,
+/// A ticket's stored row, as far as applying pages needs it: read from
+/// `tickets`, or remembered from this store's own commits under the lease
+/// it still holds ([`PgStore::known_rows`]).
+#[derive(Clone)]
+pub(super) struct Stored {
+    pub(super) key: i64,
+    /// Its header's compact form as a hash ([`header_hash`]), if it has one.
+    header: Option<u64>,
     updated_at: Option<i64>,
     deleted: bool,
     requester: Option<String>,
     last_event_at: Option<i64>,
     chunks: i32,
+    /// Whether the ticket has a row in `clocks`, if known (the rows this
+    /// store created or saved clocks of under its lease).
+    pub(super) clocks: Option<bool>,
 }
 
 /// What applying the batch decided for one ticket before writing.
@@ -236,6 +243,25 @@ fn event_ref<'a>(
         } if requester != Some(u.as_str()) => Some(("u", u.as_str())),
         _ => None,
     }
+}
+
+impl Stored {
+    /// Whether the ticket is live: not deleted, with a header (its clocks
+    /// are kept).
+    pub(super) fn is_live(&self) -> bool {
+        !self.deleted && self.header.is_some()
+    }
+}
+
+/// A header's compact form as 64 bits (SipHash with fixed keys, as
+/// [`ref_hash`]): a header whose hash equals the stored one's is taken as
+/// unchanged (two different headers of one ticket sharing a hash, about
+/// one chance in 10^19 for each update, would leave the second unstored).
+fn header_hash(encoded: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    encoded.hash(&mut h);
+    h.finish()
 }
 
 /// [`Store::apply_batch`](crate::store::Store::apply_batch) on a PostgreSQL store.
@@ -313,16 +339,31 @@ pub(super) fn apply_batch(
             token,
         )
     });
-    let (applied, keys, refs) = match written {
+    let (applied, keys, refs, marks) = match written {
         Ok(w) => w,
         Err(e) => {
             store.forget_refs();
+            store.forget_marks();
+            store.forget_rows();
             return Err(e);
         }
     };
+    store.learn_rows(source, token, marks.rows);
     store.count_commit(&keys);
     store.learn_refs(refs.stored, refs.created, token);
+    store.learn_marks(source, token, marks.marked, &marks.unmarked);
     Ok(applied)
+}
+
+/// The stale marks a batch made and removed, for
+/// [`PgStore::learn_marks`] once it is committed.
+#[derive(Default)]
+struct MarksWritten {
+    marked: Vec<i64>,
+    unmarked: Vec<i64>,
+    /// The rows of the batch's tickets as committed, by id, for
+    /// [`PgStore::learn_rows`].
+    rows: Vec<(String, Stored)>,
 }
 
 /// The `ticket_refs` pairs a batch stored ([`ref_hash`]) and the rows it
@@ -344,7 +385,7 @@ fn apply_in(
     (withdrawn, notes): (&BTreeSet<NoteKey<'_>>, &BTreeMap<NoteKey<'_>, (i64, i64)>),
     cursors: &BTreeMap<&str, &str>,
     token: Option<i64>,
-) -> Result<(Applied, Vec<i64>, RefsWritten), StoreError> {
+) -> Result<(Applied, Vec<i64>, RefsWritten, MarksWritten), StoreError> {
     let src = source.to_string();
     let mut directory: Vec<(&'static str, String)> = Vec::new();
     if !organizations.is_empty() {
@@ -427,6 +468,7 @@ fn apply_in(
         mut complete,
         mut recorded,
         refs,
+        marks,
     } = changes;
 
     // Tickets that read a changed organization or user see it change too.
@@ -458,6 +500,7 @@ fn apply_in(
         },
         changed_keys,
         refs,
+        marks,
     ))
 }
 
@@ -472,6 +515,8 @@ struct Changes {
     /// What this batch writes to `ticket_refs`, to remember once it is
     /// committed.
     refs: RefsWritten,
+    /// The stale marks it writes and removes, likewise.
+    marks: MarksWritten,
 }
 
 /// A `ticket_refs` pair of one ticket as 64 bits, by SipHash with fixed
@@ -503,27 +548,37 @@ fn merge_tickets(
         complete,
         recorded,
         refs: refs_written,
+        marks: marks_written,
     } = changes;
     let src = source.to_string();
     let what = || format!("storing tickets of {source}");
-    let ids: Vec<String> = groups.keys().map(|s| s.to_string()).collect();
+    // The rows this store committed under its lease are known as they
+    // are; only the others are read.
+    let mut ids: Vec<String> = groups.keys().map(|s| s.to_string()).collect();
+    let mut stored: HashMap<String, Stored> = store.known_rows(source, token, &mut ids);
     let s = src.clone();
-    let rows = store.run_prepared(what, GET_ROWS, move |c, st| async move {
-        c.query(&st, &[&s, &ids]).await
-    })?;
-    let mut stored: HashMap<String, Stored> = HashMap::with_capacity(rows.len());
+    let rows = if ids.is_empty() {
+        Vec::new()
+    } else {
+        store.run_prepared(what, GET_ROWS, move |c, st| async move {
+            c.query(&st, &[&s, &ids]).await
+        })?
+    };
+    stored.reserve(rows.len());
     for row in rows {
         let read = |e| store.error(what(), e);
+        let header: Option<&[u8]> = row.try_get(2).map_err(read)?;
         stored.insert(
             row.try_get(1).map_err(read)?,
             Stored {
                 key: row.try_get(0).map_err(read)?,
-                header: row.try_get(2).map_err(read)?,
+                header: header.map(header_hash),
                 updated_at: row.try_get(3).map_err(read)?,
                 deleted: row.try_get(4).map_err(read)?,
                 requester: row.try_get(5).map_err(read)?,
                 last_event_at: row.try_get(6).map_err(read)?,
                 chunks: row.try_get(7).map_err(read)?,
+                clocks: None,
             },
         );
     }
@@ -533,17 +588,19 @@ fn merge_tickets(
     for (id, group) in groups {
         let old = stored.remove(*id);
         let mut updated_at = old.as_ref().and_then(|o| o.updated_at);
-        let old_header = old.as_ref().and_then(|o| o.header.as_deref());
+        let old_header = old.as_ref().and_then(|o| o.header);
         let mut newest: Option<(&TicketHeader, Vec<u8>)> = None;
+        let mut current = old_header;
         for h in &group.headers {
             if updated_at.is_some_and(|u| h.updated_at < u) {
                 continue;
             }
             let mut encoded = Vec::with_capacity(128);
             codec::encode_header(&mut encoded, h);
-            let current = newest.as_ref().map(|(_, b)| b.as_slice()).or(old_header);
-            if current != Some(encoded.as_slice()) {
+            let hash = header_hash(&encoded);
+            if current != Some(hash) {
                 newest = Some((h, encoded));
+                current = Some(hash);
             }
             updated_at = Some(h.updated_at);
         }
@@ -899,12 +956,58 @@ fn merge_tickets(
         }
     }
     drop(refs_known);
+    // Every row of the batch as this transaction leaves it, to remember
+    // once it is committed (the rows of tickets that read a changed
+    // organization or user change only in `changed_at`, not kept here).
+    if token.is_some() {
+        for p in &plans {
+            let key = key_of(p)?;
+            let old = p.stored.as_ref();
+            let fresh_at = fresh.get(&key).and_then(|f| f.iter().map(|e| e.at).max());
+            let last_event_at = match (old.and_then(|s| s.last_event_at), fresh_at) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            let header = p.newest.as_ref().map(|(h, _)| *h);
+            let row = Stored {
+                key,
+                header: match &p.newest {
+                    Some((_, encoded)) => Some(header_hash(encoded)),
+                    None => old.and_then(|s| s.header),
+                },
+                updated_at: header.map_or(old.and_then(|s| s.updated_at), |h| Some(h.updated_at)),
+                deleted: header.map_or(old.is_some_and(|s| s.deleted), |h| h.deleted),
+                requester: match header {
+                    Some(h) => h.requester_id.clone(),
+                    None => old.and_then(|s| s.requester.clone()),
+                },
+                last_event_at,
+                chunks: counts
+                    .get(&key)
+                    .copied()
+                    .unwrap_or_else(|| old.map_or(0, |s| s.chunks)),
+                // A new row has none; a deleted ticket's are dropped.
+                clocks: match old {
+                    None => Some(false),
+                    Some(_) if drop_clocks.contains(&key) => Some(false),
+                    Some(s) => s.clocks,
+                },
+            };
+            marks_written.rows.push((p.id.to_string(), row));
+        }
+    }
     if !touched.0.is_empty() {
         store.run_prepared(what, TOUCH_EVENTS, move |c, st| async move {
             c.execute(&st, &[&touched.0, &touched.1, &touched.2, &now])
                 .await
         })?;
     }
+    // A ticket whose mark this store committed under the current lease
+    // is still marked: only this store's saves remove marks meanwhile.
+    store.known_marked(source, token, &mut mark);
+    marks_written.marked.extend_from_slice(&mark);
+    marks_written.marked.extend_from_slice(&mark_new);
+    marks_written.unmarked.extend_from_slice(&unmark);
     copy_in(store, what, COPY_STALE, &[Type::INT8], mark_new, |key| {
         vec![key as Param<'_>]
     })?;
@@ -982,16 +1085,30 @@ pub(super) fn save_clocks_as_of(
         return Ok(SavedClocks::default());
     }
     let what = || format!("saving clocks of {source}");
-    store.write_transaction(source, what, || {
-        let ids: Vec<String> = clocks.iter().map(|c| c.0.clone()).collect();
+    let token = store.fence_token(source);
+    let mut unmarked: Vec<i64> = Vec::new();
+    let mut clocked: Vec<String> = Vec::new();
+    let written = store.write_transaction(source, what, || {
+        let mut ids: Vec<String> = clocks.iter().map(|c| c.0.clone()).collect();
+        type Found = (i64, bool, Option<(String, Vec<u8>)>);
+        // Tickets this store knows to have no clocks row yet (it created
+        // them under its lease and saved none): nothing to read.
+        let mut found: HashMap<String, Found> = store
+            .known_unclocked(source, token, &mut ids)
+            .into_iter()
+            .map(|(id, (key, live))| (id, (key, live, None)))
+            .collect();
         let s = source.to_string();
         // The rows they replace are read in the transaction that replaces
         // them: what was counted from them is taken out exactly.
-        let rows = store.run_prepared(what, SAVED_ROWS, move |c, st| async move {
-            c.query(&st, &[&s, &ids]).await
-        })?;
-        type Found = (i64, bool, Option<(String, Vec<u8>)>);
-        let mut found: HashMap<String, Found> = HashMap::with_capacity(rows.len());
+        let rows = if ids.is_empty() {
+            Vec::new()
+        } else {
+            store.run_prepared(what, SAVED_ROWS, move |c, st| async move {
+                c.query(&st, &[&s, &ids]).await
+            })?
+        };
+        found.reserve(rows.len());
         for row in rows {
             let read = |e| store.error(what(), e);
             let hash: Option<String> = row.try_get(3).map_err(read)?;
@@ -1042,9 +1159,13 @@ pub(super) fn save_clocks_as_of(
                 fresh.push((key, hash.to_string(), encoded.to_vec()));
             }
             saved.push((index, old));
+            if let Some((id, _, _)) = clocks.get(index) {
+                clocked.push(id.clone());
+            }
         }
         if !save.is_empty() {
             let keys: Vec<i64> = save.keys().copied().collect();
+            unmarked.clone_from(&keys);
             store.run_prepared_all(what, &[UNMARK_STALE, PUT_CLOCKS], move |c, st| async move {
                 let unmark_params = [&keys as Param<'_>];
                 let put_params = [&replacing.0 as Param<'_>, &replacing.1, &replacing.2];
@@ -1066,7 +1187,21 @@ pub(super) fn save_clocks_as_of(
         }
         saved.sort_unstable_by_key(|(index, _)| *index);
         Ok(SavedClocks { overtaken, saved })
-    })
+    });
+    match written {
+        Ok(saved) => {
+            store.learn_marks(source, token, Vec::new(), &unmarked);
+            store.learn_clocked(source, token, &clocked);
+            Ok(saved)
+        }
+        Err(e) => {
+            // Its removals of stale marks and its clocks rows may have
+            // been committed.
+            store.forget_marks();
+            store.forget_rows();
+            Err(e)
+        }
+    }
 }
 
 /// [`Store::record_poll`](crate::store::Store::record_poll) on a PostgreSQL store.
