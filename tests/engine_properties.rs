@@ -2098,3 +2098,25 @@ fn next_reply_clocks_of_different_metrics_start_independently() {
     let want = row("nr_all", 2, "2026-03-16T09:40:00Z", None);
     assert!(got.contains(&want), "{want:?} not in {got:#?}");
 }
+
+/// The case property 1 found when the engine first put off working out
+/// dues: a vip ticket solved at 02:00 and reopened at 03:00 with a new
+/// priority. Its resolution clocks ran two hours before the solve, as long
+/// as the shortest of their targets: a due may lie within that closed
+/// running time, so no bound counted from the reopen holds, and the due
+/// is worked out at once (the clock met exactly at its due is breached
+/// there when it runs on).
+#[test]
+fn a_clock_whose_running_time_reached_its_target_is_not_put_off() {
+    let s = Scenario {
+        ticket: serde_json::from_str(
+            r#"{"id":"t","created_at":"2026-03-16T00:00:00Z","tags":["vip"],"priority":"p1",
+                "events":[{"at":"2026-03-16T02:00:00Z","type":"status","value":"solved"},
+                          {"at":"2026-03-16T03:00:00Z","type":"priority","value":"P2"},
+                          {"at":"2026-03-16T03:00:00Z","type":"status","value":"open"}]}"#,
+        )
+        .unwrap(),
+        now: at("2026-03-16T03:00:00Z"),
+    };
+    compare(&s).unwrap();
+}

@@ -69,8 +69,13 @@ struct Work {
     breached_at: Option<i64>,
     plan: Option<PlanId>,
     severity: Option<SeverityId>,
-    /// When it is due given what is known (None: paused, or no target).
+    /// When it is due given what is known (None: paused, no target, or
+    /// not worked out yet: see `due_after`).
     due: Option<i64>,
+    /// While the due is not worked out, an instant it is not before: a
+    /// clock answered before then needs no calendar walk to know it is
+    /// not breached.
+    due_after: Option<i64>,
     /// The target in business seconds (and whether a due that falls on a
     /// closed instant moves to the next opening), for `goal_for`.
     goal: Option<(i64, bool)>,
@@ -216,10 +221,31 @@ impl<'a> Walk<'a> {
             w.goal = tgt.and_then(|tg| target_seconds(tg, w.start));
             w.goal_for = Some((w.plan, w.severity));
         }
-        w.due = match (tgt, w.goal) {
-            (Some(tg), Some((secs, snap))) => due_of(w, &tg.calendar, secs, snap, None),
-            _ => None,
+        w.due = None;
+        w.due_after = None;
+        let (Some(tg), Some((secs, snap))) = (tgt, w.goal) else {
+            return;
         };
+        // Business time never runs faster than wall time: a clock whose
+        // closed running periods last less than its target in wall time
+        // has used less than its target, and what is left takes at least
+        // as long in wall time from where it runs again. A due not before
+        // `t` cannot breach now: it is worked out only once a step reaches
+        // that bound (`breach_until`), or at the end.
+        let ran: i64 = w.segments.as_slice().iter().map(|&(s, e)| e - s).sum();
+        if ran < secs {
+            let Some(since) = w.running_since else {
+                // Paused short of its target: no due.
+                return;
+            };
+            let after = since.saturating_add(secs - ran);
+            if after >= t {
+                w.due_after = Some(after);
+                self.next_due = self.next_due.min(after);
+                return;
+            }
+        }
+        w.due = due_of(w, &tg.calendar, secs, snap, None);
         if let Some(d) = w.due {
             if d < t {
                 w.breached_at = Some(d);
@@ -242,6 +268,7 @@ impl<'a> Walk<'a> {
             plan: self.plan,
             severity: self.severity,
             due: None,
+            due_after: None,
             goal: None,
             goal_for: None,
             ended: None,
@@ -293,9 +320,26 @@ impl<'a> Walk<'a> {
         if t <= self.next_due {
             return;
         }
+        let policy = self.policy;
         let mut next = i64::MAX;
         for w in &mut self.clocks {
             if w.is_open() && w.breached_at.is_none() {
+                match w.due_after {
+                    Some(after) if after >= t => {
+                        next = next.min(after);
+                        continue;
+                    }
+                    Some(_) => {
+                        w.due_after = None;
+                        w.due = match (target(policy, w), w.goal) {
+                            (Some(tg), Some((secs, snap))) => {
+                                due_of(w, &tg.calendar, secs, snap, None)
+                            }
+                            _ => None,
+                        };
+                    }
+                    None => {}
+                }
                 if let Some(d) = w.due {
                     if d < t {
                         w.breached_at = Some(d);
