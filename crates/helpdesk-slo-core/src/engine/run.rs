@@ -816,16 +816,16 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64, detail: Detail, out: &mut 
             (Some(_), Some(_)) if tgt.is_none() => continue,
             _ => w.ended.as_ref().map(|e| text(&|| e.clone())),
         };
-        let cal: &Calendar = tgt
-            .map(|t| t.calendar.as_ref())
-            .or(plan.map(|p| p.calendar.as_ref()))
-            .unwrap_or(wall_clock());
         let end = w.fulfilled_at.unwrap_or(now).max(w.start);
-        let open_tail = match (w.running_since, w.fulfilled_at) {
-            (Some(since), None) if end > since => Some((since, end)),
-            _ => None,
-        };
         let (span, elapsed) = if full {
+            let cal: &Calendar = tgt
+                .map(|t| t.calendar.as_ref())
+                .or(plan.map(|p| p.calendar.as_ref()))
+                .unwrap_or(wall_clock());
+            let open_tail = match (w.running_since, w.fulfilled_at) {
+                (Some(since), None) if end > since => Some((since, end)),
+                _ => None,
+            };
             let span = cal.business_seconds(w.start, end).unwrap_or(0);
             // A clock that ran from its start to its end without a pause
             // ran its whole span.
