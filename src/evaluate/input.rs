@@ -4,7 +4,7 @@
 
 use std::io::BufRead;
 
-use crate::engine::fast_json::{empty_ticket, read_fast_into};
+use crate::engine::fast_json::{empty_ticket, read_fast_into, read_fast_line};
 use crate::engine::Ticket;
 
 /// A line that is not a ticket timeline.
@@ -61,17 +61,17 @@ pub fn for_each_ticket<E: From<InputError>>(
         n += 1;
         // A whole line in the reader's buffer is read where it is, without
         // a copy, by the fast reader, which checks the UTF-8 of what it
-        // reads; a line it does not take is checked whole. Anything else (a
-        // line across the buffer's end, text that is not UTF-8, an error)
-        // as before, by `read_line`.
+        // reads and finds the line's end as it goes; a line it does not
+        // take is checked whole. Anything else (a line across the buffer's
+        // end, text that is not UTF-8, an error) as before, by `read_line`.
         if let Ok(buffer) = reader.fill_buf() {
+            if let Some(used) = read_fast_line(buffer, &mut ticket) {
+                reader.consume(used);
+                read += 1;
+                f(&ticket)?;
+                continue;
+            }
             if let Some(end) = memchr::memchr(b'\n', buffer) {
-                if read_fast_into(&buffer[..=end], &mut ticket) {
-                    reader.consume(end + 1);
-                    read += 1;
-                    f(&ticket)?;
-                    continue;
-                }
                 if let Ok(text) = std::str::from_utf8(&buffer[..=end]) {
                     let is_ticket = ticket_of(n, text, &mut ticket)?;
                     reader.consume(end + 1);
@@ -120,6 +120,32 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.starts_with("tickets.jsonl: line 4, column"), "{msg}");
         assert!(msg.contains("created_at"), "{msg}");
+    }
+
+    /// A ticket written over several lines is not one line's ticket:
+    /// refused with the error of its first line, whatever the buffer
+    /// (the fast reader, which finds a line's end as it reads, does not
+    /// read on past a line break).
+    #[test]
+    fn a_ticket_over_several_lines_is_refused_at_its_first() {
+        let text = "{\"id\": \"1\", \"created_at\": \"2026-11-02T09:00:00Z\", \"events\": []}\n\
+                    {\"id\": \"2\",\n \"created_at\": \"2026-11-02T10:00:00Z\", \"events\": []}\n";
+        for capacity in [1, 7, 64, 100, 1000, 1 << 16] {
+            let mut ids = Vec::new();
+            let e = for_each_ticket::<InputError>(
+                "t.jsonl",
+                std::io::BufReader::with_capacity(capacity, text.as_bytes()),
+                |t| {
+                    ids.push(t.id.clone());
+                    Ok(())
+                },
+            )
+            .unwrap_err()
+            .to_string();
+            assert_eq!(ids, ["1"], "{capacity}");
+            assert!(e.starts_with("t.jsonl: line 2, column"), "{capacity}: {e}");
+            assert!(e.contains("EOF while parsing"), "{capacity}: {e}");
+        }
     }
 
     /// Lines read in the buffer and lines across its end (or not UTF-8)

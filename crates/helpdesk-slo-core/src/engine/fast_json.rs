@@ -51,16 +51,36 @@ pub fn read_fast(text: &str) -> Option<Ticket> {
 /// what [`read_fast`] gives for their text. False for anything it does not
 /// take, UTF-8 or not, and then `ticket` holds anything.
 pub fn read_fast_into(bytes: &[u8], ticket: &mut Ticket) -> bool {
-    let mut r = Reader {
-        bytes,
-        at: 0,
-        day: DayMemo::default(),
-    };
+    let mut r = Reader::new(bytes);
     if r.ticket(ticket).is_none() {
         return false;
     }
     r.ws();
     r.at == r.bytes.len()
+}
+
+/// [`read_fast_into`] on the first line of `bytes` (a reader's buffer,
+/// which may hold more lines, or end within one), without looking for
+/// the line's end first: a ticket with no line break in it, then spaces,
+/// tabs or carriage returns, then a line break. Returns how many bytes the
+/// line takes, with its line break; `None` for anything else (a line it
+/// does not take, or one that goes on past the end of `bytes`), and then
+/// `ticket` holds anything. What it takes is what [`read_fast_into`]
+/// takes of the same line.
+pub fn read_fast_line(bytes: &[u8], ticket: &mut Ticket) -> Option<usize> {
+    let mut r = Reader::new(bytes);
+    r.ticket(ticket)?;
+    if r.newline {
+        return None;
+    }
+    for (i, &c) in bytes.get(r.at..)?.iter().enumerate() {
+        match c {
+            b' ' | b'\t' | b'\r' => {}
+            b'\n' => return Some(r.at + i + 1),
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// A ticket with nothing in it yet, for [`read_fast_into`].
@@ -90,6 +110,9 @@ struct Reader<'a> {
     at: usize,
     /// The date of the last instant read in full.
     day: DayMemo,
+    /// A line break was read as whitespace (only there can one be: text
+    /// has none unescaped).
+    newline: bool,
 }
 
 /// The keys of an event (also used to catch a key given twice).
@@ -114,12 +137,22 @@ enum Kind {
 }
 
 impl<'a> Reader<'a> {
+    fn new(bytes: &'a [u8]) -> Reader<'a> {
+        Reader {
+            bytes,
+            at: 0,
+            day: DayMemo::default(),
+            newline: false,
+        }
+    }
+
     #[inline]
     fn ws(&mut self) {
         while let Some(&c) = self.bytes.get(self.at) {
             if !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
                 break;
             }
+            self.newline |= c == b'\n';
             self.at += 1;
         }
     }
@@ -1962,6 +1995,32 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The first line of a buffer read in place (`read_fast_line`)
+        /// is taken exactly when that line alone is taken by
+        /// `read_fast_into`, as the same ticket, and its length is the
+        /// line's, line break included: whatever whitespace (line breaks
+        /// too) the ticket has, however the line ends, whatever follows.
+        #[test]
+        fn the_first_line_of_a_buffer_reads_as_that_line_alone(
+            text in ticket_json(),
+            spaces in prop::collection::vec(any::<u8>(), 1..16),
+            line_end in prop::sample::select(vec!["", "\n", "\r\n", " \t\n", "\r\r\n", " x\n"]),
+            rest in prop::sample::select(vec!["", "{\"id\":\"2\"}\n", "\n", "{\"id\""]),
+        ) {
+            let buffer = format!("{}{line_end}{rest}", spaced(&text, &spaces));
+            let (mut alone, mut in_place) = (empty_ticket(), empty_ticket());
+            let want = buffer
+                .find('\n')
+                .map(|i| &buffer[..=i])
+                .filter(|line| read_fast_into(line.as_bytes(), &mut alone))
+                .map(str::len);
+            let got = read_fast_line(buffer.as_bytes(), &mut in_place);
+            prop_assert_eq!(got, want, "{:?}", buffer);
+            if got.is_some() {
+                prop_assert_eq!(in_place, alone, "{:?}", buffer);
+            }
+        }
 
         /// Generated timelines (every event kind, escapes, unicode,
         /// numbers, nulls, keys in any order, whitespace, values of the
