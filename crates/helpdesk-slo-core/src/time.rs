@@ -57,31 +57,57 @@ pub fn parse_canonical_in_range(b: &[u8]) -> Option<i64> {
 /// its first ten bytes (`YYYY-MM-DD`) and its midnight in Unix seconds.
 /// The events of a ticket mostly share dates, so the next instant of the
 /// same date only reads its time of day.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct DayMemo {
-    date: Option<(u64, u16, i64)>,
+    /// The first eight bytes of the date, ...
+    head: u64,
+    /// ... its last two ([`NO_DAY`] before any: no two bytes read as
+    /// that), ...
+    day: u32,
+    /// ... and its midnight.
+    midnight: i64,
+}
+
+/// [`DayMemo::day`] before any date is read.
+const NO_DAY: u32 = u32::MAX;
+
+impl Default for DayMemo {
+    fn default() -> DayMemo {
+        DayMemo {
+            head: 0,
+            day: NO_DAY,
+            midnight: 0,
+        }
+    }
 }
 
 /// [`parse_canonical_in_range`], reading only the time of day when the
-/// date is the memo's.
-#[inline]
+/// date is the memo's. The usual case is inlined where instants are read,
+/// the rest ([`parse_canonical_new_day`]) is not.
+#[inline(always)]
 pub fn parse_canonical_memo(b: &[u8], memo: &mut DayMemo) -> Option<i64> {
     let b: &[u8; 20] = b.try_into().ok()?;
     let mut head = [0u8; 8];
     head.copy_from_slice(&b[..8]);
     let head = u64::from_le_bytes(head);
-    let day = u16::from_le_bytes([b[8], b[9]]);
-    if let Some((h0, d0, midnight)) = memo.date {
-        if h0 == head && d0 == day {
-            if b[10] != b'T' || b[19] != b'Z' {
-                return None;
-            }
-            let t = midnight + time_of_day(&b[11..19])?;
-            return (MIN_INSTANT..=MAX_INSTANT).contains(&t).then_some(t);
-        }
+    let day = u32::from(u16::from_le_bytes([b[8], b[9]]));
+    if memo.head == head && memo.day == day && b[10] == b'T' && b[19] == b'Z' {
+        let t = memo.midnight + time_of_day(&b[11..19])?;
+        return (MIN_INSTANT..=MAX_INSTANT).contains(&t).then_some(t);
     }
+    parse_canonical_new_day(b, memo)
+}
+
+/// [`parse_canonical_memo`] for an instant of another date than the
+/// memo's (or not canonical): read in full, and its date remembered.
+#[inline(never)]
+fn parse_canonical_new_day(b: &[u8; 20], memo: &mut DayMemo) -> Option<i64> {
     let t = parse_canonical_in_range(b)?;
-    memo.date = Some((head, day, t - t.rem_euclid(86_400)));
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&b[..8]);
+    memo.head = u64::from_le_bytes(head);
+    memo.day = u32::from(u16::from_le_bytes([b[8], b[9]]));
+    memo.midnight = t - t.rem_euclid(86_400);
     Some(t)
 }
 
@@ -177,7 +203,7 @@ fn above_nine(x: u64, digits: u64) -> u64 {
 /// second); else None. Read as one word: the separators and digits
 /// checked at once, then each pair of digits is ten times its first plus
 /// its second, in the first byte of the pair.
-#[inline]
+#[inline(always)]
 fn time_of_day(b: &[u8]) -> Option<i64> {
     let mut w = [0u8; 8];
     w.copy_from_slice(b.get(..8)?);
@@ -448,6 +474,18 @@ mod tests {
                     "{:?}", String::from_utf8_lossy(&b)
                 );
             }
+        }
+    }
+
+    /// A memo that has read no date yet matches none, not even bytes that
+    /// look like the zeros it starts from.
+    #[test]
+    fn a_fresh_memo_reads_no_date_as_its_own() {
+        for text in [
+            &b"\0\0\0\0\0\0\0\0\0\0T12:00:00Z"[..],
+            b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xffT12:00:00Z",
+        ] {
+            assert_eq!(parse_canonical_memo(text, &mut DayMemo::default()), None);
         }
     }
 

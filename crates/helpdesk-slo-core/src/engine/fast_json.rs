@@ -852,8 +852,8 @@ impl<'a> Reader<'a> {
     /// priority, severity or group set to a plain text. Else None, with
     /// nothing consumed. (Layout of `{"at":"<instant>","type":"<name>"`:
     /// the instant at bytes 7..27, the type's name from byte 37.)
-    #[inline]
-    fn event_usual(&mut self) -> Option<Event> {
+    #[inline(always)]
+    fn event_usual(&mut self) -> Option<(i64, Change)> {
         const HEAD: &[u8; 7] = b"{\"at\":\"";
         const TYPE: &[u8; 10] = b"\",\"type\":\"";
         const VALUE: &[u8; 10] = b",\"value\":\"";
@@ -942,18 +942,24 @@ impl<'a> Reader<'a> {
         };
         let at = parse_canonical_memo(&b[7..27], &mut self.day)?;
         self.at += used;
-        Some(Event {
-            id: None,
-            at,
-            change,
-        })
+        Some((at, change))
     }
 
     fn event(&mut self) -> Option<Event> {
         self.ws();
-        if let Some(e) = self.event_usual() {
-            return Some(e);
+        if let Some((at, change)) = self.event_usual() {
+            return Some(Event {
+                id: None,
+                at,
+                change,
+            });
         }
+        self.event_unusual()
+    }
+
+    /// An event [`Reader::event_usual`] did not take, after the whitespace
+    /// before it.
+    fn event_unusual(&mut self) -> Option<Event> {
         // The layout serde_json writes (and most exports have) first reads
         // `{"at":"<canonical instant>","type":"<type>"` in one go, and
         // usually the rest of the event too (before anything else is set
@@ -1135,24 +1141,31 @@ impl<'a> Reader<'a> {
     }
 
     /// A list of events into `events`, replacing what it held. Each event
-    /// takes the place of one before it: an old one that owns nothing on
-    /// the heap (a comment or a status change without an id, most of
-    /// them) is forgotten rather than dropped, which is the same without
-    /// a pass of the drop over each event's kind.
+    /// is written over one before it, field by field for the usual ones
+    /// (see [`Reader::event_usual`]), which spares moving whole events.
     fn events_into(&mut self, events: &mut Vec<Event>) -> Option<()> {
         let mut n = 0;
         self.array(|r| {
-            let e = r.event()?;
             match events.get_mut(n) {
                 Some(slot) => {
-                    let old = std::mem::replace(slot, e);
-                    if old.id.is_none()
-                        && matches!(old.change, Change::Comment { .. } | Change::Status { .. })
-                    {
-                        std::mem::forget(old);
+                    r.ws();
+                    match r.event_usual() {
+                        Some((at, change)) => {
+                            slot.id = None;
+                            slot.at = at;
+                            // Most events before were of these kinds, which
+                            // own nothing: forgotten, not dropped.
+                            if matches!(slot.change, Change::Comment { .. } | Change::Status { .. })
+                            {
+                                std::mem::forget(std::mem::replace(&mut slot.change, change));
+                            } else {
+                                slot.change = change;
+                            }
+                        }
+                        None => *slot = r.event_unusual()?,
                     }
                 }
-                None => events.push(e),
+                None => events.push(r.event()?),
             }
             n += 1;
             Some(())
