@@ -336,3 +336,74 @@ fn rows_and_stale_marks_remembered_under_a_lease_are_read_again_under_the_next()
         Some("4")
     );
 }
+
+/// A reader opened from a store writing under a lease reads the tickets
+/// whose rows the writer remembers by their keys, the others by id, in
+/// one statement: what it reads is what a store that remembers nothing
+/// reads (by id alone), for every kind of ticket, a repeated, unknown,
+/// deleted or header-less one included, and both the full tickets and
+/// their timelines.
+#[test]
+fn a_reader_reads_the_remembered_tickets_by_key_as_a_store_by_id_does() {
+    let db = PgDatabase::new("lease_reader_keys");
+    let mut a = store::open(db.url()).unwrap();
+    let mut leases = a.leases().unwrap().unwrap();
+    let lease = leases.acquire(SRC, "a", TTL).unwrap().unwrap();
+    a.fence(SRC, Some(lease));
+    a.apply_page(SRC, &sample_page()).unwrap();
+    let open = helpdesk_slo::policy::spec::Status::Open;
+    let mut gone = header("3", 1_700_000_400, None);
+    gone.deleted = true;
+    let records = vec![
+        Record::Ticket(header("3", 1_700_000_100, None)),
+        status_event("3", "e1", 1_700_000_010, open),
+        Record::Ticket(gone),
+        // Events of a ticket whose header has not come.
+        status_event("4", "e1", 1_700_000_010, open),
+        Record::User(UserRecord {
+            id: "agent-2".into(),
+            agent: true,
+        }),
+        comment_by("1", "e4", 1_700_000_200, "agent-2"),
+        comment_by("2", "e3", 1_700_000_210, "someone"),
+    ];
+    a.apply_page(SRC, &page("tickets", "t-2", records)).unwrap();
+    // A ticket written before the reader's snapshot by a store that is not
+    // the reader's: read by id.
+    let mut other = store::open(db.url()).unwrap();
+    let other_lease = leases.acquire("other", "a", TTL).unwrap().unwrap();
+    other.fence("other", Some(other_lease));
+    other
+        .apply_page(
+            "other",
+            &page(
+                "tickets",
+                "o-1",
+                vec![Record::Ticket(header("1", 1_700_000_500, None))],
+            ),
+        )
+        .unwrap();
+
+    let reader = a.reader().unwrap().unwrap();
+    let fresh = store::open(db.url()).unwrap();
+    let ids: Vec<String> = ["2", "1", "3", "4", "9", "1"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let by_key = reader.tickets(SRC, &ids).unwrap();
+    assert_eq!(by_key, fresh.tickets(SRC, &ids).unwrap());
+    let read: Vec<(&str, usize)> = by_key
+        .iter()
+        .map(|t| (t.id.as_str(), t.events.len()))
+        .collect();
+    assert_eq!(read, [("2", 3), ("1", 4), ("1", 4)]);
+    assert_eq!(
+        reader.timelines(SRC, &ids).unwrap(),
+        fresh.timelines(SRC, &ids).unwrap()
+    );
+    // The other source's ticket of the same id is its own.
+    let theirs = reader.tickets("other", &ids[1..2]).unwrap();
+    assert_eq!(theirs, fresh.tickets("other", &ids[1..2]).unwrap());
+    assert_eq!(theirs.len(), 1);
+    assert!(theirs[0].events.is_empty());
+}

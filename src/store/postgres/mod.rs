@@ -432,8 +432,10 @@ pub struct PgStore {
     /// while the store writes under that token nobody else writes the
     /// source's tickets, so a later batch of the ticket need not read its
     /// row. Emptied when a write fails or the token changes. Bounded by
-    /// [`REFS_CACHE_MAX`] rows.
-    rows: Mutex<HashMap<String, KnownRows>>,
+    /// [`REFS_CACHE_MAX`] rows. Shared with the readers opened from this
+    /// store, which read the remembered tickets by key
+    /// ([`PgStore::remembered_keys`]).
+    rows: Arc<Mutex<HashMap<String, KnownRows>>>,
 }
 
 /// The stale marks a [`PgStore`] committed for one source: the lease
@@ -478,12 +480,16 @@ impl PgStore {
     /// [`SCHEMA_VERSION`]; a database with a newer schema is refused
     /// untouched.
     pub fn open(location: &PgLocation) -> Result<PgStore, StoreError> {
-        let store = PgStore::connect(location, Arc::default())?;
+        let store = PgStore::connect(location, Arc::default(), Arc::default())?;
         store.migrate()?;
         Ok(store)
     }
 
-    fn connect(location: &PgLocation, generation: Arc<AtomicU64>) -> Result<PgStore, StoreError> {
+    fn connect(
+        location: &PgLocation,
+        generation: Arc<AtomicU64>,
+        rows: Arc<Mutex<HashMap<String, KnownRows>>>,
+    ) -> Result<PgStore, StoreError> {
         Ok(PgStore {
             client: Mutex::new(Arc::new(PgStore::client(location)?)),
             statements: Mutex::default(),
@@ -495,7 +501,7 @@ impl PgStore {
             fences: Mutex::default(),
             refs: Mutex::default(),
             marked: Mutex::default(),
-            rows: Mutex::default(),
+            rows,
         })
     }
 
@@ -972,6 +978,26 @@ impl PgStore {
         }
     }
 
+    /// The keys of the tickets of `source` among `ids` whose rows this
+    /// store or the store it was opened from remembers (under any lease
+    /// token: a ticket's key never changes, as its row is never deleted),
+    /// taken out of `ids`.
+    fn remembered_keys(&self, source: &str, ids: &mut Vec<String>) -> Vec<i64> {
+        let mut keys = Vec::new();
+        if let Ok(rows) = self.rows.lock() {
+            if let Some((_, known)) = rows.get(source) {
+                ids.retain(|id| match known.get(id) {
+                    Some(row) => {
+                        keys.push(row.key);
+                        false
+                    }
+                    None => true,
+                });
+            }
+        }
+        keys
+    }
+
     /// Forgets every remembered row (after a failed write).
     fn forget_rows(&self) {
         if let Ok(mut rows) = self.rows.lock() {
@@ -1030,7 +1056,7 @@ impl Store for PgStore {
     }
 
     fn reader(&self) -> Result<Option<Box<dyn Store>>, StoreError> {
-        let reader = PgStore::connect(&self.location, self.generation.clone())?;
+        let reader = PgStore::connect(&self.location, self.generation.clone(), self.rows.clone())?;
         let found = reader.schema_version()?;
         if found != SCHEMA_VERSION {
             return Err(reader.invalid(format!(
@@ -1041,7 +1067,7 @@ impl Store for PgStore {
     }
 
     fn leases(&self) -> Result<Option<Box<dyn Leases>>, StoreError> {
-        let own = PgStore::connect(&self.location, Arc::default())?;
+        let own = PgStore::connect(&self.location, Arc::default(), Arc::default())?;
         Ok(Some(Box::new(lease::PgLeases::new(own))))
     }
 

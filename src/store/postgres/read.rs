@@ -16,12 +16,26 @@ use crate::store::{ActiveTicket, SettledTicket, StoreError, StoreStats, StoredCl
 /// Rows read per query of a streaming read.
 const PAGE: i64 = 500;
 
-/// A ticket row read for assembly: key, id, header, when it last changed.
+/// A ticket row read for assembly: key, id, header, when it last changed,
+/// and its event chunks (the statement's fifth column, `bytea[]`).
 struct TicketRow {
     key: i64,
     id: String,
     header: Vec<u8>,
     changed_at: i64,
+    events: Vec<EventRecord>,
+}
+
+/// A ticket's event chunks as the fifth column of a statement that reads
+/// its row: the rows and their events in one statement.
+macro_rules! with_chunks {
+    ($alias:literal) => {
+        concat!(
+            "ARRAY(SELECT e.events FROM event_chunks e WHERE e.key = ",
+            $alias,
+            ".key)"
+        )
+    };
 }
 
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
@@ -56,55 +70,28 @@ macro_rules! params {
     };
 }
 
-/// Assembles ticket rows (in the caller's snapshot): their events and the
-/// organizations and users they refer to are read in one query each.
+/// Assembles ticket rows read with their events (in the caller's
+/// snapshot): the organizations and users they refer to are read in one
+/// query.
 fn assemble_rows(
     store: &PgStore,
     source: &str,
     rows: Vec<TicketRow>,
-    which: Events,
 ) -> Result<Vec<(TicketRow, Ticket)>, StoreError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let what = || format!("reading the events of tickets of {source}");
-    let keys: Vec<i64> = rows.iter().map(|r| r.key).collect();
-    let mut events: HashMap<i64, Vec<EventRecord>> = HashMap::with_capacity(rows.len());
-    for row in query(
-        store,
-        &what,
-        // Joined to the keys (not `key = ANY`): the planner then looks
-        // each ticket up in the primary key, while a growing table's
-        // statistics lag behind.
-        "SELECT e.key, e.events FROM unnest($1::bigint[]) AS k(key)
-         JOIN event_chunks e ON e.key = k.key",
-        params![keys],
-    )? {
-        let key: i64 = get(store, &what, &row, 0)?;
-        let frame: &[u8] = get(store, &what, &row, 1)?;
-        let list = events.entry(key).or_default();
-        let decode = |e: codec::CodecError| {
-            let id = rows
-                .iter()
-                .find(|r| r.key == key)
-                .map_or("?", |r| r.id.as_str());
-            store.invalid(format!(
-                "the stored events of ticket {id} of {source} do not decode: {e}"
-            ))
-        };
-        codec::decode_events(frame, which, list).map_err(decode)?;
-    }
     let mut decoded = Vec::with_capacity(rows.len());
     let mut org_ids: Vec<String> = Vec::new();
     let mut user_ids: Vec<String> = Vec::new();
-    for row in rows {
+    for mut row in rows {
         let header = codec::decode_header(&row.header).map_err(|e| {
             store.invalid(format!(
                 "decoding the header of ticket {} of {source}: {e}",
                 row.id
             ))
         })?;
-        let mut list = events.remove(&row.key).unwrap_or_default();
+        let mut list = std::mem::take(&mut row.events);
         list.sort_unstable_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
         if let Some(o) = &header.organization_id {
             org_ids.push(o.clone());
@@ -126,16 +113,25 @@ fn assemble_rows(
     user_ids.sort_unstable();
     user_ids.dedup();
     let mut organizations: HashMap<String, OrganizationRecord> = HashMap::new();
-    if !org_ids.is_empty() {
-        let what = || format!("reading organizations of {source}");
+    let mut users: HashMap<String, bool> = HashMap::new();
+    if !org_ids.is_empty() || !user_ids.is_empty() {
+        let what = || format!("reading organizations and users of {source}");
         for row in query(
             store,
             &what,
-            "SELECT id, record FROM organizations WHERE source = $1 AND id = ANY($2)",
-            params![source.to_string(), org_ids],
+            "SELECT false, id, record, NULL::boolean FROM organizations
+               WHERE source = $1 AND id = ANY($2)
+             UNION ALL
+             SELECT true, id, NULL, agent FROM users WHERE source = $1 AND id = ANY($3)",
+            params![source.to_string(), org_ids, user_ids],
         )? {
-            let id: String = get(store, &what, &row, 0)?;
-            let text: &str = get(store, &what, &row, 1)?;
+            let user: bool = get(store, &what, &row, 0)?;
+            let id: String = get(store, &what, &row, 1)?;
+            if user {
+                users.insert(id, get(store, &what, &row, 3)?);
+                continue;
+            }
+            let text: &str = get(store, &what, &row, 2)?;
             let record =
                 serde_json::from_str::<OrganizationRecord>(text).map_err(|e| StoreError::Json {
                     location: store.location.shown.clone(),
@@ -143,18 +139,6 @@ fn assemble_rows(
                     source: e,
                 })?;
             organizations.insert(id, record);
-        }
-    }
-    let mut users: HashMap<String, bool> = HashMap::new();
-    if !user_ids.is_empty() {
-        let what = || format!("reading users of {source}");
-        for row in query(
-            store,
-            &what,
-            "SELECT id, agent FROM users WHERE source = $1 AND id = ANY($2)",
-            params![source.to_string(), user_ids],
-        )? {
-            users.insert(get(store, &what, &row, 0)?, get(store, &what, &row, 1)?);
         }
     }
     Ok(decoded
@@ -166,27 +150,62 @@ fn assemble_rows(
         .collect())
 }
 
+/// Ticket rows read with their event chunks (`with_chunks!`), the
+/// chunks decoded (`which` of their events).
 fn ticket_rows(
     store: &PgStore,
+    source: &str,
+    which: Events,
     what: &dyn Fn() -> String,
     rows: Vec<Row>,
 ) -> Result<Vec<TicketRow>, StoreError> {
     rows.iter()
         .map(|row| {
+            let id: String = get(store, what, row, 1)?;
+            let chunks: Vec<&[u8]> = get(store, what, row, 4)?;
+            let mut events = Vec::new();
+            for frame in chunks {
+                codec::decode_events(frame, which, &mut events).map_err(|e| {
+                    store.invalid(format!(
+                        "the stored events of ticket {id} of {source} do not decode: {e}"
+                    ))
+                })?;
+            }
             Ok(TicketRow {
                 key: get(store, what, row, 0)?,
-                id: get(store, what, row, 1)?,
+                id,
                 header: get(store, what, row, 2)?,
                 changed_at: get(store, what, row, 3)?,
+                events,
             })
         })
         .collect()
 }
 
+/// The live tickets of `$1` with their event chunks, in one statement:
+/// those of the keys `$2` (the rows the writer remembers) and those of the
+/// ids `$3`, each list looked up in its index (`= ANY`, which walks the
+/// index in order: a fifth less of the server's time than a join to the
+/// list for 2,000 tickets). A row read by key is the row of its own id, so
+/// a key could only ever miss a ticket, never give another's.
+const TICKETS: &str = concat!(
+    "SELECT f.key, f.id, f.header, f.changed_at, ",
+    with_chunks!("f"),
+    " FROM (
+         SELECT t.key, t.id, t.header, t.changed_at FROM tickets t
+         WHERE t.key = ANY($2) AND t.source = $1 AND NOT t.deleted AND t.header IS NOT NULL
+         UNION ALL
+         SELECT t.key, t.id, t.header, t.changed_at FROM tickets t
+         WHERE t.source = $1 AND t.id = ANY($3) AND NOT t.deleted AND t.header IS NOT NULL
+     ) AS f"
+);
+
 /// [`Store::tickets`](crate::store::Store::tickets): in the order of
 /// `ids`, unknown and deleted ones skipped (inside the caller's snapshot);
 /// with `which` the timeline's events only,
-/// [`Store::timelines`](crate::store::Store::timelines).
+/// [`Store::timelines`](crate::store::Store::timelines). The rows and their
+/// events are one statement, the organizations and users they refer to
+/// another.
 pub(super) fn tickets(
     store: &PgStore,
     source: &str,
@@ -197,15 +216,18 @@ pub(super) fn tickets(
         return Ok(Vec::new());
     }
     let what = || format!("reading tickets of {source}");
+    let mut wanted = ids.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let keys = store.remembered_keys(source, &mut wanted);
     let rows = query(
         store,
         &what,
-        "SELECT key, id, header, changed_at FROM tickets
-         WHERE source = $1 AND id = ANY($2) AND NOT deleted AND header IS NOT NULL",
-        params![source.to_string(), ids.to_vec()],
+        TICKETS,
+        params![source.to_string(), keys, wanted],
     )?;
-    let rows = ticket_rows(store, &what, rows)?;
-    let mut by_id: HashMap<String, Ticket> = assemble_rows(store, source, rows, which)?
+    let rows = ticket_rows(store, source, which, &what, rows)?;
+    let mut by_id: HashMap<String, Ticket> = assemble_rows(store, source, rows)?
         .into_iter()
         .map(|(row, t)| (row.id, t))
         .collect();
@@ -220,11 +242,15 @@ pub(super) fn tickets(
     Ok(out)
 }
 
-const ACTIVE_IN: &str = "SELECT key, id, header, changed_at FROM tickets
+const ACTIVE_IN: &str = concat!(
+    "SELECT key, id, header, changed_at, ",
+    with_chunks!("tickets"),
+    " FROM tickets
      WHERE source = $1 AND NOT deleted AND header IS NOT NULL AND created_at < $3
        AND (created_at >= $2 OR updated_at >= $2 OR last_event_at >= $2)
        AND key > $4
-     ORDER BY key LIMIT $5";
+     ORDER BY key LIMIT $5"
+);
 
 /// [`Store::for_each_ticket_active_in`](crate::store::Store::for_each_ticket_active_in):
 /// pages of tickets by key, inside the caller's snapshot.
@@ -245,11 +271,11 @@ pub(super) fn for_each_active(
             params![source.to_string(), from, to, after, PAGE],
         )?;
         let done = (rows.len() as i64) < PAGE;
-        let rows = ticket_rows(store, &what, rows)?;
+        let rows = ticket_rows(store, source, Events::All, &what, rows)?;
         if let Some(last) = rows.last() {
             after = last.key;
         }
-        for (row, ticket) in assemble_rows(store, source, rows, Events::All)? {
+        for (row, ticket) in assemble_rows(store, source, rows)? {
             f(ActiveTicket {
                 ticket,
                 stored_at: row.changed_at,
