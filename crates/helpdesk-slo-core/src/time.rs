@@ -83,7 +83,7 @@ impl Default for DayMemo {
 
 /// [`parse_canonical_in_range`], reading only the time of day when the
 /// date is the memo's. The usual case is inlined where instants are read,
-/// the rest ([`parse_canonical_new_day`]) is not.
+/// the rest (`parse_canonical_new_day`) is not.
 #[inline(always)]
 pub fn parse_canonical_memo(b: &[u8], memo: &mut DayMemo) -> Option<i64> {
     let b: &[u8; 20] = b.try_into().ok()?;
