@@ -42,6 +42,7 @@
 //! keeps the monthly reports the daemons share.
 
 mod lease;
+mod memo;
 mod read;
 mod reports;
 mod schema;
@@ -55,6 +56,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio_postgres::{Client, NoTls, Statement};
 
+use self::memo::LeaseMemo;
 use super::codec::Events;
 use super::redact::redact_location;
 use super::{Applied, Fence, Leases, Store, StoreError, StoreStats, StoredClocks, TicketMeta};
@@ -426,7 +428,7 @@ pub struct PgStore {
     /// has written the source, and only this store's own saves (which take
     /// the keys out once committed) remove marks. Emptied when a write
     /// fails or the token changes. Bounded by [`REFS_CACHE_MAX`] keys.
-    marked: Mutex<HashMap<String, KnownMarks>>,
+    marked: LeaseMemo<HashSet<i64>>,
     /// The rows of `tickets` this store committed under a lease token, by
     /// source (the token with them) and id, as applying pages reads them:
     /// while the store writes under that token nobody else writes the
@@ -435,16 +437,8 @@ pub struct PgStore {
     /// [`REFS_CACHE_MAX`] rows. Shared with the readers opened from this
     /// store, which read the remembered tickets by key
     /// ([`PgStore::remembered_keys`]).
-    rows: Arc<Mutex<HashMap<String, KnownRows>>>,
+    rows: Arc<LeaseMemo<HashMap<String, write::Stored>>>,
 }
-
-/// The stale marks a [`PgStore`] committed for one source: the lease
-/// token they were committed under, and the tickets' keys.
-type KnownMarks = (i64, HashSet<i64>);
-
-/// The rows of `tickets` a [`PgStore`] committed for one source: the lease
-/// token they were committed under, and the rows by ticket id.
-type KnownRows = (i64, HashMap<String, write::Stored>);
 
 /// What a [`PgStore`] remembers of one ticket's `ticket_refs` pairs.
 #[derive(Debug, Default)]
@@ -480,7 +474,7 @@ impl PgStore {
     /// [`SCHEMA_VERSION`]; a database with a newer schema is refused
     /// untouched.
     pub fn open(location: &PgLocation) -> Result<PgStore, StoreError> {
-        let store = PgStore::connect(location, Arc::default(), Arc::default())?;
+        let store = PgStore::connect(location, Arc::default(), PgStore::new_rows())?;
         store.migrate()?;
         Ok(store)
     }
@@ -488,7 +482,7 @@ impl PgStore {
     fn connect(
         location: &PgLocation,
         generation: Arc<AtomicU64>,
-        rows: Arc<Mutex<HashMap<String, KnownRows>>>,
+        rows: Arc<LeaseMemo<HashMap<String, write::Stored>>>,
     ) -> Result<PgStore, StoreError> {
         Ok(PgStore {
             client: Mutex::new(Arc::new(PgStore::client(location)?)),
@@ -500,7 +494,7 @@ impl PgStore {
             floor: AtomicU64::new(0),
             fences: Mutex::default(),
             refs: Mutex::default(),
-            marked: Mutex::default(),
+            marked: LeaseMemo::new(REFS_CACHE_MAX),
             rows,
         })
     }
@@ -851,41 +845,29 @@ impl PgStore {
         }
     }
 
+    /// A memo of ticket rows, for a store and the readers opened from it.
+    fn new_rows() -> Arc<LeaseMemo<HashMap<String, write::Stored>>> {
+        Arc::new(LeaseMemo::new(REFS_CACHE_MAX))
+    }
+
     /// Takes out of `keys` those whose stale mark is known committed for
     /// `source` under `token` (none without a token: an unfenced store
     /// cannot know that nobody cleared a mark).
     fn known_marked(&self, source: &str, token: Option<i64>, keys: &mut Vec<i64>) {
-        let Some(token) = token else { return };
-        if let Ok(marked) = self.marked.lock() {
-            if let Some((t, known)) = marked.get(source) {
-                if *t == token {
-                    keys.retain(|k| !known.contains(k));
-                }
-            }
-        }
+        self.marked
+            .read(source, token, |known| keys.retain(|k| !known.contains(k)));
     }
 
     /// Remembers the stale marks of `source` that a committed transaction
     /// under `token` made, and forgets those it removed (before learning
     /// the made ones: a key in both is still marked).
     fn learn_marks(&self, source: &str, token: Option<i64>, marked: Vec<i64>, unmarked: &[i64]) {
-        let Ok(mut known) = self.marked.lock() else {
-            return;
-        };
-        let Some(token) = token else {
-            known.remove(source);
-            return;
-        };
-        let entry = known
-            .entry(source.to_string())
-            .or_insert_with(|| (token, HashSet::new()));
-        if entry.0 != token || entry.1.len() + marked.len() > REFS_CACHE_MAX {
-            *entry = (token, HashSet::new());
-        }
-        for key in unmarked {
-            entry.1.remove(key);
-        }
-        entry.1.extend(marked);
+        self.marked.learn(source, token, marked.len(), |known| {
+            for key in unmarked {
+                known.remove(key);
+            }
+            known.extend(marked);
+        });
     }
 
     /// The remembered rows of `source` under `token` among `ids`, taken
@@ -897,40 +879,23 @@ impl PgStore {
         ids: &mut Vec<String>,
     ) -> HashMap<String, write::Stored> {
         let mut found = HashMap::new();
-        let Some(token) = token else { return found };
-        if let Ok(rows) = self.rows.lock() {
-            if let Some((t, known)) = rows.get(source) {
-                if *t == token {
-                    ids.retain(|id| match known.get(id) {
-                        Some(row) => {
-                            found.insert(id.clone(), row.clone());
-                            false
-                        }
-                        None => true,
-                    });
+        self.rows.read(source, token, |known| {
+            ids.retain(|id| match known.get(id) {
+                Some(row) => {
+                    found.insert(id.clone(), row.clone());
+                    false
                 }
-            }
-        }
+                None => true,
+            })
+        });
         found
     }
 
     /// Remembers the rows of `source` a committed transaction under
     /// `token` left.
     fn learn_rows(&self, source: &str, token: Option<i64>, learned: Vec<(String, write::Stored)>) {
-        let Ok(mut rows) = self.rows.lock() else {
-            return;
-        };
-        let Some(token) = token else {
-            rows.remove(source);
-            return;
-        };
-        let entry = rows
-            .entry(source.to_string())
-            .or_insert_with(|| (token, HashMap::new()));
-        if entry.0 != token || entry.1.len() + learned.len() > REFS_CACHE_MAX {
-            *entry = (token, HashMap::new());
-        }
-        entry.1.extend(learned);
+        self.rows
+            .learn(source, token, learned.len(), |known| known.extend(learned));
     }
 
     /// The remembered rows of `source` under `token` among `ids` known to
@@ -943,39 +908,28 @@ impl PgStore {
         ids: &mut Vec<String>,
     ) -> HashMap<String, (i64, bool)> {
         let mut found = HashMap::new();
-        let Some(token) = token else { return found };
-        if let Ok(rows) = self.rows.lock() {
-            if let Some((t, known)) = rows.get(source) {
-                if *t == token {
-                    ids.retain(|id| match known.get(id) {
-                        Some(row) if row.clocks == Some(false) => {
-                            found.insert(id.clone(), (row.key, row.is_live()));
-                            false
-                        }
-                        _ => true,
-                    });
+        self.rows.read(source, token, |known| {
+            ids.retain(|id| match known.get(id) {
+                Some(row) if row.clocks == Some(false) => {
+                    found.insert(id.clone(), (row.key, row.is_live()));
+                    false
                 }
-            }
-        }
+                _ => true,
+            })
+        });
         found
     }
 
     /// Remembers that the tickets `ids` of `source` have a clocks row,
     /// saved by a committed transaction under `token`.
     fn learn_clocked(&self, source: &str, token: Option<i64>, ids: &[String]) {
-        let Ok(mut rows) = self.rows.lock() else {
-            return;
-        };
-        match (token, rows.get_mut(source)) {
-            (Some(token), Some((t, known))) if *t == token => {
-                for id in ids {
-                    if let Some(row) = known.get_mut(id) {
-                        row.clocks = Some(true);
-                    }
+        self.rows.amend(source, token, |known| {
+            for id in ids {
+                if let Some(row) = known.get_mut(id) {
+                    row.clocks = Some(true);
                 }
             }
-            _ => {}
-        }
+        });
     }
 
     /// The keys of the tickets of `source` among `ids` whose rows this
@@ -984,33 +938,27 @@ impl PgStore {
     /// taken out of `ids`.
     fn remembered_keys(&self, source: &str, ids: &mut Vec<String>) -> Vec<i64> {
         let mut keys = Vec::new();
-        if let Ok(rows) = self.rows.lock() {
-            if let Some((_, known)) = rows.get(source) {
-                ids.retain(|id| match known.get(id) {
-                    Some(row) => {
-                        keys.push(row.key);
-                        false
-                    }
-                    None => true,
-                });
-            }
-        }
+        self.rows.read_any(source, |known| {
+            ids.retain(|id| match known.get(id) {
+                Some(row) => {
+                    keys.push(row.key);
+                    false
+                }
+                None => true,
+            })
+        });
         keys
     }
 
     /// Forgets every remembered row (after a failed write).
     fn forget_rows(&self) {
-        if let Ok(mut rows) = self.rows.lock() {
-            rows.clear();
-        }
+        self.rows.forget();
     }
 
     /// Forgets every remembered stale mark (after a write whose outcome is
     /// not known: its removals may have been committed).
     fn forget_marks(&self) {
-        if let Ok(mut known) = self.marked.lock() {
-            known.clear();
-        }
+        self.marked.forget();
     }
 
     /// The lease token this store writes `source` under, if it is fenced
@@ -1067,7 +1015,7 @@ impl Store for PgStore {
     }
 
     fn leases(&self) -> Result<Option<Box<dyn Leases>>, StoreError> {
-        let own = PgStore::connect(&self.location, Arc::default(), Arc::default())?;
+        let own = PgStore::connect(&self.location, Arc::default(), PgStore::new_rows())?;
         Ok(Some(Box::new(lease::PgLeases::new(own))))
     }
 
