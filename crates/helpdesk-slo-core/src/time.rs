@@ -95,18 +95,17 @@ pub fn parse_canonical_memo(b: &[u8], memo: &mut DayMemo) -> Option<i64> {
         let t = memo.midnight + time_of_day(&b[11..19])?;
         return (MIN_INSTANT..=MAX_INSTANT).contains(&t).then_some(t);
     }
-    parse_canonical_new_day(b, memo)
+    parse_canonical_new_day(b, head, day, memo)
 }
 
 /// [`parse_canonical_memo`] for an instant of another date than the
-/// memo's (or not canonical): read in full, and its date remembered.
+/// memo's (or not canonical): read in full, and its date (`head` and `day`
+/// as the caller read them) remembered.
 #[inline(never)]
-fn parse_canonical_new_day(b: &[u8; 20], memo: &mut DayMemo) -> Option<i64> {
+fn parse_canonical_new_day(b: &[u8; 20], head: u64, day: u32, memo: &mut DayMemo) -> Option<i64> {
     let t = parse_canonical_in_range(b)?;
-    let mut head = [0u8; 8];
-    head.copy_from_slice(&b[..8]);
-    memo.head = u64::from_le_bytes(head);
-    memo.day = u32::from(u16::from_le_bytes([b[8], b[9]]));
+    memo.head = head;
+    memo.day = day;
     memo.midnight = t - t.rem_euclid(86_400);
     Some(t)
 }
