@@ -467,7 +467,7 @@ fn check_reconcile(dir: &Path, store: &SqliteStore, spec: &SourceSpec) -> Vec<St
             &config.policy,
             &ticket,
             now,
-            theirs(&ticket),
+            theirs(&ticket, now),
             reconcile::DEFAULT_TOLERANCE_SECONDS,
         );
         let got = serde_json::to_value(&got).unwrap();

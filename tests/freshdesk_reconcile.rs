@@ -130,6 +130,13 @@ fn kinds(d: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// Whether a difference is first said to come from a history ours lacks:
+/// the ticket changed today, a day whose activities export Freshdesk has
+/// not written yet (the account's history runs up to an hour ago).
+fn history_incomplete(d: &Value) -> bool {
+    kinds(d).first() == Some(&"history_incomplete")
+}
+
 /// The example's policy, changed by `change`.
 fn planted(change: impl FnOnce(&mut SlaSetup)) -> Option<SlaSetup> {
     let year: i32 = format_instant(now())[..4].parse().unwrap();
@@ -149,7 +156,16 @@ async fn a_matching_policy_agrees_with_every_freshdesk_due_time() {
         let (compared, agree) = counts(&v, metric);
         eprintln!("{metric}: {agree} of {compared} agree");
         assert!(compared >= least, "only {compared} {metric} compared");
-        assert_eq!(agree, compared, "{metric}: {:#?}", differences(&v, metric));
+        // Only a ticket changed today can differ: its status changes of
+        // today are not exported yet, and the difference says so first.
+        let found = differences(&v, metric);
+        let unexplained: Vec<_> = found.iter().filter(|d| !history_incomplete(d)).collect();
+        assert!(unexplained.is_empty(), "{metric}: {unexplained:#?}");
+        assert!(
+            agree + 5 >= compared,
+            "{metric}: {} of {compared} differ: {found:#?}",
+            compared - agree
+        );
     }
     // Freshdesk shows only the next response awaited now: those alone are
     // compared, each with our last next reply.
@@ -184,10 +200,13 @@ async fn an_extra_holiday_in_freshdesk_is_found_and_named_as_the_calendar() {
     let (config, store, at, _) = polled(tmp.path(), sla).await;
     let v = reconcile_json(&config, &store, &at);
     let found = differences(&v, "resolution");
-    assert!(!found.is_empty(), "an extra holiday made no difference");
+    assert!(
+        found.iter().any(|d| !history_incomplete(d)),
+        "an extra holiday made no difference"
+    );
     // Each names the day, or a span of our open days that holds it.
     let day = day.to_string();
-    for d in &found {
+    for d in found.iter().filter(|d| !history_incomplete(d)) {
         // A stretch of a status as long as the day's open time may be
         // named too, after it.
         let calendar = kinds(d).iter().position(|k| *k == "calendar");
@@ -215,7 +234,10 @@ async fn a_status_only_we_pause_on_and_a_changed_target_are_each_found_with_thei
     });
     let (config, store, at, _) = polled(tmp.path(), sla).await;
     let v = reconcile_json(&config, &store, &at);
-    let found = differences(&v, "resolution");
+    let found: Vec<_> = differences(&v, "resolution")
+        .into_iter()
+        .filter(|d| !history_incomplete(d))
+        .collect();
     assert!(
         !found.is_empty(),
         "a pause on our side only made no difference"
@@ -223,10 +245,10 @@ async fn a_status_only_we_pause_on_and_a_changed_target_are_each_found_with_thei
     for d in &found {
         assert_eq!(kinds(d), ["pause_status"], "{d:#}");
     }
-    let (compared, agree) = counts(&v, "first_response");
-    assert_eq!(
-        agree, compared,
-        "first responses never wait on the customer"
+    let found = differences(&v, "first_response");
+    assert!(
+        found.iter().all(|d| history_incomplete(d)),
+        "first responses never wait on the customer: {found:#?}"
     );
 
     // Premier's urgent first response is 90 minutes in Freshdesk, 1 hour
@@ -242,7 +264,10 @@ async fn a_status_only_we_pause_on_and_a_changed_target_are_each_found_with_thei
     });
     let (config, store, at, _) = polled(tmp.path(), sla).await;
     let v = reconcile_json(&config, &store, &at);
-    let found = differences(&v, "first_response");
+    let found: Vec<_> = differences(&v, "first_response")
+        .into_iter()
+        .filter(|d| !history_incomplete(d))
+        .collect();
     assert!(!found.is_empty(), "a changed target made no difference");
     for d in &found {
         assert_eq!(kinds(d), ["target"], "{d:#}");

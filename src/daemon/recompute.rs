@@ -320,7 +320,7 @@ fn reconciled(
     now: i64,
     theirs: &TheirSide,
 ) -> Option<Reconciled> {
-    let side = theirs(ticket);
+    let side = theirs(ticket, now);
     if side.recorded.is_empty() {
         return None;
     }

@@ -7,6 +7,7 @@
 //!
 //! | cause | when |
 //! | --- | --- |
+//! | `history_incomplete` | first, whatever else holds: our copy of the ticket's history may lack changes the helpdesk has (a day the helpdesk has not exported yet, a history approximated from last values) |
 //! | `retracted_breach` | breached on our side only or earlier, and the helpdesk retracted a breach of its own |
 //! | `target` | both have a target and they differ |
 //! | `breached_at_retarget` | the helpdesk breached when it gave the instance a target again whose due had passed; ours breached earlier, at that due |
@@ -38,6 +39,7 @@ use crate::time::format_instant;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CauseKind {
+    HistoryIncomplete,
     Target,
     RetractedBreach,
     BreachedAtRetarget,
@@ -59,6 +61,7 @@ impl CauseKind {
     /// Its name in output (`pause_status`).
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::HistoryIncomplete => "history_incomplete",
             Self::Target => "target",
             Self::RetractedBreach => "retracted_breach",
             Self::BreachedAtRetarget => "breached_at_retarget",
@@ -101,8 +104,8 @@ pub fn causes(
     differences: &[Difference],
     cx: &Context<'_>,
 ) -> Vec<Cause> {
-    match (outcome, ours, theirs) {
-        (Outcome::Agree, _, _) => Vec::new(),
+    let found = match (outcome, ours, theirs) {
+        (Outcome::Agree, _, _) => return Vec::new(),
         (Outcome::MissingTheirs, Some(a), theirs) => vec![missing_theirs(a, theirs, cx)],
         (Outcome::MissingOurs, ours, Some(b)) => vec![missing_ours(ours, b)],
         (Outcome::Differ, Some(a), Some(b)) => differ(a, b, differences, cx),
@@ -110,6 +113,14 @@ pub fn causes(
             CauseKind::Unexplained,
             "no checkable cause found".to_string(),
         )],
+    };
+    // What the other causes read may itself be what is missing: said
+    // first, and the rest kept for when the history is complete.
+    match &cx.incomplete {
+        Some(why) => std::iter::once(cause(CauseKind::HistoryIncomplete, why.clone()))
+            .chain(found)
+            .collect(),
+        None => found,
     }
 }
 
@@ -430,9 +441,14 @@ fn due_differ(a: &Observed, b: &Observed, cx: &Context<'_>) -> Vec<Cause> {
     }
     if let Some(f) = cx.open_days {
         let later = x.max(y);
+        // The day the later due falls on is cut short by it: its open time
+        // up to the due matching the difference says nothing of a day
+        // closed on one side (that would move a due by the day's whole
+        // open time), so it counts only when it ends before the due.
+        let past_due = f(&a.metric, a.start, later.saturating_add(2 * 86_400));
         let whole: Vec<String> = f(&a.metric, a.start, later)
             .into_iter()
-            .filter(|(_, n)| near(*n, gap))
+            .filter(|(d, n)| near(*n, gap) && past_due.iter().any(|(e, m)| e == d && m == n))
             .map(|(d, _)| d)
             .collect();
         let closed = business(cx, &a.metric, y - 1, y + 1) == 0;
@@ -691,6 +707,7 @@ mod tests {
             recorded: ["first_response".to_string()].into(),
             open_days: Some(&days),
             statuses: Vec::new(),
+            incomplete: None,
         };
         let c = compare(&[ours], &[theirs], &cx);
         assert_eq!(kinds(&c), vec![vec![CauseKind::Calendar]]);
@@ -839,6 +856,18 @@ mod tests {
         breached: bool,
         statuses: Vec<Pause>,
     ) -> Vec<super::super::Comparison> {
+        due_only_incomplete(ours, theirs_due, breached, statuses, None)
+    }
+
+    /// [`due_only`], our history of the ticket incomplete as `incomplete`
+    /// says.
+    fn due_only_incomplete(
+        ours: Observed,
+        theirs_due: i64,
+        breached: bool,
+        statuses: Vec<Pause>,
+        incomplete: Option<&str>,
+    ) -> Vec<super::super::Comparison> {
         let theirs = Observed {
             metric: ours.metric.clone(),
             instance: 1,
@@ -854,6 +883,7 @@ mod tests {
             recorded: [ours.metric.clone()].into(),
             open_days: Some(&around_the_clock),
             statuses,
+            incomplete: incomplete.map(str::to_string),
         };
         compare(&[ours], &[theirs], &cx)
     }
@@ -918,6 +948,41 @@ mod tests {
             "{}",
             c[0].causes[0].detail
         );
+    }
+
+    #[test]
+    fn our_pause_as_long_as_the_open_time_before_our_due_on_its_day_is_not_that_day_closed() {
+        // Paused 1h-1h30m on ours only: our due is 30m after midnight of
+        // day 2, where our calendar has been open 30m by then. Day 2 closed
+        // on one side would move the due by a whole day, not 30m.
+        let ours = Observed {
+            paused: vec![stretch(H, Some(H + 1800), "pending")],
+            ..ours_due("resolution", 86_400 + 1800)
+        };
+        let c = due_only(ours, 86_400, false, Vec::new());
+        assert_eq!(kinds(&c), vec![vec![CauseKind::PauseStatus]]);
+    }
+
+    #[test]
+    fn a_history_ours_lacks_is_said_first_and_the_other_causes_kept() {
+        let why = "ticket 7 changed on 1970-01-01, a day the helpdesk has not exported yet";
+        let ours = Observed {
+            fulfilled_at: Some(H - 600),
+            ..ours_due("resolution", H)
+        };
+        let c = due_only_incomplete(ours.clone(), H, true, Vec::new(), Some(why));
+        assert_eq!(
+            kinds(&c),
+            vec![vec![
+                CauseKind::HistoryIncomplete,
+                CauseKind::FulfilmentEvent
+            ]]
+        );
+        assert_eq!(c[0].causes[0].detail, why);
+        // An instance that agrees has no cause, incomplete or not.
+        let c = due_only_incomplete(ours, H, false, Vec::new(), Some(why));
+        assert_eq!(c[0].outcome, Outcome::Agree);
+        assert!(c[0].causes.is_empty());
     }
 
     #[test]

@@ -214,6 +214,8 @@ pub struct Context<'a> {
     /// the next, the last one open), to name the status a difference in
     /// dues may come from when the helpdesk does not say when it paused.
     pub statuses: Vec<Pause>,
+    /// [`Theirs::incomplete`].
+    pub incomplete: Option<String>,
 }
 
 impl Context<'_> {
@@ -224,6 +226,7 @@ impl Context<'_> {
             recorded: theirs.iter().map(|o| o.metric.clone()).collect(),
             open_days: None,
             statuses: Vec::new(),
+            incomplete: None,
         }
     }
 }
@@ -506,6 +509,11 @@ pub struct Theirs {
     /// helpdesk no longer shows a finished one); an open one is missing on
     /// its side.
     pub current_only: BTreeSet<String>,
+    /// Why our copy of the ticket's history may lack changes the helpdesk
+    /// has (a day it has not exported yet, or a history approximated from
+    /// last values), in words that name the ticket's case; `None`: ours is
+    /// complete. Said first of any instance that does not agree.
+    pub incomplete: Option<String>,
 }
 
 /// One ticket reconciled: our clocks under `policy` at `now` beside
@@ -607,6 +615,7 @@ pub fn with_clocks(
         recorded: theirs.recorded,
         open_days: Some(&open_days),
         statuses: status_stretches(ticket),
+        incomplete: theirs.incomplete,
     };
     (plan, compare(&ours, &theirs.observed, &cx))
 }

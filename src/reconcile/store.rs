@@ -250,7 +250,7 @@ pub fn reconcile_from(
                 return;
             }
             read += 1;
-            let side = theirs(&ticket);
+            let side = theirs(&ticket, options.now);
             if !side.recorded.is_empty() {
                 recorded += 1;
             }

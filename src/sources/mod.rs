@@ -437,8 +437,11 @@ pub fn check_reconcile_keys(
     Ok(())
 }
 
-/// Reads the helpdesk's side of one stored ticket.
-pub type TheirSide = Box<dyn Fn(&crate::engine::Ticket) -> crate::reconcile::Theirs + Send + Sync>;
+/// Reads the helpdesk's side of one stored ticket, reconciled at an
+/// instant (the second argument: what the helpdesk had exported by then
+/// can depend on it).
+pub type TheirSide =
+    Box<dyn Fn(&crate::engine::Ticket, i64) -> crate::reconcile::Theirs + Send + Sync>;
 
 /// An adapter's [`TheirSide`] from its mapping of our metrics (`metric`
 /// names an entry's): `holds` says whether a ticket keeps the helpdesk's
@@ -451,7 +454,7 @@ pub fn their_side<M: Send + Sync + 'static>(
 ) -> TheirSide {
     let compared: std::collections::BTreeSet<String> =
         mapping.iter().map(|m| metric(m).to_string()).collect();
-    Box::new(move |ticket| crate::reconcile::Theirs {
+    Box::new(move |ticket, _now| crate::reconcile::Theirs {
         observed: observed(ticket, &mapping),
         recorded: mapping
             .iter()
@@ -460,6 +463,7 @@ pub fn their_side<M: Send + Sync + 'static>(
             .collect(),
         compared: compared.clone(),
         current_only: Default::default(),
+        incomplete: None,
     })
 }
 

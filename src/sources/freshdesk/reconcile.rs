@@ -21,9 +21,9 @@ use crate::policy::spec::{MetricKindSpec, SourceSpec};
 use crate::policy::Policy;
 use crate::reconcile::{Observed, Theirs};
 use crate::sources::TheirSide;
-use crate::time::parse_instant;
+use crate::time::{format_instant, parse_instant};
 
-use super::config::{Due, FreshdeskConfig};
+use super::config::{Due, FreshdeskConfig, History};
 
 /// One of our metrics compared with one of Freshdesk's due times.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +101,38 @@ pub fn observed(
         .collect()
 }
 
+/// Why our copy of `ticket`'s history may lack changes Freshdesk has, at
+/// `now`: a history approximated from the ticket's stats, or a change on
+/// a day (UTC) that has not ended, whose ticket activities export
+/// Freshdesk writes only after it ends. Until then only the last change to
+/// each kind of status (the stats) is known, so a status the ticket passed
+/// through that day (a pause, say) is missing from our clocks.
+pub fn incomplete(ticket: &crate::engine::Ticket, history: History, now: i64) -> Option<String> {
+    let id = &ticket.id;
+    if ticket
+        .fields
+        .get("freshdesk_history")
+        .and_then(Value::as_str)
+        == Some("approximated")
+    {
+        return Some(format!(
+            "ticket {id}'s status history is approximated (freshdesk_history: approximated): a day of its life has no ticket activities export, or the source reads history: stats, so only its last change to each kind of status is known, not every change"
+        ));
+    }
+    if history != History::ActivitiesExport {
+        return None;
+    }
+    let today = now.div_euclid(86_400) * 86_400;
+    let last = ticket.events.iter().map(|e| e.at).max()?;
+    (last >= today).then(|| {
+        format!(
+            "ticket {id} changed on {day} (last at {last}), a day Freshdesk exports the ticket activities of only after it ends (UTC): until then only its last change to each kind of status is known to us, so a status it passed through that day is missing from our clocks; the difference may go once that day's export is read",
+            day = &format_instant(today)[..10],
+            last = format_instant(last),
+        )
+    })
+}
+
 fn config_mapping(spec: &SourceSpec, policy: &Policy) -> Vec<FreshdeskReconciled> {
     let chosen = FreshdeskConfig::from_spec(spec)
         .map(|c| c.reconcile)
@@ -133,9 +165,11 @@ pub(super) const RECONCILER: crate::sources::Reconciler = crate::sources::Reconc
             |ticket, m| holds(&ticket.fields, m.due),
             |ticket, mapping| observed(&ticket.fields, mapping),
         );
-        let side: TheirSide = Box::new(move |ticket| Theirs {
+        let history = config.history;
+        let side: TheirSide = Box::new(move |ticket, now| Theirs {
             current_only: current_only.clone(),
-            ..side(ticket)
+            incomplete: incomplete(ticket, history, now),
+            ..side(ticket, now)
         });
         Ok(side)
     },
@@ -165,6 +199,39 @@ mod tests {
             due,
         })
         .collect()
+    }
+
+    fn ticket(fields: Value, last_change: &str) -> crate::engine::Ticket {
+        serde_json::from_value(json!({
+            "id": "205", "created_at": "2026-12-06T01:14:24Z", "fields": fields,
+            "events": [
+                {"at": "2026-12-06T01:14:24Z", "type": "status", "value": "open"},
+                {"at": last_change, "type": "status", "value": "solved"},
+            ]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_ticket_changed_on_a_day_not_yet_exported_is_incomplete_until_the_day_ends() {
+        let t = ticket(json!({}), "2026-12-07T03:45:44Z");
+        let during = parse_instant("2026-12-07T16:00:00Z").unwrap();
+        let why = incomplete(&t, History::ActivitiesExport, during).unwrap();
+        assert!(
+            why.contains("ticket 205 changed on 2026-12-07 (last at 2026-12-07T03:45:44Z)"),
+            "{why}"
+        );
+        let next_day = parse_instant("2026-12-08T00:00:00Z").unwrap();
+        assert_eq!(incomplete(&t, History::ActivitiesExport, next_day), None);
+        // Under history: stats every ticket is flagged approximated by the
+        // adapter, and said so by that flag alone.
+        assert_eq!(incomplete(&t, History::Stats, during), None);
+        let t = ticket(
+            json!({"freshdesk_history": "approximated"}),
+            "2026-12-07T03:45:44Z",
+        );
+        let why = incomplete(&t, History::Stats, next_day).unwrap();
+        assert!(why.contains("freshdesk_history: approximated"), "{why}");
     }
 
     #[test]
