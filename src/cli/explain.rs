@@ -50,16 +50,6 @@ struct TicketView<'a> {
     clocks: Vec<ClockView<'a>>,
 }
 
-/// The field that says the ticket's status history was approximated by its
-/// source (`freshdesk_history: approximated`), if one does.
-fn approximated_history(ticket: &Ticket) -> Option<&str> {
-    ticket
-        .fields
-        .iter()
-        .find(|(k, v)| k.ends_with("_history") && v.as_str() == Some("approximated"))
-        .map(|(k, _)| k.as_str())
-}
-
 pub(crate) fn run(args: ExplainArgs) -> Result<(), Failure> {
     let cfg = load(&args.config)?;
     let now = match &args.now {
@@ -96,7 +86,7 @@ pub(crate) fn run(args: ExplainArgs) -> Result<(), Failure> {
                 let view = TicketView {
                     ticket: &ticket.id,
                     config: &cfg.hash,
-                    history: approximated_history(&ticket).map(|_| "approximated"),
+                    history: crate::sources::approximated_history(&ticket).map(|_| "approximated"),
                     clocks: clocks.iter().map(|c| c.view(&cfg.policy)).collect(),
                 };
                 serde_json::to_writer(&mut out, &view)
@@ -134,7 +124,7 @@ fn write_text(
         tz.name(),
         format_local(now, tz)
     )?;
-    if let Some(field) = approximated_history(ticket) {
+    if let Some(field) = crate::sources::approximated_history(ticket) {
         writeln!(
             out,
             "  status history approximated ({field}: approximated): the helpdesk kept none for this ticket, so these clocks come from its last-value stats and can differ from what happened"

@@ -441,14 +441,15 @@ fn due_differ(a: &Observed, b: &Observed, cx: &Context<'_>) -> Vec<Cause> {
     }
     if let Some(f) = cx.open_days {
         let later = x.max(y);
-        // The day the later due falls on is cut short by it: its open time
-        // up to the due matching the difference says nothing of a day
-        // closed on one side (that would move a due by the day's whole
-        // open time), so it counts only when it ends before the due.
-        let past_due = f(&a.metric, a.start, later.saturating_add(2 * 86_400));
+        // A day still open after the later due is cut short by it: its
+        // open time up to the due matching the difference says nothing of
+        // a day closed on one side (that would move a due by the day's
+        // whole open time).
+        let after = f(&a.metric, later, later.saturating_add(86_400));
+        let cut_short = after.first().map(|(d, _)| d.as_str());
         let whole: Vec<String> = f(&a.metric, a.start, later)
             .into_iter()
-            .filter(|(d, n)| near(*n, gap) && past_due.iter().any(|(e, m)| e == d && m == n))
+            .filter(|(d, n)| near(*n, gap) && Some(d.as_str()) != cut_short)
             .map(|(d, _)| d)
             .collect();
         let closed = business(cx, &a.metric, y - 1, y + 1) == 0;

@@ -147,6 +147,16 @@ pub struct UserRecord {
 /// `helpdesk_slo_source_approximated_tickets`, listed in the report.
 pub const APPROXIMATED_HISTORY: &str = "approximated_history";
 
+/// The field that says a stored ticket's status history was approximated
+/// by its source (`freshdesk_history: approximated`), if one does.
+pub fn approximated_history(ticket: &crate::engine::Ticket) -> Option<&str> {
+    ticket
+        .fields
+        .iter()
+        .find(|(k, v)| k.ends_with("_history") && v.as_str() == Some("approximated"))
+        .map(|(k, _)| k.as_str())
+}
+
 /// Something an adapter read past or could not map, kept for the report's
 /// data quality: which kinds and values, and over which span of time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -109,14 +109,9 @@ pub fn observed(
 /// through that day (a pause, say) is missing from our clocks.
 pub fn incomplete(ticket: &crate::engine::Ticket, history: History, now: i64) -> Option<String> {
     let id = &ticket.id;
-    if ticket
-        .fields
-        .get("freshdesk_history")
-        .and_then(Value::as_str)
-        == Some("approximated")
-    {
+    if let Some(field) = crate::sources::approximated_history(ticket) {
         return Some(format!(
-            "ticket {id}'s status history is approximated (freshdesk_history: approximated): a day of its life has no ticket activities export, or the source reads history: stats, so only its last change to each kind of status is known, not every change"
+            "ticket {id}'s status history is approximated ({field}: approximated): a day of its life has no ticket activities export, or the source reads history: stats, so only its last change to each kind of status is known, not every change"
         ));
     }
     if history != History::ActivitiesExport {
