@@ -137,6 +137,14 @@ fn history_incomplete(d: &Value) -> bool {
     kinds(d).first() == Some(&"history_incomplete")
 }
 
+/// The differences of `metric` other than those (see [`history_incomplete`]).
+fn explained_differences<'a>(v: &'a Value, metric: &str) -> Vec<&'a Value> {
+    differences(v, metric)
+        .into_iter()
+        .filter(|d| !history_incomplete(d))
+        .collect()
+}
+
 /// The example's policy, changed by `change`.
 fn planted(change: impl FnOnce(&mut SlaSetup)) -> Option<SlaSetup> {
     let year: i32 = format_instant(now())[..4].parse().unwrap();
@@ -159,7 +167,7 @@ async fn a_matching_policy_agrees_with_every_freshdesk_due_time() {
         // Only a ticket changed today can differ: its status changes of
         // today are not exported yet, and the difference says so first.
         let found = differences(&v, metric);
-        let unexplained: Vec<_> = found.iter().filter(|d| !history_incomplete(d)).collect();
+        let unexplained = explained_differences(&v, metric);
         assert!(unexplained.is_empty(), "{metric}: {unexplained:#?}");
         assert!(
             agree + 5 >= compared,
@@ -199,14 +207,11 @@ async fn an_extra_holiday_in_freshdesk_is_found_and_named_as_the_calendar() {
     });
     let (config, store, at, _) = polled(tmp.path(), sla).await;
     let v = reconcile_json(&config, &store, &at);
-    let found = differences(&v, "resolution");
-    assert!(
-        found.iter().any(|d| !history_incomplete(d)),
-        "an extra holiday made no difference"
-    );
+    let found = explained_differences(&v, "resolution");
+    assert!(!found.is_empty(), "an extra holiday made no difference");
     // Each names the day, or a span of our open days that holds it.
     let day = day.to_string();
-    for d in found.iter().filter(|d| !history_incomplete(d)) {
+    for d in &found {
         // A stretch of a status as long as the day's open time may be
         // named too, after it.
         let calendar = kinds(d).iter().position(|k| *k == "calendar");
@@ -234,10 +239,7 @@ async fn a_status_only_we_pause_on_and_a_changed_target_are_each_found_with_thei
     });
     let (config, store, at, _) = polled(tmp.path(), sla).await;
     let v = reconcile_json(&config, &store, &at);
-    let found: Vec<_> = differences(&v, "resolution")
-        .into_iter()
-        .filter(|d| !history_incomplete(d))
-        .collect();
+    let found = explained_differences(&v, "resolution");
     assert!(
         !found.is_empty(),
         "a pause on our side only made no difference"
@@ -264,10 +266,7 @@ async fn a_status_only_we_pause_on_and_a_changed_target_are_each_found_with_thei
     });
     let (config, store, at, _) = polled(tmp.path(), sla).await;
     let v = reconcile_json(&config, &store, &at);
-    let found: Vec<_> = differences(&v, "first_response")
-        .into_iter()
-        .filter(|d| !history_incomplete(d))
-        .collect();
+    let found = explained_differences(&v, "first_response");
     assert!(!found.is_empty(), "a changed target made no difference");
     for d in &found {
         assert_eq!(kinds(d), ["target"], "{d:#}");

@@ -14,6 +14,7 @@ use super::{load, Failure};
 use crate::calendar::format_seconds;
 use crate::engine::{evaluate, Clock, ClockState, ClockView, Ticket};
 use crate::policy::Config;
+use crate::sources::approximated_history;
 use crate::time::{format_local, parse_instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -86,7 +87,7 @@ pub(crate) fn run(args: ExplainArgs) -> Result<(), Failure> {
                 let view = TicketView {
                     ticket: &ticket.id,
                     config: &cfg.hash,
-                    history: crate::sources::approximated_history(&ticket).map(|_| "approximated"),
+                    history: approximated_history(&ticket).map(|_| "approximated"),
                     clocks: clocks.iter().map(|c| c.view(&cfg.policy)).collect(),
                 };
                 serde_json::to_writer(&mut out, &view)
@@ -124,7 +125,7 @@ fn write_text(
         tz.name(),
         format_local(now, tz)
     )?;
-    if let Some(field) = crate::sources::approximated_history(ticket) {
+    if let Some(field) = approximated_history(ticket) {
         writeln!(
             out,
             "  status history approximated ({field}: approximated): the helpdesk kept none for this ticket, so these clocks come from its last-value stats and can differ from what happened"
