@@ -711,21 +711,26 @@ fn only_created_in_business_hours_judges_a_ticket_on_its_response_calendar() {
     }
 }
 
-#[test]
-fn a_plan_change_to_a_plan_without_the_metric_ends_its_clock_excluded() {
-    let cfg = config("celigo.yaml");
-    // Tuesday 10:00 Pacific, high, a Preferred customer's ticket; replied
-    // at 11:00 (the follow-up window opens). At 12:00 it is tagged
-    // cloudextend, and the CloudExtend plan (which takes precedence) has no
-    // follow-up target. The open window ends there, excluded with the
-    // reason, on the plan it ran on: not dropped, and not met or breached.
-    let tk = ticket(
+/// Tuesday 10:00 Pacific, high, a Preferred customer's ticket; replied at
+/// 11:00 (the follow-up window opens). At 12:00 it is tagged cloudextend,
+/// and the CloudExtend plan (which takes precedence) has no follow-up
+/// target.
+fn moved_to_a_plan_without_follow_ups() -> Ticket {
+    ticket(
         r#"{"id":"13","created_at":"2026-11-24T18:00:00Z","priority":"high",
         "organization":{"id":"900","tags":["csp_preferred"]},
         "events":[
           {"at":"2026-11-24T19:00:00Z","type":"comment","author":"agent","public":true},
           {"at":"2026-11-24T20:00:00Z","type":"tags","value":["cloudextend"]}]}"#,
-    );
+    )
+}
+
+#[test]
+fn a_plan_change_to_a_plan_without_the_metric_ends_its_clock_excluded() {
+    let cfg = config("celigo.yaml");
+    // The open window ends at the plan change, excluded with the reason,
+    // on the plan it ran on: not dropped, and not met or breached.
+    let tk = moved_to_a_plan_without_follow_ups();
     let clocks = evaluate(&cfg.policy, &tk, t("2026-11-26T00:00:00Z"));
     let fu = clock(&cfg, &clocks, "follow_up", 1);
     assert_eq!(
@@ -748,4 +753,70 @@ fn a_plan_change_to_a_plan_without_the_metric_ends_its_clock_excluded() {
         clock(&cfg, &clocks, "first_response", 1).state,
         ClockState::Met
     );
+}
+
+#[test]
+fn a_ticket_walked_after_others_gives_the_clocks_it_gives_alone() {
+    // The engine keeps the clocks of the tickets it walked on a thread and
+    // starts the next ticket's clocks in their places: nothing of a clock
+    // before (an end by a plan change, running periods kept on the heap, a
+    // breach, a due worked out) may show in the clocks after it.
+    let cfg = config("celigo.yaml");
+    // Ended by a plan change: its follow-up window (the second clock)
+    // ends excluded, with a reason.
+    let ended = moved_to_a_plan_without_follow_ups();
+    // Its follow-up window (the second clock) paused and resumed three
+    // times (more running periods than a clock keeps in place), then
+    // breached, on an urgent target.
+    let paused = ticket(
+        r#"{"id":"14","created_at":"2026-11-24T18:00:00Z","priority":"urgent",
+        "organization":{"id":"901","tags":["csp_premier"]},
+        "events":[
+          {"at":"2026-11-24T18:30:00Z","type":"comment","author":"agent","public":true},
+          {"at":"2026-11-24T19:00:00Z","type":"status","value":"pending"},
+          {"at":"2026-11-24T19:10:00Z","type":"status","value":"open"},
+          {"at":"2026-11-24T19:20:00Z","type":"status","value":"hold"},
+          {"at":"2026-11-24T19:30:00Z","type":"status","value":"open"},
+          {"at":"2026-11-24T19:40:00Z","type":"status","value":"pending"},
+          {"at":"2026-11-24T19:50:00Z","type":"status","value":"open"}]}"#,
+    );
+    // The ticket after them: a first response and a follow-up window in
+    // the places of theirs, on another plan and severity.
+    let next = ticket(
+        r#"{"id":"15","created_at":"2026-11-24T18:00:00Z","priority":"normal",
+        "organization":{"id":"902","tags":["csp_preferred"]},
+        "events":[
+          {"at":"2026-11-24T19:00:00Z","type":"comment","author":"agent","public":true},
+          {"at":"2026-11-24T21:00:00Z","type":"comment","author":"requester","public":true}]}"#,
+    );
+    let now = t("2026-11-26T00:00:00Z");
+    let on_a_new_thread = |tickets: &[&Ticket]| {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut last = Vec::new();
+                for tk in tickets {
+                    last = evaluate(&cfg.policy, tk, now);
+                }
+                last
+            })
+            .join()
+            .unwrap()
+        })
+    };
+    let alone = on_a_new_thread(&[&next]);
+    let before = on_a_new_thread(&[&ended]);
+    assert!(before.iter().any(|c| c.reason.is_some()), "{before:#?}");
+    let paused_alone = on_a_new_thread(&[&paused]);
+    assert!(
+        paused_alone
+            .iter()
+            .any(|c| c.state == ClockState::Breached && c.paused_seconds == 30 * M),
+        "{paused_alone:#?}"
+    );
+    assert!(alone.len() >= 2 && alone.iter().all(|c| c.reason.is_none()));
+    assert_eq!(on_a_new_thread(&[&paused, &ended, &next]), alone);
+    assert_eq!(on_a_new_thread(&[&ended, &paused, &next]), alone);
+    // And the tickets before, after another: each as it is alone.
+    assert_eq!(on_a_new_thread(&[&next, &paused, &ended]), before);
+    assert_eq!(on_a_new_thread(&[&ended, &next, &paused]), paused_alone);
 }

@@ -164,11 +164,18 @@ impl Groups {
     }
 
     /// Counts a ticket's clock.
+    #[inline]
     pub fn add(&mut self, policy: &Policy, ticket: &Ticket, c: &Clock) {
         if let Some(i) = self.dense_index(policy, c) {
             self.dense[i].add(c.state);
             return;
         }
+        self.add_keyed(policy, ticket, c);
+    }
+
+    /// Counts a clock by its key, when it has no slot in the dense table.
+    #[inline(never)]
+    fn add_keyed(&mut self, policy: &Policy, ticket: &Ticket, c: &Clock) {
         let mut key = Key::default();
         for i in 0..self.by.len() {
             let d = self.by[i];
@@ -199,37 +206,45 @@ impl Groups {
         self.counts.entry(key).or_default().add(c.state);
     }
 
+    /// Sizes the dense table to the policy, when grouping by plan,
+    /// severity and metric only; false otherwise.
+    #[cold]
+    fn make_dense(&mut self, policy: &Policy) -> bool {
+        let simple = self
+            .by
+            .iter()
+            .all(|d| matches!(d, Dimension::Plan | Dimension::Severity | Dimension::Metric));
+        if !simple {
+            return false;
+        }
+        let sizes = (
+            policy.plans.len() + 1,
+            policy.severities.len() + 1,
+            policy.metrics.len().max(1),
+        );
+        let by = |d: Dimension, stride: usize| {
+            if self.by.contains(&d) {
+                stride
+            } else {
+                0
+            }
+        };
+        self.dense_strides = (
+            by(Dimension::Plan, sizes.1 * sizes.2),
+            by(Dimension::Severity, sizes.2),
+            by(Dimension::Metric, 1),
+        );
+        self.dense_sizes = sizes;
+        self.dense = vec![Counts::default(); sizes.0 * sizes.1 * sizes.2];
+        true
+    }
+
     /// Where a clock counts in the dense table, when grouping by plan,
     /// severity and metric only and its ids are the policy's.
     #[inline]
     fn dense_index(&mut self, policy: &Policy, c: &Clock) -> Option<usize> {
-        if self.dense.is_empty() {
-            let simple = self
-                .by
-                .iter()
-                .all(|d| matches!(d, Dimension::Plan | Dimension::Severity | Dimension::Metric));
-            if !simple {
-                return None;
-            }
-            let sizes = (
-                policy.plans.len() + 1,
-                policy.severities.len() + 1,
-                policy.metrics.len().max(1),
-            );
-            let by = |d: Dimension, stride: usize| {
-                if self.by.contains(&d) {
-                    stride
-                } else {
-                    0
-                }
-            };
-            self.dense_strides = (
-                by(Dimension::Plan, sizes.1 * sizes.2),
-                by(Dimension::Severity, sizes.2),
-                by(Dimension::Metric, 1),
-            );
-            self.dense_sizes = sizes;
-            self.dense = vec![Counts::default(); sizes.0 * sizes.1 * sizes.2];
+        if self.dense.is_empty() && !self.make_dense(policy) {
+            return None;
         }
         let (np, ns, nm) = self.dense_sizes;
         let (sp, ss, sm) = self.dense_strides;

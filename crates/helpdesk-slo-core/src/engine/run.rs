@@ -94,6 +94,7 @@ impl Work {
         self.fulfilled_at.is_none()
     }
 
+    #[inline]
     fn stop(&mut self, t: i64) {
         if let Some(since) = self.running_since.take() {
             if t > since {
@@ -165,7 +166,11 @@ struct Walk<'a> {
     severity: Option<SeverityId>,
     /// A reply (public agent comment) has happened.
     replied: bool,
-    clocks: Vec<Work>,
+    /// The clocks started so far are `slots[..live]`; the slots after
+    /// them hold clocks of tickets walked before, kept so that a clock
+    /// starts by overwriting one in place instead of moving a new one in.
+    slots: Vec<Work>,
+    live: usize,
     /// No open clock not yet breached is due before this (every due found
     /// lowers it): a step before it breaches nothing.
     next_due: i64,
@@ -212,7 +217,7 @@ impl<'a> Walk<'a> {
     /// Recomputes a clock's due instant and breaches it if that is before `t`.
     fn refresh(&mut self, i: usize, t: i64) {
         let policy = self.policy;
-        let w = &mut self.clocks[i];
+        let w = &mut self.slots[i];
         if w.breached_at.is_some() {
             return;
         }
@@ -255,45 +260,74 @@ impl<'a> Walk<'a> {
     }
 
     fn start(&mut self, metric: MetricId, t: i64) {
-        let instance = self.clocks.iter().filter(|c| c.metric == metric).count() as u32 + 1;
+        let instance = self.slots[..self.live]
+            .iter()
+            .filter(|c| c.metric == metric)
+            .count() as u32
+            + 1;
         let running = self.should_run(metric);
-        self.clocks.push(Work {
-            metric,
-            instance,
-            start: t,
-            segments: Segments::default(),
-            running_since: running.then_some(t),
-            fulfilled_at: None,
-            breached_at: None,
-            plan: self.plan,
-            severity: self.severity,
-            due: None,
-            due_after: None,
-            goal: None,
-            goal_for: None,
-            ended: None,
-        });
-        let i = self.clocks.len() - 1;
+        let (plan, severity) = (self.plan, self.severity);
+        let running_since = running.then_some(t);
+        let i = self.live;
+        match self.slots.get_mut(i) {
+            Some(w) => {
+                // Every field written: the slot is the clock `push` would
+                // have made (its periods' list keeps its memory).
+                w.metric = metric;
+                w.instance = instance;
+                w.start = t;
+                w.segments.len = 0;
+                w.segments.more.clear();
+                w.running_since = running_since;
+                w.fulfilled_at = None;
+                w.breached_at = None;
+                w.plan = plan;
+                w.severity = severity;
+                w.due = None;
+                w.due_after = None;
+                w.goal = None;
+                w.goal_for = None;
+                w.ended = None;
+            }
+            None => self.slots.push(Work {
+                metric,
+                instance,
+                start: t,
+                segments: Segments::default(),
+                running_since,
+                fulfilled_at: None,
+                breached_at: None,
+                plan,
+                severity,
+                due: None,
+                due_after: None,
+                goal: None,
+                goal_for: None,
+                ended: None,
+            }),
+        }
+        self.live += 1;
         self.refresh(i, t);
     }
 
     /// Ends a clock at `t` (its due is current: every change refreshed it,
     /// and the step began by breaching what fell due before `t`).
+    #[inline]
     fn fulfil(&mut self, i: usize, t: i64) {
-        let w = &mut self.clocks[i];
+        let w = &mut self.slots[i];
         w.stop(t);
         w.fulfilled_at = Some(t);
     }
 
     fn is_open_of(&self, i: usize, kind: MetricKindSpec) -> bool {
-        let w = &self.clocks[i];
+        let w = &self.slots[i];
         w.is_open() && self.policy.metrics[w.metric].kind == kind
     }
 
     /// Ends every open clock of a kind whose metric `counts` at `t`.
     fn fulfil_open(&mut self, kind: MetricKindSpec, t: i64, counts: impl Fn(&Metric) -> bool) {
-        for i in 0..self.clocks.len() {
-            if self.is_open_of(i, kind) && counts(&self.policy.metrics[self.clocks[i].metric]) {
+        for i in 0..self.live {
+            if self.is_open_of(i, kind) && counts(&self.policy.metrics[self.slots[i].metric]) {
                 self.fulfil(i, t);
             }
         }
@@ -302,7 +336,7 @@ impl<'a> Walk<'a> {
     /// Whether a clock of the metric is open (each metric counts on its own:
     /// two next_reply metrics with different settings start independently).
     fn open_metric(&self, metric: MetricId) -> bool {
-        self.clocks
+        self.slots[..self.live]
             .iter()
             .any(|w| w.metric == metric && w.is_open())
     }
@@ -322,7 +356,7 @@ impl<'a> Walk<'a> {
         }
         let policy = self.policy;
         let mut next = i64::MAX;
-        for w in &mut self.clocks {
+        for w in &mut self.slots[..self.live] {
             if w.is_open() && w.breached_at.is_none() {
                 match w.due_after {
                     Some(after) if after >= t => {
@@ -377,8 +411,8 @@ impl<'a> Walk<'a> {
         let plan_changed = plan != self.plan;
         self.plan = plan;
         self.severity = severity;
-        for i in 0..self.clocks.len() {
-            let w = &mut self.clocks[i];
+        for i in 0..self.live {
+            let w = &mut self.slots[i];
             if !w.is_open() || w.breached_at.is_some() {
                 continue;
             }
@@ -410,12 +444,12 @@ impl<'a> Walk<'a> {
 
     /// Starts or stops running clocks after a status change.
     fn apply_running(&mut self, t: i64) {
-        for i in 0..self.clocks.len() {
-            if !self.clocks[i].is_open() {
+        for i in 0..self.live {
+            if !self.slots[i].is_open() {
                 continue;
             }
-            let run = self.should_run(self.clocks[i].metric);
-            let w = &mut self.clocks[i];
+            let run = self.should_run(self.slots[i].metric);
+            let w = &mut self.slots[i];
             match (w.running_since.is_some(), run) {
                 (true, false) => w.stop(t),
                 (false, true) => w.running_since = Some(t),
@@ -556,12 +590,8 @@ pub fn evaluate_with(
         severity: None,
         replied: false,
         next_due: i64::MAX,
-        clocks: {
-            let mut clocks = SCRATCH.take();
-            clocks.clear();
-            clocks.reserve(2 * policy.metrics.len() + 4);
-            clocks
-        },
+        slots: SCRATCH.take(),
+        live: 0,
     };
     walk.plan = walk.match_plan();
     walk.severity = walk.match_severity();
@@ -583,14 +613,12 @@ pub fn evaluate_with(
     }
     walk.breach_until(now);
     finish(&walk, ticket, now, detail, out);
-    let mut clocks = std::mem::take(&mut walk.clocks);
-    clocks.clear();
-    SCRATCH.set(clocks);
+    SCRATCH.set(std::mem::take(&mut walk.slots));
 }
 
 thread_local! {
-    /// The clocks' list of the last ticket walked on this thread, kept for
-    /// its memory: one allocation less a ticket.
+    /// The clocks' slots of the tickets walked on this thread, kept for
+    /// their memory: a clock starts in a slot of a clock before it.
     static SCRATCH: std::cell::Cell<Vec<Work>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
@@ -672,11 +700,11 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[Placed<'a>], t: i64) {
                 // next reply and update clocks at a reply, or at a note
                 // where the metric counts notes. (One pass: ending one
                 // clock changes nothing for another.)
-                for i in 0..walk.clocks.len() {
-                    if !walk.clocks[i].is_open() {
+                for i in 0..walk.live {
+                    if !walk.slots[i].is_open() {
                         continue;
                     }
-                    let m = &walk.policy.metrics[walk.clocks[i].metric];
+                    let m = &walk.policy.metrics[walk.slots[i].metric];
                     let ends = match m.kind {
                         MetricKindSpec::TierResponse => true,
                         MetricKindSpec::FirstResponse
@@ -719,8 +747,8 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[Placed<'a>], t: i64) {
     let solved = walk.status.is_solved();
     if solved && !was_solved {
         // A solve ends every open clock, of every kind.
-        for i in 0..walk.clocks.len() {
-            if walk.clocks[i].is_open() {
+        for i in 0..walk.live {
+            if walk.slots[i].is_open() {
                 walk.fulfil(i, t);
             }
         }
@@ -738,17 +766,15 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[Placed<'a>], t: i64) {
             match walk.policy.metrics[m].on_reopen {
                 OnReopen::Restart => walk.start(m, t),
                 OnReopen::Continue => {
-                    let last = (0..walk.clocks.len())
-                        .rev()
-                        .find(|&i| walk.clocks[i].metric == m);
+                    let last = (0..walk.live).rev().find(|&i| walk.slots[i].metric == m);
                     // A clock a plan change ended stays ended: there is
                     // nothing to continue, so a new one starts.
-                    if last.is_some_and(|i| walk.clocks[i].ended.is_some()) {
+                    if last.is_some_and(|i| walk.slots[i].ended.is_some()) {
                         walk.start(m, t);
                     } else if let Some(i) = last {
                         let run = walk.should_run(m);
                         let (plan, severity) = (walk.plan, walk.severity);
-                        let w = &mut walk.clocks[i];
+                        let w = &mut walk.slots[i];
                         w.fulfilled_at = None;
                         w.running_since = run.then_some(t);
                         // Open again: a due already passed under its old
@@ -756,7 +782,7 @@ fn step<'a>(walk: &mut Walk<'a>, events: &[Placed<'a>], t: i64) {
                         // and runs on); otherwise it is re-targeted to the
                         // plan and severity of now, from its original start.
                         walk.refresh(i, t);
-                        let w = &mut walk.clocks[i];
+                        let w = &mut walk.slots[i];
                         if w.breached_at.is_none() && (w.plan, w.severity) != (plan, severity) {
                             w.plan = plan;
                             w.severity = severity;
@@ -795,13 +821,13 @@ fn finish(walk: &Walk<'_>, ticket: &Ticket, now: i64, detail: Detail, out: &mut 
     // empty text (which allocates nothing) stands for it.
     let text = |make: &dyn Fn() -> String| if full { make() } else { String::new() };
     out.clear();
-    out.reserve(walk.clocks.len());
+    out.reserve(walk.live);
     // The reasons and support hours depend on the ticket, the plan and the
     // severity, not on the clock: each worked out once.
     let mut no_plan: Option<String> = None;
     let mut no_severity: Option<String> = None;
     let mut in_hours: Vec<((PlanId, Option<SeverityId>), bool)> = Vec::new();
-    for w in &walk.clocks {
+    for w in &walk.slots[..walk.live] {
         let plan = w.plan.and_then(|p| policy.plans.get(p));
         let tgt = target(policy, w);
         // A tracked metric needs a target on the plan for the severity.
