@@ -307,7 +307,26 @@ impl<'a> Walk<'a> {
             }),
         }
         self.live += 1;
-        self.refresh(i, t);
+        // `refresh` for a clock just started, in its usual cases: the goal
+        // resolved for its plan and severity, no running period closed,
+        // so a positive goal is not due before `t` plus the goal (or,
+        // paused, not due at all). A goal of zero or less takes `refresh`.
+        let policy = self.policy;
+        let w = &mut self.slots[i];
+        let tgt = target(policy, w);
+        w.goal = tgt.and_then(|tg| target_seconds(tg, t));
+        w.goal_for = Some((plan, severity));
+        match (tgt, w.goal) {
+            (Some(_), Some((secs, _))) if secs > 0 => {
+                if let Some(since) = w.running_since {
+                    let after = since.saturating_add(secs);
+                    w.due_after = Some(after);
+                    self.next_due = self.next_due.min(after);
+                }
+            }
+            (Some(_), Some(_)) => self.refresh(i, t),
+            _ => {}
+        }
     }
 
     /// Ends a clock at `t` (its due is current: every change refreshed it,
@@ -350,10 +369,16 @@ impl<'a> Walk<'a> {
     }
 
     /// Breaches every open clock whose due instant is before `t`.
+    #[inline]
     fn breach_until(&mut self, t: i64) {
-        if t <= self.next_due {
-            return;
+        // Most steps come before the earliest due: nothing to look at.
+        if t > self.next_due {
+            self.breach_due_before(t);
         }
+    }
+
+    /// [`Walk::breach_until`] once a step reached the earliest due.
+    fn breach_due_before(&mut self, t: i64) {
         let policy = self.policy;
         let mut next = i64::MAX;
         for w in &mut self.slots[..self.live] {
