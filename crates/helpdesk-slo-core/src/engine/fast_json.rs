@@ -853,7 +853,7 @@ impl<'a> Reader<'a> {
     /// nothing consumed. (Layout of `{"at":"<instant>","type":"<name>"`:
     /// the instant at bytes 7..27, the type's name from byte 37.)
     #[inline(always)]
-    fn event_usual(&mut self) -> Option<(i64, Change)> {
+    fn event_usual(&mut self) -> Option<(i64, Usual<'a>)> {
         const HEAD: &[u8; 7] = b"{\"at\":\"";
         const TYPE: &[u8; 10] = b"\",\"type\":\"";
         const VALUE: &[u8; 10] = b",\"value\":\"";
@@ -872,17 +872,9 @@ impl<'a> Reader<'a> {
         let (change, used) = if name == u64::from_le_bytes(*b"comment\"") {
             let tail = self.bytes.get(self.at + 45..)?;
             if tail.starts_with(AGENT) {
-                let c = Change::Comment {
-                    author: Author::Agent,
-                    public: true,
-                };
-                (c, 45 + AGENT.len())
+                (Usual::Comment(Author::Agent), 45 + AGENT.len())
             } else if tail.starts_with(REQUESTER) {
-                let c = Change::Comment {
-                    author: Author::Requester,
-                    public: true,
-                };
-                (c, 45 + REQUESTER.len())
+                (Usual::Comment(Author::Requester), 45 + REQUESTER.len())
             } else {
                 return None;
             }
@@ -913,7 +905,7 @@ impl<'a> Reader<'a> {
             } else {
                 return None;
             };
-            (Change::Status { value }, 54 + len)
+            (Usual::Status(value), 54 + len)
         } else {
             let (kind, value_at) = if name == u64::from_le_bytes(*b"priority") && b[45] == b'"' {
                 (Kind::Priority, 46)
@@ -932,13 +924,7 @@ impl<'a> Reader<'a> {
             if text.get(n..n + 2) != Some(b"\"}") {
                 return None;
             }
-            let value = Some(ascii(&text[..n])?.to_string());
-            let change = match kind {
-                Kind::Priority => Change::Priority { value },
-                Kind::Severity => Change::Severity { value },
-                _ => Change::Group { value },
-            };
-            (change, value_at + 10 + n + 2)
+            (Usual::Text(kind, ascii(&text[..n])?), value_at + 10 + n + 2)
         };
         let at = parse_canonical_memo(&b[7..27], &mut self.day)?;
         self.at += used;
@@ -947,11 +933,11 @@ impl<'a> Reader<'a> {
 
     fn event(&mut self) -> Option<Event> {
         self.ws();
-        if let Some((at, change)) = self.event_usual() {
+        if let Some((at, usual)) = self.event_usual() {
             return Some(Event {
                 id: None,
                 at,
-                change,
+                change: usual.change(),
             });
         }
         self.event_unusual()
@@ -1150,17 +1136,10 @@ impl<'a> Reader<'a> {
                 Some(slot) => {
                     r.ws();
                     match r.event_usual() {
-                        Some((at, change)) => {
+                        Some((at, usual)) => {
                             slot.id = None;
                             slot.at = at;
-                            // Most events before were of these kinds, which
-                            // own nothing: forgotten, not dropped.
-                            if matches!(slot.change, Change::Comment { .. } | Change::Status { .. })
-                            {
-                                std::mem::forget(std::mem::replace(&mut slot.change, change));
-                            } else {
-                                slot.change = change;
-                            }
+                            usual.write_over(&mut slot.change);
                         }
                         None => *slot = r.event_unusual()?,
                     }
@@ -1262,6 +1241,66 @@ fn plain_len(b: &[u8]) -> usize {
         .iter()
         .position(|&c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c))
         .unwrap_or(b.len() - i)
+}
+
+/// A usual event's change as [`Reader::event_usual`] read it, its text
+/// (if any) still in the line.
+enum Usual<'a> {
+    /// A public comment.
+    Comment(Author),
+    Status(Status),
+    /// A priority, severity or group set to a text.
+    Text(Kind, &'a str),
+}
+
+impl Usual<'_> {
+    fn change(self) -> Change {
+        match self {
+            Usual::Comment(author) => Change::Comment {
+                author,
+                public: true,
+            },
+            Usual::Status(value) => Change::Status { value },
+            Usual::Text(kind, text) => text_change(kind, text.to_string()),
+        }
+    }
+
+    /// Written over an event's change: most changes before were comments
+    /// or status changes, which own nothing and are forgotten rather than
+    /// dropped, and a text over a text of its kind keeps its memory.
+    #[inline(always)]
+    fn write_over(self, change: &mut Change) {
+        let owns_nothing = matches!(change, Change::Comment { .. } | Change::Status { .. });
+        let new = match self {
+            Usual::Text(kind, text) => {
+                if let (Kind::Priority, Change::Priority { value: Some(old) })
+                | (Kind::Severity, Change::Severity { value: Some(old) })
+                | (Kind::Group, Change::Group { value: Some(old) }) = (kind, &mut *change)
+                {
+                    old.clear();
+                    old.push_str(text);
+                    return;
+                }
+                text_change(kind, text.to_string())
+            }
+            other => other.change(),
+        };
+        if owns_nothing {
+            std::mem::forget(std::mem::replace(change, new));
+        } else {
+            *change = new;
+        }
+    }
+}
+
+/// The change that sets a priority, severity or group (`kind`) to `text`.
+fn text_change(kind: Kind, text: String) -> Change {
+    let value = Some(text);
+    match kind {
+        Kind::Priority => Change::Priority { value },
+        Kind::Severity => Change::Severity { value },
+        _ => Change::Group { value },
+    }
 }
 
 /// An event's value as read so far.
@@ -1514,6 +1553,24 @@ mod tests {
                 assert_eq!(fast(&text), serde(&text), "{text}");
                 if read_fast_too {
                     assert!(read_fast(&text).is_some(), "{text}");
+                }
+            }
+        }
+        // Each read over each in the memory of the ticket before (a text
+        // written over a text of its kind keeps that text's memory): as
+        // read on its own.
+        let one = |tail: &str| {
+            format!(r#"{{"id":"1","created_at":"2026-11-20T16:00:00Z","events":[{head}{tail}]}}"#)
+        };
+        for before in usual.iter().chain(&misses) {
+            for tail in usual.iter().chain(&misses) {
+                let mut ticket = empty_ticket();
+                assert!(
+                    read_fast_into(one(before).as_bytes(), &mut ticket) || !usual.contains(before)
+                );
+                let text = one(tail);
+                if read_fast_into(text.as_bytes(), &mut ticket) {
+                    assert_eq!(Ok(ticket), serde(&text), "{text} after {before}");
                 }
             }
         }
