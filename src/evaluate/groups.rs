@@ -207,8 +207,10 @@ impl Groups {
     }
 
     /// Sizes the dense table to the policy, when grouping by plan,
-    /// severity and metric only; false otherwise.
-    #[cold]
+    /// severity and metric only; false otherwise (asked again for each
+    /// clock then: a look at a few dimensions). Out of line: the table is
+    /// sized once.
+    #[inline(never)]
     fn make_dense(&mut self, policy: &Policy) -> bool {
         let simple = self
             .by

@@ -57,7 +57,7 @@ impl Segments {
 }
 
 /// A clock while the timeline is walked.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct Work {
     metric: MetricId,
     instance: u32,
@@ -269,51 +269,31 @@ impl<'a> Walk<'a> {
         let (plan, severity) = (self.plan, self.severity);
         let running_since = running.then_some(t);
         let i = self.live;
-        match self.slots.get_mut(i) {
-            Some(w) => {
-                // Every field written: the slot is the clock `push` would
-                // have made (its periods' list keeps its memory).
-                w.metric = metric;
-                w.instance = instance;
-                w.start = t;
-                w.segments.len = 0;
-                w.segments.more.clear();
-                w.running_since = running_since;
-                w.fulfilled_at = None;
-                w.breached_at = None;
-                w.plan = plan;
-                w.severity = severity;
-                w.due = None;
-                w.due_after = None;
-                w.goal = None;
-                w.goal_for = None;
-                w.ended = None;
-            }
-            None => self.slots.push(Work {
-                metric,
-                instance,
-                start: t,
-                segments: Segments::default(),
-                running_since,
-                fulfilled_at: None,
-                breached_at: None,
-                plan,
-                severity,
-                due: None,
-                due_after: None,
-                goal: None,
-                goal_for: None,
-                ended: None,
-            }),
+        if i == self.slots.len() {
+            self.slots.push(Work::default());
         }
+        // Every field written (the goal below): a slot of a clock before
+        // becomes the clock starting, its periods' list keeping its memory.
+        let w = &mut self.slots[i];
+        w.metric = metric;
+        w.instance = instance;
+        w.start = t;
+        w.segments.len = 0;
+        w.segments.more.clear();
+        w.running_since = running_since;
+        w.fulfilled_at = None;
+        w.breached_at = None;
+        w.plan = plan;
+        w.severity = severity;
+        w.due = None;
+        w.due_after = None;
+        w.ended = None;
         self.live += 1;
         // `refresh` for a clock just started, in its usual cases: the goal
         // resolved for its plan and severity, no running period closed,
         // so a positive goal is not due before `t` plus the goal (or,
         // paused, not due at all). A goal of zero or less takes `refresh`.
-        let policy = self.policy;
-        let w = &mut self.slots[i];
-        let tgt = target(policy, w);
+        let tgt = target(self.policy, w);
         w.goal = tgt.and_then(|tg| target_seconds(tg, t));
         w.goal_for = Some((plan, severity));
         match (tgt, w.goal) {
